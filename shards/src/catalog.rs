@@ -1,0 +1,567 @@
+//! Operations on `catalog.redb`. Methods that take a `TenantId` are crate-private: outside this
+//! crate they are reached through [`crate::TenantScope`] or [`crate::AdminScope`].
+
+use redb::{ReadableTable, ReadableTableMetadata, WriteTransaction};
+
+use crate::error::{Result, StoreError};
+use crate::ids::{AccountId, ApiKeyId, AuditId, FamilyId, PlanId, TenantId};
+use crate::record::RecBytes;
+use crate::records::{
+    AccountRec, ApiKeyRec, AuditRec, FamilyRec, PlanRec, RefreshRec, Role, TenantRec,
+    TenantStatus,
+};
+use crate::tables::catalog::*;
+use crate::tx::Reader;
+
+/// A catalog transaction: `CatalogTx<ReadTransaction>` reads, `CatalogTx<WriteTransaction>`
+/// also writes.
+pub struct CatalogTx<T> {
+    pub(crate) tx: T,
+}
+
+pub(crate) fn role_to_u8(r: Role) -> u8 {
+    match r {
+        Role::Owner => 1,
+        Role::Member => 2,
+    }
+}
+
+pub(crate) fn role_from_u8(v: u8) -> Role {
+    if v == 1 { Role::Owner } else { Role::Member }
+}
+
+fn enc<T: crate::record::Record>(v: &T) -> Result<RecBytes<'static, T>> {
+    Ok(RecBytes::encode(v)?)
+}
+
+/// A page of a listing plus the cursor for the next one.
+#[derive(Debug)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    pub next: Option<u64>,
+}
+
+impl<T: Reader> CatalogTx<T> {
+    pub fn account(&self, id: AccountId) -> Result<Option<AccountRec>> {
+        let t = self.tx.table(ACCOUNTS)?;
+        let v = t.get(id)?;
+        Ok(match v {
+            Some(v) => Some(v.value().decode()?),
+            None => None,
+        })
+    }
+
+    pub fn account_by_email(&self, email: &str) -> Result<Option<(AccountId, AccountRec)>> {
+        let id = self.tx.table(ACCOUNT_EMAILS)?.get(email)?.map(|v| v.value());
+        match id {
+            Some(id) => Ok(self.account(id)?.map(|a| (id, a))),
+            None => Ok(None),
+        }
+    }
+
+    pub fn has_admin(&self) -> Result<bool> {
+        let t = self.tx.table(ACCOUNTS)?;
+        for row in t.iter()? {
+            let (_, v) = row?;
+            if v.value().decode()?.is_admin {
+                return Ok(true);
+            }
+        }
+        Ok(false)
+    }
+
+    /// Tenants the account belongs to, with its role in each.
+    pub fn memberships(&self, account: AccountId) -> Result<Vec<(TenantId, Role)>> {
+        let t = self.tx.table(ACCOUNT_TENANTS)?;
+        let mut out = Vec::new();
+        for row in t.range((account, TenantId::MIN)..=(account, TenantId::MAX))? {
+            let (k, v) = row?;
+            out.push((k.value().1, role_from_u8(v.value())));
+        }
+        Ok(out)
+    }
+
+    pub fn refresh_token(&self, hash: &[u8; 32]) -> Result<Option<RefreshRec>> {
+        let t = self.tx.table(REFRESH_TOKENS)?;
+        let v = t.get(hash)?;
+        Ok(match v {
+            Some(v) => Some(v.value().decode()?),
+            None => None,
+        })
+    }
+
+    pub fn family(&self, id: FamilyId) -> Result<Option<FamilyRec>> {
+        let t = self.tx.table(FAMILIES)?;
+        let v = t.get(id)?;
+        Ok(match v {
+            Some(v) => Some(v.value().decode()?),
+            None => None,
+        })
+    }
+
+    pub fn api_key_by_hash(&self, hash: &[u8; 32]) -> Result<Option<(ApiKeyId, ApiKeyRec)>> {
+        let id = self.tx.table(API_KEY_HASHES)?.get(hash)?.map(|v| v.value());
+        let Some(id) = id else { return Ok(None) };
+        let t = self.tx.table(API_KEYS)?;
+        let v = t.get(id)?;
+        Ok(match v {
+            Some(v) => Some((id, v.value().decode()?)),
+            None => None,
+        })
+    }
+
+    pub fn secret(&self, name: &str) -> Result<Option<Vec<u8>>> {
+        Ok(self
+            .tx
+            .table(SECRETS)?
+            .get(name)?
+            .map(|v| v.value().to_vec()))
+    }
+
+    pub fn plan(&self, id: PlanId) -> Result<Option<PlanRec>> {
+        let t = self.tx.table(PLANS)?;
+        let v = t.get(id)?;
+        Ok(match v {
+            Some(v) => Some(v.value().decode()?),
+            None => None,
+        })
+    }
+
+    pub fn plans(&self) -> Result<Vec<(PlanId, PlanRec)>> {
+        let t = self.tx.table(PLANS)?;
+        let mut out = Vec::new();
+        for row in t.iter()? {
+            let (k, v) = row?;
+            out.push((k.value(), v.value().decode()?));
+        }
+        Ok(out)
+    }
+
+    /// Newest first.
+    pub fn audit_tail(&self, limit: usize) -> Result<Vec<(AuditId, AuditRec)>> {
+        let t = self.tx.table(AUDIT)?;
+        let mut out = Vec::new();
+        for row in t.iter()?.rev().take(limit) {
+            let (k, v) = row?;
+            out.push((k.value(), v.value().decode()?));
+        }
+        Ok(out)
+    }
+
+    pub fn tenant_count_by_status(&self) -> Result<(u64, u64)> {
+        let t = self.tx.table(TENANTS)?;
+        let (mut active, mut suspended) = (0, 0);
+        for row in t.iter()? {
+            let (_, v) = row?;
+            match v.value().decode()?.status {
+                TenantStatus::Active => active += 1,
+                TenantStatus::Suspended => suspended += 1,
+            }
+        }
+        Ok((active, suspended))
+    }
+
+    pub fn tenant_total(&self) -> Result<u64> {
+        Ok(self.tx.table(TENANTS)?.len()?)
+    }
+
+    // --- tenant-keyed reads: crate-private, reached through scopes ---
+
+    pub(crate) fn tenant(&self, id: TenantId) -> Result<Option<TenantRec>> {
+        let t = self.tx.table(TENANTS)?;
+        let v = t.get(id)?;
+        Ok(match v {
+            Some(v) => Some(v.value().decode()?),
+            None => None,
+        })
+    }
+
+    pub(crate) fn placement(&self, id: TenantId) -> Result<Option<u32>> {
+        Ok(self.tx.table(PLACEMENT)?.get(id)?.map(|v| v.value()))
+    }
+
+    pub(crate) fn shard_loads(&self) -> Result<Vec<(u32, u64)>> {
+        let t = self.tx.table(SHARD_LOAD)?;
+        let mut out = Vec::new();
+        for row in t.iter()? {
+            let (k, v) = row?;
+            out.push((k.value(), v.value()));
+        }
+        Ok(out)
+    }
+
+    pub(crate) fn members(&self, tenant: TenantId) -> Result<Vec<(AccountId, Role)>> {
+        let t = self.tx.table(MEMBERS)?;
+        let mut out = Vec::new();
+        for row in t.range((tenant, AccountId::MIN)..=(tenant, AccountId::MAX))? {
+            let (k, v) = row?;
+            out.push((k.value().1, role_from_u8(v.value())));
+        }
+        Ok(out)
+    }
+
+    pub(crate) fn member_role(&self, tenant: TenantId, account: AccountId) -> Result<Option<Role>> {
+        Ok(self
+            .tx
+            .table(MEMBERS)?
+            .get((tenant, account))?
+            .map(|v| role_from_u8(v.value())))
+    }
+
+    pub(crate) fn api_keys(&self, tenant: TenantId) -> Result<Vec<(ApiKeyId, ApiKeyRec)>> {
+        let idx = self.tx.table(TENANT_API_KEYS)?;
+        let keys = self.tx.table(API_KEYS)?;
+        let mut out = Vec::new();
+        for row in idx.range((tenant, ApiKeyId::MIN)..=(tenant, ApiKeyId::MAX))? {
+            let (k, _) = row?;
+            let id = k.value().1;
+            if let Some(v) = keys.get(id)? {
+                out.push((id, v.value().decode()?));
+            }
+        }
+        Ok(out)
+    }
+
+    /// Tenants with id greater than `after`, optionally whose name contains `query`
+    /// (case-insensitive), at most `limit`.
+    pub(crate) fn list_tenants(
+        &self,
+        after: Option<u64>,
+        limit: usize,
+        query: Option<&str>,
+    ) -> Result<Page<(TenantId, TenantRec)>> {
+        let t = self.tx.table(TENANTS)?;
+        let start = TenantId(after.map_or(0, |a| a.saturating_add(1)));
+        let needle = query.map(str::to_lowercase);
+        let mut items = Vec::new();
+        let mut next = None;
+        for row in t.range(start..)? {
+            let (k, v) = row?;
+            let rec: TenantRec = v.value().decode()?;
+            if let Some(n) = &needle {
+                if !rec.name.to_lowercase().contains(n.as_str()) {
+                    continue;
+                }
+            }
+            if items.len() == limit {
+                next = items.last().map(|(id, _): &(TenantId, TenantRec)| id.0);
+                break;
+            }
+            items.push((k.value(), rec));
+        }
+        Ok(Page { items, next })
+    }
+}
+
+impl CatalogTx<WriteTransaction> {
+    pub fn next_id(&mut self, sequence: &str) -> Result<u64> {
+        let mut t = self.tx.open_table(SEQUENCES)?;
+        let next = t.get(sequence)?.map_or(0, |v| v.value()) + 1;
+        t.insert(sequence, next)?;
+        Ok(next)
+    }
+
+    /// Inserts an account; the email (already normalised by the caller) must be free.
+    pub fn insert_account(&mut self, rec: &AccountRec) -> Result<AccountId> {
+        if self.tx.open_table(ACCOUNT_EMAILS)?.get(rec.email.as_str())?.is_some() {
+            return Err(StoreError::Conflict("email"));
+        }
+        let id = AccountId(self.next_id("account")?);
+        self.tx.open_table(ACCOUNTS)?.insert(id, enc(rec)?)?;
+        self.tx
+            .open_table(ACCOUNT_EMAILS)?
+            .insert(rec.email.as_str(), id)?;
+        Ok(id)
+    }
+
+    pub fn update_account(&mut self, id: AccountId, rec: &AccountRec) -> Result<()> {
+        let mut t = self.tx.open_table(ACCOUNTS)?;
+        if t.get(id)?.is_none() {
+            return Err(StoreError::NotFound);
+        }
+        t.insert(id, enc(rec)?)?;
+        Ok(())
+    }
+
+    pub fn create_family(&mut self, account: AccountId, now: i64, expires_at: i64) -> Result<FamilyId> {
+        let id = FamilyId(self.next_id("family")?);
+        let f = FamilyRec {
+            account,
+            created_at: now,
+            expires_at,
+            revoked: false,
+        };
+        self.tx.open_table(FAMILIES)?.insert(id, enc(&f)?)?;
+        self.tx.open_table(ACCOUNT_FAMILIES)?.insert((account, id), ())?;
+        Ok(id)
+    }
+
+    pub fn insert_refresh_token(&mut self, hash: [u8; 32], r: &RefreshRec) -> Result<()> {
+        self.tx.open_table(REFRESH_TOKENS)?.insert(hash, enc(r)?)?;
+        self.tx.open_table(FAMILY_TOKENS)?.insert((r.family, hash), ())?;
+        Ok(())
+    }
+
+    pub fn mark_refresh_used(&mut self, hash: &[u8; 32]) -> Result<()> {
+        let mut t = self.tx.open_table(REFRESH_TOKENS)?;
+        let mut r: RefreshRec = match t.get(hash)? {
+            Some(v) => v.value().decode()?,
+            None => return Err(StoreError::NotFound),
+        };
+        r.used = true;
+        t.insert(hash, enc(&r)?)?;
+        Ok(())
+    }
+
+    /// Revokes a family: the family stays (marked) so access tokens naming it fail; its
+    /// refresh tokens are deleted.
+    pub fn revoke_family(&mut self, id: FamilyId) -> Result<()> {
+        let mut fams = self.tx.open_table(FAMILIES)?;
+        let f: Option<FamilyRec> = match fams.get(id)? {
+            Some(v) => Some(v.value().decode()?),
+            None => None,
+        };
+        if let Some(mut f) = f {
+            f.revoked = true;
+            fams.insert(id, enc(&f)?)?;
+        }
+        let mut idx = self.tx.open_table(FAMILY_TOKENS)?;
+        let mut toks = self.tx.open_table(REFRESH_TOKENS)?;
+        let hashes: Vec<[u8; 32]> = idx
+            .range((id, [0u8; 32])..=(id, [0xffu8; 32]))?
+            .map(|r| r.map(|(k, _)| k.value().1))
+            .collect::<Result<_, _>>()?;
+        for h in hashes {
+            toks.remove(h)?;
+            idx.remove((id, h))?;
+        }
+        Ok(())
+    }
+
+    pub fn revoke_account_families(&mut self, account: AccountId) -> Result<usize> {
+        let fams: Vec<FamilyId> = self
+            .tx
+            .open_table(ACCOUNT_FAMILIES)?
+            .range((account, FamilyId::MIN)..=(account, FamilyId::MAX))?
+            .map(|r| r.map(|(k, _)| k.value().1))
+            .collect::<Result<_, _>>()?;
+        for f in &fams {
+            self.revoke_family(*f)?;
+        }
+        Ok(fams.len())
+    }
+
+    /// Drops families (and their tokens) that expired before `now`.
+    pub fn prune_families(&mut self, now: i64) -> Result<usize> {
+        let expired: Vec<(FamilyId, AccountId)> = {
+            let t = self.tx.open_table(FAMILIES)?;
+            let mut out = Vec::new();
+            for row in t.iter()? {
+                let (k, v) = row?;
+                let f: FamilyRec = v.value().decode()?;
+                if f.expires_at < now {
+                    out.push((k.value(), f.account));
+                }
+            }
+            out
+        };
+        for (id, account) in &expired {
+            self.revoke_family(*id)?;
+            self.tx.open_table(FAMILIES)?.remove(*id)?;
+            self.tx.open_table(ACCOUNT_FAMILIES)?.remove((*account, *id))?;
+        }
+        Ok(expired.len())
+    }
+
+    pub fn touch_api_key(&mut self, id: ApiKeyId, now: i64) -> Result<()> {
+        let mut t = self.tx.open_table(API_KEYS)?;
+        let mut r: ApiKeyRec = match t.get(id)? {
+            Some(v) => v.value().decode()?,
+            None => return Ok(()),
+        };
+        r.last_used_at = Some(now);
+        t.insert(id, enc(&r)?)?;
+        Ok(())
+    }
+
+    pub fn put_secret(&mut self, name: &str, sealed: &[u8]) -> Result<()> {
+        self.tx.open_table(SECRETS)?.insert(name, sealed)?;
+        Ok(())
+    }
+
+    pub fn secret_names(&mut self) -> Result<Vec<String>> {
+        let t = self.tx.open_table(SECRETS)?;
+        let mut out = Vec::new();
+        for row in t.iter()? {
+            out.push(row?.0.value().to_string());
+        }
+        Ok(out)
+    }
+
+    pub fn insert_setup_token(&mut self, hash: [u8; 32], expires_at: i64) -> Result<()> {
+        self.tx.open_table(SETUP_TOKENS)?.insert(hash, expires_at)?;
+        Ok(())
+    }
+
+    /// Consumes a setup token: true when it existed and had not expired. Either way it is gone.
+    pub fn take_setup_token(&mut self, hash: &[u8; 32], now: i64) -> Result<bool> {
+        let mut t = self.tx.open_table(SETUP_TOKENS)?;
+        let exp = t.remove(hash)?.map(|v| v.value());
+        Ok(exp.is_some_and(|e| e > now))
+    }
+
+    pub fn clear_setup_tokens(&mut self) -> Result<()> {
+        self.tx.open_table(SETUP_TOKENS)?.retain(|_, _| false)?;
+        Ok(())
+    }
+
+    pub fn audit(&mut self, r: &AuditRec) -> Result<AuditId> {
+        let id = AuditId(self.next_id("audit")?);
+        self.tx.open_table(AUDIT)?.insert(id, enc(r)?)?;
+        Ok(id)
+    }
+
+    pub fn insert_plan(&mut self, p: &PlanRec) -> Result<PlanId> {
+        let id = PlanId(self.next_id("plan")?);
+        self.tx.open_table(PLANS)?.insert(id, enc(p)?)?;
+        Ok(id)
+    }
+
+    pub fn update_plan(&mut self, id: PlanId, p: &PlanRec) -> Result<()> {
+        let mut t = self.tx.open_table(PLANS)?;
+        if t.get(id)?.is_none() {
+            return Err(StoreError::NotFound);
+        }
+        t.insert(id, enc(p)?)?;
+        Ok(())
+    }
+
+    /// Deletes a plan no tenant uses.
+    pub fn delete_plan(&mut self, id: PlanId) -> Result<()> {
+        let in_use = {
+            let t = self.tx.open_table(TENANTS)?;
+            let mut used = false;
+            for row in t.iter()? {
+                let (_, v) = row?;
+                if v.value().decode()?.plan == Some(id) {
+                    used = true;
+                    break;
+                }
+            }
+            used
+        };
+        if in_use {
+            return Err(StoreError::Conflict("plan in use"));
+        }
+        if self.tx.open_table(PLANS)?.remove(id)?.is_none() {
+            return Err(StoreError::NotFound);
+        }
+        Ok(())
+    }
+
+    // --- tenant-keyed writes ---
+
+    pub(crate) fn insert_tenant(&mut self, r: &TenantRec, shard: u32) -> Result<TenantId> {
+        let id = TenantId(self.next_id("tenant")?);
+        self.tx.open_table(TENANTS)?.insert(id, enc(r)?)?;
+        self.tx.open_table(PLACEMENT)?.insert(id, shard)?;
+        let mut load = self.tx.open_table(SHARD_LOAD)?;
+        let n = load.get(shard)?.map_or(0, |v| v.value());
+        load.insert(shard, n + 1)?;
+        Ok(id)
+    }
+
+    pub(crate) fn put_tenant(&mut self, id: TenantId, r: &TenantRec) -> Result<()> {
+        let mut t = self.tx.open_table(TENANTS)?;
+        if t.get(id)?.is_none() {
+            return Err(StoreError::NotFound);
+        }
+        t.insert(id, enc(r)?)?;
+        Ok(())
+    }
+
+    pub(crate) fn set_member(&mut self, tenant: TenantId, account: AccountId, role: Role) -> Result<()> {
+        let r = role_to_u8(role);
+        self.tx.open_table(MEMBERS)?.insert((tenant, account), r)?;
+        self.tx.open_table(ACCOUNT_TENANTS)?.insert((account, tenant), r)?;
+        Ok(())
+    }
+
+    pub(crate) fn remove_member(&mut self, tenant: TenantId, account: AccountId) -> Result<bool> {
+        let had = self.tx.open_table(MEMBERS)?.remove((tenant, account))?.is_some();
+        self.tx.open_table(ACCOUNT_TENANTS)?.remove((account, tenant))?;
+        Ok(had)
+    }
+
+    pub(crate) fn insert_api_key(&mut self, r: &ApiKeyRec) -> Result<ApiKeyId> {
+        let id = ApiKeyId(self.next_id("api_key")?);
+        self.tx.open_table(API_KEYS)?.insert(id, enc(r)?)?;
+        self.tx.open_table(API_KEY_HASHES)?.insert(r.hash, id)?;
+        self.tx.open_table(TENANT_API_KEYS)?.insert((r.tenant, id), ())?;
+        Ok(id)
+    }
+
+    pub(crate) fn revoke_api_key(&mut self, tenant: TenantId, id: ApiKeyId, now: i64) -> Result<()> {
+        let mut t = self.tx.open_table(API_KEYS)?;
+        let mut r: ApiKeyRec = match t.get(id)? {
+            Some(v) => v.value().decode()?,
+            None => return Err(StoreError::NotFound),
+        };
+        if r.tenant != tenant {
+            return Err(StoreError::NotFound);
+        }
+        r.revoked_at.get_or_insert(now);
+        t.insert(id, enc(&r)?)?;
+        self.tx.open_table(API_KEY_HASHES)?.remove(r.hash)?;
+        Ok(())
+    }
+
+    /// Removes every catalog row of a tenant. Accounts whose only tenant this was (and that are
+    /// not admins) go too, with their token families: their email is the tenant's data.
+    pub(crate) fn purge_tenant(&mut self, tenant: TenantId) -> Result<()> {
+        let shard = self.placement(tenant)?;
+        self.tx.open_table(TENANTS)?.remove(tenant)?;
+        self.tx.open_table(PLACEMENT)?.remove(tenant)?;
+        if let Some(s) = shard {
+            let mut load = self.tx.open_table(SHARD_LOAD)?;
+            let n = load.get(s)?.map_or(0, |v| v.value());
+            load.insert(s, n.saturating_sub(1))?;
+        }
+        for (account, _) in self.members(tenant)? {
+            self.remove_member(tenant, account)?;
+            let orphan = self.memberships(account)?.is_empty()
+                && self.account(account)?.is_some_and(|a| !a.is_admin);
+            if orphan {
+                self.delete_account(account)?;
+            }
+        }
+        for (id, k) in self.api_keys(tenant)? {
+            self.tx.open_table(API_KEYS)?.remove(id)?;
+            self.tx.open_table(API_KEY_HASHES)?.remove(k.hash)?;
+            self.tx.open_table(TENANT_API_KEYS)?.remove((tenant, id))?;
+        }
+        self.tx
+            .open_table(AUDIT)?
+            .retain(|_, v| v.decode().map_or(true, |a| a.tenant != Some(tenant)))?;
+        Ok(())
+    }
+
+    pub(crate) fn delete_account(&mut self, account: AccountId) -> Result<()> {
+        self.revoke_account_families(account)?;
+        let fams: Vec<FamilyId> = self
+            .tx
+            .open_table(ACCOUNT_FAMILIES)?
+            .range((account, FamilyId::MIN)..=(account, FamilyId::MAX))?
+            .map(|r| r.map(|(k, _)| k.value().1))
+            .collect::<Result<_, _>>()?;
+        for f in fams {
+            self.tx.open_table(FAMILIES)?.remove(f)?;
+            self.tx.open_table(ACCOUNT_FAMILIES)?.remove((account, f))?;
+        }
+        if let Some(a) = self.tx.open_table(ACCOUNTS)?.remove(account)? {
+            let a: AccountRec = a.value().decode()?;
+            self.tx.open_table(ACCOUNT_EMAILS)?.remove(a.email.as_str())?;
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,280 @@
+//! Group commit of high-rate events. One writer thread per shard takes batches from many
+//! submitters, merges increments that touch the same counter, writes them in key order in one
+//! durable transaction, and only then acknowledges every batch it took.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use redb::{Durability, ReadableTable};
+use tokio::sync::{mpsc, oneshot};
+
+use crate::ids::{ChatId, Day, TenantId};
+use crate::store::Shard;
+use crate::tables::shard::COUNTERS;
+
+/// One counter: (tenant, chat, day, metric).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct CounterKey {
+    pub tenant: TenantId,
+    pub chat: ChatId,
+    pub day: Day,
+    pub metric: u8,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Increment {
+    pub key: CounterKey,
+    pub delta: u64,
+}
+
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum IngestError {
+    #[error("ingest writer stopped")]
+    Stopped,
+    #[error("commit failed, nothing of this batch was stored: {0}")]
+    Commit(String),
+    #[error("batch of {0} events is over the limit of {1}")]
+    TooLarge(usize, usize),
+}
+
+/// What one commit did, for metrics.
+#[derive(Clone, Copy, Debug)]
+pub struct CommitStats {
+    pub shard: u32,
+    pub batches: usize,
+    pub events: usize,
+    pub distinct_keys: usize,
+    pub duration: Duration,
+}
+
+#[derive(Clone, Copy, Debug)]
+pub struct IngestConfig {
+    /// Most events merged into one commit.
+    pub max_events_per_commit: usize,
+    /// Most events in one submitted batch.
+    pub max_batch: usize,
+    /// Batches waiting per shard before submitters wait.
+    pub queue: usize,
+    /// Merge equal keys before writing (off only to measure what merging buys).
+    pub merge: bool,
+}
+
+impl Default for IngestConfig {
+    fn default() -> Self {
+        IngestConfig {
+            max_events_per_commit: 200_000,
+            max_batch: 10_000,
+            queue: 4096,
+            merge: true,
+        }
+    }
+}
+
+struct Job {
+    events: Vec<Increment>,
+    ack: oneshot::Sender<Result<(), IngestError>>,
+}
+
+/// Totals since start, readable without locks.
+#[derive(Default, Debug)]
+pub struct IngestTotals {
+    pub commits: AtomicU64,
+    pub events: AtomicU64,
+    pub failed_commits: AtomicU64,
+}
+
+type StatsHook = Arc<dyn Fn(CommitStats) + Send + Sync>;
+
+/// Submits to the writer of each shard. Cloneable; the writers stop when every handle is
+/// dropped and [`Ingest::shutdown`] is called.
+#[derive(Clone)]
+pub struct IngestHandle {
+    senders: Arc<Vec<mpsc::Sender<Job>>>,
+    placement: Arc<dyn Fn(TenantId) -> Option<u32> + Send + Sync>,
+    max_batch: usize,
+}
+
+pub struct Ingest {
+    handle: Option<IngestHandle>,
+    threads: Vec<JoinHandle<()>>,
+    pub totals: Arc<IngestTotals>,
+}
+
+impl Ingest {
+    /// Starts one writer thread per shard. `placement` maps a tenant to its shard index.
+    pub fn start(
+        shards: &[Arc<Shard>],
+        cfg: IngestConfig,
+        placement: Arc<dyn Fn(TenantId) -> Option<u32> + Send + Sync>,
+        hook: Option<StatsHook>,
+    ) -> Self {
+        let totals = Arc::new(IngestTotals::default());
+        let mut senders = Vec::with_capacity(shards.len());
+        let mut threads = Vec::with_capacity(shards.len());
+        for shard in shards {
+            let (tx, rx) = mpsc::channel(cfg.queue.max(1));
+            senders.push(tx);
+            let shard = shard.clone();
+            let totals = totals.clone();
+            let hook = hook.clone();
+            let spawned = std::thread::Builder::new()
+                .name(format!("ingest-{:02}", shard.index()))
+                .spawn(move || writer_loop(shard, rx, cfg, totals, hook));
+            match spawned {
+                Ok(t) => threads.push(t),
+                Err(e) => tracing::error!(error = %e, "cannot start ingest writer thread"),
+            }
+        }
+        Ingest {
+            handle: Some(IngestHandle {
+                senders: Arc::new(senders),
+                placement,
+                max_batch: cfg.max_batch,
+            }),
+            threads,
+            totals,
+        }
+    }
+
+    pub fn handle(&self) -> Option<IngestHandle> {
+        self.handle.clone()
+    }
+
+    /// Stops taking work, lets the writers commit what they hold, and waits for them.
+    pub fn shutdown(mut self) {
+        self.handle = None;
+        for t in self.threads.drain(..) {
+            let _ = t.join();
+        }
+    }
+}
+
+impl IngestHandle {
+    /// Submits a batch for one tenant and resolves once it is durably committed.
+    pub async fn submit(&self, tenant: TenantId, events: Vec<Increment>) -> Result<(), IngestError> {
+        let rx = self.enqueue(tenant, events).await?;
+        rx.await.map_err(|_| IngestError::Stopped)?
+    }
+
+    /// Queues a batch and returns the acknowledgement to wait for, so a caller can keep
+    /// several batches in flight.
+    pub async fn enqueue(
+        &self,
+        tenant: TenantId,
+        events: Vec<Increment>,
+    ) -> Result<oneshot::Receiver<Result<(), IngestError>>, IngestError> {
+        if events.len() > self.max_batch {
+            return Err(IngestError::TooLarge(events.len(), self.max_batch));
+        }
+        // Events carry their own tenant; a batch may only touch the submitter's tenant.
+        if events.iter().any(|e| e.key.tenant != tenant) {
+            return Err(IngestError::Commit("event for another tenant in batch".into()));
+        }
+        let shard = (self.placement)(tenant).ok_or(IngestError::Stopped)?;
+        let sender = self
+            .senders
+            .get(shard as usize)
+            .ok_or(IngestError::Stopped)?;
+        let (ack, rx) = oneshot::channel();
+        sender
+            .send(Job { events, ack })
+            .await
+            .map_err(|_| IngestError::Stopped)?;
+        Ok(rx)
+    }
+}
+
+fn writer_loop(
+    shard: Arc<Shard>,
+    mut rx: mpsc::Receiver<Job>,
+    cfg: IngestConfig,
+    totals: Arc<IngestTotals>,
+    hook: Option<StatsHook>,
+) {
+    let mut merged: HashMap<CounterKey, u64> = HashMap::new();
+    let mut plain: Vec<Increment> = Vec::new();
+    let mut acks = Vec::new();
+    while let Some(first) = rx.blocking_recv() {
+        let started = Instant::now();
+        let mut events = 0usize;
+        let mut next = Some(first);
+        while let Some(job) = next.take() {
+            events += job.events.len();
+            if cfg.merge {
+                for e in &job.events {
+                    *merged.entry(e.key).or_insert(0) += e.delta;
+                }
+            } else {
+                plain.extend_from_slice(&job.events);
+            }
+            acks.push(job.ack);
+            if events < cfg.max_events_per_commit {
+                next = rx.try_recv().ok();
+            }
+        }
+        let distinct = if cfg.merge { merged.len() } else { plain.len() };
+        let result = commit(&shard, &mut merged, &mut plain);
+        let batches = acks.len();
+        match &result {
+            Ok(()) => {
+                totals.commits.fetch_add(1, Ordering::Relaxed);
+                totals.events.fetch_add(events as u64, Ordering::Relaxed);
+            }
+            Err(e) => {
+                totals.failed_commits.fetch_add(1, Ordering::Relaxed);
+                tracing::error!(shard = shard.index(), error = %e, "ingest commit failed");
+            }
+        }
+        for ack in acks.drain(..) {
+            let _ = ack.send(result.clone());
+        }
+        merged.clear();
+        plain.clear();
+        if let Some(h) = &hook {
+            h(CommitStats {
+                shard: shard.index(),
+                batches,
+                events,
+                distinct_keys: distinct,
+                duration: started.elapsed(),
+            });
+        }
+    }
+}
+
+fn commit(
+    shard: &Shard,
+    merged: &mut HashMap<CounterKey, u64>,
+    plain: &mut [Increment],
+) -> Result<(), IngestError> {
+    let err = |e: redb::Error| IngestError::Commit(e.to_string());
+    let mut tx = shard.database().begin_write().map_err(|e| err(e.into()))?;
+    tx.set_durability(Durability::Immediate)
+        .map_err(|e| err(e.into()))?;
+    {
+        let mut t = tx.open_table(COUNTERS).map_err(|e| err(e.into()))?;
+        let mut apply = |k: &CounterKey, d: u64| -> Result<(), IngestError> {
+            let key = (k.tenant, k.chat, k.day, k.metric);
+            let cur = t.get(key).map_err(|e| err(e.into()))?.map_or(0, |v| v.value());
+            t.insert(key, cur.saturating_add(d))
+                .map_err(|e| err(e.into()))?;
+            Ok(())
+        };
+        if merged.is_empty() {
+            for e in plain.iter() {
+                apply(&e.key, e.delta)?;
+            }
+        } else {
+            // Key order keeps the B-tree writes local.
+            let mut keys: Vec<(&CounterKey, &u64)> = merged.iter().collect();
+            keys.sort_unstable_by_key(|(k, _)| **k);
+            for (k, d) in keys {
+                apply(k, *d)?;
+            }
+        }
+    }
+    tx.commit().map_err(|e| err(e.into()))
+}

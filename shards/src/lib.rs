@@ -1,0 +1,25 @@
+//! botyard's embedded store: `catalog.redb` for control data and `shards/NN.redb` for tenant
+//! data, reached only through authorization scopes.
+
+mod catalog;
+mod error;
+pub mod ids;
+pub mod ingest;
+pub mod inspect;
+mod record;
+pub mod records;
+mod schema;
+mod scope;
+mod shard;
+mod store;
+pub mod tables;
+mod tx;
+
+pub use catalog::{CatalogTx, Page};
+pub use error::{CodecError, OpenError, StoreError};
+pub use record::{Rec, RecBytes, Record};
+pub use schema::FileKind;
+pub use scope::{Access, AdminScope, Principal, TenantCatalog, TenantScope};
+pub use shard::TenantShard;
+pub use store::{Shard, Store, StoreConfig, shard_path};
+pub use redb::{ReadTransaction, WriteTransaction};

@@ -1,0 +1,183 @@
+//! Stored record layouts. These are the file format, kept apart from the API types: changing
+//! one means a new `VERSION` and an `upgrade` arm, never an edit in place.
+
+use serde::{Deserialize, Serialize};
+
+use crate::ids::{AccountId, FamilyId, PlanId, TenantId};
+use crate::record::Record;
+
+/// A member's role inside one tenant.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Role {
+    Owner,
+    Member,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum TenantStatus {
+    Active,
+    Suspended,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AccountRec {
+    pub email: String,
+    pub password_hash: String,
+    pub is_admin: bool,
+    pub created_at: i64,
+    pub password_changed_at: i64,
+}
+impl Record for AccountRec {
+    const TAG: u8 = 1;
+    const VERSION: u8 = 1;
+    const NAME: &'static str = "account";
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TenantRec {
+    pub name: String,
+    pub status: TenantStatus,
+    pub plan: Option<PlanId>,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+impl Record for TenantRec {
+    const TAG: u8 = 2;
+    const VERSION: u8 = 1;
+    const NAME: &'static str = "tenant";
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PlanLimits {
+    pub sessions: u32,
+    pub groups: u32,
+    pub templates: u32,
+    pub campaigns: u32,
+    pub sends_per_day: u32,
+    pub retention_days: u32,
+    pub worker_memory_mb: u32,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PlanRec {
+    pub name: String,
+    pub limits: PlanLimits,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+impl Record for PlanRec {
+    const TAG: u8 = 3;
+    const VERSION: u8 = 1;
+    const NAME: &'static str = "plan";
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RefreshRec {
+    pub family: FamilyId,
+    pub account: AccountId,
+    pub expires_at: i64,
+    /// Set when the token was exchanged; presenting it again is reuse.
+    pub used: bool,
+}
+impl Record for RefreshRec {
+    const TAG: u8 = 4;
+    const VERSION: u8 = 1;
+    const NAME: &'static str = "refresh_token";
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FamilyRec {
+    pub account: AccountId,
+    pub created_at: i64,
+    pub expires_at: i64,
+    pub revoked: bool,
+}
+impl Record for FamilyRec {
+    const TAG: u8 = 5;
+    const VERSION: u8 = 1;
+    const NAME: &'static str = "token_family";
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ApiKeyRec {
+    pub tenant: TenantId,
+    pub role: Role,
+    pub name: String,
+    /// First characters of the key, shown so people can tell keys apart.
+    pub prefix: String,
+    pub hash: [u8; 32],
+    pub created_at: i64,
+    pub last_used_at: Option<i64>,
+    pub revoked_at: Option<i64>,
+}
+impl Record for ApiKeyRec {
+    const TAG: u8 = 6;
+    const VERSION: u8 = 1;
+    const NAME: &'static str = "api_key";
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditRec {
+    pub at: i64,
+    pub actor: Option<AccountId>,
+    pub tenant: Option<TenantId>,
+    pub action: String,
+    pub detail: String,
+}
+impl Record for AuditRec {
+    const TAG: u8 = 7;
+    const VERSION: u8 = 1;
+    const NAME: &'static str = "audit";
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Language {
+    En,
+    Tr,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ParseMode {
+    Markdown,
+    Html,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SendDefaults {
+    pub parse_mode: ParseMode,
+    pub silent: bool,
+    pub disable_link_preview: bool,
+    pub protect_content: bool,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SettingsRec {
+    pub time_zone: String,
+    pub language: Language,
+    pub display_name: String,
+    pub send: SendDefaults,
+    pub updated_at: i64,
+}
+impl Record for SettingsRec {
+    const TAG: u8 = 8;
+    const VERSION: u8 = 1;
+    const NAME: &'static str = "tenant_settings";
+}
+
+impl SettingsRec {
+    /// What a tenant has before anyone saved settings.
+    pub fn defaults(display_name: &str) -> Self {
+        SettingsRec {
+            time_zone: "UTC".into(),
+            language: Language::En,
+            display_name: display_name.into(),
+            send: SendDefaults {
+                parse_mode: ParseMode::Markdown,
+                silent: false,
+                disable_link_preview: false,
+                protect_content: false,
+            },
+            updated_at: 0,
+        }
+    }
+}

@@ -1,0 +1,237 @@
+//! Authorization handles. A [`Principal`] is built only from catalog rows (an account or an
+//! API key); a [`TenantScope`] only from a principal allowed into that tenant. All tenant data
+//! is reached through a scope, so no code path can read another tenant's rows by mistake.
+
+use std::ops::{Deref, DerefMut};
+use std::sync::Arc;
+
+use redb::{Database, ReadTransaction, ReadableDatabase, WriteTransaction};
+
+use crate::catalog::{CatalogTx, Page};
+use crate::error::{Result, StoreError};
+use crate::ids::{AccountId, ApiKeyId, TenantId};
+use crate::records::{ApiKeyRec, Role, TenantRec, TenantStatus};
+use crate::shard::TenantShard;
+use crate::store::{Shard, Store};
+
+/// Who is asking, as the catalog says now (not as a token claimed when it was issued).
+#[derive(Clone, Debug)]
+pub struct Principal {
+    pub(crate) account: Option<AccountId>,
+    pub(crate) api_key: Option<(ApiKeyId, TenantId, Role)>,
+    pub(crate) admin: bool,
+    pub(crate) memberships: Vec<(TenantId, Role)>,
+}
+
+impl Principal {
+    pub fn account(&self) -> Option<AccountId> {
+        self.account
+    }
+    pub fn api_key(&self) -> Option<ApiKeyId> {
+        self.api_key.map(|k| k.0)
+    }
+    pub fn is_admin(&self) -> bool {
+        self.admin
+    }
+    pub fn memberships(&self) -> &[(TenantId, Role)] {
+        &self.memberships
+    }
+}
+
+/// What a scope's holder may do in the tenant.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Access {
+    Admin,
+    Owner,
+    Member,
+}
+
+impl Access {
+    /// Admin or owner.
+    pub fn can_manage(self) -> bool {
+        matches!(self, Access::Admin | Access::Owner)
+    }
+}
+
+/// Handle on one tenant's data, granted to one principal.
+pub struct TenantScope {
+    pub(crate) tenant: TenantId,
+    pub(crate) access: Access,
+    pub(crate) status: TenantStatus,
+    pub(crate) actor: Option<AccountId>,
+    pub(crate) catalog: Arc<Database>,
+    pub(crate) shard: Arc<Shard>,
+}
+
+/// Catalog rows of one tenant, inside a catalog transaction. Derefs to the transaction for
+/// account operations, which are not tenant data.
+pub struct TenantCatalog<T> {
+    tenant: TenantId,
+    inner: CatalogTx<T>,
+}
+
+impl<T> Deref for TenantCatalog<T> {
+    type Target = CatalogTx<T>;
+    fn deref(&self) -> &CatalogTx<T> {
+        &self.inner
+    }
+}
+impl<T> DerefMut for TenantCatalog<T> {
+    fn deref_mut(&mut self) -> &mut CatalogTx<T> {
+        &mut self.inner
+    }
+}
+
+impl<T: crate::tx::Reader> TenantCatalog<T> {
+    pub fn tenant(&self) -> Result<TenantRec> {
+        self.inner.tenant(self.tenant)?.ok_or(StoreError::NotFound)
+    }
+    pub fn members(&self) -> Result<Vec<(AccountId, Role)>> {
+        self.inner.members(self.tenant)
+    }
+    pub fn member_role(&self, account: AccountId) -> Result<Option<Role>> {
+        self.inner.member_role(self.tenant, account)
+    }
+    pub fn api_keys(&self) -> Result<Vec<(ApiKeyId, ApiKeyRec)>> {
+        self.inner.api_keys(self.tenant)
+    }
+}
+
+impl TenantCatalog<WriteTransaction> {
+    pub fn put_tenant(&mut self, r: &TenantRec) -> Result<()> {
+        self.inner.put_tenant(self.tenant, r)
+    }
+    pub fn set_member(&mut self, account: AccountId, role: Role) -> Result<()> {
+        self.inner.set_member(self.tenant, account, role)
+    }
+    pub fn remove_member(&mut self, account: AccountId) -> Result<bool> {
+        self.inner.remove_member(self.tenant, account)
+    }
+    /// Stores a key for this tenant (the record's tenant is overwritten with the scope's).
+    pub fn insert_api_key(&mut self, mut r: ApiKeyRec) -> Result<ApiKeyId> {
+        r.tenant = self.tenant;
+        self.inner.insert_api_key(&r)
+    }
+    pub fn revoke_api_key(&mut self, id: ApiKeyId, now: i64) -> Result<()> {
+        self.inner.revoke_api_key(self.tenant, id, now)
+    }
+}
+
+impl TenantScope {
+    pub fn tenant_id(&self) -> TenantId {
+        self.tenant
+    }
+    pub fn access(&self) -> Access {
+        self.access
+    }
+    pub fn status(&self) -> TenantStatus {
+        self.status
+    }
+    pub fn actor(&self) -> Option<AccountId> {
+        self.actor
+    }
+    pub fn shard_index(&self) -> u32 {
+        self.shard.index
+    }
+
+    pub fn catalog_read(&self) -> Result<TenantCatalog<ReadTransaction>> {
+        Ok(TenantCatalog {
+            tenant: self.tenant,
+            inner: CatalogTx {
+                tx: self.catalog.begin_read()?,
+            },
+        })
+    }
+
+    /// Runs `f` in one catalog write transaction; commits only if it returns `Ok`.
+    pub fn catalog_write<R, E: From<StoreError>>(
+        &self,
+        f: impl FnOnce(&mut TenantCatalog<WriteTransaction>) -> Result<R, E>,
+    ) -> Result<R, E> {
+        let mut c = TenantCatalog {
+            tenant: self.tenant,
+            inner: CatalogTx {
+                tx: self.catalog.begin_write().map_err(StoreError::from)?,
+            },
+        };
+        let r = f(&mut c)?;
+        c.inner.tx.commit().map_err(StoreError::from)?;
+        Ok(r)
+    }
+
+    pub fn shard_read(&self) -> Result<TenantShard<ReadTransaction>> {
+        Ok(TenantShard {
+            tenant: self.tenant,
+            tx: self.shard.db.begin_read()?,
+        })
+    }
+
+    /// Runs `f` in one shard write transaction; commits only if it returns `Ok`.
+    pub fn shard_write<R, E: From<StoreError>>(
+        &self,
+        f: impl FnOnce(&mut TenantShard<WriteTransaction>) -> Result<R, E>,
+    ) -> Result<R, E> {
+        let mut s = TenantShard {
+            tenant: self.tenant,
+            tx: self.shard.db.begin_write().map_err(StoreError::from)?,
+        };
+        let r = f(&mut s)?;
+        s.tx.commit().map_err(StoreError::from)?;
+        Ok(r)
+    }
+}
+
+/// Cross-tenant operations, only for admins.
+pub struct AdminScope<'a> {
+    pub(crate) store: &'a Store,
+    pub(crate) actor: Option<AccountId>,
+}
+
+impl AdminScope<'_> {
+    pub fn actor(&self) -> Option<AccountId> {
+        self.actor
+    }
+
+    /// Creates a tenant on the least-loaded shard and returns its scope.
+    pub fn create_tenant(&self, rec: &TenantRec) -> Result<TenantScope> {
+        let id = self.store.catalog_write(|c| {
+            let loads = c.shard_loads()?;
+            let shard = (0..self.store.shard_count())
+                .min_by_key(|i| {
+                    let n = loads.iter().find(|(s, _)| s == i).map_or(0, |(_, n)| *n);
+                    (n, *i)
+                })
+                .unwrap_or(0);
+            c.insert_tenant(rec, shard)
+        })?;
+        self.tenant(id)
+    }
+
+    pub fn tenant(&self, id: TenantId) -> Result<TenantScope> {
+        self.store.scope_for(id, Access::Admin, self.actor)
+    }
+
+    pub fn list_tenants(
+        &self,
+        after: Option<u64>,
+        limit: usize,
+        query: Option<&str>,
+    ) -> Result<Page<(TenantId, TenantRec)>> {
+        self.store.catalog_read()?.list_tenants(after, limit, query)
+    }
+
+    /// Deletes every row of the tenant: shard first, then catalog, so a failure half-way
+    /// leaves a tenant that can be deleted again rather than unreachable rows.
+    pub fn delete_tenant(&self, id: TenantId) -> Result<()> {
+        let scope = self.tenant(id)?;
+        let tx = scope.shard.db.begin_write()?;
+        crate::shard::purge(&tx, id)?;
+        tx.commit()?;
+        self.store.catalog_write(|c| c.purge_tenant(id))
+    }
+
+    /// Tenant ids per shard index, for operators.
+    pub fn placement(&self, id: TenantId) -> Result<Option<u32>> {
+        self.store.catalog_read()?.placement(id)
+    }
+}

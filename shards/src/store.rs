@@ -1,0 +1,290 @@
+//! The store: `catalog.redb` plus `shards/NN.redb`. The only process that opens them.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use redb::{Builder, Database, ReadTransaction, ReadableDatabase, ReadableTable, WriteTransaction};
+
+use crate::catalog::CatalogTx;
+use crate::error::{OpenError, Result, StoreError};
+use crate::ids::{ApiKeyId, TenantId};
+use crate::records::TenantStatus;
+use crate::schema::{self, FileKind};
+use crate::scope::{Access, AdminScope, Principal, TenantScope};
+use crate::tables::{META, catalog::SECRETS};
+
+#[derive(Clone, Debug)]
+pub struct StoreConfig {
+    pub dir: PathBuf,
+    /// Shard count for a new store; an existing store must match.
+    pub shards: u32,
+    pub catalog_cache_bytes: usize,
+    pub shard_cache_bytes: usize,
+}
+
+pub struct Shard {
+    pub(crate) index: u32,
+    pub(crate) db: Database,
+}
+
+impl Shard {
+    pub fn index(&self) -> u32 {
+        self.index
+    }
+    pub fn database(&self) -> &Database {
+        &self.db
+    }
+}
+
+pub struct Store {
+    dir: PathBuf,
+    catalog: Arc<Database>,
+    shards: Vec<Arc<Shard>>,
+}
+
+fn open_db(path: &Path, cache: usize) -> Result<Database, OpenError> {
+    Builder::new()
+        .set_cache_size(cache)
+        .create(path)
+        .map_err(|e| match e {
+            redb::DatabaseError::DatabaseAlreadyOpen => OpenError::AlreadyOpen {
+                path: path.display().to_string(),
+            },
+            e => OpenError::Db {
+                path: path.display().to_string(),
+                source: e.into(),
+            },
+        })
+}
+
+pub fn shard_path(dir: &Path, index: u32) -> PathBuf {
+    dir.join("shards").join(format!("{index:02}.redb"))
+}
+
+impl Store {
+    /// Opens (creating on first start) and migrates every file.
+    pub fn open(cfg: &StoreConfig) -> Result<Self, OpenError> {
+        let io = |path: &Path, source| OpenError::Io {
+            path: path.display().to_string(),
+            source,
+        };
+        std::fs::create_dir_all(cfg.dir.join("shards")).map_err(|e| io(&cfg.dir, e))?;
+        let catalog_path = cfg.dir.join("catalog.redb");
+        let cpath = catalog_path.display().to_string();
+        let catalog = open_db(&catalog_path, cfg.catalog_cache_bytes)?;
+        let first_start = schema::read_version(&catalog, FileKind::Catalog, &cpath)? == 0;
+        schema::migrate(&catalog, FileKind::Catalog, &cpath)?;
+
+        let db_err = |e: redb::Error| OpenError::Db {
+            path: cpath.clone(),
+            source: e,
+        };
+        let count = {
+            let tx = catalog.begin_write().map_err(|e| db_err(e.into()))?;
+            let count = {
+                let mut meta = tx.open_table(META).map_err(|e| db_err(e.into()))?;
+                let stored = meta
+                    .get("shard_count")
+                    .map_err(|e| db_err(e.into()))?
+                    .map(|v| v.value());
+                match stored {
+                    Some(n) => n as u32,
+                    None => {
+                        meta.insert("shard_count", u64::from(cfg.shards))
+                            .map_err(|e| db_err(e.into()))?;
+                        cfg.shards
+                    }
+                }
+            };
+            tx.commit().map_err(|e| db_err(e.into()))?;
+            count
+        };
+        if count != cfg.shards {
+            return Err(OpenError::ShardCount {
+                found: count,
+                configured: cfg.shards,
+            });
+        }
+
+        let mut shards = Vec::with_capacity(count as usize);
+        for i in 0..count {
+            let path = shard_path(&cfg.dir, i);
+            if !first_start && !path.exists() {
+                return Err(OpenError::MissingShard {
+                    path: path.display().to_string(),
+                });
+            }
+            let db = open_db(&path, cfg.shard_cache_bytes)?;
+            let p = path.display().to_string();
+            schema::migrate(&db, FileKind::Shard, &p)?;
+            shards.push(Arc::new(Shard { index: i, db }));
+        }
+        Ok(Store {
+            dir: cfg.dir.clone(),
+            catalog: Arc::new(catalog),
+            shards,
+        })
+    }
+
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    pub fn shard_count(&self) -> u32 {
+        self.shards.len() as u32
+    }
+
+    pub fn shards(&self) -> &[Arc<Shard>] {
+        &self.shards
+    }
+
+    pub fn catalog_database(&self) -> &Database {
+        &self.catalog
+    }
+
+    pub fn catalog_read(&self) -> Result<CatalogTx<ReadTransaction>> {
+        Ok(CatalogTx {
+            tx: self.catalog.begin_read()?,
+        })
+    }
+
+    /// Runs `f` in one catalog write transaction; commits only if it returns `Ok`.
+    pub fn catalog_write<R, E: From<StoreError>>(
+        &self,
+        f: impl FnOnce(&mut CatalogTx<WriteTransaction>) -> Result<R, E>,
+    ) -> Result<R, E> {
+        let mut c = CatalogTx {
+            tx: self.catalog.begin_write().map_err(StoreError::from)?,
+        };
+        let r = f(&mut c)?;
+        c.tx.commit().map_err(StoreError::from)?;
+        Ok(r)
+    }
+
+    /// The principal of an account, or `None` if it no longer exists.
+    pub fn principal_for_account(&self, id: crate::ids::AccountId) -> Result<Option<Principal>> {
+        let c = self.catalog_read()?;
+        let Some(a) = c.account(id)? else {
+            return Ok(None);
+        };
+        Ok(Some(Principal {
+            account: Some(id),
+            api_key: None,
+            admin: a.is_admin,
+            memberships: c.memberships(id)?,
+        }))
+    }
+
+    /// The principal of a live (not revoked) API key, found by the key's hash.
+    pub fn principal_for_api_key(&self, hash: &[u8; 32]) -> Result<Option<(ApiKeyId, Principal)>> {
+        let c = self.catalog_read()?;
+        let Some((id, k)) = c.api_key_by_hash(hash)? else {
+            return Ok(None);
+        };
+        if k.revoked_at.is_some() {
+            return Ok(None);
+        }
+        Ok(Some((
+            id,
+            Principal {
+                account: None,
+                api_key: Some((id, k.tenant, k.role)),
+                admin: false,
+                memberships: vec![(k.tenant, k.role)],
+            },
+        )))
+    }
+
+    pub fn admin<'a>(&'a self, p: &Principal) -> Option<AdminScope<'a>> {
+        p.admin.then_some(AdminScope {
+            store: self,
+            actor: p.account,
+        })
+    }
+
+    /// The scope of `tenant` for `p`, or `NotFound` when the tenant does not exist or `p` has
+    /// no access: the two look the same to the caller.
+    pub fn scope(&self, p: &Principal, tenant: TenantId) -> Result<TenantScope> {
+        let access = if p.admin {
+            Access::Admin
+        } else {
+            match p.memberships.iter().find(|(t, _)| *t == tenant) {
+                Some((_, crate::records::Role::Owner)) => Access::Owner,
+                Some((_, crate::records::Role::Member)) => Access::Member,
+                None => return Err(StoreError::NotFound),
+            }
+        };
+        self.scope_for(tenant, access, p.account)
+    }
+
+    pub(crate) fn scope_for(
+        &self,
+        tenant: TenantId,
+        access: Access,
+        actor: Option<crate::ids::AccountId>,
+    ) -> Result<TenantScope> {
+        let c = self.catalog_read()?;
+        let rec = c.tenant(tenant)?.ok_or(StoreError::NotFound)?;
+        let shard = c.placement(tenant)?.ok_or(StoreError::NoPlacement(tenant))?;
+        let shard = self
+            .shards
+            .get(shard as usize)
+            .cloned()
+            .ok_or(StoreError::NoPlacement(tenant))?;
+        Ok(TenantScope {
+            tenant,
+            access,
+            status: rec.status,
+            actor,
+            catalog: self.catalog.clone(),
+            shard,
+        })
+    }
+
+    /// Tenants (id, status) in id order, for start-up work such as scheduling.
+    pub fn tenant_ids(&self) -> Result<Vec<(TenantId, TenantStatus)>> {
+        let c = self.catalog_read()?;
+        let t = crate::tx::Reader::table(&c.tx, crate::tables::catalog::TENANTS)?;
+        let mut out = Vec::new();
+        for row in t.iter()? {
+            let (k, v) = row?;
+            out.push((k.value(), v.value().decode()?.status));
+        }
+        Ok(out)
+    }
+
+    /// Rewrites every sealed secret (catalog and shards) with `rewrap`, each file in one
+    /// transaction. Used by key rotation; returns how many secrets were rewritten.
+    pub fn rewrap_secrets<E: From<StoreError>>(
+        &self,
+        mut rewrap: impl FnMut(&[u8]) -> Result<Vec<u8>, E>,
+    ) -> Result<usize, E> {
+        let mut n = 0;
+        // Shards first: the catalog holds the appliance's own secrets and goes last.
+        for s in &self.shards {
+            let tx = s.db.begin_write().map_err(StoreError::from)?;
+            for (k, v) in crate::shard::all_secrets(&tx)? {
+                crate::shard::put_raw_secret(&tx, k, &rewrap(&v)?)?;
+                n += 1;
+            }
+            tx.commit().map_err(StoreError::from)?;
+        }
+        let tx = self.catalog.begin_write().map_err(StoreError::from)?;
+        {
+            let mut t = tx.open_table(SECRETS).map_err(StoreError::from)?;
+            let rows: Vec<(String, Vec<u8>)> = t
+                .iter()
+                .map_err(StoreError::from)?
+                .map(|r| r.map(|(k, v)| (k.value().to_string(), v.value().to_vec())))
+                .collect::<Result<_, _>>()
+                .map_err(StoreError::from)?;
+            for (k, v) in rows {
+                t.insert(k.as_str(), rewrap(&v)?.as_slice())
+                    .map_err(StoreError::from)?;
+                n += 1;
+            }
+        }
+        tx.commit().map_err(StoreError::from)?;
+        Ok(n)
+    }
+}

@@ -1,0 +1,71 @@
+//! Table definitions. Each carries its key and value types; keys of tenant data start with
+//! `TenantId` so one range covers a tenant.
+
+use redb::TableDefinition;
+
+use crate::ids::{AccountId, ApiKeyId, AuditId, ChatId, Day, FamilyId, PlanId, SecretId, TenantId};
+use crate::record::Rec;
+use crate::records::{
+    AccountRec, ApiKeyRec, AuditRec, FamilyRec, PlanRec, RefreshRec, SettingsRec, TenantRec,
+};
+
+/// `schema_version`, `kind`, `shard_index`, `shard_count`: present in every file.
+pub const META: TableDefinition<&str, u64> = TableDefinition::new("meta");
+
+pub mod catalog {
+    use super::*;
+
+    pub const SEQUENCES: TableDefinition<&str, u64> = TableDefinition::new("sequences");
+    pub const ACCOUNTS: TableDefinition<AccountId, Rec<AccountRec>> =
+        TableDefinition::new("accounts");
+    /// Lower-cased email → account.
+    pub const ACCOUNT_EMAILS: TableDefinition<&str, AccountId> =
+        TableDefinition::new("account_emails");
+    /// (tenant, account) → role, see [`crate::records::Role`] as u8.
+    pub const MEMBERS: TableDefinition<(TenantId, AccountId), u8> =
+        TableDefinition::new("members");
+    /// Reverse index of `MEMBERS`.
+    pub const ACCOUNT_TENANTS: TableDefinition<(AccountId, TenantId), u8> =
+        TableDefinition::new("account_tenants");
+    pub const TENANTS: TableDefinition<TenantId, Rec<TenantRec>> = TableDefinition::new("tenants");
+    /// Tenant → shard index. A table, not a hash, so tenants can move.
+    pub const PLACEMENT: TableDefinition<TenantId, u32> = TableDefinition::new("placement");
+    /// Shard index → number of tenants placed there.
+    pub const SHARD_LOAD: TableDefinition<u32, u64> = TableDefinition::new("shard_load");
+    pub const PLANS: TableDefinition<PlanId, Rec<PlanRec>> = TableDefinition::new("plans");
+    /// SHA-256 of a refresh token → its record.
+    pub const REFRESH_TOKENS: TableDefinition<[u8; 32], Rec<RefreshRec>> =
+        TableDefinition::new("refresh_tokens");
+    pub const FAMILIES: TableDefinition<FamilyId, Rec<FamilyRec>> =
+        TableDefinition::new("token_families");
+    /// (family, token hash): lets a family's tokens be deleted together.
+    pub const FAMILY_TOKENS: TableDefinition<(FamilyId, [u8; 32]), ()> =
+        TableDefinition::new("family_tokens");
+    pub const ACCOUNT_FAMILIES: TableDefinition<(AccountId, FamilyId), ()> =
+        TableDefinition::new("account_families");
+    pub const API_KEYS: TableDefinition<ApiKeyId, Rec<ApiKeyRec>> =
+        TableDefinition::new("api_keys");
+    /// SHA-256 of an API key → key id.
+    pub const API_KEY_HASHES: TableDefinition<[u8; 32], ApiKeyId> =
+        TableDefinition::new("api_key_hashes");
+    pub const TENANT_API_KEYS: TableDefinition<(TenantId, ApiKeyId), ()> =
+        TableDefinition::new("tenant_api_keys");
+    /// Named secrets of the appliance, sealed with the master key.
+    pub const SECRETS: TableDefinition<&str, &[u8]> = TableDefinition::new("secrets");
+    /// SHA-256 of a one-time setup token → expiry (unix seconds).
+    pub const SETUP_TOKENS: TableDefinition<[u8; 32], i64> = TableDefinition::new("setup_tokens");
+    pub const AUDIT: TableDefinition<AuditId, Rec<AuditRec>> = TableDefinition::new("audit");
+}
+
+pub mod shard {
+    use super::*;
+
+    pub const SETTINGS: TableDefinition<TenantId, Rec<SettingsRec>> =
+        TableDefinition::new("tenant_settings");
+    /// Per-tenant secrets (session material …), sealed with the master key.
+    pub const SECRETS: TableDefinition<(TenantId, SecretId), &[u8]> =
+        TableDefinition::new("tenant_secrets");
+    /// High-rate counters written by the ingest writer: (tenant, chat, day, metric) → count.
+    pub const COUNTERS: TableDefinition<(TenantId, ChatId, Day, u8), u64> =
+        TableDefinition::new("counters");
+}
