@@ -238,10 +238,10 @@ impl<T: Reader> CatalogTx<T> {
         for row in t.range(start..)? {
             let (k, v) = row?;
             let rec: TenantRec = v.value().decode()?;
-            if let Some(n) = &needle {
-                if !rec.name.to_lowercase().contains(n.as_str()) {
-                    continue;
-                }
+            if let Some(n) = &needle
+                && !rec.name.to_lowercase().contains(n.as_str())
+            {
+                continue;
             }
             if items.len() == limit {
                 next = items.last().map(|(id, _): &(TenantId, TenantRec)| id.0);

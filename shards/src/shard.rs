@@ -80,8 +80,11 @@ pub(crate) fn purge(tx: &WriteTransaction, tenant: TenantId) -> Result<()> {
     Ok(())
 }
 
+/// A sealed secret's key and bytes.
+type SecretRow = ((TenantId, SecretId), Vec<u8>);
+
 /// Every sealed secret in a shard, for key rotation.
-pub(crate) fn all_secrets(tx: &WriteTransaction) -> Result<Vec<((TenantId, SecretId), Vec<u8>)>> {
+pub(crate) fn all_secrets(tx: &WriteTransaction) -> Result<Vec<SecretRow>> {
     let t = tx.open_table(SECRETS)?;
     let mut out = Vec::new();
     for row in t.iter()? {

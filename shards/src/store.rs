@@ -72,33 +72,23 @@ impl Store {
         let catalog_path = cfg.dir.join("catalog.redb");
         let cpath = catalog_path.display().to_string();
         let catalog = open_db(&catalog_path, cfg.catalog_cache_bytes)?;
-        let first_start = schema::read_version(&catalog, FileKind::Catalog, &cpath)? == 0;
         schema::migrate(&catalog, FileKind::Catalog, &cpath)?;
 
         let db_err = |e: redb::Error| OpenError::Db {
             path: cpath.clone(),
             source: e,
         };
-        let count = {
-            let tx = catalog.begin_write().map_err(|e| db_err(e.into()))?;
-            let count = {
-                let mut meta = tx.open_table(META).map_err(|e| db_err(e.into()))?;
-                let stored = meta
-                    .get("shard_count")
-                    .map_err(|e| db_err(e.into()))?
-                    .map(|v| v.value());
-                match stored {
-                    Some(n) => n as u32,
-                    None => {
-                        meta.insert("shard_count", u64::from(cfg.shards))
-                            .map_err(|e| db_err(e.into()))?;
-                        cfg.shards
-                    }
-                }
-            };
-            tx.commit().map_err(|e| db_err(e.into()))?;
-            count
+        // The shard count is recorded only once every shard file exists, so a first start
+        // that dies half-way is still a first start next time (not a `MissingShard`).
+        let stored = {
+            let tx = catalog.begin_read().map_err(|e| db_err(e.into()))?;
+            let meta = tx.open_table(META).map_err(|e| db_err(e.into()))?;
+            meta.get("shard_count")
+                .map_err(|e| db_err(e.into()))?
+                .map(|v| v.value())
         };
+        let first_start = stored.is_none();
+        let count = stored.map_or(cfg.shards, |n| n as u32);
         if count != cfg.shards {
             return Err(OpenError::ShardCount {
                 found: count,
@@ -118,6 +108,14 @@ impl Store {
             let p = path.display().to_string();
             schema::migrate(&db, FileKind::Shard, &p)?;
             shards.push(Arc::new(Shard { index: i, db }));
+        }
+        if first_start {
+            let tx = catalog.begin_write().map_err(|e| db_err(e.into()))?;
+            tx.open_table(META)
+                .map_err(|e| db_err(e.into()))?
+                .insert("shard_count", u64::from(count))
+                .map_err(|e| db_err(e.into()))?;
+            tx.commit().map_err(|e| db_err(e.into()))?;
         }
         Ok(Store {
             dir: cfg.dir.clone(),
