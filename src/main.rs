@@ -1,1 +1,197 @@
-fn main() {}
+//! The `botyard` command.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::{Parser, Subcommand};
+
+use botyard::config::{self, Config, Flags};
+
+#[derive(Parser)]
+#[command(name = "botyard", version, about = "Telegram automation for many tenants, in one binary")]
+struct Cli {
+    /// Configuration file (default: ./botyard.toml when present; env BOTYARD_CONFIG).
+    #[arg(long, global = true)]
+    config: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the appliance (the default).
+    Serve {
+        /// Address to listen on (env BOTYARD_LISTEN).
+        #[arg(long)]
+        listen: Option<SocketAddr>,
+        /// Data folder (env BOTYARD_DATA).
+        #[arg(long)]
+        data: Option<PathBuf>,
+    },
+    /// Configuration tools.
+    Config {
+        #[command(subcommand)]
+        action: ConfigAction,
+    },
+    /// Master key tools.
+    Keys {
+        #[command(subcommand)]
+        action: KeysAction,
+    },
+    /// Exit 0 when the local server answers /healthz.
+    Healthcheck {
+        /// Address to probe (default: the configured listen address).
+        #[arg(long)]
+        addr: Option<SocketAddr>,
+        #[arg(long)]
+        data: Option<PathBuf>,
+    },
+    /// Print the OpenAPI document.
+    #[command(hide = true)]
+    Openapi,
+}
+
+#[derive(Subcommand)]
+enum ConfigAction {
+    /// Load the configuration and print the effective values (secrets masked).
+    Check,
+    /// Print a commented example configuration with every key and its default.
+    Example,
+}
+
+#[derive(Subcommand)]
+enum KeysAction {
+    /// Re-encrypt every secret under a new master key (stop the server first).
+    Rotate {
+        #[arg(long)]
+        data: Option<PathBuf>,
+    },
+}
+
+fn load(cli_config: &Option<PathBuf>, listen: Option<SocketAddr>, data: Option<PathBuf>) -> Result<(Config, Option<PathBuf>), ExitCode> {
+    let env: BTreeMap<String, String> = std::env::vars().collect();
+    let flags = Flags {
+        config: cli_config.clone(),
+        listen,
+        data,
+    };
+    config::load(&flags, &env).map_err(|e| {
+        eprintln!("botyard: configuration error: {e}");
+        ExitCode::from(2)
+    })
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match cli.command.unwrap_or(Command::Serve { listen: None, data: None }) {
+        Command::Serve { listen, data } => {
+            let (config, _) = match load(&cli.config, listen, data) {
+                Ok(c) => c,
+                Err(code) => return code,
+            };
+            serve(config)
+        }
+        Command::Config { action: ConfigAction::Example } => {
+            print!("{}", config::example());
+            ExitCode::SUCCESS
+        }
+        Command::Config { action: ConfigAction::Check } => match load(&cli.config, None, None) {
+            Ok((c, file)) => {
+                print!("{}", config::describe(&c, file.as_deref()));
+                println!("configuration is valid");
+                ExitCode::SUCCESS
+            }
+            Err(code) => code,
+        },
+        Command::Keys { action: KeysAction::Rotate { data } } => {
+            let (config, _) = match load(&cli.config, None, data) {
+                Ok(c) => c,
+                Err(code) => return code,
+            };
+            match botyard::keys::rotate(&config) {
+                Ok((n, id)) => {
+                    println!("re-encrypted {n} secrets under new master key {id:08x}");
+                    ExitCode::SUCCESS
+                }
+                Err(e) => {
+                    eprintln!("botyard: key rotation failed: {e}");
+                    ExitCode::FAILURE
+                }
+            }
+        }
+        Command::Healthcheck { addr, data } => {
+            let addr = match addr {
+                Some(a) => a,
+                None => match load(&cli.config, None, data) {
+                    Ok((c, _)) => botyard::healthcheck::probe_addr(c.listen),
+                    Err(code) => return code,
+                },
+            };
+            let rt = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+                Ok(rt) => rt,
+                Err(e) => {
+                    eprintln!("botyard: {e}");
+                    return ExitCode::FAILURE;
+                }
+            };
+            match rt.block_on(botyard::healthcheck::check(addr, Duration::from_secs(5))) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => {
+                    eprintln!("unhealthy: {e}");
+                    ExitCode::FAILURE
+                }
+            }
+        }
+        Command::Openapi => {
+            print!("{}", botyard::http::openapi_json());
+            ExitCode::SUCCESS
+        }
+    }
+}
+
+fn serve(config: Config) -> ExitCode {
+    botyard::logging::init(&config);
+    let rt = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("botyard: cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    rt.block_on(async move {
+        let listener = match tokio::net::TcpListener::bind(config.listen).await {
+            Ok(l) => l,
+            Err(e) => {
+                eprintln!("botyard: cannot listen on {}: {e}", config.listen);
+                return ExitCode::FAILURE;
+            }
+        };
+        match botyard::run(config, listener, shutdown_signal()).await {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("botyard: {e}");
+                ExitCode::FAILURE
+            }
+        }
+    })
+}
+
+async fn shutdown_signal() {
+    use tokio::signal::unix::{SignalKind, signal};
+    let term = signal(SignalKind::terminate());
+    let int = signal(SignalKind::interrupt());
+    match (term, int) {
+        (Ok(mut term), Ok(mut int)) => {
+            tokio::select! {
+                _ = term.recv() => {},
+                _ = int.recv() => {},
+            }
+        }
+        _ => {
+            let _ = tokio::signal::ctrl_c().await;
+        }
+    }
+}

@@ -230,6 +230,18 @@ impl AdminScope<'_> {
         self.store.catalog_write(|c| c.purge_tenant(id))
     }
 
+    /// Runs `f` in one catalog write transaction with the whole catalog in reach.
+    pub fn catalog_write<R, E: From<StoreError>>(
+        &self,
+        f: impl FnOnce(&mut CatalogTx<WriteTransaction>) -> Result<R, E>,
+    ) -> Result<R, E> {
+        self.store.catalog_write(f)
+    }
+
+    pub fn plan(&self, id: crate::ids::PlanId) -> Result<Option<crate::records::PlanRec>> {
+        self.store.catalog_read()?.plan(id)
+    }
+
     /// Tenant ids per shard index, for operators.
     pub fn placement(&self, id: TenantId) -> Result<Option<u32>> {
         self.store.catalog_read()?.placement(id)

@@ -22,6 +22,13 @@ pub struct StoreConfig {
     pub shard_cache_bytes: usize,
 }
 
+/// Where a sealed secret lives; its sealing binds it to this slot.
+#[derive(Clone, Copy, Debug)]
+pub enum SecretSlot<'a> {
+    Catalog(&'a str),
+    Tenant(TenantId, crate::ids::SecretId),
+}
+
 pub struct Shard {
     pub(crate) index: u32,
     pub(crate) db: Database,
@@ -159,6 +166,11 @@ impl Store {
         Ok(r)
     }
 
+    /// The shard a tenant lives on (not tenant data: routing for the ingest writers).
+    pub fn shard_of(&self, tenant: TenantId) -> Result<Option<u32>> {
+        self.catalog_read()?.placement(tenant)
+    }
+
     /// The principal of an account, or `None` if it no longer exists.
     pub fn principal_for_account(&self, id: crate::ids::AccountId) -> Result<Option<Principal>> {
         let c = self.catalog_read()?;
@@ -255,14 +267,15 @@ impl Store {
     /// transaction. Used by key rotation; returns how many secrets were rewritten.
     pub fn rewrap_secrets<E: From<StoreError>>(
         &self,
-        mut rewrap: impl FnMut(&[u8]) -> Result<Vec<u8>, E>,
+        mut rewrap: impl FnMut(SecretSlot<'_>, &[u8]) -> Result<Vec<u8>, E>,
     ) -> Result<usize, E> {
         let mut n = 0;
         // Shards first: the catalog holds the appliance's own secrets and goes last.
         for s in &self.shards {
             let tx = s.db.begin_write().map_err(StoreError::from)?;
             for (k, v) in crate::shard::all_secrets(&tx)? {
-                crate::shard::put_raw_secret(&tx, k, &rewrap(&v)?)?;
+                let sealed = rewrap(SecretSlot::Tenant(k.0, k.1), &v)?;
+                crate::shard::put_raw_secret(&tx, k, &sealed)?;
                 n += 1;
             }
             tx.commit().map_err(StoreError::from)?;
@@ -277,7 +290,8 @@ impl Store {
                 .collect::<Result<_, _>>()
                 .map_err(StoreError::from)?;
             for (k, v) in rows {
-                t.insert(k.as_str(), rewrap(&v)?.as_slice())
+                let sealed = rewrap(SecretSlot::Catalog(&k), &v)?;
+                t.insert(k.as_str(), sealed.as_slice())
                     .map_err(StoreError::from)?;
                 n += 1;
             }

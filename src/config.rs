@@ -1,0 +1,605 @@
+//! Configuration: built-in defaults → `botyard.toml` → `BOTYARD_*` environment → flags.
+//! Every key is declared once in [`KEYS`]; the TOML reader, the environment reader, `config
+//! example` and the docs all come from that table, so they cannot drift apart.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use zeroize::Zeroize;
+
+/// A secret string: never printed, wiped on drop.
+#[derive(Clone, Default, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(s: impl Into<String>) -> Self {
+        Secret(s.into())
+    }
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret(***)")
+    }
+}
+
+impl Drop for Secret {
+    fn drop(&mut self) {
+        self.0.zeroize();
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Clone, Debug)]
+pub struct Config {
+    pub listen: SocketAddr,
+    pub data_dir: PathBuf,
+    /// Base URL people use to reach the server (for printed links); derived from `listen`
+    /// when empty.
+    pub public_url: Option<String>,
+    pub store: StoreSection,
+    pub security: SecuritySection,
+    pub admin: AdminSection,
+    pub log: LogSection,
+    pub metrics: MetricsSection,
+    pub auth: AuthSection,
+    pub http: HttpSection,
+}
+
+#[derive(Clone, Debug)]
+pub struct StoreSection {
+    pub shards: u32,
+    pub catalog_cache_mb: u32,
+    pub shard_cache_mb: u32,
+}
+
+#[derive(Clone, Debug)]
+pub struct SecuritySection {
+    /// Where the master key lives; `<data>/master.key` when empty.
+    pub master_key_file: Option<PathBuf>,
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct AdminSection {
+    pub email: Option<String>,
+    pub password: Option<Secret>,
+}
+
+#[derive(Clone, Debug)]
+pub struct LogSection {
+    pub format: LogFormat,
+    pub level: String,
+    pub tenant_file_max_kb: u64,
+    pub tenant_files_kept: u32,
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct MetricsSection {
+    pub token: Option<Secret>,
+}
+
+#[derive(Clone, Debug)]
+pub struct AuthSection {
+    pub access_ttl_secs: u64,
+    pub refresh_ttl_days: u64,
+    pub hash_workers: usize,
+    pub hash_queue: usize,
+    pub lockout_threshold: u32,
+    pub lockout_base_secs: u64,
+    pub lockout_max_secs: u64,
+    pub setup_link_ttl_mins: u64,
+}
+
+#[derive(Clone, Debug)]
+pub struct HttpSection {
+    pub body_limit_kb: usize,
+    pub request_timeout_secs: u64,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            data_dir: PathBuf::from("./botyard-data"),
+            public_url: None,
+            store: StoreSection {
+                shards: 8,
+                catalog_cache_mb: 32,
+                shard_cache_mb: 16,
+            },
+            security: SecuritySection {
+                master_key_file: None,
+            },
+            admin: AdminSection::default(),
+            log: LogSection {
+                format: LogFormat::Text,
+                level: "info".into(),
+                tenant_file_max_kb: 1024,
+                tenant_files_kept: 3,
+            },
+            metrics: MetricsSection::default(),
+            auth: AuthSection {
+                access_ttl_secs: 900,
+                refresh_ttl_days: 30,
+                hash_workers: 2,
+                hash_queue: 64,
+                lockout_threshold: 5,
+                lockout_base_secs: 30,
+                lockout_max_secs: 3600,
+                setup_link_ttl_mins: 60,
+            },
+            http: HttpSection {
+                body_limit_kb: 1024,
+                request_timeout_secs: 30,
+            },
+        }
+    }
+}
+
+impl Config {
+    pub fn master_key_path(&self) -> PathBuf {
+        self.security
+            .master_key_file
+            .clone()
+            .unwrap_or_else(|| self.data_dir.join("master.key"))
+    }
+
+    /// The URL printed for people: `public_url`, or one built from `listen`.
+    pub fn base_url(&self, bound: SocketAddr) -> String {
+        if let Some(u) = &self.public_url {
+            return u.trim_end_matches('/').to_string();
+        }
+        let host = if bound.ip().is_unspecified() {
+            "127.0.0.1".to_string()
+        } else if bound.is_ipv6() {
+            format!("[{}]", bound.ip())
+        } else {
+            bound.ip().to_string()
+        };
+        format!("http://{host}:{}", bound.port())
+    }
+
+    /// Checks values that parse but make no sense together.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let bad = |key: &str, why: &str| {
+            Err(ConfigError::Invalid {
+                key: key.to_string(),
+                reason: why.to_string(),
+            })
+        };
+        if !(1..=256).contains(&self.store.shards) {
+            return bad("store.shards", "must be between 1 and 256");
+        }
+        if self.auth.hash_workers == 0 {
+            return bad("auth.hash_workers", "must be at least 1");
+        }
+        if !(60..=86_400).contains(&self.auth.access_ttl_secs) {
+            return bad("auth.access_ttl_secs", "must be between 60 and 86400");
+        }
+        if self.admin.email.is_some() != self.admin.password.is_some() {
+            return bad(
+                "admin.email",
+                "admin.email and admin.password (or BOTYARD_ADMIN_PASSWORD_FILE) go together",
+            );
+        }
+        if let Some(u) = &self.public_url {
+            if !(u.starts_with("http://") || u.starts_with("https://")) {
+                return bad("server.public_url", "must start with http:// or https://");
+            }
+        }
+        Ok(())
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("unknown configuration key `{0}`")]
+    UnknownKey(String),
+    #[error("unknown environment variable `{0}` (BOTYARD_* variables must name a configuration key)")]
+    UnknownEnv(String),
+    #[error("`{key}`: {reason}")]
+    Invalid { key: String, reason: String },
+    #[error("{path}: {reason}")]
+    File { path: String, reason: String },
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Kind {
+    Str,
+    Int,
+}
+
+/// One configuration key.
+pub struct KeyDef {
+    /// `section.key` in TOML.
+    pub path: &'static str,
+    /// Environment variable.
+    pub env: &'static str,
+    pub doc: &'static str,
+    /// Secret keys also accept `<path>_file` / `<ENV>_FILE` naming a file that holds the value.
+    pub secret: bool,
+    kind: Kind,
+    get: fn(&Config) -> Option<String>,
+    set: fn(&mut Config, &str) -> Result<(), String>,
+}
+
+fn parse<T: std::str::FromStr>(v: &str) -> Result<T, String>
+where
+    T::Err: fmt::Display,
+{
+    v.trim().parse::<T>().map_err(|e| e.to_string())
+}
+
+fn opt(v: &str) -> Option<String> {
+    let v = v.trim();
+    (!v.is_empty()).then(|| v.to_string())
+}
+
+macro_rules! key {
+    ($path:literal, $env:literal, $kind:ident, $secret:literal, $doc:literal,
+     get: |$c:ident| $get:expr, set: |$m:ident, $v:ident| $set:expr) => {
+        KeyDef {
+            path: $path,
+            env: $env,
+            doc: $doc,
+            secret: $secret,
+            kind: Kind::$kind,
+            get: |$c: &Config| $get,
+            set: |$m: &mut Config, $v: &str| {
+                $set;
+                Ok(())
+            },
+        }
+    };
+}
+
+pub static KEYS: &[KeyDef] = &[
+    key!("server.listen", "BOTYARD_LISTEN", Str, false,
+        "Address and port to serve on. Use 0.0.0.0:8080 to accept connections from other hosts.",
+        get: |c| Some(c.listen.to_string()), set: |c, v| c.listen = parse(v)?),
+    key!("server.data", "BOTYARD_DATA", Str, false,
+        "Data folder: the store, the master key (unless security.master_key_file is set) and logs.",
+        get: |c| Some(c.data_dir.display().to_string()), set: |c, v| c.data_dir = PathBuf::from(v.trim())),
+    key!("server.public_url", "BOTYARD_PUBLIC_URL", Str, false,
+        "URL people reach the server at, used in printed links (e.g. https://bots.example.com).",
+        get: |c| c.public_url.clone(), set: |c, v| c.public_url = opt(v)),
+    key!("store.shards", "BOTYARD_STORE_SHARDS", Int, false,
+        "Number of shard files. Fixed when the store is first created.",
+        get: |c| Some(c.store.shards.to_string()), set: |c, v| c.store.shards = parse(v)?),
+    key!("store.catalog_cache_mb", "BOTYARD_STORE_CATALOG_CACHE_MB", Int, false,
+        "Page cache of catalog.redb, in MiB.",
+        get: |c| Some(c.store.catalog_cache_mb.to_string()), set: |c, v| c.store.catalog_cache_mb = parse(v)?),
+    key!("store.shard_cache_mb", "BOTYARD_STORE_SHARD_CACHE_MB", Int, false,
+        "Page cache of each shard file, in MiB.",
+        get: |c| Some(c.store.shard_cache_mb.to_string()), set: |c, v| c.store.shard_cache_mb = parse(v)?),
+    key!("security.master_key_file", "BOTYARD_MASTER_KEY_FILE", Str, false,
+        "Master key file (e.g. a systemd credential). Default: <data>/master.key, created on first start.",
+        get: |c| c.security.master_key_file.as_ref().map(|p| p.display().to_string()),
+        set: |c, v| c.security.master_key_file = opt(v).map(PathBuf::from)),
+    key!("admin.email", "BOTYARD_ADMIN_EMAIL", Str, false,
+        "First admin's email, used only while no admin exists. Without it a one-time setup link is printed.",
+        get: |c| c.admin.email.clone(), set: |c, v| c.admin.email = opt(v)),
+    key!("admin.password", "BOTYARD_ADMIN_PASSWORD", Str, true,
+        "First admin's password (prefer admin.password_file / BOTYARD_ADMIN_PASSWORD_FILE).",
+        get: |_c| None, set: |c, v| c.admin.password = opt(v).map(Secret::new)),
+    key!("log.format", "BOTYARD_LOG_FORMAT", Str, false,
+        "Log format on standard error: text or json.",
+        get: |c| Some(match c.log.format { LogFormat::Text => "text".into(), LogFormat::Json => "json".into() }),
+        set: |c, v| c.log.format = match v.trim() {
+            "text" => LogFormat::Text,
+            "json" => LogFormat::Json,
+            other => return Err(format!("expected text or json, got `{other}`")),
+        }),
+    key!("log.level", "BOTYARD_LOG_LEVEL", Str, false,
+        "Log filter, e.g. info, debug, or botyard=debug,tower_http=info.",
+        get: |c| Some(c.log.level.clone()), set: |c, v| c.log.level = v.trim().to_string()),
+    key!("log.tenant_file_max_kb", "BOTYARD_LOG_TENANT_FILE_MAX_KB", Int, false,
+        "Size at which a tenant's log file (logs/tenants/<id>.log) is rotated, in KiB.",
+        get: |c| Some(c.log.tenant_file_max_kb.to_string()), set: |c, v| c.log.tenant_file_max_kb = parse(v)?),
+    key!("log.tenant_files_kept", "BOTYARD_LOG_TENANT_FILES_KEPT", Int, false,
+        "Rotated files kept per tenant; a tenant's logs never exceed (kept + 1) × max size.",
+        get: |c| Some(c.log.tenant_files_kept.to_string()), set: |c, v| c.log.tenant_files_kept = parse(v)?),
+    key!("metrics.token", "BOTYARD_METRICS_TOKEN", Str, true,
+        "Bearer token for /metrics. Without it /metrics answers only loopback clients.",
+        get: |_c| None, set: |c, v| c.metrics.token = opt(v).map(Secret::new)),
+    key!("auth.access_ttl_secs", "BOTYARD_AUTH_ACCESS_TTL_SECS", Int, false,
+        "Lifetime of access tokens, in seconds.",
+        get: |c| Some(c.auth.access_ttl_secs.to_string()), set: |c, v| c.auth.access_ttl_secs = parse(v)?),
+    key!("auth.refresh_ttl_days", "BOTYARD_AUTH_REFRESH_TTL_DAYS", Int, false,
+        "Lifetime of a login (its refresh-token family), in days.",
+        get: |c| Some(c.auth.refresh_ttl_days.to_string()), set: |c, v| c.auth.refresh_ttl_days = parse(v)?),
+    key!("auth.hash_workers", "BOTYARD_AUTH_HASH_WORKERS", Int, false,
+        "Password hashes computed at once (each takes 19 MiB).",
+        get: |c| Some(c.auth.hash_workers.to_string()), set: |c, v| c.auth.hash_workers = parse(v)?),
+    key!("auth.hash_queue", "BOTYARD_AUTH_HASH_QUEUE", Int, false,
+        "Logins allowed to wait for a hash worker; beyond that logins get 503.",
+        get: |c| Some(c.auth.hash_queue.to_string()), set: |c, v| c.auth.hash_queue = parse(v)?),
+    key!("auth.lockout_threshold", "BOTYARD_AUTH_LOCKOUT_THRESHOLD", Int, false,
+        "Failed logins (per account and per IP) before a lockout.",
+        get: |c| Some(c.auth.lockout_threshold.to_string()), set: |c, v| c.auth.lockout_threshold = parse(v)?),
+    key!("auth.lockout_base_secs", "BOTYARD_AUTH_LOCKOUT_BASE_SECS", Int, false,
+        "First lockout length; each further failure doubles it.",
+        get: |c| Some(c.auth.lockout_base_secs.to_string()), set: |c, v| c.auth.lockout_base_secs = parse(v)?),
+    key!("auth.lockout_max_secs", "BOTYARD_AUTH_LOCKOUT_MAX_SECS", Int, false,
+        "Longest lockout.",
+        get: |c| Some(c.auth.lockout_max_secs.to_string()), set: |c, v| c.auth.lockout_max_secs = parse(v)?),
+    key!("auth.setup_link_ttl_mins", "BOTYARD_AUTH_SETUP_LINK_TTL_MINS", Int, false,
+        "Lifetime of the one-time admin setup link, in minutes.",
+        get: |c| Some(c.auth.setup_link_ttl_mins.to_string()), set: |c, v| c.auth.setup_link_ttl_mins = parse(v)?),
+    key!("http.body_limit_kb", "BOTYARD_HTTP_BODY_LIMIT_KB", Int, false,
+        "Largest request body, in KiB.",
+        get: |c| Some(c.http.body_limit_kb.to_string()), set: |c, v| c.http.body_limit_kb = parse(v)?),
+    key!("http.request_timeout_secs", "BOTYARD_HTTP_REQUEST_TIMEOUT_SECS", Int, false,
+        "Longest time a request may take.",
+        get: |c| Some(c.http.request_timeout_secs.to_string()), set: |c, v| c.http.request_timeout_secs = parse(v)?),
+];
+
+/// Environment variables read besides the keys.
+pub const ENV_CONFIG: &str = "BOTYARD_CONFIG";
+
+fn find_by_path(path: &str) -> Option<(&'static KeyDef, bool)> {
+    for k in KEYS {
+        if k.path == path {
+            return Some((k, false));
+        }
+        if k.secret && path.strip_suffix("_file") == Some(k.path) {
+            return Some((k, true));
+        }
+    }
+    None
+}
+
+fn find_by_env(name: &str) -> Option<(&'static KeyDef, bool)> {
+    for k in KEYS {
+        if k.env == name {
+            return Some((k, false));
+        }
+        if k.secret && name.strip_suffix("_FILE") == Some(k.env) {
+            return Some((k, true));
+        }
+    }
+    None
+}
+
+fn read_secret_file(key: &str, path: &str) -> Result<String, ConfigError> {
+    let text = std::fs::read_to_string(path.trim()).map_err(|e| ConfigError::Invalid {
+        key: key.to_string(),
+        reason: format!("cannot read {}: {e}", path.trim()),
+    })?;
+    Ok(text.trim_end_matches(['\r', '\n']).to_string())
+}
+
+fn apply(c: &mut Config, k: &KeyDef, from_file: bool, value: &str, name: &str) -> Result<(), ConfigError> {
+    let value = if from_file {
+        read_secret_file(name, value)?
+    } else {
+        value.to_string()
+    };
+    (k.set)(c, &value).map_err(|reason| ConfigError::Invalid {
+        key: name.to_string(),
+        reason,
+    })
+}
+
+/// Applies a TOML document on top of `c`.
+pub fn apply_toml(c: &mut Config, text: &str, origin: &str) -> Result<(), ConfigError> {
+    let table: toml::Table = toml::from_str(text).map_err(|e| ConfigError::File {
+        path: origin.to_string(),
+        reason: e.to_string(),
+    })?;
+    for (section, value) in &table {
+        let toml::Value::Table(inner) = value else {
+            return Err(ConfigError::UnknownKey(section.clone()));
+        };
+        for (key, value) in inner {
+            let path = format!("{section}.{key}");
+            let (def, from_file) =
+                find_by_path(&path).ok_or_else(|| ConfigError::UnknownKey(path.clone()))?;
+            let text = match (value, def.kind, from_file) {
+                (toml::Value::String(s), Kind::Str, _) | (toml::Value::String(s), _, true) => s.clone(),
+                (toml::Value::Integer(i), Kind::Int, false) => i.to_string(),
+                _ => {
+                    return Err(ConfigError::Invalid {
+                        key: path,
+                        reason: match def.kind {
+                            Kind::Str => "must be a string".into(),
+                            Kind::Int => "must be an integer".into(),
+                        },
+                    });
+                }
+            };
+            apply(c, def, from_file, &text, &path)?;
+        }
+    }
+    Ok(())
+}
+
+/// Applies `BOTYARD_*` variables; an unknown one is an error (it is almost always a typo).
+pub fn apply_env(c: &mut Config, vars: impl IntoIterator<Item = (String, String)>) -> Result<(), ConfigError> {
+    let mut vars: Vec<(String, String)> = vars
+        .into_iter()
+        .filter(|(k, _)| k.starts_with("BOTYARD_") && k != ENV_CONFIG)
+        .collect();
+    vars.sort();
+    for (name, value) in vars {
+        let (def, from_file) = find_by_env(&name).ok_or_else(|| ConfigError::UnknownEnv(name.clone()))?;
+        apply(c, def, from_file, &value, &name)?;
+    }
+    Ok(())
+}
+
+/// Overrides from command-line flags.
+#[derive(Clone, Debug, Default)]
+pub struct Flags {
+    pub config: Option<PathBuf>,
+    pub listen: Option<SocketAddr>,
+    pub data: Option<PathBuf>,
+}
+
+/// Loads the whole chain: defaults, then the config file (`--config`, `BOTYARD_CONFIG`, or
+/// `./botyard.toml` when present), then the environment, then flags.
+pub fn load(flags: &Flags, env: &BTreeMap<String, String>) -> Result<(Config, Option<PathBuf>), ConfigError> {
+    let mut c = Config::default();
+    let explicit = flags
+        .config
+        .clone()
+        .or_else(|| env.get(ENV_CONFIG).map(PathBuf::from));
+    let file = match explicit {
+        Some(p) => Some(p),
+        None => Some(PathBuf::from("botyard.toml")).filter(|p| p.exists()),
+    };
+    if let Some(path) = &file {
+        let text = std::fs::read_to_string(path).map_err(|e| ConfigError::File {
+            path: path.display().to_string(),
+            reason: e.to_string(),
+        })?;
+        apply_toml(&mut c, &text, &path.display().to_string())?;
+    }
+    apply_env(&mut c, env.clone())?;
+    if let Some(l) = flags.listen {
+        c.listen = l;
+    }
+    if let Some(d) = &flags.data {
+        c.data_dir = d.clone();
+    }
+    c.validate()?;
+    Ok((c, file))
+}
+
+/// The commented example file, generated from [`KEYS`].
+pub fn example() -> String {
+    let defaults = Config::default();
+    let mut out = String::from(
+        "# botyard configuration. Every key is optional; the values shown are the defaults.\n\
+         # Precedence: built-in defaults < this file < BOTYARD_* environment < command-line flags.\n\
+         # Secrets also accept <key>_file (or the variable <ENV>_FILE) naming a file with the value.\n\
+         # Generated by `botyard config example`.\n",
+    );
+    let mut section = "";
+    for k in KEYS {
+        let (sec, name) = k.path.split_once('.').unwrap_or(("", k.path));
+        if sec != section {
+            out.push_str(&format!("\n[{sec}]\n"));
+            section = sec;
+        }
+        out.push_str(&format!("# {}\n# env: {}", k.doc, k.env));
+        if k.secret {
+            out.push_str(&format!(" (or {}_FILE)", k.env));
+        }
+        out.push('\n');
+        match (k.get)(&defaults) {
+            Some(v) => {
+                let lit = match k.kind {
+                    Kind::Str => format!("{v:?}"),
+                    Kind::Int => v,
+                };
+                out.push_str(&format!("{name} = {lit}\n"));
+            }
+            None => out.push_str(&format!("# {name} = \"\"\n")),
+        }
+    }
+    out
+}
+
+/// A one-line-per-key summary of the effective configuration, secrets masked.
+pub fn describe(c: &Config, file: Option<&Path>) -> String {
+    let mut out = format!(
+        "configuration file: {}\n",
+        file.map_or("(none)".to_string(), |p| p.display().to_string())
+    );
+    for k in KEYS {
+        let v = if k.secret {
+            match k.path {
+                "admin.password" => c.admin.password.as_ref().map(|_| "(set)".to_string()),
+                "metrics.token" => c.metrics.token.as_ref().map(|_| "(set)".to_string()),
+                _ => None,
+            }
+        } else {
+            (k.get)(c)
+        };
+        out.push_str(&format!("{} = {}\n", k.path, v.unwrap_or_else(|| "(unset)".into())));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn committed_example_matches_the_code() {
+        let committed = include_str!("../botyard.example.toml");
+        assert_eq!(
+            committed,
+            example(),
+            "botyard.example.toml drifted: run `cargo run -- config example > botyard.example.toml`"
+        );
+    }
+
+    #[test]
+    fn example_parses_back_to_the_defaults() {
+        let mut c = Config::default();
+        apply_toml(&mut c, &example(), "example").unwrap();
+        assert_eq!(c.listen, Config::default().listen);
+        assert_eq!(c.store.shards, 8);
+    }
+
+    #[test]
+    fn unknown_keys_are_named() {
+        let mut c = Config::default();
+        let e = apply_toml(&mut c, "[server]\nlisen = \"x\"\n", "t").unwrap_err();
+        assert_eq!(e.to_string(), "unknown configuration key `server.lisen`");
+        let e = apply_toml(&mut c, "[nope]\na = 1\n", "t").unwrap_err();
+        assert!(e.to_string().contains("nope.a"), "{e}");
+        let e = apply_env(&mut c, [("BOTYARD_LISTN".to_string(), "x".to_string())]).unwrap_err();
+        assert!(e.to_string().contains("BOTYARD_LISTN"), "{e}");
+    }
+
+    #[test]
+    fn wrong_types_and_values_are_named() {
+        let mut c = Config::default();
+        let e = apply_toml(&mut c, "[store]\nshards = \"eight\"\n", "t").unwrap_err();
+        assert!(e.to_string().contains("store.shards"), "{e}");
+        let e = apply_env(&mut c, [("BOTYARD_LISTEN".into(), "nonsense".into())]).unwrap_err();
+        assert!(e.to_string().contains("BOTYARD_LISTEN"), "{e}");
+    }
+
+    #[test]
+    fn precedence_defaults_file_env_flags() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("b.toml");
+        std::fs::write(&file, "[server]\nlisten = \"127.0.0.1:9000\"\ndata = \"/from/file\"\n[log]\nlevel = \"debug\"\n").unwrap();
+        let pw = dir.path().join("pw");
+        std::fs::write(&pw, "correct horse battery\n").unwrap();
+        let env: BTreeMap<String, String> = [
+            ("BOTYARD_DATA", "/from/env"),
+            ("BOTYARD_ADMIN_EMAIL", "a@example.com"),
+            ("BOTYARD_ADMIN_PASSWORD_FILE", pw.to_str().unwrap()),
+        ]
+        .into_iter()
+        .map(|(a, b)| (a.to_string(), b.to_string()))
+        .collect();
+        let flags = Flags {
+            config: Some(file.clone()),
+            listen: Some("127.0.0.1:9100".parse().unwrap()),
+            data: None,
+        };
+        let (c, used) = load(&flags, &env).unwrap();
+        assert_eq!(used.as_deref(), Some(file.as_path()));
+        assert_eq!(c.listen.port(), 9100);
+        assert_eq!(c.data_dir, PathBuf::from("/from/env"));
+        assert_eq!(c.log.level, "debug");
+        assert_eq!(c.admin.password.as_ref().unwrap().expose(), "correct horse battery");
+        assert!(!format!("{c:?}").contains("correct horse"));
+    }
+}

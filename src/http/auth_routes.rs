@@ -1,0 +1,168 @@
+//! /api/v1/auth and /api/v1/setup.
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use crate::auth::{self, Caller, TokenPair};
+use crate::config::Secret;
+use crate::error::{AppResult, ErrorEnvelope};
+use crate::http::extract::{ApiJson, ClientIp};
+use crate::http::views::{Role, role_view};
+use crate::state::Shared;
+
+pub fn router() -> OpenApiRouter<Shared> {
+    OpenApiRouter::new()
+        .routes(routes!(login))
+        .routes(routes!(refresh))
+        .routes(routes!(logout))
+        .routes(routes!(me))
+        .routes(routes!(change_password))
+        .routes(routes!(setup))
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LoginIn {
+    #[schema(example = "ayse@example.com")]
+    pub email: String,
+    #[schema(max_length = 1024)]
+    pub password: String,
+}
+
+/// Log in with email and password.
+///
+/// Failed attempts are counted per account and per client address; past the threshold the
+/// answer is 429 with `Retry-After`, the same whether or not the account exists.
+#[utoipa::path(post, path = "/api/v1/auth/login", tag = "auth", request_body = LoginIn,
+    responses((status = 200, body = TokenPair), (status = 401, body = ErrorEnvelope),
+              (status = 429, body = ErrorEnvelope), (status = 503, body = ErrorEnvelope)))]
+async fn login(State(st): State<Shared>, ClientIp(ip): ClientIp, ApiJson(b): ApiJson<LoginIn>) -> AppResult<Json<TokenPair>> {
+    if b.password.len() > 1024 || b.email.len() > 320 {
+        return Err(crate::error::AppError::Unauthorized {
+            code: "auth.invalid_credentials",
+            message: "email or password is wrong",
+        });
+    }
+    Ok(Json(auth::login(&st, &b.email, Secret::new(b.password), ip).await?))
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RefreshIn {
+    pub refresh_token: String,
+}
+
+/// Exchange a refresh token for a new pair.
+///
+/// Each refresh token works once. Presenting one that was already exchanged revokes the whole
+/// login (every token descended from it).
+#[utoipa::path(post, path = "/api/v1/auth/refresh", tag = "auth", request_body = RefreshIn,
+    responses((status = 200, body = TokenPair), (status = 401, body = ErrorEnvelope)))]
+async fn refresh(State(st): State<Shared>, ApiJson(b): ApiJson<RefreshIn>) -> AppResult<Json<TokenPair>> {
+    if b.refresh_token.len() > 200 {
+        return Err(crate::error::AppError::Unauthorized {
+            code: "auth.invalid_refresh",
+            message: "refresh token is invalid or expired",
+        });
+    }
+    Ok(Json(auth::refresh(&st, &b.refresh_token).await?))
+}
+
+/// End this login: its refresh tokens and access tokens stop working.
+#[utoipa::path(post, path = "/api/v1/auth/logout", tag = "auth",
+    responses((status = 204), (status = 401, body = ErrorEnvelope)), security(("bearer" = [])))]
+async fn logout(State(st): State<Shared>, caller: Caller) -> AppResult<StatusCode> {
+    auth::logout(&st, &caller).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct Membership {
+    pub tenant_id: u64,
+    pub role: Role,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct MeOut {
+    /// Absent for API keys.
+    pub account_id: Option<u64>,
+    pub email: Option<String>,
+    pub is_admin: bool,
+    /// Set when the caller is an API key.
+    pub api_key_id: Option<u64>,
+    pub memberships: Vec<Membership>,
+}
+
+/// Who am I.
+#[utoipa::path(get, path = "/api/v1/auth/me", tag = "auth",
+    responses((status = 200, body = MeOut), (status = 401, body = ErrorEnvelope)), security(("bearer" = [])))]
+async fn me(State(st): State<Shared>, caller: Caller) -> AppResult<Json<MeOut>> {
+    let email = match caller.account() {
+        Some(a) => st.store.catalog_read()?.account(a)?.map(|a| a.email),
+        None => None,
+    };
+    Ok(Json(MeOut {
+        account_id: caller.account().map(|a| a.0),
+        email,
+        is_admin: caller.principal.is_admin(),
+        api_key_id: caller.principal.api_key().map(|k| k.0),
+        memberships: caller
+            .principal
+            .memberships()
+            .iter()
+            .map(|(t, r)| Membership {
+                tenant_id: t.0,
+                role: role_view(*r),
+            })
+            .collect(),
+    }))
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PasswordIn {
+    pub current_password: String,
+    /// 8 to 128 characters, not a commonly used password.
+    pub new_password: String,
+}
+
+/// Change my password. Every login of the account ends; a fresh pair is returned.
+#[utoipa::path(post, path = "/api/v1/auth/password", tag = "auth", request_body = PasswordIn,
+    responses((status = 200, body = TokenPair), (status = 401, body = ErrorEnvelope), (status = 422, body = ErrorEnvelope)),
+    security(("bearer" = [])))]
+async fn change_password(State(st): State<Shared>, caller: Caller, ApiJson(b): ApiJson<PasswordIn>) -> AppResult<Json<TokenPair>> {
+    if b.current_password.len() > 1024 {
+        return Err(crate::error::AppError::invalid("current_password", "current password is wrong"));
+    }
+    Ok(Json(
+        auth::change_password(&st, &caller, Secret::new(b.current_password), Secret::new(b.new_password)).await?,
+    ))
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SetupIn {
+    /// The token from the setup link printed at first start.
+    pub token: String,
+    pub email: String,
+    pub password: String,
+}
+
+/// Create the first admin with the one-time setup link. Works once, before any admin exists.
+#[utoipa::path(post, path = "/api/v1/setup", tag = "auth", request_body = SetupIn,
+    responses((status = 201, body = TokenPair), (status = 401, body = ErrorEnvelope), (status = 422, body = ErrorEnvelope)))]
+async fn setup(State(st): State<Shared>, ApiJson(b): ApiJson<SetupIn>) -> AppResult<(StatusCode, Json<TokenPair>)> {
+    if b.token.len() > 200 {
+        return Err(crate::error::AppError::Unauthorized {
+            code: "setup.invalid_token",
+            message: "this setup link is invalid, used or expired; restart the server for a new one",
+        });
+    }
+    let pair = auth::complete_setup(&st, &b.token, &b.email, Secret::new(b.password)).await?;
+    Ok((StatusCode::CREATED, Json(pair)))
+}

@@ -1,0 +1,239 @@
+//! Extractors that turn every kind of bad input into the error envelope: JSON bodies, path and
+//! query parameters, credentials, and the tenant a request is about.
+
+use std::collections::HashMap;
+use std::net::{IpAddr, SocketAddr};
+
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{ConnectInfo, FromRef, FromRequest, FromRequestParts, Path, Query, Request};
+use axum::http::header;
+use axum::http::request::Parts;
+use serde::de::DeserializeOwned;
+
+use botyard_shards::TenantScope;
+use botyard_shards::ids::TenantId;
+
+use crate::auth::{Caller, authenticate, scope};
+use crate::error::AppError;
+use crate::state::Shared;
+
+/// A JSON body: 415 without a JSON content type, 413 over the limit, 400 for malformed JSON
+/// or unknown fields, 422 naming the field for wrong types or missing fields.
+pub struct ApiJson<T>(pub T);
+
+impl<S, T> FromRequest<S> for ApiJson<T>
+where
+    T: DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = AppError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, AppError> {
+        let json_type = req
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.split(';').next())
+            .is_some_and(|v| {
+                let v = v.trim();
+                v.eq_ignore_ascii_case("application/json")
+                    || (v.starts_with("application/") && v.ends_with("+json"))
+            });
+        if !json_type {
+            return Err(AppError::UnsupportedMediaType);
+        }
+        let bytes = Bytes::from_request(req, state)
+            .await
+            .map_err(|e: BytesRejection| {
+                if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
+                    AppError::TooLarge
+                } else {
+                    AppError::BadRequest {
+                        code: "request.unreadable_body",
+                        message: "request body could not be read".into(),
+                    }
+                }
+            })?;
+        parse_json(&bytes).map(ApiJson)
+    }
+}
+
+/// Parses JSON with the error classification of [`ApiJson`].
+pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, AppError> {
+    let mut de = serde_json::Deserializer::from_slice(bytes);
+    let value = serde_path_to_error::deserialize(&mut de).map_err(|e| {
+        let path = e.path().to_string();
+        let inner = e.into_inner();
+        let msg = inner.to_string();
+        match inner.classify() {
+            serde_json::error::Category::Syntax | serde_json::error::Category::Eof | serde_json::error::Category::Io => {
+                AppError::BadRequest {
+                    code: "request.malformed_json",
+                    message: format!("malformed JSON: {msg}"),
+                }
+            }
+            serde_json::error::Category::Data => {
+                let field = if path == "." { String::new() } else { path };
+                if msg.starts_with("unknown field") {
+                    AppError::BadRequest {
+                        code: "request.unknown_field",
+                        message: if field.is_empty() { msg } else { format!("{field}: {msg}") },
+                    }
+                } else if msg.starts_with("missing field") {
+                    let name = msg.split('`').nth(1).unwrap_or("").to_string();
+                    let full = if field.is_empty() { name } else { format!("{field}.{name}") };
+                    AppError::Invalid {
+                        code: "validation.missing_field",
+                        field: full,
+                        message: msg,
+                    }
+                } else {
+                    AppError::Invalid {
+                        code: "validation.wrong_type",
+                        field,
+                        message: msg,
+                    }
+                }
+            }
+        }
+    })?;
+    // Trailing garbage after the value.
+    de.end().map_err(|e| AppError::BadRequest {
+        code: "request.malformed_json",
+        message: format!("malformed JSON: {e}"),
+    })?;
+    Ok(value)
+}
+
+/// Path parameters; a value of the wrong shape is a 400.
+pub struct ApiPath<T>(pub T);
+
+impl<S, T> FromRequestParts<S> for ApiPath<T>
+where
+    T: DeserializeOwned + Send,
+    S: Send + Sync,
+{
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, AppError> {
+        Path::<T>::from_request_parts(parts, state)
+            .await
+            .map(|Path(v)| ApiPath(v))
+            .map_err(|e| AppError::BadRequest {
+                code: "request.invalid_path",
+                message: e.body_text(),
+            })
+    }
+}
+
+/// Query parameters; unknown or malformed ones are a 400.
+pub struct ApiQuery<T>(pub T);
+
+impl<S, T> FromRequestParts<S> for ApiQuery<T>
+where
+    T: DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, AppError> {
+        Query::<T>::from_request_parts(parts, state)
+            .await
+            .map(|Query(v)| ApiQuery(v))
+            .map_err(|e| AppError::BadRequest {
+                code: "request.invalid_query",
+                message: e.body_text(),
+            })
+    }
+}
+
+fn bearer(parts: &Parts) -> Result<&str, AppError> {
+    let missing = AppError::Unauthorized {
+        code: "auth.missing_credentials",
+        message: "send `Authorization: Bearer <access token or API key>`",
+    };
+    let v = parts
+        .headers
+        .get(header::AUTHORIZATION)
+        .ok_or(missing)?
+        .to_str()
+        .map_err(|_| AppError::Unauthorized {
+            code: "auth.invalid_token",
+            message: "credential is not valid",
+        })?;
+    let (scheme, token) = v.split_once(' ').ok_or(AppError::Unauthorized {
+        code: "auth.invalid_token",
+        message: "credential is not valid",
+    })?;
+    if !scheme.eq_ignore_ascii_case("bearer") || token.len() > 4096 {
+        return Err(AppError::Unauthorized {
+            code: "auth.invalid_token",
+            message: "credential is not valid",
+        });
+    }
+    Ok(token.trim())
+}
+
+impl<S> FromRequestParts<S> for Caller
+where
+    Shared: FromRef<S>,
+    S: Send + Sync,
+{
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, AppError> {
+        if let Some(c) = parts.extensions.get::<Caller>() {
+            return Ok(c.clone());
+        }
+        let st = Shared::from_ref(state);
+        let token = bearer(parts)?.to_string();
+        let caller = authenticate(&st, &token).await?;
+        parts.extensions.insert(caller.clone());
+        Ok(caller)
+    }
+}
+
+/// The tenant named by the `{id}` path segment, authorized for the caller. Runs before the
+/// body is read, so another tenant's resource is a 404 whatever the body holds.
+pub struct TenantCtx {
+    pub caller: Caller,
+    pub scope: TenantScope,
+}
+
+impl<S> FromRequestParts<S> for TenantCtx
+where
+    Shared: FromRef<S>,
+    S: Send + Sync,
+{
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, AppError> {
+        let caller = Caller::from_request_parts(parts, state).await?;
+        let ApiPath(params) = ApiPath::<HashMap<String, String>>::from_request_parts(parts, state).await?;
+        let id: u64 = params
+            .get("id")
+            .and_then(|v| v.parse().ok())
+            .ok_or(AppError::NotFound("tenant"))?;
+        let st = Shared::from_ref(state);
+        let scope = scope(&st, &caller, TenantId(id))?;
+        Ok(TenantCtx { caller, scope })
+    }
+}
+
+/// The client's address as seen by the socket.
+pub fn client_ip(parts_ext: &axum::http::Extensions) -> IpAddr {
+    parts_ext
+        .get::<ConnectInfo<SocketAddr>>()
+        .map_or(IpAddr::from([127, 0, 0, 1]), |c| c.0.ip())
+}
+
+pub struct ClientIp(pub IpAddr);
+
+impl<S: Send + Sync> FromRequestParts<S> for ClientIp {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, AppError> {
+        Ok(ClientIp(client_ip(&parts.extensions)))
+    }
+}

@@ -1,0 +1,205 @@
+//! The HTTP surface: router, OpenAPI document, middleware and the small system endpoints.
+
+pub mod auth_routes;
+pub mod extract;
+pub mod plan_routes;
+pub mod system;
+pub mod tenant_routes;
+pub mod views;
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use axum::Router;
+use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::timeout::TimeoutLayer;
+use tracing::Instrument;
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+use utoipa_axum::router::OpenApiRouter;
+
+use crate::error::AppError;
+use crate::metrics::{HttpLabels, RouteLabels};
+use crate::state::Shared;
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "botyard API",
+        description = "Control-plane API of the botyard appliance. Errors are `{\"error\":{\"code\":\"area.reason\",\"message\":\"…\"}}` with stable codes; another tenant's resource is a 404.",
+        version = "1"
+    ),
+    modifiers(&BearerScheme),
+    tags(
+        (name = "auth", description = "Login, tokens, first-run setup"),
+        (name = "tenants", description = "Tenants (admins manage; members read their own)"),
+        (name = "members", description = "Accounts in a tenant"),
+        (name = "api-keys", description = "API keys for tenant automation"),
+        (name = "settings", description = "Tenant-specific configuration"),
+        (name = "plans", description = "Subscription plans and their limits (admins)")
+    )
+)]
+struct ApiDoc;
+
+struct BearerScheme;
+
+impl Modify for BearerScheme {
+    fn modify(&self, api: &mut utoipa::openapi::OpenApi) {
+        let c = api.components.get_or_insert_with(Default::default);
+        c.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("access token (JWT) or API key (bya_…)")
+                    .build(),
+            ),
+        );
+    }
+}
+
+fn api_router() -> OpenApiRouter<Shared> {
+    OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .merge(auth_routes::router())
+        .merge(tenant_routes::router())
+        .merge(plan_routes::router())
+}
+
+/// The OpenAPI document, as served at `/api/openapi.json`.
+pub fn openapi_json() -> String {
+    let (_, api) = api_router().split_for_parts();
+    api.to_pretty_json()
+        .unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}"))
+        + "\n"
+}
+
+pub fn router(st: Shared) -> Router {
+    let (api, doc) = api_router().split_for_parts();
+    let doc_json: Arc<str> = doc
+        .to_pretty_json()
+        .map(|s| s + "\n")
+        .unwrap_or_default()
+        .into();
+    let body_limit = st.config.http.body_limit_kb * 1024;
+    let timeout = Duration::from_secs(st.config.http.request_timeout_secs);
+    api.merge(system::router(doc_json))
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(DefaultBodyLimit::max(body_limit))
+        .layer(middleware::from_fn_with_state(st.clone(), observe))
+        .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, timeout))
+        .layer(CatchPanicLayer::custom(|_| {
+            AppError::Internal("handler panicked".into()).into_response()
+        }))
+        .with_state(st)
+}
+
+async fn not_found() -> Response {
+    let mut r = AppError::BadRequest {
+        code: "route.not_found",
+        message: "no such route".into(),
+    }
+    .into_response();
+    *r.status_mut() = StatusCode::NOT_FOUND;
+    r
+}
+
+async fn method_not_allowed() -> Response {
+    let mut r = AppError::BadRequest {
+        code: "route.method_not_allowed",
+        message: "method not allowed on this route".into(),
+    }
+    .into_response();
+    *r.status_mut() = StatusCode::METHOD_NOT_ALLOWED;
+    r
+}
+
+/// Tenant id from a path like `/api/v1/tenants/42/...`, for the log span.
+fn tenant_of(path: &str) -> Option<u64> {
+    path.strip_prefix("/api/v1/tenants/")?
+        .split('/')
+        .next()?
+        .parse()
+        .ok()
+}
+
+/// Metrics, the request span (with the tenant, so tenant logs get the request's events) and
+/// security headers.
+async fn observe(State(st): State<Shared>, req: Request, next: Next) -> Response {
+    let started = Instant::now();
+    let method = req.method().as_str().to_string();
+    let route = req
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or_else(|| "unmatched".to_string(), |m| m.as_str().to_string());
+    let tenant = if route.starts_with("/api/v1/tenants/{id}") {
+        tenant_of(req.uri().path())
+    } else {
+        None
+    };
+    let span = tracing::info_span!(
+        "http",
+        %method,
+        route = %route,
+        tenant_id = tracing::field::Empty,
+        botyard_instance = st.tenant_logs.instance()
+    );
+    if let Some(t) = tenant {
+        span.record("tenant_id", t);
+    }
+    let mut resp = next.run(req).instrument(span.clone()).await;
+    let status = resp.status().as_u16();
+    let elapsed = started.elapsed();
+    span.in_scope(|| {
+        if status >= 500 {
+            tracing::warn!(status, ms = elapsed.as_millis() as u64, "request failed");
+        } else {
+            tracing::debug!(status, ms = elapsed.as_millis() as u64, "request");
+        }
+    });
+    st.metrics
+        .http_requests
+        .get_or_create(&HttpLabels {
+            method: method.clone(),
+            route: route.clone(),
+            status,
+        })
+        .inc();
+    st.metrics
+        .http_duration
+        .get_or_create(&RouteLabels { method, route })
+        .observe(elapsed.as_secs_f64());
+    let h = resp.headers_mut();
+    h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    h.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+    h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    if !h.contains_key(header::CACHE_CONTROL) {
+        h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    }
+    resp
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn tenant_of_paths() {
+        assert_eq!(super::tenant_of("/api/v1/tenants/42/members"), Some(42));
+        assert_eq!(super::tenant_of("/api/v1/tenants/42"), Some(42));
+        assert_eq!(super::tenant_of("/api/v1/tenants/x"), None);
+        assert_eq!(super::tenant_of("/api/v1/plans/1"), None);
+    }
+
+    #[test]
+    fn committed_openapi_matches_the_code() {
+        let committed = include_str!("../../docs/openapi.json");
+        assert!(
+            committed == super::openapi_json(),
+            "docs/openapi.json drifted: run `cargo run -- openapi > docs/openapi.json`"
+        );
+        assert!(committed.contains("\"openapi\": \"3.1"));
+    }
+}

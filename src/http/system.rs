@@ -1,0 +1,146 @@
+//! Health, readiness, metrics, the OpenAPI document, Swagger UI, and the first-run setup page.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+
+use axum::extract::{ConnectInfo, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use subtle::ConstantTimeEq;
+
+use crate::error::AppError;
+use crate::metrics::StatusLabels;
+use crate::state::Shared;
+
+pub fn router(doc: Arc<str>) -> Router<Shared> {
+    Router::new()
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
+        .route("/metrics", get(metrics))
+        .route("/api/openapi.json", get(move || openapi(doc.clone())))
+        .route("/api/docs", get(docs))
+        .route("/api/docs/swagger-ui-bundle.js", get(swagger_js))
+        .route("/api/docs/swagger-ui.css", get(swagger_css))
+        .route("/setup", get(setup_page))
+        .route("/", get(root))
+}
+
+async fn healthz() -> Json<serde_json::Value> {
+    Json(serde_json::json!({"status": "ok"}))
+}
+
+async fn readyz(State(st): State<Shared>) -> Response {
+    if st.ready.load(Ordering::SeqCst) {
+        Json(serde_json::json!({"status": "ready", "shards": st.store.shard_count()})).into_response()
+    } else {
+        (StatusCode::SERVICE_UNAVAILABLE, Json(serde_json::json!({"status": "starting"}))).into_response()
+    }
+}
+
+/// Loopback clients only, unless a token is configured (then the token, from anywhere).
+async fn metrics(State(st): State<Shared>, ConnectInfo(peer): ConnectInfo<SocketAddr>, headers: HeaderMap) -> Result<Response, AppError> {
+    let allowed = match &st.config.metrics.token {
+        Some(token) => headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .is_some_and(|t| bool::from(t.as_bytes().ct_eq(token.expose().as_bytes()))),
+        None => peer.ip().is_loopback(),
+    };
+    if !allowed {
+        return Err(AppError::Unauthorized {
+            code: "metrics.unauthorized",
+            message: "metrics need the configured token, or a loopback client",
+        });
+    }
+    if let Ok((active, suspended)) = st.store.catalog_read().and_then(|c| c.tenant_count_by_status()) {
+        st.metrics.tenants.get_or_create(&StatusLabels { status: "active" }).set(active as i64);
+        st.metrics
+            .tenants
+            .get_or_create(&StatusLabels { status: "suspended" })
+            .set(suspended as i64);
+    }
+    let mut r = st.metrics.encode().into_response();
+    r.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/openmetrics-text; version=1.0.0; charset=utf-8"),
+    );
+    Ok(r)
+}
+
+async fn openapi(doc: Arc<str>) -> Response {
+    let mut r = doc.to_string().into_response();
+    r.headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    r
+}
+
+fn asset(body: &'static [u8], content_type: &'static str) -> Response {
+    let mut r = body.into_response();
+    r.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    r.headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=86400"));
+    r
+}
+
+async fn swagger_js() -> Response {
+    asset(include_bytes!("../../assets/swagger-ui/swagger-ui-bundle.js"), "text/javascript; charset=utf-8")
+}
+
+async fn swagger_css() -> Response {
+    asset(include_bytes!("../../assets/swagger-ui/swagger-ui.css"), "text/css; charset=utf-8")
+}
+
+async fn docs() -> Html<&'static str> {
+    Html(
+        r##"<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>botyard API</title>
+<link rel="stylesheet" href="/api/docs/swagger-ui.css"></head>
+<body><div id="swagger-ui"></div>
+<script src="/api/docs/swagger-ui-bundle.js"></script>
+<script>window.ui = SwaggerUIBundle({url: "/api/openapi.json", dom_id: "#swagger-ui"});</script>
+</body></html>"##,
+    )
+}
+
+async fn root() -> Html<&'static str> {
+    Html(
+        r#"<!doctype html><html lang="en"><head><meta charset="utf-8"><title>botyard</title></head>
+<body style="font-family:sans-serif;max-width:40em;margin:3em auto">
+<h1>botyard</h1><p>The appliance is running.</p>
+<ul><li><a href="/api/docs">API documentation</a></li><li><a href="/healthz">Health</a></li></ul>
+</body></html>"#,
+    )
+}
+
+/// The page behind the one-time setup link: it posts to `/api/v1/setup`.
+async fn setup_page() -> Html<&'static str> {
+    Html(
+        r#"<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
+<title>botyard setup</title></head>
+<body style="font-family:sans-serif;max-width:28em;margin:3em auto;padding:0 1em">
+<h1>Create the admin account</h1>
+<p>This link works once. Choose a password of 8 to 128 characters that is not a common one.</p>
+<form id="f">
+<p><label>Email<br><input id="email" type="email" required autocomplete="username" style="width:100%"></label></p>
+<p><label>Password<br><input id="password" type="password" required minlength="8" maxlength="128" autocomplete="new-password" style="width:100%"></label></p>
+<p><button type="submit">Create admin</button></p>
+</form>
+<p id="out" role="status"></p>
+<script>
+document.getElementById("f").addEventListener("submit", async (e) => {
+  e.preventDefault();
+  const token = new URLSearchParams(location.search).get("token") || "";
+  const r = await fetch("/api/v1/setup", {method: "POST", headers: {"content-type": "application/json"},
+    body: JSON.stringify({token, email: document.getElementById("email").value, password: document.getElementById("password").value})});
+  const out = document.getElementById("out");
+  if (r.ok) { out.textContent = "Admin created. You can now sign in with the API at /api/docs."; document.getElementById("f").remove(); }
+  else { const b = await r.json().catch(() => ({})); out.textContent = (b.error && b.error.message) || ("Failed: " + r.status); }
+});
+</script></body></html>"#,
+    )
+}

@@ -1,0 +1,511 @@
+//! /api/v1/tenants and everything under a tenant.
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use botyard_shards::ids::{AccountId, ApiKeyId, PlanId, TenantId};
+use botyard_shards::records::{Language, ParseMode, SettingsRec, TenantStatus};
+
+use crate::auth::{Caller, hash_new_password, normalize_email, require_active, require_admin, require_manage};
+use crate::clock::rfc3339;
+use crate::config::Secret;
+use crate::error::{AppError, AppResult, ErrorEnvelope};
+use crate::http::extract::{ApiJson, ApiPath, ApiQuery, TenantCtx};
+use crate::http::views::{Role, TenantOut, role_rec, role_view, tenant_view};
+use crate::state::{Shared, blocking};
+use crate::tenancy;
+
+pub fn router() -> OpenApiRouter<Shared> {
+    OpenApiRouter::new()
+        .routes(routes!(list_tenants, create_tenant))
+        .routes(routes!(get_tenant, update_tenant, delete_tenant))
+        .routes(routes!(suspend_tenant))
+        .routes(routes!(resume_tenant))
+        .routes(routes!(list_members, add_member))
+        .routes(routes!(update_member, remove_member))
+        .routes(routes!(list_api_keys, create_api_key))
+        .routes(routes!(revoke_api_key))
+        .routes(routes!(get_settings, put_settings))
+        .routes(routes!(tenant_logs))
+}
+
+#[derive(Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct ListQuery {
+    /// Page size, 1 to 200 (default 50).
+    pub limit: Option<usize>,
+    /// `next_cursor` of the previous page.
+    pub cursor: Option<String>,
+    /// Case-insensitive part of the name.
+    pub q: Option<String>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct TenantPage {
+    pub items: Vec<TenantOut>,
+    /// Pass as `cursor` for the next page; absent on the last page.
+    pub next_cursor: Option<String>,
+}
+
+/// List tenants: every tenant for admins, one's own tenants for everyone else.
+#[utoipa::path(get, path = "/api/v1/tenants", tag = "tenants", params(ListQuery),
+    responses((status = 200, body = TenantPage), (status = 400, body = ErrorEnvelope), (status = 401, body = ErrorEnvelope)),
+    security(("bearer" = [])))]
+async fn list_tenants(State(st): State<Shared>, caller: Caller, ApiQuery(q): ApiQuery<ListQuery>) -> AppResult<Json<TenantPage>> {
+    let limit = q.limit.unwrap_or(50);
+    if !(1..=200).contains(&limit) {
+        return Err(AppError::BadRequest {
+            code: "request.invalid_query",
+            message: "limit must be between 1 and 200".into(),
+        });
+    }
+    let after = match q.cursor.as_deref() {
+        None | Some("") => None,
+        Some(c) => Some(c.parse::<u64>().map_err(|_| AppError::BadRequest {
+            code: "request.invalid_cursor",
+            message: "cursor is not one this server issued".into(),
+        })?),
+    };
+    if q.q.as_ref().is_some_and(|s| s.len() > 100) {
+        return Err(AppError::BadRequest {
+            code: "request.invalid_query",
+            message: "q must have at most 100 characters".into(),
+        });
+    }
+    if let Some(admin) = st.store.admin(&caller.principal) {
+        let page = admin.list_tenants(after, limit, q.q.as_deref())?;
+        return Ok(Json(TenantPage {
+            items: page.items.iter().map(|(id, t)| tenant_view(*id, t)).collect(),
+            next_cursor: page.next.map(|n| n.to_string()),
+        }));
+    }
+    let mut items = Vec::new();
+    let needle = q.q.as_deref().map(str::to_lowercase);
+    for (tid, _) in caller.principal.memberships() {
+        if after.is_some_and(|a| tid.0 <= a) {
+            continue;
+        }
+        let scope = crate::auth::scope(&st, &caller, *tid)?;
+        let t = scope.catalog_read()?.tenant()?;
+        if needle.as_ref().is_none_or(|n| t.name.to_lowercase().contains(n.as_str())) {
+            items.push(tenant_view(*tid, &t));
+        }
+    }
+    items.sort_by_key(|t| t.id);
+    let next_cursor = (items.len() > limit).then(|| items[limit - 1].id.to_string());
+    items.truncate(limit);
+    Ok(Json(TenantPage { items, next_cursor }))
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateTenantIn {
+    /// 1 to 100 characters.
+    #[schema(example = "Kahve Dükkanı")]
+    pub name: String,
+    pub plan_id: Option<u64>,
+}
+
+/// Create a tenant (admins). It is placed on the least-loaded shard.
+#[utoipa::path(post, path = "/api/v1/tenants", tag = "tenants", request_body = CreateTenantIn,
+    responses((status = 201, body = TenantOut), (status = 403, body = ErrorEnvelope), (status = 422, body = ErrorEnvelope)),
+    security(("bearer" = [])))]
+async fn create_tenant(State(st): State<Shared>, caller: Caller, ApiJson(b): ApiJson<CreateTenantIn>) -> AppResult<(StatusCode, Json<TenantOut>)> {
+    require_admin(&st, &caller)?;
+    let st2 = st.clone();
+    let (id, rec) = blocking(move || {
+        let admin = require_admin(&st2, &caller)?;
+        tenancy::create_tenant(&admin, &b.name, b.plan_id.map(PlanId), st2.now())
+    })
+    .await?;
+    Ok((StatusCode::CREATED, Json(tenant_view(id, &rec))))
+}
+
+/// Get a tenant.
+#[utoipa::path(get, path = "/api/v1/tenants/{id}", tag = "tenants", params(("id" = u64, Path, description = "Tenant id")),
+    responses((status = 200, body = TenantOut), (status = 404, body = ErrorEnvelope)), security(("bearer" = [])))]
+async fn get_tenant(t: TenantCtx) -> AppResult<Json<TenantOut>> {
+    let rec = t.scope.catalog_read()?.tenant()?;
+    Ok(Json(tenant_view(t.scope.tenant_id(), &rec)))
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateTenantIn {
+    pub name: Option<String>,
+    /// A plan id, or null to take the tenant off any plan. Omit to keep.
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<u64>)]
+    pub plan_id: Option<Option<u64>>,
+}
+
+fn double_option<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Option<u64>>, D::Error> {
+    Ok(Some(Option::<u64>::deserialize(d)?))
+}
+
+/// Rename a tenant or change its plan (admins).
+#[utoipa::path(patch, path = "/api/v1/tenants/{id}", tag = "tenants", params(("id" = u64, Path, description = "Tenant id")),
+    request_body = UpdateTenantIn,
+    responses((status = 200, body = TenantOut), (status = 403, body = ErrorEnvelope), (status = 404, body = ErrorEnvelope), (status = 422, body = ErrorEnvelope)),
+    security(("bearer" = [])))]
+async fn update_tenant(State(st): State<Shared>, t: TenantCtx, ApiJson(b): ApiJson<UpdateTenantIn>) -> AppResult<Json<TenantOut>> {
+    require_admin(&st, &t.caller)?;
+    let now = st.now();
+    let rec = blocking(move || {
+        tenancy::update_tenant(&t.scope, b.name.as_deref(), b.plan_id.map(|p| p.map(PlanId)), now)
+            .map(|r| (t.scope.tenant_id(), r))
+    })
+    .await?;
+    Ok(Json(tenant_view(rec.0, &rec.1)))
+}
+
+/// Delete a tenant and all of its data (admins). Cannot be undone.
+#[utoipa::path(delete, path = "/api/v1/tenants/{id}", tag = "tenants", params(("id" = u64, Path, description = "Tenant id")),
+    responses((status = 204), (status = 403, body = ErrorEnvelope), (status = 404, body = ErrorEnvelope)), security(("bearer" = [])))]
+async fn delete_tenant(State(st): State<Shared>, t: TenantCtx) -> AppResult<StatusCode> {
+    require_admin(&st, &t.caller)?;
+    let id = t.scope.tenant_id();
+    let st2 = st.clone();
+    let caller = t.caller.clone();
+    blocking(move || {
+        let admin = require_admin(&st2, &caller)?;
+        tenancy::delete_tenant(&admin, id, st2.now())
+    })
+    .await?;
+    st.tenant_logs.remove(id);
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn change_status(st: Shared, t: TenantCtx, status: TenantStatus) -> AppResult<Json<TenantOut>> {
+    require_admin(&st, &t.caller)?;
+    let now = st.now();
+    let id = t.scope.tenant_id();
+    let rec = blocking(move || tenancy::set_status(&t.scope, status, now)).await?;
+    Ok(Json(tenant_view(id, &rec)))
+}
+
+/// Suspend a tenant (admins): its members can read but not change anything.
+#[utoipa::path(post, path = "/api/v1/tenants/{id}/suspend", tag = "tenants", params(("id" = u64, Path, description = "Tenant id")),
+    responses((status = 200, body = TenantOut), (status = 403, body = ErrorEnvelope), (status = 404, body = ErrorEnvelope)), security(("bearer" = [])))]
+async fn suspend_tenant(State(st): State<Shared>, t: TenantCtx) -> AppResult<Json<TenantOut>> {
+    change_status(st, t, TenantStatus::Suspended).await
+}
+
+/// Resume a suspended tenant (admins).
+#[utoipa::path(post, path = "/api/v1/tenants/{id}/resume", tag = "tenants", params(("id" = u64, Path, description = "Tenant id")),
+    responses((status = 200, body = TenantOut), (status = 403, body = ErrorEnvelope), (status = 404, body = ErrorEnvelope)), security(("bearer" = [])))]
+async fn resume_tenant(State(st): State<Shared>, t: TenantCtx) -> AppResult<Json<TenantOut>> {
+    change_status(st, t, TenantStatus::Active).await
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct MemberOut {
+    pub account_id: u64,
+    pub email: String,
+    pub role: Role,
+}
+
+fn member_view(m: tenancy::MemberView) -> MemberOut {
+    MemberOut {
+        account_id: m.account.0,
+        email: m.email,
+        role: role_view(m.role),
+    }
+}
+
+/// List the tenant's members.
+#[utoipa::path(get, path = "/api/v1/tenants/{id}/members", tag = "members", params(("id" = u64, Path, description = "Tenant id")),
+    responses((status = 200, body = Vec<MemberOut>), (status = 404, body = ErrorEnvelope)), security(("bearer" = [])))]
+async fn list_members(t: TenantCtx) -> AppResult<Json<Vec<MemberOut>>> {
+    Ok(Json(tenancy::members(&t.scope)?.into_iter().map(member_view).collect()))
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AddMemberIn {
+    pub email: String,
+    /// Required for a new account: 8 to 128 characters, not a common password.
+    pub password: Option<String>,
+    pub role: Role,
+}
+
+/// Add a member (owners and admins). A new email creates the account.
+#[utoipa::path(post, path = "/api/v1/tenants/{id}/members", tag = "members", params(("id" = u64, Path, description = "Tenant id")),
+    request_body = AddMemberIn,
+    responses((status = 201, body = MemberOut), (status = 403, body = ErrorEnvelope), (status = 404, body = ErrorEnvelope),
+              (status = 409, body = ErrorEnvelope), (status = 422, body = ErrorEnvelope)),
+    security(("bearer" = [])))]
+async fn add_member(State(st): State<Shared>, t: TenantCtx, ApiJson(b): ApiJson<AddMemberIn>) -> AppResult<(StatusCode, Json<MemberOut>)> {
+    require_manage(&t.scope)?;
+    require_active(&t.scope)?;
+    let email = normalize_email("email", &b.email)?;
+    let hash = match b.password {
+        Some(p) => Some(hash_new_password(&st, "password", Secret::new(p)).await?),
+        None => None,
+    };
+    let now = st.now();
+    let m = blocking(move || tenancy::add_member(&t.scope, email, hash, role_rec(b.role), now)).await?;
+    Ok((StatusCode::CREATED, Json(member_view(m))))
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateMemberIn {
+    pub role: Role,
+}
+
+/// Change a member's role (owners and admins). The last owner stays an owner.
+#[utoipa::path(patch, path = "/api/v1/tenants/{id}/members/{account_id}", tag = "members",
+    params(("id" = u64, Path, description = "Tenant id"), ("account_id" = u64, Path, description = "Account id")),
+    request_body = UpdateMemberIn,
+    responses((status = 200, body = MemberOut), (status = 403, body = ErrorEnvelope), (status = 404, body = ErrorEnvelope), (status = 409, body = ErrorEnvelope)),
+    security(("bearer" = [])))]
+async fn update_member(State(st): State<Shared>, t: TenantCtx, ApiPath(ids): ApiPath<(u64, u64)>, ApiJson(b): ApiJson<UpdateMemberIn>) -> AppResult<Json<MemberOut>> {
+    require_manage(&t.scope)?;
+    require_active(&t.scope)?;
+    let now = st.now();
+    let m = blocking(move || tenancy::set_member_role(&t.scope, AccountId(ids.1), role_rec(b.role), now)).await?;
+    Ok(Json(member_view(m)))
+}
+
+/// Remove a member (owners and admins). Their logins end.
+#[utoipa::path(delete, path = "/api/v1/tenants/{id}/members/{account_id}", tag = "members",
+    params(("id" = u64, Path, description = "Tenant id"), ("account_id" = u64, Path, description = "Account id")),
+    responses((status = 204), (status = 403, body = ErrorEnvelope), (status = 404, body = ErrorEnvelope), (status = 409, body = ErrorEnvelope)),
+    security(("bearer" = [])))]
+async fn remove_member(State(st): State<Shared>, t: TenantCtx, ApiPath(ids): ApiPath<(u64, u64)>) -> AppResult<StatusCode> {
+    require_manage(&t.scope)?;
+    require_active(&t.scope)?;
+    let now = st.now();
+    blocking(move || tenancy::remove_member(&t.scope, AccountId(ids.1), now)).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ApiKeyOut {
+    pub id: u64,
+    pub name: String,
+    pub role: Role,
+    /// First characters of the key, to tell keys apart.
+    pub prefix: String,
+    pub created_at: String,
+    pub last_used_at: Option<String>,
+    pub revoked_at: Option<String>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct NewApiKeyOut {
+    #[serde(flatten)]
+    pub key_info: ApiKeyOut,
+    /// The key itself. Shown only in this response; store it now.
+    pub key: String,
+}
+
+fn api_key_view(id: ApiKeyId, k: &botyard_shards::records::ApiKeyRec) -> ApiKeyOut {
+    ApiKeyOut {
+        id: id.0,
+        name: k.name.clone(),
+        role: role_view(k.role),
+        prefix: k.prefix.clone(),
+        created_at: rfc3339(k.created_at),
+        last_used_at: k.last_used_at.map(rfc3339),
+        revoked_at: k.revoked_at.map(rfc3339),
+    }
+}
+
+/// List the tenant's API keys (owners and admins). Keys themselves are never shown again.
+#[utoipa::path(get, path = "/api/v1/tenants/{id}/api-keys", tag = "api-keys", params(("id" = u64, Path, description = "Tenant id")),
+    responses((status = 200, body = Vec<ApiKeyOut>), (status = 403, body = ErrorEnvelope), (status = 404, body = ErrorEnvelope)), security(("bearer" = [])))]
+async fn list_api_keys(t: TenantCtx) -> AppResult<Json<Vec<ApiKeyOut>>> {
+    require_manage(&t.scope)?;
+    let keys = t.scope.catalog_read()?.api_keys()?;
+    Ok(Json(keys.iter().map(|(id, k)| api_key_view(*id, k)).collect()))
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateApiKeyIn {
+    pub name: String,
+    pub role: Role,
+}
+
+/// Create an API key for automation (owners and admins).
+#[utoipa::path(post, path = "/api/v1/tenants/{id}/api-keys", tag = "api-keys", params(("id" = u64, Path, description = "Tenant id")),
+    request_body = CreateApiKeyIn,
+    responses((status = 201, body = NewApiKeyOut), (status = 403, body = ErrorEnvelope), (status = 404, body = ErrorEnvelope), (status = 422, body = ErrorEnvelope)),
+    security(("bearer" = [])))]
+async fn create_api_key(State(st): State<Shared>, t: TenantCtx, ApiJson(b): ApiJson<CreateApiKeyIn>) -> AppResult<(StatusCode, Json<NewApiKeyOut>)> {
+    require_manage(&t.scope)?;
+    require_active(&t.scope)?;
+    // A member-role key cannot mint an owner key.
+    if t.caller.principal.api_key().is_some() && b.role == Role::Owner && t.scope.access() != botyard_shards::Access::Owner {
+        return Err(AppError::Forbidden {
+            code: "auth.forbidden",
+            message: "this key may not create owner keys",
+        });
+    }
+    let now = st.now();
+    let k = blocking(move || tenancy::create_api_key(&t.scope, &b.name, role_rec(b.role), now)).await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(NewApiKeyOut {
+            key_info: api_key_view(k.id, &k.rec),
+            key: k.key,
+        }),
+    ))
+}
+
+/// Revoke an API key (owners and admins). It stops working at once.
+#[utoipa::path(delete, path = "/api/v1/tenants/{id}/api-keys/{key_id}", tag = "api-keys",
+    params(("id" = u64, Path, description = "Tenant id"), ("key_id" = u64, Path, description = "Key id")),
+    responses((status = 204), (status = 403, body = ErrorEnvelope), (status = 404, body = ErrorEnvelope)), security(("bearer" = [])))]
+async fn revoke_api_key(State(st): State<Shared>, t: TenantCtx, ApiPath(ids): ApiPath<(u64, u64)>) -> AppResult<StatusCode> {
+    require_manage(&t.scope)?;
+    let now = st.now();
+    blocking(move || tenancy::revoke_api_key(&t.scope, ApiKeyId(ids.1), now)).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Serialize, Deserialize, ToSchema, Clone, Copy, Debug, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum Lang {
+    En,
+    Tr,
+}
+
+#[derive(Serialize, Deserialize, ToSchema, Clone, Copy, Debug, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum Format {
+    Markdown,
+    Html,
+}
+
+#[derive(Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SendOptions {
+    /// How message templates are parsed.
+    pub parse_mode: Format,
+    /// Send without notification sound.
+    pub silent: bool,
+    pub disable_link_preview: bool,
+    /// Forbid forwarding and saving.
+    pub protect_content: bool,
+}
+
+#[derive(Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Settings {
+    /// IANA time zone, e.g. `Europe/Istanbul`.
+    #[schema(example = "Europe/Istanbul")]
+    pub time_zone: String,
+    pub language: Lang,
+    /// Name shown to the tenant's customers, 1 to 100 characters.
+    pub display_name: String,
+    /// Defaults for sending messages.
+    pub sending: SendOptions,
+}
+
+fn settings_view(s: &SettingsRec) -> Settings {
+    Settings {
+        time_zone: s.time_zone.clone(),
+        language: match s.language {
+            Language::En => Lang::En,
+            Language::Tr => Lang::Tr,
+        },
+        display_name: s.display_name.clone(),
+        sending: SendOptions {
+            parse_mode: match s.send.parse_mode {
+                ParseMode::Markdown => Format::Markdown,
+                ParseMode::Html => Format::Html,
+            },
+            silent: s.send.silent,
+            disable_link_preview: s.send.disable_link_preview,
+            protect_content: s.send.protect_content,
+        },
+    }
+}
+
+/// The tenant's settings.
+#[utoipa::path(get, path = "/api/v1/tenants/{id}/settings", tag = "settings", params(("id" = u64, Path, description = "Tenant id")),
+    responses((status = 200, body = Settings), (status = 404, body = ErrorEnvelope)), security(("bearer" = [])))]
+async fn get_settings(t: TenantCtx) -> AppResult<Json<Settings>> {
+    Ok(Json(settings_view(&tenancy::settings(&t.scope)?)))
+}
+
+/// Replace the tenant's settings (owners and admins).
+#[utoipa::path(put, path = "/api/v1/tenants/{id}/settings", tag = "settings", params(("id" = u64, Path, description = "Tenant id")),
+    request_body = Settings,
+    responses((status = 200, body = Settings), (status = 403, body = ErrorEnvelope), (status = 404, body = ErrorEnvelope), (status = 422, body = ErrorEnvelope)),
+    security(("bearer" = [])))]
+async fn put_settings(State(st): State<Shared>, t: TenantCtx, ApiJson(b): ApiJson<Settings>) -> AppResult<Json<Settings>> {
+    require_manage(&t.scope)?;
+    require_active(&t.scope)?;
+    let input = tenancy::SettingsInput {
+        time_zone: b.time_zone,
+        language: match b.language {
+            Lang::En => Language::En,
+            Lang::Tr => Language::Tr,
+        },
+        display_name: b.display_name,
+        parse_mode: match b.sending.parse_mode {
+            Format::Markdown => ParseMode::Markdown,
+            Format::Html => ParseMode::Html,
+        },
+        silent: b.sending.silent,
+        disable_link_preview: b.sending.disable_link_preview,
+        protect_content: b.sending.protect_content,
+    };
+    let now = st.now();
+    let rec = blocking(move || tenancy::save_settings(&t.scope, input, now)).await?;
+    Ok(Json(settings_view(&rec)))
+}
+
+#[derive(Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct LogQuery {
+    /// Lowest level shown: trace, debug, info, warn, error (default info).
+    pub level: Option<String>,
+    /// Only lines containing this text (case-insensitive).
+    pub q: Option<String>,
+    /// Lines to return, 1 to 1000 (default 200).
+    pub limit: Option<usize>,
+}
+
+/// The tail of the tenant's log (owners and admins).
+#[utoipa::path(get, path = "/api/v1/tenants/{id}/logs", tag = "tenants", params(("id" = u64, Path, description = "Tenant id"), LogQuery),
+    responses((status = 200, body = Vec<crate::tenant_logs::LogLine>), (status = 400, body = ErrorEnvelope), (status = 403, body = ErrorEnvelope), (status = 404, body = ErrorEnvelope)),
+    security(("bearer" = [])))]
+async fn tenant_logs(State(st): State<Shared>, t: TenantCtx, ApiQuery(q): ApiQuery<LogQuery>) -> AppResult<Json<Vec<crate::tenant_logs::LogLine>>> {
+    require_manage(&t.scope)?;
+    let level = match q.level.as_deref().unwrap_or("info").to_ascii_lowercase().as_str() {
+        "trace" => tracing::Level::TRACE,
+        "debug" => tracing::Level::DEBUG,
+        "info" => tracing::Level::INFO,
+        "warn" => tracing::Level::WARN,
+        "error" => tracing::Level::ERROR,
+        _ => {
+            return Err(AppError::BadRequest {
+                code: "request.invalid_query",
+                message: "level must be one of trace, debug, info, warn, error".into(),
+            });
+        }
+    };
+    let limit = q.limit.unwrap_or(200);
+    if !(1..=1000).contains(&limit) || q.q.as_ref().is_some_and(|s| s.len() > 200) {
+        return Err(AppError::BadRequest {
+            code: "request.invalid_query",
+            message: "limit must be between 1 and 1000 and q at most 200 characters".into(),
+        });
+    }
+    let id: TenantId = t.scope.tenant_id();
+    let logs = st.tenant_logs.clone();
+    let lines = blocking(move || Ok(logs.tail(id, level, q.q.as_deref(), limit))).await?;
+    Ok(Json(lines))
+}

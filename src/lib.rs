@@ -1,0 +1,235 @@
+//! botyard: a single-binary appliance for reselling Telegram automation to many tenants.
+//!
+//! The library entry point is [`run`]: the binary calls it, and so do the tests (on port 0).
+
+pub mod auth;
+pub mod clock;
+pub mod config;
+pub mod crypto;
+pub mod error;
+pub mod healthcheck;
+pub mod http;
+pub mod keys;
+pub mod lockout;
+pub mod logging;
+pub mod metrics;
+pub mod passwords;
+pub mod state;
+pub mod tenancy;
+pub mod tenant_logs;
+pub mod tokens;
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use botyard_shards::ingest::{Ingest, IngestConfig};
+use botyard_shards::{OpenError, Store, StoreConfig};
+
+use crate::clock::{SharedClock, SystemClock};
+use crate::config::Config;
+use crate::crypto::{CryptoError, Keyring};
+use crate::lockout::{Lockout, LockoutPolicy};
+use crate::metrics::Metrics;
+use crate::passwords::HashPool;
+use crate::state::AppState;
+use crate::tenant_logs::TenantLogs;
+use crate::tokens::TokenKeys;
+
+/// Errors that stop the server from starting or end it.
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    #[error("{0}")]
+    Open(#[from] OpenError),
+    #[error("{0}")]
+    Crypto(#[from] CryptoError),
+    #[error("first admin: {0}")]
+    Bootstrap(String),
+    #[error("{0}")]
+    Store(#[from] botyard_shards::StoreError),
+    #[error("{context}: {source}")]
+    Io {
+        context: String,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+/// What tests may inject; production uses the defaults.
+pub struct RunOptions {
+    pub clock: SharedClock,
+    /// Called once the server is serving, with the bound address and the setup link if one
+    /// was issued.
+    pub on_ready: Option<Box<dyn FnOnce(&Ready) + Send>>,
+}
+
+impl Default for RunOptions {
+    fn default() -> Self {
+        RunOptions {
+            clock: Arc::new(SystemClock),
+            on_ready: None,
+        }
+    }
+}
+
+/// Facts about a started server.
+#[derive(Clone, Debug)]
+pub struct Ready {
+    pub addr: SocketAddr,
+    pub base_url: String,
+    pub setup_url: Option<String>,
+}
+
+/// How long in-flight requests get after a shutdown signal.
+const DRAIN: Duration = Duration::from_secs(30);
+
+/// Runs the appliance on `listener` until `shutdown` resolves, then stops accepting, lets
+/// in-flight requests finish, flushes the stores and returns.
+pub async fn run(
+    config: Config,
+    listener: tokio::net::TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), RunError> {
+    run_with(config, listener, shutdown, RunOptions::default()).await
+}
+
+pub async fn run_with(
+    config: Config,
+    listener: tokio::net::TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+    opts: RunOptions,
+) -> Result<(), RunError> {
+    let io = |context: &str| {
+        let context = context.to_string();
+        move |source| RunError::Io { context, source }
+    };
+    let addr = listener.local_addr().map_err(io("listener address"))?;
+    std::fs::create_dir_all(&config.data_dir).map_err(io(&format!("creating {}", config.data_dir.display())))?;
+
+    let keyring = Arc::new(Keyring::load_or_create(&config.master_key_path(), true)?);
+    let store_cfg = StoreConfig {
+        dir: config.data_dir.clone(),
+        shards: config.store.shards,
+        catalog_cache_bytes: config.store.catalog_cache_mb as usize * 1024 * 1024,
+        shard_cache_bytes: config.store.shard_cache_mb as usize * 1024 * 1024,
+    };
+    let store = Arc::new(
+        tokio::task::spawn_blocking(move || Store::open(&store_cfg))
+            .await
+            .map_err(|e| RunError::Bootstrap(format!("store open task: {e}")))??,
+    );
+    let jwt_secret = keys::signing_key(&store, &keyring)?;
+
+    let metrics = Arc::new(Metrics::new());
+    let hook_metrics = metrics.clone();
+    let placement_store = store.clone();
+    let ingest = Ingest::start(
+        store.shards(),
+        IngestConfig::default(),
+        Arc::new(move |t| placement_store.shard_of(t).ok().flatten()),
+        Some(Arc::new(move |s| hook_metrics.observe_commit(&s))),
+    );
+    let tenant_logs = TenantLogs::new(
+        config.data_dir.join("logs").join("tenants"),
+        config.log.tenant_file_max_kb * 1024,
+        config.log.tenant_files_kept,
+    );
+
+    let st = Arc::new(AppState {
+        tokens: TokenKeys::new(&jwt_secret, config.auth.access_ttl_secs as i64),
+        hashes: HashPool::new(config.auth.hash_workers, config.auth.hash_queue),
+        lockout: Lockout::new(LockoutPolicy {
+            threshold: config.auth.lockout_threshold.max(1),
+            base_secs: config.auth.lockout_base_secs,
+            max_secs: config.auth.lockout_max_secs,
+        }),
+        clock: opts.clock,
+        metrics,
+        tenant_logs,
+        ingest: ingest.handle(),
+        api_key_touched: Mutex::new(HashMap::new()),
+        ready: AtomicBool::new(false),
+        store: store.clone(),
+        keyring,
+        config,
+    });
+
+    // First run: an admin from configuration, or a one-time setup link.
+    let base_url = st.config.base_url(addr);
+    let mut setup_url = None;
+    if let (Some(email), Some(pw)) = (&st.config.admin.email, &st.config.admin.password) {
+        if auth::bootstrap_admin(&st, email, pw.clone())
+            .await
+            .map_err(|e| RunError::Bootstrap(e.to_string()))?
+        {
+            tracing::info!("created the first admin from configuration");
+        }
+    } else if !store.catalog_read()?.has_admin()? {
+        let token = auth::new_setup_token(&st)
+            .await
+            .map_err(|e| RunError::Bootstrap(e.to_string()))?;
+        setup_url = Some(format!("{base_url}/setup?token={token}"));
+    }
+    {
+        let st = st.clone();
+        let _ = tokio::task::spawn_blocking(move || {
+            let now = st.now();
+            st.store.catalog_write(|c| c.prune_families(now))
+        })
+        .await;
+    }
+
+    let app = http::router(st.clone());
+    st.ready.store(true, Ordering::SeqCst);
+    println!("botyard is serving on {base_url}  (API docs: {base_url}/api/docs)");
+    match &setup_url {
+        Some(u) => println!(
+            "No admin exists yet. Open this one-time link to create one (valid {} minutes):\n  {u}",
+            st.config.auth.setup_link_ttl_mins
+        ),
+        None => println!("Sign in with POST {base_url}/api/v1/auth/login"),
+    }
+    tracing::info!(%addr, data = %st.config.data_dir.display(), shards = store.shard_count(), "serving");
+    let ready = Ready {
+        addr,
+        base_url,
+        setup_url,
+    };
+    if let Some(f) = opts.on_ready {
+        f(&ready);
+    }
+
+    let (drain_tx, drain_rx) = tokio::sync::oneshot::channel::<()>();
+    let graceful = async move {
+        shutdown.await;
+        tracing::info!("shutting down: finishing in-flight requests");
+        let _ = drain_tx.send(());
+    };
+    let server = axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(graceful);
+    let served = tokio::select! {
+        r = server => r.map_err(io("serving")),
+        _ = async {
+            let _ = drain_rx.await;
+            tokio::time::sleep(DRAIN).await;
+        } => {
+            tracing::warn!("in-flight requests did not finish within {DRAIN:?}; closing");
+            Ok(())
+        }
+    };
+
+    st.ready.store(false, Ordering::SeqCst);
+    drop(st);
+    tokio::task::spawn_blocking(move || ingest.shutdown())
+        .await
+        .map_err(|e| RunError::Bootstrap(format!("ingest shutdown: {e}")))?;
+    drop(store);
+    tracing::info!("stopped");
+    served
+}

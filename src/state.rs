@@ -1,0 +1,53 @@
+//! Shared application state, built once at start and handed to every handler.
+
+use std::collections::HashMap;
+use std::sync::atomic::AtomicBool;
+use std::sync::{Arc, Mutex};
+
+use botyard_shards::Store;
+use botyard_shards::ids::ApiKeyId;
+use botyard_shards::ingest::IngestHandle;
+
+use crate::clock::SharedClock;
+use crate::config::Config;
+use crate::crypto::Keyring;
+use crate::error::{AppError, AppResult};
+use crate::lockout::Lockout;
+use crate::metrics::Metrics;
+use crate::passwords::HashPool;
+use crate::tenant_logs::TenantLogs;
+use crate::tokens::TokenKeys;
+
+pub struct AppState {
+    pub config: Config,
+    pub store: Arc<Store>,
+    pub keyring: Arc<Keyring>,
+    pub tokens: TokenKeys,
+    pub hashes: HashPool,
+    pub lockout: Lockout,
+    pub clock: SharedClock,
+    pub metrics: Arc<Metrics>,
+    pub tenant_logs: Arc<TenantLogs>,
+    pub ingest: Option<IngestHandle>,
+    /// When each API key's last-used time was last written, so a busy key costs one write a
+    /// minute rather than one per request.
+    pub api_key_touched: Mutex<HashMap<ApiKeyId, i64>>,
+    pub ready: AtomicBool,
+}
+
+pub type Shared = Arc<AppState>;
+
+impl AppState {
+    pub fn now(&self) -> i64 {
+        self.clock.now()
+    }
+}
+
+/// Runs blocking store work (writes wait for fsync) off the async workers.
+pub async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> AppResult<T> + Send + 'static,
+) -> AppResult<T> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| AppError::Internal(format!("blocking task: {e}")))?
+}

@@ -1,0 +1,378 @@
+//! Tenant use cases: tenants, members, API keys, settings, plans. Plain functions over the
+//! store, called by thin handlers.
+
+use botyard_shards::ids::{AccountId, ApiKeyId, PlanId, TenantId};
+use botyard_shards::records::{
+    AccountRec, ApiKeyRec, AuditRec, Language, ParseMode, PlanLimits, PlanRec, Role, SendDefaults,
+    SettingsRec, TenantRec, TenantStatus,
+};
+use botyard_shards::{AdminScope, StoreError, TenantScope};
+
+use crate::auth::API_KEY_PREFIX;
+use crate::crypto::{random_token, sha256};
+use crate::error::{AppError, AppResult};
+
+pub const NAME_MAX: usize = 100;
+
+/// Trims and checks a display name: 1 to 100 characters, no control characters.
+pub fn clean_name(field: &str, name: &str) -> AppResult<String> {
+    let n = name.trim();
+    let count = n.chars().count();
+    if count == 0 {
+        return Err(AppError::invalid(field, "must not be empty"));
+    }
+    if count > NAME_MAX {
+        return Err(AppError::invalid(field, format!("must have at most {NAME_MAX} characters, has {count}")));
+    }
+    if n.chars().any(char::is_control) {
+        return Err(AppError::invalid(field, "must not contain control characters"));
+    }
+    Ok(n.to_string())
+}
+
+fn audit(c: &mut botyard_shards::CatalogTx<botyard_shards::WriteTransaction>, now: i64, actor: Option<AccountId>, tenant: Option<TenantId>, action: &str, detail: String) -> Result<(), StoreError> {
+    c.audit(&AuditRec {
+        at: now,
+        actor,
+        tenant,
+        action: action.into(),
+        detail,
+    })
+    .map(|_| ())
+}
+
+fn check_plan_exists(c: &botyard_shards::CatalogTx<botyard_shards::WriteTransaction>, plan: Option<PlanId>) -> AppResult<()> {
+    if let Some(p) = plan {
+        if c.plan(p)?.is_none() {
+            return Err(AppError::Invalid {
+                code: "plan.unknown",
+                field: "plan_id".into(),
+                message: format!("plan {p} does not exist"),
+            });
+        }
+    }
+    Ok(())
+}
+
+pub fn create_tenant(admin: &AdminScope<'_>, name: &str, plan: Option<PlanId>, now: i64) -> AppResult<(TenantId, TenantRec)> {
+    let name = clean_name("name", name)?;
+    if let Some(p) = plan {
+        if admin.plan(p)?.is_none() {
+            return Err(AppError::Invalid {
+                code: "plan.unknown",
+                field: "plan_id".into(),
+                message: format!("plan {p} does not exist"),
+            });
+        }
+    }
+    let rec = TenantRec {
+        name,
+        status: TenantStatus::Active,
+        plan,
+        created_at: now,
+        updated_at: now,
+    };
+    let scope = admin.create_tenant(&rec)?;
+    let id = scope.tenant_id();
+    let actor = admin.actor();
+    scope.catalog_write(|c| audit(c, now, actor, Some(id), "tenant.created", String::new()))?;
+    tracing::info!(tenant_id = id.0, shard = scope.shard_index(), "tenant created");
+    Ok((id, rec))
+}
+
+/// Admin edits of a tenant: name and plan.
+pub fn update_tenant(scope: &TenantScope, name: Option<&str>, plan: Option<Option<PlanId>>, now: i64) -> AppResult<TenantRec> {
+    let name = name.map(|n| clean_name("name", n)).transpose()?;
+    let actor = scope.actor();
+    let id = scope.tenant_id();
+    scope.catalog_write(|c| -> AppResult<TenantRec> {
+        let mut t = c.tenant()?;
+        if let Some(n) = name {
+            t.name = n;
+        }
+        if let Some(p) = plan {
+            check_plan_exists(c, p)?;
+            t.plan = p;
+        }
+        t.updated_at = now;
+        c.put_tenant(&t)?;
+        audit(c, now, actor, Some(id), "tenant.updated", String::new())?;
+        Ok(t)
+    })
+}
+
+pub fn set_status(scope: &TenantScope, status: TenantStatus, now: i64) -> AppResult<TenantRec> {
+    let actor = scope.actor();
+    let id = scope.tenant_id();
+    let t = scope.catalog_write(|c| -> AppResult<TenantRec> {
+        let mut t = c.tenant()?;
+        t.status = status;
+        t.updated_at = now;
+        c.put_tenant(&t)?;
+        let action = match status {
+            TenantStatus::Active => "tenant.resumed",
+            TenantStatus::Suspended => "tenant.suspended",
+        };
+        audit(c, now, actor, Some(id), action, String::new())?;
+        Ok(t)
+    })?;
+    tracing::info!(tenant_id = id.0, ?status, "tenant status changed");
+    Ok(t)
+}
+
+pub fn delete_tenant(admin: &AdminScope<'_>, id: TenantId, now: i64) -> AppResult<()> {
+    admin.delete_tenant(id)?;
+    let actor = admin.actor();
+    admin.catalog_write(|c| audit(c, now, actor, None, "tenant.deleted", format!("tenant {id}")))?;
+    tracing::info!(tenant = id.0, "tenant deleted");
+    Ok(())
+}
+
+pub struct MemberView {
+    pub account: AccountId,
+    pub email: String,
+    pub role: Role,
+}
+
+pub fn members(scope: &TenantScope) -> AppResult<Vec<MemberView>> {
+    let c = scope.catalog_read()?;
+    let mut out = Vec::new();
+    for (account, role) in c.members()? {
+        if let Some(a) = c.account(account)? {
+            out.push(MemberView {
+                account,
+                email: a.email,
+                role,
+            });
+        }
+    }
+    Ok(out)
+}
+
+/// Adds a member. A new email creates an account with the given (checked, hashed) password;
+/// an existing account can be attached only by an admin.
+pub fn add_member(scope: &TenantScope, email: String, password_hash: Option<String>, role: Role, now: i64) -> AppResult<MemberView> {
+    let actor = scope.actor();
+    let id = scope.tenant_id();
+    let is_admin = scope.access() == botyard_shards::Access::Admin;
+    scope.catalog_write(|c| -> AppResult<MemberView> {
+        let account = match c.account_by_email(&email)? {
+            Some((account, _)) => {
+                if c.member_role(account)?.is_some() {
+                    return Err(AppError::Conflict {
+                        code: "member.exists",
+                        message: "this account is already a member of the tenant".into(),
+                    });
+                }
+                if !is_admin {
+                    return Err(AppError::Conflict {
+                        code: "member.email_taken",
+                        message: "an account with this email already exists; ask an admin to add it".into(),
+                    });
+                }
+                account
+            }
+            None => {
+                let hash = password_hash.ok_or_else(|| AppError::Invalid {
+                    code: "validation.missing_field",
+                    field: "password".into(),
+                    message: "a new account needs a password".into(),
+                })?;
+                c.insert_account(&AccountRec {
+                    email: email.clone(),
+                    password_hash: hash,
+                    is_admin: false,
+                    created_at: now,
+                    password_changed_at: now,
+                })?
+            }
+        };
+        c.set_member(account, role)?;
+        audit(c, now, actor, Some(id), "member.added", format!("account {account}"))?;
+        Ok(MemberView { account, email, role })
+    })
+}
+
+fn owners(c: &botyard_shards::TenantCatalog<botyard_shards::WriteTransaction>) -> AppResult<usize> {
+    Ok(c.members()?.iter().filter(|(_, r)| *r == Role::Owner).count())
+}
+
+pub fn set_member_role(scope: &TenantScope, account: AccountId, role: Role, now: i64) -> AppResult<MemberView> {
+    let actor = scope.actor();
+    let id = scope.tenant_id();
+    scope.catalog_write(|c| -> AppResult<MemberView> {
+        let current = c.member_role(account)?.ok_or(AppError::NotFound("member"))?;
+        if current == Role::Owner && role != Role::Owner && owners(c)? <= 1 {
+            return Err(AppError::Conflict {
+                code: "member.last_owner",
+                message: "a tenant keeps at least one owner".into(),
+            });
+        }
+        c.set_member(account, role)?;
+        let email = c.account(account)?.map(|a| a.email).unwrap_or_default();
+        audit(c, now, actor, Some(id), "member.role_changed", format!("account {account}"))?;
+        Ok(MemberView { account, email, role })
+    })
+}
+
+pub fn remove_member(scope: &TenantScope, account: AccountId, now: i64) -> AppResult<()> {
+    let actor = scope.actor();
+    let id = scope.tenant_id();
+    scope.catalog_write(|c| -> AppResult<()> {
+        let current = c.member_role(account)?.ok_or(AppError::NotFound("member"))?;
+        if current == Role::Owner && owners(c)? <= 1 {
+            return Err(AppError::Conflict {
+                code: "member.last_owner",
+                message: "a tenant keeps at least one owner".into(),
+            });
+        }
+        c.remove_member(account)?;
+        // Logins of the removed account end, so its access to this tenant ends now.
+        c.revoke_account_families(account)?;
+        audit(c, now, actor, Some(id), "member.removed", format!("account {account}"))?;
+        Ok(())
+    })
+}
+
+pub struct NewApiKey {
+    pub id: ApiKeyId,
+    pub key: String,
+    pub rec: ApiKeyRec,
+}
+
+pub fn create_api_key(scope: &TenantScope, name: &str, role: Role, now: i64) -> AppResult<NewApiKey> {
+    let name = clean_name("name", name)?;
+    let key = format!("{API_KEY_PREFIX}{}", random_token());
+    let rec = ApiKeyRec {
+        tenant: scope.tenant_id(),
+        role,
+        name,
+        prefix: key.chars().take(10).collect(),
+        hash: sha256(key.as_bytes()),
+        created_at: now,
+        last_used_at: None,
+        revoked_at: None,
+    };
+    let actor = scope.actor();
+    let tid = scope.tenant_id();
+    let r2 = rec.clone();
+    let id = scope.catalog_write(|c| -> AppResult<ApiKeyId> {
+        let id = c.insert_api_key(r2)?;
+        audit(c, now, actor, Some(tid), "api_key.created", format!("key {id}"))?;
+        Ok(id)
+    })?;
+    Ok(NewApiKey { id, key, rec })
+}
+
+pub fn revoke_api_key(scope: &TenantScope, id: ApiKeyId, now: i64) -> AppResult<()> {
+    let actor = scope.actor();
+    let tid = scope.tenant_id();
+    scope.catalog_write(|c| -> AppResult<()> {
+        c.revoke_api_key(id, now).map_err(|e| match e {
+            StoreError::NotFound => AppError::NotFound("api key"),
+            e => e.into(),
+        })?;
+        audit(c, now, actor, Some(tid), "api_key.revoked", format!("key {id}"))?;
+        Ok(())
+    })
+}
+
+/// The tenant's settings, defaults where none were saved.
+pub fn settings(scope: &TenantScope) -> AppResult<SettingsRec> {
+    if let Some(s) = scope.shard_read()?.settings()? {
+        return Ok(s);
+    }
+    let name = scope.catalog_read()?.tenant()?.name;
+    Ok(SettingsRec::defaults(&name))
+}
+
+/// Checks an IANA time zone name against the bundled database (not the host's).
+pub fn valid_time_zone(name: &str) -> bool {
+    use std::sync::LazyLock;
+    static TZDB: LazyLock<jiff::tz::TimeZoneDatabase> = LazyLock::new(jiff::tz::TimeZoneDatabase::bundled);
+    name.len() <= 64 && TZDB.get(name).is_ok_and(|tz| tz.iana_name() == Some(name))
+}
+
+pub struct SettingsInput {
+    pub time_zone: String,
+    pub language: Language,
+    pub display_name: String,
+    pub parse_mode: ParseMode,
+    pub silent: bool,
+    pub disable_link_preview: bool,
+    pub protect_content: bool,
+}
+
+pub fn save_settings(scope: &TenantScope, input: SettingsInput, now: i64) -> AppResult<SettingsRec> {
+    if !valid_time_zone(&input.time_zone) {
+        return Err(AppError::Invalid {
+            code: "settings.time_zone",
+            field: "time_zone".into(),
+            message: format!("`{}` is not an IANA time zone name (e.g. Europe/Istanbul)", input.time_zone.chars().take(64).collect::<String>()),
+        });
+    }
+    let rec = SettingsRec {
+        time_zone: input.time_zone,
+        language: input.language,
+        display_name: clean_name("display_name", &input.display_name)?,
+        send: SendDefaults {
+            parse_mode: input.parse_mode,
+            silent: input.silent,
+            disable_link_preview: input.disable_link_preview,
+            protect_content: input.protect_content,
+        },
+        updated_at: now,
+    };
+    scope.shard_write(|s| s.put_settings(&rec))?;
+    tracing::info!(tenant_id = scope.tenant_id().0, "settings saved");
+    Ok(rec)
+}
+
+pub fn validate_limits(l: &PlanLimits) -> AppResult<()> {
+    if l.retention_days == 0 || l.retention_days > 3660 {
+        return Err(AppError::invalid("limits.retention_days", "must be between 1 and 3660"));
+    }
+    if l.worker_memory_mb < 16 || l.worker_memory_mb > 65_536 {
+        return Err(AppError::invalid("limits.worker_memory_mb", "must be between 16 and 65536"));
+    }
+    Ok(())
+}
+
+pub fn create_plan(admin: &AdminScope<'_>, name: &str, limits: PlanLimits, now: i64) -> AppResult<(PlanId, PlanRec)> {
+    let name = clean_name("name", name)?;
+    validate_limits(&limits)?;
+    let rec = PlanRec {
+        name,
+        limits,
+        created_at: now,
+        updated_at: now,
+    };
+    let id = admin.catalog_write(|c| c.insert_plan(&rec))?;
+    Ok((id, rec))
+}
+
+pub fn update_plan(admin: &AdminScope<'_>, id: PlanId, name: &str, limits: PlanLimits, now: i64) -> AppResult<PlanRec> {
+    let name = clean_name("name", name)?;
+    validate_limits(&limits)?;
+    admin.catalog_write(|c| -> AppResult<PlanRec> {
+        let mut p = c.plan(id)?.ok_or(AppError::NotFound("plan"))?;
+        p.name = name;
+        p.limits = limits;
+        p.updated_at = now;
+        c.update_plan(id, &p)?;
+        Ok(p)
+    })
+}
+
+pub fn delete_plan(admin: &AdminScope<'_>, id: PlanId) -> AppResult<()> {
+    admin.catalog_write(|c| {
+        c.delete_plan(id).map_err(|e| match e {
+            StoreError::NotFound => AppError::NotFound("plan"),
+            StoreError::Conflict(_) => AppError::Conflict {
+                code: "plan.in_use",
+                message: "tenants are on this plan; move them first".into(),
+            },
+            e => e.into(),
+        })
+    })
+}
