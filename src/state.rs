@@ -47,7 +47,9 @@ impl AppState {
 pub async fn blocking<T: Send + 'static>(
     f: impl FnOnce() -> AppResult<T> + Send + 'static,
 ) -> AppResult<T> {
-    tokio::task::spawn_blocking(f)
+    // Keep the request's span (tenant, app instance) for events logged inside `f`.
+    let span = tracing::Span::current();
+    tokio::task::spawn_blocking(move || span.in_scope(f))
         .await
         .map_err(|e| AppError::Internal(format!("blocking task: {e}")))?
 }

@@ -255,7 +255,9 @@ impl Visit for TagVisitor {
         self.set(field, value.parse().ok());
     }
     fn record_debug(&mut self, field: &Field, value: &dyn std::fmt::Debug) {
-        self.set(field, format!("{value:?}").trim_matches('"').parse().ok());
+        if matches!(field.name(), "tenant_id" | "botyard_instance") {
+            self.set(field, format!("{value:?}").trim_matches('"').parse().ok());
+        }
     }
 }
 
@@ -315,7 +317,12 @@ where
                 tags.instance = t.instance.or(tags.instance);
             }
         }
-        let Some(tenant) = tags.tenant else { return };
+        // An event may name its tenant itself.
+        let mut own = TagVisitor::default();
+        event.record(&mut own);
+        let Some(tenant) = own.0.tenant.or(tags.tenant) else {
+            return;
+        };
         let Some(logs) = sink(tags.instance) else { return };
         let mut v = LineVisitor(String::new());
         event.record(&mut v);
