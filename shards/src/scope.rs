@@ -194,17 +194,30 @@ impl AdminScope<'_> {
 
     /// Creates a tenant on the least-loaded shard and returns its scope.
     pub fn create_tenant(&self, rec: &TenantRec) -> Result<TenantScope> {
-        let id = self.store.catalog_write(|c| {
-            let loads = c.shard_loads()?;
-            let shard = (0..self.store.shard_count())
-                .min_by_key(|i| {
-                    let n = loads.iter().find(|(s, _)| s == i).map_or(0, |(_, n)| *n);
-                    (n, *i)
-                })
-                .unwrap_or(0);
-            c.insert_tenant(rec, shard)
-        })?;
+        let ids = self.create_tenants(std::slice::from_ref(rec))?;
+        let id = ids.first().copied().ok_or(StoreError::NotFound)?;
         self.tenant(id)
+    }
+
+    /// Creates many tenants in one transaction (imports, benchmarks), each on the shard that
+    /// is least loaded at that moment.
+    pub fn create_tenants(&self, recs: &[TenantRec]) -> Result<Vec<TenantId>> {
+        let count = self.store.shard_count();
+        self.store.catalog_write(|c| {
+            let loads = c.shard_loads()?;
+            let mut load: Vec<u64> = (0..count)
+                .map(|i| loads.iter().find(|(s, _)| *s == i).map_or(0, |(_, n)| *n))
+                .collect();
+            let mut ids = Vec::with_capacity(recs.len());
+            for rec in recs {
+                let shard = (0..count).min_by_key(|i| (load[*i as usize], *i)).unwrap_or(0);
+                ids.push(c.insert_tenant(rec, shard)?);
+                if let Some(n) = load.get_mut(shard as usize) {
+                    *n += 1;
+                }
+            }
+            Ok(ids)
+        })
     }
 
     pub fn tenant(&self, id: TenantId) -> Result<TenantScope> {
