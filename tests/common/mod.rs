@@ -1,0 +1,380 @@
+//! Shared helpers for the integration tests: start the appliance in-process on port 0, talk
+//! to it over HTTP, and set up tenants and accounts.
+
+// Each test binary uses a different part of this module.
+#![allow(dead_code)]
+
+use std::net::SocketAddr;
+use std::sync::{Arc, Once};
+
+use reqwest::Method;
+use reqwest::header::HeaderMap;
+use serde_json::{Value, json};
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+use botyard::clock::ManualClock;
+use botyard::config::{Config, Secret};
+use botyard::{Ready, RunError, RunOptions};
+
+pub const ADMIN_EMAIL: &str = "admin@example.com";
+pub const ADMIN_PASSWORD: &str = "yesil-vadi-kapisi-42";
+/// A password that passes the policy, for accounts the tests create.
+pub const PASSWORD: &str = "mavi-deniz-fener-1907";
+
+/// A configuration for tests: a temp data folder, few shards, two hash workers, and the first
+/// admin from configuration.
+pub fn test_config(data: &std::path::Path) -> Config {
+    let mut c = Config::default();
+    c.data_dir = data.to_path_buf();
+    c.store.shards = 2;
+    c.store.catalog_cache_mb = 4;
+    c.store.shard_cache_mb = 2;
+    c.auth.hash_workers = 2;
+    c.admin.email = Some(ADMIN_EMAIL.into());
+    c.admin.password = Some(Secret::new(ADMIN_PASSWORD));
+    c.log.level = "error".into();
+    c
+}
+
+/// The process-wide tracing subscriber, which also feeds the tenant log files.
+fn init_logging(c: &Config) {
+    static ONCE: Once = Once::new();
+    ONCE.call_once(|| botyard::logging::init(c));
+}
+
+/// A response, read whole.
+#[derive(Debug)]
+pub struct Resp {
+    pub status: u16,
+    pub headers: HeaderMap,
+    pub text: String,
+    pub json: Value,
+}
+
+impl Resp {
+    /// The stable error code of an error envelope, or "" when there is none.
+    pub fn code(&self) -> &str {
+        self.json["error"]["code"].as_str().unwrap_or("")
+    }
+
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+
+    /// Asserts status and error code, showing the body when they differ.
+    #[track_caller]
+    pub fn expect_err(&self, status: u16, code: &str) -> &Self {
+        assert_eq!(
+            (self.status, self.code()),
+            (status, code),
+            "unexpected answer: {}",
+            self.text
+        );
+        assert!(
+            self.json["error"]["message"]
+                .as_str()
+                .is_some_and(|m| !m.is_empty()),
+            "error without a message: {}",
+            self.text
+        );
+        self
+    }
+
+    #[track_caller]
+    pub fn expect(&self, status: u16) -> &Value {
+        assert_eq!(self.status, status, "unexpected answer: {}", self.text);
+        &self.json
+    }
+}
+
+/// Tokens from a login.
+#[derive(Clone, Debug)]
+pub struct Pair {
+    pub access: String,
+    pub refresh: String,
+}
+
+impl Pair {
+    pub fn from_json(v: &Value) -> Pair {
+        Pair {
+            access: v["access_token"]
+                .as_str()
+                .expect("access_token")
+                .to_string(),
+            refresh: v["refresh_token"]
+                .as_str()
+                .expect("refresh_token")
+                .to_string(),
+        }
+    }
+}
+
+pub fn client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .no_proxy()
+        .build()
+        .expect("http client")
+}
+
+/// A running appliance.
+pub struct App {
+    pub ready: Ready,
+    pub clock: Arc<ManualClock>,
+    pub client: reqwest::Client,
+    pub config: Config,
+    shutdown: Option<oneshot::Sender<()>>,
+    task: Option<JoinHandle<Result<(), RunError>>>,
+    dir: tempfile::TempDir,
+}
+
+impl App {
+    /// Starts with the test configuration.
+    pub async fn start() -> App {
+        Self::start_with(|_| {}).await
+    }
+
+    /// Starts with the test configuration changed by `tweak`.
+    pub async fn start_with(tweak: impl FnOnce(&mut Config)) -> App {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let mut config = test_config(dir.path());
+        tweak(&mut config);
+        init_logging(&config);
+        let now = jiff::Timestamp::now().as_second();
+        let clock = Arc::new(ManualClock::new(now));
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let bound = listener.local_addr().expect("address");
+        let (ready_tx, ready_rx) = oneshot::channel::<Ready>();
+        let (shutdown_tx, shutdown_rx) = oneshot::channel::<()>();
+        let opts = RunOptions {
+            clock: clock.clone(),
+            on_ready: Some(Box::new(move |r: &Ready| {
+                let _ = ready_tx.send(r.clone());
+            })),
+        };
+        let task = tokio::spawn(botyard::run_with(
+            config.clone(),
+            listener,
+            async move {
+                let _ = shutdown_rx.await;
+            },
+            opts,
+        ));
+        let ready = match ready_rx.await {
+            Ok(r) => r,
+            Err(_) => panic!("the app stopped before serving: {:?}", task.await),
+        };
+        assert_eq!(ready.addr, bound);
+        App {
+            ready,
+            clock,
+            client: client(),
+            config,
+            shutdown: Some(shutdown_tx),
+            task: Some(task),
+            dir,
+        }
+    }
+
+    pub fn data_dir(&self) -> &std::path::Path {
+        self.dir.path()
+    }
+
+    pub fn addr(&self) -> SocketAddr {
+        self.ready.addr
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.ready.base_url, path)
+    }
+
+    /// Stops the server and waits for it to finish.
+    pub async fn stop(mut self) -> Result<(), RunError> {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        match self.task.take() {
+            Some(t) => t.await.expect("server task"),
+            None => Ok(()),
+        }
+    }
+
+    /// Sends a request; `body` is sent as JSON.
+    pub async fn call(
+        &self,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+    ) -> Resp {
+        let mut req = self.client.request(method, self.url(path));
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        send(req).await
+    }
+
+    pub async fn get(&self, path: &str, token: &str) -> Resp {
+        self.call(Method::GET, path, Some(token), None).await
+    }
+
+    pub async fn post(&self, path: &str, token: &str, body: Value) -> Resp {
+        self.call(Method::POST, path, Some(token), Some(body)).await
+    }
+
+    pub async fn put(&self, path: &str, token: &str, body: Value) -> Resp {
+        self.call(Method::PUT, path, Some(token), Some(body)).await
+    }
+
+    pub async fn patch(&self, path: &str, token: &str, body: Value) -> Resp {
+        self.call(Method::PATCH, path, Some(token), Some(body))
+            .await
+    }
+
+    pub async fn delete(&self, path: &str, token: &str) -> Resp {
+        self.call(Method::DELETE, path, Some(token), None).await
+    }
+
+    pub async fn login_raw(&self, email: &str, password: &str) -> Resp {
+        self.call(
+            Method::POST,
+            "/api/v1/auth/login",
+            None,
+            Some(json!({"email": email, "password": password})),
+        )
+        .await
+    }
+
+    pub async fn login(&self, email: &str, password: &str) -> Pair {
+        let r = self.login_raw(email, password).await;
+        Pair::from_json(r.expect(200))
+    }
+
+    pub async fn admin(&self) -> Pair {
+        self.login(ADMIN_EMAIL, ADMIN_PASSWORD).await
+    }
+
+    pub async fn refresh_raw(&self, refresh: &str) -> Resp {
+        self.call(
+            Method::POST,
+            "/api/v1/auth/refresh",
+            None,
+            Some(json!({"refresh_token": refresh})),
+        )
+        .await
+    }
+
+    /// Creates a tenant as `admin`; returns its id.
+    pub async fn create_tenant(&self, admin: &str, name: &str) -> u64 {
+        let r = self
+            .post("/api/v1/tenants", admin, json!({"name": name}))
+            .await;
+        let v = r.expect(201);
+        assert_eq!(v["name"], name);
+        v["id"].as_u64().expect("tenant id")
+    }
+
+    /// Adds a new account to a tenant; returns the account id.
+    pub async fn add_member(&self, token: &str, tenant: u64, email: &str, role: &str) -> u64 {
+        let r = self
+            .post(
+                &format!("/api/v1/tenants/{tenant}/members"),
+                token,
+                json!({"email": email, "password": PASSWORD, "role": role}),
+            )
+            .await;
+        let v = r.expect(201);
+        assert_eq!(v["role"], role);
+        v["account_id"].as_u64().expect("account id")
+    }
+
+    /// A tenant with one owner; returns the tenant id, the owner's account id and a login.
+    pub async fn tenant_with_owner(
+        &self,
+        admin: &str,
+        name: &str,
+        owner_email: &str,
+    ) -> (u64, u64, Pair) {
+        let t = self.create_tenant(admin, name).await;
+        let owner = self.add_member(admin, t, owner_email, "owner").await;
+        let pair = self.login(owner_email, PASSWORD).await;
+        (t, owner, pair)
+    }
+
+    /// Creates an API key in a tenant; returns (key id, key).
+    pub async fn create_api_key(
+        &self,
+        token: &str,
+        tenant: u64,
+        name: &str,
+        role: &str,
+    ) -> (u64, String) {
+        let r = self
+            .post(
+                &format!("/api/v1/tenants/{tenant}/api-keys"),
+                token,
+                json!({"name": name, "role": role}),
+            )
+            .await;
+        let v = r.expect(201);
+        let key = v["key"].as_str().expect("key").to_string();
+        assert!(key.starts_with("bya_"), "{key}");
+        (v["id"].as_u64().expect("key id"), key)
+    }
+}
+
+impl Drop for App {
+    fn drop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+    }
+}
+
+/// Sends a built request and reads the whole answer.
+pub async fn send(req: reqwest::RequestBuilder) -> Resp {
+    let r = req.send().await.expect("request failed");
+    let status = r.status().as_u16();
+    let headers = r.headers().clone();
+    let text = r.text().await.expect("response body");
+    let json = serde_json::from_str(&text).unwrap_or(Value::Null);
+    Resp {
+        status,
+        headers,
+        text,
+        json,
+    }
+}
+
+/// Valid tenant settings.
+pub fn settings_body(display_name: &str) -> Value {
+    json!({
+        "time_zone": "Europe/Istanbul",
+        "language": "tr",
+        "display_name": display_name,
+        "sending": {
+            "parse_mode": "html",
+            "silent": true,
+            "disable_link_preview": false,
+            "protect_content": true
+        }
+    })
+}
+
+/// Valid plan limits.
+pub fn limits() -> Value {
+    json!({
+        "sessions": 2,
+        "groups": 20,
+        "templates": 50,
+        "campaigns": 10,
+        "sends_per_day": 500,
+        "retention_days": 90,
+        "worker_memory_mb": 128
+    })
+}
