@@ -195,7 +195,8 @@ where
 }
 
 /// The tenant named by the `{id}` path segment, authorized for the caller. Runs before the
-/// body is read, so another tenant's resource is a 404 whatever the body holds.
+/// body is read, so another tenant's resource is a 404 whatever the body holds. Tags the
+/// request span with the tenant once authorized (see [`crate::tenant_logs`]).
 pub struct TenantCtx {
     pub caller: Caller,
     pub scope: TenantScope,
@@ -217,6 +218,8 @@ where
             .ok_or(AppError::NotFound("tenant"))?;
         let st = Shared::from_ref(state);
         let scope = scope(&st, &caller, TenantId(id))?;
+        // Only now do the request's events belong in this tenant's log.
+        tracing::Span::current().record("tenant_id", id);
         Ok(TenantCtx { caller, scope })
     }
 }
