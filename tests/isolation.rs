@@ -1,0 +1,310 @@
+//! The foreign-tenant walk: every tenant-scoped operation of the OpenAPI document, called by
+//! another tenant's owner (with a login and with an API key) on tenant A's ids, answers 404,
+//! and A's data is the same afterwards.
+
+mod common;
+
+use reqwest::Method;
+use serde_json::{Value, json};
+
+use common::{App, PASSWORD, settings_body};
+
+/// Tenant-scoped operations in the API today; the walk must cover at least these.
+const KNOWN_TENANT_OPERATIONS: usize = 15;
+
+/// (method, path template) of every operation whose path has `{id}`.
+fn tenant_operations(doc: &Value) -> Vec<(Method, String)> {
+    let mut ops = Vec::new();
+    for (path, item) in doc["paths"].as_object().expect("paths") {
+        if !path.contains("{id}") {
+            continue;
+        }
+        for (method, _) in item.as_object().expect("path item") {
+            let m = match method.as_str() {
+                "get" => Method::GET,
+                "put" => Method::PUT,
+                "post" => Method::POST,
+                "delete" => Method::DELETE,
+                "patch" => Method::PATCH,
+                "head" => Method::HEAD,
+                "options" => Method::OPTIONS,
+                "trace" => Method::TRACE,
+                // `parameters`, `summary`, … are not operations.
+                _ => continue,
+            };
+            ops.push((m, path.clone()));
+        }
+    }
+    ops
+}
+
+/// Fills a path template: `{id}` with `tenant`, known sub-resource ids from `ids`, else 1.
+fn fill(template: &str, tenant: u64, ids: &[(&str, u64)]) -> String {
+    let mut out = String::new();
+    let mut rest = template;
+    while let Some(start) = rest.find('{') {
+        out.push_str(&rest[..start]);
+        let end = rest[start..].find('}').expect("closing brace") + start;
+        let name = &rest[start + 1..end];
+        let value = if name == "id" {
+            tenant
+        } else {
+            ids.iter().find(|(n, _)| *n == name).map_or(1, |(_, v)| *v)
+        };
+        out.push_str(&value.to_string());
+        rest = &rest[end + 1..];
+    }
+    out.push_str(rest);
+    assert!(!out.contains('{'), "unfilled parameter in {template}");
+    out
+}
+
+fn has_body(m: &Method) -> bool {
+    *m == Method::POST || *m == Method::PUT || *m == Method::PATCH
+}
+
+/// Everything of tenant A that the walk could have touched, as its admin sees it.
+async fn snapshot(app: &App, admin: &str, t: u64) -> Value {
+    let mut members = app
+        .get(&format!("/api/v1/tenants/{t}/members"), admin)
+        .await
+        .expect(200)
+        .clone();
+    members
+        .as_array_mut()
+        .expect("members")
+        .sort_by_key(|m| m["account_id"].as_u64());
+    // When a key was last used is not data the walk could change.
+    let mut keys = app
+        .get(&format!("/api/v1/tenants/{t}/api-keys"), admin)
+        .await
+        .expect(200)
+        .clone();
+    for k in keys.as_array_mut().expect("keys") {
+        k.as_object_mut().expect("key").remove("last_used_at");
+    }
+    json!({
+        "tenant": app.get(&format!("/api/v1/tenants/{t}"), admin).await.expect(200),
+        "members": members,
+        "api_keys": keys,
+        "settings": app.get(&format!("/api/v1/tenants/{t}/settings"), admin).await.expect(200),
+    })
+}
+
+#[tokio::test]
+async fn another_tenant_gets_404_on_every_tenant_scoped_operation() {
+    let app = App::start().await;
+    let admin = app.admin().await.access;
+
+    // Tenant A, with data: a member, an API key, settings.
+    let (a, a_owner_id, a_owner) = app
+        .tenant_with_owner(&admin, "Kiracı A", "a-owner@example.com")
+        .await;
+    let a_member = app
+        .add_member(&a_owner.access, a, "a-member@example.com", "member")
+        .await;
+    let (a_key_id, a_key) = app
+        .create_api_key(&a_owner.access, a, "a-otomasyon", "owner")
+        .await;
+    app.put(
+        &format!("/api/v1/tenants/{a}/settings"),
+        &a_owner.access,
+        settings_body("Kiracı A Ltd."),
+    )
+    .await
+    .expect(200);
+
+    // Tenant B, whose owner and owner-role key go looking.
+    let (b, _, b_owner) = app
+        .tenant_with_owner(&admin, "Kiracı B", "b-owner@example.com")
+        .await;
+    let (b_key_id, b_key) = app
+        .create_api_key(&b_owner.access, b, "b-otomasyon", "owner")
+        .await;
+    let b_member = app
+        .add_member(&b_owner.access, b, "b-member@example.com", "member")
+        .await;
+
+    let before = snapshot(&app, &admin, a).await;
+    let b_before = snapshot(&app, &admin, b).await;
+    let logs_before = app
+        .get(
+            &format!("/api/v1/tenants/{a}/logs?level=debug&limit=1000"),
+            &admin,
+        )
+        .await
+        .expect(200)
+        .as_array()
+        .expect("lines")
+        .len();
+
+    // The document the server serves.
+    let doc = common::send(app.client.get(app.url("/api/openapi.json")))
+        .await
+        .json;
+    let ops = tenant_operations(&doc);
+    assert!(
+        ops.len() >= KNOWN_TENANT_OPERATIONS,
+        "the document lists only {} tenant-scoped operations: {ops:?}",
+        ops.len()
+    );
+
+    // A's ids wherever a path names one; the account is a member of A, not the owner, so a
+    // successful DELETE would not be stopped by the last-owner rule.
+    let a_ids = [("account_id", a_member), ("key_id", a_key_id)];
+    let mut called = 0;
+    for (who, token) in [
+        ("B's owner", b_owner.access.as_str()),
+        ("B's API key", b_key.as_str()),
+    ] {
+        for (method, template) in &ops {
+            let path = fill(template, a, &a_ids);
+            let mut req = app
+                .client
+                .request(method.clone(), app.url(&path))
+                .bearer_auth(token);
+            if has_body(method) {
+                req = req.header("content-type", "application/json").body("{}");
+            }
+            let r = common::send(req).await;
+            assert_eq!(
+                (r.status, r.code()),
+                (404, "resource.not_found"),
+                "{who}: {method} {path}: {}",
+                r.text
+            );
+            assert!(
+                !r.text.contains("Kiracı A"),
+                "{who}: {method} {path} leaked: {}",
+                r.text
+            );
+            called += 1;
+        }
+    }
+    assert_eq!(called, 2 * ops.len());
+    assert!(called >= 2 * KNOWN_TENANT_OPERATIONS);
+
+    // Valid bodies change nothing either: the tenant check comes before the body is read.
+    for (method, template, body) in [
+        (
+            Method::PATCH,
+            "/api/v1/tenants/{id}",
+            json!({"name": "Ele geçirildi"}),
+        ),
+        (
+            Method::PUT,
+            "/api/v1/tenants/{id}/settings",
+            settings_body("Ele geçirildi"),
+        ),
+        (
+            Method::POST,
+            "/api/v1/tenants/{id}/members",
+            json!({"email": "intruder@example.com", "password": PASSWORD, "role": "owner"}),
+        ),
+        (
+            Method::POST,
+            "/api/v1/tenants/{id}/api-keys",
+            json!({"name": "arka kapı", "role": "owner"}),
+        ),
+        (
+            Method::PATCH,
+            "/api/v1/tenants/{id}/members/{account_id}",
+            json!({"role": "owner"}),
+        ),
+    ] {
+        let r = app
+            .call(
+                method.clone(),
+                &fill(template, a, &a_ids),
+                Some(&b_owner.access),
+                Some(body),
+            )
+            .await;
+        r.expect_err(404, "resource.not_found");
+    }
+
+    // B's own tenant with A's sub-resource ids: A's member and key are not B's either.
+    let mut cross = 0;
+    for (method, template) in ops.iter().filter(|(_, p)| p.matches('{').count() > 1) {
+        let path = fill(template, b, &a_ids);
+        let body = if template.contains("{account_id}") {
+            Some(json!({"role": "owner"}))
+        } else {
+            Some(json!({}))
+        };
+        let r = app
+            .call(
+                method.clone(),
+                &path,
+                Some(&b_owner.access),
+                if has_body(method) { body } else { None },
+            )
+            .await;
+        assert_eq!(
+            (r.status, r.code()),
+            (404, "resource.not_found"),
+            "{method} {path}: {}",
+            r.text
+        );
+        cross += 1;
+    }
+    assert!(cross >= 3, "sub-resource operations: {cross}");
+
+    // Nobody signed in: 401, nothing else.
+    for (method, template) in &ops {
+        let r = app
+            .call(method.clone(), &fill(template, a, &a_ids), None, None)
+            .await;
+        r.expect_err(401, "auth.missing_credentials");
+    }
+
+    // A is exactly as it was, and still works for its own people.
+    assert_eq!(snapshot(&app, &admin, a).await, before);
+    assert_eq!(before["members"].as_array().map(Vec::len), Some(2));
+    assert_eq!(before["members"][0]["account_id"], a_owner_id);
+    assert_eq!(before["settings"]["display_name"], "Kiracı A Ltd.");
+    assert!(before["api_keys"][0]["revoked_at"].is_null());
+    app.get(&format!("/api/v1/tenants/{a}"), &a_key)
+        .await
+        .expect(200);
+    app.get(&format!("/api/v1/tenants/{a}"), &a_owner.access)
+        .await
+        .expect(200);
+    let m = app.login("a-member@example.com", PASSWORD).await.access;
+    app.get(&format!("/api/v1/tenants/{a}/settings"), &m)
+        .await
+        .expect(200);
+    app.login_raw("intruder@example.com", PASSWORD)
+        .await
+        .expect_err(401, "auth.invalid_credentials");
+
+    // The foreign and anonymous requests left no lines in A's log: it is for A's requests.
+    let lines = app
+        .get(
+            &format!("/api/v1/tenants/{a}/logs?level=debug&limit=1000"),
+            &admin,
+        )
+        .await
+        .expect(200)
+        .clone();
+    let lines = lines.as_array().expect("lines");
+    assert!(lines.len() > logs_before, "A's own requests are logged");
+    assert!(
+        !lines.iter().any(|l| l["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("status=404") || m.contains("status=401"))),
+        "foreign requests were logged into A's log: {lines:#?}"
+    );
+
+    // B is unchanged too, and B's people still work.
+    assert_eq!(snapshot(&app, &admin, b).await, b_before);
+    assert_eq!(b_before["api_keys"][0]["id"], b_key_id);
+    assert!(
+        b_before["members"]
+            .to_string()
+            .contains(&b_member.to_string())
+    );
+    app.get(&format!("/api/v1/tenants/{b}"), &b_key)
+        .await
+        .expect(200);
+}
