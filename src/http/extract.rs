@@ -67,6 +67,17 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, AppError> {
         let inner = e.into_inner();
         let msg = inner.to_string();
         match inner.classify() {
+            // serde_json reports a value of the wrong kind where an enum belongs (`"role": 1`)
+            // as a syntax error; when the document itself parses, the type was wrong.
+            serde_json::error::Category::Syntax
+                if serde_json::from_slice::<serde_json::Value>(bytes).is_ok() =>
+            {
+                AppError::Invalid {
+                    code: "validation.wrong_type",
+                    field: if path == "." { String::new() } else { path },
+                    message: "invalid type or value".into(),
+                }
+            }
             serde_json::error::Category::Syntax | serde_json::error::Category::Eof | serde_json::error::Category::Io => {
                 AppError::BadRequest {
                     code: "request.malformed_json",
