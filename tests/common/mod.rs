@@ -136,15 +136,18 @@ impl App {
 
     /// Starts with the test configuration changed by `tweak`.
     pub async fn start_with(tweak: impl FnOnce(&mut Config)) -> App {
+        Self::start_on("127.0.0.1:0", tweak).await
+    }
+
+    /// Starts on `listen` (port 0) with the test configuration changed by `tweak`.
+    pub async fn start_on(listen: &str, tweak: impl FnOnce(&mut Config)) -> App {
         let dir = tempfile::tempdir().expect("temp dir");
         let mut config = test_config(dir.path());
         tweak(&mut config);
         init_logging(&config);
         let now = jiff::Timestamp::now().as_second();
         let clock = Arc::new(ManualClock::new(now));
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind");
+        let listener = tokio::net::TcpListener::bind(listen).await.expect("bind");
         let bound = listener.local_addr().expect("address");
         let (ready_tx, ready_rx) = oneshot::channel::<Ready>();
         let (shutdown_tx, shutdown_rx) = oneshot::channel::<()>();

@@ -1,0 +1,306 @@
+//! Health, readiness, Prometheus metrics, Swagger UI and the OpenAPI document.
+
+mod common;
+
+use serde_json::{Value, json};
+
+use common::{App, Resp, send};
+
+async fn get_plain(app: &App, path: &str) -> Resp {
+    send(app.client.get(app.url(path))).await
+}
+
+/// The value of the first sample whose line starts with `name{` and has every label given.
+fn sample(metrics: &str, name: &str, labels: &[&str]) -> Option<f64> {
+    metrics
+        .lines()
+        .filter(|l| l.starts_with(&format!("{name}{{")))
+        .find(|l| labels.iter().all(|lab| l.contains(lab)))
+        .and_then(|l| l.rsplit(' ').next())
+        .and_then(|v| v.parse().ok())
+}
+
+#[tokio::test]
+async fn health_readiness_and_metrics_by_route_template() {
+    let app = App::start().await;
+
+    let h = get_plain(&app, "/healthz").await;
+    assert_eq!(h.expect(200), &json!({"status": "ok"}));
+    assert_eq!(h.header("x-content-type-options"), Some("nosniff"));
+    assert_eq!(h.header("cache-control"), Some("no-store"));
+    let r = get_plain(&app, "/readyz").await;
+    assert_eq!(r.expect(200), &json!({"status": "ready", "shards": 2}));
+
+    let admin = app.admin().await.access;
+    let a = app.create_tenant(&admin, "Metrik A").await;
+    let b = app.create_tenant(&admin, "Metrik B").await;
+    for t in [a, b, a] {
+        app.get(&format!("/api/v1/tenants/{t}"), &admin)
+            .await
+            .expect(200);
+    }
+    app.get("/api/v1/tenants/424242", &admin)
+        .await
+        .expect_err(404, "resource.not_found");
+    get_plain(&app, "/no/such/page-9f8e7d")
+        .await
+        .expect_err(404, "route.not_found");
+    app.login_raw("nobody@example.com", "wrong-password-1")
+        .await
+        .expect_err(401, "auth.invalid_credentials");
+
+    let m = get_plain(&app, "/metrics").await;
+    assert_eq!(m.status, 200, "{}", m.text);
+    assert!(
+        m.header("content-type")
+            .is_some_and(|c| c.starts_with("application/openmetrics-text")),
+        "{:?}",
+        m.header("content-type")
+    );
+    let text = &m.text;
+    let route = r#"route="/api/v1/tenants/{id}""#;
+    assert_eq!(
+        sample(
+            text,
+            "botyard_http_requests_total",
+            &[r#"method="GET""#, route, r#"status="200""#]
+        ),
+        Some(3.0),
+        "{text}"
+    );
+    assert_eq!(
+        sample(
+            text,
+            "botyard_http_requests_total",
+            &[r#"method="GET""#, route, r#"status="404""#]
+        ),
+        Some(1.0),
+        "{text}"
+    );
+    assert_eq!(
+        sample(
+            text,
+            "botyard_http_requests_total",
+            &[
+                r#"method="POST""#,
+                r#"route="/api/v1/tenants""#,
+                r#"status="201""#
+            ]
+        ),
+        Some(2.0),
+        "{text}"
+    );
+    // Raw paths never become labels: ids and unknown paths are bounded.
+    for raw in [
+        format!(r#"route="/api/v1/tenants/{a}""#),
+        r#"route="/api/v1/tenants/424242""#.to_string(),
+        "page-9f8e7d".to_string(),
+    ] {
+        assert!(!text.contains(&raw), "raw path {raw} in the metrics");
+    }
+    assert!(
+        sample(
+            text,
+            "botyard_http_requests_total",
+            &[r#"route="unmatched""#, r#"status="404""#]
+        )
+        .is_some(),
+        "{text}"
+    );
+    assert!(
+        sample(
+            text,
+            "botyard_http_request_duration_seconds_bucket",
+            &[route]
+        )
+        .is_some(),
+        "latency histogram by route template: {text}"
+    );
+    assert_eq!(
+        sample(text, "botyard_tenants", &[r#"status="active""#]),
+        Some(2.0),
+        "{text}"
+    );
+    assert_eq!(
+        sample(text, "botyard_tenants", &[r#"status="suspended""#]),
+        Some(0.0),
+        "{text}"
+    );
+    assert!(text.contains("botyard_login_failures_total 1"), "{text}");
+    assert!(text.trim_end().ends_with("# EOF"));
+
+    // The tenant gauge follows the store.
+    app.post(&format!("/api/v1/tenants/{b}/suspend"), &admin, json!({}))
+        .await
+        .expect(200);
+    let text = get_plain(&app, "/metrics").await.text;
+    assert_eq!(
+        sample(&text, "botyard_tenants", &[r#"status="active""#]),
+        Some(1.0),
+        "{text}"
+    );
+    assert_eq!(
+        sample(&text, "botyard_tenants", &[r#"status="suspended""#]),
+        Some(1.0),
+        "{text}"
+    );
+    // The scrape itself is counted under its own route.
+    assert!(
+        sample(
+            &text,
+            "botyard_http_requests_total",
+            &[r#"route="/metrics""#]
+        )
+        .is_some()
+    );
+}
+
+#[tokio::test]
+async fn metrics_token_is_required_when_configured() {
+    let app = App::start_with(|c| {
+        c.metrics.token = Some(botyard::config::Secret::new("scrape-me-7f3a"));
+    })
+    .await;
+    let none = get_plain(&app, "/metrics").await;
+    none.expect_err(401, "metrics.unauthorized");
+    assert!(!none.text.contains("botyard_http_requests_total"));
+    for wrong in [
+        "Bearer scrape-me-7f3",
+        "Bearer scrape-me-7f3a0",
+        "Basic scrape-me-7f3a",
+        "scrape-me-7f3a",
+    ] {
+        let r = send(
+            app.client
+                .get(app.url("/metrics"))
+                .header("authorization", wrong),
+        )
+        .await;
+        r.expect_err(401, "metrics.unauthorized");
+    }
+    let r = send(
+        app.client
+            .get(app.url("/metrics"))
+            .bearer_auth("scrape-me-7f3a"),
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert!(r.text.contains("botyard_http_requests_total"));
+    assert!(r.text.contains("botyard_tenants"));
+    // Health endpoints need no token.
+    get_plain(&app, "/healthz").await.expect(200);
+    get_plain(&app, "/readyz").await.expect(200);
+}
+
+#[tokio::test]
+async fn swagger_ui_and_the_openapi_document_are_served() {
+    let app = App::start().await;
+
+    let docs = get_plain(&app, "/api/docs").await;
+    assert_eq!(docs.status, 200);
+    assert!(
+        docs.header("content-type")
+            .is_some_and(|c| c.starts_with("text/html"))
+    );
+    assert!(docs.text.contains("/api/docs/swagger-ui-bundle.js"));
+    assert!(docs.text.contains("/api/openapi.json"));
+    // Vendored assets, no CDN.
+    assert!(
+        !docs.text.contains("https://"),
+        "the docs page loads nothing from elsewhere"
+    );
+
+    let js = get_plain(&app, "/api/docs/swagger-ui-bundle.js").await;
+    assert_eq!(js.status, 200);
+    assert!(
+        js.header("content-type")
+            .is_some_and(|c| c.starts_with("text/javascript")),
+        "{:?}",
+        js.header("content-type")
+    );
+    assert!(
+        js.text.len() > 100_000,
+        "the bundle is {} bytes",
+        js.text.len()
+    );
+    assert!(js.text.contains("SwaggerUIBundle"));
+    let css = get_plain(&app, "/api/docs/swagger-ui.css").await;
+    assert_eq!(css.status, 200);
+    assert!(
+        css.header("content-type")
+            .is_some_and(|c| c.starts_with("text/css"))
+    );
+
+    let doc = get_plain(&app, "/api/openapi.json").await;
+    assert_eq!(doc.status, 200);
+    assert!(
+        doc.header("content-type")
+            .is_some_and(|c| c.starts_with("application/json"))
+    );
+    let v = &doc.json;
+    let version = v["openapi"].as_str().expect("openapi version");
+    assert!(version.starts_with("3.1"), "{version}");
+    assert_eq!(v["info"]["title"], "botyard API");
+    assert!(v["components"]["securitySchemes"]["bearer"].is_object());
+    let paths = v["paths"].as_object().expect("paths");
+    for p in [
+        "/api/v1/auth/login",
+        "/api/v1/tenants",
+        "/api/v1/tenants/{id}",
+        "/api/v1/tenants/{id}/members",
+        "/api/v1/tenants/{id}/settings",
+        "/api/v1/tenants/{id}/logs",
+        "/api/v1/plans/{plan_id}",
+        "/api/v1/setup",
+    ] {
+        assert!(paths.contains_key(p), "{p} missing from the document");
+    }
+    // The served document is the committed one.
+    let committed: Value =
+        serde_json::from_str(include_str!("../docs/openapi.json")).expect("committed document");
+    assert_eq!(
+        v, &committed,
+        "docs/openapi.json differs from the served document"
+    );
+
+    let root = get_plain(&app, "/").await;
+    assert_eq!(root.status, 200);
+    assert!(root.text.contains("/api/docs"));
+}
+
+/// An address of this machine other than loopback, if it has one.
+fn non_loopback_ip() -> Option<std::net::IpAddr> {
+    // Connecting a UDP socket sends nothing; it only picks the outgoing interface.
+    let s = std::net::UdpSocket::bind("0.0.0.0:0").ok()?;
+    [
+        "192.0.2.1:9",
+        "198.51.100.1:9",
+        "203.0.113.1:9",
+        "10.255.255.1:9",
+    ]
+    .iter()
+    .find_map(|target| {
+        s.connect(target).ok()?;
+        let ip = s.local_addr().ok()?.ip();
+        (!ip.is_loopback() && !ip.is_unspecified()).then_some(ip)
+    })
+}
+
+#[tokio::test]
+async fn metrics_without_a_token_answer_only_loopback_clients() {
+    let app = App::start_on("0.0.0.0:0", |_| {}).await;
+    let port = app.addr().port();
+    // From loopback: allowed.
+    let r = send(app.client.get(format!("http://127.0.0.1:{port}/metrics"))).await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let Some(ip) = non_loopback_ip() else {
+        eprintln!("this machine has no non-loopback address; the remote half is not checked");
+        return;
+    };
+    // From another address of this machine: refused, while health stays open.
+    let r = send(app.client.get(format!("http://{ip}:{port}/metrics"))).await;
+    r.expect_err(401, "metrics.unauthorized");
+    assert!(!r.text.contains("botyard_http_requests_total"));
+    let h = send(app.client.get(format!("http://{ip}:{port}/healthz"))).await;
+    assert_eq!(h.status, 200);
+}
