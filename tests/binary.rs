@@ -1,0 +1,488 @@
+//! The real built binary: first-run bootstrap through the printed setup link, the admin from
+//! the environment, `healthcheck`, SIGTERM/SIGINT, `config check`/`config example`, and
+//! `keys rotate` followed by a restart on the same data.
+
+mod common;
+
+use std::io::{BufRead, BufReader, Read};
+use std::os::unix::fs::PermissionsExt;
+use std::path::Path;
+use std::process::{Child, Command, ExitStatus, Output, Stdio};
+use std::sync::mpsc::{Receiver, RecvTimeoutError};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use serde_json::json;
+
+use common::{PASSWORD, Pair, client, send};
+
+const BIN: &str = env!("CARGO_BIN_EXE_botyard");
+/// How long the binary may take to print a line or to exit.
+const PATIENCE: Duration = Duration::from_secs(60);
+
+/// The binary with an empty environment (no `BOTYARD_*` from whoever runs the tests) in a
+/// folder of its own (so no stray `./botyard.toml` is read).
+fn botyard(cwd: &Path) -> Command {
+    let mut c = Command::new(BIN);
+    c.env_clear().current_dir(cwd).stdin(Stdio::null());
+    c
+}
+
+fn run(cmd: &mut Command) -> Output {
+    cmd.output().expect("run botyard")
+}
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+/// A `botyard serve` child, killed if the test ends early.
+struct Server {
+    child: Child,
+    port: u16,
+    setup_url: Option<String>,
+    lines: Receiver<String>,
+    stdout: Vec<String>,
+    stderr: Arc<Mutex<String>>,
+}
+
+impl Server {
+    /// Starts `botyard serve` on a free port over `data` and reads its start-up lines.
+    fn start(cwd: &Path, data: &Path, env: &[(&str, &str)]) -> Server {
+        let mut cmd = botyard(cwd);
+        cmd.args(["serve", "--listen", "127.0.0.1:0", "--data"])
+            .arg(data)
+            .envs(env.iter().copied())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        let mut child = cmd.spawn().expect("spawn botyard serve");
+        let (tx, lines) = std::sync::mpsc::channel();
+        let out = child.stdout.take().expect("stdout");
+        std::thread::spawn(move || {
+            for line in BufReader::new(out).lines().map_while(Result::ok) {
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        let stderr = Arc::new(Mutex::new(String::new()));
+        let err = child.stderr.take().expect("stderr");
+        let sink = stderr.clone();
+        std::thread::spawn(move || {
+            let mut r = BufReader::new(err);
+            let mut buf = [0u8; 4096];
+            while let Ok(n) = r.read(&mut buf) {
+                if n == 0 {
+                    break;
+                }
+                sink.lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .push_str(&text(&buf[..n]));
+            }
+        });
+        let mut s = Server {
+            child,
+            port: 0,
+            setup_url: None,
+            lines,
+            stdout: Vec::new(),
+            stderr,
+        };
+        // "botyard is serving on http://127.0.0.1:PORT  (API docs: …)"
+        let serving = s.line_starting("botyard is serving on ");
+        let rest = serving
+            .strip_prefix("botyard is serving on http://127.0.0.1:")
+            .unwrap_or_else(|| panic!("unexpected serving line: {serving}"));
+        let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
+        s.port = digits.parse().expect("port");
+        assert_ne!(s.port, 0);
+        let next = s.next_line();
+        if next.starts_with("No admin exists yet") {
+            let link = s.next_line().trim().to_string();
+            assert!(
+                link.starts_with(&format!("http://127.0.0.1:{}/setup?token=", s.port)),
+                "{link}"
+            );
+            s.setup_url = Some(link);
+        } else {
+            assert!(next.starts_with("Sign in with POST"), "{next}");
+        }
+        s
+    }
+
+    fn stderr(&self) -> String {
+        self.stderr
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
+    fn next_line(&mut self) -> String {
+        match self.lines.recv_timeout(PATIENCE) {
+            Ok(l) => {
+                self.stdout.push(l.clone());
+                l
+            }
+            Err(e) => panic!(
+                "no line from botyard ({e:?}); stdout so far: {:?}; stderr: {}",
+                self.stdout,
+                self.stderr()
+            ),
+        }
+    }
+
+    fn line_starting(&mut self, prefix: &str) -> String {
+        loop {
+            let l = self.next_line();
+            if l.starts_with(prefix) {
+                return l;
+            }
+        }
+    }
+
+    fn base(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    fn addr(&self) -> String {
+        format!("127.0.0.1:{}", self.port)
+    }
+
+    /// Sends a signal and waits for the process to exit: its stdout closes when it does.
+    fn stop_with(&mut self, signal: &str) -> ExitStatus {
+        let pid = self.child.id().to_string();
+        let killed = Command::new("kill")
+            .args([signal, &pid])
+            .status()
+            .expect("run kill");
+        assert!(killed.success(), "kill {signal} {pid} failed");
+        loop {
+            match self.lines.recv_timeout(PATIENCE) {
+                Ok(l) => self.stdout.push(l),
+                Err(RecvTimeoutError::Disconnected) => break,
+                Err(RecvTimeoutError::Timeout) => panic!(
+                    "botyard did not exit within {PATIENCE:?} of {signal}; stderr: {}",
+                    self.stderr()
+                ),
+            }
+        }
+        self.child.wait().expect("wait for botyard")
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        // Never leave a server behind, whatever happened in the test.
+        if let Ok(None) = self.child.try_wait() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
+fn healthcheck(cwd: &Path, addr: &str) -> Output {
+    run(botyard(cwd).args(["healthcheck", "--addr", addr]))
+}
+
+async fn login(base: &str, email: &str, password: &str) -> common::Resp {
+    send(
+        client()
+            .post(format!("{base}/api/v1/auth/login"))
+            .json(&json!({"email": email, "password": password})),
+    )
+    .await
+}
+
+async fn me(base: &str, access: &str) -> common::Resp {
+    send(
+        client()
+            .get(format!("{base}/api/v1/auth/me"))
+            .bearer_auth(access),
+    )
+    .await
+}
+
+#[tokio::test]
+async fn first_run_setup_healthcheck_sigterm_and_key_rotation() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let data = dir.path().join("data");
+    let key_file = data.join("master.key");
+
+    // (a) First run without an admin: a setup link is printed.
+    let mut server = Server::start(dir.path(), &data, &[]);
+    let link = server.setup_url.clone().expect("a setup link on first run");
+    let token = link.split_once("token=").expect("token").1.to_string();
+    let base = server.base();
+    let mode = std::fs::metadata(&key_file)
+        .expect("master key")
+        .permissions()
+        .mode();
+    assert_eq!(mode & 0o777, 0o600, "master key mode {mode:o}");
+
+    let page = send(client().get(&link)).await;
+    assert_eq!(page.status, 200);
+    let setup = |token: String| {
+        let base = base.clone();
+        async move {
+            send(client().post(format!("{base}/api/v1/setup")).json(&json!({
+                "token": token, "email": "root@example.com", "password": PASSWORD
+            })))
+            .await
+        }
+    };
+    let r = setup(token.clone()).await;
+    let first = Pair::from_json(r.expect(201));
+    setup(token).await.expect_err(401, "setup.invalid_token");
+    let pair = Pair::from_json(login(&base, "root@example.com", PASSWORD).await.expect(200));
+    let m = me(&base, &first.access).await;
+    assert_eq!(m.expect(200)["is_admin"], true);
+    // Some work to find again after the restart.
+    let created = send(
+        client()
+            .post(format!("{base}/api/v1/tenants"))
+            .bearer_auth(&pair.access)
+            .json(&json!({"name": "Kalıcı Kiracı"})),
+    )
+    .await;
+    let tenant = created.expect(201)["id"].as_u64().expect("tenant id");
+
+    // (b) healthcheck while serving.
+    let h = healthcheck(dir.path(), &server.addr());
+    assert!(
+        h.status.success(),
+        "healthcheck failed: {}",
+        text(&h.stderr)
+    );
+
+    // Rotation refuses to run under a live server (the store is locked) and leaves the key be.
+    let before = std::fs::read(&key_file).expect("master key");
+    let out = run(botyard(dir.path())
+        .args(["keys", "rotate", "--data"])
+        .arg(&data));
+    assert!(
+        !out.status.success(),
+        "rotate ran beside the server: {}",
+        text(&out.stdout)
+    );
+    assert_eq!(std::fs::read(&key_file).expect("master key"), before);
+    me(&base, &pair.access).await.expect(200);
+
+    // (c) SIGTERM: a clean exit with code 0.
+    let status = server.stop_with("-TERM");
+    assert_eq!(
+        status.code(),
+        Some(0),
+        "exit status {status:?}; stderr: {}",
+        server.stderr()
+    );
+    assert!(server.stderr().contains("stopped"), "{}", server.stderr());
+    let h = healthcheck(dir.path(), &server.addr());
+    assert!(
+        !h.status.success(),
+        "healthcheck passed with the server stopped"
+    );
+    assert!(text(&h.stderr).contains("unhealthy"), "{}", text(&h.stderr));
+    drop(server);
+
+    // (f) keys rotate, with the server stopped.
+    let old_key = std::fs::read(&key_file).expect("master key");
+    let out = run(botyard(dir.path())
+        .args(["keys", "rotate", "--data"])
+        .arg(&data));
+    let stdout = text(&out.stdout);
+    assert!(
+        out.status.success(),
+        "rotate failed: {stdout} {}",
+        text(&out.stderr)
+    );
+    let count: usize = stdout
+        .trim()
+        .strip_prefix("re-encrypted ")
+        .and_then(|r| r.split(' ').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("unexpected output: {stdout}"));
+    assert!(
+        count >= 1,
+        "at least the token signing key is sealed: {stdout}"
+    );
+    assert!(stdout.contains("secrets under new master key"), "{stdout}");
+    let new_key = std::fs::read(&key_file).expect("master key");
+    assert_ne!(old_key, new_key, "the master key file changed");
+    let mode = std::fs::metadata(&key_file)
+        .expect("master key")
+        .permissions()
+        .mode();
+    assert_eq!(
+        mode & 0o777,
+        0o600,
+        "master key mode after rotation {mode:o}"
+    );
+    // The old key is gone from the file: only the new one remains.
+    let key_lines = |b: &[u8]| -> Vec<String> {
+        text(b)
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty() && !l.starts_with('#'))
+            .map(str::to_string)
+            .collect()
+    };
+    let (old_lines, new_lines) = (key_lines(&old_key), key_lines(&new_key));
+    assert_eq!((old_lines.len(), new_lines.len()), (1, 1));
+    assert_ne!(old_lines[0], new_lines[0]);
+    assert!(
+        stdout.contains(new_lines[0].split(' ').next().expect("key id")),
+        "{stdout}"
+    );
+
+    // The server starts again on the same data, under the new key.
+    let mut server = Server::start(dir.path(), &data, &[]);
+    assert!(server.setup_url.is_none(), "an admin exists: no setup link");
+    let base = server.base();
+    // An access token issued before the rotation still verifies: the signing key was
+    // re-sealed, not replaced.
+    let m = me(&base, &pair.access).await;
+    assert_eq!(m.expect(200)["email"], "root@example.com");
+    let got = send(
+        client()
+            .get(format!("{base}/api/v1/tenants/{tenant}"))
+            .bearer_auth(&pair.access),
+    )
+    .await;
+    assert_eq!(got.expect(200)["name"], "Kalıcı Kiracı");
+    // The old refresh token and the old credentials work too.
+    let r = send(
+        client()
+            .post(format!("{base}/api/v1/auth/refresh"))
+            .json(&json!({"refresh_token": pair.refresh})),
+    )
+    .await;
+    Pair::from_json(r.expect(200));
+    let again = Pair::from_json(login(&base, "root@example.com", PASSWORD).await.expect(200));
+    me(&base, &again.access).await.expect(200);
+    let h = healthcheck(dir.path(), &server.addr());
+    assert!(h.status.success());
+    let status = server.stop_with("-TERM");
+    assert_eq!(status.code(), Some(0), "{status:?}");
+}
+
+#[tokio::test]
+async fn admin_from_the_environment_and_sigint() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let data = dir.path().join("data");
+    let mut server = Server::start(
+        dir.path(),
+        &data,
+        &[
+            ("BOTYARD_ADMIN_EMAIL", "env-admin@example.com"),
+            ("BOTYARD_ADMIN_PASSWORD", PASSWORD),
+            ("BOTYARD_STORE_SHARDS", "2"),
+        ],
+    );
+    assert!(
+        server.setup_url.is_none(),
+        "no setup link when the admin is configured"
+    );
+    let base = server.base();
+    let pair = Pair::from_json(
+        login(&base, "env-admin@example.com", PASSWORD)
+            .await
+            .expect(200),
+    );
+    let m = me(&base, &pair.access).await;
+    assert_eq!(m.expect(200)["is_admin"], true);
+    login(&base, "env-admin@example.com", "not-the-password")
+        .await
+        .expect_err(401, "auth.invalid_credentials");
+    let ready = send(client().get(format!("{base}/readyz"))).await;
+    assert_eq!(ready.expect(200)["shards"], 2);
+    // The password never reaches the logs.
+    assert!(!server.stderr().contains(PASSWORD));
+
+    let status = server.stop_with("-INT");
+    assert_eq!(
+        status.code(),
+        Some(0),
+        "{status:?}; stderr: {}",
+        server.stderr()
+    );
+}
+
+#[test]
+fn config_check_names_unknown_keys_and_the_example_is_committed() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let bad = dir.path().join("bad.toml");
+    std::fs::write(
+        &bad,
+        "[server]\nlisten = \"127.0.0.1:0\"\nlisen = \"127.0.0.1:1\"\n",
+    )
+    .expect("write");
+    let out = run(botyard(dir.path())
+        .arg("--config")
+        .arg(&bad)
+        .args(["config", "check"]));
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("server.lisen"),
+        "{}",
+        text(&out.stderr)
+    );
+
+    // An unknown section, and an unknown environment variable.
+    std::fs::write(&bad, "[sever]\nlisten = \"127.0.0.1:0\"\n").expect("write");
+    let out = run(botyard(dir.path())
+        .arg("--config")
+        .arg(&bad)
+        .args(["config", "check"]));
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out.stderr).contains("sever.listen"),
+        "{}",
+        text(&out.stderr)
+    );
+    let out = run(botyard(dir.path())
+        .args(["config", "check"])
+        .env("BOTYARD_LISTN", "x"));
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out.stderr).contains("BOTYARD_LISTN"),
+        "{}",
+        text(&out.stderr)
+    );
+
+    // A good file passes and is shown, secrets masked.
+    let good = dir.path().join("good.toml");
+    std::fs::write(
+        &good,
+        "[server]\nlisten = \"127.0.0.1:9999\"\n[metrics]\ntoken = \"very-secret-token\"\n",
+    )
+    .expect("write");
+    let out = run(botyard(dir.path())
+        .arg("--config")
+        .arg(&good)
+        .args(["config", "check"]));
+    let stdout = text(&out.stdout);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(
+        stdout.contains("server.listen = 127.0.0.1:9999"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("configuration is valid"), "{stdout}");
+    assert!(!stdout.contains("very-secret-token"), "{stdout}");
+
+    // `config example` is the committed example file.
+    let out = run(botyard(dir.path()).args(["config", "example"]));
+    assert!(out.status.success());
+    assert_eq!(
+        text(&out.stdout),
+        include_str!("../botyard.example.toml"),
+        "botyard.example.toml drifted from `botyard config example`"
+    );
+    // And the example is itself a valid configuration.
+    let example = dir.path().join("example.toml");
+    std::fs::write(&example, &out.stdout).expect("write");
+    let out = run(botyard(dir.path())
+        .arg("--config")
+        .arg(&example)
+        .args(["config", "check"]));
+    assert!(out.status.success(), "{}", text(&out.stderr));
+}
