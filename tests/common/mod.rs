@@ -25,8 +25,10 @@ pub const PASSWORD: &str = "mavi-deniz-fener-1907";
 /// A configuration for tests: a temp data folder, few shards, two hash workers, and the first
 /// admin from configuration.
 pub fn test_config(data: &std::path::Path) -> Config {
-    let mut c = Config::default();
-    c.data_dir = data.to_path_buf();
+    let mut c = Config {
+        data_dir: data.to_path_buf(),
+        ..Config::default()
+    };
     c.store.shards = 2;
     c.store.catalog_cache_mb = 4;
     c.store.shard_cache_mb = 2;
