@@ -35,12 +35,19 @@ fn fill(dir: &std::path::Path) {
             })
         })
         .expect("admin");
-    let admin_p = store.principal_for_account(admin_id).expect("p").expect("admin");
+    let admin_p = store
+        .principal_for_account(admin_id)
+        .expect("p")
+        .expect("admin");
     let admin = store.admin(&admin_p).expect("admin scope");
     let recs: Vec<TenantRec> = (0..TENANTS)
         .map(|i| TenantRec {
             name: format!("Dükkan {i}"),
-            status: if i % 50 == 0 { TenantStatus::Suspended } else { TenantStatus::Active },
+            status: if i % 50 == 0 {
+                TenantStatus::Suspended
+            } else {
+                TenantStatus::Active
+            },
             plan: None,
             created_at: 1_700_000_000,
             updated_at: 1_700_000_000,
@@ -79,9 +86,10 @@ fn healthy(addr: SocketAddr, path: &str) -> bool {
         return false;
     };
     let _ = s.set_read_timeout(Some(Duration::from_millis(500)));
-    if s
-        .write_all(format!("GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").as_bytes())
-        .is_err()
+    if s.write_all(
+        format!("GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").as_bytes(),
+    )
+    .is_err()
     {
         return false;
     }
@@ -94,7 +102,10 @@ fn main() {
     let dir = tempfile::tempdir().expect("tempdir");
     let t = Instant::now();
     fill(dir.path());
-    println!("filled {TENANTS} tenants in {:.1} s", t.elapsed().as_secs_f64());
+    println!(
+        "filled {TENANTS} tenants in {:.1} s",
+        t.elapsed().as_secs_f64()
+    );
 
     let mut to_listen = Vec::new();
     let mut to_ready = Vec::new();
@@ -114,7 +125,12 @@ fn main() {
         let addr: SocketAddr = loop {
             let line = lines.next().expect("server exited").expect("read");
             if let Some(rest) = line.strip_prefix("botyard is serving on http://") {
-                break rest.split_whitespace().next().expect("addr").parse().expect("addr");
+                break rest
+                    .split_whitespace()
+                    .next()
+                    .expect("addr")
+                    .parse()
+                    .expect("addr");
             }
         };
         let listening = start.elapsed();
@@ -125,7 +141,10 @@ fn main() {
             std::thread::sleep(Duration::from_millis(1));
         }
         let ready = start.elapsed();
-        let _ = Command::new("kill").arg("-TERM").arg(child.id().to_string()).status();
+        let _ = Command::new("kill")
+            .arg("-TERM")
+            .arg(child.id().to_string())
+            .status();
         let status = child.wait().expect("wait");
         assert!(status.success(), "server exit {status:?}");
         println!(

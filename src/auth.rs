@@ -52,7 +52,10 @@ pub fn normalize_email(field: &str, email: &str) -> AppResult<String> {
     let e = email.trim().to_lowercase();
     let valid = e.len() <= 254
         && e.split_once('@').is_some_and(|(local, domain)| {
-            !local.is_empty() && domain.contains('.') && !domain.starts_with('.') && !domain.ends_with('.')
+            !local.is_empty()
+                && domain.contains('.')
+                && !domain.starts_with('.')
+                && !domain.ends_with('.')
         })
         && !e.chars().any(|c| c.is_whitespace() || c.is_control());
     if valid {
@@ -118,7 +121,10 @@ pub async fn login(st: &Shared, email: &str, password: Secret, ip: IpAddr) -> Ap
     let found = st.store.catalog_read()?.account_by_email(&email)?;
     let ok = st
         .hashes
-        .verify(password, found.as_ref().map(|(_, a)| a.password_hash.clone()))
+        .verify(
+            password,
+            found.as_ref().map(|(_, a)| a.password_hash.clone()),
+        )
         .await?;
     let Some((id, _)) = found.filter(|_| ok) else {
         st.metrics.login_failures.inc();
@@ -225,7 +231,11 @@ pub async fn change_password(
         .catalog_read()?
         .account(account)?
         .ok_or(AppError::NotFound("account"))?;
-    if !st.hashes.verify(current, Some(rec.password_hash.clone())).await? {
+    if !st
+        .hashes
+        .verify(current, Some(rec.password_hash.clone()))
+        .await?
+    {
         return Err(AppError::Invalid {
             code: "auth.wrong_password",
             field: "current_password".into(),
@@ -261,11 +271,17 @@ pub async fn authenticate(st: &Shared, bearer: &str) -> AppResult<Caller> {
     let now = st.now();
     if let Some(key) = bearer.strip_prefix(API_KEY_PREFIX) {
         if key.is_empty() || key.len() > 100 {
-            return Err(unauthorized("auth.invalid_token", "credential is not valid"));
+            return Err(unauthorized(
+                "auth.invalid_token",
+                "credential is not valid",
+            ));
         }
         let hash = sha256(bearer.as_bytes());
         let Some((id, principal)) = st.store.principal_for_api_key(&hash)? else {
-            return Err(unauthorized("auth.invalid_token", "credential is not valid"));
+            return Err(unauthorized(
+                "auth.invalid_token",
+                "credential is not valid",
+            ));
         };
         touch_api_key(st, id, now);
         return Ok(Caller {
@@ -274,23 +290,22 @@ pub async fn authenticate(st: &Shared, bearer: &str) -> AppResult<Caller> {
         });
     }
     let (account, family) = st.tokens.verify(bearer, now).map_err(|e| match e {
-        TokenError::Expired => unauthorized("auth.token_expired", "access token has expired; refresh it"),
+        TokenError::Expired => {
+            unauthorized("auth.token_expired", "access token has expired; refresh it")
+        }
         TokenError::Invalid | TokenError::NotYetValid => {
             unauthorized("auth.invalid_token", "credential is not valid")
         }
     })?;
-    let live = st
-        .store
-        .catalog_read()?
-        .family(family)?
-        .is_some_and(|f| !f.revoked && f.account == account);
-    if !live {
-        return Err(unauthorized("auth.session_revoked", "this login has ended; sign in again"));
-    }
     let principal = st
         .store
-        .principal_for_account(account)?
-        .ok_or_else(|| unauthorized("auth.invalid_token", "credential is not valid"))?;
+        .principal_for_login(account, family)?
+        .ok_or_else(|| {
+            unauthorized(
+                "auth.session_revoked",
+                "this login has ended; sign in again",
+            )
+        })?;
     Ok(Caller {
         principal,
         family: Some(family),
@@ -299,10 +314,7 @@ pub async fn authenticate(st: &Shared, bearer: &str) -> AppResult<Caller> {
 
 fn touch_api_key(st: &Shared, id: botyard_shards::ids::ApiKeyId, now: i64) {
     {
-        let mut m = st
-            .api_key_touched
-            .lock()
-            .unwrap_or_else(|p| p.into_inner());
+        let mut m = st.api_key_touched.lock().unwrap_or_else(|p| p.into_inner());
         if m.get(&id).is_some_and(|t| now - t < 60) {
             return;
         }
@@ -317,11 +329,17 @@ fn touch_api_key(st: &Shared, id: botyard_shards::ids::ApiKeyId, now: i64) {
 }
 
 /// The scope of a tenant for a caller; another tenant's resource is a 404.
-pub fn scope(st: &AppState, caller: &Caller, tenant: botyard_shards::ids::TenantId) -> AppResult<TenantScope> {
-    st.store.scope(&caller.principal, tenant).map_err(|e| match e {
-        StoreError::NotFound => AppError::NotFound("tenant"),
-        other => other.into(),
-    })
+pub fn scope(
+    st: &AppState,
+    caller: &Caller,
+    tenant: botyard_shards::ids::TenantId,
+) -> AppResult<TenantScope> {
+    st.store
+        .scope(&caller.principal, tenant)
+        .map_err(|e| match e {
+            StoreError::NotFound => AppError::NotFound("tenant"),
+            other => other.into(),
+        })
 }
 
 /// Refuses members: only owners and admins manage a tenant.
@@ -349,11 +367,16 @@ pub fn require_active(scope: &TenantScope) -> AppResult<()> {
     Ok(())
 }
 
-pub fn require_admin<'a>(st: &'a AppState, caller: &Caller) -> AppResult<botyard_shards::AdminScope<'a>> {
-    st.store.admin(&caller.principal).ok_or(AppError::Forbidden {
-        code: "auth.admin_required",
-        message: "only admins may do this",
-    })
+pub fn require_admin<'a>(
+    st: &'a AppState,
+    caller: &Caller,
+) -> AppResult<botyard_shards::AdminScope<'a>> {
+    st.store
+        .admin(&caller.principal)
+        .ok_or(AppError::Forbidden {
+            code: "auth.admin_required",
+            message: "only admins may do this",
+        })
 }
 
 /// Creates an account with a checked password (used by bootstrap, setup and members).
@@ -415,7 +438,12 @@ pub async fn new_setup_token(st: &Shared) -> AppResult<String> {
 }
 
 /// Completes setup: consumes the link token and creates the admin.
-pub async fn complete_setup(st: &Shared, token: &str, email: &str, password: Secret) -> AppResult<TokenPair> {
+pub async fn complete_setup(
+    st: &Shared,
+    token: &str,
+    email: &str,
+    password: Secret,
+) -> AppResult<TokenPair> {
     let email = normalize_email("email", email)?;
     let hash = hash_new_password(st, "password", password).await?;
     let token_hash = sha256(token.as_bytes());

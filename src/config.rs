@@ -205,7 +205,9 @@ impl Config {
 pub enum ConfigError {
     #[error("unknown configuration key `{0}`")]
     UnknownKey(String),
-    #[error("unknown environment variable `{0}` (BOTYARD_* variables must name a configuration key)")]
+    #[error(
+        "unknown environment variable `{0}` (BOTYARD_* variables must name a configuration key)"
+    )]
     UnknownEnv(String),
     #[error("`{key}`: {reason}")]
     Invalid { key: String, reason: String },
@@ -293,13 +295,13 @@ pub static KEYS: &[KeyDef] = &[
         "First admin's password (prefer admin.password_file / BOTYARD_ADMIN_PASSWORD_FILE).",
         get: |_c| None, set: |c, v| c.admin.password = opt(v).map(Secret::new)),
     key!("log.format", "BOTYARD_LOG_FORMAT", Str, false,
-        "Log format on standard error: text or json.",
-        get: |c| Some(match c.log.format { LogFormat::Text => "text".into(), LogFormat::Json => "json".into() }),
-        set: |c, v| c.log.format = match v.trim() {
-            "text" => LogFormat::Text,
-            "json" => LogFormat::Json,
-            other => return Err(format!("expected text or json, got `{other}`")),
-        }),
+    "Log format on standard error: text or json.",
+    get: |c| Some(match c.log.format { LogFormat::Text => "text".into(), LogFormat::Json => "json".into() }),
+    set: |c, v| c.log.format = match v.trim() {
+        "text" => LogFormat::Text,
+        "json" => LogFormat::Json,
+        other => return Err(format!("expected text or json, got `{other}`")),
+    }),
     key!("log.level", "BOTYARD_LOG_LEVEL", Str, false,
         "Log filter, e.g. info, debug, or botyard=debug,tower_http=info.",
         get: |c| Some(c.log.level.clone()), set: |c, v| c.log.level = v.trim().to_string()),
@@ -379,7 +381,13 @@ fn read_secret_file(key: &str, path: &str) -> Result<String, ConfigError> {
     Ok(text.trim_end_matches(['\r', '\n']).to_string())
 }
 
-fn apply(c: &mut Config, k: &KeyDef, from_file: bool, value: &str, name: &str) -> Result<(), ConfigError> {
+fn apply(
+    c: &mut Config,
+    k: &KeyDef,
+    from_file: bool,
+    value: &str,
+    name: &str,
+) -> Result<(), ConfigError> {
     let value = if from_file {
         read_secret_file(name, value)?
     } else {
@@ -406,7 +414,9 @@ pub fn apply_toml(c: &mut Config, text: &str, origin: &str) -> Result<(), Config
             let (def, from_file) =
                 find_by_path(&path).ok_or_else(|| ConfigError::UnknownKey(path.clone()))?;
             let text = match (value, def.kind, from_file) {
-                (toml::Value::String(s), Kind::Str, _) | (toml::Value::String(s), _, true) => s.clone(),
+                (toml::Value::String(s), Kind::Str, _) | (toml::Value::String(s), _, true) => {
+                    s.clone()
+                }
                 (toml::Value::Integer(i), Kind::Int, false) => i.to_string(),
                 _ => {
                     return Err(ConfigError::Invalid {
@@ -425,14 +435,18 @@ pub fn apply_toml(c: &mut Config, text: &str, origin: &str) -> Result<(), Config
 }
 
 /// Applies `BOTYARD_*` variables; an unknown one is an error (it is almost always a typo).
-pub fn apply_env(c: &mut Config, vars: impl IntoIterator<Item = (String, String)>) -> Result<(), ConfigError> {
+pub fn apply_env(
+    c: &mut Config,
+    vars: impl IntoIterator<Item = (String, String)>,
+) -> Result<(), ConfigError> {
     let mut vars: Vec<(String, String)> = vars
         .into_iter()
         .filter(|(k, _)| k.starts_with("BOTYARD_") && k != ENV_CONFIG)
         .collect();
     vars.sort();
     for (name, value) in vars {
-        let (def, from_file) = find_by_env(&name).ok_or_else(|| ConfigError::UnknownEnv(name.clone()))?;
+        let (def, from_file) =
+            find_by_env(&name).ok_or_else(|| ConfigError::UnknownEnv(name.clone()))?;
         apply(c, def, from_file, &value, &name)?;
     }
     Ok(())
@@ -448,7 +462,10 @@ pub struct Flags {
 
 /// Loads the whole chain: defaults, then the config file (`--config`, `BOTYARD_CONFIG`, or
 /// `./botyard.toml` when present), then the environment, then flags.
-pub fn load(flags: &Flags, env: &BTreeMap<String, String>) -> Result<(Config, Option<PathBuf>), ConfigError> {
+pub fn load(
+    flags: &Flags,
+    env: &BTreeMap<String, String>,
+) -> Result<(Config, Option<PathBuf>), ConfigError> {
     let mut c = Config::default();
     let explicit = flags
         .config
@@ -527,7 +544,11 @@ pub fn describe(c: &Config, file: Option<&Path>) -> String {
         } else {
             (k.get)(c)
         };
-        out.push_str(&format!("{} = {}\n", k.path, v.unwrap_or_else(|| "(unset)".into())));
+        out.push_str(&format!(
+            "{} = {}\n",
+            k.path,
+            v.unwrap_or_else(|| "(unset)".into())
+        ));
     }
     out
 }
@@ -599,7 +620,10 @@ mod tests {
         assert_eq!(c.listen.port(), 9100);
         assert_eq!(c.data_dir, PathBuf::from("/from/env"));
         assert_eq!(c.log.level, "debug");
-        assert_eq!(c.admin.password.as_ref().unwrap().expose(), "correct horse battery");
+        assert_eq!(
+            c.admin.password.as_ref().unwrap().expose(),
+            "correct horse battery"
+        );
         assert!(!format!("{c:?}").contains("correct horse"));
     }
 }

@@ -93,7 +93,8 @@ impl Keyring {
             let (id, key) = line
                 .split_once(' ')
                 .ok_or_else(|| err(format!("line {}: expected `<id> <key>`", n + 1)))?;
-            let id = u32::from_str_radix(id, 16).map_err(|_| err(format!("line {}: bad key id", n + 1)))?;
+            let id = u32::from_str_radix(id, 16)
+                .map_err(|_| err(format!("line {}: bad key id", n + 1)))?;
             let mut bytes = Zeroizing::new([0u8; 32]);
             hex::decode_to_slice(key.trim(), &mut bytes[..])
                 .map_err(|_| err(format!("line {}: key must be 64 hex digits", n + 1)))?;
@@ -131,7 +132,8 @@ impl Keyring {
             .mode(0o600)
             .open(&tmp)
             .map_err(|e| err(e.to_string()))?;
-        f.write_all(text.as_bytes()).map_err(|e| err(e.to_string()))?;
+        f.write_all(text.as_bytes())
+            .map_err(|e| err(e.to_string()))?;
         f.sync_all().map_err(|e| err(e.to_string()))?;
         std::fs::rename(&tmp, &self.path).map_err(|e| err(e.to_string()))?;
         if let Some(dir) = self.path.parent() {
@@ -152,7 +154,13 @@ impl Keyring {
         rand::fill(&mut nonce[..]);
         let ct = key
             .cipher
-            .encrypt(&XNonce::from(nonce), Payload { msg: plaintext, aad })
+            .encrypt(
+                &XNonce::from(nonce),
+                Payload {
+                    msg: plaintext,
+                    aad,
+                },
+            )
             .map_err(|_| CryptoError::Seal)?;
         let mut out = Vec::with_capacity(HEADER + ct.len());
         out.push(FORMAT);
@@ -231,24 +239,39 @@ mod tests {
 
         let sealed = ring.seal(b"bot token", b"slot-1").unwrap();
         assert_eq!(&ring.open(&sealed, b"slot-1").unwrap()[..], b"bot token");
-        assert!(matches!(ring.open(&sealed, b"slot-2"), Err(CryptoError::Open)));
+        assert!(matches!(
+            ring.open(&sealed, b"slot-2"),
+            Err(CryptoError::Open)
+        ));
         let mut tampered = sealed.clone();
         let last = tampered.len() - 1;
         tampered[last] ^= 1;
-        assert!(matches!(ring.open(&tampered, b"slot-1"), Err(CryptoError::Open)));
-        assert!(matches!(ring.open(&sealed[..10], b"slot-1"), Err(CryptoError::Malformed)));
+        assert!(matches!(
+            ring.open(&tampered, b"slot-1"),
+            Err(CryptoError::Open)
+        ));
+        assert!(matches!(
+            ring.open(&sealed[..10], b"slot-1"),
+            Err(CryptoError::Malformed)
+        ));
 
         let old = ring.primary_id();
         let new = ring.begin_rotation().unwrap();
         assert_ne!(old, new);
         // Mid-rotation (also after a crash: reload from disk) both open.
         let reloaded = Keyring::load_or_create(&path, false).unwrap();
-        assert_eq!(&reloaded.open(&sealed, b"slot-1").unwrap()[..], b"bot token");
+        assert_eq!(
+            &reloaded.open(&sealed, b"slot-1").unwrap()[..],
+            b"bot token"
+        );
         let resealed = ring.seal(b"bot token", b"slot-1").unwrap();
         ring.finish_rotation().unwrap();
         let after = Keyring::load_or_create(&path, false).unwrap();
         assert_eq!(after.primary_id(), new);
-        assert!(matches!(after.open(&sealed, b"slot-1"), Err(CryptoError::UnknownKey(_))));
+        assert!(matches!(
+            after.open(&sealed, b"slot-1"),
+            Err(CryptoError::UnknownKey(_))
+        ));
         assert_eq!(&after.open(&resealed, b"slot-1").unwrap()[..], b"bot token");
     }
 }

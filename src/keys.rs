@@ -22,7 +22,10 @@ pub fn slot_aad(slot: SecretSlot<'_>) -> Vec<u8> {
 }
 
 /// The access-token signing key: generated on first start, stored sealed.
-pub fn signing_key(store: &Store, keyring: &Keyring) -> Result<Zeroizing<Vec<u8>>, crate::RunError> {
+pub fn signing_key(
+    store: &Store,
+    keyring: &Keyring,
+) -> Result<Zeroizing<Vec<u8>>, crate::RunError> {
     let aad = catalog_aad(SIGNING_KEY);
     if let Some(sealed) = store.catalog_read()?.secret(SIGNING_KEY)? {
         return Ok(keyring.open(&sealed, &aad)?);
@@ -60,7 +63,10 @@ pub fn rotate(config: &Config) -> Result<(usize, u32), RotateError> {
     let mut err = None;
     let n = store.rewrap_secrets(|slot, sealed| -> Result<Vec<u8>, StoreError> {
         let aad = slot_aad(slot);
-        match ring.open(sealed, &aad).and_then(|plain| ring.seal(&plain, &aad)) {
+        match ring
+            .open(sealed, &aad)
+            .and_then(|plain| ring.seal(&plain, &aad))
+        {
             Ok(v) => Ok(v),
             Err(e) => {
                 err = Some(e);

@@ -107,7 +107,8 @@ pub async fn run_with(
         move |source| RunError::Io { context, source }
     };
     let addr = listener.local_addr().map_err(io("listener address"))?;
-    std::fs::create_dir_all(&config.data_dir).map_err(io(&format!("creating {}", config.data_dir.display())))?;
+    std::fs::create_dir_all(&config.data_dir)
+        .map_err(io(&format!("creating {}", config.data_dir.display())))?;
 
     let keyring = Arc::new(Keyring::load_or_create(&config.master_key_path(), true)?);
     let store_cfg = StoreConfig {

@@ -70,7 +70,10 @@ impl Lockout {
         let mut longest = None;
         for (key, threshold) in [
             (LockKey::Account(email.to_string()), self.policy.threshold),
-            (LockKey::Ip(ip), self.policy.threshold.saturating_mul(IP_FACTOR)),
+            (
+                LockKey::Ip(ip),
+                self.policy.threshold.saturating_mul(IP_FACTOR),
+            ),
         ] {
             let e = m.entry(key).or_insert(Entry {
                 failures: 0,
@@ -126,9 +129,15 @@ mod tests {
         assert_eq!(l.failure("a@x", ip, t + 10), Some(20));
         assert_eq!(l.failure("a@x", ip, t + 30), Some(35));
         // Another account from another IP is unaffected.
-        assert!(l.check("b@x", "198.51.100.1".parse().unwrap(), t + 30).is_ok());
+        assert!(
+            l.check("b@x", "198.51.100.1".parse().unwrap(), t + 30)
+                .is_ok()
+        );
         l.success("a@x");
-        assert!(l.check("a@x", "198.51.100.1".parse().unwrap(), t + 100).is_ok());
+        assert!(
+            l.check("a@x", "198.51.100.1".parse().unwrap(), t + 100)
+                .is_ok()
+        );
     }
 
     #[test]
@@ -142,6 +151,9 @@ mod tests {
         for i in 0..8 {
             l.failure(&format!("user{i}@x"), ip, 0);
         }
-        assert!(l.check("fresh@x", ip, 1).is_err(), "the IP is locked for every account");
+        assert!(
+            l.check("fresh@x", ip, 1).is_err(),
+            "the IP is locked for every account"
+        );
     }
 }

@@ -10,7 +10,7 @@ use crate::tenant_logs::TenantLogLayer;
 pub fn init(config: &Config) {
     let filter = EnvFilter::try_new(&config.log.level).unwrap_or_else(|_| EnvFilter::new("info"));
     let registry = tracing_subscriber::registry()
-        .with(TenantLogLayer.with_filter(tracing_subscriber::filter::LevelFilter::DEBUG));
+        .with(TenantLogLayer.with_filter(tracing_subscriber::filter::LevelFilter::INFO));
     let result = match config.log.format {
         LogFormat::Json => registry
             .with(

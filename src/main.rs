@@ -11,7 +11,11 @@ use clap::{Parser, Subcommand};
 use botyard::config::{self, Config, Flags};
 
 #[derive(Parser)]
-#[command(name = "botyard", version, about = "Telegram automation for many tenants, in one binary")]
+#[command(
+    name = "botyard",
+    version,
+    about = "Telegram automation for many tenants, in one binary"
+)]
 struct Cli {
     /// Configuration file (default: ./botyard.toml when present; env BOTYARD_CONFIG).
     #[arg(long, global = true)]
@@ -71,7 +75,11 @@ enum KeysAction {
     },
 }
 
-fn load(cli_config: &Option<PathBuf>, listen: Option<SocketAddr>, data: Option<PathBuf>) -> Result<(Config, Option<PathBuf>), ExitCode> {
+fn load(
+    cli_config: &Option<PathBuf>,
+    listen: Option<SocketAddr>,
+    data: Option<PathBuf>,
+) -> Result<(Config, Option<PathBuf>), ExitCode> {
     let env: BTreeMap<String, String> = std::env::vars().collect();
     let flags = Flags {
         config: cli_config.clone(),
@@ -86,7 +94,10 @@ fn load(cli_config: &Option<PathBuf>, listen: Option<SocketAddr>, data: Option<P
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    match cli.command.unwrap_or(Command::Serve { listen: None, data: None }) {
+    match cli.command.unwrap_or(Command::Serve {
+        listen: None,
+        data: None,
+    }) {
         Command::Serve { listen, data } => {
             let (config, _) = match load(&cli.config, listen, data) {
                 Ok(c) => c,
@@ -94,11 +105,15 @@ fn main() -> ExitCode {
             };
             serve(config)
         }
-        Command::Config { action: ConfigAction::Example } => {
+        Command::Config {
+            action: ConfigAction::Example,
+        } => {
             print!("{}", config::example());
             ExitCode::SUCCESS
         }
-        Command::Config { action: ConfigAction::Check } => match load(&cli.config, None, None) {
+        Command::Config {
+            action: ConfigAction::Check,
+        } => match load(&cli.config, None, None) {
             Ok((c, file)) => {
                 print!("{}", config::describe(&c, file.as_deref()));
                 println!("configuration is valid");
@@ -106,7 +121,9 @@ fn main() -> ExitCode {
             }
             Err(code) => code,
         },
-        Command::Keys { action: KeysAction::Rotate { data } } => {
+        Command::Keys {
+            action: KeysAction::Rotate { data },
+        } => {
             let (config, _) = match load(&cli.config, None, data) {
                 Ok(c) => c,
                 Err(code) => return code,
@@ -130,7 +147,10 @@ fn main() -> ExitCode {
                     Err(code) => return code,
                 },
             };
-            let rt = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+            let rt = match tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+            {
                 Ok(rt) => rt,
                 Err(e) => {
                     eprintln!("botyard: {e}");
@@ -154,7 +174,10 @@ fn main() -> ExitCode {
 
 fn serve(config: Config) -> ExitCode {
     botyard::logging::init(&config);
-    let rt = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let rt = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("botyard: cannot start the runtime: {e}");

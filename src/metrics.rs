@@ -66,10 +66,26 @@ impl Metrics {
         let commit_events: HistFamily<ShardLabels> = Family::new_with_constructor(batch_sizes);
         let tenants = Family::<StatusLabels, Gauge>::default();
         let login_failures = Counter::default();
-        registry.register("http_requests", "HTTP requests by route template and status", http_requests.clone());
-        registry.register("http_request_duration_seconds", "HTTP request latency by route template", http_duration.clone());
-        registry.register("store_commit_duration_seconds", "Group-commit latency per shard", commit_duration.clone());
-        registry.register("store_commit_events", "Events per group commit per shard", commit_events.clone());
+        registry.register(
+            "http_requests",
+            "HTTP requests by route template and status",
+            http_requests.clone(),
+        );
+        registry.register(
+            "http_request_duration_seconds",
+            "HTTP request latency by route template",
+            http_duration.clone(),
+        );
+        registry.register(
+            "store_commit_duration_seconds",
+            "Group-commit latency per shard",
+            commit_duration.clone(),
+        );
+        registry.register(
+            "store_commit_events",
+            "Events per group commit per shard",
+            commit_events.clone(),
+        );
         registry.register("tenants", "Tenants by status", tenants.clone());
         registry.register("login_failures", "Failed logins", login_failures.clone());
         Metrics {
@@ -85,8 +101,12 @@ impl Metrics {
 
     pub fn observe_commit(&self, s: &botyard_shards::ingest::CommitStats) {
         let l = ShardLabels { shard: s.shard };
-        self.commit_duration.get_or_create(&l).observe(s.duration.as_secs_f64());
-        self.commit_events.get_or_create(&l).observe(s.events as f64);
+        self.commit_duration
+            .get_or_create(&l)
+            .observe(s.duration.as_secs_f64());
+        self.commit_events
+            .get_or_create(&l)
+            .observe(s.events as f64);
     }
 
     /// Prometheus text exposition.

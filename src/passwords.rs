@@ -15,8 +15,11 @@ use crate::error::AppError;
 pub const MIN_LEN: usize = 8;
 pub const MAX_LEN: usize = 128;
 
-static COMMON: LazyLock<HashSet<&'static str>> =
-    LazyLock::new(|| include_str!("../assets/common-passwords.txt").lines().collect());
+static COMMON: LazyLock<HashSet<&'static str>> = LazyLock::new(|| {
+    include_str!("../assets/common-passwords.txt")
+        .lines()
+        .collect()
+});
 
 /// Refuses passwords that are too short, too long, or on the common list.
 pub fn check_policy(field: &str, pw: &str) -> Result<(), AppError> {
@@ -39,7 +42,8 @@ pub fn check_policy(field: &str, pw: &str) -> Result<(), AppError> {
         return Err(AppError::Invalid {
             code: "password.too_common",
             field: field.into(),
-            message: "this password is on the list of commonly used passwords; choose another".into(),
+            message: "this password is on the list of commonly used passwords; choose another"
+                .into(),
         });
     }
     Ok(())
@@ -71,7 +75,9 @@ impl HashPool {
         &self,
         f: impl FnOnce() -> Result<T, AppError> + Send + 'static,
     ) -> Result<T, AppError> {
-        if self.waiting.fetch_add(1, Ordering::SeqCst) >= self.queue + self.permits.available_permits() {
+        if self.waiting.fetch_add(1, Ordering::SeqCst)
+            >= self.queue + self.permits.available_permits()
+        {
             self.waiting.fetch_sub(1, Ordering::SeqCst);
             return Err(AppError::Busy { code: "auth.busy" });
         }
@@ -120,7 +126,9 @@ impl HashPool {
         if let Some(d) = self.dummy.get() {
             return Ok(d.clone());
         }
-        let h = self.hash(Secret::new(crate::crypto::random_token())).await?;
+        let h = self
+            .hash(Secret::new(crate::crypto::random_token()))
+            .await?;
         Ok(self.dummy.get_or_init(|| h).clone())
     }
 }
@@ -131,10 +139,22 @@ mod tests {
 
     #[test]
     fn policy() {
-        assert_eq!(check_policy("p", "short").unwrap_err().code(), "password.too_short");
-        assert_eq!(check_policy("p", &"x".repeat(129)).unwrap_err().code(), "password.too_long");
-        assert_eq!(check_policy("p", "Password123").unwrap_err().code(), "password.too_common");
-        assert_eq!(check_policy("p", "qwertyuiop").unwrap_err().code(), "password.too_common");
+        assert_eq!(
+            check_policy("p", "short").unwrap_err().code(),
+            "password.too_short"
+        );
+        assert_eq!(
+            check_policy("p", &"x".repeat(129)).unwrap_err().code(),
+            "password.too_long"
+        );
+        assert_eq!(
+            check_policy("p", "Password123").unwrap_err().code(),
+            "password.too_common"
+        );
+        assert_eq!(
+            check_policy("p", "qwertyuiop").unwrap_err().code(),
+            "password.too_common"
+        );
         assert!(check_policy("p", "kırmızı-fener-1907").is_ok());
         // Length counts characters, not bytes.
         assert!(check_policy("p", "çğıöşüçğ").is_ok());
@@ -145,9 +165,23 @@ mod tests {
         let pool = HashPool::new(1, 4);
         let h = pool.hash(Secret::new("kırmızı-fener-1907")).await.unwrap();
         assert!(h.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"), "{h}");
-        assert!(pool.verify(Secret::new("kırmızı-fener-1907"), Some(h.clone())).await.unwrap());
-        assert!(!pool.verify(Secret::new("wrong-password"), Some(h)).await.unwrap());
-        assert!(!pool.verify(Secret::new("anything-at-all"), None).await.unwrap());
+        assert!(
+            pool.verify(Secret::new("kırmızı-fener-1907"), Some(h.clone()))
+                .await
+                .unwrap()
+        );
+        assert!(
+            !pool
+                .verify(Secret::new("wrong-password"), Some(h))
+                .await
+                .unwrap()
+        );
+        assert!(
+            !pool
+                .verify(Secret::new("anything-at-all"), None)
+                .await
+                .unwrap()
+        );
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -156,7 +190,9 @@ mod tests {
         let mut tasks = Vec::new();
         for _ in 0..12 {
             let p = pool.clone();
-            tasks.push(tokio::spawn(async move { p.hash(Secret::new("kırmızı-fener-1907")).await }));
+            tasks.push(tokio::spawn(async move {
+                p.hash(Secret::new("kırmızı-fener-1907")).await
+            }));
         }
         let mut busy = 0;
         let mut ok = 0;

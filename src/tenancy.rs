@@ -22,15 +22,28 @@ pub fn clean_name(field: &str, name: &str) -> AppResult<String> {
         return Err(AppError::invalid(field, "must not be empty"));
     }
     if count > NAME_MAX {
-        return Err(AppError::invalid(field, format!("must have at most {NAME_MAX} characters, has {count}")));
+        return Err(AppError::invalid(
+            field,
+            format!("must have at most {NAME_MAX} characters, has {count}"),
+        ));
     }
     if n.chars().any(char::is_control) {
-        return Err(AppError::invalid(field, "must not contain control characters"));
+        return Err(AppError::invalid(
+            field,
+            "must not contain control characters",
+        ));
     }
     Ok(n.to_string())
 }
 
-fn audit(c: &mut botyard_shards::CatalogTx<botyard_shards::WriteTransaction>, now: i64, actor: Option<AccountId>, tenant: Option<TenantId>, action: &str, detail: String) -> Result<(), StoreError> {
+fn audit(
+    c: &mut botyard_shards::CatalogTx<botyard_shards::WriteTransaction>,
+    now: i64,
+    actor: Option<AccountId>,
+    tenant: Option<TenantId>,
+    action: &str,
+    detail: String,
+) -> Result<(), StoreError> {
     c.audit(&AuditRec {
         at: now,
         actor,
@@ -41,7 +54,10 @@ fn audit(c: &mut botyard_shards::CatalogTx<botyard_shards::WriteTransaction>, no
     .map(|_| ())
 }
 
-fn check_plan_exists(c: &botyard_shards::CatalogTx<botyard_shards::WriteTransaction>, plan: Option<PlanId>) -> AppResult<()> {
+fn check_plan_exists(
+    c: &botyard_shards::CatalogTx<botyard_shards::WriteTransaction>,
+    plan: Option<PlanId>,
+) -> AppResult<()> {
     if let Some(p) = plan {
         if c.plan(p)?.is_none() {
             return Err(AppError::Invalid {
@@ -54,7 +70,12 @@ fn check_plan_exists(c: &botyard_shards::CatalogTx<botyard_shards::WriteTransact
     Ok(())
 }
 
-pub fn create_tenant(admin: &AdminScope<'_>, name: &str, plan: Option<PlanId>, now: i64) -> AppResult<(TenantId, TenantRec)> {
+pub fn create_tenant(
+    admin: &AdminScope<'_>,
+    name: &str,
+    plan: Option<PlanId>,
+    now: i64,
+) -> AppResult<(TenantId, TenantRec)> {
     let name = clean_name("name", name)?;
     if let Some(p) = plan {
         if admin.plan(p)?.is_none() {
@@ -76,12 +97,21 @@ pub fn create_tenant(admin: &AdminScope<'_>, name: &str, plan: Option<PlanId>, n
     let id = scope.tenant_id();
     let actor = admin.actor();
     scope.catalog_write(|c| audit(c, now, actor, Some(id), "tenant.created", String::new()))?;
-    tracing::info!(tenant_id = id.0, shard = scope.shard_index(), "tenant created");
+    tracing::info!(
+        tenant_id = id.0,
+        shard = scope.shard_index(),
+        "tenant created"
+    );
     Ok((id, rec))
 }
 
 /// Admin edits of a tenant: name and plan.
-pub fn update_tenant(scope: &TenantScope, name: Option<&str>, plan: Option<Option<PlanId>>, now: i64) -> AppResult<TenantRec> {
+pub fn update_tenant(
+    scope: &TenantScope,
+    name: Option<&str>,
+    plan: Option<Option<PlanId>>,
+    now: i64,
+) -> AppResult<TenantRec> {
     let name = name.map(|n| clean_name("name", n)).transpose()?;
     let actor = scope.actor();
     let id = scope.tenant_id();
@@ -123,7 +153,16 @@ pub fn set_status(scope: &TenantScope, status: TenantStatus, now: i64) -> AppRes
 pub fn delete_tenant(admin: &AdminScope<'_>, id: TenantId, now: i64) -> AppResult<()> {
     admin.delete_tenant(id)?;
     let actor = admin.actor();
-    admin.catalog_write(|c| audit(c, now, actor, None, "tenant.deleted", format!("tenant {id}")))?;
+    admin.catalog_write(|c| {
+        audit(
+            c,
+            now,
+            actor,
+            None,
+            "tenant.deleted",
+            format!("tenant {id}"),
+        )
+    })?;
     tracing::info!(tenant = id.0, "tenant deleted");
     Ok(())
 }
@@ -151,7 +190,13 @@ pub fn members(scope: &TenantScope) -> AppResult<Vec<MemberView>> {
 
 /// Adds a member. A new email creates an account with the given (checked, hashed) password;
 /// an existing account can be attached only by an admin.
-pub fn add_member(scope: &TenantScope, email: String, password_hash: Option<String>, role: Role, now: i64) -> AppResult<MemberView> {
+pub fn add_member(
+    scope: &TenantScope,
+    email: String,
+    password_hash: Option<String>,
+    role: Role,
+    now: i64,
+) -> AppResult<MemberView> {
     let actor = scope.actor();
     let id = scope.tenant_id();
     let is_admin = scope.access() == botyard_shards::Access::Admin;
@@ -167,7 +212,9 @@ pub fn add_member(scope: &TenantScope, email: String, password_hash: Option<Stri
                 if !is_admin {
                     return Err(AppError::Conflict {
                         code: "member.email_taken",
-                        message: "an account with this email already exists; ask an admin to add it".into(),
+                        message:
+                            "an account with this email already exists; ask an admin to add it"
+                                .into(),
                     });
                 }
                 account
@@ -188,20 +235,41 @@ pub fn add_member(scope: &TenantScope, email: String, password_hash: Option<Stri
             }
         };
         c.set_member(account, role)?;
-        audit(c, now, actor, Some(id), "member.added", format!("account {account}"))?;
-        Ok(MemberView { account, email, role })
+        audit(
+            c,
+            now,
+            actor,
+            Some(id),
+            "member.added",
+            format!("account {account}"),
+        )?;
+        Ok(MemberView {
+            account,
+            email,
+            role,
+        })
     })
 }
 
 fn owners(c: &botyard_shards::TenantCatalog<botyard_shards::WriteTransaction>) -> AppResult<usize> {
-    Ok(c.members()?.iter().filter(|(_, r)| *r == Role::Owner).count())
+    Ok(c.members()?
+        .iter()
+        .filter(|(_, r)| *r == Role::Owner)
+        .count())
 }
 
-pub fn set_member_role(scope: &TenantScope, account: AccountId, role: Role, now: i64) -> AppResult<MemberView> {
+pub fn set_member_role(
+    scope: &TenantScope,
+    account: AccountId,
+    role: Role,
+    now: i64,
+) -> AppResult<MemberView> {
     let actor = scope.actor();
     let id = scope.tenant_id();
     scope.catalog_write(|c| -> AppResult<MemberView> {
-        let current = c.member_role(account)?.ok_or(AppError::NotFound("member"))?;
+        let current = c
+            .member_role(account)?
+            .ok_or(AppError::NotFound("member"))?;
         if current == Role::Owner && role != Role::Owner && owners(c)? <= 1 {
             return Err(AppError::Conflict {
                 code: "member.last_owner",
@@ -210,8 +278,19 @@ pub fn set_member_role(scope: &TenantScope, account: AccountId, role: Role, now:
         }
         c.set_member(account, role)?;
         let email = c.account(account)?.map(|a| a.email).unwrap_or_default();
-        audit(c, now, actor, Some(id), "member.role_changed", format!("account {account}"))?;
-        Ok(MemberView { account, email, role })
+        audit(
+            c,
+            now,
+            actor,
+            Some(id),
+            "member.role_changed",
+            format!("account {account}"),
+        )?;
+        Ok(MemberView {
+            account,
+            email,
+            role,
+        })
     })
 }
 
@@ -219,7 +298,9 @@ pub fn remove_member(scope: &TenantScope, account: AccountId, now: i64) -> AppRe
     let actor = scope.actor();
     let id = scope.tenant_id();
     scope.catalog_write(|c| -> AppResult<()> {
-        let current = c.member_role(account)?.ok_or(AppError::NotFound("member"))?;
+        let current = c
+            .member_role(account)?
+            .ok_or(AppError::NotFound("member"))?;
         if current == Role::Owner && owners(c)? <= 1 {
             return Err(AppError::Conflict {
                 code: "member.last_owner",
@@ -229,7 +310,14 @@ pub fn remove_member(scope: &TenantScope, account: AccountId, now: i64) -> AppRe
         c.remove_member(account)?;
         // Logins of the removed account end, so its access to this tenant ends now.
         c.revoke_account_families(account)?;
-        audit(c, now, actor, Some(id), "member.removed", format!("account {account}"))?;
+        audit(
+            c,
+            now,
+            actor,
+            Some(id),
+            "member.removed",
+            format!("account {account}"),
+        )?;
         Ok(())
     })
 }
@@ -240,7 +328,12 @@ pub struct NewApiKey {
     pub rec: ApiKeyRec,
 }
 
-pub fn create_api_key(scope: &TenantScope, name: &str, role: Role, now: i64) -> AppResult<NewApiKey> {
+pub fn create_api_key(
+    scope: &TenantScope,
+    name: &str,
+    role: Role,
+    now: i64,
+) -> AppResult<NewApiKey> {
     let name = clean_name("name", name)?;
     let key = format!("{API_KEY_PREFIX}{}", random_token());
     let rec = ApiKeyRec {
@@ -258,7 +351,14 @@ pub fn create_api_key(scope: &TenantScope, name: &str, role: Role, now: i64) -> 
     let r2 = rec.clone();
     let id = scope.catalog_write(|c| -> AppResult<ApiKeyId> {
         let id = c.insert_api_key(r2)?;
-        audit(c, now, actor, Some(tid), "api_key.created", format!("key {id}"))?;
+        audit(
+            c,
+            now,
+            actor,
+            Some(tid),
+            "api_key.created",
+            format!("key {id}"),
+        )?;
         Ok(id)
     })?;
     Ok(NewApiKey { id, key, rec })
@@ -272,7 +372,14 @@ pub fn revoke_api_key(scope: &TenantScope, id: ApiKeyId, now: i64) -> AppResult<
             StoreError::NotFound => AppError::NotFound("api key"),
             e => e.into(),
         })?;
-        audit(c, now, actor, Some(tid), "api_key.revoked", format!("key {id}"))?;
+        audit(
+            c,
+            now,
+            actor,
+            Some(tid),
+            "api_key.revoked",
+            format!("key {id}"),
+        )?;
         Ok(())
     })
 }
@@ -289,7 +396,8 @@ pub fn settings(scope: &TenantScope) -> AppResult<SettingsRec> {
 /// Checks an IANA time zone name against the bundled database (not the host's).
 pub fn valid_time_zone(name: &str) -> bool {
     use std::sync::LazyLock;
-    static TZDB: LazyLock<jiff::tz::TimeZoneDatabase> = LazyLock::new(jiff::tz::TimeZoneDatabase::bundled);
+    static TZDB: LazyLock<jiff::tz::TimeZoneDatabase> =
+        LazyLock::new(jiff::tz::TimeZoneDatabase::bundled);
     name.len() <= 64 && TZDB.get(name).is_ok_and(|tz| tz.iana_name() == Some(name))
 }
 
@@ -303,12 +411,19 @@ pub struct SettingsInput {
     pub protect_content: bool,
 }
 
-pub fn save_settings(scope: &TenantScope, input: SettingsInput, now: i64) -> AppResult<SettingsRec> {
+pub fn save_settings(
+    scope: &TenantScope,
+    input: SettingsInput,
+    now: i64,
+) -> AppResult<SettingsRec> {
     if !valid_time_zone(&input.time_zone) {
         return Err(AppError::Invalid {
             code: "settings.time_zone",
             field: "time_zone".into(),
-            message: format!("`{}` is not an IANA time zone name (e.g. Europe/Istanbul)", input.time_zone.chars().take(64).collect::<String>()),
+            message: format!(
+                "`{}` is not an IANA time zone name (e.g. Europe/Istanbul)",
+                input.time_zone.chars().take(64).collect::<String>()
+            ),
         });
     }
     let rec = SettingsRec {
@@ -330,15 +445,26 @@ pub fn save_settings(scope: &TenantScope, input: SettingsInput, now: i64) -> App
 
 pub fn validate_limits(l: &PlanLimits) -> AppResult<()> {
     if l.retention_days == 0 || l.retention_days > 3660 {
-        return Err(AppError::invalid("limits.retention_days", "must be between 1 and 3660"));
+        return Err(AppError::invalid(
+            "limits.retention_days",
+            "must be between 1 and 3660",
+        ));
     }
     if l.worker_memory_mb < 16 || l.worker_memory_mb > 65_536 {
-        return Err(AppError::invalid("limits.worker_memory_mb", "must be between 16 and 65536"));
+        return Err(AppError::invalid(
+            "limits.worker_memory_mb",
+            "must be between 16 and 65536",
+        ));
     }
     Ok(())
 }
 
-pub fn create_plan(admin: &AdminScope<'_>, name: &str, limits: PlanLimits, now: i64) -> AppResult<(PlanId, PlanRec)> {
+pub fn create_plan(
+    admin: &AdminScope<'_>,
+    name: &str,
+    limits: PlanLimits,
+    now: i64,
+) -> AppResult<(PlanId, PlanRec)> {
     let name = clean_name("name", name)?;
     validate_limits(&limits)?;
     let rec = PlanRec {
@@ -351,7 +477,13 @@ pub fn create_plan(admin: &AdminScope<'_>, name: &str, limits: PlanLimits, now: 
     Ok((id, rec))
 }
 
-pub fn update_plan(admin: &AdminScope<'_>, id: PlanId, name: &str, limits: PlanLimits, now: i64) -> AppResult<PlanRec> {
+pub fn update_plan(
+    admin: &AdminScope<'_>,
+    id: PlanId,
+    name: &str,
+    limits: PlanLimits,
+    now: i64,
+) -> AppResult<PlanRec> {
     let name = clean_name("name", name)?;
     validate_limits(&limits)?;
     admin.catalog_write(|c| -> AppResult<PlanRec> {

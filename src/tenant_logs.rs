@@ -30,7 +30,10 @@ fn sink(instance: Option<u64>) -> Option<std::sync::Arc<TenantLogs>> {
     let mut sinks = SINKS.lock().unwrap_or_else(|p| p.into_inner());
     sinks.retain(|(_, w)| w.strong_count() > 0);
     match instance {
-        Some(i) => sinks.iter().find(|(id, _)| *id == i).and_then(|(_, w)| w.upgrade()),
+        Some(i) => sinks
+            .iter()
+            .find(|(id, _)| *id == i)
+            .and_then(|(_, w)| w.upgrade()),
         // Events outside any instance's span go to the only app, if there is just one.
         None if sinks.len() == 1 => sinks.first().and_then(|(_, w)| w.upgrade()),
         None => None,
@@ -300,7 +303,11 @@ where
 
     fn on_record(&self, id: &Id, values: &tracing::span::Record<'_>, ctx: Context<'_, S>) {
         let Some(span) = ctx.span(id) else { return };
-        let old = span.extensions().get::<SpanTags>().copied().unwrap_or_default();
+        let old = span
+            .extensions()
+            .get::<SpanTags>()
+            .copied()
+            .unwrap_or_default();
         let mut v = TagVisitor(old);
         values.record(&mut v);
         span.extensions_mut().replace(v.0);
@@ -323,7 +330,9 @@ where
         let Some(tenant) = own.0.tenant.or(tags.tenant) else {
             return;
         };
-        let Some(logs) = sink(tags.instance) else { return };
+        let Some(logs) = sink(tags.instance) else {
+            return;
+        };
         let mut v = LineVisitor(String::new());
         event.record(&mut v);
         let mut text = v.0.replace(['\n', '\r'], " ");

@@ -68,7 +68,12 @@ impl TokenKeys {
         self.secret.len()
     }
 
-    pub fn issue(&self, account: AccountId, family: FamilyId, now: i64) -> Result<String, TokenError> {
+    pub fn issue(
+        &self,
+        account: AccountId,
+        family: FamilyId,
+        now: i64,
+    ) -> Result<String, TokenError> {
         let claims = Claims {
             sub: account.to_string(),
             sid: family.0,
@@ -120,7 +125,10 @@ mod tests {
     fn round_trip_and_time_checks() {
         let k = keys();
         let t = k.issue(AccountId(5), FamilyId(9), 1_000_000).unwrap();
-        assert_eq!(k.verify(&t, 1_000_100).unwrap(), (AccountId(5), FamilyId(9)));
+        assert_eq!(
+            k.verify(&t, 1_000_100).unwrap(),
+            (AccountId(5), FamilyId(9))
+        );
         assert_eq!(k.verify(&t, 1_000_000 + 900 + 31), Err(TokenError::Expired));
         assert_eq!(k.verify(&t, 1_000_000 - 31), Err(TokenError::NotYetValid));
     }
@@ -135,7 +143,12 @@ mod tests {
         // Tampered payload (sub changed, signature kept).
         let parts: Vec<&str> = t.split('.').collect();
         let claims = serde_json::json!({"sub":"1","sid":9,"aud":AUDIENCE,"iss":ISSUER,"iat":1_000_000,"nbf":1_000_000,"exp":1_000_900});
-        let tampered = format!("{}.{}.{}", parts[0], B64.encode(claims.to_string()), parts[2]);
+        let tampered = format!(
+            "{}.{}.{}",
+            parts[0],
+            B64.encode(claims.to_string()),
+            parts[2]
+        );
         assert_eq!(k.verify(&tampered, 1_000_000), Err(TokenError::Invalid));
         // alg: none, unsigned.
         let none = forge(r#"{"alg":"none","typ":"JWT"}"#, &claims, "");
@@ -151,12 +164,22 @@ mod tests {
         // Wrong audience, properly signed.
         let mut wrong_aud = claims.clone();
         wrong_aud["aud"] = "someone-else".into();
-        let t2 = jsonwebtoken::encode(&Header::new(Algorithm::HS256), &wrong_aud, &EncodingKey::from_secret(&[7u8; 32])).unwrap();
+        let t2 = jsonwebtoken::encode(
+            &Header::new(Algorithm::HS256),
+            &wrong_aud,
+            &EncodingKey::from_secret(&[7u8; 32]),
+        )
+        .unwrap();
         assert_eq!(k.verify(&t2, 1_000_000), Err(TokenError::Invalid));
         // Missing nbf.
         let mut no_nbf = claims.clone();
         no_nbf.as_object_mut().unwrap().remove("nbf");
-        let t3 = jsonwebtoken::encode(&Header::new(Algorithm::HS256), &no_nbf, &EncodingKey::from_secret(&[7u8; 32])).unwrap();
+        let t3 = jsonwebtoken::encode(
+            &Header::new(Algorithm::HS256),
+            &no_nbf,
+            &EncodingKey::from_secret(&[7u8; 32]),
+        )
+        .unwrap();
         assert_eq!(k.verify(&t3, 1_000_000), Err(TokenError::Invalid));
         assert_eq!(k.verify("garbage", 1_000_000), Err(TokenError::Invalid));
     }

@@ -171,6 +171,16 @@ fn main() -> BoxResult<()> {
             lat: Vec::new(),
             round_medians: Vec::new(),
         },
+        // The API path as the HTTP handler uses it: the record read while authorizing.
+        Method {
+            label: "api: store.scope(admin).record()",
+            op: Box::new(|id| {
+                black_box(store.scope(&admin, id)?.record().name.len());
+                Ok(())
+            }),
+            lat: Vec::new(),
+            round_medians: Vec::new(),
+        },
         // Authorization alone.
         Method {
             label: "api: AdminScope::tenant (authorize only)",
@@ -215,11 +225,14 @@ fn main() -> BoxResult<()> {
         }
     }
     let medians: Vec<f64> = methods.iter_mut().map(Method::report).collect();
+    // The handler's path (scope + record read while authorizing) is what the target is about.
     println!(
-        "point_read summary: api median {:.2} µs, raw median {:.2} µs (target median < 5 µs: {})",
+        "point_read summary: authorized read (scope.record) median {:.2} µs, scope + second read \
+         tx {:.2} µs, raw read {:.2} µs (target median < 5 µs: {})",
+        medians[1],
         medians[0],
-        medians[2],
-        if medians[0] < 5.0 { "met" } else { "NOT met" }
+        medians[3],
+        if medians[1] < 5.0 { "met" } else { "NOT met" }
     );
     Ok(())
 }

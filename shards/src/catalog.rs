@@ -7,8 +7,7 @@ use crate::error::{Result, StoreError};
 use crate::ids::{AccountId, ApiKeyId, AuditId, FamilyId, PlanId, TenantId};
 use crate::record::RecBytes;
 use crate::records::{
-    AccountRec, ApiKeyRec, AuditRec, FamilyRec, PlanRec, RefreshRec, Role, TenantRec,
-    TenantStatus,
+    AccountRec, ApiKeyRec, AuditRec, FamilyRec, PlanRec, RefreshRec, Role, TenantRec, TenantStatus,
 };
 use crate::tables::catalog::*;
 use crate::tx::Reader;
@@ -52,7 +51,11 @@ impl<T: Reader> CatalogTx<T> {
     }
 
     pub fn account_by_email(&self, email: &str) -> Result<Option<(AccountId, AccountRec)>> {
-        let id = self.tx.table(ACCOUNT_EMAILS)?.get(email)?.map(|v| v.value());
+        let id = self
+            .tx
+            .table(ACCOUNT_EMAILS)?
+            .get(email)?
+            .map(|v| v.value());
         match id {
             Some(id) => Ok(self.account(id)?.map(|a| (id, a))),
             None => Ok(None),
@@ -263,7 +266,12 @@ impl CatalogTx<WriteTransaction> {
 
     /// Inserts an account; the email (already normalised by the caller) must be free.
     pub fn insert_account(&mut self, rec: &AccountRec) -> Result<AccountId> {
-        if self.tx.open_table(ACCOUNT_EMAILS)?.get(rec.email.as_str())?.is_some() {
+        if self
+            .tx
+            .open_table(ACCOUNT_EMAILS)?
+            .get(rec.email.as_str())?
+            .is_some()
+        {
             return Err(StoreError::Conflict("email"));
         }
         let id = AccountId(self.next_id("account")?);
@@ -283,7 +291,12 @@ impl CatalogTx<WriteTransaction> {
         Ok(())
     }
 
-    pub fn create_family(&mut self, account: AccountId, now: i64, expires_at: i64) -> Result<FamilyId> {
+    pub fn create_family(
+        &mut self,
+        account: AccountId,
+        now: i64,
+        expires_at: i64,
+    ) -> Result<FamilyId> {
         let id = FamilyId(self.next_id("family")?);
         let f = FamilyRec {
             account,
@@ -292,13 +305,17 @@ impl CatalogTx<WriteTransaction> {
             revoked: false,
         };
         self.tx.open_table(FAMILIES)?.insert(id, enc(&f)?)?;
-        self.tx.open_table(ACCOUNT_FAMILIES)?.insert((account, id), ())?;
+        self.tx
+            .open_table(ACCOUNT_FAMILIES)?
+            .insert((account, id), ())?;
         Ok(id)
     }
 
     pub fn insert_refresh_token(&mut self, hash: [u8; 32], r: &RefreshRec) -> Result<()> {
         self.tx.open_table(REFRESH_TOKENS)?.insert(hash, enc(r)?)?;
-        self.tx.open_table(FAMILY_TOKENS)?.insert((r.family, hash), ())?;
+        self.tx
+            .open_table(FAMILY_TOKENS)?
+            .insert((r.family, hash), ())?;
         Ok(())
     }
 
@@ -368,7 +385,9 @@ impl CatalogTx<WriteTransaction> {
         for (id, account) in &expired {
             self.revoke_family(*id)?;
             self.tx.open_table(FAMILIES)?.remove(*id)?;
-            self.tx.open_table(ACCOUNT_FAMILIES)?.remove((*account, *id))?;
+            self.tx
+                .open_table(ACCOUNT_FAMILIES)?
+                .remove((*account, *id))?;
         }
         Ok(expired.len())
     }
@@ -480,16 +499,29 @@ impl CatalogTx<WriteTransaction> {
         Ok(())
     }
 
-    pub(crate) fn set_member(&mut self, tenant: TenantId, account: AccountId, role: Role) -> Result<()> {
+    pub(crate) fn set_member(
+        &mut self,
+        tenant: TenantId,
+        account: AccountId,
+        role: Role,
+    ) -> Result<()> {
         let r = role_to_u8(role);
         self.tx.open_table(MEMBERS)?.insert((tenant, account), r)?;
-        self.tx.open_table(ACCOUNT_TENANTS)?.insert((account, tenant), r)?;
+        self.tx
+            .open_table(ACCOUNT_TENANTS)?
+            .insert((account, tenant), r)?;
         Ok(())
     }
 
     pub(crate) fn remove_member(&mut self, tenant: TenantId, account: AccountId) -> Result<bool> {
-        let had = self.tx.open_table(MEMBERS)?.remove((tenant, account))?.is_some();
-        self.tx.open_table(ACCOUNT_TENANTS)?.remove((account, tenant))?;
+        let had = self
+            .tx
+            .open_table(MEMBERS)?
+            .remove((tenant, account))?
+            .is_some();
+        self.tx
+            .open_table(ACCOUNT_TENANTS)?
+            .remove((account, tenant))?;
         Ok(had)
     }
 
@@ -497,11 +529,18 @@ impl CatalogTx<WriteTransaction> {
         let id = ApiKeyId(self.next_id("api_key")?);
         self.tx.open_table(API_KEYS)?.insert(id, enc(r)?)?;
         self.tx.open_table(API_KEY_HASHES)?.insert(r.hash, id)?;
-        self.tx.open_table(TENANT_API_KEYS)?.insert((r.tenant, id), ())?;
+        self.tx
+            .open_table(TENANT_API_KEYS)?
+            .insert((r.tenant, id), ())?;
         Ok(id)
     }
 
-    pub(crate) fn revoke_api_key(&mut self, tenant: TenantId, id: ApiKeyId, now: i64) -> Result<()> {
+    pub(crate) fn revoke_api_key(
+        &mut self,
+        tenant: TenantId,
+        id: ApiKeyId,
+        now: i64,
+    ) -> Result<()> {
         let mut t = self.tx.open_table(API_KEYS)?;
         let mut r: ApiKeyRec = match t.get(id)? {
             Some(v) => v.value().decode()?,
@@ -560,7 +599,9 @@ impl CatalogTx<WriteTransaction> {
         }
         if let Some(a) = self.tx.open_table(ACCOUNTS)?.remove(account)? {
             let a: AccountRec = a.value().decode()?;
-            self.tx.open_table(ACCOUNT_EMAILS)?.remove(a.email.as_str())?;
+            self.tx
+                .open_table(ACCOUNT_EMAILS)?
+                .remove(a.email.as_str())?;
         }
         Ok(())
     }

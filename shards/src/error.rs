@@ -10,9 +10,15 @@ pub enum CodecError {
     #[error("{record}: unknown record version {version}")]
     UnknownVersion { record: &'static str, version: u8 },
     #[error("{record}: cannot decode: {reason}")]
-    Decode { record: &'static str, reason: String },
+    Decode {
+        record: &'static str,
+        reason: String,
+    },
     #[error("{record}: cannot encode: {reason}")]
-    Encode { record: &'static str, reason: String },
+    Encode {
+        record: &'static str,
+        reason: String,
+    },
 }
 
 /// Errors of opening the store: these stop the server before it serves.
@@ -20,7 +26,9 @@ pub enum CodecError {
 pub enum OpenError {
     #[error("{path}: another botyard process has this database open (stop it first)")]
     AlreadyOpen { path: String },
-    #[error("{path}: schema version {found} is newer than this binary's {supported}; refusing to downgrade")]
+    #[error(
+        "{path}: schema version {found} is newer than this binary's {supported}; refusing to downgrade"
+    )]
     Downgrade {
         path: String,
         found: u32,
@@ -32,7 +40,9 @@ pub enum OpenError {
         found: String,
         expected: &'static str,
     },
-    #[error("store was created with {found} shards, configuration says {configured}; the shard count is fixed at first start")]
+    #[error(
+        "store was created with {found} shards, configuration says {configured}; the shard count is fixed at first start"
+    )]
     ShardCount { found: u32, configured: u32 },
     #[error("shard file {path} is missing")]
     MissingShard { path: String },

@@ -200,7 +200,13 @@ mod tests {
         for w in ids.windows(2) {
             let a = ChatId::as_bytes(&ChatId(w[0]));
             let b = ChatId::as_bytes(&ChatId(w[1]));
-            assert_eq!(ChatId::compare(&a, &b), Ordering::Less, "{} < {}", w[0], w[1]);
+            assert_eq!(
+                ChatId::compare(&a, &b),
+                Ordering::Less,
+                "{} < {}",
+                w[0],
+                w[1]
+            );
             assert_eq!(ChatId::from_bytes(&a), ChatId(w[0]));
         }
     }

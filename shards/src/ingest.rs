@@ -154,7 +154,11 @@ impl Ingest {
 
 impl IngestHandle {
     /// Submits a batch for one tenant and resolves once it is durably committed.
-    pub async fn submit(&self, tenant: TenantId, events: Vec<Increment>) -> Result<(), IngestError> {
+    pub async fn submit(
+        &self,
+        tenant: TenantId,
+        events: Vec<Increment>,
+    ) -> Result<(), IngestError> {
         let rx = self.enqueue(tenant, events).await?;
         rx.await.map_err(|_| IngestError::Stopped)?
     }
@@ -171,7 +175,9 @@ impl IngestHandle {
         }
         // Events carry their own tenant; a batch may only touch the submitter's tenant.
         if events.iter().any(|e| e.key.tenant != tenant) {
-            return Err(IngestError::Commit("event for another tenant in batch".into()));
+            return Err(IngestError::Commit(
+                "event for another tenant in batch".into(),
+            ));
         }
         let shard = (self.placement)(tenant).ok_or(IngestError::Stopped)?;
         let sender = self
@@ -258,7 +264,10 @@ fn commit(
         let mut t = tx.open_table(COUNTERS).map_err(|e| err(e.into()))?;
         let mut apply = |k: &CounterKey, d: u64| -> Result<(), IngestError> {
             let key = (k.tenant, k.chat, k.day, k.metric);
-            let cur = t.get(key).map_err(|e| err(e.into()))?.map_or(0, |v| v.value());
+            let cur = t
+                .get(key)
+                .map_err(|e| err(e.into()))?
+                .map_or(0, |v| v.value());
             t.insert(key, cur.saturating_add(d))
                 .map_err(|e| err(e.into()))?;
             Ok(())

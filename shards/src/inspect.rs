@@ -62,7 +62,9 @@ pub fn all_rows(db: &Database) -> Result<Vec<RawRow>> {
     let tx = db.begin_read()?;
     for t in tx.list_tables()? {
         if !known.contains(&t.name()) {
-            return Err(StoreError::Conflict("file holds a table unknown to inspect"));
+            return Err(StoreError::Conflict(
+                "file holds a table unknown to inspect",
+            ));
         }
     }
     Ok(out)

@@ -150,10 +150,11 @@ mod tests {
         fn upgrade(version: u8, body: &[u8]) -> Result<Self, CodecError> {
             match version {
                 1 => {
-                    let name: String = postcard::from_bytes(body).map_err(|e| CodecError::Decode {
-                        record: Self::NAME,
-                        reason: e.to_string(),
-                    })?;
+                    let name: String =
+                        postcard::from_bytes(body).map_err(|e| CodecError::Decode {
+                            record: Self::NAME,
+                            reason: e.to_string(),
+                        })?;
                     Ok(Thing { name, n: 0 })
                 }
                 v => Err(CodecError::UnknownVersion {
@@ -166,16 +167,37 @@ mod tests {
 
     #[test]
     fn round_trip_and_upgrade() {
-        let t = Thing { name: "ayşe".into(), n: 7 };
+        let t = Thing {
+            name: "ayşe".into(),
+            n: 7,
+        };
         assert_eq!(decode::<Thing>(&encode(&t).unwrap()).unwrap(), t);
 
         let mut old = vec![250, 1];
         old.extend(postcard::to_allocvec(&"eski".to_string()).unwrap());
-        assert_eq!(decode::<Thing>(&old).unwrap(), Thing { name: "eski".into(), n: 0 });
+        assert_eq!(
+            decode::<Thing>(&old).unwrap(),
+            Thing {
+                name: "eski".into(),
+                n: 0
+            }
+        );
 
-        assert!(matches!(decode::<Thing>(&[249, 2, 0]), Err(CodecError::WrongTag { .. })));
-        assert!(matches!(decode::<Thing>(&[250]), Err(CodecError::Truncated { .. })));
-        assert!(matches!(decode::<Thing>(&[250, 9]), Err(CodecError::UnknownVersion { .. })));
-        assert!(matches!(decode::<Thing>(&[250, 2, 0xff]), Err(CodecError::Decode { .. })));
+        assert!(matches!(
+            decode::<Thing>(&[249, 2, 0]),
+            Err(CodecError::WrongTag { .. })
+        ));
+        assert!(matches!(
+            decode::<Thing>(&[250]),
+            Err(CodecError::Truncated { .. })
+        ));
+        assert!(matches!(
+            decode::<Thing>(&[250, 9]),
+            Err(CodecError::UnknownVersion { .. })
+        ));
+        assert!(matches!(
+            decode::<Thing>(&[250, 2, 0xff]),
+            Err(CodecError::Decode { .. })
+        ));
     }
 }

@@ -51,7 +51,10 @@ const CATALOG_MIGRATIONS: &[Migration] = &[Migration {
     run: catalog_v1,
 }];
 
-const SHARD_MIGRATIONS: &[Migration] = &[Migration { to: 1, run: shard_v1 }];
+const SHARD_MIGRATIONS: &[Migration] = &[Migration {
+    to: 1,
+    run: shard_v1,
+}];
 
 fn catalog_v1(tx: &WriteTransaction) -> Result<(), redb::Error> {
     use tables::catalog::*;
@@ -183,13 +186,20 @@ mod tests {
         assert_eq!(migrate(&db, FileKind::Shard, &p).unwrap(), 1);
 
         let v2 = [
-            Migration { to: 1, run: shard_v1 },
+            Migration {
+                to: 1,
+                run: shard_v1,
+            },
             Migration { to: 2, run: extra },
         ];
         assert_eq!(migrate_with(&db, FileKind::Shard, &p, &v2).unwrap(), 2);
         // An older binary (knows only v1) refuses the v2 file.
         match migrate(&db, FileKind::Shard, &p) {
-            Err(OpenError::Downgrade { found: 2, supported: 1, .. }) => {}
+            Err(OpenError::Downgrade {
+                found: 2,
+                supported: 1,
+                ..
+            }) => {}
             other => panic!("expected downgrade refusal, got {other:?}"),
         }
         // And a shard file is not a catalog.

@@ -58,6 +58,8 @@ pub struct TenantScope {
     pub(crate) tenant: TenantId,
     pub(crate) access: Access,
     pub(crate) status: TenantStatus,
+    /// The tenant record as read when the scope was granted (same transaction).
+    pub(crate) record: TenantRec,
     pub(crate) actor: Option<AccountId>,
     pub(crate) catalog: Arc<Database>,
     pub(crate) shard: Arc<Shard>,
@@ -126,6 +128,11 @@ impl TenantScope {
     }
     pub fn status(&self) -> TenantStatus {
         self.status
+    }
+    /// The tenant record read while granting this scope; re-read through
+    /// [`TenantScope::catalog_read`] inside a use case that changes it.
+    pub fn record(&self) -> &TenantRec {
+        &self.record
     }
     pub fn actor(&self) -> Option<AccountId> {
         self.actor
@@ -210,7 +217,9 @@ impl AdminScope<'_> {
                 .collect();
             let mut ids = Vec::with_capacity(recs.len());
             for rec in recs {
-                let shard = (0..count).min_by_key(|i| (load[*i as usize], *i)).unwrap_or(0);
+                let shard = (0..count)
+                    .min_by_key(|i| (load[*i as usize], *i))
+                    .unwrap_or(0);
                 ids.push(c.insert_tenant(rec, shard)?);
                 if let Some(n) = load.get_mut(shard as usize) {
                     *n += 1;

@@ -55,7 +55,9 @@ impl TenantShard<WriteTransaction> {
     }
 
     pub fn put_secret(&mut self, id: SecretId, sealed: &[u8]) -> Result<()> {
-        self.tx.open_table(SECRETS)?.insert((self.tenant, id), sealed)?;
+        self.tx
+            .open_table(SECRETS)?
+            .insert((self.tenant, id), sealed)?;
         Ok(())
     }
 
@@ -72,7 +74,9 @@ impl TenantShard<WriteTransaction> {
 pub(crate) fn purge(tx: &WriteTransaction, tenant: TenantId) -> Result<()> {
     tx.open_table(SETTINGS)?.remove(tenant)?;
     tx.open_table(SECRETS)?
-        .retain_in((tenant, SecretId::MIN)..=(tenant, SecretId::MAX), |_, _| false)?;
+        .retain_in((tenant, SecretId::MIN)..=(tenant, SecretId::MAX), |_, _| {
+            false
+        })?;
     tx.open_table(COUNTERS)?.retain_in(
         (tenant, ChatId::MIN, Day::MIN, 0)..=(tenant, ChatId::MAX, Day::MAX, u8::MAX),
         |_, _| false,
@@ -94,7 +98,11 @@ pub(crate) fn all_secrets(tx: &WriteTransaction) -> Result<Vec<SecretRow>> {
     Ok(out)
 }
 
-pub(crate) fn put_raw_secret(tx: &WriteTransaction, key: (TenantId, SecretId), sealed: &[u8]) -> Result<()> {
+pub(crate) fn put_raw_secret(
+    tx: &WriteTransaction,
+    key: (TenantId, SecretId),
+    sealed: &[u8],
+) -> Result<()> {
     tx.open_table(SECRETS)?.insert(key, sealed)?;
     Ok(())
 }

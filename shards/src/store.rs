@@ -185,6 +185,31 @@ impl Store {
         }))
     }
 
+    /// The principal behind an access token: `None` unless the login (`family`) is live and
+    /// belongs to `id`, and the account still exists. One read transaction.
+    pub fn principal_for_login(
+        &self,
+        id: crate::ids::AccountId,
+        family: crate::ids::FamilyId,
+    ) -> Result<Option<Principal>> {
+        let c = self.catalog_read()?;
+        let live = c
+            .family(family)?
+            .is_some_and(|f| !f.revoked && f.account == id);
+        if !live {
+            return Ok(None);
+        }
+        let Some(a) = c.account(id)? else {
+            return Ok(None);
+        };
+        Ok(Some(Principal {
+            account: Some(id),
+            api_key: None,
+            admin: a.is_admin,
+            memberships: c.memberships(id)?,
+        }))
+    }
+
     /// The principal of a live (not revoked) API key, found by the key's hash.
     pub fn principal_for_api_key(&self, hash: &[u8; 32]) -> Result<Option<(ApiKeyId, Principal)>> {
         let c = self.catalog_read()?;
@@ -235,7 +260,9 @@ impl Store {
     ) -> Result<TenantScope> {
         let c = self.catalog_read()?;
         let rec = c.tenant(tenant)?.ok_or(StoreError::NotFound)?;
-        let shard = c.placement(tenant)?.ok_or(StoreError::NoPlacement(tenant))?;
+        let shard = c
+            .placement(tenant)?
+            .ok_or(StoreError::NoPlacement(tenant))?;
         let shard = self
             .shards
             .get(shard as usize)
@@ -245,6 +272,7 @@ impl Store {
             tenant,
             access,
             status: rec.status,
+            record: rec,
             actor,
             catalog: self.catalog.clone(),
             shard,

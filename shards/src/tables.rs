@@ -22,8 +22,7 @@ pub mod catalog {
     pub const ACCOUNT_EMAILS: TableDefinition<&str, AccountId> =
         TableDefinition::new("account_emails");
     /// (tenant, account) → role, see [`crate::records::Role`] as u8.
-    pub const MEMBERS: TableDefinition<(TenantId, AccountId), u8> =
-        TableDefinition::new("members");
+    pub const MEMBERS: TableDefinition<(TenantId, AccountId), u8> = TableDefinition::new("members");
     /// Reverse index of `MEMBERS`.
     pub const ACCOUNT_TENANTS: TableDefinition<(AccountId, TenantId), u8> =
         TableDefinition::new("account_tenants");

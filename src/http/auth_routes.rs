@@ -41,14 +41,20 @@ pub struct LoginIn {
 #[utoipa::path(post, path = "/api/v1/auth/login", tag = "auth", request_body = LoginIn,
     responses((status = 200, body = TokenPair), (status = 401, body = ErrorEnvelope),
               (status = 429, body = ErrorEnvelope), (status = 503, body = ErrorEnvelope)))]
-async fn login(State(st): State<Shared>, ClientIp(ip): ClientIp, ApiJson(b): ApiJson<LoginIn>) -> AppResult<Json<TokenPair>> {
+async fn login(
+    State(st): State<Shared>,
+    ClientIp(ip): ClientIp,
+    ApiJson(b): ApiJson<LoginIn>,
+) -> AppResult<Json<TokenPair>> {
     if b.password.len() > 1024 || b.email.len() > 320 {
         return Err(crate::error::AppError::Unauthorized {
             code: "auth.invalid_credentials",
             message: "email or password is wrong",
         });
     }
-    Ok(Json(auth::login(&st, &b.email, Secret::new(b.password), ip).await?))
+    Ok(Json(
+        auth::login(&st, &b.email, Secret::new(b.password), ip).await?,
+    ))
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -63,7 +69,10 @@ pub struct RefreshIn {
 /// login (every token descended from it).
 #[utoipa::path(post, path = "/api/v1/auth/refresh", tag = "auth", request_body = RefreshIn,
     responses((status = 200, body = TokenPair), (status = 401, body = ErrorEnvelope)))]
-async fn refresh(State(st): State<Shared>, ApiJson(b): ApiJson<RefreshIn>) -> AppResult<Json<TokenPair>> {
+async fn refresh(
+    State(st): State<Shared>,
+    ApiJson(b): ApiJson<RefreshIn>,
+) -> AppResult<Json<TokenPair>> {
     if b.refresh_token.len() > 200 {
         return Err(crate::error::AppError::Unauthorized {
             code: "auth.invalid_refresh",
@@ -135,12 +144,25 @@ pub struct PasswordIn {
 #[utoipa::path(post, path = "/api/v1/auth/password", tag = "auth", request_body = PasswordIn,
     responses((status = 200, body = TokenPair), (status = 401, body = ErrorEnvelope), (status = 422, body = ErrorEnvelope)),
     security(("bearer" = [])))]
-async fn change_password(State(st): State<Shared>, caller: Caller, ApiJson(b): ApiJson<PasswordIn>) -> AppResult<Json<TokenPair>> {
+async fn change_password(
+    State(st): State<Shared>,
+    caller: Caller,
+    ApiJson(b): ApiJson<PasswordIn>,
+) -> AppResult<Json<TokenPair>> {
     if b.current_password.len() > 1024 {
-        return Err(crate::error::AppError::invalid("current_password", "current password is wrong"));
+        return Err(crate::error::AppError::invalid(
+            "current_password",
+            "current password is wrong",
+        ));
     }
     Ok(Json(
-        auth::change_password(&st, &caller, Secret::new(b.current_password), Secret::new(b.new_password)).await?,
+        auth::change_password(
+            &st,
+            &caller,
+            Secret::new(b.current_password),
+            Secret::new(b.new_password),
+        )
+        .await?,
     ))
 }
 
@@ -156,7 +178,10 @@ pub struct SetupIn {
 /// Create the first admin with the one-time setup link. Works once, before any admin exists.
 #[utoipa::path(post, path = "/api/v1/setup", tag = "auth", request_body = SetupIn,
     responses((status = 201, body = TokenPair), (status = 401, body = ErrorEnvelope), (status = 422, body = ErrorEnvelope)))]
-async fn setup(State(st): State<Shared>, ApiJson(b): ApiJson<SetupIn>) -> AppResult<(StatusCode, Json<TokenPair>)> {
+async fn setup(
+    State(st): State<Shared>,
+    ApiJson(b): ApiJson<SetupIn>,
+) -> AppResult<(StatusCode, Json<TokenPair>)> {
     if b.token.len() > 200 {
         return Err(crate::error::AppError::Unauthorized {
             code: "setup.invalid_token",

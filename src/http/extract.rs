@@ -78,22 +78,30 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, AppError> {
                     message: "invalid type or value".into(),
                 }
             }
-            serde_json::error::Category::Syntax | serde_json::error::Category::Eof | serde_json::error::Category::Io => {
-                AppError::BadRequest {
-                    code: "request.malformed_json",
-                    message: format!("malformed JSON: {msg}"),
-                }
-            }
+            serde_json::error::Category::Syntax
+            | serde_json::error::Category::Eof
+            | serde_json::error::Category::Io => AppError::BadRequest {
+                code: "request.malformed_json",
+                message: format!("malformed JSON: {msg}"),
+            },
             serde_json::error::Category::Data => {
                 let field = if path == "." { String::new() } else { path };
                 if msg.starts_with("unknown field") {
                     AppError::BadRequest {
                         code: "request.unknown_field",
-                        message: if field.is_empty() { msg } else { format!("{field}: {msg}") },
+                        message: if field.is_empty() {
+                            msg
+                        } else {
+                            format!("{field}: {msg}")
+                        },
                     }
                 } else if msg.starts_with("missing field") {
                     let name = msg.split('`').nth(1).unwrap_or("").to_string();
-                    let full = if field.is_empty() { name } else { format!("{field}.{name}") };
+                    let full = if field.is_empty() {
+                        name
+                    } else {
+                        format!("{field}.{name}")
+                    };
                     AppError::Invalid {
                         code: "validation.missing_field",
                         field: full,
@@ -222,7 +230,8 @@ where
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, AppError> {
         let caller = Caller::from_request_parts(parts, state).await?;
-        let ApiPath(params) = ApiPath::<HashMap<String, String>>::from_request_parts(parts, state).await?;
+        let ApiPath(params) =
+            ApiPath::<HashMap<String, String>>::from_request_parts(parts, state).await?;
         let id: u64 = params
             .get("id")
             .and_then(|v| v.parse().ok())

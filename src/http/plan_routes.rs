@@ -58,13 +58,19 @@ pub struct PlanIn {
 async fn list_plans(State(st): State<Shared>, caller: Caller) -> AppResult<Json<Vec<PlanOut>>> {
     require_admin(&st, &caller)?;
     let plans = st.store.catalog_read()?.plans()?;
-    Ok(Json(plans.iter().map(|(id, p)| plan_view(*id, p)).collect()))
+    Ok(Json(
+        plans.iter().map(|(id, p)| plan_view(*id, p)).collect(),
+    ))
 }
 
 /// Create a plan.
 #[utoipa::path(post, path = "/api/v1/plans", tag = "plans", request_body = PlanIn,
     responses((status = 201, body = PlanOut), (status = 403, body = ErrorEnvelope), (status = 422, body = ErrorEnvelope)), security(("bearer" = [])))]
-async fn create_plan(State(st): State<Shared>, caller: Caller, ApiJson(b): ApiJson<PlanIn>) -> AppResult<(StatusCode, Json<PlanOut>)> {
+async fn create_plan(
+    State(st): State<Shared>,
+    caller: Caller,
+    ApiJson(b): ApiJson<PlanIn>,
+) -> AppResult<(StatusCode, Json<PlanOut>)> {
     require_admin(&st, &caller)?;
     let st2 = st.clone();
     let (id, p) = blocking(move || {
@@ -78,7 +84,11 @@ async fn create_plan(State(st): State<Shared>, caller: Caller, ApiJson(b): ApiJs
 /// Get a plan.
 #[utoipa::path(get, path = "/api/v1/plans/{plan_id}", tag = "plans", params(("plan_id" = u64, Path, description = "Plan id")),
     responses((status = 200, body = PlanOut), (status = 403, body = ErrorEnvelope), (status = 404, body = ErrorEnvelope)), security(("bearer" = [])))]
-async fn get_plan(State(st): State<Shared>, caller: Caller, ApiPath(id): ApiPath<u64>) -> AppResult<Json<PlanOut>> {
+async fn get_plan(
+    State(st): State<Shared>,
+    caller: Caller,
+    ApiPath(id): ApiPath<u64>,
+) -> AppResult<Json<PlanOut>> {
     let admin = require_admin(&st, &caller)?;
     let p = admin.plan(PlanId(id))?.ok_or(AppError::NotFound("plan"))?;
     Ok(Json(plan_view(PlanId(id), &p)))
@@ -89,12 +99,23 @@ async fn get_plan(State(st): State<Shared>, caller: Caller, ApiPath(id): ApiPath
     request_body = PlanIn,
     responses((status = 200, body = PlanOut), (status = 403, body = ErrorEnvelope), (status = 404, body = ErrorEnvelope), (status = 422, body = ErrorEnvelope)),
     security(("bearer" = [])))]
-async fn update_plan(State(st): State<Shared>, caller: Caller, ApiPath(id): ApiPath<u64>, ApiJson(b): ApiJson<PlanIn>) -> AppResult<Json<PlanOut>> {
+async fn update_plan(
+    State(st): State<Shared>,
+    caller: Caller,
+    ApiPath(id): ApiPath<u64>,
+    ApiJson(b): ApiJson<PlanIn>,
+) -> AppResult<Json<PlanOut>> {
     require_admin(&st, &caller)?;
     let st2 = st.clone();
     let p = blocking(move || {
         let admin = require_admin(&st2, &caller)?;
-        tenancy::update_plan(&admin, PlanId(id), &b.name, limits_rec(&b.limits), st2.now())
+        tenancy::update_plan(
+            &admin,
+            PlanId(id),
+            &b.name,
+            limits_rec(&b.limits),
+            st2.now(),
+        )
     })
     .await?;
     Ok(Json(plan_view(PlanId(id), &p)))
@@ -104,7 +125,11 @@ async fn update_plan(State(st): State<Shared>, caller: Caller, ApiPath(id): ApiP
 #[utoipa::path(delete, path = "/api/v1/plans/{plan_id}", tag = "plans", params(("plan_id" = u64, Path, description = "Plan id")),
     responses((status = 204), (status = 403, body = ErrorEnvelope), (status = 404, body = ErrorEnvelope), (status = 409, body = ErrorEnvelope)),
     security(("bearer" = [])))]
-async fn delete_plan(State(st): State<Shared>, caller: Caller, ApiPath(id): ApiPath<u64>) -> AppResult<StatusCode> {
+async fn delete_plan(
+    State(st): State<Shared>,
+    caller: Caller,
+    ApiPath(id): ApiPath<u64>,
+) -> AppResult<StatusCode> {
     require_admin(&st, &caller)?;
     let st2 = st.clone();
     blocking(move || {

@@ -34,14 +34,23 @@ async fn healthz() -> Json<serde_json::Value> {
 
 async fn readyz(State(st): State<Shared>) -> Response {
     if st.ready.load(Ordering::SeqCst) {
-        Json(serde_json::json!({"status": "ready", "shards": st.store.shard_count()})).into_response()
+        Json(serde_json::json!({"status": "ready", "shards": st.store.shard_count()}))
+            .into_response()
     } else {
-        (StatusCode::SERVICE_UNAVAILABLE, Json(serde_json::json!({"status": "starting"}))).into_response()
+        (
+            StatusCode::SERVICE_UNAVAILABLE,
+            Json(serde_json::json!({"status": "starting"})),
+        )
+            .into_response()
     }
 }
 
 /// Loopback clients only, unless a token is configured (then the token, from anywhere).
-async fn metrics(State(st): State<Shared>, ConnectInfo(peer): ConnectInfo<SocketAddr>, headers: HeaderMap) -> Result<Response, AppError> {
+async fn metrics(
+    State(st): State<Shared>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+) -> Result<Response, AppError> {
     let allowed = match &st.config.metrics.token {
         Some(token) => headers
             .get(header::AUTHORIZATION)
@@ -56,11 +65,20 @@ async fn metrics(State(st): State<Shared>, ConnectInfo(peer): ConnectInfo<Socket
             message: "metrics need the configured token, or a loopback client",
         });
     }
-    if let Ok((active, suspended)) = st.store.catalog_read().and_then(|c| c.tenant_count_by_status()) {
-        st.metrics.tenants.get_or_create(&StatusLabels { status: "active" }).set(active as i64);
+    if let Ok((active, suspended)) = st
+        .store
+        .catalog_read()
+        .and_then(|c| c.tenant_count_by_status())
+    {
         st.metrics
             .tenants
-            .get_or_create(&StatusLabels { status: "suspended" })
+            .get_or_create(&StatusLabels { status: "active" })
+            .set(active as i64);
+        st.metrics
+            .tenants
+            .get_or_create(&StatusLabels {
+                status: "suspended",
+            })
             .set(suspended as i64);
     }
     let mut r = st.metrics.encode().into_response();
@@ -73,25 +91,36 @@ async fn metrics(State(st): State<Shared>, ConnectInfo(peer): ConnectInfo<Socket
 
 async fn openapi(doc: Arc<str>) -> Response {
     let mut r = doc.to_string().into_response();
-    r.headers_mut()
-        .insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    r.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
     r
 }
 
 fn asset(body: &'static [u8], content_type: &'static str) -> Response {
     let mut r = body.into_response();
-    r.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
     r.headers_mut()
-        .insert(header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=86400"));
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    r.headers_mut().insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("public, max-age=86400"),
+    );
     r
 }
 
 async fn swagger_js() -> Response {
-    asset(include_bytes!("../../assets/swagger-ui/swagger-ui-bundle.js"), "text/javascript; charset=utf-8")
+    asset(
+        include_bytes!("../../assets/swagger-ui/swagger-ui-bundle.js"),
+        "text/javascript; charset=utf-8",
+    )
 }
 
 async fn swagger_css() -> Response {
-    asset(include_bytes!("../../assets/swagger-ui/swagger-ui.css"), "text/css; charset=utf-8")
+    asset(
+        include_bytes!("../../assets/swagger-ui/swagger-ui.css"),
+        "text/css; charset=utf-8",
+    )
 }
 
 async fn docs() -> Html<&'static str> {

@@ -11,7 +11,9 @@ use utoipa_axum::routes;
 use botyard_shards::ids::{AccountId, ApiKeyId, PlanId, TenantId};
 use botyard_shards::records::{Language, ParseMode, SettingsRec, TenantStatus};
 
-use crate::auth::{Caller, hash_new_password, normalize_email, require_active, require_admin, require_manage};
+use crate::auth::{
+    Caller, hash_new_password, normalize_email, require_active, require_admin, require_manage,
+};
 use crate::clock::rfc3339;
 use crate::config::Secret;
 use crate::error::{AppError, AppResult, ErrorEnvelope};
@@ -57,7 +59,11 @@ pub struct TenantPage {
 #[utoipa::path(get, path = "/api/v1/tenants", tag = "tenants", params(ListQuery),
     responses((status = 200, body = TenantPage), (status = 400, body = ErrorEnvelope), (status = 401, body = ErrorEnvelope)),
     security(("bearer" = [])))]
-async fn list_tenants(State(st): State<Shared>, caller: Caller, ApiQuery(q): ApiQuery<ListQuery>) -> AppResult<Json<TenantPage>> {
+async fn list_tenants(
+    State(st): State<Shared>,
+    caller: Caller,
+    ApiQuery(q): ApiQuery<ListQuery>,
+) -> AppResult<Json<TenantPage>> {
     let limit = q.limit.unwrap_or(50);
     if !(1..=200).contains(&limit) {
         return Err(AppError::BadRequest {
@@ -81,7 +87,11 @@ async fn list_tenants(State(st): State<Shared>, caller: Caller, ApiQuery(q): Api
     if let Some(admin) = st.store.admin(&caller.principal) {
         let page = admin.list_tenants(after, limit, q.q.as_deref())?;
         return Ok(Json(TenantPage {
-            items: page.items.iter().map(|(id, t)| tenant_view(*id, t)).collect(),
+            items: page
+                .items
+                .iter()
+                .map(|(id, t)| tenant_view(*id, t))
+                .collect(),
             next_cursor: page.next.map(|n| n.to_string()),
         }));
     }
@@ -92,9 +102,12 @@ async fn list_tenants(State(st): State<Shared>, caller: Caller, ApiQuery(q): Api
             continue;
         }
         let scope = crate::auth::scope(&st, &caller, *tid)?;
-        let t = scope.catalog_read()?.tenant()?;
-        if needle.as_ref().is_none_or(|n| t.name.to_lowercase().contains(n.as_str())) {
-            items.push(tenant_view(*tid, &t));
+        let t = scope.record();
+        if needle
+            .as_ref()
+            .is_none_or(|n| t.name.to_lowercase().contains(n.as_str()))
+        {
+            items.push(tenant_view(*tid, t));
         }
     }
     items.sort_by_key(|t| t.id);
@@ -116,7 +129,11 @@ pub struct CreateTenantIn {
 #[utoipa::path(post, path = "/api/v1/tenants", tag = "tenants", request_body = CreateTenantIn,
     responses((status = 201, body = TenantOut), (status = 403, body = ErrorEnvelope), (status = 422, body = ErrorEnvelope)),
     security(("bearer" = [])))]
-async fn create_tenant(State(st): State<Shared>, caller: Caller, ApiJson(b): ApiJson<CreateTenantIn>) -> AppResult<(StatusCode, Json<TenantOut>)> {
+async fn create_tenant(
+    State(st): State<Shared>,
+    caller: Caller,
+    ApiJson(b): ApiJson<CreateTenantIn>,
+) -> AppResult<(StatusCode, Json<TenantOut>)> {
     require_admin(&st, &caller)?;
     let st2 = st.clone();
     let (id, rec) = blocking(move || {
@@ -131,8 +148,7 @@ async fn create_tenant(State(st): State<Shared>, caller: Caller, ApiJson(b): Api
 #[utoipa::path(get, path = "/api/v1/tenants/{id}", tag = "tenants", params(("id" = u64, Path, description = "Tenant id")),
     responses((status = 200, body = TenantOut), (status = 404, body = ErrorEnvelope)), security(("bearer" = [])))]
 async fn get_tenant(t: TenantCtx) -> AppResult<Json<TenantOut>> {
-    let rec = t.scope.catalog_read()?.tenant()?;
-    Ok(Json(tenant_view(t.scope.tenant_id(), &rec)))
+    Ok(Json(tenant_view(t.scope.tenant_id(), t.scope.record())))
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -154,12 +170,21 @@ fn double_option<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Option
     request_body = UpdateTenantIn,
     responses((status = 200, body = TenantOut), (status = 403, body = ErrorEnvelope), (status = 404, body = ErrorEnvelope), (status = 422, body = ErrorEnvelope)),
     security(("bearer" = [])))]
-async fn update_tenant(State(st): State<Shared>, t: TenantCtx, ApiJson(b): ApiJson<UpdateTenantIn>) -> AppResult<Json<TenantOut>> {
+async fn update_tenant(
+    State(st): State<Shared>,
+    t: TenantCtx,
+    ApiJson(b): ApiJson<UpdateTenantIn>,
+) -> AppResult<Json<TenantOut>> {
     require_admin(&st, &t.caller)?;
     let now = st.now();
     let rec = blocking(move || {
-        tenancy::update_tenant(&t.scope, b.name.as_deref(), b.plan_id.map(|p| p.map(PlanId)), now)
-            .map(|r| (t.scope.tenant_id(), r))
+        tenancy::update_tenant(
+            &t.scope,
+            b.name.as_deref(),
+            b.plan_id.map(|p| p.map(PlanId)),
+            now,
+        )
+        .map(|r| (t.scope.tenant_id(), r))
     })
     .await?;
     Ok(Json(tenant_view(rec.0, &rec.1)))
@@ -182,7 +207,11 @@ async fn delete_tenant(State(st): State<Shared>, t: TenantCtx) -> AppResult<Stat
     Ok(StatusCode::NO_CONTENT)
 }
 
-async fn change_status(st: Shared, t: TenantCtx, status: TenantStatus) -> AppResult<Json<TenantOut>> {
+async fn change_status(
+    st: Shared,
+    t: TenantCtx,
+    status: TenantStatus,
+) -> AppResult<Json<TenantOut>> {
     require_admin(&st, &t.caller)?;
     let now = st.now();
     let id = t.scope.tenant_id();
@@ -223,7 +252,12 @@ fn member_view(m: tenancy::MemberView) -> MemberOut {
 #[utoipa::path(get, path = "/api/v1/tenants/{id}/members", tag = "members", params(("id" = u64, Path, description = "Tenant id")),
     responses((status = 200, body = Vec<MemberOut>), (status = 404, body = ErrorEnvelope)), security(("bearer" = [])))]
 async fn list_members(t: TenantCtx) -> AppResult<Json<Vec<MemberOut>>> {
-    Ok(Json(tenancy::members(&t.scope)?.into_iter().map(member_view).collect()))
+    Ok(Json(
+        tenancy::members(&t.scope)?
+            .into_iter()
+            .map(member_view)
+            .collect(),
+    ))
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -241,7 +275,11 @@ pub struct AddMemberIn {
     responses((status = 201, body = MemberOut), (status = 403, body = ErrorEnvelope), (status = 404, body = ErrorEnvelope),
               (status = 409, body = ErrorEnvelope), (status = 422, body = ErrorEnvelope)),
     security(("bearer" = [])))]
-async fn add_member(State(st): State<Shared>, t: TenantCtx, ApiJson(b): ApiJson<AddMemberIn>) -> AppResult<(StatusCode, Json<MemberOut>)> {
+async fn add_member(
+    State(st): State<Shared>,
+    t: TenantCtx,
+    ApiJson(b): ApiJson<AddMemberIn>,
+) -> AppResult<(StatusCode, Json<MemberOut>)> {
     require_manage(&t.scope)?;
     require_active(&t.scope)?;
     let email = normalize_email("email", &b.email)?;
@@ -250,7 +288,8 @@ async fn add_member(State(st): State<Shared>, t: TenantCtx, ApiJson(b): ApiJson<
         None => None,
     };
     let now = st.now();
-    let m = blocking(move || tenancy::add_member(&t.scope, email, hash, role_rec(b.role), now)).await?;
+    let m =
+        blocking(move || tenancy::add_member(&t.scope, email, hash, role_rec(b.role), now)).await?;
     Ok((StatusCode::CREATED, Json(member_view(m))))
 }
 
@@ -266,11 +305,19 @@ pub struct UpdateMemberIn {
     request_body = UpdateMemberIn,
     responses((status = 200, body = MemberOut), (status = 403, body = ErrorEnvelope), (status = 404, body = ErrorEnvelope), (status = 409, body = ErrorEnvelope)),
     security(("bearer" = [])))]
-async fn update_member(State(st): State<Shared>, t: TenantCtx, ApiPath(ids): ApiPath<(u64, u64)>, ApiJson(b): ApiJson<UpdateMemberIn>) -> AppResult<Json<MemberOut>> {
+async fn update_member(
+    State(st): State<Shared>,
+    t: TenantCtx,
+    ApiPath(ids): ApiPath<(u64, u64)>,
+    ApiJson(b): ApiJson<UpdateMemberIn>,
+) -> AppResult<Json<MemberOut>> {
     require_manage(&t.scope)?;
     require_active(&t.scope)?;
     let now = st.now();
-    let m = blocking(move || tenancy::set_member_role(&t.scope, AccountId(ids.1), role_rec(b.role), now)).await?;
+    let m = blocking(move || {
+        tenancy::set_member_role(&t.scope, AccountId(ids.1), role_rec(b.role), now)
+    })
+    .await?;
     Ok(Json(member_view(m)))
 }
 
@@ -279,7 +326,11 @@ async fn update_member(State(st): State<Shared>, t: TenantCtx, ApiPath(ids): Api
     params(("id" = u64, Path, description = "Tenant id"), ("account_id" = u64, Path, description = "Account id")),
     responses((status = 204), (status = 403, body = ErrorEnvelope), (status = 404, body = ErrorEnvelope), (status = 409, body = ErrorEnvelope)),
     security(("bearer" = [])))]
-async fn remove_member(State(st): State<Shared>, t: TenantCtx, ApiPath(ids): ApiPath<(u64, u64)>) -> AppResult<StatusCode> {
+async fn remove_member(
+    State(st): State<Shared>,
+    t: TenantCtx,
+    ApiPath(ids): ApiPath<(u64, u64)>,
+) -> AppResult<StatusCode> {
     require_manage(&t.scope)?;
     require_active(&t.scope)?;
     let now = st.now();
@@ -325,7 +376,9 @@ fn api_key_view(id: ApiKeyId, k: &botyard_shards::records::ApiKeyRec) -> ApiKeyO
 async fn list_api_keys(t: TenantCtx) -> AppResult<Json<Vec<ApiKeyOut>>> {
     require_manage(&t.scope)?;
     let keys = t.scope.catalog_read()?.api_keys()?;
-    Ok(Json(keys.iter().map(|(id, k)| api_key_view(*id, k)).collect()))
+    Ok(Json(
+        keys.iter().map(|(id, k)| api_key_view(*id, k)).collect(),
+    ))
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -340,18 +393,26 @@ pub struct CreateApiKeyIn {
     request_body = CreateApiKeyIn,
     responses((status = 201, body = NewApiKeyOut), (status = 403, body = ErrorEnvelope), (status = 404, body = ErrorEnvelope), (status = 422, body = ErrorEnvelope)),
     security(("bearer" = [])))]
-async fn create_api_key(State(st): State<Shared>, t: TenantCtx, ApiJson(b): ApiJson<CreateApiKeyIn>) -> AppResult<(StatusCode, Json<NewApiKeyOut>)> {
+async fn create_api_key(
+    State(st): State<Shared>,
+    t: TenantCtx,
+    ApiJson(b): ApiJson<CreateApiKeyIn>,
+) -> AppResult<(StatusCode, Json<NewApiKeyOut>)> {
     require_manage(&t.scope)?;
     require_active(&t.scope)?;
     // A member-role key cannot mint an owner key.
-    if t.caller.principal.api_key().is_some() && b.role == Role::Owner && t.scope.access() != botyard_shards::Access::Owner {
+    if t.caller.principal.api_key().is_some()
+        && b.role == Role::Owner
+        && t.scope.access() != botyard_shards::Access::Owner
+    {
         return Err(AppError::Forbidden {
             code: "auth.forbidden",
             message: "this key may not create owner keys",
         });
     }
     let now = st.now();
-    let k = blocking(move || tenancy::create_api_key(&t.scope, &b.name, role_rec(b.role), now)).await?;
+    let k =
+        blocking(move || tenancy::create_api_key(&t.scope, &b.name, role_rec(b.role), now)).await?;
     Ok((
         StatusCode::CREATED,
         Json(NewApiKeyOut {
@@ -365,7 +426,11 @@ async fn create_api_key(State(st): State<Shared>, t: TenantCtx, ApiJson(b): ApiJ
 #[utoipa::path(delete, path = "/api/v1/tenants/{id}/api-keys/{key_id}", tag = "api-keys",
     params(("id" = u64, Path, description = "Tenant id"), ("key_id" = u64, Path, description = "Key id")),
     responses((status = 204), (status = 403, body = ErrorEnvelope), (status = 404, body = ErrorEnvelope)), security(("bearer" = [])))]
-async fn revoke_api_key(State(st): State<Shared>, t: TenantCtx, ApiPath(ids): ApiPath<(u64, u64)>) -> AppResult<StatusCode> {
+async fn revoke_api_key(
+    State(st): State<Shared>,
+    t: TenantCtx,
+    ApiPath(ids): ApiPath<(u64, u64)>,
+) -> AppResult<StatusCode> {
     require_manage(&t.scope)?;
     let now = st.now();
     blocking(move || tenancy::revoke_api_key(&t.scope, ApiKeyId(ids.1), now)).await?;
@@ -443,7 +508,11 @@ async fn get_settings(t: TenantCtx) -> AppResult<Json<Settings>> {
     request_body = Settings,
     responses((status = 200, body = Settings), (status = 403, body = ErrorEnvelope), (status = 404, body = ErrorEnvelope), (status = 422, body = ErrorEnvelope)),
     security(("bearer" = [])))]
-async fn put_settings(State(st): State<Shared>, t: TenantCtx, ApiJson(b): ApiJson<Settings>) -> AppResult<Json<Settings>> {
+async fn put_settings(
+    State(st): State<Shared>,
+    t: TenantCtx,
+    ApiJson(b): ApiJson<Settings>,
+) -> AppResult<Json<Settings>> {
     require_manage(&t.scope)?;
     require_active(&t.scope)?;
     let input = tenancy::SettingsInput {
@@ -482,9 +551,19 @@ pub struct LogQuery {
 #[utoipa::path(get, path = "/api/v1/tenants/{id}/logs", tag = "tenants", params(("id" = u64, Path, description = "Tenant id"), LogQuery),
     responses((status = 200, body = Vec<crate::tenant_logs::LogLine>), (status = 400, body = ErrorEnvelope), (status = 403, body = ErrorEnvelope), (status = 404, body = ErrorEnvelope)),
     security(("bearer" = [])))]
-async fn tenant_logs(State(st): State<Shared>, t: TenantCtx, ApiQuery(q): ApiQuery<LogQuery>) -> AppResult<Json<Vec<crate::tenant_logs::LogLine>>> {
+async fn tenant_logs(
+    State(st): State<Shared>,
+    t: TenantCtx,
+    ApiQuery(q): ApiQuery<LogQuery>,
+) -> AppResult<Json<Vec<crate::tenant_logs::LogLine>>> {
     require_manage(&t.scope)?;
-    let level = match q.level.as_deref().unwrap_or("info").to_ascii_lowercase().as_str() {
+    let level = match q
+        .level
+        .as_deref()
+        .unwrap_or("info")
+        .to_ascii_lowercase()
+        .as_str()
+    {
         "trace" => tracing::Level::TRACE,
         "debug" => tracing::Level::DEBUG,
         "info" => tracing::Level::INFO,
