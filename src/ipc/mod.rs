@@ -1,0 +1,5 @@
+//! Supervisor ↔ worker IPC over an inherited Unix socketpair.
+
+pub mod frame;
+
+pub use frame::{FrameError, FrameReader, FrameWriter, MAX_FRAME};

@@ -1,0 +1,130 @@
+//! The worker's Telegram seam: one trait in domain types, two implementations — `sim` (a
+//! deterministic simulated Telegram for tests, benchmarks and the demo) and, next, `grammers`.
+
+pub mod sim;
+
+use serde::{Deserialize, Serialize};
+
+/// Who a session is logged in as.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Me {
+    pub user_id: i64,
+    pub username: Option<String>,
+    pub is_bot: bool,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ChatKind {
+    Group,
+    Supergroup,
+    Channel,
+}
+
+/// A chat the session is in.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Dialog {
+    pub chat_id: i64,
+    pub title: String,
+    pub kind: ChatKind,
+    pub members: u32,
+    /// The session may post here.
+    pub can_post: bool,
+    pub is_admin: bool,
+    /// Seconds between messages a member may send, 0 when off.
+    pub slow_mode_secs: u32,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum MessageKind {
+    Text,
+    Media,
+    Service,
+}
+
+/// A Telegram user as seen in an event.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UserRef {
+    pub id: i64,
+    pub first_name: String,
+    pub last_name: Option<String>,
+    pub username: Option<String>,
+}
+
+/// Something that happened in a chat the session is in.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum IncomingEvent {
+    Message {
+        chat_id: i64,
+        message_id: i64,
+        sender: Option<UserRef>,
+        kind: MessageKind,
+        /// Unix seconds.
+        at: i64,
+    },
+    MemberJoined {
+        chat_id: i64,
+        user: UserRef,
+        at: i64,
+    },
+    MemberLeft {
+        chat_id: i64,
+        user: UserRef,
+        at: i64,
+    },
+    ChatTitleChanged {
+        chat_id: i64,
+        title: String,
+        at: i64,
+    },
+    MemberCountChanged {
+        chat_id: i64,
+        members: u32,
+        at: i64,
+    },
+}
+
+/// A message to send. `random_id` makes a resend after a crash a no-op at Telegram.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OutgoingMessage {
+    pub chat_id: i64,
+    pub text: String,
+    pub random_id: i64,
+    pub silent: bool,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SentMessage {
+    pub chat_id: i64,
+    pub message_id: i64,
+    pub at: i64,
+}
+
+/// Errors at the seam, in the terms the product acts on.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error, Serialize, Deserialize)]
+pub enum PortError {
+    #[error("flood wait: retry after {0} s")]
+    FloodWait(u32),
+    #[error("slow mode: wait {0} s")]
+    SlowMode(u32),
+    #[error("session is revoked or unknown to Telegram")]
+    Revoked,
+    #[error("not a member of chat {0} or no right to post")]
+    Forbidden(i64),
+    #[error("chat {0} not found")]
+    ChatNotFound(i64),
+    #[error("network: {0}")]
+    Network(String),
+    #[error("{0}")]
+    Other(String),
+}
+
+/// The Telegram operations a worker needs. Implemented by `sim` and (next issue) `grammers`.
+#[allow(async_fn_in_trait)]
+pub trait TelegramPort {
+    async fn login(&mut self) -> Result<Me, PortError>;
+    async fn dialogs(&mut self) -> Result<Vec<Dialog>, PortError>;
+    async fn send(&mut self, msg: OutgoingMessage) -> Result<SentMessage, PortError>;
+    /// Waits for the next incoming event.
+    async fn next_event(&mut self) -> Result<IncomingEvent, PortError>;
+    async fn logout(&mut self) -> Result<(), PortError>;
+}

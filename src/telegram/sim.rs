@@ -1,0 +1,489 @@
+//! A deterministic simulated Telegram. The same seed gives the same groups, members and event
+//! stream, so tests can recount every number; failures (flood waits, revocation, removal from
+//! a group, slow mode) are switched on by configuration.
+
+use std::collections::{HashMap, HashSet};
+use std::time::Duration;
+
+use rand::rngs::StdRng;
+use rand::{RngExt, SeedableRng};
+use serde::{Deserialize, Serialize};
+
+use super::{
+    ChatKind, Dialog, IncomingEvent, Me, MessageKind, OutgoingMessage, PortError, SentMessage,
+    TelegramPort, UserRef,
+};
+
+const FIRST_NAMES: &[&str] = &[
+    "Ayşe", "Mehmet", "Zeynep", "Emre", "Elif", "Can", "Selin", "Burak", "Deniz", "Oğuz", "Alice",
+    "Bob", "Carol", "Dave", "Eve", "Grace",
+];
+const LAST_NAMES: &[&str] = &[
+    "Yılmaz", "Kaya", "Demir", "Şahin", "Çelik", "Smith", "Jones",
+];
+
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct SimConfig {
+    pub seed: u64,
+    pub is_bot: bool,
+    pub groups: u32,
+    pub members_per_group: u32,
+    /// Incoming events per second of simulated time; 0 means as fast as they are asked for.
+    pub events_per_sec: f64,
+    /// Shares of the event stream, per thousand (the rest are text messages).
+    pub media_per_mille: u32,
+    pub service_per_mille: u32,
+    pub join_per_mille: u32,
+    pub leave_per_mille: u32,
+    /// Unix seconds of the first event.
+    pub start_at: i64,
+    pub failures: SimFailures,
+}
+
+#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct SimFailures {
+    /// Every Nth send answers FLOOD_WAIT.
+    pub flood_wait_every: Option<u32>,
+    pub flood_wait_secs: u32,
+    /// After this many sends the session is revoked.
+    pub revoke_after_sends: Option<u32>,
+    /// Chats the session has been removed from (sends there are forbidden).
+    pub removed_from: Vec<i64>,
+    /// Slow mode in seconds for every group.
+    pub slow_mode_secs: u32,
+}
+
+impl Default for SimConfig {
+    fn default() -> Self {
+        SimConfig {
+            seed: 1,
+            is_bot: true,
+            groups: 3,
+            members_per_group: 50,
+            events_per_sec: 0.0,
+            media_per_mille: 150,
+            service_per_mille: 20,
+            join_per_mille: 10,
+            leave_per_mille: 5,
+            start_at: 1_767_225_600, // 2026-01-01T00:00:00Z
+            failures: SimFailures::default(),
+        }
+    }
+}
+
+struct Group {
+    chat_id: i64,
+    title: String,
+    kind: ChatKind,
+    members: Vec<i64>,
+    next_message_id: i64,
+}
+
+/// One simulated session.
+pub struct Sim {
+    cfg: SimConfig,
+    rng: StdRng,
+    groups: Vec<Group>,
+    users: HashMap<i64, UserRef>,
+    next_user: i64,
+    /// Simulated time of the next event, in milliseconds.
+    clock_ms: i64,
+    logged_in: bool,
+    revoked: bool,
+    sends: u32,
+    sent: Vec<SentMessage>,
+    seen_random_ids: HashMap<i64, SentMessage>,
+    last_send_in: HashMap<i64, i64>,
+    removed: HashSet<i64>,
+}
+
+impl Sim {
+    pub fn new(cfg: SimConfig) -> Self {
+        let mut rng = StdRng::seed_from_u64(cfg.seed);
+        let mut users = HashMap::new();
+        let mut next_user = 1_000_000 + (cfg.seed % 1000) as i64 * 1_000_000;
+        let mut groups = Vec::new();
+        for g in 0..cfg.groups {
+            let mut members = Vec::with_capacity(cfg.members_per_group as usize);
+            for _ in 0..cfg.members_per_group {
+                let u = make_user(&mut rng, next_user);
+                members.push(u.id);
+                users.insert(u.id, u);
+                next_user += 1;
+            }
+            let kind = match g % 5 {
+                0 | 1 | 2 => ChatKind::Supergroup,
+                3 => ChatKind::Group,
+                _ => ChatKind::Channel,
+            };
+            groups.push(Group {
+                chat_id: -1_000_000_000_000 - i64::from(g) - 1,
+                title: format!(
+                    "{} {}",
+                    ["Kahve", "Çiçekçi", "Kitap", "Market", "Shop"][g as usize % 5],
+                    g + 1
+                ),
+                kind,
+                members,
+                next_message_id: 1,
+            });
+        }
+        let removed = cfg.failures.removed_from.iter().copied().collect();
+        Sim {
+            clock_ms: cfg.start_at * 1000,
+            cfg,
+            rng,
+            groups,
+            users,
+            next_user,
+            logged_in: false,
+            revoked: false,
+            sends: 0,
+            sent: Vec::new(),
+            seen_random_ids: HashMap::new(),
+            last_send_in: HashMap::new(),
+            removed,
+        }
+    }
+
+    /// Every message actually posted (a repeated `random_id` is not posted again).
+    pub fn sent(&self) -> &[SentMessage] {
+        &self.sent
+    }
+
+    /// Simulated time now, unix seconds.
+    pub fn now(&self) -> i64 {
+        self.clock_ms / 1000
+    }
+
+    fn check_session(&self) -> Result<(), PortError> {
+        if self.revoked {
+            return Err(PortError::Revoked);
+        }
+        if !self.logged_in {
+            return Err(PortError::Other("not logged in".into()));
+        }
+        Ok(())
+    }
+
+    fn pick_member(&mut self, g: usize) -> Option<i64> {
+        let members = &self.groups[g].members;
+        if members.is_empty() {
+            return None;
+        }
+        let i = self.rng.random_range(0..members.len());
+        Some(members[i])
+    }
+
+    /// The next event of the stream, advancing simulated time.
+    pub fn generate(&mut self) -> Option<IncomingEvent> {
+        if self.groups.is_empty() {
+            return None;
+        }
+        let step = if self.cfg.events_per_sec > 0.0 {
+            (1000.0 / self.cfg.events_per_sec).max(1.0) as i64
+        } else {
+            1
+        };
+        self.clock_ms += step;
+        let at = self.clock_ms / 1000;
+        let g = self.rng.random_range(0..self.groups.len());
+        let chat_id = self.groups[g].chat_id;
+        let roll = self.rng.random_range(0..1000u32);
+        let c = &self.cfg;
+        let (join, leave, service, media) = (
+            c.join_per_mille,
+            c.join_per_mille + c.leave_per_mille,
+            c.join_per_mille + c.leave_per_mille + c.service_per_mille,
+            c.join_per_mille + c.leave_per_mille + c.service_per_mille + c.media_per_mille,
+        );
+        if roll < join {
+            let u = make_user(&mut self.rng, self.next_user);
+            self.next_user += 1;
+            self.groups[g].members.push(u.id);
+            self.users.insert(u.id, u.clone());
+            return Some(IncomingEvent::MemberJoined {
+                chat_id,
+                user: u,
+                at,
+            });
+        }
+        if roll < leave {
+            if let Some(id) = self.pick_member(g) {
+                self.groups[g].members.retain(|m| *m != id);
+                let user = self.users.get(&id).cloned()?;
+                return Some(IncomingEvent::MemberLeft { chat_id, user, at });
+            }
+        }
+        let kind = if roll < service {
+            MessageKind::Service
+        } else if roll < media {
+            MessageKind::Media
+        } else {
+            MessageKind::Text
+        };
+        let sender = self
+            .pick_member(g)
+            .and_then(|id| self.users.get(&id).cloned());
+        let group = &mut self.groups[g];
+        let message_id = group.next_message_id;
+        group.next_message_id += 1;
+        Some(IncomingEvent::Message {
+            chat_id,
+            message_id,
+            sender,
+            kind,
+            at,
+        })
+    }
+}
+
+fn make_user(rng: &mut StdRng, id: i64) -> UserRef {
+    let first = FIRST_NAMES[rng.random_range(0..FIRST_NAMES.len())];
+    let last = (rng.random_range(0..3u8) > 0)
+        .then(|| LAST_NAMES[rng.random_range(0..LAST_NAMES.len())].to_string());
+    let username =
+        (rng.random_range(0..2u8) == 0).then(|| format!("{}{}", first.to_lowercase(), id % 10_000));
+    UserRef {
+        id,
+        first_name: first.to_string(),
+        last_name: last,
+        username,
+    }
+}
+
+impl TelegramPort for Sim {
+    async fn login(&mut self) -> Result<Me, PortError> {
+        if self.revoked {
+            return Err(PortError::Revoked);
+        }
+        self.logged_in = true;
+        Ok(Me {
+            user_id: 7_000_000_000 + self.cfg.seed as i64 % 1_000_000,
+            username: Some(format!("sim_{}_bot", self.cfg.seed)),
+            is_bot: self.cfg.is_bot,
+        })
+    }
+
+    async fn dialogs(&mut self) -> Result<Vec<Dialog>, PortError> {
+        self.check_session()?;
+        Ok(self
+            .groups
+            .iter()
+            .filter(|g| !self.removed.contains(&g.chat_id))
+            .map(|g| Dialog {
+                chat_id: g.chat_id,
+                title: g.title.clone(),
+                kind: g.kind,
+                members: g.members.len() as u32,
+                can_post: g.kind != ChatKind::Channel || self.cfg.is_bot,
+                is_admin: g.kind == ChatKind::Channel,
+                slow_mode_secs: self.cfg.failures.slow_mode_secs,
+            })
+            .collect())
+    }
+
+    async fn send(&mut self, msg: OutgoingMessage) -> Result<SentMessage, PortError> {
+        self.check_session()?;
+        if let Some(prev) = self.seen_random_ids.get(&msg.random_id) {
+            return Ok(prev.clone());
+        }
+        let f = &self.cfg.failures;
+        if f.revoke_after_sends.is_some_and(|n| self.sends >= n) {
+            self.revoked = true;
+            return Err(PortError::Revoked);
+        }
+        self.sends += 1;
+        if f.flood_wait_every
+            .is_some_and(|n| n > 0 && self.sends % n == 0)
+        {
+            return Err(PortError::FloodWait(f.flood_wait_secs.max(1)));
+        }
+        if self.removed.contains(&msg.chat_id) {
+            return Err(PortError::Forbidden(msg.chat_id));
+        }
+        let now = self.clock_ms / 1000;
+        if f.slow_mode_secs > 0 && !self.cfg.is_bot {
+            if let Some(last) = self.last_send_in.get(&msg.chat_id) {
+                let wait = last + i64::from(f.slow_mode_secs) - now;
+                if wait > 0 {
+                    return Err(PortError::SlowMode(wait as u32));
+                }
+            }
+        }
+        let group = self
+            .groups
+            .iter_mut()
+            .find(|g| g.chat_id == msg.chat_id)
+            .ok_or(PortError::ChatNotFound(msg.chat_id))?;
+        let sent = SentMessage {
+            chat_id: msg.chat_id,
+            message_id: group.next_message_id,
+            at: now,
+        };
+        group.next_message_id += 1;
+        self.last_send_in.insert(msg.chat_id, now);
+        self.seen_random_ids.insert(msg.random_id, sent.clone());
+        self.sent.push(sent.clone());
+        Ok(sent)
+    }
+
+    async fn next_event(&mut self) -> Result<IncomingEvent, PortError> {
+        self.check_session()?;
+        if self.cfg.events_per_sec > 0.0 {
+            let ms = (1000.0 / self.cfg.events_per_sec).max(1.0) as u64;
+            tokio::time::sleep(Duration::from_millis(ms)).await;
+        }
+        self.generate().ok_or(PortError::Other(
+            "the simulated session is in no group".into(),
+        ))
+    }
+
+    async fn logout(&mut self) -> Result<(), PortError> {
+        self.logged_in = false;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn run<F: std::future::Future>(f: F) -> F::Output {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap()
+            .block_on(f)
+    }
+
+    #[test]
+    fn same_seed_same_world() {
+        let stream = |seed| {
+            let mut s = Sim::new(SimConfig {
+                seed,
+                ..SimConfig::default()
+            });
+            run(async move {
+                s.login().await.unwrap();
+                let d = s.dialogs().await.unwrap();
+                let mut ev = Vec::new();
+                for _ in 0..500 {
+                    ev.push(s.next_event().await.unwrap());
+                }
+                (d, ev)
+            })
+        };
+        assert_eq!(stream(42), stream(42));
+        assert_ne!(stream(42).1, stream(43).1);
+        let (dialogs, events) = stream(42);
+        assert_eq!(dialogs.len(), 3);
+        assert!(
+            events
+                .iter()
+                .any(|e| matches!(e, IncomingEvent::MemberJoined { .. }))
+        );
+        assert!(events.iter().any(|e| matches!(
+            e,
+            IncomingEvent::Message {
+                kind: MessageKind::Media,
+                ..
+            }
+        )));
+        assert!(events.iter().any(|e| matches!(
+            e,
+            IncomingEvent::Message {
+                kind: MessageKind::Text,
+                ..
+            }
+        )));
+    }
+
+    #[test]
+    fn repeated_random_id_posts_once() {
+        let mut s = Sim::new(SimConfig::default());
+        run(async {
+            s.login().await.unwrap();
+            let chat = s.dialogs().await.unwrap()[0].chat_id;
+            let m = OutgoingMessage {
+                chat_id: chat,
+                text: "Merhaba".into(),
+                random_id: 99,
+                silent: false,
+            };
+            let a = s.send(m.clone()).await.unwrap();
+            let b = s.send(m).await.unwrap();
+            assert_eq!(a, b);
+        });
+        assert_eq!(s.sent().len(), 1);
+    }
+
+    #[test]
+    fn failures_flood_revoke_removed_slow_mode() {
+        let cfg = SimConfig {
+            failures: SimFailures {
+                flood_wait_every: Some(3),
+                flood_wait_secs: 42,
+                revoke_after_sends: Some(6),
+                removed_from: vec![-1_000_000_000_002],
+                slow_mode_secs: 0,
+            },
+            ..SimConfig::default()
+        };
+        let mut s = Sim::new(cfg);
+        run(async {
+            s.login().await.unwrap();
+            let chats: Vec<i64> = s
+                .dialogs()
+                .await
+                .unwrap()
+                .iter()
+                .map(|d| d.chat_id)
+                .collect();
+            assert!(
+                !chats.contains(&-1_000_000_000_002),
+                "removed chat is not listed"
+            );
+            let m = |chat, id| OutgoingMessage {
+                chat_id: chat,
+                text: "x".into(),
+                random_id: id,
+                silent: false,
+            };
+            assert!(s.send(m(chats[0], 1)).await.is_ok());
+            assert!(s.send(m(chats[0], 2)).await.is_ok());
+            assert_eq!(s.send(m(chats[0], 3)).await, Err(PortError::FloodWait(42)));
+            assert_eq!(
+                s.send(m(-1_000_000_000_002, 4)).await,
+                Err(PortError::Forbidden(-1_000_000_000_002))
+            );
+            assert!(s.send(m(chats[1], 5)).await.is_ok());
+            assert_eq!(s.send(m(chats[1], 6)).await, Err(PortError::FloodWait(42)));
+            assert_eq!(s.send(m(chats[1], 7)).await, Err(PortError::Revoked));
+            assert_eq!(s.dialogs().await, Err(PortError::Revoked));
+        });
+
+        let mut user = Sim::new(SimConfig {
+            is_bot: false,
+            failures: SimFailures {
+                slow_mode_secs: 30,
+                ..SimFailures::default()
+            },
+            ..SimConfig::default()
+        });
+        run(async {
+            user.login().await.unwrap();
+            let chat = user.dialogs().await.unwrap()[0].chat_id;
+            let m = |id| OutgoingMessage {
+                chat_id: chat,
+                text: "x".into(),
+                random_id: id,
+                silent: false,
+            };
+            assert!(user.send(m(1)).await.is_ok());
+            assert_eq!(user.send(m(2)).await, Err(PortError::SlowMode(30)));
+        });
+    }
+}
