@@ -192,10 +192,10 @@ impl Config {
                 "admin.email and admin.password (or BOTYARD_ADMIN_PASSWORD_FILE) go together",
             );
         }
-        if let Some(u) = &self.public_url {
-            if !(u.starts_with("http://") || u.starts_with("https://")) {
-                return bad("server.public_url", "must start with http:// or https://");
-            }
+        if let Some(u) = &self.public_url
+            && !(u.starts_with("http://") || u.starts_with("https://"))
+        {
+            return bad("server.public_url", "must start with http:// or https://");
         }
         Ok(())
     }

@@ -60,12 +60,15 @@ pub enum RunError {
     },
 }
 
+/// Called once the server is serving.
+pub type OnReady = Box<dyn FnOnce(&Ready) + Send>;
+
 /// What tests may inject; production uses the defaults.
 pub struct RunOptions {
     pub clock: SharedClock,
     /// Called once the server is serving, with the bound address and the setup link if one
     /// was issued.
-    pub on_ready: Option<Box<dyn FnOnce(&Ready) + Send>>,
+    pub on_ready: Option<OnReady>,
 }
 
 impl Default for RunOptions {

@@ -84,14 +84,14 @@ impl HashPool {
         let permit = self.permits.clone().acquire_owned().await;
         self.waiting.fetch_sub(1, Ordering::SeqCst);
         let permit = permit.map_err(|_| AppError::Busy { code: "auth.busy" })?;
-        let r = tokio::task::spawn_blocking(move || {
+
+        tokio::task::spawn_blocking(move || {
             let r = f();
             drop(permit);
             r
         })
         .await
-        .map_err(|e| AppError::Internal(format!("hash task: {e}")))?;
-        r
+        .map_err(|e| AppError::Internal(format!("hash task: {e}")))?
     }
 
     pub async fn hash(&self, pw: Secret) -> Result<String, AppError> {

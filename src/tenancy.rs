@@ -58,14 +58,14 @@ fn check_plan_exists(
     c: &botyard_shards::CatalogTx<botyard_shards::WriteTransaction>,
     plan: Option<PlanId>,
 ) -> AppResult<()> {
-    if let Some(p) = plan {
-        if c.plan(p)?.is_none() {
-            return Err(AppError::Invalid {
-                code: "plan.unknown",
-                field: "plan_id".into(),
-                message: format!("plan {p} does not exist"),
-            });
-        }
+    if let Some(p) = plan
+        && c.plan(p)?.is_none()
+    {
+        return Err(AppError::Invalid {
+            code: "plan.unknown",
+            field: "plan_id".into(),
+            message: format!("plan {p} does not exist"),
+        });
     }
     Ok(())
 }
@@ -77,14 +77,14 @@ pub fn create_tenant(
     now: i64,
 ) -> AppResult<(TenantId, TenantRec)> {
     let name = clean_name("name", name)?;
-    if let Some(p) = plan {
-        if admin.plan(p)?.is_none() {
-            return Err(AppError::Invalid {
-                code: "plan.unknown",
-                field: "plan_id".into(),
-                message: format!("plan {p} does not exist"),
-            });
-        }
+    if let Some(p) = plan
+        && admin.plan(p)?.is_none()
+    {
+        return Err(AppError::Invalid {
+            code: "plan.unknown",
+            field: "plan_id".into(),
+            message: format!("plan {p} does not exist"),
+        });
     }
     let rec = TenantRec {
         name,

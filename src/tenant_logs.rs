@@ -131,10 +131,10 @@ impl TenantLogs {
                 Err(_) => return,
             }
         }
-        if let Some((f, len)) = open.get_mut(&tenant) {
-            if writeln!(f, "{line}").is_ok() {
-                *len += line.len() as u64 + 1;
-            }
+        if let Some((f, len)) = open.get_mut(&tenant)
+            && writeln!(f, "{line}").is_ok()
+        {
+            *len += line.len() as u64 + 1;
         }
     }
 
@@ -294,10 +294,10 @@ where
     fn on_new_span(&self, attrs: &Attributes<'_>, id: &Id, ctx: Context<'_, S>) {
         let mut v = TagVisitor::default();
         attrs.record(&mut v);
-        if v.0.tenant.is_some() || v.0.instance.is_some() {
-            if let Some(span) = ctx.span(id) {
-                span.extensions_mut().insert(v.0);
-            }
+        if (v.0.tenant.is_some() || v.0.instance.is_some())
+            && let Some(span) = ctx.span(id)
+        {
+            span.extensions_mut().insert(v.0);
         }
     }
 

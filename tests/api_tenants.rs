@@ -79,6 +79,9 @@ async fn tenants_list_in_cursor_pages_and_search_by_name() {
         ("DÜKKAN", vec![created[0], created[2]]),
         ("Kahve%20D%C3%BCkk", vec![created[0]]),
         ("çiçek", vec![created[1]]),
+        // Turkish dotless ı and dotted İ fold together.
+        ("D%C3%9CKKANI", vec![created[0], created[2]]),
+        ("d%C3%BCkkani", vec![created[0], created[2]]),
         ("yok-böyle-bir-şey", vec![]),
     ] {
         let r = app.get(&format!("/api/v1/tenants?q={q}"), &admin).await;

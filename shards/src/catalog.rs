@@ -33,6 +33,34 @@ fn enc<T: crate::record::Record>(v: &T) -> Result<RecBytes<'static, T>> {
     Ok(RecBytes::encode(v)?)
 }
 
+/// Case folding for name search that also matches Turkish dotted and dotless i:
+/// "DÜKKANI", "dükkanı" and "Dükkani" all fold to "dükkani".
+pub fn search_fold(s: &str) -> String {
+    s.chars()
+        .flat_map(|c| match c {
+            'I' | 'İ' | 'ı' => ['i'].into_iter().chain(None),
+            c => {
+                let mut l = c.to_lowercase();
+                let first = l.next().unwrap_or(c);
+                [first].into_iter().chain(l.next())
+            }
+        })
+        .filter(|c| *c != '\u{307}')
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn turkish_i_folds() {
+        let f = super::search_fold;
+        assert_eq!(f("DÜKKANI"), f("Dükkanı"));
+        assert_eq!(f("İSTANBUL"), f("istanbul"));
+        assert_eq!(f("Istanbul"), "istanbul");
+        assert!(f("Kahve Dükkanı").contains(&f("KAHVE DÜKKANI")));
+    }
+}
+
 /// A page of a listing plus the cursor for the next one.
 #[derive(Debug)]
 pub struct Page<T> {
@@ -235,14 +263,14 @@ impl<T: Reader> CatalogTx<T> {
     ) -> Result<Page<(TenantId, TenantRec)>> {
         let t = self.tx.table(TENANTS)?;
         let start = TenantId(after.map_or(0, |a| a.saturating_add(1)));
-        let needle = query.map(str::to_lowercase);
+        let needle = query.map(search_fold);
         let mut items = Vec::new();
         let mut next = None;
         for row in t.range(start..)? {
             let (k, v) = row?;
             let rec: TenantRec = v.value().decode()?;
             if let Some(n) = &needle
-                && !rec.name.to_lowercase().contains(n.as_str())
+                && !search_fold(&rec.name).contains(n.as_str())
             {
                 continue;
             }

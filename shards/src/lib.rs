@@ -15,7 +15,7 @@ mod store;
 pub mod tables;
 mod tx;
 
-pub use catalog::{CatalogTx, Page};
+pub use catalog::{CatalogTx, Page, search_fold};
 pub use error::{CodecError, OpenError, StoreError};
 pub use record::{Rec, RecBytes, Record};
 pub use redb::{ReadTransaction, WriteTransaction};

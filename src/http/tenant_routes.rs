@@ -96,7 +96,7 @@ async fn list_tenants(
         }));
     }
     let mut items = Vec::new();
-    let needle = q.q.as_deref().map(str::to_lowercase);
+    let needle = q.q.as_deref().map(botyard_shards::search_fold);
     for (tid, _) in caller.principal.memberships() {
         if after.is_some_and(|a| tid.0 <= a) {
             continue;
@@ -105,7 +105,7 @@ async fn list_tenants(
         let t = scope.record();
         if needle
             .as_ref()
-            .is_none_or(|n| t.name.to_lowercase().contains(n.as_str()))
+            .is_none_or(|n| botyard_shards::search_fold(&t.name).contains(n.as_str()))
         {
             items.push(tenant_view(*tid, t));
         }

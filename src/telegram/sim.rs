@@ -114,7 +114,7 @@ impl Sim {
                 next_user += 1;
             }
             let kind = match g % 5 {
-                0 | 1 | 2 => ChatKind::Supergroup,
+                0..=2 => ChatKind::Supergroup,
                 3 => ChatKind::Group,
                 _ => ChatKind::Channel,
             };
@@ -210,12 +210,12 @@ impl Sim {
                 at,
             });
         }
-        if roll < leave {
-            if let Some(id) = self.pick_member(g) {
-                self.groups[g].members.retain(|m| *m != id);
-                let user = self.users.get(&id).cloned()?;
-                return Some(IncomingEvent::MemberLeft { chat_id, user, at });
-            }
+        if roll < leave
+            && let Some(id) = self.pick_member(g)
+        {
+            self.groups[g].members.retain(|m| *m != id);
+            let user = self.users.get(&id).cloned()?;
+            return Some(IncomingEvent::MemberLeft { chat_id, user, at });
         }
         let kind = if roll < service {
             MessageKind::Service
@@ -297,7 +297,7 @@ impl TelegramPort for Sim {
         }
         self.sends += 1;
         if f.flood_wait_every
-            .is_some_and(|n| n > 0 && self.sends % n == 0)
+            .is_some_and(|n| n > 0 && self.sends.is_multiple_of(n))
         {
             return Err(PortError::FloodWait(f.flood_wait_secs.max(1)));
         }
@@ -305,12 +305,13 @@ impl TelegramPort for Sim {
             return Err(PortError::Forbidden(msg.chat_id));
         }
         let now = self.clock_ms / 1000;
-        if f.slow_mode_secs > 0 && !self.cfg.is_bot {
-            if let Some(last) = self.last_send_in.get(&msg.chat_id) {
-                let wait = last + i64::from(f.slow_mode_secs) - now;
-                if wait > 0 {
-                    return Err(PortError::SlowMode(wait as u32));
-                }
+        if f.slow_mode_secs > 0
+            && !self.cfg.is_bot
+            && let Some(last) = self.last_send_in.get(&msg.chat_id)
+        {
+            let wait = last + i64::from(f.slow_mode_secs) - now;
+            if wait > 0 {
+                return Err(PortError::SlowMode(wait as u32));
             }
         }
         let group = self
