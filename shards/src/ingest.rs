@@ -12,8 +12,10 @@ use redb::{Durability, ReadableTable};
 use tokio::sync::{mpsc, oneshot};
 
 use crate::ids::{ChatId, Day, TenantId};
+use crate::record::RecBytes;
+use crate::records::TgUserRec;
 use crate::store::Shard;
-use crate::tables::shard::COUNTERS;
+use crate::tables::shard::{COUNTERS, TG_USERS, USER_DAYS};
 
 /// One counter: (tenant, chat, day, metric).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -28,6 +30,53 @@ pub struct CounterKey {
 pub struct Increment {
     pub key: CounterKey,
     pub delta: u64,
+}
+
+/// Messages of one Telegram user in one chat on one day.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct UserDayIncrement {
+    pub tenant: TenantId,
+    pub chat: ChatId,
+    pub day: Day,
+    pub user: i64,
+    pub delta: u64,
+}
+
+/// A Telegram user seen in a tenant's chats: names are the latest seen, times widen, message
+/// counts add up.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct UserSeen {
+    pub tenant: TenantId,
+    pub user: i64,
+    pub first_name: String,
+    pub last_name: Option<String>,
+    pub username: Option<String>,
+    pub at: i64,
+    pub messages: u64,
+}
+
+/// One submission: everything a worker reported in one frame.
+#[derive(Clone, Debug, Default)]
+pub struct Batch {
+    pub counters: Vec<Increment>,
+    pub user_days: Vec<UserDayIncrement>,
+    pub users: Vec<UserSeen>,
+}
+
+impl Batch {
+    pub fn len(&self) -> usize {
+        self.counters.len() + self.user_days.len() + self.users.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    fn all_for(&self, tenant: TenantId) -> bool {
+        self.counters.iter().all(|e| e.key.tenant == tenant)
+            && self.user_days.iter().all(|e| e.tenant == tenant)
+            && self.users.iter().all(|e| e.tenant == tenant)
+    }
 }
 
 #[derive(Debug, Clone, thiserror::Error)]
@@ -74,7 +123,7 @@ impl Default for IngestConfig {
 }
 
 struct Job {
-    events: Vec<Increment>,
+    batch: Batch,
     ack: oneshot::Sender<Result<(), IngestError>>,
 }
 
@@ -170,11 +219,33 @@ impl IngestHandle {
         tenant: TenantId,
         events: Vec<Increment>,
     ) -> Result<oneshot::Receiver<Result<(), IngestError>>, IngestError> {
-        if events.len() > self.max_batch {
-            return Err(IngestError::TooLarge(events.len(), self.max_batch));
+        self.enqueue_batch(
+            tenant,
+            Batch {
+                counters: events,
+                ..Batch::default()
+            },
+        )
+        .await
+    }
+
+    /// Submits a mixed batch and resolves once it is durably committed.
+    pub async fn submit_batch(&self, tenant: TenantId, batch: Batch) -> Result<(), IngestError> {
+        let rx = self.enqueue_batch(tenant, batch).await?;
+        rx.await.map_err(|_| IngestError::Stopped)?
+    }
+
+    /// Queues a mixed batch; see [`IngestHandle::enqueue`].
+    pub async fn enqueue_batch(
+        &self,
+        tenant: TenantId,
+        batch: Batch,
+    ) -> Result<oneshot::Receiver<Result<(), IngestError>>, IngestError> {
+        if batch.len() > self.max_batch {
+            return Err(IngestError::TooLarge(batch.len(), self.max_batch));
         }
         // Events carry their own tenant; a batch may only touch the submitter's tenant.
-        if events.iter().any(|e| e.key.tenant != tenant) {
+        if !batch.all_for(tenant) {
             return Err(IngestError::Commit(
                 "event for another tenant in batch".into(),
             ));
@@ -186,7 +257,7 @@ impl IngestHandle {
             .ok_or(IngestError::Stopped)?;
         let (ack, rx) = oneshot::channel();
         sender
-            .send(Job { events, ack })
+            .send(Job { batch, ack })
             .await
             .map_err(|_| IngestError::Stopped)?;
         Ok(rx)
@@ -202,19 +273,35 @@ fn writer_loop(
 ) {
     let mut merged: HashMap<CounterKey, u64> = HashMap::new();
     let mut plain: Vec<Increment> = Vec::new();
+    let mut user_days: HashMap<(TenantId, ChatId, Day, i64), u64> = HashMap::new();
+    let mut users: HashMap<(TenantId, i64), UserSeen> = HashMap::new();
     let mut acks = Vec::new();
     while let Some(first) = rx.blocking_recv() {
         let started = Instant::now();
         let mut events = 0usize;
         let mut next = Some(first);
         while let Some(job) = next.take() {
-            events += job.events.len();
+            events += job.batch.len();
             if cfg.merge {
-                for e in &job.events {
+                for e in &job.batch.counters {
                     *merged.entry(e.key).or_insert(0) += e.delta;
                 }
             } else {
-                plain.extend_from_slice(&job.events);
+                plain.extend_from_slice(&job.batch.counters);
+            }
+            for e in &job.batch.user_days {
+                *user_days
+                    .entry((e.tenant, e.chat, e.day, e.user))
+                    .or_insert(0) += e.delta;
+            }
+            for u in job.batch.users {
+                merge_user(
+                    users.entry((u.tenant, u.user)).or_insert_with(|| UserSeen {
+                        messages: 0,
+                        ..u.clone()
+                    }),
+                    u,
+                );
             }
             acks.push(job.ack);
             if events < cfg.max_events_per_commit {
@@ -222,7 +309,7 @@ fn writer_loop(
             }
         }
         let distinct = if cfg.merge { merged.len() } else { plain.len() };
-        let result = commit(&shard, &mut merged, &mut plain);
+        let result = commit(&shard, &merged, &plain, &user_days, &users);
         let batches = acks.len();
         match &result {
             Ok(()) => {
@@ -239,6 +326,8 @@ fn writer_loop(
         }
         merged.clear();
         plain.clear();
+        user_days.clear();
+        users.clear();
         if let Some(h) = &hook {
             h(CommitStats {
                 shard: shard.index(),
@@ -251,10 +340,22 @@ fn writer_loop(
     }
 }
 
+fn merge_user(into: &mut UserSeen, u: UserSeen) {
+    if u.at >= into.at {
+        into.first_name = u.first_name;
+        into.last_name = u.last_name;
+        into.username = u.username;
+        into.at = u.at;
+    }
+    into.messages += u.messages;
+}
+
 fn commit(
     shard: &Shard,
-    merged: &mut HashMap<CounterKey, u64>,
-    plain: &mut [Increment],
+    merged: &HashMap<CounterKey, u64>,
+    plain: &[Increment],
+    user_days: &HashMap<(TenantId, ChatId, Day, i64), u64>,
+    users: &HashMap<(TenantId, i64), UserSeen>,
 ) -> Result<(), IngestError> {
     let err = |e: redb::Error| IngestError::Commit(e.to_string());
     let mut tx = shard.database().begin_write().map_err(|e| err(e.into()))?;
@@ -283,6 +384,57 @@ fn commit(
             for (k, d) in keys {
                 apply(k, *d)?;
             }
+        }
+    }
+    if !user_days.is_empty() {
+        let mut t = tx.open_table(USER_DAYS).map_err(|e| err(e.into()))?;
+        let mut keys: Vec<_> = user_days.iter().collect();
+        keys.sort_unstable_by_key(|(k, _)| **k);
+        for (k, d) in keys {
+            let cur = t
+                .get(*k)
+                .map_err(|e| err(e.into()))?
+                .map_or(0, |v| v.value());
+            t.insert(*k, cur.saturating_add(*d))
+                .map_err(|e| err(e.into()))?;
+        }
+    }
+    if !users.is_empty() {
+        let mut t = tx.open_table(TG_USERS).map_err(|e| err(e.into()))?;
+        let mut keys: Vec<_> = users.iter().collect();
+        keys.sort_unstable_by_key(|(k, _)| **k);
+        for (k, u) in keys {
+            let old: Option<TgUserRec> = match t.get(*k).map_err(|e| err(e.into()))? {
+                Some(v) => Some(
+                    v.value()
+                        .decode()
+                        .map_err(|e| IngestError::Commit(e.to_string()))?,
+                ),
+                None => None,
+            };
+            let rec = match old {
+                Some(mut r) => {
+                    if u.at >= r.last_seen {
+                        r.first_name = u.first_name.clone();
+                        r.last_name = u.last_name.clone();
+                        r.username = u.username.clone();
+                        r.last_seen = u.at;
+                    }
+                    r.first_seen = r.first_seen.min(u.at);
+                    r.messages = r.messages.saturating_add(u.messages);
+                    r
+                }
+                None => TgUserRec {
+                    first_name: u.first_name.clone(),
+                    last_name: u.last_name.clone(),
+                    username: u.username.clone(),
+                    first_seen: u.at,
+                    last_seen: u.at,
+                    messages: u.messages,
+                },
+            };
+            let bytes = RecBytes::encode(&rec).map_err(|e| IngestError::Commit(e.to_string()))?;
+            t.insert(*k, bytes).map_err(|e| err(e.into()))?;
         }
     }
     tx.commit().map_err(|e| err(e.into()))

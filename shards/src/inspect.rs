@@ -58,6 +58,8 @@ pub fn all_rows(db: &Database) -> Result<Vec<RawRow>> {
     dump(db, s::SETTINGS, &mut out)?;
     dump(db, s::SECRETS, &mut out)?;
     dump(db, s::COUNTERS, &mut out)?;
+    dump(db, s::USER_DAYS, &mut out)?;
+    dump(db, s::TG_USERS, &mut out)?;
     let known = KNOWN;
     let tx = db.begin_read()?;
     for t in tx.list_tables()? {
@@ -94,4 +96,6 @@ const KNOWN: &[&str] = &[
     "tenant_settings",
     "tenant_secrets",
     "counters",
+    "user_days",
+    "telegram_users",
 ];

@@ -181,3 +181,19 @@ impl SettingsRec {
         }
     }
 }
+
+/// A Telegram user seen in a tenant's chats.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TgUserRec {
+    pub first_name: String,
+    pub last_name: Option<String>,
+    pub username: Option<String>,
+    pub first_seen: i64,
+    pub last_seen: i64,
+    pub messages: u64,
+}
+impl Record for TgUserRec {
+    const TAG: u8 = 9;
+    const VERSION: u8 = 1;
+    const NAME: &'static str = "telegram_user";
+}

@@ -51,10 +51,16 @@ const CATALOG_MIGRATIONS: &[Migration] = &[Migration {
     run: catalog_v1,
 }];
 
-const SHARD_MIGRATIONS: &[Migration] = &[Migration {
-    to: 1,
-    run: shard_v1,
-}];
+const SHARD_MIGRATIONS: &[Migration] = &[
+    Migration {
+        to: 1,
+        run: shard_v1,
+    },
+    Migration {
+        to: 2,
+        run: shard_v2,
+    },
+];
 
 fn catalog_v1(tx: &WriteTransaction) -> Result<(), redb::Error> {
     use tables::catalog::*;
@@ -77,6 +83,14 @@ fn catalog_v1(tx: &WriteTransaction) -> Result<(), redb::Error> {
     tx.open_table(SECRETS)?;
     tx.open_table(SETUP_TOKENS)?;
     tx.open_table(AUDIT)?;
+    Ok(())
+}
+
+/// v2: per-user-per-day message counts and Telegram users seen (ingestion of worker events).
+fn shard_v2(tx: &WriteTransaction) -> Result<(), redb::Error> {
+    use tables::shard::*;
+    tx.open_table(USER_DAYS)?;
+    tx.open_table(TG_USERS)?;
     Ok(())
 }
 
@@ -181,25 +195,34 @@ mod tests {
         let path = dir.path().join("s.redb");
         let p = path.to_string_lossy().to_string();
         let db = Database::create(&path).unwrap();
-        assert_eq!(migrate(&db, FileKind::Shard, &p).unwrap(), 1);
+        let current = FileKind::Shard.current_version();
+        assert_eq!(migrate(&db, FileKind::Shard, &p).unwrap(), current);
         // Idempotent.
-        assert_eq!(migrate(&db, FileKind::Shard, &p).unwrap(), 1);
+        assert_eq!(migrate(&db, FileKind::Shard, &p).unwrap(), current);
 
-        let v2 = [
-            Migration {
-                to: 1,
-                run: shard_v1,
-            },
-            Migration { to: 2, run: extra },
-        ];
-        assert_eq!(migrate_with(&db, FileKind::Shard, &p, &v2).unwrap(), 2);
-        // An older binary (knows only v1) refuses the v2 file.
+        // A newer binary adds a migration.
+        let mut newer: Vec<Migration> = SHARD_MIGRATIONS
+            .iter()
+            .map(|m| Migration {
+                to: m.to,
+                run: m.run,
+            })
+            .collect();
+        newer.push(Migration {
+            to: current + 1,
+            run: extra,
+        });
+        assert_eq!(
+            migrate_with(&db, FileKind::Shard, &p, &newer).unwrap(),
+            current + 1
+        );
+        // This binary refuses the newer file.
         match migrate(&db, FileKind::Shard, &p) {
             Err(OpenError::Downgrade {
-                found: 2,
-                supported: 1,
-                ..
-            }) => {}
+                found, supported, ..
+            }) => {
+                assert_eq!((found, supported), (current + 1, current));
+            }
             other => panic!("expected downgrade refusal, got {other:?}"),
         }
         // And a shard file is not a catalog.
@@ -207,5 +230,22 @@ mod tests {
             migrate(&db, FileKind::Catalog, &p),
             Err(OpenError::WrongKind { .. })
         ));
+    }
+
+    #[test]
+    fn a_v1_shard_file_gains_the_v2_tables() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s.redb");
+        let p = path.to_string_lossy().to_string();
+        let db = Database::create(&path).unwrap();
+        let v1 = [Migration {
+            to: 1,
+            run: shard_v1,
+        }];
+        assert_eq!(migrate_with(&db, FileKind::Shard, &p, &v1).unwrap(), 1);
+        assert_eq!(migrate(&db, FileKind::Shard, &p).unwrap(), 2);
+        let rtx = db.begin_read().unwrap();
+        rtx.open_table(tables::shard::USER_DAYS).unwrap();
+        rtx.open_table(tables::shard::TG_USERS).unwrap();
     }
 }

@@ -7,7 +7,7 @@ use crate::error::Result;
 use crate::ids::{ChatId, Day, SecretId, TenantId};
 use crate::record::RecBytes;
 use crate::records::SettingsRec;
-use crate::tables::shard::{COUNTERS, SECRETS, SETTINGS};
+use crate::tables::shard::{COUNTERS, SECRETS, SETTINGS, TG_USERS, USER_DAYS};
 use crate::tx::Reader;
 
 pub struct TenantShard<T> {
@@ -35,6 +35,23 @@ impl<T: Reader> TenantShard<T> {
             .table(SECRETS)?
             .get((self.tenant, id))?
             .map(|v| v.value().to_vec()))
+    }
+
+    pub fn user_day(&self, chat: ChatId, day: Day, user: i64) -> Result<u64> {
+        Ok(self
+            .tx
+            .table(USER_DAYS)?
+            .get((self.tenant, chat, day, user))?
+            .map_or(0, |v| v.value()))
+    }
+
+    pub fn telegram_user(&self, user: i64) -> Result<Option<crate::records::TgUserRec>> {
+        let t = self.tx.table(TG_USERS)?;
+        let v = t.get((self.tenant, user))?;
+        Ok(match v {
+            Some(v) => Some(v.value().decode()?),
+            None => None,
+        })
     }
 
     pub fn counter(&self, chat: ChatId, day: Day, metric: u8) -> Result<u64> {
@@ -81,6 +98,12 @@ pub(crate) fn purge(tx: &WriteTransaction, tenant: TenantId) -> Result<()> {
         (tenant, ChatId::MIN, Day::MIN, 0)..=(tenant, ChatId::MAX, Day::MAX, u8::MAX),
         |_, _| false,
     )?;
+    tx.open_table(USER_DAYS)?.retain_in(
+        (tenant, ChatId::MIN, Day::MIN, i64::MIN)..=(tenant, ChatId::MAX, Day::MAX, i64::MAX),
+        |_, _| false,
+    )?;
+    tx.open_table(TG_USERS)?
+        .retain_in((tenant, i64::MIN)..=(tenant, i64::MAX), |_, _| false)?;
     Ok(())
 }
 
@@ -105,4 +128,38 @@ pub(crate) fn put_raw_secret(
 ) -> Result<()> {
     tx.open_table(SECRETS)?.insert(key, sealed)?;
     Ok(())
+}
+
+#[cfg(test)]
+mod purge_tests {
+    use super::*;
+    use redb::ReadableDatabase;
+
+    #[test]
+    fn purge_keeps_neighbours() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = redb::Database::create(dir.path().join("s.redb")).unwrap();
+        let tx = db.begin_write().unwrap();
+        {
+            let mut t = tx.open_table(USER_DAYS).unwrap();
+            for ten in [2u64, 3, 4] {
+                for user in [i64::MIN, -5, 0, 42, i64::MAX] {
+                    t.insert((TenantId(ten), ChatId::MIN, Day::MAX, user), 2)
+                        .unwrap();
+                }
+            }
+        }
+        tx.commit().unwrap();
+        let tx = db.begin_write().unwrap();
+        tx.open_table(SETTINGS).unwrap();
+        tx.open_table(SECRETS).unwrap();
+        tx.open_table(COUNTERS).unwrap();
+        tx.open_table(TG_USERS).unwrap();
+        purge(&tx, TenantId(3)).unwrap();
+        tx.commit().unwrap();
+        let rtx = db.begin_read().unwrap();
+        let t = rtx.open_table(USER_DAYS).unwrap();
+        let keys: Vec<_> = t.iter().unwrap().map(|r| r.unwrap().0.value()).collect();
+        assert_eq!(keys.len(), 10, "{keys:?}");
+    }
 }

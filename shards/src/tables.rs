@@ -7,6 +7,7 @@ use crate::ids::{AccountId, ApiKeyId, AuditId, ChatId, Day, FamilyId, PlanId, Se
 use crate::record::Rec;
 use crate::records::{
     AccountRec, ApiKeyRec, AuditRec, FamilyRec, PlanRec, RefreshRec, SettingsRec, TenantRec,
+    TgUserRec,
 };
 
 /// `schema_version`, `kind`, `shard_index`, `shard_count`: present in every file.
@@ -67,4 +68,10 @@ pub mod shard {
     /// High-rate counters written by the ingest writer: (tenant, chat, day, metric) → count.
     pub const COUNTERS: TableDefinition<(TenantId, ChatId, Day, u8), u64> =
         TableDefinition::new("counters");
+    /// Messages per (tenant, chat, day, Telegram user id).
+    pub const USER_DAYS: TableDefinition<(TenantId, ChatId, Day, i64), u64> =
+        TableDefinition::new("user_days");
+    /// Telegram users seen per tenant.
+    pub const TG_USERS: TableDefinition<(TenantId, i64), Rec<TgUserRec>> =
+        TableDefinition::new("telegram_users");
 }

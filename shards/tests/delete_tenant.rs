@@ -11,7 +11,9 @@ use std::path::Path;
 use botyard_shards::ids::{
     AccountId, ApiKeyId, AuditId, ChatId, Day, FamilyId, SecretId, TenantId,
 };
-use botyard_shards::ingest::{CounterKey, Increment, IngestConfig};
+use botyard_shards::ingest::{
+    Batch, CounterKey, Increment, IngestConfig, UserDayIncrement, UserSeen,
+};
 use botyard_shards::inspect::{RawRow, all_rows};
 use botyard_shards::records::{AuditRec, RefreshRec, Role, SettingsRec};
 use botyard_shards::{Principal, Store, StoreError, TenantScope, shard_path};
@@ -88,7 +90,8 @@ fn is_a(o: &Owned, table: &str, k: &[u8], v: &[u8]) -> bool {
     }
     match table {
         "tenants" | "placement" | "tenant_settings" => k == t,
-        "members" | "tenant_api_keys" | "tenant_secrets" | "counters" => k.starts_with(&t),
+        "members" | "tenant_api_keys" | "tenant_secrets" | "counters" | "user_days"
+        | "telegram_users" => k.starts_with(&t),
         // (account, tenant): A's membership rows, and every row of A's own accounts.
         "account_tenants" => k.get(8..16) == Some(&t[..]) || acct(k),
         "accounts" | "account_families" => acct(k),
@@ -228,6 +231,30 @@ fn counter_events(t: TenantId) -> Vec<Increment> {
     out
 }
 
+/// Per-user-day counts and Telegram users (names carry the marker) at the key-range edges.
+fn user_events(t: TenantId, mark: &str) -> Batch {
+    let mut b = Batch::default();
+    for user in [i64::MIN, -5, 0, 42, i64::MAX] {
+        b.user_days.push(UserDayIncrement {
+            tenant: t,
+            chat: ChatId::MIN,
+            day: Day::MAX,
+            user,
+            delta: 2,
+        });
+        b.users.push(UserSeen {
+            tenant: t,
+            user,
+            first_name: format!("Ayşe {mark}"),
+            last_name: None,
+            username: Some(format!("u_{mark}")),
+            at: 1_700_000_000,
+            messages: 1,
+        });
+    }
+    b
+}
+
 fn scenario(shards: u32) {
     let dir = tempfile::tempdir().unwrap();
     let store = open(dir.path(), shards);
@@ -269,6 +296,8 @@ fn scenario(shards: u32) {
             for t in [ta, tb, tc] {
                 handle.submit(t, counter_events(t)).await.unwrap();
                 handle.submit(t, counter_events(t)).await.unwrap();
+                let mark = if t == ta { MARK } else { KEEP };
+                handle.submit_batch(t, user_events(t, mark)).await.unwrap();
             }
         });
         drop(handle);
@@ -292,6 +321,7 @@ fn scenario(shards: u32) {
         "audit",
         "tenant_settings",
         "tenant_secrets",
+        "telegram_users",
     ] {
         assert!(
             before

@@ -330,3 +330,68 @@ async fn shutdown_commits_what_was_queued() {
         assert_eq!(r.counter(ChatId(c), Day(0), 0).unwrap(), 10);
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn user_days_sum_and_users_keep_latest_names() {
+    use botyard_shards::ingest::{Batch, UserDayIncrement, UserSeen};
+    let (_dir, store, admin, scopes) = setup(2, 1);
+    let t = scopes[0].tenant_id();
+    let (ingest, handle) = start_ingest(&store, &admin, IngestConfig::default());
+    let seen = |at: i64, name: &str| UserSeen {
+        tenant: t,
+        user: 77,
+        first_name: name.into(),
+        last_name: Some("Yılmaz".into()),
+        username: None,
+        at,
+        messages: 1,
+    };
+    let day = |delta| UserDayIncrement {
+        tenant: t,
+        chat: ChatId(-100),
+        day: Day(20_000),
+        user: 77,
+        delta,
+    };
+    // Two batches in one submission window and one later, names arriving out of time order.
+    let b1 = Batch {
+        user_days: vec![day(1), day(2)],
+        users: vec![seen(2_000, "Ayşe"), seen(1_000, "Eski")],
+        ..Batch::default()
+    };
+    let b2 = Batch {
+        user_days: vec![day(4)],
+        users: vec![seen(1_500, "Arada")],
+        ..Batch::default()
+    };
+    let r1 = handle.enqueue_batch(t, b1).await.unwrap();
+    let r2 = handle.enqueue_batch(t, b2).await.unwrap();
+    r1.await.unwrap().unwrap();
+    r2.await.unwrap().unwrap();
+    handle
+        .submit_batch(
+            t,
+            Batch {
+                users: vec![seen(500, "Daha eski")],
+                ..Batch::default()
+            },
+        )
+        .await
+        .unwrap();
+    // Another tenant's event in the batch is refused whole.
+    let foreign = Batch {
+        user_days: vec![UserDayIncrement {
+            tenant: TenantId(t.0 + 99),
+            ..day(1)
+        }],
+        ..Batch::default()
+    };
+    assert!(handle.submit_batch(t, foreign).await.is_err());
+    drop(handle);
+    ingest.shutdown();
+    let r = scopes[0].shard_read().unwrap();
+    assert_eq!(r.user_day(ChatId(-100), Day(20_000), 77).unwrap(), 7);
+    let u = r.telegram_user(77).unwrap().unwrap();
+    assert_eq!(u.first_name, "Ayşe");
+    assert_eq!((u.first_seen, u.last_seen, u.messages), (500, 2_000, 4));
+}
