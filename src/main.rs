@@ -56,6 +56,8 @@ enum Command {
     /// Print the OpenAPI document.
     #[command(hide = true)]
     Openapi,
+    /// Apply the worker sandbox to this process, probe it, and print what the kernel enforces.
+    SandboxCheck(botyard::sandbox::check::CheckArgs),
 }
 
 #[derive(Subcommand)]
@@ -165,6 +167,8 @@ fn main() -> ExitCode {
                 }
             }
         }
+        // Single-threaded here: the sandbox must be applied before any thread starts.
+        Command::SandboxCheck(args) => botyard::sandbox::check::run(&args),
         Command::Openapi => {
             print!("{}", botyard::http::openapi_json());
             ExitCode::SUCCESS

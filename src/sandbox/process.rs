@@ -1,0 +1,117 @@
+//! `no_new_privs` and resource limits.
+
+use rustix::process::{Resource, Rlimit, getrlimit, setrlimit};
+
+use super::report::{Enforcement, Layer, LayerReport, LimitValue, Limits};
+
+/// Sets `no_new_privs` and reads it back.
+pub(super) fn no_new_privs() -> LayerReport {
+    if let Err(e) = rustix::thread::set_no_new_privs(true) {
+        return LayerReport::new(
+            Layer::NoNewPrivs,
+            // prctl(PR_SET_NO_NEW_PRIVS) exists since Linux 3.5; EINVAL means an older kernel.
+            if e == rustix::io::Errno::INVAL {
+                Enforcement::NotSupported
+            } else {
+                Enforcement::Failed
+            },
+            format!("prctl(PR_SET_NO_NEW_PRIVS): {e}"),
+        );
+    }
+    match rustix::thread::no_new_privs() {
+        Ok(true) => LayerReport::new(
+            Layer::NoNewPrivs,
+            Enforcement::Enforced,
+            "set; read back with PR_GET_NO_NEW_PRIVS",
+        ),
+        Ok(false) => LayerReport::new(
+            Layer::NoNewPrivs,
+            Enforcement::Failed,
+            "PR_GET_NO_NEW_PRIVS reads 0 after it was set",
+        ),
+        Err(e) => LayerReport::new(
+            Layer::NoNewPrivs,
+            Enforcement::Failed,
+            format!("prctl(PR_GET_NO_NEW_PRIVS): {e}"),
+        ),
+    }
+}
+
+/// Sets soft and hard limit of `resource` to `want`, or to the current hard limit when that is
+/// lower (an unprivileged process cannot raise it). Returns the value aimed at.
+fn limit(resource: Resource, want: u64) -> Result<u64, String> {
+    let current = getrlimit(resource);
+    let value = match current.maximum {
+        Some(hard) => want.min(hard),
+        None => want,
+    };
+    setrlimit(
+        resource,
+        Rlimit {
+            current: Some(value),
+            maximum: Some(value),
+        },
+    )
+    .map_err(|e| e.to_string())?;
+    Ok(value)
+}
+
+fn read_back(resource: Resource) -> LimitValue {
+    let r = getrlimit(resource);
+    LimitValue {
+        soft: r.current,
+        hard: r.maximum,
+    }
+}
+
+/// Sets `RLIMIT_CORE` = 0, `RLIMIT_NOFILE` and `RLIMIT_FSIZE` (soft = hard, so the worker
+/// cannot raise them again) and reads them back.
+pub(super) fn rlimits(max_open_files: u64, max_file_size: u64) -> (LayerReport, Limits) {
+    let wanted = [
+        ("RLIMIT_CORE", Resource::Core, 0),
+        ("RLIMIT_NOFILE", Resource::Nofile, max_open_files),
+        ("RLIMIT_FSIZE", Resource::Fsize, max_file_size),
+    ];
+    let mut set = Vec::new();
+    let mut failed = Vec::new();
+    for (name, resource, want) in wanted {
+        match limit(resource, want) {
+            Ok(v) => {
+                let back = read_back(resource);
+                if back.soft == Some(v) && back.hard == Some(v) {
+                    if v == want {
+                        set.push(format!("{name}={v}"));
+                    } else {
+                        set.push(format!(
+                            "{name}={v} (hard limit below the {want} asked for)"
+                        ));
+                    }
+                } else {
+                    failed.push(format!("{name}: set to {v} but reads back {back:?}"));
+                }
+            }
+            Err(e) => failed.push(format!("{name}: {e}")),
+        }
+    }
+    let limits = Limits {
+        core: read_back(Resource::Core),
+        nofile: read_back(Resource::Nofile),
+        fsize: read_back(Resource::Fsize),
+    };
+    let status = if failed.is_empty() {
+        Enforcement::Enforced
+    } else if set.is_empty() {
+        Enforcement::Failed
+    } else {
+        Enforcement::Partial
+    };
+    let mut detail = set.join(", ");
+    if !failed.is_empty() {
+        if !detail.is_empty() {
+            detail.push_str("; ");
+        }
+        detail.push_str("failed: ");
+        detail.push_str(&failed.join(", "));
+    }
+    (LayerReport::new(Layer::Rlimits, status, detail), limits)
+}
