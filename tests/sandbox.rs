@@ -174,7 +174,29 @@ fn sandbox_holds_from_inside_the_real_binary() {
     // No listening socket, whatever landlock can do.
     assert_outcome(&r, "bind", "127.0.0.1:0", "denied", Some(libc::EPERM));
 
-    // What the worker needs works.
+    // Seccomp also refuses UDP and UNIX sockets, signals to other processes (here: the test
+    // runner), new user namespaces and mode changes, on any kernel.
+    assert_outcome(
+        &r,
+        "namespace",
+        "clone(CLONE_NEWUSER)",
+        "denied",
+        Some(libc::EPERM),
+    );
+    assert_outcome(&r, "socket", "UDP", "denied", Some(libc::EPERM));
+    assert_outcome(&r, "socket", "UNIX", "denied", Some(libc::EPERM));
+    assert_outcome(&r, "signal", "parent process", "denied", Some(libc::EPERM));
+    assert_outcome(
+        &r,
+        "chmod",
+        &path(media.path()),
+        "denied",
+        Some(libc::EPERM),
+    );
+
+    // What the worker needs works: threads and its runtime start after the sandbox.
+    assert_outcome(&r, "thread", "std::thread::spawn", "allowed", None);
+    assert_outcome(&r, "runtime", "tokio runtime", "allowed", None);
     assert_outcome(&r, "media_dir", &path(media.path()), "allowed", None);
     assert_outcome(&r, "read", &media_file, "allowed", None);
     assert_outcome(&r, "connect", &allowed_addr, "allowed", None);

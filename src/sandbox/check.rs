@@ -78,7 +78,8 @@ pub enum Outcome {
 /// One probe and its outcome.
 #[derive(Clone, Debug, Serialize)]
 pub struct Probe {
-    /// `read`, `write`, `exec`, `connect`, `bind` or `media_dir`.
+    /// `read`, `write`, `exec`, `connect`, `bind`, `media_dir`, `thread`, `runtime`,
+    /// `socket`, `signal` or `chmod`.
     pub kind: &'static str,
     pub target: String,
     pub outcome: Outcome,
@@ -191,6 +192,77 @@ fn try_bind(addr: &SocketAddr) -> std::io::Result<()> {
     TcpListener::bind(addr).map(|_| ())
 }
 
+/// A thread can still start (glibc falls back from `clone3`, which seccomp answers with
+/// `ENOSYS`, to `clone`).
+fn try_thread() -> std::io::Result<()> {
+    std::thread::Builder::new()
+        .name("probe".into())
+        .spawn(|| 42)?
+        .join()
+        .map_err(|_| std::io::Error::other("probe thread panicked"))
+        .map(|_| ())
+}
+
+/// The worker's runtime still works: a current-thread tokio runtime with its timer, I/O
+/// driver and a blocking-pool thread.
+fn try_runtime() -> std::io::Result<()> {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    rt.block_on(async {
+        tokio::time::sleep(Duration::from_millis(1)).await;
+        tokio::task::spawn_blocking(|| 42)
+            .await
+            .map_err(std::io::Error::other)
+            .map(|_| ())
+    })
+}
+
+/// `clone(CLONE_NEWUSER)`: a new user namespace (the door to mounts and more inside it).
+fn try_user_namespace() -> std::io::Result<()> {
+    let flags = (libc::CLONE_NEWUSER | libc::SIGCHLD) as libc::c_long;
+    // SAFETY: a fork-like clone (no CLONE_VM, no new stack: the child gets a copy-on-write
+    // copy of this process). The child only calls `_exit`, which is async-signal-safe, so it
+    // touches no lock or allocator state copied from other threads.
+    let pid = unsafe { libc::syscall(libc::SYS_clone, flags, 0usize, 0usize, 0usize, 0usize) };
+    match pid {
+        0 => {
+            // SAFETY: in the child; `_exit` ends it without running any destructor.
+            unsafe { libc::_exit(0) }
+        }
+        n if n < 0 => Err(std::io::Error::last_os_error()),
+        n => {
+            let pid = rustix::process::Pid::from_raw(n as i32)
+                .ok_or_else(|| std::io::Error::other("clone returned an invalid pid"))?;
+            let _ = rustix::process::waitpid(Some(pid), rustix::process::WaitOptions::empty());
+            Ok(())
+        }
+    }
+}
+
+fn try_udp() -> std::io::Result<()> {
+    std::net::UdpSocket::bind("127.0.0.1:0").map(|_| ())
+}
+
+fn try_unix_socket() -> std::io::Result<()> {
+    // socket(AF_UNIX) itself is refused; the path need not exist.
+    std::os::unix::net::UnixStream::connect("/run/botyard-sandbox-check-no-such.sock").map(|_| ())
+}
+
+/// `kill(parent, 0)`: the permission check of a signal, without sending one.
+fn try_signal_parent() -> std::io::Result<()> {
+    let parent =
+        rustix::process::getppid().ok_or_else(|| std::io::Error::other("no parent process"))?;
+    rustix::process::test_kill_process(parent).map_err(std::io::Error::from)
+}
+
+/// Changes the mode of `path` to the mode it already has (so a missing sandbox changes
+/// nothing).
+fn try_chmod(path: &Path, perms: Option<std::fs::Permissions>) -> std::io::Result<()> {
+    let perms = perms.ok_or_else(|| std::io::Error::other("could not read the mode first"))?;
+    std::fs::set_permissions(path, perms)
+}
+
 fn resolve(target: &str) -> Result<SocketAddr, String> {
     target
         .to_socket_addrs()
@@ -278,6 +350,10 @@ pub fn run(args: &CheckArgs) -> ExitCode {
         .map(|t| (t.clone(), resolve(t)))
         .collect();
     let media = args.dir.as_ref().map(|d| (d.clone(), open_media_dir(d)));
+    let dir_perms = args
+        .dir
+        .as_ref()
+        .map(|d| std::fs::metadata(d).map(|m| m.permissions()).ok());
 
     let policy = SandboxPolicy {
         read_only_dir: args.dir.clone(),
@@ -347,6 +423,46 @@ pub fn run(args: &CheckArgs) -> ExitCode {
             Err(e) => Err(std::io::Error::other(e.clone())),
         };
         probes.push(probe("bind", target.clone(), Outcome::Denied, result));
+    }
+    // Always: what the worker needs keeps working, and what seccomp refuses is refused.
+    probes.push(probe(
+        "thread",
+        "std::thread::spawn".into(),
+        Outcome::Allowed,
+        try_thread(),
+    ));
+    probes.push(probe(
+        "runtime",
+        "tokio runtime".into(),
+        Outcome::Allowed,
+        try_runtime(),
+    ));
+    probes.push(probe(
+        "namespace",
+        "clone(CLONE_NEWUSER)".into(),
+        Outcome::Denied,
+        try_user_namespace(),
+    ));
+    probes.push(probe("socket", "UDP".into(), Outcome::Denied, try_udp()));
+    probes.push(probe(
+        "socket",
+        "UNIX".into(),
+        Outcome::Denied,
+        try_unix_socket(),
+    ));
+    probes.push(probe(
+        "signal",
+        "parent process".into(),
+        Outcome::Denied,
+        try_signal_parent(),
+    ));
+    if let (Some(dir), Some(perms)) = (&args.dir, dir_perms) {
+        probes.push(probe(
+            "chmod",
+            dir.display().to_string(),
+            Outcome::Denied,
+            try_chmod(dir, perms),
+        ));
     }
     if self_test {
         // Only reachable when the sandbox let the write through.
