@@ -75,6 +75,16 @@ pub enum Outcome {
     Error,
 }
 
+impl Outcome {
+    pub fn name(self) -> &'static str {
+        match self {
+            Outcome::Allowed => "allowed",
+            Outcome::Denied => "denied",
+            Outcome::Error => "error",
+        }
+    }
+}
+
 /// One probe and its outcome.
 #[derive(Clone, Debug, Serialize)]
 pub struct Probe {
@@ -554,7 +564,7 @@ fn text(out: &CheckOutput, self_test: bool) -> String {
                 if p.as_expected {
                     "ok".to_string()
                 } else {
-                    format!("UNEXPECTED (expected {:?})", p.expected).to_lowercase()
+                    format!("UNEXPECTED (expected {})", p.expected.name())
                 }
             );
         }

@@ -406,8 +406,12 @@ pub(super) fn apply() -> LayerReport {
         Err(e) => return LayerReport::new(Layer::Seccomp, Enforcement::NotSupported, e),
     };
     if let Err(e) = seccompiler::apply_filter_all_threads(&prog) {
+        // EINVAL from seccomp() is either a kernel without filter support or a filter it
+        // rejects; PR_GET_SECCOMP tells them apart (it fails without CONFIG_SECCOMP).
         let not_supported = matches!(&e, seccompiler::Error::Seccomp(io)
-            if io.raw_os_error() == Some(libc::EINVAL) || io.raw_os_error() == Some(libc::ENOSYS));
+            if io.raw_os_error() == Some(libc::ENOSYS)
+                || (io.raw_os_error() == Some(libc::EINVAL)
+                    && rustix::thread::secure_computing_mode().is_err()));
         return LayerReport::new(
             Layer::Seccomp,
             if not_supported {
