@@ -18,10 +18,12 @@ pub mod metrics;
 pub mod passwords;
 pub mod sandbox;
 pub mod state;
+pub mod supervisor;
 pub mod telegram;
 pub mod tenancy;
 pub mod tenant_logs;
 pub mod tokens;
+pub mod worker;
 
 use std::collections::HashMap;
 use std::future::Future;

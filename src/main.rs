@@ -56,6 +56,9 @@ enum Command {
     /// Print the OpenAPI document.
     #[command(hide = true)]
     Openapi,
+    /// A tenant's worker process; started by the server, not by hand.
+    #[command(hide = true)]
+    Worker,
     /// Apply the worker sandbox to this process, probe it, and print what the kernel enforces.
     SandboxCheck(botyard::sandbox::check::CheckArgs),
 }
@@ -169,6 +172,8 @@ fn main() -> ExitCode {
         }
         // Single-threaded here: the sandbox must be applied before any thread starts.
         Command::SandboxCheck(args) => botyard::sandbox::check::run(&args),
+        // Single-threaded here: the worker applies its sandbox before any thread starts.
+        Command::Worker => botyard::worker::main(),
         Command::Openapi => {
             print!("{}", botyard::http::openapi_json());
             ExitCode::SUCCESS

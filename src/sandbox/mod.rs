@@ -25,6 +25,7 @@ mod lsm;
 mod process;
 mod report;
 mod seccomp;
+pub mod spawn;
 
 use std::collections::HashSet;
 use std::io;

@@ -1,0 +1,102 @@
+//! What the supervisor and a worker say to each other. The first frame each way carries the
+//! protocol version; a peer speaking another version is refused.
+
+use serde::{Deserialize, Serialize};
+
+use crate::sandbox::SandboxReport;
+use crate::telegram::sim::SimConfig;
+use crate::telegram::{Dialog, IncomingEvent, Me};
+
+pub const PROTOCOL_VERSION: u16 = 1;
+
+/// Descriptor numbers the supervisor places in a worker.
+pub const WORKER_SOCKET_FD: i32 = 3;
+pub const WORKER_MEDIA_FD: i32 = 4;
+
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub enum SessionKind {
+    /// A simulated Telegram session.
+    Sim(SimConfig),
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct SessionSpec {
+    pub id: u64,
+    pub kind: SessionKind,
+}
+
+/// Everything a worker knows, sent as its first frame: the worker reads nothing else.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct WorkerInit {
+    pub protocol: u16,
+    pub tenant: u64,
+    /// The tenant's media folder (opened by the supervisor and passed as descriptor 4; the
+    /// path is for the sandbox rules).
+    pub media_dir: Option<String>,
+    /// TCP ports the worker may connect to.
+    pub connect_ports: Vec<u16>,
+    /// Refuse to run when a sandbox layer is missing.
+    pub sandbox_require: bool,
+    /// Send events at most this many at a time …
+    pub batch_max_events: u32,
+    /// … or at least this often, in milliseconds.
+    pub batch_max_ms: u64,
+    /// Event batches sent but not yet acknowledged before the worker stops reading events.
+    pub max_unacked_batches: u32,
+    pub sessions: Vec<SessionSpec>,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub enum ToWorker {
+    Init(Box<WorkerInit>),
+    Heartbeat {
+        nonce: u64,
+    },
+    /// Batches up to and including this one are durable.
+    EventsAck {
+        batch: u64,
+    },
+    /// Log out nothing, finish what is in flight, exit.
+    Stop,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub enum SessionState {
+    Connecting,
+    Online { me: Me },
+    FloodWait { until: i64 },
+    Revoked,
+    Error { reason: String },
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub enum FromWorker {
+    /// First frame: the worker runs, with this sandbox.
+    Ready {
+        protocol: u16,
+        pid: u32,
+        sandbox: Box<SandboxReport>,
+    },
+    /// First frame when the worker will not run (wrong protocol, sandbox required but missing).
+    Refused {
+        reason: String,
+    },
+    HeartbeatAck {
+        nonce: u64,
+    },
+    Session {
+        session: u64,
+        state: SessionState,
+    },
+    Dialogs {
+        session: u64,
+        dialogs: Vec<Dialog>,
+    },
+    /// Events in order; batch numbers count up from 1 without gaps.
+    Events {
+        batch: u64,
+        session: u64,
+        events: Vec<IncomingEvent>,
+    },
+    Stopped,
+}

@@ -1,0 +1,499 @@
+//! The TenantManager: one `botyard worker` process per tenant with sessions, started and
+//! watched by the server. It hands each worker its configuration, checks its heartbeat, feeds
+//! its events to the shard writers and acknowledges them once durable, restarts it with
+//! backoff when it dies, and quarantines a worker that keeps crashing.
+
+use std::collections::{HashMap, VecDeque};
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use serde::Serialize;
+use tokio::sync::{mpsc, watch};
+
+use botyard_shards::ids::TenantId;
+use botyard_shards::ingest::IngestHandle;
+
+use crate::ingestion;
+use crate::ipc::frame::{FrameError, FrameReader, FrameWriter};
+use crate::ipc::messages::{
+    FromWorker, PROTOCOL_VERSION, SessionSpec, SessionState, ToWorker, WorkerInit,
+};
+use crate::sandbox::SandboxReport;
+use crate::telegram::Dialog;
+
+#[derive(Clone, Debug)]
+pub struct SupervisorConfig {
+    /// The `botyard` executable to run as `botyard worker`.
+    pub exe: PathBuf,
+    pub heartbeat: Duration,
+    /// Heartbeats a worker may miss before it is killed.
+    pub heartbeat_misses: u32,
+    pub connect_ports: Vec<u16>,
+    pub sandbox_require: bool,
+    pub backoff_min: Duration,
+    pub backoff_max: Duration,
+    /// More crashes than this within `crash_window` quarantines the worker.
+    pub crash_limit: usize,
+    pub crash_window: Duration,
+    pub stop_deadline: Duration,
+    pub batch_max_events: u32,
+    pub batch_max_ms: u64,
+}
+
+impl SupervisorConfig {
+    pub fn new(exe: PathBuf) -> Self {
+        SupervisorConfig {
+            exe,
+            heartbeat: Duration::from_secs(5),
+            heartbeat_misses: 3,
+            connect_ports: crate::sandbox::TELEGRAM_PORTS.to_vec(),
+            sandbox_require: false,
+            backoff_min: Duration::from_secs(1),
+            backoff_max: Duration::from_secs(300),
+            crash_limit: 5,
+            crash_window: Duration::from_secs(600),
+            stop_deadline: Duration::from_secs(10),
+            batch_max_events: 1000,
+            batch_max_ms: 200,
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum WorkerState {
+    Starting,
+    Running,
+    Backoff,
+    Quarantined,
+    Stopped,
+}
+
+/// What the API shows of a worker.
+#[derive(Clone, Debug, Serialize)]
+pub struct WorkerStatus {
+    pub state: WorkerState,
+    pub pid: Option<u32>,
+    pub started_at: Option<i64>,
+    pub restarts: u32,
+    pub last_exit: Option<String>,
+    pub sandbox: Option<SandboxReport>,
+    pub sessions: HashMap<u64, SessionState>,
+    pub dialogs: HashMap<u64, Vec<Dialog>>,
+    pub events_stored: u64,
+}
+
+impl WorkerStatus {
+    fn new() -> Self {
+        WorkerStatus {
+            state: WorkerState::Starting,
+            pid: None,
+            started_at: None,
+            restarts: 0,
+            last_exit: None,
+            sandbox: None,
+            sessions: HashMap::new(),
+            dialogs: HashMap::new(),
+            events_stored: 0,
+        }
+    }
+}
+
+struct Slot {
+    status: Arc<watch::Sender<WorkerStatus>>,
+    stop: watch::Sender<bool>,
+    release: mpsc::Sender<()>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+pub struct Supervisor {
+    cfg: SupervisorConfig,
+    ingest: IngestHandle,
+    slots: Mutex<HashMap<TenantId, Slot>>,
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+fn now() -> i64 {
+    jiff::Timestamp::now().as_second()
+}
+
+#[derive(Debug, thiserror::Error)]
+enum RunEnd {
+    #[error("stopped")]
+    Stopped,
+    #[error("{0}")]
+    Failed(String),
+}
+
+impl Supervisor {
+    pub fn new(cfg: SupervisorConfig, ingest: IngestHandle) -> Arc<Self> {
+        Arc::new(Supervisor {
+            cfg,
+            ingest,
+            slots: Mutex::new(HashMap::new()),
+        })
+    }
+
+    /// Starts (or replaces) the worker of `tenant`. The previous worker, if any, has exited
+    /// before the new one starts: a session has one live owner at a time.
+    pub async fn start(
+        self: &Arc<Self>,
+        tenant: TenantId,
+        sessions: Vec<SessionSpec>,
+        media_dir: Option<PathBuf>,
+    ) {
+        self.stop(tenant).await;
+        let status = Arc::new(watch::Sender::new(WorkerStatus::new()));
+        let (stop_tx, stop_rx) = watch::channel(false);
+        let (release_tx, release_rx) = mpsc::channel(1);
+        let me = self.clone();
+        let st = status.clone();
+        let task = tokio::spawn(async move {
+            me.keep_running(tenant, sessions, media_dir, st, stop_rx, release_rx)
+                .await;
+        });
+        lock(&self.slots).insert(
+            tenant,
+            Slot {
+                status,
+                stop: stop_tx,
+                release: release_tx,
+                task,
+            },
+        );
+    }
+
+    /// Stops the worker of `tenant` and waits until its process is gone.
+    pub async fn stop(&self, tenant: TenantId) {
+        let slot = lock(&self.slots).remove(&tenant);
+        if let Some(slot) = slot {
+            let _ = slot.stop.send(true);
+            let _ = slot.task.await;
+        }
+    }
+
+    /// Stops every worker at once and waits for all of them.
+    pub async fn shutdown(&self) {
+        let slots: Vec<Slot> = lock(&self.slots).drain().map(|(_, s)| s).collect();
+        for s in &slots {
+            let _ = s.stop.send(true);
+        }
+        for s in slots {
+            let _ = s.task.await;
+        }
+    }
+
+    pub fn status(&self, tenant: TenantId) -> Option<WorkerStatus> {
+        lock(&self.slots)
+            .get(&tenant)
+            .map(|s| s.status.borrow().clone())
+    }
+
+    /// Follows a worker's status as it changes (tests and the API's long polls).
+    pub fn watch(&self, tenant: TenantId) -> Option<watch::Receiver<WorkerStatus>> {
+        lock(&self.slots).get(&tenant).map(|s| s.status.subscribe())
+    }
+
+    pub fn all(&self) -> Vec<(TenantId, WorkerStatus)> {
+        lock(&self.slots)
+            .iter()
+            .map(|(t, s)| (*t, s.status.borrow().clone()))
+            .collect()
+    }
+
+    /// Lets a quarantined worker start again.
+    pub fn release(&self, tenant: TenantId) -> bool {
+        lock(&self.slots)
+            .get(&tenant)
+            .is_some_and(|s| s.release.try_send(()).is_ok())
+    }
+
+    async fn keep_running(
+        self: Arc<Self>,
+        tenant: TenantId,
+        sessions: Vec<SessionSpec>,
+        media_dir: Option<PathBuf>,
+        status: Arc<watch::Sender<WorkerStatus>>,
+        mut stop: watch::Receiver<bool>,
+        mut release: mpsc::Receiver<()>,
+    ) {
+        let mut crashes: VecDeque<Instant> = VecDeque::new();
+        let mut backoff = self.cfg.backoff_min;
+        loop {
+            status.send_modify(|s| s.state = WorkerState::Starting);
+            let started = Instant::now();
+            let end = self
+                .run_once(tenant, &sessions, media_dir.as_deref(), &status, &mut stop)
+                .await;
+            status.send_modify(|s| {
+                s.pid = None;
+                s.last_exit = Some(end.to_string());
+            });
+            if matches!(end, RunEnd::Stopped) || *stop.borrow() {
+                status.send_modify(|s| s.state = WorkerState::Stopped);
+                return;
+            }
+            tracing::warn!(tenant_id = tenant.0, reason = %end, "worker ended; restarting");
+            let now = Instant::now();
+            crashes.push_back(now);
+            while crashes
+                .front()
+                .is_some_and(|t| now.duration_since(*t) > self.cfg.crash_window)
+            {
+                crashes.pop_front();
+            }
+            if started.elapsed() > self.cfg.backoff_max {
+                backoff = self.cfg.backoff_min;
+            }
+            if crashes.len() > self.cfg.crash_limit {
+                status.send_modify(|s| s.state = WorkerState::Quarantined);
+                tracing::error!(
+                    tenant_id = tenant.0,
+                    crashes = crashes.len(),
+                    "worker quarantined after repeated crashes"
+                );
+                tokio::select! {
+                    _ = stop.changed() => { status.send_modify(|s| s.state = WorkerState::Stopped); return; }
+                    _ = release.recv() => { crashes.clear(); backoff = self.cfg.backoff_min; }
+                }
+            } else {
+                status.send_modify(|s| s.state = WorkerState::Backoff);
+                let jitter = rand::random_range(0.0..0.25) * backoff.as_secs_f64();
+                let wait = backoff + Duration::from_secs_f64(jitter);
+                tokio::select! {
+                    _ = stop.changed() => { status.send_modify(|s| s.state = WorkerState::Stopped); return; }
+                    _ = tokio::time::sleep(wait) => {}
+                }
+                backoff = (backoff * 2).min(self.cfg.backoff_max);
+            }
+            status.send_modify(|s| s.restarts += 1);
+        }
+    }
+
+    /// One life of a worker process.
+    async fn run_once(
+        &self,
+        tenant: TenantId,
+        sessions: &[SessionSpec],
+        media_dir: Option<&std::path::Path>,
+        status: &Arc<watch::Sender<WorkerStatus>>,
+        stop: &mut watch::Receiver<bool>,
+    ) -> RunEnd {
+        let (mut child, sock) = match crate::sandbox::spawn::spawn_worker(&self.cfg.exe, media_dir)
+        {
+            Ok(c) => c,
+            Err(e) => return RunEnd::Failed(format!("cannot start worker: {e}")),
+        };
+        let pid = child.id();
+        let result = self
+            .talk(tenant, sessions, media_dir, status, stop, sock, pid)
+            .await;
+        // However it ended, the process is gone before this returns.
+        match &result {
+            RunEnd::Stopped => {
+                if tokio::time::timeout(self.cfg.stop_deadline, child.wait())
+                    .await
+                    .is_err()
+                {
+                    tracing::warn!(
+                        tenant_id = tenant.0,
+                        "worker did not stop in time; killing it"
+                    );
+                    let _ = child.kill().await;
+                }
+            }
+            RunEnd::Failed(_) => {
+                let _ = child.kill().await;
+            }
+        }
+        let _ = child.wait().await;
+        result
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    async fn talk(
+        &self,
+        tenant: TenantId,
+        sessions: &[SessionSpec],
+        media_dir: Option<&std::path::Path>,
+        status: &Arc<watch::Sender<WorkerStatus>>,
+        stop: &mut watch::Receiver<bool>,
+        sock: tokio::net::UnixStream,
+        pid: Option<u32>,
+    ) -> RunEnd {
+        let (r, w) = sock.into_split();
+        let mut writer = FrameWriter::new(w);
+        let init = WorkerInit {
+            protocol: PROTOCOL_VERSION,
+            tenant: tenant.0,
+            media_dir: media_dir.map(|p| p.display().to_string()),
+            connect_ports: self.cfg.connect_ports.clone(),
+            sandbox_require: self.cfg.sandbox_require,
+            batch_max_events: self.cfg.batch_max_events,
+            batch_max_ms: self.cfg.batch_max_ms,
+            max_unacked_batches: 8,
+            sessions: sessions.to_vec(),
+        };
+        if let Err(e) = writer.send(&ToWorker::Init(Box::new(init))).await {
+            return RunEnd::Failed(format!("sending init: {e}"));
+        }
+        let (in_tx, mut in_rx) = mpsc::channel::<Result<FromWorker, FrameError>>(16);
+        let reader_task = tokio::spawn(async move {
+            let mut reader = FrameReader::new(r);
+            loop {
+                let m = reader.next::<FromWorker>().await;
+                let end = m.is_err();
+                if in_tx.send(m).await.is_err() || end {
+                    break;
+                }
+            }
+        });
+        let result = self
+            .converse(tenant, status, stop, &mut writer, &mut in_rx, pid)
+            .await;
+        reader_task.abort();
+        result
+    }
+
+    async fn converse(
+        &self,
+        tenant: TenantId,
+        status: &Arc<watch::Sender<WorkerStatus>>,
+        stop: &mut watch::Receiver<bool>,
+        writer: &mut FrameWriter<tokio::net::unix::OwnedWriteHalf>,
+        in_rx: &mut mpsc::Receiver<Result<FromWorker, FrameError>>,
+        pid: Option<u32>,
+    ) -> RunEnd {
+        // The first frame says whether the worker runs, and with which sandbox.
+        let first =
+            tokio::time::timeout(self.cfg.heartbeat * self.cfg.heartbeat_misses, in_rx.recv())
+                .await;
+        match first {
+            Ok(Some(Ok(FromWorker::Ready {
+                protocol,
+                pid: wpid,
+                sandbox,
+            }))) if protocol == PROTOCOL_VERSION => {
+                let missing = sandbox.missing();
+                if !missing.is_empty() {
+                    tracing::warn!(tenant_id = tenant.0, missing = ?missing.iter().map(|l| l.layer.name()).collect::<Vec<_>>(), "worker sandbox is missing layers");
+                }
+                status.send_modify(|s| {
+                    s.state = WorkerState::Running;
+                    s.pid = pid.or(Some(wpid));
+                    s.started_at = Some(now());
+                    s.sandbox = Some(*sandbox);
+                });
+            }
+            Ok(Some(Ok(FromWorker::Refused { reason }))) => {
+                return RunEnd::Failed(format!("worker refused: {reason}"));
+            }
+            Ok(Some(Ok(other))) => {
+                return RunEnd::Failed(format!("worker spoke out of turn: {other:?}"));
+            }
+            Ok(Some(Err(e))) => return RunEnd::Failed(format!("bad frame from worker: {e}")),
+            Ok(None) => return RunEnd::Failed("worker closed the connection".into()),
+            Err(_) => return RunEnd::Failed("worker did not report ready in time".into()),
+        }
+        tracing::info!(tenant_id = tenant.0, pid = ?pid, "worker running");
+
+        let mut beat = tokio::time::interval(self.cfg.heartbeat);
+        beat.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut nonce = 0u64;
+        let mut last_ack = Instant::now();
+        let mut expected_batch = 1u64;
+        loop {
+            tokio::select! {
+                _ = stop.changed() => {
+                    let _ = writer.send(&ToWorker::Stop).await;
+                    // Store what the worker flushes on its way out.
+                    let deadline = tokio::time::sleep(self.cfg.stop_deadline);
+                    tokio::pin!(deadline);
+                    loop {
+                        tokio::select! {
+                            _ = &mut deadline => break,
+                            m = in_rx.recv() => match m {
+                                Some(Ok(FromWorker::Events { batch, session: _, events })) if batch == expected_batch => {
+                                    if self.store_events(tenant, status, &events).await.is_ok() {
+                                        expected_batch += 1;
+                                    }
+                                }
+                                Some(Ok(FromWorker::Stopped)) | None | Some(Err(_)) => break,
+                                Some(Ok(_)) => {}
+                            }
+                        }
+                    }
+                    return RunEnd::Stopped;
+                }
+                _ = beat.tick() => {
+                    if last_ack.elapsed() > self.cfg.heartbeat * self.cfg.heartbeat_misses {
+                        return RunEnd::Failed("missed heartbeats".into());
+                    }
+                    nonce += 1;
+                    if let Err(e) = writer.send(&ToWorker::Heartbeat { nonce }).await {
+                        return RunEnd::Failed(format!("worker connection: {e}"));
+                    }
+                }
+                m = in_rx.recv() => match m {
+                    Some(Ok(FromWorker::HeartbeatAck { nonce: n })) => {
+                        if n == nonce {
+                            last_ack = Instant::now();
+                        }
+                    }
+                    Some(Ok(FromWorker::Session { session, state })) => {
+                        tracing::info!(tenant_id = tenant.0, session, state = ?state, "session state");
+                        status.send_modify(|s| { s.sessions.insert(session, state); });
+                    }
+                    Some(Ok(FromWorker::Dialogs { session, dialogs })) => {
+                        status.send_modify(|s| { s.dialogs.insert(session, dialogs); });
+                    }
+                    Some(Ok(FromWorker::Events { batch, session: _, events })) => {
+                        if batch != expected_batch {
+                            return RunEnd::Failed(format!("event batch {batch} out of order, expected {expected_batch}"));
+                        }
+                        if events.len() > self.cfg.batch_max_events as usize {
+                            return RunEnd::Failed(format!("event batch of {} is over the limit", events.len()));
+                        }
+                        match self.store_events(tenant, status, &events).await {
+                            Ok(()) => {
+                                expected_batch += 1;
+                                if let Err(e) = writer.send(&ToWorker::EventsAck { batch }).await {
+                                    return RunEnd::Failed(format!("worker connection: {e}"));
+                                }
+                            }
+                            // Not durable, so not acknowledged: the worker keeps the batch; a
+                            // restart loses only what it had not sent.
+                            Err(e) => return RunEnd::Failed(format!("storing events: {e}")),
+                        }
+                    }
+                    Some(Ok(FromWorker::Ready { .. } | FromWorker::Refused { .. })) => {
+                        return RunEnd::Failed("worker sent a second greeting".into());
+                    }
+                    Some(Ok(FromWorker::Stopped)) => return RunEnd::Failed("worker stopped on its own".into()),
+                    Some(Err(e)) => return RunEnd::Failed(format!("bad frame from worker: {e}")),
+                    None => return RunEnd::Failed("worker closed the connection".into()),
+                }
+            }
+        }
+    }
+
+    async fn store_events(
+        &self,
+        tenant: TenantId,
+        status: &Arc<watch::Sender<WorkerStatus>>,
+        events: &[crate::telegram::IncomingEvent],
+    ) -> Result<(), botyard_shards::ingest::IngestError> {
+        // Events name chats, never tenants: the tenant is the worker's, so a worker cannot
+        // write into another tenant's rows.
+        let batch = ingestion::to_batch(tenant, events);
+        if !batch.is_empty() {
+            self.ingest.submit_batch(tenant, batch).await?;
+        }
+        status.send_modify(|s| s.events_stored += events.len() as u64);
+        Ok(())
+    }
+}

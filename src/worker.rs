@@ -1,0 +1,268 @@
+//! `botyard worker`: one tenant's Telegram sessions in a sandboxed process. It reads its whole
+//! configuration from the first IPC frame, applies the sandbox before any thread exists, then
+//! runs a current-thread runtime: sessions report events, the worker batches them to the
+//! supervisor and keeps each batch until the supervisor says it is durable.
+
+use std::collections::{BTreeSet, HashMap};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use tokio::sync::mpsc;
+
+use crate::ipc::frame::{self, FrameError, FrameReader, FrameWriter};
+use crate::ipc::messages::{
+    FromWorker, PROTOCOL_VERSION, SessionKind, SessionSpec, SessionState, ToWorker,
+    WORKER_MEDIA_FD, WORKER_SOCKET_FD, WorkerInit,
+};
+use crate::sandbox::{self, SandboxPolicy, SandboxReport};
+use crate::telegram::sim::Sim;
+use crate::telegram::{IncomingEvent, PortError, TelegramPort};
+
+#[derive(Debug, thiserror::Error)]
+pub enum WorkerError {
+    #[error("ipc: {0}")]
+    Ipc(#[from] FrameError),
+    #[error("protocol: {0}")]
+    Protocol(String),
+    #[error("refused: {0}")]
+    Refused(String),
+    #[error("i/o: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// Entry point of the hidden `worker` subcommand.
+pub fn main() -> ExitCode {
+    match run() {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(WorkerError::Refused(r)) => {
+            eprintln!("botyard worker: refused to run: {r}");
+            ExitCode::from(3)
+        }
+        Err(e) => {
+            eprintln!("botyard worker: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run() -> Result<(), WorkerError> {
+    let mut sock = std::os::unix::net::UnixStream::from(sandbox::inherited_fd(WORKER_SOCKET_FD)?);
+    let init = match frame::read_blocking::<ToWorker>(&mut sock, 0)? {
+        ToWorker::Init(init) => *init,
+        other => {
+            return Err(WorkerError::Protocol(format!(
+                "first frame is {other:?}, not Init"
+            )));
+        }
+    };
+    if init.protocol != PROTOCOL_VERSION {
+        let reason = format!(
+            "protocol {} offered, this worker speaks {PROTOCOL_VERSION}",
+            init.protocol
+        );
+        let _ = frame::write_blocking(
+            &mut sock,
+            0,
+            &FromWorker::Refused {
+                reason: reason.clone(),
+            },
+        );
+        return Err(WorkerError::Refused(reason));
+    }
+    // The Telegram code gets this handle and no other way into the filesystem.
+    let media = match &init.media_dir {
+        Some(_) => Some(sandbox::media_dir_from_fd(sandbox::inherited_fd(
+            WORKER_MEDIA_FD,
+        )?)?),
+        None => None,
+    };
+    let policy = SandboxPolicy {
+        read_only_dir: init.media_dir.as_ref().map(PathBuf::from),
+        connect_ports: init.connect_ports.clone(),
+        ..SandboxPolicy::telegram(None)
+    };
+    let report = sandbox::apply(&policy);
+    if init.sandbox_require
+        && let Err(missing) = report.require()
+    {
+        let reason = missing.to_string();
+        let _ = frame::write_blocking(
+            &mut sock,
+            0,
+            &FromWorker::Refused {
+                reason: reason.clone(),
+            },
+        );
+        return Err(WorkerError::Refused(reason));
+    }
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    rt.block_on(serve(sock, init, report, media))
+}
+
+/// The worker's loop, after the sandbox is in place.
+pub async fn serve(
+    sock: std::os::unix::net::UnixStream,
+    init: WorkerInit,
+    report: SandboxReport,
+    _media: Option<cap_std::fs::Dir>,
+) -> Result<(), WorkerError> {
+    sock.set_nonblocking(true)?;
+    let (r, w) = tokio::net::UnixStream::from_std(sock)?.into_split();
+    let mut writer = FrameWriter::new(w);
+    writer
+        .send(&FromWorker::Ready {
+            protocol: PROTOCOL_VERSION,
+            pid: std::process::id(),
+            sandbox: Box::new(report),
+        })
+        .await?;
+
+    // Reading is not cancel-safe, so it runs on its own and hands over whole messages.
+    let (in_tx, mut in_rx) = mpsc::channel::<Result<ToWorker, FrameError>>(16);
+    tokio::spawn(async move {
+        let mut reader = FrameReader::resume(r, 1);
+        loop {
+            let m = reader.next::<ToWorker>().await;
+            let end = m.is_err();
+            if in_tx.send(m).await.is_err() || end {
+                break;
+            }
+        }
+    });
+
+    let (out_tx, mut out_rx) = mpsc::channel::<FromWorker>(64);
+    let (ev_tx, mut ev_rx) = mpsc::channel::<(u64, IncomingEvent)>(4096);
+    for spec in init.sessions.clone() {
+        tokio::spawn(session_task(spec, out_tx.clone(), ev_tx.clone()));
+    }
+    drop(ev_tx);
+
+    let max_events = init.batch_max_events.max(1) as usize;
+    let max_unacked = init.max_unacked_batches.max(1) as usize;
+    let mut buffers: HashMap<u64, Vec<IncomingEvent>> = HashMap::new();
+    let mut unacked: BTreeSet<u64> = BTreeSet::new();
+    let mut next_batch = 1u64;
+    let mut tick = tokio::time::interval(Duration::from_millis(init.batch_max_ms.max(1)));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+
+    loop {
+        tokio::select! {
+            m = in_rx.recv() => match m {
+                Some(Ok(ToWorker::Heartbeat { nonce })) => writer.send(&FromWorker::HeartbeatAck { nonce }).await?,
+                Some(Ok(ToWorker::EventsAck { batch })) => {
+                    unacked = unacked.split_off(&(batch + 1));
+                }
+                Some(Ok(ToWorker::Stop)) => {
+                    for (session, events) in buffers.drain() {
+                        if !events.is_empty() {
+                            writer.send(&FromWorker::Events { batch: next_batch, session, events }).await?;
+                            next_batch += 1;
+                        }
+                    }
+                    writer.send(&FromWorker::Stopped).await?;
+                    return Ok(());
+                }
+                Some(Ok(ToWorker::Init(_))) => return Err(WorkerError::Protocol("second Init".into())),
+                Some(Err(FrameError::Closed)) | None => return Ok(()),
+                Some(Err(e)) => return Err(e.into()),
+            },
+            Some(m) = out_rx.recv() => writer.send(&m).await?,
+            Some((session, event)) = ev_rx.recv(), if unacked.len() < max_unacked => {
+                let buf = buffers.entry(session).or_default();
+                buf.push(event);
+                if buf.len() >= max_events {
+                    let events = std::mem::take(buf);
+                    writer.send(&FromWorker::Events { batch: next_batch, session, events }).await?;
+                    unacked.insert(next_batch);
+                    next_batch += 1;
+                }
+            }
+            _ = tick.tick() => {
+                for (session, buf) in buffers.iter_mut() {
+                    if !buf.is_empty() && unacked.len() < max_unacked {
+                        let events = std::mem::take(buf);
+                        writer.send(&FromWorker::Events { batch: next_batch, session: *session, events }).await?;
+                        unacked.insert(next_batch);
+                        next_batch += 1;
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn state_of(e: &PortError, now: i64) -> SessionState {
+    match e {
+        PortError::Revoked => SessionState::Revoked,
+        PortError::FloodWait(s) => SessionState::FloodWait {
+            until: now + i64::from(*s),
+        },
+        other => SessionState::Error {
+            reason: other.to_string(),
+        },
+    }
+}
+
+async fn session_task(
+    spec: SessionSpec,
+    out: mpsc::Sender<FromWorker>,
+    events: mpsc::Sender<(u64, IncomingEvent)>,
+) {
+    let SessionKind::Sim(cfg) = spec.kind;
+    let mut port = Sim::new(cfg);
+    let id = spec.id;
+    let say = |state| FromWorker::Session { session: id, state };
+    if out.send(say(SessionState::Connecting)).await.is_err() {
+        return;
+    }
+    let me = match port.login().await {
+        Ok(me) => me,
+        Err(e) => {
+            let _ = out.send(say(state_of(&e, port.now()))).await;
+            return;
+        }
+    };
+    let _ = out.send(say(SessionState::Online { me })).await;
+    match port.dialogs().await {
+        Ok(dialogs) => {
+            let _ = out
+                .send(FromWorker::Dialogs {
+                    session: id,
+                    dialogs,
+                })
+                .await;
+        }
+        Err(e) => {
+            let _ = out.send(say(state_of(&e, port.now()))).await;
+            return;
+        }
+    }
+    let mut n = 0u32;
+    loop {
+        match port.next_event().await {
+            Ok(e) => {
+                if events.send((id, e)).await.is_err() {
+                    return;
+                }
+                n = n.wrapping_add(1);
+                // A simulator at full speed never waits: let the rest of the worker run.
+                if n.is_multiple_of(256) {
+                    tokio::task::yield_now().await;
+                }
+            }
+            Err(PortError::FloodWait(s)) => {
+                let _ = out
+                    .send(say(state_of(&PortError::FloodWait(s), port.now())))
+                    .await;
+                tokio::time::sleep(Duration::from_secs(u64::from(s))).await;
+            }
+            Err(e) => {
+                let _ = out.send(say(state_of(&e, port.now()))).await;
+                return;
+            }
+        }
+    }
+}

@@ -1,0 +1,257 @@
+//! The TenantManager with the real worker binary: events from a simulated session reach the
+//! store exactly, a killed worker is restarted, a hostile worker is cut off and quarantined,
+//! and no worker outlives the supervisor.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use botyard::ingestion::{metric, to_batch};
+use botyard::ipc::messages::{SessionKind, SessionSpec};
+use botyard::supervisor::{Supervisor, SupervisorConfig, WorkerState, WorkerStatus};
+use botyard::telegram::sim::{Sim, SimConfig};
+use botyard_shards::ids::{ChatId, Day};
+use botyard_shards::ingest::{Ingest, IngestConfig};
+use botyard_shards::records::{AccountRec, TenantRec, TenantStatus};
+use botyard_shards::{Store, StoreConfig, TenantScope};
+use tokio::sync::watch;
+
+struct World {
+    _dir: tempfile::TempDir,
+    store: Arc<Store>,
+    ingest: Option<Ingest>,
+}
+
+fn world() -> World {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Arc::new(
+        Store::open(&StoreConfig {
+            dir: dir.path().to_path_buf(),
+            shards: 2,
+            catalog_cache_bytes: 4 << 20,
+            shard_cache_bytes: 4 << 20,
+        })
+        .unwrap(),
+    );
+    let s2 = store.clone();
+    let ingest = Ingest::start(
+        store.shards(),
+        IngestConfig::default(),
+        Arc::new(move |t| s2.shard_of(t).ok().flatten()),
+        None,
+    );
+    World {
+        _dir: dir,
+        store,
+        ingest: Some(ingest),
+    }
+}
+
+fn tenant(store: &Store, name: &str) -> TenantScope {
+    let admin = store
+        .catalog_write(|c| {
+            c.insert_account(&AccountRec {
+                email: format!("{name}-admin@example.com"),
+                password_hash: "x".into(),
+                is_admin: true,
+                created_at: 0,
+                password_changed_at: 0,
+            })
+        })
+        .unwrap();
+    let p = store.principal_for_account(admin).unwrap().unwrap();
+    store
+        .admin(&p)
+        .unwrap()
+        .create_tenant(&TenantRec {
+            name: name.into(),
+            status: TenantStatus::Active,
+            plan: None,
+            created_at: 0,
+            updated_at: 0,
+        })
+        .unwrap()
+}
+
+fn config(exe: &str) -> SupervisorConfig {
+    let mut c = SupervisorConfig::new(exe.into());
+    c.heartbeat = Duration::from_millis(200);
+    c.backoff_min = Duration::from_millis(20);
+    c.backoff_max = Duration::from_millis(200);
+    c.stop_deadline = Duration::from_secs(5);
+    c.connect_ports = vec![];
+    c
+}
+
+fn sim(seed: u64) -> SessionSpec {
+    SessionSpec {
+        id: 1,
+        kind: SessionKind::Sim(SimConfig {
+            seed,
+            events_per_sec: 0.0,
+            ..SimConfig::default()
+        }),
+    }
+}
+
+async fn until(
+    rx: &mut watch::Receiver<WorkerStatus>,
+    what: &str,
+    f: impl FnMut(&WorkerStatus) -> bool,
+) -> WorkerStatus {
+    let got = match tokio::time::timeout(Duration::from_secs(60), rx.wait_for(f)).await {
+        Ok(Ok(s)) => Some(s.clone()),
+        _ => None,
+    };
+    got.unwrap_or_else(|| panic!("timed out waiting for {what}: {:?}", rx.borrow()))
+}
+
+fn alive(pid: u32) -> bool {
+    // A zombie is not alive: the supervisor reaps its children.
+    std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .map(|s| !s.contains(") Z "))
+        .unwrap_or(false)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stored_counters_equal_a_recount_of_the_simulated_stream() {
+    let mut w = world();
+    let t = tenant(&w.store, "Kahve");
+    let sup = Supervisor::new(
+        config(env!("CARGO_BIN_EXE_botyard")),
+        w.ingest.as_ref().unwrap().handle().unwrap(),
+    );
+    sup.start(t.tenant_id(), vec![sim(11)], None).await;
+    let mut rx = sup.watch(t.tenant_id()).unwrap();
+    let running = until(&mut rx, "events", |s| s.events_stored >= 20_000).await;
+    assert_eq!(running.state, WorkerState::Running);
+    assert!(matches!(
+        running.sessions.get(&1),
+        Some(botyard::ipc::messages::SessionState::Online { .. })
+    ));
+    assert_eq!(running.dialogs.get(&1).map(Vec::len), Some(3));
+    let pid = running.pid.unwrap();
+    let sandbox = running.sandbox.clone().unwrap();
+    eprintln!(
+        "worker sandbox: missing layers {:?}",
+        sandbox
+            .missing()
+            .iter()
+            .map(|l| l.layer.name())
+            .collect::<Vec<_>>()
+    );
+
+    sup.shutdown().await;
+    assert!(!alive(pid), "worker {pid} survived the supervisor");
+    let stored = rx.borrow().events_stored;
+    assert!(stored >= 20_000);
+
+    // Recount: the same seed gives the same stream; the first `stored` events are what the
+    // worker sent and the store acknowledged, in order.
+    let mut s = Sim::new(SimConfig {
+        seed: 11,
+        events_per_sec: 0.0,
+        ..SimConfig::default()
+    });
+    let events: Vec<_> = (0..stored).map(|_| s.generate().unwrap()).collect();
+    let expected = to_batch(t.tenant_id(), &events);
+    let mut want: HashMap<(ChatId, Day, u8), u64> = HashMap::new();
+    for c in &expected.counters {
+        *want
+            .entry((c.key.chat, c.key.day, c.key.metric))
+            .or_default() += c.delta;
+    }
+    // The writers stop once every handle is gone, the supervisor's included.
+    drop(sup);
+    if let Some(i) = w.ingest.take() {
+        i.shutdown();
+    }
+    let r = t.shard_read().unwrap();
+    for ((chat, day, m), n) in &want {
+        assert_eq!(
+            r.counter(*chat, *day, *m).unwrap(),
+            *n,
+            "chat {chat:?} day {day:?} metric {m}"
+        );
+    }
+    let texts: u64 = want
+        .iter()
+        .filter(|(k, _)| k.2 == metric::TEXT)
+        .map(|(_, n)| n)
+        .sum();
+    assert!(texts > 0);
+    let mut per_user: HashMap<(ChatId, Day, i64), u64> = HashMap::new();
+    for u in &expected.user_days {
+        *per_user.entry((u.chat, u.day, u.user)).or_default() += u.delta;
+    }
+    for ((chat, day, user), n) in per_user.iter().take(200) {
+        assert_eq!(r.user_day(*chat, *day, *user).unwrap(), *n);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_killed_worker_is_restarted_and_none_survives_shutdown() {
+    let w = world();
+    let t = tenant(&w.store, "Çiçek");
+    let sup = Supervisor::new(
+        config(env!("CARGO_BIN_EXE_botyard")),
+        w.ingest.as_ref().unwrap().handle().unwrap(),
+    );
+    sup.start(t.tenant_id(), vec![sim(3)], None).await;
+    let mut rx = sup.watch(t.tenant_id()).unwrap();
+    let first = until(&mut rx, "running", |s| {
+        s.state == WorkerState::Running && s.events_stored > 0
+    })
+    .await;
+    let pid = first.pid.unwrap();
+    let status = std::process::Command::new("kill")
+        .args(["-KILL", &pid.to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let again = until(&mut rx, "restart", |s| {
+        s.restarts >= 1 && s.state == WorkerState::Running
+    })
+    .await;
+    let pid2 = again.pid.unwrap();
+    assert_ne!(pid, pid2);
+    assert!(!alive(pid));
+    assert!(again.last_exit.is_some());
+    sup.shutdown().await;
+    assert!(!alive(pid2), "worker {pid2} survived the supervisor");
+    assert!(sup.status(t.tenant_id()).is_none());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hostile_worker_is_cut_off_and_quarantined() {
+    let w = world();
+    let t = tenant(&w.store, "Kötü");
+    let dir = tempfile::tempdir().unwrap();
+    // Writes an oversized frame header and garbage to the socket, then waits.
+    let script = dir.path().join("hostile.sh");
+    std::fs::write(
+        &script,
+        "#!/bin/sh\nprintf '\\377\\377\\377\\377garbage' >&3\nexec sleep 30\n",
+    )
+    .unwrap();
+    std::fs::set_permissions(&script, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let mut cfg = config(script.to_str().unwrap());
+    cfg.crash_limit = 2;
+    let sup = Supervisor::new(cfg, w.ingest.as_ref().unwrap().handle().unwrap());
+    sup.start(t.tenant_id(), vec![sim(1)], None).await;
+    let mut rx = sup.watch(t.tenant_id()).unwrap();
+    let q = until(&mut rx, "quarantine", |s| {
+        s.state == WorkerState::Quarantined
+    })
+    .await;
+    assert!(q.restarts >= 2);
+    let reason = q.last_exit.unwrap();
+    assert!(
+        reason.contains("bad frame") || reason.contains("over the limit"),
+        "{reason}"
+    );
+    // Released by an admin, it is tried again (and fails again).
+    assert!(sup.release(t.tenant_id()));
+    until(&mut rx, "retry after release", |s| s.restarts > q.restarts).await;
+    sup.shutdown().await;
+}
