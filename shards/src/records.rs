@@ -197,3 +197,24 @@ impl Record for TgUserRec {
     const VERSION: u8 = 1;
     const NAME: &'static str = "telegram_user";
 }
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum SessionKindRec {
+    Sim,
+    Bot,
+    User,
+}
+
+/// A Telegram session of a tenant. Its secret material (token, auth key, simulator setup) is
+/// sealed in `tenant_secrets` under the same id, never here.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SessionRec {
+    pub label: String,
+    pub kind: SessionKindRec,
+    pub created_at: i64,
+}
+impl Record for SessionRec {
+    const TAG: u8 = 10;
+    const VERSION: u8 = 1;
+    const NAME: &'static str = "session";
+}

@@ -86,11 +86,13 @@ fn catalog_v1(tx: &WriteTransaction) -> Result<(), redb::Error> {
     Ok(())
 }
 
-/// v2: per-user-per-day message counts and Telegram users seen (ingestion of worker events).
+/// v2: per-user-per-day message counts, Telegram users seen (ingestion of worker events) and
+/// Telegram sessions.
 fn shard_v2(tx: &WriteTransaction) -> Result<(), redb::Error> {
     use tables::shard::*;
     tx.open_table(USER_DAYS)?;
     tx.open_table(TG_USERS)?;
+    tx.open_table(SESSIONS)?;
     Ok(())
 }
 

@@ -6,8 +6,9 @@ use redb::{ReadableTable, WriteTransaction};
 use crate::error::Result;
 use crate::ids::{ChatId, Day, SecretId, TenantId};
 use crate::record::RecBytes;
+use crate::records::SessionRec;
 use crate::records::SettingsRec;
-use crate::tables::shard::{COUNTERS, SECRETS, SETTINGS, TG_USERS, USER_DAYS};
+use crate::tables::shard::{COUNTERS, SECRETS, SESSIONS, SETTINGS, TG_USERS, USER_DAYS};
 use crate::tx::Reader;
 
 pub struct TenantShard<T> {
@@ -35,6 +36,16 @@ impl<T: Reader> TenantShard<T> {
             .table(SECRETS)?
             .get((self.tenant, id))?
             .map(|v| v.value().to_vec()))
+    }
+
+    pub fn sessions(&self) -> Result<Vec<(SecretId, SessionRec)>> {
+        let t = self.tx.table(SESSIONS)?;
+        let mut out = Vec::new();
+        for row in t.range((self.tenant, SecretId::MIN)..=(self.tenant, SecretId::MAX))? {
+            let (k, v) = row?;
+            out.push((k.value().1, v.value().decode()?));
+        }
+        Ok(out)
     }
 
     pub fn user_day(&self, chat: ChatId, day: Day, user: i64) -> Result<u64> {
@@ -78,6 +89,30 @@ impl TenantShard<WriteTransaction> {
         Ok(())
     }
 
+    /// Adds a session with the next free id and returns the id.
+    pub fn insert_session(&mut self, rec: &SessionRec) -> Result<SecretId> {
+        let mut t = self.tx.open_table(SESSIONS)?;
+        let next = t
+            .range((self.tenant, SecretId::MIN)..=(self.tenant, SecretId::MAX))?
+            .next_back()
+            .transpose()?
+            .map_or(1, |(k, _)| k.value().1.0 + 1);
+        let id = SecretId(next);
+        t.insert((self.tenant, id), RecBytes::encode(rec)?)?;
+        Ok(id)
+    }
+
+    /// Removes a session and its sealed material; false when there was none.
+    pub fn delete_session(&mut self, id: SecretId) -> Result<bool> {
+        let had = self
+            .tx
+            .open_table(SESSIONS)?
+            .remove((self.tenant, id))?
+            .is_some();
+        self.tx.open_table(SECRETS)?.remove((self.tenant, id))?;
+        Ok(had)
+    }
+
     pub fn delete_secret(&mut self, id: SecretId) -> Result<bool> {
         Ok(self
             .tx
@@ -104,6 +139,10 @@ pub(crate) fn purge(tx: &WriteTransaction, tenant: TenantId) -> Result<()> {
     )?;
     tx.open_table(TG_USERS)?
         .retain_in((tenant, i64::MIN)..=(tenant, i64::MAX), |_, _| false)?;
+    tx.open_table(SESSIONS)?
+        .retain_in((tenant, SecretId::MIN)..=(tenant, SecretId::MAX), |_, _| {
+            false
+        })?;
     Ok(())
 }
 
@@ -155,6 +194,7 @@ mod purge_tests {
         tx.open_table(SECRETS).unwrap();
         tx.open_table(COUNTERS).unwrap();
         tx.open_table(TG_USERS).unwrap();
+        tx.open_table(SESSIONS).unwrap();
         purge(&tx, TenantId(3)).unwrap();
         tx.commit().unwrap();
         let rtx = db.begin_read().unwrap();

@@ -6,8 +6,8 @@ use redb::TableDefinition;
 use crate::ids::{AccountId, ApiKeyId, AuditId, ChatId, Day, FamilyId, PlanId, SecretId, TenantId};
 use crate::record::Rec;
 use crate::records::{
-    AccountRec, ApiKeyRec, AuditRec, FamilyRec, PlanRec, RefreshRec, SettingsRec, TenantRec,
-    TgUserRec,
+    AccountRec, ApiKeyRec, AuditRec, FamilyRec, PlanRec, RefreshRec, SessionRec, SettingsRec,
+    TenantRec, TgUserRec,
 };
 
 /// `schema_version`, `kind`, `shard_index`, `shard_count`: present in every file.
@@ -71,6 +71,9 @@ pub mod shard {
     /// Messages per (tenant, chat, day, Telegram user id).
     pub const USER_DAYS: TableDefinition<(TenantId, ChatId, Day, i64), u64> =
         TableDefinition::new("user_days");
+    /// Telegram sessions per tenant; the id is also the `SecretId` of their sealed material.
+    pub const SESSIONS: TableDefinition<(TenantId, SecretId), Rec<SessionRec>> =
+        TableDefinition::new("sessions");
     /// Telegram users seen per tenant.
     pub const TG_USERS: TableDefinition<(TenantId, i64), Rec<TgUserRec>> =
         TableDefinition::new("telegram_users");

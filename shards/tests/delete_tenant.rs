@@ -91,7 +91,7 @@ fn is_a(o: &Owned, table: &str, k: &[u8], v: &[u8]) -> bool {
     match table {
         "tenants" | "placement" | "tenant_settings" => k == t,
         "members" | "tenant_api_keys" | "tenant_secrets" | "counters" | "user_days"
-        | "telegram_users" => k.starts_with(&t),
+        | "sessions" | "telegram_users" => k.starts_with(&t),
         // (account, tenant): A's membership rows, and every row of A's own accounts.
         "account_tenants" => k.get(8..16) == Some(&t[..]) || acct(k),
         "accounts" | "account_families" => acct(k),
