@@ -54,6 +54,15 @@ pub struct Config {
     pub metrics: MetricsSection,
     pub auth: AuthSection,
     pub http: HttpSection,
+    pub workers: WorkersSection,
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct WorkersSection {
+    /// The executable started as `<exe> worker`; this binary when unset.
+    pub exe: Option<PathBuf>,
+    /// Refuse to run a worker whose sandbox misses a layer.
+    pub sandbox_require: bool,
 }
 
 #[derive(Clone, Debug)]
@@ -142,6 +151,7 @@ impl Default for Config {
                 body_limit_kb: 1024,
                 request_timeout_secs: 30,
             },
+            workers: WorkersSection::default(),
         }
     }
 }
@@ -219,6 +229,7 @@ pub enum ConfigError {
 enum Kind {
     Str,
     Int,
+    Bool,
 }
 
 /// One configuration key.
@@ -344,6 +355,14 @@ pub static KEYS: &[KeyDef] = &[
     key!("http.request_timeout_secs", "BOTYARD_HTTP_REQUEST_TIMEOUT_SECS", Int, false,
         "Longest time a request may take.",
         get: |c| Some(c.http.request_timeout_secs.to_string()), set: |c, v| c.http.request_timeout_secs = parse(v)?),
+    key!("workers.exe", "BOTYARD_WORKERS_EXE", Str, false,
+        "Executable run as `<exe> worker` for each tenant's worker. Default: this binary.",
+        get: |c| c.workers.exe.as_ref().map(|p| p.display().to_string()),
+        set: |c, v| c.workers.exe = opt(v).map(PathBuf::from)),
+    key!("workers.sandbox_require", "BOTYARD_WORKERS_SANDBOX_REQUIRE", Bool, false,
+        "Refuse to run a worker when the kernel lacks a sandbox layer (see `botyard sandbox-check`).",
+        get: |c| Some(c.workers.sandbox_require.to_string()),
+        set: |c, v| c.workers.sandbox_require = parse(v)?),
 ];
 
 /// Environment variables read besides the keys.
@@ -418,12 +437,14 @@ pub fn apply_toml(c: &mut Config, text: &str, origin: &str) -> Result<(), Config
                     s.clone()
                 }
                 (toml::Value::Integer(i), Kind::Int, false) => i.to_string(),
+                (toml::Value::Boolean(b), Kind::Bool, false) => b.to_string(),
                 _ => {
                     return Err(ConfigError::Invalid {
                         key: path,
                         reason: match def.kind {
                             Kind::Str => "must be a string".into(),
                             Kind::Int => "must be an integer".into(),
+                            Kind::Bool => "must be true or false".into(),
                         },
                     });
                 }
@@ -518,7 +539,7 @@ pub fn example() -> String {
             Some(v) => {
                 let lit = match k.kind {
                     Kind::Str => format!("{v:?}"),
-                    Kind::Int => v,
+                    Kind::Int | Kind::Bool => v,
                 };
                 out.push_str(&format!("{name} = {lit}\n"));
             }

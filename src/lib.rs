@@ -24,6 +24,7 @@ pub mod tenancy;
 pub mod tenant_logs;
 pub mod tokens;
 pub mod worker;
+pub mod workers;
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -85,11 +86,23 @@ impl Default for RunOptions {
 }
 
 /// Facts about a started server.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct Ready {
     pub addr: SocketAddr,
     pub base_url: String,
     pub setup_url: Option<String>,
+    /// The worker supervisor, so tests can follow workers without polling.
+    pub supervisor: Arc<supervisor::Supervisor>,
+}
+
+impl std::fmt::Debug for Ready {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Ready")
+            .field("addr", &self.addr)
+            .field("base_url", &self.base_url)
+            .field("setup_url", &self.setup_url.as_ref().map(|_| "…"))
+            .finish()
+    }
 }
 
 /// How long in-flight requests get after a shutdown signal.
@@ -148,7 +161,19 @@ pub async fn run_with(
         config.log.tenant_files_kept,
     );
 
+    let exe = match &config.workers.exe {
+        Some(p) => p.clone(),
+        None => std::env::current_exe().map_err(io("locating this executable"))?,
+    };
+    let mut sup_cfg = supervisor::SupervisorConfig::new(exe);
+    sup_cfg.sandbox_require = config.workers.sandbox_require;
+    let ingest_handle = ingest
+        .handle()
+        .ok_or_else(|| RunError::Bootstrap("ingest writers did not start".into()))?;
+    let supervisor = supervisor::Supervisor::new(sup_cfg, ingest_handle);
+
     let st = Arc::new(AppState {
+        supervisor: supervisor.clone(),
         tokens: TokenKeys::new(&jwt_secret, config.auth.access_ttl_secs as i64),
         hashes: HashPool::new(config.auth.hash_workers, config.auth.hash_queue),
         lockout: Lockout::new(LockoutPolicy {
@@ -194,6 +219,11 @@ pub async fn run_with(
 
     let app = http::router(st.clone());
     st.ready.store(true, Ordering::SeqCst);
+    // Workers start after the server answers, so a reboot with many tenants serves at once.
+    let starter = {
+        let st = st.clone();
+        tokio::spawn(async move { workers::reconcile_all(&st).await })
+    };
     println!("botyard is serving on {base_url}  (API docs: {base_url}/api/docs)");
     match &setup_url {
         Some(u) => println!(
@@ -207,6 +237,7 @@ pub async fn run_with(
         addr,
         base_url,
         setup_url,
+        supervisor: supervisor.clone(),
     };
     if let Some(f) = opts.on_ready {
         f(&ready);
@@ -235,7 +266,10 @@ pub async fn run_with(
     };
 
     st.ready.store(false, Ordering::SeqCst);
+    starter.abort();
+    supervisor.shutdown().await;
     drop(st);
+    drop(supervisor);
     tokio::task::spawn_blocking(move || ingest.shutdown())
         .await
         .map_err(|e| RunError::Bootstrap(format!("ingest shutdown: {e}")))?;

@@ -127,6 +127,12 @@ struct Job {
     ack: oneshot::Sender<Result<(), IngestError>>,
 }
 
+enum Msg {
+    Job(Job),
+    /// Commit what is held and stop, whoever still holds a handle.
+    Stop,
+}
+
 /// Totals since start, readable without locks.
 #[derive(Default, Debug)]
 pub struct IngestTotals {
@@ -141,7 +147,7 @@ type StatsHook = Arc<dyn Fn(CommitStats) + Send + Sync>;
 /// dropped and [`Ingest::shutdown`] is called.
 #[derive(Clone)]
 pub struct IngestHandle {
-    senders: Arc<Vec<mpsc::Sender<Job>>>,
+    senders: Arc<Vec<mpsc::Sender<Msg>>>,
     placement: Arc<dyn Fn(TenantId) -> Option<u32> + Send + Sync>,
     max_batch: usize,
 }
@@ -194,7 +200,21 @@ impl Ingest {
 
     /// Stops taking work, lets the writers commit what they hold, and waits for them.
     pub fn shutdown(mut self) {
-        self.handle = None;
+        if let Some(h) = self.handle.take() {
+            for sender in h.senders.iter() {
+                // Queued batches before the stop are committed and acknowledged.
+                let mut msg = Msg::Stop;
+                loop {
+                    match sender.try_send(msg) {
+                        Ok(()) | Err(mpsc::error::TrySendError::Closed(_)) => break,
+                        Err(mpsc::error::TrySendError::Full(m)) => {
+                            msg = m;
+                            std::thread::sleep(Duration::from_millis(1));
+                        }
+                    }
+                }
+            }
+        }
         for t in self.threads.drain(..) {
             let _ = t.join();
         }
@@ -257,7 +277,7 @@ impl IngestHandle {
             .ok_or(IngestError::Stopped)?;
         let (ack, rx) = oneshot::channel();
         sender
-            .send(Job { batch, ack })
+            .send(Msg::Job(Job { batch, ack }))
             .await
             .map_err(|_| IngestError::Stopped)?;
         Ok(rx)
@@ -266,7 +286,7 @@ impl IngestHandle {
 
 fn writer_loop(
     shard: Arc<Shard>,
-    mut rx: mpsc::Receiver<Job>,
+    mut rx: mpsc::Receiver<Msg>,
     cfg: IngestConfig,
     totals: Arc<IngestTotals>,
     hook: Option<StatsHook>,
@@ -276,7 +296,12 @@ fn writer_loop(
     let mut user_days: HashMap<(TenantId, ChatId, Day, i64), u64> = HashMap::new();
     let mut users: HashMap<(TenantId, i64), UserSeen> = HashMap::new();
     let mut acks = Vec::new();
-    while let Some(first) = rx.blocking_recv() {
+    let mut stopping = false;
+    while !stopping {
+        let first = match rx.blocking_recv() {
+            Some(Msg::Job(j)) => j,
+            Some(Msg::Stop) | None => break,
+        };
         let started = Instant::now();
         let mut events = 0usize;
         let mut next = Some(first);
@@ -305,7 +330,14 @@ fn writer_loop(
             }
             acks.push(job.ack);
             if events < cfg.max_events_per_commit {
-                next = rx.try_recv().ok();
+                next = match rx.try_recv() {
+                    Ok(Msg::Job(j)) => Some(j),
+                    Ok(Msg::Stop) => {
+                        stopping = true;
+                        None
+                    }
+                    Err(_) => None,
+                };
             }
         }
         let distinct = if cfg.merge { merged.len() } else { plain.len() };

@@ -252,6 +252,12 @@ impl Store {
         self.scope_for(tenant, access, p.account)
     }
 
+    /// The scope the server itself uses to run a tenant's workers (no request, no principal):
+    /// only the supervisor calls this.
+    pub fn supervisor_scope(&self, tenant: TenantId) -> Result<TenantScope> {
+        self.scope_for(tenant, Access::Admin, None)
+    }
+
     pub(crate) fn scope_for(
         &self,
         tenant: TenantId,

@@ -6,6 +6,7 @@ pub mod plan_routes;
 pub mod system;
 pub mod tenant_routes;
 pub mod views;
+pub mod worker_routes;
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -40,7 +41,8 @@ use crate::state::Shared;
         (name = "members", description = "Accounts in a tenant"),
         (name = "api-keys", description = "API keys for tenant automation"),
         (name = "settings", description = "Tenant-specific configuration"),
-        (name = "plans", description = "Subscription plans and their limits (admins)")
+        (name = "plans", description = "Subscription plans and their limits (admins)"),
+        (name = "sessions", description = "Telegram sessions of a tenant and its worker process")
     )
 )]
 struct ApiDoc;
@@ -67,6 +69,7 @@ fn api_router() -> OpenApiRouter<Shared> {
         .merge(auth_routes::router())
         .merge(tenant_routes::router())
         .merge(plan_routes::router())
+        .merge(worker_routes::router())
 }
 
 /// The OpenAPI document, as served at `/api/openapi.json`.

@@ -198,6 +198,8 @@ async fn delete_tenant(State(st): State<Shared>, t: TenantCtx) -> AppResult<Stat
     let id = t.scope.tenant_id();
     let st2 = st.clone();
     let caller = t.caller.clone();
+    // Its worker goes first: nothing may write for the tenant while its rows are removed.
+    st.supervisor.stop(id).await;
     blocking(move || {
         let admin = require_admin(&st2, &caller)?;
         tenancy::delete_tenant(&admin, id, st2.now())
@@ -216,6 +218,7 @@ async fn change_status(
     let now = st.now();
     let id = t.scope.tenant_id();
     let rec = blocking(move || tenancy::set_status(&t.scope, status, now)).await?;
+    crate::workers::reconcile(&st, id).await?;
     Ok(Json(tenant_view(id, &rec)))
 }
 

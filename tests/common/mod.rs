@@ -36,6 +36,8 @@ pub fn test_config(data: &std::path::Path) -> Config {
     c.admin.email = Some(ADMIN_EMAIL.into());
     c.admin.password = Some(Secret::new(ADMIN_PASSWORD));
     c.log.level = "error".into();
+    // In-process tests are not the botyard binary: workers run the real one.
+    c.workers.exe = Some(env!("CARGO_BIN_EXE_botyard").into());
     c
 }
 

@@ -1,0 +1,289 @@
+//! Sessions of a tenant and its worker.
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use botyard_shards::ids::{SecretId, TenantId};
+use botyard_shards::records::SessionKindRec;
+
+use crate::auth::{Caller, require_active, require_admin, require_manage};
+use crate::clock::rfc3339;
+use crate::error::{AppError, AppResult, ErrorEnvelope};
+use crate::http::extract::{ApiJson, ApiPath, TenantCtx};
+use crate::ipc::messages::SessionState;
+use crate::state::{Shared, blocking};
+use crate::supervisor::{WorkerState, WorkerStatus};
+use crate::telegram::sim::SimConfig;
+use crate::workers;
+
+pub fn router() -> OpenApiRouter<Shared> {
+    OpenApiRouter::new()
+        .routes(routes!(list_sessions, connect_session))
+        .routes(routes!(disconnect_session))
+        .routes(routes!(get_worker))
+        .routes(routes!(restart_worker))
+        .routes(routes!(release_worker))
+        .routes(routes!(list_workers))
+}
+
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum SessionStateOut {
+    /// No worker runs this session now.
+    Offline,
+    Connecting,
+    Online,
+    FloodWait,
+    Revoked,
+    Error,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct SessionOut {
+    pub id: u64,
+    pub label: String,
+    /// `sim` for now; `bot` and `user` come with the Telegram client.
+    pub kind: String,
+    pub created_at: String,
+    pub state: SessionStateOut,
+    /// For `flood_wait`: when work resumes (RFC 3339).
+    pub flood_wait_until: Option<String>,
+    /// For `error`: why.
+    pub error: Option<String>,
+    /// Telegram account or bot the session is logged in as.
+    pub username: Option<String>,
+}
+
+fn session_out(
+    id: SecretId,
+    rec: &botyard_shards::records::SessionRec,
+    status: Option<&WorkerStatus>,
+) -> SessionOut {
+    let state = status.and_then(|s| s.sessions.get(&id.0));
+    let (st, until, error, username) = match state {
+        None => (SessionStateOut::Offline, None, None, None),
+        Some(SessionState::Connecting) => (SessionStateOut::Connecting, None, None, None),
+        Some(SessionState::Online { me }) => {
+            (SessionStateOut::Online, None, None, me.username.clone())
+        }
+        Some(SessionState::FloodWait { until }) => (
+            SessionStateOut::FloodWait,
+            Some(rfc3339(*until)),
+            None,
+            None,
+        ),
+        Some(SessionState::Revoked) => (SessionStateOut::Revoked, None, None, None),
+        Some(SessionState::Error { reason }) => {
+            (SessionStateOut::Error, None, Some(reason.clone()), None)
+        }
+    };
+    let running = status.is_some_and(|s| s.state == WorkerState::Running);
+    SessionOut {
+        id: id.0,
+        label: rec.label.clone(),
+        kind: match rec.kind {
+            SessionKindRec::Sim => "sim",
+            SessionKindRec::Bot => "bot",
+            SessionKindRec::User => "user",
+        }
+        .into(),
+        created_at: rfc3339(rec.created_at),
+        state: if running {
+            st
+        } else {
+            SessionStateOut::Offline
+        },
+        flood_wait_until: until,
+        error,
+        username,
+    }
+}
+
+/// The tenant's Telegram sessions and their state. Secrets are never returned.
+#[utoipa::path(get, path = "/api/v1/tenants/{id}/sessions", tag = "sessions", params(("id" = u64, Path, description = "Tenant id")),
+    responses((status = 200, body = Vec<SessionOut>), (status = 404, body = ErrorEnvelope)), security(("bearer" = [])))]
+async fn list_sessions(State(st): State<Shared>, t: TenantCtx) -> AppResult<Json<Vec<SessionOut>>> {
+    let status = st.supervisor.status(t.scope.tenant_id());
+    let sessions = t.scope.shard_read()?.sessions()?;
+    Ok(Json(
+        sessions
+            .iter()
+            .map(|(id, r)| session_out(*id, r, status.as_ref()))
+            .collect(),
+    ))
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ConnectSessionIn {
+    /// Only `sim` for now: a simulated Telegram session (demo, tests).
+    pub kind: String,
+    pub label: String,
+    /// Simulator setup for `sim` (seed, groups, members_per_group, events_per_sec, failures …);
+    /// three groups and one event a second when omitted.
+    #[schema(value_type = Object)]
+    pub sim: Option<SimConfig>,
+}
+
+/// Connect a session (owners and admins). The tenant's worker restarts with it.
+#[utoipa::path(post, path = "/api/v1/tenants/{id}/sessions", tag = "sessions", params(("id" = u64, Path, description = "Tenant id")),
+    request_body = ConnectSessionIn,
+    responses((status = 201, body = SessionOut), (status = 403, body = ErrorEnvelope), (status = 404, body = ErrorEnvelope),
+              (status = 409, body = ErrorEnvelope), (status = 422, body = ErrorEnvelope)),
+    security(("bearer" = [])))]
+async fn connect_session(
+    State(st): State<Shared>,
+    t: TenantCtx,
+    ApiJson(b): ApiJson<ConnectSessionIn>,
+) -> AppResult<(StatusCode, Json<SessionOut>)> {
+    require_manage(&t.scope)?;
+    require_active(&t.scope)?;
+    if b.kind != "sim" {
+        return Err(AppError::Invalid {
+            code: "session.kind",
+            field: "kind".into(),
+            message: "only `sim` sessions can be connected in this version".into(),
+        });
+    }
+    let tenant = t.scope.tenant_id();
+    let st2 = st.clone();
+    let (id, rec) = blocking(move || {
+        let sim = b.sim.unwrap_or(SimConfig {
+            events_per_sec: 1.0,
+            ..SimConfig::default()
+        });
+        let id = workers::connect_sim(&st2, &t.scope, &b.label, &sim, st2.now())?;
+        let rec = t
+            .scope
+            .shard_read()?
+            .sessions()?
+            .into_iter()
+            .find(|(i, _)| *i == id)
+            .map(|(_, r)| r)
+            .ok_or(AppError::NotFound("session"))?;
+        Ok((id, rec))
+    })
+    .await?;
+    workers::reconcile(&st, tenant).await?;
+    Ok((StatusCode::CREATED, Json(session_out(id, &rec, None))))
+}
+
+/// Remove a session and its secrets (owners and admins).
+#[utoipa::path(delete, path = "/api/v1/tenants/{id}/sessions/{session_id}", tag = "sessions",
+    params(("id" = u64, Path, description = "Tenant id"), ("session_id" = u64, Path, description = "Session id")),
+    responses((status = 204), (status = 403, body = ErrorEnvelope), (status = 404, body = ErrorEnvelope)), security(("bearer" = [])))]
+async fn disconnect_session(
+    State(st): State<Shared>,
+    t: TenantCtx,
+    ApiPath(ids): ApiPath<(u64, u64)>,
+) -> AppResult<StatusCode> {
+    require_manage(&t.scope)?;
+    let tenant = t.scope.tenant_id();
+    blocking(move || workers::disconnect(&t.scope, SecretId(ids.1))).await?;
+    workers::reconcile(&st, tenant).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct WorkerOut {
+    pub tenant_id: u64,
+    pub state: WorkerState,
+    pub pid: Option<u32>,
+    pub started_at: Option<String>,
+    pub uptime_secs: Option<i64>,
+    pub restarts: u32,
+    pub last_exit: Option<String>,
+    pub events_stored: u64,
+    /// What the kernel enforced in the worker, layer by layer.
+    #[schema(value_type = Object)]
+    pub sandbox: Option<crate::sandbox::SandboxReport>,
+}
+
+fn worker_out(tenant: TenantId, s: Option<WorkerStatus>, now: i64) -> WorkerOut {
+    match s {
+        Some(s) => WorkerOut {
+            tenant_id: tenant.0,
+            state: s.state,
+            pid: s.pid,
+            started_at: s.started_at.map(rfc3339),
+            uptime_secs: s
+                .started_at
+                .filter(|_| s.state == WorkerState::Running)
+                .map(|t| now - t),
+            restarts: s.restarts,
+            last_exit: s.last_exit,
+            events_stored: s.events_stored,
+            sandbox: s.sandbox,
+        },
+        None => WorkerOut {
+            tenant_id: tenant.0,
+            state: WorkerState::Stopped,
+            pid: None,
+            started_at: None,
+            uptime_secs: None,
+            restarts: 0,
+            last_exit: None,
+            events_stored: 0,
+            sandbox: None,
+        },
+    }
+}
+
+/// The tenant's worker process.
+#[utoipa::path(get, path = "/api/v1/tenants/{id}/worker", tag = "sessions", params(("id" = u64, Path, description = "Tenant id")),
+    responses((status = 200, body = WorkerOut), (status = 404, body = ErrorEnvelope)), security(("bearer" = [])))]
+async fn get_worker(State(st): State<Shared>, t: TenantCtx) -> AppResult<Json<WorkerOut>> {
+    let id = t.scope.tenant_id();
+    Ok(Json(worker_out(id, st.supervisor.status(id), st.now())))
+}
+
+/// Restart the tenant's worker (admins).
+#[utoipa::path(post, path = "/api/v1/tenants/{id}/worker/restart", tag = "sessions", params(("id" = u64, Path, description = "Tenant id")),
+    responses((status = 200, body = WorkerOut), (status = 403, body = ErrorEnvelope), (status = 404, body = ErrorEnvelope)), security(("bearer" = [])))]
+async fn restart_worker(State(st): State<Shared>, t: TenantCtx) -> AppResult<Json<WorkerOut>> {
+    require_admin(&st, &t.caller)?;
+    let id = t.scope.tenant_id();
+    workers::reconcile(&st, id).await?;
+    Ok(Json(worker_out(id, st.supervisor.status(id), st.now())))
+}
+
+/// Let a quarantined worker start again (admins).
+#[utoipa::path(post, path = "/api/v1/tenants/{id}/worker/release", tag = "sessions", params(("id" = u64, Path, description = "Tenant id")),
+    responses((status = 200, body = WorkerOut), (status = 403, body = ErrorEnvelope), (status = 404, body = ErrorEnvelope), (status = 409, body = ErrorEnvelope)),
+    security(("bearer" = [])))]
+async fn release_worker(State(st): State<Shared>, t: TenantCtx) -> AppResult<Json<WorkerOut>> {
+    require_admin(&st, &t.caller)?;
+    let id = t.scope.tenant_id();
+    let quarantined = st
+        .supervisor
+        .status(id)
+        .is_some_and(|s| s.state == WorkerState::Quarantined);
+    if !quarantined || !st.supervisor.release(id) {
+        return Err(AppError::Conflict {
+            code: "worker.not_quarantined",
+            message: "this tenant's worker is not in quarantine".into(),
+        });
+    }
+    Ok(Json(worker_out(id, st.supervisor.status(id), st.now())))
+}
+
+/// Every worker (admins).
+#[utoipa::path(get, path = "/api/v1/workers", tag = "sessions",
+    responses((status = 200, body = Vec<WorkerOut>), (status = 403, body = ErrorEnvelope)), security(("bearer" = [])))]
+async fn list_workers(State(st): State<Shared>, caller: Caller) -> AppResult<Json<Vec<WorkerOut>>> {
+    require_admin(&st, &caller)?;
+    let now = st.now();
+    let mut all: Vec<WorkerOut> = st
+        .supervisor
+        .all()
+        .into_iter()
+        .map(|(t, s)| worker_out(t, Some(s), now))
+        .collect();
+    all.sort_by_key(|w| w.tenant_id);
+    Ok(Json(all))
+}

@@ -1,0 +1,158 @@
+//! Tenant sessions and their worker: connecting and removing sessions, and keeping the
+//! supervisor's view in line with the store (a worker runs while the tenant is active and has
+//! at least one session).
+
+use botyard_shards::ids::{SecretId, TenantId};
+use botyard_shards::records::{SessionKindRec, SessionRec, TenantStatus};
+use botyard_shards::{SecretSlot, StoreError, TenantScope};
+
+use crate::error::{AppError, AppResult};
+use crate::ipc::messages::{SessionKind, SessionSpec};
+use crate::keys::slot_aad;
+use crate::state::AppState;
+use crate::telegram::sim::SimConfig;
+
+/// The tenant's media folder, handed to its worker read-only.
+pub fn media_dir(st: &AppState, tenant: TenantId) -> std::path::PathBuf {
+    st.config.data_dir.join("media").join(tenant.0.to_string())
+}
+
+/// Adds a simulated session; its setup is sealed like any session secret.
+pub fn connect_sim(
+    st: &AppState,
+    scope: &TenantScope,
+    label: &str,
+    sim: &SimConfig,
+    now: i64,
+) -> AppResult<SecretId> {
+    let label = crate::tenancy::clean_name("label", label)?;
+    if sim.groups > 200
+        || sim.members_per_group > 100_000
+        || !(0.0..=10_000.0).contains(&sim.events_per_sec)
+    {
+        return Err(AppError::invalid(
+            "sim",
+            "at most 200 groups, 100000 members per group and 10000 events/s",
+        ));
+    }
+    if let Some(plan) = scope.record().plan {
+        let limit = st
+            .store
+            .catalog_read()?
+            .plan(plan)?
+            .map(|p| p.limits.sessions);
+        let have = scope.shard_read()?.sessions()?.len();
+        if let Some(limit) = limit
+            && have >= limit as usize
+        {
+            return Err(AppError::Conflict {
+                code: "plan.session_limit",
+                message: format!("the plan allows {limit} sessions; remove one or change plan"),
+            });
+        }
+    }
+    let material = serde_json::to_vec(&SessionKind::Sim(sim.clone()))
+        .map_err(|e| AppError::Internal(e.to_string()))?;
+    let tenant = scope.tenant_id();
+    let keyring = st.keyring.clone();
+    let id = scope.shard_write(|s| -> AppResult<SecretId> {
+        let id = s.insert_session(&SessionRec {
+            label,
+            kind: SessionKindRec::Sim,
+            created_at: now,
+        })?;
+        let sealed = keyring.seal(&material, &slot_aad(SecretSlot::Tenant(tenant, id)))?;
+        s.put_secret(id, &sealed)?;
+        Ok(id)
+    })?;
+    tracing::info!(
+        tenant_id = tenant.0,
+        session = id.0,
+        "session connected (simulated)"
+    );
+    Ok(id)
+}
+
+pub fn disconnect(scope: &TenantScope, id: SecretId) -> AppResult<()> {
+    let had = scope.shard_write(|s| s.delete_session(id))?;
+    if !had {
+        return Err(AppError::NotFound("session"));
+    }
+    tracing::info!(
+        tenant_id = scope.tenant_id().0,
+        session = id.0,
+        "session removed"
+    );
+    Ok(())
+}
+
+/// The sessions a worker of this tenant runs, with their material opened.
+pub fn session_specs(st: &AppState, scope: &TenantScope) -> AppResult<Vec<SessionSpec>> {
+    let r = scope.shard_read()?;
+    let mut out = Vec::new();
+    for (id, _) in r.sessions()? {
+        let Some(sealed) = r.secret(id)? else {
+            tracing::warn!(
+                tenant_id = scope.tenant_id().0,
+                session = id.0,
+                "session has no material; skipped"
+            );
+            continue;
+        };
+        let plain = st.keyring.open(
+            &sealed,
+            &slot_aad(SecretSlot::Tenant(scope.tenant_id(), id)),
+        )?;
+        let kind: SessionKind = serde_json::from_slice(&plain)
+            .map_err(|e| AppError::Internal(format!("session {id} material: {e}")))?;
+        out.push(SessionSpec { id: id.0, kind });
+    }
+    Ok(out)
+}
+
+/// Starts, restarts or stops the tenant's worker so it matches the store.
+pub async fn reconcile(st: &AppState, tenant: TenantId) -> AppResult<()> {
+    let scope = match st.store.supervisor_scope(tenant) {
+        Ok(s) => s,
+        Err(StoreError::NotFound) => {
+            st.supervisor.stop(tenant).await;
+            return Ok(());
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let specs = session_specs(st, &scope)?;
+    if scope.status() == TenantStatus::Active && !specs.is_empty() {
+        let media = media_dir(st, tenant);
+        std::fs::create_dir_all(&media)
+            .map_err(|e| AppError::Internal(format!("media folder: {e}")))?;
+        st.supervisor.start(tenant, specs, Some(media)).await;
+    } else {
+        st.supervisor.stop(tenant).await;
+    }
+    Ok(())
+}
+
+/// At start: a worker for every active tenant with sessions.
+pub async fn reconcile_all(st: &AppState) {
+    let tenants = match st.store.tenant_ids() {
+        Ok(t) => t,
+        Err(e) => {
+            tracing::error!(error = %e, "cannot list tenants to start workers");
+            return;
+        }
+    };
+    for (t, status) in tenants {
+        if status != TenantStatus::Active {
+            continue;
+        }
+        let has = st
+            .store
+            .supervisor_scope(t)
+            .and_then(|s| s.shard_read()?.sessions())
+            .map(|s| !s.is_empty())
+            .unwrap_or(false);
+        if has && let Err(e) = reconcile(st, t).await {
+            tracing::error!(tenant_id = t.0, error = %e, "cannot start worker");
+        }
+    }
+}
