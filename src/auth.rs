@@ -399,26 +399,46 @@ pub async fn bootstrap_admin(st: &Shared, email: &str, password: Secret) -> AppR
             if c.has_admin()? {
                 return Ok(());
             }
-            let id = c.insert_account(&AccountRec {
+            insert_first_admin(
+                c,
                 email,
-                password_hash: hash,
-                is_admin: true,
-                created_at: now,
-                password_changed_at: now,
-            })?;
-            c.clear_setup_tokens()?;
-            c.audit(&AuditRec {
-                at: now,
-                actor: Some(id),
-                tenant: None,
-                action: "admin.bootstrap".into(),
-                detail: "first admin created from configuration".into(),
-            })?;
+                hash,
+                now,
+                "admin.bootstrap",
+                "first admin created from configuration",
+            )?;
             Ok(())
         })
     })
     .await?;
     Ok(true)
+}
+
+/// The first admin account; any pending setup link dies with it.
+fn insert_first_admin(
+    c: &mut botyard_shards::CatalogTx<botyard_shards::WriteTransaction>,
+    email: String,
+    password_hash: String,
+    now: i64,
+    action: &str,
+    detail: &str,
+) -> AppResult<AccountId> {
+    let id = c.insert_account(&AccountRec {
+        email,
+        password_hash,
+        is_admin: true,
+        created_at: now,
+        password_changed_at: now,
+    })?;
+    c.clear_setup_tokens()?;
+    c.audit(&AuditRec {
+        at: now,
+        actor: Some(id),
+        tenant: None,
+        action: action.into(),
+        detail: detail.into(),
+    })?;
+    Ok(id)
 }
 
 /// Issues a one-time setup link token (stored hashed, expiring).
@@ -457,21 +477,14 @@ pub async fn complete_setup(
                     "this setup link is invalid, used or expired; restart the server for a new one",
                 ));
             }
-            let id = c.insert_account(&AccountRec {
+            let id = insert_first_admin(
+                c,
                 email,
-                password_hash: hash,
-                is_admin: true,
-                created_at: now,
-                password_changed_at: now,
-            })?;
-            c.clear_setup_tokens()?;
-            c.audit(&AuditRec {
-                at: now,
-                actor: Some(id),
-                tenant: None,
-                action: "admin.setup".into(),
-                detail: "first admin created through the setup link".into(),
-            })?;
+                hash,
+                now,
+                "admin.setup",
+                "first admin created through the setup link",
+            )?;
             new_session(&st2, c, id, now)
         })
     })

@@ -64,6 +64,22 @@ fn open_db(path: &Path, cache: usize) -> Result<Database, OpenError> {
         })
 }
 
+/// An account's principal as the catalog says now, within the caller's read transaction.
+fn account_principal(
+    c: &CatalogTx<ReadTransaction>,
+    id: crate::ids::AccountId,
+) -> Result<Option<Principal>> {
+    let Some(a) = c.account(id)? else {
+        return Ok(None);
+    };
+    Ok(Some(Principal {
+        account: Some(id),
+        api_key: None,
+        admin: a.is_admin,
+        memberships: c.memberships(id)?,
+    }))
+}
+
 pub fn shard_path(dir: &Path, index: u32) -> PathBuf {
     dir.join("shards").join(format!("{index:02}.redb"))
 }
@@ -173,16 +189,7 @@ impl Store {
 
     /// The principal of an account, or `None` if it no longer exists.
     pub fn principal_for_account(&self, id: crate::ids::AccountId) -> Result<Option<Principal>> {
-        let c = self.catalog_read()?;
-        let Some(a) = c.account(id)? else {
-            return Ok(None);
-        };
-        Ok(Some(Principal {
-            account: Some(id),
-            api_key: None,
-            admin: a.is_admin,
-            memberships: c.memberships(id)?,
-        }))
+        account_principal(&self.catalog_read()?, id)
     }
 
     /// The principal behind an access token: `None` unless the login (`family`) is live and
@@ -199,15 +206,7 @@ impl Store {
         if !live {
             return Ok(None);
         }
-        let Some(a) = c.account(id)? else {
-            return Ok(None);
-        };
-        Ok(Some(Principal {
-            account: Some(id),
-            api_key: None,
-            admin: a.is_admin,
-            memberships: c.memberships(id)?,
-        }))
+        account_principal(&c, id)
     }
 
     /// The principal of a live (not revoked) API key, found by the key's hash.
