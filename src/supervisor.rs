@@ -39,6 +39,11 @@ pub struct SupervisorConfig {
     pub stop_deadline: Duration,
     pub batch_max_events: u32,
     pub batch_max_ms: u64,
+    /// How often worker CPU and memory are sampled.
+    pub monitor_every: Duration,
+    /// Worker starts per second, and how many may start at once.
+    pub start_rate: f64,
+    pub start_burst: u32,
 }
 
 impl SupervisorConfig {
@@ -56,6 +61,9 @@ impl SupervisorConfig {
             stop_deadline: Duration::from_secs(10),
             batch_max_events: 1000,
             batch_max_ms: 200,
+            monitor_every: Duration::from_secs(10),
+            start_rate: 5.0,
+            start_burst: 10,
         }
     }
 }
@@ -82,6 +90,86 @@ pub struct WorkerStatus {
     pub sessions: HashMap<u64, SessionState>,
     pub dialogs: HashMap<u64, Vec<Dialog>>,
     pub events_stored: u64,
+    /// The plan's memory cap; a worker above it (anonymous memory) is restarted.
+    pub memory_limit_mb: Option<u32>,
+    /// Resource samples, newest last (at most [`HISTORY`]).
+    pub usage: VecDeque<Usage>,
+}
+
+/// Samples kept per worker.
+pub const HISTORY: usize = 30;
+
+/// One resource sample of a worker process, from /proc.
+#[derive(Clone, Copy, Debug, Serialize, utoipa::ToSchema)]
+pub struct Usage {
+    pub at: i64,
+    /// CPU time used since the process started, seconds (user + system).
+    pub cpu_secs: f64,
+    pub rss_kb: u64,
+    pub anon_kb: u64,
+}
+
+/// Reads a process's CPU time and memory from /proc; `None` when it is gone.
+pub fn sample(pid: u32, at: i64) -> Option<Usage> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // Fields after the command name, which is in parentheses and may hold spaces.
+    let rest = stat.rsplit_once(')')?.1;
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    let ticks: u64 = f.get(11)?.parse::<u64>().ok()? + f.get(12)?.parse::<u64>().ok()?;
+    let hz = rustix::param::clock_ticks_per_second() as f64;
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let kb = |key: &str| {
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix(key))
+            .and_then(|v| v.split_whitespace().next())
+            .and_then(|v| v.parse::<u64>().ok())
+            .unwrap_or(0)
+    };
+    Some(Usage {
+        at,
+        cpu_secs: ticks as f64 / hz.max(1.0),
+        rss_kb: kb("VmRSS:"),
+        anon_kb: kb("RssAnon:"),
+    })
+}
+
+/// Spaces worker starts: a token bucket, so a reboot with hundreds of tenants does not
+/// connect every session at once.
+pub struct StartLimiter {
+    rate: f64,
+    burst: f64,
+    state: tokio::sync::Mutex<(f64, tokio::time::Instant)>,
+}
+
+impl StartLimiter {
+    pub fn new(per_sec: f64, burst: u32) -> Self {
+        StartLimiter {
+            rate: per_sec.max(0.001),
+            burst: f64::from(burst.max(1)),
+            state: tokio::sync::Mutex::new((f64::from(burst.max(1)), tokio::time::Instant::now())),
+        }
+    }
+
+    /// Waits for a start token.
+    pub async fn acquire(&self) {
+        let wait = {
+            let mut st = self.state.lock().await;
+            let now = tokio::time::Instant::now();
+            let tokens =
+                (st.0 + now.duration_since(st.1).as_secs_f64() * self.rate).min(self.burst);
+            // Take the token now (possibly going negative) and wait for it outside the lock.
+            *st = (tokens - 1.0, now);
+            if tokens >= 1.0 {
+                None
+            } else {
+                Some(Duration::from_secs_f64((1.0 - tokens) / self.rate))
+            }
+        };
+        if let Some(w) = wait {
+            tokio::time::sleep(w).await;
+        }
+    }
 }
 
 impl WorkerStatus {
@@ -96,7 +184,14 @@ impl WorkerStatus {
             sessions: HashMap::new(),
             dialogs: HashMap::new(),
             events_stored: 0,
+            memory_limit_mb: None,
+            usage: VecDeque::new(),
         }
+    }
+
+    /// The newest sample.
+    pub fn latest(&self) -> Option<&Usage> {
+        self.usage.back()
     }
 }
 
@@ -108,6 +203,7 @@ struct Slot {
 }
 
 pub struct Supervisor {
+    limiter: StartLimiter,
     cfg: SupervisorConfig,
     ingest: IngestHandle,
     slots: Mutex<HashMap<TenantId, Slot>>,
@@ -132,6 +228,7 @@ enum RunEnd {
 impl Supervisor {
     pub fn new(cfg: SupervisorConfig, ingest: IngestHandle) -> Arc<Self> {
         Arc::new(Supervisor {
+            limiter: StartLimiter::new(cfg.start_rate, cfg.start_burst),
             cfg,
             ingest,
             slots: Mutex::new(HashMap::new()),
@@ -145,9 +242,13 @@ impl Supervisor {
         tenant: TenantId,
         sessions: Vec<SessionSpec>,
         media_dir: Option<PathBuf>,
+        memory_limit_mb: Option<u32>,
     ) {
         self.stop(tenant).await;
-        let status = Arc::new(watch::Sender::new(WorkerStatus::new()));
+        let status = Arc::new(watch::Sender::new(WorkerStatus {
+            memory_limit_mb,
+            ..WorkerStatus::new()
+        }));
         let (stop_tx, stop_rx) = watch::channel(false);
         let (release_tx, release_rx) = mpsc::channel(1);
         let me = self.clone();
@@ -283,6 +384,10 @@ impl Supervisor {
         status: &Arc<watch::Sender<WorkerStatus>>,
         stop: &mut watch::Receiver<bool>,
     ) -> RunEnd {
+        tokio::select! {
+            _ = self.limiter.acquire() => {}
+            _ = stop.changed() => return RunEnd::Stopped,
+        }
         let (mut child, sock) = match crate::sandbox::spawn::spawn_worker(&self.cfg.exe, media_dir)
         {
             Ok(c) => c,
@@ -406,6 +511,8 @@ impl Supervisor {
         let mut nonce = 0u64;
         let mut last_ack = Instant::now();
         let mut expected_batch = 1u64;
+        let mut monitor = tokio::time::interval(self.cfg.monitor_every);
+        monitor.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             tokio::select! {
                 _ = stop.changed() => {
@@ -428,6 +535,20 @@ impl Supervisor {
                         }
                     }
                     return RunEnd::Stopped;
+                }
+                _ = monitor.tick() => {
+                    let Some(u) = pid.and_then(|p| sample(p, now())) else { continue };
+                    let limit = status.borrow().memory_limit_mb;
+                    status.send_modify(|s| {
+                        if s.usage.len() >= HISTORY {
+                            s.usage.pop_front();
+                        }
+                        s.usage.push_back(u);
+                    });
+                    if let Some(mb) = limit.filter(|mb| u.anon_kb > u64::from(*mb) * 1024) {
+                        tracing::warn!(tenant_id = tenant.0, anon_kb = u.anon_kb, limit_mb = mb, "worker over its memory limit; restarting");
+                        return RunEnd::Failed(format!("memory limit: {} KiB anonymous memory over {mb} MiB", u.anon_kb));
+                    }
                 }
                 _ = beat.tick() => {
                     if last_ack.elapsed() > self.cfg.heartbeat * self.cfg.heartbeat_misses {

@@ -125,7 +125,15 @@ pub async fn reconcile(st: &AppState, tenant: TenantId) -> AppResult<()> {
         let media = media_dir(st, tenant);
         std::fs::create_dir_all(&media)
             .map_err(|e| AppError::Internal(format!("media folder: {e}")))?;
-        st.supervisor.start(tenant, specs, Some(media)).await;
+        let limit = match scope.record().plan {
+            Some(p) => st
+                .store
+                .catalog_read()?
+                .plan(p)?
+                .map(|p| p.limits.worker_memory_mb),
+            None => None,
+        };
+        st.supervisor.start(tenant, specs, Some(media), limit).await;
     } else {
         st.supervisor.stop(tenant).await;
     }

@@ -121,7 +121,7 @@ async fn stored_counters_equal_a_recount_of_the_simulated_stream() {
         config(env!("CARGO_BIN_EXE_botyard")),
         w.ingest.as_ref().unwrap().handle().unwrap(),
     );
-    sup.start(t.tenant_id(), vec![sim(11)], None).await;
+    sup.start(t.tenant_id(), vec![sim(11)], None, None).await;
     let mut rx = sup.watch(t.tenant_id()).unwrap();
     let running = until(&mut rx, "events", |s| s.events_stored >= 20_000).await;
     assert_eq!(running.state, WorkerState::Running);
@@ -197,7 +197,7 @@ async fn a_killed_worker_is_restarted_and_none_survives_shutdown() {
         config(env!("CARGO_BIN_EXE_botyard")),
         w.ingest.as_ref().unwrap().handle().unwrap(),
     );
-    sup.start(t.tenant_id(), vec![sim(3)], None).await;
+    sup.start(t.tenant_id(), vec![sim(3)], None, None).await;
     let mut rx = sup.watch(t.tenant_id()).unwrap();
     let first = until(&mut rx, "running", |s| {
         s.state == WorkerState::Running && s.events_stored > 0
@@ -238,7 +238,7 @@ async fn a_hostile_worker_is_cut_off_and_quarantined() {
     let mut cfg = config(script.to_str().unwrap());
     cfg.crash_limit = 2;
     let sup = Supervisor::new(cfg, w.ingest.as_ref().unwrap().handle().unwrap());
-    sup.start(t.tenant_id(), vec![sim(1)], None).await;
+    sup.start(t.tenant_id(), vec![sim(1)], None, None).await;
     let mut rx = sup.watch(t.tenant_id()).unwrap();
     let q = until(&mut rx, "quarantine", |s| {
         s.state == WorkerState::Quarantined
@@ -253,5 +253,41 @@ async fn a_hostile_worker_is_cut_off_and_quarantined() {
     // Released by an admin, it is tried again (and fails again).
     assert!(sup.release(t.tenant_id()));
     until(&mut rx, "retry after release", |s| s.restarts > q.restarts).await;
+    sup.shutdown().await;
+}
+
+#[tokio::test(flavor = "current_thread", start_paused = true)]
+async fn the_start_limiter_spaces_starts() {
+    let l = botyard::supervisor::StartLimiter::new(5.0, 10);
+    let t0 = tokio::time::Instant::now();
+    for _ in 0..20 {
+        l.acquire().await;
+    }
+    // Ten at once, then five a second: the last of twenty waits two seconds.
+    let waited = t0.elapsed().as_secs_f64();
+    assert!((1.9..2.1).contains(&waited), "{waited}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn workers_are_sampled_and_restarted_over_their_memory_limit() {
+    let w = world();
+    let t = tenant(&w.store, "Bellek");
+    let mut cfg = config(env!("CARGO_BIN_EXE_botyard"));
+    cfg.monitor_every = Duration::from_millis(100);
+    let sup = Supervisor::new(cfg, w.ingest.as_ref().unwrap().handle().unwrap());
+    // A cap no process can meet: the worker is restarted for it.
+    sup.start(t.tenant_id(), vec![sim(4)], None, Some(0)).await;
+    let mut rx = sup.watch(t.tenant_id()).unwrap();
+    let s = until(&mut rx, "memory restart", |s| s.restarts >= 1).await;
+    assert!(
+        s.last_exit
+            .as_deref()
+            .unwrap_or("")
+            .contains("memory limit"),
+        "{:?}",
+        s.last_exit
+    );
+    let u = s.latest().copied().expect("a sample");
+    assert!(u.rss_kb > 0 && u.anon_kb > 0 && u.cpu_secs >= 0.0, "{u:?}");
     sup.shutdown().await;
 }

@@ -199,6 +199,9 @@ pub struct WorkerOut {
     pub restarts: u32,
     pub last_exit: Option<String>,
     pub events_stored: u64,
+    /// Latest sample: CPU seconds, resident and anonymous memory (KiB).
+    pub usage: Option<crate::supervisor::Usage>,
+    pub memory_limit_mb: Option<u32>,
     /// What the kernel enforced in the worker, layer by layer.
     #[schema(value_type = Object)]
     pub sandbox: Option<crate::sandbox::SandboxReport>,
@@ -207,6 +210,7 @@ pub struct WorkerOut {
 fn worker_out(tenant: TenantId, s: Option<WorkerStatus>, now: i64) -> WorkerOut {
     match s {
         Some(s) => WorkerOut {
+            usage: s.latest().copied(),
             tenant_id: tenant.0,
             state: s.state,
             pid: s.pid,
@@ -218,6 +222,7 @@ fn worker_out(tenant: TenantId, s: Option<WorkerStatus>, now: i64) -> WorkerOut 
             restarts: s.restarts,
             last_exit: s.last_exit,
             events_stored: s.events_stored,
+            memory_limit_mb: s.memory_limit_mb,
             sandbox: s.sandbox,
         },
         None => WorkerOut {
@@ -229,6 +234,8 @@ fn worker_out(tenant: TenantId, s: Option<WorkerStatus>, now: i64) -> WorkerOut 
             restarts: 0,
             last_exit: None,
             events_stored: 0,
+            usage: None,
+            memory_limit_mb: None,
             sandbox: None,
         },
     }
