@@ -446,17 +446,7 @@ impl Supervisor {
         if let Err(e) = writer.send(&ToWorker::Init(Box::new(init))).await {
             return RunEnd::Failed(format!("sending init: {e}"));
         }
-        let (in_tx, mut in_rx) = mpsc::channel::<Result<FromWorker, FrameError>>(16);
-        let reader_task = tokio::spawn(async move {
-            let mut reader = FrameReader::new(r);
-            loop {
-                let m = reader.next::<FromWorker>().await;
-                let end = m.is_err();
-                if in_tx.send(m).await.is_err() || end {
-                    break;
-                }
-            }
-        });
+        let (mut in_rx, reader_task) = FrameReader::new(r).spawn::<FromWorker>();
         let result = self
             .converse(tenant, status, stop, &mut writer, &mut in_rx, pid)
             .await;

@@ -120,18 +120,7 @@ pub async fn serve(
         })
         .await?;
 
-    // Reading is not cancel-safe, so it runs on its own and hands over whole messages.
-    let (in_tx, mut in_rx) = mpsc::channel::<Result<ToWorker, FrameError>>(16);
-    tokio::spawn(async move {
-        let mut reader = FrameReader::resume(r, 1);
-        loop {
-            let m = reader.next::<ToWorker>().await;
-            let end = m.is_err();
-            if in_tx.send(m).await.is_err() || end {
-                break;
-            }
-        }
-    });
+    let (mut in_rx, _reader) = FrameReader::resume(r, 1).spawn::<ToWorker>();
 
     let (out_tx, mut out_rx) = mpsc::channel::<FromWorker>(64);
     let (ev_tx, mut ev_rx) = mpsc::channel::<(u64, IncomingEvent)>(4096);

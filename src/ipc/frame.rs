@@ -109,6 +109,30 @@ impl<R: AsyncRead + Unpin> FrameReader<R> {
     }
 }
 
+impl<R: AsyncRead + Unpin + Send + 'static> FrameReader<R> {
+    /// Reads on a task of its own and hands over whole messages: `next` is not cancel-safe,
+    /// so a `select!` must wait on the channel instead. The last item is the error that
+    /// ended the stream.
+    pub fn spawn<T: DeserializeOwned + Send + 'static>(
+        mut self,
+    ) -> (
+        tokio::sync::mpsc::Receiver<Result<T, FrameError>>,
+        tokio::task::JoinHandle<()>,
+    ) {
+        let (tx, rx) = tokio::sync::mpsc::channel(16);
+        let task = tokio::spawn(async move {
+            loop {
+                let m = self.next::<T>().await;
+                let end = m.is_err();
+                if tx.send(m).await.is_err() || end {
+                    break;
+                }
+            }
+        });
+        (rx, task)
+    }
+}
+
 /// Writes frames of one direction.
 pub struct FrameWriter<W> {
     inner: W,
