@@ -54,6 +54,15 @@ fn audit(
     .map(|_| ())
 }
 
+/// The one error for a plan id that names no plan.
+fn unknown_plan(p: PlanId) -> AppError {
+    AppError::Invalid {
+        code: "plan.unknown",
+        field: "plan_id".into(),
+        message: format!("plan {p} does not exist"),
+    }
+}
+
 fn check_plan_exists(
     c: &botyard_shards::CatalogTx<botyard_shards::WriteTransaction>,
     plan: Option<PlanId>,
@@ -61,11 +70,7 @@ fn check_plan_exists(
     if let Some(p) = plan
         && c.plan(p)?.is_none()
     {
-        return Err(AppError::Invalid {
-            code: "plan.unknown",
-            field: "plan_id".into(),
-            message: format!("plan {p} does not exist"),
-        });
+        return Err(unknown_plan(p));
     }
     Ok(())
 }
@@ -80,11 +85,7 @@ pub fn create_tenant(
     if let Some(p) = plan
         && admin.plan(p)?.is_none()
     {
-        return Err(AppError::Invalid {
-            code: "plan.unknown",
-            field: "plan_id".into(),
-            message: format!("plan {p} does not exist"),
-        });
+        return Err(unknown_plan(p));
     }
     let rec = TenantRec {
         name,
