@@ -61,6 +61,7 @@ pub fn all_rows(db: &Database) -> Result<Vec<RawRow>> {
     dump(db, s::USER_DAYS, &mut out)?;
     dump(db, s::TG_USERS, &mut out)?;
     dump(db, s::SESSIONS, &mut out)?;
+    dump(db, s::GROUPS, &mut out)?;
     let known = KNOWN;
     let tx = db.begin_read()?;
     for t in tx.list_tables()? {
@@ -99,5 +100,6 @@ const KNOWN: &[&str] = &[
     "counters",
     "user_days",
     "telegram_users",
+    "groups",
     "sessions",
 ];

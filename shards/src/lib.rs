@@ -21,5 +21,5 @@ pub use record::{Rec, RecBytes, Record};
 pub use redb::{ReadTransaction, WriteTransaction};
 pub use schema::FileKind;
 pub use scope::{Access, AdminScope, Principal, TenantCatalog, TenantScope};
-pub use shard::TenantShard;
+pub use shard::{GroupFacts, SyncOutcome, TenantShard};
 pub use store::{SecretSlot, Shard, Store, StoreConfig, shard_path};

@@ -218,3 +218,36 @@ impl Record for SessionRec {
     const VERSION: u8 = 1;
     const NAME: &'static str = "session";
 }
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum GroupKindRec {
+    Group,
+    Supergroup,
+    Channel,
+}
+
+/// A chat one of the tenant's sessions is in, as last discovered from its dialogs, plus the
+/// tenant's own choices about it (automation on or off, tags).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GroupRec {
+    /// The session that sees this chat (the latest to report it).
+    pub session: u64,
+    pub title: String,
+    pub kind: GroupKindRec,
+    pub members: u32,
+    pub can_post: bool,
+    pub is_admin: bool,
+    pub slow_mode_secs: u32,
+    /// Still among the session's dialogs at the last refresh.
+    pub present: bool,
+    /// Chosen by the tenant for automation.
+    pub enabled: bool,
+    pub tags: Vec<String>,
+    pub discovered_at: i64,
+    pub updated_at: i64,
+}
+impl Record for GroupRec {
+    const TAG: u8 = 11;
+    const VERSION: u8 = 1;
+    const NAME: &'static str = "group";
+}

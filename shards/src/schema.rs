@@ -60,6 +60,10 @@ const SHARD_MIGRATIONS: &[Migration] = &[
         to: 2,
         run: shard_v2,
     },
+    Migration {
+        to: 3,
+        run: shard_v3,
+    },
 ];
 
 fn catalog_v1(tx: &WriteTransaction) -> Result<(), redb::Error> {
@@ -93,6 +97,12 @@ fn shard_v2(tx: &WriteTransaction) -> Result<(), redb::Error> {
     tx.open_table(USER_DAYS)?;
     tx.open_table(TG_USERS)?;
     tx.open_table(SESSIONS)?;
+    Ok(())
+}
+
+/// v3: the chats discovered from the sessions' dialogs.
+fn shard_v3(tx: &WriteTransaction) -> Result<(), redb::Error> {
+    tx.open_table(tables::shard::GROUPS)?;
     Ok(())
 }
 
@@ -245,9 +255,10 @@ mod tests {
             run: shard_v1,
         }];
         assert_eq!(migrate_with(&db, FileKind::Shard, &p, &v1).unwrap(), 1);
-        assert_eq!(migrate(&db, FileKind::Shard, &p).unwrap(), 2);
+        assert_eq!(migrate(&db, FileKind::Shard, &p).unwrap(), 3);
         let rtx = db.begin_read().unwrap();
         rtx.open_table(tables::shard::USER_DAYS).unwrap();
         rtx.open_table(tables::shard::TG_USERS).unwrap();
+        rtx.open_table(tables::shard::GROUPS).unwrap();
     }
 }

@@ -6,9 +6,29 @@ use redb::{ReadableTable, WriteTransaction};
 use crate::error::Result;
 use crate::ids::{ChatId, Day, SecretId, TenantId};
 use crate::record::RecBytes;
-use crate::records::SessionRec;
-use crate::records::SettingsRec;
-use crate::tables::shard::{COUNTERS, SECRETS, SESSIONS, SETTINGS, TG_USERS, USER_DAYS};
+use crate::records::{GroupKindRec, GroupRec, SessionRec, SettingsRec};
+use crate::tables::shard::{COUNTERS, GROUPS, SECRETS, SESSIONS, SETTINGS, TG_USERS, USER_DAYS};
+
+/// What a session's dialog list says about one chat.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct GroupFacts {
+    pub chat: ChatId,
+    pub title: String,
+    pub kind: GroupKindRec,
+    pub members: u32,
+    pub can_post: bool,
+    pub is_admin: bool,
+    pub slow_mode_secs: u32,
+}
+
+/// What a dialog refresh changed.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct SyncOutcome {
+    pub added: u32,
+    pub updated: u32,
+    /// Chats the session no longer sees (kept, marked not present, automation off).
+    pub gone: u32,
+}
 use crate::tx::Reader;
 
 pub struct TenantShard<T> {
@@ -65,6 +85,25 @@ impl<T: Reader> TenantShard<T> {
         })
     }
 
+    pub fn groups(&self) -> Result<Vec<(ChatId, GroupRec)>> {
+        let t = self.tx.table(GROUPS)?;
+        let mut out = Vec::new();
+        for row in t.range((self.tenant, ChatId::MIN)..=(self.tenant, ChatId::MAX))? {
+            let (k, v) = row?;
+            out.push((k.value().1, v.value().decode()?));
+        }
+        Ok(out)
+    }
+
+    pub fn group(&self, chat: ChatId) -> Result<Option<GroupRec>> {
+        let t = self.tx.table(GROUPS)?;
+        let v = t.get((self.tenant, chat))?;
+        Ok(match v {
+            Some(v) => Some(v.value().decode()?),
+            None => None,
+        })
+    }
+
     pub fn counter(&self, chat: ChatId, day: Day, metric: u8) -> Result<u64> {
         Ok(self
             .tx
@@ -113,6 +152,116 @@ impl TenantShard<WriteTransaction> {
         Ok(had)
     }
 
+    pub fn put_group(&mut self, chat: ChatId, rec: &GroupRec) -> Result<()> {
+        self.tx
+            .open_table(GROUPS)?
+            .insert((self.tenant, chat), RecBytes::encode(rec)?)?;
+        Ok(())
+    }
+
+    /// Merges a session's full dialog list: new chats are added with automation off, known
+    /// ones take the new facts and keep the tenant's choices, and chats this session saw
+    /// before but no longer lists are marked gone with automation off.
+    pub fn sync_groups(
+        &mut self,
+        session: u64,
+        found: &[GroupFacts],
+        now: i64,
+    ) -> Result<SyncOutcome> {
+        let mut out = SyncOutcome::default();
+        let mut seen = std::collections::HashSet::with_capacity(found.len());
+        for f in found {
+            seen.insert(f.chat);
+            let old = self.group(f.chat)?;
+            let rec = match old {
+                Some(old) => {
+                    let next = GroupRec {
+                        session,
+                        title: f.title.clone(),
+                        kind: f.kind,
+                        members: f.members,
+                        can_post: f.can_post,
+                        is_admin: f.is_admin,
+                        slow_mode_secs: f.slow_mode_secs,
+                        present: true,
+                        updated_at: now,
+                        ..old.clone()
+                    };
+                    let same = GroupRec {
+                        updated_at: old.updated_at,
+                        ..next.clone()
+                    } == old;
+                    if same {
+                        continue;
+                    }
+                    out.updated += 1;
+                    next
+                }
+                None => {
+                    out.added += 1;
+                    GroupRec {
+                        session,
+                        title: f.title.clone(),
+                        kind: f.kind,
+                        members: f.members,
+                        can_post: f.can_post,
+                        is_admin: f.is_admin,
+                        slow_mode_secs: f.slow_mode_secs,
+                        present: true,
+                        enabled: false,
+                        tags: Vec::new(),
+                        discovered_at: now,
+                        updated_at: now,
+                    }
+                }
+            };
+            self.put_group(f.chat, &rec)?;
+        }
+        for (chat, rec) in self.groups()? {
+            if rec.session == session && rec.present && !seen.contains(&chat) {
+                out.gone += 1;
+                self.put_group(
+                    chat,
+                    &GroupRec {
+                        present: false,
+                        can_post: false,
+                        enabled: false,
+                        updated_at: now,
+                        ..rec
+                    },
+                )?;
+            }
+        }
+        Ok(out)
+    }
+
+    /// Marks every chat of a removed session as gone.
+    pub fn forget_session_groups(&mut self, session: u64, now: i64) -> Result<u32> {
+        self.sync_groups(session, &[], now).map(|o| o.gone)
+    }
+
+    /// Applies a title or member-count change seen in an update; unknown chats are ignored.
+    pub fn chat_changed(
+        &mut self,
+        chat: ChatId,
+        title: Option<&str>,
+        members: Option<u32>,
+        now: i64,
+    ) -> Result<bool> {
+        let Some(mut rec) = self.group(chat)? else {
+            return Ok(false);
+        };
+        if let Some(t) = title {
+            rec.title = t.to_string();
+        }
+        if let Some(m) = members {
+            rec.members = m;
+        }
+        rec.updated_at = now;
+        self.put_group(chat, &rec)?;
+        Ok(true)
+    }
+
     pub fn delete_secret(&mut self, id: SecretId) -> Result<bool> {
         Ok(self
             .tx
@@ -143,6 +292,8 @@ pub(crate) fn purge(tx: &WriteTransaction, tenant: TenantId) -> Result<()> {
         .retain_in((tenant, SecretId::MIN)..=(tenant, SecretId::MAX), |_, _| {
             false
         })?;
+    tx.open_table(GROUPS)?
+        .retain_in((tenant, ChatId::MIN)..=(tenant, ChatId::MAX), |_, _| false)?;
     Ok(())
 }
 
@@ -195,6 +346,7 @@ mod purge_tests {
         tx.open_table(COUNTERS).unwrap();
         tx.open_table(TG_USERS).unwrap();
         tx.open_table(SESSIONS).unwrap();
+        tx.open_table(GROUPS).unwrap();
         purge(&tx, TenantId(3)).unwrap();
         tx.commit().unwrap();
         let rtx = db.begin_read().unwrap();

@@ -6,7 +6,7 @@ use redb::TableDefinition;
 use crate::ids::{AccountId, ApiKeyId, AuditId, ChatId, Day, FamilyId, PlanId, SecretId, TenantId};
 use crate::record::Rec;
 use crate::records::{
-    AccountRec, ApiKeyRec, AuditRec, FamilyRec, PlanRec, RefreshRec, SessionRec, SettingsRec,
+    AccountRec, ApiKeyRec, AuditRec, FamilyRec, GroupRec, PlanRec, RefreshRec, SessionRec, SettingsRec,
     TenantRec, TgUserRec,
 };
 
@@ -77,4 +77,7 @@ pub mod shard {
     /// Telegram users seen per tenant.
     pub const TG_USERS: TableDefinition<(TenantId, i64), Rec<TgUserRec>> =
         TableDefinition::new("telegram_users");
+    /// Chats the tenant's sessions are in.
+    pub const GROUPS: TableDefinition<(TenantId, ChatId), Rec<GroupRec>> =
+        TableDefinition::new("groups");
 }

@@ -91,7 +91,7 @@ fn is_a(o: &Owned, table: &str, k: &[u8], v: &[u8]) -> bool {
     match table {
         "tenants" | "placement" | "tenant_settings" => k == t,
         "members" | "tenant_api_keys" | "tenant_secrets" | "counters" | "user_days"
-        | "sessions" | "telegram_users" => k.starts_with(&t),
+        | "sessions" | "telegram_users" | "groups" => k.starts_with(&t),
         // (account, tenant): A's membership rows, and every row of A's own accounts.
         "account_tenants" => k.get(8..16) == Some(&t[..]) || acct(k),
         "accounts" | "account_families" => acct(k),
@@ -196,6 +196,19 @@ fn populate(store: &Store, admin: &Principal, scope: &TenantScope, mark: &str, o
             sealed.extend_from_slice(format!("session:{mark}").as_bytes());
             sealed.extend_from_slice(&[0xde, 0xad]);
             s.put_secret(SecretId(1), &sealed)?;
+            // Groups at the edges of the chat range; the title carries no marker.
+            let facts = [ChatId::MIN, ChatId(-1_001_234_567_890), ChatId::MAX].map(|chat| {
+                botyard_shards::GroupFacts {
+                    chat,
+                    title: "Çay ocağı".into(),
+                    kind: botyard_shards::records::GroupKindRec::Supergroup,
+                    members: 12,
+                    can_post: true,
+                    is_admin: false,
+                    slow_mode_secs: 0,
+                }
+            });
+            s.sync_groups(1, &facts, 5)?;
             s.put_secret(SecretId(u64::MAX), format!("bot-token-{mark}").as_bytes())
         })
         .unwrap();
