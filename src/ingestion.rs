@@ -96,6 +96,22 @@ pub fn to_batch(tenant: TenantId, events: &[IncomingEvent]) -> Batch {
     b
 }
 
+/// Title and member-count changes in `events`, in order: (chat, new title, new count).
+pub fn chat_changes(events: &[IncomingEvent]) -> Vec<(i64, Option<String>, Option<u32>)> {
+    events
+        .iter()
+        .filter_map(|e| match e {
+            IncomingEvent::ChatTitleChanged { chat_id, title, .. } => {
+                Some((*chat_id, Some(title.clone()), None))
+            }
+            IncomingEvent::MemberCountChanged {
+                chat_id, members, ..
+            } => Some((*chat_id, None, Some(*members))),
+            _ => None,
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

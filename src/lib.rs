@@ -7,6 +7,7 @@ pub mod clock;
 pub mod config;
 pub mod crypto;
 pub mod error;
+pub mod groups;
 pub mod healthcheck;
 pub mod http;
 pub mod ingestion;
@@ -170,7 +171,7 @@ pub async fn run_with(
     let ingest_handle = ingest
         .handle()
         .ok_or_else(|| RunError::Bootstrap("ingest writers did not start".into()))?;
-    let supervisor = supervisor::Supervisor::new(sup_cfg, ingest_handle);
+    let supervisor = supervisor::Supervisor::new(sup_cfg, ingest_handle, store.clone());
 
     let st = Arc::new(AppState {
         supervisor: supervisor.clone(),

@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 use serde::Serialize;
 use tokio::sync::{mpsc, watch};
 
+use botyard_shards::Store;
 use botyard_shards::ids::TenantId;
 use botyard_shards::ingest::IngestHandle;
 
@@ -20,7 +21,6 @@ use crate::ipc::messages::{
     FromWorker, PROTOCOL_VERSION, SessionSpec, SessionState, ToWorker, WorkerInit,
 };
 use crate::sandbox::SandboxReport;
-use crate::telegram::Dialog;
 
 #[derive(Clone, Debug)]
 pub struct SupervisorConfig {
@@ -88,7 +88,8 @@ pub struct WorkerStatus {
     pub last_exit: Option<String>,
     pub sandbox: Option<SandboxReport>,
     pub sessions: HashMap<u64, SessionState>,
-    pub dialogs: HashMap<u64, Vec<Dialog>>,
+    /// Dialog lists received and stored (see the groups).
+    pub dialogs_reported: u64,
     pub events_stored: u64,
     /// The plan's memory cap; a worker above it (anonymous memory) is restarted.
     pub memory_limit_mb: Option<u32>,
@@ -182,7 +183,7 @@ impl WorkerStatus {
             last_exit: None,
             sandbox: None,
             sessions: HashMap::new(),
-            dialogs: HashMap::new(),
+            dialogs_reported: 0,
             events_stored: 0,
             memory_limit_mb: None,
             usage: VecDeque::new(),
@@ -199,6 +200,7 @@ struct Slot {
     status: Arc<watch::Sender<WorkerStatus>>,
     stop: watch::Sender<bool>,
     release: mpsc::Sender<()>,
+    commands: mpsc::Sender<ToWorker>,
     task: tokio::task::JoinHandle<()>,
 }
 
@@ -206,6 +208,8 @@ pub struct Supervisor {
     limiter: StartLimiter,
     cfg: SupervisorConfig,
     ingest: IngestHandle,
+    /// For what workers report besides counters: dialogs, chat changes.
+    store: Arc<Store>,
     slots: Mutex<HashMap<TenantId, Slot>>,
 }
 
@@ -217,6 +221,13 @@ fn now() -> i64 {
     jiff::Timestamp::now().as_second()
 }
 
+/// What a worker's keeper listens to besides the worker.
+struct Control {
+    stop: watch::Receiver<bool>,
+    release: mpsc::Receiver<()>,
+    commands: mpsc::Receiver<ToWorker>,
+}
+
 #[derive(Debug, thiserror::Error)]
 enum RunEnd {
     #[error("stopped")]
@@ -226,11 +237,12 @@ enum RunEnd {
 }
 
 impl Supervisor {
-    pub fn new(cfg: SupervisorConfig, ingest: IngestHandle) -> Arc<Self> {
+    pub fn new(cfg: SupervisorConfig, ingest: IngestHandle, store: Arc<Store>) -> Arc<Self> {
         Arc::new(Supervisor {
             limiter: StartLimiter::new(cfg.start_rate, cfg.start_burst),
             cfg,
             ingest,
+            store,
             slots: Mutex::new(HashMap::new()),
         })
     }
@@ -251,11 +263,16 @@ impl Supervisor {
         }));
         let (stop_tx, stop_rx) = watch::channel(false);
         let (release_tx, release_rx) = mpsc::channel(1);
+        let (cmd_tx, cmd_rx) = mpsc::channel(8);
         let me = self.clone();
         let st = status.clone();
         let task = tokio::spawn(async move {
-            me.keep_running(tenant, sessions, media_dir, st, stop_rx, release_rx)
-                .await;
+            let ctl = Control {
+                stop: stop_rx,
+                release: release_rx,
+                commands: cmd_rx,
+            };
+            me.keep_running(tenant, sessions, media_dir, st, ctl).await;
         });
         lock(&self.slots).insert(
             tenant,
@@ -263,6 +280,7 @@ impl Supervisor {
                 status,
                 stop: stop_tx,
                 release: release_tx,
+                commands: cmd_tx,
                 task,
             },
         );
@@ -306,6 +324,15 @@ impl Supervisor {
             .collect()
     }
 
+    /// Asks the tenant's running worker to list its sessions' dialogs again; false when no
+    /// worker is running or its queue is full.
+    pub fn refresh_dialogs(&self, tenant: TenantId) -> bool {
+        lock(&self.slots).get(&tenant).is_some_and(|s| {
+            s.status.borrow().state == WorkerState::Running
+                && s.commands.try_send(ToWorker::RefreshDialogs).is_ok()
+        })
+    }
+
     /// Lets a quarantined worker start again.
     pub fn release(&self, tenant: TenantId) -> bool {
         lock(&self.slots)
@@ -319,8 +346,7 @@ impl Supervisor {
         sessions: Vec<SessionSpec>,
         media_dir: Option<PathBuf>,
         status: Arc<watch::Sender<WorkerStatus>>,
-        mut stop: watch::Receiver<bool>,
-        mut release: mpsc::Receiver<()>,
+        mut ctl: Control,
     ) {
         let mut crashes: VecDeque<Instant> = VecDeque::new();
         let mut backoff = self.cfg.backoff_min;
@@ -328,13 +354,13 @@ impl Supervisor {
             status.send_modify(|s| s.state = WorkerState::Starting);
             let started = Instant::now();
             let end = self
-                .run_once(tenant, &sessions, media_dir.as_deref(), &status, &mut stop)
+                .run_once(tenant, &sessions, media_dir.as_deref(), &status, &mut ctl)
                 .await;
             status.send_modify(|s| {
                 s.pid = None;
                 s.last_exit = Some(end.to_string());
             });
-            if matches!(end, RunEnd::Stopped) || *stop.borrow() {
+            if matches!(end, RunEnd::Stopped) || *ctl.stop.borrow() {
                 status.send_modify(|s| s.state = WorkerState::Stopped);
                 return;
             }
@@ -358,15 +384,15 @@ impl Supervisor {
                     "worker quarantined after repeated crashes"
                 );
                 tokio::select! {
-                    _ = stop.changed() => { status.send_modify(|s| s.state = WorkerState::Stopped); return; }
-                    _ = release.recv() => { crashes.clear(); backoff = self.cfg.backoff_min; }
+                    _ = ctl.stop.changed() => { status.send_modify(|s| s.state = WorkerState::Stopped); return; }
+                    _ = ctl.release.recv() => { crashes.clear(); backoff = self.cfg.backoff_min; }
                 }
             } else {
                 status.send_modify(|s| s.state = WorkerState::Backoff);
                 let jitter = rand::random_range(0.0..0.25) * backoff.as_secs_f64();
                 let wait = backoff + Duration::from_secs_f64(jitter);
                 tokio::select! {
-                    _ = stop.changed() => { status.send_modify(|s| s.state = WorkerState::Stopped); return; }
+                    _ = ctl.stop.changed() => { status.send_modify(|s| s.state = WorkerState::Stopped); return; }
                     _ = tokio::time::sleep(wait) => {}
                 }
                 backoff = (backoff * 2).min(self.cfg.backoff_max);
@@ -382,11 +408,11 @@ impl Supervisor {
         sessions: &[SessionSpec],
         media_dir: Option<&std::path::Path>,
         status: &Arc<watch::Sender<WorkerStatus>>,
-        stop: &mut watch::Receiver<bool>,
+        ctl: &mut Control,
     ) -> RunEnd {
         tokio::select! {
             _ = self.limiter.acquire() => {}
-            _ = stop.changed() => return RunEnd::Stopped,
+            _ = ctl.stop.changed() => return RunEnd::Stopped,
         }
         let (mut child, sock) = match crate::sandbox::spawn::spawn_worker(&self.cfg.exe, media_dir)
         {
@@ -395,7 +421,7 @@ impl Supervisor {
         };
         let pid = child.id();
         let result = self
-            .talk(tenant, sessions, media_dir, status, stop, sock, pid)
+            .talk(tenant, sessions, media_dir, status, ctl, sock, pid)
             .await;
         // However it ended, the process is gone before this returns.
         match &result {
@@ -426,7 +452,7 @@ impl Supervisor {
         sessions: &[SessionSpec],
         media_dir: Option<&std::path::Path>,
         status: &Arc<watch::Sender<WorkerStatus>>,
-        stop: &mut watch::Receiver<bool>,
+        ctl: &mut Control,
         sock: tokio::net::UnixStream,
         pid: Option<u32>,
     ) -> RunEnd {
@@ -448,7 +474,7 @@ impl Supervisor {
         }
         let (mut in_rx, reader_task) = FrameReader::new(r).spawn::<FromWorker>();
         let result = self
-            .converse(tenant, status, stop, &mut writer, &mut in_rx, pid)
+            .converse(tenant, status, ctl, &mut writer, &mut in_rx, pid)
             .await;
         reader_task.abort();
         result
@@ -458,7 +484,7 @@ impl Supervisor {
         &self,
         tenant: TenantId,
         status: &Arc<watch::Sender<WorkerStatus>>,
-        stop: &mut watch::Receiver<bool>,
+        ctl: &mut Control,
         writer: &mut FrameWriter<tokio::net::unix::OwnedWriteHalf>,
         in_rx: &mut mpsc::Receiver<Result<FromWorker, FrameError>>,
         pid: Option<u32>,
@@ -505,7 +531,7 @@ impl Supervisor {
         monitor.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             tokio::select! {
-                _ = stop.changed() => {
+                _ = ctl.stop.changed() => {
                     let _ = writer.send(&ToWorker::Stop).await;
                     // Store what the worker flushes on its way out.
                     let deadline = tokio::time::sleep(self.cfg.stop_deadline);
@@ -525,6 +551,11 @@ impl Supervisor {
                         }
                     }
                     return RunEnd::Stopped;
+                }
+                Some(cmd) = ctl.commands.recv() => {
+                    if let Err(e) = writer.send(&cmd).await {
+                        return RunEnd::Failed(format!("worker connection: {e}"));
+                    }
                 }
                 _ = monitor.tick() => {
                     let Some(u) = pid.and_then(|p| sample(p, now())) else { continue };
@@ -560,7 +591,18 @@ impl Supervisor {
                         status.send_modify(|s| { s.sessions.insert(session, state); });
                     }
                     Some(Ok(FromWorker::Dialogs { session, dialogs })) => {
-                        status.send_modify(|s| { s.dialogs.insert(session, dialogs); });
+                        let store = self.store.clone();
+                        let n = dialogs.len();
+                        let stored = tokio::task::spawn_blocking(move || {
+                            crate::groups::store_dialogs(&store, tenant, session, &dialogs, now())
+                        })
+                        .await;
+                        match stored {
+                            Ok(Ok(out)) => tracing::info!(tenant_id = tenant.0, session, dialogs = n, added = out.added, updated = out.updated, gone = out.gone, "dialogs refreshed"),
+                            Ok(Err(e)) => tracing::error!(tenant_id = tenant.0, session, error = %e, "cannot store dialogs"),
+                            Err(e) => tracing::error!(tenant_id = tenant.0, error = %e, "dialog task failed"),
+                        }
+                        status.send_modify(|s| { s.dialogs_reported += 1; });
                     }
                     Some(Ok(FromWorker::Events { batch, session: _, events })) => {
                         if batch != expected_batch {
@@ -603,6 +645,23 @@ impl Supervisor {
         let batch = ingestion::to_batch(tenant, events);
         if !batch.is_empty() {
             self.ingest.submit_batch(tenant, batch).await?;
+        }
+        let changes = ingestion::chat_changes(events);
+        if !changes.is_empty() {
+            let store = self.store.clone();
+            let r = tokio::task::spawn_blocking(move || {
+                crate::groups::store_chat_changes(&store, tenant, &changes, now())
+            })
+            .await;
+            match r {
+                Ok(Ok(())) => {}
+                Ok(Err(e)) => {
+                    tracing::error!(tenant_id = tenant.0, error = %e, "cannot store chat changes")
+                }
+                Err(e) => {
+                    tracing::error!(tenant_id = tenant.0, error = %e, "chat change task failed")
+                }
+            }
         }
         status.send_modify(|s| s.events_stored += events.len() as u64);
         Ok(())

@@ -124,8 +124,16 @@ pub async fn serve(
 
     let (out_tx, mut out_rx) = mpsc::channel::<FromWorker>(64);
     let (ev_tx, mut ev_rx) = mpsc::channel::<(u64, IncomingEvent)>(4096);
+    let mut refreshers = Vec::new();
     for spec in init.sessions.clone() {
-        tokio::spawn(session_task(spec, out_tx.clone(), ev_tx.clone()));
+        let (refresh_tx, refresh_rx) = mpsc::channel::<()>(1);
+        refreshers.push(refresh_tx);
+        tokio::spawn(session_task(
+            spec,
+            out_tx.clone(),
+            ev_tx.clone(),
+            refresh_rx,
+        ));
     }
     drop(ev_tx);
 
@@ -153,6 +161,12 @@ pub async fn serve(
                     }
                     writer.send(&FromWorker::Stopped).await?;
                     return Ok(());
+                }
+                Some(Ok(ToWorker::RefreshDialogs)) => {
+                    for r in &refreshers {
+                        // A refresh already queued covers this one.
+                        let _ = r.try_send(());
+                    }
                 }
                 Some(Ok(ToWorker::Init(_))) => return Err(WorkerError::Protocol("second Init".into())),
                 Some(Err(FrameError::Closed)) | None => return Ok(()),
@@ -183,6 +197,28 @@ pub async fn serve(
     }
 }
 
+/// Lists the session's dialogs and sends them; false when the session cannot go on.
+async fn report_dialogs(port: &mut Sim, id: u64, out: &mpsc::Sender<FromWorker>) -> bool {
+    match port.dialogs().await {
+        Ok(dialogs) => out
+            .send(FromWorker::Dialogs {
+                session: id,
+                dialogs,
+            })
+            .await
+            .is_ok(),
+        Err(e) => {
+            let _ = out
+                .send(FromWorker::Session {
+                    session: id,
+                    state: state_of(&e, port.now()),
+                })
+                .await;
+            false
+        }
+    }
+}
+
 fn state_of(e: &PortError, now: i64) -> SessionState {
     match e {
         PortError::Revoked => SessionState::Revoked,
@@ -199,6 +235,7 @@ async fn session_task(
     spec: SessionSpec,
     out: mpsc::Sender<FromWorker>,
     events: mpsc::Sender<(u64, IncomingEvent)>,
+    mut refresh: mpsc::Receiver<()>,
 ) {
     let SessionKind::Sim(cfg) = spec.kind;
     let mut port = Sim::new(cfg);
@@ -215,23 +252,21 @@ async fn session_task(
         }
     };
     let _ = out.send(say(SessionState::Online { me })).await;
-    match port.dialogs().await {
-        Ok(dialogs) => {
-            let _ = out
-                .send(FromWorker::Dialogs {
-                    session: id,
-                    dialogs,
-                })
-                .await;
-        }
-        Err(e) => {
-            let _ = out.send(say(state_of(&e, port.now()))).await;
-            return;
-        }
+    if !report_dialogs(&mut port, id, &out).await {
+        return;
     }
     let mut n = 0u32;
     loop {
-        match port.next_event().await {
+        let next = tokio::select! {
+            Some(()) = refresh.recv() => {
+                if !report_dialogs(&mut port, id, &out).await {
+                    return;
+                }
+                continue;
+            }
+            e = port.next_event() => e,
+        };
+        match next {
             Ok(e) => {
                 if events.send((id, e)).await.is_err() {
                     return;

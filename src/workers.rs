@@ -73,8 +73,15 @@ pub fn connect_sim(
     Ok(id)
 }
 
-pub fn disconnect(scope: &TenantScope, id: SecretId) -> AppResult<()> {
-    let had = scope.shard_write(|s| s.delete_session(id))?;
+/// Removes a session and its secrets; its chats stay listed, marked gone, automation off.
+pub fn disconnect(scope: &TenantScope, id: SecretId, now: i64) -> AppResult<()> {
+    let had = scope.shard_write(|s| -> AppResult<bool> {
+        let had = s.delete_session(id)?;
+        if had {
+            s.forget_session_groups(id.0, now)?;
+        }
+        Ok(had)
+    })?;
     if !had {
         return Err(AppError::NotFound("session"));
     }

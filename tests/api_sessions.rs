@@ -204,3 +204,183 @@ async fn no_worker_outlives_the_server() {
         assert!(!alive(pid), "worker {pid} outlived the server");
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn groups_come_from_the_dialogs_and_obey_the_plan() {
+    let app = App::start().await;
+    let admin = app.admin().await.access;
+    let (tenant, _, owner) = app
+        .tenant_with_owner(&admin, "Çay Evi", "sahip@example.com")
+        .await;
+    let owner = owner.access;
+    let mut limits = common::limits();
+    limits["groups"] = json!(2);
+    let plan = app
+        .post(
+            "/api/v1/plans",
+            &admin,
+            json!({"name": "Küçük", "limits": limits}),
+        )
+        .await;
+    let plan = plan.expect(201)["id"].as_u64().unwrap();
+    app.patch(
+        &format!("/api/v1/tenants/{tenant}"),
+        &admin,
+        json!({"plan_id": plan}),
+    )
+    .await
+    .expect(200);
+
+    // No worker yet: a refresh has nobody to ask.
+    app.post(
+        &format!("/api/v1/tenants/{tenant}/groups/refresh"),
+        &owner,
+        json!({}),
+    )
+    .await
+    .expect_err(409, "worker.not_running");
+
+    let session = app
+        .post(
+            &format!("/api/v1/tenants/{tenant}/sessions"),
+            &owner,
+            json!({"kind":"sim","label":"Dükkan","sim":{"seed":4,"groups":4}}),
+        )
+        .await
+        .expect(201)["id"]
+        .as_u64()
+        .unwrap();
+    let mut rx = app
+        .ready
+        .supervisor
+        .watch(botyard_shards::ids::TenantId(tenant))
+        .unwrap();
+    let reported = tokio::time::timeout(
+        Duration::from_secs(60),
+        rx.wait_for(|s| s.dialogs_reported >= 1),
+    )
+    .await
+    .expect("dialogs reported")
+    .unwrap()
+    .dialogs_reported;
+
+    let base = format!("/api/v1/tenants/{tenant}/groups");
+    let list = app.get(&base, &owner).await.expect(200).clone();
+    let list = list.as_array().unwrap().clone();
+    assert_eq!(list.len(), 4, "{list:?}");
+    let members: Vec<u64> = list
+        .iter()
+        .map(|g| g["members"].as_u64().unwrap())
+        .collect();
+    assert!(members.windows(2).all(|w| w[0] >= w[1]), "largest first");
+    for g in &list {
+        assert_eq!(g["session_id"], session);
+        assert_eq!(g["enabled"], false);
+        assert_eq!(g["present"], true);
+        assert!(g["chat_id"].as_i64().unwrap() < 0);
+    }
+    let chats: Vec<i64> = list
+        .iter()
+        .map(|g| g["chat_id"].as_i64().unwrap())
+        .collect();
+
+    // Enable two with tags; the plan allows no third.
+    for (i, chat) in chats.iter().take(2).enumerate() {
+        let g = app
+            .patch(
+                &format!("{base}/{chat}"),
+                &owner,
+                json!({"enabled": true, "tags": ["İstanbul", format!("t{i}")]}),
+            )
+            .await;
+        let g = g.expect(200);
+        assert_eq!(g["enabled"], true);
+        assert_eq!(g["tags"], json!(["istanbul", format!("t{i}")]));
+    }
+    app.patch(
+        &format!("{base}/{}", chats[2]),
+        &owner,
+        json!({"enabled": true}),
+    )
+    .await
+    .expect_err(409, "plan.group_limit");
+    // Bad input changes nothing.
+    app.patch(
+        &format!("{base}/{}", chats[2]),
+        &owner,
+        json!({"tags": ["a b"]}),
+    )
+    .await
+    .expect_err(422, "group.tag");
+    app.patch(
+        &format!("{base}/{}", chats[2]),
+        &owner,
+        json!({"colour": "red"}),
+    )
+    .await
+    .expect_err(400, "request.unknown_field");
+    app.patch(&format!("{base}/-42"), &owner, json!({"enabled": true}))
+        .await
+        .expect_err(404, "resource.not_found");
+    let g = app.get(&format!("{base}/{}", chats[2]), &owner).await;
+    assert_eq!(g.expect(200)["tags"], json!([]));
+
+    // Filters.
+    let on = app.get(&format!("{base}?enabled=true"), &owner).await;
+    assert_eq!(on.expect(200).as_array().unwrap().len(), 2);
+    let tagged = app.get(&format!("{base}?tag=ISTANBUL"), &owner).await;
+    assert_eq!(tagged.expect(200).as_array().unwrap().len(), 2);
+    let t0 = app
+        .get(&format!("{base}?tag=t0&enabled=true"), &owner)
+        .await;
+    assert_eq!(t0.expect(200).as_array().unwrap().len(), 1);
+    app.get(&format!("{base}?kind=forum"), &owner)
+        .await
+        .expect_err(400, "request.invalid_query");
+
+    // A refresh re-reads the dialogs and keeps the choices.
+    app.post(&format!("{base}/refresh"), &owner, json!({}))
+        .await
+        .expect(202);
+    tokio::time::timeout(
+        Duration::from_secs(60),
+        rx.wait_for(|s| s.dialogs_reported > reported),
+    )
+    .await
+    .expect("second dialog report")
+    .unwrap();
+    let on = app.get(&format!("{base}?enabled=true"), &owner).await;
+    assert_eq!(on.expect(200).as_array().unwrap().len(), 2);
+
+    // Another tenant sees none of it.
+    let (other, _, stranger) = app
+        .tenant_with_owner(&admin, "Başka", "baska@example.com")
+        .await;
+    let _ = other;
+    app.get(&format!("{base}/{}", chats[0]), &stranger.access)
+        .await
+        .expect_err(404, "resource.not_found");
+
+    // Removing the session keeps the chats, gone and off.
+    app.delete(
+        &format!("/api/v1/tenants/{tenant}/sessions/{session}"),
+        &owner,
+    )
+    .await;
+    let list = app.get(&base, &owner).await.expect(200).clone();
+    assert!(
+        list.as_array()
+            .unwrap()
+            .iter()
+            .all(|g| g["present"] == false && g["enabled"] == false),
+        "{list}"
+    );
+    app.patch(
+        &format!("{base}/{}", chats[0]),
+        &owner,
+        json!({"enabled": true}),
+    )
+    .await
+    .expect_err(409, "group.gone");
+    app.stop().await.unwrap();
+}

@@ -39,7 +39,7 @@ fn tenant_operations(doc: &Value) -> Vec<(Method, String)> {
 }
 
 /// Fills a path template: `{id}` with `tenant`, known sub-resource ids from `ids`, else 1.
-fn fill(template: &str, tenant: u64, ids: &[(&str, u64)]) -> String {
+fn fill(template: &str, tenant: u64, ids: &[(&str, i64)]) -> String {
     let mut out = String::new();
     let mut rest = template;
     while let Some(start) = rest.find('{') {
@@ -47,7 +47,7 @@ fn fill(template: &str, tenant: u64, ids: &[(&str, u64)]) -> String {
         let end = rest[start..].find('}').expect("closing brace") + start;
         let name = &rest[start + 1..end];
         let value = if name == "id" {
-            tenant
+            tenant as i64
         } else {
             ids.iter().find(|(n, _)| *n == name).map_or(1, |(_, v)| *v)
         };
@@ -88,6 +88,9 @@ async fn snapshot(app: &App, admin: &str, t: u64) -> Value {
         "members": members,
         "api_keys": keys,
         "settings": app.get(&format!("/api/v1/tenants/{t}/settings"), admin).await.expect(200),
+        "sessions": app.get(&format!("/api/v1/tenants/{t}/sessions"), admin).await.expect(200)
+            .as_array().expect("sessions").iter().map(|s| s["id"].clone()).collect::<Vec<_>>(),
+        "groups": app.get(&format!("/api/v1/tenants/{t}/groups"), admin).await.expect(200),
     })
 }
 
@@ -113,6 +116,35 @@ async fn another_tenant_gets_404_on_every_tenant_scoped_operation() {
     )
     .await
     .expect(200);
+    // A simulated session, and the groups its dialogs bring.
+    let a_session = app
+        .post(
+            &format!("/api/v1/tenants/{a}/sessions"),
+            &a_owner.access,
+            json!({"kind": "sim", "label": "A bot", "sim": {"seed": 3}}),
+        )
+        .await
+        .expect(201)["id"]
+        .as_i64()
+        .expect("session id");
+    let mut rx = app
+        .ready
+        .supervisor
+        .watch(botyard_shards::ids::TenantId(a))
+        .expect("worker");
+    tokio::time::timeout(
+        std::time::Duration::from_secs(60),
+        rx.wait_for(|s| s.dialogs_reported >= 1),
+    )
+    .await
+    .expect("A's dialogs")
+    .expect("worker status");
+    let a_chat = app
+        .get(&format!("/api/v1/tenants/{a}/groups"), &a_owner.access)
+        .await
+        .expect(200)[0]["chat_id"]
+        .as_i64()
+        .expect("chat id");
 
     // Tenant B, whose owner and owner-role key go looking.
     let (b, _, b_owner) = app
@@ -151,7 +183,12 @@ async fn another_tenant_gets_404_on_every_tenant_scoped_operation() {
 
     // A's ids wherever a path names one; the account is a member of A, not the owner, so a
     // successful DELETE would not be stopped by the last-owner rule.
-    let a_ids = [("account_id", a_member), ("key_id", a_key_id)];
+    let a_ids = [
+        ("account_id", a_member as i64),
+        ("key_id", a_key_id as i64),
+        ("session_id", a_session),
+        ("chat_id", a_chat),
+    ];
     let mut called = 0;
     for (who, token) in [
         ("B's owner", b_owner.access.as_str()),

@@ -117,19 +117,38 @@ fn alive(pid: u32) -> bool {
 async fn stored_counters_equal_a_recount_of_the_simulated_stream() {
     let mut w = world();
     let t = tenant(&w.store, "Kahve");
+    // The session exists in the store, so the dialogs it reports become the tenant's groups.
+    t.shard_write(|s| {
+        s.insert_session(&botyard_shards::records::SessionRec {
+            label: "sim".into(),
+            kind: botyard_shards::records::SessionKindRec::Sim,
+            created_at: 0,
+        })
+    })
+    .unwrap();
     let sup = Supervisor::new(
         config(env!("CARGO_BIN_EXE_botyard")),
         w.ingest.as_ref().unwrap().handle().unwrap(),
+        w.store.clone(),
     );
     sup.start(t.tenant_id(), vec![sim(11)], None, None).await;
     let mut rx = sup.watch(t.tenant_id()).unwrap();
-    let running = until(&mut rx, "events", |s| s.events_stored >= 20_000).await;
+    let running = until(&mut rx, "events", |s| {
+        s.events_stored >= 20_000 && s.dialogs_reported >= 1
+    })
+    .await;
     assert_eq!(running.state, WorkerState::Running);
     assert!(matches!(
         running.sessions.get(&1),
         Some(botyard::ipc::messages::SessionState::Online { .. })
     ));
-    assert_eq!(running.dialogs.get(&1).map(Vec::len), Some(3));
+    let groups = t.shard_read().unwrap().groups().unwrap();
+    assert_eq!(groups.len(), 3, "{groups:?}");
+    assert!(
+        groups
+            .iter()
+            .all(|(_, g)| g.present && g.session == 1 && !g.enabled)
+    );
     let pid = running.pid.unwrap();
     let sandbox = running.sandbox.clone().unwrap();
     eprintln!(
@@ -196,6 +215,7 @@ async fn a_killed_worker_is_restarted_and_none_survives_shutdown() {
     let sup = Supervisor::new(
         config(env!("CARGO_BIN_EXE_botyard")),
         w.ingest.as_ref().unwrap().handle().unwrap(),
+        w.store.clone(),
     );
     sup.start(t.tenant_id(), vec![sim(3)], None, None).await;
     let mut rx = sup.watch(t.tenant_id()).unwrap();
@@ -237,7 +257,11 @@ async fn a_hostile_worker_is_cut_off_and_quarantined() {
     std::fs::set_permissions(&script, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
     let mut cfg = config(script.to_str().unwrap());
     cfg.crash_limit = 2;
-    let sup = Supervisor::new(cfg, w.ingest.as_ref().unwrap().handle().unwrap());
+    let sup = Supervisor::new(
+        cfg,
+        w.ingest.as_ref().unwrap().handle().unwrap(),
+        w.store.clone(),
+    );
     sup.start(t.tenant_id(), vec![sim(1)], None, None).await;
     let mut rx = sup.watch(t.tenant_id()).unwrap();
     let q = until(&mut rx, "quarantine", |s| {
@@ -274,7 +298,11 @@ async fn workers_are_sampled_and_restarted_over_their_memory_limit() {
     let t = tenant(&w.store, "Bellek");
     let mut cfg = config(env!("CARGO_BIN_EXE_botyard"));
     cfg.monitor_every = Duration::from_millis(100);
-    let sup = Supervisor::new(cfg, w.ingest.as_ref().unwrap().handle().unwrap());
+    let sup = Supervisor::new(
+        cfg,
+        w.ingest.as_ref().unwrap().handle().unwrap(),
+        w.store.clone(),
+    );
     // A cap no process can meet: the worker is restarted for it.
     sup.start(t.tenant_id(), vec![sim(4)], None, Some(0)).await;
     let mut rx = sup.watch(t.tenant_id()).unwrap();
@@ -289,5 +317,35 @@ async fn workers_are_sampled_and_restarted_over_their_memory_limit() {
     );
     let u = s.latest().copied().expect("a sample");
     assert!(u.rss_kb > 0 && u.anon_kb > 0 && u.cpu_secs >= 0.0, "{u:?}");
+    sup.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_worker_that_hangs_after_ready_is_killed_and_restarted() {
+    let w = world();
+    let t = tenant(&w.store, "Lokum");
+    let sup = Supervisor::new(
+        config(env!("CARGO_BIN_EXE_botyard")),
+        w.ingest.as_ref().unwrap().handle().unwrap(),
+        w.store.clone(),
+    );
+    // The simulated client blocks its thread after 100 events: the worker stops answering
+    // heartbeats while its process stays alive.
+    let mut spec = sim(5);
+    let SessionKind::Sim(cfg) = &mut spec.kind;
+    cfg.failures.stall_after_events = Some(100);
+    sup.start(t.tenant_id(), vec![spec], None, None).await;
+    let mut rx = sup.watch(t.tenant_id()).unwrap();
+    let first = until(&mut rx, "running", |s| {
+        s.state == WorkerState::Running && s.pid.is_some()
+    })
+    .await;
+    let pid = first.pid.unwrap();
+    let after = until(&mut rx, "a restart after missed heartbeats", |s| {
+        s.restarts >= 1 && s.last_exit.as_deref() == Some("missed heartbeats")
+    })
+    .await;
+    assert!(!alive(pid), "the hung worker {pid} was not killed");
+    assert!(after.restarts >= 1);
     sup.shutdown().await;
 }

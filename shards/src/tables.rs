@@ -6,8 +6,8 @@ use redb::TableDefinition;
 use crate::ids::{AccountId, ApiKeyId, AuditId, ChatId, Day, FamilyId, PlanId, SecretId, TenantId};
 use crate::record::Rec;
 use crate::records::{
-    AccountRec, ApiKeyRec, AuditRec, FamilyRec, GroupRec, PlanRec, RefreshRec, SessionRec, SettingsRec,
-    TenantRec, TgUserRec,
+    AccountRec, ApiKeyRec, AuditRec, FamilyRec, GroupRec, PlanRec, RefreshRec, SessionRec,
+    SettingsRec, TenantRec, TgUserRec,
 };
 
 /// `schema_version`, `kind`, `shard_index`, `shard_count`: present in every file.

@@ -28,10 +28,15 @@ fn refresh_adds_updates_and_marks_gone_but_keeps_choices() {
     let other = create_tenant(&store, &a, "Simit");
 
     let first = [facts(-100, "Kadıköy", 10), facts(-200, "Moda", 20)];
-    let out = t
-        .shard_write(|s| s.sync_groups(1, &first, 100))
-        .unwrap();
-    assert_eq!(out, SyncOutcome { added: 2, updated: 0, gone: 0 });
+    let out = t.shard_write(|s| s.sync_groups(1, &first, 100)).unwrap();
+    assert_eq!(
+        out,
+        SyncOutcome {
+            added: 2,
+            updated: 0,
+            gone: 0
+        }
+    );
 
     // The tenant enables one and tags it.
     t.shard_write(|s| {
@@ -48,9 +53,19 @@ fn refresh_adds_updates_and_marks_gone_but_keeps_choices() {
     assert_eq!(out, SyncOutcome::default());
 
     // A rename and a member change, one chat left, one new.
-    let second = [facts(-100, "Kadıköy Esnafı", 11), facts(-300, "Beşiktaş", 5)];
+    let second = [
+        facts(-100, "Kadıköy Esnafı", 11),
+        facts(-300, "Beşiktaş", 5),
+    ];
     let out = t.shard_write(|s| s.sync_groups(1, &second, 300)).unwrap();
-    assert_eq!(out, SyncOutcome { added: 1, updated: 1, gone: 1 });
+    assert_eq!(
+        out,
+        SyncOutcome {
+            added: 1,
+            updated: 1,
+            gone: 1
+        }
+    );
 
     let r = t.shard_read().unwrap();
     let g = r.group(ChatId(-100)).unwrap().unwrap();
@@ -70,7 +85,14 @@ fn refresh_adds_updates_and_marks_gone_but_keeps_choices() {
     let out = t
         .shard_write(|s| s.sync_groups(2, &[facts(-400, "Üsküdar", 3)], 400))
         .unwrap();
-    assert_eq!(out, SyncOutcome { added: 1, updated: 0, gone: 0 });
+    assert_eq!(
+        out,
+        SyncOutcome {
+            added: 1,
+            updated: 0,
+            gone: 0
+        }
+    );
 
     // Title and member updates from events.
     assert!(
@@ -81,7 +103,12 @@ fn refresh_adds_updates_and_marks_gone_but_keeps_choices() {
         !t.shard_write(|s| s.chat_changed(ChatId(-999), Some("x"), None, 500))
             .unwrap()
     );
-    let g = t.shard_read().unwrap().group(ChatId(-300)).unwrap().unwrap();
+    let g = t
+        .shard_read()
+        .unwrap()
+        .group(ChatId(-300))
+        .unwrap()
+        .unwrap();
     assert_eq!((g.title.as_str(), g.members), ("Beşiktaş Çarşı", 6));
 
     // Another tenant sees none of it.

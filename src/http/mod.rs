@@ -2,6 +2,7 @@
 
 pub mod auth_routes;
 pub mod extract;
+pub mod group_routes;
 pub mod plan_routes;
 pub mod system;
 pub mod tenant_routes;
@@ -42,7 +43,8 @@ use crate::state::Shared;
         (name = "api-keys", description = "API keys for tenant automation"),
         (name = "settings", description = "Tenant-specific configuration"),
         (name = "plans", description = "Subscription plans and their limits (admins)"),
-        (name = "sessions", description = "Telegram sessions of a tenant and its worker process")
+        (name = "sessions", description = "Telegram sessions of a tenant and its worker process"),
+        (name = "groups", description = "Chats the sessions are in, chosen for automation"),
     )
 )]
 struct ApiDoc;
@@ -70,6 +72,7 @@ fn api_router() -> OpenApiRouter<Shared> {
         .merge(tenant_routes::router())
         .merge(plan_routes::router())
         .merge(worker_routes::router())
+        .merge(group_routes::router())
 }
 
 /// The OpenAPI document, as served at `/api/openapi.json`.

@@ -184,7 +184,8 @@ async fn disconnect_session(
 ) -> AppResult<StatusCode> {
     require_manage(&t.scope)?;
     let tenant = t.scope.tenant_id();
-    blocking(move || workers::disconnect(&t.scope, SecretId(ids.1))).await?;
+    let now = st.now();
+    blocking(move || workers::disconnect(&t.scope, SecretId(ids.1), now)).await?;
     workers::reconcile(&st, tenant).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -56,6 +56,8 @@ pub enum ToWorker {
     EventsAck {
         batch: u64,
     },
+    /// List every session's dialogs again and report them.
+    RefreshDialogs,
     /// Log out nothing, finish what is in flight, exit.
     Stop,
 }

@@ -53,6 +53,9 @@ pub struct SimFailures {
     pub removed_from: Vec<i64>,
     /// Slow mode in seconds for every group.
     pub slow_mode_secs: u32,
+    /// After this many incoming events the client hangs in a blocking call, the way a
+    /// Telegram client stuck on a dead connection can: its whole process stops answering.
+    pub stall_after_events: Option<u32>,
 }
 
 impl Default for SimConfig {
@@ -93,6 +96,7 @@ pub struct Sim {
     logged_in: bool,
     revoked: bool,
     sends: u32,
+    events: u32,
     sent: Vec<SentMessage>,
     seen_random_ids: HashMap<i64, SentMessage>,
     last_send_in: HashMap<i64, i64>,
@@ -141,6 +145,7 @@ impl Sim {
             logged_in: false,
             revoked: false,
             sends: 0,
+            events: 0,
             sent: Vec::new(),
             seen_random_ids: HashMap::new(),
             last_send_in: HashMap::new(),
@@ -337,6 +342,18 @@ impl TelegramPort for Sim {
             let ms = (1000.0 / self.cfg.events_per_sec).max(1.0) as u64;
             tokio::time::sleep(Duration::from_millis(ms)).await;
         }
+        self.events = self.events.saturating_add(1);
+        if self
+            .cfg
+            .failures
+            .stall_after_events
+            .is_some_and(|n| self.events > n)
+        {
+            // Deliberately blocks the thread (and so the worker's single-threaded runtime).
+            loop {
+                std::thread::sleep(Duration::from_secs(3600));
+            }
+        }
         self.generate().ok_or(PortError::Other(
             "the simulated session is in no group".into(),
         ))
@@ -430,6 +447,7 @@ mod tests {
                 revoke_after_sends: Some(6),
                 removed_from: vec![-1_000_000_000_002],
                 slow_mode_secs: 0,
+                stall_after_events: None,
             },
             ..SimConfig::default()
         };
