@@ -55,14 +55,45 @@ pub struct Config {
     pub auth: AuthSection,
     pub http: HttpSection,
     pub workers: WorkersSection,
+    pub platform: PlatformSection,
+    /// Create a demo tenant whose sessions run on the simulator (`serve --demo`).
+    pub demo: bool,
 }
 
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug)]
 pub struct WorkersSection {
     /// The executable started as `<exe> worker`; this binary when unset.
     pub exe: Option<PathBuf>,
     /// Refuse to run a worker whose sandbox misses a layer.
     pub sandbox_require: bool,
+    /// Worker starts per second, and how many may start at once.
+    pub start_rate: u32,
+    pub start_burst: u32,
+}
+
+impl Default for WorkersSection {
+    fn default() -> Self {
+        WorkersSection {
+            exe: None,
+            sandbox_require: false,
+            start_rate: 25,
+            start_burst: 25,
+        }
+    }
+}
+
+/// The reseller's own bot, run in a worker of its own.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum PlatformBot {
+    #[default]
+    Off,
+    /// A simulated bot (demo, tests); a real bot token comes with the Telegram client.
+    Sim,
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct PlatformSection {
+    pub bot: PlatformBot,
 }
 
 #[derive(Clone, Debug)]
@@ -152,6 +183,8 @@ impl Default for Config {
                 request_timeout_secs: 30,
             },
             workers: WorkersSection::default(),
+            platform: PlatformSection::default(),
+            demo: false,
         }
     }
 }
@@ -251,6 +284,14 @@ where
     T::Err: fmt::Display,
 {
     v.trim().parse::<T>().map_err(|e| e.to_string())
+}
+
+/// A whole number of at least 1.
+fn positive(v: &str) -> Result<u32, String> {
+    match parse::<u32>(v)? {
+        0 => Err("must be at least 1".into()),
+        n => Ok(n),
+    }
 }
 
 fn opt(v: &str) -> Option<String> {
@@ -363,6 +404,22 @@ pub static KEYS: &[KeyDef] = &[
         "Refuse to run a worker when the kernel lacks a sandbox layer (see `botyard sandbox-check`).",
         get: |c| Some(c.workers.sandbox_require.to_string()),
         set: |c, v| c.workers.sandbox_require = parse(v)?),
+    key!("workers.start_rate", "BOTYARD_WORKERS_START_RATE", Int, false,
+        "Worker starts per second, so a restart with many tenants does not connect every session at once.",
+        get: |c| Some(c.workers.start_rate.to_string()),
+        set: |c, v| c.workers.start_rate = positive(v)?),
+    key!("workers.start_burst", "BOTYARD_WORKERS_START_BURST", Int, false,
+        "Worker starts allowed at once before the rate applies.",
+        get: |c| Some(c.workers.start_burst.to_string()),
+        set: |c, v| c.workers.start_burst = positive(v)?),
+    key!("platform.bot", "BOTYARD_PLATFORM_BOT", Str, false,
+    "The reseller's platform bot: off, or sim (a simulated bot, as `serve --demo` uses).",
+    get: |c| Some(match c.platform.bot { PlatformBot::Off => "off".into(), PlatformBot::Sim => "sim".into() }),
+    set: |c, v| c.platform.bot = match v.trim() {
+        "off" => PlatformBot::Off,
+        "sim" => PlatformBot::Sim,
+        other => return Err(format!("expected off or sim, got `{other}`")),
+    }),
 ];
 
 /// Environment variables read besides the keys.

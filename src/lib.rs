@@ -6,6 +6,7 @@ pub mod auth;
 pub mod clock;
 pub mod config;
 pub mod crypto;
+pub mod demo;
 pub mod error;
 pub mod groups;
 pub mod healthcheck;
@@ -94,6 +95,8 @@ pub struct Ready {
     pub setup_url: Option<String>,
     /// The worker supervisor, so tests can follow workers without polling.
     pub supervisor: Arc<supervisor::Supervisor>,
+    /// The demo tenant, with `--demo`.
+    pub demo: Option<demo::Demo>,
 }
 
 impl std::fmt::Debug for Ready {
@@ -168,6 +171,8 @@ pub async fn run_with(
     };
     let mut sup_cfg = supervisor::SupervisorConfig::new(exe);
     sup_cfg.sandbox_require = config.workers.sandbox_require;
+    sup_cfg.start_rate = f64::from(config.workers.start_rate);
+    sup_cfg.start_burst = config.workers.start_burst;
     let ingest_handle = ingest
         .handle()
         .ok_or_else(|| RunError::Bootstrap("ingest writers did not start".into()))?;
@@ -218,6 +223,16 @@ pub async fn run_with(
         .await;
     }
 
+    let demo = if st.config.demo {
+        Some(
+            demo::ensure(&st)
+                .await
+                .map_err(|e| RunError::Bootstrap(format!("demo tenant: {e}")))?,
+        )
+    } else {
+        None
+    };
+
     let app = http::router(st.clone());
     st.ready.store(true, Ordering::SeqCst);
     // Workers start after the server answers, so a reboot with many tenants serves at once.
@@ -233,12 +248,28 @@ pub async fn run_with(
         ),
         None => println!("Sign in with POST {base_url}/api/v1/auth/login"),
     }
+    if let Some(d) = &demo {
+        match &d.password {
+            Some(pw) => println!(
+                "Demo tenant {} runs on simulated Telegram. Its owner signs in as {} with password {} (shown once).",
+                d.tenant.0,
+                demo::OWNER_EMAIL,
+                pw.expose()
+            ),
+            None => println!(
+                "Demo tenant {} runs on simulated Telegram (owner {}; the password was shown when it was created).",
+                d.tenant.0,
+                demo::OWNER_EMAIL
+            ),
+        }
+    }
     tracing::info!(%addr, data = %st.config.data_dir.display(), shards = store.shard_count(), "serving");
     let ready = Ready {
         addr,
         base_url,
         setup_url,
         supervisor: supervisor.clone(),
+        demo: demo.clone(),
     };
     if let Some(f) = opts.on_ready {
         f(&ready);

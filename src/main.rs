@@ -34,6 +34,9 @@ enum Command {
         /// Data folder (env BOTYARD_DATA).
         #[arg(long)]
         data: Option<PathBuf>,
+        /// Also run a demo tenant on simulated Telegram (and a simulated platform bot).
+        #[arg(long)]
+        demo: bool,
     },
     /// Configuration tools.
     Config {
@@ -102,12 +105,14 @@ fn main() -> ExitCode {
     match cli.command.unwrap_or(Command::Serve {
         listen: None,
         data: None,
+        demo: false,
     }) {
-        Command::Serve { listen, data } => {
-            let (config, _) = match load(&cli.config, listen, data) {
+        Command::Serve { listen, data, demo } => {
+            let (mut config, _) = match load(&cli.config, listen, data) {
                 Ok(c) => c,
                 Err(code) => return code,
             };
+            config.demo = demo;
             serve(config)
         }
         Command::Config {

@@ -7,6 +7,7 @@ use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
+use std::sync::atomic::AtomicU64;
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct HttpLabels {
@@ -24,6 +25,12 @@ pub struct RouteLabels {
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct ShardLabels {
     pub shard: u32,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct WorkerLabels {
+    /// Tenant id, or `platform` for the reseller's bot.
+    pub tenant: String,
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -49,6 +56,12 @@ pub struct Metrics {
     pub commit_events: HistFamily<ShardLabels>,
     pub tenants: Family<StatusLabels, Gauge>,
     pub login_failures: Counter,
+    pub workers: Family<StatusLabels, Gauge>,
+    pub worker_rss: Family<WorkerLabels, Gauge>,
+    pub worker_anon: Family<WorkerLabels, Gauge>,
+    pub worker_cpu: Family<WorkerLabels, Gauge<f64, AtomicU64>>,
+    pub worker_restarts: Family<WorkerLabels, Gauge>,
+    pub worker_events: Family<WorkerLabels, Gauge>,
 }
 
 impl Default for Metrics {
@@ -66,6 +79,38 @@ impl Metrics {
         let commit_events: HistFamily<ShardLabels> = Family::new_with_constructor(batch_sizes);
         let tenants = Family::<StatusLabels, Gauge>::default();
         let login_failures = Counter::default();
+        let workers = Family::<StatusLabels, Gauge>::default();
+        let worker_rss = Family::<WorkerLabels, Gauge>::default();
+        let worker_anon = Family::<WorkerLabels, Gauge>::default();
+        let worker_cpu = Family::<WorkerLabels, Gauge<f64, AtomicU64>>::default();
+        let worker_restarts = Family::<WorkerLabels, Gauge>::default();
+        let worker_events = Family::<WorkerLabels, Gauge>::default();
+        registry.register("workers", "Worker processes by state", workers.clone());
+        registry.register(
+            "worker_resident_bytes",
+            "Resident memory of each worker (latest sample)",
+            worker_rss.clone(),
+        );
+        registry.register(
+            "worker_anonymous_bytes",
+            "Anonymous memory of each worker (latest sample)",
+            worker_anon.clone(),
+        );
+        registry.register(
+            "worker_cpu_seconds",
+            "CPU time used by each worker process since it started",
+            worker_cpu.clone(),
+        );
+        registry.register(
+            "worker_restarts",
+            "Restarts of each tenant's worker",
+            worker_restarts.clone(),
+        );
+        registry.register(
+            "worker_events_stored",
+            "Events each worker delivered to the store",
+            worker_events.clone(),
+        );
         registry.register(
             "http_requests",
             "HTTP requests by route template and status",
@@ -96,6 +141,61 @@ impl Metrics {
             commit_events,
             tenants,
             login_failures,
+            workers,
+            worker_rss,
+            worker_anon,
+            worker_cpu,
+            worker_restarts,
+            worker_events,
+        }
+    }
+
+    /// Replaces the per-worker series with the supervisor's current view (at scrape time, so
+    /// a stopped worker's series disappear).
+    pub fn observe_workers<'a>(
+        &self,
+        all: impl IntoIterator<Item = (String, &'a crate::supervisor::WorkerStatus)>,
+    ) {
+        use crate::supervisor::WorkerState as S;
+        for f in [
+            &self.worker_rss,
+            &self.worker_anon,
+            &self.worker_restarts,
+            &self.worker_events,
+        ] {
+            f.clear();
+        }
+        self.worker_cpu.clear();
+        let mut by_state = [0i64; 5];
+        for (tenant, w) in all {
+            by_state[match w.state {
+                S::Starting => 0,
+                S::Running => 1,
+                S::Backoff => 2,
+                S::Quarantined => 3,
+                S::Stopped => 4,
+            }] += 1;
+            let l = WorkerLabels { tenant };
+            self.worker_restarts
+                .get_or_create(&l)
+                .set(i64::from(w.restarts));
+            self.worker_events
+                .get_or_create(&l)
+                .set(i64::try_from(w.events_stored).unwrap_or(i64::MAX));
+            if let Some(u) = w.latest().filter(|_| w.pid.is_some()) {
+                let kib = |k: u64| i64::try_from(k.saturating_mul(1024)).unwrap_or(i64::MAX);
+                self.worker_rss.get_or_create(&l).set(kib(u.rss_kb));
+                self.worker_anon.get_or_create(&l).set(kib(u.anon_kb));
+                self.worker_cpu.get_or_create(&l).set(u.cpu_secs);
+            }
+        }
+        for (i, status) in ["starting", "running", "backoff", "quarantined", "stopped"]
+            .into_iter()
+            .enumerate()
+        {
+            self.workers
+                .get_or_create(&StatusLabels { status })
+                .set(by_state[i]);
         }
     }
 

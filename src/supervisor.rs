@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 
 use serde::Serialize;
 use tokio::sync::{mpsc, watch};
+use tracing::Instrument;
 
 use botyard_shards::Store;
 use botyard_shards::ids::TenantId;
@@ -62,8 +63,8 @@ impl SupervisorConfig {
             batch_max_events: 1000,
             batch_max_ms: 200,
             monitor_every: Duration::from_secs(10),
-            start_rate: 5.0,
-            start_burst: 10,
+            start_rate: 25.0,
+            start_burst: 25,
         }
     }
 }
@@ -210,7 +211,7 @@ pub struct Supervisor {
     ingest: IngestHandle,
     /// For what workers report besides counters: dialogs, chat changes.
     store: Arc<Store>,
-    slots: Mutex<HashMap<TenantId, Slot>>,
+    slots: Mutex<HashMap<WorkerKey, Slot>>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -219,6 +220,37 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 
 fn now() -> i64 {
     jiff::Timestamp::now().as_second()
+}
+
+/// Whose worker: a tenant's, or the reseller's platform bot.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum WorkerKey {
+    Tenant(TenantId),
+    Platform,
+}
+
+impl WorkerKey {
+    pub fn tenant(self) -> Option<TenantId> {
+        match self {
+            WorkerKey::Tenant(t) => Some(t),
+            WorkerKey::Platform => None,
+        }
+    }
+}
+
+impl From<TenantId> for WorkerKey {
+    fn from(t: TenantId) -> Self {
+        WorkerKey::Tenant(t)
+    }
+}
+
+impl std::fmt::Display for WorkerKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            WorkerKey::Tenant(t) => write!(f, "{}", t.0),
+            WorkerKey::Platform => f.write_str("platform"),
+        }
+    }
 }
 
 /// What a worker's keeper listens to besides the worker.
@@ -251,12 +283,13 @@ impl Supervisor {
     /// before the new one starts: a session has one live owner at a time.
     pub async fn start(
         self: &Arc<Self>,
-        tenant: TenantId,
+        key: impl Into<WorkerKey>,
         sessions: Vec<SessionSpec>,
         media_dir: Option<PathBuf>,
         memory_limit_mb: Option<u32>,
     ) {
-        self.stop(tenant).await;
+        let key = key.into();
+        self.stop(key).await;
         let status = Arc::new(watch::Sender::new(WorkerStatus {
             memory_limit_mb,
             ..WorkerStatus::new()
@@ -266,16 +299,23 @@ impl Supervisor {
         let (cmd_tx, cmd_rx) = mpsc::channel(8);
         let me = self.clone();
         let st = status.clone();
-        let task = tokio::spawn(async move {
+        let task = async move {
             let ctl = Control {
                 stop: stop_rx,
                 release: release_rx,
                 commands: cmd_rx,
             };
-            me.keep_running(tenant, sessions, media_dir, st, ctl).await;
-        });
+            me.keep_running(key, sessions, media_dir, st, ctl).await;
+        };
+        let task = match key {
+            WorkerKey::Tenant(t) => task.instrument(tracing::info_span!("worker", tenant_id = t.0)),
+            WorkerKey::Platform => {
+                task.instrument(tracing::info_span!("worker", worker = "platform"))
+            }
+        };
+        let task = tokio::spawn(task);
         lock(&self.slots).insert(
-            tenant,
+            key,
             Slot {
                 status,
                 stop: stop_tx,
@@ -287,8 +327,8 @@ impl Supervisor {
     }
 
     /// Stops the worker of `tenant` and waits until its process is gone.
-    pub async fn stop(&self, tenant: TenantId) {
-        let slot = lock(&self.slots).remove(&tenant);
+    pub async fn stop(&self, key: impl Into<WorkerKey>) {
+        let slot = lock(&self.slots).remove(&key.into());
         if let Some(slot) = slot {
             let _ = slot.stop.send(true);
             let _ = slot.task.await;
@@ -306,18 +346,20 @@ impl Supervisor {
         }
     }
 
-    pub fn status(&self, tenant: TenantId) -> Option<WorkerStatus> {
+    pub fn status(&self, key: impl Into<WorkerKey>) -> Option<WorkerStatus> {
         lock(&self.slots)
-            .get(&tenant)
+            .get(&key.into())
             .map(|s| s.status.borrow().clone())
     }
 
     /// Follows a worker's status as it changes (tests and the API's long polls).
-    pub fn watch(&self, tenant: TenantId) -> Option<watch::Receiver<WorkerStatus>> {
-        lock(&self.slots).get(&tenant).map(|s| s.status.subscribe())
+    pub fn watch(&self, key: impl Into<WorkerKey>) -> Option<watch::Receiver<WorkerStatus>> {
+        lock(&self.slots)
+            .get(&key.into())
+            .map(|s| s.status.subscribe())
     }
 
-    pub fn all(&self) -> Vec<(TenantId, WorkerStatus)> {
+    pub fn all(&self) -> Vec<(WorkerKey, WorkerStatus)> {
         lock(&self.slots)
             .iter()
             .map(|(t, s)| (*t, s.status.borrow().clone()))
@@ -326,23 +368,23 @@ impl Supervisor {
 
     /// Asks the tenant's running worker to list its sessions' dialogs again; false when no
     /// worker is running or its queue is full.
-    pub fn refresh_dialogs(&self, tenant: TenantId) -> bool {
-        lock(&self.slots).get(&tenant).is_some_and(|s| {
+    pub fn refresh_dialogs(&self, key: impl Into<WorkerKey>) -> bool {
+        lock(&self.slots).get(&key.into()).is_some_and(|s| {
             s.status.borrow().state == WorkerState::Running
                 && s.commands.try_send(ToWorker::RefreshDialogs).is_ok()
         })
     }
 
     /// Lets a quarantined worker start again.
-    pub fn release(&self, tenant: TenantId) -> bool {
+    pub fn release(&self, key: impl Into<WorkerKey>) -> bool {
         lock(&self.slots)
-            .get(&tenant)
+            .get(&key.into())
             .is_some_and(|s| s.release.try_send(()).is_ok())
     }
 
     async fn keep_running(
         self: Arc<Self>,
-        tenant: TenantId,
+        key: WorkerKey,
         sessions: Vec<SessionSpec>,
         media_dir: Option<PathBuf>,
         status: Arc<watch::Sender<WorkerStatus>>,
@@ -354,7 +396,7 @@ impl Supervisor {
             status.send_modify(|s| s.state = WorkerState::Starting);
             let started = Instant::now();
             let end = self
-                .run_once(tenant, &sessions, media_dir.as_deref(), &status, &mut ctl)
+                .run_once(key, &sessions, media_dir.as_deref(), &status, &mut ctl)
                 .await;
             status.send_modify(|s| {
                 s.pid = None;
@@ -364,7 +406,7 @@ impl Supervisor {
                 status.send_modify(|s| s.state = WorkerState::Stopped);
                 return;
             }
-            tracing::warn!(tenant_id = tenant.0, reason = %end, "worker ended; restarting");
+            tracing::warn!(reason = %end, "worker ended; restarting");
             let now = Instant::now();
             crashes.push_back(now);
             while crashes
@@ -379,7 +421,6 @@ impl Supervisor {
             if crashes.len() > self.cfg.crash_limit {
                 status.send_modify(|s| s.state = WorkerState::Quarantined);
                 tracing::error!(
-                    tenant_id = tenant.0,
                     crashes = crashes.len(),
                     "worker quarantined after repeated crashes"
                 );
@@ -404,7 +445,7 @@ impl Supervisor {
     /// One life of a worker process.
     async fn run_once(
         &self,
-        tenant: TenantId,
+        key: WorkerKey,
         sessions: &[SessionSpec],
         media_dir: Option<&std::path::Path>,
         status: &Arc<watch::Sender<WorkerStatus>>,
@@ -421,7 +462,7 @@ impl Supervisor {
         };
         let pid = child.id();
         let result = self
-            .talk(tenant, sessions, media_dir, status, ctl, sock, pid)
+            .talk(key, sessions, media_dir, status, ctl, sock, pid)
             .await;
         // However it ended, the process is gone before this returns.
         match &result {
@@ -430,10 +471,7 @@ impl Supervisor {
                     .await
                     .is_err()
                 {
-                    tracing::warn!(
-                        tenant_id = tenant.0,
-                        "worker did not stop in time; killing it"
-                    );
+                    tracing::warn!("worker did not stop in time; killing it");
                     let _ = child.kill().await;
                 }
             }
@@ -448,7 +486,7 @@ impl Supervisor {
     #[allow(clippy::too_many_arguments)]
     async fn talk(
         &self,
-        tenant: TenantId,
+        key: WorkerKey,
         sessions: &[SessionSpec],
         media_dir: Option<&std::path::Path>,
         status: &Arc<watch::Sender<WorkerStatus>>,
@@ -460,7 +498,7 @@ impl Supervisor {
         let mut writer = FrameWriter::new(w);
         let init = WorkerInit {
             protocol: PROTOCOL_VERSION,
-            tenant: tenant.0,
+            tenant: key.tenant().map_or(0, |t| t.0),
             media_dir: media_dir.map(|p| p.display().to_string()),
             connect_ports: self.cfg.connect_ports.clone(),
             sandbox_require: self.cfg.sandbox_require,
@@ -474,7 +512,7 @@ impl Supervisor {
         }
         let (mut in_rx, reader_task) = FrameReader::new(r).spawn::<FromWorker>();
         let result = self
-            .converse(tenant, status, ctl, &mut writer, &mut in_rx, pid)
+            .converse(key, status, ctl, &mut writer, &mut in_rx, pid)
             .await;
         reader_task.abort();
         result
@@ -482,7 +520,7 @@ impl Supervisor {
 
     async fn converse(
         &self,
-        tenant: TenantId,
+        key: WorkerKey,
         status: &Arc<watch::Sender<WorkerStatus>>,
         ctl: &mut Control,
         writer: &mut FrameWriter<tokio::net::unix::OwnedWriteHalf>,
@@ -501,7 +539,7 @@ impl Supervisor {
             }))) if protocol == PROTOCOL_VERSION => {
                 let missing = sandbox.missing();
                 if !missing.is_empty() {
-                    tracing::warn!(tenant_id = tenant.0, missing = ?missing.iter().map(|l| l.layer.name()).collect::<Vec<_>>(), "worker sandbox is missing layers");
+                    tracing::warn!(missing = ?missing.iter().map(|l| l.layer.name()).collect::<Vec<_>>(), "worker sandbox is missing layers");
                 }
                 status.send_modify(|s| {
                     s.state = WorkerState::Running;
@@ -520,7 +558,7 @@ impl Supervisor {
             Ok(None) => return RunEnd::Failed("worker closed the connection".into()),
             Err(_) => return RunEnd::Failed("worker did not report ready in time".into()),
         }
-        tracing::info!(tenant_id = tenant.0, pid = ?pid, "worker running");
+        tracing::info!(pid = ?pid, "worker running");
 
         let mut beat = tokio::time::interval(self.cfg.heartbeat);
         beat.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -541,7 +579,7 @@ impl Supervisor {
                             _ = &mut deadline => break,
                             m = in_rx.recv() => match m {
                                 Some(Ok(FromWorker::Events { batch, session: _, events })) if batch == expected_batch => {
-                                    if self.store_events(tenant, status, &events).await.is_ok() {
+                                    if self.store_events(key, status, &events).await.is_ok() {
                                         expected_batch += 1;
                                     }
                                 }
@@ -567,7 +605,7 @@ impl Supervisor {
                         s.usage.push_back(u);
                     });
                     if let Some(mb) = limit.filter(|mb| u.anon_kb > u64::from(*mb) * 1024) {
-                        tracing::warn!(tenant_id = tenant.0, anon_kb = u.anon_kb, limit_mb = mb, "worker over its memory limit; restarting");
+                        tracing::warn!(anon_kb = u.anon_kb, limit_mb = mb, "worker over its memory limit; restarting");
                         return RunEnd::Failed(format!("memory limit: {} KiB anonymous memory over {mb} MiB", u.anon_kb));
                     }
                 }
@@ -587,10 +625,12 @@ impl Supervisor {
                         }
                     }
                     Some(Ok(FromWorker::Session { session, state })) => {
-                        tracing::info!(tenant_id = tenant.0, session, state = ?state, "session state");
+                        tracing::info!(session, state = ?state, "session state");
                         status.send_modify(|s| { s.sessions.insert(session, state); });
                     }
                     Some(Ok(FromWorker::Dialogs { session, dialogs })) => {
+                        // The platform bot's chats are not a tenant's groups.
+                        let Some(tenant) = key.tenant() else { continue };
                         let store = self.store.clone();
                         let n = dialogs.len();
                         let stored = tokio::task::spawn_blocking(move || {
@@ -598,9 +638,9 @@ impl Supervisor {
                         })
                         .await;
                         match stored {
-                            Ok(Ok(out)) => tracing::info!(tenant_id = tenant.0, session, dialogs = n, added = out.added, updated = out.updated, gone = out.gone, "dialogs refreshed"),
-                            Ok(Err(e)) => tracing::error!(tenant_id = tenant.0, session, error = %e, "cannot store dialogs"),
-                            Err(e) => tracing::error!(tenant_id = tenant.0, error = %e, "dialog task failed"),
+                            Ok(Ok(out)) => tracing::info!(session, dialogs = n, added = out.added, updated = out.updated, gone = out.gone, "dialogs refreshed"),
+                            Ok(Err(e)) => tracing::error!(session, error = %e, "cannot store dialogs"),
+                            Err(e) => tracing::error!(error = %e, "dialog task failed"),
                         }
                         status.send_modify(|s| { s.dialogs_reported += 1; });
                     }
@@ -611,7 +651,7 @@ impl Supervisor {
                         if events.len() > self.cfg.batch_max_events as usize {
                             return RunEnd::Failed(format!("event batch of {} is over the limit", events.len()));
                         }
-                        match self.store_events(tenant, status, &events).await {
+                        match self.store_events(key, status, &events).await {
                             Ok(()) => {
                                 expected_batch += 1;
                                 if let Err(e) = writer.send(&ToWorker::EventsAck { batch }).await {
@@ -636,10 +676,15 @@ impl Supervisor {
 
     async fn store_events(
         &self,
-        tenant: TenantId,
+        key: WorkerKey,
         status: &Arc<watch::Sender<WorkerStatus>>,
         events: &[crate::telegram::IncomingEvent],
     ) -> Result<(), botyard_shards::ingest::IngestError> {
+        let Some(tenant) = key.tenant() else {
+            // The platform bot's traffic is not a tenant's statistics.
+            status.send_modify(|s| s.events_stored += events.len() as u64);
+            return Ok(());
+        };
         // Events name chats, never tenants: the tenant is the worker's, so a worker cannot
         // write into another tenant's rows.
         let batch = ingestion::to_batch(tenant, events);
@@ -656,10 +701,10 @@ impl Supervisor {
             match r {
                 Ok(Ok(())) => {}
                 Ok(Err(e)) => {
-                    tracing::error!(tenant_id = tenant.0, error = %e, "cannot store chat changes")
+                    tracing::error!(error = %e, "cannot store chat changes")
                 }
                 Err(e) => {
-                    tracing::error!(tenant_id = tenant.0, error = %e, "chat change task failed")
+                    tracing::error!(error = %e, "chat change task failed")
                 }
             }
         }

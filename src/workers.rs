@@ -6,10 +6,12 @@ use botyard_shards::ids::{SecretId, TenantId};
 use botyard_shards::records::{SessionKindRec, SessionRec, TenantStatus};
 use botyard_shards::{SecretSlot, StoreError, TenantScope};
 
+use crate::config::PlatformBot;
 use crate::error::{AppError, AppResult};
 use crate::ipc::messages::{SessionKind, SessionSpec};
 use crate::keys::slot_aad;
 use crate::state::AppState;
+use crate::supervisor::WorkerKey;
 use crate::telegram::sim::SimConfig;
 
 /// The tenant's media folder, handed to its worker read-only.
@@ -147,8 +149,31 @@ pub async fn reconcile(st: &AppState, tenant: TenantId) -> AppResult<()> {
     Ok(())
 }
 
-/// At start: a worker for every active tenant with sessions.
+/// The session the platform bot's worker runs, when one is configured.
+pub fn platform_spec(st: &AppState) -> Option<SessionSpec> {
+    match st.config.platform.bot {
+        PlatformBot::Off if !st.config.demo => None,
+        // The demo shows the whole product, the reseller's bot included.
+        PlatformBot::Off | PlatformBot::Sim => Some(SessionSpec {
+            id: 1,
+            kind: SessionKind::Sim(SimConfig {
+                seed: 7,
+                groups: 1,
+                members_per_group: 5,
+                events_per_sec: 0.2,
+                ..SimConfig::default()
+            }),
+        }),
+    }
+}
+
+/// At start: the platform bot, and a worker for every active tenant with sessions.
 pub async fn reconcile_all(st: &AppState) {
+    if let Some(spec) = platform_spec(st) {
+        st.supervisor
+            .start(WorkerKey::Platform, vec![spec], None, None)
+            .await;
+    }
     let tenants = match st.store.tenant_ids() {
         Ok(t) => t,
         Err(e) => {

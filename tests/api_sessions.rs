@@ -77,6 +77,18 @@ async fn a_sim_session_runs_in_a_worker_and_stops_with_the_tenant() {
     .await;
     let pid = w["pid"].as_u64().unwrap();
     assert!(alive(pid));
+    // Per-worker figures in /metrics (a loopback client needs no token).
+    let m = common::send(app.client.get(app.url("/metrics"))).await;
+    assert_eq!(m.status, 200);
+    for series in [
+        format!("botyard_worker_resident_bytes{{tenant=\"{tenant}\"}}"),
+        format!("botyard_worker_anonymous_bytes{{tenant=\"{tenant}\"}}"),
+        format!("botyard_worker_cpu_seconds{{tenant=\"{tenant}\"}}"),
+        format!("botyard_worker_restarts{{tenant=\"{tenant}\"}} 0"),
+        "botyard_workers{status=\"running\"} 1".to_string(),
+    ] {
+        assert!(m.text.contains(&series), "{series} missing from:\n{}", m.text);
+    }
     // The worker reports what the kernel enforced.
     assert!(
         w["sandbox"]["layers"]

@@ -49,9 +49,15 @@ struct Server {
 impl Server {
     /// Starts `botyard serve` on a free port over `data` and reads its start-up lines.
     fn start(cwd: &Path, data: &Path, env: &[(&str, &str)]) -> Server {
+        Self::start_with(cwd, data, env, &[])
+    }
+
+    /// As [`Server::start`], with more `serve` arguments.
+    fn start_with(cwd: &Path, data: &Path, env: &[(&str, &str)], args: &[&str]) -> Server {
         let mut cmd = botyard(cwd);
         cmd.args(["serve", "--listen", "127.0.0.1:0", "--data"])
             .arg(data)
+            .args(args)
             .envs(env.iter().copied())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
@@ -485,4 +491,120 @@ fn config_check_names_unknown_keys_and_the_example_is_committed() {
         .arg(&example)
         .args(["config", "check"]));
     assert!(out.status.success(), "{}", text(&out.stderr));
+}
+
+/// Polls `f` every 100 ms until it holds (a separate process has no channel to wait on).
+async fn eventually<T>(what: &str, mut f: impl AsyncFnMut() -> Option<T>) -> T {
+    let deadline = tokio::time::Instant::now() + PATIENCE;
+    loop {
+        if let Some(v) = f().await {
+            return v;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "timed out: {what}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn demo_mode_runs_a_simulated_tenant_and_platform_bot() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let data = dir.path().join("data");
+    let env = [
+        ("BOTYARD_ADMIN_EMAIL", "env-admin@example.com"),
+        ("BOTYARD_ADMIN_PASSWORD", PASSWORD),
+        ("BOTYARD_STORE_SHARDS", "2"),
+    ];
+    let mut server = Server::start_with(dir.path(), &data, &env, &["--demo"]);
+    // "Demo tenant N runs on simulated Telegram. Its owner signs in as E with password P (shown once)."
+    let line = server.line_starting("Demo tenant ");
+    let words: Vec<&str> = line.split_whitespace().collect();
+    let tenant: u64 = words[2].parse().expect("tenant id");
+    let pw_at = words
+        .iter()
+        .position(|w| *w == "password")
+        .expect("password")
+        + 1;
+    let password = words[pw_at].to_string();
+    assert!(line.contains("demo@botyard.invalid"), "{line}");
+    let base = server.base();
+    let owner = Pair::from_json(
+        login(&base, "demo@botyard.invalid", &password)
+            .await
+            .expect(200),
+    );
+    let admin = Pair::from_json(
+        login(&base, "env-admin@example.com", PASSWORD)
+            .await
+            .expect(200),
+    );
+
+    // The simulated bot's groups appear, and its traffic is counted.
+    let groups = eventually("the demo groups", async || {
+        let r = send(
+            client()
+                .get(format!("{base}/api/v1/tenants/{tenant}/groups"))
+                .bearer_auth(&owner.access),
+        )
+        .await;
+        let v = r.expect(200).clone();
+        (v.as_array()?.len() == 6).then_some(v)
+    })
+    .await;
+    assert!(groups[0]["title"].as_str().is_some_and(|t| !t.is_empty()));
+    let settings = send(
+        client()
+            .get(format!("{base}/api/v1/tenants/{tenant}/settings"))
+            .bearer_auth(&owner.access),
+    )
+    .await;
+    assert_eq!(settings.expect(200)["time_zone"], "Europe/Istanbul");
+    eventually("demo events stored", async || {
+        let r = send(
+            client()
+                .get(format!("{base}/api/v1/tenants/{tenant}/worker"))
+                .bearer_auth(&owner.access),
+        )
+        .await;
+        let v = r.expect(200).clone();
+        (v["state"] == "running" && v["events_stored"].as_u64()? > 0).then_some(())
+    })
+    .await;
+    // The platform bot runs in a worker of its own.
+    let workers = eventually("the platform worker", async || {
+        let r = send(
+            client()
+                .get(format!("{base}/api/v1/workers"))
+                .bearer_auth(&admin.access),
+        )
+        .await;
+        let v = r.expect(200).clone();
+        let platform = v
+            .as_array()?
+            .iter()
+            .find(|w| w["worker"] == "platform")?
+            .clone();
+        (platform["state"] == "running").then_some(v)
+    })
+    .await;
+    assert!(
+        workers
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|w| w["tenant_id"] == tenant),
+        "{workers}"
+    );
+    // The owner's password is not in the logs.
+    assert!(!server.stderr().contains(&password));
+    assert_eq!(server.stop_with("-TERM").code(), Some(0));
+
+    // Again on the same data: the same demo tenant, no second one.
+    let mut server = Server::start_with(dir.path(), &data, &env, &["--demo"]);
+    let line = server.line_starting("Demo tenant ");
+    assert!(
+        line.starts_with(&format!("Demo tenant {tenant} runs")),
+        "{line}"
+    );
+    assert!(!line.contains(&password));
+    assert_eq!(server.stop_with("-TERM").code(), Some(0));
 }

@@ -251,6 +251,14 @@ impl Store {
         self.scope_for(tenant, access, p.account)
     }
 
+    /// Admin rights for the server's own start-up tasks (the `--demo` tenant), with no actor.
+    pub fn system_admin(&self) -> AdminScope<'_> {
+        AdminScope {
+            store: self,
+            actor: None,
+        }
+    }
+
     /// The scope the server itself uses to run a tenant's workers (no request, no principal):
     /// only the supervisor calls this.
     pub fn supervisor_scope(&self, tenant: TenantId) -> Result<TenantScope> {

@@ -81,6 +81,9 @@ async fn metrics(
             })
             .set(suspended as i64);
     }
+    let workers = st.supervisor.all();
+    st.metrics
+        .observe_workers(workers.iter().map(|(key, w)| (key.to_string(), w)));
     let mut r = st.metrics.encode().into_response();
     r.headers_mut().insert(
         header::CONTENT_TYPE,

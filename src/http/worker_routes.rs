@@ -8,7 +8,7 @@ use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use botyard_shards::ids::{SecretId, TenantId};
+use botyard_shards::ids::SecretId;
 use botyard_shards::records::SessionKindRec;
 
 use crate::auth::{Caller, require_active, require_admin, require_manage};
@@ -17,7 +17,7 @@ use crate::error::{AppError, AppResult, ErrorEnvelope};
 use crate::http::extract::{ApiJson, ApiPath, TenantCtx};
 use crate::ipc::messages::SessionState;
 use crate::state::{Shared, blocking};
-use crate::supervisor::{WorkerState, WorkerStatus};
+use crate::supervisor::{WorkerKey, WorkerState, WorkerStatus};
 use crate::telegram::sim::SimConfig;
 use crate::workers;
 
@@ -192,7 +192,10 @@ async fn disconnect_session(
 
 #[derive(Serialize, ToSchema)]
 pub struct WorkerOut {
-    pub tenant_id: u64,
+    /// The tenant's id, or `platform` for the reseller's bot.
+    pub worker: String,
+    /// Absent for the platform bot.
+    pub tenant_id: Option<u64>,
     pub state: WorkerState,
     pub pid: Option<u32>,
     pub started_at: Option<String>,
@@ -208,11 +211,12 @@ pub struct WorkerOut {
     pub sandbox: Option<crate::sandbox::SandboxReport>,
 }
 
-fn worker_out(tenant: TenantId, s: Option<WorkerStatus>, now: i64) -> WorkerOut {
+fn worker_out(key: WorkerKey, s: Option<WorkerStatus>, now: i64) -> WorkerOut {
     match s {
         Some(s) => WorkerOut {
             usage: s.latest().copied(),
-            tenant_id: tenant.0,
+            worker: key.to_string(),
+            tenant_id: key.tenant().map(|t| t.0),
             state: s.state,
             pid: s.pid,
             started_at: s.started_at.map(rfc3339),
@@ -227,7 +231,8 @@ fn worker_out(tenant: TenantId, s: Option<WorkerStatus>, now: i64) -> WorkerOut 
             sandbox: s.sandbox,
         },
         None => WorkerOut {
-            tenant_id: tenant.0,
+            worker: key.to_string(),
+            tenant_id: key.tenant().map(|t| t.0),
             state: WorkerState::Stopped,
             pid: None,
             started_at: None,
@@ -247,7 +252,11 @@ fn worker_out(tenant: TenantId, s: Option<WorkerStatus>, now: i64) -> WorkerOut 
     responses((status = 200, body = WorkerOut), (status = 404, body = ErrorEnvelope)), security(("bearer" = [])))]
 async fn get_worker(State(st): State<Shared>, t: TenantCtx) -> AppResult<Json<WorkerOut>> {
     let id = t.scope.tenant_id();
-    Ok(Json(worker_out(id, st.supervisor.status(id), st.now())))
+    Ok(Json(worker_out(
+        id.into(),
+        st.supervisor.status(id),
+        st.now(),
+    )))
 }
 
 /// Restart the tenant's worker (admins).
@@ -257,7 +266,11 @@ async fn restart_worker(State(st): State<Shared>, t: TenantCtx) -> AppResult<Jso
     require_admin(&st, &t.caller)?;
     let id = t.scope.tenant_id();
     workers::reconcile(&st, id).await?;
-    Ok(Json(worker_out(id, st.supervisor.status(id), st.now())))
+    Ok(Json(worker_out(
+        id.into(),
+        st.supervisor.status(id),
+        st.now(),
+    )))
 }
 
 /// Let a quarantined worker start again (admins).
@@ -277,7 +290,11 @@ async fn release_worker(State(st): State<Shared>, t: TenantCtx) -> AppResult<Jso
             message: "this tenant's worker is not in quarantine".into(),
         });
     }
-    Ok(Json(worker_out(id, st.supervisor.status(id), st.now())))
+    Ok(Json(worker_out(
+        id.into(),
+        st.supervisor.status(id),
+        st.now(),
+    )))
 }
 
 /// Every worker (admins).
@@ -292,6 +309,7 @@ async fn list_workers(State(st): State<Shared>, caller: Caller) -> AppResult<Jso
         .into_iter()
         .map(|(t, s)| worker_out(t, Some(s), now))
         .collect();
-    all.sort_by_key(|w| w.tenant_id);
+    // Tenants by id, the platform bot last.
+    all.sort_by_key(|w| w.tenant_id.unwrap_or(u64::MAX));
     Ok(Json(all))
 }
