@@ -69,6 +69,8 @@ pub struct WorkersSection {
     /// Worker starts per second, and how many may start at once.
     pub start_rate: u32,
     pub start_burst: u32,
+    /// Use a delegated cgroup v2 subtree for per-worker memory caps when there is one.
+    pub cgroup: bool,
 }
 
 impl Default for WorkersSection {
@@ -76,6 +78,7 @@ impl Default for WorkersSection {
         WorkersSection {
             exe: None,
             sandbox_require: false,
+            cgroup: true,
             start_rate: 25,
             start_burst: 25,
         }
@@ -412,6 +415,10 @@ pub static KEYS: &[KeyDef] = &[
         "Worker starts allowed at once before the rate applies.",
         get: |c| Some(c.workers.start_burst.to_string()),
         set: |c, v| c.workers.start_burst = positive(v)?),
+    key!("workers.cgroup", "BOTYARD_WORKERS_CGROUP", Bool, false,
+        "Cap worker memory with cgroup memory.max when the service manager delegated a cgroup v2 subtree (systemd Delegate=yes); else the supervisor's watchdog restarts a worker over its cap.",
+        get: |c| Some(c.workers.cgroup.to_string()),
+        set: |c, v| c.workers.cgroup = parse(v)?),
     key!("platform.bot", "BOTYARD_PLATFORM_BOT", Str, false,
     "The reseller's platform bot: off, or sim (a simulated bot, as `serve --demo` uses).",
     get: |c| Some(match c.platform.bot { PlatformBot::Off => "off".into(), PlatformBot::Sim => "sim".into() }),

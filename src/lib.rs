@@ -3,6 +3,7 @@
 //! The library entry point is [`run`]: the binary calls it, and so do the tests (on port 0).
 
 pub mod auth;
+pub mod cgroup;
 pub mod clock;
 pub mod config;
 pub mod crypto;
@@ -173,6 +174,18 @@ pub async fn run_with(
     sup_cfg.sandbox_require = config.workers.sandbox_require;
     sup_cfg.start_rate = f64::from(config.workers.start_rate);
     sup_cfg.start_burst = config.workers.start_burst;
+    if config.workers.cgroup {
+        match cgroup::Delegated::detect() {
+            Ok(Ok(d)) => {
+                tracing::info!("worker memory caps: cgroup memory.max in the delegated subtree");
+                sup_cfg.cgroup = Some(Arc::new(d));
+            }
+            Ok(Err(why)) => {
+                tracing::info!(reason = %why, "worker memory caps: supervisor watchdog")
+            }
+            Err(e) => tracing::warn!(error = %e, "worker memory caps: supervisor watchdog"),
+        }
+    }
     let ingest_handle = ingest
         .handle()
         .ok_or_else(|| RunError::Bootstrap("ingest writers did not start".into()))?;

@@ -45,6 +45,8 @@ pub struct SupervisorConfig {
     /// Worker starts per second, and how many may start at once.
     pub start_rate: f64,
     pub start_burst: u32,
+    /// A delegated cgroup subtree for per-worker `memory.max`, when the host gives one.
+    pub cgroup: Option<Arc<crate::cgroup::Delegated>>,
 }
 
 impl SupervisorConfig {
@@ -65,6 +67,7 @@ impl SupervisorConfig {
             monitor_every: Duration::from_secs(10),
             start_rate: 25.0,
             start_burst: 25,
+            cgroup: None,
         }
     }
 }
@@ -94,8 +97,19 @@ pub struct WorkerStatus {
     pub events_stored: u64,
     /// The plan's memory cap; a worker above it (anonymous memory) is restarted.
     pub memory_limit_mb: Option<u32>,
+    /// Who enforces the cap: the kernel (cgroup `memory.max`) or the supervisor's watchdog.
+    pub memory_enforcement: Option<MemoryEnforcement>,
     /// Resource samples, newest last (at most [`HISTORY`]).
     pub usage: VecDeque<Usage>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum MemoryEnforcement {
+    /// `memory.max` on the worker's own cgroup, in a subtree the service manager delegated.
+    Cgroup,
+    /// The supervisor samples anonymous memory and restarts a worker over the cap.
+    Watchdog,
 }
 
 /// Samples kept per worker.
@@ -187,6 +201,7 @@ impl WorkerStatus {
             dialogs_reported: 0,
             events_stored: 0,
             memory_limit_mb: None,
+            memory_enforcement: None,
             usage: VecDeque::new(),
         }
     }
@@ -461,7 +476,31 @@ impl Supervisor {
             Err(e) => return RunEnd::Failed(format!("cannot start worker: {e}")),
         };
         let pid = child.id();
-        let result = self
+        // Into its capped cgroup before it hears its configuration (and so before it holds
+        // any session).
+        let cgroup = match (&self.cfg.cgroup, pid) {
+            (Some(cg), Some(pid)) => {
+                let limit = status.borrow().memory_limit_mb;
+                match cg.place(&key.to_string(), pid, limit) {
+                    Ok(()) => Some((cg.clone(), cg.oom_kills(&key.to_string()))),
+                    Err(e) => {
+                        tracing::warn!(error = %e, "cannot place the worker in its cgroup; the memory watchdog applies");
+                        None
+                    }
+                }
+            }
+            _ => None,
+        };
+        status.send_modify(|s| {
+            s.memory_enforcement = s.memory_limit_mb.map(|_| {
+                if cgroup.is_some() {
+                    MemoryEnforcement::Cgroup
+                } else {
+                    MemoryEnforcement::Watchdog
+                }
+            })
+        });
+        let mut result = self
             .talk(key, sessions, media_dir, status, ctl, sock, pid)
             .await;
         // However it ended, the process is gone before this returns.
@@ -480,6 +519,15 @@ impl Supervisor {
             }
         }
         let _ = child.wait().await;
+        if let Some((cg, kills_before)) = cgroup {
+            let name = key.to_string();
+            if cg.oom_kills(&name) > kills_before
+                && let RunEnd::Failed(why) = &mut result
+            {
+                *why = format!("killed by the kernel over its memory.max ({why})");
+            }
+            cg.remove(&name);
+        }
         result
     }
 
@@ -597,7 +645,11 @@ impl Supervisor {
                 }
                 _ = monitor.tick() => {
                     let Some(u) = pid.and_then(|p| sample(p, now())) else { continue };
-                    let limit = status.borrow().memory_limit_mb;
+                    // The kernel enforces the cap when the worker is in a capped cgroup.
+                    let limit = {
+                        let s = status.borrow();
+                        s.memory_limit_mb.filter(|_| s.memory_enforcement == Some(MemoryEnforcement::Watchdog))
+                    };
                     status.send_modify(|s| {
                         if s.usage.len() >= HISTORY {
                             s.usage.pop_front();

@@ -87,7 +87,11 @@ async fn a_sim_session_runs_in_a_worker_and_stops_with_the_tenant() {
         format!("botyard_worker_restarts{{tenant=\"{tenant}\"}} 0"),
         "botyard_workers{status=\"running\"} 1".to_string(),
     ] {
-        assert!(m.text.contains(&series), "{series} missing from:\n{}", m.text);
+        assert!(
+            m.text.contains(&series),
+            "{series} missing from:\n{}",
+            m.text
+        );
     }
     // The worker reports what the kernel enforced.
     assert!(

@@ -349,3 +349,62 @@ async fn a_worker_that_hangs_after_ready_is_killed_and_restarted() {
     assert!(after.restarts >= 1);
     sup.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn in_a_delegated_cgroup_each_worker_gets_memory_max() {
+    // This host has no delegated cgroup v2 subtree, so the subtree is a folder laid out as the
+    // kernel would; the worker is real. What the kernel does with the files is its business.
+    let fake = tempfile::tempdir().unwrap();
+    std::fs::write(fake.path().join("cgroup.controllers"), "cpu memory pids\n").unwrap();
+    std::fs::write(fake.path().join("cgroup.subtree_control"), "").unwrap();
+    let cg = botyard::cgroup::Delegated::setup(fake.path())
+        .unwrap()
+        .unwrap();
+    let w = world();
+    let t = tenant(&w.store, "Baklava");
+    let mut cfg = config(env!("CARGO_BIN_EXE_botyard"));
+    cfg.cgroup = Some(Arc::new(cg));
+    let sup = Supervisor::new(
+        cfg,
+        w.ingest.as_ref().unwrap().handle().unwrap(),
+        w.store.clone(),
+    );
+    sup.start(t.tenant_id(), vec![sim(8)], None, Some(64)).await;
+    let mut rx = sup.watch(t.tenant_id()).unwrap();
+    let s = until(&mut rx, "running", |s| {
+        s.state == WorkerState::Running && s.pid.is_some()
+    })
+    .await;
+    let pid = s.pid.unwrap();
+    assert_eq!(
+        s.memory_enforcement,
+        Some(botyard::supervisor::MemoryEnforcement::Cgroup)
+    );
+    let dir = fake.path().join(format!("worker-{}", t.tenant_id().0));
+    assert_eq!(
+        std::fs::read_to_string(dir.join("memory.max")).unwrap(),
+        (64u64 << 20).to_string()
+    );
+    assert_eq!(
+        std::fs::read_to_string(dir.join("cgroup.procs")).unwrap(),
+        pid.to_string()
+    );
+    // The kernel's OOM killer strikes: the restart says why.
+    std::fs::write(dir.join("memory.events"), "oom 1\noom_kill 1\n").unwrap();
+    assert!(
+        std::process::Command::new("kill")
+            .args(["-KILL", &pid.to_string()])
+            .status()
+            .unwrap()
+            .success()
+    );
+    let after = until(&mut rx, "a restart after the OOM kill", |s| {
+        s.restarts >= 1
+            && s.last_exit
+                .as_deref()
+                .is_some_and(|e| e.contains("memory.max"))
+    })
+    .await;
+    assert!(after.restarts >= 1);
+    sup.shutdown().await;
+}

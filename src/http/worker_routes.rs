@@ -206,6 +206,8 @@ pub struct WorkerOut {
     /// Latest sample: CPU seconds, resident and anonymous memory (KiB).
     pub usage: Option<crate::supervisor::Usage>,
     pub memory_limit_mb: Option<u32>,
+    /// Who enforces the memory cap.
+    pub memory_enforcement: Option<crate::supervisor::MemoryEnforcement>,
     /// What the kernel enforced in the worker, layer by layer.
     #[schema(value_type = Object)]
     pub sandbox: Option<crate::sandbox::SandboxReport>,
@@ -228,6 +230,7 @@ fn worker_out(key: WorkerKey, s: Option<WorkerStatus>, now: i64) -> WorkerOut {
             last_exit: s.last_exit,
             events_stored: s.events_stored,
             memory_limit_mb: s.memory_limit_mb,
+            memory_enforcement: s.memory_enforcement,
             sandbox: s.sandbox,
         },
         None => WorkerOut {
@@ -242,6 +245,7 @@ fn worker_out(key: WorkerKey, s: Option<WorkerStatus>, now: i64) -> WorkerOut {
             events_stored: 0,
             usage: None,
             memory_limit_mb: None,
+            memory_enforcement: None,
             sandbox: None,
         },
     }

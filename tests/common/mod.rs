@@ -38,6 +38,8 @@ pub fn test_config(data: &std::path::Path) -> Config {
     c.log.level = "error".into();
     // In-process tests are not the botyard binary: workers run the real one.
     c.workers.exe = Some(env!("CARGO_BIN_EXE_botyard").into());
+    // Tests never move the test process into another cgroup.
+    c.workers.cgroup = false;
     c
 }
 
