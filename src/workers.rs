@@ -19,6 +19,34 @@ pub fn media_dir(st: &AppState, tenant: TenantId) -> std::path::PathBuf {
     st.config.data_dir.join("media").join(tenant.0.to_string())
 }
 
+/// Stores a session: its record, and its material sealed with the master key, bound to the
+/// tenant and session id. No limits are checked here.
+pub fn add_session(
+    keyring: &crate::crypto::Keyring,
+    scope: &TenantScope,
+    label: String,
+    kind: &SessionKind,
+    now: i64,
+) -> AppResult<SecretId> {
+    let material = zeroize::Zeroizing::new(
+        serde_json::to_vec(kind).map_err(|e| AppError::Internal(e.to_string()))?,
+    );
+    let rec_kind = match kind {
+        SessionKind::Sim(_) => SessionKindRec::Sim,
+    };
+    let tenant = scope.tenant_id();
+    scope.shard_write(|s| -> AppResult<SecretId> {
+        let id = s.insert_session(&SessionRec {
+            label,
+            kind: rec_kind,
+            created_at: now,
+        })?;
+        let sealed = keyring.seal(&material, &slot_aad(SecretSlot::Tenant(tenant, id)))?;
+        s.put_secret(id, &sealed)?;
+        Ok(id)
+    })
+}
+
 /// Adds a simulated session; its setup is sealed like any session secret.
 pub fn connect_sim(
     st: &AppState,
@@ -53,20 +81,14 @@ pub fn connect_sim(
             });
         }
     }
-    let material = serde_json::to_vec(&SessionKind::Sim(sim.clone()))
-        .map_err(|e| AppError::Internal(e.to_string()))?;
+    let id = add_session(
+        &st.keyring,
+        scope,
+        label,
+        &SessionKind::Sim(sim.clone()),
+        now,
+    )?;
     let tenant = scope.tenant_id();
-    let keyring = st.keyring.clone();
-    let id = scope.shard_write(|s| -> AppResult<SecretId> {
-        let id = s.insert_session(&SessionRec {
-            label,
-            kind: SessionKindRec::Sim,
-            created_at: now,
-        })?;
-        let sealed = keyring.seal(&material, &slot_aad(SecretSlot::Tenant(tenant, id)))?;
-        s.put_secret(id, &sealed)?;
-        Ok(id)
-    })?;
     tracing::info!(
         tenant_id = tenant.0,
         session = id.0,

@@ -1,0 +1,366 @@
+//! Tenant worker benchmarks, each on the full appliance (`run_with`, real `botyard worker`
+//! children, real store):
+//!
+//! - `idle`: 200 workers with one idle `sim` session each; per-worker anonymous memory, RSS
+//!   and PSS (median and total) and the server's own memory.
+//! - `ingest`: 100 workers whose simulated groups send as fast as they can; durable events per
+//!   second and the server's CPU per event.
+//! - `fleet`: 500 tenants with a session each; time from `run` to every worker ready, with
+//!   the default start-rate limit, and the server's memory then.
+//!
+//! `cargo bench --bench workers` runs all three; `cargo bench --bench workers -- idle` one.
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use botyard::config::Config;
+use botyard::ipc::messages::{SessionKind, SessionState};
+use botyard::supervisor::{WorkerState, WorkerStatus};
+use botyard::telegram::sim::SimConfig;
+use botyard::{Ready, RunOptions};
+use botyard_shards::records::{TenantRec, TenantStatus};
+use botyard_shards::{Store, StoreConfig};
+
+const EXE: &str = env!("CARGO_BIN_EXE_botyard");
+
+fn config(dir: &Path) -> Config {
+    let mut c = Config {
+        data_dir: dir.to_path_buf(),
+        ..Config::default()
+    };
+    c.workers.exe = Some(EXE.into());
+    c.workers.cgroup = false;
+    c.log.level = "warn".into();
+    c
+}
+
+/// `n` active tenants with one simulated session each, written through the store API.
+fn fill(dir: &Path, n: usize, sim: &SimConfig) {
+    let c = config(dir);
+    std::fs::create_dir_all(dir).expect("data dir");
+    let keyring =
+        botyard::crypto::Keyring::load_or_create(&c.master_key_path(), true).expect("master key");
+    let store = Store::open(&StoreConfig {
+        dir: dir.to_path_buf(),
+        shards: c.store.shards,
+        catalog_cache_bytes: 32 << 20,
+        shard_cache_bytes: 16 << 20,
+    })
+    .expect("store");
+    let admin = store.system_admin();
+    let recs: Vec<TenantRec> = (0..n)
+        .map(|i| TenantRec {
+            name: format!("Dükkan {i}"),
+            status: TenantStatus::Active,
+            plan: None,
+            created_at: 0,
+            updated_at: 0,
+        })
+        .collect();
+    for (i, id) in admin
+        .create_tenants(&recs)
+        .expect("tenants")
+        .into_iter()
+        .enumerate()
+    {
+        let scope = admin.tenant(id).expect("scope");
+        let sim = SimConfig {
+            seed: i as u64 + 1,
+            ..sim.clone()
+        };
+        botyard::workers::add_session(&keyring, &scope, "bench".into(), &SessionKind::Sim(sim), 0)
+            .expect("session");
+    }
+}
+
+struct Running {
+    ready: Ready,
+    stop: tokio::sync::oneshot::Sender<()>,
+    task: tokio::task::JoinHandle<Result<(), botyard::RunError>>,
+    started: Instant,
+}
+
+async fn start(dir: &Path) -> Running {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let (ready_tx, ready_rx) = tokio::sync::oneshot::channel();
+    let (stop, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let started = Instant::now();
+    let task = tokio::spawn(botyard::run_with(
+        config(dir),
+        listener,
+        async move {
+            let _ = stop_rx.await;
+        },
+        RunOptions {
+            on_ready: Some(Box::new(move |r: &Ready| {
+                let _ = ready_tx.send(r.clone());
+            })),
+            ..RunOptions::default()
+        },
+    ));
+    let ready = ready_rx.await.expect("server ready");
+    Running {
+        ready,
+        stop,
+        task,
+        started,
+    }
+}
+
+impl Running {
+    async fn shutdown(self) {
+        let _ = self.stop.send(());
+        self.task.await.expect("server task").expect("server");
+    }
+
+    /// Waits until `n` workers run with their session online; returns the time since start.
+    async fn all_online(&self, n: usize) -> Duration {
+        let deadline = Instant::now() + Duration::from_secs(300);
+        loop {
+            let online = self
+                .ready
+                .supervisor
+                .all()
+                .iter()
+                .filter(|(_, s)| online(s))
+                .count();
+            if online >= n {
+                return self.started.elapsed();
+            }
+            assert!(Instant::now() < deadline, "only {online} of {n} workers online");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    fn pids(&self) -> Vec<u32> {
+        self.ready
+            .supervisor
+            .all()
+            .iter()
+            .filter_map(|(_, s)| s.pid)
+            .collect()
+    }
+
+    fn events(&self) -> u64 {
+        self.ready
+            .supervisor
+            .all()
+            .iter()
+            .map(|(_, s)| s.events_stored)
+            .sum()
+    }
+}
+
+fn online(s: &WorkerStatus) -> bool {
+    s.state == WorkerState::Running
+        && !s.sessions.is_empty()
+        && s
+            .sessions
+            .values()
+            .all(|x| matches!(x, SessionState::Online { .. }))
+}
+
+/// (anonymous, resident, proportional) memory of a process in KiB.
+fn memory(pid: &str) -> (u64, u64, u64) {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    let rollup = std::fs::read_to_string(format!("/proc/{pid}/smaps_rollup")).unwrap_or_default();
+    let kb = |text: &str, key: &str| {
+        text.lines()
+            .find_map(|l| l.strip_prefix(key))
+            .and_then(|v| v.split_whitespace().next())
+            .and_then(|v| v.parse::<u64>().ok())
+            .unwrap_or(0)
+    };
+    (
+        kb(&status, "RssAnon:"),
+        kb(&status, "VmRSS:"),
+        kb(&rollup, "Pss:"),
+    )
+}
+
+/// CPU seconds (user + system) of a process.
+fn cpu(pid: &str) -> f64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    let f: Vec<&str> = stat
+        .rsplit_once(')')
+        .map(|(_, r)| r.split_whitespace().collect())
+        .unwrap_or_default();
+    let t = |i: usize| f.get(i).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
+    (t(11) + t(12)) / rustix::param::clock_ticks_per_second() as f64
+}
+
+fn median(v: &mut [f64]) -> f64 {
+    v.sort_by(f64::total_cmp);
+    if v.is_empty() {
+        return 0.0;
+    }
+    let m = v.len() / 2;
+    if v.len().is_multiple_of(2) {
+        (v[m - 1] + v[m]) / 2.0
+    } else {
+        v[m]
+    }
+}
+
+fn mb(kib: f64) -> String {
+    format!("{:.2} MiB", kib / 1024.0)
+}
+
+async fn idle() {
+    const N: usize = 200;
+    let dir = tempfile::tempdir().expect("temp dir");
+    fill(
+        dir.path(),
+        N,
+        &SimConfig {
+            // One event every 1,000 s: a quiet shop.
+            events_per_sec: 0.001,
+            ..SimConfig::default()
+        },
+    );
+    let run = start(dir.path()).await;
+    let t = run.all_online(N).await;
+    // Let start-up allocations settle the way an idle worker would after a while.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let pids = run.pids();
+    let (mut anon, mut rss, mut pss) = (Vec::new(), Vec::new(), Vec::new());
+    for p in &pids {
+        let (a, r, s) = memory(&p.to_string());
+        anon.push(a as f64);
+        rss.push(r as f64);
+        pss.push(s as f64);
+    }
+    let total = |v: &[f64]| v.iter().sum::<f64>();
+    let (ta, tr, tp) = (total(&anon), total(&rss), total(&pss));
+    let (sa, sr, sp) = memory("self");
+    println!("idle: {} workers online after {:.1} s", pids.len(), t.as_secs_f64());
+    println!(
+        "idle: per worker median anon {}  rss {}  pss {}",
+        mb(median(&mut anon)),
+        mb(median(&mut rss)),
+        mb(median(&mut pss))
+    );
+    println!(
+        "idle: all workers anon {}  rss {} (shared pages counted per process)  pss {} (shared pages split)",
+        mb(ta),
+        mb(tr),
+        mb(tp)
+    );
+    println!(
+        "idle: server process anon {}  rss {}  pss {}",
+        mb(sa as f64),
+        mb(sr as f64),
+        mb(sp as f64)
+    );
+    run.shutdown().await;
+}
+
+async fn ingest() {
+    const N: usize = 100;
+    const WINDOW: Duration = Duration::from_secs(5);
+    let dir = tempfile::tempdir().expect("temp dir");
+    fill(
+        dir.path(),
+        N,
+        &SimConfig {
+            events_per_sec: 0.0,
+            groups: 5,
+            members_per_group: 500,
+            ..SimConfig::default()
+        },
+    );
+    let run = start(dir.path()).await;
+    run.all_online(N).await;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let (mut rates, mut costs, mut cpus, mut worker_cpus) = (vec![], vec![], vec![], vec![]);
+    for _ in 0..5 {
+        let pids: Vec<String> = run.pids().iter().map(u32::to_string).collect();
+        let wcpu = |pids: &[String]| pids.iter().map(|p| cpu(p)).sum::<f64>();
+        let (e0, c0, w0, t0) = (run.events(), cpu("self"), wcpu(&pids), Instant::now());
+        tokio::time::sleep(WINDOW).await;
+        let (e1, c1, w1) = (run.events(), cpu("self"), wcpu(&pids));
+        let secs = t0.elapsed().as_secs_f64();
+        let events = (e1 - e0) as f64;
+        rates.push(events / secs);
+        cpus.push((c1 - c0) / secs * 100.0);
+        worker_cpus.push((w1 - w0) / secs * 100.0);
+        costs.push((c1 - c0) / events.max(1.0) * 1e6);
+    }
+    println!(
+        "ingest: {N} workers, median of 5 windows of {} s: {:.0} durable events/s",
+        WINDOW.as_secs(),
+        median(&mut rates)
+    );
+    println!(
+        "ingest: server process (supervisor + shard writers) CPU {:.0}% of one core, {:.2} µs CPU per event; all workers together {:.0}%",
+        median(&mut cpus),
+        median(&mut costs),
+        median(&mut worker_cpus)
+    );
+    run.shutdown().await;
+}
+
+async fn fleet() {
+    const N: usize = 500;
+    const RUNS: usize = 3;
+    let dir = tempfile::tempdir().expect("temp dir");
+    fill(
+        dir.path(),
+        N,
+        &SimConfig {
+            events_per_sec: 0.001,
+            ..SimConfig::default()
+        },
+    );
+    let (mut times, mut anon, mut rss) = (vec![], vec![], vec![]);
+    for _ in 0..RUNS {
+        let run = start(dir.path()).await;
+        let t = run.all_online(N).await;
+        let (a, r, _) = memory("self");
+        times.push(t.as_secs_f64());
+        anon.push(a as f64);
+        rss.push(r as f64);
+        run.shutdown().await;
+    }
+    let c = Config::default();
+    println!(
+        "fleet: {N} tenants, start rate {}/s burst {}: all workers ready {:.1} s after run (median of {RUNS}: {:?})",
+        c.workers.start_rate,
+        c.workers.start_burst,
+        median(&mut times.clone()),
+        times
+            .iter()
+            .map(|t| format!("{t:.1}"))
+            .collect::<Vec<_>>()
+    );
+    println!(
+        "fleet: server process then: anon {}  rss {} (median)",
+        mb(median(&mut anon)),
+        mb(median(&mut rss))
+    );
+}
+
+fn main() {
+    let which: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| !a.starts_with('-'))
+        .collect();
+    let wants = |name: &str| which.is_empty() || which.iter().any(|w| w == name);
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    rt.block_on(async {
+        if wants("idle") {
+            idle().await;
+        }
+        if wants("ingest") {
+            ingest().await;
+        }
+        if wants("fleet") {
+            fleet().await;
+        }
+    });
+}
