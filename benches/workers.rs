@@ -129,7 +129,10 @@ impl Running {
             if online >= n {
                 return self.started.elapsed();
             }
-            assert!(Instant::now() < deadline, "only {online} of {n} workers online");
+            assert!(
+                Instant::now() < deadline,
+                "only {online} of {n} workers online"
+            );
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
     }
@@ -156,8 +159,7 @@ impl Running {
 fn online(s: &WorkerStatus) -> bool {
     s.state == WorkerState::Running
         && !s.sessions.is_empty()
-        && s
-            .sessions
+        && s.sessions
             .values()
             .all(|x| matches!(x, SessionState::Online { .. }))
 }
@@ -235,7 +237,11 @@ async fn idle() {
     let total = |v: &[f64]| v.iter().sum::<f64>();
     let (ta, tr, tp) = (total(&anon), total(&rss), total(&pss));
     let (sa, sr, sp) = memory("self");
-    println!("idle: {} workers online after {:.1} s", pids.len(), t.as_secs_f64());
+    println!(
+        "idle: {} workers online after {:.1} s",
+        pids.len(),
+        t.as_secs_f64()
+    );
     println!(
         "idle: per worker median anon {}  rss {}  pss {}",
         mb(median(&mut anon)),
@@ -330,10 +336,7 @@ async fn fleet() {
         c.workers.start_rate,
         c.workers.start_burst,
         median(&mut times.clone()),
-        times
-            .iter()
-            .map(|t| format!("{t:.1}"))
-            .collect::<Vec<_>>()
+        times.iter().map(|t| format!("{t:.1}")).collect::<Vec<_>>()
     );
     println!(
         "fleet: server process then: anon {}  rss {} (median)",

@@ -434,11 +434,23 @@ impl Supervisor {
                 backoff = self.cfg.backoff_min;
             }
             if crashes.len() > self.cfg.crash_limit {
-                status.send_modify(|s| s.state = WorkerState::Quarantined);
                 tracing::error!(
                     crashes = crashes.len(),
                     "worker quarantined after repeated crashes"
                 );
+                self.record_alert(
+                    key,
+                    "worker.quarantined",
+                    format!(
+                        "{} crashes within {} s; last: {}",
+                        crashes.len(),
+                        self.cfg.crash_window.as_secs(),
+                        status.borrow().last_exit.clone().unwrap_or_default()
+                    ),
+                )
+                .await;
+                // Shown once the alert is durable.
+                status.send_modify(|s| s.state = WorkerState::Quarantined);
                 tokio::select! {
                     _ = ctl.stop.changed() => { status.send_modify(|s| s.state = WorkerState::Stopped); return; }
                     _ = ctl.release.recv() => { crashes.clear(); backoff = self.cfg.backoff_min; }
@@ -723,6 +735,26 @@ impl Supervisor {
                     None => return RunEnd::Failed("worker closed the connection".into()),
                 }
             }
+        }
+    }
+
+    /// A durable alert in the audit log, for admins and the notifications to come.
+    async fn record_alert(&self, key: WorkerKey, action: &'static str, detail: String) {
+        let store = self.store.clone();
+        let r = tokio::task::spawn_blocking(move || {
+            store.catalog_write(|c| {
+                c.audit(&botyard_shards::records::AuditRec {
+                    at: now(),
+                    actor: None,
+                    tenant: key.tenant(),
+                    action: action.into(),
+                    detail,
+                })
+            })
+        })
+        .await;
+        if !matches!(r, Ok(Ok(_))) {
+            tracing::error!(action, "cannot record the alert in the audit log");
         }
     }
 

@@ -274,6 +274,14 @@ async fn a_hostile_worker_is_cut_off_and_quarantined() {
         reason.contains("bad frame") || reason.contains("over the limit"),
         "{reason}"
     );
+    // The quarantine is a durable alert in the audit log.
+    let alerts = w.store.catalog_read().unwrap().audit_tail(50).unwrap();
+    assert!(
+        alerts.iter().any(|(_, a)| a.action == "worker.quarantined"
+            && a.tenant == Some(t.tenant_id())
+            && a.detail.contains("crashes")),
+        "{alerts:?}"
+    );
     // Released by an admin, it is tried again (and fails again).
     assert!(sup.release(t.tenant_id()));
     until(&mut rx, "retry after release", |s| s.restarts > q.restarts).await;
