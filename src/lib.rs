@@ -20,6 +20,7 @@ pub mod logging;
 pub mod metrics;
 pub mod passwords;
 pub mod sandbox;
+pub mod session_import;
 pub mod state;
 pub mod supervisor;
 pub mod telegram;

@@ -237,10 +237,22 @@ async fn session_task(
     events: mpsc::Sender<(u64, IncomingEvent)>,
     mut refresh: mpsc::Receiver<()>,
 ) {
-    let SessionKind::Sim(cfg) = spec.kind;
-    let mut port = Sim::new(cfg);
     let id = spec.id;
     let say = |state| FromWorker::Session { session: id, state };
+    let cfg = match spec.kind {
+        SessionKind::Sim(cfg) => cfg,
+        SessionKind::Imported(_) => {
+            // The key is held, never used: connecting real sessions comes with the Telegram
+            // client (issue 4).
+            let _ = out
+                .send(say(SessionState::Error {
+                    reason: "connecting to Telegram is not in this version yet; the imported session is stored encrypted".into(),
+                }))
+                .await;
+            return;
+        }
+    };
+    let mut port = Sim::new(cfg);
     if out.send(say(SessionState::Connecting)).await.is_err() {
         return;
     }

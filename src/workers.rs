@@ -33,6 +33,8 @@ pub fn add_session(
     );
     let rec_kind = match kind {
         SessionKind::Sim(_) => SessionKindRec::Sim,
+        SessionKind::Imported(i) if i.is_bot == Some(true) => SessionKindRec::Bot,
+        SessionKind::Imported(_) => SessionKindRec::User,
     };
     let tenant = scope.tenant_id();
     scope.shard_write(|s| -> AppResult<SecretId> {
@@ -45,6 +47,55 @@ pub fn add_session(
         s.put_secret(id, &sealed)?;
         Ok(id)
     })
+}
+
+/// Refuses a new session beyond the plan's limit.
+fn check_session_limit(st: &AppState, scope: &TenantScope) -> AppResult<()> {
+    if let Some(plan) = scope.record().plan {
+        let limit = st
+            .store
+            .catalog_read()?
+            .plan(plan)?
+            .map(|p| p.limits.sessions);
+        let have = scope.shard_read()?.sessions()?.len();
+        if let Some(limit) = limit
+            && have >= limit as usize
+        {
+            return Err(AppError::Conflict {
+                code: "plan.session_limit",
+                message: format!("the plan allows {limit} sessions; remove one or change plan"),
+            });
+        }
+    }
+    Ok(())
+}
+
+/// Stores a session imported from another client, sealed. The caller tells the tenant to stop
+/// the old client: two clients on one auth key get it revoked by Telegram.
+pub fn import_session(
+    st: &AppState,
+    scope: &TenantScope,
+    label: &str,
+    imported: crate::session_import::ImportedSession,
+    now: i64,
+) -> AppResult<SecretId> {
+    let label = crate::tenancy::clean_name("label", label)?;
+    check_session_limit(st, scope)?;
+    let source = imported.source;
+    let id = add_session(
+        &st.keyring,
+        scope,
+        label,
+        &SessionKind::Imported(imported),
+        now,
+    )?;
+    tracing::info!(
+        tenant_id = scope.tenant_id().0,
+        session = id.0,
+        source = ?source,
+        "session imported"
+    );
+    Ok(id)
 }
 
 /// Adds a simulated session; its setup is sealed like any session secret.
@@ -65,22 +116,7 @@ pub fn connect_sim(
             "at most 200 groups, 100000 members per group and 10000 events/s",
         ));
     }
-    if let Some(plan) = scope.record().plan {
-        let limit = st
-            .store
-            .catalog_read()?
-            .plan(plan)?
-            .map(|p| p.limits.sessions);
-        let have = scope.shard_read()?.sessions()?.len();
-        if let Some(limit) = limit
-            && have >= limit as usize
-        {
-            return Err(AppError::Conflict {
-                code: "plan.session_limit",
-                message: format!("the plan allows {limit} sessions; remove one or change plan"),
-            });
-        }
-    }
+    check_session_limit(st, scope)?;
     let id = add_session(
         &st.keyring,
         scope,

@@ -339,9 +339,17 @@ async fn a_worker_that_hangs_after_ready_is_killed_and_restarted() {
     );
     // The simulated client blocks its thread after 100 events: the worker stops answering
     // heartbeats while its process stays alive.
-    let mut spec = sim(5);
-    let SessionKind::Sim(cfg) = &mut spec.kind;
-    cfg.failures.stall_after_events = Some(100);
+    let spec = SessionSpec {
+        id: 1,
+        kind: SessionKind::Sim(SimConfig {
+            seed: 5,
+            failures: botyard::telegram::sim::SimFailures {
+                stall_after_events: Some(100),
+                ..Default::default()
+            },
+            ..SimConfig::default()
+        }),
+    };
     sup.start(t.tenant_id(), vec![spec], None, None).await;
     let mut rx = sup.watch(t.tenant_id()).unwrap();
     let first = until(&mut rx, "running", |s| {

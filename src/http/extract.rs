@@ -43,8 +43,21 @@ where
         if !json_type {
             return Err(AppError::UnsupportedMediaType);
         }
-        let bytes = Bytes::from_request(req, state)
+        let ApiBytes(bytes) = ApiBytes::from_request(req, state).await?;
+        parse_json(&bytes).map(ApiJson)
+    }
+}
+
+/// A raw body (uploads), with the API's errors for one too large or unreadable.
+pub struct ApiBytes(pub Bytes);
+
+impl<S: Send + Sync> FromRequest<S> for ApiBytes {
+    type Rejection = AppError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, AppError> {
+        Bytes::from_request(req, state)
             .await
+            .map(ApiBytes)
             .map_err(|e: BytesRejection| {
                 if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
                     AppError::TooLarge
@@ -54,8 +67,7 @@ where
                         message: "request body could not be read".into(),
                     }
                 }
-            })?;
-        parse_json(&bytes).map(ApiJson)
+            })
     }
 }
 

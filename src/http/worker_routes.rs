@@ -14,7 +14,7 @@ use botyard_shards::records::SessionKindRec;
 use crate::auth::{Caller, require_active, require_admin, require_manage};
 use crate::clock::rfc3339;
 use crate::error::{AppError, AppResult, ErrorEnvelope};
-use crate::http::extract::{ApiJson, ApiPath, TenantCtx};
+use crate::http::extract::{ApiBytes, ApiJson, ApiPath, ApiQuery, TenantCtx};
 use crate::ipc::messages::SessionState;
 use crate::state::{Shared, blocking};
 use crate::supervisor::{WorkerKey, WorkerState, WorkerStatus};
@@ -22,7 +22,15 @@ use crate::telegram::sim::SimConfig;
 use crate::workers;
 
 pub fn router() -> OpenApiRouter<Shared> {
+    // Session files are larger than the default body limit allows.
+    let files = OpenApiRouter::new()
+        .routes(routes!(import_session_file))
+        .layer(axum::extract::DefaultBodyLimit::max(
+            crate::session_import::FILE_MAX,
+        ));
     OpenApiRouter::new()
+        .merge(files)
+        .routes(routes!(import_session_string))
         .routes(routes!(list_sessions, connect_session))
         .routes(routes!(disconnect_session))
         .routes(routes!(get_worker))
@@ -171,6 +179,113 @@ async fn connect_session(
     .await?;
     workers::reconcile(&st, tenant).await?;
     Ok((StatusCode::CREATED, Json(session_out(id, &rec, None))))
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ImportedOut {
+    pub session: SessionOut,
+    /// `telethon_string`, `pyrogram_string`, `telethon_file` or `pyrogram_file`.
+    #[schema(value_type = String)]
+    pub source: crate::session_import::ImportSource,
+    pub dc_id: u8,
+    /// The Telegram account, when the session says (Pyrogram does).
+    pub telegram_user_id: Option<i64>,
+    pub notice: String,
+}
+
+const STOP_OLD_CLIENT: &str = "Stop the client this session came from before it connects here: two clients using one auth key get it revoked by Telegram.";
+
+async fn import(
+    st: Shared,
+    t: TenantCtx,
+    label: String,
+    parsed: Result<crate::session_import::ImportedSession, crate::session_import::ImportError>,
+) -> AppResult<(StatusCode, Json<ImportedOut>)> {
+    let imported = parsed.map_err(|e| AppError::Invalid {
+        code: e.code(),
+        field: "session".into(),
+        message: e.to_string(),
+    })?;
+    let (source, dc_id, user) = (imported.source, imported.dc_id, imported.user_id);
+    let tenant = t.scope.tenant_id();
+    let st2 = st.clone();
+    let (id, rec) = blocking(move || {
+        let id = workers::import_session(&st2, &t.scope, &label, imported, st2.now())?;
+        let rec = t
+            .scope
+            .shard_read()?
+            .sessions()?
+            .into_iter()
+            .find(|(i, _)| *i == id)
+            .map(|(_, r)| r)
+            .ok_or(AppError::NotFound("session"))?;
+        Ok((id, rec))
+    })
+    .await?;
+    workers::reconcile(&st, tenant).await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(ImportedOut {
+            session: session_out(id, &rec, None),
+            source,
+            dc_id,
+            telegram_user_id: user,
+            notice: STOP_OLD_CLIENT.into(),
+        }),
+    ))
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ImportStringIn {
+    pub label: String,
+    /// A Telethon `StringSession` or a Pyrogram session string (any of its three layouts).
+    pub string: String,
+}
+
+/// Import a Telethon or Pyrogram string session (owners and admins). The auth key goes
+/// straight into the encrypted store; stop the old client first.
+#[utoipa::path(post, path = "/api/v1/tenants/{id}/sessions/import", tag = "sessions", params(("id" = u64, Path, description = "Tenant id")),
+    request_body = ImportStringIn,
+    responses((status = 201, body = ImportedOut), (status = 403, body = ErrorEnvelope), (status = 404, body = ErrorEnvelope),
+              (status = 409, body = ErrorEnvelope), (status = 422, body = ErrorEnvelope)),
+    security(("bearer" = [])))]
+async fn import_session_string(
+    State(st): State<Shared>,
+    t: TenantCtx,
+    ApiJson(b): ApiJson<ImportStringIn>,
+) -> AppResult<(StatusCode, Json<ImportedOut>)> {
+    require_manage(&t.scope)?;
+    require_active(&t.scope)?;
+    let parsed = crate::session_import::parse_string(&b.string);
+    import(st, t, b.label, parsed).await
+}
+
+#[derive(Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct ImportFileQuery {
+    pub label: String,
+}
+
+/// Import a Telethon or Pyrogram `.session` file, sent as the raw request body (at most
+/// 16 MiB; owners and admins). It is read in memory and never written to disk.
+#[utoipa::path(post, path = "/api/v1/tenants/{id}/sessions/import-file", tag = "sessions",
+    params(("id" = u64, Path, description = "Tenant id"), ImportFileQuery),
+    request_body(content = Vec<u8>, content_type = "application/octet-stream"),
+    responses((status = 201, body = ImportedOut), (status = 403, body = ErrorEnvelope), (status = 404, body = ErrorEnvelope),
+              (status = 409, body = ErrorEnvelope), (status = 413, body = ErrorEnvelope), (status = 422, body = ErrorEnvelope)),
+    security(("bearer" = [])))]
+async fn import_session_file(
+    State(st): State<Shared>,
+    t: TenantCtx,
+    ApiQuery(q): ApiQuery<ImportFileQuery>,
+    ApiBytes(body): ApiBytes,
+) -> AppResult<(StatusCode, Json<ImportedOut>)> {
+    require_manage(&t.scope)?;
+    require_active(&t.scope)?;
+    let parsed = blocking(move || Ok(crate::session_import::parse_file(&body))).await?;
+    import(st, t, q.label, parsed).await
 }
 
 /// Remove a session and its secrets (owners and admins).

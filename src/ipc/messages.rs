@@ -7,7 +7,7 @@ use crate::sandbox::SandboxReport;
 use crate::telegram::sim::SimConfig;
 use crate::telegram::{Dialog, IncomingEvent, Me};
 
-pub const PROTOCOL_VERSION: u16 = 1;
+pub const PROTOCOL_VERSION: u16 = 2;
 
 /// Descriptor numbers the supervisor places in a worker.
 pub const WORKER_SOCKET_FD: i32 = 3;
@@ -17,6 +17,8 @@ pub const WORKER_MEDIA_FD: i32 = 4;
 pub enum SessionKind {
     /// A simulated Telegram session.
     Sim(SimConfig),
+    /// An auth key taken over from another client (Telethon, Pyrogram).
+    Imported(crate::session_import::ImportedSession),
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]

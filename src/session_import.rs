@@ -1,0 +1,386 @@
+//! Importing sessions made by other Telegram clients: Telethon and Pyrogram string sessions
+//! (Pyrogram in all three layouts it has used) and their `.session` SQLite files. What comes
+//! out is an auth key with its datacenter, ready to be sealed in the store.
+//!
+//! Layouts, as the two libraries write them:
+//! - Telethon string: `'1'` + URL-safe base64 of `>B{4|16}sH256s` (dc id, IPv4 or IPv6
+//!   address, port, auth key): 263 or 275 bytes.
+//! - Pyrogram string, URL-safe base64 without padding of:
+//!   - `>B?256sI?` (dc id, test mode, auth key, 32-bit user id, is bot): 263 bytes, until 1.x;
+//!   - `>B?256sQ?` (64-bit user id): 267 bytes;
+//!   - `>BI?256sQ?` (dc id, api id, test mode, auth key, user id, is bot): 271 bytes, 2.x.
+//! - Telethon file: tables `version(version)` and
+//!   `sessions(dc_id, server_address, port, auth_key, …)`.
+//! - Pyrogram file: tables `version(number)` and
+//!   `sessions(dc_id, [api_id,] test_mode, auth_key, date, user_id, is_bot)`.
+
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+
+use base64::Engine;
+use serde::{Deserialize, Serialize};
+use zeroize::Zeroizing;
+
+/// Largest `.session` file accepted (a Telethon entity cache of a busy account stays well below).
+pub const FILE_MAX: usize = 16 << 20;
+/// Longest string accepted (the longest real layout is 368 characters).
+pub const STRING_MAX: usize = 1024;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ImportSource {
+    TelethonString,
+    PyrogramString,
+    TelethonFile,
+    PyrogramFile,
+}
+
+/// A session taken over from another client. The auth key is wiped from memory on drop.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ImportedSession {
+    pub source: ImportSource,
+    pub dc_id: u8,
+    /// Where that datacenter is (Pyrogram does not store it: taken from Telegram's list).
+    pub addr: SocketAddr,
+    pub auth_key: Zeroizing<Vec<u8>>,
+    pub user_id: Option<i64>,
+    pub is_bot: Option<bool>,
+    pub test_mode: bool,
+    pub api_id: Option<i32>,
+}
+
+impl std::fmt::Debug for ImportedSession {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ImportedSession")
+            .field("source", &self.source)
+            .field("dc_id", &self.dc_id)
+            .field("addr", &self.addr)
+            .field("auth_key", &"***")
+            .field("user_id", &self.user_id)
+            .field("is_bot", &self.is_bot)
+            .field("test_mode", &self.test_mode)
+            .finish()
+    }
+}
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum ImportError {
+    #[error("the session string is empty")]
+    Empty,
+    #[error("the session string has {0} characters; real ones have fewer than {STRING_MAX}")]
+    TooLong(usize),
+    #[error("the session string is not URL-safe base64: {0}")]
+    NotBase64(String),
+    #[error("Telethon string session version `{0}` is not supported (only version 1 exists)")]
+    TelethonVersion(char),
+    #[error(
+        "the decoded session has {0} bytes, which matches no layout (Telethon: 263 or 275; Pyrogram: 263, 267 or 271)"
+    )]
+    Length(usize),
+    #[error("the file is {0} bytes; at most {FILE_MAX} are accepted")]
+    FileTooLarge(usize),
+    #[error("the file is not an SQLite database")]
+    NotSqlite,
+    #[error("the SQLite file is not a Telethon or Pyrogram session: {0}")]
+    Schema(String),
+    #[error("the session file holds no logged-in session")]
+    NoSession,
+    #[error("the auth key has {0} bytes instead of 256")]
+    AuthKey(usize),
+    #[error("datacenter {0} does not exist")]
+    Datacenter(i64),
+    #[error("the datacenter address is not valid: {0}")]
+    Address(String),
+}
+
+impl ImportError {
+    /// Stable error code for the API.
+    pub fn code(&self) -> &'static str {
+        match self {
+            ImportError::Empty | ImportError::TooLong(_) => "import.string",
+            ImportError::NotBase64(_) => "import.encoding",
+            ImportError::TelethonVersion(_) => "import.version",
+            ImportError::Length(_) => "import.length",
+            ImportError::FileTooLarge(_) => "import.too_large",
+            ImportError::NotSqlite => "import.not_sqlite",
+            ImportError::Schema(_) => "import.schema",
+            ImportError::NoSession => "import.no_session",
+            ImportError::AuthKey(_) => "import.auth_key",
+            ImportError::Datacenter(_) => "import.datacenter",
+            ImportError::Address(_) => "import.address",
+        }
+    }
+}
+
+/// Telegram's datacenters (production and test), as clients that store only the id use them.
+pub fn datacenter(dc_id: u8, test_mode: bool) -> Option<SocketAddr> {
+    let ip = match (test_mode, dc_id) {
+        (false, 1) => Ipv4Addr::new(149, 154, 175, 53),
+        (false, 2) => Ipv4Addr::new(149, 154, 167, 51),
+        (false, 3) => Ipv4Addr::new(149, 154, 175, 100),
+        (false, 4) => Ipv4Addr::new(149, 154, 167, 91),
+        (false, 5) => Ipv4Addr::new(91, 108, 56, 130),
+        (true, 1) => Ipv4Addr::new(149, 154, 175, 10),
+        (true, 2) => Ipv4Addr::new(149, 154, 167, 40),
+        (true, 3) => Ipv4Addr::new(149, 154, 175, 117),
+        _ => return None,
+    };
+    Some(SocketAddr::new(IpAddr::V4(ip), 443))
+}
+
+fn dc(id: i64, test_mode: bool) -> Result<(u8, SocketAddr), ImportError> {
+    let d = u8::try_from(id).map_err(|_| ImportError::Datacenter(id))?;
+    let addr = datacenter(d, test_mode).ok_or(ImportError::Datacenter(id))?;
+    Ok((d, addr))
+}
+
+fn key(bytes: &[u8]) -> Result<Zeroizing<Vec<u8>>, ImportError> {
+    if bytes.len() != 256 {
+        return Err(ImportError::AuthKey(bytes.len()));
+    }
+    Ok(Zeroizing::new(bytes.to_vec()))
+}
+
+fn b64(s: &str) -> Result<Zeroizing<Vec<u8>>, ImportError> {
+    use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
+    // Telethon pads, Pyrogram does not; a cut-off paste should be reported by its length.
+    const LENIENT: GeneralPurpose = GeneralPurpose::new(
+        &base64::alphabet::URL_SAFE,
+        GeneralPurposeConfig::new()
+            .with_decode_padding_mode(DecodePaddingMode::Indifferent)
+            .with_decode_allow_trailing_bits(true),
+    );
+    LENIENT
+        .decode(s)
+        .map(Zeroizing::new)
+        .map_err(|e| ImportError::NotBase64(e.to_string()))
+}
+
+/// Reads a Telethon or Pyrogram string session, telling them apart by their layouts.
+pub fn parse_string(s: &str) -> Result<ImportedSession, ImportError> {
+    let s = s.trim();
+    if s.is_empty() {
+        return Err(ImportError::Empty);
+    }
+    if s.len() > STRING_MAX {
+        return Err(ImportError::TooLong(s.len()));
+    }
+    // Telethon prefixes a version digit; Pyrogram's first character encodes a dc id of 1–5,
+    // which base64 writes as `A`.
+    match s.chars().next() {
+        Some(c) if c.is_ascii_digit() => {
+            if c != '1' {
+                return Err(ImportError::TelethonVersion(c));
+            }
+            parse_telethon(&b64(&s[1..])?)
+        }
+        _ => parse_pyrogram(&b64(s)?),
+    }
+}
+
+fn parse_telethon(b: &[u8]) -> Result<ImportedSession, ImportError> {
+    let ip_len = match b.len() {
+        263 => 4,
+        275 => 16,
+        n => return Err(ImportError::Length(n)),
+    };
+    let dc_id = b[0];
+    let ip: IpAddr = if ip_len == 4 {
+        let o: [u8; 4] = b[1..5]
+            .try_into()
+            .map_err(|_| ImportError::Length(b.len()))?;
+        IpAddr::V4(Ipv4Addr::from(o))
+    } else {
+        let o: [u8; 16] = b[1..17]
+            .try_into()
+            .map_err(|_| ImportError::Length(b.len()))?;
+        IpAddr::V6(Ipv6Addr::from(o))
+    };
+    let port = u16::from_be_bytes([b[1 + ip_len], b[2 + ip_len]]);
+    let addr = checked_addr(ip, i64::from(port))?;
+    dc(i64::from(dc_id), false)?;
+    Ok(ImportedSession {
+        source: ImportSource::TelethonString,
+        dc_id,
+        addr,
+        auth_key: key(&b[3 + ip_len..])?,
+        user_id: None,
+        is_bot: None,
+        test_mode: false,
+        api_id: None,
+    })
+}
+
+fn checked_addr(ip: IpAddr, port: i64) -> Result<SocketAddr, ImportError> {
+    let port = u16::try_from(port)
+        .ok()
+        .filter(|p| *p != 0)
+        .ok_or_else(|| ImportError::Address(format!("port {port}")))?;
+    if ip.is_unspecified() || ip.is_multicast() {
+        return Err(ImportError::Address(ip.to_string()));
+    }
+    Ok(SocketAddr::new(ip, port))
+}
+
+fn parse_pyrogram(b: &[u8]) -> Result<ImportedSession, ImportError> {
+    // (offset of test mode, of the key, of the user id, user id width, api id present)
+    let (api, test_at, user_width) = match b.len() {
+        263 => (false, 1, 4),
+        267 => (false, 1, 8),
+        271 => (true, 5, 8),
+        n => return Err(ImportError::Length(n)),
+    };
+    let test_mode = b[test_at] != 0;
+    let (dc_id, addr) = dc(i64::from(b[0]), test_mode)?;
+    let key_at = test_at + 1;
+    let user_at = key_at + 256;
+    let user = &b[user_at..user_at + user_width];
+    let user_id = if user_width == 4 {
+        i64::from(u32::from_be_bytes([user[0], user[1], user[2], user[3]]))
+    } else {
+        let mut w = [0u8; 8];
+        w.copy_from_slice(user);
+        i64::from_be_bytes(w)
+    };
+    let api_id = api.then(|| i32::from_be_bytes([b[1], b[2], b[3], b[4]]));
+    Ok(ImportedSession {
+        source: ImportSource::PyrogramString,
+        dc_id,
+        addr,
+        auth_key: key(&b[key_at..user_at])?,
+        user_id: Some(user_id),
+        is_bot: Some(b[user_at + user_width] != 0),
+        test_mode,
+        api_id: api_id.filter(|a| *a != 0),
+    })
+}
+
+/// Reads a Telethon or Pyrogram `.session` SQLite file from memory (nothing touches disk).
+pub fn parse_file(bytes: &[u8]) -> Result<ImportedSession, ImportError> {
+    if bytes.len() > FILE_MAX {
+        return Err(ImportError::FileTooLarge(bytes.len()));
+    }
+    if !bytes.starts_with(b"SQLite format 3\0") {
+        return Err(ImportError::NotSqlite);
+    }
+    let mut conn = rusqlite::Connection::open_in_memory()
+        .map_err(|e| ImportError::Schema(format!("cannot open: {e}")))?;
+    conn.deserialize_read_exact(rusqlite::MAIN_DB, bytes, bytes.len(), true)
+        .map_err(|_| ImportError::NotSqlite)?;
+    let columns = |table: &str| -> Result<Vec<String>, ImportError> {
+        let mut st = conn
+            .prepare("SELECT name FROM pragma_table_info(?1)")
+            .map_err(|_| ImportError::NotSqlite)?;
+        let rows = st
+            .query_map([table], |r| r.get::<_, String>(0))
+            .map_err(|_| ImportError::NotSqlite)?;
+        rows.collect::<Result<Vec<_>, _>>()
+            .map_err(|_| ImportError::NotSqlite)
+    };
+    let sessions = columns("sessions")?;
+    let has = |c: &str| sessions.iter().any(|x| x == c);
+    if sessions.is_empty() {
+        return Err(ImportError::Schema("no `sessions` table".into()));
+    }
+    if has("server_address") && has("port") && has("auth_key") {
+        read_telethon_file(&conn)
+    } else if has("test_mode") && has("auth_key") {
+        read_pyrogram_file(&conn, has("user_id"), has("is_bot"), has("api_id"))
+    } else {
+        Err(ImportError::Schema(format!(
+            "`sessions` has columns {}",
+            sessions.join(", ")
+        )))
+    }
+}
+
+fn row_err(e: rusqlite::Error) -> ImportError {
+    match e {
+        rusqlite::Error::QueryReturnedNoRows => ImportError::NoSession,
+        rusqlite::Error::InvalidColumnType(_, name, _) => {
+            ImportError::Schema(format!("column `{name}` has the wrong type"))
+        }
+        other => ImportError::Schema(other.to_string()),
+    }
+}
+
+fn read_telethon_file(conn: &rusqlite::Connection) -> Result<ImportedSession, ImportError> {
+    // Telethon keeps one row: the current datacenter.
+    let (dc_id, server, port, auth_key): (i64, Option<String>, Option<i64>, Option<Vec<u8>>) = conn
+        .query_row(
+            "SELECT dc_id, server_address, port, auth_key FROM sessions LIMIT 1",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+        )
+        .map_err(row_err)?;
+    let auth_key = Zeroizing::new(auth_key.ok_or(ImportError::NoSession)?);
+    let (dc_id, known) = dc(dc_id, false)?;
+    let addr = match server {
+        Some(s) => {
+            let ip: IpAddr = s
+                .trim()
+                .parse()
+                .map_err(|_| ImportError::Address(s.chars().take(64).collect()))?;
+            checked_addr(ip, port.unwrap_or(443))?
+        }
+        None => known,
+    };
+    Ok(ImportedSession {
+        source: ImportSource::TelethonFile,
+        dc_id,
+        addr,
+        auth_key: key(&auth_key)?,
+        user_id: None,
+        is_bot: None,
+        test_mode: false,
+        api_id: None,
+    })
+}
+
+fn read_pyrogram_file(
+    conn: &rusqlite::Connection,
+    has_user: bool,
+    has_bot: bool,
+    has_api: bool,
+) -> Result<ImportedSession, ImportError> {
+    let sql = format!(
+        "SELECT dc_id, test_mode, auth_key, {}, {}, {} FROM sessions LIMIT 1",
+        if has_user { "user_id" } else { "NULL" },
+        if has_bot { "is_bot" } else { "NULL" },
+        if has_api { "api_id" } else { "NULL" },
+    );
+    type Row = (
+        i64,
+        Option<i64>,
+        Option<Vec<u8>>,
+        Option<i64>,
+        Option<i64>,
+        Option<i64>,
+    );
+    let (dc_id, test_mode, auth_key, user_id, is_bot, api_id): Row = conn
+        .query_row(&sql, [], |r| {
+            Ok((
+                r.get(0)?,
+                r.get(1)?,
+                r.get(2)?,
+                r.get(3)?,
+                r.get(4)?,
+                r.get(5)?,
+            ))
+        })
+        .map_err(row_err)?;
+    let auth_key = Zeroizing::new(auth_key.ok_or(ImportError::NoSession)?);
+    let test_mode = test_mode.unwrap_or(0) != 0;
+    let (dc_id, addr) = dc(dc_id, test_mode)?;
+    Ok(ImportedSession {
+        source: ImportSource::PyrogramFile,
+        dc_id,
+        addr,
+        auth_key: key(&auth_key)?,
+        user_id,
+        is_bot: is_bot.map(|b| b != 0),
+        test_mode,
+        api_id: api_id
+            .and_then(|a| i32::try_from(a).ok())
+            .filter(|a| *a != 0),
+    })
+}
