@@ -56,6 +56,7 @@ pub struct Config {
     pub http: HttpSection,
     pub workers: WorkersSection,
     pub platform: PlatformSection,
+    pub telegram: TelegramSection,
     /// Create a demo tenant whose sessions run on the simulator (`serve --demo`).
     pub demo: bool,
 }
@@ -97,6 +98,17 @@ pub enum PlatformBot {
 #[derive(Clone, Debug, Default)]
 pub struct PlatformSection {
     pub bot: PlatformBot,
+    /// The platform bot's token from @BotFather.
+    pub bot_token: Option<Secret>,
+}
+
+/// The reseller's Telegram application (my.telegram.org) and how to reach Telegram.
+#[derive(Clone, Debug, Default)]
+pub struct TelegramSection {
+    pub api_id: Option<i32>,
+    pub api_hash: Option<Secret>,
+    /// `socks5://[user:password@]host:port`.
+    pub proxy: Option<Secret>,
 }
 
 #[derive(Clone, Debug)]
@@ -187,6 +199,7 @@ impl Default for Config {
             },
             workers: WorkersSection::default(),
             platform: PlatformSection::default(),
+            telegram: TelegramSection::default(),
             demo: false,
         }
     }
@@ -238,6 +251,12 @@ impl Config {
                 "admin.email and admin.password (or BOTYARD_ADMIN_PASSWORD_FILE) go together",
             );
         }
+        if self.telegram.api_id.is_some() != self.telegram.api_hash.is_some() {
+            return bad(
+                "telegram.api_id",
+                "telegram.api_id and telegram.api_hash go together",
+            );
+        }
         if let Some(u) = &self.public_url
             && !(u.starts_with("http://") || u.starts_with("https://"))
         {
@@ -287,6 +306,40 @@ where
     T::Err: fmt::Display,
 {
     v.trim().parse::<T>().map_err(|e| e.to_string())
+}
+
+fn positive_i32(v: &str) -> Result<i32, String> {
+    match parse::<i32>(v)? {
+        n if n > 0 => Ok(n),
+        _ => Err("must be a positive number".into()),
+    }
+}
+
+/// Telegram's api_hash: 32 hexadecimal digits.
+fn api_hash(v: &str) -> Result<Secret, String> {
+    let v = v.trim();
+    if v.len() == 32 && v.bytes().all(|b| b.is_ascii_hexdigit()) {
+        Ok(Secret::new(v.to_ascii_lowercase()))
+    } else {
+        Err("must be the 32 hexadecimal digits my.telegram.org shows".into())
+    }
+}
+
+/// `socks5://[user:password@]host:port`; the message never repeats the value (it may hold a
+/// password).
+fn socks5(v: &str) -> Result<Secret, String> {
+    let rest = v
+        .trim()
+        .strip_prefix("socks5://")
+        .ok_or("must start with socks5://")?;
+    let hostport = rest.rsplit_once('@').map_or(rest, |(_, h)| h);
+    let (host, port) = hostport.rsplit_once(':').ok_or("must end with :port")?;
+    if host.is_empty() || port.parse::<u16>().map_or(true, |p| p == 0) {
+        return Err(
+            "must be socks5://[user:password@]host:port with a port from 1 to 65535".into(),
+        );
+    }
+    Ok(Secret::new(v.trim()))
 }
 
 /// A whole number of at least 1.
@@ -419,6 +472,19 @@ pub static KEYS: &[KeyDef] = &[
         "Cap worker memory with cgroup memory.max when the service manager delegated a cgroup v2 subtree (systemd Delegate=yes); else the supervisor's watchdog restarts a worker over its cap.",
         get: |c| Some(c.workers.cgroup.to_string()),
         set: |c, v| c.workers.cgroup = parse(v)?),
+    key!("telegram.api_id", "BOTYARD_TELEGRAM_API_ID", Int, false,
+        "The reseller's Telegram application id, from my.telegram.org.",
+        get: |c| c.telegram.api_id.map(|v| v.to_string()),
+        set: |c, v| c.telegram.api_id = match opt(v) { None => None, Some(v) => Some(positive_i32(&v)?) }),
+    key!("telegram.api_hash", "BOTYARD_TELEGRAM_API_HASH", Str, true,
+        "The application's api_hash from my.telegram.org (32 hex digits; prefer telegram.api_hash_file).",
+        get: |_c| None, set: |c, v| c.telegram.api_hash = match opt(v) { None => None, Some(v) => Some(api_hash(&v)?) }),
+    key!("telegram.proxy", "BOTYARD_TELEGRAM_PROXY", Str, true,
+        "SOCKS5 proxy for Telegram connections: socks5://[user:password@]host:port.",
+        get: |_c| None, set: |c, v| c.telegram.proxy = match opt(v) { None => None, Some(v) => Some(socks5(&v)?) }),
+    key!("platform.bot_token", "BOTYARD_PLATFORM_BOT_TOKEN", Str, true,
+        "The platform bot's token from @BotFather (prefer platform.bot_token_file).",
+        get: |_c| None, set: |c, v| c.platform.bot_token = opt(v).map(Secret::new)),
     key!("platform.bot", "BOTYARD_PLATFORM_BOT", Str, false,
     "The reseller's platform bot: off, or sim (a simulated bot, as `serve --demo` uses).",
     get: |c| Some(match c.platform.bot { PlatformBot::Off => "off".into(), PlatformBot::Sim => "sim".into() }),
@@ -710,5 +776,40 @@ mod tests {
             "correct horse battery"
         );
         assert!(!format!("{c:?}").contains("correct horse"));
+    }
+
+    #[test]
+    fn telegram_settings_are_checked_and_never_echoed() {
+        let mut c = Config::default();
+        let toml = "[telegram]\napi_id = 12345\napi_hash = \"0123456789ABCDEF0123456789abcdef\"\nproxy = \"socks5://u:s3cr3t@127.0.0.1:1080\"\n";
+        apply_toml(&mut c, toml, "t").unwrap();
+        assert_eq!(c.telegram.api_id, Some(12345));
+        assert_eq!(
+            c.telegram.api_hash.as_ref().unwrap().expose(),
+            "0123456789abcdef0123456789abcdef"
+        );
+        assert!(c.validate().is_ok());
+        assert!(!format!("{c:?}").contains("s3cr3t"));
+        for (bad, key) in [
+            ("[telegram]\napi_hash = \"xyz\"\n", "telegram.api_hash"),
+            ("[telegram]\napi_id = -4\n", "telegram.api_id"),
+            ("[telegram]\nproxy = \"http://p:1\"\n", "telegram.proxy"),
+            (
+                "[telegram]\nproxy = \"socks5://pass@host\"\n",
+                "telegram.proxy",
+            ),
+        ] {
+            let e = apply_toml(&mut Config::default(), bad, "t").unwrap_err();
+            assert!(e.to_string().contains(key), "{e}");
+            assert!(!e.to_string().contains("pass@"), "{e}");
+        }
+        let mut half = Config::default();
+        half.telegram.api_id = Some(1);
+        assert!(
+            half.validate()
+                .unwrap_err()
+                .to_string()
+                .contains("go together")
+        );
     }
 }
