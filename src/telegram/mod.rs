@@ -1,6 +1,7 @@
 //! The worker's Telegram seam: one trait in domain types, two implementations — `sim` (a
 //! deterministic simulated Telegram for tests, benchmarks and the demo) and, next, `grammers`.
 
+pub mod grammers;
 pub mod sim;
 
 use serde::{Deserialize, Serialize};
@@ -112,6 +113,9 @@ pub enum PortError {
     Forbidden(i64),
     #[error("chat {0} not found")]
     ChatNotFound(i64),
+    /// Telegram refused what was offered (an invalid bot token, a wrong code).
+    #[error("rejected: {0}")]
+    Rejected(String),
     #[error("network: {0}")]
     Network(String),
     #[error("{0}")]

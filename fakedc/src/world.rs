@@ -1,0 +1,297 @@
+//! Enough of Telegram for the adapter's tests: a bot that signs in with a token, its chats
+//! (basic groups and supergroups), sending messages, the update state, logging out, and
+//! FLOOD_WAIT on demand.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+use grammers_tl_types::{self as tl, Identifiable};
+
+use crate::{Answer, Call, Handler, defaults as d};
+
+fn now() -> i32 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i32)
+        .unwrap_or(0)
+}
+
+#[derive(Clone, Debug)]
+pub struct FakeChat {
+    /// Telegram's bare id (positive); the Bot API id is `-id` for basic groups and
+    /// `-100…id` for supergroups.
+    pub id: i64,
+    pub title: String,
+    pub supergroup: bool,
+    pub members: i32,
+    pub access_hash: i64,
+}
+
+/// A message the fake received through `messages.sendMessage`.
+#[derive(Clone, Debug)]
+pub struct Sent {
+    pub peer: tl::enums::InputPeer,
+    pub text: String,
+    pub entities: Vec<tl::enums::MessageEntity>,
+    pub random_id: i64,
+    pub id: i32,
+}
+
+#[derive(Default)]
+struct State {
+    me: Option<tl::types::User>,
+    pts: i32,
+    next_message_id: i32,
+    sent: Vec<Sent>,
+    seen_random_ids: HashMap<i64, i32>,
+    /// Method constructor → FLOOD_WAIT seconds for its next call.
+    flood: HashMap<u32, i32>,
+}
+
+pub struct World {
+    /// Bot tokens that sign in, and the bot each one is.
+    pub bots: HashMap<String, (i64, String)>,
+    pub chats: Vec<FakeChat>,
+    state: Mutex<State>,
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+pub fn bot_user(id: i64, username: &str) -> tl::types::User {
+    tl::types::User {
+        id,
+        bot: true,
+        is_self: true,
+        access_hash: Some(id ^ 0x5a5a),
+        first_name: Some(username.to_string()),
+        username: Some(username.to_string()),
+        bot_info_version: Some(1),
+        ..d::user()
+    }
+}
+
+pub fn person(id: i64, first_name: &str, username: Option<&str>) -> tl::types::User {
+    tl::types::User {
+        id,
+        access_hash: Some(id * 7),
+        first_name: Some(first_name.to_string()),
+        username: username.map(str::to_string),
+        ..d::user()
+    }
+}
+
+impl World {
+    pub fn new(bots: &[(&str, i64, &str)], chats: Vec<FakeChat>) -> Self {
+        World {
+            bots: bots
+                .iter()
+                .map(|(t, id, name)| (t.to_string(), (*id, name.to_string())))
+                .collect(),
+            chats,
+            state: Mutex::new(State {
+                pts: 100,
+                next_message_id: 1000,
+                ..State::default()
+            }),
+        }
+    }
+
+    /// The next call of method `F` answers FLOOD_WAIT for `secs` seconds.
+    pub fn flood_next<F: Identifiable>(&self, secs: i32) {
+        lock(&self.state).flood.insert(F::CONSTRUCTOR_ID, secs);
+    }
+
+    pub fn sent(&self) -> Vec<Sent> {
+        lock(&self.state).sent.clone()
+    }
+
+    fn chat_object(c: &FakeChat) -> tl::enums::Chat {
+        if c.supergroup {
+            tl::enums::Chat::Channel(tl::types::Channel {
+                id: c.id,
+                title: c.title.clone(),
+                megagroup: true,
+                access_hash: Some(c.access_hash),
+                participants_count: Some(c.members),
+                date: now(),
+                ..d::channel(tl::enums::ChatPhoto::Empty)
+            })
+        } else {
+            tl::enums::Chat::Chat(tl::types::Chat {
+                id: c.id,
+                title: c.title.clone(),
+                participants_count: c.members,
+                date: now(),
+                ..d::chat(tl::enums::ChatPhoto::Empty)
+            })
+        }
+    }
+
+    fn peer(c: &FakeChat) -> tl::enums::Peer {
+        if c.supergroup {
+            tl::enums::Peer::Channel(tl::types::PeerChannel { channel_id: c.id })
+        } else {
+            tl::enums::Peer::Chat(tl::types::PeerChat { chat_id: c.id })
+        }
+    }
+
+    /// An incoming text message in a basic group, as Telegram pushes it.
+    pub fn incoming(
+        &self,
+        chat: &FakeChat,
+        from: &tl::types::User,
+        text: &str,
+    ) -> tl::enums::Updates {
+        let mut s = lock(&self.state);
+        s.pts += 1;
+        s.next_message_id += 1;
+        let message = tl::types::Message {
+            id: s.next_message_id,
+            from_id: Some(tl::enums::Peer::User(tl::types::PeerUser {
+                user_id: from.id,
+            })),
+            message: text.to_string(),
+            date: now(),
+            ..d::message(Self::peer(chat))
+        };
+        let update = if chat.supergroup {
+            tl::enums::Update::NewChannelMessage(tl::types::UpdateNewChannelMessage {
+                message: message.into(),
+                pts: s.pts,
+                pts_count: 1,
+            })
+        } else {
+            tl::enums::Update::NewMessage(tl::types::UpdateNewMessage {
+                message: message.into(),
+                pts: s.pts,
+                pts_count: 1,
+            })
+        };
+        tl::enums::Updates::Updates(tl::types::Updates {
+            updates: vec![update],
+            users: vec![from.clone().into()],
+            chats: vec![Self::chat_object(chat)],
+            date: now(),
+            seq: 0,
+        })
+    }
+
+    fn dialogs(&self) -> tl::enums::messages::Dialogs {
+        let mut dialogs = Vec::new();
+        let mut messages = Vec::new();
+        let mut chats = Vec::new();
+        for (i, c) in self.chats.iter().enumerate() {
+            let top = 10 + i as i32;
+            dialogs.push(tl::enums::Dialog::Dialog(tl::types::Dialog {
+                top_message: top,
+                ..d::dialog(
+                    Self::peer(c),
+                    tl::enums::PeerNotifySettings::Settings(d::peer_notify_settings()),
+                )
+            }));
+            messages.push(tl::enums::Message::Message(tl::types::Message {
+                id: top,
+                message: "merhaba".into(),
+                date: now(),
+                ..d::message(Self::peer(c))
+            }));
+            chats.push(Self::chat_object(c));
+        }
+        tl::enums::messages::Dialogs::Dialogs(tl::types::messages::Dialogs {
+            dialogs,
+            messages,
+            chats,
+            users: Vec::new(),
+        })
+    }
+}
+
+impl Handler for World {
+    fn answer(&self, call: &Call) -> Answer {
+        use tl::functions as f;
+        if let Some(secs) = lock(&self.state).flood.remove(&call.constructor) {
+            return Answer::Error(420, format!("FLOOD_WAIT_{secs}"));
+        }
+        match call.constructor {
+            f::help::GetConfig::CONSTRUCTOR_ID => {
+                Answer::of(&tl::enums::Config::Config(tl::types::Config {
+                    date: now(),
+                    expires: now() + 3600,
+                    this_dc: 2,
+                    ..d::config()
+                }))
+            }
+            f::updates::GetState::CONSTRUCTOR_ID => {
+                let pts = lock(&self.state).pts;
+                Answer::of(&tl::enums::updates::State::State(
+                    tl::types::updates::State {
+                        pts,
+                        date: now(),
+                        ..d::updates_state()
+                    },
+                ))
+            }
+            f::auth::ImportBotAuthorization::CONSTRUCTOR_ID => {
+                let Some(req) = call.decode::<f::auth::ImportBotAuthorization>() else {
+                    return Answer::Error(400, "INPUT_REQUEST_INVALID".into());
+                };
+                match self.bots.get(&req.bot_auth_token) {
+                    Some((id, name)) => {
+                        let me = bot_user(*id, name);
+                        lock(&self.state).me = Some(me.clone());
+                        Answer::of(&tl::enums::auth::Authorization::Authorization(
+                            d::auth_authorization(me.into()),
+                        ))
+                    }
+                    None => Answer::Error(400, "ACCESS_TOKEN_INVALID".into()),
+                }
+            }
+            f::users::GetUsers::CONSTRUCTOR_ID => match lock(&self.state).me.clone() {
+                Some(me) => Answer::of(&vec![tl::enums::User::User(me)]),
+                None => Answer::Error(401, "AUTH_KEY_UNREGISTERED".into()),
+            },
+            f::messages::GetDialogs::CONSTRUCTOR_ID => Answer::of(&self.dialogs()),
+            f::messages::SendMessage::CONSTRUCTOR_ID => {
+                let Some(req) = call.decode::<f::messages::SendMessage>() else {
+                    return Answer::Error(400, "INPUT_REQUEST_INVALID".into());
+                };
+                let peer = req.peer.clone();
+                let mut s = lock(&self.state);
+                if s.seen_random_ids.contains_key(&req.random_id) {
+                    return Answer::Error(400, "RANDOM_ID_DUPLICATE".into());
+                }
+                s.next_message_id += 1;
+                let id = s.next_message_id;
+                s.seen_random_ids.insert(req.random_id, id);
+                s.sent.push(Sent {
+                    peer,
+                    text: req.message.clone(),
+                    entities: req.entities.clone().unwrap_or_default(),
+                    random_id: req.random_id,
+                    id,
+                });
+                Answer::of(&tl::enums::Updates::UpdateShortSentMessage(
+                    tl::types::UpdateShortSentMessage {
+                        out: true,
+                        id,
+                        pts: s.pts,
+                        pts_count: 0,
+                        date: now(),
+                        ..d::update_short_sent_message()
+                    },
+                ))
+            }
+            f::auth::LogOut::CONSTRUCTOR_ID => {
+                lock(&self.state).me = None;
+                Answer::of(&tl::enums::auth::LoggedOut::Out(
+                    tl::types::auth::LoggedOut {
+                        future_auth_token: None,
+                    },
+                ))
+            }
+            _ => Answer::Error(400, format!("FAKE_DC_UNSUPPORTED_{}", call.name)),
+        }
+    }
+}

@@ -1,0 +1,466 @@
+//! The real Telegram port, on grammers-client 0.11. The session lives in memory, seeded with
+//! what the supervisor sent (datacenter, address, auth key); every call has a timeout (the
+//! crate has none); flood waits up to a threshold are slept in place and longer ones are
+//! returned; a rejected or replaced auth key is reported as `Revoked`.
+//!
+//! Dialogs, sending and incoming updates use the raw API, so the domain mapping and the
+//! `random_id` of each send stay in our hands.
+
+use std::collections::HashMap;
+use std::net::{Ipv4Addr, SocketAddrV4, SocketAddrV6};
+use std::sync::Arc;
+use std::time::Duration;
+
+use grammers_client::sender::{ConnectionParams, NoRetries};
+use grammers_client::session::storages::MemorySession;
+use grammers_client::session::types::DcOption;
+use grammers_client::session::updates::UpdatesLike;
+use grammers_client::session::{Session, SessionData};
+use grammers_client::{Client, InvocationError, SenderPool, tl};
+use tokio::sync::mpsc;
+
+use super::{
+    ChatKind, Dialog, IncomingEvent, Me, MessageKind, OutgoingMessage, PortError, SentMessage,
+    TelegramPort, UserRef,
+};
+
+/// How a text is marked up.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Markup {
+    Plain,
+    Markdown,
+    Html,
+}
+
+#[derive(Clone)]
+pub struct GrammersConfig {
+    pub api_id: i32,
+    pub api_hash: String,
+    pub dc_id: i32,
+    pub addr: SocketAddrV4,
+    pub auth_key: [u8; 256],
+    /// Signs in as this bot when set; otherwise the session is already logged in.
+    pub bot_token: Option<String>,
+    /// Longest any single call may take.
+    pub call_timeout: Duration,
+    /// Flood waits up to this many seconds are slept in place.
+    pub flood_sleep_max: u32,
+    pub markup: Markup,
+}
+
+/// A connected grammers client.
+pub struct Grammers {
+    cfg: GrammersConfig,
+    client: Client,
+    session: Arc<MemorySession>,
+    runner: tokio::task::JoinHandle<()>,
+    updates: mpsc::Receiver<UpdatesLike>,
+    /// Chats seen in dialogs or updates, by Bot API id, with what it takes to address them.
+    peers: HashMap<i64, tl::enums::InputPeer>,
+    pending: std::collections::VecDeque<IncomingEvent>,
+}
+
+impl Drop for Grammers {
+    fn drop(&mut self) {
+        self.runner.abort();
+    }
+}
+
+/// Bot API style id of a chat: `-id` for basic groups, `-100…` for channels.
+fn chat_id_of(peer: &tl::enums::Peer) -> Option<i64> {
+    match peer {
+        tl::enums::Peer::Chat(c) => Some(-c.chat_id),
+        tl::enums::Peer::Channel(c) => Some(-1_000_000_000_000 - c.channel_id),
+        tl::enums::Peer::User(_) => None,
+    }
+}
+
+fn map_error(e: InvocationError) -> PortError {
+    match e {
+        InvocationError::Rpc(r) => {
+            if r.is("FLOOD_WAIT") || r.is("FLOOD_PREMIUM_WAIT") {
+                return PortError::FloodWait(r.value.unwrap_or(1));
+            }
+            if r.is("SLOWMODE_WAIT") {
+                return PortError::SlowMode(r.value.unwrap_or(1));
+            }
+            match r.name.as_str() {
+                "AUTH_KEY_UNREGISTERED"
+                | "AUTH_KEY_INVALID"
+                | "SESSION_REVOKED"
+                | "SESSION_EXPIRED"
+                | "USER_DEACTIVATED"
+                | "USER_DEACTIVATED_BAN"
+                | "AUTH_KEY_DUPLICATED" => PortError::Revoked,
+                "ACCESS_TOKEN_INVALID" | "ACCESS_TOKEN_EXPIRED" | "BOT_TOKEN_INVALID" => {
+                    PortError::Rejected("the bot token is not valid".into())
+                }
+                "CHAT_WRITE_FORBIDDEN"
+                | "CHAT_ADMIN_REQUIRED"
+                | "USER_BANNED_IN_CHANNEL"
+                | "CHANNEL_PRIVATE"
+                | "CHAT_RESTRICTED" => PortError::Forbidden(0),
+                "PEER_ID_INVALID" | "CHANNEL_INVALID" | "CHAT_ID_INVALID" => {
+                    PortError::ChatNotFound(0)
+                }
+                _ => PortError::Other(format!("{} ({})", r.name, r.code)),
+            }
+        }
+        // Telegram's transport answer for an auth key it does not know (revoked, or the
+        // account deleted).
+        InvocationError::Transport(grammers_mtproto::transport::Error::BadStatus {
+            status: 404,
+        }) => PortError::Revoked,
+        InvocationError::Io(e) => PortError::Network(e.to_string()),
+        other => PortError::Network(other.to_string()),
+    }
+}
+
+impl Grammers {
+    /// Builds the client over an in-memory session seeded with the given key. Nothing is sent
+    /// until the first call.
+    pub fn new(cfg: GrammersConfig) -> Self {
+        let mut data = SessionData {
+            home_dc: cfg.dc_id,
+            ..Default::default()
+        };
+        data.dc_options.insert(
+            cfg.dc_id,
+            DcOption {
+                id: cfg.dc_id,
+                ipv4: cfg.addr,
+                ipv6: SocketAddrV6::new(cfg.addr.ip().to_ipv6_mapped(), cfg.addr.port(), 0, 0),
+                auth_key: Some(cfg.auth_key),
+            },
+        );
+        let session = Arc::new(MemorySession::from(data));
+        let params = ConnectionParams {
+            device_model: "botyard".into(),
+            system_version: "Linux".into(),
+            app_version: env!("CARGO_PKG_VERSION").into(),
+            // Flood waits are ours to decide on (sleep or report), not the library's.
+            retry_policy: Box::new(NoRetries),
+            ..Default::default()
+        };
+        let pool = SenderPool::with_configuration(session.clone(), cfg.api_id, params);
+        let client = Client::new(pool.handle);
+        let runner = tokio::spawn(pool.runner.run());
+        Grammers {
+            cfg,
+            client,
+            session,
+            runner,
+            updates: pool.updates,
+            peers: HashMap::new(),
+            pending: Default::default(),
+        }
+    }
+
+    /// The auth key the session holds now (grammers replaces it after a -404).
+    pub fn current_key(&self) -> Option<[u8; 256]> {
+        self.session
+            .dc_option(self.cfg.dc_id)
+            .ok()
+            .flatten()
+            .and_then(|o| o.auth_key)
+    }
+
+    /// Runs one call with the timeout, sleeping through short flood waits (once).
+    async fn call<R, F, Fut>(&self, mut f: F) -> Result<R, PortError>
+    where
+        F: FnMut() -> Fut,
+        Fut: std::future::Future<Output = Result<R, InvocationError>>,
+    {
+        let mut slept = false;
+        loop {
+            let r = match tokio::time::timeout(self.cfg.call_timeout, f()).await {
+                Ok(r) => r.map_err(map_error),
+                Err(_) => Err(PortError::Network(format!(
+                    "no answer from Telegram within {} s",
+                    self.cfg.call_timeout.as_secs()
+                ))),
+            };
+            match r {
+                Err(PortError::FloodWait(s)) if !slept && s <= self.cfg.flood_sleep_max => {
+                    slept = true;
+                    tokio::time::sleep(Duration::from_secs(u64::from(s))).await;
+                }
+                Err(e) => return Err(self.revoked_if_key_replaced(e)),
+                ok => return ok,
+            }
+        }
+    }
+
+    /// grammers answers a -404 by making a new key on its own: to the product that session
+    /// is revoked, whatever error surfaced.
+    fn revoked_if_key_replaced(&self, e: PortError) -> PortError {
+        if self.current_key() != Some(self.cfg.auth_key) {
+            PortError::Revoked
+        } else {
+            e
+        }
+    }
+
+    fn remember_chats(&mut self, chats: &[tl::enums::Chat]) {
+        for c in chats {
+            match c {
+                tl::enums::Chat::Chat(g) => {
+                    self.peers.insert(
+                        -g.id,
+                        tl::enums::InputPeer::Chat(tl::types::InputPeerChat { chat_id: g.id }),
+                    );
+                }
+                tl::enums::Chat::Channel(ch) => {
+                    self.peers.insert(
+                        -1_000_000_000_000 - ch.id,
+                        tl::enums::InputPeer::Channel(tl::types::InputPeerChannel {
+                            channel_id: ch.id,
+                            access_hash: ch.access_hash.unwrap_or(0),
+                        }),
+                    );
+                }
+                _ => {}
+            }
+        }
+    }
+
+    fn events_of(&mut self, updates: tl::enums::Updates) -> Vec<IncomingEvent> {
+        let (list, users, chats) = match updates {
+            tl::enums::Updates::Updates(u) => (u.updates, u.users, u.chats),
+            tl::enums::Updates::Combined(u) => (u.updates, u.users, u.chats),
+            tl::enums::Updates::UpdateShort(u) => (vec![u.update], Vec::new(), Vec::new()),
+            _ => return Vec::new(),
+        };
+        self.remember_chats(&chats);
+        let users: HashMap<i64, UserRef> = users
+            .into_iter()
+            .filter_map(|u| match u {
+                tl::enums::User::User(u) => Some((
+                    u.id,
+                    UserRef {
+                        id: u.id,
+                        first_name: u.first_name.unwrap_or_default(),
+                        last_name: u.last_name,
+                        username: u.username,
+                    },
+                )),
+                _ => None,
+            })
+            .collect();
+        let mut out = Vec::new();
+        for up in list {
+            let message = match up {
+                tl::enums::Update::NewMessage(m) => m.message,
+                tl::enums::Update::NewChannelMessage(m) => m.message,
+                _ => continue,
+            };
+            let (chat, id, from, kind, at) = match &message {
+                tl::enums::Message::Message(m) => (
+                    chat_id_of(&m.peer_id),
+                    m.id,
+                    m.from_id.clone(),
+                    if m.media.is_some() {
+                        MessageKind::Media
+                    } else {
+                        MessageKind::Text
+                    },
+                    m.date,
+                ),
+                tl::enums::Message::Service(m) => (
+                    chat_id_of(&m.peer_id),
+                    m.id,
+                    m.from_id.clone(),
+                    MessageKind::Service,
+                    m.date,
+                ),
+                tl::enums::Message::Empty(_) => continue,
+            };
+            let Some(chat_id) = chat else { continue };
+            let sender = match from {
+                Some(tl::enums::Peer::User(u)) => {
+                    users.get(&u.user_id).cloned().or(Some(UserRef {
+                        id: u.user_id,
+                        first_name: String::new(),
+                        last_name: None,
+                        username: None,
+                    }))
+                }
+                _ => None,
+            };
+            out.push(IncomingEvent::Message {
+                chat_id,
+                message_id: i64::from(id),
+                sender,
+                kind,
+                at: i64::from(at),
+            });
+        }
+        out
+    }
+}
+
+impl TelegramPort for Grammers {
+    async fn login(&mut self) -> Result<Me, PortError> {
+        let user = match self.cfg.bot_token.clone() {
+            Some(token) => {
+                let hash = self.cfg.api_hash.clone();
+                self.call(|| self.client.bot_sign_in(&token, &hash)).await?
+            }
+            None => self.call(|| self.client.get_me()).await?,
+        };
+        Ok(Me {
+            user_id: user
+                .id()
+                .bare_id()
+                .ok_or_else(|| PortError::Other("Telegram sent a user without an id".into()))?,
+            username: user.username().map(str::to_string),
+            is_bot: user.is_bot(),
+        })
+    }
+
+    async fn dialogs(&mut self) -> Result<Vec<Dialog>, PortError> {
+        let req = tl::functions::messages::GetDialogs {
+            exclude_pinned: false,
+            folder_id: None,
+            offset_date: 0,
+            offset_id: 0,
+            offset_peer: tl::enums::InputPeer::Empty,
+            limit: 100,
+            hash: 0,
+        };
+        let chats = match self.call(|| self.client.invoke(&req)).await? {
+            tl::enums::messages::Dialogs::Dialogs(d) => d.chats,
+            tl::enums::messages::Dialogs::Slice(d) => d.chats,
+            tl::enums::messages::Dialogs::NotModified(_) => Vec::new(),
+        };
+        self.remember_chats(&chats);
+        Ok(chats
+            .iter()
+            .filter_map(|c| match c {
+                tl::enums::Chat::Chat(g) => Some(Dialog {
+                    chat_id: -g.id,
+                    title: g.title.clone(),
+                    kind: ChatKind::Group,
+                    members: u32::try_from(g.participants_count).unwrap_or(0),
+                    can_post: !g.left && !g.deactivated,
+                    is_admin: g.creator || g.admin_rights.is_some(),
+                    slow_mode_secs: 0,
+                }),
+                tl::enums::Chat::Channel(ch) => Some(Dialog {
+                    chat_id: -1_000_000_000_000 - ch.id,
+                    title: ch.title.clone(),
+                    kind: if ch.megagroup {
+                        ChatKind::Supergroup
+                    } else {
+                        ChatKind::Channel
+                    },
+                    members: ch
+                        .participants_count
+                        .and_then(|n| u32::try_from(n).ok())
+                        .unwrap_or(0),
+                    can_post: !ch.left && (ch.megagroup || ch.creator || ch.admin_rights.is_some()),
+                    is_admin: ch.creator || ch.admin_rights.is_some(),
+                    slow_mode_secs: 0,
+                }),
+                _ => None,
+            })
+            .collect())
+    }
+
+    async fn send(&mut self, msg: OutgoingMessage) -> Result<SentMessage, PortError> {
+        let peer = self
+            .peers
+            .get(&msg.chat_id)
+            .cloned()
+            .ok_or(PortError::ChatNotFound(msg.chat_id))?;
+        let (text, entities) = match self.cfg.markup {
+            Markup::Plain => (msg.text.clone(), Vec::new()),
+            Markup::Markdown => grammers_client::parsers::parse_markdown_message(&msg.text),
+            Markup::Html => grammers_client::parsers::parse_html_message(&msg.text),
+        };
+        let req = tl::functions::messages::SendMessage {
+            no_webpage: false,
+            silent: msg.silent,
+            background: false,
+            clear_draft: false,
+            noforwards: false,
+            update_stickersets_order: false,
+            invert_media: false,
+            allow_paid_floodskip: false,
+            peer,
+            reply_to: None,
+            message: text,
+            random_id: msg.random_id,
+            reply_markup: None,
+            entities: (!entities.is_empty()).then_some(entities),
+            schedule_date: None,
+            schedule_repeat_period: None,
+            send_as: None,
+            quick_reply_shortcut: None,
+            effect: None,
+            allow_paid_stars: None,
+            suggested_post: None,
+            rich_message: None,
+        };
+        let chat_id = msg.chat_id;
+        let answer = self
+            .call(|| self.client.invoke(&req))
+            .await
+            .map_err(|e| match e {
+                PortError::Forbidden(_) => PortError::Forbidden(chat_id),
+                PortError::ChatNotFound(_) => PortError::ChatNotFound(chat_id),
+                other => other,
+            })?;
+        let (message_id, at) = match answer {
+            tl::enums::Updates::UpdateShortSentMessage(s) => (i64::from(s.id), i64::from(s.date)),
+            tl::enums::Updates::Updates(u) => {
+                let id = u.updates.iter().find_map(|x| match x {
+                    tl::enums::Update::MessageId(m) if m.random_id == msg.random_id => Some(m.id),
+                    _ => None,
+                });
+                (i64::from(id.unwrap_or(0)), i64::from(u.date))
+            }
+            _ => (0, 0),
+        };
+        Ok(SentMessage {
+            chat_id,
+            message_id,
+            at,
+        })
+    }
+
+    async fn next_event(&mut self) -> Result<IncomingEvent, PortError> {
+        loop {
+            if let Some(e) = self.pending.pop_front() {
+                return Ok(e);
+            }
+            match self.updates.recv().await {
+                Some(UpdatesLike::Updates(u)) => {
+                    let events = self.events_of(u);
+                    self.pending.extend(events);
+                }
+                Some(_) => {}
+                None => {
+                    return Err(PortError::Network(
+                        "the connection to Telegram closed".into(),
+                    ));
+                }
+            }
+        }
+    }
+
+    async fn logout(&mut self) -> Result<(), PortError> {
+        self.call(|| self.client.sign_out()).await.map(|_| ())
+    }
+}
+
+/// An address for the fake datacenter or a real one, as the session wants it.
+pub fn v4(addr: std::net::SocketAddr) -> Option<SocketAddrV4> {
+    match addr {
+        std::net::SocketAddr::V4(a) => Some(a),
+        std::net::SocketAddr::V6(a) => a
+            .ip()
+            .to_ipv4_mapped()
+            .map(|ip: Ipv4Addr| SocketAddrV4::new(ip, a.port())),
+    }
+}
