@@ -103,12 +103,29 @@ pub struct PlatformSection {
 }
 
 /// The reseller's Telegram application (my.telegram.org) and how to reach Telegram.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug)]
 pub struct TelegramSection {
     pub api_id: Option<i32>,
     pub api_hash: Option<Secret>,
     /// `socks5://[user:password@]host:port`.
     pub proxy: Option<Secret>,
+    /// TCP ports workers may connect to (Telegram's datacenters use 443, 80 and 5222).
+    pub ports: Vec<u16>,
+    /// Flood waits up to this many seconds are waited out in place; longer ones put the
+    /// session in `flood_wait` until they end.
+    pub flood_sleep_max_secs: u32,
+}
+
+impl Default for TelegramSection {
+    fn default() -> Self {
+        TelegramSection {
+            api_id: None,
+            api_hash: None,
+            proxy: None,
+            ports: crate::sandbox::TELEGRAM_PORTS.to_vec(),
+            flood_sleep_max_secs: 60,
+        }
+    }
 }
 
 #[derive(Clone, Debug)]
@@ -342,6 +359,21 @@ fn socks5(v: &str) -> Result<Secret, String> {
     Ok(Secret::new(v.trim()))
 }
 
+fn ports(v: &str) -> Result<Vec<u16>, String> {
+    let out: Result<Vec<u16>, String> = v
+        .split(',')
+        .map(|p| match p.trim().parse::<u16>() {
+            Ok(0) | Err(_) => Err(format!("`{}` is not a TCP port", p.trim())),
+            Ok(n) => Ok(n),
+        })
+        .collect();
+    let out = out?;
+    if out.is_empty() || out.len() > 16 {
+        return Err("between 1 and 16 ports".into());
+    }
+    Ok(out)
+}
+
 /// A whole number of at least 1.
 fn positive(v: &str) -> Result<u32, String> {
     match parse::<u32>(v)? {
@@ -482,6 +514,14 @@ pub static KEYS: &[KeyDef] = &[
     key!("telegram.proxy", "BOTYARD_TELEGRAM_PROXY", Str, true,
         "SOCKS5 proxy for Telegram connections: socks5://[user:password@]host:port.",
         get: |_c| None, set: |c, v| c.telegram.proxy = match opt(v) { None => None, Some(v) => Some(socks5(&v)?) }),
+    key!("telegram.ports", "BOTYARD_TELEGRAM_PORTS", Str, false,
+        "TCP ports workers may connect to, comma-separated (the sandbox allows no others).",
+        get: |c| Some(c.telegram.ports.iter().map(u16::to_string).collect::<Vec<_>>().join(",")),
+        set: |c, v| c.telegram.ports = ports(v)?),
+    key!("telegram.flood_sleep_max_secs", "BOTYARD_TELEGRAM_FLOOD_SLEEP_MAX_SECS", Int, false,
+        "Flood waits up to this long are waited out in place; longer ones pause the session until they end.",
+        get: |c| Some(c.telegram.flood_sleep_max_secs.to_string()),
+        set: |c, v| c.telegram.flood_sleep_max_secs = parse(v)?),
     key!("platform.bot_token", "BOTYARD_PLATFORM_BOT_TOKEN", Str, true,
         "The platform bot's token from @BotFather (prefer platform.bot_token_file).",
         get: |_c| None, set: |c, v| c.platform.bot_token = opt(v).map(Secret::new)),

@@ -175,6 +175,15 @@ pub async fn run_with(
     sup_cfg.sandbox_require = config.workers.sandbox_require;
     sup_cfg.start_rate = f64::from(config.workers.start_rate);
     sup_cfg.start_burst = config.workers.start_burst;
+    sup_cfg.connect_ports = config.telegram.ports.clone();
+    sup_cfg.telegram = match (config.telegram.api_id, &config.telegram.api_hash) {
+        (Some(api_id), Some(hash)) => Some(ipc::messages::TelegramApp {
+            api_id,
+            api_hash: hash.expose().to_string(),
+            flood_sleep_max_secs: config.telegram.flood_sleep_max_secs,
+        }),
+        _ => None,
+    };
     if config.workers.cgroup {
         match cgroup::Delegated::detect() {
             Ok(Ok(d)) => {

@@ -47,6 +47,8 @@ pub struct SupervisorConfig {
     pub start_burst: u32,
     /// A delegated cgroup subtree for per-worker `memory.max`, when the host gives one.
     pub cgroup: Option<Arc<crate::cgroup::Delegated>>,
+    /// The reseller's Telegram application, handed to workers for real sessions.
+    pub telegram: Option<crate::ipc::messages::TelegramApp>,
 }
 
 impl SupervisorConfig {
@@ -68,6 +70,7 @@ impl SupervisorConfig {
             start_rate: 25.0,
             start_burst: 25,
             cgroup: None,
+            telegram: None,
         }
     }
 }
@@ -566,6 +569,7 @@ impl Supervisor {
             batch_max_ms: self.cfg.batch_max_ms,
             max_unacked_batches: 8,
             sessions: sessions.to_vec(),
+            telegram: self.cfg.telegram.clone(),
         };
         if let Err(e) = writer.send(&ToWorker::Init(Box::new(init))).await {
             return RunEnd::Failed(format!("sending init: {e}"));

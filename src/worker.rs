@@ -16,6 +16,7 @@ use crate::ipc::messages::{
     WORKER_MEDIA_FD, WORKER_SOCKET_FD, WorkerInit,
 };
 use crate::sandbox::{self, SandboxPolicy, SandboxReport};
+use crate::telegram::grammers::{Grammers, GrammersConfig, Markup};
 use crate::telegram::sim::Sim;
 use crate::telegram::{IncomingEvent, PortError, TelegramPort};
 
@@ -130,6 +131,7 @@ pub async fn serve(
         refreshers.push(refresh_tx);
         tokio::spawn(session_task(
             spec,
+            init.telegram.clone(),
             out_tx.clone(),
             ev_tx.clone(),
             refresh_rx,
@@ -198,7 +200,11 @@ pub async fn serve(
 }
 
 /// Lists the session's dialogs and sends them; false when the session cannot go on.
-async fn report_dialogs(port: &mut Sim, id: u64, out: &mpsc::Sender<FromWorker>) -> bool {
+async fn report_dialogs<P: TelegramPort>(
+    port: &mut P,
+    id: u64,
+    out: &mpsc::Sender<FromWorker>,
+) -> bool {
     match port.dialogs().await {
         Ok(dialogs) => out
             .send(FromWorker::Dialogs {
@@ -231,42 +237,92 @@ fn state_of(e: &PortError, now: i64) -> SessionState {
     }
 }
 
+/// Builds the grammers port for an imported session.
+fn grammers_port(
+    imp: &crate::session_import::ImportedSession,
+    app: Option<&crate::ipc::messages::TelegramApp>,
+) -> Result<Grammers, String> {
+    let app = app.ok_or(
+        "the reseller has not configured telegram.api_id and telegram.api_hash".to_string(),
+    )?;
+    let addr = crate::telegram::grammers::v4(imp.addr)
+        .ok_or_else(|| format!("datacenter address {} is not IPv4", imp.addr))?;
+    let key: [u8; 256] = imp.auth_key[..]
+        .try_into()
+        .map_err(|_| "the auth key is not 256 bytes".to_string())?;
+    Ok(Grammers::new(GrammersConfig {
+        api_id: app.api_id,
+        api_hash: app.api_hash.clone(),
+        dc_id: i32::from(imp.dc_id),
+        addr,
+        auth_key: key,
+        bot_token: None,
+        call_timeout: CALL_TIMEOUT,
+        flood_sleep_max: app.flood_sleep_max_secs,
+        markup: Markup::Markdown,
+    }))
+}
+
+/// Longest a Telegram call may take before the session counts it as lost.
+const CALL_TIMEOUT: Duration = Duration::from_secs(30);
+
 async fn session_task(
     spec: SessionSpec,
+    app: Option<crate::ipc::messages::TelegramApp>,
+    out: mpsc::Sender<FromWorker>,
+    events: mpsc::Sender<(u64, IncomingEvent)>,
+    refresh: mpsc::Receiver<()>,
+) {
+    let id = spec.id;
+    match spec.kind {
+        SessionKind::Sim(cfg) => run_session(Sim::new(cfg), id, out, events, refresh).await,
+        SessionKind::Imported(imp) => match grammers_port(&imp, app.as_ref()) {
+            Ok(port) => run_session(port, id, out, events, refresh).await,
+            Err(reason) => {
+                let _ = out
+                    .send(FromWorker::Session {
+                        session: id,
+                        state: SessionState::Error { reason },
+                    })
+                    .await;
+            }
+        },
+    }
+}
+
+/// One session's life: log in, report the dialogs, then stream events; flood waits pause it,
+/// lost connections are retried with backoff, a revoked key ends it.
+async fn run_session<P: TelegramPort>(
+    mut port: P,
+    id: u64,
     out: mpsc::Sender<FromWorker>,
     events: mpsc::Sender<(u64, IncomingEvent)>,
     mut refresh: mpsc::Receiver<()>,
 ) {
-    let id = spec.id;
     let say = |state| FromWorker::Session { session: id, state };
-    let cfg = match spec.kind {
-        SessionKind::Sim(cfg) => cfg,
-        SessionKind::Imported(_) => {
-            // The key is held, never used: connecting real sessions comes with the Telegram
-            // client (issue 4).
-            let _ = out
-                .send(say(SessionState::Error {
-                    reason: "connecting to Telegram is not in this version yet; the imported session is stored encrypted".into(),
-                }))
-                .await;
-            return;
-        }
-    };
-    let mut port = Sim::new(cfg);
     if out.send(say(SessionState::Connecting)).await.is_err() {
         return;
     }
-    let me = match port.login().await {
-        Ok(me) => me,
-        Err(e) => {
-            let _ = out.send(say(state_of(&e, port.now()))).await;
-            return;
+    let mut backoff = Duration::from_secs(1);
+    let me = loop {
+        match port.login().await {
+            Ok(me) => break me,
+            Err(e @ PortError::Network(_)) => {
+                let _ = out.send(say(state_of(&e, port.now()))).await;
+                tokio::time::sleep(jittered(backoff)).await;
+                backoff = (backoff * 2).min(Duration::from_secs(300));
+            }
+            Err(e) => {
+                let _ = out.send(say(state_of(&e, port.now()))).await;
+                return;
+            }
         }
     };
-    let _ = out.send(say(SessionState::Online { me })).await;
+    let _ = out.send(say(SessionState::Online { me: me.clone() })).await;
     if !report_dialogs(&mut port, id, &out).await {
         return;
     }
+    backoff = Duration::from_secs(1);
     let mut n = 0u32;
     loop {
         let next = tokio::select! {
@@ -294,6 +350,17 @@ async fn session_task(
                     .send(say(state_of(&PortError::FloodWait(s), port.now())))
                     .await;
                 tokio::time::sleep(Duration::from_secs(u64::from(s))).await;
+                let _ = out.send(say(SessionState::Online { me: me.clone() })).await;
+            }
+            Err(e @ PortError::Network(_)) => {
+                // Reconnect by asking for something; the client opens a new connection.
+                let _ = out.send(say(state_of(&e, port.now()))).await;
+                tokio::time::sleep(jittered(backoff)).await;
+                backoff = (backoff * 2).min(Duration::from_secs(300));
+                if report_dialogs(&mut port, id, &out).await {
+                    backoff = Duration::from_secs(1);
+                    let _ = out.send(say(SessionState::Online { me: me.clone() })).await;
+                }
             }
             Err(e) => {
                 let _ = out.send(say(state_of(&e, port.now()))).await;
@@ -301,4 +368,9 @@ async fn session_task(
             }
         }
     }
+}
+
+/// `d` plus up to a quarter more, so sessions that failed together do not retry together.
+fn jittered(d: Duration) -> Duration {
+    d + d.mul_f64(rand::random_range(0.0..0.25))
 }

@@ -98,6 +98,12 @@ impl World {
         }
     }
 
+    /// A session already logged in as `me` (an imported user session).
+    pub fn logged_in(self, me: tl::types::User) -> Self {
+        lock(&self.state).me = Some(me);
+        self
+    }
+
     /// The next call of method `F` answers FLOOD_WAIT for `secs` seconds.
     pub fn flood_next<F: Identifiable>(&self, secs: i32) {
         lock(&self.state).flood.insert(F::CONSTRUCTOR_ID, secs);

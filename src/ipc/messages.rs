@@ -7,7 +7,7 @@ use crate::sandbox::SandboxReport;
 use crate::telegram::sim::SimConfig;
 use crate::telegram::{Dialog, IncomingEvent, Me};
 
-pub const PROTOCOL_VERSION: u16 = 2;
+pub const PROTOCOL_VERSION: u16 = 3;
 
 /// Descriptor numbers the supervisor places in a worker.
 pub const WORKER_SOCKET_FD: i32 = 3;
@@ -46,6 +46,25 @@ pub struct WorkerInit {
     /// Event batches sent but not yet acknowledged before the worker stops reading events.
     pub max_unacked_batches: u32,
     pub sessions: Vec<SessionSpec>,
+    /// The reseller's Telegram application, for real sessions.
+    pub telegram: Option<TelegramApp>,
+}
+
+/// What real sessions need to talk to Telegram.
+#[derive(Clone, Serialize, Deserialize, PartialEq)]
+pub struct TelegramApp {
+    pub api_id: i32,
+    pub api_hash: String,
+    pub flood_sleep_max_secs: u32,
+}
+
+impl std::fmt::Debug for TelegramApp {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TelegramApp")
+            .field("api_id", &self.api_id)
+            .field("api_hash", &"***")
+            .finish()
+    }
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]

@@ -131,4 +131,8 @@ pub trait TelegramPort {
     /// Waits for the next incoming event.
     async fn next_event(&mut self) -> Result<IncomingEvent, PortError>;
     async fn logout(&mut self) -> Result<(), PortError>;
+    /// Unix seconds by this port's clock (the simulator has its own).
+    fn now(&self) -> i64 {
+        jiff::Timestamp::now().as_second()
+    }
 }

@@ -363,6 +363,10 @@ impl TelegramPort for Sim {
         self.logged_in = false;
         Ok(())
     }
+
+    fn now(&self) -> i64 {
+        Sim::now(self)
+    }
 }
 
 #[cfg(test)]

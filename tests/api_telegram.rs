@@ -1,0 +1,124 @@
+//! A real Telegram session through the whole product: a Telethon string session is imported
+//! through the API, the tenant's sandboxed worker connects with grammers to the loopback fake
+//! datacenter, its chats become the tenant's groups and an incoming message is counted.
+
+mod common;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use base64::Engine;
+use botyard_fakedc::FakeDc;
+use botyard_fakedc::world::{FakeChat, World, person};
+use botyard_shards::ids::TenantId;
+use serde_json::json;
+
+fn key() -> [u8; 256] {
+    let mut k = [0u8; 256];
+    for (i, b) in k.iter_mut().enumerate() {
+        *b = (i as u8).wrapping_mul(29).wrapping_add(3);
+    }
+    k
+}
+
+/// Telethon's StringSession layout, pointing at the fake datacenter.
+fn telethon_string(port: u16) -> String {
+    let mut b = vec![2u8, 127, 0, 0, 1];
+    b.extend_from_slice(&port.to_be_bytes());
+    b.extend_from_slice(&key());
+    format!("1{}", base64::engine::general_purpose::URL_SAFE.encode(b))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_imported_session_connects_lists_groups_and_counts_messages() {
+    let chat = FakeChat {
+        id: 4001,
+        title: "Kadıköy Esnafı".into(),
+        supergroup: false,
+        members: 12,
+        access_hash: 0,
+    };
+    let me = person(31337, "Zeynep", Some("zeynep_shop"));
+    let world = Arc::new(World::new(&[], vec![chat.clone()]).logged_in(tl_self(me.clone())));
+    let dc = FakeDc::start(key(), world.clone()).await.unwrap();
+    let port = dc.addr().port();
+
+    let app = common::App::start_with(|c| {
+        c.telegram.api_id = Some(11);
+        c.telegram.api_hash = Some(botyard::config::Secret::new(
+            "0123456789abcdef0123456789abcdef",
+        ));
+        // The sandbox lets workers reach only the configured ports: the fake's is one.
+        c.telegram.ports = vec![443, port];
+    })
+    .await;
+    let admin = app.admin().await.access;
+    let (tenant, _, owner) = app
+        .tenant_with_owner(&admin, "Zeynep Butik", "zeynep@example.com")
+        .await;
+    let r = app
+        .post(
+            &format!("/api/v1/tenants/{tenant}/sessions/import"),
+            &owner.access,
+            json!({"label": "Telethon", "string": telethon_string(port)}),
+        )
+        .await;
+    let session = r.expect(201)["session"]["id"].as_u64().unwrap();
+
+    let mut rx = app.ready.supervisor.watch(TenantId(tenant)).unwrap();
+    let waited = tokio::time::timeout(
+        Duration::from_secs(60),
+        rx.wait_for(|s| s.dialogs_reported >= 1),
+    )
+    .await
+    .map(|r| r.map(|s| s.clone()));
+    let s = match waited {
+        Ok(Ok(s)) => s,
+        _ => panic!("no dialogs: {:?} {:?}", rx.borrow().sessions, dc.events()),
+    };
+    match s.sessions.get(&session) {
+        Some(botyard::ipc::messages::SessionState::Online { me }) => {
+            assert_eq!(me.user_id, 31337);
+            assert_eq!(me.username.as_deref(), Some("zeynep_shop"));
+            assert!(!me.is_bot);
+        }
+        other => panic!("{other:?}"),
+    }
+    // The worker ran sandboxed and still reached the datacenter.
+    let sandbox = s.sandbox.clone().unwrap();
+    eprintln!(
+        "sandbox layers missing: {:?}",
+        sandbox
+            .missing()
+            .iter()
+            .map(|l| l.layer.name())
+            .collect::<Vec<_>>()
+    );
+
+    let groups = app
+        .get(&format!("/api/v1/tenants/{tenant}/groups"), &owner.access)
+        .await;
+    let groups = groups.expect(200).clone();
+    assert_eq!(groups[0]["chat_id"], -4001);
+    assert_eq!(groups[0]["title"], "Kadıköy Esnafı");
+    assert_eq!(groups[0]["members"], 12);
+
+    // A message in the group reaches the counters.
+    let ayse = person(901, "Ayşe", None);
+    dc.wait_for(|calls, _| calls.iter().any(|c| c.name == "messages.getDialogs"))
+        .await;
+    dc.push(&world.incoming(&chat, &ayse, "selam"));
+    tokio::time::timeout(
+        Duration::from_secs(60),
+        rx.wait_for(|s| s.events_stored >= 1),
+    )
+    .await
+    .expect("the message was stored")
+    .unwrap();
+    app.stop().await.unwrap();
+}
+
+fn tl_self(mut u: grammers_client::tl::types::User) -> grammers_client::tl::types::User {
+    u.is_self = true;
+    u
+}
