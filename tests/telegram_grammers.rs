@@ -148,6 +148,44 @@ async fn bot_signs_in_lists_dialogs_sends_markdown_and_receives_messages() {
         }
         other => panic!("unexpected {other:?}"),
     }
+    // Service messages: a join and a new title.
+    let mehmet = person(902, "Mehmet", None);
+    dc.push(&world.service(
+        &chats()[0],
+        &mehmet,
+        tl::enums::MessageAction::ChatAddUser(tl::types::MessageActionChatAddUser {
+            users: vec![902],
+        }),
+    ));
+    dc.push(&world.service(
+        &chats()[0],
+        &mehmet,
+        tl::enums::MessageAction::ChatEditTitle(tl::types::MessageActionChatEditTitle {
+            title: "Kadıköy Esnaf Birliği".into(),
+        }),
+    ));
+    let mut seen = Vec::new();
+    while seen.len() < 4 {
+        let e = tokio::time::timeout(Duration::from_secs(10), g.next_event())
+            .await
+            .expect("service events in time")
+            .unwrap();
+        seen.push(e);
+    }
+    assert!(seen.iter().any(|e| matches!(e, IncomingEvent::MemberJoined { chat_id: -4001, user, .. } if user.id == 902 && user.first_name == "Mehmet")), "{seen:?}");
+    assert!(seen.iter().any(|e| matches!(e, IncomingEvent::ChatTitleChanged { chat_id: -4001, title, .. } if title == "Kadıköy Esnaf Birliği")), "{seen:?}");
+    assert_eq!(
+        seen.iter()
+            .filter(|e| matches!(
+                e,
+                IncomingEvent::Message {
+                    kind: botyard::telegram::MessageKind::Service,
+                    ..
+                }
+            ))
+            .count(),
+        2
+    );
     g.logout().await.unwrap();
     assert!(dc.calls().iter().any(|c| c.name == "auth.logOut"));
 }

@@ -7,7 +7,7 @@ Run after upgrading grammers-tl-types:
 import re, sys
 
 WANTED = [
-    ("", "Config"), ("", "User"), ("", "Channel"), ("", "Chat"), ("", "Message"),
+    ("", "Config"), ("", "User"), ("", "MessageService"), ("", "Channel"), ("", "Chat"), ("", "Message"),
     ("", "Dialog"), ("", "PeerNotifySettings"), ("", "Updates"), ("", "UpdateNewMessage"),
     ("", "UpdateShortSentMessage"), ("", "UpdateMessageId"), ("", "UpdateNewChannelMessage"),
     ("", "ChatParticipantsForbidden"), ("", "MessageEntityBold"), ("", "MessageEntityItalic"),

@@ -111,6 +111,30 @@ pub fn user() -> tl::types::User {
     }
 }
 
+pub fn message_service(
+    peer_id: tl::enums::Peer,
+    action: tl::enums::MessageAction,
+) -> tl::types::MessageService {
+    tl::types::MessageService {
+        out: false,
+        mentioned: false,
+        media_unread: false,
+        reactions_are_possible: false,
+        silent: false,
+        post: false,
+        legacy: false,
+        id: 0,
+        from_id: None,
+        peer_id,
+        saved_peer_id: None,
+        reply_to: None,
+        date: 0,
+        action,
+        reactions: None,
+        ttl_period: None,
+    }
+}
+
 pub fn channel(photo: tl::enums::ChatPhoto) -> tl::types::Channel {
     tl::types::Channel {
         creator: false,

@@ -184,6 +184,38 @@ impl World {
         })
     }
 
+    /// A service message (someone joined, left, renamed the chat) in a chat.
+    pub fn service(
+        &self,
+        chat: &FakeChat,
+        from: &tl::types::User,
+        action: tl::enums::MessageAction,
+    ) -> tl::enums::Updates {
+        let mut s = lock(&self.state);
+        s.pts += 1;
+        s.next_message_id += 1;
+        let message = tl::types::MessageService {
+            id: s.next_message_id,
+            from_id: Some(tl::enums::Peer::User(tl::types::PeerUser {
+                user_id: from.id,
+            })),
+            date: now(),
+            ..d::message_service(Self::peer(chat), action)
+        };
+        let update = tl::enums::Update::NewMessage(tl::types::UpdateNewMessage {
+            message: message.into(),
+            pts: s.pts,
+            pts_count: 1,
+        });
+        tl::enums::Updates::Updates(tl::types::Updates {
+            updates: vec![update],
+            users: vec![from.clone().into()],
+            chats: vec![Self::chat_object(chat)],
+            date: now(),
+            seq: 0,
+        })
+    }
+
     fn dialogs(&self) -> tl::enums::messages::Dialogs {
         let mut dialogs = Vec::new();
         let mut messages = Vec::new();

@@ -276,6 +276,9 @@ impl Grammers {
                 tl::enums::Message::Empty(_) => continue,
             };
             let Some(chat_id) = chat else { continue };
+            if let tl::enums::Message::Service(m) = &message {
+                out.extend(service_events(chat_id, m, &users));
+            }
             let sender = match from {
                 Some(tl::enums::Peer::User(u)) => {
                     users.get(&u.user_id).cloned().or(Some(UserRef {
@@ -296,6 +299,58 @@ impl Grammers {
             });
         }
         out
+    }
+}
+
+/// Joins, leaves and title changes carried by a service message.
+fn service_events(
+    chat_id: i64,
+    m: &tl::types::MessageService,
+    users: &HashMap<i64, UserRef>,
+) -> Vec<IncomingEvent> {
+    let at = i64::from(m.date);
+    let user = |id: i64| {
+        users.get(&id).cloned().unwrap_or(UserRef {
+            id,
+            first_name: String::new(),
+            last_name: None,
+            username: None,
+        })
+    };
+    let from = match &m.from_id {
+        Some(tl::enums::Peer::User(u)) => Some(u.user_id),
+        _ => None,
+    };
+    match &m.action {
+        tl::enums::MessageAction::ChatAddUser(a) => a
+            .users
+            .iter()
+            .map(|id| IncomingEvent::MemberJoined {
+                chat_id,
+                user: user(*id),
+                at,
+            })
+            .collect(),
+        tl::enums::MessageAction::ChatJoinedByLink(_)
+        | tl::enums::MessageAction::ChatJoinedByRequest => from
+            .map(|id| IncomingEvent::MemberJoined {
+                chat_id,
+                user: user(id),
+                at,
+            })
+            .into_iter()
+            .collect(),
+        tl::enums::MessageAction::ChatDeleteUser(a) => vec![IncomingEvent::MemberLeft {
+            chat_id,
+            user: user(a.user_id),
+            at,
+        }],
+        tl::enums::MessageAction::ChatEditTitle(t) => vec![IncomingEvent::ChatTitleChanged {
+            chat_id,
+            title: t.title.clone(),
+            at,
+        }],
+        _ => Vec::new(),
     }
 }
 
