@@ -129,13 +129,31 @@ pub async fn serve(
     for spec in init.sessions.clone() {
         let (refresh_tx, refresh_rx) = mpsc::channel::<()>(1);
         refreshers.push(refresh_tx);
-        tokio::spawn(session_task(
+        let id = spec.id;
+        let task = tokio::spawn(session_task(
             spec,
             init.telegram.clone(),
             out_tx.clone(),
             ev_tx.clone(),
             refresh_rx,
         ));
+        // The Telegram client panics on some server answers; that ends this session with a
+        // reason, never the worker (which would only crash-loop on the same answer).
+        let out = out_tx.clone();
+        tokio::spawn(async move {
+            if let Err(e) = task.await
+                && e.is_panic()
+            {
+                let _ = out
+                    .send(FromWorker::Session {
+                        session: id,
+                        state: SessionState::Error {
+                            reason: "the Telegram client failed on an unexpected answer; the session stopped".into(),
+                        },
+                    })
+                    .await;
+            }
+        });
     }
     drop(ev_tx);
 

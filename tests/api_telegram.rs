@@ -122,3 +122,64 @@ fn tl_self(mut u: grammers_client::tl::types::User) -> grammers_client::tl::type
     u.is_self = true;
     u
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_answer_that_makes_the_client_panic_stops_the_session_not_the_worker() {
+    let me = person(31338, "Elif", None);
+    let world = Arc::new(World::new(&[], vec![]).logged_in(tl_self(me)));
+    // users.getUsers answering an empty list makes grammers' get_me panic.
+    world.override_next::<grammers_client::tl::functions::users::GetUsers>(
+        grammers_client::tl::Serializable::to_bytes(&Vec::<grammers_client::tl::enums::User>::new()),
+    );
+    let dc = FakeDc::start(key(), world.clone()).await.unwrap();
+    let port = dc.addr().port();
+    let app = common::App::start_with(|c| {
+        c.telegram.api_id = Some(11);
+        c.telegram.api_hash = Some(botyard::config::Secret::new(
+            "0123456789abcdef0123456789abcdef",
+        ));
+        c.telegram.ports = vec![port];
+    })
+    .await;
+    let admin = app.admin().await.access;
+    let (tenant, _, owner) = app
+        .tenant_with_owner(&admin, "Elif Çiçek", "elif@example.com")
+        .await;
+    let session = app
+        .post(
+            &format!("/api/v1/tenants/{tenant}/sessions/import"),
+            &owner.access,
+            json!({"label": "Telethon", "string": telethon_string(port)}),
+        )
+        .await
+        .expect(201)["session"]["id"]
+        .as_u64()
+        .unwrap();
+    let mut rx = app.ready.supervisor.watch(TenantId(tenant)).unwrap();
+    let s = tokio::time::timeout(
+        Duration::from_secs(60),
+        rx.wait_for(|s| {
+            matches!(
+                s.sessions.get(&session),
+                Some(botyard::ipc::messages::SessionState::Error { .. })
+            )
+        }),
+    )
+    .await
+    .expect("the session reports its failure")
+    .unwrap()
+    .clone();
+    match s.sessions.get(&session) {
+        Some(botyard::ipc::messages::SessionState::Error { reason }) => {
+            assert!(reason.contains("unexpected answer"), "{reason}")
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(s.state, botyard::supervisor::WorkerState::Running);
+    assert_eq!(s.restarts, 0, "no crash loop");
+    let listed = app
+        .get(&format!("/api/v1/tenants/{tenant}/sessions"), &owner.access)
+        .await;
+    assert_eq!(listed.expect(200)[0]["state"], "error");
+    app.stop().await.unwrap();
+}

@@ -46,6 +46,8 @@ struct State {
     seen_random_ids: HashMap<i64, i32>,
     /// Method constructor → FLOOD_WAIT seconds for its next call.
     flood: HashMap<u32, i32>,
+    /// Method constructor → the serialized answer to give instead, once.
+    overrides: HashMap<u32, Vec<u8>>,
 }
 
 pub struct World {
@@ -107,6 +109,14 @@ impl World {
     /// The next call of method `F` answers FLOOD_WAIT for `secs` seconds.
     pub fn flood_next<F: Identifiable>(&self, secs: i32) {
         lock(&self.state).flood.insert(F::CONSTRUCTOR_ID, secs);
+    }
+
+    /// The next call of method `F` gets `answer` instead of the usual one (odd answers that
+    /// real servers send, to test how the client copes).
+    pub fn override_next<F: Identifiable>(&self, answer: Vec<u8>) {
+        lock(&self.state)
+            .overrides
+            .insert(F::CONSTRUCTOR_ID, answer);
     }
 
     pub fn sent(&self) -> Vec<Sent> {
@@ -251,6 +261,9 @@ impl Handler for World {
         use tl::functions as f;
         if let Some(secs) = lock(&self.state).flood.remove(&call.constructor) {
             return Answer::Error(420, format!("FLOOD_WAIT_{secs}"));
+        }
+        if let Some(bytes) = lock(&self.state).overrides.remove(&call.constructor) {
+            return Answer::Result(bytes);
         }
         match call.constructor {
             f::help::GetConfig::CONSTRUCTOR_ID => {
