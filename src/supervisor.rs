@@ -97,6 +97,8 @@ pub struct WorkerStatus {
     pub sessions: HashMap<u64, SessionState>,
     /// Dialog lists received and stored (see the groups).
     pub dialogs_reported: u64,
+    /// Answers to sign-out requests, by session.
+    pub logouts: HashMap<u64, Result<(), String>>,
     pub events_stored: u64,
     /// The plan's memory cap; a worker above it (anonymous memory) is restarted.
     pub memory_limit_mb: Option<u32>,
@@ -202,6 +204,7 @@ impl WorkerStatus {
             sandbox: None,
             sessions: HashMap::new(),
             dialogs_reported: 0,
+            logouts: HashMap::new(),
             events_stored: 0,
             memory_limit_mb: None,
             memory_enforcement: None,
@@ -391,6 +394,36 @@ impl Supervisor {
             s.status.borrow().state == WorkerState::Running
                 && s.commands.try_send(ToWorker::RefreshDialogs).is_ok()
         })
+    }
+
+    /// Signs a session out at Telegram through the tenant's running worker and waits for
+    /// the answer (at most `wait`).
+    pub async fn logout(
+        &self,
+        tenant: TenantId,
+        session: u64,
+        wait: Duration,
+    ) -> Result<(), String> {
+        let (commands, mut rx) = {
+            let slots = lock(&self.slots);
+            let Some(s) = slots.get(&WorkerKey::Tenant(tenant)) else {
+                return Err("the tenant's worker is not running".into());
+            };
+            s.status.send_modify(|st| {
+                st.logouts.remove(&session);
+            });
+            (s.commands.clone(), s.status.subscribe())
+        };
+        commands
+            .send(ToWorker::Logout { session })
+            .await
+            .map_err(|_| "the tenant's worker is not running".to_string())?;
+        let answered =
+            tokio::time::timeout(wait, rx.wait_for(|s| s.logouts.contains_key(&session)))
+                .await
+                .map_err(|_| "Telegram did not answer the sign-out in time".to_string())?
+                .map_err(|_| "the tenant's worker stopped".to_string())?;
+        answered.logouts.get(&session).cloned().unwrap_or(Ok(()))
     }
 
     /// Lets a quarantined worker start again.
@@ -694,7 +727,13 @@ impl Supervisor {
                     }
                     Some(Ok(FromWorker::Session { session, state })) => {
                         tracing::info!(session, state = ?state, "session state");
+                        let newly_revoked = state == SessionState::Revoked
+                            && status.borrow().sessions.get(&session) != Some(&SessionState::Revoked);
                         status.send_modify(|s| { s.sessions.insert(session, state); });
+                        if newly_revoked {
+                            // The bot-status event the notifications will send.
+                            self.record_alert(key, "session.revoked", format!("session {session}: Telegram no longer accepts its auth key")).await;
+                        }
                     }
                     Some(Ok(FromWorker::Dialogs { session, dialogs })) => {
                         // The platform bot's chats are not a tenant's groups.
@@ -730,6 +769,14 @@ impl Supervisor {
                             // restart loses only what it had not sent.
                             Err(e) => return RunEnd::Failed(format!("storing events: {e}")),
                         }
+                    }
+                    Some(Ok(FromWorker::LoggedOut { session, result })) => {
+                        status.send_modify(|s| {
+                            // Answers are only kept for sessions someone asked about.
+                            if s.logouts.len() < 64 {
+                                s.logouts.insert(session, result);
+                            }
+                        });
                     }
                     Some(Ok(FromWorker::Ready { .. } | FromWorker::Refused { .. })) => {
                         return RunEnd::Failed("worker sent a second greeting".into());

@@ -125,10 +125,10 @@ pub async fn serve(
 
     let (out_tx, mut out_rx) = mpsc::channel::<FromWorker>(64);
     let (ev_tx, mut ev_rx) = mpsc::channel::<(u64, IncomingEvent)>(4096);
-    let mut refreshers = Vec::new();
+    let mut controls: HashMap<u64, mpsc::Sender<SessionCmd>> = HashMap::new();
     for spec in init.sessions.clone() {
-        let (refresh_tx, refresh_rx) = mpsc::channel::<()>(1);
-        refreshers.push(refresh_tx);
+        let (refresh_tx, refresh_rx) = mpsc::channel::<SessionCmd>(2);
+        controls.insert(spec.id, refresh_tx);
         let id = spec.id;
         let task = tokio::spawn(session_task(
             spec,
@@ -182,10 +182,19 @@ pub async fn serve(
                     writer.send(&FromWorker::Stopped).await?;
                     return Ok(());
                 }
+                Some(Ok(ToWorker::Logout { session })) => {
+                    let asked = match controls.get(&session) {
+                        Some(c) => c.send(SessionCmd::Logout).await.is_ok(),
+                        None => false,
+                    };
+                    if !asked {
+                        writer.send(&FromWorker::LoggedOut { session, result: Err("the session is not running".into()) }).await?;
+                    }
+                }
                 Some(Ok(ToWorker::RefreshDialogs)) => {
-                    for r in &refreshers {
+                    for r in controls.values() {
                         // A refresh already queued covers this one.
-                        let _ = r.try_send(());
+                        let _ = r.try_send(SessionCmd::Refresh);
                     }
                 }
                 Some(Ok(ToWorker::Init(_))) => return Err(WorkerError::Protocol("second Init".into())),
@@ -255,6 +264,13 @@ fn state_of(e: &PortError, now: i64) -> SessionState {
     }
 }
 
+/// What the worker's loop asks of one session.
+enum SessionCmd {
+    Refresh,
+    /// Sign out at Telegram, report, and end.
+    Logout,
+}
+
 /// Builds the grammers port for an imported session.
 fn grammers_port(
     imp: &crate::session_import::ImportedSession,
@@ -289,7 +305,7 @@ async fn session_task(
     app: Option<crate::ipc::messages::TelegramApp>,
     out: mpsc::Sender<FromWorker>,
     events: mpsc::Sender<(u64, IncomingEvent)>,
-    refresh: mpsc::Receiver<()>,
+    refresh: mpsc::Receiver<SessionCmd>,
 ) {
     let id = spec.id;
     match spec.kind {
@@ -315,7 +331,7 @@ async fn run_session<P: TelegramPort>(
     id: u64,
     out: mpsc::Sender<FromWorker>,
     events: mpsc::Sender<(u64, IncomingEvent)>,
-    mut refresh: mpsc::Receiver<()>,
+    mut refresh: mpsc::Receiver<SessionCmd>,
 ) {
     let say = |state| FromWorker::Session { session: id, state };
     if out.send(say(SessionState::Connecting)).await.is_err() {
@@ -344,9 +360,18 @@ async fn run_session<P: TelegramPort>(
     let mut n = 0u32;
     loop {
         let next = tokio::select! {
-            Some(()) = refresh.recv() => {
-                if !report_dialogs(&mut port, id, &out).await {
-                    return;
+            Some(cmd) = refresh.recv() => {
+                match cmd {
+                    SessionCmd::Refresh => {
+                        if !report_dialogs(&mut port, id, &out).await {
+                            return;
+                        }
+                    }
+                    SessionCmd::Logout => {
+                        let result = port.logout().await.map_err(|e| e.to_string());
+                        let _ = out.send(FromWorker::LoggedOut { session: id, result }).await;
+                        return;
+                    }
                 }
                 continue;
             }

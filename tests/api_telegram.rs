@@ -183,3 +183,79 @@ async fn an_answer_that_makes_the_client_panic_stops_the_session_not_the_worker(
     assert_eq!(listed.expect(200)[0]["state"], "error");
     app.stop().await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_revoked_key_shows_as_revoked_with_an_alert() {
+    let me = person(31339, "Can", None);
+    let world = Arc::new(World::new(&[], vec![]).logged_in(tl_self(me)));
+    let dc = FakeDc::start(key(), world.clone()).await.unwrap();
+    let port = dc.addr().port();
+    let app = common::App::start_with(|c| {
+        c.telegram.api_id = Some(11);
+        c.telegram.api_hash = Some(botyard::config::Secret::new(
+            "0123456789abcdef0123456789abcdef",
+        ));
+        c.telegram.ports = vec![port];
+    })
+    .await;
+    let admin = app.admin().await.access;
+    let (tenant, _, owner) = app
+        .tenant_with_owner(&admin, "Can Kırtasiye", "can@example.com")
+        .await;
+    let session = app
+        .post(
+            &format!("/api/v1/tenants/{tenant}/sessions/import"),
+            &owner.access,
+            json!({"label": "Telethon", "string": telethon_string(port)}),
+        )
+        .await
+        .expect(201)["session"]["id"]
+        .as_u64()
+        .unwrap();
+    let mut rx = app.ready.supervisor.watch(TenantId(tenant)).unwrap();
+    tokio::time::timeout(
+        Duration::from_secs(60),
+        rx.wait_for(|s| s.dialogs_reported >= 1),
+    )
+    .await
+    .expect("online")
+    .unwrap();
+
+    // Telegram stops accepting the key (the user ended the session from another device).
+    dc.reject_key(true);
+    app.post(
+        &format!("/api/v1/tenants/{tenant}/groups/refresh"),
+        &owner.access,
+        json!({}),
+    )
+    .await
+    .expect(202);
+    tokio::time::timeout(
+        Duration::from_secs(60),
+        rx.wait_for(|s| {
+            s.sessions.get(&session) == Some(&botyard::ipc::messages::SessionState::Revoked)
+        }),
+    )
+    .await
+    .expect("revoked")
+    .unwrap();
+    let listed = app
+        .get(&format!("/api/v1/tenants/{tenant}/sessions"), &owner.access)
+        .await;
+    assert_eq!(listed.expect(200)[0]["state"], "revoked");
+    // A durable alert for the notifications to send, in the admins' audit log.
+    let audit = app.get("/api/v1/audit?limit=50", &admin).await;
+    let audit = audit.expect(200).clone();
+    assert!(
+        audit
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|a| a["action"] == "session.revoked" && a["tenant_id"] == tenant),
+        "{audit}"
+    );
+    app.get("/api/v1/audit", &owner.access)
+        .await
+        .expect_err(403, "auth.admin_required");
+    app.stop().await.unwrap();
+}

@@ -1,5 +1,6 @@
 //! The HTTP surface: router, OpenAPI document, middleware and the small system endpoints.
 
+pub mod audit_routes;
 pub mod auth_routes;
 pub mod extract;
 pub mod group_routes;
@@ -73,6 +74,7 @@ fn api_router() -> OpenApiRouter<Shared> {
         .merge(plan_routes::router())
         .merge(worker_routes::router())
         .merge(group_routes::router())
+        .merge(audit_routes::router())
 }
 
 /// The OpenAPI document, as served at `/api/openapi.json`.

@@ -288,19 +288,59 @@ async fn import_session_file(
     import(st, t, q.label, parsed).await
 }
 
-/// Remove a session and its secrets (owners and admins).
+#[derive(Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct DisconnectQuery {
+    /// Remove the session here even when signing out at Telegram fails.
+    #[serde(default)]
+    pub force: bool,
+}
+
+/// Sign a session out at Telegram, then remove it and its secrets (owners and admins). A
+/// session that is not online is only removed here.
 #[utoipa::path(delete, path = "/api/v1/tenants/{id}/sessions/{session_id}", tag = "sessions",
-    params(("id" = u64, Path, description = "Tenant id"), ("session_id" = u64, Path, description = "Session id")),
-    responses((status = 204), (status = 403, body = ErrorEnvelope), (status = 404, body = ErrorEnvelope)), security(("bearer" = [])))]
+    params(("id" = u64, Path, description = "Tenant id"), ("session_id" = u64, Path, description = "Session id"), DisconnectQuery),
+    responses((status = 204), (status = 403, body = ErrorEnvelope), (status = 404, body = ErrorEnvelope), (status = 409, body = ErrorEnvelope)),
+    security(("bearer" = [])))]
 async fn disconnect_session(
     State(st): State<Shared>,
     t: TenantCtx,
     ApiPath(ids): ApiPath<(u64, u64)>,
+    ApiQuery(q): ApiQuery<DisconnectQuery>,
 ) -> AppResult<StatusCode> {
     require_manage(&t.scope)?;
     let tenant = t.scope.tenant_id();
+    let id = SecretId(ids.1);
+    let known = t
+        .scope
+        .shard_read()?
+        .sessions()?
+        .iter()
+        .any(|(i, _)| *i == id);
+    if !known {
+        return Err(AppError::NotFound("session"));
+    }
+    let online = st.supervisor.status(tenant).is_some_and(|s| {
+        s.state == WorkerState::Running
+            && matches!(s.sessions.get(&id.0), Some(SessionState::Online { .. }))
+    });
+    if online
+        && let Err(reason) = st
+            .supervisor
+            .logout(tenant, id.0, std::time::Duration::from_secs(40))
+            .await
+        && !q.force
+    {
+        return Err(AppError::Conflict {
+            code: "session.logout_failed",
+            message: format!(
+                "signing out at Telegram failed ({reason}); retry, or pass force=true to remove the session here anyway"
+            ),
+        });
+    }
     let now = st.now();
-    blocking(move || workers::disconnect(&t.scope, SecretId(ids.1), now)).await?;
+    blocking(move || workers::disconnect(&t.scope, id, now)).await?;
     workers::reconcile(&st, tenant).await?;
     Ok(StatusCode::NO_CONTENT)
 }

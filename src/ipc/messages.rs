@@ -79,6 +79,10 @@ pub enum ToWorker {
     },
     /// List every session's dialogs again and report them.
     RefreshDialogs,
+    /// Sign this session out at Telegram; the worker answers `LoggedOut`.
+    Logout {
+        session: u64,
+    },
     /// Log out nothing, finish what is in flight, exit.
     Stop,
 }
@@ -120,6 +124,11 @@ pub enum FromWorker {
         batch: u64,
         session: u64,
         events: Vec<IncomingEvent>,
+    },
+    /// The answer to `Logout`.
+    LoggedOut {
+        session: u64,
+        result: Result<(), String>,
     },
     Stopped,
 }
