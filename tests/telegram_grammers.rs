@@ -308,3 +308,124 @@ async fn a_new_connection_with_a_rejected_key_fails_and_grammers_tries_a_new_key
         "{events:?}"
     );
 }
+
+fn user_client(dc: &FakeDc) -> Grammers {
+    Grammers::new(GrammersConfig {
+        api_id: 11,
+        api_hash: "0123456789abcdef0123456789abcdef".into(),
+        dc_id: 2,
+        addr: v4(dc.addr()).unwrap(),
+        auth_key: key(),
+        bot_token: None,
+        call_timeout: Duration::from_secs(10),
+        flood_sleep_max: 2,
+        markup: Markup::Plain,
+    })
+}
+
+#[tokio::test]
+async fn phone_login_with_2fa_and_every_wrong_turn() {
+    use botyard::telegram::grammers::LoginError;
+    use botyard_fakedc::world::{CODE, EXPIRED_CODE};
+    let world = Arc::new(
+        World::new(&[], vec![])
+            .with_account(
+                "+905551112233",
+                person(7001, "Selin", Some("selin")),
+                Some("mavi-kedi"),
+            )
+            .with_account("+905554445566", person(7002, "Burak", None), None),
+    );
+    let dc = FakeDc::start(key(), world.clone()).await.unwrap();
+    let g = user_client(&dc);
+
+    assert!(matches!(
+        g.request_code("+900000000000").await.err(),
+        Some(LoginError::InvalidPhone)
+    ));
+
+    // No password: phone, code, done.
+    let t = g.request_code("+905554445566").await.unwrap();
+    let me = g.submit_code(&t, CODE).await.unwrap();
+    assert_eq!((me.user_id, me.is_bot), (7002, false));
+
+    // With a password: wrong code, expired code, then the password step.
+    let t = g.request_code("+905551112233").await.unwrap();
+    let e = g.submit_code(&t, "99999").await.unwrap_err();
+    assert_eq!(e.code(), "login.invalid_code");
+    let t = g.request_code("+905551112233").await.unwrap();
+    let e = g.submit_code(&t, EXPIRED_CODE).await.unwrap_err();
+    assert_eq!(e.code(), "login.code_expired");
+    let t = g.request_code("+905551112233").await.unwrap();
+    let (token, hint) = match g.submit_code(&t, CODE).await {
+        Err(LoginError::PasswordRequired { token, hint }) => (token, hint),
+        other => panic!("{other:?}"),
+    };
+    assert_eq!(hint.as_deref(), Some("kedinin adı"));
+    let token = match g.submit_password(token, "yanlış").await {
+        Err(LoginError::InvalidPassword { token }) => token,
+        other => panic!("{other:?}"),
+    };
+    let _ = token;
+    // A fresh password token (each carries one SRP challenge).
+    let t = g.request_code("+905551112233").await.unwrap();
+    let token = match g.submit_code(&t, CODE).await {
+        Err(LoginError::PasswordRequired { token, .. }) => token,
+        other => panic!("{other:?}"),
+    };
+    let me = g.submit_password(token, "mavi-kedi").await.unwrap();
+    assert_eq!(me.user_id, 7001);
+    assert_eq!(me.username.as_deref(), Some("selin"));
+    // The password itself never crossed the wire.
+    assert!(
+        dc.calls()
+            .iter()
+            .all(|c| !c.body.windows(9).any(|w| w == b"mavi-kedi"))
+    );
+}
+
+#[tokio::test]
+async fn a_panicking_answer_during_login_is_an_error() {
+    let world = Arc::new(World::new(&[], vec![]).with_account(
+        "+905550000000",
+        person(7003, "Deniz", None),
+        None,
+    ));
+    // A sent code of type "success" (on which grammers' own request_login_code panics).
+    world.override_next::<tl::functions::auth::SendCode>(tl::Serializable::to_bytes(
+        &tl::enums::auth::SentCode::Success(tl::types::auth::SentCodeSuccess {
+            authorization: botyard_fakedc::defaults::auth_authorization(
+                person(7003, "Deniz", None).into(),
+            )
+            .into(),
+        }),
+    ));
+    let dc = FakeDc::start(key(), world).await.unwrap();
+    let g = user_client(&dc);
+    match g.request_code("+905550000000").await {
+        Err(e) => assert_eq!(e.code(), "login.failed", "{e:?}"),
+        Ok(_) => panic!("a login token from a panicking answer"),
+    }
+}
+
+#[tokio::test]
+async fn qr_login_shows_a_code_then_logs_in_when_scanned() {
+    use botyard::telegram::grammers::QrStep;
+    let world = Arc::new(World::new(&[], vec![]));
+    let dc = FakeDc::start(key(), world.clone()).await.unwrap();
+    let mut g = user_client(&dc);
+    let code = match g.qr_step().await.unwrap() {
+        QrStep::Show(c) => c,
+        other => panic!("{other:?}"),
+    };
+    assert!(code.url.starts_with("tg://login?token="), "{}", code.url);
+    assert!(code.expires > 0);
+    // Not scanned: nothing arrives.
+    assert!(!g.qr_scanned(Duration::from_millis(200)).await);
+    dc.push(&world.scan_qr(person(7004, "Emre", Some("emre"))));
+    assert!(g.qr_scanned(Duration::from_secs(10)).await);
+    match g.qr_step().await.unwrap() {
+        QrStep::LoggedIn(me) => assert_eq!(me.user_id, 7004),
+        other => panic!("{other:?}"),
+    }
+}

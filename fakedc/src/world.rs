@@ -48,11 +48,31 @@ struct State {
     flood: HashMap<u32, i32>,
     /// Method constructor → the serialized answer to give instead, once.
     overrides: HashMap<u32, Vec<u8>>,
+    /// Phone logins: the phone whose code was sent.
+    code_sent_to: Option<String>,
+    /// The password check in progress (srp_id, phone, challenge).
+    challenge: Option<(i64, String, crate::srp::Challenge)>,
+    /// QR login: the token handed out, and the account that scanned it.
+    qr_token: Option<Vec<u8>>,
+    qr_scanned_by: Option<tl::types::User>,
 }
+
+/// A user account that can log in by phone (code `12345`), with an optional 2FA password.
+#[derive(Clone)]
+pub struct Account {
+    pub user: tl::types::User,
+    pub password: Option<String>,
+}
+
+/// The code the fake accepts; `00000` is always expired.
+pub const CODE: &str = "12345";
+pub const EXPIRED_CODE: &str = "00000";
 
 pub struct World {
     /// Bot tokens that sign in, and the bot each one is.
     pub bots: HashMap<String, (i64, String)>,
+    /// Accounts by phone number.
+    pub accounts: HashMap<String, Account>,
     pub chats: Vec<FakeChat>,
     state: Mutex<State>,
 }
@@ -91,6 +111,7 @@ impl World {
                 .iter()
                 .map(|(t, id, name)| (t.to_string(), (*id, name.to_string())))
                 .collect(),
+            accounts: HashMap::new(),
             chats,
             state: Mutex::new(State {
                 pts: 100,
@@ -98,6 +119,44 @@ impl World {
                 ..State::default()
             }),
         }
+    }
+
+    /// Adds an account that logs in by phone.
+    pub fn with_account(
+        mut self,
+        phone: &str,
+        user: tl::types::User,
+        password: Option<&str>,
+    ) -> Self {
+        self.accounts.insert(
+            phone.to_string(),
+            Account {
+                user,
+                password: password.map(str::to_string),
+            },
+        );
+        self
+    }
+
+    /// Someone scans the QR code on their phone: the next login-token export succeeds as
+    /// `user`, and the client is told so with `updateLoginToken`.
+    pub fn scan_qr(&self, user: tl::types::User) -> tl::enums::Updates {
+        lock(&self.state).qr_scanned_by = Some(user);
+        tl::enums::Updates::UpdateShort(tl::types::UpdateShort {
+            update: tl::enums::Update::LoginToken,
+            date: now(),
+        })
+    }
+
+    fn authorized(&self, user: tl::types::User) -> Answer {
+        let me = tl::types::User {
+            is_self: true,
+            ..user
+        };
+        lock(&self.state).me = Some(me.clone());
+        Answer::of(&tl::enums::auth::Authorization::Authorization(
+            d::auth_authorization(me.into()),
+        ))
     }
 
     /// A session already logged in as `me` (an imported user session).
@@ -333,6 +392,132 @@ impl Handler for World {
                         ..d::update_short_sent_message()
                     },
                 ))
+            }
+            f::auth::SendCode::CONSTRUCTOR_ID => {
+                let Some(req) = call.decode::<f::auth::SendCode>() else {
+                    return Answer::Error(400, "INPUT_REQUEST_INVALID".into());
+                };
+                if !self.accounts.contains_key(&req.phone_number) {
+                    return Answer::Error(400, "PHONE_NUMBER_INVALID".into());
+                }
+                lock(&self.state).code_sent_to = Some(req.phone_number.clone());
+                Answer::of(&tl::enums::auth::SentCode::Code(
+                    tl::types::auth::SentCode {
+                        phone_code_hash: format!("hash-{}", req.phone_number),
+                        ..d::auth_sent_code(tl::enums::auth::SentCodeType::App(
+                            tl::types::auth::SentCodeTypeApp { length: 5 },
+                        ))
+                    },
+                ))
+            }
+            f::auth::SignIn::CONSTRUCTOR_ID => {
+                let Some(req) = call.decode::<f::auth::SignIn>() else {
+                    return Answer::Error(400, "INPUT_REQUEST_INVALID".into());
+                };
+                let Some(account) = self.accounts.get(&req.phone_number).cloned() else {
+                    return Answer::Error(400, "PHONE_NUMBER_INVALID".into());
+                };
+                if req.phone_code_hash != format!("hash-{}", req.phone_number) {
+                    return Answer::Error(400, "PHONE_CODE_HASH_EMPTY".into());
+                }
+                match req.phone_code.as_deref() {
+                    Some(CODE) => {}
+                    Some(EXPIRED_CODE) => return Answer::Error(400, "PHONE_CODE_EXPIRED".into()),
+                    _ => return Answer::Error(400, "PHONE_CODE_INVALID".into()),
+                }
+                if account.password.is_some() {
+                    lock(&self.state).code_sent_to = Some(req.phone_number.clone());
+                    return Answer::Error(401, "SESSION_PASSWORD_NEEDED".into());
+                }
+                self.authorized(account.user)
+            }
+            f::account::GetPassword::CONSTRUCTOR_ID => {
+                let mut s = lock(&self.state);
+                let Some(phone) = s.code_sent_to.clone() else {
+                    return Answer::Error(401, "AUTH_KEY_UNREGISTERED".into());
+                };
+                let Some(password) = self.accounts.get(&phone).and_then(|a| a.password.clone())
+                else {
+                    return Answer::Error(400, "PASSWORD_MISSING".into());
+                };
+                let mut b = [0u8; 256];
+                rand::fill(&mut b[..]);
+                let c = crate::srp::Challenge::new(&password, vec![11; 40], vec![22; 16], b);
+                let srp_id = i64::from(now());
+                let answer = tl::types::account::Password {
+                    has_password: true,
+                    current_algo: Some(
+                        tl::types::PasswordKdfAlgoSha256Sha256Pbkdf2Hmacsha512iter100000Sha256ModPow {
+                            salt1: c.salt1.clone(),
+                            salt2: c.salt2.clone(),
+                            g: crate::srp::G as i32,
+                            p: crate::srp::p_bytes(),
+                        }
+                        .into(),
+                    ),
+                    srp_b: Some(c.g_b.to_vec()),
+                    srp_id: Some(srp_id),
+                    hint: Some("kedinin adı".into()),
+                    secure_random: vec![5; 32],
+                    ..d::account_password(
+                        tl::enums::PasswordKdfAlgo::Unknown,
+                        tl::enums::SecurePasswordKdfAlgo::Unknown,
+                    )
+                };
+                s.challenge = Some((srp_id, phone, c));
+                Answer::of(&tl::enums::account::Password::Password(answer))
+            }
+            f::auth::CheckPassword::CONSTRUCTOR_ID => {
+                let Some(req) = call.decode::<f::auth::CheckPassword>() else {
+                    return Answer::Error(400, "INPUT_REQUEST_INVALID".into());
+                };
+                let tl::enums::InputCheckPasswordSrp::Srp(srp) = req.password else {
+                    return Answer::Error(400, "PASSWORD_HASH_INVALID".into());
+                };
+                let verified = {
+                    let s = lock(&self.state);
+                    match &s.challenge {
+                        Some((id, phone, c)) if *id == srp.srp_id && c.verify(&srp.a, &srp.m1) => {
+                            Some(phone.clone())
+                        }
+                        Some((id, _, _)) if *id != srp.srp_id => {
+                            return Answer::Error(400, "SRP_ID_INVALID".into());
+                        }
+                        _ => None,
+                    }
+                };
+                match verified.and_then(|p| self.accounts.get(&p).cloned()) {
+                    Some(a) => self.authorized(a.user),
+                    None => Answer::Error(400, "PASSWORD_HASH_INVALID".into()),
+                }
+            }
+            f::auth::ExportLoginToken::CONSTRUCTOR_ID => {
+                let scanned = lock(&self.state).qr_scanned_by.take();
+                match scanned {
+                    Some(user) => {
+                        let me = tl::types::User {
+                            is_self: true,
+                            ..user
+                        };
+                        lock(&self.state).me = Some(me.clone());
+                        Answer::of(&tl::enums::auth::LoginToken::Success(
+                            tl::types::auth::LoginTokenSuccess {
+                                authorization: d::auth_authorization(me.into()).into(),
+                            },
+                        ))
+                    }
+                    None => {
+                        let mut token = vec![0u8; 16];
+                        rand::fill(&mut token[..]);
+                        lock(&self.state).qr_token = Some(token.clone());
+                        Answer::of(&tl::enums::auth::LoginToken::Token(
+                            tl::types::auth::LoginToken {
+                                expires: now() + 30,
+                                token,
+                            },
+                        ))
+                    }
+                }
             }
             f::auth::LogOut::CONSTRUCTOR_ID => {
                 lock(&self.state).me = None;
