@@ -114,6 +114,11 @@ pub struct TelegramSection {
     /// Flood waits up to this many seconds are waited out in place; longer ones put the
     /// session in `flood_wait` until they end.
     pub flood_sleep_max_secs: u32,
+    /// The datacenter new sessions start at: id and address.
+    pub dc: (i32, std::net::SocketAddr),
+    /// For test datacenters only: new sessions start with this auth key instead of a key
+    /// exchange (which needs Telegram's own servers).
+    pub seed_auth_key_file: Option<PathBuf>,
 }
 
 impl Default for TelegramSection {
@@ -124,6 +129,8 @@ impl Default for TelegramSection {
             proxy: None,
             ports: crate::sandbox::TELEGRAM_PORTS.to_vec(),
             flood_sleep_max_secs: 60,
+            dc: (2, std::net::SocketAddr::from(([149, 154, 167, 51], 443))),
+            seed_auth_key_file: None,
         }
     }
 }
@@ -359,6 +366,23 @@ fn socks5(v: &str) -> Result<Secret, String> {
     Ok(Secret::new(v.trim()))
 }
 
+/// `ID@IP:PORT`, e.g. `2@149.154.167.51:443`.
+fn dc_option(v: &str) -> Result<(i32, std::net::SocketAddr), String> {
+    let (id, addr) = v
+        .trim()
+        .split_once('@')
+        .ok_or("expected ID@IP:PORT, e.g. 2@149.154.167.51:443")?;
+    let id: i32 = id
+        .parse()
+        .ok()
+        .filter(|d| (1..=1000).contains(d))
+        .ok_or("the datacenter id is a number from 1 to 1000")?;
+    let addr: std::net::SocketAddr = addr
+        .parse()
+        .map_err(|_| "the address is IP:PORT (no host names: workers cannot resolve them)")?;
+    Ok((id, addr))
+}
+
 fn ports(v: &str) -> Result<Vec<u16>, String> {
     let out: Result<Vec<u16>, String> = v
         .split(',')
@@ -522,6 +546,14 @@ pub static KEYS: &[KeyDef] = &[
         "Flood waits up to this long are waited out in place; longer ones pause the session until they end.",
         get: |c| Some(c.telegram.flood_sleep_max_secs.to_string()),
         set: |c, v| c.telegram.flood_sleep_max_secs = parse(v)?),
+    key!("telegram.dc", "BOTYARD_TELEGRAM_DC", Str, false,
+        "Datacenter new sessions start at, as ID@IP:PORT (Telegram moves an account to its own DC).",
+        get: |c| Some(format!("{}@{}", c.telegram.dc.0, c.telegram.dc.1)),
+        set: |c, v| c.telegram.dc = dc_option(v)?),
+    key!("telegram.seed_auth_key_file", "BOTYARD_TELEGRAM_SEED_AUTH_KEY_FILE", Str, false,
+        "Test datacenters only: a 256-byte auth key new sessions start with instead of a key exchange.",
+        get: |c| c.telegram.seed_auth_key_file.as_ref().map(|p| p.display().to_string()),
+        set: |c, v| c.telegram.seed_auth_key_file = opt(v).map(PathBuf::from)),
     key!("platform.bot_token", "BOTYARD_PLATFORM_BOT_TOKEN", Str, true,
         "The platform bot's token from @BotFather (prefer platform.bot_token_file).",
         get: |_c| None, set: |c, v| c.platform.bot_token = opt(v).map(Secret::new)),

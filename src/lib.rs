@@ -199,7 +199,8 @@ pub async fn run_with(
     let ingest_handle = ingest
         .handle()
         .ok_or_else(|| RunError::Bootstrap("ingest writers did not start".into()))?;
-    let supervisor = supervisor::Supervisor::new(sup_cfg, ingest_handle, store.clone());
+    let supervisor =
+        supervisor::Supervisor::new(sup_cfg, ingest_handle, store.clone(), keyring.clone());
 
     let st = Arc::new(AppState {
         supervisor: supervisor.clone(),

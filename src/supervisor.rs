@@ -232,6 +232,8 @@ pub struct Supervisor {
     ingest: IngestHandle,
     /// For what workers report besides counters: dialogs, chat changes.
     store: Arc<Store>,
+    /// Seals session material a worker reports (a bot's new key).
+    keyring: Arc<crate::crypto::Keyring>,
     slots: Mutex<HashMap<WorkerKey, Slot>>,
 }
 
@@ -290,12 +292,18 @@ enum RunEnd {
 }
 
 impl Supervisor {
-    pub fn new(cfg: SupervisorConfig, ingest: IngestHandle, store: Arc<Store>) -> Arc<Self> {
+    pub fn new(
+        cfg: SupervisorConfig,
+        ingest: IngestHandle,
+        store: Arc<Store>,
+        keyring: Arc<crate::crypto::Keyring>,
+    ) -> Arc<Self> {
         Arc::new(Supervisor {
             limiter: StartLimiter::new(cfg.start_rate, cfg.start_burst),
             cfg,
             ingest,
             store,
+            keyring,
             slots: Mutex::new(HashMap::new()),
         })
     }
@@ -768,6 +776,19 @@ impl Supervisor {
                             // Not durable, so not acknowledged: the worker keeps the batch; a
                             // restart loses only what it had not sent.
                             Err(e) => return RunEnd::Failed(format!("storing events: {e}")),
+                        }
+                    }
+                    Some(Ok(FromWorker::SessionMoved { session, dc_id, addr, auth_key, user_id })) => {
+                        let Some(tenant) = key.tenant() else { continue };
+                        let (store, keyring) = (self.store.clone(), self.keyring.clone());
+                        let r = tokio::task::spawn_blocking(move || {
+                            let at = crate::workers::SignedIn { dc_id, addr, auth_key: &auth_key, user_id };
+                            crate::workers::store_moved(&store, &keyring, tenant, botyard_shards::ids::SecretId(session), &at)
+                        }).await;
+                        match r {
+                            Ok(Ok(_)) => tracing::info!(session, dc_id, "session key and datacenter stored"),
+                            Ok(Err(e)) => tracing::error!(session, error = %e, "cannot store the session's key"),
+                            Err(e) => tracing::error!(error = %e, "session key task failed"),
                         }
                     }
                     Some(Ok(FromWorker::LoggedOut { session, result })) => {

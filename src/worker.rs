@@ -254,6 +254,9 @@ async fn report_dialogs<P: TelegramPort>(
 
 fn state_of(e: &PortError, now: i64) -> SessionState {
     match e {
+        PortError::Rejected(reason) => SessionState::Rejected {
+            reason: reason.clone(),
+        },
         PortError::Revoked => SessionState::Revoked,
         PortError::FloodWait(s) => SessionState::FloodWait {
             until: now + i64::from(*s),
@@ -284,6 +287,7 @@ fn grammers_port(
     let key: [u8; 256] = imp.auth_key[..]
         .try_into()
         .map_err(|_| "the auth key is not 256 bytes".to_string())?;
+    let key = Some(key);
     Ok(Grammers::new(GrammersConfig {
         api_id: app.api_id,
         api_hash: app.api_hash.clone(),
@@ -291,6 +295,40 @@ fn grammers_port(
         addr,
         auth_key: key,
         bot_token: None,
+        call_timeout: CALL_TIMEOUT,
+        flood_sleep_max: app.flood_sleep_max_secs,
+        markup: Markup::Markdown,
+    }))
+}
+
+/// Builds the grammers port for a bot: a first start signs in with the token (after a key
+/// exchange when no key is known yet); later starts reuse the key it reported.
+fn bot_port(
+    b: &crate::ipc::messages::BotSession,
+    app: Option<&crate::ipc::messages::TelegramApp>,
+) -> Result<Grammers, String> {
+    let app = app.ok_or(
+        "the reseller has not configured telegram.api_id and telegram.api_hash".to_string(),
+    )?;
+    let addr = crate::telegram::grammers::v4(b.addr)
+        .ok_or_else(|| format!("datacenter address {} is not IPv4", b.addr))?;
+    let key = match &b.auth_key {
+        Some(k) => Some(
+            <[u8; 256]>::try_from(&k[..])
+                .map_err(|_| "the auth key is not 256 bytes".to_string())?,
+        ),
+        None => None,
+    };
+    Ok(Grammers::new(GrammersConfig {
+        api_id: app.api_id,
+        api_hash: app.api_hash.clone(),
+        dc_id: b.dc_id,
+        addr,
+        auth_key: key,
+        bot_token: match (b.user_id, &b.auth_key) {
+            (Some(_), Some(_)) => None,
+            _ => Some(b.token.to_string()),
+        },
         call_timeout: CALL_TIMEOUT,
         flood_sleep_max: app.flood_sleep_max_secs,
         markup: Markup::Markdown,
@@ -309,9 +347,23 @@ async fn session_task(
 ) {
     let id = spec.id;
     match spec.kind {
-        SessionKind::Sim(cfg) => run_session(Sim::new(cfg), id, out, events, refresh).await,
+        SessionKind::Sim(cfg) => run_session(Sim::new(cfg), id, false, out, events, refresh).await,
+        SessionKind::Bot(b) => match bot_port(&b, app.as_ref()) {
+            Ok(port) => {
+                let first = b.user_id.is_none() || b.auth_key.is_none();
+                run_session(port, id, first, out, events, refresh).await
+            }
+            Err(reason) => {
+                let _ = out
+                    .send(FromWorker::Session {
+                        session: id,
+                        state: SessionState::Error { reason },
+                    })
+                    .await;
+            }
+        },
         SessionKind::Imported(imp) => match grammers_port(&imp, app.as_ref()) {
-            Ok(port) => run_session(port, id, out, events, refresh).await,
+            Ok(port) => run_session(port, id, false, out, events, refresh).await,
             Err(reason) => {
                 let _ = out
                     .send(FromWorker::Session {
@@ -329,6 +381,7 @@ async fn session_task(
 async fn run_session<P: TelegramPort>(
     mut port: P,
     id: u64,
+    report_location: bool,
     out: mpsc::Sender<FromWorker>,
     events: mpsc::Sender<(u64, IncomingEvent)>,
     mut refresh: mpsc::Receiver<SessionCmd>,
@@ -352,6 +405,17 @@ async fn run_session<P: TelegramPort>(
             }
         }
     };
+    if report_location && let Some((dc_id, addr, key)) = port.location() {
+        let _ = out
+            .send(FromWorker::SessionMoved {
+                session: id,
+                dc_id,
+                addr,
+                auth_key: zeroize::Zeroizing::new(key.to_vec()),
+                user_id: me.user_id,
+            })
+            .await;
+    }
     let _ = out.send(say(SessionState::Online { me: me.clone() })).await;
     if !report_dialogs(&mut port, id, &out).await {
         return;

@@ -33,6 +33,7 @@ pub fn add_session(
     );
     let rec_kind = match kind {
         SessionKind::Sim(_) => SessionKindRec::Sim,
+        SessionKind::Bot(_) => SessionKindRec::Bot,
         SessionKind::Imported(i) if i.is_bot == Some(true) => SessionKindRec::Bot,
         SessionKind::Imported(_) => SessionKindRec::User,
     };
@@ -47,6 +48,149 @@ pub fn add_session(
         s.put_secret(id, &sealed)?;
         Ok(id)
     })
+}
+
+/// Where a bot signed in, and with which key.
+#[derive(Clone, Copy)]
+pub struct SignedIn<'a> {
+    pub dc_id: i32,
+    pub addr: std::net::SocketAddr,
+    pub auth_key: &'a [u8],
+    pub user_id: i64,
+}
+
+/// Reseals a bot session's material with where it now lives and its key (reported by its
+/// worker after signing in). Other kinds keep their material.
+pub fn store_moved(
+    store: &botyard_shards::Store,
+    keyring: &crate::crypto::Keyring,
+    tenant: TenantId,
+    session: SecretId,
+    at: &SignedIn<'_>,
+) -> AppResult<bool> {
+    let SignedIn {
+        dc_id,
+        addr,
+        auth_key,
+        user_id,
+    } = *at;
+    let scope = store.supervisor_scope(tenant)?;
+    let aad = slot_aad(SecretSlot::Tenant(tenant, session));
+    scope.shard_write(|s| -> AppResult<bool> {
+        let Some(sealed) = s.secret(session)? else {
+            return Ok(false);
+        };
+        let plain = keyring.open(&sealed, &aad)?;
+        let kind: SessionKind = serde_json::from_slice(&plain)
+            .map_err(|e| AppError::Internal(format!("session {session} material: {e}")))?;
+        let SessionKind::Bot(mut b) = kind else {
+            return Ok(false);
+        };
+        if auth_key.len() != 256 {
+            return Err(AppError::Internal(
+                "a worker reported a key of the wrong size".into(),
+            ));
+        }
+        b.dc_id = dc_id;
+        b.addr = addr;
+        b.auth_key = Some(zeroize::Zeroizing::new(auth_key.to_vec()));
+        b.user_id = Some(user_id);
+        let material = zeroize::Zeroizing::new(
+            serde_json::to_vec(&SessionKind::Bot(b))
+                .map_err(|e| AppError::Internal(e.to_string()))?,
+        );
+        s.put_secret(session, &keyring.seal(&material, &aad)?)?;
+        Ok(true)
+    })
+}
+
+/// Adds a bot session by its token; its worker signs in and reports the key it got.
+pub fn connect_bot(
+    st: &AppState,
+    scope: &TenantScope,
+    label: &str,
+    token: &str,
+    now: i64,
+) -> AppResult<SecretId> {
+    let label = crate::tenancy::clean_name("label", label)?;
+    if !valid_bot_token(token) {
+        return Err(AppError::Invalid {
+            code: "session.token_format",
+            field: "token".into(),
+            message: "a bot token looks like 123456789:AAH…, as @BotFather gives it".into(),
+        });
+    }
+    if st.config.telegram.api_id.is_none() {
+        return Err(AppError::Conflict {
+            code: "telegram.not_configured",
+            message: "the reseller has not configured telegram.api_id and telegram.api_hash".into(),
+        });
+    }
+    check_session_limit(st, scope)?;
+    let seed = match &st.config.telegram.seed_auth_key_file {
+        Some(p) => {
+            let k = std::fs::read(p).map_err(|e| AppError::Internal(format!("seed key: {e}")))?;
+            if k.len() != 256 {
+                return Err(AppError::Internal(
+                    "the seed auth key is not 256 bytes".into(),
+                ));
+            }
+            Some(zeroize::Zeroizing::new(k))
+        }
+        None => None,
+    };
+    let (dc_id, addr) = st.config.telegram.dc;
+    let kind = SessionKind::Bot(crate::ipc::messages::BotSession {
+        token: zeroize::Zeroizing::new(token.trim().to_string()),
+        dc_id,
+        addr,
+        auth_key: seed,
+        user_id: None,
+    });
+    let id = add_session(&st.keyring, scope, label, &kind, now)?;
+    tracing::info!(
+        tenant_id = scope.tenant_id().0,
+        session = id.0,
+        "bot session added"
+    );
+    Ok(id)
+}
+
+/// `123456789:AAH…`: a bot id, a colon and a 35-character secret (length varies a little).
+pub fn valid_bot_token(t: &str) -> bool {
+    let t = t.trim();
+    let Some((id, secret)) = t.split_once(':') else {
+        return false;
+    };
+    (3..=15).contains(&id.len())
+        && id.bytes().all(|b| b.is_ascii_digit())
+        && (20..=64).contains(&secret.len())
+        && secret
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+}
+
+/// Waits for a new session's first outcome: online, refused, or flood wait (`None` when the
+/// worker said nothing conclusive in time).
+pub async fn first_verdict(
+    st: &AppState,
+    tenant: TenantId,
+    session: SecretId,
+    wait: std::time::Duration,
+) -> Option<crate::ipc::messages::SessionState> {
+    use crate::ipc::messages::SessionState as S;
+    let mut rx = st.supervisor.watch(tenant)?;
+    let done = |s: &crate::supervisor::WorkerStatus| {
+        matches!(
+            s.sessions.get(&session.0),
+            Some(S::Online { .. } | S::Rejected { .. } | S::FloodWait { .. } | S::Revoked)
+        )
+    };
+    let r = tokio::time::timeout(wait, rx.wait_for(done)).await;
+    match r {
+        Ok(Ok(s)) => s.sessions.get(&session.0).cloned(),
+        _ => None,
+    }
 }
 
 /// Refuses a new session beyond the plan's limit.

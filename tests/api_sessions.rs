@@ -53,11 +53,11 @@ async fn a_sim_session_runs_in_a_worker_and_stops_with_the_tenant() {
         .await;
     let owner = owner.access;
 
-    // Only simulated sessions exist in this version; anything else is a clear 422.
+    // Kinds are `bot` and `sim`; anything else is a clear 422.
     app.post(
         &format!("/api/v1/tenants/{tenant}/sessions"),
         &owner,
-        json!({"kind":"bot","label":"x"}),
+        json!({"kind":"user","label":"x"}),
     )
     .await
     .expect_err(422, "session.kind");

@@ -259,3 +259,123 @@ async fn a_revoked_key_shows_as_revoked_with_an_alert() {
         .expect_err(403, "auth.admin_required");
     app.stop().await.unwrap();
 }
+
+const TOKEN: &str = "123456789:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw0";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_bot_connects_with_its_token_and_keeps_its_key() {
+    let chat = FakeChat {
+        id: 4100,
+        title: "Moda Pazarı".into(),
+        supergroup: true,
+        members: 250,
+        access_hash: 41,
+    };
+    let world = Arc::new(World::new(&[(TOKEN, 5555, "yard_bot")], vec![chat]));
+    let dc = FakeDc::start(key(), world.clone()).await.unwrap();
+    let port = dc.addr().port();
+    let seed = tempfile::tempdir().unwrap();
+    let seed_file = seed.path().join("seed.key");
+    std::fs::write(&seed_file, key()).unwrap();
+    let app = common::App::start_with(|c| {
+        c.telegram.api_id = Some(11);
+        c.telegram.api_hash = Some(botyard::config::Secret::new(
+            "0123456789abcdef0123456789abcdef",
+        ));
+        c.telegram.ports = vec![port];
+        // A test datacenter: new sessions start there, with a key it knows.
+        c.telegram.dc = (2, dc.addr());
+        c.telegram.seed_auth_key_file = Some(seed_file.clone());
+    })
+    .await;
+    let admin = app.admin().await.access;
+    let (tenant, _, owner) = app
+        .tenant_with_owner(&admin, "Moda Kitabevi", "moda@example.com")
+        .await;
+    let base = format!("/api/v1/tenants/{tenant}/sessions");
+
+    // Refused tokens are clear errors and leave nothing behind.
+    app.post(
+        &base,
+        &owner.access,
+        json!({"kind": "bot", "label": "x", "token": "nope"}),
+    )
+    .await
+    .expect_err(422, "session.token_format");
+    app.post(
+        &base,
+        &owner.access,
+        json!({"kind": "bot", "label": "Yanlış", "token": "123456789:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw9"}),
+    )
+    .await
+    .expect_err(422, "session.token_invalid");
+    assert!(
+        app.get(&base, &owner.access)
+            .await
+            .expect(200)
+            .as_array()
+            .unwrap()
+            .is_empty()
+    );
+
+    let r = app
+        .post(
+            &base,
+            &owner.access,
+            json!({"kind": "bot", "label": "Dükkan botu", "token": TOKEN}),
+        )
+        .await;
+    let v = r.expect(201).clone();
+    assert_eq!(v["kind"], "bot");
+    assert_eq!(v["state"], "online");
+    assert_eq!(v["username"], "yard_bot");
+    let session = v["id"].as_u64().unwrap();
+    // The token never comes back.
+    let listed = app.get(&base, &owner.access).await;
+    assert!(!listed.text.contains("AAHdqTcv"));
+
+    // Restarted, the worker reuses the stored key: no second sign-in.
+    let mut rx = app.ready.supervisor.watch(TenantId(tenant)).unwrap();
+    tokio::time::timeout(
+        Duration::from_secs(60),
+        rx.wait_for(|s| s.dialogs_reported >= 1),
+    )
+    .await
+    .unwrap()
+    .unwrap();
+    app.post(
+        &format!("/api/v1/tenants/{tenant}/worker/restart"),
+        &admin,
+        json!({}),
+    )
+    .await
+    .expect(200);
+    let mut rx = app.ready.supervisor.watch(TenantId(tenant)).unwrap();
+    tokio::time::timeout(
+        Duration::from_secs(60),
+        rx.wait_for(|s| {
+            matches!(
+                s.sessions.get(&session),
+                Some(botyard::ipc::messages::SessionState::Online { .. })
+            ) && s.dialogs_reported >= 1
+        }),
+    )
+    .await
+    .expect("online again")
+    .unwrap();
+    let sign_ins = dc
+        .calls()
+        .iter()
+        .filter(|c| c.name == "auth.importBotAuthorization")
+        .count();
+    assert_eq!(
+        sign_ins, 2,
+        "one refused token, one sign-in, none on restart"
+    );
+    assert!(dc.calls().iter().any(|c| c.name == "users.getUsers"));
+    let groups = app
+        .get(&format!("/api/v1/tenants/{tenant}/groups"), &owner.access)
+        .await;
+    assert_eq!(groups.expect(200)[0]["title"], "Moda Pazarı");
+    app.stop().await.unwrap();
+}

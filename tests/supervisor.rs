@@ -73,6 +73,11 @@ fn tenant(store: &Store, name: &str) -> TenantScope {
         .unwrap()
 }
 
+fn keyring() -> Arc<botyard::crypto::Keyring> {
+    let dir = tempfile::tempdir().unwrap();
+    Arc::new(botyard::crypto::Keyring::load_or_create(&dir.path().join("k"), true).unwrap())
+}
+
 fn config(exe: &str) -> SupervisorConfig {
     let mut c = SupervisorConfig::new(exe.into());
     c.heartbeat = Duration::from_millis(200);
@@ -130,6 +135,7 @@ async fn stored_counters_equal_a_recount_of_the_simulated_stream() {
         config(env!("CARGO_BIN_EXE_botyard")),
         w.ingest.as_ref().unwrap().handle().unwrap(),
         w.store.clone(),
+        keyring(),
     );
     sup.start(t.tenant_id(), vec![sim(11)], None, None).await;
     let mut rx = sup.watch(t.tenant_id()).unwrap();
@@ -216,6 +222,7 @@ async fn a_killed_worker_is_restarted_and_none_survives_shutdown() {
         config(env!("CARGO_BIN_EXE_botyard")),
         w.ingest.as_ref().unwrap().handle().unwrap(),
         w.store.clone(),
+        keyring(),
     );
     sup.start(t.tenant_id(), vec![sim(3)], None, None).await;
     let mut rx = sup.watch(t.tenant_id()).unwrap();
@@ -261,6 +268,7 @@ async fn a_hostile_worker_is_cut_off_and_quarantined() {
         cfg,
         w.ingest.as_ref().unwrap().handle().unwrap(),
         w.store.clone(),
+        keyring(),
     );
     sup.start(t.tenant_id(), vec![sim(1)], None, None).await;
     let mut rx = sup.watch(t.tenant_id()).unwrap();
@@ -310,6 +318,7 @@ async fn workers_are_sampled_and_restarted_over_their_memory_limit() {
         cfg,
         w.ingest.as_ref().unwrap().handle().unwrap(),
         w.store.clone(),
+        keyring(),
     );
     // A cap no process can meet: the worker is restarted for it.
     sup.start(t.tenant_id(), vec![sim(4)], None, Some(0)).await;
@@ -336,6 +345,7 @@ async fn a_worker_that_hangs_after_ready_is_killed_and_restarted() {
         config(env!("CARGO_BIN_EXE_botyard")),
         w.ingest.as_ref().unwrap().handle().unwrap(),
         w.store.clone(),
+        keyring(),
     );
     // The simulated client blocks its thread after 100 events: the worker stops answering
     // heartbeats while its process stays alive.
@@ -384,6 +394,7 @@ async fn in_a_delegated_cgroup_each_worker_gets_memory_max() {
         cfg,
         w.ingest.as_ref().unwrap().handle().unwrap(),
         w.store.clone(),
+        keyring(),
     );
     sup.start(t.tenant_id(), vec![sim(8)], None, Some(64)).await;
     let mut rx = sup.watch(t.tenant_id()).unwrap();

@@ -86,7 +86,7 @@ fn session_out(
             None,
         ),
         Some(SessionState::Revoked) => (SessionStateOut::Revoked, None, None, None),
-        Some(SessionState::Error { reason }) => {
+        Some(SessionState::Error { reason } | SessionState::Rejected { reason }) => {
             (SessionStateOut::Error, None, Some(reason.clone()), None)
         }
     };
@@ -129,9 +129,12 @@ async fn list_sessions(State(st): State<Shared>, t: TenantCtx) -> AppResult<Json
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ConnectSessionIn {
-    /// Only `sim` for now: a simulated Telegram session (demo, tests).
+    /// `bot` (with `token`) or `sim`, a simulated Telegram session (demo, tests). User
+    /// accounts come in by import for now.
     pub kind: String,
     pub label: String,
+    /// For `bot`: the token from @BotFather. It is checked by signing in.
+    pub token: Option<String>,
     /// Simulator setup for `sim` (seed, groups, members_per_group, events_per_sec, failures …);
     /// three groups and one event a second when omitted.
     #[schema(value_type = Object)]
@@ -151,21 +154,35 @@ async fn connect_session(
 ) -> AppResult<(StatusCode, Json<SessionOut>)> {
     require_manage(&t.scope)?;
     require_active(&t.scope)?;
-    if b.kind != "sim" {
-        return Err(AppError::Invalid {
-            code: "session.kind",
-            field: "kind".into(),
-            message: "only `sim` sessions can be connected in this version".into(),
-        });
-    }
     let tenant = t.scope.tenant_id();
     let st2 = st.clone();
+    let kind = b.kind.clone();
     let (id, rec) = blocking(move || {
-        let sim = b.sim.unwrap_or(SimConfig {
-            events_per_sec: 1.0,
-            ..SimConfig::default()
-        });
-        let id = workers::connect_sim(&st2, &t.scope, &b.label, &sim, st2.now())?;
+        let id = match kind.as_str() {
+            "sim" => {
+                let sim = b.sim.unwrap_or(SimConfig {
+                    events_per_sec: 1.0,
+                    ..SimConfig::default()
+                });
+                workers::connect_sim(&st2, &t.scope, &b.label, &sim, st2.now())?
+            }
+            "bot" => {
+                let token = b.token.as_deref().ok_or_else(|| AppError::Invalid {
+                    code: "validation.missing_field",
+                    field: "token".into(),
+                    message: "a bot session needs its token".into(),
+                })?;
+                workers::connect_bot(&st2, &t.scope, &b.label, token, st2.now())?
+            }
+            _ => {
+                return Err(AppError::Invalid {
+                    code: "session.kind",
+                    field: "kind".into(),
+                    message: "kind is `bot` or `sim`; user accounts are imported (sessions/import)"
+                        .into(),
+                });
+            }
+        };
         let rec = t
             .scope
             .shard_read()?
@@ -178,7 +195,50 @@ async fn connect_session(
     })
     .await?;
     workers::reconcile(&st, tenant).await?;
-    Ok((StatusCode::CREATED, Json(session_out(id, &rec, None))))
+    if b.kind != "bot" {
+        return Ok((StatusCode::CREATED, Json(session_out(id, &rec, None))));
+    }
+    // A bot's token is checked by signing in: wait for the worker's first verdict.
+    let verdict = workers::first_verdict(&st, tenant, id, std::time::Duration::from_secs(30)).await;
+    match verdict {
+        Some(SessionState::Rejected { reason }) => {
+            remove_refused(&st, tenant, id).await?;
+            Err(AppError::Invalid {
+                code: "session.token_invalid",
+                field: "token".into(),
+                message: format!("Telegram refused the token: {reason}"),
+            })
+        }
+        Some(SessionState::FloodWait { until }) => {
+            remove_refused(&st, tenant, id).await?;
+            Err(AppError::Conflict {
+                code: "session.flood_wait",
+                message: format!(
+                    "Telegram asks to wait before this bot signs in again, until {}",
+                    rfc3339(until)
+                ),
+            })
+        }
+        _ => Ok((
+            StatusCode::CREATED,
+            Json(session_out(id, &rec, st.supervisor.status(tenant).as_ref())),
+        )),
+    }
+}
+
+/// Removes a session Telegram refused at its first sign-in.
+async fn remove_refused(
+    st: &Shared,
+    tenant: botyard_shards::ids::TenantId,
+    id: SecretId,
+) -> AppResult<()> {
+    let st2 = st.clone();
+    blocking(move || {
+        let scope = st2.store.supervisor_scope(tenant)?;
+        workers::disconnect(&scope, id, st2.now())
+    })
+    .await?;
+    workers::reconcile(st, tenant).await
 }
 
 #[derive(Serialize, ToSchema)]

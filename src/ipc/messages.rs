@@ -19,6 +19,30 @@ pub enum SessionKind {
     Sim(SimConfig),
     /// An auth key taken over from another client (Telethon, Pyrogram).
     Imported(crate::session_import::ImportedSession),
+    /// A bot, by its token from @BotFather.
+    Bot(BotSession),
+}
+
+/// A bot session's material: the token, and once it has signed in, the datacenter and key it
+/// uses (so a restart neither makes a new key nor signs in again).
+#[derive(Clone, Serialize, Deserialize, PartialEq)]
+pub struct BotSession {
+    pub token: zeroize::Zeroizing<String>,
+    pub dc_id: i32,
+    pub addr: std::net::SocketAddr,
+    pub auth_key: Option<zeroize::Zeroizing<Vec<u8>>>,
+    /// Set once the token signed in with this key.
+    pub user_id: Option<i64>,
+}
+
+impl std::fmt::Debug for BotSession {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("BotSession")
+            .field("dc_id", &self.dc_id)
+            .field("addr", &self.addr)
+            .field("signed_in", &self.user_id.is_some())
+            .finish_non_exhaustive()
+    }
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
@@ -90,10 +114,20 @@ pub enum ToWorker {
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
 pub enum SessionState {
     Connecting,
-    Online { me: Me },
-    FloodWait { until: i64 },
+    Online {
+        me: Me,
+    },
+    FloodWait {
+        until: i64,
+    },
     Revoked,
-    Error { reason: String },
+    Error {
+        reason: String,
+    },
+    /// Telegram refused what was offered (an invalid bot token).
+    Rejected {
+        reason: String,
+    },
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
@@ -124,6 +158,15 @@ pub enum FromWorker {
         batch: u64,
         session: u64,
         events: Vec<IncomingEvent>,
+    },
+    /// Where a session now lives and with which key (after a key exchange, a datacenter
+    /// move or a first sign-in); the supervisor stores it sealed.
+    SessionMoved {
+        session: u64,
+        dc_id: i32,
+        addr: std::net::SocketAddr,
+        auth_key: zeroize::Zeroizing<Vec<u8>>,
+        user_id: i64,
     },
     /// The answer to `Logout`.
     LoggedOut {

@@ -38,7 +38,8 @@ pub struct GrammersConfig {
     pub api_hash: String,
     pub dc_id: i32,
     pub addr: SocketAddrV4,
-    pub auth_key: [u8; 256],
+    /// The session's key; `None` makes the client run a key exchange (real Telegram only).
+    pub auth_key: Option<[u8; 256]>,
     /// Signs in as this bot when set; otherwise the session is already logged in.
     pub bot_token: Option<String>,
     /// Longest any single call may take.
@@ -130,7 +131,7 @@ impl Grammers {
                 id: cfg.dc_id,
                 ipv4: cfg.addr,
                 ipv6: SocketAddrV6::new(cfg.addr.ip().to_ipv6_mapped(), cfg.addr.port(), 0, 0),
-                auth_key: Some(cfg.auth_key),
+                auth_key: cfg.auth_key,
             },
         );
         let session = Arc::new(MemorySession::from(data));
@@ -154,6 +155,14 @@ impl Grammers {
             peers: HashMap::new(),
             pending: Default::default(),
         }
+    }
+
+    /// Where the session lives now and with which key (after a key exchange or a move to the
+    /// account's own datacenter).
+    pub fn location(&self) -> Option<(i32, std::net::SocketAddr, [u8; 256])> {
+        let dc = self.session.home_dc_id().ok()?;
+        let o = self.session.dc_option(dc).ok().flatten()?;
+        Some((dc, std::net::SocketAddr::V4(o.ipv4), o.auth_key?))
     }
 
     /// The auth key the session holds now (grammers replaces it after a -404).
@@ -194,7 +203,7 @@ impl Grammers {
     /// grammers answers a -404 by making a new key on its own: to the product that session
     /// is revoked, whatever error surfaced.
     fn revoked_if_key_replaced(&self, e: PortError) -> PortError {
-        if self.current_key() != Some(self.cfg.auth_key) {
+        if self.cfg.auth_key.is_some() && self.current_key() != self.cfg.auth_key {
             PortError::Revoked
         } else {
             e
@@ -780,6 +789,10 @@ impl TelegramPort for Grammers {
 
     async fn logout(&mut self) -> Result<(), PortError> {
         self.call(|| self.client.sign_out()).await.map(|_| ())
+    }
+
+    fn location(&self) -> Option<(i32, std::net::SocketAddr, [u8; 256])> {
+        Grammers::location(self)
     }
 }
 

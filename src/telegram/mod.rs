@@ -131,6 +131,10 @@ pub trait TelegramPort {
     /// Waits for the next incoming event.
     async fn next_event(&mut self) -> Result<IncomingEvent, PortError>;
     async fn logout(&mut self) -> Result<(), PortError>;
+    /// Where the session lives and with which key, for ports that have one to persist.
+    fn location(&self) -> Option<(i32, std::net::SocketAddr, [u8; 256])> {
+        None
+    }
     /// Unix seconds by this port's clock (the simulator has its own).
     fn now(&self) -> i64 {
         jiff::Timestamp::now().as_second()
