@@ -181,6 +181,14 @@ pub async fn run_with(
             api_id,
             api_hash: hash.expose().to_string(),
             flood_sleep_max_secs: config.telegram.flood_sleep_max_secs,
+            dc_id: config.telegram.dc.0,
+            dc_addr: config.telegram.dc.1,
+            seed_auth_key: match &config.telegram.seed_auth_key_file {
+                Some(p) => Some(zeroize::Zeroizing::new(
+                    std::fs::read(p).map_err(io(&format!("reading {}", p.display())))?,
+                )),
+                None => None,
+            },
         }),
         _ => None,
     };

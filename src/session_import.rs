@@ -32,6 +32,10 @@ pub enum ImportSource {
     PyrogramString,
     TelethonFile,
     PyrogramFile,
+    /// Not imported: logged in here by phone.
+    PhoneLogin,
+    /// Not imported: logged in here by QR code.
+    QrLogin,
 }
 
 /// A session taken over from another client. The auth key is wiped from memory on drop.

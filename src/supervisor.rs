@@ -99,6 +99,10 @@ pub struct WorkerStatus {
     pub dialogs_reported: u64,
     /// Answers to sign-out requests, by session.
     pub logouts: HashMap<u64, Result<(), String>>,
+    /// User-account logins in progress in this worker, by login id (never serialized: a
+    /// finished one holds the new key until the API stores it).
+    #[serde(skip)]
+    pub logins: HashMap<u64, PendingLogin>,
     pub events_stored: u64,
     /// The plan's memory cap; a worker above it (anonymous memory) is restarted.
     pub memory_limit_mb: Option<u32>,
@@ -115,6 +119,34 @@ pub enum MemoryEnforcement {
     Cgroup,
     /// The supervisor samples anonymous memory and restarts a worker over the cap.
     Watchdog,
+}
+
+/// A login the API started; the worker reports its state.
+#[derive(Clone, Debug)]
+pub struct PendingLogin {
+    /// The label the session gets.
+    pub label: String,
+    pub qr: bool,
+    pub state: crate::ipc::messages::LoginState,
+}
+
+/// The same logins, each marked lost (its worker process is gone).
+fn lost_logins(logins: &HashMap<u64, PendingLogin>) -> HashMap<u64, PendingLogin> {
+    logins
+        .iter()
+        .map(|(id, p)| {
+            (
+                *id,
+                PendingLogin {
+                    state: crate::ipc::messages::LoginState::Failed {
+                        code: "login.lost".into(),
+                        message: "the worker holding this login restarted; start again".into(),
+                    },
+                    ..p.clone()
+                },
+            )
+        })
+        .collect()
 }
 
 /// Samples kept per worker.
@@ -205,6 +237,7 @@ impl WorkerStatus {
             sessions: HashMap::new(),
             dialogs_reported: 0,
             logouts: HashMap::new(),
+            logins: HashMap::new(),
             events_stored: 0,
             memory_limit_mb: None,
             memory_enforcement: None,
@@ -318,9 +351,15 @@ impl Supervisor {
         memory_limit_mb: Option<u32>,
     ) {
         let key = key.into();
+        // Logins held by the worker being replaced die with it; keep saying so.
+        let lost = self
+            .status(key)
+            .map(|s| lost_logins(&s.logins))
+            .unwrap_or_default();
         self.stop(key).await;
         let status = Arc::new(watch::Sender::new(WorkerStatus {
             memory_limit_mb,
+            logins: lost,
             ..WorkerStatus::new()
         }));
         let (stop_tx, stop_rx) = watch::channel(false);
@@ -434,6 +473,78 @@ impl Supervisor {
         answered.logouts.get(&session).cloned().unwrap_or(Ok(()))
     }
 
+    /// Sends a login step to the tenant's running worker and waits (at most `wait`) until the
+    /// login is no longer busy. `start` registers a new login with the session label.
+    pub async fn login_step(
+        &self,
+        tenant: TenantId,
+        login: u64,
+        start: Option<(String, bool)>,
+        step: crate::ipc::messages::LoginStep,
+        wait: Duration,
+    ) -> Option<PendingLogin> {
+        use crate::ipc::messages::LoginState;
+        let (commands, mut rx) = {
+            let slots = lock(&self.slots);
+            let s = slots.get(&WorkerKey::Tenant(tenant))?;
+            let mut known = true;
+            s.status.send_modify(|st| {
+                if let Some((label, qr)) = start.clone() {
+                    if st.logins.len() >= 16 {
+                        known = false;
+                        return;
+                    }
+                    st.logins.insert(
+                        login,
+                        PendingLogin {
+                            label,
+                            qr,
+                            state: LoginState::Working,
+                        },
+                    );
+                }
+                match st.logins.get_mut(&login) {
+                    Some(p) => p.state = LoginState::Working,
+                    None => known = false,
+                }
+            });
+            if !known {
+                return None;
+            }
+            (s.commands.clone(), s.status.subscribe())
+        };
+        if commands
+            .send(ToWorker::Login { login, step })
+            .await
+            .is_err()
+        {
+            return None;
+        }
+        let settled = |s: &WorkerStatus| {
+            s.logins
+                .get(&login)
+                .is_none_or(|p| p.state != LoginState::Working)
+        };
+        match tokio::time::timeout(wait, rx.wait_for(settled)).await {
+            Ok(Ok(s)) => s.logins.get(&login).cloned(),
+            _ => self.pending_login(tenant, login),
+        }
+    }
+
+    pub fn pending_login(&self, tenant: TenantId, login: u64) -> Option<PendingLogin> {
+        self.status(tenant)
+            .and_then(|s| s.logins.get(&login).cloned())
+    }
+
+    /// Forgets a login (finished, or given up).
+    pub fn end_login(&self, tenant: TenantId, login: u64) {
+        if let Some(s) = lock(&self.slots).get(&WorkerKey::Tenant(tenant)) {
+            s.status.send_modify(|st| {
+                st.logins.remove(&login);
+            });
+        }
+    }
+
     /// Lets a quarantined worker start again.
     pub fn release(&self, key: impl Into<WorkerKey>) -> bool {
         lock(&self.slots)
@@ -460,6 +571,8 @@ impl Supervisor {
             status.send_modify(|s| {
                 s.pid = None;
                 s.last_exit = Some(end.to_string());
+                // The logins this process held died with it.
+                s.logins = lost_logins(&s.logins);
             });
             if matches!(end, RunEnd::Stopped) || *ctl.stop.borrow() {
                 status.send_modify(|s| s.state = WorkerState::Stopped);
@@ -790,6 +903,14 @@ impl Supervisor {
                             Ok(Err(e)) => tracing::error!(session, error = %e, "cannot store the session's key"),
                             Err(e) => tracing::error!(error = %e, "session key task failed"),
                         }
+                    }
+                    Some(Ok(FromWorker::Login { login, state })) => {
+                        // Only logins the API started: a worker cannot make up its own.
+                        status.send_modify(|s| {
+                            if let Some(p) = s.logins.get_mut(&login) {
+                                p.state = state;
+                            }
+                        });
                     }
                     Some(Ok(FromWorker::LoggedOut { session, result })) => {
                         status.send_modify(|s| {

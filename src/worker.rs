@@ -12,8 +12,8 @@ use tokio::sync::mpsc;
 
 use crate::ipc::frame::{self, FrameError, FrameReader, FrameWriter};
 use crate::ipc::messages::{
-    FromWorker, PROTOCOL_VERSION, SessionKind, SessionSpec, SessionState, ToWorker,
-    WORKER_MEDIA_FD, WORKER_SOCKET_FD, WorkerInit,
+    FromWorker, LoginState, LoginStep, PROTOCOL_VERSION, SessionKind, SessionSpec, SessionState,
+    ToWorker, WORKER_MEDIA_FD, WORKER_SOCKET_FD, WorkerInit,
 };
 use crate::sandbox::{self, SandboxPolicy, SandboxReport};
 use crate::telegram::grammers::{Grammers, GrammersConfig, Markup};
@@ -126,6 +126,7 @@ pub async fn serve(
     let (out_tx, mut out_rx) = mpsc::channel::<FromWorker>(64);
     let (ev_tx, mut ev_rx) = mpsc::channel::<(u64, IncomingEvent)>(4096);
     let mut controls: HashMap<u64, mpsc::Sender<SessionCmd>> = HashMap::new();
+    let mut logins: HashMap<u64, mpsc::Sender<LoginStep>> = HashMap::new();
     for spec in init.sessions.clone() {
         let (refresh_tx, refresh_rx) = mpsc::channel::<SessionCmd>(2);
         controls.insert(spec.id, refresh_tx);
@@ -181,6 +182,25 @@ pub async fn serve(
                     }
                     writer.send(&FromWorker::Stopped).await?;
                     return Ok(());
+                }
+                Some(Ok(ToWorker::Login { login, step })) => {
+                    logins.retain(|_, tx| !tx.is_closed());
+                    let starts = matches!(step, LoginStep::StartPhone { .. } | LoginStep::StartQr);
+                    if starts && !logins.contains_key(&login) && logins.len() < MAX_LOGINS {
+                        let (tx, rx) = mpsc::channel(4);
+                        logins.insert(login, tx);
+                        tokio::spawn(login_task(login, init.telegram.clone(), out_tx.clone(), rx));
+                    }
+                    let sent = match logins.get(&login) {
+                        Some(tx) => tx.send(step).await.is_ok(),
+                        None => false,
+                    };
+                    if !sent {
+                        writer.send(&FromWorker::Login { login, state: LoginState::Failed {
+                            code: "login.lost".into(),
+                            message: "this login is no longer pending; start again".into(),
+                        } }).await?;
+                    }
                 }
                 Some(Ok(ToWorker::Logout { session })) => {
                     let asked = match controls.get(&session) {
@@ -264,6 +284,185 @@ fn state_of(e: &PortError, now: i64) -> SessionState {
         other => SessionState::Error {
             reason: other.to_string(),
         },
+    }
+}
+
+/// Logins one worker holds at once.
+const MAX_LOGINS: usize = 4;
+
+/// One user-account login: phone → code → optional 2FA password, or QR. It lives as long as
+/// this worker; the account's new key goes to the supervisor in `Done`.
+async fn login_task(
+    login: u64,
+    app: Option<crate::ipc::messages::TelegramApp>,
+    out: mpsc::Sender<FromWorker>,
+    mut steps: mpsc::Receiver<LoginStep>,
+) {
+    use crate::telegram::grammers::{LoginError, QrStep};
+    let say = |state| FromWorker::Login { login, state };
+    let failed = |code: &str, message: String| FromWorker::Login {
+        login,
+        state: LoginState::Failed {
+            code: code.into(),
+            message,
+        },
+    };
+    let Some(app) = app else {
+        let _ = out
+            .send(failed(
+                "telegram.not_configured",
+                "the reseller has not configured telegram.api_id and telegram.api_hash".into(),
+            ))
+            .await;
+        return;
+    };
+    let Some(addr) = crate::telegram::grammers::v4(app.dc_addr) else {
+        let _ = out
+            .send(failed(
+                "login.failed",
+                "telegram.dc is not an IPv4 address".into(),
+            ))
+            .await;
+        return;
+    };
+    let seed = app
+        .seed_auth_key
+        .as_ref()
+        .and_then(|k| <[u8; 256]>::try_from(&k[..]).ok());
+    let mut g = Grammers::new(GrammersConfig {
+        api_id: app.api_id,
+        api_hash: app.api_hash.clone(),
+        dc_id: app.dc_id,
+        addr,
+        auth_key: seed,
+        bot_token: None,
+        call_timeout: CALL_TIMEOUT,
+        flood_sleep_max: app.flood_sleep_max_secs,
+        markup: Markup::Plain,
+    });
+    let done = |g: &Grammers, me: crate::telegram::Me| match g.location() {
+        Some((dc_id, addr, key)) => say(LoginState::Done {
+            me,
+            dc_id,
+            addr,
+            auth_key: zeroize::Zeroizing::new(key.to_vec()),
+        }),
+        None => failed(
+            "login.failed",
+            "the session has no key after logging in".into(),
+        ),
+    };
+    let describe = |e: &LoginError| -> (String, String) {
+        let message = match e {
+            LoginError::InvalidPhone => "Telegram does not know this phone number".into(),
+            LoginError::InvalidCode => "the code is wrong; try again".into(),
+            LoginError::CodeExpired => "the code expired; ask for a new one".into(),
+            LoginError::PasswordRequired { .. } => "the account has a 2FA password".into(),
+            LoginError::InvalidPassword { .. } => "the password is wrong; try again".into(),
+            LoginError::SignUpRequired => {
+                "no Telegram account uses this number; create it in an official app first".into()
+            }
+            LoginError::Port(p) => p.to_string(),
+        };
+        (e.code().to_string(), message)
+    };
+    let mut code_token = None;
+    let mut password_token = None;
+    while let Some(step) = steps.recv().await {
+        let _ = out.send(say(LoginState::Working)).await;
+        match step {
+            LoginStep::StartPhone { phone } => match g.request_code(&phone).await {
+                Ok(t) => {
+                    code_token = Some(t);
+                    let _ = out.send(say(LoginState::CodeSent)).await;
+                }
+                Err(e) => {
+                    let (c, m) = describe(&e);
+                    let _ = out.send(failed(&c, m)).await;
+                }
+            },
+            LoginStep::Code { code } => {
+                let Some(t) = &code_token else {
+                    let _ = out
+                        .send(failed("login.order", "ask for a code first".into()))
+                        .await;
+                    continue;
+                };
+                match g.submit_code(t, &code).await {
+                    Ok(me) => {
+                        let _ = out.send(done(&g, me)).await;
+                        return;
+                    }
+                    Err(LoginError::PasswordRequired { token, hint }) => {
+                        password_token = Some(token);
+                        let _ = out.send(say(LoginState::PasswordNeeded { hint })).await;
+                    }
+                    Err(e) => {
+                        let (c, m) = describe(&e);
+                        let _ = out.send(failed(&c, m)).await;
+                    }
+                }
+            }
+            LoginStep::Password { password } => {
+                let token = match password_token.take() {
+                    Some(t) => t,
+                    None if code_token.is_some() => match g.password_token().await {
+                        Ok(t) => t,
+                        Err(e) => {
+                            let _ = out.send(failed("login.failed", e.to_string())).await;
+                            continue;
+                        }
+                    },
+                    None => {
+                        let _ = out
+                            .send(failed("login.order", "send the code first".into()))
+                            .await;
+                        continue;
+                    }
+                };
+                match g.submit_password(token, &password).await {
+                    Ok(me) => {
+                        let _ = out.send(done(&g, me)).await;
+                        return;
+                    }
+                    Err(e) => {
+                        // The next attempt fetches a fresh challenge.
+                        let (c, m) = describe(&e);
+                        let _ = out.send(failed(&c, m)).await;
+                    }
+                }
+            }
+            LoginStep::StartQr => loop {
+                match g.qr_step().await {
+                    Ok(QrStep::Show(code)) => {
+                        let _ = out
+                            .send(say(LoginState::Qr {
+                                url: code.url,
+                                expires: code.expires,
+                            }))
+                            .await;
+                        let left =
+                            (code.expires - jiff::Timestamp::now().as_second()).clamp(1, 120);
+                        tokio::select! {
+                            _ = g.qr_scanned(Duration::from_secs(left as u64)) => {}
+                            step = steps.recv() => match step {
+                                Some(LoginStep::Cancel) | None => return,
+                                Some(_) => {}
+                            }
+                        }
+                    }
+                    Ok(QrStep::LoggedIn(me)) => {
+                        let _ = out.send(done(&g, me)).await;
+                        return;
+                    }
+                    Err(e) => {
+                        let _ = out.send(failed("login.failed", e.to_string())).await;
+                        return;
+                    }
+                }
+            },
+            LoginStep::Cancel => return,
+        }
     }
 }
 

@@ -194,7 +194,7 @@ pub async fn first_verdict(
 }
 
 /// Refuses a new session beyond the plan's limit.
-fn check_session_limit(st: &AppState, scope: &TenantScope) -> AppResult<()> {
+pub fn check_session_limit(st: &AppState, scope: &TenantScope) -> AppResult<()> {
     if let Some(plan) = scope.record().plan {
         let limit = st
             .store
@@ -367,6 +367,28 @@ pub fn platform_spec(st: &AppState) -> Option<SessionSpec> {
             }),
         }),
     }
+}
+
+/// Makes sure the tenant has a running worker (one with no session yet holds a login).
+pub async fn ensure_worker(st: &AppState, tenant: TenantId) -> AppResult<()> {
+    if st.supervisor.status(tenant).is_some() {
+        return Ok(());
+    }
+    let scope = st.store.supervisor_scope(tenant)?;
+    let specs = session_specs(st, &scope)?;
+    let media = media_dir(st, tenant);
+    std::fs::create_dir_all(&media)
+        .map_err(|e| AppError::Internal(format!("media folder: {e}")))?;
+    let limit = match scope.record().plan {
+        Some(p) => st
+            .store
+            .catalog_read()?
+            .plan(p)?
+            .map(|p| p.limits.worker_memory_mb),
+        None => None,
+    };
+    st.supervisor.start(tenant, specs, Some(media), limit).await;
+    Ok(())
 }
 
 /// At start: the platform bot, and a worker for every active tenant with sessions.

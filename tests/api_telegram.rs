@@ -379,3 +379,178 @@ async fn a_bot_connects_with_its_token_and_keeps_its_key() {
     assert_eq!(groups.expect(200)[0]["title"], "Moda Pazarı");
     app.stop().await.unwrap();
 }
+
+async fn login_app(dc: &FakeDc, seed: &std::path::Path) -> common::App {
+    let port = dc.addr().port();
+    let addr = dc.addr();
+    let seed = seed.to_path_buf();
+    common::App::start_with(move |c| {
+        c.telegram.api_id = Some(11);
+        c.telegram.api_hash = Some(botyard::config::Secret::new(
+            "0123456789abcdef0123456789abcdef",
+        ));
+        c.telegram.ports = vec![port];
+        c.telegram.dc = (2, addr);
+        c.telegram.seed_auth_key_file = Some(seed);
+    })
+    .await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_user_logs_in_by_phone_with_2fa_through_the_api() {
+    use botyard_fakedc::world::CODE;
+    let world = Arc::new(World::new(&[], vec![]).with_account(
+        "+905551112233",
+        person(7001, "Selin", Some("selin_butik")),
+        Some("mavi-kedi"),
+    ));
+    let dc = FakeDc::start(key(), world.clone()).await.unwrap();
+    let seed = tempfile::tempdir().unwrap();
+    std::fs::write(seed.path().join("k"), key()).unwrap();
+    let app = login_app(&dc, &seed.path().join("k")).await;
+    let admin = app.admin().await.access;
+    let (tenant, _, owner) = app
+        .tenant_with_owner(&admin, "Selin Butik", "selin@example.com")
+        .await;
+    let owner = owner.access;
+    let base = format!("/api/v1/tenants/{tenant}/logins");
+
+    app.post(
+        &base,
+        &owner,
+        json!({"method": "phone", "label": "x", "phone": "0555"}),
+    )
+    .await
+    .expect_err(422, "login.phone_format");
+    app.post(
+        &base,
+        &owner,
+        json!({"method": "phone", "label": "x", "phone": "+90 000 000 00 00"}),
+    )
+    .await
+    .expect_err(422, "login.invalid_phone");
+
+    let r = app
+        .post(
+            &base,
+            &owner,
+            json!({"method": "phone", "label": "Selin'in hesabı", "phone": "+90 555 111 22 33"}),
+        )
+        .await;
+    let v = r.expect(201).clone();
+    assert_eq!(v["state"], "code_sent");
+    let login = v["login_id"].as_u64().unwrap();
+    let at = |what: &str| format!("{base}/{login}/{what}");
+
+    app.post(&at("code"), &owner, json!({"code": "99999"}))
+        .await
+        .expect_err(422, "login.invalid_code");
+    let v = app.post(&at("code"), &owner, json!({"code": CODE})).await;
+    let v = v.expect(200).clone();
+    assert_eq!(v["state"], "password_needed");
+    assert_eq!(v["hint"], "kedinin adı");
+    app.post(&at("password"), &owner, json!({"password": "yanlış"}))
+        .await
+        .expect_err(422, "login.invalid_password");
+    let v = app
+        .post(&at("password"), &owner, json!({"password": "mavi-kedi"}))
+        .await;
+    let v = v.expect(200).clone();
+    assert_eq!(v["state"], "done");
+    assert_eq!(v["session"]["kind"], "user");
+    let session = v["session"]["id"].as_u64().unwrap();
+
+    // The new session runs in the worker with the key the login made.
+    let mut rx = app.ready.supervisor.watch(TenantId(tenant)).unwrap();
+    tokio::time::timeout(
+        Duration::from_secs(60),
+        rx.wait_for(|s| {
+            matches!(
+                s.sessions.get(&session),
+                Some(botyard::ipc::messages::SessionState::Online { me }) if me.user_id == 7001
+            )
+        }),
+    )
+    .await
+    .expect("the logged-in session is online")
+    .unwrap();
+    // The finished login is gone; the password never reached the logs.
+    app.get(&format!("{base}/{login}"), &owner)
+        .await
+        .expect_err(404, "resource.not_found");
+    let logs = app
+        .get(
+            &format!("/api/v1/tenants/{tenant}/logs?level=debug&limit=1000"),
+            &admin,
+        )
+        .await;
+    assert!(!logs.text.contains("mavi-kedi"));
+    app.stop().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_user_logs_in_by_qr_code_through_the_api() {
+    let world = Arc::new(World::new(&[], vec![]));
+    let dc = FakeDc::start(key(), world.clone()).await.unwrap();
+    let seed = tempfile::tempdir().unwrap();
+    std::fs::write(seed.path().join("k"), key()).unwrap();
+    let app = login_app(&dc, &seed.path().join("k")).await;
+    let admin = app.admin().await.access;
+    let (tenant, _, owner) = app
+        .tenant_with_owner(&admin, "Emre Kafe", "emre@example.com")
+        .await;
+    let owner = owner.access;
+    let base = format!("/api/v1/tenants/{tenant}/logins");
+    let v = app
+        .post(&base, &owner, json!({"method": "qr", "label": "Emre"}))
+        .await;
+    let v = v.expect(201).clone();
+    assert_eq!(v["state"], "qr");
+    assert!(
+        v["qr_url"]
+            .as_str()
+            .unwrap()
+            .starts_with("tg://login?token=")
+    );
+    assert!(v["qr_svg"].as_str().unwrap().contains("<svg"));
+    let login = v["login_id"].as_u64().unwrap();
+
+    // Not scanned yet: polling shows the code.
+    let v = app.get(&format!("{base}/{login}"), &owner).await;
+    assert_eq!(v.expect(200)["state"], "qr");
+    // Scanned on the phone: the login finishes, and the next poll makes it a session.
+    dc.push(&world.scan_qr(person(7004, "Emre", Some("emre_kafe"))));
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    let done = loop {
+        let v = app.get(&format!("{base}/{login}"), &owner).await;
+        let v = v.expect(200).clone();
+        if v["state"] == "done" {
+            break v;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "{v}");
+        let mut rx = app.ready.supervisor.watch(TenantId(tenant)).unwrap();
+        let _ = tokio::time::timeout(Duration::from_secs(5), rx.changed()).await;
+    };
+    assert_eq!(done["session"]["kind"], "user");
+    let sessions = app
+        .get(&format!("/api/v1/tenants/{tenant}/sessions"), &owner)
+        .await;
+    assert_eq!(sessions.expect(200).as_array().unwrap().len(), 1);
+
+    // A pending login lives as long as its worker: a restart loses it, and the API says so.
+    let v = app
+        .post(&base, &owner, json!({"method": "qr", "label": "İkinci"}))
+        .await;
+    let second = v.expect(201)["login_id"].as_u64().unwrap();
+    app.post(
+        &format!("/api/v1/tenants/{tenant}/worker/restart"),
+        &admin,
+        json!({}),
+    )
+    .await
+    .expect(200);
+    app.get(&format!("{base}/{second}"), &owner)
+        .await
+        .expect_err(409, "login.lost");
+    app.stop().await.unwrap();
+}

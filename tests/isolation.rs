@@ -264,8 +264,13 @@ async fn another_tenant_gets_404_on_every_tenant_scoped_operation() {
     let mut cross = 0;
     for (method, template) in ops.iter().filter(|(_, p)| p.matches('{').count() > 1) {
         let path = fill(template, b, &a_ids);
+        // Valid bodies, so the only thing wrong is whose resource it is.
         let body = if template.contains("{account_id}") {
             Some(json!({"role": "owner"}))
+        } else if template.ends_with("/code") {
+            Some(json!({"code": "12345"}))
+        } else if template.ends_with("/password") {
+            Some(json!({"password": "mavi-kedi"}))
         } else {
             Some(json!({}))
         };

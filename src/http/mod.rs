@@ -4,6 +4,7 @@ pub mod audit_routes;
 pub mod auth_routes;
 pub mod extract;
 pub mod group_routes;
+pub mod login_routes;
 pub mod plan_routes;
 pub mod system;
 pub mod tenant_routes;
@@ -75,6 +76,7 @@ fn api_router() -> OpenApiRouter<Shared> {
         .merge(worker_routes::router())
         .merge(group_routes::router())
         .merge(audit_routes::router())
+        .merge(login_routes::router())
 }
 
 /// The OpenAPI document, as served at `/api/openapi.json`.

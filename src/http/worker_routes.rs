@@ -67,7 +67,7 @@ pub struct SessionOut {
     pub username: Option<String>,
 }
 
-fn session_out(
+pub fn session_out(
     id: SecretId,
     rec: &botyard_shards::records::SessionRec,
     status: Option<&WorkerStatus>,

@@ -80,6 +80,11 @@ pub struct TelegramApp {
     pub api_id: i32,
     pub api_hash: String,
     pub flood_sleep_max_secs: u32,
+    /// Where logins of new accounts start.
+    pub dc_id: i32,
+    pub dc_addr: std::net::SocketAddr,
+    /// Test datacenters only: the key new logins start with.
+    pub seed_auth_key: Option<zeroize::Zeroizing<Vec<u8>>>,
 }
 
 impl std::fmt::Debug for TelegramApp {
@@ -103,6 +108,11 @@ pub enum ToWorker {
     },
     /// List every session's dialogs again and report them.
     RefreshDialogs,
+    /// A step of a user-account login held by this worker; it answers `Login`.
+    Login {
+        login: u64,
+        step: LoginStep,
+    },
     /// Sign this session out at Telegram; the worker answers `LoggedOut`.
     Logout {
         session: u64,
@@ -168,10 +178,87 @@ pub enum FromWorker {
         auth_key: zeroize::Zeroizing<Vec<u8>>,
         user_id: i64,
     },
+    /// Where a login stands.
+    Login {
+        login: u64,
+        state: LoginState,
+    },
     /// The answer to `Logout`.
     LoggedOut {
         session: u64,
         result: Result<(), String>,
     },
     Stopped,
+}
+
+#[derive(Clone, Serialize, Deserialize, PartialEq)]
+pub enum LoginStep {
+    StartPhone {
+        phone: String,
+    },
+    Code {
+        code: String,
+    },
+    Password {
+        password: zeroize::Zeroizing<String>,
+    },
+    StartQr,
+    Cancel,
+}
+
+impl std::fmt::Debug for LoginStep {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            LoginStep::StartPhone { .. } => "StartPhone",
+            LoginStep::Code { .. } => "Code",
+            LoginStep::Password { .. } => "Password",
+            LoginStep::StartQr => "StartQr",
+            LoginStep::Cancel => "Cancel",
+        })
+    }
+}
+
+#[derive(Clone, Serialize, Deserialize, PartialEq)]
+pub enum LoginState {
+    /// Busy with the last step.
+    Working,
+    CodeSent,
+    PasswordNeeded {
+        hint: Option<String>,
+    },
+    /// Show `url` as a QR code until `expires`; a new one follows.
+    Qr {
+        url: String,
+        expires: i64,
+    },
+    /// Logged in: the account and where its new session lives.
+    Done {
+        me: Me,
+        dc_id: i32,
+        addr: std::net::SocketAddr,
+        auth_key: zeroize::Zeroizing<Vec<u8>>,
+    },
+    /// The last step failed; `code` is the API's error code. Steps may be retried where
+    /// that makes sense (a wrong code).
+    Failed {
+        code: String,
+        message: String,
+    },
+}
+
+impl std::fmt::Debug for LoginState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            LoginState::Done { me, dc_id, .. } => f
+                .debug_struct("Done")
+                .field("me", me)
+                .field("dc_id", dc_id)
+                .finish_non_exhaustive(),
+            LoginState::Working => f.write_str("Working"),
+            LoginState::CodeSent => f.write_str("CodeSent"),
+            LoginState::PasswordNeeded { .. } => f.write_str("PasswordNeeded"),
+            LoginState::Qr { expires, .. } => write!(f, "Qr(expires {expires})"),
+            LoginState::Failed { code, .. } => write!(f, "Failed({code})"),
+        }
+    }
 }

@@ -567,6 +567,20 @@ impl Grammers {
         }
     }
 
+    /// A fresh 2FA challenge (each password attempt needs its own).
+    pub async fn password_token(
+        &self,
+    ) -> Result<grammers_client::client::PasswordToken, PortError> {
+        match self
+            .call(|| self.client.invoke(&tl::functions::account::GetPassword {}))
+            .await?
+        {
+            tl::enums::account::Password::Password(p) => {
+                Ok(grammers_client::client::PasswordToken::new(p))
+            }
+        }
+    }
+
     /// Phone login, step 3: the 2FA password (checked with SRP; it never leaves as text).
     pub async fn submit_password(
         &self,
