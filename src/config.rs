@@ -555,10 +555,10 @@ pub static KEYS: &[KeyDef] = &[
         get: |c| c.telegram.seed_auth_key_file.as_ref().map(|p| p.display().to_string()),
         set: |c, v| c.telegram.seed_auth_key_file = opt(v).map(PathBuf::from)),
     key!("platform.bot_token", "BOTYARD_PLATFORM_BOT_TOKEN", Str, true,
-        "The platform bot's token from @BotFather (prefer platform.bot_token_file).",
+        "The platform bot's token from @BotFather (prefer platform.bot_token_file); set, the real bot runs in a worker of its own.",
         get: |_c| None, set: |c, v| c.platform.bot_token = opt(v).map(Secret::new)),
     key!("platform.bot", "BOTYARD_PLATFORM_BOT", Str, false,
-    "The reseller's platform bot: off, or sim (a simulated bot, as `serve --demo` uses).",
+    "Without platform.bot_token: off, or sim (a simulated platform bot, as `serve --demo` uses).",
     get: |c| Some(match c.platform.bot { PlatformBot::Off => "off".into(), PlatformBot::Sim => "sim".into() }),
     set: |c, v| c.platform.bot = match v.trim() {
         "off" => PlatformBot::Off,

@@ -176,6 +176,11 @@ pub async fn run_with(
     sup_cfg.start_rate = f64::from(config.workers.start_rate);
     sup_cfg.start_burst = config.workers.start_burst;
     sup_cfg.connect_ports = config.telegram.ports.clone();
+    sup_cfg.platform_bot_token = config
+        .platform
+        .bot_token
+        .as_ref()
+        .map(|t| zeroize::Zeroizing::new(t.expose().to_string()));
     sup_cfg.telegram = match (config.telegram.api_id, &config.telegram.api_hash) {
         (Some(api_id), Some(hash)) => Some(ipc::messages::TelegramApp {
             api_id,

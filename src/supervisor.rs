@@ -49,6 +49,8 @@ pub struct SupervisorConfig {
     pub cgroup: Option<Arc<crate::cgroup::Delegated>>,
     /// The reseller's Telegram application, handed to workers for real sessions.
     pub telegram: Option<crate::ipc::messages::TelegramApp>,
+    /// The platform bot's token, to store its key under once it signed in.
+    pub platform_bot_token: Option<zeroize::Zeroizing<String>>,
 }
 
 impl SupervisorConfig {
@@ -71,6 +73,7 @@ impl SupervisorConfig {
             start_burst: 25,
             cgroup: None,
             telegram: None,
+            platform_bot_token: None,
         }
     }
 }
@@ -892,7 +895,10 @@ impl Supervisor {
                         }
                     }
                     Some(Ok(FromWorker::SessionMoved { session, dc_id, addr, auth_key, user_id })) => {
-                        let Some(tenant) = key.tenant() else { continue };
+                        let Some(tenant) = key.tenant() else {
+                            self.store_platform_moved(dc_id, addr, auth_key, user_id).await;
+                            continue;
+                        };
                         let (store, keyring) = (self.store.clone(), self.keyring.clone());
                         let r = tokio::task::spawn_blocking(move || {
                             let at = crate::workers::SignedIn { dc_id, addr, auth_key: &auth_key, user_id };
@@ -928,6 +934,33 @@ impl Supervisor {
                     None => return RunEnd::Failed("worker closed the connection".into()),
                 }
             }
+        }
+    }
+
+    /// Stores where the platform bot signed in, so a restart does not sign in again.
+    async fn store_platform_moved(
+        &self,
+        dc_id: i32,
+        addr: std::net::SocketAddr,
+        auth_key: zeroize::Zeroizing<Vec<u8>>,
+        user_id: i64,
+    ) {
+        let Some(token) = self.cfg.platform_bot_token.clone() else {
+            return;
+        };
+        let (store, keyring) = (self.store.clone(), self.keyring.clone());
+        let r = tokio::task::spawn_blocking(move || {
+            let at = crate::workers::SignedIn {
+                dc_id,
+                addr,
+                auth_key: &auth_key,
+                user_id,
+            };
+            crate::workers::store_platform_bot(&store, &keyring, &token, &at)
+        })
+        .await;
+        if !matches!(r, Ok(Ok(()))) {
+            tracing::error!("cannot store the platform bot's key");
         }
     }
 

@@ -336,14 +336,7 @@ pub async fn reconcile(st: &AppState, tenant: TenantId) -> AppResult<()> {
         let media = media_dir(st, tenant);
         std::fs::create_dir_all(&media)
             .map_err(|e| AppError::Internal(format!("media folder: {e}")))?;
-        let limit = match scope.record().plan {
-            Some(p) => st
-                .store
-                .catalog_read()?
-                .plan(p)?
-                .map(|p| p.limits.worker_memory_mb),
-            None => None,
-        };
+        let limit = memory_limit(st, &scope)?;
         st.supervisor.start(tenant, specs, Some(media), limit).await;
     } else {
         st.supervisor.stop(tenant).await;
@@ -351,8 +344,76 @@ pub async fn reconcile(st: &AppState, tenant: TenantId) -> AppResult<()> {
     Ok(())
 }
 
-/// The session the platform bot's worker runs, when one is configured.
+/// Catalog secret holding the platform bot's key and datacenter once it signed in.
+pub const PLATFORM_BOT_SECRET: &str = "platform_bot_session";
+
+/// Where the platform bot signed in before, if the token is still the one configured.
+fn platform_bot_stored(st: &AppState, token: &str) -> Option<crate::ipc::messages::BotSession> {
+    let sealed = st
+        .store
+        .catalog_read()
+        .ok()?
+        .secret(PLATFORM_BOT_SECRET)
+        .ok()??;
+    let plain = st
+        .keyring
+        .open(&sealed, &crate::keys::catalog_aad(PLATFORM_BOT_SECRET))
+        .ok()?;
+    let b: crate::ipc::messages::BotSession = serde_json::from_slice(&plain).ok()?;
+    (b.token.as_str() == token).then_some(b)
+}
+
+/// Stores where the platform bot signed in (reported by its worker).
+pub fn store_platform_bot(
+    store: &botyard_shards::Store,
+    keyring: &crate::crypto::Keyring,
+    token: &str,
+    at: &SignedIn<'_>,
+) -> AppResult<()> {
+    let b = crate::ipc::messages::BotSession {
+        token: zeroize::Zeroizing::new(token.to_string()),
+        dc_id: at.dc_id,
+        addr: at.addr,
+        auth_key: Some(zeroize::Zeroizing::new(at.auth_key.to_vec())),
+        user_id: Some(at.user_id),
+    };
+    let plain = zeroize::Zeroizing::new(
+        serde_json::to_vec(&b).map_err(|e| AppError::Internal(e.to_string()))?,
+    );
+    let sealed = keyring.seal(&plain, &crate::keys::catalog_aad(PLATFORM_BOT_SECRET))?;
+    store.catalog_write(|c| c.put_secret(PLATFORM_BOT_SECRET, &sealed))?;
+    Ok(())
+}
+
+/// The session the platform bot's worker runs, when one is configured: the real bot when a
+/// token is set, a simulated one with `platform.bot = "sim"` or `--demo`.
 pub fn platform_spec(st: &AppState) -> Option<SessionSpec> {
+    if let Some(token) = &st.config.platform.bot_token {
+        let kind = match platform_bot_stored(st, token.expose()) {
+            Some(b) => b,
+            None => {
+                let seed = st
+                    .config
+                    .telegram
+                    .seed_auth_key_file
+                    .as_ref()
+                    .and_then(|p| std::fs::read(p).ok())
+                    .filter(|k| k.len() == 256)
+                    .map(zeroize::Zeroizing::new);
+                crate::ipc::messages::BotSession {
+                    token: zeroize::Zeroizing::new(token.expose().to_string()),
+                    dc_id: st.config.telegram.dc.0,
+                    addr: st.config.telegram.dc.1,
+                    auth_key: seed,
+                    user_id: None,
+                }
+            }
+        };
+        return Some(SessionSpec {
+            id: 1,
+            kind: SessionKind::Bot(kind),
+        });
+    }
     match st.config.platform.bot {
         PlatformBot::Off if !st.config.demo => None,
         // The demo shows the whole product, the reseller's bot included.
@@ -369,6 +430,18 @@ pub fn platform_spec(st: &AppState) -> Option<SessionSpec> {
     }
 }
 
+/// The plan's memory cap for the tenant's worker.
+fn memory_limit(st: &AppState, scope: &TenantScope) -> AppResult<Option<u32>> {
+    Ok(match scope.record().plan {
+        Some(p) => st
+            .store
+            .catalog_read()?
+            .plan(p)?
+            .map(|p| p.limits.worker_memory_mb),
+        None => None,
+    })
+}
+
 /// Makes sure the tenant has a running worker (one with no session yet holds a login).
 pub async fn ensure_worker(st: &AppState, tenant: TenantId) -> AppResult<()> {
     if st.supervisor.status(tenant).is_some() {
@@ -379,14 +452,7 @@ pub async fn ensure_worker(st: &AppState, tenant: TenantId) -> AppResult<()> {
     let media = media_dir(st, tenant);
     std::fs::create_dir_all(&media)
         .map_err(|e| AppError::Internal(format!("media folder: {e}")))?;
-    let limit = match scope.record().plan {
-        Some(p) => st
-            .store
-            .catalog_read()?
-            .plan(p)?
-            .map(|p| p.limits.worker_memory_mb),
-        None => None,
-    };
+    let limit = memory_limit(st, &scope)?;
     st.supervisor.start(tenant, specs, Some(media), limit).await;
     Ok(())
 }

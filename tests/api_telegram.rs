@@ -554,3 +554,72 @@ async fn a_user_logs_in_by_qr_code_through_the_api() {
         .expect_err(409, "login.lost");
     app.stop().await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_platform_bot_runs_on_its_token_in_its_own_worker() {
+    let world = Arc::new(World::new(&[(TOKEN, 6000, "yard_platform_bot")], vec![]));
+    let dc = FakeDc::start(key(), world.clone()).await.unwrap();
+    let seed = tempfile::tempdir().unwrap();
+    std::fs::write(seed.path().join("k"), key()).unwrap();
+    let port = dc.addr().port();
+    let addr = dc.addr();
+    let seed_file = seed.path().join("k");
+    let app = common::App::start_with(move |c| {
+        c.telegram.api_id = Some(11);
+        c.telegram.api_hash = Some(botyard::config::Secret::new(
+            "0123456789abcdef0123456789abcdef",
+        ));
+        c.telegram.ports = vec![port];
+        c.telegram.dc = (2, addr);
+        c.telegram.seed_auth_key_file = Some(seed_file);
+        c.platform.bot_token = Some(botyard::config::Secret::new(TOKEN));
+    })
+    .await;
+    let admin = app.admin().await.access;
+    let mut rx = loop {
+        if let Some(rx) = app
+            .ready
+            .supervisor
+            .watch(botyard::supervisor::WorkerKey::Platform)
+        {
+            break rx;
+        }
+        tokio::task::yield_now().await;
+    };
+    let s = tokio::time::timeout(
+        Duration::from_secs(60),
+        rx.wait_for(|s| {
+            matches!(
+                s.sessions.get(&1),
+                Some(botyard::ipc::messages::SessionState::Online { .. })
+            )
+        }),
+    )
+    .await
+    .expect("the platform bot is online")
+    .unwrap()
+    .clone();
+    match s.sessions.get(&1) {
+        Some(botyard::ipc::messages::SessionState::Online { me }) => {
+            assert_eq!(me.username.as_deref(), Some("yard_platform_bot"));
+            assert!(me.is_bot);
+        }
+        other => panic!("{other:?}"),
+    }
+    let workers = app.get("/api/v1/workers", &admin).await;
+    let workers = workers.expect(200).clone();
+    assert!(
+        workers
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|w| w["worker"] == "platform" && w["state"] == "running"),
+        "{workers}"
+    );
+    assert!(
+        dc.calls()
+            .iter()
+            .any(|c| c.name == "auth.importBotAuthorization")
+    );
+    app.stop().await.unwrap();
+}
