@@ -363,7 +363,20 @@ fn socks5(v: &str) -> Result<Secret, String> {
             "must be socks5://[user:password@]host:port with a port from 1 to 65535".into(),
         );
     }
+    // Workers cannot resolve names (their sandbox allows no DNS).
+    if host
+        .trim_matches(|c| c == '[' || c == ']')
+        .parse::<std::net::IpAddr>()
+        .is_err()
+    {
+        return Err("the proxy host must be an IP address (workers cannot resolve names)".into());
+    }
     Ok(Secret::new(v.trim()))
+}
+
+/// The port of a checked `socks5://…` URL.
+pub fn proxy_port(url: &str) -> Option<u16> {
+    url.rsplit_once(':').and_then(|(_, p)| p.parse().ok())
 }
 
 /// `ID@IP:PORT`, e.g. `2@149.154.167.51:443`.
@@ -862,12 +875,17 @@ mod tests {
         );
         assert!(c.validate().is_ok());
         assert!(!format!("{c:?}").contains("s3cr3t"));
+        assert_eq!(proxy_port("socks5://u:s3cr3t@127.0.0.1:1080"), Some(1080));
         for (bad, key) in [
             ("[telegram]\napi_hash = \"xyz\"\n", "telegram.api_hash"),
             ("[telegram]\napi_id = -4\n", "telegram.api_id"),
             ("[telegram]\nproxy = \"http://p:1\"\n", "telegram.proxy"),
             (
                 "[telegram]\nproxy = \"socks5://pass@host\"\n",
+                "telegram.proxy",
+            ),
+            (
+                "[telegram]\nproxy = \"socks5://pass@proxy.example.com:1080\"\n",
                 "telegram.proxy",
             ),
         ] {

@@ -176,6 +176,16 @@ pub async fn run_with(
     sup_cfg.start_rate = f64::from(config.workers.start_rate);
     sup_cfg.start_burst = config.workers.start_burst;
     sup_cfg.connect_ports = config.telegram.ports.clone();
+    // With a proxy, workers connect to it rather than to Telegram.
+    if let Some(port) = config
+        .telegram
+        .proxy
+        .as_ref()
+        .and_then(|p| config::proxy_port(p.expose()))
+        && !sup_cfg.connect_ports.contains(&port)
+    {
+        sup_cfg.connect_ports.push(port);
+    }
     sup_cfg.platform_bot_token = config
         .platform
         .bot_token
@@ -194,6 +204,11 @@ pub async fn run_with(
                 )),
                 None => None,
             },
+            proxy: config
+                .telegram
+                .proxy
+                .as_ref()
+                .map(|p| zeroize::Zeroizing::new(p.expose().to_string())),
         }),
         _ => None,
     };

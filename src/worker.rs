@@ -339,6 +339,7 @@ async fn login_task(
         call_timeout: CALL_TIMEOUT,
         flood_sleep_max: app.flood_sleep_max_secs,
         markup: Markup::Plain,
+        proxy: app.proxy.as_ref().map(|p| p.to_string()),
     });
     let done = |g: &Grammers, me: crate::telegram::Me| match g.location() {
         Some((dc_id, addr, key)) => say(LoginState::Done {
@@ -497,6 +498,7 @@ fn grammers_port(
         call_timeout: CALL_TIMEOUT,
         flood_sleep_max: app.flood_sleep_max_secs,
         markup: Markup::Markdown,
+        proxy: app.proxy.as_ref().map(|p| p.to_string()),
     }))
 }
 
@@ -531,6 +533,7 @@ fn bot_port(
         call_timeout: CALL_TIMEOUT,
         flood_sleep_max: app.flood_sleep_max_secs,
         markup: Markup::Markdown,
+        proxy: app.proxy.as_ref().map(|p| p.to_string()),
     }))
 }
 

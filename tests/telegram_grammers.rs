@@ -50,6 +50,7 @@ async fn setup(markup: Markup, token: &str) -> (Arc<World>, FakeDc, Grammers) {
         call_timeout: Duration::from_secs(3),
         flood_sleep_max: 2,
         markup,
+        proxy: None,
     });
     (world, dc, g)
 }
@@ -292,6 +293,7 @@ async fn a_new_connection_with_a_rejected_key_fails_and_grammers_tries_a_new_key
         call_timeout: Duration::from_secs(3),
         flood_sleep_max: 2,
         markup: Markup::Plain,
+        proxy: None,
     });
     // grammers answers -404 at connection time by starting a key exchange of its own. The
     // fake cannot complete one (Telegram's RSA keys are pinned in the crate), so here the call
@@ -320,6 +322,7 @@ fn user_client(dc: &FakeDc) -> Grammers {
         call_timeout: Duration::from_secs(10),
         flood_sleep_max: 2,
         markup: Markup::Plain,
+        proxy: None,
     })
 }
 
@@ -428,4 +431,28 @@ async fn qr_login_shows_a_code_then_logs_in_when_scanned() {
         QrStep::LoggedIn(me) => assert_eq!(me.user_id, 7004),
         other => panic!("{other:?}"),
     }
+}
+
+#[tokio::test]
+async fn connections_go_through_the_socks5_proxy() {
+    let world = Arc::new(World::new(&[("123:good", 5555, "yard_bot")], chats()));
+    let dc = FakeDc::start(key(), world).await.unwrap();
+    let proxy = botyard_fakedc::socks::Socks5::start(Some(("kullanici", "gizli-42")))
+        .await
+        .unwrap();
+    let mut g = Grammers::new(GrammersConfig {
+        api_id: 11,
+        api_hash: "0123456789abcdef0123456789abcdef".into(),
+        dc_id: 2,
+        addr: v4(dc.addr()).unwrap(),
+        auth_key: Some(key()),
+        bot_token: Some("123:good".into()),
+        call_timeout: Duration::from_secs(5),
+        flood_sleep_max: 2,
+        markup: Markup::Plain,
+        proxy: Some(format!("socks5://kullanici:gizli-42@{}", proxy.addr())),
+    });
+    let me = g.login().await.unwrap();
+    assert_eq!(me.user_id, 5555);
+    assert_eq!(proxy.targets(), vec![dc.addr()]);
 }

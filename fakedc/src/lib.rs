@@ -7,6 +7,7 @@
 
 pub mod crypto;
 pub mod defaults;
+pub mod socks;
 pub mod srp;
 pub mod world;
 

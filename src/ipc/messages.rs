@@ -85,6 +85,8 @@ pub struct TelegramApp {
     pub dc_addr: std::net::SocketAddr,
     /// Test datacenters only: the key new logins start with.
     pub seed_auth_key: Option<zeroize::Zeroizing<Vec<u8>>>,
+    /// `socks5://[user:password@]ip:port` for every Telegram connection.
+    pub proxy: Option<zeroize::Zeroizing<String>>,
 }
 
 impl std::fmt::Debug for TelegramApp {

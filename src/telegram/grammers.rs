@@ -47,6 +47,8 @@ pub struct GrammersConfig {
     /// Flood waits up to this many seconds are slept in place.
     pub flood_sleep_max: u32,
     pub markup: Markup,
+    /// `socks5://[user:password@]ip:port`.
+    pub proxy: Option<String>,
 }
 
 /// A connected grammers client.
@@ -141,6 +143,7 @@ impl Grammers {
             app_version: env!("CARGO_PKG_VERSION").into(),
             // Flood waits are ours to decide on (sleep or report), not the library's.
             retry_policy: Box::new(NoRetries),
+            proxy_url: cfg.proxy.clone(),
             ..Default::default()
         };
         let pool = SenderPool::with_configuration(session.clone(), cfg.api_id, params);
