@@ -773,7 +773,7 @@ impl Supervisor {
                 return RunEnd::Failed(format!("worker refused: {reason}"));
             }
             Ok(Some(Ok(other))) => {
-                return RunEnd::Failed(format!("worker spoke out of turn: {other:?}"));
+                return RunEnd::Failed(format!("worker spoke out of turn: {}", other.name()));
             }
             Ok(Some(Err(e))) => return RunEnd::Failed(format!("bad frame from worker: {e}")),
             Ok(None) => return RunEnd::Failed("worker closed the connection".into()),
@@ -895,6 +895,7 @@ impl Supervisor {
                         }
                     }
                     Some(Ok(FromWorker::SessionMoved { session, dc_id, addr, auth_key, user_id })) => {
+                        let auth_key = auth_key.0;
                         let Some(tenant) = key.tenant() else {
                             self.store_platform_moved(dc_id, addr, auth_key, user_id).await;
                             continue;

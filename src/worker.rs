@@ -613,7 +613,7 @@ async fn run_session<P: TelegramPort>(
                 session: id,
                 dc_id,
                 addr,
-                auth_key: zeroize::Zeroizing::new(key.to_vec()),
+                auth_key: crate::ipc::messages::KeyBytes(zeroize::Zeroizing::new(key.to_vec())),
                 user_id: me.user_id,
             })
             .await;

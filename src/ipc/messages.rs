@@ -177,7 +177,7 @@ pub enum FromWorker {
         session: u64,
         dc_id: i32,
         addr: std::net::SocketAddr,
-        auth_key: zeroize::Zeroizing<Vec<u8>>,
+        auth_key: KeyBytes,
         user_id: i64,
     },
     /// Where a login stands.
@@ -191,6 +191,35 @@ pub enum FromWorker {
         result: Result<(), String>,
     },
     Stopped,
+}
+
+/// Key material in a message: wiped on drop, never shown by `Debug`.
+#[derive(Clone, Serialize, Deserialize, PartialEq)]
+#[serde(transparent)]
+pub struct KeyBytes(pub zeroize::Zeroizing<Vec<u8>>);
+
+impl std::fmt::Debug for KeyBytes {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "<{} key bytes>", self.0.len())
+    }
+}
+
+impl FromWorker {
+    /// The message's kind, for logs (the payload may hold a key).
+    pub fn name(&self) -> &'static str {
+        match self {
+            FromWorker::Ready { .. } => "Ready",
+            FromWorker::Refused { .. } => "Refused",
+            FromWorker::HeartbeatAck { .. } => "HeartbeatAck",
+            FromWorker::Session { .. } => "Session",
+            FromWorker::Dialogs { .. } => "Dialogs",
+            FromWorker::Events { .. } => "Events",
+            FromWorker::SessionMoved { .. } => "SessionMoved",
+            FromWorker::Login { .. } => "Login",
+            FromWorker::LoggedOut { .. } => "LoggedOut",
+            FromWorker::Stopped => "Stopped",
+        }
+    }
 }
 
 #[derive(Clone, Serialize, Deserialize, PartialEq)]
@@ -262,5 +291,53 @@ impl std::fmt::Debug for LoginState {
             LoginState::Qr { expires, .. } => write!(f, "Qr(expires {expires})"),
             LoginState::Failed { code, .. } => write!(f, "Failed({code})"),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn key_material_never_shows_in_debug_output() {
+        let key = vec![0xab_u8; 256];
+        let moved = FromWorker::SessionMoved {
+            session: 1,
+            dc_id: 2,
+            addr: "127.0.0.1:443".parse().unwrap(),
+            auth_key: KeyBytes(zeroize::Zeroizing::new(key.clone())),
+            user_id: 5,
+        };
+        let bot = BotSession {
+            token: zeroize::Zeroizing::new("123:SECRETTOKEN".into()),
+            dc_id: 2,
+            addr: "127.0.0.1:443".parse().unwrap(),
+            auth_key: Some(zeroize::Zeroizing::new(key.clone())),
+            user_id: None,
+        };
+        let done = LoginState::Done {
+            me: Me {
+                user_id: 1,
+                username: None,
+                is_bot: false,
+            },
+            dc_id: 2,
+            addr: "127.0.0.1:443".parse().unwrap(),
+            auth_key: zeroize::Zeroizing::new(key),
+        };
+        let step = LoginStep::Password {
+            password: zeroize::Zeroizing::new("mavi-kedi".into()),
+        };
+        for text in [
+            format!("{moved:?}"),
+            format!("{bot:?}"),
+            format!("{done:?}"),
+            format!("{step:?}"),
+        ] {
+            assert!(!text.contains("171"), "{text}");
+            assert!(!text.contains("SECRETTOKEN"), "{text}");
+            assert!(!text.contains("mavi-kedi"), "{text}");
+        }
+        assert_eq!(moved.name(), "SessionMoved");
     }
 }
