@@ -75,14 +75,25 @@ impl Delegated {
         if rustix::fs::access(&subtree, rustix::fs::Access::WRITE_OK).is_err() {
             return Ok(Err(NotDelegated::NotWritable));
         }
+        // Root may write anywhere; only a subtree the service manager handed over is ours.
+        if rustix::process::geteuid().is_root() && !delegated_by_systemd(dir) {
+            return Ok(Err(NotDelegated::NotWritable));
+        }
+        Self::enter(dir).map(Ok)
+    }
+
+    /// Takes over `dir` without checking it was delegated (the caller knows it was): moves
+    /// this process into `dir/server` and enables the memory controller for workers.
+    pub fn enter(dir: &Path) -> Result<Delegated, CgroupError> {
+        let subtree = dir.join("cgroup.subtree_control");
         let server = dir.join("server");
         fs::create_dir_all(&server).map_err(io("creating", &server))?;
         let procs = server.join("cgroup.procs");
         write(&procs, &std::process::id().to_string())?;
         write(&subtree, "+memory")?;
-        Ok(Ok(Delegated {
+        Ok(Delegated {
             dir: dir.to_path_buf(),
-        }))
+        })
     }
 
     /// Detects delegation on this host (`/proc/self/cgroup`, cgroup2 at `/sys/fs/cgroup`).
@@ -137,6 +148,15 @@ impl Delegated {
     }
 }
 
+/// systemd marks a cgroup it delegated (`Delegate=yes`) with the `trusted.delegate` (or, for
+/// user managers, `user.delegate`) extended attribute.
+fn delegated_by_systemd(dir: &Path) -> bool {
+    ["trusted.delegate", "user.delegate"].iter().any(|name| {
+        let mut v = [0u8; 8];
+        rustix::fs::getxattr(dir, *name, &mut v[..]).is_ok_and(|n| v[..n].starts_with(b"1"))
+    })
+}
+
 fn write(path: &Path, value: &str) -> Result<(), CgroupError> {
     let mut f = fs::OpenOptions::new()
         .write(true)
@@ -172,7 +192,7 @@ mod tests {
     #[test]
     fn a_delegated_folder_gets_server_and_worker_cgroups() {
         let d = fake("cpu memory pids\n");
-        let g = Delegated::setup(d.path()).unwrap().unwrap();
+        let g = Delegated::enter(d.path()).unwrap();
         let own = fs::read_to_string(d.path().join("server/cgroup.procs")).unwrap();
         assert_eq!(own, std::process::id().to_string());
         assert_eq!(

@@ -50,17 +50,15 @@ pub fn store_dialogs(
     now: i64,
 ) -> Result<SyncOutcome, StoreError> {
     let scope = store.supervisor_scope(tenant)?;
-    // A session removed while its worker was reporting must not bring its chats back.
-    let known = scope
-        .shard_read()?
-        .sessions()?
-        .iter()
-        .any(|(id, _)| id.0 == session);
-    if !known {
-        return Ok(SyncOutcome::default());
-    }
     let f = facts(dialogs);
-    scope.shard_write(|s| s.sync_groups(session, &f, now))
+    // In the same transaction: a session removed while its worker was reporting must not
+    // bring its chats back.
+    scope.shard_write(|s| {
+        if !s.sessions()?.iter().any(|(id, _)| id.0 == session) {
+            return Ok(SyncOutcome::default());
+        }
+        s.sync_groups(session, &f, now)
+    })
 }
 
 /// Title and member-count changes seen in updates.

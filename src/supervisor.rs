@@ -271,6 +271,13 @@ pub struct Supervisor {
     /// Seals session material a worker reports (a bot's new key).
     keyring: Arc<crate::crypto::Keyring>,
     slots: Mutex<HashMap<WorkerKey, Slot>>,
+    /// Starts and stops of one key run one at a time, so two starts cannot both find nothing
+    /// to stop and leave two processes holding the same Telegram session.
+    key_locks: Mutex<HashMap<WorkerKey, Arc<tokio::sync::Mutex<()>>>>,
+    /// When each worker was last asked to refresh its dialogs.
+    last_refresh: Mutex<HashMap<WorkerKey, Instant>>,
+    /// Sessions already reported revoked (one alert per session per server run).
+    revoked_alerted: Mutex<std::collections::HashSet<(WorkerKey, u64)>>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -312,6 +319,16 @@ impl std::fmt::Display for WorkerKey {
     }
 }
 
+/// Shortest time between two dialog refreshes of one worker.
+pub const REFRESH_EVERY: Duration = Duration::from_secs(30);
+
+#[derive(Debug, PartialEq, Eq)]
+pub enum RefreshRefused {
+    NotRunning,
+    /// Seconds until the next refresh is allowed.
+    TooSoon(u64),
+}
+
 /// What a worker's keeper listens to besides the worker.
 struct Control {
     stop: watch::Receiver<bool>,
@@ -341,6 +358,9 @@ impl Supervisor {
             store,
             keyring,
             slots: Mutex::new(HashMap::new()),
+            key_locks: Mutex::new(HashMap::new()),
+            last_refresh: Mutex::new(HashMap::new()),
+            revoked_alerted: Mutex::new(std::collections::HashSet::new()),
         })
     }
 
@@ -354,12 +374,14 @@ impl Supervisor {
         memory_limit_mb: Option<u32>,
     ) {
         let key = key.into();
+        let key_lock = self.key_lock(key);
+        let _one_at_a_time = key_lock.lock().await;
         // Logins held by the worker being replaced die with it; keep saying so.
         let lost = self
             .status(key)
             .map(|s| lost_logins(&s.logins))
             .unwrap_or_default();
-        self.stop(key).await;
+        self.stop_now(key).await;
         let status = Arc::new(watch::Sender::new(WorkerStatus {
             memory_limit_mb,
             logins: lost,
@@ -397,9 +419,20 @@ impl Supervisor {
         );
     }
 
+    fn key_lock(&self, key: WorkerKey) -> Arc<tokio::sync::Mutex<()>> {
+        lock(&self.key_locks).entry(key).or_default().clone()
+    }
+
     /// Stops the worker of `tenant` and waits until its process is gone.
     pub async fn stop(&self, key: impl Into<WorkerKey>) {
-        let slot = lock(&self.slots).remove(&key.into());
+        let key = key.into();
+        let key_lock = self.key_lock(key);
+        let _one_at_a_time = key_lock.lock().await;
+        self.stop_now(key).await;
+    }
+
+    async fn stop_now(&self, key: WorkerKey) {
+        let slot = lock(&self.slots).remove(&key);
         if let Some(slot) = slot {
             let _ = slot.stop.send(true);
             let _ = slot.task.await;
@@ -437,13 +470,28 @@ impl Supervisor {
             .collect()
     }
 
-    /// Asks the tenant's running worker to list its sessions' dialogs again; false when no
-    /// worker is running or its queue is full.
-    pub fn refresh_dialogs(&self, key: impl Into<WorkerKey>) -> bool {
-        lock(&self.slots).get(&key.into()).is_some_and(|s| {
-            s.status.borrow().state == WorkerState::Running
-                && s.commands.try_send(ToWorker::RefreshDialogs).is_ok()
-        })
+    /// Asks the tenant's running worker to list its sessions' dialogs again. At most one
+    /// refresh per [`REFRESH_EVERY`]: each costs a `getDialogs` per session at Telegram.
+    pub fn refresh_dialogs(&self, key: impl Into<WorkerKey>) -> Result<(), RefreshRefused> {
+        let key = key.into();
+        let slots = lock(&self.slots);
+        let s = slots.get(&key).ok_or(RefreshRefused::NotRunning)?;
+        if s.status.borrow().state != WorkerState::Running {
+            return Err(RefreshRefused::NotRunning);
+        }
+        let mut last = lock(&self.last_refresh);
+        if let Some(at) = last.get(&key)
+            && at.elapsed() < REFRESH_EVERY
+        {
+            return Err(RefreshRefused::TooSoon(
+                (REFRESH_EVERY - at.elapsed()).as_secs().max(1),
+            ));
+        }
+        s.commands
+            .try_send(ToWorker::RefreshDialogs)
+            .map_err(|_| RefreshRefused::NotRunning)?;
+        last.insert(key, Instant::now());
+        Ok(())
     }
 
     /// Signs a session out at Telegram through the tenant's running worker and waits for
@@ -852,7 +900,7 @@ impl Supervisor {
                     Some(Ok(FromWorker::Session { session, state })) => {
                         tracing::info!(session, state = ?state, "session state");
                         let newly_revoked = state == SessionState::Revoked
-                            && status.borrow().sessions.get(&session) != Some(&SessionState::Revoked);
+                            && lock(&self.revoked_alerted).insert((key, session));
                         status.send_modify(|s| { s.sessions.insert(session, state); });
                         if newly_revoked {
                             // The bot-status event the notifications will send.

@@ -358,6 +358,10 @@ async fn groups_come_from_the_dialogs_and_obey_the_plan() {
     app.post(&format!("{base}/refresh"), &owner, json!({}))
         .await
         .expect(202);
+    // Another right away would cost Telegram calls for nothing.
+    app.post(&format!("{base}/refresh"), &owner, json!({}))
+        .await
+        .expect_err(409, "groups.refresh_too_soon");
     tokio::time::timeout(
         Duration::from_secs(60),
         rx.wait_for(|s| s.dialogs_reported > reported),

@@ -383,9 +383,7 @@ async fn in_a_delegated_cgroup_each_worker_gets_memory_max() {
     let fake = tempfile::tempdir().unwrap();
     std::fs::write(fake.path().join("cgroup.controllers"), "cpu memory pids\n").unwrap();
     std::fs::write(fake.path().join("cgroup.subtree_control"), "").unwrap();
-    let cg = botyard::cgroup::Delegated::setup(fake.path())
-        .unwrap()
-        .unwrap();
+    let cg = botyard::cgroup::Delegated::enter(fake.path()).unwrap();
     let w = world();
     let t = tenant(&w.store, "Baklava");
     let mut cfg = config(env!("CARGO_BIN_EXE_botyard"));

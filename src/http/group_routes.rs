@@ -208,14 +208,19 @@ async fn update_group(
     security(("bearer" = [])))]
 async fn refresh_groups(State(st): State<Shared>, t: TenantCtx) -> AppResult<StatusCode> {
     require_active(&t.scope)?;
-    if st.supervisor.refresh_dialogs(t.scope.tenant_id()) {
-        Ok(StatusCode::ACCEPTED)
-    } else {
-        Err(AppError::Conflict {
+    match st.supervisor.refresh_dialogs(t.scope.tenant_id()) {
+        Ok(()) => Ok(StatusCode::ACCEPTED),
+        Err(crate::supervisor::RefreshRefused::TooSoon(secs)) => Err(AppError::Conflict {
+            code: "groups.refresh_too_soon",
+            message: format!(
+                "the groups were refreshed moments ago; try again in {secs} s (each refresh asks Telegram for every session's chats)"
+            ),
+        }),
+        Err(crate::supervisor::RefreshRefused::NotRunning) => Err(AppError::Conflict {
             code: "worker.not_running",
             message:
                 "the tenant's worker is not running; connect a session or wait for it to start"
                     .into(),
-        })
+        }),
     }
 }
