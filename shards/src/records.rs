@@ -230,7 +230,7 @@ pub enum GroupKindRec {
 /// tenant's own choices about it (automation on or off, tags).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct GroupRec {
-    /// The session that sees this chat (the latest to report it).
+    /// The session that posts here; its report gives the facts below.
     pub session: u64,
     pub title: String,
     pub kind: GroupKindRec,
@@ -245,9 +245,61 @@ pub struct GroupRec {
     pub tags: Vec<String>,
     pub discovered_at: i64,
     pub updated_at: i64,
+    /// Every session that lists this chat; it is gone only when none does.
+    pub seen_by: Vec<u64>,
 }
+
+/// Version 1 of [`GroupRec`], before `seen_by`.
+#[derive(Deserialize)]
+struct GroupRecV1 {
+    session: u64,
+    title: String,
+    kind: GroupKindRec,
+    members: u32,
+    can_post: bool,
+    is_admin: bool,
+    slow_mode_secs: u32,
+    present: bool,
+    enabled: bool,
+    tags: Vec<String>,
+    discovered_at: i64,
+    updated_at: i64,
+}
+
 impl Record for GroupRec {
     const TAG: u8 = 11;
-    const VERSION: u8 = 1;
+    const VERSION: u8 = 2;
     const NAME: &'static str = "group";
+
+    fn upgrade(version: u8, body: &[u8]) -> Result<Self, crate::CodecError> {
+        if version != 1 {
+            return Err(crate::CodecError::UnknownVersion {
+                record: Self::NAME,
+                version,
+            });
+        }
+        let v1: GroupRecV1 = postcard::from_bytes(body).map_err(|e| crate::CodecError::Decode {
+            record: Self::NAME,
+            reason: e.to_string(),
+        })?;
+        Ok(GroupRec {
+            seen_by: if v1.present {
+                vec![v1.session]
+            } else {
+                Vec::new()
+            },
+            session: v1.session,
+            title: v1.title,
+            kind: v1.kind,
+            members: v1.members,
+            can_post: v1.can_post,
+            is_admin: v1.is_admin,
+            slow_mode_secs: v1.slow_mode_secs,
+            present: v1.present,
+            enabled: v1.enabled,
+            tags: v1.tags,
+            discovered_at: v1.discovered_at,
+            updated_at: v1.updated_at,
+        })
+    }
 }

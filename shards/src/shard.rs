@@ -160,8 +160,9 @@ impl TenantShard<WriteTransaction> {
     }
 
     /// Merges a session's full dialog list: new chats are added with automation off, known
-    /// ones take the new facts and keep the tenant's choices, and chats this session saw
-    /// before but no longer lists are marked gone with automation off.
+    /// ones take the new facts (from the session that posts there) and keep the tenant's
+    /// choices, and a chat this session listed before but no longer does loses it; a chat no
+    /// session lists any more is marked gone with automation off.
     pub fn sync_groups(
         &mut self,
         session: u64,
@@ -172,28 +173,31 @@ impl TenantShard<WriteTransaction> {
         let mut seen = std::collections::HashSet::with_capacity(found.len());
         for f in found {
             seen.insert(f.chat);
-            let old = self.group(f.chat)?;
-            let rec = match old {
+            let rec = match self.group(f.chat)? {
                 Some(old) => {
-                    let next = GroupRec {
-                        session,
-                        title: f.title.clone(),
-                        kind: f.kind,
-                        members: f.members,
-                        can_post: f.can_post,
-                        is_admin: f.is_admin,
-                        slow_mode_secs: f.slow_mode_secs,
-                        present: true,
-                        updated_at: now,
-                        ..old.clone()
-                    };
-                    let same = GroupRec {
-                        updated_at: old.updated_at,
-                        ..next.clone()
-                    } == old;
-                    if same {
+                    let mut next = old.clone();
+                    if !next.seen_by.contains(&session) {
+                        next.seen_by.push(session);
+                    }
+                    // The posting session's view wins; another session takes over only when
+                    // the posting one no longer sees the chat.
+                    let posting_here = !old.present
+                        || old.session == session
+                        || !old.seen_by.contains(&old.session);
+                    if posting_here {
+                        next.session = session;
+                        next.title = f.title.clone();
+                        next.kind = f.kind;
+                        next.members = f.members;
+                        next.can_post = f.can_post;
+                        next.is_admin = f.is_admin;
+                        next.slow_mode_secs = f.slow_mode_secs;
+                    }
+                    next.present = true;
+                    if next == old {
                         continue;
                     }
+                    next.updated_at = now;
                     out.updated += 1;
                     next
                 }
@@ -212,25 +216,33 @@ impl TenantShard<WriteTransaction> {
                         tags: Vec::new(),
                         discovered_at: now,
                         updated_at: now,
+                        seen_by: vec![session],
                     }
                 }
             };
             self.put_group(f.chat, &rec)?;
         }
-        for (chat, rec) in self.groups()? {
-            if rec.session == session && rec.present && !seen.contains(&chat) {
-                out.gone += 1;
-                self.put_group(
-                    chat,
-                    &GroupRec {
-                        present: false,
-                        can_post: false,
-                        enabled: false,
-                        updated_at: now,
-                        ..rec
-                    },
-                )?;
+        for (chat, mut rec) in self.groups()? {
+            if !rec.seen_by.contains(&session) || seen.contains(&chat) {
+                continue;
             }
+            rec.seen_by.retain(|s| *s != session);
+            rec.updated_at = now;
+            match rec.seen_by.first() {
+                None => {
+                    out.gone += 1;
+                    rec.present = false;
+                    rec.can_post = false;
+                    rec.enabled = false;
+                }
+                Some(other) if rec.session == session => {
+                    // Another session still sees it; it posts from now on.
+                    rec.session = *other;
+                    out.updated += 1;
+                }
+                Some(_) => out.updated += 1,
+            }
+            self.put_group(chat, &rec)?;
         }
         Ok(out)
     }

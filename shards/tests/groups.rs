@@ -114,3 +114,80 @@ fn refresh_adds_updates_and_marks_gone_but_keeps_choices() {
     // Another tenant sees none of it.
     assert!(other.shard_read().unwrap().groups().unwrap().is_empty());
 }
+
+#[test]
+fn a_chat_two_sessions_share_keeps_its_choices_when_one_leaves() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(dir.path(), 1);
+    let a = admin(&store, "root@example.com");
+    let t = create_tenant(&store, &a, "Lale");
+    // The shop's bot (1) and its owner's account (2) are both in the same group.
+    t.shard_write(|s| s.sync_groups(1, &[facts(-5, "Moda", 30)], 10))
+        .unwrap();
+    t.shard_write(|s| s.sync_groups(2, &[facts(-5, "Moda", 30)], 11))
+        .unwrap();
+    t.shard_write(|s| {
+        let mut g = s.group(ChatId(-5))?.unwrap();
+        g.enabled = true;
+        s.put_group(ChatId(-5), &g)?;
+        Ok::<_, StoreError>(())
+    })
+    .unwrap();
+    let g = t.shard_read().unwrap().group(ChatId(-5)).unwrap().unwrap();
+    assert_eq!(g.session, 1, "the first session keeps posting");
+    assert_eq!(g.seen_by, vec![1, 2]);
+
+    // The bot is removed: the account still sees the chat, and takes over posting.
+    let out = t.shard_write(|s| s.forget_session_groups(1, 20)).unwrap();
+    assert_eq!(out, 0, "nothing is gone");
+    let g = t.shard_read().unwrap().group(ChatId(-5)).unwrap().unwrap();
+    assert!(g.present && g.enabled, "{g:?}");
+    assert_eq!((g.session, g.seen_by.clone()), (2, vec![2]));
+
+    // The account leaves too: now it is gone, automation off.
+    assert_eq!(
+        t.shard_write(|s| s.sync_groups(2, &[], 30)).unwrap().gone,
+        1
+    );
+    let g = t.shard_read().unwrap().group(ChatId(-5)).unwrap().unwrap();
+    assert!(!g.present && !g.enabled && g.seen_by.is_empty());
+}
+
+#[test]
+fn a_version_1_group_record_is_read_as_seen_by_its_session() {
+    use botyard_shards::Record;
+    use botyard_shards::records::GroupRec;
+    // Version 1 had no `seen_by`: the fields of GroupRec without it, in order.
+    #[derive(serde::Serialize)]
+    struct V1 {
+        session: u64,
+        title: String,
+        kind: GroupKindRec,
+        members: u32,
+        can_post: bool,
+        is_admin: bool,
+        slow_mode_secs: u32,
+        present: bool,
+        enabled: bool,
+        tags: Vec<String>,
+        discovered_at: i64,
+        updated_at: i64,
+    }
+    let body = postcard::to_allocvec(&V1 {
+        session: 3,
+        title: "Eski".into(),
+        kind: GroupKindRec::Group,
+        members: 4,
+        can_post: true,
+        is_admin: false,
+        slow_mode_secs: 0,
+        present: true,
+        enabled: true,
+        tags: vec!["x".into()],
+        discovered_at: 1,
+        updated_at: 2,
+    })
+    .unwrap();
+    let g = GroupRec::upgrade(1, &body).unwrap();
+    assert_eq!((g.session, g.seen_by, g.enabled), (3, vec![3], true));
+}
