@@ -457,13 +457,22 @@ pub async fn ensure_worker(st: &AppState, tenant: TenantId) -> AppResult<()> {
     Ok(())
 }
 
+/// (Re)starts the platform bot's worker; false when no platform bot is configured.
+pub async fn start_platform(st: &AppState) -> bool {
+    match platform_spec(st) {
+        Some(spec) => {
+            st.supervisor
+                .start(WorkerKey::Platform, vec![spec], None, None)
+                .await;
+            true
+        }
+        None => false,
+    }
+}
+
 /// At start: the platform bot, and a worker for every active tenant with sessions.
 pub async fn reconcile_all(st: &AppState) {
-    if let Some(spec) = platform_spec(st) {
-        st.supervisor
-            .start(WorkerKey::Platform, vec![spec], None, None)
-            .await;
-    }
+    start_platform(st).await;
     let tenants = match st.store.tenant_ids() {
         Ok(t) => t,
         Err(e) => {

@@ -404,3 +404,46 @@ async fn groups_come_from_the_dialogs_and_obey_the_plan() {
     .expect_err(409, "group.gone");
     app.stop().await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn admins_restart_the_platform_worker_and_only_admins() {
+    let app = App::start_with(|c| c.platform.bot = botyard::config::PlatformBot::Sim).await;
+    let admin = app.admin().await.access;
+    let (_tenant, _, owner) = app
+        .tenant_with_owner(&admin, "Sahip", "sahip2@example.com")
+        .await;
+    app.post("/api/v1/workers/platform/restart", &owner.access, json!({}))
+        .await
+        .expect_err(403, "auth.admin_required");
+    let r = app
+        .post("/api/v1/workers/platform/restart", &admin, json!({}))
+        .await;
+    assert_eq!(r.expect(200)["worker"], "platform");
+    let mut rx = app
+        .ready
+        .supervisor
+        .watch(botyard::supervisor::WorkerKey::Platform)
+        .expect("platform worker");
+    tokio::time::timeout(
+        Duration::from_secs(60),
+        rx.wait_for(|s| s.state == botyard::supervisor::WorkerState::Running),
+    )
+    .await
+    .expect("running")
+    .unwrap();
+    // Not quarantined: nothing to release.
+    app.post("/api/v1/workers/platform/release", &admin, json!({}))
+        .await
+        .expect_err(409, "worker.not_quarantined");
+    app.stop().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_a_platform_bot_restart_says_so() {
+    let app = App::start().await;
+    let admin = app.admin().await.access;
+    app.post("/api/v1/workers/platform/restart", &admin, json!({}))
+        .await
+        .expect_err(409, "platform.not_configured");
+    app.stop().await.unwrap();
+}

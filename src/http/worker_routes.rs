@@ -37,6 +37,8 @@ pub fn router() -> OpenApiRouter<Shared> {
         .routes(routes!(restart_worker))
         .routes(routes!(release_worker))
         .routes(routes!(list_workers))
+        .routes(routes!(restart_platform_worker))
+        .routes(routes!(release_platform_worker))
 }
 
 #[derive(Serialize, ToSchema)]
@@ -531,4 +533,46 @@ async fn list_workers(State(st): State<Shared>, caller: Caller) -> AppResult<Jso
     // Tenants by id, the platform bot last.
     all.sort_by_key(|w| w.tenant_id.unwrap_or(u64::MAX));
     Ok(Json(all))
+}
+
+/// Restart the platform bot's worker (admins).
+#[utoipa::path(post, path = "/api/v1/workers/platform/restart", tag = "sessions",
+    responses((status = 200, body = WorkerOut), (status = 403, body = ErrorEnvelope), (status = 409, body = ErrorEnvelope)),
+    security(("bearer" = [])))]
+async fn restart_platform_worker(
+    State(st): State<Shared>,
+    caller: Caller,
+) -> AppResult<Json<WorkerOut>> {
+    require_admin(&st, &caller)?;
+    if !workers::start_platform(&st).await {
+        return Err(AppError::Conflict {
+            code: "platform.not_configured",
+            message: "no platform bot is configured (platform.bot_token or platform.bot)".into(),
+        });
+    }
+    let key = WorkerKey::Platform;
+    Ok(Json(worker_out(key, st.supervisor.status(key), st.now())))
+}
+
+/// Let a quarantined platform bot worker start again (admins).
+#[utoipa::path(post, path = "/api/v1/workers/platform/release", tag = "sessions",
+    responses((status = 200, body = WorkerOut), (status = 403, body = ErrorEnvelope), (status = 409, body = ErrorEnvelope)),
+    security(("bearer" = [])))]
+async fn release_platform_worker(
+    State(st): State<Shared>,
+    caller: Caller,
+) -> AppResult<Json<WorkerOut>> {
+    require_admin(&st, &caller)?;
+    let key = WorkerKey::Platform;
+    let quarantined = st
+        .supervisor
+        .status(key)
+        .is_some_and(|s| s.state == WorkerState::Quarantined);
+    if !quarantined || !st.supervisor.release(key) {
+        return Err(AppError::Conflict {
+            code: "worker.not_quarantined",
+            message: "the platform bot's worker is not in quarantine".into(),
+        });
+    }
+    Ok(Json(worker_out(key, st.supervisor.status(key), st.now())))
 }
