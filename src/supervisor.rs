@@ -901,11 +901,12 @@ impl Supervisor {
                         tracing::info!(session, state = ?state, "session state");
                         let newly_revoked = state == SessionState::Revoked
                             && lock(&self.revoked_alerted).insert((key, session));
-                        status.send_modify(|s| { s.sessions.insert(session, state); });
                         if newly_revoked {
-                            // The bot-status event the notifications will send.
+                            // The bot-status event the notifications will send; durable
+                            // before the API shows the state.
                             self.record_alert(key, "session.revoked", format!("session {session}: Telegram no longer accepts its auth key")).await;
                         }
+                        status.send_modify(|s| { s.sessions.insert(session, state); });
                     }
                     Some(Ok(FromWorker::Dialogs { session, dialogs })) => {
                         // The platform bot's chats are not a tenant's groups.
