@@ -50,6 +50,9 @@ pub struct ImportedSession {
     pub is_bot: Option<bool>,
     pub test_mode: bool,
     pub api_id: Option<i32>,
+    /// Where the session left off in Telegram's update sequences (set by its worker).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sync: Option<crate::telegram::SyncState>,
 }
 
 impl std::fmt::Debug for ImportedSession {
@@ -211,6 +214,7 @@ fn parse_telethon(b: &[u8]) -> Result<ImportedSession, ImportError> {
         is_bot: None,
         test_mode: false,
         api_id: None,
+        sync: None,
     })
 }
 
@@ -255,6 +259,7 @@ fn parse_pyrogram(b: &[u8]) -> Result<ImportedSession, ImportError> {
         is_bot: Some(b[user_at + user_width] != 0),
         test_mode,
         api_id: api_id.filter(|a| *a != 0),
+        sync: None,
     })
 }
 
@@ -337,6 +342,7 @@ fn read_telethon_file(conn: &rusqlite::Connection) -> Result<ImportedSession, Im
         is_bot: None,
         test_mode: false,
         api_id: None,
+        sync: None,
     })
 }
 
@@ -386,5 +392,6 @@ fn read_pyrogram_file(
         api_id: api_id
             .and_then(|a| i32::try_from(a).ok())
             .filter(|a| *a != 0),
+        sync: None,
     })
 }

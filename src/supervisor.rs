@@ -960,6 +960,21 @@ impl Supervisor {
                             Err(e) => tracing::error!(error = %e, "session key task failed"),
                         }
                     }
+                    Some(Ok(FromWorker::SessionSync { session, state })) => {
+                        if !state.within_limits() {
+                            return RunEnd::Failed(format!("session {session} sent an update state over the limits"));
+                        }
+                        let (store, keyring) = (self.store.clone(), self.keyring.clone());
+                        let r = tokio::task::spawn_blocking(move || match key.tenant() {
+                            Some(tenant) => crate::workers::store_sync(&store, &keyring, tenant, botyard_shards::ids::SecretId(session), &state),
+                            None => crate::workers::store_platform_sync(&store, &keyring, &state),
+                        }).await;
+                        match r {
+                            Ok(Ok(_)) => tracing::debug!(session, "session update state stored"),
+                            Ok(Err(e)) => tracing::error!(session, error = %e, "cannot store the session's update state"),
+                            Err(e) => tracing::error!(error = %e, "update state task failed"),
+                        }
+                    }
                     Some(Ok(FromWorker::Login { login, state })) => {
                         // Only logins the API started: a worker cannot make up its own.
                         status.send_modify(|s| {

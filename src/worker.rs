@@ -124,7 +124,7 @@ pub async fn serve(
     let (mut in_rx, _reader) = FrameReader::resume(r, 1).spawn::<ToWorker>();
 
     let (out_tx, mut out_rx) = mpsc::channel::<FromWorker>(64);
-    let (ev_tx, mut ev_rx) = mpsc::channel::<(u64, IncomingEvent)>(4096);
+    let (ev_tx, mut ev_rx) = mpsc::channel::<(u64, Flow)>(4096);
     let mut controls: HashMap<u64, mpsc::Sender<SessionCmd>> = HashMap::new();
     let mut logins: HashMap<u64, mpsc::Sender<LoginStep>> = HashMap::new();
     for spec in init.sessions.clone() {
@@ -222,8 +222,23 @@ pub async fn serve(
                 Some(Err(e)) => return Err(e.into()),
             },
             Some(m) = out_rx.recv() => writer.send(&m).await?,
-            Some((session, event)) = ev_rx.recv(), if unacked.len() < max_unacked => {
+            Some((session, flow)) = ev_rx.recv(), if unacked.len() < max_unacked => {
                 let buf = buffers.entry(session).or_default();
+                let event = match flow {
+                    Flow::Event(e) => e,
+                    Flow::Sync(state) => {
+                        // The state goes after the events it covers, so the supervisor stores
+                        // it only once they are durable.
+                        if !buf.is_empty() {
+                            let events = std::mem::take(buf);
+                            writer.send(&FromWorker::Events { batch: next_batch, session, events }).await?;
+                            unacked.insert(next_batch);
+                            next_batch += 1;
+                        }
+                        writer.send(&FromWorker::SessionSync { session, state }).await?;
+                        continue;
+                    }
+                };
                 buf.push(event);
                 if buf.len() >= max_events {
                     let events = std::mem::take(buf);
@@ -340,6 +355,8 @@ async fn login_task(
         flood_sleep_max: app.flood_sleep_max_secs,
         markup: Markup::Plain,
         proxy: app.proxy.as_ref().map(|p| p.to_string()),
+        resume: None,
+        seed_key: seed,
     });
     let done = |g: &Grammers, me: crate::telegram::Me| match g.location() {
         Some((dc_id, addr, key)) => say(LoginState::Done {
@@ -467,6 +484,17 @@ async fn login_task(
     }
 }
 
+/// What a session hands the batcher, in order.
+enum Flow {
+    Event(IncomingEvent),
+    /// Where the session stands after the events before it.
+    Sync(crate::telegram::SyncState),
+}
+
+/// How often a session's update state goes to the supervisor (when it changed). A crash
+/// replays at most this much from Telegram's difference.
+const SYNC_EVERY: Duration = Duration::from_secs(5);
+
 /// What the worker's loop asks of one session.
 enum SessionCmd {
     Refresh,
@@ -499,6 +527,8 @@ fn grammers_port(
         flood_sleep_max: app.flood_sleep_max_secs,
         markup: Markup::Markdown,
         proxy: app.proxy.as_ref().map(|p| p.to_string()),
+        resume: imp.sync.clone(),
+        seed_key: seed_key(app),
     }))
 }
 
@@ -534,7 +564,16 @@ fn bot_port(
         flood_sleep_max: app.flood_sleep_max_secs,
         markup: Markup::Markdown,
         proxy: app.proxy.as_ref().map(|p| p.to_string()),
+        resume: b.sync.clone(),
+        seed_key: seed_key(app),
     }))
+}
+
+/// Test datacenters only: the key every datacenter of the fake accepts.
+fn seed_key(app: &crate::ipc::messages::TelegramApp) -> Option<[u8; 256]> {
+    app.seed_auth_key
+        .as_ref()
+        .and_then(|k| <[u8; 256]>::try_from(&k[..]).ok())
 }
 
 /// Longest a Telegram call may take before the session counts it as lost.
@@ -544,7 +583,7 @@ async fn session_task(
     spec: SessionSpec,
     app: Option<crate::ipc::messages::TelegramApp>,
     out: mpsc::Sender<FromWorker>,
-    events: mpsc::Sender<(u64, IncomingEvent)>,
+    events: mpsc::Sender<(u64, Flow)>,
     refresh: mpsc::Receiver<SessionCmd>,
 ) {
     let id = spec.id;
@@ -585,7 +624,7 @@ async fn run_session<P: TelegramPort>(
     id: u64,
     report_location: bool,
     out: mpsc::Sender<FromWorker>,
-    events: mpsc::Sender<(u64, IncomingEvent)>,
+    events: mpsc::Sender<(u64, Flow)>,
     mut refresh: mpsc::Receiver<SessionCmd>,
 ) {
     let say = |state| FromWorker::Session { session: id, state };
@@ -624,8 +663,22 @@ async fn run_session<P: TelegramPort>(
     }
     backoff = Duration::from_secs(1);
     let mut n = 0u32;
+    let mut synced: Option<crate::telegram::SyncState> = None;
+    let mut sync_tick = tokio::time::interval(SYNC_EVERY);
+    sync_tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         let next = tokio::select! {
+            _ = sync_tick.tick() => {
+                if let Some(state) = port.sync_state().await
+                    && synced.as_ref() != Some(&state)
+                {
+                    synced = Some(state.clone());
+                    if events.send((id, Flow::Sync(state))).await.is_err() {
+                        return;
+                    }
+                }
+                continue;
+            }
             Some(cmd) = refresh.recv() => {
                 match cmd {
                     SessionCmd::Refresh => {
@@ -645,7 +698,7 @@ async fn run_session<P: TelegramPort>(
         };
         match next {
             Ok(e) => {
-                if events.send((id, e)).await.is_err() {
+                if events.send((id, Flow::Event(e))).await.is_err() {
                     return;
                 }
                 n = n.wrapping_add(1);

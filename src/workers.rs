@@ -74,6 +74,54 @@ pub fn store_moved(
         auth_key,
         user_id,
     } = *at;
+    if auth_key.len() != 256 {
+        return Err(AppError::Internal(
+            "a worker reported a key of the wrong size".into(),
+        ));
+    }
+    reseal(store, keyring, tenant, session, |kind| {
+        let SessionKind::Bot(b) = kind else {
+            return false;
+        };
+        b.dc_id = dc_id;
+        b.addr = addr;
+        b.auth_key = Some(zeroize::Zeroizing::new(auth_key.to_vec()));
+        b.user_id = Some(user_id);
+        true
+    })
+}
+
+/// Reseals a real session's material with where it stands in Telegram's update sequences
+/// (reported by its worker after the events it covers were stored).
+pub fn store_sync(
+    store: &botyard_shards::Store,
+    keyring: &crate::crypto::Keyring,
+    tenant: TenantId,
+    session: SecretId,
+    state: &crate::telegram::SyncState,
+) -> AppResult<bool> {
+    reseal(store, keyring, tenant, session, |kind| match kind {
+        SessionKind::Bot(b) => {
+            b.sync = Some(state.clone());
+            true
+        }
+        SessionKind::Imported(i) => {
+            i.sync = Some(state.clone());
+            true
+        }
+        SessionKind::Sim(_) => false,
+    })
+}
+
+/// Opens a session's sealed material, lets `change` edit it, and seals it again when it
+/// says so, in one write transaction.
+fn reseal(
+    store: &botyard_shards::Store,
+    keyring: &crate::crypto::Keyring,
+    tenant: TenantId,
+    session: SecretId,
+    change: impl FnOnce(&mut SessionKind) -> bool,
+) -> AppResult<bool> {
     let scope = store.supervisor_scope(tenant)?;
     let aad = slot_aad(SecretSlot::Tenant(tenant, session));
     scope.shard_write(|s| -> AppResult<bool> {
@@ -81,25 +129,38 @@ pub fn store_moved(
             return Ok(false);
         };
         let plain = keyring.open(&sealed, &aad)?;
-        let kind: SessionKind = serde_json::from_slice(&plain)
+        let mut kind: SessionKind = serde_json::from_slice(&plain)
             .map_err(|e| AppError::Internal(format!("session {session} material: {e}")))?;
-        let SessionKind::Bot(mut b) = kind else {
+        if !change(&mut kind) {
             return Ok(false);
-        };
-        if auth_key.len() != 256 {
-            return Err(AppError::Internal(
-                "a worker reported a key of the wrong size".into(),
-            ));
         }
-        b.dc_id = dc_id;
-        b.addr = addr;
-        b.auth_key = Some(zeroize::Zeroizing::new(auth_key.to_vec()));
-        b.user_id = Some(user_id);
         let material = zeroize::Zeroizing::new(
-            serde_json::to_vec(&SessionKind::Bot(b))
-                .map_err(|e| AppError::Internal(e.to_string()))?,
+            serde_json::to_vec(&kind).map_err(|e| AppError::Internal(e.to_string()))?,
         );
         s.put_secret(session, &keyring.seal(&material, &aad)?)?;
+        Ok(true)
+    })
+}
+
+/// Keeps the platform bot's update state with its sealed material.
+pub fn store_platform_sync(
+    store: &botyard_shards::Store,
+    keyring: &crate::crypto::Keyring,
+    state: &crate::telegram::SyncState,
+) -> AppResult<bool> {
+    let aad = crate::keys::catalog_aad(PLATFORM_BOT_SECRET);
+    store.catalog_write(|c| -> AppResult<bool> {
+        let Some(sealed) = c.secret(PLATFORM_BOT_SECRET)? else {
+            return Ok(false);
+        };
+        let plain = keyring.open(&sealed, &aad)?;
+        let mut b: crate::ipc::messages::BotSession = serde_json::from_slice(&plain)
+            .map_err(|e| AppError::Internal(format!("platform bot material: {e}")))?;
+        b.sync = Some(state.clone());
+        let plain = zeroize::Zeroizing::new(
+            serde_json::to_vec(&b).map_err(|e| AppError::Internal(e.to_string()))?,
+        );
+        c.put_secret(PLATFORM_BOT_SECRET, &keyring.seal(&plain, &aad)?)?;
         Ok(true)
     })
 }
@@ -146,6 +207,7 @@ pub fn connect_bot(
         addr,
         auth_key: seed,
         user_id: None,
+        sync: None,
     });
     let id = add_session(&st.keyring, scope, label, &kind, now)?;
     tracing::info!(
@@ -376,6 +438,7 @@ pub fn store_platform_bot(
         addr: at.addr,
         auth_key: Some(zeroize::Zeroizing::new(at.auth_key.to_vec())),
         user_id: Some(at.user_id),
+        sync: None,
     };
     let plain = zeroize::Zeroizing::new(
         serde_json::to_vec(&b).map_err(|e| AppError::Internal(e.to_string()))?,
@@ -406,6 +469,7 @@ pub fn platform_spec(st: &AppState) -> Option<SessionSpec> {
                     addr: st.config.telegram.dc.1,
                     auth_key: seed,
                     user_id: None,
+                    sync: None,
                 }
             }
         };

@@ -51,6 +51,8 @@ async fn setup(markup: Markup, token: &str) -> (Arc<World>, FakeDc, Grammers) {
         flood_sleep_max: 2,
         markup,
         proxy: None,
+        resume: None,
+        seed_key: None,
     });
     (world, dc, g)
 }
@@ -294,6 +296,8 @@ async fn a_new_connection_with_a_rejected_key_fails_and_grammers_tries_a_new_key
         flood_sleep_max: 2,
         markup: Markup::Plain,
         proxy: None,
+        resume: None,
+        seed_key: None,
     });
     // grammers answers -404 at connection time by starting a key exchange of its own. The
     // fake cannot complete one (Telegram's RSA keys are pinned in the crate), so here the call
@@ -323,6 +327,8 @@ fn user_client(dc: &FakeDc) -> Grammers {
         flood_sleep_max: 2,
         markup: Markup::Plain,
         proxy: None,
+        resume: None,
+        seed_key: None,
     })
 }
 
@@ -451,8 +457,176 @@ async fn connections_go_through_the_socks5_proxy() {
         flood_sleep_max: 2,
         markup: Markup::Plain,
         proxy: Some(format!("socks5://kullanici:gizli-42@{}", proxy.addr())),
+        resume: None,
+        seed_key: None,
     });
     let me = g.login().await.unwrap();
     assert_eq!(me.user_id, 5555);
     assert_eq!(proxy.targets(), vec![dc.addr()]);
+}
+
+fn message_ids(events: &[IncomingEvent]) -> Vec<(i64, i64)> {
+    events
+        .iter()
+        .filter_map(|e| match e {
+            IncomingEvent::Message {
+                chat_id,
+                message_id,
+                ..
+            } => Some((*chat_id, *message_id)),
+            _ => None,
+        })
+        .collect()
+}
+
+async fn next_n(g: &mut Grammers, n: usize) -> Vec<IncomingEvent> {
+    let mut got = Vec::new();
+    while got.len() < n {
+        let e = tokio::time::timeout(Duration::from_secs(10), g.next_event())
+            .await
+            .expect("an event")
+            .unwrap();
+        got.push(e);
+    }
+    got
+}
+
+#[tokio::test]
+async fn a_restarted_session_resumes_and_catches_up_on_what_it_missed() {
+    let me = person(7100, "Aylin", Some("aylin"));
+    let world = Arc::new(World::new(&[], chats()).logged_in(me));
+    let dc = FakeDc::start(key(), world.clone()).await.unwrap();
+    let [basic, superg] = [chats()[0].clone(), chats()[1].clone()];
+    let writer = person(7101, "Kerem", None);
+
+    let mut g = user_client(&dc);
+    g.login().await.unwrap();
+    g.dialogs().await.unwrap();
+    // Nothing to resume from yet: the stream starts from the state at login.
+    dc.push(&world.incoming(&basic, &writer, "bir"));
+    dc.push(&world.incoming(&superg, &writer, "iki"));
+    let seen = message_ids(&next_n(&mut g, 2).await);
+    let state = g.sync_state().await.expect("a state to resume from");
+    assert!(state.pts > 0, "{state:?}");
+    assert_eq!(
+        state.channels.iter().map(|c| c.0).collect::<Vec<_>>(),
+        [777]
+    );
+    assert_eq!(state.access_hashes, [(777, 99)]);
+    drop(g);
+
+    // While it is down, both groups get messages it never receives.
+    world.incoming(&basic, &writer, "üç");
+    world.incoming(&superg, &writer, "dört");
+    world.incoming(&superg, &writer, "beş");
+
+    let mut g = Grammers::new(GrammersConfig {
+        resume: Some(state),
+        ..user_config(&dc)
+    });
+    g.login().await.unwrap();
+    // The stored access hash addresses the supergroup before any dialog listing.
+    g.send(out(-1_000_000_000_777, "geri geldim", 1))
+        .await
+        .unwrap();
+    let missed = message_ids(&next_n(&mut g, 3).await);
+    assert_eq!(
+        missed.iter().filter(|m| m.0 == -4001).count(),
+        1,
+        "{missed:?}"
+    );
+    assert_eq!(
+        missed.iter().filter(|m| m.0 == -1_000_000_000_777).count(),
+        2,
+        "{missed:?}"
+    );
+    assert!(
+        missed.iter().all(|m| !seen.contains(m)),
+        "replayed: {missed:?}"
+    );
+    // Nothing more: what was seen before the restart is not replayed.
+    assert!(
+        tokio::time::timeout(Duration::from_millis(300), g.next_event())
+            .await
+            .is_err()
+    );
+    let names: Vec<&str> = dc.calls().iter().map(|c| c.name).collect();
+    assert!(names.contains(&"updates.getDifference"), "{names:?}");
+    assert!(names.contains(&"updates.getChannelDifference"), "{names:?}");
+}
+
+fn user_config(dc: &FakeDc) -> GrammersConfig {
+    GrammersConfig {
+        api_id: 11,
+        api_hash: "0123456789abcdef0123456789abcdef".into(),
+        dc_id: 2,
+        addr: v4(dc.addr()).unwrap(),
+        auth_key: Some(key()),
+        bot_token: None,
+        call_timeout: Duration::from_secs(10),
+        flood_sleep_max: 2,
+        markup: Markup::Plain,
+        proxy: None,
+        resume: None,
+        seed_key: Some(key()),
+    }
+}
+
+/// Datacenters 2 and 4, each a fake that knows the other's address.
+async fn two_dcs(w2: World, w4: World) -> (Arc<World>, FakeDc, Arc<World>, FakeDc) {
+    let (w2, w4) = (Arc::new(w2), Arc::new(w4.on_dc(4)));
+    let dc2 = FakeDc::start(key(), w2.clone()).await.unwrap();
+    let dc4 = FakeDc::start(key(), w4.clone()).await.unwrap();
+    let dcs = [(2, dc2.addr()), (4, dc4.addr())];
+    w2.set_dcs(&dcs);
+    w4.set_dcs(&dcs);
+    (w2, dc2, w4, dc4)
+}
+
+#[tokio::test]
+async fn a_phone_login_follows_the_account_to_its_datacenter() {
+    use botyard_fakedc::world::CODE;
+    let user = person(7200, "Zeynep", Some("zeynep"));
+    let (_, dc2, _, dc4) = two_dcs(
+        World::new(&[], vec![]).with_account_on(4, "+905557778899", user.clone()),
+        World::new(&[], vec![]).with_account("+905557778899", user, None),
+    )
+    .await;
+    let g = Grammers::new(user_config(&dc2));
+    let token = g.request_code("+905557778899").await.unwrap();
+    let me = g.submit_code(&token, CODE).await.unwrap();
+    assert_eq!(me.user_id, 7200);
+    // The session now lives on datacenter 4, at the address datacenter 2 gave for it.
+    let (dc_id, addr, auth_key) = g.location().unwrap();
+    assert_eq!((dc_id, addr), (4, dc4.addr()));
+    assert_eq!(auth_key, key());
+    let on4: Vec<&str> = dc4.calls().iter().map(|c| c.name).collect();
+    assert!(
+        on4.contains(&"auth.sendCode") && on4.contains(&"auth.signIn"),
+        "{on4:?}"
+    );
+    assert!(!dc2.calls().iter().any(|c| c.name == "auth.signIn"));
+}
+
+#[tokio::test]
+async fn a_qr_login_follows_the_account_to_its_datacenter() {
+    use botyard::telegram::grammers::QrStep;
+    let user = person(7201, "Ozan", None);
+    let (w2, dc2, w4, dc4) = two_dcs(World::new(&[], vec![]), World::new(&[], vec![])).await;
+    let mut g = Grammers::new(user_config(&dc2));
+    assert!(matches!(g.qr_step().await.unwrap(), QrStep::Show(_)));
+    // Scanned by an account that lives on datacenter 4.
+    w4.accept_login_token(user);
+    dc2.push(&w2.scan_qr_from_dc(4));
+    assert!(g.qr_scanned(Duration::from_secs(10)).await);
+    match g.qr_step().await.unwrap() {
+        QrStep::LoggedIn(me) => assert_eq!(me.user_id, 7201),
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(g.location().map(|l| (l.0, l.1)), Some((4, dc4.addr())));
+    assert!(
+        dc4.calls()
+            .iter()
+            .any(|c| c.name == "auth.importLoginToken")
+    );
 }

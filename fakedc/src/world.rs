@@ -55,6 +55,30 @@ struct State {
     /// QR login: the token handed out, and the account that scanned it.
     qr_token: Option<Vec<u8>>,
     qr_scanned_by: Option<tl::types::User>,
+    /// QR login by an account that lives on another datacenter: export answers
+    /// `loginTokenMigrateTo` this datacenter.
+    qr_migrate_to: Option<i32>,
+    /// This datacenter accepts `auth.importLoginToken` as this account (the other side of a
+    /// QR login migration).
+    imported_token_user: Option<tl::types::User>,
+    /// Which datacenter this is, and the whole list `help.getConfig` gives.
+    this_dc: i32,
+    dcs: Vec<(i32, std::net::SocketAddr)>,
+    /// Every message update made, for `updates.getDifference` to replay what a client missed.
+    history: Vec<Logged>,
+    /// Each supergroup's own pts.
+    channel_pts: HashMap<i64, i32>,
+}
+
+/// A message update as the fake made it: which sequence it belongs to (the account's, or a
+/// supergroup's) and its pts.
+#[derive(Clone)]
+struct Logged {
+    channel: Option<i64>,
+    pts: i32,
+    message: tl::enums::Message,
+    user: tl::types::User,
+    chat: tl::enums::Chat,
 }
 
 /// A user account that can log in by phone (code `12345`), with an optional 2FA password.
@@ -62,6 +86,8 @@ struct State {
 pub struct Account {
     pub user: tl::types::User,
     pub password: Option<String>,
+    /// The datacenter the account lives on; another one answers `PHONE_MIGRATE_n`.
+    pub home_dc: Option<i32>,
 }
 
 /// The code the fake accepts; `00000` is always expired.
@@ -116,6 +142,7 @@ impl World {
             state: Mutex::new(State {
                 pts: 100,
                 next_message_id: 1000,
+                this_dc: 2,
                 ..State::default()
             }),
         }
@@ -133,9 +160,50 @@ impl World {
             Account {
                 user,
                 password: password.map(str::to_string),
+                home_dc: None,
             },
         );
         self
+    }
+
+    /// Adds an account that lives on datacenter `dc`: asking this one for its code answers
+    /// `PHONE_MIGRATE_<dc>`.
+    pub fn with_account_on(mut self, dc: i32, phone: &str, user: tl::types::User) -> Self {
+        self.accounts.insert(
+            phone.to_string(),
+            Account {
+                user,
+                password: None,
+                home_dc: Some(dc),
+            },
+        );
+        self
+    }
+
+    /// Says which datacenter this world plays (2 unless told).
+    pub fn on_dc(self, dc: i32) -> Self {
+        lock(&self.state).this_dc = dc;
+        self
+    }
+
+    /// The datacenters `help.getConfig` lists (a second fake for a migration test).
+    pub fn set_dcs(&self, dcs: &[(i32, std::net::SocketAddr)]) {
+        lock(&self.state).dcs = dcs.to_vec();
+    }
+
+    /// Someone whose account lives on datacenter `dc` scans the QR code: the next export
+    /// answers `loginTokenMigrateTo`, and the client is told with `updateLoginToken`.
+    pub fn scan_qr_from_dc(&self, dc: i32) -> tl::enums::Updates {
+        lock(&self.state).qr_migrate_to = Some(dc);
+        tl::enums::Updates::UpdateShort(tl::types::UpdateShort {
+            update: tl::enums::Update::LoginToken,
+            date: now(),
+        })
+    }
+
+    /// This datacenter completes a migrated QR login as `user`.
+    pub fn accept_login_token(&self, user: tl::types::User) {
+        lock(&self.state).imported_token_user = Some(user);
     }
 
     /// Someone scans the QR code on their phone: the next login-token export succeeds as
@@ -220,9 +288,8 @@ impl World {
         text: &str,
     ) -> tl::enums::Updates {
         let mut s = lock(&self.state);
-        s.pts += 1;
         s.next_message_id += 1;
-        let message = tl::types::Message {
+        let message: tl::enums::Message = tl::types::Message {
             id: s.next_message_id,
             from_id: Some(tl::enums::Peer::User(tl::types::PeerUser {
                 user_id: from.id,
@@ -230,17 +297,19 @@ impl World {
             message: text.to_string(),
             date: now(),
             ..d::message(Self::peer(chat))
-        };
+        }
+        .into();
+        let pts = Self::log(&mut s, chat, from, message.clone());
         let update = if chat.supergroup {
             tl::enums::Update::NewChannelMessage(tl::types::UpdateNewChannelMessage {
-                message: message.into(),
-                pts: s.pts,
+                message,
+                pts,
                 pts_count: 1,
             })
         } else {
             tl::enums::Update::NewMessage(tl::types::UpdateNewMessage {
-                message: message.into(),
-                pts: s.pts,
+                message,
+                pts,
                 pts_count: 1,
             })
         };
@@ -261,21 +330,30 @@ impl World {
         action: tl::enums::MessageAction,
     ) -> tl::enums::Updates {
         let mut s = lock(&self.state);
-        s.pts += 1;
         s.next_message_id += 1;
-        let message = tl::types::MessageService {
+        let message: tl::enums::Message = tl::types::MessageService {
             id: s.next_message_id,
             from_id: Some(tl::enums::Peer::User(tl::types::PeerUser {
                 user_id: from.id,
             })),
             date: now(),
             ..d::message_service(Self::peer(chat), action)
+        }
+        .into();
+        let pts = Self::log(&mut s, chat, from, message.clone());
+        let update = if chat.supergroup {
+            tl::enums::Update::NewChannelMessage(tl::types::UpdateNewChannelMessage {
+                message,
+                pts,
+                pts_count: 1,
+            })
+        } else {
+            tl::enums::Update::NewMessage(tl::types::UpdateNewMessage {
+                message,
+                pts,
+                pts_count: 1,
+            })
         };
-        let update = tl::enums::Update::NewMessage(tl::types::UpdateNewMessage {
-            message: message.into(),
-            pts: s.pts,
-            pts_count: 1,
-        });
         tl::enums::Updates::Updates(tl::types::Updates {
             updates: vec![update],
             users: vec![from.clone().into()],
@@ -283,6 +361,105 @@ impl World {
             date: now(),
             seq: 0,
         })
+    }
+
+    /// Records a message update and gives it the next pts of its sequence.
+    fn log(
+        s: &mut State,
+        chat: &FakeChat,
+        from: &tl::types::User,
+        message: tl::enums::Message,
+    ) -> i32 {
+        let (channel, pts) = if chat.supergroup {
+            let p = s.channel_pts.entry(chat.id).or_insert(1);
+            *p += 1;
+            (Some(chat.id), *p)
+        } else {
+            s.pts += 1;
+            (None, s.pts)
+        };
+        s.history.push(Logged {
+            channel,
+            pts,
+            message,
+            user: from.clone(),
+            chat: Self::chat_object(chat),
+        });
+        pts
+    }
+
+    fn state_now(s: &State) -> tl::enums::updates::State {
+        tl::enums::updates::State::State(tl::types::updates::State {
+            pts: s.pts,
+            date: now(),
+            ..d::updates_state()
+        })
+    }
+
+    /// `updates.getDifference`: the account's messages after `pts`.
+    fn difference(&self, pts: i32) -> tl::enums::updates::Difference {
+        let s = lock(&self.state);
+        let missed: Vec<&Logged> = s
+            .history
+            .iter()
+            .filter(|l| l.channel.is_none() && l.pts > pts)
+            .collect();
+        if missed.is_empty() {
+            return tl::enums::updates::Difference::Empty(tl::types::updates::DifferenceEmpty {
+                date: now(),
+                seq: 0,
+            });
+        }
+        tl::enums::updates::Difference::Difference(tl::types::updates::Difference {
+            new_messages: missed.iter().map(|l| l.message.clone()).collect(),
+            new_encrypted_messages: Vec::new(),
+            other_updates: Vec::new(),
+            chats: missed.iter().map(|l| l.chat.clone()).collect(),
+            users: missed.iter().map(|l| l.user.clone().into()).collect(),
+            state: Self::state_now(&s),
+        })
+    }
+
+    /// `updates.getChannelDifference`: a supergroup's messages after `pts`.
+    fn channel_difference(&self, channel: i64, pts: i32) -> tl::enums::updates::ChannelDifference {
+        let s = lock(&self.state);
+        let now_pts = s.channel_pts.get(&channel).copied().unwrap_or(1);
+        let missed: Vec<&Logged> = s
+            .history
+            .iter()
+            .filter(|l| l.channel == Some(channel) && l.pts > pts)
+            .collect();
+        if missed.is_empty() {
+            return tl::enums::updates::ChannelDifference::Empty(
+                tl::types::updates::ChannelDifferenceEmpty {
+                    r#final: true,
+                    pts: now_pts,
+                    timeout: None,
+                },
+            );
+        }
+        tl::enums::updates::ChannelDifference::Difference(tl::types::updates::ChannelDifference {
+            r#final: true,
+            pts: now_pts,
+            timeout: None,
+            new_messages: missed.iter().map(|l| l.message.clone()).collect(),
+            other_updates: Vec::new(),
+            chats: missed.iter().map(|l| l.chat.clone()).collect(),
+            users: missed.iter().map(|l| l.user.clone().into()).collect(),
+        })
+    }
+
+    fn authorized_token(&self, user: tl::types::User) -> Answer {
+        let me = tl::types::User {
+            is_self: true,
+            ..user
+        };
+        lock(&self.state).me = Some(me.clone());
+        Answer::of(&tl::enums::auth::LoginToken::Success(
+            tl::types::auth::LoginTokenSuccess {
+                authorization: d::auth_authorization(me.into()).into(),
+            },
+        ))
     }
 
     fn dialogs(&self) -> tl::enums::messages::Dialogs {
@@ -326,22 +503,61 @@ impl Handler for World {
         }
         match call.constructor {
             f::help::GetConfig::CONSTRUCTOR_ID => {
+                let s = lock(&self.state);
                 Answer::of(&tl::enums::Config::Config(tl::types::Config {
                     date: now(),
                     expires: now() + 3600,
-                    this_dc: 2,
+                    this_dc: s.this_dc,
+                    dc_options: s
+                        .dcs
+                        .iter()
+                        .map(|(id, addr)| {
+                            tl::enums::DcOption::Option(tl::types::DcOption {
+                                ipv6: false,
+                                media_only: false,
+                                tcpo_only: false,
+                                cdn: false,
+                                r#static: true,
+                                this_port_only: false,
+                                id: *id,
+                                ip_address: addr.ip().to_string(),
+                                port: i32::from(addr.port()),
+                                secret: None,
+                            })
+                        })
+                        .collect(),
                     ..d::config()
                 }))
             }
             f::updates::GetState::CONSTRUCTOR_ID => {
-                let pts = lock(&self.state).pts;
-                Answer::of(&tl::enums::updates::State::State(
-                    tl::types::updates::State {
-                        pts,
-                        date: now(),
-                        ..d::updates_state()
-                    },
-                ))
+                Answer::of(&Self::state_now(&lock(&self.state)))
+            }
+            f::updates::GetDifference::CONSTRUCTOR_ID => {
+                let Some(req) = call.decode::<f::updates::GetDifference>() else {
+                    return Answer::Error(400, "INPUT_REQUEST_INVALID".into());
+                };
+                Answer::of(&self.difference(req.pts))
+            }
+            f::updates::GetChannelDifference::CONSTRUCTOR_ID => {
+                let Some(req) = call.decode::<f::updates::GetChannelDifference>() else {
+                    return Answer::Error(400, "INPUT_REQUEST_INVALID".into());
+                };
+                let tl::enums::InputChannel::Channel(ch) = req.channel else {
+                    return Answer::Error(400, "CHANNEL_INVALID".into());
+                };
+                if !self.chats.iter().any(|c| {
+                    c.supergroup && c.id == ch.channel_id && c.access_hash == ch.access_hash
+                }) {
+                    return Answer::Error(400, "CHANNEL_INVALID".into());
+                }
+                Answer::of(&self.channel_difference(ch.channel_id, req.pts))
+            }
+            f::auth::ImportLoginToken::CONSTRUCTOR_ID => {
+                let user = lock(&self.state).imported_token_user.take();
+                match user {
+                    Some(u) => self.authorized_token(u),
+                    None => Answer::Error(400, "AUTH_TOKEN_INVALID".into()),
+                }
             }
             f::auth::ImportBotAuthorization::CONSTRUCTOR_ID => {
                 let Some(req) = call.decode::<f::auth::ImportBotAuthorization>() else {
@@ -382,6 +598,41 @@ impl Handler for World {
                     random_id: req.random_id,
                     id,
                 });
+                // Like Telegram, a post in a supergroup comes back as full updates in the
+                // channel's own sequence (grammers asserts a short answer is never a channel's).
+                if let tl::enums::InputPeer::Channel(ch) = &req.peer
+                    && let Some(chat) = self.chats.iter().find(|c| c.id == ch.channel_id)
+                {
+                    let message: tl::enums::Message = tl::types::Message {
+                        id,
+                        out: true,
+                        message: req.message.clone(),
+                        date: now(),
+                        ..d::message(Self::peer(chat))
+                    }
+                    .into();
+                    let me = s.me.clone().unwrap_or_else(|| person(1, "me", None));
+                    let pts = Self::log(&mut s, chat, &me, message.clone());
+                    return Answer::of(&tl::enums::Updates::Updates(tl::types::Updates {
+                        updates: vec![
+                            tl::enums::Update::MessageId(tl::types::UpdateMessageId {
+                                id,
+                                random_id: req.random_id,
+                            }),
+                            tl::enums::Update::NewChannelMessage(
+                                tl::types::UpdateNewChannelMessage {
+                                    message,
+                                    pts,
+                                    pts_count: 1,
+                                },
+                            ),
+                        ],
+                        users: Vec::new(),
+                        chats: vec![Self::chat_object(chat)],
+                        date: now(),
+                        seq: 0,
+                    }));
+                }
                 Answer::of(&tl::enums::Updates::UpdateShortSentMessage(
                     tl::types::UpdateShortSentMessage {
                         out: true,
@@ -397,8 +648,12 @@ impl Handler for World {
                 let Some(req) = call.decode::<f::auth::SendCode>() else {
                     return Answer::Error(400, "INPUT_REQUEST_INVALID".into());
                 };
-                if !self.accounts.contains_key(&req.phone_number) {
+                let Some(account) = self.accounts.get(&req.phone_number) else {
                     return Answer::Error(400, "PHONE_NUMBER_INVALID".into());
+                };
+                let this_dc = lock(&self.state).this_dc;
+                if let Some(dc) = account.home_dc.filter(|dc| *dc != this_dc) {
+                    return Answer::Error(303, format!("PHONE_MIGRATE_{dc}"));
                 }
                 lock(&self.state).code_sent_to = Some(req.phone_number.clone());
                 Answer::of(&tl::enums::auth::SentCode::Code(
@@ -492,20 +747,18 @@ impl Handler for World {
                 }
             }
             f::auth::ExportLoginToken::CONSTRUCTOR_ID => {
-                let scanned = lock(&self.state).qr_scanned_by.take();
+                let (scanned, migrate) = {
+                    let mut s = lock(&self.state);
+                    (s.qr_scanned_by.take(), s.qr_migrate_to.take())
+                };
+                if let Some(dc_id) = migrate {
+                    let token = lock(&self.state).qr_token.clone().unwrap_or_default();
+                    return Answer::of(&tl::enums::auth::LoginToken::MigrateTo(
+                        tl::types::auth::LoginTokenMigrateTo { dc_id, token },
+                    ));
+                }
                 match scanned {
-                    Some(user) => {
-                        let me = tl::types::User {
-                            is_self: true,
-                            ..user
-                        };
-                        lock(&self.state).me = Some(me.clone());
-                        Answer::of(&tl::enums::auth::LoginToken::Success(
-                            tl::types::auth::LoginTokenSuccess {
-                                authorization: d::auth_authorization(me.into()).into(),
-                            },
-                        ))
-                    }
+                    Some(user) => self.authorized_token(user),
                     None => {
                         let mut token = vec![0u8; 16];
                         rand::fill(&mut token[..]);

@@ -188,6 +188,7 @@ async fn answer(
                 is_bot: Some(false),
                 test_mode: false,
                 api_id: None,
+                sync: None,
             };
             let label = p.label.clone();
             let st2 = st.clone();

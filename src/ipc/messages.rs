@@ -7,7 +7,7 @@ use crate::sandbox::SandboxReport;
 use crate::telegram::sim::SimConfig;
 use crate::telegram::{Dialog, IncomingEvent, Me};
 
-pub const PROTOCOL_VERSION: u16 = 3;
+pub const PROTOCOL_VERSION: u16 = 4;
 
 /// Descriptor numbers the supervisor places in a worker.
 pub const WORKER_SOCKET_FD: i32 = 3;
@@ -33,6 +33,9 @@ pub struct BotSession {
     pub auth_key: Option<zeroize::Zeroizing<Vec<u8>>>,
     /// Set once the token signed in with this key.
     pub user_id: Option<i64>,
+    /// Where the session left off in Telegram's update sequences.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sync: Option<crate::telegram::SyncState>,
 }
 
 impl std::fmt::Debug for BotSession {
@@ -180,6 +183,12 @@ pub enum FromWorker {
         auth_key: KeyBytes,
         user_id: i64,
     },
+    /// Where a session stands in Telegram's update sequences, after the events sent before
+    /// it; the supervisor stores it sealed, for the next start to catch up from.
+    SessionSync {
+        session: u64,
+        state: crate::telegram::SyncState,
+    },
     /// Where a login stands.
     Login {
         login: u64,
@@ -215,6 +224,7 @@ impl FromWorker {
             FromWorker::Dialogs { .. } => "Dialogs",
             FromWorker::Events { .. } => "Events",
             FromWorker::SessionMoved { .. } => "SessionMoved",
+            FromWorker::SessionSync { .. } => "SessionSync",
             FromWorker::Login { .. } => "Login",
             FromWorker::LoggedOut { .. } => "LoggedOut",
             FromWorker::Stopped => "Stopped",
@@ -314,6 +324,7 @@ mod tests {
             addr: "127.0.0.1:443".parse().unwrap(),
             auth_key: Some(zeroize::Zeroizing::new(key.clone())),
             user_id: None,
+            sync: None,
         };
         let done = LoginState::Done {
             me: Me {

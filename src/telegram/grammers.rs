@@ -11,9 +11,13 @@ use std::net::{Ipv4Addr, SocketAddrV4, SocketAddrV6};
 use std::sync::Arc;
 use std::time::Duration;
 
-use grammers_client::sender::{ConnectionParams, NoRetries};
-use grammers_client::session::storages::MemorySession;
-use grammers_client::session::types::DcOption;
+use grammers_client::sender::{
+    ConnectionParams, NoRetries, SenderPoolHandle, UpdatesConfiguration, UpdatesReceiver,
+};
+use grammers_client::session::storages::{ErasedSession, MemorySession};
+use grammers_client::session::types::{
+    ChannelState, DcOption, PeerAuth, PeerId, PeerInfo, UpdateState, UpdatesState,
+};
 use grammers_client::session::updates::UpdatesLike;
 use grammers_client::session::{Session, SessionData};
 use grammers_client::{Client, InvocationError, SenderPool, tl};
@@ -21,7 +25,7 @@ use tokio::sync::mpsc;
 
 use super::{
     ChatKind, Dialog, IncomingEvent, Me, MessageKind, OutgoingMessage, PortError, SentMessage,
-    TelegramPort, UserRef,
+    SyncState, TelegramPort, UserRef,
 };
 
 /// How a text is marked up.
@@ -49,6 +53,11 @@ pub struct GrammersConfig {
     pub markup: Markup,
     /// `socks5://[user:password@]ip:port`.
     pub proxy: Option<String>,
+    /// Where the session left off: it asks Telegram for what it missed since.
+    pub resume: Option<SyncState>,
+    /// Test datacenters only: the key to use on a datacenter the login moves to (a fake
+    /// cannot do a key exchange, since Telegram's RSA keys are pinned in the client).
+    pub seed_key: Option<[u8; 256]>,
 }
 
 /// A connected grammers client.
@@ -56,8 +65,13 @@ pub struct Grammers {
     cfg: GrammersConfig,
     client: Client,
     session: Arc<MemorySession>,
+    erased: Arc<ErasedSession>,
+    handle: SenderPoolHandle,
     runner: tokio::task::JoinHandle<()>,
-    updates: mpsc::Receiver<UpdatesLike>,
+    /// Raw updates until the stream below takes them over (logins read them directly).
+    raw_updates: Option<mpsc::Receiver<UpdatesLike>>,
+    /// grammers' ordered update stream: it finds gaps and asks for the difference.
+    stream: Option<UpdatesReceiver>,
     /// Chats seen in dialogs or updates, by Bot API id, with what it takes to address them.
     peers: HashMap<i64, tl::enums::InputPeer>,
     pending: std::collections::VecDeque<IncomingEvent>,
@@ -136,6 +150,40 @@ impl Grammers {
                 auth_key: cfg.auth_key,
             },
         );
+        let mut peers = HashMap::new();
+        if let Some(r) = &cfg.resume {
+            data.updates_state = UpdatesState {
+                pts: r.pts,
+                qts: r.qts,
+                date: r.date,
+                seq: r.seq,
+                channels: r
+                    .channels
+                    .iter()
+                    .map(|&(id, pts)| ChannelState { id, pts })
+                    .collect(),
+            };
+            for &(id, hash) in &r.access_hashes {
+                let Some(peer) = PeerId::channel(id) else {
+                    continue;
+                };
+                data.peer_infos.insert(
+                    peer,
+                    PeerInfo::Channel {
+                        id,
+                        auth: Some(PeerAuth::from_hash(hash)),
+                        kind: None,
+                    },
+                );
+                peers.insert(
+                    -1_000_000_000_000 - id,
+                    tl::enums::InputPeer::Channel(tl::types::InputPeerChannel {
+                        channel_id: id,
+                        access_hash: hash,
+                    }),
+                );
+            }
+        }
         let session = Arc::new(MemorySession::from(data));
         let params = ConnectionParams {
             device_model: "botyard".into(),
@@ -147,17 +195,45 @@ impl Grammers {
             ..Default::default()
         };
         let pool = SenderPool::with_configuration(session.clone(), cfg.api_id, params);
+        let (handle, erased) = (pool.handle.thin.clone(), pool.handle.session.clone());
         let client = Client::new(pool.handle);
         let runner = tokio::spawn(pool.runner.run());
         Grammers {
             cfg,
             client,
             session,
+            erased,
+            handle,
             runner,
-            updates: pool.updates,
-            peers: HashMap::new(),
+            raw_updates: Some(pool.updates),
+            stream: None,
+            peers,
             pending: Default::default(),
         }
+    }
+
+    /// Makes `dc` the session's home (Telegram said the account or login lives there).
+    async fn move_home(&self, dc: i32) -> Result<(), PortError> {
+        let store = |e: grammers_client::session::storages::MemorySessionError| {
+            PortError::Other(format!("session store: {e}"))
+        };
+        let old = self.session.home_dc_id().map_err(store)?;
+        let Some(mut option) = self.session.dc_option(dc).map_err(store)? else {
+            return Err(PortError::Other(format!(
+                "Telegram moved the login to datacenter {dc}, which it never described"
+            )));
+        };
+        if option.auth_key.is_none()
+            && let Some(key) = self.cfg.seed_key
+        {
+            option.auth_key = Some(key);
+            self.session.set_dc_option(&option).await.map_err(store)?;
+        }
+        // The old connection is of no more use; the next call connects to the new home.
+        self.handle.disconnect_from_dc(old);
+        self.session.set_home_dc_id(dc).await.map_err(store)?;
+        tracing::info!(from = old, to = dc, "login moved to another datacenter");
+        Ok(())
     }
 
     /// Where the session lives now and with which key (after a key exchange or a move to the
@@ -177,15 +253,24 @@ impl Grammers {
             .and_then(|o| o.auth_key)
     }
 
-    /// Runs one call with the timeout, sleeping through short flood waits (once).
+    /// Runs one call with the timeout, sleeping through short flood waits (once) and
+    /// following the account to the datacenter a `*_MIGRATE_n` answer names (once).
     async fn call<R, F, Fut>(&self, mut f: F) -> Result<R, PortError>
     where
         F: FnMut() -> Fut,
         Fut: std::future::Future<Output = Result<R, InvocationError>>,
     {
-        let mut slept = false;
+        let (mut slept, mut moved) = (false, false);
         loop {
             let r = match tokio::time::timeout(self.cfg.call_timeout, f()).await {
+                Ok(Err(InvocationError::Rpc(e))) if e.code == 303 && !moved => {
+                    let dc = e.value.and_then(|v| i32::try_from(v).ok()).ok_or_else(|| {
+                        PortError::Other(format!("{} without a datacenter", e.name))
+                    })?;
+                    self.move_home(dc).await?;
+                    moved = true;
+                    continue;
+                }
                 Ok(r) => r.map_err(map_error),
                 Err(_) => Err(PortError::Network(format!(
                     "no answer from Telegram within {} s",
@@ -213,7 +298,10 @@ impl Grammers {
         }
     }
 
-    fn remember_chats(&mut self, chats: &[tl::enums::Chat]) {
+    /// Keeps what it takes to address each chat; supergroups also go into the session, where
+    /// the update stream needs their access hash to ask for what it missed.
+    async fn remember_chats(&mut self, chats: &[tl::enums::Chat]) {
+        let mut infos = Vec::new();
         for c in chats {
             match c {
                 tl::enums::Chat::Chat(g) => {
@@ -223,27 +311,40 @@ impl Grammers {
                     );
                 }
                 tl::enums::Chat::Channel(ch) => {
+                    // A min channel carries no usable hash: keep the one already known.
+                    let Some(hash) = ch.access_hash.filter(|_| !ch.min) else {
+                        continue;
+                    };
                     self.peers.insert(
                         -1_000_000_000_000 - ch.id,
                         tl::enums::InputPeer::Channel(tl::types::InputPeerChannel {
                             channel_id: ch.id,
-                            access_hash: ch.access_hash.unwrap_or(0),
+                            access_hash: hash,
                         }),
                     );
+                    if PeerId::channel(ch.id).is_some() {
+                        infos.push(PeerInfo::Channel {
+                            id: ch.id,
+                            auth: Some(PeerAuth::from_hash(hash)),
+                            kind: None,
+                        });
+                    }
                 }
                 _ => {}
             }
         }
+        if !infos.is_empty() && self.session.cache_peers(infos).await.is_err() {
+            tracing::warn!("cannot keep chats in the session store");
+        }
     }
 
-    fn events_of(&mut self, updates: tl::enums::Updates) -> Vec<IncomingEvent> {
-        let (list, users, chats) = match updates {
-            tl::enums::Updates::Updates(u) => (u.updates, u.users, u.chats),
-            tl::enums::Updates::Combined(u) => (u.updates, u.users, u.chats),
-            tl::enums::Updates::UpdateShort(u) => (vec![u.update], Vec::new(), Vec::new()),
-            _ => return Vec::new(),
-        };
-        self.remember_chats(&chats);
+    async fn events_of(
+        &mut self,
+        list: Vec<tl::enums::Update>,
+        users: Vec<tl::enums::User>,
+        chats: Vec<tl::enums::Chat>,
+    ) -> Vec<IncomingEvent> {
+        self.remember_chats(&chats).await;
         let users: HashMap<i64, UserRef> = users
             .into_iter()
             .filter_map(|u| match u {
@@ -267,6 +368,9 @@ impl Grammers {
                 _ => continue,
             };
             let (chat, id, from, kind, at) = match &message {
+                // The session's own posts (campaign deliveries come back this way) are counted
+                // by their delivery records, not as group activity.
+                tl::enums::Message::Message(m) if m.out => continue,
                 tl::enums::Message::Message(m) => (
                     chat_id_of(&m.peer_id),
                     m.id,
@@ -495,10 +599,25 @@ impl Grammers {
             }),
         };
         let client = self.client.clone();
-        match self
+        let again = req.clone();
+        let mut answer = self
             .contained(async move { client.invoke(&req).await })
-            .await
+            .await;
+        // The number's account lives on another datacenter: the login continues there.
+        if let Ok(Err(InvocationError::Rpc(r))) = &answer
+            && r.code == 303
+            && let Some(dc) = r.value
         {
+            let dc = i32::try_from(dc).map_err(|_| {
+                LoginError::Port(PortError::Other(format!("datacenter {dc} is out of range")))
+            })?;
+            self.move_home(dc).await.map_err(LoginError::Port)?;
+            let client = self.client.clone();
+            answer = self
+                .contained(async move { client.invoke(&again).await })
+                .await;
+        }
+        match answer {
             Ok(Ok(tl::enums::auth::SentCode::Code(c))) => Ok(CodeToken {
                 phone: phone.to_string(),
                 hash: c.phone_code_hash,
@@ -610,7 +729,14 @@ impl Grammers {
             api_hash: self.cfg.api_hash.clone(),
             except_ids: Vec::new(),
         };
-        match self.call(|| self.client.invoke(&req)).await? {
+        let mut token = self.call(|| self.client.invoke(&req)).await?;
+        // The account lives on another datacenter: finish the login there with the token.
+        if let tl::enums::auth::LoginToken::MigrateTo(m) = token {
+            self.move_home(m.dc_id).await?;
+            let import = tl::functions::auth::ImportLoginToken { token: m.token };
+            token = self.call(|| self.client.invoke(&import)).await?;
+        }
+        match token {
             tl::enums::auth::LoginToken::Token(t) => {
                 use base64::Engine;
                 Ok(QrStep::Show(QrCode {
@@ -637,17 +763,45 @@ impl Grammers {
                 )),
             },
             tl::enums::auth::LoginToken::MigrateTo(m) => Err(PortError::Other(format!(
-                "the account lives on datacenter {}; moving the login there is not supported yet",
+                "Telegram moved the login twice (to datacenter {})",
                 m.dc_id
             ))),
+        }
+    }
+
+    /// Signs in with a bot token, following Telegram to the bot's own datacenter.
+    async fn bot_sign_in(&self, token: &str) -> Result<Me, PortError> {
+        let req = tl::functions::auth::ImportBotAuthorization {
+            flags: 0,
+            api_id: self.cfg.api_id,
+            api_hash: self.cfg.api_hash.clone(),
+            bot_auth_token: token.to_string(),
+        };
+        match self.call(|| self.client.invoke(&req)).await? {
+            tl::enums::auth::Authorization::Authorization(a) => match a.user {
+                tl::enums::User::User(u) => Ok(Me {
+                    user_id: u.id,
+                    username: u.username,
+                    is_bot: u.bot,
+                }),
+                tl::enums::User::Empty(_) => {
+                    Err(PortError::Other("Telegram sent an empty user".into()))
+                }
+            },
+            tl::enums::auth::Authorization::SignUpRequired(_) => {
+                Err(PortError::Other("Telegram asked a bot to sign up".into()))
+            }
         }
     }
 
     /// Waits for Telegram to say the QR code was scanned (`updateLoginToken`), at most `wait`.
     pub async fn qr_scanned(&mut self, wait: Duration) -> bool {
         let deadline = tokio::time::Instant::now() + wait;
+        let Some(updates) = self.raw_updates.as_mut() else {
+            return false;
+        };
         loop {
-            let next = tokio::time::timeout_at(deadline, self.updates.recv()).await;
+            let next = tokio::time::timeout_at(deadline, updates.recv()).await;
             match next {
                 Ok(Some(UpdatesLike::Updates(tl::enums::Updates::UpdateShort(u))))
                     if matches!(u.update, tl::enums::Update::LoginToken) =>
@@ -663,14 +817,29 @@ impl Grammers {
 
 impl TelegramPort for Grammers {
     async fn login(&mut self) -> Result<Me, PortError> {
-        let user = match self.cfg.bot_token.clone() {
-            Some(token) => {
-                let hash = self.cfg.api_hash.clone();
-                self.call(|| self.client.bot_sign_in(&token, &hash)).await?
-            }
-            None => self.call(|| self.client.get_me()).await?,
+        let me = match self.cfg.bot_token.clone() {
+            Some(token) => self.bot_sign_in(&token).await?,
+            None => me_of(&self.call(|| self.client.get_me()).await?)?,
         };
-        me_of(&user)
+        // A session with nothing to resume from starts counting from now.
+        let fresh = self.cfg.resume.as_ref().is_none_or(|r| r.pts == 0);
+        if fresh
+            && let Ok(tl::enums::updates::State::State(st)) = self
+                .call(|| self.client.invoke(&tl::functions::updates::GetState {}))
+                .await
+        {
+            let all = UpdateState::All(UpdatesState {
+                pts: st.pts,
+                qts: st.qts,
+                date: st.date,
+                seq: st.seq,
+                channels: Vec::new(),
+            });
+            if self.session.set_update_state(all).await.is_err() {
+                tracing::warn!("cannot keep the update state in the session store");
+            }
+        }
+        Ok(me)
     }
 
     async fn dialogs(&mut self) -> Result<Vec<Dialog>, PortError> {
@@ -688,7 +857,7 @@ impl TelegramPort for Grammers {
             tl::enums::messages::Dialogs::Slice(d) => d.chats,
             tl::enums::messages::Dialogs::NotModified(_) => Vec::new(),
         };
-        self.remember_chats(&chats);
+        self.remember_chats(&chats).await;
         Ok(chats
             .iter()
             .filter_map(|c| match c {
@@ -789,19 +958,56 @@ impl TelegramPort for Grammers {
             if let Some(e) = self.pending.pop_front() {
                 return Ok(e);
             }
-            match self.updates.recv().await {
-                Some(UpdatesLike::Updates(u)) => {
-                    let events = self.events_of(u);
-                    self.pending.extend(events);
-                }
-                Some(_) => {}
-                None => {
-                    return Err(PortError::Network(
-                        "the connection to Telegram closed".into(),
-                    ));
-                }
+            if self.stream.is_none() {
+                let raw = self.raw_updates.take().ok_or_else(|| {
+                    PortError::Network("the connection to Telegram closed".into())
+                })?;
+                // Loads the stored (or just fetched) state and asks for what was missed.
+                let stream = UpdatesReceiver::create(
+                    self.handle.clone(),
+                    self.erased.clone(),
+                    raw,
+                    UpdatesConfiguration { catch_up: true },
+                )
+                .await
+                .map_err(|e| PortError::Other(format!("update stream: {e}")))?;
+                self.stream = Some(stream);
             }
+            let Some(stream) = self.stream.as_mut() else {
+                continue;
+            };
+            let (updates, users, chats) = stream.next().await.map_err(map_error)?;
+            let list = updates.into_iter().map(|(u, _)| u).collect();
+            let events = self.events_of(list, users, chats).await;
+            self.pending.extend(events);
         }
+    }
+
+    async fn sync_state(&mut self) -> Option<SyncState> {
+        let stream = self.stream.as_ref()?;
+        if stream.sync_update_state().await.is_err() {
+            return None;
+        }
+        let st = self.session.updates_state().await.ok()?;
+        let mut channels: Vec<(i64, i32)> = st.channels.iter().map(|c| (c.id, c.pts)).collect();
+        channels.sort_unstable();
+        let mut access_hashes: Vec<(i64, i64)> = self
+            .peers
+            .values()
+            .filter_map(|p| match p {
+                tl::enums::InputPeer::Channel(c) => Some((c.channel_id, c.access_hash)),
+                _ => None,
+            })
+            .collect();
+        access_hashes.sort_unstable();
+        Some(SyncState {
+            pts: st.pts,
+            qts: st.qts,
+            date: st.date,
+            seq: st.seq,
+            channels,
+            access_hashes,
+        })
     }
 
     async fn logout(&mut self) -> Result<(), PortError> {

@@ -139,4 +139,33 @@ pub trait TelegramPort {
     fn now(&self) -> i64 {
         jiff::Timestamp::now().as_second()
     }
+    /// Where the session stands in Telegram's update sequences and the access hashes it
+    /// learned, for ports that can resume from them.
+    async fn sync_state(&mut self) -> Option<SyncState> {
+        None
+    }
+}
+
+/// What a session needs to resume after a restart: its place in Telegram's update sequences
+/// (so it can ask for what it missed) and the access hashes of its supergroups (so it can
+/// address them before listing dialogs again). Stored sealed with the session's key.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SyncState {
+    pub pts: i32,
+    pub qts: i32,
+    pub date: i32,
+    pub seq: i32,
+    /// Bare channel id → that channel's pts.
+    pub channels: Vec<(i64, i32)>,
+    /// Bare channel id → access hash.
+    pub access_hashes: Vec<(i64, i64)>,
+}
+
+impl SyncState {
+    /// Most channels a session may carry state for (a frame from a worker is untrusted).
+    pub const MAX_CHANNELS: usize = 20_000;
+
+    pub fn within_limits(&self) -> bool {
+        self.channels.len() <= Self::MAX_CHANNELS && self.access_hashes.len() <= Self::MAX_CHANNELS
+    }
 }
