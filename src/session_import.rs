@@ -51,7 +51,7 @@ pub struct ImportedSession {
     pub test_mode: bool,
     pub api_id: Option<i32>,
     /// Where the session left off in Telegram's update sequences (set by its worker).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub sync: Option<crate::telegram::SyncState>,
 }
 

@@ -107,6 +107,8 @@ pub struct WorkerStatus {
     #[serde(skip)]
     pub logins: HashMap<u64, PendingLogin>,
     pub events_stored: u64,
+    /// Session update states stored (each covers the events stored before it).
+    pub syncs_stored: u64,
     /// The plan's memory cap; a worker above it (anonymous memory) is restarted.
     pub memory_limit_mb: Option<u32>,
     /// Who enforces the cap: the kernel (cgroup `memory.max`) or the supervisor's watchdog.
@@ -242,6 +244,7 @@ impl WorkerStatus {
             logouts: HashMap::new(),
             logins: HashMap::new(),
             events_stored: 0,
+            syncs_stored: 0,
             memory_limit_mb: None,
             memory_enforcement: None,
             usage: VecDeque::new(),
@@ -970,7 +973,10 @@ impl Supervisor {
                             None => crate::workers::store_platform_sync(&store, &keyring, &state),
                         }).await;
                         match r {
-                            Ok(Ok(_)) => tracing::debug!(session, "session update state stored"),
+                            Ok(Ok(_)) => {
+                                tracing::debug!(session, "session update state stored");
+                                status.send_modify(|s| s.syncs_stored += 1);
+                            }
                             Ok(Err(e)) => tracing::error!(session, error = %e, "cannot store the session's update state"),
                             Err(e) => tracing::error!(error = %e, "update state task failed"),
                         }

@@ -115,6 +115,44 @@ async fn an_imported_session_connects_lists_groups_and_counts_messages() {
     .await
     .expect("the message was stored")
     .unwrap();
+
+    // The worker stores where the session stands; messages it never received (as if it
+    // were down) are fetched from Telegram's difference after a restart and counted.
+    tokio::time::timeout(
+        Duration::from_secs(60),
+        rx.wait_for(|s| s.syncs_stored >= 1),
+    )
+    .await
+    .expect("the update state was stored")
+    .unwrap();
+    world.incoming(&chat, &ayse, "kaçırdın");
+    world.incoming(&chat, &ayse, "bunu da");
+    let before = dc.calls().len();
+    app.post(
+        &format!("/api/v1/tenants/{tenant}/worker/restart"),
+        &admin,
+        json!({}),
+    )
+    .await
+    .expect(200);
+    // The restart gives the worker a fresh status (its counters start again).
+    let caught_up = async {
+        loop {
+            let Some(mut rx) = app.ready.supervisor.watch(TenantId(tenant)) else {
+                tokio::task::yield_now().await;
+                continue;
+            };
+            if rx.wait_for(|s| s.events_stored >= 2).await.is_ok() {
+                return;
+            }
+        }
+    };
+    tokio::time::timeout(Duration::from_secs(60), caught_up)
+        .await
+        .expect("the missed messages were stored");
+    let after: Vec<&str> = dc.calls()[before..].iter().map(|c| c.name).collect();
+    assert!(after.contains(&"updates.getDifference"), "{after:?}");
+    assert!(!after.contains(&"updates.getState"), "{after:?}");
     app.stop().await.unwrap();
 }
 

@@ -34,7 +34,7 @@ pub struct BotSession {
     /// Set once the token signed in with this key.
     pub user_id: Option<i64>,
     /// Where the session left off in Telegram's update sequences.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub sync: Option<crate::telegram::SyncState>,
 }
 
