@@ -495,6 +495,9 @@ enum Flow {
 /// replays at most this much from Telegram's difference.
 const SYNC_EVERY: Duration = Duration::from_secs(5);
 
+/// How often an idle session proves its connection alive.
+const KEEPALIVE_EVERY: Duration = Duration::from_secs(60);
+
 /// What the worker's loop asks of one session.
 enum SessionCmd {
     Refresh,
@@ -666,8 +669,18 @@ async fn run_session<P: TelegramPort>(
     let mut synced: Option<crate::telegram::SyncState> = None;
     let mut sync_tick = tokio::time::interval(SYNC_EVERY);
     sync_tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut alive_tick = tokio::time::interval_at(
+        tokio::time::Instant::now() + KEEPALIVE_EVERY,
+        KEEPALIVE_EVERY,
+    );
+    alive_tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         let next = tokio::select! {
+            _ = alive_tick.tick() => match port.keepalive().await {
+                Ok(()) => continue,
+                // Handled below like a failed read: report, back off, reconnect.
+                Err(e) => Err(e),
+            },
             _ = sync_tick.tick() => {
                 if let Some(state) = port.sync_state().await
                     && synced.as_ref() != Some(&state)

@@ -261,6 +261,14 @@ async fn a_silent_server_times_out_and_the_session_recovers() {
     }
     dc.set_silent(false);
     assert_eq!(g.dialogs().await.unwrap().len(), 2);
+    // The dead connection was dropped and a new one made.
+    let connections = dc
+        .events()
+        .iter()
+        .filter(|e| matches!(e, Event::Connected(_)))
+        .count();
+    assert!(connections >= 2, "{:?}", dc.events());
+    g.keepalive().await.unwrap();
 }
 
 #[tokio::test]

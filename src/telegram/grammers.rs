@@ -272,10 +272,7 @@ impl Grammers {
                     continue;
                 }
                 Ok(r) => r.map_err(map_error),
-                Err(_) => Err(PortError::Network(format!(
-                    "no answer from Telegram within {} s",
-                    self.cfg.call_timeout.as_secs()
-                ))),
+                Err(_) => Err(self.timed_out()),
             };
             match r {
                 Err(PortError::FloodWait(s)) if !slept && s <= self.cfg.flood_sleep_max => {
@@ -573,11 +570,19 @@ impl Grammers {
                 "Telegram answered in a way this client cannot handle".into(),
             )),
             Ok(Err(e)) => Err(PortError::Other(e.to_string())),
-            Err(_) => Err(PortError::Network(format!(
-                "no answer from Telegram within {} s",
-                self.cfg.call_timeout.as_secs()
-            ))),
+            Err(_) => Err(self.timed_out()),
         }
+    }
+
+    /// A call got no answer in time: the connection is presumed dead (grammers neither
+    /// notices a missing pong nor times out), so drop it and let the next call reconnect.
+    fn timed_out(&self) -> PortError {
+        let home = self.session.home_dc_id().unwrap_or(self.cfg.dc_id);
+        self.handle.disconnect_from_dc(home);
+        PortError::Network(format!(
+            "no answer from Telegram within {} s",
+            self.cfg.call_timeout.as_secs()
+        ))
     }
 
     /// Phone login, step 1: Telegram sends a code to the account's apps or by SMS.
@@ -981,6 +986,13 @@ impl TelegramPort for Grammers {
             let events = self.events_of(list, users, chats).await;
             self.pending.extend(events);
         }
+    }
+
+    async fn keepalive(&mut self) -> Result<(), PortError> {
+        let ping = tl::functions::Ping {
+            ping_id: rand::random(),
+        };
+        self.call(|| self.client.invoke(&ping)).await.map(|_| ())
     }
 
     async fn sync_state(&mut self) -> Option<SyncState> {

@@ -139,6 +139,11 @@ pub trait TelegramPort {
     fn now(&self) -> i64 {
         jiff::Timestamp::now().as_second()
     }
+    /// Proves the connection is alive while no updates come (a hung connection otherwise
+    /// goes unnoticed until the next call).
+    async fn keepalive(&mut self) -> Result<(), PortError> {
+        Ok(())
+    }
     /// Where the session stands in Telegram's update sequences and the access hashes it
     /// learned, for ports that can resume from them.
     async fn sync_state(&mut self) -> Option<SyncState> {
