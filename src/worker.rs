@@ -386,6 +386,8 @@ async fn login_task(
     };
     let mut code_token = None;
     let mut password_token = None;
+    // Either login way reached the password step (a retry needs a fresh challenge).
+    let mut asked_password = false;
     while let Some(step) = steps.recv().await {
         let _ = out.send(say(LoginState::Working)).await;
         match step {
@@ -413,6 +415,7 @@ async fn login_task(
                     }
                     Err(LoginError::PasswordRequired { token, hint }) => {
                         password_token = Some(token);
+                        asked_password = true;
                         let _ = out.send(say(LoginState::PasswordNeeded { hint })).await;
                     }
                     Err(e) => {
@@ -424,7 +427,7 @@ async fn login_task(
             LoginStep::Password { password } => {
                 let token = match password_token.take() {
                     Some(t) => t,
-                    None if code_token.is_some() => match g.password_token().await {
+                    None if asked_password => match g.password_token().await {
                         Ok(t) => t,
                         Err(e) => {
                             let _ = out.send(failed("login.failed", e.to_string())).await;
@@ -468,6 +471,12 @@ async fn login_task(
                                 Some(_) => {}
                             }
                         }
+                    }
+                    Ok(QrStep::PasswordNeeded { token, hint }) => {
+                        password_token = Some(token);
+                        asked_password = true;
+                        let _ = out.send(say(LoginState::PasswordNeeded { hint })).await;
+                        break;
                     }
                     Ok(QrStep::LoggedIn(me)) => {
                         let _ = out.send(done(&g, me)).await;

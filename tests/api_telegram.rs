@@ -594,6 +594,93 @@ async fn a_user_logs_in_by_qr_code_through_the_api() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_qr_login_moves_to_the_accounts_datacenter_and_asks_for_its_password() {
+    let user = person(7300, "Defne", Some("defne_cicek"));
+    let w2 = Arc::new(World::new(&[], vec![]));
+    let w4 = Arc::new(
+        World::new(&[], vec![])
+            .with_account("+905556667788", user.clone(), Some("papatya"))
+            .on_dc(4),
+    );
+    let dc2 = FakeDc::start(key(), w2.clone()).await.unwrap();
+    let dc4 = FakeDc::start(key(), w4.clone()).await.unwrap();
+    let dcs = [(2, dc2.addr()), (4, dc4.addr())];
+    w2.set_dcs(&dcs);
+    w4.set_dcs(&dcs);
+    let seed = tempfile::tempdir().unwrap();
+    std::fs::write(seed.path().join("k"), key()).unwrap();
+    let (addr, seed_file) = (dc2.addr(), seed.path().join("k"));
+    let ports = vec![dc2.addr().port(), dc4.addr().port()];
+    let app = common::App::start_with(move |c| {
+        c.telegram.api_id = Some(11);
+        c.telegram.api_hash = Some(botyard::config::Secret::new(
+            "0123456789abcdef0123456789abcdef",
+        ));
+        c.telegram.ports = ports;
+        c.telegram.dc = (2, addr);
+        c.telegram.seed_auth_key_file = Some(seed_file);
+    })
+    .await;
+    let admin = app.admin().await.access;
+    let (tenant, _, owner) = app
+        .tenant_with_owner(&admin, "Defne Çiçekçilik", "defne@example.com")
+        .await;
+    let owner = owner.access;
+    let base = format!("/api/v1/tenants/{tenant}/logins");
+    let v = app
+        .post(&base, &owner, json!({"method": "qr", "label": "Defne"}))
+        .await;
+    let login = v.expect(201)["login_id"].as_u64().unwrap();
+
+    // Scanned on a phone whose account lives on datacenter 4, with a 2FA password.
+    w4.accept_login_token(user);
+    dc2.push(&w2.scan_qr_from_dc(4));
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let v = app.get(&format!("{base}/{login}"), &owner).await;
+        let v = v.expect(200).clone();
+        if v["state"] == "password_needed" {
+            assert_eq!(v["hint"], "kedinin adı");
+            break;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "{v}");
+        let mut rx = app.ready.supervisor.watch(TenantId(tenant)).unwrap();
+        let _ = tokio::time::timeout(Duration::from_secs(5), rx.changed()).await;
+    }
+    let v = app
+        .post(
+            &format!("{base}/{login}/password"),
+            &owner,
+            json!({"password": "papatya"}),
+        )
+        .await;
+    let v = v.expect(200).clone();
+    assert_eq!(v["state"], "done");
+    let session = v["session"]["id"].as_u64().unwrap();
+    // The session runs on datacenter 4 from now on.
+    let mut rx = app.ready.supervisor.watch(TenantId(tenant)).unwrap();
+    tokio::time::timeout(
+        Duration::from_secs(60),
+        rx.wait_for(|s| {
+            matches!(
+                s.sessions.get(&session),
+                Some(botyard::ipc::messages::SessionState::Online { me }) if me.user_id == 7300
+            )
+        }),
+    )
+    .await
+    .expect("the session is online")
+    .unwrap();
+    assert!(
+        dc4.calls()
+            .iter()
+            .any(|c| c.name == "messages.getDialogs" && c.connection > 1),
+        "the worker talks to datacenter 4"
+    );
+    app.stop().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_platform_bot_runs_on_its_token_in_its_own_worker() {
     let world = Arc::new(World::new(&[(TOKEN, 6000, "yard_platform_bot")], vec![]));
     let dc = FakeDc::start(key(), world.clone()).await.unwrap();

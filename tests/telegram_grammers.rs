@@ -638,3 +638,31 @@ async fn a_qr_login_follows_the_account_to_its_datacenter() {
             .any(|c| c.name == "auth.importLoginToken")
     );
 }
+
+#[tokio::test]
+async fn a_qr_login_by_an_account_with_2fa_asks_for_the_password() {
+    use botyard::telegram::grammers::{LoginError, QrStep};
+    let user = person(7202, "Elif", Some("elif"));
+    let world = Arc::new(World::new(&[], vec![]).with_account(
+        "+905553334455",
+        user.clone(),
+        Some("lale-42"),
+    ));
+    let dc = FakeDc::start(key(), world.clone()).await.unwrap();
+    let mut g = Grammers::new(user_config(&dc));
+    assert!(matches!(g.qr_step().await.unwrap(), QrStep::Show(_)));
+    dc.push(&world.scan_qr(user));
+    assert!(g.qr_scanned(Duration::from_secs(10)).await);
+    let (token, hint) = match g.qr_step().await.unwrap() {
+        QrStep::PasswordNeeded { token, hint } => (token, hint),
+        other => panic!("{other:?}"),
+    };
+    assert_eq!(hint.as_deref(), Some("kedinin adı"));
+    assert!(matches!(
+        g.submit_password(token, "yanlış").await,
+        Err(LoginError::InvalidPassword { .. })
+    ));
+    let token = g.password_token().await.unwrap();
+    let me = g.submit_password(token, "lale-42").await.unwrap();
+    assert_eq!(me.user_id, 7202);
+}

@@ -449,6 +449,20 @@ impl World {
         })
     }
 
+    /// A scanned QR code logs in, unless the account has a 2FA password: then the password
+    /// step follows, as for a phone login.
+    fn token_or_password(&self, user: tl::types::User) -> Answer {
+        let with_password = self
+            .accounts
+            .iter()
+            .find(|(_, a)| a.user.id == user.id && a.password.is_some());
+        if let Some((phone, _)) = with_password {
+            lock(&self.state).code_sent_to = Some(phone.clone());
+            return Answer::Error(401, "SESSION_PASSWORD_NEEDED".into());
+        }
+        self.authorized_token(user)
+    }
+
     fn authorized_token(&self, user: tl::types::User) -> Answer {
         let me = tl::types::User {
             is_self: true,
@@ -555,7 +569,7 @@ impl Handler for World {
             f::auth::ImportLoginToken::CONSTRUCTOR_ID => {
                 let user = lock(&self.state).imported_token_user.take();
                 match user {
-                    Some(u) => self.authorized_token(u),
+                    Some(u) => self.token_or_password(u),
                     None => Answer::Error(400, "AUTH_TOKEN_INVALID".into()),
                 }
             }
@@ -758,7 +772,7 @@ impl Handler for World {
                     ));
                 }
                 match scanned {
-                    Some(user) => self.authorized_token(user),
+                    Some(user) => self.token_or_password(user),
                     None => {
                         let mut token = vec![0u8; 16];
                         rand::fill(&mut token[..]);

@@ -109,6 +109,7 @@ fn map_error(e: InvocationError) -> PortError {
                 | "USER_DEACTIVATED"
                 | "USER_DEACTIVATED_BAN"
                 | "AUTH_KEY_DUPLICATED" => PortError::Revoked,
+                "SESSION_PASSWORD_NEEDED" => PortError::PasswordNeeded,
                 "ACCESS_TOKEN_INVALID" | "ACCESS_TOKEN_EXPIRED" | "BOT_TOKEN_INVALID" => {
                     PortError::Rejected("the bot token is not valid".into())
                 }
@@ -549,10 +550,15 @@ pub struct QrCode {
     pub expires: i64,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Debug)]
 pub enum QrStep {
     /// Not scanned yet: (re)show this code.
     Show(QrCode),
+    /// Scanned by an account with a 2FA password: answer with it.
+    PasswordNeeded {
+        token: grammers_client::client::PasswordToken,
+        hint: Option<String>,
+    },
     LoggedIn(Me),
 }
 
@@ -734,12 +740,18 @@ impl Grammers {
             api_hash: self.cfg.api_hash.clone(),
             except_ids: Vec::new(),
         };
-        let mut token = self.call(|| self.client.invoke(&req)).await?;
+        let mut token = match self.call(|| self.client.invoke(&req)).await {
+            Err(PortError::PasswordNeeded) => return self.qr_password().await,
+            other => other?,
+        };
         // The account lives on another datacenter: finish the login there with the token.
         if let tl::enums::auth::LoginToken::MigrateTo(m) = token {
             self.move_home(m.dc_id).await?;
             let import = tl::functions::auth::ImportLoginToken { token: m.token };
-            token = self.call(|| self.client.invoke(&import)).await?;
+            token = match self.call(|| self.client.invoke(&import)).await {
+                Err(PortError::PasswordNeeded) => return self.qr_password().await,
+                other => other?,
+            };
         }
         match token {
             tl::enums::auth::LoginToken::Token(t) => {
@@ -797,6 +809,14 @@ impl Grammers {
                 Err(PortError::Other("Telegram asked a bot to sign up".into()))
             }
         }
+    }
+
+    async fn qr_password(&self) -> Result<QrStep, PortError> {
+        let token = self.password_token().await?;
+        Ok(QrStep::PasswordNeeded {
+            hint: token.hint().map(str::to_string),
+            token,
+        })
     }
 
     /// Waits for Telegram to say the QR code was scanned (`updateLoginToken`), at most `wait`.

@@ -118,6 +118,9 @@ pub enum PortError {
     Rejected(String),
     #[error("network: {0}")]
     Network(String),
+    /// A login needs the account's 2FA password to finish.
+    #[error("the account has a 2FA password")]
+    PasswordNeeded,
     #[error("{0}")]
     Other(String),
 }
