@@ -61,6 +61,14 @@ async fn a_sim_session_runs_in_a_worker_and_stops_with_the_tenant() {
     )
     .await
     .expect_err(422, "session.kind");
+    // Injected failures are an admin's test tool.
+    app.post(
+        &format!("/api/v1/tenants/{tenant}/sessions"),
+        &owner,
+        json!({"kind":"sim","label":"x","sim":{"failures":{"stall_after_events":1}}}),
+    )
+    .await
+    .expect_err(403, "auth.admin_required");
 
     let r = app
         .post(

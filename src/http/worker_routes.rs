@@ -166,6 +166,15 @@ async fn connect_session(
                     events_per_sec: 1.0,
                     ..SimConfig::default()
                 });
+                // Failure injection (hangs, revocations) is a test tool, not a tenant's.
+                if sim.failures != crate::telegram::sim::SimFailures::default()
+                    && t.scope.access() != botyard_shards::Access::Admin
+                {
+                    return Err(AppError::Forbidden {
+                        code: "auth.admin_required",
+                        message: "only admins may inject simulated failures",
+                    });
+                }
                 workers::connect_sim(&st2, &t.scope, &b.label, &sim, st2.now())?
             }
             "bot" => {
