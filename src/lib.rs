@@ -24,6 +24,7 @@ pub mod session_import;
 pub mod state;
 pub mod supervisor;
 pub mod telegram;
+pub mod templates;
 pub mod tenancy;
 pub mod tenant_logs;
 pub mod tokens;

@@ -98,6 +98,10 @@ id_u64!(
     /// A per-tenant secret slot (session material and the like).
     SecretId
 );
+id_u64!(
+    /// A tenant's message template; never reused after a delete.
+    TemplateId
+);
 
 /// A Telegram chat id. Signed (groups are negative); encoded with the sign bit flipped so
 /// byte order equals numeric order.

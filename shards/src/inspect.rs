@@ -102,4 +102,8 @@ const KNOWN: &[&str] = &[
     "telegram_users",
     "groups",
     "sessions",
+    "tenant_seq",
+    "templates",
+    "template_versions",
+    "tenant_variables",
 ];

@@ -11,6 +11,7 @@ pub mod records;
 mod schema;
 mod scope;
 mod shard;
+mod shard_templates;
 mod store;
 pub mod tables;
 mod tx;

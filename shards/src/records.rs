@@ -303,3 +303,60 @@ impl Record for GroupRec {
         })
     }
 }
+
+/// How a template's body is marked up, as Telegram renders it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum TemplateFormatRec {
+    Markdown,
+    Html,
+}
+
+/// An inline URL button under a post.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ButtonRec {
+    pub label: String,
+    pub url: String,
+}
+
+/// A message template: its name and which version is the latest.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TemplateRec {
+    pub name: String,
+    pub latest: u32,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+impl Record for TemplateRec {
+    const TAG: u8 = 12;
+    const VERSION: u8 = 1;
+    const NAME: &'static str = "template";
+}
+
+/// One saved version of a template; an edit adds a version and never changes one.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TemplateVersionRec {
+    pub body: String,
+    pub format: TemplateFormatRec,
+    /// Rows of buttons.
+    pub buttons: Vec<Vec<ButtonRec>>,
+    pub created_at: i64,
+    /// The account that saved it (none for API keys and the system).
+    pub author: Option<u64>,
+}
+impl Record for TemplateVersionRec {
+    const TAG: u8 = 13;
+    const VERSION: u8 = 1;
+    const NAME: &'static str = "template_version";
+}
+
+/// A tenant's own template variables, by name.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VariablesRec {
+    pub vars: Vec<(String, String)>,
+    pub updated_at: i64,
+}
+impl Record for VariablesRec {
+    const TAG: u8 = 14;
+    const VERSION: u8 = 1;
+    const NAME: &'static str = "tenant_variables";
+}

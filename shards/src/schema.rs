@@ -64,6 +64,10 @@ const SHARD_MIGRATIONS: &[Migration] = &[
         to: 3,
         run: shard_v3,
     },
+    Migration {
+        to: 4,
+        run: shard_v4,
+    },
 ];
 
 fn catalog_v1(tx: &WriteTransaction) -> Result<(), redb::Error> {
@@ -103,6 +107,16 @@ fn shard_v2(tx: &WriteTransaction) -> Result<(), redb::Error> {
 /// v3: the chats discovered from the sessions' dialogs.
 fn shard_v3(tx: &WriteTransaction) -> Result<(), redb::Error> {
     tx.open_table(tables::shard::GROUPS)?;
+    Ok(())
+}
+
+/// v4: message templates with their versions, the tenant's own variables, id sequences.
+fn shard_v4(tx: &WriteTransaction) -> Result<(), redb::Error> {
+    use tables::shard::*;
+    tx.open_table(TENANT_SEQ)?;
+    tx.open_table(TEMPLATES)?;
+    tx.open_table(TEMPLATE_VERSIONS)?;
+    tx.open_table(VARIABLES)?;
     Ok(())
 }
 

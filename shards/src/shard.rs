@@ -4,10 +4,13 @@
 use redb::{ReadableTable, WriteTransaction};
 
 use crate::error::Result;
-use crate::ids::{ChatId, Day, SecretId, TenantId};
+use crate::ids::{ChatId, Day, SecretId, TemplateId, TenantId};
 use crate::record::RecBytes;
 use crate::records::{GroupKindRec, GroupRec, SessionRec, SettingsRec};
-use crate::tables::shard::{COUNTERS, GROUPS, SECRETS, SESSIONS, SETTINGS, TG_USERS, USER_DAYS};
+use crate::tables::shard::{
+    COUNTERS, GROUPS, SECRETS, SESSIONS, SETTINGS, TEMPLATE_VERSIONS, TEMPLATES, TENANT_SEQ,
+    TG_USERS, USER_DAYS, VARIABLES,
+};
 
 /// What a session's dialog list says about one chat.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -306,6 +309,17 @@ pub(crate) fn purge(tx: &WriteTransaction, tenant: TenantId) -> Result<()> {
         })?;
     tx.open_table(GROUPS)?
         .retain_in((tenant, ChatId::MIN)..=(tenant, ChatId::MAX), |_, _| false)?;
+    tx.open_table(TENANT_SEQ)?
+        .retain_in((tenant, 0)..=(tenant, u8::MAX), |_, _| false)?;
+    tx.open_table(TEMPLATES)?.retain_in(
+        (tenant, TemplateId::MIN)..=(tenant, TemplateId::MAX),
+        |_, _| false,
+    )?;
+    tx.open_table(TEMPLATE_VERSIONS)?.retain_in(
+        (tenant, TemplateId::MIN, 0)..=(tenant, TemplateId::MAX, u32::MAX),
+        |_, _| false,
+    )?;
+    tx.open_table(VARIABLES)?.remove(tenant)?;
     Ok(())
 }
 

@@ -3,11 +3,13 @@
 
 use redb::TableDefinition;
 
-use crate::ids::{AccountId, ApiKeyId, AuditId, ChatId, Day, FamilyId, PlanId, SecretId, TenantId};
+use crate::ids::{
+    AccountId, ApiKeyId, AuditId, ChatId, Day, FamilyId, PlanId, SecretId, TemplateId, TenantId,
+};
 use crate::record::Rec;
 use crate::records::{
     AccountRec, ApiKeyRec, AuditRec, FamilyRec, GroupRec, PlanRec, RefreshRec, SessionRec,
-    SettingsRec, TenantRec, TgUserRec,
+    SettingsRec, TemplateRec, TemplateVersionRec, TenantRec, TgUserRec, VariablesRec,
 };
 
 /// `schema_version`, `kind`, `shard_index`, `shard_count`: present in every file.
@@ -80,4 +82,16 @@ pub mod shard {
     /// Chats the tenant's sessions are in.
     pub const GROUPS: TableDefinition<(TenantId, ChatId), Rec<GroupRec>> =
         TableDefinition::new("groups");
+
+    /// Per-tenant id sequences: (tenant, kind) → last id given out (ids are never reused).
+    pub const TENANT_SEQ: TableDefinition<(TenantId, u8), u64> = TableDefinition::new("tenant_seq");
+    pub const TEMPLATES: TableDefinition<(TenantId, TemplateId), Rec<TemplateRec>> =
+        TableDefinition::new("templates");
+    /// (tenant, template, version) → that version.
+    pub const TEMPLATE_VERSIONS: TableDefinition<
+        (TenantId, TemplateId, u32),
+        Rec<TemplateVersionRec>,
+    > = TableDefinition::new("template_versions");
+    pub const VARIABLES: TableDefinition<TenantId, Rec<VariablesRec>> =
+        TableDefinition::new("tenant_variables");
 }

@@ -91,7 +91,8 @@ fn is_a(o: &Owned, table: &str, k: &[u8], v: &[u8]) -> bool {
     match table {
         "tenants" | "placement" | "tenant_settings" => k == t,
         "members" | "tenant_api_keys" | "tenant_secrets" | "counters" | "user_days"
-        | "sessions" | "telegram_users" | "groups" => k.starts_with(&t),
+        | "sessions" | "telegram_users" | "groups" | "tenant_seq" | "templates"
+        | "template_versions" | "tenant_variables" => k.starts_with(&t),
         // (account, tenant): A's membership rows, and every row of A's own accounts.
         "account_tenants" => k.get(8..16) == Some(&t[..]) || acct(k),
         "accounts" | "account_families" => acct(k),
@@ -209,6 +210,19 @@ fn populate(store: &Store, admin: &Principal, scope: &TenantScope, mark: &str, o
                 }
             });
             s.sync_groups(1, &facts, 5)?;
+            let v = botyard_shards::records::TemplateVersionRec {
+                body: format!("İndirim {mark}"),
+                format: botyard_shards::records::TemplateFormatRec::Markdown,
+                buttons: Vec::new(),
+                created_at: 5,
+                author: None,
+            };
+            let id = s.insert_template("Cuma", &v)?;
+            s.add_template_version(id, None, &v)?;
+            s.put_variables(&botyard_shards::records::VariablesRec {
+                vars: vec![("telefon".into(), format!("{mark}"))],
+                updated_at: 5,
+            })?;
             s.put_secret(SecretId(u64::MAX), format!("bot-token-{mark}").as_bytes())
         })
         .unwrap();
