@@ -220,7 +220,7 @@ fn populate(store: &Store, admin: &Principal, scope: &TenantScope, mark: &str, o
             let id = s.insert_template("Cuma", &v)?;
             s.add_template_version(id, None, &v)?;
             s.put_variables(&botyard_shards::records::VariablesRec {
-                vars: vec![("telefon".into(), format!("{mark}"))],
+                vars: vec![("telefon".into(), mark.to_string())],
                 updated_at: 5,
             })?;
             s.put_secret(SecretId(u64::MAX), format!("bot-token-{mark}").as_bytes())
