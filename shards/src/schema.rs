@@ -259,7 +259,7 @@ mod tests {
     }
 
     #[test]
-    fn a_v1_shard_file_gains_the_v2_tables() {
+    fn a_v1_shard_file_gains_every_later_table() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("s.redb");
         let p = path.to_string_lossy().to_string();
@@ -269,10 +269,17 @@ mod tests {
             run: shard_v1,
         }];
         assert_eq!(migrate_with(&db, FileKind::Shard, &p, &v1).unwrap(), 1);
-        assert_eq!(migrate(&db, FileKind::Shard, &p).unwrap(), 3);
+        assert_eq!(
+            migrate(&db, FileKind::Shard, &p).unwrap(),
+            FileKind::Shard.current_version()
+        );
         let rtx = db.begin_read().unwrap();
         rtx.open_table(tables::shard::USER_DAYS).unwrap();
         rtx.open_table(tables::shard::TG_USERS).unwrap();
         rtx.open_table(tables::shard::GROUPS).unwrap();
+        rtx.open_table(tables::shard::TEMPLATES).unwrap();
+        rtx.open_table(tables::shard::TEMPLATE_VERSIONS).unwrap();
+        rtx.open_table(tables::shard::VARIABLES).unwrap();
+        rtx.open_table(tables::shard::TENANT_SEQ).unwrap();
     }
 }
