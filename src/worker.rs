@@ -340,10 +340,7 @@ async fn login_task(
             .await;
         return;
     };
-    let seed = app
-        .seed_auth_key
-        .as_ref()
-        .and_then(|k| <[u8; 256]>::try_from(&k[..]).ok());
+    let seed = seed_key(&app);
     let mut g = Grammers::new(GrammersConfig {
         api_id: app.api_id,
         api_hash: app.api_hash.clone(),

@@ -29,6 +29,46 @@ fn telethon_string(port: u16) -> String {
     format!("1{}", base64::engine::general_purpose::URL_SAFE.encode(b))
 }
 
+/// An app whose workers may reach `ports`, with a tenant whose owner imported a Telethon
+/// session for the fake datacenter on `port`.
+struct Imported {
+    app: common::App,
+    admin: String,
+    tenant: u64,
+    owner: common::Pair,
+    session: u64,
+}
+
+async fn import_for_new_tenant(port: u16, ports: Vec<u16>, name: &str, email: &str) -> Imported {
+    let app = common::App::start_with(move |c| {
+        c.telegram.api_id = Some(11);
+        c.telegram.api_hash = Some(botyard::config::Secret::new(
+            "0123456789abcdef0123456789abcdef",
+        ));
+        c.telegram.ports = ports;
+    })
+    .await;
+    let admin = app.admin().await.access;
+    let (tenant, _, owner) = app.tenant_with_owner(&admin, name, email).await;
+    let session = app
+        .post(
+            &format!("/api/v1/tenants/{tenant}/sessions/import"),
+            &owner.access,
+            json!({"label": "Telethon", "string": telethon_string(port)}),
+        )
+        .await
+        .expect(201)["session"]["id"]
+        .as_u64()
+        .unwrap();
+    Imported {
+        app,
+        admin,
+        tenant,
+        owner,
+        session,
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_imported_session_connects_lists_groups_and_counts_messages() {
     let chat = FakeChat {
@@ -43,27 +83,14 @@ async fn an_imported_session_connects_lists_groups_and_counts_messages() {
     let dc = FakeDc::start(key(), world.clone()).await.unwrap();
     let port = dc.addr().port();
 
-    let app = common::App::start_with(|c| {
-        c.telegram.api_id = Some(11);
-        c.telegram.api_hash = Some(botyard::config::Secret::new(
-            "0123456789abcdef0123456789abcdef",
-        ));
-        // The sandbox lets workers reach only the configured ports: the fake's is one.
-        c.telegram.ports = vec![443, port];
-    })
-    .await;
-    let admin = app.admin().await.access;
-    let (tenant, _, owner) = app
-        .tenant_with_owner(&admin, "Zeynep Butik", "zeynep@example.com")
-        .await;
-    let r = app
-        .post(
-            &format!("/api/v1/tenants/{tenant}/sessions/import"),
-            &owner.access,
-            json!({"label": "Telethon", "string": telethon_string(port)}),
-        )
-        .await;
-    let session = r.expect(201)["session"]["id"].as_u64().unwrap();
+    // The sandbox lets workers reach only the configured ports: the fake's is one.
+    let Imported {
+        app,
+        admin,
+        tenant,
+        owner,
+        session,
+    } = import_for_new_tenant(port, vec![443, port], "Zeynep Butik", "zeynep@example.com").await;
 
     let mut rx = app.ready.supervisor.watch(TenantId(tenant)).unwrap();
     let waited = tokio::time::timeout(
@@ -171,28 +198,13 @@ async fn an_answer_that_makes_the_client_panic_stops_the_session_not_the_worker(
     );
     let dc = FakeDc::start(key(), world.clone()).await.unwrap();
     let port = dc.addr().port();
-    let app = common::App::start_with(|c| {
-        c.telegram.api_id = Some(11);
-        c.telegram.api_hash = Some(botyard::config::Secret::new(
-            "0123456789abcdef0123456789abcdef",
-        ));
-        c.telegram.ports = vec![port];
-    })
-    .await;
-    let admin = app.admin().await.access;
-    let (tenant, _, owner) = app
-        .tenant_with_owner(&admin, "Elif Çiçek", "elif@example.com")
-        .await;
-    let session = app
-        .post(
-            &format!("/api/v1/tenants/{tenant}/sessions/import"),
-            &owner.access,
-            json!({"label": "Telethon", "string": telethon_string(port)}),
-        )
-        .await
-        .expect(201)["session"]["id"]
-        .as_u64()
-        .unwrap();
+    let Imported {
+        app,
+        tenant,
+        owner,
+        session,
+        ..
+    } = import_for_new_tenant(port, vec![port], "Elif Çiçek", "elif@example.com").await;
     let mut rx = app.ready.supervisor.watch(TenantId(tenant)).unwrap();
     let s = tokio::time::timeout(
         Duration::from_secs(60),
@@ -228,28 +240,13 @@ async fn a_revoked_key_shows_as_revoked_with_an_alert() {
     let world = Arc::new(World::new(&[], vec![]).logged_in(tl_self(me)));
     let dc = FakeDc::start(key(), world.clone()).await.unwrap();
     let port = dc.addr().port();
-    let app = common::App::start_with(|c| {
-        c.telegram.api_id = Some(11);
-        c.telegram.api_hash = Some(botyard::config::Secret::new(
-            "0123456789abcdef0123456789abcdef",
-        ));
-        c.telegram.ports = vec![port];
-    })
-    .await;
-    let admin = app.admin().await.access;
-    let (tenant, _, owner) = app
-        .tenant_with_owner(&admin, "Can Kırtasiye", "can@example.com")
-        .await;
-    let session = app
-        .post(
-            &format!("/api/v1/tenants/{tenant}/sessions/import"),
-            &owner.access,
-            json!({"label": "Telethon", "string": telethon_string(port)}),
-        )
-        .await
-        .expect(201)["session"]["id"]
-        .as_u64()
-        .unwrap();
+    let Imported {
+        app,
+        admin,
+        tenant,
+        owner,
+        session,
+    } = import_for_new_tenant(port, vec![port], "Can Kırtasiye", "can@example.com").await;
     let mut rx = app.ready.supervisor.watch(TenantId(tenant)).unwrap();
     tokio::time::timeout(
         Duration::from_secs(60),

@@ -299,20 +299,7 @@ impl World {
             ..d::message(Self::peer(chat))
         }
         .into();
-        let pts = Self::log(&mut s, chat, from, message.clone());
-        let update = if chat.supergroup {
-            tl::enums::Update::NewChannelMessage(tl::types::UpdateNewChannelMessage {
-                message,
-                pts,
-                pts_count: 1,
-            })
-        } else {
-            tl::enums::Update::NewMessage(tl::types::UpdateNewMessage {
-                message,
-                pts,
-                pts_count: 1,
-            })
-        };
+        let update = Self::new_message(&mut s, chat, from, message);
         tl::enums::Updates::Updates(tl::types::Updates {
             updates: vec![update],
             users: vec![from.clone().into()],
@@ -340,8 +327,26 @@ impl World {
             ..d::message_service(Self::peer(chat), action)
         }
         .into();
-        let pts = Self::log(&mut s, chat, from, message.clone());
-        let update = if chat.supergroup {
+        let update = Self::new_message(&mut s, chat, from, message);
+        tl::enums::Updates::Updates(tl::types::Updates {
+            updates: vec![update],
+            users: vec![from.clone().into()],
+            chats: vec![Self::chat_object(chat)],
+            date: now(),
+            seq: 0,
+        })
+    }
+
+    /// Records a new message and makes its update, in the account's sequence for a basic
+    /// group and in the supergroup's own for a supergroup.
+    fn new_message(
+        s: &mut State,
+        chat: &FakeChat,
+        from: &tl::types::User,
+        message: tl::enums::Message,
+    ) -> tl::enums::Update {
+        let pts = Self::log(s, chat, from, message.clone());
+        if chat.supergroup {
             tl::enums::Update::NewChannelMessage(tl::types::UpdateNewChannelMessage {
                 message,
                 pts,
@@ -353,14 +358,7 @@ impl World {
                 pts,
                 pts_count: 1,
             })
-        };
-        tl::enums::Updates::Updates(tl::types::Updates {
-            updates: vec![update],
-            users: vec![from.clone().into()],
-            chats: vec![Self::chat_object(chat)],
-            date: now(),
-            seq: 0,
-        })
+        }
     }
 
     /// Records a message update and gives it the next pts of its sequence.
@@ -615,7 +613,10 @@ impl Handler for World {
                 // Like Telegram, a post in a supergroup comes back as full updates in the
                 // channel's own sequence (grammers asserts a short answer is never a channel's).
                 if let tl::enums::InputPeer::Channel(ch) = &req.peer
-                    && let Some(chat) = self.chats.iter().find(|c| c.id == ch.channel_id)
+                    && let Some(chat) = self
+                        .chats
+                        .iter()
+                        .find(|c| c.supergroup && c.id == ch.channel_id)
                 {
                     let message: tl::enums::Message = tl::types::Message {
                         id,
@@ -626,20 +627,14 @@ impl Handler for World {
                     }
                     .into();
                     let me = s.me.clone().unwrap_or_else(|| person(1, "me", None));
-                    let pts = Self::log(&mut s, chat, &me, message.clone());
+                    let update = Self::new_message(&mut s, chat, &me, message);
                     return Answer::of(&tl::enums::Updates::Updates(tl::types::Updates {
                         updates: vec![
                             tl::enums::Update::MessageId(tl::types::UpdateMessageId {
                                 id,
                                 random_id: req.random_id,
                             }),
-                            tl::enums::Update::NewChannelMessage(
-                                tl::types::UpdateNewChannelMessage {
-                                    message,
-                                    pts,
-                                    pts_count: 1,
-                                },
-                            ),
+                            update,
                         ],
                         users: Vec::new(),
                         chats: vec![Self::chat_object(chat)],

@@ -92,6 +92,30 @@ fn chat_id_of(peer: &tl::enums::Peer) -> Option<i64> {
     }
 }
 
+/// The datacenter a `*_MIGRATE_n` answer (303) sends the account to, when `e` is one.
+fn migrate_target(e: &InvocationError) -> Option<Result<i32, PortError>> {
+    match e {
+        InvocationError::Rpc(r) if r.code == 303 => Some(
+            r.value
+                .and_then(|v| i32::try_from(v).ok())
+                .ok_or_else(|| PortError::Other(format!("{} without a datacenter", r.name))),
+        ),
+        _ => None,
+    }
+}
+
+/// The account a sign-in answered with.
+fn me_from_user(user: tl::enums::User) -> Result<Me, PortError> {
+    match user {
+        tl::enums::User::User(u) => Ok(Me {
+            user_id: u.id,
+            username: u.username,
+            is_bot: u.bot,
+        }),
+        tl::enums::User::Empty(_) => Err(PortError::Other("Telegram sent an empty user".into())),
+    }
+}
+
 fn map_error(e: InvocationError) -> PortError {
     match e {
         InvocationError::Rpc(r) => {
@@ -264,15 +288,15 @@ impl Grammers {
         let (mut slept, mut moved) = (false, false);
         loop {
             let r = match tokio::time::timeout(self.cfg.call_timeout, f()).await {
-                Ok(Err(InvocationError::Rpc(e))) if e.code == 303 && !moved => {
-                    let dc = e.value.and_then(|v| i32::try_from(v).ok()).ok_or_else(|| {
-                        PortError::Other(format!("{} without a datacenter", e.name))
-                    })?;
-                    self.move_home(dc).await?;
-                    moved = true;
-                    continue;
-                }
-                Ok(r) => r.map_err(map_error),
+                Ok(Err(e)) => match migrate_target(&e) {
+                    Some(dc) if !moved => {
+                        self.move_home(dc?).await?;
+                        moved = true;
+                        continue;
+                    }
+                    _ => Err(map_error(e)),
+                },
+                Ok(Ok(v)) => Ok(v),
                 Err(_) => Err(self.timed_out()),
             };
             match r {
@@ -615,13 +639,10 @@ impl Grammers {
             .contained(async move { client.invoke(&req).await })
             .await;
         // The number's account lives on another datacenter: the login continues there.
-        if let Ok(Err(InvocationError::Rpc(r))) = &answer
-            && r.code == 303
-            && let Some(dc) = r.value
+        if let Ok(Err(e)) = &answer
+            && let Some(dc) = migrate_target(e)
         {
-            let dc = i32::try_from(dc).map_err(|_| {
-                LoginError::Port(PortError::Other(format!("datacenter {dc} is out of range")))
-            })?;
+            let dc = dc.map_err(LoginError::Port)?;
             self.move_home(dc).await.map_err(LoginError::Port)?;
             let client = self.client.clone();
             answer = self
@@ -657,16 +678,9 @@ impl Grammers {
             .contained(async move { client.invoke(&req).await })
             .await
         {
-            Ok(Ok(tl::enums::auth::Authorization::Authorization(a))) => match a.user {
-                tl::enums::User::User(u) => Ok(Me {
-                    user_id: u.id,
-                    username: u.username,
-                    is_bot: u.bot,
-                }),
-                tl::enums::User::Empty(_) => Err(LoginError::Port(PortError::Other(
-                    "Telegram sent an empty user".into(),
-                ))),
-            },
+            Ok(Ok(tl::enums::auth::Authorization::Authorization(a))) => {
+                me_from_user(a.user).map_err(LoginError::Port)
+            }
             Ok(Ok(tl::enums::auth::Authorization::SignUpRequired(_))) => {
                 Err(LoginError::SignUpRequired)
             }
@@ -765,16 +779,9 @@ impl Grammers {
                 }))
             }
             tl::enums::auth::LoginToken::Success(s) => match s.authorization {
-                tl::enums::auth::Authorization::Authorization(a) => match a.user {
-                    tl::enums::User::User(u) => Ok(QrStep::LoggedIn(Me {
-                        user_id: u.id,
-                        username: u.username,
-                        is_bot: u.bot,
-                    })),
-                    tl::enums::User::Empty(_) => {
-                        Err(PortError::Other("Telegram sent an empty user".into()))
-                    }
-                },
+                tl::enums::auth::Authorization::Authorization(a) => {
+                    me_from_user(a.user).map(QrStep::LoggedIn)
+                }
                 tl::enums::auth::Authorization::SignUpRequired(_) => Err(PortError::Rejected(
                     "this account must be created in an official Telegram app first".into(),
                 )),
@@ -795,16 +802,7 @@ impl Grammers {
             bot_auth_token: token.to_string(),
         };
         match self.call(|| self.client.invoke(&req)).await? {
-            tl::enums::auth::Authorization::Authorization(a) => match a.user {
-                tl::enums::User::User(u) => Ok(Me {
-                    user_id: u.id,
-                    username: u.username,
-                    is_bot: u.bot,
-                }),
-                tl::enums::User::Empty(_) => {
-                    Err(PortError::Other("Telegram sent an empty user".into()))
-                }
-            },
+            tl::enums::auth::Authorization::Authorization(a) => me_from_user(a.user),
             tl::enums::auth::Authorization::SignUpRequired(_) => {
                 Err(PortError::Other("Telegram asked a bot to sign up".into()))
             }
