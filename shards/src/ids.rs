@@ -102,6 +102,14 @@ id_u64!(
     /// A tenant's message template; never reused after a delete.
     TemplateId
 );
+id_u64!(
+    /// A file in a tenant's media folder; never reused after a delete.
+    MediaId
+);
+id_u64!(
+    /// A tenant's campaign; never reused after a delete.
+    CampaignId
+);
 
 /// A Telegram chat id. Signed (groups are negative); encoded with the sign bit flipped so
 /// byte order equals numeric order.

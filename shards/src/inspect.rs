@@ -106,4 +106,10 @@ const KNOWN: &[&str] = &[
     "templates",
     "template_versions",
     "tenant_variables",
+    "media",
+    "campaigns",
+    "campaign_runs",
+    "deliveries",
+    "pending_deliveries",
+    "sends_per_day",
 ];

@@ -3,7 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::ids::{AccountId, FamilyId, PlanId, TenantId};
+use crate::ids::{AccountId, ChatId, FamilyId, PlanId, SecretId, TenantId};
 use crate::record::Record;
 
 /// A member's role inside one tenant.
@@ -342,6 +342,8 @@ pub struct TemplateVersionRec {
     pub created_at: i64,
     /// The account that saved it (none for API keys and the system).
     pub author: Option<u64>,
+    /// The photo, video or document sent with the text (which is then its caption).
+    pub media: Option<crate::ids::MediaId>,
 }
 impl Record for TemplateVersionRec {
     const TAG: u8 = 13;
@@ -359,4 +361,166 @@ impl Record for VariablesRec {
     const TAG: u8 = 14;
     const VERSION: u8 = 1;
     const NAME: &'static str = "tenant_variables";
+}
+
+/// What kind of file a template carries, as Telegram sends it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum MediaKindRec {
+    Photo,
+    Video,
+    Document,
+}
+
+/// A file uploaded into the tenant's media folder (stored as `m<id>`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MediaRec {
+    pub kind: MediaKindRec,
+    /// Sniffed from the bytes, not taken from the uploader.
+    pub mime: String,
+    pub size: u64,
+    /// The uploader's file name, shown to recipients of a document.
+    pub name: String,
+    pub created_at: i64,
+}
+impl Record for MediaRec {
+    const TAG: u8 = 15;
+    const VERSION: u8 = 1;
+    const NAME: &'static str = "media";
+}
+
+/// When a campaign runs, read in the tenant's time zone.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ScheduleRec {
+    /// Once, at a civil date-time (`2026-12-01T09:00`).
+    Once { at: String },
+    /// Every so many minutes.
+    Every { minutes: u32 },
+    /// A five-field cron expression.
+    Cron { expr: String },
+}
+
+/// Hours of the day (minutes since midnight, end exclusive) and weekdays (bit 0 = Monday)
+/// in which a campaign may post.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WindowRec {
+    pub start_min: u16,
+    pub end_min: u16,
+    pub days: u8,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum CampaignStateRec {
+    /// Saved, never activated.
+    Draft,
+    Active,
+    /// By the tenant (`code` "campaign.paused") or automatically, with the reason.
+    Paused {
+        code: String,
+        reason: String,
+    },
+    /// A one-off that ran, or past its end date.
+    Finished,
+}
+
+/// A campaign: which template goes to which groups, from which session, when.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CampaignRec {
+    pub name: String,
+    pub template: crate::ids::TemplateId,
+    /// A pinned template version; none means the latest at send time.
+    pub version: Option<u32>,
+    pub chats: Vec<ChatId>,
+    /// Groups carrying any of these tags, resolved at each run.
+    pub tags: Vec<String>,
+    pub session: SecretId,
+    pub schedule: ScheduleRec,
+    pub window: Option<WindowRec>,
+    /// Civil dates (`2026-12-01`), inclusive, in the tenant's zone.
+    pub starts_on: Option<String>,
+    pub ends_on: Option<String>,
+    /// Each run starts up to this many seconds late, at random.
+    pub jitter_secs: u32,
+    /// Delete the campaign's previous post in a group before posting again.
+    pub delete_previous: bool,
+    pub pin: bool,
+    pub state: CampaignStateRec,
+    /// When it was last activated (where "every N minutes" counts from).
+    pub anchor: i64,
+    /// Unix seconds of the next run, jitter included; none when not scheduled.
+    pub next_run: Option<i64>,
+    /// Runs so far (the last run's number).
+    pub runs: u32,
+    /// The message each group got from the last run, for auto-delete.
+    pub last_posts: Vec<(ChatId, i64)>,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+impl Record for CampaignRec {
+    const TAG: u8 = 16;
+    const VERSION: u8 = 1;
+    const NAME: &'static str = "campaign";
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum RunStatusRec {
+    /// Deliveries are still pending.
+    Running,
+    Done,
+    /// Not run at all (missed while the server was down, outside the window, over the day's
+    /// sends …).
+    Skipped {
+        code: String,
+    },
+}
+
+/// One run of a campaign, with its tallies.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RunRec {
+    pub due_at: i64,
+    pub started_at: i64,
+    pub finished_at: Option<i64>,
+    pub status: RunStatusRec,
+    /// The template version it sent.
+    pub version: u32,
+    /// Started by "run now" rather than the schedule.
+    pub manual: bool,
+    pub targets: u32,
+    pub sent: u32,
+    pub failed: u32,
+    pub skipped: u32,
+}
+impl Record for RunRec {
+    const TAG: u8 = 17;
+    const VERSION: u8 = 1;
+    const NAME: &'static str = "campaign_run";
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum DeliveryStateRec {
+    /// Written before the send is handed to the worker.
+    Pending,
+    /// `message_id` is 0 when Telegram only confirmed the random id had been used.
+    Sent {
+        message_id: i64,
+        at_ms: i64,
+    },
+    Failed {
+        code: String,
+        at_ms: i64,
+    },
+    Skipped {
+        code: String,
+    },
+}
+
+/// One post of one run to one group.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeliveryRec {
+    pub state: DeliveryStateRec,
+    pub created_at: i64,
+}
+impl Record for DeliveryRec {
+    const TAG: u8 = 18;
+    const VERSION: u8 = 1;
+    const NAME: &'static str = "delivery";
 }

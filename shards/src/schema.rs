@@ -68,6 +68,10 @@ const SHARD_MIGRATIONS: &[Migration] = &[
         to: 4,
         run: shard_v4,
     },
+    Migration {
+        to: 5,
+        run: shard_v5,
+    },
 ];
 
 fn catalog_v1(tx: &WriteTransaction) -> Result<(), redb::Error> {
@@ -117,6 +121,18 @@ fn shard_v4(tx: &WriteTransaction) -> Result<(), redb::Error> {
     tx.open_table(TEMPLATES)?;
     tx.open_table(TEMPLATE_VERSIONS)?;
     tx.open_table(VARIABLES)?;
+    Ok(())
+}
+
+/// v5: media files, campaigns with their runs and deliveries, sends per day.
+fn shard_v5(tx: &WriteTransaction) -> Result<(), redb::Error> {
+    use tables::shard::*;
+    tx.open_table(MEDIA)?;
+    tx.open_table(CAMPAIGNS)?;
+    tx.open_table(RUNS)?;
+    tx.open_table(DELIVERIES)?;
+    tx.open_table(PENDING)?;
+    tx.open_table(SENDS)?;
     Ok(())
 }
 
@@ -281,5 +297,8 @@ mod tests {
         rtx.open_table(tables::shard::TEMPLATE_VERSIONS).unwrap();
         rtx.open_table(tables::shard::VARIABLES).unwrap();
         rtx.open_table(tables::shard::TENANT_SEQ).unwrap();
+        rtx.open_table(tables::shard::CAMPAIGNS).unwrap();
+        rtx.open_table(tables::shard::DELIVERIES).unwrap();
+        rtx.open_table(tables::shard::PENDING).unwrap();
     }
 }

@@ -4,12 +4,12 @@
 use redb::{ReadableTable, WriteTransaction};
 
 use crate::error::Result;
-use crate::ids::{ChatId, Day, SecretId, TemplateId, TenantId};
+use crate::ids::{CampaignId, ChatId, Day, MediaId, SecretId, TemplateId, TenantId};
 use crate::record::RecBytes;
 use crate::records::{GroupKindRec, GroupRec, SessionRec, SettingsRec};
 use crate::tables::shard::{
-    COUNTERS, GROUPS, SECRETS, SESSIONS, SETTINGS, TEMPLATE_VERSIONS, TEMPLATES, TENANT_SEQ,
-    TG_USERS, USER_DAYS, VARIABLES,
+    CAMPAIGNS, COUNTERS, DELIVERIES, GROUPS, MEDIA, PENDING, RUNS, SECRETS, SENDS, SESSIONS,
+    SETTINGS, TEMPLATE_VERSIONS, TEMPLATES, TENANT_SEQ, TG_USERS, USER_DAYS, VARIABLES,
 };
 
 /// What a session's dialog list says about one chat.
@@ -320,6 +320,25 @@ pub(crate) fn purge(tx: &WriteTransaction, tenant: TenantId) -> Result<()> {
         |_, _| false,
     )?;
     tx.open_table(VARIABLES)?.remove(tenant)?;
+    tx.open_table(MEDIA)?
+        .retain_in((tenant, MediaId::MIN)..=(tenant, MediaId::MAX), |_, _| {
+            false
+        })?;
+    tx.open_table(CAMPAIGNS)?.retain_in(
+        (tenant, CampaignId::MIN)..=(tenant, CampaignId::MAX),
+        |_, _| false,
+    )?;
+    tx.open_table(RUNS)?.retain_in(
+        (tenant, CampaignId::MIN, 0)..=(tenant, CampaignId::MAX, u32::MAX),
+        |_, _| false,
+    )?;
+    let all = (tenant, CampaignId::MIN, 0, ChatId::MIN)
+        ..=(tenant, CampaignId::MAX, u32::MAX, ChatId::MAX);
+    tx.open_table(DELIVERIES)?
+        .retain_in(all.clone(), |_, _| false)?;
+    tx.open_table(PENDING)?.retain_in(all, |_, _| false)?;
+    tx.open_table(SENDS)?
+        .retain_in((tenant, Day::MIN)..=(tenant, Day::MAX), |_, _| false)?;
     Ok(())
 }
 

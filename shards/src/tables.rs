@@ -4,12 +4,14 @@
 use redb::TableDefinition;
 
 use crate::ids::{
-    AccountId, ApiKeyId, AuditId, ChatId, Day, FamilyId, PlanId, SecretId, TemplateId, TenantId,
+    AccountId, ApiKeyId, AuditId, CampaignId, ChatId, Day, FamilyId, MediaId, PlanId, SecretId,
+    TemplateId, TenantId,
 };
 use crate::record::Rec;
 use crate::records::{
-    AccountRec, ApiKeyRec, AuditRec, FamilyRec, GroupRec, PlanRec, RefreshRec, SessionRec,
-    SettingsRec, TemplateRec, TemplateVersionRec, TenantRec, TgUserRec, VariablesRec,
+    AccountRec, ApiKeyRec, AuditRec, CampaignRec, DeliveryRec, FamilyRec, GroupRec, MediaRec,
+    PlanRec, RefreshRec, RunRec, SessionRec, SettingsRec, TemplateRec, TemplateVersionRec,
+    TenantRec, TgUserRec, VariablesRec,
 };
 
 /// `schema_version`, `kind`, `shard_index`, `shard_count`: present in every file.
@@ -94,4 +96,20 @@ pub mod shard {
     > = TableDefinition::new("template_versions");
     pub const VARIABLES: TableDefinition<TenantId, Rec<VariablesRec>> =
         TableDefinition::new("tenant_variables");
+    /// Files in the tenant's media folder.
+    pub const MEDIA: TableDefinition<(TenantId, MediaId), Rec<MediaRec>> =
+        TableDefinition::new("media");
+    pub const CAMPAIGNS: TableDefinition<(TenantId, CampaignId), Rec<CampaignRec>> =
+        TableDefinition::new("campaigns");
+    /// (tenant, campaign, run number) → that run.
+    pub const RUNS: TableDefinition<(TenantId, CampaignId, u32), Rec<RunRec>> =
+        TableDefinition::new("campaign_runs");
+    /// (tenant, campaign, run, chat) → that post.
+    pub const DELIVERIES: TableDefinition<(TenantId, CampaignId, u32, ChatId), Rec<DeliveryRec>> =
+        TableDefinition::new("deliveries");
+    /// The deliveries still pending, so a restarted worker is handed exactly those.
+    pub const PENDING: TableDefinition<(TenantId, CampaignId, u32, ChatId), ()> =
+        TableDefinition::new("pending_deliveries");
+    /// Campaign posts handed out per (tenant, day in UTC), for the plan's daily limit.
+    pub const SENDS: TableDefinition<(TenantId, Day), u64> = TableDefinition::new("sends_per_day");
 }

@@ -216,8 +216,41 @@ fn populate(store: &Store, admin: &Principal, scope: &TenantScope, mark: &str, o
                 buttons: Vec::new(),
                 created_at: 5,
                 author: None,
+                media: None,
             };
             let id = s.insert_template("Cuma", &v)?;
+            let media = s.insert_media(&botyard_shards::records::MediaRec {
+                kind: botyard_shards::records::MediaKindRec::Photo,
+                mime: "image/png".into(),
+                size: 3,
+                name: format!("afiş-{mark}.png"),
+                created_at: 5,
+            })?;
+            assert_eq!(media.0, 1);
+            let c = s.insert_campaign(&campaign(id, mark))?;
+            let run = botyard_shards::records::RunRec {
+                due_at: 5,
+                started_at: 5,
+                finished_at: None,
+                status: botyard_shards::records::RunStatusRec::Running,
+                version: 1,
+                manual: false,
+                targets: 3,
+                sent: 0,
+                failed: 0,
+                skipped: 0,
+            };
+            let targets = [ChatId::MIN, ChatId(-100), ChatId::MAX];
+            s.start_run(c, u32::MAX, &run, &targets, 5)?;
+            s.settle_delivery(
+                (c, u32::MAX, ChatId(-100)),
+                botyard_shards::records::DeliveryStateRec::Failed {
+                    code: format!("forbidden-{mark}"),
+                    at_ms: 6,
+                },
+                6,
+            )?;
+            s.add_sends(Day::MAX, 3)?;
             s.add_template_version(id, None, &v)?;
             s.put_variables(&botyard_shards::records::VariablesRec {
                 vars: vec![("telefon".into(), mark.to_string())],
@@ -229,6 +262,37 @@ fn populate(store: &Store, admin: &Principal, scope: &TenantScope, mark: &str, o
     // An audit entry without the marker, found by tenant only.
     o.audit
         .insert(audit(store, admin.account(), Some(t), "plan changed"));
+}
+
+fn campaign(
+    template: botyard_shards::ids::TemplateId,
+    mark: &str,
+) -> botyard_shards::records::CampaignRec {
+    use botyard_shards::records::*;
+    CampaignRec {
+        name: format!("Kampanya {mark}"),
+        template,
+        version: None,
+        chats: vec![ChatId(-100)],
+        tags: vec![format!("t{mark}")],
+        session: SecretId(1),
+        schedule: ScheduleRec::Cron {
+            expr: "0 9 * * 1-5".into(),
+        },
+        window: None,
+        starts_on: None,
+        ends_on: None,
+        jitter_secs: 0,
+        delete_previous: true,
+        pin: false,
+        state: CampaignStateRec::Active,
+        anchor: 5,
+        next_run: Some(60),
+        runs: u32::MAX,
+        last_posts: vec![(ChatId(-100), 7)],
+        created_at: 5,
+        updated_at: 5,
+    }
 }
 
 /// Counters at the edges of the tenant's key range and in the middle, through the writer.

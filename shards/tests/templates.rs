@@ -14,6 +14,7 @@ fn version(body: &str, at: i64) -> TemplateVersionRec {
         buttons: Vec::new(),
         created_at: at,
         author: Some(1),
+        media: None,
     }
 }
 

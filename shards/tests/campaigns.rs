@@ -1,0 +1,122 @@
+//! Runs write their deliveries as pending first; each settles once; a run with nothing left
+//! pending is done; another tenant sees none of it.
+
+mod common;
+
+use botyard_shards::ids::{ChatId, Day, SecretId, TemplateId};
+use botyard_shards::records::*;
+use common::{admin, create_tenant, open};
+
+fn campaign() -> CampaignRec {
+    CampaignRec {
+        name: "Cuma".into(),
+        template: TemplateId(1),
+        version: None,
+        chats: vec![ChatId(-1), ChatId(-2)],
+        tags: Vec::new(),
+        session: SecretId(1),
+        schedule: ScheduleRec::Every { minutes: 60 },
+        window: None,
+        starts_on: None,
+        ends_on: None,
+        jitter_secs: 0,
+        delete_previous: false,
+        pin: false,
+        state: CampaignStateRec::Active,
+        anchor: 0,
+        next_run: Some(3_600),
+        runs: 0,
+        last_posts: Vec::new(),
+        created_at: 0,
+        updated_at: 0,
+    }
+}
+
+fn run() -> RunRec {
+    RunRec {
+        due_at: 3_600,
+        started_at: 3_600,
+        finished_at: None,
+        status: RunStatusRec::Running,
+        version: 1,
+        manual: false,
+        targets: 2,
+        sent: 0,
+        failed: 0,
+        skipped: 0,
+    }
+}
+
+#[test]
+fn deliveries_settle_once_and_finish_their_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(dir.path(), 2);
+    let a = admin(&store, "root@example.com");
+    let t = create_tenant(&store, &a, "Kahve");
+    let other = create_tenant(&store, &a, "Simit");
+
+    let c = t.shard_write(|s| s.insert_campaign(&campaign())).unwrap();
+    t.shard_write(|s| s.start_run(c, 1, &run(), &[ChatId(-1), ChatId(-2)], 3_600))
+        .unwrap();
+    assert_eq!(
+        t.shard_read().unwrap().pending_deliveries().unwrap(),
+        vec![(c, 1, ChatId(-2)), (c, 1, ChatId(-1))]
+    );
+    assert!(
+        other
+            .shard_read()
+            .unwrap()
+            .pending_deliveries()
+            .unwrap()
+            .is_empty()
+    );
+
+    let sent = DeliveryStateRec::Sent {
+        message_id: 10,
+        at_ms: 3_601_000,
+    };
+    let r = t
+        .shard_write(|s| s.settle_delivery((c, 1, ChatId(-1)), sent.clone(), 3_601))
+        .unwrap()
+        .unwrap();
+    assert_eq!((r.sent, r.status.clone()), (1, RunStatusRec::Running));
+    // A repeated result changes nothing.
+    assert!(
+        t.shard_write(|s| s.settle_delivery((c, 1, ChatId(-1)), sent.clone(), 3_602))
+            .unwrap()
+            .is_none()
+    );
+    let failed = DeliveryStateRec::Failed {
+        code: "forbidden".into(),
+        at_ms: 3_602_000,
+    };
+    let r = t
+        .shard_write(|s| s.settle_delivery((c, 1, ChatId(-2)), failed, 3_602))
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (r.sent, r.failed, r.status, r.finished_at),
+        (1, 1, RunStatusRec::Done, Some(3_602))
+    );
+    let rd = t.shard_read().unwrap();
+    assert!(rd.pending_deliveries().unwrap().is_empty());
+    assert_eq!(rd.deliveries(c, 1).unwrap().len(), 2);
+    assert_eq!(
+        rd.delivery((c, 1, ChatId(-1))).unwrap().unwrap().state,
+        sent
+    );
+    drop(rd);
+
+    assert_eq!(t.shard_write(|s| s.add_sends(Day(5), 2)).unwrap(), 2);
+    assert_eq!(t.shard_write(|s| s.add_sends(Day(5), 3)).unwrap(), 5);
+    assert_eq!(other.shard_read().unwrap().sends_on(Day(5)).unwrap(), 0);
+
+    // Deleting the campaign takes its runs and deliveries; its id is not given out again.
+    assert!(t.shard_write(|s| s.delete_campaign(c)).unwrap());
+    let rd = t.shard_read().unwrap();
+    assert!(rd.runs(c, 10).unwrap().is_empty());
+    assert!(rd.deliveries(c, 1).unwrap().is_empty());
+    drop(rd);
+    let next = t.shard_write(|s| s.insert_campaign(&campaign())).unwrap();
+    assert_eq!(next.0, c.0 + 1);
+}
