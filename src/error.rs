@@ -42,6 +42,9 @@ pub enum AppError {
     Locked { retry_after: u64 },
     #[error("server is busy")]
     Busy { code: &'static str },
+    /// The disk is full: nothing was saved.
+    #[error("the server's disk is full; nothing was saved")]
+    StorageFull,
     #[error("internal error: {0}")]
     Internal(String),
 }
@@ -67,6 +70,7 @@ impl AppError {
             AppError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             AppError::Locked { .. } => StatusCode::TOO_MANY_REQUESTS,
             AppError::Busy { .. } => StatusCode::SERVICE_UNAVAILABLE,
+            AppError::StorageFull => StatusCode::INSUFFICIENT_STORAGE,
             AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -84,6 +88,7 @@ impl AppError {
             AppError::TooLarge => "request.too_large",
             AppError::UnsupportedMediaType => "request.unsupported_media_type",
             AppError::Locked { .. } => "auth.locked",
+            AppError::StorageFull => "storage.full",
             AppError::Internal(_) => "internal.error",
         }
     }

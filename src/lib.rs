@@ -17,6 +17,7 @@ pub mod ipc;
 pub mod keys;
 pub mod lockout;
 pub mod logging;
+pub mod media;
 pub mod metrics;
 pub mod passwords;
 pub mod sandbox;

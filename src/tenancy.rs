@@ -457,6 +457,12 @@ pub fn validate_limits(l: &PlanLimits) -> AppResult<()> {
             "must be between 16 and 65536",
         ));
     }
+    if l.media_mb == 0 || l.media_mb > 2_000 {
+        return Err(AppError::invalid(
+            "limits.media_mb",
+            "must be between 1 and 2000 (Telegram's limit for bots is lower: 50)",
+        ));
+    }
     Ok(())
 }
 

@@ -56,7 +56,12 @@ pub struct PlanLimits {
     pub sends_per_day: u32,
     pub retention_days: u32,
     pub worker_memory_mb: u32,
+    /// Largest media file a template may carry, in MiB.
+    pub media_mb: u32,
 }
+
+/// What a plan grants by default where an older record did not say.
+pub const DEFAULT_MEDIA_MB: u32 = 10;
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PlanRec {
@@ -67,8 +72,54 @@ pub struct PlanRec {
 }
 impl Record for PlanRec {
     const TAG: u8 = 3;
-    const VERSION: u8 = 1;
+    const VERSION: u8 = 2;
     const NAME: &'static str = "plan";
+
+    fn upgrade(version: u8, body: &[u8]) -> Result<Self, crate::CodecError> {
+        #[derive(Deserialize)]
+        struct LimitsV1 {
+            sessions: u32,
+            groups: u32,
+            templates: u32,
+            campaigns: u32,
+            sends_per_day: u32,
+            retention_days: u32,
+            worker_memory_mb: u32,
+        }
+        #[derive(Deserialize)]
+        struct PlanV1 {
+            name: String,
+            limits: LimitsV1,
+            created_at: i64,
+            updated_at: i64,
+        }
+        if version != 1 {
+            return Err(crate::CodecError::UnknownVersion {
+                record: Self::NAME,
+                version,
+            });
+        }
+        let v1: PlanV1 = postcard::from_bytes(body).map_err(|e| crate::CodecError::Decode {
+            record: Self::NAME,
+            reason: e.to_string(),
+        })?;
+        let l = v1.limits;
+        Ok(PlanRec {
+            name: v1.name,
+            limits: PlanLimits {
+                sessions: l.sessions,
+                groups: l.groups,
+                templates: l.templates,
+                campaigns: l.campaigns,
+                sends_per_day: l.sends_per_day,
+                retention_days: l.retention_days,
+                worker_memory_mb: l.worker_memory_mb,
+                media_mb: DEFAULT_MEDIA_MB,
+            },
+            created_at: v1.created_at,
+            updated_at: v1.updated_at,
+        })
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

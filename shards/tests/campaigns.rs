@@ -120,3 +120,33 @@ fn deliveries_settle_once_and_finish_their_run() {
     let next = t.shard_write(|s| s.insert_campaign(&campaign())).unwrap();
     assert_eq!(next.0, c.0 + 1);
 }
+
+#[test]
+fn a_version_1_plan_gets_the_default_media_limit() {
+    use botyard_shards::Record;
+    // Version 1's limits had no `media_mb`.
+    #[derive(serde::Serialize)]
+    struct V1 {
+        name: String,
+        limits: [u32; 7],
+        created_at: i64,
+        updated_at: i64,
+    }
+    let body = postcard::to_allocvec(&V1 {
+        name: "Başlangıç".into(),
+        limits: [2, 20, 50, 10, 500, 90, 128],
+        created_at: 1,
+        updated_at: 2,
+    })
+    .unwrap();
+    let p = PlanRec::upgrade(1, &body).unwrap();
+    assert_eq!(p.name, "Başlangıç");
+    assert_eq!(
+        (
+            p.limits.sends_per_day,
+            p.limits.worker_memory_mb,
+            p.limits.media_mb
+        ),
+        (500, 128, DEFAULT_MEDIA_MB)
+    );
+}

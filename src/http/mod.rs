@@ -5,8 +5,10 @@ pub mod auth_routes;
 pub mod extract;
 pub mod group_routes;
 pub mod login_routes;
+pub mod media_routes;
 pub mod plan_routes;
 pub mod system;
+pub mod template_routes;
 pub mod tenant_routes;
 pub mod views;
 pub mod worker_routes;
@@ -47,6 +49,7 @@ use crate::state::Shared;
         (name = "plans", description = "Subscription plans and their limits (admins)"),
         (name = "sessions", description = "Telegram sessions of a tenant and its worker process"),
         (name = "groups", description = "Chats the sessions are in, chosen for automation"),
+        (name = "templates", description = "Message templates, their versions, variables and media"),
     )
 )]
 struct ApiDoc;
@@ -77,6 +80,8 @@ fn api_router() -> OpenApiRouter<Shared> {
         .merge(group_routes::router())
         .merge(audit_routes::router())
         .merge(login_routes::router())
+        .merge(template_routes::router())
+        .merge(media_routes::router())
 }
 
 /// The OpenAPI document, as served at `/api/openapi.json`.

@@ -76,6 +76,13 @@ pub struct Limits {
     pub retention_days: u32,
     /// Memory cap of the tenant's worker process, in MiB.
     pub worker_memory_mb: u32,
+    /// Largest media file a template may carry, in MiB (default 10).
+    #[serde(default = "default_media_mb")]
+    pub media_mb: u32,
+}
+
+fn default_media_mb() -> u32 {
+    botyard_shards::records::DEFAULT_MEDIA_MB
 }
 
 pub fn limits_view(l: &PlanLimits) -> Limits {
@@ -87,6 +94,7 @@ pub fn limits_view(l: &PlanLimits) -> Limits {
         sends_per_day: l.sends_per_day,
         retention_days: l.retention_days,
         worker_memory_mb: l.worker_memory_mb,
+        media_mb: l.media_mb,
     }
 }
 
@@ -99,5 +107,6 @@ pub fn limits_rec(l: &Limits) -> PlanLimits {
         sends_per_day: l.sends_per_day,
         retention_days: l.retention_days,
         worker_memory_mb: l.worker_memory_mb,
+        media_mb: l.media_mb,
     }
 }

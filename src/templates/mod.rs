@@ -6,11 +6,11 @@ pub mod vars;
 
 use std::collections::HashMap;
 
-use botyard_shards::TenantScope;
-use botyard_shards::ids::TemplateId;
+use botyard_shards::ids::{ChatId, MediaId, TemplateId};
 use botyard_shards::records::{
-    ButtonRec, Language, TemplateFormatRec, TemplateRec, TemplateVersionRec, VariablesRec,
+    ButtonRec, Language, MediaRec, TemplateFormatRec, TemplateRec, TemplateVersionRec, VariablesRec,
 };
+use botyard_shards::{TenantScope, TenantShard};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{AppError, AppResult};
@@ -63,6 +63,8 @@ pub struct Content {
     pub body: String,
     pub format: TemplateFormat,
     pub buttons: Vec<Vec<Button>>,
+    /// A file from the tenant's media folder; the text is then its caption.
+    pub media: Option<MediaId>,
 }
 
 fn invalid(code: &'static str, field: &str, message: impl Into<String>) -> AppError {
@@ -73,9 +75,13 @@ fn invalid(code: &'static str, field: &str, message: impl Into<String>) -> AppEr
     }
 }
 
-/// Checks a template's content against Telegram's rules and the tenant's variables.
-pub fn check(c: &Content, custom: &[(String, String)]) -> AppResult<()> {
-    if c.body.trim().is_empty() {
+/// Checks a template's content against Telegram's rules and the tenant's variables; `media`
+/// is the record of the file it carries, if any.
+pub fn check(c: &Content, custom: &[(String, String)], media: Option<&MediaRec>) -> AppResult<()> {
+    if c.media.is_some() && media.is_none() {
+        return Err(invalid("template.media", "media_id", "no such media file"));
+    }
+    if c.body.trim().is_empty() && media.is_none() {
         return Err(invalid("template.empty", "body", "the text is empty"));
     }
     vars::check(&c.body, custom).map_err(|e| {
@@ -94,11 +100,16 @@ pub fn check(c: &Content, custom: &[(String, String)]) -> AppResult<()> {
     })?;
     let shown = visible_text(&c.body, c.format);
     let n = markup::visible_len(&shown);
-    if n > MAX_TEXT {
+    let (max, what) = if media.is_some() {
+        (MAX_CAPTION, "a caption")
+    } else {
+        (MAX_TEXT, "a text")
+    };
+    if n > max {
         return Err(invalid(
             "template.too_long",
             "body",
-            format!("the text is {n} characters; Telegram allows {MAX_TEXT}"),
+            format!("the text is {n} characters; Telegram allows {max} in {what}"),
         ));
     }
     check_buttons(&c.buttons)
@@ -185,7 +196,16 @@ fn version_rec(c: Content, now: i64, author: Option<u64>) -> TemplateVersionRec 
             .collect(),
         created_at: now,
         author,
+        media: c.media,
     }
+}
+
+fn check_in<T: botyard_shards::Reader>(s: &TenantShard<T>, c: &Content) -> AppResult<()> {
+    let media = match c.media {
+        Some(id) => s.media(id)?,
+        None => None,
+    };
+    check(c, &s.variables()?.vars, media.as_ref())
 }
 
 /// Adds a template, within the plan's limit on their number.
@@ -199,7 +219,7 @@ pub fn create(
 ) -> AppResult<(TemplateId, TemplateRec, TemplateVersionRec)> {
     let name = clean_name(name)?;
     scope.shard_write(|s| {
-        check(&c, &s.variables()?.vars)?;
+        check_in(s, &c)?;
         if let Some(limit) = limit
             && s.templates()?.len() >= limit as usize
         {
@@ -231,7 +251,7 @@ pub fn update(
         };
         let rec = match c {
             Some(c) => {
-                check(&c, &s.variables()?.vars)?;
+                check_in(s, &c)?;
                 s.add_template_version(id, name.as_deref(), &version_rec(c, now, author))?
             }
             None => match name {
@@ -402,6 +422,132 @@ pub fn render(body: &str, format: TemplateFormat, cx: &RenderContext<'_>) -> App
     })
 }
 
+/// A formatting span of a rendered message, as Telegram will receive it (offsets and lengths
+/// in UTF-16 code units).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct Entity {
+    /// bold, italic, underline, strikethrough, spoiler, code, pre, text_url, url, email,
+    /// mention, hashtag, blockquote, custom_emoji …
+    pub kind: &'static str,
+    pub offset: i32,
+    pub length: i32,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub language: Option<String>,
+}
+
+/// The plain text and entities Telegram will get for a rendered body.
+pub fn entities(rendered: &str, format: TemplateFormat) -> (String, Vec<Entity>) {
+    use grammers_client::tl::enums::MessageEntity as E;
+    let (text, list) = match format {
+        TemplateFormat::Markdown => grammers_client::parsers::parse_markdown_message(rendered),
+        TemplateFormat::Html => grammers_client::parsers::parse_html_message(rendered),
+    };
+    let out = list
+        .into_iter()
+        .map(|e| {
+            let (kind, offset, length, url, language) = match e {
+                E::Bold(x) => ("bold", x.offset, x.length, None, None),
+                E::Italic(x) => ("italic", x.offset, x.length, None, None),
+                E::Underline(x) => ("underline", x.offset, x.length, None, None),
+                E::Strike(x) => ("strikethrough", x.offset, x.length, None, None),
+                E::Spoiler(x) => ("spoiler", x.offset, x.length, None, None),
+                E::Code(x) => ("code", x.offset, x.length, None, None),
+                E::Pre(x) => ("pre", x.offset, x.length, None, Some(x.language)),
+                E::TextUrl(x) => ("text_url", x.offset, x.length, Some(x.url), None),
+                E::Url(x) => ("url", x.offset, x.length, None, None),
+                E::Email(x) => ("email", x.offset, x.length, None, None),
+                E::Mention(x) => ("mention", x.offset, x.length, None, None),
+                E::Hashtag(x) => ("hashtag", x.offset, x.length, None, None),
+                E::Blockquote(x) => ("blockquote", x.offset, x.length, None, None),
+                E::CustomEmoji(x) => ("custom_emoji", x.offset, x.length, None, None),
+                E::MentionName(x) => ("mention_name", x.offset, x.length, None, None),
+                other => (
+                    "other",
+                    other_offset(&other).0,
+                    other_offset(&other).1,
+                    None,
+                    None,
+                ),
+            };
+            Entity {
+                kind,
+                offset,
+                length,
+                url,
+                language: language.filter(|l| !l.is_empty()),
+            }
+        })
+        .collect();
+    (text, out)
+}
+
+fn other_offset(e: &grammers_client::tl::enums::MessageEntity) -> (i32, i32) {
+    use grammers_client::tl::enums::MessageEntity as E;
+    match e {
+        E::Unknown(x) => (x.offset, x.length),
+        E::BotCommand(x) => (x.offset, x.length),
+        E::Cashtag(x) => (x.offset, x.length),
+        E::Phone(x) => (x.offset, x.length),
+        E::BankCard(x) => (x.offset, x.length),
+        _ => (0, 0),
+    }
+}
+
+/// A template version made ready for one group: placeholders filled for it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Prepared {
+    pub body: String,
+    pub format: TemplateFormat,
+    pub buttons: Vec<Vec<Button>>,
+    pub media: Option<(MediaId, MediaRec)>,
+}
+
+/// Fills a version for `chat` from the tenant's settings, variables and the group's facts.
+pub fn prepare<T: botyard_shards::Reader>(
+    s: &TenantShard<T>,
+    settings: &botyard_shards::records::SettingsRec,
+    v: &TemplateVersionRec,
+    chat: ChatId,
+    at: i64,
+) -> AppResult<Prepared> {
+    let g = s.group(chat)?.ok_or(AppError::NotFound("group"))?;
+    let custom = s.variables()?.vars;
+    let format = TemplateFormat::from(v.format);
+    let cx = RenderContext {
+        group_title: &g.title,
+        group_members: g.members,
+        tenant_name: &settings.display_name,
+        time_zone: &settings.time_zone,
+        language: settings.language,
+        at,
+        custom: &custom,
+    };
+    let body = render(&v.body, format, &cx)?;
+    let media = match v.media {
+        Some(id) => s.media(id)?.map(|m| (id, m)),
+        None => None,
+    };
+    Ok(Prepared {
+        body,
+        format,
+        buttons: v
+            .buttons
+            .iter()
+            .map(|row| {
+                row.iter()
+                    .map(|b| Button {
+                        label: b.label.clone(),
+                        url: b.url.clone(),
+                    })
+                    .collect()
+            })
+            .collect(),
+        media,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -452,8 +598,9 @@ mod tests {
             body: "a".repeat(MAX_TEXT + 1),
             format: TemplateFormat::Markdown,
             buttons: Vec::new(),
+            media: None,
         };
-        let e = check(&long, &[]).unwrap_err();
+        let e = check(&long, &[], None).unwrap_err();
         assert!(e.to_string().contains("4097"), "{e}");
         let bad = Content {
             body: "x".into(),
@@ -462,9 +609,10 @@ mod tests {
                 label: "Site".into(),
                 url: "http://x.tr".into(),
             }]],
+            media: None,
         };
         assert!(matches!(
-            check(&bad, &[]),
+            check(&bad, &[], None),
             Err(AppError::Invalid {
                 code: "template.button_url",
                 ..

@@ -315,6 +315,78 @@ impl App {
         (t, owner, pair)
     }
 
+    /// Sends raw bytes (an upload).
+    pub async fn upload(&self, path: &str, token: &str, bytes: Vec<u8>) -> Resp {
+        let req = self
+            .client
+            .post(self.url(path))
+            .bearer_auth(token)
+            .header("content-type", "application/octet-stream")
+            .body(bytes);
+        send(req).await
+    }
+
+    /// A tenant on a plan with `limits`, whose owner connected a simulated session with
+    /// `groups` groups; returns once the groups are listed.
+    pub async fn sim_tenant(
+        &self,
+        admin: &str,
+        name: &str,
+        limits: Value,
+        sim: Value,
+    ) -> SimTenant {
+        let email = format!(
+            "owner-{}@example.com",
+            name.to_lowercase().replace(' ', "-")
+        );
+        let (tenant, _, owner) = self.tenant_with_owner(admin, name, &email).await;
+        let plan = self
+            .post(
+                "/api/v1/plans",
+                admin,
+                json!({"name": format!("Plan {name}"), "limits": limits}),
+            )
+            .await
+            .expect(201)["id"]
+            .as_u64()
+            .expect("plan id");
+        self.patch(
+            &format!("/api/v1/tenants/{tenant}"),
+            admin,
+            json!({"plan_id": plan}),
+        )
+        .await
+        .expect(200);
+        let owner = owner.access;
+        let session = self
+            .post(
+                &format!("/api/v1/tenants/{tenant}/sessions"),
+                &owner,
+                json!({"kind": "sim", "label": "Dükkan", "sim": sim}),
+            )
+            .await
+            .expect(201)["id"]
+            .as_u64()
+            .expect("session id");
+        let mut rx = self
+            .ready
+            .supervisor
+            .watch(botyard_shards::ids::TenantId(tenant))
+            .expect("worker slot");
+        tokio::time::timeout(
+            std::time::Duration::from_secs(60),
+            rx.wait_for(|s| s.dialogs_reported >= 1),
+        )
+        .await
+        .expect("dialogs reported")
+        .expect("worker watch");
+        SimTenant {
+            tenant,
+            owner,
+            session,
+        }
+    }
+
     /// Creates an API key in a tenant; returns (key id, key).
     pub async fn create_api_key(
         &self,
@@ -373,6 +445,13 @@ pub fn settings_body(display_name: &str) -> Value {
             "protect_content": true
         }
     })
+}
+
+pub struct SimTenant {
+    pub tenant: u64,
+    /// The owner's access token.
+    pub owner: String,
+    pub session: u64,
 }
 
 /// Valid plan limits.

@@ -1,0 +1,179 @@
+//! Files a template carries: uploaded through the API into the tenant's media folder (which
+//! the tenant's worker may read and nothing else may), their type sniffed from the bytes.
+
+use std::path::{Path, PathBuf};
+
+use botyard_shards::TenantScope;
+use botyard_shards::ids::MediaId;
+use botyard_shards::records::{MediaKindRec, MediaRec};
+
+use crate::error::{AppError, AppResult};
+
+/// Bytes read before the type is decided.
+pub const SNIFF_BYTES: usize = 8 * 1024;
+pub const MAX_NAME: usize = 100;
+
+/// The stored file of a media record, inside the tenant's media folder.
+pub fn file_name(id: MediaId) -> String {
+    format!("m{id}")
+}
+
+/// What the first bytes of an upload say it is; executables and unknown binaries are refused.
+pub fn sniff(head: &[u8]) -> AppResult<(MediaKindRec, String)> {
+    let refused = || {
+        AppError::Invalid {
+        code: "media.unsupported",
+        field: "body".into(),
+        message: "send a photo (JPEG, PNG, WebP), a video (MP4) or a document (PDF, office file, archive, audio, GIF or text)".into(),
+    }
+    };
+    let Some(t) = infer::get(head) else {
+        // Text has no magic number: accept what is valid UTF-8 (a cut last character aside).
+        let text = match std::str::from_utf8(head) {
+            Ok(_) => true,
+            Err(e) => e.error_len().is_none() && head.len() - e.valid_up_to() < 4,
+        };
+        return if text && !head.is_empty() && !head.contains(&0) {
+            Ok((MediaKindRec::Document, "text/plain".into()))
+        } else {
+            Err(refused())
+        };
+    };
+    let mime = t.mime_type();
+    let kind = match mime {
+        "image/jpeg" | "image/png" | "image/webp" => MediaKindRec::Photo,
+        "video/mp4" => MediaKindRec::Video,
+        "application/pdf"
+        | "application/zip"
+        | "application/gzip"
+        | "application/x-7z-compressed"
+        | "application/vnd.rar"
+        | "application/msword"
+        | "application/vnd.ms-excel"
+        | "application/vnd.ms-powerpoint"
+        | "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+        | "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+        | "application/vnd.openxmlformats-officedocument.presentationml.presentation"
+        | "application/vnd.oasis.opendocument.text"
+        | "application/vnd.oasis.opendocument.spreadsheet"
+        | "application/epub+zip"
+        | "image/gif"
+        | "audio/mpeg"
+        | "audio/ogg"
+        | "audio/m4a"
+        | "video/quicktime"
+        | "video/webm" => MediaKindRec::Document,
+        _ => return Err(refused()),
+    };
+    Ok((kind, mime.to_string()))
+}
+
+/// A file name as given by the uploader, checked: shown to recipients, never used as a path.
+pub fn clean_name(name: &str) -> AppResult<String> {
+    let n = name.trim();
+    if n.is_empty()
+        || n.chars().count() > MAX_NAME
+        || n.chars().any(|c| c.is_control() || c == '/' || c == '\\')
+    {
+        return Err(AppError::Invalid {
+            code: "media.name",
+            field: "name".into(),
+            message: format!(
+                "a file name of 1 to {MAX_NAME} characters, without slashes or control characters"
+            ),
+        });
+    }
+    Ok(n.to_string())
+}
+
+/// Maps a write error: a full disk says so.
+pub fn io_error(e: std::io::Error) -> AppError {
+    if e.raw_os_error() == Some(libc::ENOSPC) || e.raw_os_error() == Some(libc::EDQUOT) {
+        AppError::StorageFull
+    } else {
+        AppError::Internal(format!("media file: {e}"))
+    }
+}
+
+/// Records an upload already written to `tmp` (synced) and moves it into place, in one shard
+/// transaction: the record exists only once the file does.
+pub fn store(
+    scope: &TenantScope,
+    dir: &Path,
+    tmp: &Path,
+    rec: MediaRec,
+) -> AppResult<(MediaId, MediaRec)> {
+    let res = scope.shard_write(|s| {
+        let id = s.insert_media(&rec)?;
+        let dest = dir.join(file_name(id));
+        std::fs::rename(tmp, &dest).map_err(io_error)?;
+        std::fs::File::open(dir)
+            .and_then(|d| d.sync_all())
+            .map_err(io_error)?;
+        Ok::<_, AppError>(id)
+    });
+    match res {
+        Ok(id) => Ok((id, rec)),
+        Err(e) => {
+            let _ = std::fs::remove_file(tmp);
+            Err(e)
+        }
+    }
+}
+
+/// Removes a file no template's latest version uses.
+pub fn delete(scope: &TenantScope, dir: &Path, id: MediaId) -> AppResult<()> {
+    scope.shard_write(|s| {
+        for (tid, t) in s.templates()? {
+            if s.template_version(tid, t.latest)?
+                .is_some_and(|v| v.media == Some(id))
+            {
+                return Err(AppError::Conflict {
+                    code: "media.in_use",
+                    message: format!("template {tid} ({}) uses this file", t.name),
+                });
+            }
+        }
+        if !s.delete_media(id)? {
+            return Err(AppError::NotFound("media"));
+        }
+        Ok(())
+    })?;
+    // The record is gone; a file left by a failed removal is only wasted space.
+    if let Err(e) = std::fs::remove_file(dir.join(file_name(id))) {
+        tracing::warn!(media = id.0, error = %e, "media file not removed");
+    }
+    Ok(())
+}
+
+/// A fresh temporary name in the media folder for an upload in progress.
+pub fn temp_path(dir: &Path) -> PathBuf {
+    dir.join(format!(".upload-{:016x}", rand::random::<u64>()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn types_come_from_the_bytes() {
+        let png = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR";
+        assert_eq!(
+            sniff(png).unwrap(),
+            (MediaKindRec::Photo, "image/png".into())
+        );
+        assert_eq!(
+            sniff(b"%PDF-1.7\n").unwrap(),
+            (MediaKindRec::Document, "application/pdf".into())
+        );
+        assert_eq!(
+            sniff("Fiyat listesi: çay 20₺".as_bytes()).unwrap().1,
+            "text/plain"
+        );
+        // An ELF executable and random binary are refused.
+        assert!(sniff(b"\x7fELF\x02\x01\x01\0\0\0\0\0\0\0\0\0").is_err());
+        assert!(sniff(&[0xff, 0x00, 0x13, 0x37, 0x00]).is_err());
+        assert!(clean_name("../etc/passwd").is_err());
+        assert_eq!(clean_name(" menü.pdf ").unwrap(), "menü.pdf");
+    }
+}
