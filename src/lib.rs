@@ -3,6 +3,7 @@
 //! The library entry point is [`run`]: the binary calls it, and so do the tests (on port 0).
 
 pub mod auth;
+pub mod campaigns;
 pub mod cgroup;
 pub mod clock;
 pub mod config;

@@ -1,0 +1,3 @@
+//! Campaigns: which template goes to which groups, from which session, when.
+
+pub mod schedule;
