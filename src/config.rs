@@ -55,6 +55,7 @@ pub struct Config {
     pub auth: AuthSection,
     pub http: HttpSection,
     pub workers: WorkersSection,
+    pub delivery: DeliverySection,
     pub platform: PlatformSection,
     pub telegram: TelegramSection,
     /// Create a demo tenant whose sessions run on the simulator (`serve --demo`).
@@ -82,6 +83,25 @@ impl Default for WorkersSection {
             cgroup: true,
             start_rate: 25,
             start_burst: 25,
+        }
+    }
+}
+
+/// How campaign posts are paced and when a flood wait fails a post.
+#[derive(Clone, Debug)]
+pub struct DeliverySection {
+    pub bot: crate::pacing::Pacing,
+    pub user: crate::pacing::Pacing,
+    /// A flood wait longer than this fails the post (and pauses the campaign).
+    pub flood_wait_max_secs: u32,
+}
+
+impl Default for DeliverySection {
+    fn default() -> Self {
+        DeliverySection {
+            bot: crate::pacing::Pacing::bot(),
+            user: crate::pacing::Pacing::user(),
+            flood_wait_max_secs: 300,
         }
     }
 }
@@ -222,6 +242,7 @@ impl Default for Config {
                 request_timeout_secs: 30,
             },
             workers: WorkersSection::default(),
+            delivery: DeliverySection::default(),
             platform: PlatformSection::default(),
             telegram: TelegramSection::default(),
             demo: false,
@@ -541,6 +562,38 @@ pub static KEYS: &[KeyDef] = &[
         "Cap worker memory with cgroup memory.max when the service manager delegated a cgroup v2 subtree (systemd Delegate=yes); else the supervisor's watchdog restarts a worker over its cap.",
         get: |c| Some(c.workers.cgroup.to_string()),
         set: |c, v| c.workers.cgroup = parse(v)?),
+    key!("delivery.bot_per_chat_ms", "BOTYARD_DELIVERY_BOT_PER_CHAT_MS", Int, false,
+        "Bots: least milliseconds between two posts in one chat (Telegram: 1000).",
+        get: |c| Some(c.delivery.bot.per_chat_ms.to_string()),
+        set: |c, v| c.delivery.bot.per_chat_ms = u64::from(positive(v)?)),
+    key!("delivery.bot_per_chat_per_min", "BOTYARD_DELIVERY_BOT_PER_CHAT_PER_MIN", Int, false,
+        "Bots: most posts in one group within a minute (Telegram: 20).",
+        get: |c| Some(c.delivery.bot.per_chat_per_min.to_string()),
+        set: |c, v| c.delivery.bot.per_chat_per_min = positive(v)?),
+    key!("delivery.bot_overall_ms", "BOTYARD_DELIVERY_BOT_OVERALL_MS", Int, false,
+        "Bots: least milliseconds between any two posts (Telegram: 30 a second, so 34).",
+        get: |c| Some(c.delivery.bot.overall_ms.to_string()),
+        set: |c, v| c.delivery.bot.overall_ms = u64::from(positive(v)?)),
+    key!("delivery.user_per_chat_ms", "BOTYARD_DELIVERY_USER_PER_CHAT_MS", Int, false,
+        "User accounts: least milliseconds between two posts in one chat.",
+        get: |c| Some(c.delivery.user.per_chat_ms.to_string()),
+        set: |c, v| c.delivery.user.per_chat_ms = u64::from(positive(v)?)),
+    key!("delivery.user_per_chat_per_min", "BOTYARD_DELIVERY_USER_PER_CHAT_PER_MIN", Int, false,
+        "User accounts: most posts in one group within a minute.",
+        get: |c| Some(c.delivery.user.per_chat_per_min.to_string()),
+        set: |c, v| c.delivery.user.per_chat_per_min = positive(v)?),
+    key!("delivery.user_overall_ms", "BOTYARD_DELIVERY_USER_OVERALL_MS", Int, false,
+        "User accounts: least milliseconds between any two posts.",
+        get: |c| Some(c.delivery.user.overall_ms.to_string()),
+        set: |c, v| c.delivery.user.overall_ms = u64::from(positive(v)?)),
+    key!("delivery.user_jitter_ms", "BOTYARD_DELIVERY_USER_JITTER_MS", Int, false,
+        "User accounts: up to this many more milliseconds between posts, at random.",
+        get: |c| Some(c.delivery.user.jitter_ms.to_string()),
+        set: |c, v| c.delivery.user.jitter_ms = parse(v)?),
+    key!("delivery.flood_wait_max_secs", "BOTYARD_DELIVERY_FLOOD_WAIT_MAX_SECS", Int, false,
+        "A flood wait up to this long holds the session's posts; a longer one fails the post and pauses the campaign.",
+        get: |c| Some(c.delivery.flood_wait_max_secs.to_string()),
+        set: |c, v| c.delivery.flood_wait_max_secs = parse(v)?),
     key!("telegram.api_id", "BOTYARD_TELEGRAM_API_ID", Int, false,
         "The reseller's Telegram application id, from my.telegram.org.",
         get: |c| c.telegram.api_id.map(|v| v.to_string()),

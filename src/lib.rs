@@ -20,6 +20,7 @@ pub mod lockout;
 pub mod logging;
 pub mod media;
 pub mod metrics;
+pub mod pacing;
 pub mod passwords;
 pub mod sandbox;
 pub mod session_import;
@@ -100,6 +101,8 @@ pub struct Ready {
     pub setup_url: Option<String>,
     /// The worker supervisor, so tests can follow workers without polling.
     pub supervisor: Arc<supervisor::Supervisor>,
+    /// The campaign scheduler, so tests can follow runs.
+    pub scheduler: Arc<campaigns::scheduler::Scheduler>,
     /// The demo tenant, with `--demo`.
     pub demo: Option<demo::Demo>,
 }
@@ -178,6 +181,7 @@ pub async fn run_with(
     sup_cfg.sandbox_require = config.workers.sandbox_require;
     sup_cfg.start_rate = f64::from(config.workers.start_rate);
     sup_cfg.start_burst = config.workers.start_burst;
+    sup_cfg.delivery = config.delivery.clone();
     sup_cfg.connect_ports = config.telegram.ports.clone();
     // With a proxy, workers connect to it rather than to Telegram.
     if let Some(port) = config
@@ -233,8 +237,23 @@ pub async fn run_with(
     let supervisor =
         supervisor::Supervisor::new(sup_cfg, ingest_handle, store.clone(), keyring.clone());
 
+    let scheduler = campaigns::scheduler::Scheduler::new(
+        store.clone(),
+        opts.clock.clone(),
+        supervisor.clone() as Arc<dyn campaigns::scheduler::JobSink>,
+    );
+    let timers = {
+        let sch = scheduler.clone();
+        tokio::task::spawn_blocking(move || sch.load())
+            .await
+            .map_err(|e| RunError::Bootstrap(format!("campaign timers: {e}")))?
+            .map_err(|e| RunError::Bootstrap(format!("campaign timers: {e}")))?
+    };
+    tracing::info!(timers, "campaign timers loaded");
+
     let st = Arc::new(AppState {
         supervisor: supervisor.clone(),
+        scheduler: scheduler.clone(),
         tokens: TokenKeys::new(&jwt_secret, config.auth.access_ttl_secs as i64),
         hashes: HashPool::new(config.auth.hash_workers, config.auth.hash_queue),
         lockout: Lockout::new(LockoutPolicy {
@@ -319,11 +338,16 @@ pub async fn run_with(
         }
     }
     tracing::info!(%addr, data = %st.config.data_dir.display(), shards = store.shard_count(), "serving");
+    let (sched_stop_tx, sched_stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let sched_task = tokio::spawn(scheduler.clone().run(async move {
+        let _ = sched_stop_rx.await;
+    }));
     let ready = Ready {
         addr,
         base_url,
         setup_url,
         supervisor: supervisor.clone(),
+        scheduler: scheduler.clone(),
         demo: demo.clone(),
     };
     if let Some(f) = opts.on_ready {
@@ -354,6 +378,8 @@ pub async fn run_with(
 
     st.ready.store(false, Ordering::SeqCst);
     starter.abort();
+    let _ = sched_stop_tx.send(());
+    let _ = sched_task.await;
     supervisor.shutdown().await;
     drop(st);
     drop(supervisor);

@@ -30,6 +30,7 @@ pub struct AppState {
     pub tenant_logs: Arc<TenantLogs>,
     pub ingest: Option<IngestHandle>,
     pub supervisor: Arc<crate::supervisor::Supervisor>,
+    pub scheduler: Arc<crate::campaigns::scheduler::Scheduler>,
     /// When each API key's last-used time was last written, so a busy key costs one write a
     /// minute rather than one per request.
     pub api_key_touched: Mutex<HashMap<ApiKeyId, i64>>,

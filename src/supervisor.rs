@@ -19,7 +19,7 @@ use botyard_shards::ingest::IngestHandle;
 use crate::ingestion;
 use crate::ipc::frame::{FrameError, FrameReader, FrameWriter};
 use crate::ipc::messages::{
-    FromWorker, PROTOCOL_VERSION, SessionSpec, SessionState, ToWorker, WorkerInit,
+    FromWorker, PROTOCOL_VERSION, SendJob, SessionSpec, SessionState, ToWorker, WorkerInit,
 };
 use crate::sandbox::SandboxReport;
 
@@ -51,6 +51,7 @@ pub struct SupervisorConfig {
     pub telegram: Option<crate::ipc::messages::TelegramApp>,
     /// The platform bot's token, to store its key under once it signed in.
     pub platform_bot_token: Option<zeroize::Zeroizing<String>>,
+    pub delivery: crate::config::DeliverySection,
 }
 
 impl SupervisorConfig {
@@ -61,6 +62,7 @@ impl SupervisorConfig {
             heartbeat_misses: 3,
             connect_ports: crate::sandbox::TELEGRAM_PORTS.to_vec(),
             sandbox_require: false,
+            delivery: crate::config::DeliverySection::default(),
             backoff_min: Duration::from_secs(1),
             backoff_max: Duration::from_secs(300),
             crash_limit: 5,
@@ -109,6 +111,9 @@ pub struct WorkerStatus {
     pub events_stored: u64,
     /// Session update states stored (each covers the events stored before it).
     pub syncs_stored: u64,
+    /// Campaign posts handed to the worker, and results of them stored.
+    pub jobs_handed: u64,
+    pub deliveries_settled: u64,
     /// The plan's memory cap; a worker above it (anonymous memory) is restarted.
     pub memory_limit_mb: Option<u32>,
     /// Who enforces the cap: the kernel (cgroup `memory.max`) or the supervisor's watchdog.
@@ -245,6 +250,8 @@ impl WorkerStatus {
             logins: HashMap::new(),
             events_stored: 0,
             syncs_stored: 0,
+            jobs_handed: 0,
+            deliveries_settled: 0,
             memory_limit_mb: None,
             memory_enforcement: None,
             usage: VecDeque::new(),
@@ -262,6 +269,9 @@ struct Slot {
     stop: watch::Sender<bool>,
     release: mpsc::Sender<()>,
     commands: mpsc::Sender<ToWorker>,
+    /// Campaign posts for the worker (unbounded: each is a durable pending delivery, so the
+    /// queue is bounded by the runs started).
+    jobs: mpsc::UnboundedSender<Vec<SendJob>>,
     task: tokio::task::JoinHandle<()>,
 }
 
@@ -322,6 +332,9 @@ impl std::fmt::Display for WorkerKey {
     }
 }
 
+/// Send jobs per frame (each at most a few KiB; frames are limited to 1 MiB).
+const JOBS_PER_FRAME: usize = 16;
+
 /// Shortest time between two dialog refreshes of one worker.
 pub const REFRESH_EVERY: Duration = Duration::from_secs(30);
 
@@ -337,6 +350,7 @@ struct Control {
     stop: watch::Receiver<bool>,
     release: mpsc::Receiver<()>,
     commands: mpsc::Receiver<ToWorker>,
+    jobs: mpsc::UnboundedReceiver<Vec<SendJob>>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -393,6 +407,7 @@ impl Supervisor {
         let (stop_tx, stop_rx) = watch::channel(false);
         let (release_tx, release_rx) = mpsc::channel(1);
         let (cmd_tx, cmd_rx) = mpsc::channel(8);
+        let (jobs_tx, jobs_rx) = mpsc::unbounded_channel();
         let me = self.clone();
         let st = status.clone();
         let task = async move {
@@ -400,6 +415,7 @@ impl Supervisor {
                 stop: stop_rx,
                 release: release_rx,
                 commands: cmd_rx,
+                jobs: jobs_rx,
             };
             me.keep_running(key, sessions, media_dir, st, ctl).await;
         };
@@ -417,6 +433,7 @@ impl Supervisor {
                 stop: stop_tx,
                 release: release_tx,
                 commands: cmd_tx,
+                jobs: jobs_tx,
                 task,
             },
         );
@@ -778,6 +795,9 @@ impl Supervisor {
             max_unacked_batches: 8,
             sessions: sessions.to_vec(),
             telegram: self.cfg.telegram.clone(),
+            pacing_bot: self.cfg.delivery.bot.clone(),
+            pacing_user: self.cfg.delivery.user.clone(),
+            flood_wait_max_secs: self.cfg.delivery.flood_wait_max_secs,
         };
         if let Err(e) = writer.send(&ToWorker::Init(Box::new(init))).await {
             return RunEnd::Failed(format!("sending init: {e}"));
@@ -831,6 +851,14 @@ impl Supervisor {
             Err(_) => return RunEnd::Failed("worker did not report ready in time".into()),
         }
         tracing::info!(pid = ?pid, "worker running");
+        // Jobs queued while no worker ran are pending in the store too: hand the store's.
+        while ctl.jobs.try_recv().is_ok() {}
+        if let Some(tenant) = key.tenant() {
+            let jobs = self.pending_jobs(tenant).await;
+            if let Err(e) = self.hand_jobs(writer, status, jobs).await {
+                return RunEnd::Failed(format!("worker connection: {e}"));
+            }
+        }
 
         let mut beat = tokio::time::interval(self.cfg.heartbeat);
         beat.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -861,6 +889,11 @@ impl Supervisor {
                         }
                     }
                     return RunEnd::Stopped;
+                }
+                Some(jobs) = ctl.jobs.recv() => {
+                    if let Err(e) = self.hand_jobs(writer, status, jobs).await {
+                        return RunEnd::Failed(format!("worker connection: {e}"));
+                    }
                 }
                 Some(cmd) = ctl.commands.recv() => {
                     if let Err(e) = writer.send(&cmd).await {
@@ -989,6 +1022,32 @@ impl Supervisor {
                             }
                         });
                     }
+                    Some(Ok(FromWorker::Delivered { campaign, run, chat_id, outcome })) => {
+                        let Some(tenant) = key.tenant() else { continue };
+                        if let crate::ipc::messages::DeliveryOutcome::Failed { code, .. } = &outcome
+                            && (code.len() > 64 || !code.bytes().all(|b| b.is_ascii_lowercase() || b == b'_'))
+                        {
+                            return RunEnd::Failed("worker sent a malformed delivery code".into());
+                        }
+                        let key3 = (botyard_shards::ids::CampaignId(campaign), run, botyard_shards::ids::ChatId(chat_id));
+                        let store = self.store.clone();
+                        let r = tokio::task::spawn_blocking(move || {
+                            let scope = store.supervisor_scope(tenant)?;
+                            scope.shard_write(|s| crate::campaigns::runs::settle(s, key3, &outcome, now()))
+                        }).await;
+                        match r {
+                            Ok(Ok(Some(settled))) => {
+                                if let Some(code) = settled.paused {
+                                    tracing::warn!(campaign, code, "campaign paused");
+                                }
+                                status.send_modify(|s| s.deliveries_settled += 1);
+                            }
+                            // Not pending: a repeat after a restart, or a stranger's key.
+                            Ok(Ok(None)) => {}
+                            Ok(Err(e)) => tracing::error!(campaign, run, error = %e, "cannot store a delivery result"),
+                            Err(e) => tracing::error!(error = %e, "delivery result task failed"),
+                        }
+                    }
                     Some(Ok(FromWorker::LoggedOut { session, result })) => {
                         status.send_modify(|s| {
                             // Answers are only kept for sessions someone asked about.
@@ -1004,6 +1063,64 @@ impl Supervisor {
                     Some(Err(e)) => return RunEnd::Failed(format!("bad frame from worker: {e}")),
                     None => return RunEnd::Failed("worker closed the connection".into()),
                 }
+            }
+        }
+    }
+
+    /// Hands campaign posts to the worker, in frames well under the size limit.
+    async fn hand_jobs(
+        &self,
+        writer: &mut FrameWriter<tokio::net::unix::OwnedWriteHalf>,
+        status: &Arc<watch::Sender<WorkerStatus>>,
+        jobs: Vec<SendJob>,
+    ) -> Result<(), FrameError> {
+        let n = jobs.len() as u64;
+        for chunk in jobs.chunks(JOBS_PER_FRAME) {
+            writer
+                .send(&ToWorker::Send {
+                    jobs: chunk.to_vec(),
+                })
+                .await?;
+        }
+        if n > 0 {
+            status.send_modify(|s| s.jobs_handed += n);
+        }
+        Ok(())
+    }
+
+    /// The tenant's pending deliveries as jobs; those that can no longer be sent are failed.
+    async fn pending_jobs(&self, tenant: TenantId) -> Vec<SendJob> {
+        let store = self.store.clone();
+        let r = tokio::task::spawn_blocking(move || {
+            let scope = store.supervisor_scope(tenant)?;
+            let settings = crate::tenancy::settings(&scope)?;
+            let at = now();
+            let crate::campaigns::runs::Pending { jobs, dead } =
+                crate::campaigns::runs::pending(&scope.shard_read()?, &settings, at)?;
+            if !dead.is_empty() {
+                scope.shard_write(|s| {
+                    for (key, code) in &dead {
+                        let outcome = crate::ipc::messages::DeliveryOutcome::Failed {
+                            code: (*code).into(),
+                            at_ms: at * 1000,
+                        };
+                        crate::campaigns::runs::settle(s, *key, &outcome, at)?;
+                    }
+                    Ok::<_, crate::error::AppError>(())
+                })?;
+            }
+            Ok::<_, crate::error::AppError>(jobs)
+        })
+        .await;
+        match r {
+            Ok(Ok(jobs)) => jobs,
+            Ok(Err(e)) => {
+                tracing::error!(error = %e, "cannot load pending deliveries");
+                Vec::new()
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "pending deliveries task failed");
+                Vec::new()
             }
         }
     }
@@ -1091,5 +1208,15 @@ impl Supervisor {
         }
         status.send_modify(|s| s.events_stored += events.len() as u64);
         Ok(())
+    }
+}
+
+impl crate::campaigns::scheduler::JobSink for Supervisor {
+    /// Hands a started run's posts to the tenant's worker. Without a worker they stay pending
+    /// in the store and go when one starts.
+    fn deliver(&self, tenant: TenantId, jobs: Vec<SendJob>) {
+        if let Some(slot) = lock(&self.slots).get(&WorkerKey::Tenant(tenant)) {
+            let _ = slot.jobs.send(jobs);
+        }
     }
 }

@@ -3,7 +3,7 @@
 //! runs a current-thread runtime: sessions report events, the worker batches them to the
 //! supervisor and keeps each batch until the supervisor says it is durable.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap, VecDeque};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
@@ -12,13 +12,14 @@ use tokio::sync::mpsc;
 
 use crate::ipc::frame::{self, FrameError, FrameReader, FrameWriter};
 use crate::ipc::messages::{
-    FromWorker, LoginState, LoginStep, PROTOCOL_VERSION, SessionKind, SessionSpec, SessionState,
-    ToWorker, WORKER_MEDIA_FD, WORKER_SOCKET_FD, WorkerInit,
+    DeliveryOutcome, FromWorker, LoginState, LoginStep, PROTOCOL_VERSION, SendJob, SessionKind,
+    SessionSpec, SessionState, ToWorker, WORKER_MEDIA_FD, WORKER_SOCKET_FD, WorkerInit,
 };
+use crate::pacing::Pacer;
 use crate::sandbox::{self, SandboxPolicy, SandboxReport};
 use crate::telegram::grammers::{Grammers, GrammersConfig, Markup};
 use crate::telegram::sim::Sim;
-use crate::telegram::{IncomingEvent, PortError, TelegramPort};
+use crate::telegram::{IncomingEvent, OutgoingMessage, PortError, TelegramPort};
 
 #[derive(Debug, thiserror::Error)]
 pub enum WorkerError {
@@ -108,8 +109,9 @@ pub async fn serve(
     sock: std::os::unix::net::UnixStream,
     init: WorkerInit,
     report: SandboxReport,
-    _media: Option<cap_std::fs::Dir>,
+    media: Option<cap_std::fs::Dir>,
 ) -> Result<(), WorkerError> {
+    let media = std::sync::Arc::new(media);
     sock.set_nonblocking(true)?;
     let (r, w) = tokio::net::UnixStream::from_std(sock)?.into_split();
     let mut writer = FrameWriter::new(w);
@@ -126,17 +128,31 @@ pub async fn serve(
     let (out_tx, mut out_rx) = mpsc::channel::<FromWorker>(64);
     let (ev_tx, mut ev_rx) = mpsc::channel::<(u64, Flow)>(4096);
     let mut controls: HashMap<u64, mpsc::Sender<SessionCmd>> = HashMap::new();
+    let mut job_queues: HashMap<u64, mpsc::UnboundedSender<SendJob>> = HashMap::new();
     let mut logins: HashMap<u64, mpsc::Sender<LoginStep>> = HashMap::new();
     for spec in init.sessions.clone() {
         let (refresh_tx, refresh_rx) = mpsc::channel::<SessionCmd>(2);
         controls.insert(spec.id, refresh_tx);
+        let (jobs_tx, jobs_rx) = mpsc::unbounded_channel::<SendJob>();
+        job_queues.insert(spec.id, jobs_tx);
         let id = spec.id;
+        let sending = Sending {
+            jobs: jobs_rx,
+            pacing: if spec.is_bot() {
+                init.pacing_bot.clone()
+            } else {
+                init.pacing_user.clone()
+            },
+            flood_wait_max_secs: init.flood_wait_max_secs,
+            media: media.clone(),
+        };
         let task = tokio::spawn(session_task(
             spec,
             init.telegram.clone(),
             out_tx.clone(),
             ev_tx.clone(),
             refresh_rx,
+            sending,
         ));
         // The Telegram client panics on some server answers; that ends this session with a
         // reason, never the worker (which would only crash-loop on the same answer).
@@ -209,6 +225,19 @@ pub async fn serve(
                     };
                     if !asked {
                         writer.send(&FromWorker::LoggedOut { session, result: Err("the session is not running".into()) }).await?;
+                    }
+                }
+                Some(Ok(ToWorker::Send { jobs })) => {
+                    for job in jobs {
+                        let queued = job_queues.get(&job.session).is_some_and(|q| q.send(job.clone()).is_ok());
+                        if !queued {
+                            writer.send(&FromWorker::Delivered {
+                                campaign: job.campaign,
+                                run: job.run,
+                                chat_id: job.chat_id,
+                                outcome: DeliveryOutcome::Failed { code: "session_not_running".into(), at_ms: now_ms() },
+                            }).await?;
+                        }
                     }
                 }
                 Some(Ok(ToWorker::RefreshDialogs)) => {
@@ -594,14 +623,17 @@ async fn session_task(
     out: mpsc::Sender<FromWorker>,
     events: mpsc::Sender<(u64, Flow)>,
     refresh: mpsc::Receiver<SessionCmd>,
+    sending: Sending,
 ) {
     let id = spec.id;
     match spec.kind {
-        SessionKind::Sim(cfg) => run_session(Sim::new(cfg), id, false, out, events, refresh).await,
+        SessionKind::Sim(cfg) => {
+            run_session(Sim::new(cfg), id, false, out, events, refresh, sending).await
+        }
         SessionKind::Bot(b) => match bot_port(&b, app.as_ref()) {
             Ok(port) => {
                 let first = b.user_id.is_none() || b.auth_key.is_none();
-                run_session(port, id, first, out, events, refresh).await
+                run_session(port, id, first, out, events, refresh, sending).await
             }
             Err(reason) => {
                 let _ = out
@@ -613,7 +645,7 @@ async fn session_task(
             }
         },
         SessionKind::Imported(imp) => match grammers_port(&imp, app.as_ref()) {
-            Ok(port) => run_session(port, id, false, out, events, refresh).await,
+            Ok(port) => run_session(port, id, false, out, events, refresh, sending).await,
             Err(reason) => {
                 let _ = out
                     .send(FromWorker::Session {
@@ -635,8 +667,11 @@ async fn run_session<P: TelegramPort>(
     out: mpsc::Sender<FromWorker>,
     events: mpsc::Sender<(u64, Flow)>,
     mut refresh: mpsc::Receiver<SessionCmd>,
+    mut sending: Sending,
 ) {
     let say = |state| FromWorker::Session { session: id, state };
+    let mut queue: VecDeque<SendJob> = VecDeque::new();
+    let mut pacer = Pacer::new(sending.pacing.clone());
     if out.send(say(SessionState::Connecting)).await.is_err() {
         return;
     }
@@ -698,6 +733,51 @@ async fn run_session<P: TelegramPort>(
                 }
                 continue;
             }
+            Some(job) = sending.jobs.recv() => {
+                // A job already queued (handed again after a worker restart raced a run)
+                // goes once.
+                if !queue.iter().any(|j| j.key() == job.key()) {
+                    queue.push_back(job);
+                }
+                continue;
+            }
+            _ = send_wait(&pacer, &queue), if !queue.is_empty() => {
+                let Ok(i) = pacer.pick(queue.iter().map(|j| j.chat_id), now_ms() as u64) else { continue };
+                let Some(job) = queue.remove(i) else { continue };
+                match post(&mut port, &job, &sending).await {
+                    Posted::Done(outcome) => {
+                        if matches!(outcome, DeliveryOutcome::Sent { .. }) {
+                            pacer.sent(job.chat_id, now_ms() as u64);
+                        }
+                        let revoked = matches!(&outcome, DeliveryOutcome::Failed { code, .. } if code == "revoked");
+                        let _ = out.send(FromWorker::Delivered { campaign: job.campaign, run: job.run, chat_id: job.chat_id, outcome }).await;
+                        if revoked {
+                            let at_ms = now_ms();
+                            for j in queue.drain(..) {
+                                let _ = out.send(FromWorker::Delivered { campaign: j.campaign, run: j.run, chat_id: j.chat_id, outcome: DeliveryOutcome::Failed { code: "revoked".into(), at_ms } }).await;
+                            }
+                            let _ = out.send(say(SessionState::Revoked)).await;
+                            return;
+                        }
+                    }
+                    Posted::Again { flood_secs, slow_secs, net } => {
+                        let now = now_ms() as u64;
+                        if let Some(s) = flood_secs {
+                            pacer.flood_wait(now, s);
+                            let _ = out.send(say(state_of(&PortError::FloodWait(s), port.now()))).await;
+                        }
+                        if let Some(s) = slow_secs {
+                            pacer.slow_mode(job.chat_id, now, s);
+                        }
+                        if net {
+                            // Give the connection a moment; the next call reconnects.
+                            pacer.flood_wait(now, 5);
+                        }
+                        queue.push_front(job);
+                    }
+                }
+                continue;
+            }
             Some(cmd) = refresh.recv() => {
                 match cmd {
                     SessionCmd::Refresh => {
@@ -748,6 +828,109 @@ async fn run_session<P: TelegramPort>(
                 return;
             }
         }
+    }
+}
+
+/// What a session needs to post campaign messages.
+struct Sending {
+    jobs: mpsc::UnboundedReceiver<SendJob>,
+    pacing: crate::pacing::Pacing,
+    flood_wait_max_secs: u32,
+    media: std::sync::Arc<Option<cap_std::fs::Dir>>,
+}
+
+fn now_ms() -> i64 {
+    jiff::Timestamp::now().as_millisecond()
+}
+
+/// Waits until the pacer lets the next queued post go.
+async fn send_wait(pacer: &Pacer, queue: &VecDeque<SendJob>) {
+    let now = now_ms() as u64;
+    let at = match pacer.pick(queue.iter().map(|j| j.chat_id), now) {
+        Ok(_) => return,
+        Err(t) => t,
+    };
+    tokio::time::sleep(Duration::from_millis(at.saturating_sub(now))).await;
+}
+
+enum Posted {
+    Done(DeliveryOutcome),
+    /// Not sent; try again after the waits Telegram asked for.
+    Again {
+        flood_secs: Option<u32>,
+        slow_secs: Option<u32>,
+        net: bool,
+    },
+}
+
+/// Sends one campaign post: deletes the previous one, attaches the media, pins the new one.
+async fn post<P: TelegramPort>(port: &mut P, job: &SendJob, sending: &Sending) -> Posted {
+    let failed = |code: &str| {
+        Posted::Done(DeliveryOutcome::Failed {
+            code: code.into(),
+            at_ms: now_ms(),
+        })
+    };
+    if let Some(old) = job.delete_message
+        && let Err(e) = port.delete_message(job.chat_id, old).await
+    {
+        tracing::debug!(chat_id = job.chat_id, error = %e, "previous post not deleted");
+    }
+    let media = match &job.media {
+        Some(m) => {
+            let bytes = match sending.media.as_ref() {
+                Some(dir) => dir.read(&m.file).ok(),
+                None => None,
+            };
+            match bytes {
+                Some(b) => Some((m.clone(), b)),
+                None => return failed("media_missing"),
+            }
+        }
+        None => None,
+    };
+    let msg = OutgoingMessage {
+        chat_id: job.chat_id,
+        text: job.text.clone(),
+        random_id: job.random_id,
+        silent: job.silent,
+        markup: Some(job.markup),
+        buttons: job.buttons.clone(),
+        media,
+    };
+    match port.send(msg).await {
+        Ok(sent) => {
+            if job.pin
+                && let Err(e) = port.pin_message(job.chat_id, sent.message_id).await
+            {
+                tracing::debug!(chat_id = job.chat_id, error = %e, "post not pinned");
+            }
+            Posted::Done(DeliveryOutcome::Sent {
+                message_id: sent.message_id,
+                at_ms: now_ms(),
+            })
+        }
+        Err(PortError::FloodWait(s)) if s <= sending.flood_wait_max_secs => Posted::Again {
+            flood_secs: Some(s),
+            slow_secs: None,
+            net: false,
+        },
+        Err(PortError::FloodWait(_)) => failed("flood_wait"),
+        Err(PortError::SlowMode(s)) => Posted::Again {
+            flood_secs: None,
+            slow_secs: Some(s.max(1)),
+            net: false,
+        },
+        Err(PortError::Network(_)) => Posted::Again {
+            flood_secs: None,
+            slow_secs: None,
+            net: true,
+        },
+        Err(PortError::Forbidden(_)) => failed("forbidden"),
+        Err(PortError::ChatNotFound(_)) => failed("chat_not_found"),
+        Err(PortError::Revoked) => failed("revoked"),
+        Err(PortError::Rejected(_)) => failed("rejected"),
+        Err(PortError::PasswordNeeded | PortError::Other(_)) => failed("error"),
     }
 }
 

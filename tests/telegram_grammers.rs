@@ -63,6 +63,9 @@ fn out(chat_id: i64, text: &str, random_id: i64) -> OutgoingMessage {
         text: text.into(),
         random_id,
         silent: false,
+        markup: None,
+        buttons: Vec::new(),
+        media: None,
     }
 }
 

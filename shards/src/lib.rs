@@ -25,5 +25,5 @@ pub use schema::FileKind;
 pub use scope::{Access, AdminScope, Principal, TenantCatalog, TenantScope};
 pub use shard::{GroupFacts, SyncOutcome, TenantShard};
 pub use shard_campaigns::DeliveryKey;
-pub use store::{SecretSlot, Shard, Store, StoreConfig, shard_path};
+pub use store::{SecretSlot, Shard, ShardBatch, Store, StoreConfig, shard_path};
 pub use tx::Reader;

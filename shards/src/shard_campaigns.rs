@@ -264,3 +264,22 @@ impl TenantShard<WriteTransaction> {
         Ok(total)
     }
 }
+
+/// Active campaigns with a next run, across every tenant of a shard (loaded at start).
+pub(crate) fn campaign_timers(
+    tx: &redb::ReadTransaction,
+) -> Result<Vec<(crate::ids::TenantId, CampaignId, i64)>> {
+    let t = tx.open_table(CAMPAIGNS)?;
+    let mut out = Vec::new();
+    for row in t.iter()? {
+        let (k, v) = row?;
+        let (tenant, id) = k.value();
+        let rec: CampaignRec = v.value().decode()?;
+        if rec.state == crate::records::CampaignStateRec::Active
+            && let Some(next) = rec.next_run
+        {
+            out.push((tenant, id, next));
+        }
+    }
+    Ok(out)
+}

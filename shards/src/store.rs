@@ -29,6 +29,29 @@ pub enum SecretSlot<'a> {
     Tenant(TenantId, crate::ids::SecretId),
 }
 
+/// A shard write transaction shared by several tenants' work, one tenant at a time.
+pub struct ShardBatch {
+    tx: Option<WriteTransaction>,
+}
+
+impl ShardBatch {
+    /// Runs `f` on `tenant`'s rows inside the batch's transaction.
+    pub fn tenant<R>(
+        &mut self,
+        tenant: TenantId,
+        f: impl FnOnce(&mut crate::TenantShard<WriteTransaction>) -> R,
+    ) -> Result<R> {
+        let tx = self
+            .tx
+            .take()
+            .ok_or(StoreError::Conflict("batch transaction lost"))?;
+        let mut s = crate::TenantShard { tenant, tx };
+        let r = f(&mut s);
+        self.tx = Some(s.tx);
+        Ok(r)
+    }
+}
+
 pub struct Shard {
     pub(crate) index: u32,
     pub(crate) db: Database,
@@ -180,6 +203,42 @@ impl Store {
         let r = f(&mut c)?;
         c.tx.commit().map_err(StoreError::from)?;
         Ok(r)
+    }
+
+    /// One write transaction on shard `index` for work on several of its tenants (the
+    /// campaign scheduler's group commit); commits only if `f` returns `Ok`. Server-internal:
+    /// the caller names tenants it found on this shard.
+    pub fn shard_batch<R, E: From<StoreError>>(
+        &self,
+        index: u32,
+        f: impl FnOnce(&mut ShardBatch) -> std::result::Result<R, E>,
+    ) -> std::result::Result<R, E> {
+        let shard = self
+            .shards
+            .get(index as usize)
+            .ok_or(StoreError::NotFound)?;
+        let mut b = ShardBatch {
+            tx: Some(shard.db.begin_write().map_err(StoreError::from)?),
+        };
+        let r = f(&mut b)?;
+        let tx =
+            b.tx.take()
+                .ok_or(StoreError::Conflict("batch transaction lost"))?;
+        tx.commit().map_err(StoreError::from)?;
+        Ok(r)
+    }
+
+    /// Every active campaign's next run on shard `index`: (tenant, campaign, unix seconds).
+    pub fn campaign_timers(
+        &self,
+        index: u32,
+    ) -> Result<Vec<(TenantId, crate::ids::CampaignId, i64)>> {
+        let shard = self
+            .shards
+            .get(index as usize)
+            .ok_or(StoreError::NotFound)?;
+        let tx = shard.db.begin_read()?;
+        crate::shard_campaigns::campaign_timers(&tx)
     }
 
     /// The shard a tenant lives on (not tenant data: routing for the ingest writers).

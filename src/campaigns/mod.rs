@@ -1,3 +1,512 @@
-//! Campaigns: which template goes to which groups, from which session, when.
+//! Campaigns: which template goes to which groups, from which session, when. Saved as
+//! drafts, activated after a check, paused by the tenant or automatically.
 
+pub mod runs;
 pub mod schedule;
+pub mod scheduler;
+
+use botyard_shards::ids::{CampaignId, ChatId, SecretId, TemplateId};
+use botyard_shards::records::{
+    CampaignRec, CampaignStateRec, Language, ScheduleRec, SessionKindRec, SettingsRec, WindowRec,
+};
+use botyard_shards::{Reader, TenantScope, TenantShard};
+
+use crate::error::{AppError, AppResult};
+use crate::pacing::Pacing;
+
+pub const MAX_NAME: usize = 100;
+pub const MAX_CHATS: usize = 500;
+pub const MAX_JITTER_SECS: u32 = 3_600;
+
+/// What a tenant saves as a campaign.
+#[derive(Clone, Debug)]
+pub struct Input {
+    pub name: String,
+    pub template: TemplateId,
+    pub version: Option<u32>,
+    pub chats: Vec<i64>,
+    pub tags: Vec<String>,
+    pub session: u64,
+    pub schedule: ScheduleRec,
+    pub window: Option<WindowRec>,
+    pub starts_on: Option<String>,
+    pub ends_on: Option<String>,
+    pub jitter_secs: u32,
+    pub delete_previous: bool,
+    pub pin: bool,
+}
+
+fn invalid(code: &'static str, field: &str, message: impl Into<String>) -> AppError {
+    AppError::Invalid {
+        code,
+        field: field.into(),
+        message: message.into(),
+    }
+}
+
+/// Checks an input against the tenant's templates, groups and sessions.
+fn check_input<T: Reader>(s: &TenantShard<T>, i: &Input) -> AppResult<(String, Vec<String>)> {
+    let name = i.name.trim();
+    if name.is_empty() || name.chars().count() > MAX_NAME {
+        return Err(invalid(
+            "validation.invalid",
+            "name",
+            format!("1 to {MAX_NAME} characters"),
+        ));
+    }
+    let Some(t) = s.template(i.template)? else {
+        return Err(invalid(
+            "campaign.template",
+            "template_id",
+            "no such template",
+        ));
+    };
+    if let Some(v) = i.version
+        && (v == 0 || v > t.latest)
+    {
+        return Err(invalid(
+            "campaign.version",
+            "version",
+            format!("the template has versions 1 to {}", t.latest),
+        ));
+    }
+    let tags = crate::groups::clean_tags(&i.tags)
+        .map_err(|e| invalid("campaign.targets", "tags", e.to_string()))?;
+    if i.chats.len() > MAX_CHATS {
+        return Err(invalid(
+            "campaign.targets",
+            "chat_ids",
+            format!("at most {MAX_CHATS} groups; use tags for more"),
+        ));
+    }
+    if i.chats.is_empty() && tags.is_empty() {
+        return Err(invalid(
+            "campaign.targets",
+            "chat_ids",
+            "name at least one group or tag",
+        ));
+    }
+    for c in &i.chats {
+        match s.group(ChatId(*c))? {
+            Some(g) if g.enabled => {}
+            Some(_) => {
+                return Err(invalid(
+                    "campaign.chat",
+                    "chat_ids",
+                    format!("group {c} is not enabled for automation"),
+                ));
+            }
+            None => {
+                return Err(invalid(
+                    "campaign.chat",
+                    "chat_ids",
+                    format!("no group {c}"),
+                ));
+            }
+        }
+    }
+    if !s
+        .sessions()?
+        .iter()
+        .any(|(id, _)| *id == SecretId(i.session))
+    {
+        return Err(invalid("campaign.session", "session_id", "no such session"));
+    }
+    schedule::check(&i.schedule)
+        .map_err(|e| invalid("campaign.schedule", "schedule", e.to_string()))?;
+    if let Some(w) = &i.window {
+        schedule::check_window(w)
+            .map_err(|e| invalid("campaign.window", "window", e.to_string()))?;
+    }
+    let start = i
+        .starts_on
+        .as_deref()
+        .map(schedule::parse_date)
+        .transpose()
+        .map_err(|e| invalid("campaign.dates", "starts_on", e.to_string()))?;
+    let end = i
+        .ends_on
+        .as_deref()
+        .map(schedule::parse_date)
+        .transpose()
+        .map_err(|e| invalid("campaign.dates", "ends_on", e.to_string()))?;
+    if let (Some(a), Some(b)) = (start, end)
+        && b < a
+    {
+        return Err(invalid(
+            "campaign.dates",
+            "ends_on",
+            "the end date is before the start date",
+        ));
+    }
+    if i.jitter_secs > MAX_JITTER_SECS {
+        return Err(invalid(
+            "campaign.jitter",
+            "jitter_secs",
+            format!("at most {MAX_JITTER_SECS} seconds"),
+        ));
+    }
+    Ok((name.to_string(), tags))
+}
+
+fn apply(rec: &mut CampaignRec, i: Input, name: String, tags: Vec<String>) {
+    rec.name = name;
+    rec.template = i.template;
+    rec.version = i.version;
+    let mut chats: Vec<ChatId> = i.chats.into_iter().map(ChatId).collect();
+    chats.sort();
+    chats.dedup();
+    rec.chats = chats;
+    rec.tags = tags;
+    rec.session = SecretId(i.session);
+    rec.schedule = i.schedule;
+    rec.window = i.window;
+    rec.starts_on = i.starts_on;
+    rec.ends_on = i.ends_on;
+    rec.jitter_secs = i.jitter_secs;
+    rec.delete_previous = i.delete_previous;
+    rec.pin = i.pin;
+}
+
+fn limit_error(limit: u32) -> AppError {
+    AppError::Conflict {
+        code: "plan.campaign_limit",
+        message: format!("the plan allows {limit} campaigns"),
+    }
+}
+
+/// Saves a new campaign as a draft, within the plan's limit.
+pub fn create(
+    scope: &TenantScope,
+    limit: Option<u32>,
+    i: Input,
+    now: i64,
+) -> AppResult<(CampaignId, CampaignRec)> {
+    scope.shard_write(|s| {
+        let (name, tags) = check_input(s, &i)?;
+        if let Some(l) = limit
+            && s.campaigns()?.len() >= l as usize
+        {
+            return Err(limit_error(l));
+        }
+        let mut rec = CampaignRec {
+            name: String::new(),
+            template: i.template,
+            version: None,
+            chats: Vec::new(),
+            tags: Vec::new(),
+            session: SecretId(i.session),
+            schedule: i.schedule.clone(),
+            window: None,
+            starts_on: None,
+            ends_on: None,
+            jitter_secs: 0,
+            delete_previous: false,
+            pin: false,
+            state: CampaignStateRec::Draft,
+            anchor: now,
+            next_run: None,
+            runs: 0,
+            last_posts: Vec::new(),
+            created_at: now,
+            updated_at: now,
+        };
+        apply(&mut rec, i, name, tags);
+        let id = s.insert_campaign(&rec)?;
+        Ok((id, rec))
+    })
+}
+
+/// The instant of the next run after `after`, jitter included, or none.
+pub fn next_run(rec: &CampaignRec, settings: &SettingsRec, after: i64) -> Option<i64> {
+    let tz = jiff::tz::TimeZone::get(&settings.time_zone).unwrap_or(jiff::tz::TimeZone::UTC);
+    let bounds = schedule::Bounds {
+        window: rec.window,
+        starts_on: rec
+            .starts_on
+            .as_deref()
+            .and_then(|d| schedule::parse_date(d).ok()),
+        ends_on: rec
+            .ends_on
+            .as_deref()
+            .and_then(|d| schedule::parse_date(d).ok()),
+    };
+    let anchor = jiff::Timestamp::from_second(rec.anchor).ok()?;
+    let after = jiff::Timestamp::from_second(after).ok()?;
+    let t = schedule::next_run(&rec.schedule, &bounds, &tz, anchor, after)?;
+    let jitter = if rec.jitter_secs > 0 {
+        rand::random_range(0..=i64::from(rec.jitter_secs))
+    } else {
+        0
+    };
+    Some(t.as_second() + jitter)
+}
+
+/// Replaces a campaign's settings; an active one is rescheduled.
+pub fn update(
+    scope: &TenantScope,
+    settings: &SettingsRec,
+    id: CampaignId,
+    i: Input,
+    now: i64,
+) -> AppResult<CampaignRec> {
+    scope.shard_write(|s| {
+        let mut rec = s.campaign(id)?.ok_or(AppError::NotFound("campaign"))?;
+        let (name, tags) = check_input(s, &i)?;
+        apply(&mut rec, i, name, tags);
+        if rec.state == CampaignStateRec::Active {
+            rec.next_run = next_run(&rec, settings, now);
+            if rec.next_run.is_none() {
+                rec.state = CampaignStateRec::Finished;
+            }
+        }
+        rec.updated_at = now;
+        s.put_campaign(id, &rec)?;
+        Ok(rec)
+    })
+}
+
+pub fn delete(scope: &TenantScope, id: CampaignId) -> AppResult<()> {
+    scope.shard_write(|s| {
+        if s.delete_campaign(id)? {
+            Ok(())
+        } else {
+            Err(AppError::NotFound("campaign"))
+        }
+    })
+}
+
+/// Starts (or restarts) the schedule from now; refused when it has no run left.
+pub fn activate(
+    scope: &TenantScope,
+    settings: &SettingsRec,
+    id: CampaignId,
+    now: i64,
+) -> AppResult<CampaignRec> {
+    scope.shard_write(|s| {
+        let mut rec = s.campaign(id)?.ok_or(AppError::NotFound("campaign"))?;
+        if s.template(rec.template)?.is_none() {
+            return Err(invalid(
+                "campaign.template",
+                "template_id",
+                "its template was deleted",
+            ));
+        }
+        rec.anchor = now;
+        let Some(next) = next_run(&rec, settings, now) else {
+            return Err(AppError::Conflict {
+                code: "campaign.no_future_run",
+                message: "the schedule has no run left: its time or end date has passed".into(),
+            });
+        };
+        rec.state = CampaignStateRec::Active;
+        rec.next_run = Some(next);
+        rec.updated_at = now;
+        s.put_campaign(id, &rec)?;
+        Ok(rec)
+    })
+}
+
+pub fn pause(scope: &TenantScope, id: CampaignId, now: i64) -> AppResult<CampaignRec> {
+    scope.shard_write(|s| {
+        let mut rec = s.campaign(id)?.ok_or(AppError::NotFound("campaign"))?;
+        if rec.state != CampaignStateRec::Active {
+            return Err(AppError::Conflict {
+                code: "campaign.not_active",
+                message: "only an active campaign can be paused".into(),
+            });
+        }
+        rec.state = CampaignStateRec::Paused {
+            code: "campaign.paused".into(),
+            reason: "paused by the tenant".into(),
+        };
+        rec.next_run = None;
+        rec.updated_at = now;
+        s.put_campaign(id, &rec)?;
+        Ok(rec)
+    })
+}
+
+/// Resumes a paused campaign: its next run is the next one after now (runs missed while
+/// paused are not made up).
+pub fn resume(
+    scope: &TenantScope,
+    settings: &SettingsRec,
+    id: CampaignId,
+    now: i64,
+) -> AppResult<CampaignRec> {
+    let rec = scope
+        .shard_read()?
+        .campaign(id)?
+        .ok_or(AppError::NotFound("campaign"))?;
+    if !matches!(rec.state, CampaignStateRec::Paused { .. }) {
+        return Err(AppError::Conflict {
+            code: "campaign.not_paused",
+            message: "only a paused campaign can be resumed".into(),
+        });
+    }
+    scope.shard_write(|s| {
+        let mut rec = s.campaign(id)?.ok_or(AppError::NotFound("campaign"))?;
+        let Some(next) = next_run(&rec, settings, now) else {
+            return Err(AppError::Conflict {
+                code: "campaign.no_future_run",
+                message: "the schedule has no run left: its time or end date has passed".into(),
+            });
+        };
+        rec.state = CampaignStateRec::Active;
+        rec.next_run = Some(next);
+        rec.updated_at = now;
+        s.put_campaign(id, &rec)?;
+        Ok(rec)
+    })
+}
+
+/// A draft copy, named after the original.
+pub fn duplicate(
+    scope: &TenantScope,
+    limit: Option<u32>,
+    language: Language,
+    id: CampaignId,
+    now: i64,
+) -> AppResult<(CampaignId, CampaignRec)> {
+    scope.shard_write(|s| {
+        let src = s.campaign(id)?.ok_or(AppError::NotFound("campaign"))?;
+        if let Some(l) = limit
+            && s.campaigns()?.len() >= l as usize
+        {
+            return Err(limit_error(l));
+        }
+        let suffix = match language {
+            Language::Tr => " (kopya)",
+            Language::En => " (copy)",
+        };
+        let mut name: String = src
+            .name
+            .chars()
+            .take(MAX_NAME - suffix.chars().count())
+            .collect();
+        name.push_str(suffix);
+        let rec = CampaignRec {
+            name,
+            state: CampaignStateRec::Draft,
+            anchor: now,
+            next_run: None,
+            runs: 0,
+            last_posts: Vec::new(),
+            created_at: now,
+            updated_at: now,
+            ..src
+        };
+        let id = s.insert_campaign(&rec)?;
+        Ok((id, rec))
+    })
+}
+
+/// One target in the pre-activation check.
+#[derive(Clone, Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct TargetCheck {
+    pub chat_id: i64,
+    pub title: String,
+    /// Whether the sender can post there now.
+    pub ok: bool,
+    /// `not_member`, `not_in_session` or `no_rights` when it cannot.
+    pub problem: Option<&'static str>,
+    /// Slow mode in the group, in seconds (0: off).
+    pub slow_mode_secs: u32,
+}
+
+#[derive(Clone, Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct Check {
+    pub targets: Vec<TargetCheck>,
+    /// Targets that will get a post.
+    pub sendable: u32,
+    /// Estimated seconds for one run to finish at the sender's rate limits.
+    pub eta_secs: u64,
+    /// Whether the sender posts at bot or at user-account speed.
+    pub sender: &'static str,
+}
+
+/// How long one post to each of `n` groups takes with these limits (each group gets one).
+pub fn eta_secs(n: u32, p: &Pacing) -> u64 {
+    if n == 0 {
+        return 0;
+    }
+    let per = p.overall_ms + p.jitter_ms / 2;
+    (u64::from(n - 1) * per).div_ceil(1_000)
+}
+
+/// Whether the sender can post in each target, and how long a run will take.
+pub fn check(scope: &TenantScope, id: CampaignId, bot: &Pacing, user: &Pacing) -> AppResult<Check> {
+    let s = scope.shard_read()?;
+    let rec = s.campaign(id)?.ok_or(AppError::NotFound("campaign"))?;
+    let groups = s.groups()?;
+    let is_bot = s
+        .sessions()?
+        .into_iter()
+        .find(|(sid, _)| *sid == rec.session)
+        // Simulated sessions post at bot speed unless configured as a user account.
+        .is_some_and(|(_, r)| matches!(r.kind, SessionKindRec::Bot | SessionKindRec::Sim));
+    let mut out = Vec::new();
+    for (chat, g) in runs::targets(&groups, &rec) {
+        let problem = runs::target_problem(g, rec.session.0);
+        out.push(TargetCheck {
+            chat_id: chat.0,
+            title: g.title.clone(),
+            ok: problem.is_none(),
+            problem,
+            slow_mode_secs: g.slow_mode_secs,
+        });
+    }
+    let sendable = out.iter().filter(|t| t.ok).count() as u32;
+    let pacing = if is_bot { bot } else { user };
+    Ok(Check {
+        targets: out,
+        sendable,
+        eta_secs: eta_secs(sendable, pacing),
+        sender: if is_bot { "bot" } else { "user" },
+    })
+}
+
+/// Runs a campaign now, outside its schedule (its next scheduled run stays).
+pub fn run_now(
+    scope: &TenantScope,
+    settings: &SettingsRec,
+    id: CampaignId,
+    now: i64,
+    sends_per_day: Option<u32>,
+) -> AppResult<runs::Started> {
+    scope.shard_write(|s| {
+        let mut rec = s.campaign(id)?.ok_or(AppError::NotFound("campaign"))?;
+        let at = runs::RunAt {
+            due: now,
+            manual: true,
+            now,
+            sends_per_day,
+        };
+        runs::start(s, settings, id, &mut rec, at)
+    })
+}
+
+/// Recomputes every active campaign's next run (after the tenant's time zone changed).
+pub fn reschedule_all(
+    scope: &TenantScope,
+    settings: &SettingsRec,
+    now: i64,
+) -> AppResult<Vec<(CampaignId, Option<i64>)>> {
+    scope.shard_write(|s| {
+        let mut out = Vec::new();
+        for (id, mut rec) in s.campaigns()? {
+            if rec.state != CampaignStateRec::Active {
+                continue;
+            }
+            rec.next_run = next_run(&rec, settings, now);
+            if rec.next_run.is_none() {
+                rec.state = CampaignStateRec::Finished;
+            }
+            rec.updated_at = now;
+            s.put_campaign(id, &rec)?;
+            out.push((id, rec.next_run));
+        }
+        Ok(out)
+    })
+}

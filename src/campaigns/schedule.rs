@@ -64,7 +64,10 @@ fn parse_field(
     let mut bits = 0u64;
     for part in s.split(',') {
         let (range, step) = match part.split_once('/') {
-            Some((r, st)) => (r, st.parse::<u32>().ok().filter(|n| *n > 0).ok_or_else(bad)?),
+            Some((r, st)) => (
+                r,
+                st.parse::<u32>().ok().filter(|n| *n > 0).ok_or_else(bad)?,
+            ),
             None => (part, 1),
         };
         let (a, b) = if range == "*" {
@@ -225,7 +228,9 @@ pub fn check(s: &ScheduleRec) -> Result<(), ScheduleError> {
 
 pub fn parse_civil(s: &str) -> Result<DateTime, ScheduleError> {
     s.parse::<DateTime>().map_err(|_| {
-        ScheduleError::Invalid(format!("`{s}` is not a local date and time like 2026-12-01T09:00"))
+        ScheduleError::Invalid(format!(
+            "`{s}` is not a local date and time like 2026-12-01T09:00"
+        ))
     })
 }
 
@@ -343,11 +348,17 @@ mod tests {
     }
 
     fn at(s: &str, zone: &str) -> Timestamp {
-        s.parse::<DateTime>().unwrap().to_zoned_datetime(tz(zone)).unwrap().timestamp()
+        s.parse::<DateTime>()
+            .unwrap()
+            .to_zoned_datetime(tz(zone))
+            .unwrap()
+            .timestamp()
     }
 
     fn local(t: Timestamp, zone: &str) -> String {
-        t.to_zoned_datetime(tz(zone)).strftime("%Y-%m-%d %H:%M %Z").to_string()
+        t.to_zoned_datetime(tz(zone))
+            .strftime("%Y-%m-%d %H:%M %Z")
+            .to_string()
     }
 
     fn runs(s: &ScheduleRec, b: &Bounds, zone: &str, from: &str, n: usize) -> Vec<String> {
@@ -372,7 +383,13 @@ mod tests {
     #[test]
     fn daily_cron_keeps_local_time_across_dst() {
         // Europe/Berlin moves to summer time on 2026-03-29 at 02:00.
-        let r = runs(&cron("30 9 * * *"), &Bounds::none(), "Europe/Berlin", "2026-03-27T12:00", 4);
+        let r = runs(
+            &cron("30 9 * * *"),
+            &Bounds::none(),
+            "Europe/Berlin",
+            "2026-03-27T12:00",
+            4,
+        );
         assert_eq!(
             r,
             [
@@ -387,13 +404,29 @@ mod tests {
     #[test]
     fn times_in_a_gap_run_once_after_it_and_a_fold_runs_once() {
         // 02:30 does not exist in Berlin on 2026-03-29: it runs at 03:30 that day.
-        let r = runs(&cron("30 2 * * *"), &Bounds::none(), "Europe/Berlin", "2026-03-28T12:00", 3);
+        let r = runs(
+            &cron("30 2 * * *"),
+            &Bounds::none(),
+            "Europe/Berlin",
+            "2026-03-28T12:00",
+            3,
+        );
         assert_eq!(
             r,
-            ["2026-03-29 03:30 CEST", "2026-03-30 02:30 CEST", "2026-03-31 02:30 CEST"]
+            [
+                "2026-03-29 03:30 CEST",
+                "2026-03-30 02:30 CEST",
+                "2026-03-31 02:30 CEST"
+            ]
         );
         // Every half hour through the gap: 03:00 and 03:30 once each.
-        let r = runs(&cron("*/30 * * * *"), &Bounds::none(), "Europe/Berlin", "2026-03-29T01:15", 4);
+        let r = runs(
+            &cron("*/30 * * * *"),
+            &Bounds::none(),
+            "Europe/Berlin",
+            "2026-03-29T01:15",
+            4,
+        );
         assert_eq!(
             r,
             [
@@ -404,10 +437,20 @@ mod tests {
             ]
         );
         // 02:30 happens twice on 2026-10-25 in Berlin: one run.
-        let r = runs(&cron("30 2 * * *"), &Bounds::none(), "Europe/Berlin", "2026-10-24T12:00", 3);
+        let r = runs(
+            &cron("30 2 * * *"),
+            &Bounds::none(),
+            "Europe/Berlin",
+            "2026-10-24T12:00",
+            3,
+        );
         assert_eq!(
             r,
-            ["2026-10-25 02:30 CEST", "2026-10-26 02:30 CET", "2026-10-27 02:30 CET"]
+            [
+                "2026-10-25 02:30 CEST",
+                "2026-10-26 02:30 CET",
+                "2026-10-27 02:30 CET"
+            ]
         );
     }
 
@@ -418,7 +461,11 @@ mod tests {
         // Across the fold the wall clock repeats an hour; 90 real minutes each.
         assert_eq!(
             r,
-            ["2026-10-25 01:40 CEST", "2026-10-25 02:10 CET", "2026-10-25 03:40 CET"]
+            [
+                "2026-10-25 01:40 CEST",
+                "2026-10-25 02:10 CET",
+                "2026-10-25 03:40 CET"
+            ]
         );
     }
 
@@ -447,8 +494,21 @@ mod tests {
             ]
         );
         // A cron every hour, only inside the window.
-        let r = runs(&cron("0 * * * *"), &b, "Europe/Istanbul", "2026-11-27T19:30", 3);
-        assert_eq!(r, ["2026-11-27 20:00 +03", "2026-11-30 09:00 +03", "2026-11-30 10:00 +03"]);
+        let r = runs(
+            &cron("0 * * * *"),
+            &b,
+            "Europe/Istanbul",
+            "2026-11-27T19:30",
+            3,
+        );
+        assert_eq!(
+            r,
+            [
+                "2026-11-27 20:00 +03",
+                "2026-11-30 09:00 +03",
+                "2026-11-30 10:00 +03"
+            ]
+        );
     }
 
     #[test]
@@ -458,7 +518,13 @@ mod tests {
             starts_on: Some(parse_date("2026-12-01").unwrap()),
             ends_on: Some(parse_date("2026-12-02").unwrap()),
         };
-        let r = runs(&cron("0 10 * * *"), &b, "Europe/Istanbul", "2026-11-20T00:00", 5);
+        let r = runs(
+            &cron("0 10 * * *"),
+            &b,
+            "Europe/Istanbul",
+            "2026-11-20T00:00",
+            5,
+        );
         assert_eq!(r, ["2026-12-01 10:00 +03", "2026-12-02 10:00 +03"]);
         let once = ScheduleRec::Once {
             at: "2026-12-05T10:00".into(),
@@ -485,11 +551,41 @@ mod tests {
         assert_eq!(c.weekdays, 1);
         // Day-of-month or day-of-week when both are given: 2026-11-01 is a Sunday, 15th a Sunday
         // too; Sunday the 8th matches by weekday.
-        let r = runs(&cron("0 12 1,20 * sun"), &Bounds::none(), "UTC", "2026-10-31T00:00", 3);
-        assert_eq!(r, ["2026-11-01 12:00 UTC", "2026-11-08 12:00 UTC", "2026-11-15 12:00 UTC"]);
-        let r = runs(&cron("0 0 29 2 *"), &Bounds::none(), "UTC", "2026-03-01T00:00", 1);
+        let r = runs(
+            &cron("0 12 1,20 * sun"),
+            &Bounds::none(),
+            "UTC",
+            "2026-10-31T00:00",
+            3,
+        );
+        assert_eq!(
+            r,
+            [
+                "2026-11-01 12:00 UTC",
+                "2026-11-08 12:00 UTC",
+                "2026-11-15 12:00 UTC"
+            ]
+        );
+        let r = runs(
+            &cron("0 0 29 2 *"),
+            &Bounds::none(),
+            "UTC",
+            "2026-03-01T00:00",
+            1,
+        );
         assert_eq!(r, ["2028-02-29 00:00 UTC"]);
-        for bad in ["", "* * * *", "60 * * * *", "* 24 * * *", "* * 0 * *", "* * * 13 *", "*/0 * * * *", "5-1 * * * *", "* * * * funday", "a b c d e"] {
+        for bad in [
+            "",
+            "* * * *",
+            "60 * * * *",
+            "* 24 * * *",
+            "* * 0 * *",
+            "* * * 13 *",
+            "*/0 * * * *",
+            "5-1 * * * *",
+            "* * * * funday",
+            "a b c d e",
+        ] {
             assert!(Cron::parse(bad).is_err(), "{bad}");
         }
     }

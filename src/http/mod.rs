@@ -2,6 +2,7 @@
 
 pub mod audit_routes;
 pub mod auth_routes;
+pub mod campaign_routes;
 pub mod extract;
 pub mod group_routes;
 pub mod login_routes;
@@ -50,6 +51,7 @@ use crate::state::Shared;
         (name = "sessions", description = "Telegram sessions of a tenant and its worker process"),
         (name = "groups", description = "Chats the sessions are in, chosen for automation"),
         (name = "templates", description = "Message templates, their versions, variables and media"),
+        (name = "campaigns", description = "Scheduled posts of a template to groups, with delivery reports"),
     )
 )]
 struct ApiDoc;
@@ -82,6 +84,7 @@ fn api_router() -> OpenApiRouter<Shared> {
         .merge(login_routes::router())
         .merge(template_routes::router())
         .merge(media_routes::router())
+        .merge(campaign_routes::router())
 }
 
 /// The OpenAPI document, as served at `/api/openapi.json`.

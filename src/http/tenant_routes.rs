@@ -534,7 +534,22 @@ async fn put_settings(
         protect_content: b.sending.protect_content,
     };
     let now = st.now();
-    let rec = blocking(move || tenancy::save_settings(&t.scope, input, now)).await?;
+    let tenant = t.scope.tenant_id();
+    let (rec, moved) = blocking(move || {
+        let before = tenancy::settings(&t.scope)?.time_zone;
+        let rec = tenancy::save_settings(&t.scope, input, now)?;
+        // Schedules read in the tenant's zone follow it to the new one.
+        let moved = if before != rec.time_zone {
+            crate::campaigns::reschedule_all(&t.scope, &rec, now)?
+        } else {
+            Vec::new()
+        };
+        Ok((rec, moved))
+    })
+    .await?;
+    for (id, next) in moved {
+        st.scheduler.set(tenant, id, next);
+    }
     Ok(Json(settings_view(&rec)))
 }
 

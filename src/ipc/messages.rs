@@ -7,7 +7,7 @@ use crate::sandbox::SandboxReport;
 use crate::telegram::sim::SimConfig;
 use crate::telegram::{Dialog, IncomingEvent, Me};
 
-pub const PROTOCOL_VERSION: u16 = 4;
+pub const PROTOCOL_VERSION: u16 = 5;
 
 /// Descriptor numbers the supervisor places in a worker.
 pub const WORKER_SOCKET_FD: i32 = 3;
@@ -54,6 +54,17 @@ pub struct SessionSpec {
     pub kind: SessionKind,
 }
 
+impl SessionSpec {
+    /// Bots post at Telegram's bot limits; user accounts slower.
+    pub fn is_bot(&self) -> bool {
+        match &self.kind {
+            SessionKind::Sim(c) => c.is_bot,
+            SessionKind::Bot(_) => true,
+            SessionKind::Imported(_) => false,
+        }
+    }
+}
+
 /// Everything a worker knows, sent as its first frame: the worker reads nothing else.
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
 pub struct WorkerInit {
@@ -75,6 +86,11 @@ pub struct WorkerInit {
     pub sessions: Vec<SessionSpec>,
     /// The reseller's Telegram application, for real sessions.
     pub telegram: Option<TelegramApp>,
+    /// How fast bots and user accounts post campaign messages.
+    pub pacing_bot: crate::pacing::Pacing,
+    pub pacing_user: crate::pacing::Pacing,
+    /// A flood wait longer than this fails the post instead of waiting.
+    pub flood_wait_max_secs: u32,
 }
 
 /// What real sessions need to talk to Telegram.
@@ -122,8 +138,52 @@ pub enum ToWorker {
     Logout {
         session: u64,
     },
+    /// Campaign posts to send, paced by the worker; each is answered by `Delivered`.
+    Send {
+        jobs: Vec<SendJob>,
+    },
     /// Log out nothing, finish what is in flight, exit.
     Stop,
+}
+
+/// One campaign post: which delivery it is, what to send, where, from which session.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct SendJob {
+    pub campaign: u64,
+    pub run: u32,
+    pub chat_id: i64,
+    pub session: u64,
+    /// Derived from the delivery, so a resend is the same message to Telegram.
+    pub random_id: i64,
+    pub text: String,
+    pub markup: crate::telegram::Markup,
+    pub buttons: Vec<Vec<crate::telegram::UrlButton>>,
+    pub media: Option<crate::telegram::MediaFile>,
+    /// The campaign's previous post in this chat, deleted first.
+    pub delete_message: Option<i64>,
+    pub pin: bool,
+    pub silent: bool,
+}
+
+impl SendJob {
+    pub fn key(&self) -> (u64, u32, i64) {
+        (self.campaign, self.run, self.chat_id)
+    }
+}
+
+/// How a post ended.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub enum DeliveryOutcome {
+    Sent {
+        message_id: i64,
+        /// Unix milliseconds when Telegram accepted it.
+        at_ms: i64,
+    },
+    Failed {
+        /// A stable code (`forbidden`, `chat_not_found`, `revoked`, `flood_wait`, …).
+        code: String,
+        at_ms: i64,
+    },
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
@@ -194,6 +254,13 @@ pub enum FromWorker {
         login: u64,
         state: LoginState,
     },
+    /// How a `SendJob` ended.
+    Delivered {
+        campaign: u64,
+        run: u32,
+        chat_id: i64,
+        outcome: DeliveryOutcome,
+    },
     /// The answer to `Logout`.
     LoggedOut {
         session: u64,
@@ -227,6 +294,7 @@ impl FromWorker {
             FromWorker::SessionSync { .. } => "SessionSync",
             FromWorker::Login { .. } => "Login",
             FromWorker::LoggedOut { .. } => "LoggedOut",
+            FromWorker::Delivered { .. } => "Delivered",
             FromWorker::Stopped => "Stopped",
         }
     }

@@ -28,13 +28,7 @@ use super::{
     SyncState, TelegramPort, UserRef,
 };
 
-/// How a text is marked up.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Markup {
-    Plain,
-    Markdown,
-    Html,
-}
+pub use super::Markup;
 
 #[derive(Clone)]
 pub struct GrammersConfig {
@@ -920,7 +914,7 @@ impl TelegramPort for Grammers {
             .get(&msg.chat_id)
             .cloned()
             .ok_or(PortError::ChatNotFound(msg.chat_id))?;
-        let (text, entities) = match self.cfg.markup {
+        let (text, entities) = match msg.markup.unwrap_or(self.cfg.markup) {
             Markup::Plain => (msg.text.clone(), Vec::new()),
             Markup::Markdown => grammers_client::parsers::parse_markdown_message(&msg.text),
             Markup::Html => grammers_client::parsers::parse_html_message(&msg.text),

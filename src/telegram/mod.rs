@@ -84,6 +84,39 @@ pub enum IncomingEvent {
     },
 }
 
+/// How a text is marked up.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Markup {
+    Plain,
+    Markdown,
+    Html,
+}
+
+/// An inline button that opens an address.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UrlButton {
+    pub label: String,
+    pub url: String,
+}
+
+/// A file from the tenant's media folder to send with a message.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MediaFile {
+    /// Name inside the media folder.
+    pub file: String,
+    pub kind: MediaKind,
+    pub mime: String,
+    /// Shown with a document.
+    pub name: String,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum MediaKind {
+    Photo,
+    Video,
+    Document,
+}
+
 /// A message to send. `random_id` makes a resend after a crash a no-op at Telegram.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct OutgoingMessage {
@@ -91,6 +124,11 @@ pub struct OutgoingMessage {
     pub text: String,
     pub random_id: i64,
     pub silent: bool,
+    /// None: the session's default.
+    pub markup: Option<Markup>,
+    pub buttons: Vec<Vec<UrlButton>>,
+    /// The file, already read from the media folder.
+    pub media: Option<(MediaFile, Vec<u8>)>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -146,6 +184,20 @@ pub trait TelegramPort {
     /// goes unnoticed until the next call).
     async fn keepalive(&mut self) -> Result<(), PortError> {
         Ok(())
+    }
+    /// Deletes one of the session's own messages (a campaign's previous post).
+    async fn delete_message(&mut self, chat_id: i64, message_id: i64) -> Result<(), PortError> {
+        let _ = (chat_id, message_id);
+        Err(PortError::Other(
+            "deleting messages is not supported by this port".into(),
+        ))
+    }
+    /// Pins a message in a chat, silently.
+    async fn pin_message(&mut self, chat_id: i64, message_id: i64) -> Result<(), PortError> {
+        let _ = (chat_id, message_id);
+        Err(PortError::Other(
+            "pinning is not supported by this port".into(),
+        ))
     }
     /// Where the session stands in Telegram's update sequences and the access hashes it
     /// learned, for ports that can resume from them.

@@ -434,6 +434,9 @@ mod tests {
                 text: "Merhaba".into(),
                 random_id: 99,
                 silent: false,
+                markup: None,
+                buttons: Vec::new(),
+                media: None,
             };
             let a = s.send(m.clone()).await.unwrap();
             let b = s.send(m).await.unwrap();
@@ -474,6 +477,9 @@ mod tests {
                 text: "x".into(),
                 random_id: id,
                 silent: false,
+                markup: None,
+                buttons: Vec::new(),
+                media: None,
             };
             assert!(s.send(m(chats[0], 1)).await.is_ok());
             assert!(s.send(m(chats[0], 2)).await.is_ok());
@@ -504,6 +510,9 @@ mod tests {
                 text: "x".into(),
                 random_id: id,
                 silent: false,
+                markup: None,
+                buttons: Vec::new(),
+                media: None,
             };
             assert!(user.send(m(1)).await.is_ok());
             assert_eq!(user.send(m(2)).await, Err(PortError::SlowMode(30)));

@@ -266,8 +266,15 @@ pub fn update(
     })
 }
 
+/// Deletes a template with its versions; refused while a campaign uses it.
 pub fn delete(scope: &TenantScope, id: TemplateId) -> AppResult<()> {
     scope.shard_write(|s| {
+        if let Some((cid, c)) = s.campaigns()?.into_iter().find(|(_, c)| c.template == id) {
+            return Err(AppError::Conflict {
+                code: "template.in_use",
+                message: format!("campaign {cid} ({}) uses this template", c.name),
+            });
+        }
         if s.delete_template(id)? {
             Ok(())
         } else {

@@ -199,6 +199,53 @@ impl App {
         format!("{}{}", self.ready.base_url, path)
     }
 
+    /// Stops the server and starts it again on the same data, its clock set to `now`.
+    pub async fn restart_at(mut self, now: i64) -> App {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(t) = self.task.take() {
+            t.await.expect("server task").expect("clean stop");
+        }
+        // The old server's handles (its store among them) go before the new one opens it.
+        let config = self.config.clone();
+        let dir = std::mem::replace(&mut self.dir, tempfile::tempdir().expect("temp dir"));
+        drop(self);
+        let clock = Arc::new(ManualClock::new(now));
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let (ready_tx, ready_rx) = oneshot::channel::<Ready>();
+        let (shutdown_tx, shutdown_rx) = oneshot::channel::<()>();
+        let opts = RunOptions {
+            clock: clock.clone(),
+            on_ready: Some(Box::new(move |r: &Ready| {
+                let _ = ready_tx.send(r.clone());
+            })),
+        };
+        let task = tokio::spawn(botyard::run_with(
+            config.clone(),
+            listener,
+            async move {
+                let _ = shutdown_rx.await;
+            },
+            opts,
+        ));
+        let ready = match ready_rx.await {
+            Ok(r) => r,
+            Err(_) => panic!("the app stopped before serving: {:?}", task.await),
+        };
+        App {
+            ready,
+            clock,
+            client: client(),
+            config,
+            shutdown: Some(shutdown_tx),
+            task: Some(task),
+            dir,
+        }
+    }
+
     /// Stops the server and waits for it to finish.
     pub async fn stop(mut self) -> Result<(), RunError> {
         if let Some(tx) = self.shutdown.take() {
@@ -358,10 +405,11 @@ impl App {
         .await
         .expect(200);
         let owner = owner.access;
+        // Admins may give a simulated session failures to play.
         let session = self
             .post(
                 &format!("/api/v1/tenants/{tenant}/sessions"),
-                &owner,
+                admin,
                 json!({"kind": "sim", "label": "Dükkan", "sim": sim}),
             )
             .await

@@ -1,0 +1,422 @@
+//! A campaign run: targets resolved at run time, a durable pending delivery per target written
+//! before anything is sent, send jobs for the worker, and results settled once each.
+
+use botyard_shards::ids::{CampaignId, ChatId, Day, TenantId};
+use botyard_shards::records::{
+    CampaignRec, CampaignStateRec, DeliveryStateRec, GroupRec, MediaKindRec, RunRec, RunStatusRec,
+    SettingsRec, TemplateVersionRec,
+};
+use botyard_shards::{DeliveryKey, Reader, TenantShard, WriteTransaction};
+use sha2::{Digest, Sha256};
+
+use crate::error::AppResult;
+use crate::ipc::messages::{DeliveryOutcome, SendJob};
+use crate::telegram::{Markup, MediaFile, MediaKind, UrlButton};
+use crate::templates::{self, TemplateFormat};
+
+/// The `random_id` Telegram gets for a delivery: the same for every resend of it, different
+/// for every other delivery (of any tenant).
+pub fn random_id(tenant: TenantId, key: DeliveryKey) -> i64 {
+    let mut h = Sha256::new();
+    h.update(b"botyard delivery v1");
+    h.update(tenant.0.to_be_bytes());
+    h.update(key.0.0.to_be_bytes());
+    h.update(key.1.to_be_bytes());
+    h.update(key.2.0.to_be_bytes());
+    let d = h.finalize();
+    let mut b = [0u8; 8];
+    b.copy_from_slice(&d[..8]);
+    match i64::from_be_bytes(b) {
+        0 => 1,
+        n => n,
+    }
+}
+
+/// Why a target gets no post in a run.
+pub fn target_problem(g: &GroupRec, session: u64) -> Option<&'static str> {
+    if !g.present {
+        Some("not_member")
+    } else if !g.seen_by.contains(&session) && g.session != session {
+        Some("not_in_session")
+    } else if !g.can_post {
+        Some("no_rights")
+    } else {
+        None
+    }
+}
+
+/// The campaign's targets now: enabled groups it names or that carry one of its tags.
+pub fn targets<'a>(
+    groups: &'a [(ChatId, GroupRec)],
+    rec: &CampaignRec,
+) -> Vec<(ChatId, &'a GroupRec)> {
+    groups
+        .iter()
+        .filter(|(c, g)| {
+            g.enabled && (rec.chats.contains(c) || g.tags.iter().any(|t| rec.tags.contains(t)))
+        })
+        .map(|(c, g)| (*c, g))
+        .collect()
+}
+
+/// The UTC day a send counts against the plan's daily limit.
+pub fn send_day(now: i64) -> Day {
+    Day(u32::try_from(now.div_euclid(86_400)).unwrap_or(0))
+}
+
+/// What starting a run did.
+#[derive(Debug)]
+pub enum Started {
+    /// Deliveries written; these jobs go to the worker.
+    Run { run: u32, jobs: Vec<SendJob> },
+    /// Recorded as skipped, with the reason's code.
+    Skipped { run: u32, code: &'static str },
+    /// The campaign cannot run any more and was paused.
+    Paused { code: &'static str },
+}
+
+fn pause(rec: &mut CampaignRec, code: &str, reason: String, now: i64) {
+    rec.state = CampaignStateRec::Paused {
+        code: code.into(),
+        reason,
+    };
+    rec.next_run = None;
+    rec.updated_at = now;
+}
+
+/// When and why a run starts.
+#[derive(Clone, Copy, Debug)]
+pub struct RunAt {
+    /// The time it was scheduled for.
+    pub due: i64,
+    /// Started by "run now".
+    pub manual: bool,
+    pub now: i64,
+    /// The plan's limit on posts a day.
+    pub sends_per_day: Option<u32>,
+}
+
+/// Starts run `rec.runs + 1` of campaign `id` in the caller's transaction.
+pub fn start(
+    s: &mut TenantShard<WriteTransaction>,
+    settings: &SettingsRec,
+    id: CampaignId,
+    rec: &mut CampaignRec,
+    at: RunAt,
+) -> AppResult<Started> {
+    let RunAt {
+        due,
+        manual,
+        now,
+        sends_per_day,
+    } = at;
+    let Some(t) = s.template(rec.template)? else {
+        pause(
+            rec,
+            "campaign.template_missing",
+            "its template was deleted".into(),
+            now,
+        );
+        s.put_campaign(id, rec)?;
+        return Ok(Started::Paused {
+            code: "campaign.template_missing",
+        });
+    };
+    let version = rec.version.unwrap_or(t.latest);
+    let Some(v) = s.template_version(rec.template, version)? else {
+        pause(
+            rec,
+            "campaign.template_missing",
+            format!("template version {version} is gone"),
+            now,
+        );
+        s.put_campaign(id, rec)?;
+        return Ok(Started::Paused {
+            code: "campaign.template_missing",
+        });
+    };
+    let groups = s.groups()?;
+    let all = targets(&groups, rec);
+    let session = rec.session.0;
+    let sendable: Vec<ChatId> = all
+        .iter()
+        .filter(|(_, g)| target_problem(g, session).is_none())
+        .map(|(c, _)| *c)
+        .collect();
+    let run_no = rec.runs.saturating_add(1);
+    rec.runs = run_no;
+    rec.updated_at = now;
+    let mut run = RunRec {
+        due_at: due,
+        started_at: now,
+        finished_at: None,
+        status: RunStatusRec::Running,
+        version,
+        manual,
+        targets: all.len() as u32,
+        sent: 0,
+        failed: 0,
+        skipped: 0,
+    };
+    let day = send_day(now);
+    let over_limit = sends_per_day
+        .is_some_and(|l| s.sends_on(day).unwrap_or(0) + sendable.len() as u64 > u64::from(l));
+    let skip = if all.is_empty() {
+        Some("campaign.no_targets")
+    } else if over_limit {
+        Some("plan.sends_per_day")
+    } else {
+        None
+    };
+    if let Some(code) = skip {
+        run.status = RunStatusRec::Skipped { code: code.into() };
+        run.finished_at = Some(now);
+        s.put_run(id, run_no, &run)?;
+        s.put_campaign(id, rec)?;
+        return Ok(Started::Skipped { run: run_no, code });
+    }
+    let chats: Vec<ChatId> = all.iter().map(|(c, _)| *c).collect();
+    s.start_run(id, run_no, &run, &chats, now)?;
+    for (chat, g) in &all {
+        if let Some(code) = target_problem(g, session) {
+            s.settle_delivery(
+                (id, run_no, *chat),
+                DeliveryStateRec::Skipped { code: code.into() },
+                now,
+            )?;
+        }
+    }
+    s.add_sends(day, sendable.len() as u64)?;
+    s.put_campaign(id, rec)?;
+    let mut jobs = Vec::with_capacity(sendable.len());
+    for chat in sendable {
+        jobs.push(job(s, settings, id, run_no, chat, rec, &v, now)?);
+    }
+    Ok(Started::Run { run: run_no, jobs })
+}
+
+/// The send job of one delivery.
+#[allow(clippy::too_many_arguments)]
+pub fn job<T: Reader>(
+    s: &TenantShard<T>,
+    settings: &SettingsRec,
+    id: CampaignId,
+    run: u32,
+    chat: ChatId,
+    rec: &CampaignRec,
+    v: &TemplateVersionRec,
+    now: i64,
+) -> AppResult<SendJob> {
+    let p = templates::prepare(s, settings, v, chat, now)?;
+    Ok(SendJob {
+        campaign: id.0,
+        run,
+        chat_id: chat.0,
+        session: rec.session.0,
+        random_id: random_id(s.tenant(), (id, run, chat)),
+        text: p.body,
+        markup: match p.format {
+            TemplateFormat::Markdown => Markup::Markdown,
+            TemplateFormat::Html => Markup::Html,
+        },
+        buttons: p
+            .buttons
+            .into_iter()
+            .map(|r| {
+                r.into_iter()
+                    .map(|b| UrlButton {
+                        label: b.label,
+                        url: b.url,
+                    })
+                    .collect()
+            })
+            .collect(),
+        media: p.media.map(|(mid, m)| MediaFile {
+            file: crate::media::file_name(mid),
+            kind: match m.kind {
+                MediaKindRec::Photo => MediaKind::Photo,
+                MediaKindRec::Video => MediaKind::Video,
+                MediaKindRec::Document => MediaKind::Document,
+            },
+            mime: m.mime,
+            name: m.name,
+        }),
+        delete_message: if rec.delete_previous {
+            rec.last_posts
+                .iter()
+                .find(|(c, _)| *c == chat)
+                .map(|(_, m)| *m)
+        } else {
+            None
+        },
+        pin: rec.pin,
+        silent: settings.send.silent,
+    })
+}
+
+/// The tenant's pending deliveries: jobs to hand out again, and those that can no longer be
+/// sent with the reason.
+#[derive(Debug, Default)]
+pub struct Pending {
+    pub jobs: Vec<SendJob>,
+    pub dead: Vec<(DeliveryKey, &'static str)>,
+}
+
+/// Jobs for every delivery of the tenant still pending (after a worker restart).
+pub fn pending<T: Reader>(
+    s: &TenantShard<T>,
+    settings: &SettingsRec,
+    now: i64,
+) -> AppResult<Pending> {
+    let mut jobs = Vec::new();
+    let mut dead = Vec::new();
+    let mut cache: Option<(CampaignId, u32, CampaignRec, Option<TemplateVersionRec>)> = None;
+    for key in s.pending_deliveries()? {
+        let (id, run, chat) = key;
+        let fresh = cache
+            .as_ref()
+            .is_none_or(|(c, r, _, _)| (*c, *r) != (id, run));
+        if fresh {
+            let Some(rec) = s.campaign(id)? else {
+                dead.push((key, "campaign_deleted"));
+                continue;
+            };
+            let v = match s.run(id, run)? {
+                Some(r) => s.template_version(rec.template, r.version)?,
+                None => None,
+            };
+            cache = Some((id, run, rec, v));
+        }
+        let Some((_, _, rec, v)) = cache.as_ref() else {
+            continue;
+        };
+        let Some(v) = v else {
+            dead.push((key, "template_missing"));
+            continue;
+        };
+        match job(s, settings, id, run, chat, rec, v, now) {
+            Ok(j) => jobs.push(j),
+            Err(crate::error::AppError::NotFound(_)) => dead.push((key, "chat_not_found")),
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(Pending { jobs, dead })
+}
+
+/// What settling a result changed.
+#[derive(Debug, PartialEq)]
+pub struct Settled {
+    pub run: RunRec,
+    /// The campaign was paused because of it, with this code.
+    pub paused: Option<&'static str>,
+}
+
+/// Most of a run failing this way means the session lost those groups.
+fn lost_group(code: &str) -> bool {
+    matches!(code, "forbidden" | "chat_not_found")
+}
+
+/// Settles one delivery from a worker's report; `None` when it was not pending (a repeat).
+pub fn settle(
+    s: &mut TenantShard<WriteTransaction>,
+    key: DeliveryKey,
+    outcome: &DeliveryOutcome,
+    now: i64,
+) -> AppResult<Option<Settled>> {
+    let state = match outcome {
+        DeliveryOutcome::Sent { message_id, at_ms } => DeliveryStateRec::Sent {
+            message_id: *message_id,
+            at_ms: *at_ms,
+        },
+        DeliveryOutcome::Failed { code, at_ms } => DeliveryStateRec::Failed {
+            code: code.clone(),
+            at_ms: *at_ms,
+        },
+    };
+    let Some(run) = s.settle_delivery(key, state, now)? else {
+        return Ok(None);
+    };
+    let (id, _, chat) = key;
+    let Some(mut rec) = s.campaign(id)? else {
+        return Ok(Some(Settled { run, paused: None }));
+    };
+    let mut paused = None;
+    match outcome {
+        DeliveryOutcome::Sent { message_id, .. } => {
+            rec.last_posts.retain(|(c, _)| *c != chat);
+            if *message_id != 0 {
+                rec.last_posts.push((chat, *message_id));
+            }
+        }
+        DeliveryOutcome::Failed { code, .. } => {
+            if lost_group(code)
+                && let Some(mut g) = s.group(chat)?
+            {
+                // Flagged: later runs skip it until a refresh shows the rights back.
+                g.can_post = false;
+                g.updated_at = now;
+                s.put_group(chat, &g)?;
+            }
+            let why = match code.as_str() {
+                "revoked" => Some((
+                    "session.revoked",
+                    "Telegram no longer accepts the sending session".to_string(),
+                )),
+                "flood_wait" => Some((
+                    "campaign.flood_wait",
+                    "Telegram asked the session to wait longer than the limit".to_string(),
+                )),
+                "media_missing" => Some((
+                    "campaign.media_missing",
+                    "the template's media file is missing".to_string(),
+                )),
+                _ => None,
+            };
+            if let Some((c, reason)) = why
+                && rec.state == CampaignStateRec::Active
+            {
+                pause(&mut rec, c, reason, now);
+                paused = Some(c);
+            }
+        }
+    }
+    if run.status == RunStatusRec::Done && paused.is_none() && rec.state == CampaignStateRec::Active
+    {
+        let lost = s
+            .deliveries(id, key.1)?
+            .iter()
+            .filter(|(_, d)| matches!(&d.state, DeliveryStateRec::Failed { code, .. } if lost_group(code)))
+            .count() as u32;
+        if run.targets >= 2 && lost * 2 > run.targets {
+            pause(
+                &mut rec,
+                "campaign.removed_from_most",
+                format!(
+                    "the session could not post in {lost} of {} groups",
+                    run.targets
+                ),
+                now,
+            );
+            paused = Some("campaign.removed_from_most");
+        }
+    }
+    rec.updated_at = now;
+    s.put_campaign(id, &rec)?;
+    Ok(Some(Settled { run, paused }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use botyard_shards::ids::CampaignId;
+
+    #[test]
+    fn random_ids_are_stable_per_delivery_and_differ_otherwise() {
+        let k = (CampaignId(3), 7, ChatId(-100));
+        let a = random_id(TenantId(1), k);
+        assert_eq!(a, random_id(TenantId(1), k));
+        assert_ne!(a, random_id(TenantId(2), k));
+        assert_ne!(a, random_id(TenantId(1), (CampaignId(3), 8, ChatId(-100))));
+        assert_ne!(a, random_id(TenantId(1), (CampaignId(3), 7, ChatId(-101))));
+    }
+}

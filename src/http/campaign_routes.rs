@@ -1,0 +1,793 @@
+//! Campaigns: CRUD, actions (activate, pause, resume, run now, duplicate), the pre-activation
+//! check and the delivery reports.
+
+use std::collections::BTreeMap;
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use botyard_shards::TenantScope;
+use botyard_shards::ids::{CampaignId, TemplateId};
+use botyard_shards::records::{
+    CampaignRec, CampaignStateRec, DeliveryStateRec, RunRec, RunStatusRec, ScheduleRec, WindowRec,
+};
+
+use crate::auth::require_active;
+use crate::campaigns::scheduler::JobSink;
+use crate::campaigns::{self, Check, Input, runs::Started, schedule};
+use crate::clock::rfc3339;
+use crate::error::{AppError, AppResult, ErrorEnvelope};
+use crate::http::extract::{ApiJson, ApiPath, TenantCtx};
+use crate::state::{Shared, blocking};
+
+pub fn router() -> OpenApiRouter<Shared> {
+    OpenApiRouter::new()
+        .routes(routes!(list_campaigns, create_campaign))
+        .routes(routes!(get_campaign, update_campaign, delete_campaign))
+        .routes(routes!(activate_campaign))
+        .routes(routes!(pause_campaign))
+        .routes(routes!(resume_campaign))
+        .routes(routes!(run_campaign))
+        .routes(routes!(duplicate_campaign))
+        .routes(routes!(check_campaign))
+        .routes(routes!(list_runs))
+        .routes(routes!(get_run))
+        .routes(routes!(campaign_report))
+}
+
+/// When a campaign runs: exactly one of the fields.
+#[derive(Serialize, Deserialize, ToSchema, Clone, Debug, Default)]
+#[serde(deny_unknown_fields)]
+pub struct ScheduleIo {
+    /// Once, at a local date and time: `2026-12-01T09:00`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub once: Option<String>,
+    /// Every so many minutes (10 to 10080).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub every_minutes: Option<u32>,
+    /// Five-field cron: minute hour day-of-month month day-of-week (`0 9 * * mon-fri`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cron: Option<String>,
+}
+
+/// Hours and weekdays in which posts go out, in the tenant's time zone.
+#[derive(Serialize, Deserialize, ToSchema, Clone, Debug)]
+#[serde(deny_unknown_fields)]
+pub struct WindowIo {
+    /// `09:00`
+    pub start: String,
+    /// `21:00` (exclusive; `24:00` for the end of the day)
+    pub end: String,
+    /// `mon` … `sun`; all days when omitted.
+    #[serde(default)]
+    pub days: Vec<String>,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CampaignIn {
+    pub name: String,
+    pub template_id: u64,
+    /// Pin a template version; by default each run sends the latest.
+    pub version: Option<u32>,
+    /// Groups by chat id (enabled for automation)…
+    #[serde(default)]
+    pub chat_ids: Vec<i64>,
+    /// …and/or every enabled group with one of these tags, resolved at each run.
+    #[serde(default)]
+    pub tags: Vec<String>,
+    /// The session that posts.
+    pub session_id: u64,
+    pub schedule: ScheduleIo,
+    pub window: Option<WindowIo>,
+    /// First and last day (`2026-12-01`), inclusive, in the tenant's time zone.
+    pub starts_on: Option<String>,
+    pub ends_on: Option<String>,
+    /// Each run starts up to this many seconds late, at random (at most 3600).
+    #[serde(default)]
+    pub jitter_secs: u32,
+    /// Delete the campaign's previous post in a group before posting the next.
+    #[serde(default)]
+    pub delete_previous: bool,
+    /// Pin each post.
+    #[serde(default)]
+    pub pin: bool,
+}
+
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum CampaignState {
+    Draft,
+    Active,
+    Paused,
+    Finished,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct CampaignOut {
+    pub id: u64,
+    pub name: String,
+    pub template_id: u64,
+    pub version: Option<u32>,
+    pub chat_ids: Vec<i64>,
+    pub tags: Vec<String>,
+    pub session_id: u64,
+    pub schedule: ScheduleIo,
+    pub window: Option<WindowIo>,
+    pub starts_on: Option<String>,
+    pub ends_on: Option<String>,
+    pub jitter_secs: u32,
+    pub delete_previous: bool,
+    pub pin: bool,
+    pub state: CampaignState,
+    /// Why it is paused: `campaign.paused` (by the tenant), `session.revoked`,
+    /// `campaign.removed_from_most`, `campaign.flood_wait`, `campaign.template_missing` …
+    pub paused_code: Option<String>,
+    pub paused_reason: Option<String>,
+    /// The next run (jitter included), when active.
+    pub next_run: Option<String>,
+    pub runs: u32,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+fn hhmm(min: u16) -> String {
+    format!("{:02}:{:02}", min / 60, min % 60)
+}
+
+fn parse_hhmm(s: &str, field: &str) -> AppResult<u16> {
+    let bad = || AppError::Invalid {
+        code: "campaign.window",
+        field: field.into(),
+        message: format!("`{s}` is not a time like 09:00"),
+    };
+    let (h, m) = s.split_once(':').ok_or_else(bad)?;
+    let (h, m): (u16, u16) = (h.parse().map_err(|_| bad())?, m.parse().map_err(|_| bad())?);
+    if m > 59 || h > 24 || (h == 24 && m > 0) {
+        return Err(bad());
+    }
+    Ok(h * 60 + m)
+}
+
+fn schedule_in(s: ScheduleIo) -> AppResult<ScheduleRec> {
+    match (s.once, s.every_minutes, s.cron) {
+        (Some(at), None, None) => Ok(ScheduleRec::Once { at }),
+        (None, Some(minutes), None) => Ok(ScheduleRec::Every { minutes }),
+        (None, None, Some(expr)) => Ok(ScheduleRec::Cron { expr }),
+        _ => Err(AppError::Invalid {
+            code: "campaign.schedule",
+            field: "schedule".into(),
+            message: "give exactly one of once, every_minutes or cron".into(),
+        }),
+    }
+}
+
+fn schedule_out(s: &ScheduleRec) -> ScheduleIo {
+    match s {
+        ScheduleRec::Once { at } => ScheduleIo {
+            once: Some(at.clone()),
+            ..ScheduleIo::default()
+        },
+        ScheduleRec::Every { minutes } => ScheduleIo {
+            every_minutes: Some(*minutes),
+            ..ScheduleIo::default()
+        },
+        ScheduleRec::Cron { expr } => ScheduleIo {
+            cron: Some(expr.clone()),
+            ..ScheduleIo::default()
+        },
+    }
+}
+
+fn window_in(w: WindowIo) -> AppResult<WindowRec> {
+    let mut days = 0u8;
+    for d in &w.days {
+        let wd = schedule::weekday_of(d).ok_or_else(|| AppError::Invalid {
+            code: "campaign.window",
+            field: "window.days".into(),
+            message: format!("`{d}` is not one of mon, tue, wed, thu, fri, sat, sun"),
+        })?;
+        days |= 1 << wd.to_monday_zero_offset();
+    }
+    Ok(WindowRec {
+        start_min: parse_hhmm(&w.start, "window.start")?,
+        end_min: parse_hhmm(&w.end, "window.end")?,
+        days: if w.days.is_empty() { 0x7f } else { days },
+    })
+}
+
+fn window_out(w: &WindowRec) -> WindowIo {
+    WindowIo {
+        start: hhmm(w.start_min),
+        end: hhmm(w.end_min),
+        days: schedule::DAY_NAMES
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| w.days & (1 << i) != 0)
+            .map(|(_, d)| (*d).to_string())
+            .collect(),
+    }
+}
+
+fn input(b: CampaignIn) -> AppResult<Input> {
+    Ok(Input {
+        name: b.name,
+        template: TemplateId(b.template_id),
+        version: b.version,
+        chats: b.chat_ids,
+        tags: b.tags,
+        session: b.session_id,
+        schedule: schedule_in(b.schedule)?,
+        window: b.window.map(window_in).transpose()?,
+        starts_on: b.starts_on,
+        ends_on: b.ends_on,
+        jitter_secs: b.jitter_secs,
+        delete_previous: b.delete_previous,
+        pin: b.pin,
+    })
+}
+
+fn campaign_out(id: CampaignId, r: &CampaignRec) -> CampaignOut {
+    let (state, code, reason) = match &r.state {
+        CampaignStateRec::Draft => (CampaignState::Draft, None, None),
+        CampaignStateRec::Active => (CampaignState::Active, None, None),
+        CampaignStateRec::Paused { code, reason } => (
+            CampaignState::Paused,
+            Some(code.clone()),
+            Some(reason.clone()),
+        ),
+        CampaignStateRec::Finished => (CampaignState::Finished, None, None),
+    };
+    CampaignOut {
+        id: id.0,
+        name: r.name.clone(),
+        template_id: r.template.0,
+        version: r.version,
+        chat_ids: r.chats.iter().map(|c| c.0).collect(),
+        tags: r.tags.clone(),
+        session_id: r.session.0,
+        schedule: schedule_out(&r.schedule),
+        window: r.window.as_ref().map(window_out),
+        starts_on: r.starts_on.clone(),
+        ends_on: r.ends_on.clone(),
+        jitter_secs: r.jitter_secs,
+        delete_previous: r.delete_previous,
+        pin: r.pin,
+        state,
+        paused_code: code,
+        paused_reason: reason,
+        next_run: r.next_run.map(rfc3339),
+        runs: r.runs,
+        created_at: rfc3339(r.created_at),
+        updated_at: rfc3339(r.updated_at),
+    }
+}
+
+fn plan_limit(
+    st: &Shared,
+    scope: &TenantScope,
+    pick: fn(&botyard_shards::records::PlanLimits) -> u32,
+) -> AppResult<Option<u32>> {
+    Ok(match scope.record().plan {
+        Some(p) => st.store.catalog_read()?.plan(p)?.map(|p| pick(&p.limits)),
+        None => None,
+    })
+}
+
+/// Tells the scheduler about a campaign's state after a change.
+fn reschedule(st: &Shared, scope: &TenantScope, id: CampaignId, r: &CampaignRec) {
+    let next = match r.state {
+        CampaignStateRec::Active => r.next_run,
+        _ => None,
+    };
+    st.scheduler.set(scope.tenant_id(), id, next);
+}
+
+/// The tenant's campaigns, by id.
+#[utoipa::path(get, path = "/api/v1/tenants/{id}/campaigns", tag = "campaigns",
+    params(("id" = u64, Path, description = "Tenant id")),
+    responses((status = 200, body = Vec<CampaignOut>), (status = 404, body = ErrorEnvelope)),
+    security(("bearer" = [])))]
+async fn list_campaigns(t: TenantCtx) -> AppResult<Json<Vec<CampaignOut>>> {
+    let all = blocking(move || Ok(t.scope.shard_read()?.campaigns()?)).await?;
+    Ok(Json(
+        all.iter().map(|(id, r)| campaign_out(*id, r)).collect(),
+    ))
+}
+
+/// Saves a campaign as a draft (activate it to schedule it).
+#[utoipa::path(post, path = "/api/v1/tenants/{id}/campaigns", tag = "campaigns",
+    params(("id" = u64, Path, description = "Tenant id")),
+    request_body = CampaignIn,
+    responses((status = 201, body = CampaignOut), (status = 403, body = ErrorEnvelope), (status = 404, body = ErrorEnvelope),
+              (status = 409, body = ErrorEnvelope), (status = 422, body = ErrorEnvelope)),
+    security(("bearer" = [])))]
+async fn create_campaign(
+    State(st): State<Shared>,
+    t: TenantCtx,
+    ApiJson(b): ApiJson<CampaignIn>,
+) -> AppResult<(StatusCode, Json<CampaignOut>)> {
+    require_active(&t.scope)?;
+    let i = input(b)?;
+    let (id, rec) = blocking(move || {
+        let limit = plan_limit(&st, &t.scope, |l| l.campaigns)?;
+        campaigns::create(&t.scope, limit, i, st.now())
+    })
+    .await?;
+    Ok((StatusCode::CREATED, Json(campaign_out(id, &rec))))
+}
+
+/// One campaign.
+#[utoipa::path(get, path = "/api/v1/tenants/{id}/campaigns/{campaign_id}", tag = "campaigns",
+    params(("id" = u64, Path, description = "Tenant id"), ("campaign_id" = u64, Path, description = "Campaign id")),
+    responses((status = 200, body = CampaignOut), (status = 404, body = ErrorEnvelope)),
+    security(("bearer" = [])))]
+async fn get_campaign(
+    t: TenantCtx,
+    ApiPath(ids): ApiPath<(u64, u64)>,
+) -> AppResult<Json<CampaignOut>> {
+    let id = CampaignId(ids.1);
+    let rec = blocking(move || {
+        t.scope
+            .shard_read()?
+            .campaign(id)?
+            .ok_or(AppError::NotFound("campaign"))
+    })
+    .await?;
+    Ok(Json(campaign_out(id, &rec)))
+}
+
+/// Replaces a campaign's settings; an active one is rescheduled from now.
+#[utoipa::path(put, path = "/api/v1/tenants/{id}/campaigns/{campaign_id}", tag = "campaigns",
+    params(("id" = u64, Path, description = "Tenant id"), ("campaign_id" = u64, Path, description = "Campaign id")),
+    request_body = CampaignIn,
+    responses((status = 200, body = CampaignOut), (status = 403, body = ErrorEnvelope), (status = 404, body = ErrorEnvelope),
+              (status = 422, body = ErrorEnvelope)),
+    security(("bearer" = [])))]
+async fn update_campaign(
+    State(st): State<Shared>,
+    t: TenantCtx,
+    ApiPath(ids): ApiPath<(u64, u64)>,
+    ApiJson(b): ApiJson<CampaignIn>,
+) -> AppResult<Json<CampaignOut>> {
+    require_active(&t.scope)?;
+    let id = CampaignId(ids.1);
+    let i = input(b)?;
+    let st2 = st.clone();
+    let (scope, rec) = blocking(move || {
+        let settings = crate::tenancy::settings(&t.scope)?;
+        let rec = campaigns::update(&t.scope, &settings, id, i, st2.now())?;
+        Ok((t.scope, rec))
+    })
+    .await?;
+    reschedule(&st, &scope, id, &rec);
+    Ok(Json(campaign_out(id, &rec)))
+}
+
+/// Deletes a campaign with its runs and reports; posts already queued may still go out.
+#[utoipa::path(delete, path = "/api/v1/tenants/{id}/campaigns/{campaign_id}", tag = "campaigns",
+    params(("id" = u64, Path, description = "Tenant id"), ("campaign_id" = u64, Path, description = "Campaign id")),
+    responses((status = 204), (status = 403, body = ErrorEnvelope), (status = 404, body = ErrorEnvelope)),
+    security(("bearer" = [])))]
+async fn delete_campaign(
+    State(st): State<Shared>,
+    t: TenantCtx,
+    ApiPath(ids): ApiPath<(u64, u64)>,
+) -> AppResult<StatusCode> {
+    require_active(&t.scope)?;
+    let id = CampaignId(ids.1);
+    let tenant = t.scope.tenant_id();
+    blocking(move || campaigns::delete(&t.scope, id)).await?;
+    st.scheduler.set(tenant, id, None);
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// An action that changes the campaign's state and schedule.
+async fn state_action(
+    st: Shared,
+    t: TenantCtx,
+    id: CampaignId,
+    f: fn(
+        &TenantScope,
+        &botyard_shards::records::SettingsRec,
+        CampaignId,
+        i64,
+    ) -> AppResult<CampaignRec>,
+) -> AppResult<Json<CampaignOut>> {
+    require_active(&t.scope)?;
+    let st2 = st.clone();
+    let (scope, rec) = blocking(move || {
+        let settings = crate::tenancy::settings(&t.scope)?;
+        let rec = f(&t.scope, &settings, id, st2.now())?;
+        Ok((t.scope, rec))
+    })
+    .await?;
+    reschedule(&st, &scope, id, &rec);
+    Ok(Json(campaign_out(id, &rec)))
+}
+
+/// Schedules the campaign from now (409 `campaign.no_future_run` when nothing is left to run).
+#[utoipa::path(post, path = "/api/v1/tenants/{id}/campaigns/{campaign_id}/activate", tag = "campaigns",
+    params(("id" = u64, Path, description = "Tenant id"), ("campaign_id" = u64, Path, description = "Campaign id")),
+    responses((status = 200, body = CampaignOut), (status = 404, body = ErrorEnvelope), (status = 409, body = ErrorEnvelope), (status = 422, body = ErrorEnvelope)),
+    security(("bearer" = [])))]
+async fn activate_campaign(
+    State(st): State<Shared>,
+    t: TenantCtx,
+    ApiPath(ids): ApiPath<(u64, u64)>,
+) -> AppResult<Json<CampaignOut>> {
+    state_action(st, t, CampaignId(ids.1), campaigns::activate).await
+}
+
+/// Pauses an active campaign.
+#[utoipa::path(post, path = "/api/v1/tenants/{id}/campaigns/{campaign_id}/pause", tag = "campaigns",
+    params(("id" = u64, Path, description = "Tenant id"), ("campaign_id" = u64, Path, description = "Campaign id")),
+    responses((status = 200, body = CampaignOut), (status = 404, body = ErrorEnvelope), (status = 409, body = ErrorEnvelope)),
+    security(("bearer" = [])))]
+async fn pause_campaign(
+    State(st): State<Shared>,
+    t: TenantCtx,
+    ApiPath(ids): ApiPath<(u64, u64)>,
+) -> AppResult<Json<CampaignOut>> {
+    state_action(st, t, CampaignId(ids.1), |s, _, id, now| {
+        campaigns::pause(s, id, now)
+    })
+    .await
+}
+
+/// Resumes a paused campaign at its next run after now.
+#[utoipa::path(post, path = "/api/v1/tenants/{id}/campaigns/{campaign_id}/resume", tag = "campaigns",
+    params(("id" = u64, Path, description = "Tenant id"), ("campaign_id" = u64, Path, description = "Campaign id")),
+    responses((status = 200, body = CampaignOut), (status = 404, body = ErrorEnvelope), (status = 409, body = ErrorEnvelope)),
+    security(("bearer" = [])))]
+async fn resume_campaign(
+    State(st): State<Shared>,
+    t: TenantCtx,
+    ApiPath(ids): ApiPath<(u64, u64)>,
+) -> AppResult<Json<CampaignOut>> {
+    state_action(st, t, CampaignId(ids.1), campaigns::resume).await
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct RunStarted {
+    pub run: u32,
+    /// `started`, `skipped` or `paused`.
+    pub status: &'static str,
+    /// Why it was skipped or paused.
+    pub code: Option<&'static str>,
+    /// Posts handed to the worker.
+    pub posts: u32,
+}
+
+/// Runs the campaign now, whatever its schedule (its next scheduled run stays).
+#[utoipa::path(post, path = "/api/v1/tenants/{id}/campaigns/{campaign_id}/run", tag = "campaigns",
+    params(("id" = u64, Path, description = "Tenant id"), ("campaign_id" = u64, Path, description = "Campaign id")),
+    responses((status = 202, body = RunStarted), (status = 404, body = ErrorEnvelope)),
+    security(("bearer" = [])))]
+async fn run_campaign(
+    State(st): State<Shared>,
+    t: TenantCtx,
+    ApiPath(ids): ApiPath<(u64, u64)>,
+) -> AppResult<(StatusCode, Json<RunStarted>)> {
+    require_active(&t.scope)?;
+    let id = CampaignId(ids.1);
+    let tenant = t.scope.tenant_id();
+    let st2 = st.clone();
+    let started = blocking(move || {
+        let settings = crate::tenancy::settings(&t.scope)?;
+        let limit = plan_limit(&st2, &t.scope, |l| l.sends_per_day)?;
+        campaigns::run_now(&t.scope, &settings, id, st2.now(), limit)
+    })
+    .await?;
+    let out = match started {
+        Started::Run { run, jobs } => {
+            let posts = jobs.len() as u32;
+            st.supervisor.deliver(tenant, jobs);
+            RunStarted {
+                run,
+                status: "started",
+                code: None,
+                posts,
+            }
+        }
+        Started::Skipped { run, code } => RunStarted {
+            run,
+            status: "skipped",
+            code: Some(code),
+            posts: 0,
+        },
+        Started::Paused { code } => {
+            st.scheduler.set(tenant, id, None);
+            RunStarted {
+                run: 0,
+                status: "paused",
+                code: Some(code),
+                posts: 0,
+            }
+        }
+    };
+    Ok((StatusCode::ACCEPTED, Json(out)))
+}
+
+/// A draft copy of the campaign.
+#[utoipa::path(post, path = "/api/v1/tenants/{id}/campaigns/{campaign_id}/duplicate", tag = "campaigns",
+    params(("id" = u64, Path, description = "Tenant id"), ("campaign_id" = u64, Path, description = "Campaign id")),
+    responses((status = 201, body = CampaignOut), (status = 404, body = ErrorEnvelope), (status = 409, body = ErrorEnvelope)),
+    security(("bearer" = [])))]
+async fn duplicate_campaign(
+    State(st): State<Shared>,
+    t: TenantCtx,
+    ApiPath(ids): ApiPath<(u64, u64)>,
+) -> AppResult<(StatusCode, Json<CampaignOut>)> {
+    require_active(&t.scope)?;
+    let src = CampaignId(ids.1);
+    let (id, rec) = blocking(move || {
+        let settings = crate::tenancy::settings(&t.scope)?;
+        let limit = plan_limit(&st, &t.scope, |l| l.campaigns)?;
+        campaigns::duplicate(&t.scope, limit, settings.language, src, st.now())
+    })
+    .await?;
+    Ok((StatusCode::CREATED, Json(campaign_out(id, &rec))))
+}
+
+/// Whether the sender can post in each target now, and how long one run takes.
+#[utoipa::path(get, path = "/api/v1/tenants/{id}/campaigns/{campaign_id}/check", tag = "campaigns",
+    params(("id" = u64, Path, description = "Tenant id"), ("campaign_id" = u64, Path, description = "Campaign id")),
+    responses((status = 200, body = Check), (status = 404, body = ErrorEnvelope)),
+    security(("bearer" = [])))]
+async fn check_campaign(
+    State(st): State<Shared>,
+    t: TenantCtx,
+    ApiPath(ids): ApiPath<(u64, u64)>,
+) -> AppResult<Json<Check>> {
+    let id = CampaignId(ids.1);
+    let c = blocking(move || {
+        let d = &st.config.delivery;
+        campaigns::check(&t.scope, id, &d.bot, &d.user)
+    })
+    .await?;
+    Ok(Json(c))
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct RunOut {
+    pub run: u32,
+    /// `running`, `done` or `skipped`.
+    pub status: &'static str,
+    /// Why it was skipped (`campaign.missed`, `plan.sends_per_day`, `campaign.no_targets` …).
+    pub code: Option<String>,
+    pub manual: bool,
+    pub version: u32,
+    pub due_at: String,
+    pub started_at: String,
+    pub finished_at: Option<String>,
+    /// Seconds from start to the last result.
+    pub duration_secs: Option<i64>,
+    pub targets: u32,
+    pub sent: u32,
+    pub failed: u32,
+    pub skipped: u32,
+    pub pending: u32,
+}
+
+fn run_out(n: u32, r: &RunRec) -> RunOut {
+    let (status, code) = match &r.status {
+        RunStatusRec::Running => ("running", None),
+        RunStatusRec::Done => ("done", None),
+        RunStatusRec::Skipped { code } => ("skipped", Some(code.clone())),
+    };
+    let pending = if matches!(r.status, RunStatusRec::Running) {
+        r.targets.saturating_sub(r.sent + r.failed + r.skipped)
+    } else {
+        0
+    };
+    RunOut {
+        run: n,
+        status,
+        code,
+        manual: r.manual,
+        version: r.version,
+        due_at: rfc3339(r.due_at),
+        started_at: rfc3339(r.started_at),
+        finished_at: r.finished_at.map(rfc3339),
+        duration_secs: r.finished_at.map(|f| f - r.started_at),
+        targets: r.targets,
+        sent: r.sent,
+        failed: r.failed,
+        skipped: r.skipped,
+        pending,
+    }
+}
+
+/// The campaign's runs, newest first (the last 100).
+#[utoipa::path(get, path = "/api/v1/tenants/{id}/campaigns/{campaign_id}/runs", tag = "campaigns",
+    params(("id" = u64, Path, description = "Tenant id"), ("campaign_id" = u64, Path, description = "Campaign id")),
+    responses((status = 200, body = Vec<RunOut>), (status = 404, body = ErrorEnvelope)),
+    security(("bearer" = [])))]
+async fn list_runs(
+    t: TenantCtx,
+    ApiPath(ids): ApiPath<(u64, u64)>,
+) -> AppResult<Json<Vec<RunOut>>> {
+    let id = CampaignId(ids.1);
+    let runs = blocking(move || {
+        let s = t.scope.shard_read()?;
+        s.campaign(id)?.ok_or(AppError::NotFound("campaign"))?;
+        Ok(s.runs(id, 100)?)
+    })
+    .await?;
+    Ok(Json(runs.iter().map(|(n, r)| run_out(*n, r)).collect()))
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct DeliveryOut {
+    pub chat_id: i64,
+    /// `pending`, `sent`, `failed` or `skipped`.
+    pub state: &'static str,
+    pub message_id: Option<i64>,
+    /// Why it failed or was skipped (`forbidden`, `not_member`, `no_rights`, `flood_wait` …).
+    pub code: Option<String>,
+    /// When Telegram accepted it (or it failed), RFC 3339 with milliseconds.
+    pub at: Option<String>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct RunDetail {
+    #[serde(flatten)]
+    pub run: RunOut,
+    pub deliveries: Vec<DeliveryOut>,
+}
+
+fn at_ms(ms: i64) -> String {
+    jiff::Timestamp::from_millisecond(ms)
+        .map(|t| t.to_string())
+        .unwrap_or_else(|_| ms.to_string())
+}
+
+/// One run with a line per target group.
+#[utoipa::path(get, path = "/api/v1/tenants/{id}/campaigns/{campaign_id}/runs/{run}", tag = "campaigns",
+    params(("id" = u64, Path, description = "Tenant id"), ("campaign_id" = u64, Path, description = "Campaign id"),
+           ("run" = u32, Path, description = "Run number")),
+    responses((status = 200, body = RunDetail), (status = 404, body = ErrorEnvelope)),
+    security(("bearer" = [])))]
+async fn get_run(
+    t: TenantCtx,
+    ApiPath(ids): ApiPath<(u64, u64, u32)>,
+) -> AppResult<Json<RunDetail>> {
+    let (id, n) = (CampaignId(ids.1), ids.2);
+    let (run, ds) = blocking(move || {
+        let s = t.scope.shard_read()?;
+        let run = s.run(id, n)?.ok_or(AppError::NotFound("run"))?;
+        Ok((run, s.deliveries(id, n)?))
+    })
+    .await?;
+    let deliveries = ds
+        .into_iter()
+        .map(|(chat, d)| match d.state {
+            DeliveryStateRec::Pending => DeliveryOut {
+                chat_id: chat.0,
+                state: "pending",
+                message_id: None,
+                code: None,
+                at: None,
+            },
+            DeliveryStateRec::Sent {
+                message_id,
+                at_ms: t,
+            } => DeliveryOut {
+                chat_id: chat.0,
+                state: "sent",
+                message_id: Some(message_id),
+                code: None,
+                at: Some(at_ms(t)),
+            },
+            DeliveryStateRec::Failed { code, at_ms: t } => DeliveryOut {
+                chat_id: chat.0,
+                state: "failed",
+                message_id: None,
+                code: Some(code),
+                at: Some(at_ms(t)),
+            },
+            DeliveryStateRec::Skipped { code } => DeliveryOut {
+                chat_id: chat.0,
+                state: "skipped",
+                message_id: None,
+                code: Some(code),
+                at: None,
+            },
+        })
+        .collect();
+    Ok(Json(RunDetail {
+        run: run_out(n, &run),
+        deliveries,
+    }))
+}
+
+#[derive(Serialize, ToSchema, Default)]
+pub struct GroupTally {
+    pub sent: u32,
+    pub failed: u32,
+    pub skipped: u32,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct CampaignReport {
+    pub runs: u32,
+    pub runs_skipped: u32,
+    pub sent: u32,
+    pub failed: u32,
+    pub skipped: u32,
+    /// Failures and skips by code.
+    pub by_reason: BTreeMap<String, u32>,
+    /// Per target group (chat id as a string key).
+    pub by_group: BTreeMap<String, GroupTally>,
+    /// Median seconds a run took to finish.
+    pub median_duration_secs: Option<i64>,
+}
+
+/// Totals over the campaign's last 100 runs: sent, failed by reason, skipped, per group.
+#[utoipa::path(get, path = "/api/v1/tenants/{id}/campaigns/{campaign_id}/report", tag = "campaigns",
+    params(("id" = u64, Path, description = "Tenant id"), ("campaign_id" = u64, Path, description = "Campaign id")),
+    responses((status = 200, body = CampaignReport), (status = 404, body = ErrorEnvelope)),
+    security(("bearer" = [])))]
+async fn campaign_report(
+    t: TenantCtx,
+    ApiPath(ids): ApiPath<(u64, u64)>,
+) -> AppResult<Json<CampaignReport>> {
+    let id = CampaignId(ids.1);
+    let r = blocking(move || {
+        let s = t.scope.shard_read()?;
+        s.campaign(id)?.ok_or(AppError::NotFound("campaign"))?;
+        let mut rep = CampaignReport {
+            runs: 0,
+            runs_skipped: 0,
+            sent: 0,
+            failed: 0,
+            skipped: 0,
+            by_reason: BTreeMap::new(),
+            by_group: BTreeMap::new(),
+            median_duration_secs: None,
+        };
+        let mut durations = Vec::new();
+        for (n, run) in s.runs(id, 100)? {
+            rep.runs += 1;
+            if let RunStatusRec::Skipped { code } = &run.status {
+                rep.runs_skipped += 1;
+                *rep.by_reason.entry(code.clone()).or_default() += 1;
+                continue;
+            }
+            if let Some(f) = run.finished_at {
+                durations.push(f - run.started_at);
+            }
+            for (chat, d) in s.deliveries(id, n)? {
+                let g = rep.by_group.entry(chat.0.to_string()).or_default();
+                match d.state {
+                    DeliveryStateRec::Sent { .. } => {
+                        rep.sent += 1;
+                        g.sent += 1;
+                    }
+                    DeliveryStateRec::Failed { code, .. } => {
+                        rep.failed += 1;
+                        g.failed += 1;
+                        *rep.by_reason.entry(code).or_default() += 1;
+                    }
+                    DeliveryStateRec::Skipped { code } => {
+                        rep.skipped += 1;
+                        g.skipped += 1;
+                        *rep.by_reason.entry(code).or_default() += 1;
+                    }
+                    DeliveryStateRec::Pending => {}
+                }
+            }
+        }
+        durations.sort_unstable();
+        rep.median_duration_secs = durations.get(durations.len() / 2).copied();
+        Ok(rep)
+    })
+    .await?;
+    Ok(Json(r))
+}
