@@ -46,6 +46,13 @@ async fn import_for_new_tenant(port: u16, ports: Vec<u16>, name: &str, email: &s
             "0123456789abcdef0123456789abcdef",
         ));
         c.telegram.ports = ports;
+        // Faster than a real account's defaults, so campaign tests finish quickly.
+        c.delivery.user = botyard::pacing::Pacing {
+            per_chat_ms: 1_000,
+            per_chat_per_min: 20,
+            overall_ms: 200,
+            jitter_ms: 100,
+        };
     })
     .await;
     let admin = app.admin().await.access;
@@ -744,4 +751,160 @@ async fn the_platform_bot_runs_on_its_token_in_its_own_worker() {
             .any(|c| c.name == "auth.importBotAuthorization")
     );
     app.stop().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_worker_killed_mid_run_posts_each_target_exactly_once() {
+    let chats: Vec<FakeChat> = (0..6)
+        .map(|i| FakeChat {
+            id: 5001 + i,
+            title: format!("Şube {i}"),
+            supergroup: i >= 4,
+            members: 10 + i as i32,
+            access_hash: if i >= 4 { 77_000 + i } else { 0 },
+        })
+        .collect();
+    let me = person(31340, "Deniz", None);
+    let world = Arc::new(World::new(&[], chats).logged_in(tl_self(me)));
+    let dc = FakeDc::start(key(), world.clone()).await.unwrap();
+    let port = dc.addr().port();
+    let Imported {
+        app,
+        tenant,
+        owner,
+        session,
+        ..
+    } = import_for_new_tenant(port, vec![port], "Deniz Kırtasiye", "deniz@example.com").await;
+    let owner = owner.access;
+    let mut rx = app.ready.supervisor.watch(TenantId(tenant)).unwrap();
+    tokio::time::timeout(
+        Duration::from_secs(60),
+        rx.wait_for(|s| s.dialogs_reported >= 1),
+    )
+    .await
+    .expect("dialogs")
+    .unwrap();
+    let groups = app
+        .get(&format!("/api/v1/tenants/{tenant}/groups"), &owner)
+        .await
+        .expect(200)
+        .clone();
+    for g in groups.as_array().unwrap() {
+        app.patch(
+            &format!("/api/v1/tenants/{tenant}/groups/{}", g["chat_id"]),
+            &owner,
+            json!({"enabled": true, "tags": ["subeler"]}),
+        )
+        .await
+        .expect(200);
+    }
+    let tpl = app
+        .post(
+            &format!("/api/v1/tenants/{tenant}/templates"),
+            &owner,
+            json!({"name": "Okul", "body": "**{group.title}**: okul listeleri hazır",
+                   "buttons": [[{"label": "Sipariş", "url": "https://deniz.example.com/siparis"}]]}),
+        )
+        .await
+        .expect(201)["id"]
+        .as_u64()
+        .unwrap();
+    let c = app
+        .post(
+            &format!("/api/v1/tenants/{tenant}/campaigns"),
+            &owner,
+            json!({"name": "Okul", "template_id": tpl, "tags": ["subeler"], "session_id": session,
+                   "schedule": {"every_minutes": 60}, "delete_previous": true, "pin": true}),
+        )
+        .await
+        .expect(201)["id"]
+        .as_u64()
+        .unwrap();
+    let base = format!("/api/v1/tenants/{tenant}/campaigns/{c}");
+
+    // Telegram takes the third post, but its answer never arrives; the worker is killed
+    // while it waits.
+    world.swallow_sends_from(Some(3));
+    app.post(&format!("{base}/run"), &owner, json!({}))
+        .await
+        .expect(202);
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    while world.sent().len() < 3 {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "three posts: {:?}",
+            world.sent().len()
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    world.swallow_sends_from(None);
+    let pid = app
+        .get(&format!("/api/v1/tenants/{tenant}/worker"), &owner)
+        .await
+        .expect(200)["pid"]
+        .as_i64()
+        .unwrap();
+    assert_eq!(unsafe_free_kill(pid), 0);
+    tokio::time::timeout(
+        Duration::from_secs(90),
+        rx.wait_for(|s| s.deliveries_settled >= 6),
+    )
+    .await
+    .expect("all six settled after the restart")
+    .unwrap();
+
+    // Each group got exactly one post; Telegram refused the resent third by its random id.
+    let sent = world.sent();
+    assert_eq!(sent.len(), 6, "{sent:?}");
+    let mut peers: Vec<String> = sent.iter().map(|m| format!("{:?}", m.peer)).collect();
+    peers.sort();
+    peers.dedup();
+    assert_eq!(peers.len(), 6);
+    let run = app
+        .get(&format!("{base}/runs/1"), &owner)
+        .await
+        .expect(200)
+        .clone();
+    assert_eq!(run["sent"], 6, "{run}");
+    let unknown_ids = run["deliveries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|d| d["message_id"] == 0)
+        .count();
+    assert_eq!(unknown_ids, 1, "the post whose answer was lost: {run}");
+    assert!(
+        app.get(&format!("/api/v1/tenants/{tenant}/worker"), &owner)
+            .await
+            .expect(200)["restarts"]
+            .as_u64()
+            .unwrap()
+            >= 1
+    );
+    // The posts were pinned, with their buttons.
+    assert!(world.pinned().len() >= 5, "{:?}", world.pinned());
+
+    // The next run deletes the previous posts it knows the ids of, then posts again.
+    app.post(&format!("{base}/run"), &owner, json!({}))
+        .await
+        .expect(202);
+    tokio::time::timeout(
+        Duration::from_secs(60),
+        rx.wait_for(|s| s.deliveries_settled >= 12),
+    )
+    .await
+    .expect("second run settled")
+    .unwrap();
+    assert_eq!(world.sent().len(), 12);
+    assert_eq!(world.deleted().len(), 5, "{:?}", world.deleted());
+    app.stop().await.unwrap();
+}
+
+/// Sends SIGKILL through the `kill` command, keeping the test free of `unsafe`.
+fn unsafe_free_kill(pid: i64) -> i32 {
+    std::process::Command::new("kill")
+        .args(["-9", &pid.to_string()])
+        .status()
+        .map(|s| s.code().unwrap_or(-1))
+        .unwrap_or(-1)
 }

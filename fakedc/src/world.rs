@@ -44,6 +44,12 @@ struct State {
     next_message_id: i32,
     sent: Vec<Sent>,
     seen_random_ids: HashMap<i64, i32>,
+    /// Posts are accepted from this one on (1-based) but never answered, the way a
+    /// connection can die after Telegram took a message and before the answer arrived.
+    swallow_from: Option<usize>,
+    /// Messages deleted and pinned: (peer, message id).
+    deleted: Vec<(tl::enums::InputPeer, i32)>,
+    pinned: Vec<(tl::enums::InputPeer, i32)>,
     /// Method constructor → FLOOD_WAIT seconds for its next call.
     flood: HashMap<u32, i32>,
     /// Method constructor → the serialized answer to give instead, once.
@@ -244,6 +250,19 @@ impl World {
         lock(&self.state)
             .overrides
             .insert(F::CONSTRUCTOR_ID, answer);
+    }
+
+    /// Posts from the `n`-th on are taken but not answered (`None`: answer again).
+    pub fn swallow_sends_from(&self, n: Option<usize>) {
+        lock(&self.state).swallow_from = n;
+    }
+
+    pub fn deleted(&self) -> Vec<(tl::enums::InputPeer, i32)> {
+        lock(&self.state).deleted.clone()
+    }
+
+    pub fn pinned(&self) -> Vec<(tl::enums::InputPeer, i32)> {
+        lock(&self.state).pinned.clone()
     }
 
     pub fn sent(&self) -> Vec<Sent> {
@@ -591,13 +610,69 @@ impl Handler for World {
                 None => Answer::Error(401, "AUTH_KEY_UNREGISTERED".into()),
             },
             f::messages::GetDialogs::CONSTRUCTOR_ID => Answer::of(&self.dialogs()),
+            f::messages::DeleteMessages::CONSTRUCTOR_ID => {
+                let Some(req) = call.decode::<f::messages::DeleteMessages>() else {
+                    return Answer::Error(400, "INPUT_REQUEST_INVALID".into());
+                };
+                let mut s = lock(&self.state);
+                let mut n = 0;
+                for id in req.id {
+                    if let Some(m) = s.sent.iter().find(|m| m.id == id) {
+                        let peer = m.peer.clone();
+                        s.deleted.push((peer, id));
+                        n += 1;
+                    }
+                }
+                s.pts += n;
+                Answer::of(&tl::enums::messages::AffectedMessages::Messages(
+                    tl::types::messages::AffectedMessages {
+                        pts: s.pts,
+                        pts_count: n,
+                    },
+                ))
+            }
+            f::channels::DeleteMessages::CONSTRUCTOR_ID => {
+                let Some(req) = call.decode::<f::channels::DeleteMessages>() else {
+                    return Answer::Error(400, "INPUT_REQUEST_INVALID".into());
+                };
+                let mut s = lock(&self.state);
+                for id in &req.id {
+                    if let Some(m) = s.sent.iter().find(|m| m.id == *id) {
+                        let peer = m.peer.clone();
+                        s.deleted.push((peer, *id));
+                    }
+                }
+                Answer::of(&tl::enums::messages::AffectedMessages::Messages(
+                    tl::types::messages::AffectedMessages {
+                        pts: 1,
+                        pts_count: req.id.len() as i32,
+                    },
+                ))
+            }
+            f::messages::UpdatePinnedMessage::CONSTRUCTOR_ID => {
+                let Some(req) = call.decode::<f::messages::UpdatePinnedMessage>() else {
+                    return Answer::Error(400, "INPUT_REQUEST_INVALID".into());
+                };
+                lock(&self.state).pinned.push((req.peer.clone(), req.id));
+                Answer::of(&tl::enums::Updates::Updates(tl::types::Updates {
+                    updates: Vec::new(),
+                    users: Vec::new(),
+                    chats: Vec::new(),
+                    date: now(),
+                    seq: 0,
+                }))
+            }
             f::messages::SendMessage::CONSTRUCTOR_ID => {
                 let Some(req) = call.decode::<f::messages::SendMessage>() else {
                     return Answer::Error(400, "INPUT_REQUEST_INVALID".into());
                 };
                 let peer = req.peer.clone();
                 let mut s = lock(&self.state);
+                let swallowing = s.swallow_from.is_some_and(|n| s.sent.len() + 1 >= n);
                 if s.seen_random_ids.contains_key(&req.random_id) {
+                    if swallowing {
+                        return Answer::Silent;
+                    }
                     return Answer::Error(400, "RANDOM_ID_DUPLICATE".into());
                 }
                 s.next_message_id += 1;
@@ -610,6 +685,9 @@ impl Handler for World {
                     random_id: req.random_id,
                     id,
                 });
+                if swallowing {
+                    return Answer::Silent;
+                }
                 // Like Telegram, a post in a supergroup comes back as full updates in the
                 // channel's own sequence (grammers asserts a short answer is never a channel's).
                 if let tl::enums::InputPeer::Channel(ch) = &req.peer

@@ -932,7 +932,7 @@ impl TelegramPort for Grammers {
             reply_to: None,
             message: text,
             random_id: msg.random_id,
-            reply_markup: None,
+            reply_markup: url_keyboard(&msg.buttons),
             entities: (!entities.is_empty()).then_some(entities),
             schedule_date: None,
             schedule_repeat_period: None,
@@ -944,14 +944,20 @@ impl TelegramPort for Grammers {
             rich_message: None,
         };
         let chat_id = msg.chat_id;
-        let answer = self
-            .call(|| self.client.invoke(&req))
-            .await
-            .map_err(|e| match e {
-                PortError::Forbidden(_) => PortError::Forbidden(chat_id),
-                PortError::ChatNotFound(_) => PortError::ChatNotFound(chat_id),
-                other => other,
-            })?;
+        let answer = match self.call(|| self.client.invoke(&req)).await {
+            Ok(a) => a,
+            // Telegram already has this message (sent before a crash, the answer lost).
+            Err(PortError::Other(e)) if e.starts_with("RANDOM_ID_DUPLICATE") => {
+                return Ok(SentMessage {
+                    chat_id,
+                    message_id: 0,
+                    at: jiff::Timestamp::now().as_second(),
+                });
+            }
+            Err(PortError::Forbidden(_)) => return Err(PortError::Forbidden(chat_id)),
+            Err(PortError::ChatNotFound(_)) => return Err(PortError::ChatNotFound(chat_id)),
+            Err(e) => return Err(e),
+        };
         let (message_id, at) = match answer {
             tl::enums::Updates::UpdateShortSentMessage(s) => (i64::from(s.id), i64::from(s.date)),
             tl::enums::Updates::Updates(u) => {
@@ -1038,9 +1044,88 @@ impl TelegramPort for Grammers {
         self.call(|| self.client.sign_out()).await.map(|_| ())
     }
 
+    async fn delete_message(&mut self, chat_id: i64, message_id: i64) -> Result<(), PortError> {
+        let peer = self
+            .peers
+            .get(&chat_id)
+            .cloned()
+            .ok_or(PortError::ChatNotFound(chat_id))?;
+        let id = i32::try_from(message_id).map_err(|_| PortError::Other("message id".into()))?;
+        match peer {
+            tl::enums::InputPeer::Channel(c) => {
+                let req = tl::functions::channels::DeleteMessages {
+                    channel: tl::types::InputChannel {
+                        channel_id: c.channel_id,
+                        access_hash: c.access_hash,
+                    }
+                    .into(),
+                    id: vec![id],
+                };
+                self.call(|| self.client.invoke(&req)).await.map(|_| ())
+            }
+            _ => {
+                let req = tl::functions::messages::DeleteMessages {
+                    revoke: true,
+                    id: vec![id],
+                };
+                self.call(|| self.client.invoke(&req)).await.map(|_| ())
+            }
+        }
+    }
+
+    async fn pin_message(&mut self, chat_id: i64, message_id: i64) -> Result<(), PortError> {
+        let peer = self
+            .peers
+            .get(&chat_id)
+            .cloned()
+            .ok_or(PortError::ChatNotFound(chat_id))?;
+        let id = i32::try_from(message_id).map_err(|_| PortError::Other("message id".into()))?;
+        let req = tl::functions::messages::UpdatePinnedMessage {
+            silent: true,
+            unpin: false,
+            pm_oneside: false,
+            peer,
+            id,
+        };
+        self.call(|| self.client.invoke(&req)).await.map(|_| ())
+    }
+
     fn location(&self) -> Option<(i32, std::net::SocketAddr, [u8; 256])> {
         Grammers::location(self)
     }
+}
+
+/// Rows of URL buttons as Telegram's inline keyboard.
+fn url_keyboard(rows: &[Vec<super::UrlButton>]) -> Option<tl::enums::ReplyMarkup> {
+    if rows.is_empty() {
+        return None;
+    }
+    Some(
+        tl::types::ReplyInlineMarkup {
+            force_reply: false,
+            rows: rows
+                .iter()
+                .map(|r| {
+                    tl::types::KeyboardInlineButtonRow {
+                        buttons: r
+                            .iter()
+                            .map(|b| {
+                                tl::types::KeyboardInlineButton {
+                                    style: None,
+                                    text: b.label.clone(),
+                                    r#type: tl::types::InlineButtonTypeUrl { url: b.url.clone() }
+                                        .into(),
+                                }
+                                .into()
+                            })
+                            .collect(),
+                    }
+                    .into()
+                })
+                .collect(),
+        }
+        .into(),
+    )
 }
 
 /// An address for the fake datacenter or a real one, as the session wants it.

@@ -364,6 +364,30 @@ impl TelegramPort for Sim {
         Ok(())
     }
 
+    async fn delete_message(&mut self, chat_id: i64, message_id: i64) -> Result<(), PortError> {
+        self.check_session()?;
+        let before = self.sent.len();
+        self.sent
+            .retain(|m| !(m.chat_id == chat_id && m.message_id == message_id));
+        if self.sent.len() == before {
+            return Err(PortError::Other("MESSAGE_ID_INVALID".into()));
+        }
+        Ok(())
+    }
+
+    async fn pin_message(&mut self, chat_id: i64, message_id: i64) -> Result<(), PortError> {
+        self.check_session()?;
+        if self
+            .sent
+            .iter()
+            .any(|m| m.chat_id == chat_id && m.message_id == message_id)
+        {
+            Ok(())
+        } else {
+            Err(PortError::Other("MESSAGE_ID_INVALID".into()))
+        }
+    }
+
     fn now(&self) -> i64 {
         Sim::now(self)
     }
