@@ -153,24 +153,33 @@ impl Scheduler {
                 _ = tokio::time::sleep(TICK) => {}
             }
             let now = self.clock.now();
-            let due = lock(&self.timers).pop_due(now);
-            if due.is_empty() {
+            if lock(&self.timers).by_time.first().is_none_or(|f| f.0 > now) {
                 continue;
             }
             let me = self.clone();
-            let r = tokio::task::spawn_blocking(move || me.start_due(due, now)).await;
+            let r = tokio::task::spawn_blocking(move || me.run_due(now)).await;
             match r {
-                Ok(Ok(())) => {}
+                Ok(Ok(_)) => {}
                 Ok(Err(e)) => tracing::error!(error = %e, "campaign runs not started"),
                 Err(e) => tracing::error!(error = %e, "campaign run task failed"),
             }
         }
     }
 
+    /// Starts every run due at `now`; returns how many timers were due.
+    pub fn run_due(&self, now: i64) -> AppResult<usize> {
+        let due = lock(&self.timers).pop_due(now);
+        let n = due.len();
+        if n > 0 {
+            self.start_due(due, now)?;
+        }
+        Ok(n)
+    }
+
     /// Starts every due run: one transaction per shard, then the jobs go to the workers and
     /// the next runs into the timers. A shard whose transaction fails keeps its timers, to be
     /// tried again on the next pass.
-    pub fn start_due(&self, due: Vec<(i64, TenantId, CampaignId)>, now: i64) -> AppResult<()> {
+    fn start_due(&self, due: Vec<(i64, TenantId, CampaignId)>, now: i64) -> AppResult<()> {
         let catalog = self.store.catalog_read()?;
         let mut by_shard: HashMap<u32, Vec<(i64, TenantId, CampaignId)>> = HashMap::new();
         let mut tenants: HashMap<TenantId, TenantInfo> = HashMap::new();
