@@ -908,3 +908,107 @@ fn unsafe_free_kill(pid: i64) -> i32 {
         .map(|s| s.code().unwrap_or(-1))
         .unwrap_or(-1)
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_campaign_posts_media_the_worker_reads_from_the_tenants_folder() {
+    let chats: Vec<FakeChat> = (0..2)
+        .map(|i| FakeChat {
+            id: 6001 + i,
+            title: format!("Vitrin {i}"),
+            supergroup: i == 1,
+            members: 40,
+            access_hash: if i == 1 { 88_001 } else { 0 },
+        })
+        .collect();
+    let world = Arc::new(World::new(&[], chats).logged_in(tl_self(person(31341, "Ece", None))));
+    let dc = FakeDc::start(key(), world.clone()).await.unwrap();
+    let port = dc.addr().port();
+    let Imported {
+        app,
+        tenant,
+        owner,
+        session,
+        ..
+    } = import_for_new_tenant(port, vec![port], "Ece Foto", "ece@example.com").await;
+    let owner = owner.access;
+    let mut rx = app.ready.supervisor.watch(TenantId(tenant)).unwrap();
+    tokio::time::timeout(
+        Duration::from_secs(60),
+        rx.wait_for(|s| s.dialogs_reported >= 1),
+    )
+    .await
+    .expect("dialogs")
+    .unwrap();
+    for g in app
+        .get(&format!("/api/v1/tenants/{tenant}/groups"), &owner)
+        .await
+        .expect(200)
+        .as_array()
+        .unwrap()
+    {
+        app.patch(
+            &format!("/api/v1/tenants/{tenant}/groups/{}", g["chat_id"]),
+            &owner,
+            json!({"enabled": true, "tags": ["vitrin"]}),
+        )
+        .await
+        .expect(200);
+    }
+    let mut png = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\0\x01\0\0\0\x01\x08\x06\0\0\0".to_vec();
+    png.resize(70_000, 7);
+    let media = app
+        .upload(
+            &format!("/api/v1/tenants/{tenant}/media?name=vitrin.png"),
+            &owner,
+            png.clone(),
+        )
+        .await
+        .expect(201)["id"]
+        .as_u64()
+        .unwrap();
+    let tpl = app
+        .post(
+            &format!("/api/v1/tenants/{tenant}/templates"),
+            &owner,
+            json!({"name": "Vitrin", "body": "Yeni sezon: **{group.title}**", "media_id": media}),
+        )
+        .await
+        .expect(201)["id"]
+        .as_u64()
+        .unwrap();
+    let c = app
+        .post(
+            &format!("/api/v1/tenants/{tenant}/campaigns"),
+            &owner,
+            json!({"name": "Vitrin", "template_id": tpl, "tags": ["vitrin"], "session_id": session,
+                   "schedule": {"every_minutes": 60}}),
+        )
+        .await
+        .expect(201)["id"]
+        .as_u64()
+        .unwrap();
+    app.post(
+        &format!("/api/v1/tenants/{tenant}/campaigns/{c}/run"),
+        &owner,
+        json!({}),
+    )
+    .await
+    .expect(202);
+    tokio::time::timeout(
+        Duration::from_secs(60),
+        rx.wait_for(|s| s.deliveries_settled >= 2),
+    )
+    .await
+    .expect("settled")
+    .unwrap();
+    let sent = world.sent();
+    assert_eq!(sent.len(), 2, "{sent:?}");
+    for m in &sent {
+        let media = m.media.as_ref().expect("a media post");
+        assert_eq!((media.kind, media.size), ("photo", png.len()));
+        assert!(m.text.starts_with("Yeni sezon: Vitrin"), "{}", m.text);
+    }
+    // One upload served both groups.
+    assert_eq!(world.upload_calls(), 1);
+    app.stop().await.unwrap();
+}

@@ -31,10 +31,22 @@ pub struct FakeChat {
 #[derive(Clone, Debug)]
 pub struct Sent {
     pub peer: tl::enums::InputPeer,
+    /// The text, or a media post's caption.
     pub text: String,
     pub entities: Vec<tl::enums::MessageEntity>,
     pub random_id: i64,
     pub id: i32,
+    pub media: Option<SentMedia>,
+}
+
+/// The file of a media post, as uploaded.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SentMedia {
+    /// `photo`, `video` or `document`.
+    pub kind: &'static str,
+    pub mime: String,
+    pub name: String,
+    pub size: usize,
 }
 
 #[derive(Default)]
@@ -47,6 +59,9 @@ struct State {
     /// Posts are accepted from this one on (1-based) but never answered, the way a
     /// connection can die after Telegram took a message and before the answer arrived.
     swallow_from: Option<usize>,
+    /// Uploaded file parts: file id → part → bytes.
+    uploads: HashMap<i64, std::collections::BTreeMap<i32, Vec<u8>>>,
+    upload_calls: usize,
     /// Messages deleted and pinned: (peer, message id).
     deleted: Vec<(tl::enums::InputPeer, i32)>,
     pinned: Vec<(tl::enums::InputPeer, i32)>,
@@ -263,6 +278,83 @@ impl World {
 
     pub fn pinned(&self) -> Vec<(tl::enums::InputPeer, i32)> {
         lock(&self.state).pinned.clone()
+    }
+
+    /// How many `upload.saveFilePart` calls the fake answered.
+    pub fn upload_calls(&self) -> usize {
+        lock(&self.state).upload_calls
+    }
+
+    /// Takes a post (deduplicated by its random id) and answers as Telegram does.
+    fn post(
+        &self,
+        peer: tl::enums::InputPeer,
+        text: String,
+        entities: Vec<tl::enums::MessageEntity>,
+        random_id: i64,
+        media: Option<SentMedia>,
+    ) -> Answer {
+        let mut s = lock(&self.state);
+        let swallowing = s.swallow_from.is_some_and(|n| s.sent.len() + 1 >= n);
+        if s.seen_random_ids.contains_key(&random_id) {
+            if swallowing {
+                return Answer::Silent;
+            }
+            return Answer::Error(400, "RANDOM_ID_DUPLICATE".into());
+        }
+        s.next_message_id += 1;
+        let id = s.next_message_id;
+        s.seen_random_ids.insert(random_id, id);
+        s.sent.push(Sent {
+            peer: peer.clone(),
+            text: text.clone(),
+            entities,
+            random_id,
+            id,
+            media,
+        });
+        if swallowing {
+            return Answer::Silent;
+        }
+        // Like Telegram, a post in a supergroup comes back as full updates in the channel's
+        // own sequence (grammers asserts a short answer is never a channel's).
+        if let tl::enums::InputPeer::Channel(ch) = &peer
+            && let Some(chat) = self
+                .chats
+                .iter()
+                .find(|c| c.supergroup && c.id == ch.channel_id)
+        {
+            let message: tl::enums::Message = tl::types::Message {
+                id,
+                out: true,
+                message: text,
+                date: now(),
+                ..d::message(Self::peer(chat))
+            }
+            .into();
+            let me = s.me.clone().unwrap_or_else(|| person(1, "me", None));
+            let update = Self::new_message(&mut s, chat, &me, message);
+            return Answer::of(&tl::enums::Updates::Updates(tl::types::Updates {
+                updates: vec![
+                    tl::enums::Update::MessageId(tl::types::UpdateMessageId { id, random_id }),
+                    update,
+                ],
+                users: Vec::new(),
+                chats: vec![Self::chat_object(chat)],
+                date: now(),
+                seq: 0,
+            }));
+        }
+        Answer::of(&tl::enums::Updates::UpdateShortSentMessage(
+            tl::types::UpdateShortSentMessage {
+                out: true,
+                id,
+                pts: s.pts,
+                pts_count: 0,
+                date: now(),
+                ..d::update_short_sent_message()
+            },
+        ))
     }
 
     pub fn sent(&self) -> Vec<Sent> {
@@ -666,70 +758,70 @@ impl Handler for World {
                 let Some(req) = call.decode::<f::messages::SendMessage>() else {
                     return Answer::Error(400, "INPUT_REQUEST_INVALID".into());
                 };
-                let peer = req.peer.clone();
+                let entities = req.entities.clone().unwrap_or_default();
+                self.post(req.peer, req.message, entities, req.random_id, None)
+            }
+            f::messages::SendMedia::CONSTRUCTOR_ID => {
+                let Some(req) = call.decode::<f::messages::SendMedia>() else {
+                    return Answer::Error(400, "INPUT_REQUEST_INVALID".into());
+                };
+                let media = {
+                    let s = lock(&self.state);
+                    let (kind, file, mime, name) = match &req.media {
+                        tl::enums::InputMedia::UploadedPhoto(p) => {
+                            ("photo", p.file.clone(), String::new(), String::new())
+                        }
+                        tl::enums::InputMedia::UploadedDocument(d) => {
+                            let name = d.attributes.iter().find_map(|a| match a {
+                                tl::enums::DocumentAttribute::Filename(f) => {
+                                    Some(f.file_name.clone())
+                                }
+                                _ => None,
+                            });
+                            let video = d
+                                .attributes
+                                .iter()
+                                .any(|a| matches!(a, tl::enums::DocumentAttribute::Video(_)));
+                            let kind = if video { "video" } else { "document" };
+                            (
+                                kind,
+                                d.file.clone(),
+                                d.mime_type.clone(),
+                                name.unwrap_or_default(),
+                            )
+                        }
+                        _ => return Answer::Error(400, "MEDIA_INVALID".into()),
+                    };
+                    let id = match &file {
+                        tl::enums::InputFile::File(f) => f.id,
+                        tl::enums::InputFile::Big(f) => f.id,
+                        _ => return Answer::Error(400, "FILE_PARTS_INVALID".into()),
+                    };
+                    let Some(size) = s.uploads.get(&id).map(|p| p.values().map(Vec::len).sum())
+                    else {
+                        return Answer::Error(400, "FILE_PARTS_INVALID".into());
+                    };
+                    SentMedia {
+                        kind,
+                        mime,
+                        name,
+                        size,
+                    }
+                };
+                let entities = req.entities.clone().unwrap_or_default();
+                self.post(req.peer, req.message, entities, req.random_id, Some(media))
+            }
+            f::upload::SaveFilePart::CONSTRUCTOR_ID => {
+                let Some(req) = call.decode::<f::upload::SaveFilePart>() else {
+                    return Answer::Error(400, "INPUT_REQUEST_INVALID".into());
+                };
                 let mut s = lock(&self.state);
-                let swallowing = s.swallow_from.is_some_and(|n| s.sent.len() + 1 >= n);
-                if s.seen_random_ids.contains_key(&req.random_id) {
-                    if swallowing {
-                        return Answer::Silent;
-                    }
-                    return Answer::Error(400, "RANDOM_ID_DUPLICATE".into());
-                }
-                s.next_message_id += 1;
-                let id = s.next_message_id;
-                s.seen_random_ids.insert(req.random_id, id);
-                s.sent.push(Sent {
-                    peer,
-                    text: req.message.clone(),
-                    entities: req.entities.clone().unwrap_or_default(),
-                    random_id: req.random_id,
-                    id,
-                });
-                if swallowing {
-                    return Answer::Silent;
-                }
-                // Like Telegram, a post in a supergroup comes back as full updates in the
-                // channel's own sequence (grammers asserts a short answer is never a channel's).
-                if let tl::enums::InputPeer::Channel(ch) = &req.peer
-                    && let Some(chat) = self
-                        .chats
-                        .iter()
-                        .find(|c| c.supergroup && c.id == ch.channel_id)
-                {
-                    let message: tl::enums::Message = tl::types::Message {
-                        id,
-                        out: true,
-                        message: req.message.clone(),
-                        date: now(),
-                        ..d::message(Self::peer(chat))
-                    }
-                    .into();
-                    let me = s.me.clone().unwrap_or_else(|| person(1, "me", None));
-                    let update = Self::new_message(&mut s, chat, &me, message);
-                    return Answer::of(&tl::enums::Updates::Updates(tl::types::Updates {
-                        updates: vec![
-                            tl::enums::Update::MessageId(tl::types::UpdateMessageId {
-                                id,
-                                random_id: req.random_id,
-                            }),
-                            update,
-                        ],
-                        users: Vec::new(),
-                        chats: vec![Self::chat_object(chat)],
-                        date: now(),
-                        seq: 0,
-                    }));
-                }
-                Answer::of(&tl::enums::Updates::UpdateShortSentMessage(
-                    tl::types::UpdateShortSentMessage {
-                        out: true,
-                        id,
-                        pts: s.pts,
-                        pts_count: 0,
-                        date: now(),
-                        ..d::update_short_sent_message()
-                    },
-                ))
+                s.upload_calls += 1;
+                s.uploads
+                    .entry(req.file_id)
+                    .or_default()
+                    .insert(req.file_part, req.bytes);
+                Answer::of(&true)
             }
             f::auth::SendCode::CONSTRUCTOR_ID => {
                 let Some(req) = call.decode::<f::auth::SendCode>() else {

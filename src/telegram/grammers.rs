@@ -69,6 +69,105 @@ pub struct Grammers {
     /// Chats seen in dialogs or updates, by Bot API id, with what it takes to address them.
     peers: HashMap<i64, tl::enums::InputPeer>,
     pending: std::collections::VecDeque<IncomingEvent>,
+    /// Files uploaded for campaign posts, by media file name, with when: one upload serves
+    /// every group of a run (Telegram keeps uploaded parts for about a day).
+    uploads: HashMap<String, (tl::enums::InputFile, std::time::Instant)>,
+}
+
+/// How long an uploaded file is used again before it is uploaded anew.
+const UPLOAD_REUSE: std::time::Duration = std::time::Duration::from_secs(6 * 3600);
+
+impl Grammers {
+    /// The media of a post: the file uploaded once (or again after a while), described as
+    /// the photo, video or document it is.
+    async fn upload(
+        &mut self,
+        file: &super::MediaFile,
+        bytes: &[u8],
+    ) -> Result<tl::enums::InputMedia, PortError> {
+        let cached = self
+            .uploads
+            .get(&file.file)
+            .filter(|(_, at)| at.elapsed() < UPLOAD_REUSE)
+            .map(|(f, _)| f.clone());
+        let input = match cached {
+            Some(f) => f,
+            None => {
+                let mut stream = std::io::Cursor::new(bytes);
+                let up = tokio::time::timeout(
+                    // A minute, plus a second per MiB.
+                    std::time::Duration::from_secs(60 + (bytes.len() as u64 >> 20)),
+                    self.client
+                        .upload_stream(&mut stream, bytes.len(), file.name.clone()),
+                )
+                .await
+                .map_err(|_| PortError::Network("upload timed out".into()))?
+                .map_err(|e| PortError::Network(format!("upload: {e}")))?;
+                self.uploads.insert(
+                    file.file.clone(),
+                    (up.raw.clone(), std::time::Instant::now()),
+                );
+                up.raw
+            }
+        };
+        let name: tl::enums::DocumentAttribute = tl::types::DocumentAttributeFilename {
+            file_name: file.name.clone(),
+        }
+        .into();
+        Ok(match file.kind {
+            super::MediaKind::Photo => tl::types::InputMediaUploadedPhoto {
+                spoiler: false,
+                live_photo: false,
+                file: input,
+                stickers: None,
+                ttl_seconds: None,
+                video: None,
+            }
+            .into(),
+            super::MediaKind::Video => tl::types::InputMediaUploadedDocument {
+                nosound_video: false,
+                force_file: false,
+                spoiler: false,
+                file: input,
+                thumb: None,
+                mime_type: file.mime.clone(),
+                attributes: vec![
+                    tl::types::DocumentAttributeVideo {
+                        round_message: false,
+                        supports_streaming: true,
+                        nosound: false,
+                        duration: 0.0,
+                        w: 0,
+                        h: 0,
+                        preload_prefix_size: None,
+                        video_start_ts: None,
+                        video_codec: None,
+                    }
+                    .into(),
+                    name,
+                ],
+                stickers: None,
+                video_cover: None,
+                video_timestamp: None,
+                ttl_seconds: None,
+            }
+            .into(),
+            super::MediaKind::Document => tl::types::InputMediaUploadedDocument {
+                nosound_video: false,
+                force_file: true,
+                spoiler: false,
+                file: input,
+                thumb: None,
+                mime_type: file.mime.clone(),
+                attributes: vec![name],
+                stickers: None,
+                video_cover: None,
+                video_timestamp: None,
+                ttl_seconds: None,
+            }
+            .into(),
+        })
+    }
 }
 
 impl Drop for Grammers {
@@ -228,6 +327,7 @@ impl Grammers {
             stream: None,
             peers,
             pending: Default::default(),
+            uploads: HashMap::new(),
         }
     }
 
@@ -919,32 +1019,65 @@ impl TelegramPort for Grammers {
             Markup::Markdown => grammers_client::parsers::parse_markdown_message(&msg.text),
             Markup::Html => grammers_client::parsers::parse_html_message(&msg.text),
         };
-        let req = tl::functions::messages::SendMessage {
-            no_webpage: false,
-            silent: msg.silent,
-            background: false,
-            clear_draft: false,
-            noforwards: false,
-            update_stickersets_order: false,
-            invert_media: false,
-            allow_paid_floodskip: false,
-            peer,
-            reply_to: None,
-            message: text,
-            random_id: msg.random_id,
-            reply_markup: url_keyboard(&msg.buttons),
-            entities: (!entities.is_empty()).then_some(entities),
-            schedule_date: None,
-            schedule_repeat_period: None,
-            send_as: None,
-            quick_reply_shortcut: None,
-            effect: None,
-            allow_paid_stars: None,
-            suggested_post: None,
-            rich_message: None,
-        };
+        let entities = (!entities.is_empty()).then_some(entities);
         let chat_id = msg.chat_id;
-        let answer = match self.call(|| self.client.invoke(&req)).await {
+        let answer = match &msg.media {
+            None => {
+                let req = tl::functions::messages::SendMessage {
+                    no_webpage: false,
+                    silent: msg.silent,
+                    background: false,
+                    clear_draft: false,
+                    noforwards: false,
+                    update_stickersets_order: false,
+                    invert_media: false,
+                    allow_paid_floodskip: false,
+                    peer,
+                    reply_to: None,
+                    message: text,
+                    random_id: msg.random_id,
+                    reply_markup: url_keyboard(&msg.buttons),
+                    entities,
+                    schedule_date: None,
+                    schedule_repeat_period: None,
+                    send_as: None,
+                    quick_reply_shortcut: None,
+                    effect: None,
+                    allow_paid_stars: None,
+                    suggested_post: None,
+                    rich_message: None,
+                };
+                self.call(|| self.client.invoke(&req)).await
+            }
+            Some((file, bytes)) => {
+                let media = self.upload(file, bytes).await?;
+                let req = tl::functions::messages::SendMedia {
+                    silent: msg.silent,
+                    background: false,
+                    clear_draft: false,
+                    noforwards: false,
+                    update_stickersets_order: false,
+                    invert_media: false,
+                    allow_paid_floodskip: false,
+                    peer,
+                    reply_to: None,
+                    media,
+                    message: text,
+                    random_id: msg.random_id,
+                    reply_markup: url_keyboard(&msg.buttons),
+                    entities,
+                    schedule_date: None,
+                    schedule_repeat_period: None,
+                    send_as: None,
+                    quick_reply_shortcut: None,
+                    effect: None,
+                    allow_paid_stars: None,
+                    suggested_post: None,
+                };
+                self.call(|| self.client.invoke(&req)).await
+            }
+        };
+        let answer = match answer {
             Ok(a) => a,
             // Telegram already has this message (sent before a crash, the answer lost).
             Err(PortError::Other(e)) if e.starts_with("RANDOM_ID_DUPLICATE") => {
