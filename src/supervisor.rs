@@ -332,6 +332,13 @@ impl std::fmt::Display for WorkerKey {
     }
 }
 
+/// A failure code from a worker: short, lower-case letters and `_` (it is stored and shown).
+pub fn valid_delivery_code(code: &str) -> bool {
+    !code.is_empty()
+        && code.len() <= 64
+        && code.bytes().all(|b| b.is_ascii_lowercase() || b == b'_')
+}
+
 /// Send jobs per frame (each at most a few KiB; frames are limited to 1 MiB).
 const JOBS_PER_FRAME: usize = 16;
 
@@ -1025,7 +1032,7 @@ impl Supervisor {
                     Some(Ok(FromWorker::Delivered { campaign, run, chat_id, outcome })) => {
                         let Some(tenant) = key.tenant() else { continue };
                         if let crate::ipc::messages::DeliveryOutcome::Failed { code, .. } = &outcome
-                            && (code.len() > 64 || !code.bytes().all(|b| b.is_ascii_lowercase() || b == b'_'))
+                            && !valid_delivery_code(code)
                         {
                             return RunEnd::Failed("worker sent a malformed delivery code".into());
                         }
@@ -1217,6 +1224,26 @@ impl crate::campaigns::scheduler::JobSink for Supervisor {
     fn deliver(&self, tenant: TenantId, jobs: Vec<SendJob>) {
         if let Some(slot) = lock(&self.slots).get(&WorkerKey::Tenant(tenant)) {
             let _ = slot.jobs.send(jobs);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn delivery_codes_from_workers_are_checked() {
+        for ok in ["forbidden", "flood_wait", "chat_not_found"] {
+            assert!(super::valid_delivery_code(ok), "{ok}");
+        }
+        for bad in [
+            "",
+            "Forbidden",
+            "drop table",
+            "x\u{0}",
+            &"a".repeat(65),
+            "ışık",
+        ] {
+            assert!(!super::valid_delivery_code(bad), "{bad:?}");
         }
     }
 }

@@ -728,3 +728,52 @@ async fn bad_campaigns_are_refused_with_their_code() {
     .await
     .expect_err(404, "resource.not_found");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_plans_daily_sends_skip_a_run_that_would_go_over() {
+    let app = App::start_with(long_logins).await;
+    let admin = app.admin().await.access;
+    let mut l = limits();
+    l["sends_per_day"] = json!(3);
+    let t = app
+        .sim_tenant(&admin, "Kota", l, sim(19, 2, json!({})))
+        .await;
+    enable_all(&app, &t, "x").await;
+    let tpl = template(&app, &t, "Kota").await;
+    let c = campaign(&app, &t, json!({"name": "Kota", "template_id": tpl, "tags": ["x"], "session_id": t.session, "schedule": {"every_minutes": 60}})).await;
+    let base = format!("/api/v1/tenants/{}/campaigns/{c}", t.tenant);
+    let r = app
+        .post(&format!("{base}/run"), &t.owner, json!({}))
+        .await
+        .expect(202)
+        .clone();
+    assert_eq!(r["posts"], 2);
+    // Two more would make four of three.
+    let r = app
+        .post(&format!("{base}/run"), &t.owner, json!({}))
+        .await
+        .expect(202)
+        .clone();
+    assert_eq!(
+        (r["status"].as_str(), r["code"].as_str()),
+        (Some("skipped"), Some("plan.sends_per_day"))
+    );
+    let runs = app
+        .get(&format!("{base}/runs"), &t.owner)
+        .await
+        .expect(200)
+        .clone();
+    assert_eq!(
+        (runs[0]["status"].as_str(), runs[0]["code"].as_str()),
+        (Some("skipped"), Some("plan.sends_per_day"))
+    );
+    // The next UTC day has its own count.
+    app.clock.advance(86_400);
+    let r = app
+        .post(&format!("{base}/run"), &t.owner, json!({}))
+        .await
+        .expect(202)
+        .clone();
+    assert_eq!(r["status"], "started");
+    settled(&app, t.tenant, 4).await;
+}
