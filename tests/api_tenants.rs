@@ -660,6 +660,8 @@ async fn plans_crud_and_plans_in_use() {
         ("retention_days", 0),
         ("retention_days", 4000),
         ("worker_memory_mb", 8),
+        ("media_mb", 0),
+        ("media_mb", 5000),
     ] {
         let mut l = limits();
         l[field] = json!(value);

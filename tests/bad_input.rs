@@ -818,10 +818,26 @@ async fn malformed_requests_get_the_documented_errors() {
         bare(
             "unknown tenant sub-route",
             Method::GET,
-            &format!("{tenant}/campaigns"),
+            &format!("{tenant}/newsletters"),
             Owner,
             404,
             "route.not_found",
+        ),
+        bare(
+            "media upload without a file name",
+            Method::POST,
+            &format!("{tenant}/media"),
+            Owner,
+            400,
+            "request.invalid_query",
+        ),
+        bare(
+            "campaign id that is not a number",
+            Method::GET,
+            &format!("{tenant}/campaigns/abc"),
+            Owner,
+            400,
+            "request.invalid_path",
         ),
         bare(
             "unknown route with a body",

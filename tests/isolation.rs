@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 use common::{App, PASSWORD, settings_body};
 
 /// Tenant-scoped operations in the API today; the walk must cover at least these.
-const KNOWN_TENANT_OPERATIONS: usize = 15;
+const KNOWN_TENANT_OPERATIONS: usize = 40;
 
 /// (method, path template) of every operation whose path has `{id}`.
 fn tenant_operations(doc: &Value) -> Vec<(Method, String)> {
@@ -91,6 +91,14 @@ async fn snapshot(app: &App, admin: &str, t: u64) -> Value {
         "sessions": app.get(&format!("/api/v1/tenants/{t}/sessions"), admin).await.expect(200)
             .as_array().expect("sessions").iter().map(|s| s["id"].clone()).collect::<Vec<_>>(),
         "groups": app.get(&format!("/api/v1/tenants/{t}/groups"), admin).await.expect(200),
+        "templates": app.get(&format!("/api/v1/tenants/{t}/templates"), admin).await.expect(200),
+        "variables": app.get(&format!("/api/v1/tenants/{t}/variables"), admin).await.expect(200),
+        "media": app.get(&format!("/api/v1/tenants/{t}/media"), admin).await.expect(200),
+        // Deliveries settle in the background; what the walk could change is the campaigns.
+        "campaigns": app.get(&format!("/api/v1/tenants/{t}/campaigns"), admin).await.expect(200)
+            .as_array().expect("campaigns").iter()
+            .map(|c| json!([c["id"], c["name"], c["state"], c["schedule"], c["template_id"], c["chat_ids"]]))
+            .collect::<Vec<_>>(),
     })
 }
 
@@ -146,6 +154,61 @@ async fn another_tenant_gets_404_on_every_tenant_scoped_operation() {
         .as_i64()
         .expect("chat id");
 
+    // A template with a media file and a campaign that has run once.
+    let ta = format!("/api/v1/tenants/{a}");
+    app.patch(
+        &format!("{ta}/groups/{a_chat}"),
+        &a_owner.access,
+        json!({"enabled": true}),
+    )
+    .await
+    .expect(200);
+    app.put(
+        &format!("{ta}/variables"),
+        &a_owner.access,
+        json!({"variables": {"gizli": "A"}}),
+    )
+    .await
+    .expect(200);
+    let a_media = app
+        .upload(
+            &format!("{ta}/media?name=a.txt"),
+            &a_owner.access,
+            b"Kiraci A".to_vec(),
+        )
+        .await
+        .expect(201)["id"]
+        .as_i64()
+        .expect("media id");
+    let a_template = app
+        .post(
+            &format!("{ta}/templates"),
+            &a_owner.access,
+            json!({"name": "A", "body": "{gizli}", "media_id": a_media}),
+        )
+        .await
+        .expect(201)["id"]
+        .as_i64()
+        .expect("template id");
+    let a_campaign = app
+        .post(
+            &format!("{ta}/campaigns"),
+            &a_owner.access,
+            json!({"name": "A", "template_id": a_template, "chat_ids": [a_chat], "session_id": a_session,
+                   "schedule": {"every_minutes": 60}}),
+        )
+        .await
+        .expect(201)["id"]
+        .as_i64()
+        .expect("campaign id");
+    app.post(
+        &format!("{ta}/campaigns/{a_campaign}/run"),
+        &a_owner.access,
+        json!({}),
+    )
+    .await
+    .expect(202);
+
     // Tenant B, whose owner and owner-role key go looking.
     let (b, _, b_owner) = app
         .tenant_with_owner(&admin, "Kiracı B", "b-owner@example.com")
@@ -188,6 +251,11 @@ async fn another_tenant_gets_404_on_every_tenant_scoped_operation() {
         ("key_id", a_key_id as i64),
         ("session_id", a_session),
         ("chat_id", a_chat),
+        ("template_id", a_template),
+        ("media_id", a_media),
+        ("campaign_id", a_campaign),
+        ("version", 1),
+        ("run", 1),
     ];
     let mut called = 0;
     for (who, token) in [
@@ -248,6 +316,21 @@ async fn another_tenant_gets_404_on_every_tenant_scoped_operation() {
             "/api/v1/tenants/{id}/members/{account_id}",
             json!({"role": "owner"}),
         ),
+        (
+            Method::PUT,
+            "/api/v1/tenants/{id}/variables",
+            json!({"variables": {}}),
+        ),
+        (
+            Method::POST,
+            "/api/v1/tenants/{id}/templates",
+            json!({"name": "B", "body": "ele geçirildi"}),
+        ),
+        (
+            Method::PATCH,
+            "/api/v1/tenants/{id}/templates/{template_id}",
+            json!({"body": "ele geçirildi"}),
+        ),
     ] {
         let r = app
             .call(
@@ -271,6 +354,13 @@ async fn another_tenant_gets_404_on_every_tenant_scoped_operation() {
             Some(json!({"code": "12345"}))
         } else if template.ends_with("/password") {
             Some(json!({"password": "mavi-kedi"}))
+        } else if template.ends_with("/preview") {
+            Some(json!({"chat_id": a_chat}))
+        } else if template.ends_with("{campaign_id}") {
+            Some(
+                json!({"name": "B", "template_id": a_template, "tags": ["x"], "session_id": a_session,
+                        "schedule": {"every_minutes": 60}}),
+            )
         } else {
             Some(json!({}))
         };

@@ -511,6 +511,7 @@ pub fn limits() -> Value {
         "campaigns": 10,
         "sends_per_day": 500,
         "retention_days": 90,
-        "worker_memory_mb": 128
+        "worker_memory_mb": 128,
+        "media_mb": 10
     })
 }
