@@ -339,6 +339,10 @@ pub fn valid_delivery_code(code: &str) -> bool {
         && code.bytes().all(|b| b.is_ascii_lowercase() || b == b'_')
 }
 
+/// Delivery results are committed at least this often, or once this many are waiting.
+const RESULTS_EVERY: Duration = Duration::from_millis(100);
+const RESULTS_PER_COMMIT: usize = 64;
+
 /// Send jobs per frame (each at most a few KiB; frames are limited to 1 MiB).
 const JOBS_PER_FRAME: usize = 16;
 
@@ -874,9 +878,25 @@ impl Supervisor {
         let mut expected_batch = 1u64;
         let mut monitor = tokio::time::interval(self.cfg.monitor_every);
         monitor.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        // Delivery results, committed together (a result lost in a crash leaves its delivery
+        // pending: it is handed out again and Telegram refuses the repeat).
+        let mut results: Vec<(
+            botyard_shards::DeliveryKey,
+            crate::ipc::messages::DeliveryOutcome,
+        )> = Vec::new();
+        let mut results_tick = tokio::time::interval(RESULTS_EVERY);
+        results_tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             tokio::select! {
+                _ = results_tick.tick(), if !results.is_empty() => {
+                    if let Some(tenant) = key.tenant() {
+                        self.settle_results(tenant, status, &mut results).await;
+                    }
+                }
                 _ = ctl.stop.changed() => {
+                    if let Some(tenant) = key.tenant() {
+                        self.settle_results(tenant, status, &mut results).await;
+                    }
                     let _ = writer.send(&ToWorker::Stop).await;
                     // Store what the worker flushes on its way out.
                     let deadline = tokio::time::sleep(self.cfg.stop_deadline);
@@ -1037,22 +1057,9 @@ impl Supervisor {
                             return RunEnd::Failed("worker sent a malformed delivery code".into());
                         }
                         let key3 = (botyard_shards::ids::CampaignId(campaign), run, botyard_shards::ids::ChatId(chat_id));
-                        let store = self.store.clone();
-                        let r = tokio::task::spawn_blocking(move || {
-                            let scope = store.supervisor_scope(tenant)?;
-                            scope.shard_write(|s| crate::campaigns::runs::settle(s, key3, &outcome, now()))
-                        }).await;
-                        match r {
-                            Ok(Ok(Some(settled))) => {
-                                if let Some(code) = settled.paused {
-                                    tracing::warn!(campaign, code, "campaign paused");
-                                }
-                                status.send_modify(|s| s.deliveries_settled += 1);
-                            }
-                            // Not pending: a repeat after a restart, or a stranger's key.
-                            Ok(Ok(None)) => {}
-                            Ok(Err(e)) => tracing::error!(campaign, run, error = %e, "cannot store a delivery result"),
-                            Err(e) => tracing::error!(error = %e, "delivery result task failed"),
+                        results.push((key3, outcome));
+                        if results.len() >= RESULTS_PER_COMMIT {
+                            self.settle_results(tenant, status, &mut results).await;
                         }
                     }
                     Some(Ok(FromWorker::LoggedOut { session, result })) => {
@@ -1071,6 +1078,46 @@ impl Supervisor {
                     None => return RunEnd::Failed("worker closed the connection".into()),
                 }
             }
+        }
+    }
+
+    /// Stores delivery results in one shard transaction.
+    async fn settle_results(
+        &self,
+        tenant: TenantId,
+        status: &Arc<watch::Sender<WorkerStatus>>,
+        results: &mut Vec<(
+            botyard_shards::DeliveryKey,
+            crate::ipc::messages::DeliveryOutcome,
+        )>,
+    ) {
+        if results.is_empty() {
+            return;
+        }
+        let batch = std::mem::take(results);
+        let store = self.store.clone();
+        let r = tokio::task::spawn_blocking(move || {
+            let scope = store.supervisor_scope(tenant)?;
+            let at = now();
+            scope.shard_write(|s| {
+                let mut settled = 0u64;
+                for (key, outcome) in &batch {
+                    // None: not pending (a repeat after a restart, or a stranger's key).
+                    if let Some(done) = crate::campaigns::runs::settle(s, *key, outcome, at)? {
+                        settled += 1;
+                        if let Some(code) = done.paused {
+                            tracing::warn!(campaign = key.0.0, code, "campaign paused");
+                        }
+                    }
+                }
+                Ok::<_, crate::error::AppError>(settled)
+            })
+        })
+        .await;
+        match r {
+            Ok(Ok(n)) => status.send_modify(|s| s.deliveries_settled += n),
+            Ok(Err(e)) => tracing::error!(error = %e, "cannot store delivery results"),
+            Err(e) => tracing::error!(error = %e, "delivery result task failed"),
         }
     }
 

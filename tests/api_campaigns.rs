@@ -777,3 +777,80 @@ async fn the_plans_daily_sends_skip_a_run_that_would_go_over() {
     assert_eq!(r["status"], "started");
     settled(&app, t.tenant, 4).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_session_removed_from_most_groups_pauses_the_campaign_and_flags_them() {
+    let app = App::start().await;
+    let admin = app.admin().await.access;
+    // The simulator numbers its groups -1000000000001, -1000000000002, …; three of them
+    // still list the session but refuse its posts (its rights were taken away).
+    let refused = json!([
+        -1_000_000_000_001i64,
+        -1_000_000_000_002i64,
+        -1_000_000_000_003i64
+    ]);
+    let t = app
+        .sim_tenant(
+            &admin,
+            "Kovuldu",
+            limits(),
+            sim(21, 4, json!({"forbidden_in": refused})),
+        )
+        .await;
+    enable_all(&app, &t, "x").await;
+    let tpl = template(&app, &t, "Merhaba").await;
+    let c = campaign(&app, &t, json!({"name": "K", "template_id": tpl, "tags": ["x"], "session_id": t.session, "schedule": {"every_minutes": 30}})).await;
+    let base = format!("/api/v1/tenants/{}/campaigns/{c}", t.tenant);
+    app.post(&format!("{base}/activate"), &t.owner, json!({}))
+        .await
+        .expect(200);
+    app.post(&format!("{base}/run"), &t.owner, json!({}))
+        .await
+        .expect(202);
+    settled(&app, t.tenant, 4).await;
+    let run = app
+        .get(&format!("{base}/runs/1"), &t.owner)
+        .await
+        .expect(200)
+        .clone();
+    assert_eq!(
+        (run["sent"].as_u64(), run["failed"].as_u64()),
+        (Some(1), Some(3)),
+        "{run}"
+    );
+    let camp = app.get(&base, &t.owner).await.expect(200).clone();
+    assert_eq!(camp["paused_code"], "campaign.removed_from_most", "{camp}");
+    // The three groups are flagged and the check says so.
+    let check = app
+        .get(&format!("{base}/check"), &t.owner)
+        .await
+        .expect(200)
+        .clone();
+    assert_eq!(check["sendable"], 1, "{check}");
+    let flagged: Vec<&Value> = check["targets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|g| g["problem"] == "no_rights")
+        .collect();
+    assert_eq!(flagged.len(), 3);
+    // The next run skips them rather than trying again.
+    app.post(&format!("{base}/run"), &t.owner, json!({}))
+        .await
+        .expect(202);
+    settled(&app, t.tenant, 5).await;
+    let run = app
+        .get(&format!("{base}/runs/2"), &t.owner)
+        .await
+        .expect(200)
+        .clone();
+    assert_eq!(
+        (
+            run["sent"].as_u64(),
+            run["skipped"].as_u64(),
+            run["failed"].as_u64()
+        ),
+        (Some(1), Some(3), Some(0)),
+        "{run}"
+    );
+}

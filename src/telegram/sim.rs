@@ -51,6 +51,8 @@ pub struct SimFailures {
     pub revoke_after_sends: Option<u32>,
     /// Chats the session has been removed from (sends there are forbidden).
     pub removed_from: Vec<i64>,
+    /// Chats still listed, where posts are refused: rights taken away since the last listing.
+    pub forbidden_in: Vec<i64>,
     /// Slow mode in seconds for every group.
     pub slow_mode_secs: u32,
     /// After this many incoming events the client hangs in a blocking call, the way a
@@ -306,7 +308,7 @@ impl TelegramPort for Sim {
         {
             return Err(PortError::FloodWait(f.flood_wait_secs.max(1)));
         }
-        if self.removed.contains(&msg.chat_id) {
+        if self.removed.contains(&msg.chat_id) || f.forbidden_in.contains(&msg.chat_id) {
             return Err(PortError::Forbidden(msg.chat_id));
         }
         let now = self.clock_ms / 1000;
@@ -470,6 +472,35 @@ mod tests {
     }
 
     #[test]
+    fn a_chat_that_took_the_rights_away_is_listed_but_refuses_posts() {
+        let cfg = SimConfig {
+            failures: SimFailures {
+                forbidden_in: vec![-1_000_000_000_002],
+                ..SimFailures::default()
+            },
+            ..SimConfig::default()
+        };
+        let mut s = Sim::new(cfg);
+        run(async {
+            s.login().await.unwrap();
+            assert_eq!(s.dialogs().await.unwrap().len(), 3);
+            let m = OutgoingMessage {
+                chat_id: -1_000_000_000_002,
+                text: "x".into(),
+                random_id: 1,
+                silent: false,
+                markup: None,
+                buttons: Vec::new(),
+                media: None,
+            };
+            assert_eq!(
+                s.send(m).await,
+                Err(PortError::Forbidden(-1_000_000_000_002))
+            );
+        });
+    }
+
+    #[test]
     fn failures_flood_revoke_removed_slow_mode() {
         let cfg = SimConfig {
             failures: SimFailures {
@@ -477,6 +508,7 @@ mod tests {
                 flood_wait_secs: 42,
                 revoke_after_sends: Some(6),
                 removed_from: vec![-1_000_000_000_002],
+                forbidden_in: Vec::new(),
                 slow_mode_secs: 0,
                 stall_after_events: None,
             },
