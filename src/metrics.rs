@@ -62,6 +62,10 @@ pub struct Metrics {
     pub worker_cpu: Family<WorkerLabels, Gauge<f64, AtomicU64>>,
     pub worker_restarts: Family<WorkerLabels, Gauge>,
     pub worker_events: Family<WorkerLabels, Gauge>,
+    pub worker_posts_handed: Family<WorkerLabels, Gauge>,
+    pub worker_posts_settled: Family<WorkerLabels, Gauge>,
+    pub campaign_timers: Gauge,
+    pub campaign_runs: Family<StatusLabels, Gauge>,
 }
 
 impl Default for Metrics {
@@ -85,6 +89,30 @@ impl Metrics {
         let worker_cpu = Family::<WorkerLabels, Gauge<f64, AtomicU64>>::default();
         let worker_restarts = Family::<WorkerLabels, Gauge>::default();
         let worker_events = Family::<WorkerLabels, Gauge>::default();
+        let worker_posts_handed = Family::<WorkerLabels, Gauge>::default();
+        let worker_posts_settled = Family::<WorkerLabels, Gauge>::default();
+        let campaign_timers = Gauge::default();
+        let campaign_runs = Family::<StatusLabels, Gauge>::default();
+        registry.register(
+            "worker_posts_handed",
+            "Campaign posts handed to each worker since it started",
+            worker_posts_handed.clone(),
+        );
+        registry.register(
+            "worker_posts_settled",
+            "Campaign post results stored for each worker since it started",
+            worker_posts_settled.clone(),
+        );
+        registry.register(
+            "campaign_timers",
+            "Active campaigns waiting for their next run",
+            campaign_timers.clone(),
+        );
+        registry.register(
+            "campaign_runs",
+            "Campaign runs the scheduler started or skipped since the server started",
+            campaign_runs.clone(),
+        );
         registry.register("workers", "Worker processes by state", workers.clone());
         registry.register(
             "worker_resident_bytes",
@@ -147,7 +175,23 @@ impl Metrics {
             worker_cpu,
             worker_restarts,
             worker_events,
+            worker_posts_handed,
+            worker_posts_settled,
+            campaign_timers,
+            campaign_runs,
         }
+    }
+
+    pub fn observe_scheduler(&self, s: &crate::campaigns::scheduler::SchedulerStats) {
+        let n = |v: u64| i64::try_from(v).unwrap_or(i64::MAX);
+        self.campaign_timers
+            .set(i64::try_from(s.timers).unwrap_or(i64::MAX));
+        self.campaign_runs
+            .get_or_create(&StatusLabels { status: "started" })
+            .set(n(s.runs_started));
+        self.campaign_runs
+            .get_or_create(&StatusLabels { status: "skipped" })
+            .set(n(s.runs_skipped));
     }
 
     /// Replaces the per-worker series with the supervisor's current view (at scrape time, so
@@ -162,6 +206,8 @@ impl Metrics {
             &self.worker_anon,
             &self.worker_restarts,
             &self.worker_events,
+            &self.worker_posts_handed,
+            &self.worker_posts_settled,
         ] {
             f.clear();
         }
@@ -182,6 +228,12 @@ impl Metrics {
             self.worker_events
                 .get_or_create(&l)
                 .set(i64::try_from(w.events_stored).unwrap_or(i64::MAX));
+            self.worker_posts_handed
+                .get_or_create(&l)
+                .set(i64::try_from(w.jobs_handed).unwrap_or(i64::MAX));
+            self.worker_posts_settled
+                .get_or_create(&l)
+                .set(i64::try_from(w.deliveries_settled).unwrap_or(i64::MAX));
             if let Some(u) = w.latest().filter(|_| w.pid.is_some()) {
                 let kib = |k: u64| i64::try_from(k.saturating_mul(1024)).unwrap_or(i64::MAX);
                 self.worker_rss.get_or_create(&l).set(kib(u.rss_kb));

@@ -190,6 +190,17 @@ async fn a_run_posts_once_to_each_target_and_reports_it() {
     );
     assert_eq!(rep["by_group"][groups[0].to_string()]["sent"], 2);
 
+    // The server's metrics count the posts.
+    let m = common::send(app.client.get(app.url("/metrics"))).await.text;
+    assert!(
+        m.contains(&format!(
+            "botyard_worker_posts_settled{{tenant=\"{}\"}} 6",
+            t.tenant
+        )),
+        "{m}"
+    );
+    assert!(m.contains("botyard_campaign_timers "), "{m}");
+
     // A template in use cannot be deleted; a duplicate is a draft.
     app.delete(
         &format!("/api/v1/tenants/{}/templates/{tpl}", t.tenant),

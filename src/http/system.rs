@@ -84,6 +84,7 @@ async fn metrics(
     let workers = st.supervisor.all();
     st.metrics
         .observe_workers(workers.iter().map(|(key, w)| (key.to_string(), w)));
+    st.metrics.observe_scheduler(&st.scheduler.watch().borrow());
     let mut r = st.metrics.encode().into_response();
     r.headers_mut().insert(
         header::CONTENT_TYPE,
