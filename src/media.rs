@@ -121,17 +121,29 @@ pub fn store(
     }
 }
 
-/// Removes a file no template's latest version uses.
+/// Removes a file that no template's latest version, and no version a campaign pinned, uses.
 pub fn delete(scope: &TenantScope, dir: &Path, id: MediaId) -> AppResult<()> {
     scope.shard_write(|s| {
+        let in_use = |what: String| AppError::Conflict {
+            code: "media.in_use",
+            message: format!("{what} uses this file"),
+        };
         for (tid, t) in s.templates()? {
             if s.template_version(tid, t.latest)?
                 .is_some_and(|v| v.media == Some(id))
             {
-                return Err(AppError::Conflict {
-                    code: "media.in_use",
-                    message: format!("template {tid} ({}) uses this file", t.name),
-                });
+                return Err(in_use(format!("template {tid} ({})", t.name)));
+            }
+        }
+        for (cid, c) in s.campaigns()? {
+            if let Some(v) = c.version
+                && s.template_version(c.template, v)?
+                    .is_some_and(|v| v.media == Some(id))
+            {
+                return Err(in_use(format!(
+                    "campaign {cid} ({}), pinned to version {v},",
+                    c.name
+                )));
             }
         }
         if !s.delete_media(id)? {

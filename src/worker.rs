@@ -672,6 +672,8 @@ async fn run_session<P: TelegramPort>(
     let say = |state| FromWorker::Session { session: id, state };
     let mut queue: VecDeque<SendJob> = VecDeque::new();
     let mut pacer = Pacer::new(sending.pacing.clone());
+    // A flood wait shows in the session's state until the next post goes through.
+    let mut flooded = false;
     if out.send(say(SessionState::Connecting)).await.is_err() {
         return;
     }
@@ -748,6 +750,10 @@ async fn run_session<P: TelegramPort>(
                     Posted::Done(outcome) => {
                         if matches!(outcome, DeliveryOutcome::Sent { .. }) {
                             pacer.sent(job.chat_id, now_ms() as u64);
+                            if flooded {
+                                flooded = false;
+                                let _ = out.send(say(SessionState::Online { me: me.clone() })).await;
+                            }
                         }
                         let revoked = matches!(&outcome, DeliveryOutcome::Failed { code, .. } if code == "revoked");
                         let _ = out.send(FromWorker::Delivered { campaign: job.campaign, run: job.run, chat_id: job.chat_id, outcome }).await;
@@ -763,6 +769,7 @@ async fn run_session<P: TelegramPort>(
                     Posted::Again { flood_secs, slow_secs, net } => {
                         let now = now_ms() as u64;
                         if let Some(s) = flood_secs {
+                            flooded = true;
                             pacer.flood_wait(now, s);
                             let _ = out.send(say(state_of(&PortError::FloodWait(s), port.now()))).await;
                         }

@@ -326,6 +326,13 @@ async fn flood_waits_are_waited_out_and_a_revoked_session_pauses_the_campaign() 
         .map(|d| ms(&d["at"]))
         .collect();
     times.sort();
+    // The session is back online once the posts go through again.
+    let sessions = app
+        .get(&format!("/api/v1/tenants/{}/sessions", t.tenant), &t.owner)
+        .await
+        .expect(200)
+        .clone();
+    assert_eq!(sessions[0]["state"], "online", "{sessions}");
     // Two flood waits of 2 s in five sends.
     assert!(times[4] - times[0] >= 4_000, "{times:?}");
 
