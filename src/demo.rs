@@ -88,3 +88,97 @@ pub async fn ensure(st: &Shared) -> AppResult<Demo> {
         password: Some(Secret::new(password)),
     })
 }
+
+pub const DEMO_TAG: &str = "demo";
+pub const CAMPAIGN_NAME: &str = "Günlük indirim";
+
+/// Once the demo bot's groups are listed: turns them on for automation with the `demo` tag
+/// and sets up a template and an active hourly campaign (09:00–21:00 in Istanbul), so the
+/// newcomer sees posts delivered and reported. Does nothing when the demo already has
+/// campaigns.
+pub async fn prepare_campaign(st: Shared, tenant: TenantId) -> AppResult<()> {
+    let Some(mut rx) = st.supervisor.watch(tenant) else {
+        return Ok(());
+    };
+    if rx.wait_for(|s| s.dialogs_reported >= 1).await.is_err() {
+        return Ok(());
+    }
+    let st2 = st.clone();
+    let set_up = blocking(move || {
+        let now = st2.now();
+        let scope = st2.store.supervisor_scope(tenant)?;
+        if !scope.shard_read()?.campaigns()?.is_empty() {
+            return Ok(None);
+        }
+        let groups = scope.shard_read()?.groups()?;
+        for (chat, g) in &groups {
+            if g.can_post {
+                crate::groups::update(
+                    &scope,
+                    None,
+                    *chat,
+                    crate::groups::GroupPatch {
+                        enabled: Some(true),
+                        tags: Some(vec![DEMO_TAG.into()]),
+                    },
+                    now,
+                )?;
+            }
+        }
+        let (template, _, _) = crate::templates::create(
+            &scope,
+            None,
+            "Kahve indirimi",
+            crate::templates::Content {
+                body: "☕ **{group.title}**: bugün ({date}) saat {time} itibarıyla tüm filtre kahvelerde %20 indirim! — _{tenant.name}_".into(),
+                format: crate::templates::TemplateFormat::Markdown,
+                buttons: vec![vec![crate::templates::Button {
+                    label: "Menü".into(),
+                    url: "https://example.com/menu".into(),
+                }]],
+                media: None,
+            },
+            now,
+            None,
+        )?;
+        let session = scope
+            .shard_read()?
+            .sessions()?
+            .first()
+            .map(|(id, _)| id.0)
+            .unwrap_or(1);
+        let (id, _) = crate::campaigns::create(
+            &scope,
+            None,
+            crate::campaigns::Input {
+                name: CAMPAIGN_NAME.into(),
+                template,
+                version: None,
+                chats: Vec::new(),
+                tags: vec![DEMO_TAG.into()],
+                session,
+                schedule: botyard_shards::records::ScheduleRec::Every { minutes: 60 },
+                window: Some(botyard_shards::records::WindowRec {
+                    start_min: 9 * 60,
+                    end_min: 21 * 60,
+                    days: 0x7f,
+                }),
+                starts_on: None,
+                ends_on: None,
+                jitter_secs: 120,
+                delete_previous: true,
+                pin: false,
+            },
+            now,
+        )?;
+        let settings = tenancy::settings(&scope)?;
+        let rec = crate::campaigns::activate(&scope, &settings, id, now)?;
+        Ok(Some((id, rec.next_run)))
+    })
+    .await?;
+    if let Some((id, next)) = set_up {
+        st.scheduler.set(tenant, id, next);
+        tracing::info!(tenant_id = tenant.0, "demo campaign set up");
+    }
+    Ok(())
+}

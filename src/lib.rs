@@ -312,7 +312,16 @@ pub async fn run_with(
     // Workers start after the server answers, so a reboot with many tenants serves at once.
     let starter = {
         let st = st.clone();
-        tokio::spawn(async move { workers::reconcile_all(&st).await })
+        let demo_tenant = demo.as_ref().map(|d| d.tenant);
+        tokio::spawn(async move {
+            workers::reconcile_all(&st).await;
+            // The demo's worker exists now; its campaign follows its groups.
+            if let Some(tenant) = demo_tenant
+                && let Err(e) = demo::prepare_campaign(st, tenant).await
+            {
+                tracing::warn!(error = %e, "demo campaign not set up");
+            }
+        })
     };
     println!("botyard is serving on {base_url}  (API docs: {base_url}/api/docs)");
     match &setup_url {

@@ -571,6 +571,34 @@ async fn demo_mode_runs_a_simulated_tenant_and_platform_bot() {
         (v["state"] == "running" && v["events_stored"].as_u64()? > 0).then_some(())
     })
     .await;
+    // A template and an active campaign aimed at the demo groups are there to look at.
+    let campaigns = eventually("the demo campaign", async || {
+        let r = send(
+            client()
+                .get(format!("{base}/api/v1/tenants/{tenant}/campaigns"))
+                .bearer_auth(&owner.access),
+        )
+        .await;
+        let v = r.expect(200).clone();
+        (v.as_array()?.len() == 1).then_some(v)
+    })
+    .await;
+    assert_eq!(campaigns[0]["state"], "active", "{campaigns}");
+    assert!(campaigns[0]["next_run"].is_string());
+    let check = send(
+        client()
+            .get(format!(
+                "{base}/api/v1/tenants/{tenant}/campaigns/{}/check",
+                campaigns[0]["id"]
+            ))
+            .bearer_auth(&owner.access),
+    )
+    .await;
+    assert!(
+        check.expect(200)["sendable"].as_u64().unwrap() >= 1,
+        "{}",
+        check.text
+    );
     // The platform bot runs in a worker of its own.
     let workers = eventually("the platform worker", async || {
         let r = send(
