@@ -307,6 +307,12 @@ async fn bad_templates_are_refused_with_their_code() {
             "4097",
         ),
         (
+            json!({"name": "x", "body": format!("<b>{}</b>", "<i></i>".repeat(5_000)), "format": "html"}),
+            422,
+            "template.too_long",
+            "bytes",
+        ),
+        (
             json!({"name": "x", "body": "x", "buttons": [[{"label": "Site", "url": "http://x.example"}]]}),
             422,
             "template.button_url",

@@ -18,6 +18,8 @@ use crate::error::{AppError, AppResult};
 /// Telegram's limits on a message.
 pub const MAX_TEXT: usize = 4_096;
 pub const MAX_CAPTION: usize = 1_024;
+/// The body as saved, markup included (Telegram's limits count what is shown).
+pub const MAX_BODY_BYTES: usize = 32 * 1024;
 pub const MAX_NAME: usize = 100;
 /// Inline keyboard limits: rows, buttons per row, label length.
 pub const MAX_ROWS: usize = 10;
@@ -80,6 +82,16 @@ fn invalid(code: &'static str, field: &str, message: impl Into<String>) -> AppEr
 pub fn check(c: &Content, custom: &[(String, String)], media: Option<&MediaRec>) -> AppResult<()> {
     if c.media.is_some() && media.is_none() {
         return Err(invalid("template.media", "media_id", "no such media file"));
+    }
+    if c.body.len() > MAX_BODY_BYTES {
+        return Err(invalid(
+            "template.too_long",
+            "body",
+            format!(
+                "the text with its markup is {} bytes; at most {MAX_BODY_BYTES}",
+                c.body.len()
+            ),
+        ));
     }
     if c.body.trim().is_empty() && media.is_none() {
         return Err(invalid("template.empty", "body", "the text is empty"));
