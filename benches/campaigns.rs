@@ -165,14 +165,18 @@ fn rss_kb() -> u64 {
 
 fn bench_due() {
     let (tenants, per, groups) = (1_000, 10, 3);
-    let mut times = Vec::new();
-    for round in 0..3 {
+    let mut times: [Vec<f64>; 2] = [Vec::new(), Vec::new()];
+    // Alternating, so both see the same machine: shards written side by side (the default)
+    // and one after another.
+    for round in 0..6 {
+        let parallel = round % 2 == 0;
         let dir = tempfile::tempdir().expect("dir");
         let store = open(dir.path());
         let t = Instant::now();
         fill(&store, tenants, per, groups);
         let fill_s = t.elapsed().as_secs_f64();
         let (sch, rec) = scheduler(store.clone());
+        sch.set_parallel(parallel);
         let loaded = sch.load().expect("load");
         let t = Instant::now();
         let due = sch.run_due(DUE + 30).expect("run");
@@ -191,14 +195,21 @@ fn bench_due() {
             })
             .sum();
         assert_eq!(pending, 3 * per * groups);
+        let mode = if parallel {
+            "side by side"
+        } else {
+            "one by one"
+        };
         println!(
-            "due round {round}: {due} runs, {jobs} deliveries written and handed out in {ms:.0} ms (setup {fill_s:.1} s)"
+            "due round {round} ({mode}): {due} runs, {jobs} deliveries written and handed out in {ms:.0} ms (setup {fill_s:.1} s)"
         );
-        times.push(ms);
+        times[usize::from(!parallel)].push(ms);
     }
+    let [side, one] = times;
     println!(
-        "due: median {:.0} ms for {} runs / {} deliveries (target: under 1000 ms)",
-        median(times),
+        "due: median {:.0} ms with shards side by side, {:.0} ms one by one, for {} runs / {} deliveries (target: under 1000 ms)",
+        median(side),
+        median(one),
         tenants * per,
         tenants * per * groups
     );

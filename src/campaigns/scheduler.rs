@@ -3,6 +3,7 @@
 //! durable before anything is sent), then handed to the tenants' workers.
 
 use std::collections::{BTreeSet, HashMap};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -78,6 +79,8 @@ pub struct Scheduler {
     clock: SharedClock,
     sink: Arc<dyn JobSink>,
     stats: watch::Sender<SchedulerStats>,
+    /// Write the shards of a pass side by side (on by default; the bench compares).
+    parallel: AtomicBool,
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -93,6 +96,7 @@ impl Scheduler {
             clock,
             sink,
             stats: watch::Sender::new(SchedulerStats::default()),
+            parallel: AtomicBool::new(true),
         })
     }
 
@@ -132,6 +136,11 @@ impl Scheduler {
 
     pub fn watch(&self) -> watch::Receiver<SchedulerStats> {
         self.stats.subscribe()
+    }
+
+    /// Whether a pass writes its shards side by side (default) or one after another.
+    pub fn set_parallel(&self, on: bool) {
+        self.parallel.store(on, Ordering::Relaxed);
     }
 
     /// A campaign's timer, if it has one.
@@ -210,17 +219,42 @@ impl Scheduler {
         let mut out: Vec<(TenantId, Vec<SendJob>)> = Vec::new();
         let mut next: Vec<(Key, Option<i64>)> = Vec::new();
         let (mut started, mut skipped) = (0u64, 0u64);
-        for (shard, items) in by_shard {
-            let r = self.store.shard_batch(shard, |b| {
+        // Each shard is its own file with its own writer: they are written side by side.
+        let run_shard = |shard: u32, items: &[(i64, TenantId, CampaignId)]| {
+            self.store.shard_batch(shard, |b| {
                 let mut o = BatchOut::default();
-                for (at, tenant, id) in &items {
+                for (at, tenant, id) in items {
                     let Some(info) = tenants.get(tenant) else {
                         continue;
                     };
                     b.tenant(*tenant, |s| start_one(s, info, *id, *at, now, &mut o))??;
                 }
                 Ok::<_, AppError>(o)
-            });
+            })
+        };
+        let shards: Vec<(u32, Vec<(i64, TenantId, CampaignId)>)> = by_shard.into_iter().collect();
+        let results: Vec<AppResult<BatchOut>> = if self.parallel.load(Ordering::Relaxed) {
+            std::thread::scope(|scope| {
+                let handles: Vec<_> = shards
+                    .iter()
+                    .map(|(shard, items)| scope.spawn(|| run_shard(*shard, items)))
+                    .collect();
+                handles
+                    .into_iter()
+                    .map(|h| {
+                        h.join().unwrap_or_else(|_| {
+                            Err(AppError::Internal("campaign run thread panicked".into()))
+                        })
+                    })
+                    .collect()
+            })
+        } else {
+            shards
+                .iter()
+                .map(|(shard, items)| run_shard(*shard, items))
+                .collect()
+        };
+        for ((shard, items), r) in shards.into_iter().zip(results) {
             match r {
                 Ok(o) => {
                     started += o.started;
