@@ -23,10 +23,12 @@ pub const MISSED_AFTER_SECS: i64 = 120;
 const TICK: Duration = Duration::from_millis(200);
 
 type Key = (TenantId, CampaignId);
+/// A due timer: (unix seconds, tenant, campaign).
+type Due = (i64, TenantId, CampaignId);
 
 #[derive(Default)]
 struct Timers {
-    by_time: BTreeSet<(i64, TenantId, CampaignId)>,
+    by_time: BTreeSet<Due>,
     at: HashMap<Key, i64>,
 }
 
@@ -41,7 +43,7 @@ impl Timers {
         }
     }
 
-    fn pop_due(&mut self, now: i64) -> Vec<(i64, TenantId, CampaignId)> {
+    fn pop_due(&mut self, now: i64) -> Vec<Due> {
         let mut due = Vec::new();
         while let Some(first) = self.by_time.first().copied() {
             if first.0 > now {
@@ -188,9 +190,9 @@ impl Scheduler {
     /// Starts every due run: one transaction per shard, then the jobs go to the workers and
     /// the next runs into the timers. A shard whose transaction fails keeps its timers, to be
     /// tried again on the next pass.
-    fn start_due(&self, due: Vec<(i64, TenantId, CampaignId)>, now: i64) -> AppResult<()> {
+    fn start_due(&self, due: Vec<Due>, now: i64) -> AppResult<()> {
         let catalog = self.store.catalog_read()?;
-        let mut by_shard: HashMap<u32, Vec<(i64, TenantId, CampaignId)>> = HashMap::new();
+        let mut by_shard: HashMap<u32, Vec<Due>> = HashMap::new();
         let mut tenants: HashMap<TenantId, TenantInfo> = HashMap::new();
         for d in &due {
             if let std::collections::hash_map::Entry::Vacant(e) = tenants.entry(d.1) {
@@ -220,7 +222,7 @@ impl Scheduler {
         let mut next: Vec<(Key, Option<i64>)> = Vec::new();
         let (mut started, mut skipped) = (0u64, 0u64);
         // Each shard is its own file with its own writer: they are written side by side.
-        let run_shard = |shard: u32, items: &[(i64, TenantId, CampaignId)]| {
+        let run_shard = |shard: u32, items: &[Due]| {
             self.store.shard_batch(shard, |b| {
                 let mut o = BatchOut::default();
                 for (at, tenant, id) in items {
@@ -232,7 +234,7 @@ impl Scheduler {
                 Ok::<_, AppError>(o)
             })
         };
-        let shards: Vec<(u32, Vec<(i64, TenantId, CampaignId)>)> = by_shard.into_iter().collect();
+        let shards: Vec<(u32, Vec<Due>)> = by_shard.into_iter().collect();
         let results: Vec<AppResult<BatchOut>> = if self.parallel.load(Ordering::Relaxed) {
             std::thread::scope(|scope| {
                 let handles: Vec<_> = shards
