@@ -158,6 +158,15 @@ pub fn delete(scope: &TenantScope, dir: &Path, id: MediaId) -> AppResult<()> {
     Ok(())
 }
 
+/// An upload's temporary file, removed when dropped (once stored, it has been renamed away).
+pub struct TempFile(pub PathBuf);
+
+impl Drop for TempFile {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
+}
+
 /// A fresh temporary name in the media folder for an upload in progress.
 pub fn temp_path(dir: &Path) -> PathBuf {
     dir.join(format!(".upload-{:016x}", rand::random::<u64>()))

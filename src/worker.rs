@@ -748,12 +748,17 @@ async fn run_session<P: TelegramPort>(
                 let Some(job) = queue.remove(i) else { continue };
                 match post(&mut port, &job, &sending).await {
                     Posted::Done(outcome) => {
-                        if matches!(outcome, DeliveryOutcome::Sent { .. }) {
-                            pacer.sent(job.chat_id, now_ms() as u64);
-                            if flooded {
-                                flooded = false;
-                                let _ = out.send(say(SessionState::Online { me: me.clone() })).await;
-                            }
+                        // A refused post was a call to Telegram too: it counts for the pace.
+                        pacer.sent(job.chat_id, now_ms() as u64);
+                        if let DeliveryOutcome::Failed { code, .. } = &outcome
+                            && code == "flood_wait"
+                        {
+                            // Longer than we wait for: the rest of the queue still holds off.
+                            pacer.flood_wait(now_ms() as u64, sending.flood_wait_max_secs);
+                        }
+                        if matches!(outcome, DeliveryOutcome::Sent { .. }) && flooded {
+                            flooded = false;
+                            let _ = out.send(say(SessionState::Online { me: me.clone() })).await;
                         }
                         let revoked = matches!(&outcome, DeliveryOutcome::Failed { code, .. } if code == "revoked");
                         let _ = out.send(FromWorker::Delivered { campaign: job.campaign, run: job.run, chat_id: job.chat_id, outcome }).await;

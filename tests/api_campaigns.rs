@@ -872,3 +872,47 @@ async fn a_session_removed_from_most_groups_pauses_the_campaign_and_flags_them()
         "{run}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_message_too_long_once_its_variables_are_filled_fails_without_sending() {
+    let app = App::start().await;
+    let admin = app.admin().await.access;
+    let t = app
+        .sim_tenant(&admin, "Uzun", limits(), sim(22, 2, json!({})))
+        .await;
+    enable_all(&app, &t, "x").await;
+    app.put(
+        &format!("/api/v1/tenants/{}/variables", t.tenant),
+        &t.owner,
+        json!({"variables": {"uzun": "ç".repeat(100)}}),
+    )
+    .await
+    .expect(200);
+    // 3,600 characters as saved; 60,000 once filled.
+    let tpl = template(&app, &t, &"{uzun}".repeat(600)).await;
+    let c = campaign(&app, &t, json!({"name": "Uzun", "template_id": tpl, "tags": ["x"], "session_id": t.session, "schedule": {"every_minutes": 60}})).await;
+    let base = format!("/api/v1/tenants/{}/campaigns/{c}", t.tenant);
+    let r = app
+        .post(&format!("{base}/run"), &t.owner, json!({}))
+        .await
+        .expect(202)
+        .clone();
+    assert_eq!(r["posts"], 0, "{r}");
+    let run = app
+        .get(&format!("{base}/runs/1"), &t.owner)
+        .await
+        .expect(200)
+        .clone();
+    assert_eq!(
+        (run["status"].as_str(), run["failed"].as_u64()),
+        (Some("done"), Some(2)),
+        "{run}"
+    );
+    assert!(
+        run["deliveries"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|d| d["code"] == "too_long")
+    );
+}

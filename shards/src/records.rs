@@ -531,8 +531,11 @@ pub struct RunRec {
     pub started_at: i64,
     pub finished_at: Option<i64>,
     pub status: RunStatusRec,
-    /// The template version it sent.
+    /// The template and version it sent, and the session that sent it, as they were when it
+    /// started (a later edit of the campaign does not change what a resend posts).
+    pub template: crate::ids::TemplateId,
     pub version: u32,
+    pub session: SecretId,
     /// Started by "run now" rather than the schedule.
     pub manual: bool,
     pub targets: u32,

@@ -32,6 +32,13 @@ pub fn random_id(tenant: TenantId, key: DeliveryKey) -> i64 {
     }
 }
 
+/// The error code of a message that grew too long with its variables filled.
+const TOO_LONG: &str = "template.too_long";
+
+/// A delivery still pending this long after its run started is not sent any more (a worker
+/// that was down for a day should not post yesterday's offer).
+pub const PENDING_FOR_AT_MOST_SECS: i64 = 12 * 3600;
+
 /// Why a target gets no post in a run.
 pub fn target_problem(g: &GroupRec, session: u64) -> Option<&'static str> {
     if !g.present {
@@ -151,7 +158,9 @@ pub fn start(
         started_at: now,
         finished_at: None,
         status: RunStatusRec::Running,
+        template: rec.template,
         version,
+        session: rec.session,
         manual,
         targets: all.len() as u32,
         sent: 0,
@@ -190,7 +199,20 @@ pub fn start(
     s.put_campaign(id, rec)?;
     let mut jobs = Vec::with_capacity(sendable.len());
     for chat in sendable {
-        jobs.push(job(s, settings, id, run_no, chat, rec, &v, now)?);
+        match job(s, settings, id, run_no, chat, rec, &v, now) {
+            Ok(j) => jobs.push(j),
+            Err(crate::error::AppError::Invalid { code: TOO_LONG, .. }) => {
+                s.settle_delivery(
+                    (id, run_no, chat),
+                    DeliveryStateRec::Failed {
+                        code: "too_long".into(),
+                        at_ms: now * 1000,
+                    },
+                    now,
+                )?;
+            }
+            Err(e) => return Err(e),
+        }
     }
     Ok(Started::Run { run: run_no, jobs })
 }
@@ -208,6 +230,24 @@ pub fn job<T: Reader>(
     now: i64,
 ) -> AppResult<SendJob> {
     let p = templates::prepare(s, settings, v, chat, now)?;
+    // Variables can make a message longer than Telegram takes (or than a worker frame).
+    let max = if p.media.is_some() {
+        templates::MAX_CAPTION
+    } else {
+        templates::MAX_TEXT
+    };
+    if p.body.len() > templates::MAX_BODY_BYTES
+        || templates::markup::visible_len(&templates::visible_text(&p.body, p.format)) > max
+    {
+        return Err(crate::error::AppError::Invalid {
+            code: TOO_LONG,
+            field: "body".into(),
+            message: format!(
+                "with its variables filled for chat {} the text is too long",
+                chat.0
+            ),
+        });
+    }
     Ok(SendJob {
         campaign: id.0,
         run,
@@ -270,33 +310,55 @@ pub fn pending<T: Reader>(
 ) -> AppResult<Pending> {
     let mut jobs = Vec::new();
     let mut dead = Vec::new();
-    let mut cache: Option<(CampaignId, u32, CampaignRec, Option<TemplateVersionRec>)> = None;
+    let mut cache: Option<(
+        CampaignId,
+        u32,
+        CampaignRec,
+        Result<TemplateVersionRec, &'static str>,
+    )> = None;
     for key in s.pending_deliveries()? {
         let (id, run, chat) = key;
         let fresh = cache
             .as_ref()
             .is_none_or(|(c, r, _, _)| (*c, *r) != (id, run));
         if fresh {
-            let Some(rec) = s.campaign(id)? else {
+            let Some(mut rec) = s.campaign(id)? else {
                 dead.push((key, "campaign_deleted"));
                 continue;
             };
-            let v = match s.run(id, run)? {
-                Some(r) => s.template_version(rec.template, r.version)?,
-                None => None,
+            let Some(r) = s.run(id, run)? else {
+                dead.push((key, "run_missing"));
+                continue;
+            };
+            // A resend posts what the run started with.
+            rec.template = r.template;
+            rec.session = r.session;
+            let v = if matches!(rec.state, CampaignStateRec::Paused { .. }) {
+                Err("campaign_paused")
+            } else if now - r.started_at > PENDING_FOR_AT_MOST_SECS {
+                Err("expired")
+            } else {
+                s.template_version(r.template, r.version)?
+                    .ok_or("template_missing")
             };
             cache = Some((id, run, rec, v));
         }
         let Some((_, _, rec, v)) = cache.as_ref() else {
             continue;
         };
-        let Some(v) = v else {
-            dead.push((key, "template_missing"));
-            continue;
+        let v = match v {
+            Ok(v) => v,
+            Err(code) => {
+                dead.push((key, code));
+                continue;
+            }
         };
         match job(s, settings, id, run, chat, rec, v, now) {
             Ok(j) => jobs.push(j),
             Err(crate::error::AppError::NotFound(_)) => dead.push((key, "chat_not_found")),
+            Err(crate::error::AppError::Invalid { code: TOO_LONG, .. }) => {
+                dead.push((key, "too_long"))
+            }
             Err(e) => return Err(e),
         }
     }

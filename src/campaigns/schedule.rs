@@ -88,7 +88,10 @@ fn parse_field(
         let mut v = a;
         while v <= b {
             bits |= 1 << v;
-            v += step;
+            match v.checked_add(step) {
+                Some(n) => v = n,
+                None => break,
+            }
         }
     }
     Ok(bits)

@@ -181,8 +181,15 @@ impl Scheduler {
     pub fn run_due(&self, now: i64) -> AppResult<usize> {
         let due = lock(&self.timers).pop_due(now);
         let n = due.len();
-        if n > 0 {
-            self.start_due(due, now)?;
+        if n > 0
+            && let Err(e) = self.start_due(due.clone(), now)
+        {
+            // Nothing was started: the timers go back, to be tried on the next pass.
+            let mut t = lock(&self.timers);
+            for (at, tenant, id) in due {
+                t.set((tenant, id), Some(at));
+            }
+            return Err(e);
         }
         Ok(n)
     }
@@ -327,7 +334,9 @@ fn skip_run(
             started_at: now,
             finished_at: Some(now),
             status: RunStatusRec::Skipped { code: code.into() },
+            template: rec.template,
             version: 0,
+            session: rec.session,
             manual: false,
             targets: 0,
             sent: 0,
@@ -350,7 +359,12 @@ fn start_one(
     let Some(mut rec) = s.campaign(id)? else {
         return Ok(());
     };
-    if rec.state != CampaignStateRec::Active || rec.next_run != Some(due) {
+    if rec.state != CampaignStateRec::Active {
+        return Ok(());
+    }
+    if rec.next_run != Some(due) {
+        // A timer that went stale (an edit raced this pass): the record says when.
+        o.next.push(((s.tenant(), id), rec.next_run));
         return Ok(());
     }
     let settings = s

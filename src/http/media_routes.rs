@@ -119,14 +119,9 @@ async fn upload_media(
         .await
         .map_err(media::io_error)?;
     let tmp = media::temp_path(&dir);
-    let res = receive(body, &tmp, limit, limit_mb).await;
-    let (size, kind, mime) = match res {
-        Ok(v) => v,
-        Err(e) => {
-            let _ = tokio::fs::remove_file(&tmp).await;
-            return Err(e);
-        }
-    };
+    // Removes the partial file however the request ends (an error, a timeout, a client gone).
+    let guard = media::TempFile(tmp.clone());
+    let (size, kind, mime) = receive(body, &tmp, limit, limit_mb).await?;
     let rec = MediaRec {
         kind,
         mime,
@@ -134,7 +129,12 @@ async fn upload_media(
         name,
         created_at: st.now(),
     };
-    let (id, rec) = blocking(move || media::store(&t.scope, &dir, &tmp, rec)).await?;
+    let (id, rec) = blocking(move || {
+        let r = media::store(&t.scope, &dir, &tmp, rec);
+        drop(guard);
+        r
+    })
+    .await?;
     Ok((StatusCode::CREATED, Json(media_out(id, rec))))
 }
 
