@@ -347,6 +347,15 @@ async fn deleting_a_tenant_removes_it_and_accounts_only_it_had() {
     )
     .await
     .expect(200);
+    app.upload(
+        &format!("/api/v1/tenants/{gone}/media?name=fiyat.txt"),
+        &owner.access,
+        b"Simit 15 TL".to_vec(),
+    )
+    .await
+    .expect(201);
+    let media = app.data_dir().join("media").join(gone.to_string());
+    assert!(media.is_dir());
 
     // Only admins delete.
     app.delete(&format!("/api/v1/tenants/{gone}"), &owner.access)
@@ -354,6 +363,7 @@ async fn deleting_a_tenant_removes_it_and_accounts_only_it_had() {
         .expect_err(403, "auth.admin_required");
     let r = app.delete(&format!("/api/v1/tenants/{gone}"), &admin).await;
     assert_eq!(r.status, 204, "{}", r.text);
+    assert!(!media.exists(), "the tenant's media folder is removed");
 
     app.get(&format!("/api/v1/tenants/{gone}"), &admin)
         .await

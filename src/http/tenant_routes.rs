@@ -206,6 +206,13 @@ async fn delete_tenant(State(st): State<Shared>, t: TenantCtx) -> AppResult<Stat
     })
     .await?;
     st.tenant_logs.remove(id);
+    // Its media files go with its rows.
+    let media = crate::workers::media_dir(&st, id);
+    if let Err(e) = tokio::fs::remove_dir_all(&media).await
+        && e.kind() != std::io::ErrorKind::NotFound
+    {
+        tracing::warn!(tenant_id = id.0, error = %e, "media folder not removed");
+    }
     Ok(StatusCode::NO_CONTENT)
 }
 
