@@ -515,3 +515,15 @@ pub fn delete_plan(admin: &AdminScope<'_>, id: PlanId) -> AppResult<()> {
         })
     })
 }
+
+/// One of the limits of a tenant's plan (`pick`), or none when it has no plan.
+pub fn plan_limit(
+    store: &botyard_shards::Store,
+    plan: Option<PlanId>,
+    pick: fn(&botyard_shards::records::PlanLimits) -> u32,
+) -> AppResult<Option<u32>> {
+    Ok(match plan {
+        Some(p) => store.catalog_read()?.plan(p)?.map(|p| pick(&p.limits)),
+        None => None,
+    })
+}

@@ -496,14 +496,7 @@ pub fn platform_spec(st: &AppState) -> Option<SessionSpec> {
 
 /// The plan's memory cap for the tenant's worker.
 fn memory_limit(st: &AppState, scope: &TenantScope) -> AppResult<Option<u32>> {
-    Ok(match scope.record().plan {
-        Some(p) => st
-            .store
-            .catalog_read()?
-            .plan(p)?
-            .map(|p| p.limits.worker_memory_mb),
-        None => None,
-    })
+    crate::tenancy::plan_limit(&st.store, scope.record().plan, |l| l.worker_memory_mb)
 }
 
 /// Makes sure the tenant has a running worker (one with no session yet holds a login).

@@ -268,17 +268,6 @@ fn campaign_out(id: CampaignId, r: &CampaignRec) -> CampaignOut {
     }
 }
 
-fn plan_limit(
-    st: &Shared,
-    scope: &TenantScope,
-    pick: fn(&botyard_shards::records::PlanLimits) -> u32,
-) -> AppResult<Option<u32>> {
-    Ok(match scope.record().plan {
-        Some(p) => st.store.catalog_read()?.plan(p)?.map(|p| pick(&p.limits)),
-        None => None,
-    })
-}
-
 /// Tells the scheduler about a campaign's state after a change.
 fn reschedule(st: &Shared, scope: &TenantScope, id: CampaignId, r: &CampaignRec) {
     let next = match r.state {
@@ -315,7 +304,7 @@ async fn create_campaign(
     require_active(&t.scope)?;
     let i = input(b)?;
     let (id, rec) = blocking(move || {
-        let limit = plan_limit(&st, &t.scope, |l| l.campaigns)?;
+        let limit = crate::tenancy::plan_limit(&st.store, t.scope.record().plan, |l| l.campaigns)?;
         campaigns::create(&t.scope, limit, i, st.now())
     })
     .await?;
@@ -480,7 +469,8 @@ async fn run_campaign(
     let st2 = st.clone();
     let started = blocking(move || {
         let settings = crate::tenancy::settings(&t.scope)?;
-        let limit = plan_limit(&st2, &t.scope, |l| l.sends_per_day)?;
+        let limit =
+            crate::tenancy::plan_limit(&st2.store, t.scope.record().plan, |l| l.sends_per_day)?;
         campaigns::run_now(&t.scope, &settings, id, st2.now(), limit)
     })
     .await?;
@@ -528,7 +518,7 @@ async fn duplicate_campaign(
     let src = CampaignId(ids.1);
     let (id, rec) = blocking(move || {
         let settings = crate::tenancy::settings(&t.scope)?;
-        let limit = plan_limit(&st, &t.scope, |l| l.campaigns)?;
+        let limit = crate::tenancy::plan_limit(&st.store, t.scope.record().plan, |l| l.campaigns)?;
         campaigns::duplicate(&t.scope, limit, settings.language, src, st.now())
     })
     .await?;

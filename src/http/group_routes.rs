@@ -181,10 +181,7 @@ async fn update_group(
     let chat = ChatId(ids.1);
     let st2 = st.clone();
     let g = blocking(move || {
-        let limit = match t.scope.record().plan {
-            Some(p) => st2.store.catalog_read()?.plan(p)?.map(|p| p.limits.groups),
-            None => None,
-        };
+        let limit = crate::tenancy::plan_limit(&st2.store, t.scope.record().plan, |l| l.groups)?;
         groups::update(
             &t.scope,
             limit,

@@ -101,18 +101,9 @@ async fn upload_media(
     let name = media::clean_name(&q.name)?;
     let st2 = st.clone();
     let plan = t.scope.record().plan;
-    let limit_mb = blocking(move || {
-        Ok(match plan {
-            Some(p) => st2
-                .store
-                .catalog_read()?
-                .plan(p)?
-                .map(|p| p.limits.media_mb),
-            None => None,
-        })
-    })
-    .await?
-    .unwrap_or(DEFAULT_MEDIA_MB);
+    let limit_mb = blocking(move || crate::tenancy::plan_limit(&st2.store, plan, |l| l.media_mb))
+        .await?
+        .unwrap_or(DEFAULT_MEDIA_MB);
     let limit = u64::from(limit_mb) * 1024 * 1024;
     let dir = crate::workers::media_dir(&st, t.scope.tenant_id());
     tokio::fs::create_dir_all(&dir)

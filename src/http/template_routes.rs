@@ -10,7 +10,6 @@ use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use botyard_shards::TenantScope;
 use botyard_shards::ids::{ChatId, MediaId, TemplateId};
 use botyard_shards::records::{TemplateRec, TemplateVersionRec};
 
@@ -120,17 +119,6 @@ fn markdown() -> TemplateFormat {
     TemplateFormat::Markdown
 }
 
-fn plan_limit(
-    st: &Shared,
-    scope: &TenantScope,
-    pick: fn(&botyard_shards::records::PlanLimits) -> u32,
-) -> AppResult<Option<u32>> {
-    Ok(match scope.record().plan {
-        Some(p) => st.store.catalog_read()?.plan(p)?.map(|p| pick(&p.limits)),
-        None => None,
-    })
-}
-
 /// Saves a new template (checked as Telegram will render it: 422 names the position of a
 /// markup error or the length over the limit).
 #[utoipa::path(post, path = "/api/v1/tenants/{id}/templates", tag = "templates",
@@ -147,7 +135,7 @@ async fn create_template(
     require_active(&t.scope)?;
     let author = t.caller.account().map(|a| a.0);
     let (id, rec, v) = blocking(move || {
-        let limit = plan_limit(&st, &t.scope, |l| l.templates)?;
+        let limit = crate::tenancy::plan_limit(&st.store, t.scope.record().plan, |l| l.templates)?;
         templates::create(
             &t.scope,
             limit,
