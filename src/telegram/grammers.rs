@@ -78,6 +78,14 @@ pub struct Grammers {
 const UPLOAD_REUSE: std::time::Duration = std::time::Duration::from_secs(6 * 3600);
 
 impl Grammers {
+    /// How to address a chat seen in the dialogs or updates.
+    fn peer(&self, chat_id: i64) -> Result<tl::enums::InputPeer, PortError> {
+        self.peers
+            .get(&chat_id)
+            .cloned()
+            .ok_or(PortError::ChatNotFound(chat_id))
+    }
+
     /// The media of a post: the file uploaded once (or again after a while), described as
     /// the photo, video or document it is.
     async fn upload(
@@ -1009,11 +1017,7 @@ impl TelegramPort for Grammers {
     }
 
     async fn send(&mut self, msg: OutgoingMessage) -> Result<SentMessage, PortError> {
-        let peer = self
-            .peers
-            .get(&msg.chat_id)
-            .cloned()
-            .ok_or(PortError::ChatNotFound(msg.chat_id))?;
+        let peer = self.peer(msg.chat_id)?;
         let (text, entities) = match msg.markup.unwrap_or(self.cfg.markup) {
             Markup::Plain => (msg.text.clone(), Vec::new()),
             Markup::Markdown => grammers_client::parsers::parse_markdown_message(&msg.text),
@@ -1178,11 +1182,7 @@ impl TelegramPort for Grammers {
     }
 
     async fn delete_message(&mut self, chat_id: i64, message_id: i64) -> Result<(), PortError> {
-        let peer = self
-            .peers
-            .get(&chat_id)
-            .cloned()
-            .ok_or(PortError::ChatNotFound(chat_id))?;
+        let peer = self.peer(chat_id)?;
         let id = i32::try_from(message_id).map_err(|_| PortError::Other("message id".into()))?;
         match peer {
             tl::enums::InputPeer::Channel(c) => {
@@ -1207,11 +1207,7 @@ impl TelegramPort for Grammers {
     }
 
     async fn pin_message(&mut self, chat_id: i64, message_id: i64) -> Result<(), PortError> {
-        let peer = self
-            .peers
-            .get(&chat_id)
-            .cloned()
-            .ok_or(PortError::ChatNotFound(chat_id))?;
+        let peer = self.peer(chat_id)?;
         let id = i32::try_from(message_id).map_err(|_| PortError::Other("message id".into()))?;
         let req = tl::functions::messages::UpdatePinnedMessage {
             silent: true,
