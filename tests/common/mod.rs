@@ -152,6 +152,11 @@ impl App {
         tweak(&mut config);
         init_logging(&config);
         let now = jiff::Timestamp::now().as_second();
+        Self::launch(listen, config, dir, now).await
+    }
+
+    /// Runs the server on `dir` with `config`, its clock at `now`, until it serves.
+    async fn launch(listen: &str, config: Config, dir: tempfile::TempDir, now: i64) -> App {
         let clock = Arc::new(ManualClock::new(now));
         let listener = tokio::net::TcpListener::bind(listen).await.expect("bind");
         let bound = listener.local_addr().expect("address");
@@ -211,39 +216,7 @@ impl App {
         let config = self.config.clone();
         let dir = std::mem::replace(&mut self.dir, tempfile::tempdir().expect("temp dir"));
         drop(self);
-        let clock = Arc::new(ManualClock::new(now));
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind");
-        let (ready_tx, ready_rx) = oneshot::channel::<Ready>();
-        let (shutdown_tx, shutdown_rx) = oneshot::channel::<()>();
-        let opts = RunOptions {
-            clock: clock.clone(),
-            on_ready: Some(Box::new(move |r: &Ready| {
-                let _ = ready_tx.send(r.clone());
-            })),
-        };
-        let task = tokio::spawn(botyard::run_with(
-            config.clone(),
-            listener,
-            async move {
-                let _ = shutdown_rx.await;
-            },
-            opts,
-        ));
-        let ready = match ready_rx.await {
-            Ok(r) => r,
-            Err(_) => panic!("the app stopped before serving: {:?}", task.await),
-        };
-        App {
-            ready,
-            clock,
-            client: client(),
-            config,
-            shutdown: Some(shutdown_tx),
-            task: Some(task),
-            dir,
-        }
+        Self::launch("127.0.0.1:0", config, dir, now).await
     }
 
     /// Stops the server and waits for it to finish.
