@@ -777,27 +777,7 @@ async fn a_worker_killed_mid_run_posts_each_target_exactly_once() {
     } = import_for_new_tenant(port, vec![port], "Deniz Kırtasiye", "deniz@example.com").await;
     let owner = owner.access;
     let mut rx = app.ready.supervisor.watch(TenantId(tenant)).unwrap();
-    tokio::time::timeout(
-        Duration::from_secs(60),
-        rx.wait_for(|s| s.dialogs_reported >= 1),
-    )
-    .await
-    .expect("dialogs")
-    .unwrap();
-    let groups = app
-        .get(&format!("/api/v1/tenants/{tenant}/groups"), &owner)
-        .await
-        .expect(200)
-        .clone();
-    for g in groups.as_array().unwrap() {
-        app.patch(
-            &format!("/api/v1/tenants/{tenant}/groups/{}", g["chat_id"]),
-            &owner,
-            json!({"enabled": true, "tags": ["subeler"]}),
-        )
-        .await
-        .expect(200);
-    }
+    enable_tagged(&app, &mut rx, tenant, &owner, "subeler").await;
     let tpl = app
         .post(
             &format!("/api/v1/tenants/{tenant}/templates"),
@@ -932,28 +912,7 @@ async fn a_campaign_posts_media_the_worker_reads_from_the_tenants_folder() {
     } = import_for_new_tenant(port, vec![port], "Ece Foto", "ece@example.com").await;
     let owner = owner.access;
     let mut rx = app.ready.supervisor.watch(TenantId(tenant)).unwrap();
-    tokio::time::timeout(
-        Duration::from_secs(60),
-        rx.wait_for(|s| s.dialogs_reported >= 1),
-    )
-    .await
-    .expect("dialogs")
-    .unwrap();
-    for g in app
-        .get(&format!("/api/v1/tenants/{tenant}/groups"), &owner)
-        .await
-        .expect(200)
-        .as_array()
-        .unwrap()
-    {
-        app.patch(
-            &format!("/api/v1/tenants/{tenant}/groups/{}", g["chat_id"]),
-            &owner,
-            json!({"enabled": true, "tags": ["vitrin"]}),
-        )
-        .await
-        .expect(200);
-    }
+    enable_tagged(&app, &mut rx, tenant, &owner, "vitrin").await;
     let mut png = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\0\x01\0\0\0\x01\x08\x06\0\0\0".to_vec();
     png.resize(70_000, 7);
     let media = app
@@ -1011,4 +970,35 @@ async fn a_campaign_posts_media_the_worker_reads_from_the_tenants_folder() {
     // One upload served both groups.
     assert_eq!(world.upload_calls(), 1);
     app.stop().await.unwrap();
+}
+
+/// Once the session's dialogs are in, turns every group on for automation with `tag`.
+async fn enable_tagged(
+    app: &common::App,
+    rx: &mut tokio::sync::watch::Receiver<botyard::supervisor::WorkerStatus>,
+    tenant: u64,
+    owner: &str,
+    tag: &str,
+) {
+    tokio::time::timeout(
+        Duration::from_secs(60),
+        rx.wait_for(|s| s.dialogs_reported >= 1),
+    )
+    .await
+    .expect("dialogs")
+    .unwrap();
+    let groups = app
+        .get(&format!("/api/v1/tenants/{tenant}/groups"), owner)
+        .await
+        .expect(200)
+        .clone();
+    for g in groups.as_array().unwrap() {
+        app.patch(
+            &format!("/api/v1/tenants/{tenant}/groups/{}", g["chat_id"]),
+            owner,
+            json!({"enabled": true, "tags": [tag]}),
+        )
+        .await
+        .expect(200);
+    }
 }
