@@ -7,7 +7,8 @@ use crate::error::{Result, StoreError};
 use crate::ids::{AccountId, ApiKeyId, AuditId, FamilyId, PlanId, TenantId};
 use crate::record::RecBytes;
 use crate::records::{
-    AccountRec, ApiKeyRec, AuditRec, FamilyRec, PlanRec, RefreshRec, Role, TenantRec, TenantStatus,
+    AccountRec, ApiKeyRec, AuditRec, FamilyRec, PlanRec, RefreshRec, Role, TelegramLinkRec,
+    TenantRec, TenantStatus,
 };
 use crate::tables::catalog::*;
 use crate::tx::Reader;
@@ -88,6 +89,16 @@ impl<T: Reader> CatalogTx<T> {
             Some(id) => Ok(self.account(id)?.map(|a| (id, a))),
             None => Ok(None),
         }
+    }
+
+    /// The Telegram user the account is linked to.
+    pub fn telegram_link(&self, account: AccountId) -> Result<Option<TelegramLinkRec>> {
+        let t = self.tx.table(TELEGRAM_LINKS)?;
+        let v = t.get(account)?;
+        Ok(match v {
+            Some(v) => Some(v.value().decode()?),
+            None => None,
+        })
     }
 
     pub fn has_admin(&self) -> Result<bool> {
@@ -308,6 +319,49 @@ impl CatalogTx<WriteTransaction> {
             .open_table(ACCOUNT_EMAILS)?
             .insert(rec.email.as_str(), id)?;
         Ok(id)
+    }
+
+    /// Links the account to a Telegram user. A user is linked to one account at most: linking
+    /// it again moves it, and the account's earlier link goes.
+    pub fn link_telegram(&mut self, account: AccountId, rec: &TelegramLinkRec) -> Result<()> {
+        if self.tx.open_table(ACCOUNTS)?.get(account)?.is_none() {
+            return Err(StoreError::NotFound);
+        }
+        let previous = self
+            .tx
+            .open_table(TELEGRAM_LINK_USERS)?
+            .insert(rec.user_id, account)?
+            .map(|v| v.value());
+        if let Some(other) = previous.filter(|a| *a != account) {
+            self.tx.open_table(TELEGRAM_LINKS)?.remove(other)?;
+        }
+        let old = self
+            .tx
+            .open_table(TELEGRAM_LINKS)?
+            .insert(account, enc(rec)?)?
+            .map(|v| v.value().decode())
+            .transpose()?;
+        if let Some(old) = old.filter(|o| o.user_id != rec.user_id) {
+            self.tx.open_table(TELEGRAM_LINK_USERS)?.remove(old.user_id)?;
+        }
+        Ok(())
+    }
+
+    /// Removes the account's link; false when it had none.
+    pub fn unlink_telegram(&mut self, account: AccountId) -> Result<bool> {
+        let old = self
+            .tx
+            .open_table(TELEGRAM_LINKS)?
+            .remove(account)?
+            .map(|v| v.value().decode())
+            .transpose()?;
+        match old {
+            Some(old) => {
+                self.tx.open_table(TELEGRAM_LINK_USERS)?.remove(old.user_id)?;
+                Ok(true)
+            }
+            None => Ok(false),
+        }
     }
 
     pub fn update_account(&mut self, id: AccountId, rec: &AccountRec) -> Result<()> {
@@ -615,6 +669,7 @@ impl CatalogTx<WriteTransaction> {
 
     pub(crate) fn delete_account(&mut self, account: AccountId) -> Result<()> {
         self.revoke_account_families(account)?;
+        self.unlink_telegram(account)?;
         let fams: Vec<FamilyId> = self
             .tx
             .open_table(ACCOUNT_FAMILIES)?

@@ -55,6 +55,8 @@ pub fn all_rows(db: &Database) -> Result<Vec<RawRow>> {
     dump(db, c::SECRETS, &mut out)?;
     dump(db, c::SETUP_TOKENS, &mut out)?;
     dump(db, c::AUDIT, &mut out)?;
+    dump(db, c::TELEGRAM_LINKS, &mut out)?;
+    dump(db, c::TELEGRAM_LINK_USERS, &mut out)?;
     dump(db, s::SETTINGS, &mut out)?;
     dump(db, s::SECRETS, &mut out)?;
     dump(db, s::COUNTERS, &mut out)?;
@@ -95,6 +97,8 @@ const KNOWN: &[&str] = &[
     "secrets",
     "setup_tokens",
     "audit",
+    "telegram_links",
+    "telegram_link_users",
     "tenant_settings",
     "tenant_secrets",
     "counters",

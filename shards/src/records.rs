@@ -578,3 +578,20 @@ impl Record for DeliveryRec {
     const VERSION: u8 = 1;
     const NAME: &'static str = "delivery";
 }
+
+/// The Telegram user an account is linked to (by `/start <code>` with the platform bot), so
+/// the platform bot can write to them: test posts, later notifications.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TelegramLinkRec {
+    pub user_id: i64,
+    /// What the platform bot needs to write to the user.
+    pub access_hash: i64,
+    pub first_name: String,
+    pub username: Option<String>,
+    pub linked_at: i64,
+}
+impl Record for TelegramLinkRec {
+    const TAG: u8 = 19;
+    const VERSION: u8 = 1;
+    const NAME: &'static str = "telegram_link";
+}

@@ -46,10 +46,24 @@ pub struct Migration {
     pub run: fn(&WriteTransaction) -> Result<(), redb::Error>,
 }
 
-const CATALOG_MIGRATIONS: &[Migration] = &[Migration {
-    to: 1,
-    run: catalog_v1,
-}];
+const CATALOG_MIGRATIONS: &[Migration] = &[
+    Migration {
+        to: 1,
+        run: catalog_v1,
+    },
+    Migration {
+        to: 2,
+        run: catalog_v2,
+    },
+];
+
+/// v2: accounts linked to Telegram users.
+fn catalog_v2(tx: &WriteTransaction) -> Result<(), redb::Error> {
+    use tables::catalog::*;
+    tx.open_table(TELEGRAM_LINKS)?;
+    tx.open_table(TELEGRAM_LINK_USERS)?;
+    Ok(())
+}
 
 const SHARD_MIGRATIONS: &[Migration] = &[
     Migration {

@@ -11,7 +11,7 @@ use crate::record::Rec;
 use crate::records::{
     AccountRec, ApiKeyRec, AuditRec, CampaignRec, DeliveryRec, FamilyRec, GroupRec, MediaRec,
     PlanRec, RefreshRec, RunRec, SessionRec, SettingsRec, TemplateRec, TemplateVersionRec,
-    TenantRec, TgUserRec, VariablesRec,
+    TelegramLinkRec, TenantRec, TgUserRec, VariablesRec,
 };
 
 /// `schema_version`, `kind`, `shard_index`, `shard_count`: present in every file.
@@ -59,6 +59,12 @@ pub mod catalog {
     /// SHA-256 of a one-time setup token → expiry (unix seconds).
     pub const SETUP_TOKENS: TableDefinition<[u8; 32], i64> = TableDefinition::new("setup_tokens");
     pub const AUDIT: TableDefinition<AuditId, Rec<AuditRec>> = TableDefinition::new("audit");
+    /// Account → the Telegram user it is linked to.
+    pub const TELEGRAM_LINKS: TableDefinition<AccountId, Rec<TelegramLinkRec>> =
+        TableDefinition::new("telegram_links");
+    /// Telegram user → the one account linked to it.
+    pub const TELEGRAM_LINK_USERS: TableDefinition<i64, AccountId> =
+        TableDefinition::new("telegram_link_users");
 }
 
 pub mod shard {

@@ -95,7 +95,8 @@ fn is_a(o: &Owned, table: &str, k: &[u8], v: &[u8]) -> bool {
         | "template_versions" | "tenant_variables" => k.starts_with(&t),
         // (account, tenant): A's membership rows, and every row of A's own accounts.
         "account_tenants" => k.get(8..16) == Some(&t[..]) || acct(k),
-        "accounts" | "account_families" => acct(k),
+        "accounts" | "account_families" | "telegram_links" => acct(k),
+        "telegram_link_users" => acct(v),
         "token_families" | "family_tokens" => fam(k),
         "refresh_tokens" => o.refresh.iter().any(|h| k == h),
         "api_keys" => o.api_keys.iter().any(|id| k == be(id.0)),
@@ -161,6 +162,16 @@ fn populate(store: &Store, admin: &Principal, scope: &TenantScope, mark: &str, o
         let email = format!("{who}-{mark}-{t}@tenant.test");
         let id = add_member(store, scope, &email, role);
         o.accounts.insert(id);
+        let link = botyard_shards::records::TelegramLinkRec {
+            user_id: 7_000_000 + id.0 as i64,
+            access_hash: 99,
+            first_name: format!("{who} {mark}"),
+            username: None,
+            linked_at: 1,
+        };
+        store
+            .catalog_write(|c| c.link_telegram(id, &link))
+            .unwrap();
         let (fam, hashes) = login(store, id, &email);
         o.families.insert(fam);
         o.refresh.extend(hashes);
