@@ -42,6 +42,14 @@ pub enum AppError {
     Locked { retry_after: u64 },
     #[error("server is busy")]
     Busy { code: &'static str },
+    /// Telegram, or the platform bot's worker, could not do it: 502 (refused), 503 (not
+    /// online) or 504 (no answer in time).
+    #[error("{message}")]
+    Upstream {
+        status: u16,
+        code: &'static str,
+        message: String,
+    },
     /// The disk is full: nothing was saved.
     #[error("the server's disk is full; nothing was saved")]
     StorageFull,
@@ -71,6 +79,9 @@ impl AppError {
             AppError::Locked { .. } => StatusCode::TOO_MANY_REQUESTS,
             AppError::Busy { .. } => StatusCode::SERVICE_UNAVAILABLE,
             AppError::StorageFull => StatusCode::INSUFFICIENT_STORAGE,
+            AppError::Upstream { status, .. } => {
+                StatusCode::from_u16(*status).unwrap_or(StatusCode::BAD_GATEWAY)
+            }
             AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -83,6 +94,7 @@ impl AppError {
             | AppError::Unauthorized { code, .. }
             | AppError::Forbidden { code, .. }
             | AppError::Conflict { code, .. }
+            | AppError::Upstream { code, .. }
             | AppError::Busy { code } => code,
             AppError::NotFound(_) => "resource.not_found",
             AppError::TooLarge => "request.too_large",

@@ -91,6 +91,9 @@ pub fn to_batch(tenant: TenantId, events: &[IncomingEvent]) -> Batch {
             // Member counts and titles are chat state, not counters: the groups table keeps
             // them (member-count history comes with the statistics issue).
             IncomingEvent::MemberCountChanged { .. } | IncomingEvent::ChatTitleChanged { .. } => {}
+            // A bot's private commands are not group activity (the platform bot's link
+            // codes are handled by the supervisor).
+            IncomingEvent::Command { .. } => {}
         }
     }
     b

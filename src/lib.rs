@@ -27,6 +27,7 @@ pub mod session_import;
 pub mod state;
 pub mod supervisor;
 pub mod telegram;
+pub mod telegram_link;
 pub mod templates;
 pub mod tenancy;
 pub mod tenant_logs;
@@ -103,6 +104,9 @@ pub struct Ready {
     pub supervisor: Arc<supervisor::Supervisor>,
     /// The campaign scheduler, so tests can follow runs.
     pub scheduler: Arc<campaigns::scheduler::Scheduler>,
+    /// The store, for tests to set up what only Telegram could otherwise (an account's
+    /// Telegram link on the simulated platform bot).
+    pub store: Arc<Store>,
     /// The demo tenant, with `--demo`.
     pub demo: Option<demo::Demo>,
 }
@@ -266,6 +270,7 @@ pub async fn run_with(
         tenant_logs,
         ingest: ingest.handle(),
         api_key_touched: Mutex::new(HashMap::new()),
+        link_codes: telegram_link::LinkCodes::default(),
         ready: AtomicBool::new(false),
         store: store.clone(),
         keyring,
@@ -308,6 +313,7 @@ pub async fn run_with(
     };
 
     let app = http::router(st.clone());
+    telegram_link::spawn_inbox(st.clone());
     st.ready.store(true, Ordering::SeqCst);
     // Workers start after the server answers, so a reboot with many tenants serves at once.
     let starter = {
@@ -357,6 +363,7 @@ pub async fn run_with(
         setup_url,
         supervisor: supervisor.clone(),
         scheduler: scheduler.clone(),
+        store: store.clone(),
         demo: demo.clone(),
     };
     if let Some(f) = opts.on_ready {

@@ -34,6 +34,8 @@ pub struct AppState {
     /// When each API key's last-used time was last written, so a busy key costs one write a
     /// minute rather than one per request.
     pub api_key_touched: Mutex<HashMap<ApiKeyId, i64>>,
+    /// One-time codes that link an account to a Telegram user.
+    pub link_codes: crate::telegram_link::LinkCodes,
     pub ready: AtomicBool,
 }
 

@@ -9,7 +9,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use serde::Serialize;
-use tokio::sync::{mpsc, watch};
+use tokio::sync::{mpsc, oneshot, watch};
 use tracing::Instrument;
 
 use botyard_shards::Store;
@@ -19,7 +19,8 @@ use botyard_shards::ingest::IngestHandle;
 use crate::ingestion;
 use crate::ipc::frame::{FrameError, FrameReader, FrameWriter};
 use crate::ipc::messages::{
-    FromWorker, PROTOCOL_VERSION, SendJob, SessionSpec, SessionState, ToWorker, WorkerInit,
+    DeliveryOutcome, FromWorker, PROTOCOL_VERSION, SendJob, SessionSpec, SessionState, ToWorker,
+    WorkerInit,
 };
 use crate::sandbox::SandboxReport;
 
@@ -291,6 +292,59 @@ pub struct Supervisor {
     last_refresh: Mutex<HashMap<WorkerKey, Instant>>,
     /// Sessions already reported revoked (one alert per session per server run).
     revoked_alerted: Mutex<std::collections::HashSet<(WorkerKey, u64)>>,
+    /// Posts the platform bot sends for the API (test posts, answers to commands), by job
+    /// key, with whoever waits for the outcome.
+    direct: Mutex<HashMap<(u64, u32, i64), oneshot::Sender<DeliveryOutcome>>>,
+    direct_seq: std::sync::atomic::AtomicU64,
+    /// Where commands users send the platform bot go.
+    platform_inbox: Mutex<Option<mpsc::Sender<BotCommand>>>,
+}
+
+/// A command a Telegram user sent the platform bot in a private chat.
+#[derive(Clone, Debug)]
+pub struct BotCommand {
+    pub user: crate::telegram::UserRef,
+    pub access_hash: i64,
+    pub command: String,
+    pub payload: String,
+}
+
+impl BotCommand {
+    /// Within what a port may report (a worker's frame is untrusted).
+    fn from_event(e: &crate::telegram::IncomingEvent) -> Option<Self> {
+        let crate::telegram::IncomingEvent::Command {
+            user,
+            access_hash,
+            command,
+            payload,
+            ..
+        } = e
+        else {
+            return None;
+        };
+        let name_ok = |s: &str| s.len() <= 256;
+        let ok = user.id > 0
+            && command.len() <= crate::telegram::COMMAND_MAX
+            && payload.len() <= crate::telegram::COMMAND_PAYLOAD_MAX
+            && name_ok(&user.first_name)
+            && user.last_name.as_deref().is_none_or(name_ok)
+            && user.username.as_deref().is_none_or(name_ok);
+        ok.then(|| BotCommand {
+            user: user.clone(),
+            access_hash: *access_hash,
+            command: command.clone(),
+            payload: payload.clone(),
+        })
+    }
+}
+
+/// Why a post through the platform bot did not get an answer.
+#[derive(Debug, PartialEq, Eq, thiserror::Error)]
+pub enum DirectError {
+    #[error("the platform bot is not online")]
+    Unavailable,
+    #[error("the platform bot did not answer in time")]
+    Timeout,
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -389,7 +443,59 @@ impl Supervisor {
             key_locks: Mutex::new(HashMap::new()),
             last_refresh: Mutex::new(HashMap::new()),
             revoked_alerted: Mutex::new(std::collections::HashSet::new()),
+            direct: Mutex::new(HashMap::new()),
+            direct_seq: std::sync::atomic::AtomicU64::new(1),
+            platform_inbox: Mutex::new(None),
         })
+    }
+
+    /// Commands users send the platform bot go to `tx` from now on.
+    pub fn set_platform_inbox(&self, tx: mpsc::Sender<BotCommand>) {
+        *lock(&self.platform_inbox) = Some(tx);
+    }
+
+    /// The platform bot's account, when it is online.
+    pub fn platform_bot(&self) -> Option<crate::telegram::Me> {
+        let st = self.status(WorkerKey::Platform)?;
+        st.sessions.values().find_map(|s| match s {
+            SessionState::Online { me } => Some(me.clone()),
+            _ => None,
+        })
+    }
+
+    /// Sends one post through the platform bot, paced like any other, and waits for its
+    /// outcome. The job's key is replaced by one of the supervisor's own.
+    pub async fn send_direct(
+        &self,
+        mut job: SendJob,
+        wait: Duration,
+    ) -> Result<DeliveryOutcome, DirectError> {
+        if self.platform_bot().is_none() {
+            return Err(DirectError::Unavailable);
+        }
+        job.campaign = self
+            .direct_seq
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        job.run = 0;
+        job.session = crate::workers::PLATFORM_SESSION;
+        let key = job.key();
+        let (tx, rx) = oneshot::channel();
+        lock(&self.direct).insert(key, tx);
+        let handed = lock(&self.slots)
+            .get(&WorkerKey::Platform)
+            .is_some_and(|slot| slot.jobs.send(vec![job]).is_ok());
+        let r = if handed {
+            match tokio::time::timeout(wait, rx).await {
+                Ok(Ok(outcome)) => Ok(outcome),
+                // The worker went away with the post.
+                Ok(Err(_)) => Err(DirectError::Unavailable),
+                Err(_) => Err(DirectError::Timeout),
+            }
+        } else {
+            Err(DirectError::Unavailable)
+        };
+        lock(&self.direct).remove(&key);
+        r
     }
 
     /// Starts (or replaces) the worker of `tenant`. The previous worker, if any, has exited
@@ -1050,12 +1156,18 @@ impl Supervisor {
                         });
                     }
                     Some(Ok(FromWorker::Delivered { campaign, run, chat_id, outcome })) => {
-                        let Some(tenant) = key.tenant() else { continue };
                         if let crate::ipc::messages::DeliveryOutcome::Failed { code, .. } = &outcome
                             && !valid_delivery_code(code)
                         {
                             return RunEnd::Failed("worker sent a malformed delivery code".into());
                         }
+                        let Some(tenant) = key.tenant() else {
+                            // Only posts someone waits for: a worker cannot make up its own.
+                            if let Some(tx) = lock(&self.direct).remove(&(campaign, run, chat_id)) {
+                                let _ = tx.send(outcome);
+                            }
+                            continue;
+                        };
                         let key3 = (botyard_shards::ids::CampaignId(campaign), run, botyard_shards::ids::ChatId(chat_id));
                         results.push((key3, outcome));
                         if results.len() >= RESULTS_PER_COMMIT {
@@ -1233,7 +1345,19 @@ impl Supervisor {
         events: &[crate::telegram::IncomingEvent],
     ) -> Result<(), botyard_shards::ingest::IngestError> {
         let Some(tenant) = key.tenant() else {
-            // The platform bot's traffic is not a tenant's statistics.
+            // The platform bot's traffic is not a tenant's statistics; its commands (account
+            // links) go to the inbox, or are dropped when it is full.
+            let inbox = lock(&self.platform_inbox).clone();
+            for e in events {
+                let Some(cmd) = BotCommand::from_event(e) else {
+                    continue;
+                };
+                if let Some(tx) = &inbox
+                    && tx.try_send(cmd).is_err()
+                {
+                    tracing::warn!("platform bot command dropped: inbox full");
+                }
+            }
             status.send_modify(|s| s.events_stored += events.len() as u64);
             return Ok(());
         };

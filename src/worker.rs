@@ -909,6 +909,7 @@ async fn post<P: TelegramPort>(port: &mut P, job: &SendJob, sending: &Sending) -
         markup: Some(job.markup),
         buttons: job.buttons.clone(),
         media,
+        access_hash: job.access_hash,
     };
     match port.send(msg).await {
         Ok(sent) => {

@@ -16,7 +16,7 @@ use crate::telegram::sim::SimConfig;
 
 /// The tenant's media folder, handed to its worker read-only.
 pub fn media_dir(st: &AppState, tenant: TenantId) -> std::path::PathBuf {
-    st.config.data_dir.join("media").join(tenant.0.to_string())
+    media_root(st).join(tenant.0.to_string())
 }
 
 /// Stores a session: its record, and its material sealed with the master key, bound to the
@@ -448,6 +448,15 @@ pub fn store_platform_bot(
     Ok(())
 }
 
+/// The platform bot's one session.
+pub const PLATFORM_SESSION: u64 = 1;
+
+/// Everyone's media, read-only for the platform bot's worker: a "send a test to me" carries
+/// the tenant's file. The platform bot is the reseller's own, trusted as the server is.
+pub fn media_root(st: &AppState) -> std::path::PathBuf {
+    st.config.data_dir.join("media")
+}
+
 /// The session the platform bot's worker runs, when one is configured: the real bot when a
 /// token is set, a simulated one with `platform.bot = "sim"` or `--demo`.
 pub fn platform_spec(st: &AppState) -> Option<SessionSpec> {
@@ -474,7 +483,7 @@ pub fn platform_spec(st: &AppState) -> Option<SessionSpec> {
             }
         };
         return Some(SessionSpec {
-            id: 1,
+            id: PLATFORM_SESSION,
             kind: SessionKind::Bot(kind),
         });
     }
@@ -482,7 +491,7 @@ pub fn platform_spec(st: &AppState) -> Option<SessionSpec> {
         PlatformBot::Off if !st.config.demo => None,
         // The demo shows the whole product, the reseller's bot included.
         PlatformBot::Off | PlatformBot::Sim => Some(SessionSpec {
-            id: 1,
+            id: PLATFORM_SESSION,
             kind: SessionKind::Sim(SimConfig {
                 seed: 7,
                 groups: 1,
@@ -518,8 +527,12 @@ pub async fn ensure_worker(st: &AppState, tenant: TenantId) -> AppResult<()> {
 pub async fn start_platform(st: &AppState) -> bool {
     match platform_spec(st) {
         Some(spec) => {
+            let media = media_root(st);
+            if let Err(e) = std::fs::create_dir_all(&media) {
+                tracing::error!(error = %e, "cannot create the media folder");
+            }
             st.supervisor
-                .start(WorkerKey::Platform, vec![spec], None, None)
+                .start(WorkerKey::Platform, vec![spec], Some(media), None)
                 .await;
             true
         }

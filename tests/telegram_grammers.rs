@@ -66,6 +66,7 @@ fn out(chat_id: i64, text: &str, random_id: i64) -> OutgoingMessage {
         markup: None,
         buttons: Vec::new(),
         media: None,
+        access_hash: None,
     }
 }
 

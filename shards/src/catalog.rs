@@ -342,7 +342,9 @@ impl CatalogTx<WriteTransaction> {
             .map(|v| v.value().decode())
             .transpose()?;
         if let Some(old) = old.filter(|o| o.user_id != rec.user_id) {
-            self.tx.open_table(TELEGRAM_LINK_USERS)?.remove(old.user_id)?;
+            self.tx
+                .open_table(TELEGRAM_LINK_USERS)?
+                .remove(old.user_id)?;
         }
         Ok(())
     }
@@ -357,7 +359,9 @@ impl CatalogTx<WriteTransaction> {
             .transpose()?;
         match old {
             Some(old) => {
-                self.tx.open_table(TELEGRAM_LINK_USERS)?.remove(old.user_id)?;
+                self.tx
+                    .open_table(TELEGRAM_LINK_USERS)?
+                    .remove(old.user_id)?;
                 Ok(true)
             }
             None => Ok(false),

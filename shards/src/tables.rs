@@ -10,8 +10,8 @@ use crate::ids::{
 use crate::record::Rec;
 use crate::records::{
     AccountRec, ApiKeyRec, AuditRec, CampaignRec, DeliveryRec, FamilyRec, GroupRec, MediaRec,
-    PlanRec, RefreshRec, RunRec, SessionRec, SettingsRec, TemplateRec, TemplateVersionRec,
-    TelegramLinkRec, TenantRec, TgUserRec, VariablesRec,
+    PlanRec, RefreshRec, RunRec, SessionRec, SettingsRec, TelegramLinkRec, TemplateRec,
+    TemplateVersionRec, TenantRec, TgUserRec, VariablesRec,
 };
 
 /// `schema_version`, `kind`, `shard_index`, `shard_count`: present in every file.

@@ -169,9 +169,7 @@ fn populate(store: &Store, admin: &Principal, scope: &TenantScope, mark: &str, o
             username: None,
             linked_at: 1,
         };
-        store
-            .catalog_write(|c| c.link_telegram(id, &link))
-            .unwrap();
+        store.catalog_write(|c| c.link_telegram(id, &link)).unwrap();
         let (fam, hashes) = login(store, id, &email);
         o.families.insert(fam);
         o.refresh.extend(hashes);

@@ -46,16 +46,8 @@ fn a_telegram_user_is_linked_to_one_account_at_most() {
     assert_eq!(read(ayse).unwrap().user_id, 501);
     assert_eq!(read(mehmet).unwrap().user_id, 502);
 
-    assert!(
-        store
-            .catalog_write(|c| c.unlink_telegram(mehmet))
-            .unwrap()
-    );
-    assert!(
-        !store
-            .catalog_write(|c| c.unlink_telegram(mehmet))
-            .unwrap()
-    );
+    assert!(store.catalog_write(|c| c.unlink_telegram(mehmet)).unwrap());
+    assert!(!store.catalog_write(|c| c.unlink_telegram(mehmet)).unwrap());
     assert_eq!(read(mehmet), None);
     // 502 is free again: linking it to Ayşe replaces her 501.
     store

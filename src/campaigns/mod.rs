@@ -510,3 +510,54 @@ pub fn reschedule_all(
         Ok(out)
     })
 }
+
+/// The campaign's post as "send a test to me" sends it: rendered for `group` (or its first
+/// target, or the tenant's first group), to the linked user's private chat with the platform
+/// bot. Nothing is recorded: a test is not a run.
+pub fn test_post(
+    scope: &TenantScope,
+    settings: &SettingsRec,
+    id: CampaignId,
+    group: Option<ChatId>,
+    to: &botyard_shards::records::TelegramLinkRec,
+    now: i64,
+) -> AppResult<crate::ipc::messages::SendJob> {
+    let s = scope.shard_read()?;
+    let rec = s.campaign(id)?.ok_or(AppError::NotFound("campaign"))?;
+    let t = s
+        .template(rec.template)?
+        .ok_or(AppError::NotFound("template"))?;
+    let version = rec.version.unwrap_or(t.latest);
+    let v = s
+        .template_version(rec.template, version)?
+        .ok_or(AppError::NotFound("template version"))?;
+    let groups = s.groups()?;
+    let chat = match group {
+        Some(c) => {
+            s.group(c)?.ok_or(AppError::NotFound("group"))?;
+            c
+        }
+        None => runs::targets(&groups, &rec)
+            .first()
+            .map(|(c, _)| *c)
+            .or_else(|| groups.first().map(|(c, _)| *c))
+            .ok_or_else(|| AppError::Conflict {
+                code: "campaign.no_groups",
+                message: "the tenant has no group to fill the template's variables with".into(),
+            })?,
+    };
+    let mut job = runs::job(&s, settings, id, 0, chat, &rec, &v, now)?;
+    // The platform bot reads every tenant's media, under the tenant's folder.
+    if let Some(m) = job.media.as_mut() {
+        m.file = format!("{}/{}", scope.tenant_id().0, m.file);
+    }
+    Ok(crate::ipc::messages::SendJob {
+        chat_id: to.user_id,
+        access_hash: Some(to.access_hash),
+        random_id: rand::random(),
+        delete_message: None,
+        pin: false,
+        silent: false,
+        ..job
+    })
+}

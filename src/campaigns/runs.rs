@@ -291,6 +291,7 @@ pub fn job<T: Reader>(
         },
         pin: rec.pin,
         silent: settings.send.silent,
+        access_hash: None,
     })
 }
 

@@ -23,6 +23,101 @@ pub fn router() -> OpenApiRouter<Shared> {
         .routes(routes!(me))
         .routes(routes!(change_password))
         .routes(routes!(setup))
+        .routes(routes!(get_telegram_link, delete_telegram_link))
+        .routes(routes!(new_telegram_link))
+}
+
+fn account_of(caller: &Caller) -> AppResult<botyard_shards::ids::AccountId> {
+    caller.account().ok_or(crate::error::AppError::Forbidden {
+        code: "telegram.account_required",
+        message: "an API key has no Telegram user; log in as a person",
+    })
+}
+
+/// The Telegram user the caller's account is linked to.
+#[derive(Serialize, ToSchema)]
+pub struct TelegramLinkOut {
+    pub linked: bool,
+    pub user_id: Option<i64>,
+    pub first_name: Option<String>,
+    pub username: Option<String>,
+    /// Unix seconds.
+    pub linked_at: Option<i64>,
+}
+
+/// My Telegram link: the user the platform bot sends my test posts to.
+#[utoipa::path(get, path = "/api/v1/auth/telegram", tag = "auth",
+    responses((status = 200, body = TelegramLinkOut), (status = 401, body = ErrorEnvelope), (status = 403, body = ErrorEnvelope)),
+    security(("bearer" = [])))]
+async fn get_telegram_link(
+    State(st): State<Shared>,
+    caller: Caller,
+) -> AppResult<Json<TelegramLinkOut>> {
+    let account = account_of(&caller)?;
+    let link = st.store.catalog_read()?.telegram_link(account)?;
+    Ok(Json(TelegramLinkOut {
+        linked: link.is_some(),
+        user_id: link.as_ref().map(|l| l.user_id),
+        first_name: link.as_ref().map(|l| l.first_name.clone()),
+        username: link.as_ref().and_then(|l| l.username.clone()),
+        linked_at: link.as_ref().map(|l| l.linked_at),
+    }))
+}
+
+/// Unlink my Telegram user.
+#[utoipa::path(delete, path = "/api/v1/auth/telegram", tag = "auth",
+    responses((status = 204), (status = 401, body = ErrorEnvelope), (status = 403, body = ErrorEnvelope), (status = 404, body = ErrorEnvelope)),
+    security(("bearer" = [])))]
+async fn delete_telegram_link(State(st): State<Shared>, caller: Caller) -> AppResult<StatusCode> {
+    let account = account_of(&caller)?;
+    let removed = crate::state::blocking(move || {
+        Ok(st.store.catalog_write(|c| c.unlink_telegram(account))?)
+    })
+    .await?;
+    if removed {
+        Ok(StatusCode::NO_CONTENT)
+    } else {
+        Err(crate::error::AppError::NotFound("telegram link"))
+    }
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct TelegramLinkCode {
+    /// Open this on the phone: Telegram starts the platform bot with the code.
+    #[schema(example = "https://t.me/yard_platform_bot?start=Xq3…")]
+    pub url: String,
+    /// The `/start` payload, for typing `/start <code>` to the bot by hand.
+    pub code: String,
+    pub bot_username: String,
+    /// Unix seconds; the code works once, until then.
+    pub expires_at: i64,
+}
+
+/// A one-time link to connect my Telegram user: opening it starts the platform bot, which
+/// links the chat to my account and confirms. A new code replaces the previous one.
+#[utoipa::path(post, path = "/api/v1/auth/telegram/link", tag = "auth",
+    responses((status = 201, body = TelegramLinkCode), (status = 401, body = ErrorEnvelope), (status = 403, body = ErrorEnvelope), (status = 503, body = ErrorEnvelope)),
+    security(("bearer" = [])))]
+async fn new_telegram_link(
+    State(st): State<Shared>,
+    caller: Caller,
+) -> AppResult<(StatusCode, Json<TelegramLinkCode>)> {
+    let account = account_of(&caller)?;
+    let bot = st
+        .supervisor
+        .platform_bot()
+        .and_then(|me| me.username)
+        .ok_or_else(crate::telegram_link::unavailable)?;
+    let (code, expires_at) = st.link_codes.issue(account, st.now())?;
+    Ok((
+        StatusCode::CREATED,
+        Json(TelegramLinkCode {
+            url: crate::telegram_link::deep_link(&bot, &code),
+            code,
+            bot_username: bot,
+            expires_at,
+        }),
+    ))
 }
 
 #[derive(Deserialize, ToSchema)]

@@ -22,7 +22,7 @@ use crate::campaigns::scheduler::JobSink;
 use crate::campaigns::{self, Check, Input, runs::Started, schedule};
 use crate::clock::rfc3339;
 use crate::error::{AppError, AppResult, ErrorEnvelope};
-use crate::http::extract::{ApiJson, ApiPath, TenantCtx};
+use crate::http::extract::{ApiJson, ApiPath, ApiQuery, TenantCtx};
 use crate::state::{Shared, blocking};
 
 pub fn router() -> OpenApiRouter<Shared> {
@@ -34,6 +34,7 @@ pub fn router() -> OpenApiRouter<Shared> {
         .routes(routes!(resume_campaign))
         .routes(routes!(run_campaign))
         .routes(routes!(duplicate_campaign))
+        .routes(routes!(test_campaign))
         .routes(routes!(check_campaign))
         .routes(routes!(list_runs))
         .routes(routes!(get_run))
@@ -502,6 +503,77 @@ async fn run_campaign(
         }
     };
     Ok((StatusCode::ACCEPTED, Json(out)))
+}
+
+#[derive(Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct TestQuery {
+    /// Fill `{group.*}` variables from this group (default: the first target).
+    pub group: Option<i64>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct TestSent {
+    /// The caller's Telegram user, who got the post from the platform bot.
+    pub telegram_user_id: i64,
+    pub message_id: i64,
+    pub sent_at: String,
+}
+
+/// Sends the campaign's post to me: to my own chat with the platform bot, as the campaign
+/// would post it (template, media, buttons, variables filled for a group). Nothing is
+/// recorded as a run. Link Telegram first (`POST /api/v1/auth/telegram/link`).
+#[utoipa::path(post, path = "/api/v1/tenants/{id}/campaigns/{campaign_id}/test", tag = "campaigns",
+    params(("id" = u64, Path, description = "Tenant id"), ("campaign_id" = u64, Path, description = "Campaign id"), TestQuery),
+    responses((status = 200, body = TestSent), (status = 403, body = ErrorEnvelope), (status = 404, body = ErrorEnvelope),
+        (status = 409, body = ErrorEnvelope), (status = 422, body = ErrorEnvelope), (status = 502, body = ErrorEnvelope),
+        (status = 503, body = ErrorEnvelope), (status = 504, body = ErrorEnvelope)),
+    security(("bearer" = [])))]
+async fn test_campaign(
+    State(st): State<Shared>,
+    t: TenantCtx,
+    ApiPath(ids): ApiPath<(u64, u64)>,
+    ApiQuery(q): ApiQuery<TestQuery>,
+) -> AppResult<Json<TestSent>> {
+    require_active(&t.scope)?;
+    let account = t.caller.account().ok_or(AppError::Forbidden {
+        code: "telegram.account_required",
+        message: "an API key has no Telegram user; log in as a person",
+    })?;
+    let st2 = st.clone();
+    let (job, to) = blocking(move || {
+        let to = st2
+            .store
+            .catalog_read()?
+            .telegram_link(account)?
+            .ok_or_else(|| AppError::Conflict {
+                code: "telegram.not_linked",
+                message: "link your Telegram first: POST /api/v1/auth/telegram/link".into(),
+            })?;
+        let settings = crate::tenancy::settings(&t.scope)?;
+        let group = q.group.map(botyard_shards::ids::ChatId);
+        let job = campaigns::test_post(
+            &t.scope,
+            &settings,
+            CampaignId(ids.1),
+            group,
+            &to,
+            st2.now(),
+        )?;
+        Ok((job, to.user_id))
+    })
+    .await?;
+    let r = st
+        .supervisor
+        .send_direct(job, crate::telegram_link::DIRECT_WAIT)
+        .await;
+    let (message_id, at_ms) = crate::telegram_link::outcome(r)?;
+    Ok(Json(TestSent {
+        telegram_user_id: to,
+        message_id,
+        sent_at: rfc3339(at_ms.div_euclid(1000)),
+    }))
 }
 
 /// A draft copy of the campaign.

@@ -7,7 +7,7 @@ use crate::sandbox::SandboxReport;
 use crate::telegram::sim::SimConfig;
 use crate::telegram::{Dialog, IncomingEvent, Me};
 
-pub const PROTOCOL_VERSION: u16 = 5;
+pub const PROTOCOL_VERSION: u16 = 6;
 
 /// Descriptor numbers the supervisor places in a worker.
 pub const WORKER_SOCKET_FD: i32 = 3;
@@ -163,6 +163,8 @@ pub struct SendJob {
     pub delete_message: Option<i64>,
     pub pin: bool,
     pub silent: bool,
+    /// A post to a private chat (the platform bot's test messages): the user's access hash.
+    pub access_hash: Option<i64>,
 }
 
 impl SendJob {

@@ -469,6 +469,13 @@ impl Grammers {
         chats: Vec<tl::enums::Chat>,
     ) -> Vec<IncomingEvent> {
         self.remember_chats(&chats).await;
+        let hashes: HashMap<i64, i64> = users
+            .iter()
+            .filter_map(|u| match u {
+                tl::enums::User::User(u) => Some((u.id, u.access_hash.unwrap_or(0))),
+                _ => None,
+            })
+            .collect();
         let users: HashMap<i64, UserRef> = users
             .into_iter()
             .filter_map(|u| match u {
@@ -515,7 +522,12 @@ impl Grammers {
                 ),
                 tl::enums::Message::Empty(_) => continue,
             };
-            let Some(chat_id) = chat else { continue };
+            let Some(chat_id) = chat else {
+                if let Some(e) = self.command_of(&message, &users, &hashes) {
+                    out.push(e);
+                }
+                continue;
+            };
             if let tl::enums::Message::Service(m) = &message {
                 out.extend(service_events(chat_id, m, &users));
             }
@@ -539,6 +551,49 @@ impl Grammers {
             });
         }
         out
+    }
+}
+
+impl Grammers {
+    /// A command a user sent the bot in a private chat. Other private messages, and any to a
+    /// user account, are not reported: they are not the product's to read.
+    fn command_of(
+        &mut self,
+        message: &tl::enums::Message,
+        users: &HashMap<i64, UserRef>,
+        hashes: &HashMap<i64, i64>,
+    ) -> Option<IncomingEvent> {
+        let tl::enums::Message::Message(m) = message else {
+            return None;
+        };
+        let tl::enums::Peer::User(peer) = &m.peer_id else {
+            return None;
+        };
+        if self.cfg.bot_token.is_none() || m.out {
+            return None;
+        }
+        let (command, payload) = super::parse_command(&m.message)?;
+        let access_hash = hashes.get(&peer.user_id).copied().unwrap_or(0);
+        self.peers.insert(
+            peer.user_id,
+            tl::enums::InputPeer::User(tl::types::InputPeerUser {
+                user_id: peer.user_id,
+                access_hash,
+            }),
+        );
+        let user = users.get(&peer.user_id).cloned().unwrap_or(UserRef {
+            id: peer.user_id,
+            first_name: String::new(),
+            last_name: None,
+            username: None,
+        });
+        Some(IncomingEvent::Command {
+            user,
+            access_hash,
+            command,
+            payload,
+            at: i64::from(m.date),
+        })
     }
 }
 
@@ -1017,7 +1072,16 @@ impl TelegramPort for Grammers {
     }
 
     async fn send(&mut self, msg: OutgoingMessage) -> Result<SentMessage, PortError> {
-        let peer = self.peer(msg.chat_id)?;
+        let peer = match msg.access_hash {
+            // A private chat with a user who wrote to the bot (maybe before a restart).
+            Some(access_hash) if msg.chat_id > 0 => {
+                tl::enums::InputPeer::User(tl::types::InputPeerUser {
+                    user_id: msg.chat_id,
+                    access_hash,
+                })
+            }
+            _ => self.peer(msg.chat_id)?,
+        };
         let (text, entities) = match msg.markup.unwrap_or(self.cfg.markup) {
             Markup::Plain => (msg.text.clone(), Vec::new()),
             Markup::Markdown => grammers_client::parsers::parse_markdown_message(&msg.text),

@@ -82,6 +82,41 @@ pub enum IncomingEvent {
         members: u32,
         at: i64,
     },
+    /// A command sent to a bot in a private chat (`/start <payload>`); only bot sessions
+    /// report these, and only their command and payload, never other private text.
+    Command {
+        user: UserRef,
+        /// What it takes to write back to the user (0 where the port needs none).
+        access_hash: i64,
+        /// Without the slash or a `@botname` suffix, at most [`COMMAND_MAX`] bytes.
+        command: String,
+        /// At most [`COMMAND_PAYLOAD_MAX`] bytes.
+        payload: String,
+        at: i64,
+    },
+}
+
+/// Longest command name a port reports.
+pub const COMMAND_MAX: usize = 32;
+/// Longest command payload a port reports (Telegram's `/start` parameter is at most 64).
+pub const COMMAND_PAYLOAD_MAX: usize = 64;
+
+/// Splits a private message to a bot into command and payload, when it is a command that
+/// fits the limits: `/start abc` → ("start", "abc"), `/start@yard_bot` → ("start", "").
+pub fn parse_command(text: &str) -> Option<(String, String)> {
+    let rest = text.strip_prefix('/')?;
+    let (head, payload) = match rest.split_once(char::is_whitespace) {
+        Some((h, p)) => (h, p.trim()),
+        None => (rest, ""),
+    };
+    let command = head.split('@').next().unwrap_or_default();
+    let ok = !command.is_empty()
+        && command.len() <= COMMAND_MAX
+        && command
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_')
+        && payload.len() <= COMMAND_PAYLOAD_MAX;
+    ok.then(|| (command.to_ascii_lowercase(), payload.to_string()))
 }
 
 /// How a text is marked up.
@@ -129,6 +164,9 @@ pub struct OutgoingMessage {
     pub buttons: Vec<Vec<UrlButton>>,
     /// The file, already read from the media folder.
     pub media: Option<(MediaFile, Vec<u8>)>,
+    /// For a private chat (a positive `chat_id`): the user's access hash, from the command
+    /// they sent.
+    pub access_hash: Option<i64>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -227,5 +265,27 @@ impl SyncState {
 
     pub fn within_limits(&self) -> bool {
         self.channels.len() <= Self::MAX_CHANNELS && self.access_hashes.len() <= Self::MAX_CHANNELS
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_command;
+
+    #[test]
+    fn commands_are_split_and_bounded() {
+        let p = |t: &str| parse_command(t);
+        assert_eq!(
+            p("/start abc_DEF-1"),
+            Some(("start".into(), "abc_DEF-1".into()))
+        );
+        assert_eq!(p("/start@yard_bot"), Some(("start".into(), String::new())));
+        assert_eq!(p("/Start  x "), Some(("start".into(), "x".into())));
+        assert_eq!(p("start abc"), None);
+        assert_eq!(p("/"), None);
+        assert_eq!(p("/sta rt"), Some(("sta".into(), "rt".into())));
+        assert_eq!(p("/ştart"), None);
+        assert_eq!(p(&format!("/start {}", "a".repeat(65))), None);
+        assert_eq!(p(&format!("/{}", "a".repeat(33))), None);
     }
 }

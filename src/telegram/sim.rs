@@ -321,17 +321,31 @@ impl TelegramPort for Sim {
                 return Err(PortError::SlowMode(wait as u32));
             }
         }
-        let group = self
-            .groups
-            .iter_mut()
-            .find(|g| g.chat_id == msg.chat_id)
-            .ok_or(PortError::ChatNotFound(msg.chat_id))?;
+        let message_id = if msg.chat_id > 0 {
+            // A private chat: a bot can write to a user who wrote to it first (the access
+            // hash comes from that message).
+            if !self.cfg.is_bot || msg.access_hash.is_none() {
+                return Err(PortError::ChatNotFound(msg.chat_id));
+            }
+            self.sent
+                .iter()
+                .filter(|m| m.chat_id == msg.chat_id)
+                .count() as i64
+                + 1
+        } else {
+            let group = self
+                .groups
+                .iter_mut()
+                .find(|g| g.chat_id == msg.chat_id)
+                .ok_or(PortError::ChatNotFound(msg.chat_id))?;
+            group.next_message_id += 1;
+            group.next_message_id - 1
+        };
         let sent = SentMessage {
             chat_id: msg.chat_id,
-            message_id: group.next_message_id,
+            message_id,
             at: now,
         };
-        group.next_message_id += 1;
         self.last_send_in.insert(msg.chat_id, now);
         self.seen_random_ids.insert(msg.random_id, sent.clone());
         self.sent.push(sent.clone());
@@ -463,6 +477,7 @@ mod tests {
                 markup: None,
                 buttons: Vec::new(),
                 media: None,
+                access_hash: None,
             };
             let a = s.send(m.clone()).await.unwrap();
             let b = s.send(m).await.unwrap();
@@ -492,6 +507,7 @@ mod tests {
                 markup: None,
                 buttons: Vec::new(),
                 media: None,
+                access_hash: None,
             };
             assert_eq!(
                 s.send(m).await,
@@ -536,6 +552,7 @@ mod tests {
                 markup: None,
                 buttons: Vec::new(),
                 media: None,
+                access_hash: None,
             };
             assert!(s.send(m(chats[0], 1)).await.is_ok());
             assert!(s.send(m(chats[0], 2)).await.is_ok());
@@ -569,6 +586,7 @@ mod tests {
                 markup: None,
                 buttons: Vec::new(),
                 media: None,
+                access_hash: None,
             };
             assert!(user.send(m(1)).await.is_ok());
             assert_eq!(user.send(m(2)).await, Err(PortError::SlowMode(30)));

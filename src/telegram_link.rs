@@ -1,0 +1,250 @@
+//! Linking a botyard account to the Telegram user behind it: the account asks for a one-time
+//! code, the user opens `t.me/<platform bot>?start=<code>`, and the platform bot's worker
+//! reports the `/start <code>` command. The platform bot can then write to the user ("send a
+//! test to me", later alerts).
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+use botyard_shards::ids::AccountId;
+use botyard_shards::records::{Language, TelegramLinkRec};
+
+use crate::error::{AppError, AppResult};
+use crate::ipc::messages::{DeliveryOutcome, SendJob};
+use crate::state::{Shared, blocking};
+use crate::supervisor::{BotCommand, DirectError};
+use crate::telegram::Markup;
+
+/// How long a link code works.
+pub const CODE_TTL_SECS: i64 = 600;
+/// Codes waiting at most (one per account; expired ones are dropped first).
+const MAX_CODES: usize = 10_000;
+/// How long an answer or a test post may wait for the platform bot.
+pub const DIRECT_WAIT: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// Link codes handed out and not used yet, by their hash. Kept in memory: a code lives ten
+/// minutes, and after a restart the user asks for a new one.
+#[derive(Default)]
+pub struct LinkCodes {
+    codes: Mutex<HashMap<[u8; 32], (AccountId, i64)>>,
+}
+
+impl LinkCodes {
+    /// A new code for `account` (its earlier one stops working), and when it expires.
+    pub fn issue(&self, account: AccountId, now: i64) -> AppResult<(String, i64)> {
+        let code = crate::crypto::random_token();
+        let expires = now + CODE_TTL_SECS;
+        let mut codes = self.codes.lock().unwrap_or_else(|p| p.into_inner());
+        codes.retain(|_, (a, exp)| *exp > now && *a != account);
+        if codes.len() >= MAX_CODES {
+            return Err(AppError::Busy {
+                code: "telegram.too_many_links",
+            });
+        }
+        codes.insert(crate::crypto::sha256(code.as_bytes()), (account, expires));
+        Ok((code, expires))
+    }
+
+    /// The account a code was issued to, once: the code is used up.
+    pub fn redeem(&self, code: &str, now: i64) -> Option<AccountId> {
+        let mut codes = self.codes.lock().unwrap_or_else(|p| p.into_inner());
+        let (account, expires) = codes.remove(&crate::crypto::sha256(code.as_bytes()))?;
+        (expires > now).then_some(account)
+    }
+}
+
+/// `https://t.me/<bot>?start=<code>`.
+pub fn deep_link(bot_username: &str, code: &str) -> String {
+    format!("https://t.me/{bot_username}?start={code}")
+}
+
+/// What the platform bot answers.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Reply {
+    Linked { email: String, language: Language },
+    Expired,
+    Hello,
+}
+
+impl Reply {
+    pub fn text(&self) -> String {
+        match self {
+            Reply::Linked {
+                email,
+                language: Language::Tr,
+            } => format!(
+                "✅ Bu sohbet botyard hesabınıza ({email}) bağlandı. Deneme gönderileri buraya gelecek."
+            ),
+            Reply::Linked { email, .. } => format!(
+                "✅ This chat is now linked to your botyard account ({email}). Test posts will arrive here."
+            ),
+            Reply::Expired => "This link has expired. In botyard, choose \"Link Telegram\" again.\n\n\
+                 Bu bağlantının süresi doldu. botyard'da \"Telegram'ı bağla\" seçeneğine yeniden dokunun."
+                .into(),
+            Reply::Hello => "Hello! This bot sends your botyard test posts. To link this chat, open botyard and choose \"Link Telegram\".\n\n\
+                 Merhaba! Bu bot botyard deneme gönderilerinizi iletir. Bu sohbeti bağlamak için botyard'da \"Telegram'ı bağla\" seçeneğine dokunun."
+                .into(),
+        }
+    }
+}
+
+/// Stores the link and says in which language to confirm it: the language of the account's
+/// first tenant.
+pub fn link(
+    store: &botyard_shards::Store,
+    account: AccountId,
+    cmd: &BotCommand,
+    now: i64,
+) -> AppResult<Reply> {
+    let rec = TelegramLinkRec {
+        user_id: cmd.user.id,
+        access_hash: cmd.access_hash,
+        first_name: cmd.user.first_name.clone(),
+        username: cmd.user.username.clone(),
+        linked_at: now,
+    };
+    let (email, tenant) = store.catalog_write(|c| {
+        c.link_telegram(account, &rec)?;
+        let email = c.account(account)?.map(|a| a.email).unwrap_or_default();
+        let tenant = c.memberships(account)?.first().map(|(t, _)| *t);
+        Ok::<_, AppError>((email, tenant))
+    })?;
+    let language = match tenant {
+        Some(t) => crate::tenancy::settings(&store.supervisor_scope(t)?)?.language,
+        None => Language::En,
+    };
+    tracing::info!(account = account.0, "account linked to a Telegram user");
+    Ok(Reply::Linked { email, language })
+}
+
+/// Handles one command a user sent the platform bot, and answers it.
+pub async fn handle(st: Shared, cmd: BotCommand) {
+    let now = st.now();
+    let reply = match (cmd.command.as_str(), cmd.payload.is_empty()) {
+        ("start", false) => match st.link_codes.redeem(&cmd.payload, now) {
+            Some(account) => {
+                let (st2, cmd2) = (st.clone(), cmd.clone());
+                match blocking(move || link(&st2.store, account, &cmd2, now)).await {
+                    Ok(r) => r,
+                    Err(e) => {
+                        tracing::error!(error = %e, "cannot store a Telegram link");
+                        return;
+                    }
+                }
+            }
+            None => Reply::Expired,
+        },
+        _ => Reply::Hello,
+    };
+    let job = private_post(cmd.user.id, cmd.access_hash, reply.text(), Markup::Plain);
+    if let Err(e) = st.supervisor.send_direct(job, DIRECT_WAIT).await {
+        tracing::warn!(error = %e, "the platform bot's answer was not sent");
+    }
+}
+
+/// A post to a user's private chat with the platform bot.
+pub fn private_post(user_id: i64, access_hash: i64, text: String, markup: Markup) -> SendJob {
+    SendJob {
+        campaign: 0,
+        run: 0,
+        chat_id: user_id,
+        session: crate::workers::PLATFORM_SESSION,
+        random_id: rand::random(),
+        text,
+        markup,
+        buttons: Vec::new(),
+        media: None,
+        delete_message: None,
+        pin: false,
+        silent: false,
+        access_hash: Some(access_hash),
+    }
+}
+
+/// Reads the platform bot's commands until the server stops.
+pub fn spawn_inbox(st: Shared) {
+    let (tx, mut rx) = tokio::sync::mpsc::channel(64);
+    st.supervisor.set_platform_inbox(tx);
+    tokio::spawn(async move {
+        while let Some(cmd) = rx.recv().await {
+            tokio::spawn(handle(st.clone(), cmd));
+        }
+    });
+}
+
+/// The platform bot is not configured or not online.
+pub fn unavailable() -> AppError {
+    AppError::Upstream {
+        status: 503,
+        code: "platform_bot.unavailable",
+        message: "the platform bot is not online; the reseller sets it up in the configuration (platform.bot_token)".into(),
+    }
+}
+
+/// What a post through the platform bot came to, as the API reports it.
+pub fn outcome(r: Result<DeliveryOutcome, DirectError>) -> AppResult<(i64, i64)> {
+    match r {
+        Ok(DeliveryOutcome::Sent { message_id, at_ms }) => Ok((message_id, at_ms)),
+        Ok(DeliveryOutcome::Failed { code, .. }) => Err(AppError::Upstream {
+            status: 502,
+            code: "telegram.send_failed",
+            message: match code.as_str() {
+                "forbidden" | "chat_not_found" => "Telegram refused the post: the linked user has blocked the platform bot or deleted the chat; link Telegram again".into(),
+                "media_missing" => "the template's media file is missing".into(),
+                other => format!("Telegram refused the post ({other})"),
+            },
+        }),
+        Err(DirectError::Unavailable) => Err(unavailable()),
+        Err(DirectError::Timeout) => Err(AppError::Upstream {
+            status: 504,
+            code: "platform_bot.timeout",
+            message: "the platform bot did not answer in time; the post may still arrive".into(),
+        }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_code_works_once_for_its_account_until_it_expires() {
+        let codes = LinkCodes::default();
+        let (a, exp) = codes.issue(AccountId(1), 1000).unwrap();
+        assert_eq!(exp, 1000 + CODE_TTL_SECS);
+        assert!(a.len() <= crate::telegram::COMMAND_PAYLOAD_MAX);
+        assert_eq!(codes.redeem(&a, 1001), Some(AccountId(1)));
+        assert_eq!(codes.redeem(&a, 1002), None, "used up");
+
+        let (old, _) = codes.issue(AccountId(2), 1000).unwrap();
+        let (new, _) = codes.issue(AccountId(2), 1010).unwrap();
+        assert_eq!(codes.redeem(&old, 1011), None, "replaced by the newer code");
+        assert_eq!(codes.redeem(&new, 1011), Some(AccountId(2)));
+
+        let (late, _) = codes.issue(AccountId(3), 1000).unwrap();
+        assert_eq!(codes.redeem(&late, 1000 + CODE_TTL_SECS), None);
+        assert_eq!(codes.redeem("not a code", 1000), None);
+    }
+
+    #[test]
+    fn codes_parse_as_start_payloads() {
+        let codes = LinkCodes::default();
+        let (code, _) = codes.issue(AccountId(1), 0).unwrap();
+        let (cmd, payload) = crate::telegram::parse_command(&format!("/start {code}")).unwrap();
+        assert_eq!((cmd.as_str(), payload.as_str()), ("start", code.as_str()));
+    }
+
+    #[test]
+    fn answers_follow_the_tenants_language() {
+        let tr = Reply::Linked {
+            email: "ayse@dukkan.test".into(),
+            language: Language::Tr,
+        };
+        assert!(tr.text().contains("bağlandı"), "{}", tr.text());
+        let en = Reply::Linked {
+            email: "ayse@dukkan.test".into(),
+            language: Language::En,
+        };
+        assert!(en.text().contains("linked"), "{}", en.text());
+    }
+}
