@@ -1002,3 +1002,181 @@ async fn enable_tagged(
         .expect(200);
     }
 }
+
+/// Waits until the fake datacenter holds `n` posts.
+async fn posts(world: &World, n: usize) -> Vec<botyard_fakedc::world::Sent> {
+    tokio::time::timeout(Duration::from_secs(60), async {
+        loop {
+            let sent = world.sent();
+            if sent.len() >= n {
+                return sent;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    })
+    .await
+    .unwrap_or_else(|_| panic!("{n} posts did not arrive: {:?}", world.sent()))
+}
+
+fn to_user(p: &botyard_fakedc::world::Sent) -> Option<(i64, i64)> {
+    match &p.peer {
+        grammers_client::tl::enums::InputPeer::User(u) => Some((u.user_id, u.access_hash)),
+        _ => None,
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_account_links_its_telegram_by_start_code_and_gets_test_posts_there() {
+    let world = Arc::new(World::new(&[(TOKEN, 6000, "yard_platform_bot")], vec![]));
+    let dc = FakeDc::start(key(), world.clone()).await.unwrap();
+    let seed = tempfile::tempdir().unwrap();
+    std::fs::write(seed.path().join("k"), key()).unwrap();
+    let (port, addr, seed_file) = (dc.addr().port(), dc.addr(), seed.path().join("k"));
+    let app = common::App::start_with(move |c| {
+        c.telegram.api_id = Some(11);
+        c.telegram.api_hash = Some(botyard::config::Secret::new(
+            "0123456789abcdef0123456789abcdef",
+        ));
+        c.telegram.ports = vec![port];
+        c.telegram.dc = (2, addr);
+        c.telegram.seed_auth_key_file = Some(seed_file);
+        c.platform.bot_token = Some(botyard::config::Secret::new(TOKEN));
+    })
+    .await;
+    let admin = app.admin().await.access;
+    let mut limits = common::limits();
+    limits["campaigns"] = json!(5);
+    let t = app
+        .sim_tenant(&admin, "Ece Foto", limits, json!({"seed": 5, "groups": 2}))
+        .await;
+    let owner = t.owner.clone();
+    let tenant = t.tenant;
+    let mut rx = app.ready.supervisor.watch(TenantId(tenant)).unwrap();
+    enable_tagged(&app, &mut rx, tenant, &owner, "vitrin").await;
+    let mut platform = loop {
+        if let Some(rx) = app
+            .ready
+            .supervisor
+            .watch(botyard::supervisor::WorkerKey::Platform)
+        {
+            break rx;
+        }
+        tokio::task::yield_now().await;
+    };
+    tokio::time::timeout(
+        Duration::from_secs(60),
+        platform.wait_for(|s| {
+            matches!(
+                s.sessions.get(&1),
+                Some(botyard::ipc::messages::SessionState::Online { .. })
+            )
+        }),
+    )
+    .await
+    .expect("the platform bot is online")
+    .unwrap();
+
+    let mut png = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\0\x01\0\0\0\x01\x08\x06\0\0\0".to_vec();
+    png.resize(40_000, 9);
+    let media = app
+        .upload(
+            &format!("/api/v1/tenants/{tenant}/media?name=vitrin.png"),
+            &owner,
+            png.clone(),
+        )
+        .await
+        .expect(201)["id"]
+        .as_u64()
+        .unwrap();
+    let tpl = app
+        .post(
+            &format!("/api/v1/tenants/{tenant}/templates"),
+            &owner,
+            json!({"name": "Vitrin", "body": "Yeni sezon: **{group.title}**", "media_id": media,
+                   "buttons": [[{"label": "Mağaza", "url": "https://ece.example/magaza"}]]}),
+        )
+        .await
+        .expect(201)["id"]
+        .as_u64()
+        .unwrap();
+    let c = app
+        .post(
+            &format!("/api/v1/tenants/{tenant}/campaigns"),
+            &owner,
+            json!({"name": "Vitrin", "template_id": tpl, "tags": ["vitrin"], "session_id": t.session,
+                   "schedule": {"every_minutes": 60}}),
+        )
+        .await
+        .expect(201)["id"]
+        .as_u64()
+        .unwrap();
+    let test = format!("/api/v1/tenants/{tenant}/campaigns/{c}/test");
+
+    // The link: a one-time code, opened in Telegram as `/start <code>`.
+    let link = app
+        .post("/api/v1/auth/telegram/link", &owner, json!({}))
+        .await
+        .expect(201)
+        .clone();
+    let code = link["code"].as_str().unwrap().to_string();
+    assert_eq!(link["bot_username"], "yard_platform_bot");
+    assert_eq!(
+        link["url"],
+        format!("https://t.me/yard_platform_bot?start={code}")
+    );
+    let ece = person(555_001, "Ece", Some("ece_foto"));
+    // Private chatter that is not a command is not the product's to read or answer.
+    dc.push(&world.private_message(&ece, "merhaba"));
+    dc.push(&world.private_message(&ece, &format!("/start {code}")));
+    let sent = posts(&world, 1).await;
+    assert_eq!(to_user(&sent[0]), Some((555_001, 555_001 * 7)), "{sent:?}");
+    assert!(sent[0].text.contains("linked"), "{}", sent[0].text);
+    let me = app
+        .get("/api/v1/auth/telegram", &owner)
+        .await
+        .expect(200)
+        .clone();
+    assert_eq!(
+        (
+            &me["linked"],
+            &me["user_id"],
+            &me["first_name"],
+            &me["username"]
+        ),
+        (
+            &json!(true),
+            &json!(555_001),
+            &json!("Ece"),
+            &json!("ece_foto")
+        )
+    );
+
+    // The test post: the campaign's media, caption and buttons, in the private chat.
+    let r = app.post(&test, &owner, json!({})).await.expect(200).clone();
+    assert_eq!(r["telegram_user_id"], 555_001);
+    let sent = posts(&world, 2).await;
+    let p = &sent[1];
+    assert_eq!(to_user(p), Some((555_001, 555_001 * 7)));
+    assert_eq!(r["message_id"], p.id);
+    let m = p.media.as_ref().expect("the template's photo");
+    assert_eq!((m.kind, m.size), ("photo", png.len()));
+    assert!(p.text.starts_with("Yeni sezon: "), "{}", p.text);
+    // Nothing was posted to the groups (they are simulated; a test is not a run).
+    let runs = app
+        .get(
+            &format!("/api/v1/tenants/{tenant}/campaigns/{c}/runs"),
+            &owner,
+        )
+        .await
+        .expect(200)
+        .clone();
+    assert_eq!(runs, json!([]));
+
+    // A used code is refused, in both languages; nothing else changes.
+    dc.push(&world.private_message(&ece, &format!("/start {code}")));
+    let sent = posts(&world, 3).await;
+    assert!(sent[2].text.contains("expired"), "{}", sent[2].text);
+    assert!(sent[2].text.contains("süresi doldu"), "{}", sent[2].text);
+    assert_eq!(sent.len(), 3, "'merhaba' got no answer: {sent:?}");
+    app.stop().await.unwrap();
+}

@@ -99,7 +99,8 @@ struct Logged {
     pts: i32,
     message: tl::enums::Message,
     user: tl::types::User,
-    chat: tl::enums::Chat,
+    /// None for a private chat.
+    chat: Option<tl::enums::Chat>,
 }
 
 /// A user account that can log in by phone (code `12345`), with an optional 2FA password.
@@ -420,6 +421,42 @@ impl World {
         })
     }
 
+    /// A private message from `from` to the account (a user writing to the bot), as Telegram
+    /// pushes it, in the account's own update sequence.
+    pub fn private_message(&self, from: &tl::types::User, text: &str) -> tl::enums::Updates {
+        let mut s = lock(&self.state);
+        s.next_message_id += 1;
+        let peer = tl::enums::Peer::User(tl::types::PeerUser { user_id: from.id });
+        let message: tl::enums::Message = tl::types::Message {
+            id: s.next_message_id,
+            from_id: Some(peer.clone()),
+            message: text.to_string(),
+            date: now(),
+            ..d::message(peer)
+        }
+        .into();
+        s.pts += 1;
+        let pts = s.pts;
+        s.history.push(Logged {
+            channel: None,
+            pts,
+            message: message.clone(),
+            user: from.clone(),
+            chat: None,
+        });
+        tl::enums::Updates::Updates(tl::types::Updates {
+            updates: vec![tl::enums::Update::NewMessage(tl::types::UpdateNewMessage {
+                message,
+                pts,
+                pts_count: 1,
+            })],
+            users: vec![from.clone().into()],
+            chats: Vec::new(),
+            date: now(),
+            seq: 0,
+        })
+    }
+
     /// A service message (someone joined, left, renamed the chat) in a chat.
     pub fn service(
         &self,
@@ -492,7 +529,7 @@ impl World {
             pts,
             message,
             user: from.clone(),
-            chat: Self::chat_object(chat),
+            chat: Some(Self::chat_object(chat)),
         });
         pts
     }
@@ -523,7 +560,7 @@ impl World {
             new_messages: missed.iter().map(|l| l.message.clone()).collect(),
             new_encrypted_messages: Vec::new(),
             other_updates: Vec::new(),
-            chats: missed.iter().map(|l| l.chat.clone()).collect(),
+            chats: missed.iter().filter_map(|l| l.chat.clone()).collect(),
             users: missed.iter().map(|l| l.user.clone().into()).collect(),
             state: Self::state_now(&s),
         })
@@ -553,7 +590,7 @@ impl World {
             timeout: None,
             new_messages: missed.iter().map(|l| l.message.clone()).collect(),
             other_updates: Vec::new(),
-            chats: missed.iter().map(|l| l.chat.clone()).collect(),
+            chats: missed.iter().filter_map(|l| l.chat.clone()).collect(),
             users: missed.iter().map(|l| l.user.clone().into()).collect(),
         })
     }
