@@ -57,7 +57,13 @@ pub fn store_dialogs(
         if !s.sessions()?.iter().any(|(id, _)| id.0 == session) {
             return Ok(SyncOutcome::default());
         }
-        s.sync_groups(session, &f, now)
+        let out = s.sync_groups(session, &f, now)?;
+        // Each listing is a point of the member-count history.
+        let day = local_day(s, now)?;
+        for g in &f {
+            s.put_member_count(g.chat, day, g.members)?;
+        }
+        Ok(out)
     })
 }
 
@@ -80,10 +86,25 @@ pub fn store_chat_changes(
                     .take(TITLE_MAX_CHARS)
                     .collect::<String>()
             });
-            s.chat_changed(ChatId(*chat), title.as_deref(), *members, now)?;
+            let known = s.chat_changed(ChatId(*chat), title.as_deref(), *members, now)?;
+            if let (true, Some(m)) = (known, members) {
+                let day = local_day(s, now)?;
+                s.put_member_count(ChatId(*chat), day, *m)?;
+            }
         }
         Ok(())
     })
+}
+
+/// Today in the tenant's zone.
+fn local_day<T: botyard_shards::Reader>(
+    s: &botyard_shards::TenantShard<T>,
+    now: i64,
+) -> Result<botyard_shards::ids::Day, StoreError> {
+    let zone = s
+        .settings()?
+        .map_or(jiff::tz::TimeZone::UTC, |st| crate::tenancy::zone(&st));
+    Ok(crate::ingestion::day_hour(&zone, now).0)
 }
 
 /// Filters of the group list; every one that is set must match.

@@ -1,5 +1,6 @@
-//! Turns the events a worker reports into store increments. Counters are kept per UTC day and
-//! hour, so statistics can be shown in any whole-hour time zone at read time.
+//! Turns the events a worker reports into store increments. Counters and per-user days are
+//! kept in the tenant's local days and hours (its time zone at the time of the event), so
+//! every statistic is exact in the zone the tenant reads it in, daylight-saving days included.
 
 use botyard_shards::ids::{ChatId, Day, TenantId};
 use botyard_shards::ingest::{Batch, CounterKey, Increment, UserDayIncrement, UserSeen};
@@ -16,9 +17,14 @@ pub mod metric {
     pub const LEAVES: u8 = 28;
 }
 
-fn day_hour(at: i64) -> (Day, u8) {
-    let day = at.div_euclid(86_400);
-    let hour = at.rem_euclid(86_400) / 3600;
+/// The local day and hour of Unix second `at` in `zone`.
+pub fn day_hour(zone: &jiff::tz::TimeZone, at: i64) -> (Day, u8) {
+    let offset = jiff::Timestamp::from_second(at)
+        .map(|t| zone.to_offset(t).seconds())
+        .unwrap_or(0);
+    let local = at + i64::from(offset);
+    let day = local.div_euclid(86_400);
+    let hour = local.rem_euclid(86_400) / 3600;
     (Day(u32::try_from(day).unwrap_or(0)), hour as u8)
 }
 
@@ -35,7 +41,7 @@ fn count(b: &mut Batch, tenant: TenantId, chat: i64, day: Day, metric: u8) {
 }
 
 /// The increments one batch of events adds. Every event is for `tenant` by construction.
-pub fn to_batch(tenant: TenantId, events: &[IncomingEvent]) -> Batch {
+pub fn to_batch(tenant: TenantId, zone: &jiff::tz::TimeZone, events: &[IncomingEvent]) -> Batch {
     let mut b = Batch::default();
     for e in events {
         match e {
@@ -46,7 +52,7 @@ pub fn to_batch(tenant: TenantId, events: &[IncomingEvent]) -> Batch {
                 at,
                 ..
             } => {
-                let (day, hour) = day_hour(*at);
+                let (day, hour) = day_hour(zone, *at);
                 count(&mut b, tenant, *chat_id, day, metric::HOUR_0 + hour);
                 let m = match kind {
                     MessageKind::Text => metric::TEXT,
@@ -74,7 +80,13 @@ pub fn to_batch(tenant: TenantId, events: &[IncomingEvent]) -> Batch {
                 }
             }
             IncomingEvent::MemberJoined { chat_id, user, at } => {
-                count(&mut b, tenant, *chat_id, day_hour(*at).0, metric::JOINS);
+                count(
+                    &mut b,
+                    tenant,
+                    *chat_id,
+                    day_hour(zone, *at).0,
+                    metric::JOINS,
+                );
                 b.users.push(UserSeen {
                     tenant,
                     user: user.id,
@@ -86,7 +98,13 @@ pub fn to_batch(tenant: TenantId, events: &[IncomingEvent]) -> Batch {
                 });
             }
             IncomingEvent::MemberLeft { chat_id, at, .. } => {
-                count(&mut b, tenant, *chat_id, day_hour(*at).0, metric::LEAVES);
+                count(
+                    &mut b,
+                    tenant,
+                    *chat_id,
+                    day_hour(zone, *at).0,
+                    metric::LEAVES,
+                );
             }
             // Member counts and titles are chat state, not counters: the groups table keeps
             // them (member-count history comes with the statistics issue).
@@ -156,8 +174,9 @@ mod tests {
                 at,
             },
         ];
-        let b = to_batch(TenantId(3), &ev);
-        let (day, hour) = day_hour(at);
+        let utc = jiff::tz::TimeZone::UTC;
+        let b = to_batch(TenantId(3), &utc, &ev);
+        let (day, hour) = day_hour(&utc, at);
         assert_eq!((day, hour), (Day(20_541), 1));
         let metrics: Vec<u8> = b.counters.iter().map(|c| c.key.metric).collect();
         assert_eq!(
@@ -178,6 +197,21 @@ mod tests {
                 .iter()
                 .all(|c| c.key.tenant == TenantId(3) && c.key.day == day)
         );
-        assert_eq!(day_hour(-1), (Day(0), 23));
+        assert_eq!(day_hour(&utc, -1), (Day(0), 23));
+        // Istanbul is UTC+3: 01:xx UTC is 04:xx there, the same day.
+        let ist = jiff::tz::TimeZone::get("Europe/Istanbul").unwrap();
+        assert_eq!(day_hour(&ist, at), (Day(20_541), 4));
+        // India's half hour: 23:40 UTC is 05:10 the next day.
+        let kolkata = jiff::tz::TimeZone::get("Asia/Kolkata").unwrap();
+        assert_eq!(day_hour(&kolkata, 86_400 - 20 * 60), (Day(1), 5));
+        // Berlin on the autumn change (2026-10-25): 00:30 UTC is 02:30 summer time, 01:30 UTC
+        // is 02:30 winter time; both count in local hour 2.
+        let berlin = jiff::tz::TimeZone::get("Europe/Berlin").unwrap();
+        let t0: i64 = "2026-10-25T00:30:00Z"
+            .parse::<jiff::Timestamp>()
+            .unwrap()
+            .as_second();
+        assert_eq!(day_hour(&berlin, t0).1, 2);
+        assert_eq!(day_hour(&berlin, t0 + 3600).1, 2);
     }
 }

@@ -104,9 +104,10 @@ pub struct Ready {
     pub supervisor: Arc<supervisor::Supervisor>,
     /// The campaign scheduler, so tests can follow runs.
     pub scheduler: Arc<campaigns::scheduler::Scheduler>,
-    /// The store, for tests to set up what only Telegram could otherwise (an account's
-    /// Telegram link on the simulated platform bot).
-    pub store: Arc<Store>,
+    /// The store while the app runs, for tests to set up what only Telegram could otherwise
+    /// (an account's Telegram link on the simulated platform bot). Weak, so a stopped app
+    /// lets its files go.
+    pub store: std::sync::Weak<Store>,
     /// The demo tenant, with `--demo`.
     pub demo: Option<demo::Demo>,
 }
@@ -313,7 +314,7 @@ pub async fn run_with(
     };
 
     let app = http::router(st.clone());
-    telegram_link::spawn_inbox(st.clone());
+    telegram_link::spawn_inbox(&st);
     st.ready.store(true, Ordering::SeqCst);
     // Workers start after the server answers, so a reboot with many tenants serves at once.
     let starter = {
@@ -363,7 +364,7 @@ pub async fn run_with(
         setup_url,
         supervisor: supervisor.clone(),
         scheduler: scheduler.clone(),
-        store: store.clone(),
+        store: Arc::downgrade(&store),
         demo: demo.clone(),
     };
     if let Some(f) = opts.on_ready {

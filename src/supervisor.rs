@@ -298,6 +298,8 @@ pub struct Supervisor {
     direct_seq: std::sync::atomic::AtomicU64,
     /// Where commands users send the platform bot go.
     platform_inbox: Mutex<Option<mpsc::Sender<BotCommand>>>,
+    /// Tenants' time zones, for counting events in local days and hours.
+    zones: Mutex<HashMap<TenantId, jiff::tz::TimeZone>>,
 }
 
 /// A command a Telegram user sent the platform bot in a private chat.
@@ -446,7 +448,35 @@ impl Supervisor {
             direct: Mutex::new(HashMap::new()),
             direct_seq: std::sync::atomic::AtomicU64::new(1),
             platform_inbox: Mutex::new(None),
+            zones: Mutex::new(HashMap::new()),
         })
+    }
+
+    /// Events from now on count in the tenant's new time zone.
+    pub fn set_zone(&self, tenant: TenantId, zone: jiff::tz::TimeZone) {
+        lock(&self.zones).insert(tenant, zone);
+    }
+
+    /// The tenant's time zone, read from its settings once.
+    async fn zone(&self, tenant: TenantId) -> jiff::tz::TimeZone {
+        if let Some(z) = lock(&self.zones).get(&tenant) {
+            return z.clone();
+        }
+        let store = self.store.clone();
+        let read = tokio::task::spawn_blocking(move || {
+            let scope = store.supervisor_scope(tenant)?;
+            crate::tenancy::settings(&scope)
+        })
+        .await;
+        match read {
+            Ok(Ok(s)) => {
+                let z = crate::tenancy::zone(&s);
+                lock(&self.zones).insert(tenant, z.clone());
+                z
+            }
+            // Not cached: the next batch tries again.
+            _ => jiff::tz::TimeZone::UTC,
+        }
     }
 
     /// Commands users send the platform bot go to `tx` from now on.
@@ -1363,7 +1393,8 @@ impl Supervisor {
         };
         // Events name chats, never tenants: the tenant is the worker's, so a worker cannot
         // write into another tenant's rows.
-        let batch = ingestion::to_batch(tenant, events);
+        let zone = self.zone(tenant).await;
+        let batch = ingestion::to_batch(tenant, &zone, events);
         if !batch.is_empty() {
             self.ingest.submit_batch(tenant, batch).await?;
         }

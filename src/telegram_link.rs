@@ -161,13 +161,16 @@ pub fn private_post(user_id: i64, access_hash: i64, text: String, markup: Markup
     }
 }
 
-/// Reads the platform bot's commands until the server stops.
-pub fn spawn_inbox(st: Shared) {
+/// Reads the platform bot's commands until the server stops. The task holds the state
+/// weakly: the supervisor holds the sender, so a strong hold would keep both alive forever.
+pub fn spawn_inbox(st: &Shared) {
     let (tx, mut rx) = tokio::sync::mpsc::channel(64);
     st.supervisor.set_platform_inbox(tx);
+    let weak = std::sync::Arc::downgrade(st);
     tokio::spawn(async move {
         while let Some(cmd) = rx.recv().await {
-            tokio::spawn(handle(st.clone(), cmd));
+            let Some(st) = weak.upgrade() else { break };
+            tokio::spawn(handle(st, cmd));
         }
     });
 }

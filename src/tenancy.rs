@@ -394,6 +394,11 @@ pub fn settings(scope: &TenantScope) -> AppResult<SettingsRec> {
     Ok(SettingsRec::defaults(&name))
 }
 
+/// The tenant's time zone (UTC if its name is unknown to this build).
+pub fn zone(settings: &SettingsRec) -> jiff::tz::TimeZone {
+    jiff::tz::TimeZone::get(&settings.time_zone).unwrap_or(jiff::tz::TimeZone::UTC)
+}
+
 /// Checks an IANA time zone name against the bundled database (not the host's).
 pub fn valid_time_zone(name: &str) -> bool {
     use std::sync::LazyLock;

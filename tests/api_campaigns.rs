@@ -1015,7 +1015,7 @@ async fn a_test_post_goes_to_the_callers_own_chat_with_the_platform_bot() {
         payload: String::new(),
     };
     let reply = botyard::telegram_link::link(
-        &app.ready.store,
+        &app.ready.store.upgrade().unwrap(),
         botyard_shards::ids::AccountId(account),
         &cmd,
         1_800_000_000,

@@ -64,6 +64,7 @@ pub fn all_rows(db: &Database) -> Result<Vec<RawRow>> {
     dump(db, s::TG_USERS, &mut out)?;
     dump(db, s::SESSIONS, &mut out)?;
     dump(db, s::GROUPS, &mut out)?;
+    dump(db, s::MEMBER_COUNTS, &mut out)?;
     let known = KNOWN;
     let tx = db.begin_read()?;
     for t in tx.list_tables()? {
@@ -116,4 +117,5 @@ const KNOWN: &[&str] = &[
     "deliveries",
     "pending_deliveries",
     "sends_per_day",
+    "member_counts",
 ];

@@ -12,6 +12,7 @@ mod schema;
 mod scope;
 mod shard;
 mod shard_campaigns;
+mod shard_stats;
 mod shard_templates;
 mod store;
 pub mod tables;

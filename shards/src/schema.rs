@@ -86,7 +86,19 @@ const SHARD_MIGRATIONS: &[Migration] = &[
         to: 5,
         run: shard_v5,
     },
+    Migration {
+        to: 6,
+        run: shard_v6,
+    },
 ];
+
+/// v6: member-count history. Counters and per-user days are kept in the tenant's local days
+/// from this version on (they were UTC days; a store from before keeps its old rows as they
+/// are).
+fn shard_v6(tx: &WriteTransaction) -> Result<(), redb::Error> {
+    tx.open_table(tables::shard::MEMBER_COUNTS)?;
+    Ok(())
+}
 
 fn catalog_v1(tx: &WriteTransaction) -> Result<(), redb::Error> {
     use tables::catalog::*;

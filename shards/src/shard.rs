@@ -8,8 +8,8 @@ use crate::ids::{CampaignId, ChatId, Day, MediaId, SecretId, TemplateId, TenantI
 use crate::record::RecBytes;
 use crate::records::{GroupKindRec, GroupRec, SessionRec, SettingsRec};
 use crate::tables::shard::{
-    CAMPAIGNS, COUNTERS, DELIVERIES, GROUPS, MEDIA, PENDING, RUNS, SECRETS, SENDS, SESSIONS,
-    SETTINGS, TEMPLATE_VERSIONS, TEMPLATES, TENANT_SEQ, TG_USERS, USER_DAYS, VARIABLES,
+    CAMPAIGNS, COUNTERS, DELIVERIES, GROUPS, MEDIA, MEMBER_COUNTS, PENDING, RUNS, SECRETS, SENDS,
+    SESSIONS, SETTINGS, TEMPLATE_VERSIONS, TEMPLATES, TENANT_SEQ, TG_USERS, USER_DAYS, VARIABLES,
 };
 
 /// What a session's dialog list says about one chat.
@@ -339,6 +339,10 @@ pub(crate) fn purge(tx: &WriteTransaction, tenant: TenantId) -> Result<()> {
     tx.open_table(PENDING)?.retain_in(all, |_, _| false)?;
     tx.open_table(SENDS)?
         .retain_in((tenant, Day::MIN)..=(tenant, Day::MAX), |_, _| false)?;
+    tx.open_table(MEMBER_COUNTS)?.retain_in(
+        (tenant, ChatId::MIN, Day::MIN)..=(tenant, ChatId::MAX, Day::MAX),
+        |_, _| false,
+    )?;
     Ok(())
 }
 

@@ -118,4 +118,7 @@ pub mod shard {
         TableDefinition::new("pending_deliveries");
     /// Campaign posts handed out per (tenant, day in UTC), for the plan's daily limit.
     pub const SENDS: TableDefinition<(TenantId, Day), u64> = TableDefinition::new("sends_per_day");
+    /// A chat's member count per (tenant, chat, day in the tenant's zone): the day's last.
+    pub const MEMBER_COUNTS: TableDefinition<(TenantId, ChatId, Day), u32> =
+        TableDefinition::new("member_counts");
 }

@@ -557,6 +557,8 @@ async fn put_settings(
     for (id, next) in moved {
         st.scheduler.set(tenant, id, next);
     }
+    // Events from now on count in the new zone's days and hours.
+    st.supervisor.set_zone(tenant, tenancy::zone(&rec));
     Ok(Json(settings_view(&rec)))
 }
 
