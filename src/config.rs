@@ -56,6 +56,7 @@ pub struct Config {
     pub http: HttpSection,
     pub workers: WorkersSection,
     pub delivery: DeliverySection,
+    pub stats: StatsSection,
     pub platform: PlatformSection,
     pub telegram: TelegramSection,
     /// Create a demo tenant whose sessions run on the simulator (`serve --demo`).
@@ -102,6 +103,22 @@ impl Default for DeliverySection {
             bot: crate::pacing::Pacing::bot(),
             user: crate::pacing::Pacing::user(),
             flood_wait_max_secs: 300,
+        }
+    }
+}
+
+/// Statistics upkeep.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StatsSection {
+    /// Minutes between two pruning runs (per-user rows past the plan's retention, totals
+    /// past a year).
+    pub prune_every_mins: u32,
+}
+
+impl Default for StatsSection {
+    fn default() -> Self {
+        StatsSection {
+            prune_every_mins: 60,
         }
     }
 }
@@ -243,6 +260,7 @@ impl Default for Config {
             },
             workers: WorkersSection::default(),
             delivery: DeliverySection::default(),
+            stats: StatsSection::default(),
             platform: PlatformSection::default(),
             telegram: TelegramSection::default(),
             demo: false,
@@ -562,6 +580,10 @@ pub static KEYS: &[KeyDef] = &[
         "Cap worker memory with cgroup memory.max when the service manager delegated a cgroup v2 subtree (systemd Delegate=yes); else the supervisor's watchdog restarts a worker over its cap.",
         get: |c| Some(c.workers.cgroup.to_string()),
         set: |c, v| c.workers.cgroup = parse(v)?),
+    key!("stats.prune_every_mins", "BOTYARD_STATS_PRUNE_EVERY_MINS", Int, false,
+        "Minutes between pruning runs that drop per-user statistics past the plan's retention_days and daily totals past a year.",
+        get: |c| Some(c.stats.prune_every_mins.to_string()),
+        set: |c, v| c.stats.prune_every_mins = positive(v)?),
     key!("delivery.bot_per_chat_ms", "BOTYARD_DELIVERY_BOT_PER_CHAT_MS", Int, false,
         "Bots: least milliseconds between two posts in one chat (Telegram: 1000).",
         get: |c| Some(c.delivery.bot.per_chat_ms.to_string()),

@@ -25,6 +25,7 @@ pub mod passwords;
 pub mod sandbox;
 pub mod session_import;
 pub mod state;
+pub mod stats;
 pub mod supervisor;
 pub mod telegram;
 pub mod telegram_link;
@@ -358,6 +359,13 @@ pub async fn run_with(
     let sched_task = tokio::spawn(scheduler.clone().run(async move {
         let _ = sched_stop_rx.await;
     }));
+    let (prune_stop_tx, prune_stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let prune_task = tokio::spawn(stats::retention::run(
+        store.clone(),
+        st.clock.clone(),
+        Duration::from_secs(u64::from(st.config.stats.prune_every_mins) * 60),
+        prune_stop_rx,
+    ));
     let ready = Ready {
         addr,
         base_url,
@@ -397,6 +405,8 @@ pub async fn run_with(
     starter.abort();
     let _ = sched_stop_tx.send(());
     let _ = sched_task.await;
+    let _ = prune_stop_tx.send(());
+    let _ = prune_task.await;
     supervisor.shutdown().await;
     drop(st);
     drop(supervisor);

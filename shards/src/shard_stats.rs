@@ -228,3 +228,25 @@ impl TenantShard<WriteTransaction> {
         Ok(keys.len() + members.len())
     }
 }
+
+impl<T: Reader> TenantShard<T> {
+    /// A campaign's runs started at or after `since`, newest first (run numbers follow start
+    /// times, so the walk stops at the first older one).
+    pub fn runs_started_since(
+        &self,
+        id: crate::ids::CampaignId,
+        since: i64,
+    ) -> Result<Vec<(u32, crate::records::RunRec)>> {
+        let t = self.tx.table(crate::tables::shard::RUNS)?;
+        let mut out = Vec::new();
+        for row in t.range((self.tenant, id, 0)..=(self.tenant, id, u32::MAX))?.rev() {
+            let (k, v) = row?;
+            let rec: crate::records::RunRec = v.value().decode()?;
+            if rec.started_at < since {
+                break;
+            }
+            out.push((k.value().2, rec));
+        }
+        Ok(out)
+    }
+}

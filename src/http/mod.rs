@@ -8,6 +8,7 @@ pub mod group_routes;
 pub mod login_routes;
 pub mod media_routes;
 pub mod plan_routes;
+pub mod stats_routes;
 pub mod system;
 pub mod template_routes;
 pub mod tenant_routes;
@@ -52,6 +53,7 @@ use crate::state::Shared;
         (name = "groups", description = "Chats the sessions are in, chosen for automation"),
         (name = "templates", description = "Message templates, their versions, variables and media"),
         (name = "campaigns", description = "Scheduled posts of a template to groups, with delivery reports"),
+        (name = "stats", description = "Statistics in the tenant's local dates, as JSON or CSV"),
     )
 )]
 struct ApiDoc;
@@ -85,6 +87,7 @@ fn api_router() -> OpenApiRouter<Shared> {
         .merge(template_routes::router())
         .merge(media_routes::router())
         .merge(campaign_routes::router())
+        .merge(stats_routes::router())
 }
 
 /// The OpenAPI document, as served at `/api/openapi.json`.

@@ -1,0 +1,384 @@
+//! Statistics: the dashboard summary, messages, users, groups, the heat map, campaign
+//! deliveries and retention. Every series is in the tenant's local dates; `format=csv` gives
+//! the same data as a CSV download.
+
+use axum::Json;
+use axum::extract::State;
+use axum::response::{IntoResponse, Response};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use botyard_shards::TenantScope;
+use botyard_shards::ids::{CampaignId, ChatId, Day};
+
+use crate::error::{AppError, AppResult, ErrorEnvelope};
+use crate::http::extract::{ApiPath, ApiQuery, TenantCtx};
+use crate::state::{Shared, blocking};
+use crate::stats::activity::{self, Interval};
+use crate::stats::{self, Horizon, Range, csv};
+
+pub fn router() -> OpenApiRouter<Shared> {
+    OpenApiRouter::new()
+        .routes(routes!(summary))
+        .routes(routes!(messages))
+        .routes(routes!(heatmap))
+        .routes(routes!(users))
+        .routes(routes!(top_users))
+        .routes(routes!(user_activity))
+        .routes(routes!(groups))
+        .routes(routes!(group_growth))
+        .routes(routes!(deliveries))
+        .routes(routes!(retention))
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Format {
+    #[default]
+    Json,
+    Csv,
+}
+
+#[derive(Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct StatsQuery {
+    /// First local date, `2026-11-01` (default: 29 days before `to`).
+    pub from: Option<String>,
+    /// Last local date, included (default: today in the tenant's zone).
+    pub to: Option<String>,
+    /// One group's chat id (default: all groups).
+    pub group: Option<i64>,
+    /// `day` (default) or `hour`, for the message series.
+    pub interval: Option<Interval>,
+    /// Top users: how many, 1 to 100 (default 20).
+    pub limit: Option<usize>,
+    /// Deliveries: one campaign.
+    pub campaign: Option<u64>,
+    /// `json` (default) or `csv`.
+    pub format: Option<Format>,
+}
+
+/// The tenant's zone, today there, and how long its plan keeps per-user rows.
+struct Ctx {
+    zone: jiff::tz::TimeZone,
+    today: Day,
+    retention: u32,
+}
+
+fn ctx(st: &Shared, scope: &TenantScope) -> AppResult<Ctx> {
+    let settings = crate::tenancy::settings(scope)?;
+    let zone = crate::tenancy::zone(&settings);
+    let retention = crate::tenancy::plan_limit(&st.store, scope.record().plan, |l| l.retention_days)?
+        .unwrap_or(u32::MAX);
+    Ok(Ctx {
+        today: stats::today(&zone, st.now()),
+        zone,
+        retention,
+    })
+}
+
+impl StatsQuery {
+    fn range(&self, c: &Ctx, h: Horizon) -> AppResult<Range> {
+        stats::range(self.from.as_deref(), self.to.as_deref(), c.today, c.retention, h)
+    }
+
+    fn csv(&self) -> bool {
+        self.format == Some(Format::Csv)
+    }
+}
+
+fn name(kind: &str, r: Range) -> String {
+    format!("{kind}-{}-{}", stats::date_of(r.from), stats::date_of(r.to))
+}
+
+fn n(v: impl ToString) -> String {
+    v.to_string()
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct RangeOut {
+    pub from: String,
+    pub to: String,
+}
+
+fn range_out(r: Range) -> RangeOut {
+    RangeOut {
+        from: stats::date_of(r.from).to_string(),
+        to: stats::date_of(r.to).to_string(),
+    }
+}
+
+/// The dashboard in one call: messages, active and new users, joins and leaves, the most
+/// active group and campaign posts, today against yesterday and this week (Monday to today)
+/// against last week.
+#[utoipa::path(get, path = "/api/v1/tenants/{id}/stats/summary", tag = "stats",
+    params(("id" = u64, Path, description = "Tenant id")),
+    responses((status = 200, body = stats::summary::Summary), (status = 404, body = ErrorEnvelope)),
+    security(("bearer" = [])))]
+async fn summary(State(st): State<Shared>, t: TenantCtx) -> AppResult<Json<stats::summary::Summary>> {
+    let out = blocking(move || {
+        let c = ctx(&st, &t.scope)?;
+        stats::summary::summary(&t.scope.shard_read()?, &c.zone, c.today)
+    })
+    .await?;
+    Ok(Json(out))
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct MessagesOut {
+    #[serde(flatten)]
+    pub range: RangeOut,
+    #[serde(flatten)]
+    pub messages: activity::Messages,
+}
+
+/// Messages: the total, by kind (text, media, service) and per day or per local hour.
+#[utoipa::path(get, path = "/api/v1/tenants/{id}/stats/messages", tag = "stats",
+    params(("id" = u64, Path, description = "Tenant id"), StatsQuery),
+    responses((status = 200, body = MessagesOut, description = "JSON, or CSV (`at,messages`) with format=csv"),
+        (status = 404, body = ErrorEnvelope), (status = 422, body = ErrorEnvelope)),
+    security(("bearer" = [])))]
+async fn messages(State(st): State<Shared>, t: TenantCtx, ApiQuery(q): ApiQuery<StatsQuery>) -> AppResult<Response> {
+    let csv = q.csv();
+    let (r, m) = blocking(move || {
+        let c = ctx(&st, &t.scope)?;
+        let r = q.range(&c, Horizon::Counters)?;
+        let s = t.scope.shard_read()?;
+        let chats = stats::chats(&s, q.group)?;
+        Ok((r, activity::messages(&s, &chats, r, q.interval.unwrap_or(Interval::Day))?))
+    })
+    .await?;
+    if csv {
+        let rows = m.series.into_iter().map(|p| vec![p.at, n(p.value)]);
+        return Ok(csv::response(&name("messages", r), &["at", "messages"], rows));
+    }
+    Ok(Json(MessagesOut { range: range_out(r), messages: m }).into_response())
+}
+
+/// Messages by weekday (Monday first) and local hour.
+#[utoipa::path(get, path = "/api/v1/tenants/{id}/stats/heatmap", tag = "stats",
+    params(("id" = u64, Path, description = "Tenant id"), StatsQuery),
+    responses((status = 200, body = activity::Heatmap, description = "JSON, or CSV (`weekday,h00…h23`) with format=csv"),
+        (status = 404, body = ErrorEnvelope), (status = 422, body = ErrorEnvelope)),
+    security(("bearer" = [])))]
+async fn heatmap(State(st): State<Shared>, t: TenantCtx, ApiQuery(q): ApiQuery<StatsQuery>) -> AppResult<Response> {
+    let csv = q.csv();
+    let (r, h) = blocking(move || {
+        let c = ctx(&st, &t.scope)?;
+        let r = q.range(&c, Horizon::Counters)?;
+        let s = t.scope.shard_read()?;
+        let chats = stats::chats(&s, q.group)?;
+        Ok((r, activity::heatmap(&s, &chats, r)?))
+    })
+    .await?;
+    if csv {
+        const DAYS: [&str; 7] = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
+        let hours: Vec<String> = (0..24).map(|h| format!("h{h:02}")).collect();
+        let mut header = vec!["weekday"];
+        header.extend(hours.iter().map(String::as_str));
+        let rows = h.cells.into_iter().enumerate().map(|(i, row)| {
+            std::iter::once(DAYS[i].to_string()).chain(row.into_iter().map(n)).collect()
+        });
+        return Ok(csv::response(&name("heatmap", r), &header, rows));
+    }
+    Ok(Json(h).into_response())
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct UsersOut {
+    #[serde(flatten)]
+    pub range: RangeOut,
+    #[serde(flatten)]
+    pub users: activity::Users,
+}
+
+/// Active users per day, week and month (distinct posters) and users new in the range.
+#[utoipa::path(get, path = "/api/v1/tenants/{id}/stats/users", tag = "stats",
+    params(("id" = u64, Path, description = "Tenant id"), StatsQuery),
+    responses((status = 200, body = UsersOut, description = "JSON, or CSV (`date,active`) with format=csv"),
+        (status = 404, body = ErrorEnvelope), (status = 422, body = ErrorEnvelope)),
+    security(("bearer" = [])))]
+async fn users(State(st): State<Shared>, t: TenantCtx, ApiQuery(q): ApiQuery<StatsQuery>) -> AppResult<Response> {
+    let csv = q.csv();
+    let (r, u) = blocking(move || {
+        let c = ctx(&st, &t.scope)?;
+        let r = q.range(&c, Horizon::Users)?;
+        let s = t.scope.shard_read()?;
+        let chats = stats::chats(&s, q.group)?;
+        Ok((r, activity::users(&s, &c.zone, &chats, q.group.map(ChatId), r)?))
+    })
+    .await?;
+    if csv {
+        let rows = u.daily.into_iter().map(|p| vec![p.at, n(p.value)]);
+        return Ok(csv::response(&name("active-users", r), &["date", "active"], rows));
+    }
+    Ok(Json(UsersOut { range: range_out(r), users: u }).into_response())
+}
+
+/// The most active users, with their names, most messages first.
+#[utoipa::path(get, path = "/api/v1/tenants/{id}/stats/users/top", tag = "stats",
+    params(("id" = u64, Path, description = "Tenant id"), StatsQuery),
+    responses((status = 200, body = Vec<activity::TopUser>, description = "JSON, or CSV with format=csv"),
+        (status = 404, body = ErrorEnvelope), (status = 422, body = ErrorEnvelope)),
+    security(("bearer" = [])))]
+async fn top_users(State(st): State<Shared>, t: TenantCtx, ApiQuery(q): ApiQuery<StatsQuery>) -> AppResult<Response> {
+    let csv = q.csv();
+    let limit = q.limit.unwrap_or(20);
+    if !(1..=100).contains(&limit) {
+        return Err(AppError::invalid("limit", "limit is 1 to 100"));
+    }
+    let (r, top) = blocking(move || {
+        let c = ctx(&st, &t.scope)?;
+        let r = q.range(&c, Horizon::Users)?;
+        let s = t.scope.shard_read()?;
+        let chats = stats::chats(&s, q.group)?;
+        Ok((r, activity::top_users(&s, &chats, r, limit)?))
+    })
+    .await?;
+    if csv {
+        let rows = top.into_iter().map(|u| {
+            vec![n(u.user_id), u.first_name, u.last_name.unwrap_or_default(), u.username.unwrap_or_default(), n(u.messages)]
+        });
+        return Ok(csv::response(
+            &name("top-users", r),
+            &["user_id", "first_name", "last_name", "username", "messages"],
+            rows,
+        ));
+    }
+    Ok(Json(top).into_response())
+}
+
+/// One Telegram user's activity: messages per day and per group.
+#[utoipa::path(get, path = "/api/v1/tenants/{id}/stats/users/{user_id}", tag = "stats",
+    params(("id" = u64, Path, description = "Tenant id"), ("user_id" = i64, Path, description = "Telegram user id"), StatsQuery),
+    responses((status = 200, body = activity::UserActivity, description = "JSON, or CSV (`date,messages`) with format=csv"),
+        (status = 404, body = ErrorEnvelope), (status = 422, body = ErrorEnvelope)),
+    security(("bearer" = [])))]
+async fn user_activity(
+    State(st): State<Shared>,
+    t: TenantCtx,
+    ApiPath(ids): ApiPath<(u64, i64)>,
+    ApiQuery(q): ApiQuery<StatsQuery>,
+) -> AppResult<Response> {
+    let csv = q.csv();
+    let (r, a) = blocking(move || {
+        let c = ctx(&st, &t.scope)?;
+        let r = q.range(&c, Horizon::Users)?;
+        let s = t.scope.shard_read()?;
+        let chats = stats::chats(&s, q.group)?;
+        Ok((r, activity::user(&s, &chats, ids.1, r)?))
+    })
+    .await?;
+    if csv {
+        let rows = a.daily.into_iter().map(|p| vec![p.at, n(p.value)]);
+        return Ok(csv::response(&name(&format!("user-{}", ids.1), r), &["date", "messages"], rows));
+    }
+    Ok(Json(a).into_response())
+}
+
+/// Every group with its messages, joins, leaves and net growth in the range, most active
+/// first.
+#[utoipa::path(get, path = "/api/v1/tenants/{id}/stats/groups", tag = "stats",
+    params(("id" = u64, Path, description = "Tenant id"), StatsQuery),
+    responses((status = 200, body = Vec<activity::GroupActivity>, description = "JSON, or CSV with format=csv"),
+        (status = 422, body = ErrorEnvelope)),
+    security(("bearer" = [])))]
+async fn groups(State(st): State<Shared>, t: TenantCtx, ApiQuery(q): ApiQuery<StatsQuery>) -> AppResult<Response> {
+    let csv = q.csv();
+    let (r, g) = blocking(move || {
+        let c = ctx(&st, &t.scope)?;
+        let r = q.range(&c, Horizon::Counters)?;
+        Ok((r, activity::groups(&t.scope.shard_read()?, r)?))
+    })
+    .await?;
+    if csv {
+        let rows = g.into_iter().map(|g| {
+            vec![n(g.chat_id), g.title, n(g.members), n(g.messages), n(g.joins), n(g.leaves), n(g.net)]
+        });
+        return Ok(csv::response(
+            &name("groups", r),
+            &["chat_id", "title", "members", "messages", "joins", "leaves", "net"],
+            rows,
+        ));
+    }
+    Ok(Json(g).into_response())
+}
+
+/// One group's growth: member count history, joins and leaves per day.
+#[utoipa::path(get, path = "/api/v1/tenants/{id}/stats/groups/{chat_id}", tag = "stats",
+    params(("id" = u64, Path, description = "Tenant id"), ("chat_id" = i64, Path, description = "Chat id"), StatsQuery),
+    responses((status = 200, body = activity::GroupGrowth, description = "JSON, or CSV (`date,members,joins,leaves,net`) with format=csv"),
+        (status = 404, body = ErrorEnvelope), (status = 422, body = ErrorEnvelope)),
+    security(("bearer" = [])))]
+async fn group_growth(
+    State(st): State<Shared>,
+    t: TenantCtx,
+    ApiPath(ids): ApiPath<(u64, i64)>,
+    ApiQuery(q): ApiQuery<StatsQuery>,
+) -> AppResult<Response> {
+    let csv = q.csv();
+    let (r, g) = blocking(move || {
+        let c = ctx(&st, &t.scope)?;
+        let r = q.range(&c, Horizon::Counters)?;
+        Ok((r, activity::growth(&t.scope.shard_read()?, ChatId(ids.1), r)?))
+    })
+    .await?;
+    if csv {
+        let rows = g.days.into_iter().map(|d| {
+            vec![d.at, d.members.map(n).unwrap_or_default(), n(d.joins), n(d.leaves), n(d.net)]
+        });
+        return Ok(csv::response(
+            &name(&format!("group-{}", ids.1), r),
+            &["date", "members", "joins", "leaves", "net"],
+            rows,
+        ));
+    }
+    Ok(Json(g).into_response())
+}
+
+/// Campaign posts in the range: sent, failed by reason and skipped, per campaign, per group
+/// and per day (a post counts on the day Telegram answered).
+#[utoipa::path(get, path = "/api/v1/tenants/{id}/stats/campaigns", tag = "stats",
+    params(("id" = u64, Path, description = "Tenant id"), StatsQuery),
+    responses((status = 200, body = stats::campaigns::Deliveries, description = "JSON, or CSV (`date,sent,failed,skipped`) with format=csv"),
+        (status = 404, body = ErrorEnvelope), (status = 422, body = ErrorEnvelope)),
+    security(("bearer" = [])))]
+async fn deliveries(State(st): State<Shared>, t: TenantCtx, ApiQuery(q): ApiQuery<StatsQuery>) -> AppResult<Response> {
+    let csv = q.csv();
+    let (r, d) = blocking(move || {
+        let c = ctx(&st, &t.scope)?;
+        let r = q.range(&c, Horizon::Counters)?;
+        let s = t.scope.shard_read()?;
+        if let Some(g) = q.group {
+            s.group(ChatId(g))?.ok_or(AppError::NotFound("group"))?;
+        }
+        let campaign = q.campaign.map(CampaignId);
+        if let Some(id) = campaign {
+            s.campaign(id)?.ok_or(AppError::NotFound("campaign"))?;
+        }
+        Ok((r, stats::campaigns::deliveries(&s, &c.zone, r, campaign, q.group.map(ChatId))?))
+    })
+    .await?;
+    if csv {
+        let rows = d.daily.into_iter().map(|d| vec![d.at, n(d.tally.sent), n(d.tally.failed), n(d.tally.skipped)]);
+        return Ok(csv::response(&name("campaigns", r), &["date", "sent", "failed", "skipped"], rows));
+    }
+    Ok(Json(d).into_response())
+}
+
+/// How long statistics are kept on the tenant's plan, and what the next pruning run drops.
+#[utoipa::path(get, path = "/api/v1/tenants/{id}/stats/retention", tag = "stats",
+    params(("id" = u64, Path, description = "Tenant id")),
+    responses((status = 200, body = stats::retention::Retention), (status = 404, body = ErrorEnvelope)),
+    security(("bearer" = [])))]
+async fn retention(State(st): State<Shared>, t: TenantCtx) -> AppResult<Json<stats::retention::Retention>> {
+    let out = blocking(move || {
+        let c = ctx(&st, &t.scope)?;
+        stats::retention::view(&t.scope.shard_read()?, c.today, c.retention)
+    })
+    .await?;
+    Ok(Json(out))
+}

@@ -1,0 +1,146 @@
+//! The dashboard in one call: today against yesterday, this week against last week.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+use botyard_shards::ids::{ChatId, Day};
+use botyard_shards::{Reader, TenantShard};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use super::{Range, date_of, week_start};
+use crate::error::AppResult;
+use crate::ingestion::metric;
+
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, ToSchema)]
+pub struct Period {
+    /// First and last local date of the period.
+    pub from: String,
+    pub to: String,
+    pub messages: u64,
+    pub active_users: u64,
+    pub new_users: u64,
+    pub joins: u64,
+    pub leaves: u64,
+    pub net: i64,
+    /// The group with the most messages (none without messages).
+    pub top_group: Option<TopGroup>,
+    pub sent: u64,
+    pub failed: u64,
+    pub skipped: u64,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, ToSchema)]
+pub struct TopGroup {
+    pub chat_id: i64,
+    pub title: String,
+    pub messages: u64,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, ToSchema)]
+pub struct Summary {
+    pub today: Period,
+    pub yesterday: Period,
+    /// Monday to today.
+    pub this_week: Period,
+    /// The whole week before.
+    pub last_week: Period,
+}
+
+/// Per day: messages per chat, joins, leaves and who posted.
+#[derive(Default)]
+struct DayFacts {
+    messages: HashMap<ChatId, u64>,
+    joins: u64,
+    leaves: u64,
+    posters: HashSet<i64>,
+    new_users: u64,
+}
+
+pub fn summary<T: Reader>(
+    s: &TenantShard<T>,
+    zone: &jiff::tz::TimeZone,
+    today: Day,
+) -> AppResult<Summary> {
+    let this_week = week_start(today);
+    let last_week = Day(this_week.0.saturating_sub(7));
+    let all = Range {
+        from: last_week,
+        to: today,
+    };
+    let mut days: BTreeMap<Day, DayFacts> = BTreeMap::new();
+    for chat in s.counter_chats()? {
+        s.counters_in(chat, all.from, all.to, |d, m, n| {
+            let f = days.entry(d).or_default();
+            match m {
+                h if h < 24 => *f.messages.entry(chat).or_default() += n,
+                metric::JOINS => f.joins += n,
+                metric::LEAVES => f.leaves += n,
+                _ => {}
+            }
+        })?;
+        s.user_days_in(chat, all.from, all.to, |d, u, _| {
+            days.entry(d).or_default().posters.insert(u);
+        })?;
+    }
+    s.telegram_users(|_, u| {
+        let d = crate::ingestion::day_hour(zone, u.first_seen).0;
+        if all.contains(d) {
+            days.entry(d).or_default().new_users += 1;
+        }
+    })?;
+    let delivered = super::campaigns::deliveries(s, zone, all, None, None)?;
+    let per_day: HashMap<String, super::campaigns::Tally> = delivered
+        .daily
+        .into_iter()
+        .map(|d| (d.at, d.tally))
+        .collect();
+    let titles: HashMap<ChatId, String> = s
+        .groups()?
+        .into_iter()
+        .map(|(c, g)| (c, g.title))
+        .collect();
+    let period = |from: Day, to: Day| -> Period {
+        let mut p = Period {
+            from: date_of(from).to_string(),
+            to: date_of(to).to_string(),
+            ..Period::default()
+        };
+        let mut posters: HashSet<i64> = HashSet::new();
+        let mut by_chat: HashMap<ChatId, u64> = HashMap::new();
+        for (_, f) in days.range(from..=to) {
+            for (c, n) in &f.messages {
+                p.messages += n;
+                *by_chat.entry(*c).or_default() += n;
+            }
+            p.joins += f.joins;
+            p.leaves += f.leaves;
+            p.new_users += f.new_users;
+            posters.extend(&f.posters);
+        }
+        for d in (from.0..=to.0).map(Day) {
+            if let Some(t) = per_day.get(&date_of(d).to_string()) {
+                p.sent += t.sent;
+                p.failed += t.failed;
+                p.skipped += t.skipped;
+            }
+        }
+        p.active_users = posters.len() as u64;
+        p.net = p.joins as i64 - p.leaves as i64;
+        p.top_group = by_chat
+            .into_iter()
+            .max_by(|a, b| a.1.cmp(&b.1).then(b.0.cmp(&a.0)))
+            .map(|(c, n)| TopGroup {
+                chat_id: c.0,
+                title: titles.get(&c).cloned().unwrap_or_default(),
+                messages: n,
+            });
+        p
+    };
+    let yesterday = Day(today.0.saturating_sub(1));
+    Ok(Summary {
+        today: period(today, today),
+        yesterday: period(yesterday, yesterday),
+        this_week: period(this_week, today),
+        last_week: period(last_week, Day(this_week.0.saturating_sub(1))),
+    })
+}
