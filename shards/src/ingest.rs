@@ -294,7 +294,7 @@ fn writer_loop(
     let mut merged: HashMap<CounterKey, u64> = HashMap::new();
     let mut plain: Vec<Increment> = Vec::new();
     let mut user_days: HashMap<(TenantId, ChatId, Day, i64), u64> = HashMap::new();
-    let mut users: HashMap<(TenantId, i64), UserSeen> = HashMap::new();
+    let mut users: HashMap<(TenantId, i64), SeenMerged> = HashMap::new();
     let mut acks = Vec::new();
     let mut stopping = false;
     while !stopping {
@@ -321,10 +321,15 @@ fn writer_loop(
             }
             for u in job.batch.users {
                 merge_user(
-                    users.entry((u.tenant, u.user)).or_insert_with(|| UserSeen {
-                        messages: 0,
-                        ..u.clone()
-                    }),
+                    users
+                        .entry((u.tenant, u.user))
+                        .or_insert_with(|| SeenMerged {
+                            first_at: u.at,
+                            last: UserSeen {
+                                messages: 0,
+                                ..u.clone()
+                            },
+                        }),
                     u,
                 );
             }
@@ -372,14 +377,23 @@ fn writer_loop(
     }
 }
 
-fn merge_user(into: &mut UserSeen, u: UserSeen) {
-    if u.at >= into.at {
-        into.first_name = u.first_name;
-        into.last_name = u.last_name;
-        into.username = u.username;
-        into.at = u.at;
+/// A user's sightings within one commit: the names and time of the latest, the earliest
+/// time, and the messages summed.
+struct SeenMerged {
+    first_at: i64,
+    last: UserSeen,
+}
+
+fn merge_user(into: &mut SeenMerged, u: UserSeen) {
+    into.first_at = into.first_at.min(u.at);
+    let last = &mut into.last;
+    if u.at >= last.at {
+        last.first_name = u.first_name;
+        last.last_name = u.last_name;
+        last.username = u.username;
+        last.at = u.at;
     }
-    into.messages += u.messages;
+    last.messages += u.messages;
 }
 
 fn commit(
@@ -387,7 +401,7 @@ fn commit(
     merged: &HashMap<CounterKey, u64>,
     plain: &[Increment],
     user_days: &HashMap<(TenantId, ChatId, Day, i64), u64>,
-    users: &HashMap<(TenantId, i64), UserSeen>,
+    users: &HashMap<(TenantId, i64), SeenMerged>,
 ) -> Result<(), IngestError> {
     let err = |e: redb::Error| IngestError::Commit(e.to_string());
     let mut tx = shard.database().begin_write().map_err(|e| err(e.into()))?;
@@ -435,7 +449,8 @@ fn commit(
         let mut t = tx.open_table(TG_USERS).map_err(|e| err(e.into()))?;
         let mut keys: Vec<_> = users.iter().collect();
         keys.sort_unstable_by_key(|(k, _)| **k);
-        for (k, u) in keys {
+        for (k, m) in keys {
+            let u = &m.last;
             let old: Option<TgUserRec> = match t.get(*k).map_err(|e| err(e.into()))? {
                 Some(v) => Some(
                     v.value()
@@ -452,7 +467,7 @@ fn commit(
                         r.username = u.username.clone();
                         r.last_seen = u.at;
                     }
-                    r.first_seen = r.first_seen.min(u.at);
+                    r.first_seen = r.first_seen.min(m.first_at);
                     r.messages = r.messages.saturating_add(u.messages);
                     r
                 }
@@ -460,7 +475,7 @@ fn commit(
                     first_name: u.first_name.clone(),
                     last_name: u.last_name.clone(),
                     username: u.username.clone(),
-                    first_seen: u.at,
+                    first_seen: m.first_at,
                     last_seen: u.at,
                     messages: u.messages,
                 },

@@ -239,7 +239,10 @@ impl<T: Reader> TenantShard<T> {
     ) -> Result<Vec<(u32, crate::records::RunRec)>> {
         let t = self.tx.table(crate::tables::shard::RUNS)?;
         let mut out = Vec::new();
-        for row in t.range((self.tenant, id, 0)..=(self.tenant, id, u32::MAX))?.rev() {
+        for row in t
+            .range((self.tenant, id, 0)..=(self.tenant, id, u32::MAX))?
+            .rev()
+        {
             let (k, v) = row?;
             let rec: crate::records::RunRec = v.value().decode()?;
             if rec.started_at < since {

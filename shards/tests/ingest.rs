@@ -368,6 +368,14 @@ async fn user_days_sum_and_users_keep_latest_names() {
     let r2 = handle.enqueue_batch(t, b2).await.unwrap();
     r1.await.unwrap().unwrap();
     r2.await.unwrap().unwrap();
+    // A new user seen twice in one commit is first seen at the earlier time.
+    let mid = scopes[0]
+        .shard_read()
+        .unwrap()
+        .telegram_user(77)
+        .unwrap()
+        .unwrap();
+    assert_eq!((mid.first_seen, mid.last_seen), (1_000, 2_000));
     handle
         .submit_batch(
             t,

@@ -71,8 +71,9 @@ struct Ctx {
 fn ctx(st: &Shared, scope: &TenantScope) -> AppResult<Ctx> {
     let settings = crate::tenancy::settings(scope)?;
     let zone = crate::tenancy::zone(&settings);
-    let retention = crate::tenancy::plan_limit(&st.store, scope.record().plan, |l| l.retention_days)?
-        .unwrap_or(u32::MAX);
+    let retention =
+        crate::tenancy::plan_limit(&st.store, scope.record().plan, |l| l.retention_days)?
+            .unwrap_or(u32::MAX);
     Ok(Ctx {
         today: stats::today(&zone, st.now()),
         zone,
@@ -82,7 +83,13 @@ fn ctx(st: &Shared, scope: &TenantScope) -> AppResult<Ctx> {
 
 impl StatsQuery {
     fn range(&self, c: &Ctx, h: Horizon) -> AppResult<Range> {
-        stats::range(self.from.as_deref(), self.to.as_deref(), c.today, c.retention, h)
+        stats::range(
+            self.from.as_deref(),
+            self.to.as_deref(),
+            c.today,
+            c.retention,
+            h,
+        )
     }
 
     fn csv(&self) -> bool {
@@ -118,7 +125,10 @@ fn range_out(r: Range) -> RangeOut {
     params(("id" = u64, Path, description = "Tenant id")),
     responses((status = 200, body = stats::summary::Summary), (status = 404, body = ErrorEnvelope)),
     security(("bearer" = [])))]
-async fn summary(State(st): State<Shared>, t: TenantCtx) -> AppResult<Json<stats::summary::Summary>> {
+async fn summary(
+    State(st): State<Shared>,
+    t: TenantCtx,
+) -> AppResult<Json<stats::summary::Summary>> {
     let out = blocking(move || {
         let c = ctx(&st, &t.scope)?;
         stats::summary::summary(&t.scope.shard_read()?, &c.zone, c.today)
@@ -141,21 +151,36 @@ pub struct MessagesOut {
     responses((status = 200, body = MessagesOut, description = "JSON, or CSV (`at,messages`) with format=csv"),
         (status = 404, body = ErrorEnvelope), (status = 422, body = ErrorEnvelope)),
     security(("bearer" = [])))]
-async fn messages(State(st): State<Shared>, t: TenantCtx, ApiQuery(q): ApiQuery<StatsQuery>) -> AppResult<Response> {
+async fn messages(
+    State(st): State<Shared>,
+    t: TenantCtx,
+    ApiQuery(q): ApiQuery<StatsQuery>,
+) -> AppResult<Response> {
     let csv = q.csv();
     let (r, m) = blocking(move || {
         let c = ctx(&st, &t.scope)?;
         let r = q.range(&c, Horizon::Counters)?;
         let s = t.scope.shard_read()?;
         let chats = stats::chats(&s, q.group)?;
-        Ok((r, activity::messages(&s, &chats, r, q.interval.unwrap_or(Interval::Day))?))
+        Ok((
+            r,
+            activity::messages(&s, &chats, r, q.interval.unwrap_or(Interval::Day))?,
+        ))
     })
     .await?;
     if csv {
         let rows = m.series.into_iter().map(|p| vec![p.at, n(p.value)]);
-        return Ok(csv::response(&name("messages", r), &["at", "messages"], rows));
+        return Ok(csv::response(
+            &name("messages", r),
+            &["at", "messages"],
+            rows,
+        ));
     }
-    Ok(Json(MessagesOut { range: range_out(r), messages: m }).into_response())
+    Ok(Json(MessagesOut {
+        range: range_out(r),
+        messages: m,
+    })
+    .into_response())
 }
 
 /// Messages by weekday (Monday first) and local hour.
@@ -164,7 +189,11 @@ async fn messages(State(st): State<Shared>, t: TenantCtx, ApiQuery(q): ApiQuery<
     responses((status = 200, body = activity::Heatmap, description = "JSON, or CSV (`weekday,h00…h23`) with format=csv"),
         (status = 404, body = ErrorEnvelope), (status = 422, body = ErrorEnvelope)),
     security(("bearer" = [])))]
-async fn heatmap(State(st): State<Shared>, t: TenantCtx, ApiQuery(q): ApiQuery<StatsQuery>) -> AppResult<Response> {
+async fn heatmap(
+    State(st): State<Shared>,
+    t: TenantCtx,
+    ApiQuery(q): ApiQuery<StatsQuery>,
+) -> AppResult<Response> {
     let csv = q.csv();
     let (r, h) = blocking(move || {
         let c = ctx(&st, &t.scope)?;
@@ -180,7 +209,9 @@ async fn heatmap(State(st): State<Shared>, t: TenantCtx, ApiQuery(q): ApiQuery<S
         let mut header = vec!["weekday"];
         header.extend(hours.iter().map(String::as_str));
         let rows = h.cells.into_iter().enumerate().map(|(i, row)| {
-            std::iter::once(DAYS[i].to_string()).chain(row.into_iter().map(n)).collect()
+            std::iter::once(DAYS[i].to_string())
+                .chain(row.into_iter().map(n))
+                .collect()
         });
         return Ok(csv::response(&name("heatmap", r), &header, rows));
     }
@@ -201,21 +232,36 @@ pub struct UsersOut {
     responses((status = 200, body = UsersOut, description = "JSON, or CSV (`date,active`) with format=csv"),
         (status = 404, body = ErrorEnvelope), (status = 422, body = ErrorEnvelope)),
     security(("bearer" = [])))]
-async fn users(State(st): State<Shared>, t: TenantCtx, ApiQuery(q): ApiQuery<StatsQuery>) -> AppResult<Response> {
+async fn users(
+    State(st): State<Shared>,
+    t: TenantCtx,
+    ApiQuery(q): ApiQuery<StatsQuery>,
+) -> AppResult<Response> {
     let csv = q.csv();
     let (r, u) = blocking(move || {
         let c = ctx(&st, &t.scope)?;
         let r = q.range(&c, Horizon::Users)?;
         let s = t.scope.shard_read()?;
         let chats = stats::chats(&s, q.group)?;
-        Ok((r, activity::users(&s, &c.zone, &chats, q.group.map(ChatId), r)?))
+        Ok((
+            r,
+            activity::users(&s, &c.zone, &chats, q.group.map(ChatId), r)?,
+        ))
     })
     .await?;
     if csv {
         let rows = u.daily.into_iter().map(|p| vec![p.at, n(p.value)]);
-        return Ok(csv::response(&name("active-users", r), &["date", "active"], rows));
+        return Ok(csv::response(
+            &name("active-users", r),
+            &["date", "active"],
+            rows,
+        ));
     }
-    Ok(Json(UsersOut { range: range_out(r), users: u }).into_response())
+    Ok(Json(UsersOut {
+        range: range_out(r),
+        users: u,
+    })
+    .into_response())
 }
 
 /// The most active users, with their names, most messages first.
@@ -224,7 +270,11 @@ async fn users(State(st): State<Shared>, t: TenantCtx, ApiQuery(q): ApiQuery<Sta
     responses((status = 200, body = Vec<activity::TopUser>, description = "JSON, or CSV with format=csv"),
         (status = 404, body = ErrorEnvelope), (status = 422, body = ErrorEnvelope)),
     security(("bearer" = [])))]
-async fn top_users(State(st): State<Shared>, t: TenantCtx, ApiQuery(q): ApiQuery<StatsQuery>) -> AppResult<Response> {
+async fn top_users(
+    State(st): State<Shared>,
+    t: TenantCtx,
+    ApiQuery(q): ApiQuery<StatsQuery>,
+) -> AppResult<Response> {
     let csv = q.csv();
     let limit = q.limit.unwrap_or(20);
     if !(1..=100).contains(&limit) {
@@ -240,7 +290,13 @@ async fn top_users(State(st): State<Shared>, t: TenantCtx, ApiQuery(q): ApiQuery
     .await?;
     if csv {
         let rows = top.into_iter().map(|u| {
-            vec![n(u.user_id), u.first_name, u.last_name.unwrap_or_default(), u.username.unwrap_or_default(), n(u.messages)]
+            vec![
+                n(u.user_id),
+                u.first_name,
+                u.last_name.unwrap_or_default(),
+                u.username.unwrap_or_default(),
+                n(u.messages),
+            ]
         });
         return Ok(csv::response(
             &name("top-users", r),
@@ -274,7 +330,11 @@ async fn user_activity(
     .await?;
     if csv {
         let rows = a.daily.into_iter().map(|p| vec![p.at, n(p.value)]);
-        return Ok(csv::response(&name(&format!("user-{}", ids.1), r), &["date", "messages"], rows));
+        return Ok(csv::response(
+            &name(&format!("user-{}", ids.1), r),
+            &["date", "messages"],
+            rows,
+        ));
     }
     Ok(Json(a).into_response())
 }
@@ -286,7 +346,11 @@ async fn user_activity(
     responses((status = 200, body = Vec<activity::GroupActivity>, description = "JSON, or CSV with format=csv"),
         (status = 422, body = ErrorEnvelope)),
     security(("bearer" = [])))]
-async fn groups(State(st): State<Shared>, t: TenantCtx, ApiQuery(q): ApiQuery<StatsQuery>) -> AppResult<Response> {
+async fn groups(
+    State(st): State<Shared>,
+    t: TenantCtx,
+    ApiQuery(q): ApiQuery<StatsQuery>,
+) -> AppResult<Response> {
     let csv = q.csv();
     let (r, g) = blocking(move || {
         let c = ctx(&st, &t.scope)?;
@@ -296,11 +360,21 @@ async fn groups(State(st): State<Shared>, t: TenantCtx, ApiQuery(q): ApiQuery<St
     .await?;
     if csv {
         let rows = g.into_iter().map(|g| {
-            vec![n(g.chat_id), g.title, n(g.members), n(g.messages), n(g.joins), n(g.leaves), n(g.net)]
+            vec![
+                n(g.chat_id),
+                g.title,
+                n(g.members),
+                n(g.messages),
+                n(g.joins),
+                n(g.leaves),
+                n(g.net),
+            ]
         });
         return Ok(csv::response(
             &name("groups", r),
-            &["chat_id", "title", "members", "messages", "joins", "leaves", "net"],
+            &[
+                "chat_id", "title", "members", "messages", "joins", "leaves", "net",
+            ],
             rows,
         ));
     }
@@ -323,12 +397,21 @@ async fn group_growth(
     let (r, g) = blocking(move || {
         let c = ctx(&st, &t.scope)?;
         let r = q.range(&c, Horizon::Counters)?;
-        Ok((r, activity::growth(&t.scope.shard_read()?, ChatId(ids.1), r)?))
+        Ok((
+            r,
+            activity::growth(&t.scope.shard_read()?, ChatId(ids.1), r)?,
+        ))
     })
     .await?;
     if csv {
         let rows = g.days.into_iter().map(|d| {
-            vec![d.at, d.members.map(n).unwrap_or_default(), n(d.joins), n(d.leaves), n(d.net)]
+            vec![
+                d.at,
+                d.members.map(n).unwrap_or_default(),
+                n(d.joins),
+                n(d.leaves),
+                n(d.net),
+            ]
         });
         return Ok(csv::response(
             &name(&format!("group-{}", ids.1), r),
@@ -346,7 +429,11 @@ async fn group_growth(
     responses((status = 200, body = stats::campaigns::Deliveries, description = "JSON, or CSV (`date,sent,failed,skipped`) with format=csv"),
         (status = 404, body = ErrorEnvelope), (status = 422, body = ErrorEnvelope)),
     security(("bearer" = [])))]
-async fn deliveries(State(st): State<Shared>, t: TenantCtx, ApiQuery(q): ApiQuery<StatsQuery>) -> AppResult<Response> {
+async fn deliveries(
+    State(st): State<Shared>,
+    t: TenantCtx,
+    ApiQuery(q): ApiQuery<StatsQuery>,
+) -> AppResult<Response> {
     let csv = q.csv();
     let (r, d) = blocking(move || {
         let c = ctx(&st, &t.scope)?;
@@ -359,12 +446,22 @@ async fn deliveries(State(st): State<Shared>, t: TenantCtx, ApiQuery(q): ApiQuer
         if let Some(id) = campaign {
             s.campaign(id)?.ok_or(AppError::NotFound("campaign"))?;
         }
-        Ok((r, stats::campaigns::deliveries(&s, &c.zone, r, campaign, q.group.map(ChatId))?))
+        Ok((
+            r,
+            stats::campaigns::deliveries(&s, &c.zone, r, campaign, q.group.map(ChatId))?,
+        ))
     })
     .await?;
     if csv {
-        let rows = d.daily.into_iter().map(|d| vec![d.at, n(d.tally.sent), n(d.tally.failed), n(d.tally.skipped)]);
-        return Ok(csv::response(&name("campaigns", r), &["date", "sent", "failed", "skipped"], rows));
+        let rows = d
+            .daily
+            .into_iter()
+            .map(|d| vec![d.at, n(d.tally.sent), n(d.tally.failed), n(d.tally.skipped)]);
+        return Ok(csv::response(
+            &name("campaigns", r),
+            &["date", "sent", "failed", "skipped"],
+            rows,
+        ));
     }
     Ok(Json(d).into_response())
 }
@@ -374,7 +471,10 @@ async fn deliveries(State(st): State<Shared>, t: TenantCtx, ApiQuery(q): ApiQuer
     params(("id" = u64, Path, description = "Tenant id")),
     responses((status = 200, body = stats::retention::Retention), (status = 404, body = ErrorEnvelope)),
     security(("bearer" = [])))]
-async fn retention(State(st): State<Shared>, t: TenantCtx) -> AppResult<Json<stats::retention::Retention>> {
+async fn retention(
+    State(st): State<Shared>,
+    t: TenantCtx,
+) -> AppResult<Json<stats::retention::Retention>> {
     let out = blocking(move || {
         let c = ctx(&st, &t.scope)?;
         stats::retention::view(&t.scope.shard_read()?, c.today, c.retention)

@@ -347,9 +347,16 @@ pub struct GroupActivity {
 /// Every group with its messages, joins and leaves in the range, most active first.
 pub fn groups<T: Reader>(s: &TenantShard<T>, r: Range) -> AppResult<Vec<GroupActivity>> {
     let mut out = Vec::new();
-    let known: HashMap<ChatId, botyard_shards::records::GroupRec> = s.groups()?.into_iter().collect();
+    let known: HashMap<ChatId, botyard_shards::records::GroupRec> =
+        s.groups()?.into_iter().collect();
     let mut chats: Vec<ChatId> = s.counter_chats()?;
-    chats.extend(known.keys().filter(|c| !chats.contains(c)).copied().collect::<Vec<_>>());
+    chats.extend(
+        known
+            .keys()
+            .filter(|c| !chats.contains(c))
+            .copied()
+            .collect::<Vec<_>>(),
+    );
     for chat in chats {
         let (mut messages, mut joins, mut leaves) = (0, 0, 0);
         s.counters_in(chat, r.from, r.to, |_, m, n| match m {

@@ -77,7 +77,9 @@ pub fn deliveries<T: Reader>(
         if campaign.is_some_and(|c| c != id) {
             continue;
         }
-        per_campaign.entry(id).or_insert((rec.name.clone(), Tally::default()));
+        per_campaign
+            .entry(id)
+            .or_insert((rec.name.clone(), Tally::default()));
         for (run, run_rec) in s.runs_started_since(id, since)? {
             for (chat, d) in s.deliveries(id, run)? {
                 if group.is_some_and(|g| g != chat) {
@@ -89,7 +91,9 @@ pub fn deliveries<T: Reader>(
                         (day_of(at_ms.div_euclid(1000)), None, |t| t.sent += 1)
                     }
                     DeliveryStateRec::Failed { code, at_ms } => {
-                        (day_of(at_ms.div_euclid(1000)), Some(code), |t| t.failed += 1)
+                        (day_of(at_ms.div_euclid(1000)), Some(code), |t| {
+                            t.failed += 1
+                        })
                     }
                     DeliveryStateRec::Skipped { code } => {
                         (day_of(run_rec.started_at), Some(code), |t| t.skipped += 1)

@@ -192,11 +192,29 @@ mod tests {
         assert_eq!((r.len(), r.to), (30, today));
         let code = |e: AppError| e.code();
         assert_eq!(
-            code(range(Some("2026-11-20"), Some("2026-11-10"), today, 90, Horizon::Users).unwrap_err()),
+            code(
+                range(
+                    Some("2026-11-20"),
+                    Some("2026-11-10"),
+                    today,
+                    90,
+                    Horizon::Users
+                )
+                .unwrap_err()
+            ),
             "stats.range_order"
         );
         assert_eq!(
-            code(range(Some("2025-01-01"), Some("2026-11-10"), today, 900, Horizon::Users).unwrap_err()),
+            code(
+                range(
+                    Some("2025-01-01"),
+                    Some("2026-11-10"),
+                    today,
+                    900,
+                    Horizon::Users
+                )
+                .unwrap_err()
+            ),
             "stats.range_too_long"
         );
         assert_eq!(
@@ -212,6 +230,15 @@ mod tests {
         // 90 days kept: today and the 89 before it.
         let kept = kept_from(today, 90, Horizon::Users);
         assert_eq!(today.0 - kept.0, 89);
-        assert!(range(Some(&date_of(kept).to_string()), None, today, 90, Horizon::Users).is_ok());
+        assert!(
+            range(
+                Some(&date_of(kept).to_string()),
+                None,
+                today,
+                90,
+                Horizon::Users
+            )
+            .is_ok()
+        );
     }
 }

@@ -27,7 +27,11 @@ pub struct Retention {
     pub user_rows_to_drop: u64,
 }
 
-pub fn view<T: Reader>(s: &TenantShard<T>, today: Day, retention_days: u32) -> AppResult<Retention> {
+pub fn view<T: Reader>(
+    s: &TenantShard<T>,
+    today: Day,
+    retention_days: u32,
+) -> AppResult<Retention> {
     let users = kept_from(today, retention_days, Horizon::Users);
     Ok(Retention {
         retention_days,
@@ -92,7 +96,8 @@ pub async fn prune_all(store: std::sync::Arc<Store>, now: i64) -> Pruned {
     let mut total = Pruned::default();
     for (tenant, _) in tenants {
         let store = store.clone();
-        let r = tokio::task::spawn_blocking(move || prune_tenant(&store, tenant, now, PRUNE_BATCH)).await;
+        let r = tokio::task::spawn_blocking(move || prune_tenant(&store, tenant, now, PRUNE_BATCH))
+            .await;
         match r {
             Ok(Ok(p)) => {
                 total.tenants += 1;
@@ -100,7 +105,9 @@ pub async fn prune_all(store: std::sync::Arc<Store>, now: i64) -> Pruned {
                 total.total_rows += p.total_rows;
                 total.transactions += p.transactions;
             }
-            Ok(Err(e)) => tracing::error!(tenant_id = tenant.0, error = %e, "cannot prune statistics"),
+            Ok(Err(e)) => {
+                tracing::error!(tenant_id = tenant.0, error = %e, "cannot prune statistics")
+            }
             Err(e) => tracing::error!(error = %e, "pruning task failed"),
         }
     }

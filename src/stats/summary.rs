@@ -94,11 +94,8 @@ pub fn summary<T: Reader>(
         .into_iter()
         .map(|d| (d.at, d.tally))
         .collect();
-    let titles: HashMap<ChatId, String> = s
-        .groups()?
-        .into_iter()
-        .map(|(c, g)| (c, g.title))
-        .collect();
+    let titles: HashMap<ChatId, String> =
+        s.groups()?.into_iter().map(|(c, g)| (c, g.title)).collect();
     let period = |from: Day, to: Day| -> Period {
         let mut p = Period {
             from: date_of(from).to_string(),

@@ -38,6 +38,9 @@ pub struct SimConfig {
     pub leave_per_mille: u32,
     /// Unix seconds of the first event.
     pub start_at: i64,
+    /// Simulated seconds between two events (0: as `events_per_sec` says), so a fast stream
+    /// can cover days of simulated time.
+    pub step_secs: u32,
     pub failures: SimFailures,
 }
 
@@ -73,6 +76,7 @@ impl Default for SimConfig {
             join_per_mille: 10,
             leave_per_mille: 5,
             start_at: 1_767_225_600, // 2026-01-01T00:00:00Z
+            step_secs: 0,
             failures: SimFailures::default(),
         }
     }
@@ -189,7 +193,9 @@ impl Sim {
         if self.groups.is_empty() {
             return None;
         }
-        let step = if self.cfg.events_per_sec > 0.0 {
+        let step = if self.cfg.step_secs > 0 {
+            i64::from(self.cfg.step_secs) * 1000
+        } else if self.cfg.events_per_sec > 0.0 {
             (1000.0 / self.cfg.events_per_sec).max(1.0) as i64
         } else {
             1

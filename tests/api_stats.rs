@@ -1,0 +1,561 @@
+//! Statistics through the API against a brute-force recount of the simulated event stream:
+//! tenants in Berlin (a daylight-saving change inside the range) and Kolkata (a half-hour
+//! offset) run simulated sessions from a random seed; once their workers are stopped, the
+//! same seed replays exactly the events that were stored, and every number of every endpoint
+//! must equal the recount done here with jiff, independently of the server's code.
+
+mod common;
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::time::Duration;
+
+use botyard::telegram::IncomingEvent;
+use botyard::telegram::sim::{Sim, SimConfig};
+use common::App;
+use jiff::Timestamp;
+use jiff::civil::Date;
+use jiff::tz::TimeZone;
+use serde_json::{Value, json};
+
+/// 2026-10-21T00:00:00Z: Berlin leaves summer time on the 25th.
+const START: i64 = 1_792_540_800;
+const STEP_SECS: u32 = 173;
+const EVENTS: u64 = 6_500;
+
+fn sim_config(seed: u64) -> SimConfig {
+    SimConfig {
+        seed,
+        groups: 3,
+        members_per_group: 30,
+        events_per_sec: 1000.0,
+        media_per_mille: 150,
+        service_per_mille: 40,
+        join_per_mille: 25,
+        leave_per_mille: 15,
+        start_at: START,
+        step_secs: STEP_SECS,
+        ..SimConfig::default()
+    }
+}
+
+/// The recount: every event placed on its local date and hour with jiff.
+#[derive(Default)]
+struct Recount {
+    /// (date, hour, chat) → messages.
+    hours: BTreeMap<(Date, i8, i64), u64>,
+    kinds: BTreeMap<(Date, i64), [u64; 3]>,
+    joins: BTreeMap<(Date, i64), u64>,
+    leaves: BTreeMap<(Date, i64), u64>,
+    /// (date, chat, user) → messages.
+    posts: BTreeMap<(Date, i64, i64), u64>,
+    /// user → first local date seen (message or join).
+    first_seen: HashMap<i64, Date>,
+}
+
+impl Recount {
+    fn of(events: &[IncomingEvent], tz: &TimeZone) -> Self {
+        let mut r = Recount::default();
+        let local = |at: i64| {
+            Timestamp::from_second(at)
+                .unwrap()
+                .to_zoned_datetime(tz.clone())
+        };
+        for e in events {
+            match e {
+                IncomingEvent::Message {
+                    chat_id,
+                    sender,
+                    kind,
+                    at,
+                    ..
+                } => {
+                    let z = local(*at);
+                    *r.hours.entry((z.date(), z.hour(), *chat_id)).or_default() += 1;
+                    let k = match kind {
+                        botyard::telegram::MessageKind::Text => 0,
+                        botyard::telegram::MessageKind::Media => 1,
+                        botyard::telegram::MessageKind::Service => 2,
+                    };
+                    r.kinds.entry((z.date(), *chat_id)).or_default()[k] += 1;
+                    if let Some(u) = sender {
+                        *r.posts.entry((z.date(), *chat_id, u.id)).or_default() += 1;
+                        r.first_seen.entry(u.id).or_insert(z.date());
+                    }
+                }
+                IncomingEvent::MemberJoined { chat_id, user, at } => {
+                    let z = local(*at);
+                    *r.joins.entry((z.date(), *chat_id)).or_default() += 1;
+                    r.first_seen.entry(user.id).or_insert(z.date());
+                }
+                IncomingEvent::MemberLeft { chat_id, at, .. } => {
+                    *r.leaves.entry((local(*at).date(), *chat_id)).or_default() += 1;
+                }
+                _ => {}
+            }
+        }
+        r
+    }
+
+    fn messages(&self, from: Date, to: Date, chat: Option<i64>) -> u64 {
+        self.hours
+            .iter()
+            .filter(|((d, _, c), _)| *d >= from && *d <= to && chat.is_none_or(|x| x == *c))
+            .map(|(_, n)| n)
+            .sum()
+    }
+
+    fn posters(&self, from: Date, to: Date, chat: Option<i64>) -> HashSet<i64> {
+        self.posts
+            .keys()
+            .filter(|(d, c, _)| *d >= from && *d <= to && chat.is_none_or(|x| x == *c))
+            .map(|(_, _, u)| *u)
+            .collect()
+    }
+
+    fn sum(map: &BTreeMap<(Date, i64), u64>, from: Date, to: Date, chat: Option<i64>) -> u64 {
+        map.iter()
+            .filter(|((d, c), _)| *d >= from && *d <= to && chat.is_none_or(|x| x == *c))
+            .map(|(_, n)| n)
+            .sum()
+    }
+}
+
+fn dates(from: Date, to: Date) -> Vec<Date> {
+    let mut out = Vec::new();
+    let mut d = from;
+    while d <= to {
+        out.push(d);
+        d = d.tomorrow().unwrap();
+    }
+    out
+}
+
+fn monday(d: Date) -> Date {
+    d.checked_sub(jiff::Span::new().days(i64::from(d.weekday().to_monday_zero_offset())))
+        .unwrap()
+}
+
+struct Tenant {
+    id: u64,
+    owner: String,
+    tz: TimeZone,
+    seed: u64,
+    stored: u64,
+}
+
+/// A tenant in `zone` whose simulated session posts until `EVENTS` events are stored; then it
+/// is suspended, which stops its worker, and the count of stored events is final.
+async fn run_tenant(app: &App, admin: &str, name: &str, zone: &str, seed: u64) -> Tenant {
+    let email = format!("owner@{}.test", name.to_lowercase());
+    let (tenant, _, owner) = app.tenant_with_owner(admin, name, &email).await;
+    let plan = app
+        .post(
+            "/api/v1/plans",
+            admin,
+            json!({"name": format!("Plan {name}"), "limits": common::limits()}),
+        )
+        .await
+        .expect(201)["id"]
+        .clone();
+    app.patch(
+        &format!("/api/v1/tenants/{tenant}"),
+        admin,
+        json!({"plan_id": plan}),
+    )
+    .await
+    .expect(200);
+    let mut settings = common::settings_body(name);
+    settings["time_zone"] = json!(zone);
+    app.put(
+        &format!("/api/v1/tenants/{tenant}/settings"),
+        &owner.access,
+        settings,
+    )
+    .await
+    .expect(200);
+    let sim = serde_json::to_value(sim_config(seed)).unwrap();
+    app.post(
+        &format!("/api/v1/tenants/{tenant}/sessions"),
+        admin,
+        json!({"kind": "sim", "label": "sim", "sim": sim}),
+    )
+    .await
+    .expect(201);
+    let mut rx = app
+        .ready
+        .supervisor
+        .watch(botyard_shards::ids::TenantId(tenant))
+        .expect("worker");
+    tokio::time::timeout(
+        Duration::from_secs(120),
+        rx.wait_for(|s| s.events_stored >= EVENTS),
+    )
+    .await
+    .expect("events stored")
+    .unwrap();
+    app.post(
+        &format!("/api/v1/tenants/{tenant}/suspend"),
+        admin,
+        json!({}),
+    )
+    .await
+    .expect(200);
+    // The keeper publishes its last count, then goes away with the worker.
+    while rx.changed().await.is_ok() {}
+    let stored = rx.borrow().events_stored;
+    Tenant {
+        id: tenant,
+        owner: owner.access,
+        tz: TimeZone::get(zone).unwrap(),
+        seed,
+        stored,
+    }
+}
+
+async fn get(app: &App, t: &Tenant, path: &str) -> Value {
+    app.get(&format!("/api/v1/tenants/{}/stats/{path}", t.id), &t.owner)
+        .await
+        .expect(200)
+        .clone()
+}
+
+fn series(v: &Value) -> Vec<(String, u64)> {
+    v.as_array()
+        .unwrap()
+        .iter()
+        .map(|p| {
+            (
+                p["at"].as_str().unwrap().to_string(),
+                p["value"].as_u64().unwrap(),
+            )
+        })
+        .collect()
+}
+
+async fn check_tenant(app: &App, t: &Tenant) {
+    let mut sim = Sim::new(sim_config(t.seed));
+    let events: Vec<IncomingEvent> = (0..t.stored).map(|_| sim.generate().unwrap()).collect();
+    let rc = Recount::of(&events, &t.tz);
+    let last = rc.hours.keys().map(|k| k.0).max().unwrap();
+    let from = Date::constant(2026, 10, 20);
+    let to = last;
+    let chats: Vec<i64> = rc
+        .hours
+        .keys()
+        .map(|k| k.2)
+        .collect::<std::collections::BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    let q = format!("from={from}&to={to}");
+    let ctx = format!(
+        "tenant {} ({}), seed {}",
+        t.id,
+        t.tz.iana_name().unwrap(),
+        t.seed
+    );
+
+    // Messages: total, kinds, per day; and per group.
+    let m = get(app, t, &format!("messages?{q}")).await;
+    assert_eq!(m["total"], rc.messages(from, to, None), "{ctx}");
+    let kinds = rc
+        .kinds
+        .values()
+        .fold([0u64; 3], |a, k| [a[0] + k[0], a[1] + k[1], a[2] + k[2]]);
+    assert_eq!(
+        m["by_kind"],
+        json!({"text": kinds[0], "media": kinds[1], "service": kinds[2]}),
+        "{ctx}"
+    );
+    let want: Vec<(String, u64)> = dates(from, to)
+        .into_iter()
+        .map(|d| (d.to_string(), rc.messages(d, d, None)))
+        .collect();
+    assert_eq!(series(&m["series"]), want, "{ctx}");
+    for chat in &chats {
+        let m = get(app, t, &format!("messages?{q}&group={chat}")).await;
+        assert_eq!(
+            m["total"],
+            rc.messages(from, to, Some(*chat)),
+            "{ctx} chat {chat}"
+        );
+    }
+
+    // Per local hour over the days around the change (Berlin's 25 October has 25 hours: its
+    // 02:00 hour happens twice and counts both).
+    let (h_from, h_to) = (Date::constant(2026, 10, 24), Date::constant(2026, 10, 26));
+    let m = get(
+        app,
+        t,
+        &format!("messages?from={h_from}&to={h_to}&interval=hour"),
+    )
+    .await;
+    let want: Vec<(String, u64)> = dates(h_from, h_to)
+        .into_iter()
+        .flat_map(|d| (0..24i8).map(move |h| (d, h)))
+        .map(|(d, h)| {
+            let n = rc
+                .hours
+                .iter()
+                .filter(|((dd, hh, _), _)| *dd == d && *hh == h)
+                .map(|(_, n)| n)
+                .sum();
+            (format!("{d}T{h:02}:00"), n)
+        })
+        .collect();
+    assert_eq!(series(&m["series"]), want, "{ctx}");
+
+    // Heat map: weekday × hour.
+    let h = get(app, t, &format!("heatmap?{q}")).await;
+    let mut cells = vec![vec![0u64; 24]; 7];
+    for ((d, hour, _), n) in &rc.hours {
+        if *d >= from && *d <= to {
+            cells[d.weekday().to_monday_zero_offset() as usize][*hour as usize] += n;
+        }
+    }
+    assert_eq!(h["cells"], json!(cells), "{ctx}");
+
+    // Users: active, new, per day, week (clipped to the range) and month.
+    let u = get(app, t, &format!("users?{q}")).await;
+    assert_eq!(u["active"], rc.posters(from, to, None).len(), "{ctx}");
+    let new = rc
+        .first_seen
+        .values()
+        .filter(|d| **d >= from && **d <= to)
+        .count();
+    assert_eq!(u["new"], new, "{ctx}");
+    let daily: Vec<(String, u64)> = dates(from, to)
+        .into_iter()
+        .map(|d| (d.to_string(), rc.posters(d, d, None).len() as u64))
+        .collect();
+    assert_eq!(series(&u["daily"]), daily, "{ctx}");
+    let mut weeks: BTreeMap<Date, HashSet<i64>> = BTreeMap::new();
+    let mut months: BTreeMap<Date, HashSet<i64>> = BTreeMap::new();
+    for (d, _, user) in rc.posts.keys().filter(|(d, _, _)| *d >= from && *d <= to) {
+        weeks.entry(monday(*d)).or_default().insert(*user);
+        months.entry(d.first_of_month()).or_default().insert(*user);
+    }
+    let flat = |m: BTreeMap<Date, HashSet<i64>>| -> Vec<(String, u64)> {
+        m.into_iter()
+            .map(|(d, s)| (d.to_string(), s.len() as u64))
+            .collect()
+    };
+    assert_eq!(series(&u["weekly"]), flat(weeks), "{ctx}");
+    assert_eq!(series(&u["monthly"]), flat(months), "{ctx}");
+    // New users of one group: their first message there.
+    let chat = chats[0];
+    let mut first_in: HashMap<i64, Date> = HashMap::new();
+    for (d, c, user) in rc.posts.keys() {
+        if *c == chat {
+            first_in.entry(*user).or_insert(*d);
+        }
+    }
+    let (w_from, w_to) = (Date::constant(2026, 10, 27), to);
+    let u = get(
+        app,
+        t,
+        &format!("users?from={w_from}&to={w_to}&group={chat}"),
+    )
+    .await;
+    assert_eq!(
+        u["new"],
+        first_in
+            .values()
+            .filter(|d| **d >= w_from && **d <= w_to)
+            .count(),
+        "{ctx}"
+    );
+    assert_eq!(
+        u["active"],
+        rc.posters(w_from, w_to, Some(chat)).len(),
+        "{ctx}"
+    );
+
+    // Top users, ties by id.
+    let mut per_user: HashMap<i64, u64> = HashMap::new();
+    for ((d, _, user), n) in &rc.posts {
+        if *d >= from && *d <= to {
+            *per_user.entry(*user).or_default() += n;
+        }
+    }
+    let mut top: Vec<(i64, u64)> = per_user.into_iter().collect();
+    top.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+    top.truncate(10);
+    let got = get(app, t, &format!("users/top?{q}&limit=10")).await;
+    let got: Vec<(i64, u64)> = got
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| {
+            (
+                u["user_id"].as_i64().unwrap(),
+                u["messages"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(got, top, "{ctx}");
+    let first = got[0].0;
+    let a = get(app, t, &format!("users/{first}?{q}")).await;
+    assert_eq!(a["messages"], got[0].1, "{ctx}");
+    let daily: Vec<(String, u64)> = dates(from, to)
+        .into_iter()
+        .map(|d| {
+            let n = rc
+                .posts
+                .iter()
+                .filter(|((dd, _, u), _)| *dd == d && *u == first)
+                .map(|(_, n)| n)
+                .sum();
+            (d.to_string(), n)
+        })
+        .collect();
+    assert_eq!(series(&a["daily"]), daily, "{ctx}");
+    assert!(!a["first_name"].as_str().unwrap().is_empty());
+
+    // Groups: messages, joins, leaves, net; one group's days.
+    let g = get(app, t, &format!("groups?{q}")).await;
+    for row in g.as_array().unwrap() {
+        let c = row["chat_id"].as_i64().unwrap();
+        let (j, l) = (
+            Recount::sum(&rc.joins, from, to, Some(c)),
+            Recount::sum(&rc.leaves, from, to, Some(c)),
+        );
+        assert_eq!(
+            (
+                row["messages"].as_u64(),
+                row["joins"].as_u64(),
+                row["leaves"].as_u64(),
+                row["net"].as_i64()
+            ),
+            (
+                Some(rc.messages(from, to, Some(c))),
+                Some(j),
+                Some(l),
+                Some(j as i64 - l as i64)
+            ),
+            "{ctx} chat {c}"
+        );
+    }
+    let gg = get(app, t, &format!("groups/{chat}?{q}")).await;
+    for day in gg["days"].as_array().unwrap() {
+        let d: Date = day["at"].as_str().unwrap().parse().unwrap();
+        assert_eq!(
+            day["joins"],
+            Recount::sum(&rc.joins, d, d, Some(chat)),
+            "{ctx} {d}"
+        );
+        assert_eq!(
+            day["leaves"],
+            Recount::sum(&rc.leaves, d, d, Some(chat)),
+            "{ctx} {d}"
+        );
+    }
+
+    // The dashboard: today is 2 November (a Monday) in both zones.
+    let s = get(app, t, "summary").await;
+    let today = Date::constant(2026, 11, 2);
+    let periods = [
+        ("today", today, today),
+        (
+            "yesterday",
+            today.yesterday().unwrap(),
+            today.yesterday().unwrap(),
+        ),
+        ("this_week", monday(today), today),
+        (
+            "last_week",
+            monday(today)
+                .checked_sub(jiff::Span::new().days(7))
+                .unwrap(),
+            monday(today).yesterday().unwrap(),
+        ),
+    ];
+    for (name, a, b) in periods {
+        let p = &s[name];
+        assert_eq!(
+            (p["from"].as_str(), p["to"].as_str()),
+            (Some(a.to_string().as_str()), Some(b.to_string().as_str())),
+            "{ctx} {name}"
+        );
+        let j = Recount::sum(&rc.joins, a, b, None);
+        let l = Recount::sum(&rc.leaves, a, b, None);
+        assert_eq!(
+            (
+                &p["messages"],
+                &p["active_users"],
+                &p["new_users"],
+                &p["joins"],
+                &p["leaves"],
+                &p["net"],
+                &p["sent"]
+            ),
+            (
+                &json!(rc.messages(a, b, None)),
+                &json!(rc.posters(a, b, None).len()),
+                &json!(
+                    rc.first_seen
+                        .values()
+                        .filter(|d| **d >= a && **d <= b)
+                        .count()
+                ),
+                &json!(j),
+                &json!(l),
+                &json!(j as i64 - l as i64),
+                &json!(0)
+            ),
+            "{ctx} {name}"
+        );
+        let best = chats
+            .iter()
+            .map(|c| (rc.messages(a, b, Some(*c)), *c))
+            .max_by(|x, y| x.0.cmp(&y.0).then(y.1.cmp(&x.1)));
+        if let Some((n, c)) = best.filter(|(n, _)| *n > 0) {
+            assert_eq!(
+                (&p["top_group"]["chat_id"], &p["top_group"]["messages"]),
+                (&json!(c), &json!(n)),
+                "{ctx} {name}"
+            );
+        }
+    }
+
+    // CSV: the same series.
+    let csv = app
+        .get(
+            &format!("/api/v1/tenants/{}/stats/messages?{q}&format=csv", t.id),
+            &t.owner,
+        )
+        .await;
+    assert_eq!(csv.status, 200);
+    assert_eq!(csv.header("content-type"), Some("text/csv; charset=utf-8"));
+    let mut lines = csv.text.lines();
+    assert_eq!(lines.next(), Some("at,messages"));
+    let want: Vec<String> = dates(from, to)
+        .into_iter()
+        .map(|d| format!("{d},{}", rc.messages(d, d, None)))
+        .collect();
+    assert_eq!(lines.map(str::to_string).collect::<Vec<_>>(), want, "{ctx}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_statistic_equals_a_recount_of_the_simulated_stream() {
+    let seed: u64 = std::env::var("BOTYARD_STATS_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(rand::random);
+    println!("seed {seed} (rerun with BOTYARD_STATS_SEED={seed})");
+    let app = App::start().await;
+    // 2 November 2026, 09:00 UTC: inside the simulated fortnight.
+    app.clock.set(1_793_610_000);
+    let admin = app.admin().await.access;
+    let berlin = run_tenant(&app, &admin, "Berlin", "Europe/Berlin", seed).await;
+    let kolkata = run_tenant(
+        &app,
+        &admin,
+        "Kolkata",
+        "Asia/Kolkata",
+        seed.wrapping_add(1),
+    )
+    .await;
+    check_tenant(&app, &berlin).await;
+    check_tenant(&app, &kolkata).await;
+    app.stop().await.unwrap();
+}
