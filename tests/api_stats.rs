@@ -146,13 +146,39 @@ struct Tenant {
 /// A tenant in `zone` whose simulated session posts until `EVENTS` events are stored; then it
 /// is suspended, which stops its worker, and the count of stored events is final.
 async fn run_tenant(app: &App, admin: &str, name: &str, zone: &str, seed: u64) -> Tenant {
+    run_tenant_with(
+        app,
+        admin,
+        name,
+        zone,
+        seed,
+        sim_config(seed),
+        common::limits(),
+        EVENTS,
+    )
+    .await
+    .0
+}
+
+/// The same, with a simulator set-up and plan limits of the caller's; also returns the plan.
+#[allow(clippy::too_many_arguments)]
+async fn run_tenant_with(
+    app: &App,
+    admin: &str,
+    name: &str,
+    zone: &str,
+    seed: u64,
+    cfg: SimConfig,
+    limits: Value,
+    events: u64,
+) -> (Tenant, Value) {
     let email = format!("owner@{}.test", name.to_lowercase());
     let (tenant, _, owner) = app.tenant_with_owner(admin, name, &email).await;
     let plan = app
         .post(
             "/api/v1/plans",
             admin,
-            json!({"name": format!("Plan {name}"), "limits": common::limits()}),
+            json!({"name": format!("Plan {name}"), "limits": limits}),
         )
         .await
         .expect(201)["id"]
@@ -173,7 +199,7 @@ async fn run_tenant(app: &App, admin: &str, name: &str, zone: &str, seed: u64) -
     )
     .await
     .expect(200);
-    let sim = serde_json::to_value(sim_config(seed)).unwrap();
+    let sim = serde_json::to_value(cfg).unwrap();
     app.post(
         &format!("/api/v1/tenants/{tenant}/sessions"),
         admin,
@@ -188,7 +214,7 @@ async fn run_tenant(app: &App, admin: &str, name: &str, zone: &str, seed: u64) -
         .expect("worker");
     tokio::time::timeout(
         Duration::from_secs(120),
-        rx.wait_for(|s| s.events_stored >= EVENTS),
+        rx.wait_for(|s| s.events_stored >= events),
     )
     .await
     .expect("events stored")
@@ -203,13 +229,16 @@ async fn run_tenant(app: &App, admin: &str, name: &str, zone: &str, seed: u64) -
     // The keeper publishes its last count, then goes away with the worker.
     while rx.changed().await.is_ok() {}
     let stored = rx.borrow().events_stored;
-    Tenant {
-        id: tenant,
-        owner: owner.access,
-        tz: TimeZone::get(zone).unwrap(),
-        seed,
-        stored,
-    }
+    (
+        Tenant {
+            id: tenant,
+            owner: owner.access,
+            tz: TimeZone::get(zone).unwrap(),
+            seed,
+            stored,
+        },
+        plan,
+    )
 }
 
 async fn get(app: &App, t: &Tenant, path: &str) -> Value {
@@ -557,5 +586,110 @@ async fn every_statistic_equals_a_recount_of_the_simulated_stream() {
     .await;
     check_tenant(&app, &berlin).await;
     check_tenant(&app, &kolkata).await;
+    app.stop().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pruning_keeps_exactly_what_the_plan_retains() {
+    let seed: u64 = rand::random();
+    println!("seed {seed}");
+    let app = App::start().await;
+    // 2 November 2026, 09:00 UTC; the stream covers the 20 days before it.
+    let now = 1_793_610_000;
+    app.clock.set(now);
+    let admin = app.admin().await.access;
+    let cfg = SimConfig {
+        start_at: now - 20 * 86_400,
+        step_secs: 577,
+        ..sim_config(seed)
+    };
+    let mut limits = common::limits();
+    limits["retention_days"] = json!(7);
+    let (t, plan) = run_tenant_with(
+        &app,
+        &admin,
+        "Moda",
+        "Europe/Istanbul",
+        seed,
+        cfg.clone(),
+        limits.clone(),
+        3_000,
+    )
+    .await;
+    let mut sim = Sim::new(cfg);
+    let events: Vec<IncomingEvent> = (0..t.stored).map(|_| sim.generate().unwrap()).collect();
+    let rc = Recount::of(&events, &t.tz);
+    let today = Date::constant(2026, 11, 2);
+    let days_ago = |n: i64| today.checked_sub(jiff::Span::new().days(n)).unwrap();
+    let rows_before = |d: Date| {
+        rc.posts
+            .keys()
+            .map(|(day, c, u)| (*day, *c, *u))
+            .filter(|(day, _, _)| *day < d)
+            .count() as u64
+    };
+    let first = rc.posts.keys().map(|k| k.0).min().unwrap();
+    assert!(
+        first < days_ago(10),
+        "the stream starts before the retention window"
+    );
+
+    // Before pruning, the API says what the next run drops.
+    let r = get(&app, &t, "retention").await;
+    assert_eq!(r["retention_days"], 7);
+    assert_eq!(r["users_kept_from"], days_ago(6).to_string());
+    assert_eq!(r["oldest_user_day"], first.to_string());
+    assert_eq!(r["user_rows_to_drop"], rows_before(days_ago(6)));
+    // Asking for per-user data older than the plan keeps is refused.
+    app.get(
+        &format!("/api/v1/tenants/{}/stats/users?from={}", t.id, days_ago(7)),
+        &t.owner,
+    )
+    .await
+    .expect_err(422, "stats.beyond_retention");
+
+    let store = app.ready.store.upgrade().unwrap();
+    let p = botyard::stats::retention::prune_all(store.clone(), now).await;
+    assert_eq!(p.user_rows, rows_before(days_ago(6)));
+    assert_eq!(p.total_rows, 0, "totals are kept a year");
+    let r = get(&app, &t, "retention").await;
+    assert_eq!(r["user_rows_to_drop"], 0);
+    let oldest = rc
+        .posts
+        .keys()
+        .map(|k| k.0)
+        .filter(|d| *d >= days_ago(6))
+        .min()
+        .unwrap();
+    assert_eq!(r["oldest_user_day"], oldest.to_string());
+    // What is kept is exact: the week's users, and every day's totals.
+    let q = format!("from={}&to={today}", days_ago(6));
+    let u = get(&app, &t, &format!("users?{q}")).await;
+    assert_eq!(u["active"], rc.posters(days_ago(6), today, None).len());
+    let from = days_ago(20);
+    let m = get(&app, &t, &format!("messages?from={from}&to={today}")).await;
+    let want: Vec<(String, u64)> = dates(from, today)
+        .into_iter()
+        .map(|d| (d.to_string(), rc.messages(d, d, None)))
+        .collect();
+    assert_eq!(series(&m["series"]), want);
+
+    // A downgrade to 3 days shows before it applies, and applies at the next run.
+    limits["retention_days"] = json!(3);
+    app.put(
+        &format!("/api/v1/plans/{plan}"),
+        &admin,
+        json!({"name": "Plan Moda", "limits": limits}),
+    )
+    .await
+    .expect(200);
+    let r = get(&app, &t, "retention").await;
+    assert_eq!(r["users_kept_from"], days_ago(2).to_string());
+    let between = rows_before(days_ago(2)) - rows_before(days_ago(6));
+    assert_eq!(r["user_rows_to_drop"], between);
+    let p = botyard::stats::retention::prune_all(store, now).await;
+    assert_eq!(p.user_rows, between);
+    let u = get(&app, &t, &format!("users?from={}&to={today}", days_ago(2))).await;
+    assert_eq!(u["active"], rc.posters(days_ago(2), today, None).len());
     app.stop().await.unwrap();
 }
