@@ -190,6 +190,42 @@ async fn a_run_posts_once_to_each_target_and_reports_it() {
     );
     assert_eq!(rep["by_group"][groups[0].to_string()]["sent"], 2);
 
+    // The statistics count the same posts, per campaign, group and day.
+    let st = app
+        .get(
+            &format!("/api/v1/tenants/{}/stats/campaigns?campaign={c}", t.tenant),
+            &t.owner,
+        )
+        .await
+        .expect(200)
+        .clone();
+    assert_eq!(
+        (st["sent"].as_u64(), st["failed"].as_u64()),
+        (Some(6), Some(0)),
+        "{st}"
+    );
+    assert_eq!(st["by_campaign"][0]["sent"], 6);
+    let by_group: Vec<u64> = st["by_group"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|g| g["sent"].as_u64().unwrap())
+        .collect();
+    assert_eq!(by_group, vec![2, 2, 2]);
+    let days: u64 = st["daily"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["sent"].as_u64().unwrap())
+        .sum();
+    assert_eq!(days, 6);
+    app.get(
+        &format!("/api/v1/tenants/{}/stats/campaigns?campaign=999", t.tenant),
+        &t.owner,
+    )
+    .await
+    .expect_err(404, "resource.not_found");
+
     // The server's metrics count the posts.
     let m = common::send(app.client.get(app.url("/metrics"))).await.text;
     assert!(

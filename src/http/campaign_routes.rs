@@ -543,6 +543,11 @@ async fn test_campaign(
     })?;
     let st2 = st.clone();
     let (job, to) = blocking(move || {
+        // Another tenant's campaign is a 404 before anything about the caller is said.
+        t.scope
+            .shard_read()?
+            .campaign(CampaignId(ids.1))?
+            .ok_or(AppError::NotFound("campaign"))?;
         let to = st2
             .store
             .catalog_read()?
