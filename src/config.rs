@@ -110,15 +110,18 @@ impl Default for DeliverySection {
 /// Statistics upkeep.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct StatsSection {
-    /// Minutes between two pruning runs (per-user rows past the plan's retention, totals
-    /// past a year).
+    /// Minutes between two upkeep runs: pruning (per-user rows past the plan's retention,
+    /// totals past a year) and the reports that are due.
     pub prune_every_mins: u32,
+    /// How often each tenant gets a statistics report.
+    pub reports: crate::stats::report::Every,
 }
 
 impl Default for StatsSection {
     fn default() -> Self {
         StatsSection {
             prune_every_mins: 60,
+            reports: crate::stats::report::Every::Weekly,
         }
     }
 }
@@ -584,6 +587,19 @@ pub static KEYS: &[KeyDef] = &[
         "Minutes between pruning runs that drop per-user statistics past the plan's retention_days and daily totals past a year.",
         get: |c| Some(c.stats.prune_every_mins.to_string()),
         set: |c, v| c.stats.prune_every_mins = positive(v)?),
+    key!("stats.reports", "BOTYARD_STATS_REPORTS", Str, false,
+    "How often each tenant gets a statistics report (HTML with charts, listed under /reports): weekly (Monday to Sunday, made on Monday), daily, or off.",
+    get: |c| Some(match c.stats.reports {
+        crate::stats::report::Every::Off => "off".into(),
+        crate::stats::report::Every::Daily => "daily".into(),
+        crate::stats::report::Every::Weekly => "weekly".into(),
+    }),
+    set: |c, v| c.stats.reports = match v.trim() {
+        "off" => crate::stats::report::Every::Off,
+        "daily" => crate::stats::report::Every::Daily,
+        "weekly" => crate::stats::report::Every::Weekly,
+        other => return Err(format!("{other:?}: use weekly, daily or off")),
+    }),
     key!("delivery.bot_per_chat_ms", "BOTYARD_DELIVERY_BOT_PER_CHAT_MS", Int, false,
         "Bots: least milliseconds between two posts in one chat (Telegram: 1000).",
         get: |c| Some(c.delivery.bot.per_chat_ms.to_string()),

@@ -364,6 +364,7 @@ pub async fn run_with(
         store.clone(),
         st.clock.clone(),
         Duration::from_secs(u64::from(st.config.stats.prune_every_mins) * 60),
+        st.config.stats.reports,
         prune_stop_rx,
     ));
     let ready = Ready {

@@ -143,8 +143,8 @@ struct Tenant {
     stored: u64,
 }
 
-/// A tenant in `zone` whose simulated session posts until `EVENTS` events are stored; then it
-/// is suspended, which stops its worker, and the count of stored events is final.
+/// A tenant in `zone` whose simulated session posts until `EVENTS` events are stored; then the
+/// session is removed, which stops its worker, and the count of stored events is final.
 async fn run_tenant(app: &App, admin: &str, name: &str, zone: &str, seed: u64) -> Tenant {
     run_tenant_with(
         app,
@@ -200,13 +200,15 @@ async fn run_tenant_with(
     .await
     .expect(200);
     let sim = serde_json::to_value(cfg).unwrap();
-    app.post(
-        &format!("/api/v1/tenants/{tenant}/sessions"),
-        admin,
-        json!({"kind": "sim", "label": "sim", "sim": sim}),
-    )
-    .await
-    .expect(201);
+    let session = app
+        .post(
+            &format!("/api/v1/tenants/{tenant}/sessions"),
+            admin,
+            json!({"kind": "sim", "label": "sim", "sim": sim}),
+        )
+        .await
+        .expect(201)["id"]
+        .clone();
     let mut rx = app
         .ready
         .supervisor
@@ -219,13 +221,13 @@ async fn run_tenant_with(
     .await
     .expect("events stored")
     .unwrap();
-    app.post(
-        &format!("/api/v1/tenants/{tenant}/suspend"),
-        admin,
-        json!({}),
+    // Without a session the tenant has no worker; it stays active.
+    app.delete(
+        &format!("/api/v1/tenants/{tenant}/sessions/{session}"),
+        &owner.access,
     )
     .await
-    .expect(200);
+    .expect(204);
     // The keeper publishes its last count, then goes away with the worker.
     while rx.changed().await.is_ok() {}
     let stored = rx.borrow().events_stored;
@@ -243,6 +245,13 @@ async fn run_tenant_with(
 
 async fn get(app: &App, t: &Tenant, path: &str) -> Value {
     app.get(&format!("/api/v1/tenants/{}/stats/{path}", t.id), &t.owner)
+        .await
+        .expect(200)
+        .clone()
+}
+
+async fn get_path(app: &App, t: &Tenant, path: &str) -> Value {
+    app.get(&format!("/api/v1/tenants/{}/{path}", t.id), &t.owner)
         .await
         .expect(200)
         .clone()
@@ -546,6 +555,54 @@ async fn check_tenant(app: &App, t: &Tenant) {
         }
     }
 
+    // A report of last week, in the tenant's language, with the week's numbers and charts.
+    let (r_from, r_to) = (Date::constant(2026, 10, 26), Date::constant(2026, 11, 1));
+    let made = app
+        .post(
+            &format!("/api/v1/tenants/{}/reports?from={r_from}&to={r_to}", t.id),
+            &t.owner,
+            json!({}),
+        )
+        .await
+        .expect(201)
+        .clone();
+    assert_eq!(
+        (made["from"].as_str(), made["scheduled"].as_bool()),
+        (Some("2026-10-26"), Some(false))
+    );
+    let html = app
+        .get(
+            &format!("/api/v1/tenants/{}/reports/{}", t.id, made["id"]),
+            &t.owner,
+        )
+        .await;
+    assert_eq!(html.status, 200);
+    assert_eq!(
+        html.header("content-type"),
+        Some("text/html; charset=utf-8")
+    );
+    assert!(
+        html.header("content-security-policy")
+            .unwrap()
+            .starts_with("default-src 'none'")
+    );
+    assert!(html.text.contains(r#"<html lang="tr">"#), "{}", html.text);
+    assert!(html.text.matches("<svg").count() >= 3);
+    assert!(!html.text.contains("<script"));
+    let week = rc.messages(r_from, r_to, None);
+    let before = rc.messages(
+        Date::constant(2026, 10, 19),
+        Date::constant(2026, 10, 25),
+        None,
+    );
+    assert!(
+        html.text.contains(&format!(
+            "<tr><td>Mesajlar</td><td>{week}</td><td>{before}</td>"
+        )),
+        "{ctx}: {}",
+        html.text
+    );
+
     // CSV: the same series.
     let csv = app
         .get(
@@ -586,6 +643,26 @@ async fn every_statistic_equals_a_recount_of_the_simulated_stream() {
     .await;
     check_tenant(&app, &berlin).await;
     check_tenant(&app, &kolkata).await;
+
+    // The schedule makes last week's report once for each active tenant.
+    let store = app.ready.store.upgrade().unwrap();
+    let every = botyard::stats::report::Every::Weekly;
+    assert_eq!(
+        botyard::stats::report::run_due(&store, every, 1_793_610_000),
+        2
+    );
+    assert_eq!(
+        botyard::stats::report::run_due(&store, every, 1_793_610_000),
+        0
+    );
+    drop(store);
+    let list = get_path(&app, &berlin, "reports").await;
+    let list = list.as_array().unwrap();
+    assert_eq!(list.len(), 2, "{list:?}");
+    assert_eq!(
+        (&list[0]["scheduled"], &list[0]["from"], &list[0]["to"]),
+        (&json!(true), &json!("2026-10-26"), &json!("2026-11-01"))
+    );
     app.stop().await.unwrap();
 }
 

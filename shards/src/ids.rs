@@ -110,6 +110,10 @@ id_u64!(
     /// A tenant's campaign; never reused after a delete.
     CampaignId
 );
+id_u64!(
+    /// A tenant's statistics report.
+    ReportId
+);
 
 /// A Telegram chat id. Signed (groups are negative); encoded with the sign bit flipped so
 /// byte order equals numeric order.

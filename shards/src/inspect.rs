@@ -65,6 +65,7 @@ pub fn all_rows(db: &Database) -> Result<Vec<RawRow>> {
     dump(db, s::SESSIONS, &mut out)?;
     dump(db, s::GROUPS, &mut out)?;
     dump(db, s::MEMBER_COUNTS, &mut out)?;
+    dump(db, s::REPORTS, &mut out)?;
     let known = KNOWN;
     let tx = db.begin_read()?;
     for t in tx.list_tables()? {
@@ -118,4 +119,5 @@ const KNOWN: &[&str] = &[
     "pending_deliveries",
     "sends_per_day",
     "member_counts",
+    "reports",
 ];

@@ -595,3 +595,20 @@ impl Record for TelegramLinkRec {
     const VERSION: u8 = 1;
     const NAME: &'static str = "telegram_link";
 }
+
+/// A statistics report: the summary of a period as an HTML document with its charts.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReportRec {
+    /// The period, in the tenant's local days, both included.
+    pub from: crate::ids::Day,
+    pub to: crate::ids::Day,
+    pub created_at: i64,
+    /// Made by the schedule, or asked for.
+    pub scheduled: bool,
+    pub html: String,
+}
+impl Record for ReportRec {
+    const TAG: u8 = 20;
+    const VERSION: u8 = 1;
+    const NAME: &'static str = "report";
+}

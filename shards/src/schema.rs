@@ -90,7 +90,17 @@ const SHARD_MIGRATIONS: &[Migration] = &[
         to: 6,
         run: shard_v6,
     },
+    Migration {
+        to: 7,
+        run: shard_v7,
+    },
 ];
+
+/// v7: statistics reports.
+fn shard_v7(tx: &WriteTransaction) -> Result<(), redb::Error> {
+    tx.open_table(tables::shard::REPORTS)?;
+    Ok(())
+}
 
 /// v6: member-count history. Counters and per-user days are kept in the tenant's local days
 /// from this version on (they were UTC days; a store from before keeps its old rows as they

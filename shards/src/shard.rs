@@ -339,6 +339,10 @@ pub(crate) fn purge(tx: &WriteTransaction, tenant: TenantId) -> Result<()> {
     tx.open_table(PENDING)?.retain_in(all, |_, _| false)?;
     tx.open_table(SENDS)?
         .retain_in((tenant, Day::MIN)..=(tenant, Day::MAX), |_, _| false)?;
+    tx.open_table(crate::tables::shard::REPORTS)?.retain_in(
+        (tenant, crate::ids::ReportId::MIN)..=(tenant, crate::ids::ReportId::MAX),
+        |_, _| false,
+    )?;
     tx.open_table(MEMBER_COUNTS)?.retain_in(
         (tenant, ChatId::MIN, Day::MIN)..=(tenant, ChatId::MAX, Day::MAX),
         |_, _| false,

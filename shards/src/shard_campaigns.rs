@@ -124,7 +124,7 @@ impl<T: Reader> TenantShard<T> {
 }
 
 impl TenantShard<WriteTransaction> {
-    fn next_seq(&mut self, kind: u8) -> Result<u64> {
+    pub(crate) fn next_seq(&mut self, kind: u8) -> Result<u64> {
         let mut seq = self.tx.open_table(crate::tables::shard::TENANT_SEQ)?;
         let next = seq.get((self.tenant, kind))?.map_or(0, |v| v.value()) + 1;
         seq.insert((self.tenant, kind), next)?;

@@ -5,6 +5,7 @@ use redb::{ReadableTable, WriteTransaction};
 
 use crate::error::Result;
 use crate::ids::{ChatId, Day};
+use crate::record::RecBytes;
 use crate::records::TgUserRec;
 use crate::shard::TenantShard;
 use crate::tables::shard::{COUNTERS, MEMBER_COUNTS, TG_USERS, USER_DAYS};
@@ -251,5 +252,62 @@ impl<T: Reader> TenantShard<T> {
             out.push((k.value().2, rec));
         }
         Ok(out)
+    }
+}
+
+/// The tenant sequence of report ids (templates 1, media 2, campaigns 3).
+const SEQ_REPORT: u8 = 4;
+
+/// Reports kept per tenant; older ones go when a new one is stored.
+pub const REPORTS_KEPT: usize = 60;
+
+impl<T: Reader> TenantShard<T> {
+    /// The tenant's reports without their documents, newest first.
+    pub fn reports(&self) -> Result<Vec<(crate::ids::ReportId, crate::records::ReportRec)>> {
+        let t = self.tx.table(crate::tables::shard::REPORTS)?;
+        let mut out = Vec::new();
+        for row in t
+            .range(
+                (self.tenant, crate::ids::ReportId::MIN)..=(self.tenant, crate::ids::ReportId::MAX),
+            )?
+            .rev()
+        {
+            let (k, v) = row?;
+            let mut r: crate::records::ReportRec = v.value().decode()?;
+            r.html = String::new();
+            out.push((k.value().1, r));
+        }
+        Ok(out)
+    }
+
+    pub fn report(&self, id: crate::ids::ReportId) -> Result<Option<crate::records::ReportRec>> {
+        let t = self.tx.table(crate::tables::shard::REPORTS)?;
+        let v = t.get((self.tenant, id))?;
+        Ok(match v {
+            Some(v) => Some(v.value().decode()?),
+            None => None,
+        })
+    }
+}
+
+impl TenantShard<WriteTransaction> {
+    /// Stores a report, dropping the oldest beyond [`REPORTS_KEPT`].
+    pub fn insert_report(
+        &mut self,
+        rec: &crate::records::ReportRec,
+    ) -> Result<crate::ids::ReportId> {
+        let id = crate::ids::ReportId(self.next_seq(SEQ_REPORT)?);
+        let mut t = self.tx.open_table(crate::tables::shard::REPORTS)?;
+        t.insert((self.tenant, id), RecBytes::encode(rec)?)?;
+        let ids: Vec<crate::ids::ReportId> = t
+            .range(
+                (self.tenant, crate::ids::ReportId::MIN)..=(self.tenant, crate::ids::ReportId::MAX),
+            )?
+            .map(|r| r.map(|(k, _)| k.value().1))
+            .collect::<std::result::Result<_, _>>()?;
+        for old in ids.iter().take(ids.len().saturating_sub(REPORTS_KEPT)) {
+            t.remove((self.tenant, *old))?;
+        }
+        Ok(id)
     }
 }

@@ -4,13 +4,13 @@
 use redb::TableDefinition;
 
 use crate::ids::{
-    AccountId, ApiKeyId, AuditId, CampaignId, ChatId, Day, FamilyId, MediaId, PlanId, SecretId,
-    TemplateId, TenantId,
+    AccountId, ApiKeyId, AuditId, CampaignId, ChatId, Day, FamilyId, MediaId, PlanId, ReportId,
+    SecretId, TemplateId, TenantId,
 };
 use crate::record::Rec;
 use crate::records::{
     AccountRec, ApiKeyRec, AuditRec, CampaignRec, DeliveryRec, FamilyRec, GroupRec, MediaRec,
-    PlanRec, RefreshRec, RunRec, SessionRec, SettingsRec, TelegramLinkRec, TemplateRec,
+    PlanRec, RefreshRec, ReportRec, RunRec, SessionRec, SettingsRec, TelegramLinkRec, TemplateRec,
     TemplateVersionRec, TenantRec, TgUserRec, VariablesRec,
 };
 
@@ -121,4 +121,7 @@ pub mod shard {
     /// A chat's member count per (tenant, chat, day in the tenant's zone): the day's last.
     pub const MEMBER_COUNTS: TableDefinition<(TenantId, ChatId, Day), u32> =
         TableDefinition::new("member_counts");
+    /// Statistics reports per tenant.
+    pub const REPORTS: TableDefinition<(TenantId, ReportId), Rec<ReportRec>> =
+        TableDefinition::new("reports");
 }

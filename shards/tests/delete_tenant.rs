@@ -92,7 +92,9 @@ fn is_a(o: &Owned, table: &str, k: &[u8], v: &[u8]) -> bool {
         "tenants" | "placement" | "tenant_settings" => k == t,
         "members" | "tenant_api_keys" | "tenant_secrets" | "counters" | "user_days"
         | "sessions" | "telegram_users" | "groups" | "tenant_seq" | "templates"
-        | "template_versions" | "tenant_variables" | "member_counts" => k.starts_with(&t),
+        | "template_versions" | "tenant_variables" | "member_counts" | "reports" => {
+            k.starts_with(&t)
+        }
         // (account, tenant): A's membership rows, and every row of A's own accounts.
         "account_tenants" => k.get(8..16) == Some(&t[..]) || acct(k),
         "accounts" | "account_families" | "telegram_links" => acct(k),

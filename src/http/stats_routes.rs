@@ -31,6 +31,8 @@ pub fn router() -> OpenApiRouter<Shared> {
         .routes(routes!(group_growth))
         .routes(routes!(deliveries))
         .routes(routes!(retention))
+        .routes(routes!(list_reports, make_report))
+        .routes(routes!(get_report))
 }
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize, ToSchema)]
@@ -481,4 +483,131 @@ async fn retention(
     })
     .await?;
     Ok(Json(out))
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ReportOut {
+    pub id: u64,
+    pub from: String,
+    pub to: String,
+    pub created_at: String,
+    /// Made by the schedule (`stats.reports`), or asked for.
+    pub scheduled: bool,
+}
+
+fn report_out(
+    id: botyard_shards::ids::ReportId,
+    r: &botyard_shards::records::ReportRec,
+) -> ReportOut {
+    ReportOut {
+        id: id.0,
+        from: stats::date_of(r.from).to_string(),
+        to: stats::date_of(r.to).to_string(),
+        created_at: crate::clock::rfc3339(r.created_at),
+        scheduled: r.scheduled,
+    }
+}
+
+/// The tenant's statistics reports, newest first (the last 60 are kept).
+#[utoipa::path(get, path = "/api/v1/tenants/{id}/reports", tag = "stats",
+    params(("id" = u64, Path, description = "Tenant id")),
+    responses((status = 200, body = Vec<ReportOut>), (status = 404, body = ErrorEnvelope)),
+    security(("bearer" = [])))]
+async fn list_reports(State(_st): State<Shared>, t: TenantCtx) -> AppResult<Json<Vec<ReportOut>>> {
+    let out = blocking(move || {
+        Ok(t.scope
+            .shard_read()?
+            .reports()?
+            .iter()
+            .map(|(id, r)| report_out(*id, r))
+            .collect())
+    })
+    .await?;
+    Ok(Json(out))
+}
+
+#[derive(Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct ReportQuery {
+    /// First local date (default: the last complete week, Monday to Sunday).
+    pub from: Option<String>,
+    /// Last local date, included.
+    pub to: Option<String>,
+}
+
+/// Makes a report now: of the given dates, or of last week.
+#[utoipa::path(post, path = "/api/v1/tenants/{id}/reports", tag = "stats",
+    params(("id" = u64, Path, description = "Tenant id"), ReportQuery),
+    responses((status = 201, body = ReportOut), (status = 404, body = ErrorEnvelope), (status = 422, body = ErrorEnvelope)),
+    security(("bearer" = [])))]
+async fn make_report(
+    State(st): State<Shared>,
+    t: TenantCtx,
+    ApiQuery(q): ApiQuery<ReportQuery>,
+) -> AppResult<(axum::http::StatusCode, Json<ReportOut>)> {
+    crate::auth::require_active(&t.scope)?;
+    let out = blocking(move || {
+        let c = ctx(&st, &t.scope)?;
+        let period = match (&q.from, &q.to) {
+            (None, None) => stats::report::last_period(stats::report::Every::Weekly, c.today)
+                .ok_or_else(|| AppError::invalid("from", "no complete week yet"))?,
+            _ => stats::range(
+                q.from.as_deref(),
+                q.to.as_deref(),
+                c.today,
+                c.retention,
+                Horizon::Counters,
+            )?,
+        };
+        let id = stats::report::make(&t.scope, period, st.now(), false)?;
+        let r = t
+            .scope
+            .shard_read()?
+            .report(id)?
+            .ok_or(AppError::NotFound("report"))?;
+        Ok(report_out(id, &r))
+    })
+    .await?;
+    Ok((axum::http::StatusCode::CREATED, Json(out)))
+}
+
+/// The report as an HTML document (inline SVG charts, no scripts).
+#[utoipa::path(get, path = "/api/v1/tenants/{id}/reports/{report_id}", tag = "stats",
+    params(("id" = u64, Path, description = "Tenant id"), ("report_id" = u64, Path, description = "Report id")),
+    responses((status = 200, content_type = "text/html", description = "The report"), (status = 404, body = ErrorEnvelope)),
+    security(("bearer" = [])))]
+async fn get_report(
+    State(_st): State<Shared>,
+    t: TenantCtx,
+    ApiPath(ids): ApiPath<(u64, u64)>,
+) -> AppResult<Response> {
+    let r = blocking(move || {
+        t.scope
+            .shard_read()?
+            .report(botyard_shards::ids::ReportId(ids.1))?
+            .ok_or(AppError::NotFound("report"))
+    })
+    .await?;
+    let name = format!(
+        "report-{}-{}.html",
+        stats::date_of(r.from),
+        stats::date_of(r.to)
+    );
+    let mut resp = r.html.into_response();
+    let h = resp.headers_mut();
+    use axum::http::{HeaderValue, header};
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/html; charset=utf-8"),
+    );
+    // The document draws with inline styles and SVG only; nothing may run or load.
+    h.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static("default-src 'none'; style-src 'unsafe-inline'; img-src data:"),
+    );
+    if let Ok(v) = HeaderValue::from_str(&format!("inline; filename=\"{name}\"")) {
+        h.insert(header::CONTENT_DISPOSITION, v);
+    }
+    Ok(resp)
 }

@@ -6,6 +6,7 @@
 pub mod activity;
 pub mod campaigns;
 pub mod csv;
+pub mod report;
 pub mod retention;
 pub mod summary;
 

@@ -122,11 +122,13 @@ pub async fn prune_all(store: std::sync::Arc<Store>, now: i64) -> Pruned {
     total
 }
 
-/// Prunes a minute after start, then every `every`, until `stop`.
+/// Statistics upkeep a minute after start, then every `every`, until `stop`: pruning, then
+/// the reports that are due.
 pub async fn run(
     store: std::sync::Arc<Store>,
     clock: crate::clock::SharedClock,
     every: std::time::Duration,
+    reports: super::report::Every,
     mut stop: tokio::sync::oneshot::Receiver<()>,
 ) {
     let mut wait = std::time::Duration::from_secs(60).min(every);
@@ -136,6 +138,12 @@ pub async fn run(
             _ = tokio::time::sleep(wait) => {}
         }
         prune_all(store.clone(), clock.now()).await;
+        let (store2, now) = (store.clone(), clock.now());
+        if let Err(e) =
+            tokio::task::spawn_blocking(move || super::report::run_due(&store2, reports, now)).await
+        {
+            tracing::error!(error = %e, "report task failed");
+        }
         wait = every;
     }
 }

@@ -56,47 +56,56 @@ struct DayFacts {
     new_users: u64,
 }
 
-pub fn summary<T: Reader>(
-    s: &TenantShard<T>,
-    zone: &jiff::tz::TimeZone,
-    today: Day,
-) -> AppResult<Summary> {
-    let this_week = week_start(today);
-    let last_week = Day(this_week.0.saturating_sub(7));
-    let all = Range {
-        from: last_week,
-        to: today,
-    };
-    let mut days: BTreeMap<Day, DayFacts> = BTreeMap::new();
-    for chat in s.counter_chats()? {
-        s.counters_in(chat, all.from, all.to, |d, m, n| {
-            let f = days.entry(d).or_default();
-            match m {
-                h if h < 24 => *f.messages.entry(chat).or_default() += n,
-                metric::JOINS => f.joins += n,
-                metric::LEAVES => f.leaves += n,
-                _ => {}
+/// Everything the periods are summed from, read once for a range of days.
+pub struct Facts {
+    days: BTreeMap<Day, DayFacts>,
+    deliveries: HashMap<Day, super::campaigns::Tally>,
+    titles: HashMap<ChatId, String>,
+}
+
+impl Facts {
+    pub fn read<T: Reader>(
+        s: &TenantShard<T>,
+        zone: &jiff::tz::TimeZone,
+        all: Range,
+    ) -> AppResult<Facts> {
+        let mut days: BTreeMap<Day, DayFacts> = BTreeMap::new();
+        for chat in s.counter_chats()? {
+            s.counters_in(chat, all.from, all.to, |d, m, n| {
+                let f = days.entry(d).or_default();
+                match m {
+                    h if h < 24 => *f.messages.entry(chat).or_default() += n,
+                    metric::JOINS => f.joins += n,
+                    metric::LEAVES => f.leaves += n,
+                    _ => {}
+                }
+            })?;
+            s.user_days_in(chat, all.from, all.to, |d, u, _| {
+                days.entry(d).or_default().posters.insert(u);
+            })?;
+        }
+        s.telegram_users(|_, u| {
+            let d = crate::ingestion::day_hour(zone, u.first_seen).0;
+            if all.contains(d) {
+                days.entry(d).or_default().new_users += 1;
             }
         })?;
-        s.user_days_in(chat, all.from, all.to, |d, u, _| {
-            days.entry(d).or_default().posters.insert(u);
-        })?;
+        let delivered = super::campaigns::deliveries(s, zone, all, None, None)?;
+        let deliveries = all
+            .days()
+            .zip(delivered.daily)
+            .map(|(d, t)| (d, t.tally))
+            .collect();
+        let titles = s.groups()?.into_iter().map(|(c, g)| (c, g.title)).collect();
+        Ok(Facts {
+            days,
+            deliveries,
+            titles,
+        })
     }
-    s.telegram_users(|_, u| {
-        let d = crate::ingestion::day_hour(zone, u.first_seen).0;
-        if all.contains(d) {
-            days.entry(d).or_default().new_users += 1;
-        }
-    })?;
-    let delivered = super::campaigns::deliveries(s, zone, all, None, None)?;
-    let per_day: HashMap<String, super::campaigns::Tally> = delivered
-        .daily
-        .into_iter()
-        .map(|d| (d.at, d.tally))
-        .collect();
-    let titles: HashMap<ChatId, String> =
-        s.groups()?.into_iter().map(|(c, g)| (c, g.title)).collect();
-    let period = |from: Day, to: Day| -> Period {
+
+    /// The totals of the days `from` to `to` (inside the range read).
+    pub fn period(&self, from: Day, to: Day) -> Period {
         let mut p = Period {
             from: date_of(from).to_string(),
             to: date_of(to).to_string(),
@@ -104,7 +113,7 @@ pub fn summary<T: Reader>(
         };
         let mut posters: HashSet<i64> = HashSet::new();
         let mut by_chat: HashMap<ChatId, u64> = HashMap::new();
-        for (_, f) in days.range(from..=to) {
+        for (_, f) in self.days.range(from..=to) {
             for (c, n) in &f.messages {
                 p.messages += n;
                 *by_chat.entry(*c).or_default() += n;
@@ -115,7 +124,7 @@ pub fn summary<T: Reader>(
             posters.extend(&f.posters);
         }
         for d in (from.0..=to.0).map(Day) {
-            if let Some(t) = per_day.get(&date_of(d).to_string()) {
+            if let Some(t) = self.deliveries.get(&d) {
                 p.sent += t.sent;
                 p.failed += t.failed;
                 p.skipped += t.skipped;
@@ -128,16 +137,40 @@ pub fn summary<T: Reader>(
             .max_by(|a, b| a.1.cmp(&b.1).then(b.0.cmp(&a.0)))
             .map(|(c, n)| TopGroup {
                 chat_id: c.0,
-                title: titles.get(&c).cloned().unwrap_or_default(),
+                title: self.titles.get(&c).cloned().unwrap_or_default(),
                 messages: n,
             });
         p
-    };
+    }
+
+    /// Messages and distinct posters of one day.
+    pub fn day(&self, d: Day) -> (u64, u64) {
+        self.days.get(&d).map_or((0, 0), |f| {
+            (f.messages.values().sum(), f.posters.len() as u64)
+        })
+    }
+}
+
+pub fn summary<T: Reader>(
+    s: &TenantShard<T>,
+    zone: &jiff::tz::TimeZone,
+    today: Day,
+) -> AppResult<Summary> {
+    let this_week = week_start(today);
+    let last_week = Day(this_week.0.saturating_sub(7));
+    let facts = Facts::read(
+        s,
+        zone,
+        Range {
+            from: last_week,
+            to: today,
+        },
+    )?;
     let yesterday = Day(today.0.saturating_sub(1));
     Ok(Summary {
-        today: period(today, today),
-        yesterday: period(yesterday, yesterday),
-        this_week: period(this_week, today),
-        last_week: period(last_week, Day(this_week.0.saturating_sub(1))),
+        today: facts.period(today, today),
+        yesterday: facts.period(yesterday, yesterday),
+        this_week: facts.period(this_week, today),
+        last_week: facts.period(last_week, Day(this_week.0.saturating_sub(1))),
     })
 }

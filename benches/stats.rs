@@ -1,0 +1,416 @@
+//! Statistics benchmarks on a real store.
+//!
+//! - `queries`: a store of 1,000 tenants × 20 groups × 365 days of counters and about
+//!   10,000,000 per-user-day rows (one group has 10,000 members, 3,000 of them posting each
+//!   day). Times the dashboard summary of a random tenant, a year of daily messages of a
+//!   random group, and the top 100 users over 30 days of the 10,000-member group. The store
+//!   is built once into `target/bench-stats-v1` and reused.
+//! - `prune`: 100 tenants with 120 days of rows on a 30-day plan: pruning throughput, and the
+//!   ingestion rate of a steady writer while pruning runs against without.
+//!
+//! `cargo bench --bench stats` runs both; `cargo bench --bench stats -- queries` one.
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use botyard::stats::{self, Range, activity};
+use botyard_shards::ids::{ChatId, Day, TenantId};
+use botyard_shards::ingest::{
+    Batch, CounterKey, Increment, Ingest, IngestConfig, UserDayIncrement,
+};
+use botyard_shards::records::*;
+use botyard_shards::tables::shard::{COUNTERS, TG_USERS, USER_DAYS};
+use botyard_shards::{GroupFacts, RecBytes, Store, StoreConfig};
+
+/// 2026-11-28 as a day number.
+const TODAY: Day = Day(20_785);
+const GROUPS: i64 = 20;
+const DAYS: u32 = 365;
+const HEAVY_MEMBERS: i64 = 10_000;
+const HEAVY_DAILY: i64 = 3_000;
+
+fn open(dir: &Path, shards: u32) -> Arc<Store> {
+    Arc::new(
+        Store::open(&StoreConfig {
+            dir: dir.to_path_buf(),
+            shards,
+            catalog_cache_bytes: 32 << 20,
+            shard_cache_bytes: 256 << 20,
+        })
+        .expect("store"),
+    )
+}
+
+/// A cheap, fixed hash for the fake traffic.
+fn mix(a: u64, b: u64, c: u64) -> u64 {
+    let mut x = a
+        .wrapping_mul(0x9E37_79B9_7F4A_7C15)
+        .wrapping_add(b.wrapping_mul(0xC2B2_AE3D_27D4_EB4F))
+        .wrapping_add(c);
+    x ^= x >> 31;
+    x = x.wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    x ^ (x >> 29)
+}
+
+fn chat(g: i64) -> ChatId {
+    ChatId(-1_000_000_000_000 - 1000 - g)
+}
+
+/// Tenants with `GROUPS` groups each (through the store API), then raw counter, user-day and
+/// user rows in key order, one transaction per shard. Returns the tenants.
+fn fill(store: &Store, tenants: usize, days: u32, heavy: bool) -> Vec<TenantId> {
+    let admin = store.system_admin();
+    let recs: Vec<TenantRec> = (0..tenants)
+        .map(|i| TenantRec {
+            name: format!("Dükkan {i}"),
+            status: TenantStatus::Active,
+            plan: None,
+            created_at: 0,
+            updated_at: 0,
+        })
+        .collect();
+    let ids = admin.create_tenants(&recs).expect("tenants");
+    let mut by_shard: Vec<Vec<TenantId>> = vec![Vec::new(); store.shard_count() as usize];
+    for id in &ids {
+        let s = store.shard_of(*id).expect("placement").expect("shard");
+        by_shard[s as usize].push(*id);
+    }
+    let first = Day(TODAY.0 - (days - 1));
+    let mut rows = (0u64, 0u64);
+    for (shard, ts) in by_shard.iter().enumerate() {
+        store
+            .shard_batch(shard as u32, |b| {
+                for t in ts {
+                    b.tenant(*t, |s| {
+                        let session = s.insert_session(&SessionRec {
+                            label: "bot".into(),
+                            kind: SessionKindRec::Sim,
+                            created_at: 0,
+                        })?;
+                        let facts: Vec<GroupFacts> = (0..GROUPS)
+                            .map(|g| GroupFacts {
+                                chat: chat(g),
+                                title: format!("Grup {g}"),
+                                kind: GroupKindRec::Supergroup,
+                                members: if heavy && g == 0 && t.0 == ids[0].0 {
+                                    10_000
+                                } else {
+                                    300
+                                },
+                                can_post: true,
+                                is_admin: true,
+                                slow_mode_secs: 0,
+                            })
+                            .collect();
+                        s.sync_groups(session.0, &facts, 0)?;
+                        Ok::<_, botyard_shards::StoreError>(())
+                    })??;
+                }
+                Ok::<_, botyard_shards::StoreError>(())
+            })
+            .expect("groups");
+        let db = store.shards()[shard].database();
+        let mut tx = db.begin_write().expect("tx");
+        tx.set_durability(redb::Durability::None)
+            .expect("durability");
+        {
+            let mut counters = tx.open_table(COUNTERS).expect("counters");
+            let mut user_days = tx.open_table(USER_DAYS).expect("user days");
+            let mut users = tx.open_table(TG_USERS).expect("users");
+            for t in ts {
+                let is_heavy = heavy && t.0 == ids[0].0;
+                for g in 0..GROUPS {
+                    let c = chat(g);
+                    for d in first.0..=TODAY.0 {
+                        let h = mix(t.0, g as u64, u64::from(d));
+                        // Six busy hours a day, the kinds, joins and leaves.
+                        let start = (h % 12) as u8 + 8;
+                        for hour in start..start + 6 {
+                            counters
+                                .insert((*t, c, Day(d), hour), 3 + h % 40)
+                                .expect("row");
+                        }
+                        for m in [24u8, 25, 27, 28] {
+                            counters
+                                .insert((*t, c, Day(d), m), 1 + (h >> 8) % 30)
+                                .expect("row");
+                        }
+                        rows.0 += 10;
+                        if is_heavy && g == 0 {
+                            // 3,000 of the 10,000 members post each day.
+                            let off = (h % HEAVY_MEMBERS as u64) as i64;
+                            let mut day_users: Vec<i64> = (0..HEAVY_DAILY)
+                                .map(|i| 5_000_000 + (off + i * 3) % HEAVY_MEMBERS)
+                                .collect();
+                            day_users.sort_unstable();
+                            day_users.dedup();
+                            for u in day_users {
+                                user_days
+                                    .insert((*t, c, Day(d), u), 1 + mix(u as u64, 1, 2) % 20)
+                                    .expect("row");
+                                rows.1 += 1;
+                            }
+                        } else {
+                            let n = if h % 5 == 0 { 2 } else { 1 };
+                            for i in 0..n {
+                                let u = 1_000 + ((h >> 16) as i64 + i) % 60;
+                                user_days
+                                    .insert((*t, c, Day(d), u), 1 + i as u64)
+                                    .expect("row");
+                                rows.1 += 1;
+                            }
+                        }
+                    }
+                }
+                let ids: Vec<i64> = if is_heavy {
+                    (1_000..1_060)
+                        .chain(5_000_000..5_000_000 + HEAVY_MEMBERS)
+                        .collect()
+                } else {
+                    (1_000..1_060).collect()
+                };
+                for u in ids {
+                    let rec = TgUserRec {
+                        first_name: format!("Üye {u}"),
+                        last_name: None,
+                        username: None,
+                        first_seen: i64::from(first.0) * 86_400 + (u % 86_400),
+                        last_seen: i64::from(TODAY.0) * 86_400,
+                        messages: 10,
+                    };
+                    users
+                        .insert((*t, u), RecBytes::encode(&rec).expect("encode"))
+                        .expect("row");
+                }
+            }
+        }
+        tx.commit().expect("commit");
+    }
+    // Make it all durable once.
+    for s in store.shards() {
+        let tx = s.database().begin_write().expect("tx");
+        tx.commit().expect("commit");
+    }
+    println!(
+        "filled {tenants} tenants: {} counter rows, {} per-user-day rows",
+        rows.0, rows.1
+    );
+    ids
+}
+
+fn percentile(v: &mut [f64], p: f64) -> f64 {
+    v.sort_by(|a, b| a.total_cmp(b));
+    v[((v.len() as f64 - 1.0) * p).round() as usize]
+}
+
+fn report(name: &str, mut ms: Vec<f64>, target_ms: f64) {
+    let med = percentile(&mut ms, 0.5);
+    let p99 = percentile(&mut ms, 0.99);
+    println!(
+        "{name}: median {med:.3} ms, p99 {p99:.3} ms over {} runs (target {target_ms} ms)",
+        ms.len()
+    );
+}
+
+fn bench_queries() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/bench-stats-v1");
+    let marker = dir.join("filled");
+    let tenants = if marker.exists() {
+        let store = open(&dir, 4);
+        let ids: Vec<TenantId> = store
+            .tenant_ids()
+            .expect("tenants")
+            .into_iter()
+            .map(|(t, _)| t)
+            .collect();
+        drop(store);
+        ids
+    } else {
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).expect("dir");
+        let store = open(&dir, 4);
+        let t0 = Instant::now();
+        let ids = fill(&store, 1_000, DAYS, true);
+        println!("built in {:.0} s", t0.elapsed().as_secs_f64());
+        std::fs::write(&marker, b"1").expect("marker");
+        ids
+    };
+    let store = open(&dir, 4);
+    let zone = jiff::tz::TimeZone::UTC;
+    let year = Range {
+        from: Day(TODAY.0 - (DAYS - 1)),
+        to: TODAY,
+    };
+    let month = Range {
+        from: Day(TODAY.0 - 29),
+        to: TODAY,
+    };
+    let scopes: Vec<_> = tenants
+        .iter()
+        .map(|t| store.supervisor_scope(*t).expect("scope"))
+        .collect();
+    // Warm the caches the way a running server has them.
+    for s in scopes.iter().take(200) {
+        let r = s.shard_read().expect("read");
+        stats::summary::summary(&r, &zone, TODAY).expect("summary");
+    }
+    let mut summary = Vec::new();
+    let mut series = Vec::new();
+    for i in 0..3_000u64 {
+        let s = &scopes[(mix(i, 7, 7) % scopes.len() as u64) as usize];
+        let t0 = Instant::now();
+        let r = s.shard_read().expect("read");
+        let out = stats::summary::summary(&r, &zone, TODAY).expect("summary");
+        summary.push(t0.elapsed().as_secs_f64() * 1e3);
+        std::hint::black_box(out);
+
+        let g = (mix(i, 9, 9) % GROUPS as u64) as i64;
+        let t0 = Instant::now();
+        let r = s.shard_read().expect("read");
+        let out =
+            activity::messages(&r, &[chat(g)], year, activity::Interval::Day).expect("messages");
+        series.push(t0.elapsed().as_secs_f64() * 1e3);
+        assert_eq!(out.series.len(), DAYS as usize);
+    }
+    report("dashboard summary, one tenant (20 groups)", summary, 10.0);
+    report("a year of daily messages, one group", series, 5.0);
+    let mut top = Vec::new();
+    for _ in 0..200 {
+        let t0 = Instant::now();
+        let r = scopes[0].shard_read().expect("read");
+        let out = activity::top_users(&r, &[chat(0)], month, 100).expect("top");
+        top.push(t0.elapsed().as_secs_f64() * 1e3);
+        assert_eq!(out.len(), 100);
+    }
+    report("top 100 users over 30 days, 10,000-member group", top, 20.0);
+}
+
+fn bench_prune() {
+    let tmp = tempfile::tempdir().expect("dir");
+    let store = open(tmp.path(), 4);
+    let ids = fill(&store, 100, 120, false);
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    // A steady writer: one tenant's batches of 1,000 increments, as fast as they commit.
+    let placement = store.clone();
+    let ingest = Ingest::start(
+        store.shards(),
+        IngestConfig::default(),
+        Arc::new(move |t| placement.shard_of(t).ok().flatten()),
+        None,
+    );
+    let handle = ingest.handle().expect("handle");
+    let writer = |stop: Arc<std::sync::atomic::AtomicBool>, tenants: Vec<TenantId>| {
+        let handle = handle.clone();
+        rt.spawn(async move {
+            let t0 = Instant::now();
+            let mut events = 0u64;
+            let mut i = 0u64;
+            let mut pending = Vec::new();
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                for t in &tenants {
+                    let mut b = Batch::default();
+                    for k in 0..1_000u64 {
+                        i += 1;
+                        b.counters.push(Increment {
+                            key: CounterKey {
+                                tenant: *t,
+                                chat: chat((k % 20) as i64),
+                                day: TODAY,
+                                metric: (k % 24) as u8,
+                            },
+                            delta: 1,
+                        });
+                        b.user_days.push(UserDayIncrement {
+                            tenant: *t,
+                            chat: chat((k % 20) as i64),
+                            day: TODAY,
+                            user: (i % 5_000) as i64,
+                            delta: 1,
+                        });
+                    }
+                    pending.push(handle.enqueue_batch(*t, b).await.expect("enqueue"));
+                    events += 1_000;
+                }
+                for p in pending.drain(..) {
+                    p.await.expect("ack").expect("commit");
+                }
+            }
+            events as f64 / t0.elapsed().as_secs_f64()
+        })
+    };
+    let writers: Vec<TenantId> = ids.iter().step_by(25).copied().collect();
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let w = writer(stop.clone(), writers.clone());
+    std::thread::sleep(Duration::from_secs(5));
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let alone = rt.block_on(w).expect("writer");
+    // The same writer while every tenant is pruned to 30 days.
+    {
+        let admin = store.system_admin();
+        let plan = admin
+            .catalog_write(|c| {
+                c.insert_plan(&PlanRec {
+                    name: "30 gün".into(),
+                    limits: PlanLimits {
+                        sessions: 1,
+                        groups: 20,
+                        templates: 1,
+                        campaigns: 1,
+                        sends_per_day: 1,
+                        retention_days: 30,
+                        worker_memory_mb: 64,
+                        media_mb: 1,
+                    },
+                    created_at: 0,
+                    updated_at: 0,
+                })
+            })
+            .expect("plan");
+        for t in &ids {
+            let scope = store.supervisor_scope(*t).expect("scope");
+            let mut rec = scope.record().clone();
+            rec.plan = Some(plan);
+            scope
+                .catalog_write(|c| c.put_tenant(&rec))
+                .expect("plan set");
+        }
+    }
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let w = writer(stop.clone(), writers);
+    let t0 = Instant::now();
+    let now = i64::from(TODAY.0) * 86_400 + 43_200;
+    let pruned = rt.block_on(stats::retention::prune_all(store.clone(), now));
+    let took = t0.elapsed().as_secs_f64();
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let during = rt.block_on(w).expect("writer");
+    println!(
+        "prune: {} per-user rows and {} total rows from {} tenants in {:.2} s ({:.0} rows/s, {} transactions)",
+        pruned.user_rows,
+        pruned.total_rows,
+        pruned.tenants,
+        took,
+        pruned.user_rows as f64 / took,
+        pruned.transactions
+    );
+    println!(
+        "ingestion: {alone:.0} increments/s alone, {during:.0} increments/s while pruning ({:+.1} %)",
+        (during / alone - 1.0) * 100.0
+    );
+    drop(handle);
+    ingest.shutdown();
+}
+
+fn main() {
+    let which: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| !a.starts_with('-'))
+        .collect();
+    let want = |n: &str| which.is_empty() || which.iter().any(|w| w == n);
+    if want("queries") {
+        bench_queries();
+    }
+    if want("prune") {
+        bench_prune();
+    }
+}
