@@ -6,7 +6,8 @@
 //!   random group, and the top 100 users over 30 days of the 10,000-member group. The store
 //!   is built once into `target/bench-stats-v1` and reused.
 //! - `prune`: 100 tenants with 120 days of rows on a 30-day plan: pruning throughput, and the
-//!   ingestion rate of a steady writer while pruning runs against without.
+//!   ingestion rate of a steady writer while pruning runs against without; 2,000 rows per
+//!   transaction (the default) against 20,000, alternating, each on a fresh store.
 //!
 //! `cargo bench --bench stats` runs both; `cargo bench --bench stats -- queries` one.
 
@@ -152,7 +153,7 @@ fn fill(store: &Store, tenants: usize, days: u32, heavy: bool) -> Vec<TenantId> 
                                 rows.1 += 1;
                             }
                         } else {
-                            let n = if h % 5 == 0 { 2 } else { 1 };
+                            let n = if h.is_multiple_of(5) { 2 } else { 1 };
                             for i in 0..n {
                                 let u = 1_000 + ((h >> 16) as i64 + i) % 60;
                                 user_days
@@ -274,6 +275,18 @@ fn bench_queries() {
         assert_eq!(out.series.len(), DAYS as usize);
     }
     report("dashboard summary, one tenant (20 groups)", summary, 10.0);
+    let mut heavy = Vec::new();
+    for _ in 0..200 {
+        let t0 = Instant::now();
+        let r = scopes[0].shard_read().expect("read");
+        std::hint::black_box(stats::summary::summary(&r, &zone, TODAY).expect("summary"));
+        heavy.push(t0.elapsed().as_secs_f64() * 1e3);
+    }
+    report(
+        "dashboard summary, the tenant with the 10,000-member group",
+        heavy,
+        10.0,
+    );
     report("a year of daily messages, one group", series, 5.0);
     let mut top = Vec::new();
     for _ in 0..200 {
@@ -287,6 +300,18 @@ fn bench_queries() {
 }
 
 fn bench_prune() {
+    // The default batch against a large one, each on a fresh store, in one run.
+    for batch in [
+        stats::retention::PRUNE_BATCH,
+        20_000,
+        stats::retention::PRUNE_BATCH,
+        20_000,
+    ] {
+        prune_round(batch);
+    }
+}
+
+fn prune_round(batch: usize) {
     let tmp = tempfile::tempdir().expect("dir");
     let store = open(tmp.path(), 4);
     let ids = fill(&store, 100, 120, false);
@@ -380,12 +405,12 @@ fn bench_prune() {
     let w = writer(stop.clone(), writers);
     let t0 = Instant::now();
     let now = i64::from(TODAY.0) * 86_400 + 43_200;
-    let pruned = rt.block_on(stats::retention::prune_all(store.clone(), now));
+    let pruned = rt.block_on(stats::retention::prune_all_in(store.clone(), now, batch));
     let took = t0.elapsed().as_secs_f64();
     stop.store(true, std::sync::atomic::Ordering::Relaxed);
     let during = rt.block_on(w).expect("writer");
     println!(
-        "prune: {} per-user rows and {} total rows from {} tenants in {:.2} s ({:.0} rows/s, {} transactions)",
+        "prune, {batch} rows per transaction: {} per-user rows and {} total rows from {} tenants in {:.2} s ({:.0} rows/s, {} transactions)",
         pruned.user_rows,
         pruned.total_rows,
         pruned.tenants,
@@ -394,7 +419,7 @@ fn bench_prune() {
         pruned.transactions
     );
     println!(
-        "ingestion: {alone:.0} increments/s alone, {during:.0} increments/s while pruning ({:+.1} %)",
+        "  ingestion: {alone:.0} increments/s alone, {during:.0} increments/s while pruning ({:+.1} %)",
         (during / alone - 1.0) * 100.0
     );
     drop(handle);

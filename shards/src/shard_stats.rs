@@ -11,6 +11,9 @@ use crate::shard::TenantShard;
 use crate::tables::shard::{COUNTERS, MEMBER_COUNTS, TG_USERS, USER_DAYS};
 use crate::tx::Reader;
 
+/// The last member count before a range, and the counts by day inside it.
+pub type MemberHistory = (Option<u32>, Vec<(Day, u32)>);
+
 impl<T: Reader> TenantShard<T> {
     /// Chats that have counters, in id order (found by seeking, one lookup per chat).
     pub fn counter_chats(&self) -> Result<Vec<ChatId>> {
@@ -79,12 +82,7 @@ impl<T: Reader> TenantShard<T> {
     }
 
     /// Member counts of `chat` by day from `from` to `to`, plus the last one before `from`.
-    pub fn member_counts(
-        &self,
-        chat: ChatId,
-        from: Day,
-        to: Day,
-    ) -> Result<(Option<u32>, Vec<(Day, u32)>)> {
+    pub fn member_counts(&self, chat: ChatId, from: Day, to: Day) -> Result<MemberHistory> {
         let t = self.tx.table(MEMBER_COUNTS)?;
         let before = t
             .range((self.tenant, chat, Day::MIN)..(self.tenant, chat, from))?

@@ -41,12 +41,11 @@ pub struct Messages {
     pub series: Vec<Point>,
 }
 
+/// Messages per (local day, local hour).
+type ByHour = BTreeMap<(Day, u8), u64>;
+
 /// Message counts per local hour of each day, and per kind, over `chats`.
-fn hours<T: Reader>(
-    s: &TenantShard<T>,
-    chats: &[ChatId],
-    r: Range,
-) -> AppResult<(BTreeMap<(Day, u8), u64>, ByKind)> {
+fn hours<T: Reader>(s: &TenantShard<T>, chats: &[ChatId], r: Range) -> AppResult<(ByHour, ByKind)> {
     let mut by_hour = BTreeMap::new();
     let mut kinds = ByKind::default();
     for chat in chats {

@@ -86,6 +86,11 @@ pub fn prune_tenant(store: &Store, tenant: TenantId, now: i64, batch: usize) -> 
 /// One pruning run over every tenant. Each tenant is pruned in its own blocking task, so the
 /// async runtime and the writers keep going between transactions.
 pub async fn prune_all(store: std::sync::Arc<Store>, now: i64) -> Pruned {
+    prune_all_in(store, now, PRUNE_BATCH).await
+}
+
+/// [`prune_all`] with `batch` rows per transaction (the benchmark compares sizes).
+pub async fn prune_all_in(store: std::sync::Arc<Store>, now: i64, batch: usize) -> Pruned {
     let tenants = match store.tenant_ids() {
         Ok(t) => t,
         Err(e) => {
