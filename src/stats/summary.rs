@@ -1,6 +1,6 @@
 //! The dashboard in one call: today against yesterday, this week against last week.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap};
 
 use botyard_shards::ids::{ChatId, Day};
 use botyard_shards::{Reader, TenantShard};
@@ -52,7 +52,8 @@ struct DayFacts {
     messages: HashMap<ChatId, u64>,
     joins: u64,
     leaves: u64,
-    posters: HashSet<i64>,
+    /// Sorted, without repeats (once read).
+    posters: Vec<i64>,
     new_users: u64,
 }
 
@@ -81,8 +82,14 @@ impl Facts {
                 }
             })?;
             s.user_days_in(chat, all.from, all.to, |d, u, _| {
-                days.entry(d).or_default().posters.insert(u);
+                days.entry(d).or_default().posters.push(u);
             })?;
+        }
+        // Sorted vectors rather than hash sets: a busy day has thousands of posters, and
+        // sorting them once is cheaper than hashing each.
+        for f in days.values_mut() {
+            f.posters.sort_unstable();
+            f.posters.dedup();
         }
         s.telegram_users(|_, u| {
             let d = crate::ingestion::day_hour(zone, u.first_seen).0;
@@ -111,7 +118,7 @@ impl Facts {
             to: date_of(to).to_string(),
             ..Period::default()
         };
-        let mut posters: HashSet<i64> = HashSet::new();
+        let mut posters: Vec<i64> = Vec::new();
         let mut by_chat: HashMap<ChatId, u64> = HashMap::new();
         for (_, f) in self.days.range(from..=to) {
             for (c, n) in &f.messages {
@@ -121,8 +128,10 @@ impl Facts {
             p.joins += f.joins;
             p.leaves += f.leaves;
             p.new_users += f.new_users;
-            posters.extend(&f.posters);
+            posters.extend_from_slice(&f.posters);
         }
+        posters.sort_unstable();
+        posters.dedup();
         for d in (from.0..=to.0).map(Day) {
             if let Some(t) = self.deliveries.get(&d) {
                 p.sent += t.sent;
