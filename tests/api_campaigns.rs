@@ -219,6 +219,23 @@ async fn a_run_posts_once_to_each_target_and_reports_it() {
         .map(|d| d["sent"].as_u64().unwrap())
         .sum();
     assert_eq!(days, 6);
+    let csv = app
+        .get(
+            &format!(
+                "/api/v1/tenants/{}/stats/campaigns?campaign={c}&format=csv",
+                t.tenant
+            ),
+            &t.owner,
+        )
+        .await;
+    let mut lines = csv.text.lines();
+    assert_eq!(lines.next(), Some("table,key,name,sent,failed,skipped"));
+    assert_eq!(lines.next(), Some("total,,,6,0,0"));
+    assert!(
+        csv.text.contains(&format!("\ncampaign,{c},Cuma,6,0,0\n")),
+        "{}",
+        csv.text
+    );
     app.get(
         &format!("/api/v1/tenants/{}/stats/campaigns?campaign=999", t.tenant),
         &t.owner,

@@ -377,6 +377,7 @@ async fn check_tenant(app: &App, t: &Tenant) {
             .map(|(d, s)| (d.to_string(), s.len() as u64))
             .collect()
     };
+    let u_weeks = weeks.len();
     assert_eq!(series(&u["weekly"]), flat(weeks), "{ctx}");
     assert_eq!(series(&u["monthly"]), flat(months), "{ctx}");
     // New users of one group: their first message there.
@@ -619,6 +620,31 @@ async fn check_tenant(app: &App, t: &Tenant) {
         .map(|d| format!("{d},{}", rc.messages(d, d, None)))
         .collect();
     assert_eq!(lines.map(str::to_string).collect::<Vec<_>>(), want, "{ctx}");
+    let csv = app
+        .get(
+            &format!("/api/v1/tenants/{}/stats/summary?format=csv", t.id),
+            &t.owner,
+        )
+        .await;
+    let today_row = csv.text.lines().nth(1).unwrap().to_string();
+    let today_n = rc.messages(today, today, None);
+    assert!(
+        today_row.starts_with(&format!("today,{today},{today},{today_n},")),
+        "{ctx}: {}",
+        csv.text
+    );
+    let csv = app
+        .get(
+            &format!("/api/v1/tenants/{}/stats/users?{q}&format=csv", t.id),
+            &t.owner,
+        )
+        .await;
+    let weeks = csv
+        .text
+        .lines()
+        .filter(|l| l.starts_with("weekly,"))
+        .count();
+    assert_eq!(weeks, u_weeks, "{ctx}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -124,21 +124,71 @@ fn range_out(r: Range) -> RangeOut {
 /// active group and campaign posts, today against yesterday and this week (Monday to today)
 /// against last week.
 #[utoipa::path(get, path = "/api/v1/tenants/{id}/stats/summary", tag = "stats",
-    params(("id" = u64, Path, description = "Tenant id")),
-    responses((status = 200, body = stats::summary::Summary), (status = 404, body = ErrorEnvelope)),
+    params(("id" = u64, Path, description = "Tenant id"), SummaryQuery),
+    responses((status = 200, body = stats::summary::Summary, description = "JSON, or CSV (a row per period) with format=csv"), (status = 404, body = ErrorEnvelope)),
     security(("bearer" = [])))]
 async fn summary(
     State(st): State<Shared>,
     t: TenantCtx,
-) -> AppResult<Json<stats::summary::Summary>> {
+    ApiQuery(q): ApiQuery<SummaryQuery>,
+) -> AppResult<Response> {
     let out = blocking(move || {
         let c = ctx(&st, &t.scope)?;
         stats::summary::summary(&t.scope.shard_read()?, &c.zone, c.today)
     })
     .await?;
-    Ok(Json(out))
+    if q.format == Some(Format::Csv) {
+        let row = |name: &str, p: &stats::summary::Period| {
+            vec![
+                name.to_string(),
+                p.from.clone(),
+                p.to.clone(),
+                n(p.messages),
+                n(p.active_users),
+                n(p.new_users),
+                n(p.joins),
+                n(p.leaves),
+                n(p.net),
+                n(p.sent),
+                n(p.failed),
+                n(p.skipped),
+            ]
+        };
+        let rows = vec![
+            row("today", &out.today),
+            row("yesterday", &out.yesterday),
+            row("this_week", &out.this_week),
+            row("last_week", &out.last_week),
+        ];
+        return Ok(csv::response(
+            &format!("summary-{}", out.today.to),
+            &[
+                "period",
+                "from",
+                "to",
+                "messages",
+                "active_users",
+                "new_users",
+                "joins",
+                "leaves",
+                "net",
+                "sent",
+                "failed",
+                "skipped",
+            ],
+            rows.into_iter(),
+        ));
+    }
+    Ok(Json(out).into_response())
 }
 
+#[derive(Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct SummaryQuery {
+    /// `json` (default) or `csv`.
+    pub format: Option<Format>,
+}
 #[derive(Serialize, ToSchema)]
 pub struct MessagesOut {
     #[serde(flatten)]
@@ -252,10 +302,18 @@ async fn users(
     })
     .await?;
     if csv {
-        let rows = u.daily.into_iter().map(|p| vec![p.at, n(p.value)]);
+        // One file: each series under its name.
+        let tag =
+            |kind: &'static str| move |p: activity::Point| vec![kind.to_string(), p.at, n(p.value)];
+        let rows = u
+            .daily
+            .into_iter()
+            .map(tag("daily"))
+            .chain(u.weekly.into_iter().map(tag("weekly")))
+            .chain(u.monthly.into_iter().map(tag("monthly")));
         return Ok(csv::response(
             &name("active-users", r),
-            &["date", "active"],
+            &["series", "from", "active"],
             rows,
         ));
     }
@@ -331,10 +389,20 @@ async fn user_activity(
     })
     .await?;
     if csv {
-        let rows = a.daily.into_iter().map(|p| vec![p.at, n(p.value)]);
+        let rows = a
+            .daily
+            .into_iter()
+            .map(|p| vec!["daily".into(), p.at, n(p.value)])
+            .chain(a.by_group.into_iter().map(|g| {
+                vec![
+                    "group".into(),
+                    format!("{} {}", g.chat_id, g.title),
+                    n(g.messages),
+                ]
+            }));
         return Ok(csv::response(
             &name(&format!("user-{}", ids.1), r),
-            &["date", "messages"],
+            &["table", "key", "messages"],
             rows,
         ));
     }
@@ -455,14 +523,48 @@ async fn deliveries(
     })
     .await?;
     if csv {
-        let rows = d
-            .daily
-            .into_iter()
-            .map(|d| vec![d.at, n(d.tally.sent), n(d.tally.failed), n(d.tally.skipped)]);
+        // One file: each table under its name (reasons carry their count as `failed`).
+        let row = |table: &str, key: String, name: String, t: &stats::campaigns::Tally| {
+            vec![
+                table.to_string(),
+                key,
+                name,
+                n(t.sent),
+                n(t.failed),
+                n(t.skipped),
+            ]
+        };
+        let mut rows: Vec<Vec<String>> = Vec::new();
+        rows.push(row("total", String::new(), String::new(), &d.total));
+        rows.extend(
+            d.daily
+                .iter()
+                .map(|x| row("daily", x.at.clone(), String::new(), &x.tally)),
+        );
+        rows.extend(
+            d.by_campaign
+                .iter()
+                .map(|x| row("campaign", n(x.campaign_id), x.name.clone(), &x.tally)),
+        );
+        rows.extend(
+            d.by_group
+                .iter()
+                .map(|x| row("group", n(x.chat_id), x.title.clone(), &x.tally)),
+        );
+        rows.extend(d.by_reason.iter().map(|(code, k)| {
+            vec![
+                "reason".into(),
+                code.clone(),
+                String::new(),
+                "0".into(),
+                n(k),
+                "0".into(),
+            ]
+        }));
         return Ok(csv::response(
             &name("campaigns", r),
-            &["date", "sent", "failed", "skipped"],
-            rows,
+            &["table", "key", "name", "sent", "failed", "skipped"],
+            rows.into_iter(),
         ));
     }
     Ok(Json(d).into_response())

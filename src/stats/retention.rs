@@ -101,8 +101,7 @@ pub async fn prune_all_in(store: std::sync::Arc<Store>, now: i64, batch: usize) 
     let mut total = Pruned::default();
     for (tenant, _) in tenants {
         let store = store.clone();
-        let r = tokio::task::spawn_blocking(move || prune_tenant(&store, tenant, now, batch))
-            .await;
+        let r = tokio::task::spawn_blocking(move || prune_tenant(&store, tenant, now, batch)).await;
         match r {
             Ok(Ok(p)) => {
                 total.tenants += 1;
