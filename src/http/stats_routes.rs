@@ -352,9 +352,9 @@ async fn top_users(
         let rows = top.into_iter().map(|u| {
             vec![
                 n(u.user_id),
-                u.first_name,
-                u.last_name.unwrap_or_default(),
-                u.username.unwrap_or_default(),
+                csv::text(u.first_name),
+                csv::text(u.last_name.unwrap_or_default()),
+                csv::text(u.username.unwrap_or_default()),
                 n(u.messages),
             ]
         });
@@ -392,17 +392,18 @@ async fn user_activity(
         let rows = a
             .daily
             .into_iter()
-            .map(|p| vec!["daily".into(), p.at, n(p.value)])
+            .map(|p| vec!["daily".into(), p.at, String::new(), n(p.value)])
             .chain(a.by_group.into_iter().map(|g| {
                 vec![
                     "group".into(),
-                    format!("{} {}", g.chat_id, g.title),
+                    n(g.chat_id),
+                    csv::text(g.title),
                     n(g.messages),
                 ]
             }));
         return Ok(csv::response(
             &name(&format!("user-{}", ids.1), r),
-            &["table", "key", "messages"],
+            &["table", "key", "title", "messages"],
             rows,
         ));
     }
@@ -432,7 +433,7 @@ async fn groups(
         let rows = g.into_iter().map(|g| {
             vec![
                 n(g.chat_id),
-                g.title,
+                csv::text(g.title),
                 n(g.members),
                 n(g.messages),
                 n(g.joins),
@@ -541,15 +542,18 @@ async fn deliveries(
                 .iter()
                 .map(|x| row("daily", x.at.clone(), String::new(), &x.tally)),
         );
-        rows.extend(
-            d.by_campaign
-                .iter()
-                .map(|x| row("campaign", n(x.campaign_id), x.name.clone(), &x.tally)),
-        );
+        rows.extend(d.by_campaign.iter().map(|x| {
+            row(
+                "campaign",
+                n(x.campaign_id),
+                csv::text(x.name.clone()),
+                &x.tally,
+            )
+        }));
         rows.extend(
             d.by_group
                 .iter()
-                .map(|x| row("group", n(x.chat_id), x.title.clone(), &x.tally)),
+                .map(|x| row("group", n(x.chat_id), csv::text(x.title.clone()), &x.tally)),
         );
         rows.extend(d.by_reason.iter().map(|(code, k)| {
             vec![

@@ -8,6 +8,16 @@ use axum::response::{IntoResponse, Response};
 /// Bytes gathered before a chunk is sent.
 const CHUNK: usize = 32 * 1024;
 
+/// A text cell written by someone else (a Telegram name, a group title): one a spreadsheet
+/// would read as a formula (`=`, `+`, `-`, `@`, tab, carriage return first) gets a leading
+/// `'`, so opening the export cannot run anything.
+pub fn text(s: String) -> String {
+    match s.chars().next() {
+        Some('=' | '+' | '-' | '@' | '\t' | '\r') => format!("'{s}"),
+        _ => s,
+    }
+}
+
 /// A CSV download named `name.csv`: `header`, then every row.
 pub fn response<I>(name: &str, header: &[&str], rows: I) -> Response
 where
@@ -84,5 +94,17 @@ mod tests {
         assert_eq!(lines.next(), Some("\"Kadıköy, \"\"0\"\"\",0"));
         let mut r = csv::Reader::from_reader(text.as_bytes());
         assert_eq!(r.records().count(), 5000);
+    }
+
+    #[test]
+    fn formulas_in_names_are_defused() {
+        assert_eq!(
+            super::text("=HYPERLINK(\"x\")".into()),
+            "'=HYPERLINK(\"x\")"
+        );
+        assert_eq!(super::text("@SUM(A1)".into()), "'@SUM(A1)");
+        assert_eq!(super::text("-1+1".into()), "'-1+1");
+        assert_eq!(super::text("Ayşe".into()), "Ayşe");
+        assert_eq!(super::text(String::new()), "");
     }
 }
