@@ -12,6 +12,8 @@ use crate::tenancy::{self, SettingsInput};
 
 pub const TENANT_NAME: &str = "Botyard Demo";
 pub const OWNER_EMAIL: &str = "demo@botyard.invalid";
+/// The simulated Telegram user the demo owner is linked to.
+pub const DEMO_TELEGRAM_USER: i64 = 4_000_000_001;
 
 /// The demo tenant, and the owner's password when it was created just now.
 #[derive(Clone, Debug)]
@@ -77,7 +79,20 @@ pub async fn ensure(st: &Shared) -> AppResult<Demo> {
             },
             now,
         )?;
-        tenancy::add_member(&scope, OWNER_EMAIL.into(), Some(hash), Role::Owner, now)?;
+        let owner = tenancy::add_member(&scope, OWNER_EMAIL.into(), Some(hash), Role::Owner, now)?;
+        // With the simulated platform bot, "send a test to me" works in the demo too: the
+        // owner is linked to a simulated Telegram user.
+        if st2.config.platform.bot_token.is_none() {
+            let link = botyard_shards::records::TelegramLinkRec {
+                user_id: DEMO_TELEGRAM_USER,
+                access_hash: 1,
+                first_name: "Demo".into(),
+                username: None,
+                linked_at: now,
+            };
+            st2.store
+                .catalog_write(|c| c.link_telegram(owner.account, &link))?;
+        }
         crate::workers::connect_sim(&st2, &scope, "Demo bot", &sim_config(now), now)?;
         Ok(id)
     })

@@ -624,6 +624,35 @@ async fn demo_mode_runs_a_simulated_tenant_and_platform_bot() {
             .any(|w| w["tenant_id"] == tenant),
         "{workers}"
     );
+    // "Send a test to me" works in the demo: the owner is linked to a simulated Telegram user
+    // and the simulated platform bot delivers (retried until the platform bot is online).
+    let sent = eventually("the demo test post", async || {
+        let r = send(
+            client()
+                .post(format!(
+                    "{base}/api/v1/tenants/{tenant}/campaigns/{}/test",
+                    campaigns[0]["id"]
+                ))
+                .bearer_auth(&owner.access),
+        )
+        .await;
+        (r.status == 200).then_some(r.json)
+    })
+    .await;
+    assert!(sent["message_id"].as_i64().unwrap() > 0, "{sent}");
+    // The statistics show the simulated traffic.
+    let summary = eventually("demo statistics", async || {
+        let r = send(
+            client()
+                .get(format!("{base}/api/v1/tenants/{tenant}/stats/summary"))
+                .bearer_auth(&owner.access),
+        )
+        .await;
+        let v = r.expect(200).clone();
+        (v["today"]["messages"].as_u64()? > 0).then_some(v)
+    })
+    .await;
+    assert!(summary["this_week"]["messages"].as_u64().unwrap() > 0);
     // The owner's password is not in the logs.
     assert!(!server.stderr().contains(&password));
     assert_eq!(server.stop_with("-TERM").code(), Some(0));
