@@ -752,8 +752,55 @@ async fn pruning_keeps_exactly_what_the_plan_retains() {
     .expect_err(422, "stats.beyond_retention");
 
     let store = app.ready.store.upgrade().unwrap();
+    // Users last seen (a message or a join) before the kept days go too.
+    let mut last_seen: HashMap<i64, Date> = HashMap::new();
+    for e in &events {
+        let (id, at) = match e {
+            IncomingEvent::Message {
+                sender: Some(u),
+                at,
+                ..
+            } => (u.id, *at),
+            IncomingEvent::MemberJoined { user, at, .. } => (user.id, *at),
+            _ => continue,
+        };
+        let d = Timestamp::from_second(at)
+            .unwrap()
+            .to_zoned_datetime(t.tz.clone())
+            .date();
+        last_seen.insert(id, d);
+    }
+    let gone: Vec<i64> = last_seen
+        .iter()
+        .filter(|(_, d)| **d < days_ago(6))
+        .map(|(u, _)| *u)
+        .collect();
+    assert!(!gone.is_empty());
+    app.get(
+        &format!(
+            "/api/v1/tenants/{}/stats/users/{}?from={}",
+            t.id,
+            gone[0],
+            days_ago(6)
+        ),
+        &t.owner,
+    )
+    .await
+    .expect(200);
     let p = botyard::stats::retention::prune_all(store.clone(), now).await;
     assert_eq!(p.user_rows, rows_before(days_ago(6)));
+    assert_eq!(p.users, gone.len() as u64);
+    app.get(
+        &format!(
+            "/api/v1/tenants/{}/stats/users/{}?from={}",
+            t.id,
+            gone[0],
+            days_ago(6)
+        ),
+        &t.owner,
+    )
+    .await
+    .expect_err(404, "resource.not_found");
     assert_eq!(p.total_rows, 0, "totals are kept a year");
     let r = get(&app, &t, "retention").await;
     assert_eq!(r["user_rows_to_drop"], 0);

@@ -160,6 +160,30 @@ impl TenantShard<WriteTransaction> {
         Ok(())
     }
 
+    /// Removes up to `limit` Telegram users last seen before `before` (Unix seconds): who
+    /// they were is per-user data, kept only as long as the plan says.
+    pub fn prune_telegram_users(&mut self, before: i64, limit: usize) -> Result<usize> {
+        let mut keys = Vec::new();
+        {
+            let t = self.tx.open_table(TG_USERS)?;
+            for row in t.range((self.tenant, i64::MIN)..=(self.tenant, i64::MAX))? {
+                if keys.len() >= limit {
+                    break;
+                }
+                let (k, v) = row?;
+                let u: TgUserRec = v.value().decode()?;
+                if u.last_seen < before {
+                    keys.push(k.value());
+                }
+            }
+        }
+        let mut t = self.tx.open_table(TG_USERS)?;
+        for k in &keys {
+            t.remove(k)?;
+        }
+        Ok(keys.len())
+    }
+
     /// Removes up to `limit` per-user day rows older than `before`; returns how many went.
     pub fn prune_user_days(&mut self, before: Day, limit: usize) -> Result<usize> {
         let chats = self.user_day_chats()?;
@@ -201,19 +225,29 @@ impl TenantShard<WriteTransaction> {
                 }
             }
         }
+        // Member counts older than `before`, except each chat's newest one: the growth
+        // chart carries it forward until the next count.
         let mut members = Vec::new();
         {
             let t = self.tx.open_table(MEMBER_COUNTS)?;
+            let mut old: Vec<(crate::ids::TenantId, ChatId, Day)> = Vec::new();
             for row in t.range(
                 (self.tenant, ChatId::MIN, Day::MIN)..=(self.tenant, ChatId::MAX, Day::MAX),
             )? {
+                let k = row?.0.value();
+                if k.2 < before {
+                    old.push(k);
+                }
+            }
+            for (i, k) in old.iter().enumerate() {
+                let newest_of_chat = old.get(i + 1).is_none_or(|n| n.1 != k.1);
+                if newest_of_chat {
+                    continue;
+                }
                 if keys.len() + members.len() >= limit {
                     break;
                 }
-                let k = row?.0.value();
-                if k.2 < before {
-                    members.push(k);
-                }
+                members.push(*k);
             }
         }
         let mut t = self.tx.open_table(COUNTERS)?;

@@ -47,6 +47,8 @@ pub fn view<T: Reader>(
 pub struct Pruned {
     pub tenants: u64,
     pub user_rows: u64,
+    /// Telegram users no longer seen within the retention.
+    pub users: u64,
     pub total_rows: u64,
     pub transactions: u64,
 }
@@ -66,6 +68,20 @@ pub fn prune_tenant(store: &Store, tenant: TenantId, now: i64, batch: usize) -> 
     loop {
         let n = scope.shard_write(|s| s.prune_user_days(users, batch))?;
         out.user_rows += n as u64;
+        out.transactions += 1;
+        if n < batch {
+            break;
+        }
+    }
+    // Telegram users last seen before the first kept day (its start in the tenant's zone).
+    let zone = crate::tenancy::zone(&settings);
+    let since = super::date_of(users)
+        .to_zoned_datetime(zone)
+        .map(|z| z.timestamp().as_second())
+        .unwrap_or(i64::MIN);
+    loop {
+        let n = scope.shard_write(|s| s.prune_telegram_users(since, batch))?;
+        out.users += n as u64;
         out.transactions += 1;
         if n < batch {
             break;
@@ -106,6 +122,7 @@ pub async fn prune_all_in(store: std::sync::Arc<Store>, now: i64, batch: usize) 
             Ok(Ok(p)) => {
                 total.tenants += 1;
                 total.user_rows += p.user_rows;
+                total.users += p.users;
                 total.total_rows += p.total_rows;
                 total.transactions += p.transactions;
             }
