@@ -340,6 +340,18 @@ impl BotCommand {
     }
 }
 
+/// Removes a direct post's waiter when its sender stops waiting.
+struct DirectWaiter<'a> {
+    sup: &'a Supervisor,
+    key: (u64, u32, i64),
+}
+
+impl Drop for DirectWaiter<'_> {
+    fn drop(&mut self) {
+        lock(&self.sup.direct).remove(&self.key);
+    }
+}
+
 /// Why a post through the platform bot did not get an answer.
 #[derive(Debug, PartialEq, Eq, thiserror::Error)]
 pub enum DirectError {
@@ -511,6 +523,8 @@ impl Supervisor {
         let key = job.key();
         let (tx, rx) = oneshot::channel();
         lock(&self.direct).insert(key, tx);
+        // However this ends (answer, timeout, the caller gone), the waiter goes.
+        let _waiter = DirectWaiter { sup: self, key };
         let handed = lock(&self.slots)
             .get(&WorkerKey::Platform)
             .is_some_and(|slot| slot.jobs.send(vec![job]).is_ok());
@@ -524,7 +538,6 @@ impl Supervisor {
         } else {
             Err(DirectError::Unavailable)
         };
-        lock(&self.direct).remove(&key);
         r
     }
 

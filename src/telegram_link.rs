@@ -27,6 +27,24 @@ pub const DIRECT_WAIT: std::time::Duration = std::time::Duration::from_secs(30);
 #[derive(Default)]
 pub struct LinkCodes {
     codes: Mutex<HashMap<[u8; 32], (AccountId, i64)>>,
+    /// Accounts with a test post on its way: one at a time each.
+    testing: Mutex<std::collections::HashSet<AccountId>>,
+}
+
+/// An account's test post in flight; dropping it lets the next one go.
+pub struct TestTurn<'a> {
+    codes: &'a LinkCodes,
+    account: AccountId,
+}
+
+impl Drop for TestTurn<'_> {
+    fn drop(&mut self) {
+        self.codes
+            .testing
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(&self.account);
+    }
 }
 
 impl LinkCodes {
@@ -43,6 +61,26 @@ impl LinkCodes {
         }
         codes.insert(crate::crypto::sha256(code.as_bytes()), (account, expires));
         Ok((code, expires))
+    }
+
+    /// The account's turn to send a test post, or 409 while its previous one is on its way
+    /// (a test waits up to 30 s; a user tapping again must not queue post after post).
+    pub fn test_turn(&self, account: AccountId) -> AppResult<TestTurn<'_>> {
+        let fresh = self
+            .testing
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(account);
+        if !fresh {
+            return Err(AppError::Conflict {
+                code: "telegram.test_in_progress",
+                message: "your previous test post is still on its way".into(),
+            });
+        }
+        Ok(TestTurn {
+            codes: self,
+            account,
+        })
     }
 
     /// The account a code was issued to, once: the code is used up.
@@ -109,10 +147,11 @@ pub fn link(
         let tenant = c.memberships(account)?.first().map(|(t, _)| *t);
         Ok::<_, AppError>((email, tenant))
     })?;
-    let language = match tenant {
-        Some(t) => crate::tenancy::settings(&store.supervisor_scope(t)?)?.language,
-        None => Language::En,
-    };
+    // The link is stored; a failed read of the language only changes the answer's language.
+    let language = tenant
+        .and_then(|t| store.supervisor_scope(t).ok())
+        .and_then(|scope| crate::tenancy::settings(&scope).ok())
+        .map_or(Language::En, |s| s.language);
     tracing::info!(account = account.0, "account linked to a Telegram user");
     Ok(Reply::Linked { email, language })
 }
@@ -161,16 +200,48 @@ pub fn private_post(user_id: i64, access_hash: i64, text: String, markup: Markup
     }
 }
 
+/// Commands answered at once, at most.
+const ANSWERS_IN_FLIGHT: usize = 8;
+/// One answer per Telegram user this often, at most: anyone can write to the bot.
+const ANSWER_EVERY: std::time::Duration = std::time::Duration::from_secs(5);
+/// Users remembered for that limit.
+const ANSWERED_KEPT: usize = 10_000;
+
 /// Reads the platform bot's commands until the server stops. The task holds the state
 /// weakly: the supervisor holds the sender, so a strong hold would keep both alive forever.
+/// Commands past the limits are dropped, not queued: the bot's send queue is shared by every
+/// tenant's test posts.
 pub fn spawn_inbox(st: &Shared) {
     let (tx, mut rx) = tokio::sync::mpsc::channel(64);
     st.supervisor.set_platform_inbox(tx);
     let weak = std::sync::Arc::downgrade(st);
     tokio::spawn(async move {
+        let slots = std::sync::Arc::new(tokio::sync::Semaphore::new(ANSWERS_IN_FLIGHT));
+        let mut answered: HashMap<i64, std::time::Instant> = HashMap::new();
         while let Some(cmd) = rx.recv().await {
             let Some(st) = weak.upgrade() else { break };
-            tokio::spawn(handle(st, cmd));
+            let now = std::time::Instant::now();
+            if answered
+                .get(&cmd.user.id)
+                .is_some_and(|at| now.duration_since(*at) < ANSWER_EVERY)
+            {
+                tracing::debug!("platform bot command dropped: the user wrote too often");
+                continue;
+            }
+            let Ok(slot) = slots.clone().try_acquire_owned() else {
+                tracing::warn!("platform bot command dropped: too many at once");
+                continue;
+            };
+            if answered.len() >= ANSWERED_KEPT {
+                answered.retain(|_, at| now.duration_since(*at) < ANSWER_EVERY);
+            }
+            if answered.len() < ANSWERED_KEPT {
+                answered.insert(cmd.user.id, now);
+            }
+            tokio::spawn(async move {
+                handle(st, cmd).await;
+                drop(slot);
+            });
         }
     });
 }
@@ -227,6 +298,19 @@ mod tests {
         let (late, _) = codes.issue(AccountId(3), 1000).unwrap();
         assert_eq!(codes.redeem(&late, 1000 + CODE_TTL_SECS), None);
         assert_eq!(codes.redeem("not a code", 1000), None);
+    }
+
+    #[test]
+    fn one_test_post_at_a_time_per_account() {
+        let codes = LinkCodes::default();
+        let turn = codes.test_turn(AccountId(1)).unwrap();
+        assert_eq!(
+            codes.test_turn(AccountId(1)).err().map(|e| e.code()),
+            Some("telegram.test_in_progress")
+        );
+        assert!(codes.test_turn(AccountId(2)).is_ok(), "another account");
+        drop(turn);
+        assert!(codes.test_turn(AccountId(1)).is_ok());
     }
 
     #[test]

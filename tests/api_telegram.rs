@@ -1172,10 +1172,13 @@ async fn an_account_links_its_telegram_by_start_code_and_gets_test_posts_there()
         .clone();
     assert_eq!(runs, json!([]));
 
-    // A used code is refused, in both languages; nothing else changes.
-    dc.push(&world.private_message(&ece, &format!("/start {code}")));
+    // A used code is refused, in both languages; nothing else changes. (Another user: the
+    // bot answers each user at most once every 5 s.)
+    let deniz = person(555_002, "Deniz", None);
+    dc.push(&world.private_message(&deniz, &format!("/start {code}")));
     let sent = posts(&world, 3).await;
     assert!(sent[2].text.contains("expired"), "{}", sent[2].text);
+    assert_eq!(to_user(&sent[2]), Some((555_002, 555_002 * 7)));
     assert!(sent[2].text.contains("süresi doldu"), "{}", sent[2].text);
     assert_eq!(sent.len(), 3, "'merhaba' got no answer: {sent:?}");
     app.stop().await.unwrap();

@@ -569,6 +569,7 @@ async fn test_campaign(
         Ok((job, to.user_id))
     })
     .await?;
+    let _turn = st.link_codes.test_turn(account)?;
     let r = st
         .supervisor
         .send_direct(job, crate::telegram_link::DIRECT_WAIT)

@@ -642,7 +642,7 @@ pub struct ReportQuery {
     pub to: Option<String>,
 }
 
-/// Makes a report now: of the given dates, or of last week.
+/// Makes a report now: of the given dates, or of last week (owners and admins).
 #[utoipa::path(post, path = "/api/v1/tenants/{id}/reports", tag = "stats",
     params(("id" = u64, Path, description = "Tenant id"), ReportQuery),
     responses((status = 201, body = ReportOut), (status = 404, body = ErrorEnvelope), (status = 422, body = ErrorEnvelope)),
@@ -653,6 +653,8 @@ async fn make_report(
     ApiQuery(q): ApiQuery<ReportQuery>,
 ) -> AppResult<(axum::http::StatusCode, Json<ReportOut>)> {
     crate::auth::require_active(&t.scope)?;
+    // Reports are kept 60 deep: members must not push the scheduled ones out.
+    crate::auth::require_manage(&t.scope)?;
     let out = blocking(move || {
         let c = ctx(&st, &t.scope)?;
         let period = match (&q.from, &q.to) {

@@ -573,14 +573,8 @@ impl Grammers {
             return None;
         }
         let (command, payload) = super::parse_command(&m.message)?;
+        // Not remembered here: any user can write to a bot, and the answer carries the hash.
         let access_hash = hashes.get(&peer.user_id).copied().unwrap_or(0);
-        self.peers.insert(
-            peer.user_id,
-            tl::enums::InputPeer::User(tl::types::InputPeerUser {
-                user_id: peer.user_id,
-                access_hash,
-            }),
-        );
         let user = users.get(&peer.user_id).cloned().unwrap_or(UserRef {
             id: peer.user_id,
             first_name: String::new(),
