@@ -528,7 +528,7 @@ impl Supervisor {
         let handed = lock(&self.slots)
             .get(&WorkerKey::Platform)
             .is_some_and(|slot| slot.jobs.send(vec![job]).is_ok());
-        let r = if handed {
+        if handed {
             match tokio::time::timeout(wait, rx).await {
                 Ok(Ok(outcome)) => Ok(outcome),
                 // The worker went away with the post.
@@ -537,8 +537,7 @@ impl Supervisor {
             }
         } else {
             Err(DirectError::Unavailable)
-        };
-        r
+        }
     }
 
     /// Starts (or replaces) the worker of `tenant`. The previous worker, if any, has exited

@@ -9,11 +9,14 @@ use axum::response::{IntoResponse, Response};
 const CHUNK: usize = 32 * 1024;
 
 /// A text cell written by someone else (a Telegram name, a group title): one a spreadsheet
-/// would read as a formula (`=`, `+`, `-`, `@`, tab, carriage return first) gets a leading
+/// would read as a formula (`=`, `+`, `-`, `@`, their full-width forms, or white space first)
+/// gets a leading
 /// `'`, so opening the export cannot run anything.
 pub fn text(s: String) -> String {
     match s.chars().next() {
-        Some('=' | '+' | '-' | '@' | '\t' | '\r') => format!("'{s}"),
+        Some('=' | '+' | '-' | '@' | '\t' | '\r' | '\n' | ' ' | '＝' | '＋' | '－' | '＠') => {
+            format!("'{s}")
+        }
         _ => s,
     }
 }
@@ -105,6 +108,8 @@ mod tests {
         assert_eq!(super::text("@SUM(A1)".into()), "'@SUM(A1)");
         assert_eq!(super::text("-1+1".into()), "'-1+1");
         assert_eq!(super::text("Ayşe".into()), "Ayşe");
+        assert_eq!(super::text("＝1+1".into()), "'＝1+1");
+        assert_eq!(super::text(" =1".into()), "' =1");
         assert_eq!(super::text(String::new()), "");
     }
 }
