@@ -10,8 +10,8 @@ use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use botyard_shards::TenantScope;
 use botyard_shards::ids::{CampaignId, ChatId, Day};
+use botyard_shards::{ReadTransaction, TenantScope, TenantShard};
 
 use crate::error::{AppError, AppResult, ErrorEnvelope};
 use crate::http::extract::{ApiPath, ApiQuery, TenantCtx};
@@ -97,6 +97,22 @@ impl StatsQuery {
     fn csv(&self) -> bool {
         self.format == Some(Format::Csv)
     }
+}
+
+/// The request's range, the tenant's shard and the chats asked about (one group, or all),
+/// handed to `f` inside the blocking task.
+fn read<T>(
+    st: &Shared,
+    scope: &TenantScope,
+    q: &StatsQuery,
+    h: Horizon,
+    f: impl FnOnce(&Ctx, Range, &TenantShard<ReadTransaction>, &[ChatId]) -> AppResult<T>,
+) -> AppResult<(Range, T)> {
+    let c = ctx(st, scope)?;
+    let r = q.range(&c, h)?;
+    let s = scope.shard_read()?;
+    let chats = stats::chats(&s, q.group)?;
+    Ok((r, f(&c, r, &s, &chats)?))
 }
 
 fn name(kind: &str, r: Range) -> String {
@@ -210,14 +226,9 @@ async fn messages(
 ) -> AppResult<Response> {
     let csv = q.csv();
     let (r, m) = blocking(move || {
-        let c = ctx(&st, &t.scope)?;
-        let r = q.range(&c, Horizon::Counters)?;
-        let s = t.scope.shard_read()?;
-        let chats = stats::chats(&s, q.group)?;
-        Ok((
-            r,
-            activity::messages(&s, &chats, r, q.interval.unwrap_or(Interval::Day))?,
-        ))
+        read(&st, &t.scope, &q, Horizon::Counters, |_, r, s, chats| {
+            activity::messages(s, chats, r, q.interval.unwrap_or(Interval::Day))
+        })
     })
     .await?;
     if csv {
@@ -248,11 +259,9 @@ async fn heatmap(
 ) -> AppResult<Response> {
     let csv = q.csv();
     let (r, h) = blocking(move || {
-        let c = ctx(&st, &t.scope)?;
-        let r = q.range(&c, Horizon::Counters)?;
-        let s = t.scope.shard_read()?;
-        let chats = stats::chats(&s, q.group)?;
-        Ok((r, activity::heatmap(&s, &chats, r)?))
+        read(&st, &t.scope, &q, Horizon::Counters, |_, r, s, chats| {
+            activity::heatmap(s, chats, r)
+        })
     })
     .await?;
     if csv {
@@ -291,14 +300,9 @@ async fn users(
 ) -> AppResult<Response> {
     let csv = q.csv();
     let (r, u) = blocking(move || {
-        let c = ctx(&st, &t.scope)?;
-        let r = q.range(&c, Horizon::Users)?;
-        let s = t.scope.shard_read()?;
-        let chats = stats::chats(&s, q.group)?;
-        Ok((
-            r,
-            activity::users(&s, &c.zone, &chats, q.group.map(ChatId), r)?,
-        ))
+        read(&st, &t.scope, &q, Horizon::Users, |c, r, s, chats| {
+            activity::users(s, &c.zone, chats, q.group.map(ChatId), r)
+        })
     })
     .await?;
     if csv {
@@ -341,11 +345,9 @@ async fn top_users(
         return Err(AppError::invalid("limit", "limit is 1 to 100"));
     }
     let (r, top) = blocking(move || {
-        let c = ctx(&st, &t.scope)?;
-        let r = q.range(&c, Horizon::Users)?;
-        let s = t.scope.shard_read()?;
-        let chats = stats::chats(&s, q.group)?;
-        Ok((r, activity::top_users(&s, &chats, r, limit)?))
+        read(&st, &t.scope, &q, Horizon::Users, |_, r, s, chats| {
+            activity::top_users(s, chats, r, limit)
+        })
     })
     .await?;
     if csv {
@@ -381,11 +383,9 @@ async fn user_activity(
 ) -> AppResult<Response> {
     let csv = q.csv();
     let (r, a) = blocking(move || {
-        let c = ctx(&st, &t.scope)?;
-        let r = q.range(&c, Horizon::Users)?;
-        let s = t.scope.shard_read()?;
-        let chats = stats::chats(&s, q.group)?;
-        Ok((r, activity::user(&s, &chats, ids.1, r)?))
+        read(&st, &t.scope, &q, Horizon::Users, |_, r, s, chats| {
+            activity::user(s, chats, ids.1, r)
+        })
     })
     .await?;
     if csv {
