@@ -3,7 +3,7 @@
 //! transactions, so the ingestion writers are never held up for long.
 
 use botyard_shards::ids::{Day, TenantId};
-use botyard_shards::{Reader, Store, TenantShard};
+use botyard_shards::{Reader, Store, TenantShard, WriteTransaction};
 use serde::Serialize;
 use utoipa::ToSchema;
 
@@ -57,45 +57,42 @@ pub struct Pruned {
 pub fn prune_tenant(store: &Store, tenant: TenantId, now: i64, batch: usize) -> AppResult<Pruned> {
     let scope = store.supervisor_scope(tenant)?;
     let settings = crate::tenancy::settings(&scope)?;
-    let today = super::today(&crate::tenancy::zone(&settings), now);
+    let zone = crate::tenancy::zone(&settings);
+    let today = super::today(&zone, now);
     let retention = crate::tenancy::plan_limit(store, scope.record().plan, |l| l.retention_days)?
         .unwrap_or(u32::MAX);
     let mut out = Pruned {
         tenants: 1,
         ..Pruned::default()
     };
-    let users = kept_from(today, retention, Horizon::Users);
-    loop {
-        let n = scope.shard_write(|s| s.prune_user_days(users, batch))?;
-        out.user_rows += n as u64;
-        out.transactions += 1;
-        if n < batch {
-            break;
+    // One kind of row at a time, `batch` per transaction, until a transaction comes up short.
+    let mut drain = |prune: &dyn Fn(
+        &mut TenantShard<WriteTransaction>,
+    ) -> Result<usize, botyard_shards::StoreError>|
+     -> AppResult<u64> {
+        let mut rows = 0;
+        loop {
+            let n = scope.shard_write(|s| prune(s))?;
+            rows += n as u64;
+            out.transactions += 1;
+            if n < batch {
+                return Ok(rows);
+            }
         }
-    }
+    };
+    let users = kept_from(today, retention, Horizon::Users);
+    let user_rows = drain(&|s| s.prune_user_days(users, batch))?;
     // Telegram users last seen before the first kept day (its start in the tenant's zone).
-    let zone = crate::tenancy::zone(&settings);
     let since = super::date_of(users)
         .to_zoned_datetime(zone)
         .map(|z| z.timestamp().as_second())
         .unwrap_or(i64::MIN);
-    loop {
-        let n = scope.shard_write(|s| s.prune_telegram_users(since, batch))?;
-        out.users += n as u64;
-        out.transactions += 1;
-        if n < batch {
-            break;
-        }
-    }
+    let seen = drain(&|s| s.prune_telegram_users(since, batch))?;
     let totals = kept_from(today, retention, Horizon::Counters);
-    loop {
-        let n = scope.shard_write(|s| s.prune_counters(totals, batch))?;
-        out.total_rows += n as u64;
-        out.transactions += 1;
-        if n < batch {
-            break;
-        }
-    }
+    let total_rows = drain(&|s| s.prune_counters(totals, batch))?;
+    out.user_rows = user_rows;
+    out.users = seen;
+    out.total_rows = total_rows;
     Ok(out)
 }
 
