@@ -970,31 +970,6 @@ async fn a_message_too_long_once_its_variables_are_filled_fails_without_sending(
     );
 }
 
-/// Waits until the platform bot's worker has its session online.
-async fn platform_online(app: &App) {
-    let mut rx = loop {
-        if let Some(rx) = app
-            .ready
-            .supervisor
-            .watch(botyard::supervisor::WorkerKey::Platform)
-        {
-            break rx;
-        }
-        tokio::task::yield_now().await;
-    };
-    tokio::time::timeout(
-        Duration::from_secs(60),
-        rx.wait_for(|s| {
-            s.sessions
-                .values()
-                .any(|s| matches!(s, botyard::ipc::messages::SessionState::Online { .. }))
-        }),
-    )
-    .await
-    .expect("the platform bot is online")
-    .expect("watch");
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_test_post_goes_to_the_callers_own_chat_with_the_platform_bot() {
     let app = App::start_with(|c| c.platform.bot = botyard::config::PlatformBot::Sim).await;
@@ -1020,7 +995,7 @@ async fn a_test_post_goes_to_the_callers_own_chat_with_the_platform_bot() {
     .await;
     let base = format!("/api/v1/tenants/{}/campaigns/{c}", t.tenant);
     let test = format!("{base}/test");
-    platform_online(&app).await;
+    app.platform_online().await;
 
     // An API key is no person with a Telegram chat.
     let (_, key) = app

@@ -705,29 +705,7 @@ async fn the_platform_bot_runs_on_its_token_in_its_own_worker() {
     })
     .await;
     let admin = app.admin().await.access;
-    let mut rx = loop {
-        if let Some(rx) = app
-            .ready
-            .supervisor
-            .watch(botyard::supervisor::WorkerKey::Platform)
-        {
-            break rx;
-        }
-        tokio::task::yield_now().await;
-    };
-    let s = tokio::time::timeout(
-        Duration::from_secs(60),
-        rx.wait_for(|s| {
-            matches!(
-                s.sessions.get(&1),
-                Some(botyard::ipc::messages::SessionState::Online { .. })
-            )
-        }),
-    )
-    .await
-    .expect("the platform bot is online")
-    .unwrap()
-    .clone();
+    let s = app.platform_online().await;
     match s.sessions.get(&1) {
         Some(botyard::ipc::messages::SessionState::Online { me }) => {
             assert_eq!(me.username.as_deref(), Some("yard_platform_bot"));
@@ -913,18 +891,7 @@ async fn a_campaign_posts_media_the_worker_reads_from_the_tenants_folder() {
     let owner = owner.access;
     let mut rx = app.ready.supervisor.watch(TenantId(tenant)).unwrap();
     enable_tagged(&app, &mut rx, tenant, &owner, "vitrin").await;
-    let mut png = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\0\x01\0\0\0\x01\x08\x06\0\0\0".to_vec();
-    png.resize(70_000, 7);
-    let media = app
-        .upload(
-            &format!("/api/v1/tenants/{tenant}/media?name=vitrin.png"),
-            &owner,
-            png.clone(),
-        )
-        .await
-        .expect(201)["id"]
-        .as_u64()
-        .unwrap();
+    let (media, png) = upload_png(&app, tenant, &owner, 70_000, 7).await;
     let tpl = app
         .post(
             &format!("/api/v1/tenants/{tenant}/templates"),
@@ -1053,41 +1020,9 @@ async fn an_account_links_its_telegram_by_start_code_and_gets_test_posts_there()
     let tenant = t.tenant;
     let mut rx = app.ready.supervisor.watch(TenantId(tenant)).unwrap();
     enable_tagged(&app, &mut rx, tenant, &owner, "vitrin").await;
-    let mut platform = loop {
-        if let Some(rx) = app
-            .ready
-            .supervisor
-            .watch(botyard::supervisor::WorkerKey::Platform)
-        {
-            break rx;
-        }
-        tokio::task::yield_now().await;
-    };
-    tokio::time::timeout(
-        Duration::from_secs(60),
-        platform.wait_for(|s| {
-            matches!(
-                s.sessions.get(&1),
-                Some(botyard::ipc::messages::SessionState::Online { .. })
-            )
-        }),
-    )
-    .await
-    .expect("the platform bot is online")
-    .unwrap();
+    app.platform_online().await;
 
-    let mut png = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\0\x01\0\0\0\x01\x08\x06\0\0\0".to_vec();
-    png.resize(40_000, 9);
-    let media = app
-        .upload(
-            &format!("/api/v1/tenants/{tenant}/media?name=vitrin.png"),
-            &owner,
-            png.clone(),
-        )
-        .await
-        .expect(201)["id"]
-        .as_u64()
-        .unwrap();
+    let (media, png) = upload_png(&app, tenant, &owner, 40_000, 9).await;
     let tpl = app
         .post(
             &format!("/api/v1/tenants/{tenant}/templates"),
@@ -1182,4 +1117,28 @@ async fn an_account_links_its_telegram_by_start_code_and_gets_test_posts_there()
     assert!(sent[2].text.contains("süresi doldu"), "{}", sent[2].text);
     assert_eq!(sent.len(), 3, "'merhaba' got no answer: {sent:?}");
     app.stop().await.unwrap();
+}
+
+/// Uploads a PNG of `len` bytes (a real header, then `fill`) as the tenant's `vitrin.png`;
+/// returns its media id and bytes.
+async fn upload_png(
+    app: &common::App,
+    tenant: u64,
+    owner: &str,
+    len: usize,
+    fill: u8,
+) -> (u64, Vec<u8>) {
+    let mut png = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\0\x01\0\0\0\x01\x08\x06\0\0\0".to_vec();
+    png.resize(len, fill);
+    let media = app
+        .upload(
+            &format!("/api/v1/tenants/{tenant}/media?name=vitrin.png"),
+            owner,
+            png.clone(),
+        )
+        .await
+        .expect(201)["id"]
+        .as_u64()
+        .unwrap();
+    (media, png)
 }

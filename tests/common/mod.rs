@@ -408,6 +408,33 @@ impl App {
         }
     }
 
+    /// Waits until the platform bot's worker has its session online; returns that status.
+    pub async fn platform_online(&self) -> botyard::supervisor::WorkerStatus {
+        let mut rx = loop {
+            if let Some(rx) = self
+                .ready
+                .supervisor
+                .watch(botyard::supervisor::WorkerKey::Platform)
+            {
+                break rx;
+            }
+            tokio::task::yield_now().await;
+        };
+        tokio::time::timeout(
+            std::time::Duration::from_secs(60),
+            rx.wait_for(|s| {
+                matches!(
+                    s.sessions.get(&botyard::workers::PLATFORM_SESSION),
+                    Some(botyard::ipc::messages::SessionState::Online { .. })
+                )
+            }),
+        )
+        .await
+        .expect("the platform bot is online")
+        .expect("watch")
+        .clone()
+    }
+
     /// Creates an API key in a tenant; returns (key id, key).
     pub async fn create_api_key(
         &self,
