@@ -386,6 +386,8 @@ fn prune_round(batch: usize) {
                         retention_days: 30,
                         worker_memory_mb: 64,
                         media_mb: 1,
+                        events_per_sec: 200,
+                        min_interval_mins: 10,
                     },
                     created_at: 0,
                     updated_at: 0,

@@ -468,6 +468,18 @@ pub fn validate_limits(l: &PlanLimits) -> AppResult<()> {
             "must be between 1 and 2000 (Telegram's limit for bots is lower: 50)",
         ));
     }
+    if l.events_per_sec == 0 || l.events_per_sec > 10_000 {
+        return Err(AppError::invalid(
+            "limits.events_per_sec",
+            "must be between 1 and 10000",
+        ));
+    }
+    if l.min_interval_mins == 0 || l.min_interval_mins > 1440 {
+        return Err(AppError::invalid(
+            "limits.min_interval_mins",
+            "must be between 1 and 1440 minutes",
+        ));
+    }
     Ok(())
 }
 

@@ -696,6 +696,23 @@ async fn bad_campaigns_are_refused_with_their_code() {
             422,
             "campaign.schedule",
         ),
+        // Every kind of schedule keeps the plan's minimum interval.
+        (
+            with("schedule", json!({"cron": "* * * * *"})),
+            422,
+            "campaign.schedule",
+        ),
+        (
+            with("schedule", json!({"cron": "0,5 9 * * *"})),
+            422,
+            "campaign.schedule",
+        ),
+        (
+            with("schedule", json!({"once": "9999-12-31T23:59"})),
+            422,
+            "campaign.schedule",
+        ),
+        (with("ends_on", json!("9999-12-31")), 422, "campaign.dates"),
         (
             with(
                 "schedule",

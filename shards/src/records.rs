@@ -58,10 +58,17 @@ pub struct PlanLimits {
     pub worker_memory_mb: u32,
     /// Largest media file a template may carry, in MiB.
     pub media_mb: u32,
+    /// Incoming Telegram events per second the tenant's worker may feed the store; the rest
+    /// are dropped and counted.
+    pub events_per_sec: u32,
+    /// Shortest time between two runs of one campaign, in minutes, whatever the schedule.
+    pub min_interval_mins: u32,
 }
 
 /// What a plan grants by default where an older record did not say.
 pub const DEFAULT_MEDIA_MB: u32 = 10;
+pub const DEFAULT_EVENTS_PER_SEC: u32 = 200;
+pub const DEFAULT_MIN_INTERVAL_MINS: u32 = 10;
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PlanRec {
@@ -72,10 +79,31 @@ pub struct PlanRec {
 }
 impl Record for PlanRec {
     const TAG: u8 = 3;
-    const VERSION: u8 = 2;
+    const VERSION: u8 = 3;
     const NAME: &'static str = "plan";
 
     fn upgrade(version: u8, body: &[u8]) -> Result<Self, crate::CodecError> {
+        // v1 had no media size, v2 no event budget or minimum interval.
+        #[derive(Deserialize)]
+        struct Old {
+            name: String,
+            sessions: u32,
+            groups: u32,
+            templates: u32,
+            campaigns: u32,
+            sends_per_day: u32,
+            retention_days: u32,
+            worker_memory_mb: u32,
+            media_mb: Option<u32>,
+            created_at: i64,
+            updated_at: i64,
+        }
+        fn decode<T: for<'a> Deserialize<'a>>(body: &[u8]) -> Result<T, crate::CodecError> {
+            postcard::from_bytes(body).map_err(|e| crate::CodecError::Decode {
+                record: PlanRec::NAME,
+                reason: e.to_string(),
+            })
+        }
         #[derive(Deserialize)]
         struct LimitsV1 {
             sessions: u32,
@@ -87,37 +115,81 @@ impl Record for PlanRec {
             worker_memory_mb: u32,
         }
         #[derive(Deserialize)]
-        struct PlanV1 {
+        struct LimitsV2 {
+            sessions: u32,
+            groups: u32,
+            templates: u32,
+            campaigns: u32,
+            sends_per_day: u32,
+            retention_days: u32,
+            worker_memory_mb: u32,
+            media_mb: u32,
+        }
+        #[derive(Deserialize)]
+        struct PlanV<L> {
             name: String,
-            limits: LimitsV1,
+            limits: L,
             created_at: i64,
             updated_at: i64,
         }
-        if version != 1 {
-            return Err(crate::CodecError::UnknownVersion {
-                record: Self::NAME,
-                version,
-            });
-        }
-        let v1: PlanV1 = postcard::from_bytes(body).map_err(|e| crate::CodecError::Decode {
-            record: Self::NAME,
-            reason: e.to_string(),
-        })?;
-        let l = v1.limits;
+        let old = match version {
+            1 => {
+                let p: PlanV<LimitsV1> = decode(body)?;
+                let l = p.limits;
+                Old {
+                    name: p.name,
+                    sessions: l.sessions,
+                    groups: l.groups,
+                    templates: l.templates,
+                    campaigns: l.campaigns,
+                    sends_per_day: l.sends_per_day,
+                    retention_days: l.retention_days,
+                    worker_memory_mb: l.worker_memory_mb,
+                    media_mb: None,
+                    created_at: p.created_at,
+                    updated_at: p.updated_at,
+                }
+            }
+            2 => {
+                let p: PlanV<LimitsV2> = decode(body)?;
+                let l = p.limits;
+                Old {
+                    name: p.name,
+                    sessions: l.sessions,
+                    groups: l.groups,
+                    templates: l.templates,
+                    campaigns: l.campaigns,
+                    sends_per_day: l.sends_per_day,
+                    retention_days: l.retention_days,
+                    worker_memory_mb: l.worker_memory_mb,
+                    media_mb: Some(l.media_mb),
+                    created_at: p.created_at,
+                    updated_at: p.updated_at,
+                }
+            }
+            _ => {
+                return Err(crate::CodecError::UnknownVersion {
+                    record: Self::NAME,
+                    version,
+                });
+            }
+        };
         Ok(PlanRec {
-            name: v1.name,
+            name: old.name,
             limits: PlanLimits {
-                sessions: l.sessions,
-                groups: l.groups,
-                templates: l.templates,
-                campaigns: l.campaigns,
-                sends_per_day: l.sends_per_day,
-                retention_days: l.retention_days,
-                worker_memory_mb: l.worker_memory_mb,
-                media_mb: DEFAULT_MEDIA_MB,
+                sessions: old.sessions,
+                groups: old.groups,
+                templates: old.templates,
+                campaigns: old.campaigns,
+                sends_per_day: old.sends_per_day,
+                retention_days: old.retention_days,
+                worker_memory_mb: old.worker_memory_mb,
+                media_mb: old.media_mb.unwrap_or(DEFAULT_MEDIA_MB),
+                events_per_sec: DEFAULT_EVENTS_PER_SEC,
+                min_interval_mins: DEFAULT_MIN_INTERVAL_MINS,
             },
-            created_at: v1.created_at,
-            updated_at: v1.updated_at,
+            created_at: old.created_at,
+            updated_at: old.updated_at,
         })
     }
 }

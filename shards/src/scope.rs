@@ -141,6 +141,14 @@ impl TenantScope {
         self.shard.index
     }
 
+    /// The limits of the tenant's plan as they are now; none when it has no plan.
+    pub fn plan_limits(&self) -> Result<Option<crate::records::PlanLimits>> {
+        match self.record.plan {
+            Some(p) => Ok(self.catalog_read()?.plan(p)?.map(|p| p.limits)),
+            None => Ok(None),
+        }
+    }
+
     pub fn catalog_read(&self) -> Result<TenantCatalog<ReadTransaction>> {
         Ok(TenantCatalog {
             tenant: self.tenant,

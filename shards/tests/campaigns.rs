@@ -152,3 +152,34 @@ fn a_version_1_plan_gets_the_default_media_limit() {
         (500, 128, DEFAULT_MEDIA_MB)
     );
 }
+
+#[test]
+fn a_version_2_plan_gets_the_default_event_budget_and_interval() {
+    use botyard_shards::Record;
+    use botyard_shards::records::{DEFAULT_EVENTS_PER_SEC, DEFAULT_MIN_INTERVAL_MINS};
+    // Version 2 added `media_mb`, not the event budget or the minimum interval.
+    #[derive(serde::Serialize)]
+    struct V2 {
+        name: String,
+        limits: [u32; 8],
+        created_at: i64,
+        updated_at: i64,
+    }
+    let body = postcard::to_allocvec(&V2 {
+        name: "Pro".into(),
+        limits: [2, 20, 50, 10, 500, 90, 128, 25],
+        created_at: 1,
+        updated_at: 2,
+    })
+    .unwrap();
+    let p = PlanRec::upgrade(2, &body).unwrap();
+    assert_eq!(
+        (
+            p.limits.media_mb,
+            p.limits.events_per_sec,
+            p.limits.min_interval_mins
+        ),
+        (25, DEFAULT_EVENTS_PER_SEC, DEFAULT_MIN_INTERVAL_MINS)
+    );
+    assert!(PlanRec::upgrade(3, &body).is_err(), "3 is current, not an upgrade");
+}

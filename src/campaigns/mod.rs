@@ -44,8 +44,37 @@ fn invalid(code: &'static str, field: &str, message: impl Into<String>) -> AppEr
     }
 }
 
+/// What the tenant's plan and the date bound a schedule by.
+#[derive(Clone, Copy, Debug)]
+pub struct ScheduleRules {
+    /// Shortest time between two runs, in minutes.
+    pub min_interval_mins: u32,
+    /// Today (UTC), from which the horizon counts.
+    pub today: jiff::civil::Date,
+}
+
+impl ScheduleRules {
+    /// The rules of the scope's tenant now: its plan's minimum interval, or the default.
+    pub fn of(scope: &TenantScope, now: i64) -> AppResult<ScheduleRules> {
+        let min_interval_mins = scope
+            .plan_limits()?
+            .map_or(schedule::MIN_EVERY_MINUTES, |l| l.min_interval_mins);
+        let today = jiff::Timestamp::from_second(now)
+            .map(|t| t.to_zoned_datetime(jiff::tz::TimeZone::UTC).date())
+            .unwrap_or(jiff::civil::Date::MIN);
+        Ok(ScheduleRules {
+            min_interval_mins,
+            today,
+        })
+    }
+}
+
 /// Checks an input against the tenant's templates, groups and sessions.
-fn check_input<T: Reader>(s: &TenantShard<T>, i: &Input) -> AppResult<(String, Vec<String>)> {
+fn check_input<T: Reader>(
+    s: &TenantShard<T>,
+    i: &Input,
+    rules: ScheduleRules,
+) -> AppResult<(String, Vec<String>)> {
     let name = i.name.trim();
     if name.is_empty() || name.chars().count() > MAX_NAME {
         return Err(invalid(
@@ -112,7 +141,7 @@ fn check_input<T: Reader>(s: &TenantShard<T>, i: &Input) -> AppResult<(String, V
     {
         return Err(invalid("campaign.session", "session_id", "no such session"));
     }
-    schedule::check(&i.schedule)
+    schedule::check(&i.schedule, rules.min_interval_mins, rules.today)
         .map_err(|e| invalid("campaign.schedule", "schedule", e.to_string()))?;
     if let Some(w) = &i.window {
         schedule::check_window(w)
@@ -130,6 +159,12 @@ fn check_input<T: Reader>(s: &TenantShard<T>, i: &Input) -> AppResult<(String, V
         .map(schedule::parse_date)
         .transpose()
         .map_err(|e| invalid("campaign.dates", "ends_on", e.to_string()))?;
+    for (field, d) in [("starts_on", start), ("ends_on", end)] {
+        if let Some(d) = d {
+            schedule::check_horizon(d, rules.today)
+                .map_err(|e| invalid("campaign.dates", field, e.to_string()))?;
+        }
+    }
     if let (Some(a), Some(b)) = (start, end)
         && b < a
     {
@@ -182,8 +217,9 @@ pub fn create(
     i: Input,
     now: i64,
 ) -> AppResult<(CampaignId, CampaignRec)> {
+    let rules = ScheduleRules::of(scope, now)?;
     scope.shard_write(|s| {
-        let (name, tags) = check_input(s, &i)?;
+        let (name, tags) = check_input(s, &i, rules)?;
         if let Some(l) = limit
             && s.campaigns()?.len() >= l as usize
         {
@@ -250,9 +286,10 @@ pub fn update(
     i: Input,
     now: i64,
 ) -> AppResult<CampaignRec> {
+    let rules = ScheduleRules::of(scope, now)?;
     scope.shard_write(|s| {
         let mut rec = s.campaign(id)?.ok_or(AppError::NotFound("campaign"))?;
-        let (name, tags) = check_input(s, &i)?;
+        let (name, tags) = check_input(s, &i, rules)?;
         apply(&mut rec, i, name, tags);
         if rec.state == CampaignStateRec::Active {
             rec.next_run = next_run(&rec, settings, now);
@@ -283,8 +320,12 @@ pub fn activate(
     id: CampaignId,
     now: i64,
 ) -> AppResult<CampaignRec> {
+    let rules = ScheduleRules::of(scope, now)?;
     scope.shard_write(|s| {
         let mut rec = s.campaign(id)?.ok_or(AppError::NotFound("campaign"))?;
+        // Saved under older rules or another plan: checked again as it starts.
+        schedule::check(&rec.schedule, rules.min_interval_mins, rules.today)
+            .map_err(|e| invalid("campaign.schedule", "schedule", e.to_string()))?;
         if s.template(rec.template)?.is_none() {
             return Err(invalid(
                 "campaign.template",

@@ -11,12 +11,14 @@ use jiff::{Timestamp, ToSpan};
 
 use botyard_shards::records::{ScheduleRec, WindowRec};
 
-/// Shortest interval of an "every" schedule.
+/// Shortest interval of any schedule when the tenant has no plan (a plan sets its own).
 pub const MIN_EVERY_MINUTES: u32 = 10;
 /// Longest: a week.
 pub const MAX_EVERY_MINUTES: u32 = 7 * 24 * 60;
 /// How far ahead a next run is looked for (a cron on 29 February needs four years).
 const HORIZON_DAYS: i32 = 4 * 366 + 1;
+/// How far ahead a date or time may be set: a campaign planned further out is a typo.
+pub const MAX_YEARS_AHEAD: i16 = 5;
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ScheduleError {
@@ -137,6 +139,37 @@ impl Cron {
         }
     }
 
+    /// The shortest time between two of its runs, in minutes, ignoring daylight-saving
+    /// shifts; `None` when it never runs. Across midnight only where two days in a row match.
+    pub fn closest_runs_minutes(&self) -> Option<u32> {
+        let day: Vec<u32> = self
+            .times()
+            .map(|t| t.hour() as u32 * 60 + t.minute() as u32)
+            .collect();
+        let (first, last) = (*day.first()?, *day.last()?);
+        let mut closest = day.windows(2).map(|w| w[1] - w[0]).min();
+        // Four years hold every month length and weekday pattern.
+        let mut d = Date::constant(2024, 1, 1);
+        let (mut matched_any, mut prev) = (false, false);
+        for _ in 0..HORIZON_DAYS {
+            let m = self.matches_day(d);
+            matched_any |= m;
+            if m && prev {
+                let wrap = first + 24 * 60 - last;
+                closest = Some(closest.map_or(wrap, |c| c.min(wrap)));
+                break;
+            }
+            prev = m;
+            let Ok(next) = d.tomorrow() else { break };
+            d = next;
+        }
+        if !matched_any {
+            return None;
+        }
+        // One run a day on days never adjacent: a day apart at least.
+        Some(closest.unwrap_or(24 * 60))
+    }
+
     /// The day's matching local times, in order.
     fn times(&self) -> impl Iterator<Item = Time> + '_ {
         (0..24i8)
@@ -212,21 +245,48 @@ pub fn check_window(w: &WindowRec) -> Result<(), ScheduleError> {
     Ok(())
 }
 
-/// Checks a schedule on its own (not whether its time has passed).
-pub fn check(s: &ScheduleRec) -> Result<(), ScheduleError> {
+/// Checks a schedule on its own (not whether its time has passed): runs at least
+/// `min_minutes` apart, and nothing set beyond [`MAX_YEARS_AHEAD`] from `today`.
+pub fn check(s: &ScheduleRec, min_minutes: u32, today: Date) -> Result<(), ScheduleError> {
     match s {
-        ScheduleRec::Once { at } => parse_civil(at).map(|_| ()),
+        ScheduleRec::Once { at } => {
+            let at = parse_civil(at)?;
+            check_horizon(at.date(), today)
+        }
         ScheduleRec::Every { minutes } => {
-            if (MIN_EVERY_MINUTES..=MAX_EVERY_MINUTES).contains(minutes) {
+            if (min_minutes..=MAX_EVERY_MINUTES).contains(minutes) {
                 Ok(())
             } else {
                 Err(ScheduleError::Invalid(format!(
-                    "every {MIN_EVERY_MINUTES} minutes at the most often, every week at the least"
+                    "every {min_minutes} minutes at the most often, every week at the least"
                 )))
             }
         }
-        ScheduleRec::Cron { expr } => Cron::parse(expr).map(|_| ()),
+        ScheduleRec::Cron { expr } => {
+            let closest = Cron::parse(expr)?.closest_runs_minutes();
+            match closest {
+                Some(gap) if gap < min_minutes => Err(ScheduleError::Invalid(format!(
+                    "this cron runs {gap} minutes apart at its closest; the plan allows one \
+                     run every {min_minutes} minutes at the most often"
+                ))),
+                Some(_) => Ok(()),
+                None => Err(ScheduleError::Cron("it never runs".into())),
+            }
+        }
     }
+}
+
+/// Refuses a date more than [`MAX_YEARS_AHEAD`] after `today`.
+pub fn check_horizon(d: Date, today: Date) -> Result<(), ScheduleError> {
+    let last = today
+        .checked_add(i64::from(MAX_YEARS_AHEAD).years())
+        .unwrap_or(Date::MAX);
+    if d > last {
+        return Err(ScheduleError::Invalid(format!(
+            "{d} is more than {MAX_YEARS_AHEAD} years ahead"
+        )));
+    }
+    Ok(())
 }
 
 pub fn parse_civil(s: &str) -> Result<DateTime, ScheduleError> {
@@ -591,5 +651,43 @@ mod tests {
         ] {
             assert!(Cron::parse(bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn cron_closest_runs_bound_every_kind_of_schedule() {
+        let gap = |e: &str| Cron::parse(e).unwrap().closest_runs_minutes();
+        assert_eq!(gap("* * * * *"), Some(1));
+        assert_eq!(gap("*/15 * * * *"), Some(15));
+        assert_eq!(gap("0,5 9 * * *"), Some(5));
+        // Across midnight: 23:55 and 00:05 the next day.
+        assert_eq!(gap("5,55 0,23 * * *"), Some(10));
+        // Two times a day, but never on two days in a row: no wrap across midnight.
+        assert_eq!(gap("50 23 * * mon"), Some(24 * 60));
+        assert_eq!(gap("0 0,23 * * mon"), Some(23 * 60));
+        assert_eq!(gap("0 9 * * *"), Some(24 * 60));
+        // 31 February never comes.
+        assert_eq!(gap("0 9 31 2 *"), None);
+        let today = Date::constant(2026, 12, 3);
+        let min = 10;
+        assert!(check(&cron("* * * * *"), min, today).is_err());
+        assert!(check(&cron("*/9 * * * *"), min, today).is_err());
+        assert!(check(&cron("*/10 * * * *"), min, today).is_ok());
+        assert!(check(&cron("0 9 31 2 *"), min, today).is_err());
+        assert!(check(&ScheduleRec::Every { minutes: 9 }, min, today).is_err());
+        assert!(check(&ScheduleRec::Every { minutes: 10 }, min, today).is_ok());
+        // A plan with a longer minimum.
+        assert!(check(&ScheduleRec::Every { minutes: 30 }, 60, today).is_err());
+        assert!(check(&cron("0,30 * * * *"), 60, today).is_err());
+        assert!(check(&cron("0 * * * *"), 60, today).is_ok());
+    }
+
+    #[test]
+    fn dates_beyond_the_horizon_are_refused() {
+        let today = Date::constant(2026, 12, 3);
+        let once = |at: &str| ScheduleRec::Once { at: at.into() };
+        assert!(check(&once("2027-01-01T09:00"), 10, today).is_ok());
+        assert!(check(&once("2031-12-03T09:00"), 10, today).is_ok());
+        assert!(check(&once("2031-12-04T09:00"), 10, today).is_err());
+        assert!(check(&once("9999-12-31T23:59"), 10, today).is_err());
     }
 }

@@ -79,10 +79,26 @@ pub struct Limits {
     /// Largest media file a template may carry, in MiB (default 10).
     #[serde(default = "default_media_mb")]
     pub media_mb: u32,
+    /// Incoming Telegram events per second the tenant's worker may record (default 200);
+    /// more are dropped and counted in `/metrics` and the worker's status.
+    #[serde(default = "default_events_per_sec")]
+    pub events_per_sec: u32,
+    /// Shortest time between two runs of a campaign, in minutes, for every kind of schedule
+    /// (default 10).
+    #[serde(default = "default_min_interval_mins")]
+    pub min_interval_mins: u32,
 }
 
 fn default_media_mb() -> u32 {
     botyard_shards::records::DEFAULT_MEDIA_MB
+}
+
+fn default_events_per_sec() -> u32 {
+    botyard_shards::records::DEFAULT_EVENTS_PER_SEC
+}
+
+fn default_min_interval_mins() -> u32 {
+    botyard_shards::records::DEFAULT_MIN_INTERVAL_MINS
 }
 
 pub fn limits_view(l: &PlanLimits) -> Limits {
@@ -95,6 +111,8 @@ pub fn limits_view(l: &PlanLimits) -> Limits {
         retention_days: l.retention_days,
         worker_memory_mb: l.worker_memory_mb,
         media_mb: l.media_mb,
+        events_per_sec: l.events_per_sec,
+        min_interval_mins: l.min_interval_mins,
     }
 }
 
@@ -108,5 +126,7 @@ pub fn limits_rec(l: &Limits) -> PlanLimits {
         retention_days: l.retention_days,
         worker_memory_mb: l.worker_memory_mb,
         media_mb: l.media_mb,
+        events_per_sec: l.events_per_sec,
+        min_interval_mins: l.min_interval_mins,
     }
 }
