@@ -17,6 +17,38 @@ pub mod metric {
     pub const LEAVES: u8 = 28;
 }
 
+/// A worker's budget of incoming events per second (its plan's `events_per_sec`): a token
+/// bucket holding two seconds' worth, so a short burst passes and a flood is cut to the rate.
+#[derive(Debug, Clone)]
+pub struct Budget {
+    rate: f64,
+    burst: f64,
+    tokens: f64,
+    last: std::time::Instant,
+}
+
+impl Budget {
+    pub fn new(per_sec: u32, now: std::time::Instant) -> Budget {
+        let rate = f64::from(per_sec.max(1));
+        Budget {
+            rate,
+            burst: rate * 2.0,
+            tokens: rate * 2.0,
+            last: now,
+        }
+    }
+
+    /// How many of `n` events fit the budget at `now`; those are taken from it.
+    pub fn take(&mut self, n: usize, now: std::time::Instant) -> usize {
+        let elapsed = now.saturating_duration_since(self.last).as_secs_f64();
+        self.last = now;
+        self.tokens = (self.tokens + elapsed * self.rate).min(self.burst);
+        let fit = (self.tokens.floor() as usize).min(n);
+        self.tokens -= fit as f64;
+        fit
+    }
+}
+
 /// The local day and hour of Unix second `at` in `zone`.
 pub fn day_hour(zone: &jiff::tz::TimeZone, at: i64) -> (Day, u8) {
     let offset = jiff::Timestamp::from_second(at)
@@ -136,6 +168,28 @@ pub fn chat_changes(events: &[IncomingEvent]) -> Vec<(i64, Option<String>, Optio
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_budget_passes_a_burst_and_cuts_a_flood_to_the_rate() {
+        let t0 = std::time::Instant::now();
+        let mut b = Budget::new(100, t0);
+        // Two seconds' worth at once, then nothing until time passes.
+        assert_eq!(b.take(150, t0), 150);
+        assert_eq!(b.take(150, t0), 50);
+        assert_eq!(b.take(10, t0), 0);
+        // Half a second later: fifty more.
+        let t1 = t0 + std::time::Duration::from_millis(500);
+        assert_eq!(b.take(1000, t1), 50);
+        // A long quiet spell refills only to the burst.
+        let t2 = t1 + std::time::Duration::from_secs(60);
+        assert_eq!(b.take(10_000, t2), 200);
+        // A sustained flood of 10 seconds gets the rate, not more.
+        let mut kept = 0;
+        for ms in (0..10_000).step_by(10) {
+            kept += b.take(50, t2 + std::time::Duration::from_millis(ms + 10));
+        }
+        assert!((990..=1000).contains(&kept), "{kept}");
+    }
     use crate::telegram::UserRef;
 
     #[test]

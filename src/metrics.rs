@@ -59,13 +59,16 @@ pub struct Metrics {
     pub workers: Family<StatusLabels, Gauge>,
     pub worker_rss: Family<WorkerLabels, Gauge>,
     pub worker_anon: Family<WorkerLabels, Gauge>,
-    pub worker_cpu: Family<WorkerLabels, Gauge<f64, AtomicU64>>,
-    pub worker_restarts: Family<WorkerLabels, Gauge>,
-    pub worker_events: Family<WorkerLabels, Gauge>,
-    pub worker_posts_handed: Family<WorkerLabels, Gauge>,
-    pub worker_posts_settled: Family<WorkerLabels, Gauge>,
+    pub worker_cpu: Family<WorkerLabels, Counter<f64, AtomicU64>>,
+    pub worker_restarts: Family<WorkerLabels, Counter>,
+    pub worker_events: Family<WorkerLabels, Counter>,
+    pub worker_events_dropped: Family<WorkerLabels, Counter>,
+    pub worker_posts_handed: Family<WorkerLabels, Counter>,
+    pub worker_posts_settled: Family<WorkerLabels, Counter>,
     pub campaign_timers: Gauge,
-    pub campaign_runs: Family<StatusLabels, Gauge>,
+    pub campaign_runs: Family<StatusLabels, Counter>,
+    /// One scrape at a time: a scrape clears and refills the families it observes.
+    scrape: std::sync::Mutex<()>,
 }
 
 impl Default for Metrics {
@@ -86,13 +89,14 @@ impl Metrics {
         let workers = Family::<StatusLabels, Gauge>::default();
         let worker_rss = Family::<WorkerLabels, Gauge>::default();
         let worker_anon = Family::<WorkerLabels, Gauge>::default();
-        let worker_cpu = Family::<WorkerLabels, Gauge<f64, AtomicU64>>::default();
-        let worker_restarts = Family::<WorkerLabels, Gauge>::default();
-        let worker_events = Family::<WorkerLabels, Gauge>::default();
-        let worker_posts_handed = Family::<WorkerLabels, Gauge>::default();
-        let worker_posts_settled = Family::<WorkerLabels, Gauge>::default();
+        let worker_cpu = Family::<WorkerLabels, Counter<f64, AtomicU64>>::default();
+        let worker_restarts = Family::<WorkerLabels, Counter>::default();
+        let worker_events = Family::<WorkerLabels, Counter>::default();
+        let worker_events_dropped = Family::<WorkerLabels, Counter>::default();
+        let worker_posts_handed = Family::<WorkerLabels, Counter>::default();
+        let worker_posts_settled = Family::<WorkerLabels, Counter>::default();
         let campaign_timers = Gauge::default();
-        let campaign_runs = Family::<StatusLabels, Gauge>::default();
+        let campaign_runs = Family::<StatusLabels, Counter>::default();
         registry.register(
             "worker_posts_handed",
             "Campaign posts handed to each worker since it started",
@@ -140,6 +144,11 @@ impl Metrics {
             worker_events.clone(),
         );
         registry.register(
+            "worker_events_dropped",
+            "Events of each worker dropped over its plan's events per second",
+            worker_events_dropped.clone(),
+        );
+        registry.register(
             "http_requests",
             "HTTP requests by route template and status",
             http_requests.clone(),
@@ -175,23 +184,39 @@ impl Metrics {
             worker_cpu,
             worker_restarts,
             worker_events,
+            worker_events_dropped,
             worker_posts_handed,
             worker_posts_settled,
             campaign_timers,
             campaign_runs,
+            scrape: std::sync::Mutex::new(()),
         }
     }
 
+    /// The exposition at scrape time: the supervisor's and scheduler's current view, then
+    /// every family, under one lock so concurrent scrapes do not mix.
+    pub fn scrape<'a>(
+        &self,
+        workers: impl IntoIterator<Item = (String, &'a crate::supervisor::WorkerStatus)>,
+        scheduler: &crate::campaigns::scheduler::SchedulerStats,
+    ) -> String {
+        let _one = self.scrape.lock().unwrap_or_else(|p| p.into_inner());
+        self.observe_workers(workers);
+        self.observe_scheduler(scheduler);
+        self.encode()
+    }
+
     pub fn observe_scheduler(&self, s: &crate::campaigns::scheduler::SchedulerStats) {
-        let n = |v: u64| i64::try_from(v).unwrap_or(i64::MAX);
         self.campaign_timers
             .set(i64::try_from(s.timers).unwrap_or(i64::MAX));
+        // Totals kept by the scheduler; the families hold them as counters.
+        self.campaign_runs.clear();
         self.campaign_runs
             .get_or_create(&StatusLabels { status: "started" })
-            .set(n(s.runs_started));
+            .inc_by(s.runs_started);
         self.campaign_runs
             .get_or_create(&StatusLabels { status: "skipped" })
-            .set(n(s.runs_skipped));
+            .inc_by(s.runs_skipped);
     }
 
     /// Replaces the per-worker series with the supervisor's current view (at scrape time, so
@@ -201,11 +226,15 @@ impl Metrics {
         all: impl IntoIterator<Item = (String, &'a crate::supervisor::WorkerStatus)>,
     ) {
         use crate::supervisor::WorkerState as S;
+        // The supervisor keeps the totals: cleared, each counter is set to it (a counter
+        // restarts from zero with its worker's slot, which Prometheus' rate() allows for).
+        for f in [&self.worker_rss, &self.worker_anon] {
+            f.clear();
+        }
         for f in [
-            &self.worker_rss,
-            &self.worker_anon,
             &self.worker_restarts,
             &self.worker_events,
+            &self.worker_events_dropped,
             &self.worker_posts_handed,
             &self.worker_posts_settled,
         ] {
@@ -224,21 +253,22 @@ impl Metrics {
             let l = WorkerLabels { tenant };
             self.worker_restarts
                 .get_or_create(&l)
-                .set(i64::from(w.restarts));
-            self.worker_events
+                .inc_by(u64::from(w.restarts));
+            self.worker_events.get_or_create(&l).inc_by(w.events_stored);
+            self.worker_events_dropped
                 .get_or_create(&l)
-                .set(i64::try_from(w.events_stored).unwrap_or(i64::MAX));
+                .inc_by(w.events_dropped);
             self.worker_posts_handed
                 .get_or_create(&l)
-                .set(i64::try_from(w.jobs_handed).unwrap_or(i64::MAX));
+                .inc_by(w.jobs_handed);
             self.worker_posts_settled
                 .get_or_create(&l)
-                .set(i64::try_from(w.deliveries_settled).unwrap_or(i64::MAX));
+                .inc_by(w.deliveries_settled);
             if let Some(u) = w.latest().filter(|_| w.pid.is_some()) {
                 let kib = |k: u64| i64::try_from(k.saturating_mul(1024)).unwrap_or(i64::MAX);
                 self.worker_rss.get_or_create(&l).set(kib(u.rss_kb));
                 self.worker_anon.get_or_create(&l).set(kib(u.anon_kb));
-                self.worker_cpu.get_or_create(&l).set(u.cpu_secs);
+                self.worker_cpu.get_or_create(&l).inc_by(u.cpu_secs);
             }
         }
         for (i, status) in ["starting", "running", "backoff", "quarantined", "stopped"]

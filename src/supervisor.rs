@@ -91,6 +91,15 @@ pub enum WorkerState {
     Stopped,
 }
 
+/// What a tenant's plan allows its worker.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct WorkerLimits {
+    /// Anonymous memory, in MiB.
+    pub memory_mb: Option<u32>,
+    /// Incoming events stored per second; the excess is dropped and counted.
+    pub events_per_sec: Option<u32>,
+}
+
 /// What the API shows of a worker.
 #[derive(Clone, Debug, Serialize)]
 pub struct WorkerStatus {
@@ -117,6 +126,10 @@ pub struct WorkerStatus {
     pub deliveries_settled: u64,
     /// The plan's memory cap; a worker above it (anonymous memory) is restarted.
     pub memory_limit_mb: Option<u32>,
+    /// The plan's budget of incoming events per second; the excess is dropped.
+    pub events_per_sec: Option<u32>,
+    /// Incoming events dropped over the budget since the worker's slot was made.
+    pub events_dropped: u64,
     /// Who enforces the cap: the kernel (cgroup `memory.max`) or the supervisor's watchdog.
     pub memory_enforcement: Option<MemoryEnforcement>,
     /// Resource samples, newest last (at most [`HISTORY`]).
@@ -254,6 +267,8 @@ impl WorkerStatus {
             jobs_handed: 0,
             deliveries_settled: 0,
             memory_limit_mb: None,
+            events_per_sec: None,
+            events_dropped: 0,
             memory_enforcement: None,
             usage: VecDeque::new(),
         }
@@ -547,7 +562,7 @@ impl Supervisor {
         key: impl Into<WorkerKey>,
         sessions: Vec<SessionSpec>,
         media_dir: Option<PathBuf>,
-        memory_limit_mb: Option<u32>,
+        limits: WorkerLimits,
     ) {
         let key = key.into();
         let key_lock = self.key_lock(key);
@@ -559,7 +574,8 @@ impl Supervisor {
             .unwrap_or_default();
         self.stop_now(key).await;
         let status = Arc::new(watch::Sender::new(WorkerStatus {
-            memory_limit_mb,
+            memory_limit_mb: limits.memory_mb,
+            events_per_sec: limits.events_per_sec,
             logins: lost,
             ..WorkerStatus::new()
         }));
@@ -1032,6 +1048,11 @@ impl Supervisor {
             botyard_shards::DeliveryKey,
             crate::ipc::messages::DeliveryOutcome,
         )> = Vec::new();
+        let mut budget = status
+            .borrow()
+            .events_per_sec
+            .map(|r| crate::ingestion::Budget::new(r, Instant::now()));
+        let mut dropping = false;
         let mut results_tick = tokio::time::interval(RESULTS_EVERY);
         results_tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
@@ -1142,7 +1163,19 @@ impl Supervisor {
                         if events.len() > self.cfg.batch_max_events as usize {
                             return RunEnd::Failed(format!("event batch of {} is over the limit", events.len()));
                         }
-                        match self.store_events(key, status, &events).await {
+                        // Over the plan's budget, the newest events of the batch are dropped
+                        // (and the batch acknowledged): a flood costs the host no more.
+                        let keep = budget.as_mut().map_or(events.len(), |b| b.take(events.len(), Instant::now()));
+                        let dropped = events.len() - keep;
+                        if dropped > 0 {
+                            status.send_modify(|s| s.events_dropped += dropped as u64);
+                            if !dropping {
+                                tracing::warn!(dropped, limit = status.borrow().events_per_sec, "more Telegram events than the plan allows per second; the excess is not counted");
+                            }
+                        }
+                        dropping = dropped > 0;
+                        let stored = if keep > 0 { self.store_events(key, status, &events[..keep]).await } else { Ok(()) };
+                        match stored {
                             Ok(()) => {
                                 expected_batch += 1;
                                 if let Err(e) = writer.send(&ToWorker::EventsAck { batch }).await {

@@ -11,7 +11,7 @@ use crate::error::{AppError, AppResult};
 use crate::ipc::messages::{SessionKind, SessionSpec};
 use crate::keys::slot_aad;
 use crate::state::AppState;
-use crate::supervisor::WorkerKey;
+use crate::supervisor::{WorkerKey, WorkerLimits};
 use crate::telegram::sim::SimConfig;
 
 /// The tenant's media folder, handed to its worker read-only.
@@ -398,8 +398,10 @@ pub async fn reconcile(st: &AppState, tenant: TenantId) -> AppResult<()> {
         let media = media_dir(st, tenant);
         std::fs::create_dir_all(&media)
             .map_err(|e| AppError::Internal(format!("media folder: {e}")))?;
-        let limit = memory_limit(st, &scope)?;
-        st.supervisor.start(tenant, specs, Some(media), limit).await;
+        let limits = worker_limits(&scope)?;
+        st.supervisor
+            .start(tenant, specs, Some(media), limits)
+            .await;
     } else {
         st.supervisor.stop(tenant).await;
     }
@@ -503,9 +505,18 @@ pub fn platform_spec(st: &AppState) -> Option<SessionSpec> {
     }
 }
 
-/// The plan's memory cap for the tenant's worker.
-fn memory_limit(st: &AppState, scope: &TenantScope) -> AppResult<Option<u32>> {
-    crate::tenancy::plan_limit(&st.store, scope.record().plan, |l| l.worker_memory_mb)
+/// What the tenant's plan allows its worker; a tenant without a plan gets the default event
+/// budget and no memory cap.
+fn worker_limits(scope: &TenantScope) -> AppResult<WorkerLimits> {
+    let l = scope.plan_limits()?;
+    Ok(WorkerLimits {
+        memory_mb: l.as_ref().map(|l| l.worker_memory_mb),
+        events_per_sec: Some(
+            l.map_or(botyard_shards::records::DEFAULT_EVENTS_PER_SEC, |l| {
+                l.events_per_sec
+            }),
+        ),
+    })
 }
 
 /// Makes sure the tenant has a running worker (one with no session yet holds a login).
@@ -518,8 +529,10 @@ pub async fn ensure_worker(st: &AppState, tenant: TenantId) -> AppResult<()> {
     let media = media_dir(st, tenant);
     std::fs::create_dir_all(&media)
         .map_err(|e| AppError::Internal(format!("media folder: {e}")))?;
-    let limit = memory_limit(st, &scope)?;
-    st.supervisor.start(tenant, specs, Some(media), limit).await;
+    let limits = worker_limits(&scope)?;
+    st.supervisor
+        .start(tenant, specs, Some(media), limits)
+        .await;
     Ok(())
 }
 
@@ -532,7 +545,12 @@ pub async fn start_platform(st: &AppState) -> bool {
                 tracing::error!(error = %e, "cannot create the media folder");
             }
             st.supervisor
-                .start(WorkerKey::Platform, vec![spec], Some(media), None)
+                .start(
+                    WorkerKey::Platform,
+                    vec![spec],
+                    Some(media),
+                    WorkerLimits::default(),
+                )
                 .await;
             true
         }

@@ -247,7 +247,7 @@ async fn a_run_posts_once_to_each_target_and_reports_it() {
     let m = common::send(app.client.get(app.url("/metrics"))).await.text;
     assert!(
         m.contains(&format!(
-            "botyard_worker_posts_settled{{tenant=\"{}\"}} 6",
+            "botyard_worker_posts_settled_total{{tenant=\"{}\"}} 6",
             t.tenant
         )),
         "{m}"

@@ -61,19 +61,53 @@ async fn a_sim_session_runs_in_a_worker_and_stops_with_the_tenant() {
     )
     .await
     .expect_err(422, "session.kind");
-    // Injected failures are an admin's test tool.
+
+    // Simulated sessions are the admins' demo and test tool, with bounded parameters.
+    app.post(
+        &format!("/api/v1/tenants/{tenant}/sessions"),
+        &owner,
+        json!({"kind":"sim","label":"x","sim":{}}),
+    )
+    .await
+    .expect_err(403, "session.sim_admin_only");
     app.post(
         &format!("/api/v1/tenants/{tenant}/sessions"),
         &owner,
         json!({"kind":"sim","label":"x","sim":{"failures":{"stall_after_events":1}}}),
     )
     .await
-    .expect_err(403, "auth.admin_required");
-
+    .expect_err(403, "session.sim_admin_only");
+    for (sim, field) in [
+        (
+            json!({"groups": 200, "members_per_group": 100000}),
+            "sim.groups",
+        ),
+        (
+            json!({"members_per_group": 100000}),
+            "sim.members_per_group",
+        ),
+        (json!({"events_per_sec": 0.0}), "sim.events_per_sec"),
+        (json!({"events_per_sec": 1e9}), "sim.events_per_sec"),
+        (
+            json!({"media_per_mille": 900, "join_per_mille": 900}),
+            "sim.media_per_mille",
+        ),
+        (json!({"step_secs": 10000000}), "sim.step_secs"),
+    ] {
+        let r = app
+            .post(
+                &format!("/api/v1/tenants/{tenant}/sessions"),
+                &admin,
+                json!({"kind":"sim","label":"x","sim": sim}),
+            )
+            .await;
+        r.expect_err(422, "session.sim_bounds");
+        assert_eq!(r.json["error"]["field"], field, "{}", r.text);
+    }
     let r = app
         .post(
             &format!("/api/v1/tenants/{tenant}/sessions"),
-            &owner,
+            &admin,
             json!({"kind":"sim","label":"Demo bot","sim":{"seed":9,"events_per_sec":500.0}}),
         )
         .await;
@@ -91,8 +125,9 @@ async fn a_sim_session_runs_in_a_worker_and_stops_with_the_tenant() {
     for series in [
         format!("botyard_worker_resident_bytes{{tenant=\"{tenant}\"}}"),
         format!("botyard_worker_anonymous_bytes{{tenant=\"{tenant}\"}}"),
-        format!("botyard_worker_cpu_seconds{{tenant=\"{tenant}\"}}"),
-        format!("botyard_worker_restarts{{tenant=\"{tenant}\"}} 0"),
+        format!("botyard_worker_cpu_seconds_total{{tenant=\"{tenant}\"}}"),
+        format!("botyard_worker_restarts_total{{tenant=\"{tenant}\"}} 0"),
+        format!("botyard_worker_events_dropped_total{{tenant=\"{tenant}\"}} 0"),
         "botyard_workers{status=\"running\"} 1".to_string(),
     ] {
         assert!(
@@ -188,7 +223,7 @@ async fn a_sim_session_runs_in_a_worker_and_stops_with_the_tenant() {
     // A new session, then the tenant is deleted: no worker is left.
     app.post(
         &format!("/api/v1/tenants/{tenant}/sessions"),
-        &owner,
+        &admin,
         json!({"kind":"sim","label":"Again"}),
     )
     .await
@@ -267,7 +302,7 @@ async fn groups_come_from_the_dialogs_and_obey_the_plan() {
     let session = app
         .post(
             &format!("/api/v1/tenants/{tenant}/sessions"),
-            &owner,
+            &admin,
             json!({"kind":"sim","label":"Dükkan","sim":{"seed":4,"groups":4}}),
         )
         .await
@@ -453,5 +488,86 @@ async fn without_a_platform_bot_restart_says_so() {
     app.post("/api/v1/workers/platform/restart", &admin, json!({}))
         .await
         .expect_err(409, "platform.not_configured");
+    app.stop().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_flood_of_events_is_cut_to_the_plans_budget_and_counted() {
+    let app = App::start().await;
+    let admin = app.admin().await.access;
+    let tenant = app.create_tenant(&admin, "Sel").await;
+    let mut limits = common::limits();
+    limits["events_per_sec"] = json!(20);
+    let plan = app
+        .post(
+            "/api/v1/plans",
+            &admin,
+            json!({"name": "Dar", "limits": limits}),
+        )
+        .await
+        .expect(201)["id"]
+        .as_u64()
+        .unwrap();
+    app.patch(
+        &format!("/api/v1/tenants/{tenant}"),
+        &admin,
+        json!({"plan_id": plan}),
+    )
+    .await
+    .expect(200);
+    app.post(
+        &format!("/api/v1/tenants/{tenant}/sessions"),
+        &admin,
+        json!({"kind":"sim","label":"Sel","sim":{"seed":5,"events_per_sec":1000.0}}),
+    )
+    .await
+    .expect(201);
+    let mut rx = app
+        .ready
+        .supervisor
+        .watch(botyard_shards::ids::TenantId(tenant))
+        .unwrap();
+    let started = std::time::Instant::now();
+    let s = tokio::time::timeout(
+        std::time::Duration::from_secs(60),
+        rx.wait_for(|s| s.events_dropped >= 500),
+    )
+    .await
+    .expect("events dropped")
+    .unwrap()
+    .clone();
+    let secs = started.elapsed().as_secs_f64();
+    assert_eq!(s.events_per_sec, Some(20));
+    // Two seconds' burst, then 20 a second (the worker started after `started`).
+    let allowed = 40.0 + 20.0 * secs + 1.0;
+    assert!(
+        (s.events_stored as f64) <= allowed,
+        "{} stored in {secs:.1} s, at most {allowed} allowed",
+        s.events_stored
+    );
+    let w = app
+        .get(&format!("/api/v1/tenants/{tenant}/worker"), &admin)
+        .await;
+    let w = w.expect(200);
+    assert_eq!(w["events_per_sec"], 20);
+    assert!(w["events_dropped"].as_u64().unwrap() >= 500, "{w}");
+    let m = common::send(app.client.get(app.url("/metrics"))).await;
+    let line = m
+        .text
+        .lines()
+        .find(|l| {
+            l.starts_with(&format!(
+                "botyard_worker_events_dropped_total{{tenant=\"{tenant}\"}}"
+            ))
+        })
+        .unwrap_or_else(|| panic!("no dropped counter in:\n{}", m.text));
+    let n: f64 = line.rsplit(' ').next().unwrap().parse().unwrap();
+    assert!(n >= 500.0, "{line}");
+    assert!(
+        m.text
+            .contains("# TYPE botyard_worker_events_dropped counter"),
+        "{}",
+        m.text
+    );
     app.stop().await.unwrap();
 }

@@ -128,7 +128,7 @@ async fn another_tenant_gets_404_on_every_tenant_scoped_operation() {
     let a_session = app
         .post(
             &format!("/api/v1/tenants/{a}/sessions"),
-            &a_owner.access,
+            &admin,
             json!({"kind": "sim", "label": "A bot", "sim": {"seed": 3}}),
         )
         .await

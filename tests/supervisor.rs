@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use botyard::ingestion::{metric, to_batch};
 use botyard::ipc::messages::{SessionKind, SessionSpec};
-use botyard::supervisor::{Supervisor, SupervisorConfig, WorkerState, WorkerStatus};
+use botyard::supervisor::{Supervisor, SupervisorConfig, WorkerLimits, WorkerState, WorkerStatus};
 use botyard::telegram::sim::{Sim, SimConfig};
 use botyard_shards::ids::{ChatId, Day};
 use botyard_shards::ingest::{Ingest, IngestConfig};
@@ -137,7 +137,8 @@ async fn stored_counters_equal_a_recount_of_the_simulated_stream() {
         w.store.clone(),
         keyring(),
     );
-    sup.start(t.tenant_id(), vec![sim(11)], None, None).await;
+    sup.start(t.tenant_id(), vec![sim(11)], None, WorkerLimits::default())
+        .await;
     let mut rx = sup.watch(t.tenant_id()).unwrap();
     let running = until(&mut rx, "events", |s| {
         s.events_stored >= 20_000 && s.dialogs_reported >= 1
@@ -225,7 +226,8 @@ async fn a_killed_worker_is_restarted_and_none_survives_shutdown() {
         w.store.clone(),
         keyring(),
     );
-    sup.start(t.tenant_id(), vec![sim(3)], None, None).await;
+    sup.start(t.tenant_id(), vec![sim(3)], None, WorkerLimits::default())
+        .await;
     let mut rx = sup.watch(t.tenant_id()).unwrap();
     let first = until(&mut rx, "running", |s| {
         s.state == WorkerState::Running && s.events_stored > 0
@@ -271,7 +273,8 @@ async fn a_hostile_worker_is_cut_off_and_quarantined() {
         w.store.clone(),
         keyring(),
     );
-    sup.start(t.tenant_id(), vec![sim(1)], None, None).await;
+    sup.start(t.tenant_id(), vec![sim(1)], None, WorkerLimits::default())
+        .await;
     let mut rx = sup.watch(t.tenant_id()).unwrap();
     let q = until(&mut rx, "quarantine", |s| {
         s.state == WorkerState::Quarantined
@@ -322,7 +325,16 @@ async fn workers_are_sampled_and_restarted_over_their_memory_limit() {
         keyring(),
     );
     // A cap no process can meet: the worker is restarted for it.
-    sup.start(t.tenant_id(), vec![sim(4)], None, Some(0)).await;
+    sup.start(
+        t.tenant_id(),
+        vec![sim(4)],
+        None,
+        WorkerLimits {
+            memory_mb: Some(0),
+            ..WorkerLimits::default()
+        },
+    )
+    .await;
     let mut rx = sup.watch(t.tenant_id()).unwrap();
     let s = until(&mut rx, "memory restart", |s| s.restarts >= 1).await;
     assert!(
@@ -361,7 +373,8 @@ async fn a_worker_that_hangs_after_ready_is_killed_and_restarted() {
             ..SimConfig::default()
         }),
     };
-    sup.start(t.tenant_id(), vec![spec], None, None).await;
+    sup.start(t.tenant_id(), vec![spec], None, WorkerLimits::default())
+        .await;
     let mut rx = sup.watch(t.tenant_id()).unwrap();
     let first = until(&mut rx, "running", |s| {
         s.state == WorkerState::Running && s.pid.is_some()
@@ -395,7 +408,16 @@ async fn in_a_delegated_cgroup_each_worker_gets_memory_max() {
         w.store.clone(),
         keyring(),
     );
-    sup.start(t.tenant_id(), vec![sim(8)], None, Some(64)).await;
+    sup.start(
+        t.tenant_id(),
+        vec![sim(8)],
+        None,
+        WorkerLimits {
+            memory_mb: Some(64),
+            ..WorkerLimits::default()
+        },
+    )
+    .await;
     let mut rx = sup.watch(t.tenant_id()).unwrap();
     let s = until(&mut rx, "running", |s| {
         s.state == WorkerState::Running && s.pid.is_some()

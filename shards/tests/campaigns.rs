@@ -181,5 +181,8 @@ fn a_version_2_plan_gets_the_default_event_budget_and_interval() {
         ),
         (25, DEFAULT_EVENTS_PER_SEC, DEFAULT_MIN_INTERVAL_MINS)
     );
-    assert!(PlanRec::upgrade(3, &body).is_err(), "3 is current, not an upgrade");
+    assert!(
+        PlanRec::upgrade(3, &body).is_err(),
+        "3 is current, not an upgrade"
+    );
 }

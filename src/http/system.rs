@@ -82,10 +82,11 @@ async fn metrics(
             .set(suspended as i64);
     }
     let workers = st.supervisor.all();
-    st.metrics
-        .observe_workers(workers.iter().map(|(key, w)| (key.to_string(), w)));
-    st.metrics.observe_scheduler(&st.scheduler.watch().borrow());
-    let mut r = st.metrics.encode().into_response();
+    let sched = st.scheduler.watch().borrow().clone();
+    let text = st
+        .metrics
+        .scrape(workers.iter().map(|(key, w)| (key.to_string(), w)), &sched);
+    let mut r = text.into_response();
     r.headers_mut().insert(
         header::CONTENT_TYPE,
         HeaderValue::from_static("application/openmetrics-text; version=1.0.0; charset=utf-8"),

@@ -131,14 +131,14 @@ async fn list_sessions(State(st): State<Shared>, t: TenantCtx) -> AppResult<Json
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ConnectSessionIn {
-    /// `bot` (with `token`) or `sim`, a simulated Telegram session (demo, tests). User
-    /// accounts come in by import for now.
+    /// `bot` (with `token`) or `sim`, a simulated Telegram session (admins only, or anyone
+    /// in `--demo`). User accounts log in or are imported (`sessions/login`, `sessions/import`).
     pub kind: String,
     pub label: String,
     /// For `bot`: the token from @BotFather. It is checked by signing in.
     pub token: Option<String>,
-    /// Simulator setup for `sim` (seed, groups, members_per_group, events_per_sec, failures …);
-    /// three groups and one event a second when omitted.
+    /// Simulator setup for `sim` (seed, groups 1–50, members_per_group 1–1000, events_per_sec
+    /// above 0 and at most 1000, failures …); three groups and one event a second when omitted.
     #[schema(value_type = Object)]
     pub sim: Option<SimConfig>,
 }
@@ -162,10 +162,20 @@ async fn connect_session(
     let (id, rec) = blocking(move || {
         let id = match kind.as_str() {
             "sim" => {
-                let sim = b.sim.unwrap_or(SimConfig {
-                    events_per_sec: 1.0,
-                    ..SimConfig::default()
-                });
+                // A simulator is a demo and test tool: admins' (and everyone's in the demo).
+                if t.scope.access() != botyard_shards::Access::Admin && !st2.config.demo {
+                    return Err(AppError::Forbidden {
+                        code: "session.sim_admin_only",
+                        message: "only admins may connect simulated sessions",
+                    });
+                }
+                let sim = b.sim.unwrap_or_else(SimConfig::api_default);
+                sim.check_bounds()
+                    .map_err(|(field, message)| AppError::Invalid {
+                        code: "session.sim_bounds",
+                        field: field.into(),
+                        message,
+                    })?;
                 // Failure injection (hangs, revocations) is a test tool, not a tenant's.
                 if sim.failures != crate::telegram::sim::SimFailures::default()
                     && t.scope.access() != botyard_shards::Access::Admin
@@ -429,13 +439,17 @@ pub struct WorkerOut {
     pub restarts: u32,
     pub last_exit: Option<String>,
     pub events_stored: u64,
+    /// The plan's budget of incoming events per second.
+    pub events_per_sec: Option<u32>,
+    /// Incoming events dropped over that budget.
+    pub events_dropped: u64,
     /// Latest sample: CPU seconds, resident and anonymous memory (KiB).
     pub usage: Option<crate::supervisor::Usage>,
     pub memory_limit_mb: Option<u32>,
     /// Who enforces the memory cap.
     pub memory_enforcement: Option<crate::supervisor::MemoryEnforcement>,
-    /// What the kernel enforced in the worker, layer by layer.
-    #[schema(value_type = Object)]
+    /// What the kernel enforced in the worker, layer by layer (null until it reports).
+    #[schema(value_type = Option<Object>)]
     pub sandbox: Option<crate::sandbox::SandboxReport>,
 }
 
@@ -455,6 +469,8 @@ fn worker_out(key: WorkerKey, s: Option<WorkerStatus>, now: i64) -> WorkerOut {
             restarts: s.restarts,
             last_exit: s.last_exit,
             events_stored: s.events_stored,
+            events_per_sec: s.events_per_sec,
+            events_dropped: s.events_dropped,
             memory_limit_mb: s.memory_limit_mb,
             memory_enforcement: s.memory_enforcement,
             sandbox: s.sandbox,
@@ -469,6 +485,8 @@ fn worker_out(key: WorkerKey, s: Option<WorkerStatus>, now: i64) -> WorkerOut {
             restarts: 0,
             last_exit: None,
             events_stored: 0,
+            events_per_sec: None,
+            events_dropped: 0,
             usage: None,
             memory_limit_mb: None,
             memory_enforcement: None,

@@ -29,7 +29,9 @@ pub struct SimConfig {
     pub is_bot: bool,
     pub groups: u32,
     pub members_per_group: u32,
-    /// Incoming events per second of simulated time; 0 means as fast as they are asked for.
+    /// Incoming events per second of simulated time; 0 means as fast as they are asked for
+    /// (tests and benchmarks only: the API refuses it). One when a request leaves it out.
+    #[serde(default = "one_per_sec")]
     pub events_per_sec: f64,
     /// Shares of the event stream, per thousand (the rest are text messages).
     pub media_per_mille: u32,
@@ -63,6 +65,10 @@ pub struct SimFailures {
     pub stall_after_events: Option<u32>,
 }
 
+fn one_per_sec() -> f64 {
+    1.0
+}
+
 impl Default for SimConfig {
     fn default() -> Self {
         SimConfig {
@@ -79,6 +85,101 @@ impl Default for SimConfig {
             step_secs: 0,
             failures: SimFailures::default(),
         }
+    }
+}
+
+/// Bounds of what the API accepts for a simulated session: a demo and test tool must not be
+/// able to exhaust the host.
+pub mod bounds {
+    pub const GROUPS: u32 = 50;
+    pub const MEMBERS_PER_GROUP: u32 = 1_000;
+    pub const EVENTS_PER_SEC: f64 = 1_000.0;
+    pub const STEP_SECS: u32 = 86_400;
+    pub const FAILURE_SECS: u32 = 3_600;
+    pub const LISTED_CHATS: usize = 100;
+    /// 2000-01-01 and 2100-01-01.
+    pub const START_AT: std::ops::RangeInclusive<i64> = 946_684_800..=4_102_444_800;
+}
+
+impl SimConfig {
+    /// What the API gives a simulated session when it says nothing: three groups, one event
+    /// a second.
+    pub fn api_default() -> SimConfig {
+        SimConfig {
+            events_per_sec: 1.0,
+            ..SimConfig::default()
+        }
+    }
+
+    /// Checks every parameter against [`bounds`]; `Err((field, message))` names the first
+    /// one out of range.
+    pub fn check_bounds(&self) -> Result<(), (&'static str, String)> {
+        use bounds::*;
+        let range = |field: &'static str, v: u32, lo: u32, hi: u32| {
+            if (lo..=hi).contains(&v) {
+                Ok(())
+            } else {
+                Err((field, format!("must be between {lo} and {hi}")))
+            }
+        };
+        range("sim.groups", self.groups, 1, GROUPS)?;
+        range(
+            "sim.members_per_group",
+            self.members_per_group,
+            1,
+            MEMBERS_PER_GROUP,
+        )?;
+        if !(self.events_per_sec > 0.0 && self.events_per_sec <= EVENTS_PER_SEC) {
+            return Err((
+                "sim.events_per_sec",
+                format!("must be above 0 and at most {EVENTS_PER_SEC}"),
+            ));
+        }
+        let shares = [
+            ("sim.media_per_mille", self.media_per_mille),
+            ("sim.service_per_mille", self.service_per_mille),
+            ("sim.join_per_mille", self.join_per_mille),
+            ("sim.leave_per_mille", self.leave_per_mille),
+        ];
+        for (field, v) in shares {
+            range(field, v, 0, 1000)?;
+        }
+        if shares.iter().map(|(_, v)| v).sum::<u32>() > 1000 {
+            return Err((
+                "sim.media_per_mille",
+                "the shares add up to at most 1000".into(),
+            ));
+        }
+        if !START_AT.contains(&self.start_at) {
+            return Err((
+                "sim.start_at",
+                "must be a Unix time between 2000 and 2100".into(),
+            ));
+        }
+        range("sim.step_secs", self.step_secs, 0, STEP_SECS)?;
+        let f = &self.failures;
+        range(
+            "sim.failures.flood_wait_secs",
+            f.flood_wait_secs,
+            0,
+            FAILURE_SECS,
+        )?;
+        range(
+            "sim.failures.slow_mode_secs",
+            f.slow_mode_secs,
+            0,
+            FAILURE_SECS,
+        )?;
+        if f.removed_from.len() > LISTED_CHATS || f.forbidden_in.len() > LISTED_CHATS {
+            return Err((
+                "sim.failures",
+                format!("at most {LISTED_CHATS} chats in each list"),
+            ));
+        }
+        if f.flood_wait_every == Some(0) {
+            return Err(("sim.failures.flood_wait_every", "must be at least 1".into()));
+        }
+        Ok(())
     }
 }
 

@@ -512,6 +512,8 @@ pub fn limits() -> Value {
         "sends_per_day": 500,
         "retention_days": 90,
         "worker_memory_mb": 128,
-        "media_mb": 10
+        "media_mb": 10,
+        "events_per_sec": 5000,
+        "min_interval_mins": 10
     })
 }
