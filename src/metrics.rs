@@ -291,12 +291,83 @@ impl Metrics {
             .observe(s.events as f64);
     }
 
-    /// Prometheus text exposition.
+    /// OpenMetrics text exposition.
     pub fn encode(&self) -> String {
         let mut out = String::new();
         if let Err(e) = prometheus_client::encoding::text::encode(&mut out, &self.registry) {
             tracing::error!(error = %e, "cannot encode metrics");
         }
         out
+    }
+}
+
+/// The Prometheus text format (0.0.4) of an OpenMetrics exposition, for scrapers and tools that
+/// do not ask for OpenMetrics (promtool, curl): a counter family is named with its `_total`
+/// suffix, and there are no `# UNIT` or `# EOF` lines.
+pub fn to_prometheus_text(openmetrics: &str) -> String {
+    let mut counters = std::collections::HashSet::new();
+    for line in openmetrics.lines() {
+        if let Some(name) = line
+            .strip_prefix("# TYPE ")
+            .and_then(|r| r.strip_suffix(" counter"))
+        {
+            counters.insert(name.to_string());
+        }
+    }
+    let mut out = String::with_capacity(openmetrics.len());
+    for line in openmetrics.lines() {
+        if line == "# EOF" || line.starts_with("# UNIT ") {
+            continue;
+        }
+        let meta = ["# HELP ", "# TYPE "]
+            .into_iter()
+            .find_map(|p| line.strip_prefix(p).map(|rest| (p, rest)));
+        match meta {
+            Some((prefix, rest)) => {
+                let (name, tail) = rest.split_once(' ').unwrap_or((rest, ""));
+                out.push_str(prefix);
+                out.push_str(name);
+                if counters.contains(name) {
+                    out.push_str("_total");
+                }
+                out.push(' ');
+                out.push_str(tail);
+            }
+            None => out.push_str(line),
+        }
+        out.push('\n');
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn prometheus_text_names_counter_families_with_their_suffix() {
+        let m = Metrics::new();
+        m.login_failures.inc();
+        let om = m.encode();
+        assert!(om.contains("# TYPE botyard_login_failures counter"), "{om}");
+        assert!(om.ends_with("# EOF\n"), "{om}");
+        let text = to_prometheus_text(&om);
+        assert!(
+            text.contains("# HELP botyard_login_failures_total Failed logins."),
+            "{text}"
+        );
+        assert!(
+            text.contains("# TYPE botyard_login_failures_total counter"),
+            "{text}"
+        );
+        assert!(
+            text.contains("\nbotyard_login_failures_total 1\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains("# TYPE botyard_campaign_timers gauge"),
+            "{text}"
+        );
+        assert!(!text.contains("# EOF"), "{text}");
     }
 }

@@ -49,7 +49,12 @@ async fn health_readiness_and_metrics_by_route_template() {
         .await
         .expect_err(401, "auth.invalid_credentials");
 
-    let m = get_plain(&app, "/metrics").await;
+    // Prometheus asks for OpenMetrics.
+    let m = send(app.client.get(app.url("/metrics")).header(
+        "accept",
+        "application/openmetrics-text;version=1.0.0,text/plain;q=0.5",
+    ))
+    .await;
     assert_eq!(m.status, 200, "{}", m.text);
     assert!(
         m.header("content-type")
@@ -303,4 +308,66 @@ async fn metrics_without_a_token_answer_only_loopback_clients() {
     assert!(!r.text.contains("botyard_http_requests_total"));
     let h = send(app.client.get(format!("http://{ip}:{port}/healthz"))).await;
     assert_eq!(h.status, 200);
+}
+
+/// Every family of a busy server passes `promtool check metrics` (Debian's `prometheus`
+/// package; `.ci/run` installs it).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn promtool_accepts_the_scraped_metrics() {
+    let app = App::start().await;
+    let admin = app.admin().await.access;
+    app.login_raw("nobody@example.com", "wrong-password-1")
+        .await
+        .expect_err(401, "auth.invalid_credentials");
+    let t = app
+        .sim_tenant(&admin, "Promtool", common::limits(), json!({"seed": 2}))
+        .await;
+    app.get(&format!("/api/v1/tenants/{}", t.tenant), &admin)
+        .await
+        .expect(200);
+    let m = get_plain(&app, "/metrics").await;
+    assert_eq!(m.status, 200, "{}", m.text);
+    assert_eq!(
+        m.header("content-type"),
+        Some("text/plain; version=0.0.4; charset=utf-8")
+    );
+    for counter in [
+        "botyard_http_requests_total",
+        "botyard_login_failures_total",
+        "botyard_worker_events_stored_total",
+        "botyard_worker_restarts_total",
+        "botyard_campaign_runs_total",
+    ] {
+        assert!(
+            m.text.contains(&format!("# TYPE {counter} counter")),
+            "{counter} is not a counter:\n{}",
+            m.text
+        );
+    }
+    let mut child = std::process::Command::new("promtool")
+        .args(["check", "metrics"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("promtool (apt-get install prometheus)");
+    use std::io::Write;
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(m.text.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    let said = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        out.status.success() && said.trim().is_empty(),
+        "promtool: {said}\n{}",
+        m.text
+    );
+    app.stop().await.unwrap();
 }
