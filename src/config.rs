@@ -74,6 +74,8 @@ pub struct WorkersSection {
     pub start_burst: u32,
     /// Use a delegated cgroup v2 subtree for per-worker memory caps when there is one.
     pub cgroup: bool,
+    /// `(uid, gid)` workers run as when the server runs as root.
+    pub run_as: Option<(u32, u32)>,
 }
 
 impl Default for WorkersSection {
@@ -82,6 +84,7 @@ impl Default for WorkersSection {
             exe: None,
             sandbox_require: false,
             cgroup: true,
+            run_as: None,
             start_rate: 25,
             start_burst: 25,
         }
@@ -374,6 +377,17 @@ where
     v.trim().parse::<T>().map_err(|e| e.to_string())
 }
 
+/// `UID:GID`, both numbers and neither root's.
+fn uid_gid(v: &str) -> Result<(u32, u32), String> {
+    let bad = || "must be UID:GID, two numbers other than 0 (e.g. 65534:65534)".to_string();
+    let (u, g) = v.trim().split_once(':').ok_or_else(bad)?;
+    let (u, g): (u32, u32) = (u.parse().map_err(|_| bad())?, g.parse().map_err(|_| bad())?);
+    if u == 0 || g == 0 {
+        return Err(bad());
+    }
+    Ok((u, g))
+}
+
 fn positive_i32(v: &str) -> Result<i32, String> {
     match parse::<i32>(v)? {
         n if n > 0 => Ok(n),
@@ -583,6 +597,13 @@ pub static KEYS: &[KeyDef] = &[
         "Cap worker memory with cgroup memory.max when the service manager delegated a cgroup v2 subtree (systemd Delegate=yes); else the supervisor's watchdog restarts a worker over its cap.",
         get: |c| Some(c.workers.cgroup.to_string()),
         set: |c, v| c.workers.cgroup = parse(v)?),
+    key!("workers.user", "BOTYARD_WORKERS_USER", Str, false,
+    "When the server runs as root: the unprivileged UID:GID (numbers, e.g. 65534:65534) workers run as. Their media folders are made readable to that group. Unset: workers keep the server's user, with every capability dropped.",
+    get: |c| c.workers.run_as.map(|(u, g)| format!("{u}:{g}")),
+    set: |c, v| c.workers.run_as = match opt(v) {
+        None => None,
+        Some(v) => Some(uid_gid(&v)?),
+    }),
     key!("stats.prune_every_mins", "BOTYARD_STATS_PRUNE_EVERY_MINS", Int, false,
         "Minutes between pruning runs that drop per-user statistics past the plan's retention_days and daily totals past a year.",
         get: |c| Some(c.stats.prune_every_mins.to_string()),

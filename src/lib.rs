@@ -66,6 +66,8 @@ pub enum RunError {
     #[error("first admin: {0}")]
     Bootstrap(String),
     #[error("{0}")]
+    DataFolder(String),
+    #[error("{0}")]
     Store(#[from] botyard_shards::StoreError),
     #[error("{context}: {source}")]
     Io {
@@ -73,6 +75,40 @@ pub enum RunError {
         #[source]
         source: std::io::Error,
     },
+}
+
+/// Creates the data folder private to this user (0700), or refuses to serve from one that
+/// other local users can read: it holds password hashes and sealed secrets.
+pub fn private_data_dir(dir: &std::path::Path) -> Result<(), RunError> {
+    use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
+    let ctx = |what: &str| format!("{what} {}", dir.display());
+    if !dir.exists() {
+        std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(dir)
+            .map_err(|source| RunError::Io {
+                context: ctx("creating"),
+                source,
+            })?;
+    }
+    let mode = std::fs::metadata(dir)
+        .map_err(|source| RunError::Io {
+            context: ctx("reading"),
+            source,
+        })?
+        .permissions()
+        .mode();
+    if mode & 0o077 != 0 {
+        return Err(RunError::DataFolder(format!(
+            "the data folder {} is open to other users (mode {:o}); it holds password hashes \
+             and encrypted secrets. Fix it with: chmod 700 {}",
+            dir.display(),
+            mode & 0o777,
+            dir.display()
+        )));
+    }
+    Ok(())
 }
 
 /// Called once the server is serving.
@@ -147,8 +183,7 @@ pub async fn run_with(
         move |source| RunError::Io { context, source }
     };
     let addr = listener.local_addr().map_err(io("listener address"))?;
-    std::fs::create_dir_all(&config.data_dir)
-        .map_err(io(&format!("creating {}", config.data_dir.display())))?;
+    private_data_dir(&config.data_dir)?;
 
     let keyring = Arc::new(Keyring::load_or_create(&config.master_key_path(), true)?);
     let store_cfg = StoreConfig {
@@ -188,6 +223,7 @@ pub async fn run_with(
     sup_cfg.start_rate = f64::from(config.workers.start_rate);
     sup_cfg.start_burst = config.workers.start_burst;
     sup_cfg.delivery = config.delivery.clone();
+    sup_cfg.run_as = config.workers.run_as;
     sup_cfg.connect_ports = config.telegram.ports.clone();
     // With a proxy, workers connect to it rather than to Telegram.
     if let Some(port) = config

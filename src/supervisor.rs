@@ -53,6 +53,8 @@ pub struct SupervisorConfig {
     /// The platform bot's token, to store its key under once it signed in.
     pub platform_bot_token: Option<zeroize::Zeroizing<String>>,
     pub delivery: crate::config::DeliverySection,
+    /// `(uid, gid)` workers run as when the server runs as root.
+    pub run_as: Option<(u32, u32)>,
 }
 
 impl SupervisorConfig {
@@ -64,6 +66,7 @@ impl SupervisorConfig {
             connect_ports: crate::sandbox::TELEGRAM_PORTS.to_vec(),
             sandbox_require: false,
             delivery: crate::config::DeliverySection::default(),
+            run_as: None,
             backoff_min: Duration::from_secs(1),
             backoff_max: Duration::from_secs(300),
             crash_limit: 5,
@@ -89,6 +92,39 @@ pub enum WorkerState {
     Backoff,
     Quarantined,
     Stopped,
+}
+
+/// How long a failed worker may take to exit by itself before it is killed.
+const EXIT_GRACE: Duration = Duration::from_millis(300);
+
+/// How a worker process ended, for `last_exit`; none for a clean exit.
+fn describe_exit(exit: std::process::ExitStatus, memory_mb: Option<u32>) -> Option<String> {
+    use std::os::unix::process::ExitStatusExt;
+    if let Some(sig) = exit.signal() {
+        let name = match sig {
+            libc::SIGKILL => "SIGKILL",
+            libc::SIGABRT => "SIGABRT",
+            libc::SIGSEGV => "SIGSEGV",
+            libc::SIGBUS => "SIGBUS",
+            libc::SIGILL => "SIGILL",
+            libc::SIGSYS => "SIGSYS",
+            libc::SIGTERM => "SIGTERM",
+            libc::SIGINT => "SIGINT",
+            _ => "signal",
+        };
+        let hint = match (sig, memory_mb) {
+            // Rust aborts when an allocation fails: here, the plan's RLIMIT_DATA.
+            (libc::SIGABRT, Some(mb)) => format!(", most likely out of its {mb} MiB of memory"),
+            (libc::SIGKILL, _) => ", by the kernel or an operator".to_string(),
+            (libc::SIGSYS, _) => ", by the seccomp filter".to_string(),
+            _ => String::new(),
+        };
+        return Some(format!("killed by signal {sig} ({name}){hint}"));
+    }
+    match exit.code() {
+        Some(0) | None => None,
+        Some(code) => Some(format!("exited with code {code}")),
+    }
 }
 
 /// What a tenant's plan allows its worker.
@@ -885,11 +921,16 @@ impl Supervisor {
             _ = self.limiter.acquire() => {}
             _ = ctl.stop.changed() => return RunEnd::Stopped,
         }
-        let (mut child, sock) = match crate::sandbox::spawn::spawn_worker(&self.cfg.exe, media_dir)
-        {
-            Ok(c) => c,
-            Err(e) => return RunEnd::Failed(format!("cannot start worker: {e}")),
+        let memory_mb = status.borrow().memory_limit_mb;
+        let opts = crate::sandbox::spawn::SpawnOptions {
+            data_limit: memory_mb.map(|mb| u64::from(mb) * 1024 * 1024),
+            run_as: self.cfg.run_as,
         };
+        let (mut child, sock) =
+            match crate::sandbox::spawn::spawn_worker(&self.cfg.exe, media_dir, opts) {
+                Ok(c) => c,
+                Err(e) => return RunEnd::Failed(format!("cannot start worker: {e}")),
+            };
         let pid = child.id();
         // Into its capped cgroup before it hears its configuration (and so before it holds
         // any session).
@@ -929,8 +970,29 @@ impl Supervisor {
                     let _ = child.kill().await;
                 }
             }
-            RunEnd::Failed(_) => {
-                let _ = child.kill().await;
+            RunEnd::Failed(why) => {
+                // A worker that died by itself (a signal, an exit) is described by how it
+                // ended, not by the broken connection that followed.
+                match tokio::time::timeout(EXIT_GRACE, child.wait()).await {
+                    Ok(Ok(exit)) => {
+                        if let Some(how) = describe_exit(exit, memory_mb) {
+                            // A lost connection is the death's echo; another reason stays beside it.
+                            let echo = [
+                                "bad frame",
+                                "worker closed",
+                                "worker connection",
+                                "sending init",
+                            ]
+                            .iter()
+                            .any(|p| why.starts_with(p));
+                            result =
+                                RunEnd::Failed(if echo { how } else { format!("{how}; {why}") });
+                        }
+                    }
+                    _ => {
+                        let _ = child.kill().await;
+                    }
+                }
             }
         }
         let _ = child.wait().await;

@@ -19,6 +19,35 @@ pub fn media_dir(st: &AppState, tenant: TenantId) -> std::path::PathBuf {
     media_root(st).join(tenant.0.to_string())
 }
 
+/// Creates the tenant's media folder for its worker: private to the server, or, when workers
+/// run as another user (`workers.user`), readable by that user's group and nobody else.
+pub fn prepare_media_dir(st: &AppState, tenant: TenantId) -> AppResult<std::path::PathBuf> {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = media_dir(st, tenant);
+    let err = |e: std::io::Error| AppError::Internal(format!("media folder: {e}"));
+    std::fs::create_dir_all(&dir).map_err(err)?;
+    let group = st
+        .config
+        .workers
+        .run_as
+        .filter(|_| rustix::process::geteuid().is_root())
+        .map(|(_, gid)| gid);
+    let mode = match group {
+        Some(gid) => {
+            std::os::unix::fs::chown(&dir, None, Some(gid)).map_err(err)?;
+            for f in std::fs::read_dir(&dir).map_err(err)?.flatten() {
+                std::os::unix::fs::chown(f.path(), None, Some(gid)).map_err(err)?;
+                std::fs::set_permissions(f.path(), std::fs::Permissions::from_mode(0o640))
+                    .map_err(err)?;
+            }
+            0o750
+        }
+        None => 0o700,
+    };
+    std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(mode)).map_err(err)?;
+    Ok(dir)
+}
+
 /// Stores a session: its record, and its material sealed with the master key, bound to the
 /// tenant and session id. No limits are checked here.
 pub fn add_session(
@@ -395,9 +424,7 @@ pub async fn reconcile(st: &AppState, tenant: TenantId) -> AppResult<()> {
     };
     let specs = session_specs(st, &scope)?;
     if scope.status() == TenantStatus::Active && !specs.is_empty() {
-        let media = media_dir(st, tenant);
-        std::fs::create_dir_all(&media)
-            .map_err(|e| AppError::Internal(format!("media folder: {e}")))?;
+        let media = prepare_media_dir(st, tenant)?;
         let limits = worker_limits(&scope)?;
         st.supervisor
             .start(tenant, specs, Some(media), limits)
@@ -526,9 +553,7 @@ pub async fn ensure_worker(st: &AppState, tenant: TenantId) -> AppResult<()> {
     }
     let scope = st.store.supervisor_scope(tenant)?;
     let specs = session_specs(st, &scope)?;
-    let media = media_dir(st, tenant);
-    std::fs::create_dir_all(&media)
-        .map_err(|e| AppError::Internal(format!("media folder: {e}")))?;
+    let media = prepare_media_dir(st, tenant)?;
     let limits = worker_limits(&scope)?;
     st.supervisor
         .start(tenant, specs, Some(media), limits)

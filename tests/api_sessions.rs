@@ -565,7 +565,7 @@ async fn a_flood_of_events_is_cut_to_the_plans_budget_and_counted() {
     assert!(n >= 500.0, "{line}");
     assert!(
         m.text
-            .contains("# TYPE botyard_worker_events_dropped counter"),
+            .contains("# TYPE botyard_worker_events_dropped_total counter"),
         "{}",
         m.text
     );

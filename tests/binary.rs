@@ -415,6 +415,47 @@ async fn admin_from_the_environment_and_sigint() {
     );
 }
 
+/// The data folder holds password hashes and sealed secrets: a new one is private to the
+/// server's user, its databases too, and one that other users can read is refused.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_data_folder_is_private_and_an_open_one_is_refused() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let data = dir.path().join("data");
+    let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    let server = Server::start(
+        dir.path(),
+        &data,
+        &[
+            ("BOTYARD_ADMIN_EMAIL", "env-admin@example.com"),
+            ("BOTYARD_ADMIN_PASSWORD", PASSWORD),
+            ("BOTYARD_STORE_SHARDS", "2"),
+        ],
+    );
+    assert_eq!(mode(&data), 0o700);
+    assert_eq!(mode(&data.join("shards")), 0o700);
+    for f in [
+        "catalog.redb",
+        "shards/00.redb",
+        "shards/01.redb",
+        "master.key",
+    ] {
+        assert_eq!(mode(&data.join(f)), 0o600, "{f}");
+    }
+    drop(server);
+
+    std::fs::set_permissions(&data, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let out = run(botyard(dir.path())
+        .args(["serve", "--listen", "127.0.0.1:0", "--data"])
+        .arg(&data));
+    assert!(!out.status.success());
+    let err = text(&out.stderr);
+    assert!(
+        err.contains("open to other users (mode 755)") && err.contains("chmod 700"),
+        "{err}"
+    );
+}
+
 #[test]
 fn config_check_names_unknown_keys_and_the_example_is_committed() {
     let dir = tempfile::tempdir().expect("temp dir");

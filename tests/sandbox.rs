@@ -141,9 +141,10 @@ fn sandbox_holds_from_inside_the_real_binary() {
         eprintln!("  {:<15} {:<14} {}", l["layer"], l["status"], l["detail"]);
     }
 
-    // Always: no_new_privs, rlimits, seccomp.
+    // Always: no_new_privs, rlimits, capabilities, seccomp.
     assert_eq!(status(&r, "no_new_privs"), "enforced", "{r:#}");
     assert_eq!(status(&r, "rlimits"), "enforced", "{r:#}");
+    assert_eq!(status(&r, "capabilities"), "enforced", "{r:#}");
     assert_eq!(status(&r, "seccomp"), "enforced", "{r:#}");
     let limits = &r["report"]["limits"];
     assert_eq!(
@@ -297,6 +298,7 @@ fn text_output_names_every_layer() {
     for name in [
         "no_new_privs",
         "rlimits",
+        "capabilities",
         "landlock_fs",
         "landlock_net",
         "landlock_scope",

@@ -246,7 +246,11 @@ async fn a_killed_worker_is_restarted_and_none_survives_shutdown() {
     let pid2 = again.pid.unwrap();
     assert_ne!(pid, pid2);
     assert!(!alive(pid));
-    assert!(again.last_exit.is_some());
+    // The worker's end is told as it was: a signal, not the broken frame that followed.
+    assert_eq!(
+        again.last_exit.as_deref(),
+        Some("killed by signal 9 (SIGKILL), by the kernel or an operator"),
+    );
     sup.shutdown().await;
     assert!(!alive(pid2), "worker {pid2} survived the supervisor");
     assert!(sup.status(t.tenant_id()).is_none());
@@ -454,5 +458,105 @@ async fn in_a_delegated_cgroup_each_worker_gets_memory_max() {
     })
     .await;
     assert!(after.restarts >= 1);
+    sup.shutdown().await;
+}
+
+/// Between the watchdog's samples a worker cannot grow past its plan: `RLIMIT_DATA` stops it
+/// at once. The simulated session here would need gigabytes for its members.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_worker_cannot_outgrow_its_memory_between_samples() {
+    let w = world();
+    let t = tenant(&w.store, "Şişkin");
+    let mut cfg = config(env!("CARGO_BIN_EXE_botyard"));
+    // The watchdog never samples during the test: only the rlimit can stop the worker.
+    cfg.monitor_every = Duration::from_secs(3600);
+    let sup = Supervisor::new(
+        cfg,
+        w.ingest.as_ref().unwrap().handle().unwrap(),
+        w.store.clone(),
+        keyring(),
+    );
+    let huge = SessionSpec {
+        id: 1,
+        kind: SessionKind::Sim(SimConfig {
+            seed: 1,
+            groups: 200,
+            members_per_group: 100_000,
+            ..SimConfig::default()
+        }),
+    };
+    sup.start(
+        t.tenant_id(),
+        vec![huge],
+        None,
+        WorkerLimits {
+            memory_mb: Some(64),
+            ..WorkerLimits::default()
+        },
+    )
+    .await;
+    let mut rx = sup.watch(t.tenant_id()).unwrap();
+    let s = until(&mut rx, "a restart", |s| s.restarts >= 1).await;
+    // (A loaded machine may also have missed a heartbeat while the worker allocated.)
+    let exit = s.last_exit.unwrap_or_default();
+    assert!(
+        exit.starts_with("killed by signal 6 (SIGABRT), most likely out of its 64 MiB of memory"),
+        "{exit}"
+    );
+    sup.shutdown().await;
+}
+
+/// A descriptor the server inherited without close-on-exec (`7>>file` from a shell) does not
+/// reach the worker; the worker holds no capability, whoever started the server.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_worker_gets_no_stray_descriptor_and_no_capability() {
+    let w = world();
+    let t = tenant(&w.store, "Sızıntı");
+    let dir = tempfile::tempdir().unwrap();
+    let leaked_path = dir.path().join("leaked.log");
+    let leaked = std::fs::File::create(&leaked_path).unwrap();
+    // As a shell's redirection would hand it over: inheritable.
+    rustix::io::fcntl_setfd(&leaked, rustix::io::FdFlags::empty()).unwrap();
+    let sup = Supervisor::new(
+        config(env!("CARGO_BIN_EXE_botyard")),
+        w.ingest.as_ref().unwrap().handle().unwrap(),
+        w.store.clone(),
+        keyring(),
+    );
+    sup.start(t.tenant_id(), vec![sim(5)], None, WorkerLimits::default())
+        .await;
+    let mut rx = sup.watch(t.tenant_id()).unwrap();
+    let s = until(&mut rx, "running", |s| s.state == WorkerState::Running).await;
+    let pid = s.pid.unwrap();
+    let fds: Vec<String> = std::fs::read_dir(format!("/proc/{pid}/fd"))
+        .unwrap()
+        .flatten()
+        .filter_map(|e| std::fs::read_link(e.path()).ok())
+        .map(|p| p.display().to_string())
+        .collect();
+    assert!(
+        !fds.iter().any(|p| p.contains("leaked.log")),
+        "the worker holds the server's stray descriptor: {fds:?}"
+    );
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    for set in ["CapInh", "CapPrm", "CapEff", "CapBnd", "CapAmb"] {
+        let line = status
+            .lines()
+            .find(|l| l.starts_with(set))
+            .unwrap_or_else(|| panic!("{set} in {status}"));
+        assert!(line.ends_with("0000000000000000"), "{line}");
+    }
+    let report = s.sandbox.expect("sandbox report");
+    let caps = report
+        .layers
+        .iter()
+        .find(|l| l.layer == botyard::sandbox::Layer::Capabilities)
+        .expect("capabilities layer");
+    assert_eq!(
+        caps.status,
+        botyard::sandbox::Enforcement::Enforced,
+        "{caps:?}"
+    );
+    drop(leaked);
     sup.shutdown().await;
 }

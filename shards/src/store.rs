@@ -72,8 +72,11 @@ pub struct Store {
     shards: Vec<Arc<Shard>>,
 }
 
+/// Opens (or creates) a database file readable by its owner only: it holds password hashes
+/// and sealed secrets.
 fn open_db(path: &Path, cache: usize) -> Result<Database, OpenError> {
-    Builder::new()
+    use std::os::unix::fs::PermissionsExt;
+    let db = Builder::new()
         .set_cache_size(cache)
         .create(path)
         .map_err(|e| match e {
@@ -84,7 +87,14 @@ fn open_db(path: &Path, cache: usize) -> Result<Database, OpenError> {
                 path: path.display().to_string(),
                 source: e.into(),
             },
-        })
+        })?;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)).map_err(|source| {
+        OpenError::Io {
+            path: path.display().to_string(),
+            source,
+        }
+    })?;
+    Ok(db)
 }
 
 /// An account's principal as the catalog says now, within the caller's read transaction.
@@ -107,6 +117,8 @@ pub fn shard_path(dir: &Path, index: u32) -> PathBuf {
     dir.join("shards").join(format!("{index:02}.redb"))
 }
 
+use std::os::unix::fs::DirBuilderExt;
+
 impl Store {
     /// Opens (creating on first start) and migrates every file.
     pub fn open(cfg: &StoreConfig) -> Result<Self, OpenError> {
@@ -114,7 +126,11 @@ impl Store {
             path: path.display().to_string(),
             source,
         };
-        std::fs::create_dir_all(cfg.dir.join("shards")).map_err(|e| io(&cfg.dir, e))?;
+        std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(cfg.dir.join("shards"))
+            .map_err(|e| io(&cfg.dir, e))?;
         let catalog_path = cfg.dir.join("catalog.redb");
         let cpath = catalog_path.display().to_string();
         let catalog = open_db(&catalog_path, cfg.catalog_cache_bytes)?;

@@ -120,9 +120,12 @@ async fn upload_media(
         name,
         created_at: st.now(),
     };
+    let st2 = st.clone();
     let (id, rec) = blocking(move || {
         let r = media::store(&t.scope, &dir, &tmp, rec);
         drop(guard);
+        // The new file, readable by the worker's user where workers run as another one.
+        crate::workers::prepare_media_dir(&st2, t.scope.tenant_id())?;
         r
     })
     .await?;

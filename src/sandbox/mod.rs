@@ -3,10 +3,12 @@
 //! A tenant's worker applies it to itself, before any thread starts, with [`apply`]:
 //!
 //! 1. `no_new_privs`;
-//! 2. rlimits: `RLIMIT_CORE` = 0, `RLIMIT_NOFILE`, `RLIMIT_FSIZE`;
-//! 3. landlock: read-only on the tenant's media folder and nothing else; TCP connect only to
+//! 2. rlimits: `RLIMIT_CORE` = 0, `RLIMIT_NOFILE`, `RLIMIT_FSIZE` (the supervisor set
+//!    `RLIMIT_DATA` from the plan before exec);
+//! 3. capabilities: every set emptied, the bounding set too;
+//! 4. landlock: read-only on the tenant's media folder and nothing else; TCP connect only to
 //!    the allowed ports, no bind; no signals or abstract sockets beyond the sandbox;
-//! 4. seccomp: exec, ptrace, mount, kexec, bpf, modules, namespaces, keyrings, io_uring, file
+//! 5. seccomp: exec, ptrace, mount, kexec, bpf, modules, namespaces, keyrings, io_uring, file
 //!    writes and metadata changes, non-TCP sockets, … fail with `EPERM`.
 //!
 //! What the kernel lacks is detected and reported in a [`SandboxReport`], never assumed;
@@ -81,7 +83,7 @@ fn kernel_release() -> Option<String> {
 }
 
 /// Applies the sandbox to the calling process, in this order: `no_new_privs`; rlimits;
-/// landlock; seccomp. Irreversible.
+/// capabilities; landlock; seccomp. Irreversible.
 ///
 /// Call it before any thread starts (before a tokio runtime is built): below landlock ABI 8
 /// only the calling thread is restricted (the report shows `threads` and marks the landlock
@@ -97,6 +99,7 @@ pub fn apply(policy: &SandboxPolicy) -> SandboxReport {
 
     let nnp = process::no_new_privs();
     let (rlimits, limits) = process::rlimits(policy.max_open_files, policy.max_file_size);
+    let caps = process::drop_capabilities();
     let ll = lsm::apply(
         policy.read_only_dir.as_deref(),
         &policy.connect_ports,
@@ -105,7 +108,7 @@ pub fn apply(policy: &SandboxPolicy) -> SandboxReport {
     let seccomp = seccomp::apply();
 
     SandboxReport {
-        layers: vec![nnp, rlimits, ll.fs, ll.net, ll.scope, seccomp],
+        layers: vec![nnp, rlimits, caps, ll.fs, ll.net, ll.scope, seccomp],
         landlock: ll.info,
         limits,
         threads,

@@ -1,4 +1,4 @@
-//! `no_new_privs` and resource limits.
+//! `no_new_privs`, capabilities and resource limits.
 
 use rustix::process::{Resource, Rlimit, getrlimit, setrlimit};
 
@@ -33,6 +33,61 @@ pub(super) fn no_new_privs() -> LayerReport {
             Layer::NoNewPrivs,
             Enforcement::Failed,
             format!("prctl(PR_GET_NO_NEW_PRIVS): {e}"),
+        ),
+    }
+}
+
+/// Drops every capability: the bounding set first (while `CAP_SETPCAP` is still held), then
+/// the ambient set, then effective, permitted and inheritable; reads them back.
+pub(super) fn drop_capabilities() -> LayerReport {
+    use rustix::thread::{CapabilitySet, CapabilitySets};
+    let mut errors = Vec::new();
+    for cap in CapabilitySet::all().iter() {
+        // EINVAL: a capability this kernel does not know; EPERM: not ours to drop (then it
+        // was never in the bounding set of an unprivileged process's children either).
+        match rustix::thread::capability_is_in_bounding_set(cap) {
+            Ok(true) => {
+                if let Err(e) = rustix::thread::remove_capability_from_bounding_set(cap) {
+                    errors.push(format!("PR_CAPBSET_DROP {cap:?}: {e}"));
+                }
+            }
+            Ok(false) | Err(rustix::io::Errno::INVAL) => {}
+            Err(e) => errors.push(format!("PR_CAPBSET_READ {cap:?}: {e}")),
+        }
+    }
+    if let Err(e) = rustix::thread::clear_ambient_capability_set()
+        && e != rustix::io::Errno::INVAL
+    {
+        errors.push(format!("PR_CAP_AMBIENT_CLEAR_ALL: {e}"));
+    }
+    let none = CapabilitySets {
+        effective: CapabilitySet::empty(),
+        permitted: CapabilitySet::empty(),
+        inheritable: CapabilitySet::empty(),
+    };
+    if let Err(e) = rustix::thread::set_capabilities(None, none) {
+        errors.push(format!("capset: {e}"));
+    }
+    match rustix::thread::capabilities(None) {
+        Ok(c) if c == none && errors.is_empty() => LayerReport::new(
+            Layer::Capabilities,
+            Enforcement::Enforced,
+            "none held; read back with capget",
+        ),
+        Ok(c) if c == none => LayerReport::new(
+            Layer::Capabilities,
+            Enforcement::Partial,
+            format!("none held, but: {}", errors.join("; ")),
+        ),
+        Ok(c) => LayerReport::new(
+            Layer::Capabilities,
+            Enforcement::Failed,
+            format!("still held: {:?}; {}", c.permitted, errors.join("; ")),
+        ),
+        Err(e) => LayerReport::new(
+            Layer::Capabilities,
+            Enforcement::Failed,
+            format!("capget: {e}"),
         ),
     }
 }

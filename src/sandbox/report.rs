@@ -13,6 +13,9 @@ pub enum Layer {
     NoNewPrivs,
     /// Resource limits: no core dumps, bounded open files, bounded file size.
     Rlimits,
+    /// Every capability dropped: effective, permitted, inheritable, ambient and bounding sets
+    /// (a worker started as root keeps none).
+    Capabilities,
     /// Landlock filesystem rules: read-only on the media folder, nothing else.
     LandlockFs,
     /// Landlock network rules: TCP connect only to the allowed ports, no bind (ABI >= 4).
@@ -27,9 +30,10 @@ pub enum Layer {
 
 impl Layer {
     /// Every layer, in the order [`apply`](super::apply) applies them.
-    pub const ALL: [Layer; 6] = [
+    pub const ALL: [Layer; 7] = [
         Layer::NoNewPrivs,
         Layer::Rlimits,
+        Layer::Capabilities,
         Layer::LandlockFs,
         Layer::LandlockNet,
         Layer::LandlockScope,
@@ -41,6 +45,7 @@ impl Layer {
         match self {
             Layer::NoNewPrivs => "no_new_privs",
             Layer::Rlimits => "rlimits",
+            Layer::Capabilities => "capabilities",
             Layer::LandlockFs => "landlock_fs",
             Layer::LandlockNet => "landlock_net",
             Layer::LandlockScope => "landlock_scope",
@@ -353,9 +358,9 @@ mod tests {
             "landlock ABI 3 < 4",
         );
         let json = serde_json::to_value(&r).expect("serialize");
-        assert_eq!(json["layers"][3]["layer"], "landlock_net");
-        assert_eq!(json["layers"][3]["status"], "not_supported");
-        assert_eq!(json["layers"][3]["required"], true);
+        assert_eq!(json["layers"][4]["layer"], "landlock_net");
+        assert_eq!(json["layers"][4]["status"], "not_supported");
+        assert_eq!(json["layers"][4]["required"], true);
         let back: SandboxReport = serde_json::from_value(json).expect("deserialize");
         assert_eq!(back, r);
     }

@@ -43,6 +43,15 @@ pub fn test_config(data: &std::path::Path) -> Config {
     c
 }
 
+/// A temporary folder only its owner may open, as the server wants its data folder.
+pub fn private_tempdir() -> tempfile::TempDir {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().expect("temp dir");
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o700))
+        .expect("chmod 700");
+    dir
+}
+
 /// The process-wide tracing subscriber, which also feeds the tenant log files.
 fn init_logging(c: &Config) {
     static ONCE: Once = Once::new();
@@ -147,7 +156,7 @@ impl App {
 
     /// Starts on `listen` (port 0) with the test configuration changed by `tweak`.
     pub async fn start_on(listen: &str, tweak: impl FnOnce(&mut Config)) -> App {
-        let dir = tempfile::tempdir().expect("temp dir");
+        let dir = private_tempdir();
         let mut config = test_config(dir.path());
         tweak(&mut config);
         init_logging(&config);
@@ -214,7 +223,7 @@ impl App {
         }
         // The old server's handles (its store among them) go before the new one opens it.
         let config = self.config.clone();
-        let dir = std::mem::replace(&mut self.dir, tempfile::tempdir().expect("temp dir"));
+        let dir = std::mem::replace(&mut self.dir, private_tempdir());
         drop(self);
         Self::launch("127.0.0.1:0", config, dir, now).await
     }
