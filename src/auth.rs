@@ -115,9 +115,12 @@ pub async fn login(st: &Shared, email: &str, password: Secret, ip: IpAddr) -> Ap
     let now = st.now();
     // Malformed emails get the same answer as wrong passwords.
     let email = email.trim().to_lowercase();
-    if let Err(wait) = st.lockout.check(&email, ip, now) {
-        return Err(AppError::Locked { retry_after: wait });
-    }
+    // The guess is counted before the password is checked: a burst gets no more guesses
+    // than the policy allows.
+    let attempt = st
+        .lockout
+        .begin(&email, ip, now)
+        .map_err(|wait| AppError::Locked { retry_after: wait })?;
     let found = st.store.catalog_read()?.account_by_email(&email)?;
     let ok = st
         .hashes
@@ -128,7 +131,7 @@ pub async fn login(st: &Shared, email: &str, password: Secret, ip: IpAddr) -> Ap
         .await?;
     let Some((id, _)) = found.filter(|_| ok) else {
         st.metrics.login_failures.inc();
-        if let Some(wait) = st.lockout.failure(&email, ip, now) {
+        if let Some(wait) = attempt.failed(now) {
             tracing::warn!(%ip, "login locked out after repeated failures");
             return Err(AppError::Locked { retry_after: wait });
         }
@@ -137,7 +140,7 @@ pub async fn login(st: &Shared, email: &str, password: Secret, ip: IpAddr) -> Ap
             "email or password is wrong",
         ));
     };
-    st.lockout.success(&email);
+    attempt.succeeded();
     let st2 = st.clone();
     blocking(move || st2.store.catalog_write(|c| new_session(&st2, c, id, now))).await
 }

@@ -47,6 +47,8 @@ pub struct Config {
     /// Base URL people use to reach the server (for printed links); derived from `listen`
     /// when empty.
     pub public_url: Option<String>,
+    /// Proxies whose `Forwarded` / `X-Forwarded-For` headers name the client.
+    pub trusted_proxies: Vec<ipnet::IpNet>,
     pub store: StoreSection,
     pub security: SecuritySection,
     pub admin: AdminSection,
@@ -234,6 +236,7 @@ impl Default for Config {
             listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
             data_dir: PathBuf::from("./botyard-data"),
             public_url: None,
+            trusted_proxies: Vec::new(),
             store: StoreSection {
                 shards: 8,
                 catalog_cache_mb: 32,
@@ -377,6 +380,20 @@ where
     v.trim().parse::<T>().map_err(|e| e.to_string())
 }
 
+/// Comma-separated addresses or CIDRs; a bare address is a single host.
+fn cidrs(v: &str) -> Result<Vec<ipnet::IpNet>, String> {
+    v.split(',')
+        .map(str::trim)
+        .filter(|p| !p.is_empty())
+        .map(|p| {
+            p.parse::<ipnet::IpNet>()
+                .or_else(|_| p.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+                .map(|n| n.trunc())
+                .map_err(|_| format!("`{p}` is not an address or CIDR (e.g. 10.0.0.0/8)"))
+        })
+        .collect()
+}
+
 /// `UID:GID`, both numbers and neither root's.
 fn uid_gid(v: &str) -> Result<(u32, u32), String> {
     let bad = || "must be UID:GID, two numbers other than 0 (e.g. 65534:65534)".to_string();
@@ -508,6 +525,10 @@ pub static KEYS: &[KeyDef] = &[
     key!("server.public_url", "BOTYARD_PUBLIC_URL", Str, false,
         "URL people reach the server at, used in printed links (e.g. https://bots.example.com).",
         get: |c| c.public_url.clone(), set: |c, v| c.public_url = opt(v)),
+    key!("server.trusted_proxies", "BOTYARD_TRUSTED_PROXIES", Str, false,
+        "Reverse proxies (comma-separated addresses or CIDRs, e.g. 127.0.0.1/32,::1) whose Forwarded / X-Forwarded-For headers are believed for the client's address (login lockout, logs). Unset: the socket's address.",
+        get: |c| (!c.trusted_proxies.is_empty()).then(|| c.trusted_proxies.iter().map(|n| n.to_string()).collect::<Vec<_>>().join(",")),
+        set: |c, v| c.trusted_proxies = cidrs(v)?),
     key!("store.shards", "BOTYARD_STORE_SHARDS", Int, false,
         "Number of shard files. Fixed when the store is first created.",
         get: |c| Some(c.store.shards.to_string()), set: |c, v| c.store.shards = parse(v)?),

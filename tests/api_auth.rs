@@ -660,3 +660,66 @@ async fn setup_link_expires() {
         .await
         .expect_err(401, "auth.invalid_credentials");
 }
+
+/// 63 wrong passwords and the right one at once from one client: the burst gets at most the
+/// policy's guesses (each is counted before its hash is checked), and the lockout holds that
+/// client only: the real user signs in from another address. Behind a trusted proxy the
+/// client is the address the proxy names.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_concurrent_burst_gets_the_policys_guesses_and_locks_only_its_client() {
+    let threshold = 5;
+    let app = App::start_with(|c| {
+        c.auth.lockout_threshold = threshold;
+        c.auth.lockout_base_secs = 3600;
+        c.trusted_proxies = vec!["127.0.0.0/8".parse().unwrap()];
+    })
+    .await;
+    let admin = app.admin().await;
+    let t = app.create_tenant(&admin.access, "Kuyumcu").await;
+    app.add_member(&admin.access, t, "kurban@example.com", "owner")
+        .await;
+    let attacker = "198.51.100.66";
+    let burst = (0..64).map(|i| {
+        let password = if i == 40 { PASSWORD } else { "yanlis-sifre-00" };
+        let req = app
+            .client
+            .post(app.url("/api/v1/auth/login"))
+            .header("x-forwarded-for", attacker)
+            .json(&json!({"email": "kurban@example.com", "password": password}));
+        common::send(req)
+    });
+    let answers = futures_util::future::join_all(burst).await;
+    let checked = answers
+        .iter()
+        .filter(|r| r.status == 401 || r.status == 200)
+        .count();
+    let locked = answers.iter().filter(|r| r.status == 429).count();
+    assert!(
+        checked <= threshold as usize,
+        "{checked} guesses were checked"
+    );
+    assert_eq!(
+        checked + locked,
+        64,
+        "{:?}",
+        answers.iter().map(|r| r.status).collect::<Vec<_>>()
+    );
+    // The attacker's address stays locked, even with the right password.
+    let r = common::send(
+        app.client
+            .post(app.url("/api/v1/auth/login"))
+            .header("x-forwarded-for", attacker)
+            .json(&json!({"email": "kurban@example.com", "password": PASSWORD})),
+    )
+    .await;
+    r.expect_err(429, "auth.locked");
+    // The real user, from her own address, is not locked out.
+    let r = common::send(
+        app.client
+            .post(app.url("/api/v1/auth/login"))
+            .header("x-forwarded-for", "203.0.113.5")
+            .json(&json!({"email": "kurban@example.com", "password": PASSWORD})),
+    )
+    .await;
+    r.expect(200);
+}

@@ -256,19 +256,30 @@ where
     }
 }
 
-/// The client's address as seen by the socket.
-pub fn client_ip(parts_ext: &axum::http::Extensions) -> IpAddr {
+/// The address of the socket's other end (loopback for a request without one, in tests).
+pub fn peer_ip(parts_ext: &axum::http::Extensions) -> IpAddr {
     parts_ext
         .get::<ConnectInfo<SocketAddr>>()
         .map_or(IpAddr::from([127, 0, 0, 1]), |c| c.0.ip())
 }
 
+/// The client's address: the socket's, or the one a trusted proxy names
+/// (`server.trusted_proxies`).
 pub struct ClientIp(pub IpAddr);
 
-impl<S: Send + Sync> FromRequestParts<S> for ClientIp {
+impl<S> FromRequestParts<S> for ClientIp
+where
+    Shared: FromRef<S>,
+    S: Send + Sync,
+{
     type Rejection = AppError;
 
-    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, AppError> {
-        Ok(ClientIp(client_ip(&parts.extensions)))
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, AppError> {
+        let st = Shared::from_ref(state);
+        Ok(ClientIp(crate::http::client_addr::client_addr(
+            peer_ip(&parts.extensions),
+            &parts.headers,
+            &st.config.trusted_proxies,
+        )))
     }
 }

@@ -3,6 +3,7 @@
 pub mod audit_routes;
 pub mod auth_routes;
 pub mod campaign_routes;
+pub mod client_addr;
 pub mod extract;
 pub mod group_routes;
 pub mod login_routes;
