@@ -164,6 +164,8 @@ pub struct TelegramSection {
     /// For test datacenters only: new sessions start with this auth key instead of a key
     /// exchange (which needs Telegram's own servers).
     pub seed_auth_key_file: Option<PathBuf>,
+    /// Addresses besides Telegram's that imported sessions may name (a self-hosted test DC).
+    pub import_allow: Vec<ipnet::IpNet>,
 }
 
 impl Default for TelegramSection {
@@ -176,6 +178,7 @@ impl Default for TelegramSection {
             flood_sleep_max_secs: 60,
             dc: (2, std::net::SocketAddr::from(([149, 154, 167, 51], 443))),
             seed_auth_key_file: None,
+            import_allow: Vec::new(),
         }
     }
 }
@@ -696,6 +699,10 @@ pub static KEYS: &[KeyDef] = &[
         "Datacenter new sessions start at, as ID@IP:PORT (Telegram moves an account to its own DC).",
         get: |c| Some(format!("{}@{}", c.telegram.dc.0, c.telegram.dc.1)),
         set: |c, v| c.telegram.dc = dc_option(v)?),
+    key!("telegram.import_allow", "BOTYARD_TELEGRAM_IMPORT_ALLOW", Str, false,
+        "Test datacenters only: addresses or CIDRs, besides Telegram's published ranges, that an imported session may name.",
+        get: |c| (!c.telegram.import_allow.is_empty()).then(|| c.telegram.import_allow.iter().map(|n| n.to_string()).collect::<Vec<_>>().join(",")),
+        set: |c, v| c.telegram.import_allow = cidrs(v)?),
     key!("telegram.seed_auth_key_file", "BOTYARD_TELEGRAM_SEED_AUTH_KEY_FILE", Str, false,
         "Test datacenters only: a 256-byte auth key new sessions start with instead of a key exchange.",
         get: |c| c.telegram.seed_auth_key_file.as_ref().map(|p| p.display().to_string()),

@@ -119,6 +119,48 @@ impl ImportError {
 }
 
 /// Telegram's datacenters (production and test), as clients that store only the id use them.
+/// Telegram's published address ranges (core.telegram.org/resources/cidr.txt): production
+/// and test datacenters. An imported session may name no other address, so an import cannot
+/// make a worker probe the host's network.
+pub const TELEGRAM_NETS: [&str; 14] = [
+    "91.105.192.0/23",
+    "91.108.4.0/22",
+    "91.108.8.0/22",
+    "91.108.12.0/22",
+    "91.108.16.0/22",
+    "91.108.20.0/22",
+    "91.108.56.0/22",
+    "95.161.64.0/20",
+    "149.154.160.0/20",
+    "185.76.151.0/24",
+    "2001:67c:4e8::/48",
+    "2001:b28:f23c::/47",
+    "2001:b28:f23f::/48",
+    "2a0a:f280::/32",
+];
+
+/// Whether `ip` is one of Telegram's, or in `also` (`telegram.import_allow`, for a
+/// self-hosted test datacenter).
+pub fn is_telegram_address(ip: IpAddr, also: &[ipnet::IpNet]) -> bool {
+    TELEGRAM_NETS
+        .iter()
+        .filter_map(|n| n.parse::<ipnet::IpNet>().ok())
+        .chain(also.iter().copied())
+        .any(|n| n.contains(&ip))
+}
+
+/// Refuses a session whose datacenter address is not Telegram's (`import.address`).
+pub fn check_address(s: &ImportedSession, also: &[ipnet::IpNet]) -> Result<(), ImportError> {
+    if is_telegram_address(s.addr.ip(), also) {
+        Ok(())
+    } else {
+        Err(ImportError::Address(format!(
+            "{} is not one of Telegram's datacenters",
+            s.addr.ip()
+        )))
+    }
+}
+
 pub fn datacenter(dc_id: u8, test_mode: bool) -> Option<SocketAddr> {
     let ip = match (test_mode, dc_id) {
         (false, 1) => Ipv4Addr::new(149, 154, 175, 53),
@@ -203,8 +245,13 @@ fn parse_telethon(b: &[u8]) -> Result<ImportedSession, ImportError> {
         IpAddr::V6(Ipv6Addr::from(o))
     };
     let port = u16::from_be_bytes([b[1 + ip_len], b[2 + ip_len]]);
-    let addr = checked_addr(ip, i64::from(port))?;
-    dc(i64::from(dc_id), false)?;
+    let (_, known) = dc(i64::from(dc_id), false)?;
+    // The worker connects over IPv4: a session saved over IPv6 goes to its DC's IPv4 address.
+    let addr = if ip.is_ipv6() {
+        known
+    } else {
+        checked_addr(ip, i64::from(port))?
+    };
     Ok(ImportedSession {
         source: ImportSource::TelethonString,
         dc_id,
@@ -329,7 +376,11 @@ fn read_telethon_file(conn: &rusqlite::Connection) -> Result<ImportedSession, Im
                 .trim()
                 .parse()
                 .map_err(|_| ImportError::Address(s.chars().take(64).collect()))?;
-            checked_addr(ip, port.unwrap_or(443))?
+            if ip.is_ipv6() {
+                known
+            } else {
+                checked_addr(ip, port.unwrap_or(443))?
+            }
         }
         None => known,
     };

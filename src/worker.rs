@@ -325,6 +325,11 @@ fn state_of(e: &PortError, now: i64) -> SessionState {
         PortError::FloodWait(s) => SessionState::FloodWait {
             until: now + i64::from(*s),
         },
+        // The socket's own words (refused, reset, timed out) would tell a tenant which ports
+        // answer at the address a session names: never shown.
+        PortError::Network(_) => SessionState::Error {
+            reason: "cannot reach Telegram's datacenter (a network error); retrying".into(),
+        },
         other => SessionState::Error {
             reason: other.to_string(),
         },

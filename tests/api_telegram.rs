@@ -46,6 +46,8 @@ async fn import_for_new_tenant(port: u16, ports: Vec<u16>, name: &str, email: &s
             "0123456789abcdef0123456789abcdef",
         ));
         c.telegram.ports = ports;
+        // The fake datacenter listens on loopback: a self-hosted test DC.
+        c.telegram.import_allow = vec!["127.0.0.1/32".parse().unwrap()];
         // Faster than a real account's defaults, so campaign tests finish quickly.
         c.delivery.user = botyard::pacing::Pacing {
             per_chat_ms: 1_000,
@@ -1141,4 +1143,40 @@ async fn upload_png(
         .as_u64()
         .unwrap();
     (media, png)
+}
+
+/// An imported session may name only Telegram's datacenters: not this host, not the cloud's
+/// metadata service. Nothing is stored, no worker starts.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_import_naming_an_internal_address_is_refused() {
+    let app = common::App::start().await;
+    let admin = app.admin().await.access;
+    let (tenant, _, owner) = app
+        .tenant_with_owner(&admin, "Sonda", "sonda@example.com")
+        .await;
+    for (ip, port) in [([127, 0, 0, 1], 80u16), ([169, 254, 169, 254], 80)] {
+        let mut b = vec![2u8];
+        b.extend_from_slice(&ip);
+        b.extend_from_slice(&port.to_be_bytes());
+        b.extend_from_slice(&[7u8; 256]);
+        let s = format!("1{}", base64::engine::general_purpose::URL_SAFE.encode(&b));
+        let r = app
+            .post(
+                &format!("/api/v1/tenants/{tenant}/sessions/import"),
+                &owner.access,
+                json!({"label": "Sonda", "string": s}),
+            )
+            .await;
+        r.expect_err(422, "import.address");
+    }
+    let sessions = app
+        .get(&format!("/api/v1/tenants/{tenant}/sessions"), &owner.access)
+        .await;
+    assert_eq!(sessions.expect(200), &json!([]));
+    assert!(
+        app.ready
+            .supervisor
+            .status(botyard_shards::ids::TenantId(tenant))
+            .is_none()
+    );
 }

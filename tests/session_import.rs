@@ -154,7 +154,8 @@ fn telethon_strings_ipv4_and_ipv6() {
     let s6 = make::telethon(4, "2001:67c:4e8:f004::a".parse().unwrap(), 443, &key);
     let got6 = parse_string(&s6).unwrap();
     assert_eq!(got6.dc_id, 4);
-    assert_eq!(got6.addr.to_string(), "[2001:67c:4e8:f004::a]:443");
+    // Saved over IPv6, connected over IPv4: the DC's known address.
+    assert_eq!(got6.addr.to_string(), "149.154.167.91:443");
 }
 
 #[test]
@@ -427,4 +428,24 @@ fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
         }
     }
     out
+}
+
+#[test]
+fn only_telegrams_addresses_are_accepted() {
+    use botyard::session_import::check_address;
+    let key = auth_key(5);
+    let named = |ip: &str, port: u16| {
+        parse_string(&make::telethon(2, ip.parse().unwrap(), port, &key)).unwrap()
+    };
+    for ok in ["149.154.167.51", "91.108.56.130", "149.154.175.10"] {
+        assert!(check_address(&named(ok, 443), &[]).is_ok(), "{ok}");
+    }
+    for bad in ["127.0.0.1", "169.254.169.254", "10.0.0.1", "8.8.8.8"] {
+        let e = check_address(&named(bad, 80), &[]).unwrap_err();
+        assert_eq!(e.code(), "import.address", "{bad}");
+        assert!(e.to_string().contains(bad), "{e}");
+    }
+    // A self-hosted test DC, named in telegram.import_allow.
+    let allow = vec!["127.0.0.1/32".parse().unwrap()];
+    assert!(check_address(&named("127.0.0.1", 8443), &allow).is_ok());
 }

@@ -282,11 +282,16 @@ async fn import(
     label: String,
     parsed: Result<crate::session_import::ImportedSession, crate::session_import::ImportError>,
 ) -> AppResult<(StatusCode, Json<ImportedOut>)> {
-    let imported = parsed.map_err(|e| AppError::Invalid {
-        code: e.code(),
-        field: "session".into(),
-        message: e.to_string(),
-    })?;
+    let imported = parsed
+        .and_then(|s| {
+            crate::session_import::check_address(&s, &st.config.telegram.import_allow)?;
+            Ok(s)
+        })
+        .map_err(|e| AppError::Invalid {
+            code: e.code(),
+            field: "session".into(),
+            message: e.to_string(),
+        })?;
     let (source, dc_id, user) = (imported.source, imported.dc_id, imported.user_id);
     let tenant = t.scope.tenant_id();
     let st2 = st.clone();
