@@ -239,7 +239,7 @@ async fn weak_passwords_are_refused() {
             .post(
                 &format!("/api/v1/tenants/{t}/members"),
                 &admin.access,
-                json!({"email": "new@example.com", "password": pw, "role": "member"}),
+                json!({"email": "new@example.com", "password": pw, "role": "viewer"}),
             )
             .await;
         r.expect_err(422, code);
@@ -531,7 +531,7 @@ async fn api_keys_act_for_their_tenant_only_and_stop_when_revoked() {
 
     // A member-role key cannot manage the tenant.
     let (_, member_key) = app
-        .create_api_key(&owner.access, t, "okuma", "member")
+        .create_api_key(&owner.access, t, "okuma", "viewer")
         .await;
     app.get(&format!("/api/v1/tenants/{t}"), &member_key)
         .await

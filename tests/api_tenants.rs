@@ -101,7 +101,7 @@ async fn tenants_list_in_cursor_pages_and_search_by_name() {
     let owner_tenant = created[3];
     app.add_member(&admin, owner_tenant, "firin@example.com", "owner")
         .await;
-    app.add_member(&admin, created[1], "firin@example.com", "member")
+    app.add_member(&admin, created[1], "firin@example.com", "viewer")
         .await;
     let owner = app.login("firin@example.com", PASSWORD).await.access;
     let (seen, pages) = walk_pages(&app, &owner, "limit=1").await;
@@ -292,14 +292,14 @@ async fn suspended_tenants_can_read_but_not_change() {
     app.post(
         &format!("/api/v1/tenants/{t}/members"),
         &owner,
-        json!({"email": "yeni@example.com", "password": PASSWORD, "role": "member"}),
+        json!({"email": "yeni@example.com", "password": PASSWORD, "role": "viewer"}),
     )
     .await
     .expect_err(403, "tenant.suspended");
     app.post(
         &format!("/api/v1/tenants/{t}/api-keys"),
         &owner,
-        json!({"name": "k", "role": "member"}),
+        json!({"name": "k", "role": "viewer"}),
     )
     .await
     .expect_err(403, "tenant.suspended");
@@ -330,7 +330,7 @@ async fn deleting_a_tenant_removes_it_and_accounts_only_it_had() {
         .await;
     let stays = app.create_tenant(&admin, "Kalan").await;
     // An account in both tenants keeps its account and the other tenant.
-    app.add_member(&admin, gone, "ikisi@example.com", "member")
+    app.add_member(&admin, gone, "ikisi@example.com", "viewer")
         .await;
     app.post(
         &format!("/api/v1/tenants/{stays}/members"),
@@ -391,7 +391,7 @@ async fn deleting_a_tenant_removes_it_and_accounts_only_it_had() {
         json!([{"tenant_id": stays, "role": "owner"}])
     );
     // The email of the deleted owner is free again.
-    app.add_member(&admin, stays, "kapanan@example.com", "member")
+    app.add_member(&admin, stays, "kapanan@example.com", "viewer")
         .await;
 }
 
@@ -405,7 +405,7 @@ async fn members_roles_and_the_last_owner() {
     let owner = owner.access;
     let members = format!("/api/v1/tenants/{t}/members");
 
-    let m = app.add_member(&owner, t, "m@example.com", "member").await;
+    let m = app.add_member(&owner, t, "m@example.com", "viewer").await;
     let member = app.login("m@example.com", PASSWORD).await.access;
 
     let list = app.get(&members, &owner).await;
@@ -415,7 +415,7 @@ async fn members_roles_and_the_last_owner() {
         list,
         vec![
             json!({"account_id": o1, "email": "o1@example.com", "role": "owner"}),
-            json!({"account_id": m, "email": "m@example.com", "role": "member"}),
+            json!({"account_id": m, "email": "m@example.com", "role": "viewer"}),
         ]
     );
     // Members read the list but do not manage it.
@@ -423,16 +423,16 @@ async fn members_roles_and_the_last_owner() {
     app.post(
         &members,
         &member,
-        json!({"email": "x@example.com", "password": PASSWORD, "role": "member"}),
+        json!({"email": "x@example.com", "password": PASSWORD, "role": "viewer"}),
     )
     .await
-    .expect_err(403, "auth.forbidden");
+    .expect_err(403, "auth.read_only");
     app.patch(&format!("{members}/{m}"), &member, json!({"role": "owner"}))
         .await
-        .expect_err(403, "auth.forbidden");
+        .expect_err(403, "auth.read_only");
     app.delete(&format!("{members}/{o1}"), &member)
         .await
-        .expect_err(403, "auth.forbidden");
+        .expect_err(403, "auth.read_only");
     // Non-admins never create tenants.
     for token in [&owner, &member] {
         app.post("/api/v1/tenants", token, json!({"name": "Benim"}))
@@ -444,7 +444,7 @@ async fn members_roles_and_the_last_owner() {
     app.patch(
         &format!("{members}/{o1}"),
         &owner,
-        json!({"role": "member"}),
+        json!({"role": "viewer"}),
     )
     .await
     .expect_err(409, "member.last_owner");
@@ -456,21 +456,21 @@ async fn members_roles_and_the_last_owner() {
     app.post(
         &members,
         &owner,
-        json!({"email": "M@example.com", "role": "member"}),
+        json!({"email": "M@example.com", "role": "viewer"}),
     )
     .await
     .expect_err(409, "member.exists");
     app.post(
         &members,
         &owner,
-        json!({"email": "a@b.co", "role": "member"}),
+        json!({"email": "a@b.co", "role": "viewer"}),
     )
     .await
     .expect_err(422, "validation.missing_field");
     app.post(
         &members,
         &owner,
-        json!({"email": "not-an-email", "password": PASSWORD, "role": "member"}),
+        json!({"email": "not-an-email", "password": PASSWORD, "role": "viewer"}),
     )
     .await
     .expect_err(422, "validation.email");
@@ -481,23 +481,23 @@ async fn members_roles_and_the_last_owner() {
         .patch(
             &format!("{members}/{o1}"),
             &owner,
-            json!({"role": "member"}),
+            json!({"role": "viewer"}),
         )
         .await;
-    assert_eq!(r.expect(200)["role"], "member");
-    // o1 is a member now: its login reflects that at once.
+    assert_eq!(r.expect(200)["role"], "viewer");
+    // o1 is a viewer now: its login reflects that at once.
     app.post(
         &members,
         &owner,
-        json!({"email": "y@example.com", "password": PASSWORD, "role": "member"}),
+        json!({"email": "y@example.com", "password": PASSWORD, "role": "viewer"}),
     )
     .await
-    .expect_err(403, "auth.forbidden");
+    .expect_err(403, "auth.read_only");
     let o2_token = app.login("o2@example.com", PASSWORD).await.access;
     app.patch(
         &format!("{members}/{o2}"),
         &o2_token,
-        json!({"role": "member"}),
+        json!({"role": "viewer"}),
     )
     .await
     .expect_err(409, "member.last_owner");
@@ -545,7 +545,7 @@ async fn members_roles_and_the_last_owner() {
         })
         .collect();
     roles.sort();
-    assert_eq!(roles, vec![(o1, "member".into()), (o2, "owner".into())]);
+    assert_eq!(roles, vec![(o1, "viewer".into()), (o2, "owner".into())]);
 }
 
 #[tokio::test]
@@ -615,13 +615,13 @@ async fn settings_are_saved_and_checked() {
     assert_eq!(r.expect(200), &b);
 
     // Members read settings but do not change them.
-    app.add_member(&owner, t, "uye@example.com", "member").await;
+    app.add_member(&owner, t, "uye@example.com", "viewer").await;
     let member = app.login("uye@example.com", PASSWORD).await.access;
     let r = app.get(&settings, &member).await;
     assert_eq!(r.expect(200), &b);
     app.put(&settings, &member, body.clone())
         .await
-        .expect_err(403, "auth.forbidden");
+        .expect_err(403, "auth.read_only");
 }
 
 #[tokio::test]
@@ -853,13 +853,13 @@ async fn tenant_logs_hold_the_tenants_own_lines_with_filters() {
     );
 
     // Members and member keys may not read the log.
-    app.add_member(&owner, t, "okur@example.com", "member")
+    app.add_member(&owner, t, "okur@example.com", "viewer")
         .await;
     let member = app.login("okur@example.com", PASSWORD).await.access;
     app.get(&logs, &member)
         .await
         .expect_err(403, "auth.forbidden");
-    let (_, member_key) = app.create_api_key(&owner, t, "okur", "member").await;
+    let (_, member_key) = app.create_api_key(&owner, t, "okur", "viewer").await;
     app.get(&logs, &member_key)
         .await
         .expect_err(403, "auth.forbidden");

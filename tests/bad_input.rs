@@ -101,8 +101,8 @@ async fn malformed_requests_get_the_documented_errors() {
         .tenant_with_owner(&admin, "Sınır Testi", "sinir@example.com")
         .await;
     let owner = owner.access;
-    let member = app.add_member(&owner, t, "uye@example.com", "member").await;
-    let (key_id, _) = app.create_api_key(&owner, t, "anahtar", "member").await;
+    let member = app.add_member(&owner, t, "uye@example.com", "viewer").await;
+    let (key_id, _) = app.create_api_key(&owner, t, "anahtar", "viewer").await;
     let plan = app
         .post(
             "/api/v1/plans",
@@ -472,7 +472,7 @@ async fn malformed_requests_get_the_documented_errors() {
             post.clone(),
             &members,
             Owner,
-            r#"{"email":[],"role":"member"}"#,
+            r#"{"email":[],"role":"viewer"}"#,
             422,
             "validation.wrong_type",
         )

@@ -7,57 +7,10 @@ mod common;
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use common::{App, PASSWORD, settings_body};
+use common::{App, PASSWORD, fill, settings_body, tenant_operations};
 
 /// Tenant-scoped operations in the API today; the walk must cover at least these.
 const KNOWN_TENANT_OPERATIONS: usize = 40;
-
-/// (method, path template) of every operation whose path has `{id}`.
-fn tenant_operations(doc: &Value) -> Vec<(Method, String)> {
-    let mut ops = Vec::new();
-    for (path, item) in doc["paths"].as_object().expect("paths") {
-        if !path.contains("{id}") {
-            continue;
-        }
-        for (method, _) in item.as_object().expect("path item") {
-            let m = match method.as_str() {
-                "get" => Method::GET,
-                "put" => Method::PUT,
-                "post" => Method::POST,
-                "delete" => Method::DELETE,
-                "patch" => Method::PATCH,
-                "head" => Method::HEAD,
-                "options" => Method::OPTIONS,
-                "trace" => Method::TRACE,
-                // `parameters`, `summary`, … are not operations.
-                _ => continue,
-            };
-            ops.push((m, path.clone()));
-        }
-    }
-    ops
-}
-
-/// Fills a path template: `{id}` with `tenant`, known sub-resource ids from `ids`, else 1.
-fn fill(template: &str, tenant: u64, ids: &[(&str, i64)]) -> String {
-    let mut out = String::new();
-    let mut rest = template;
-    while let Some(start) = rest.find('{') {
-        out.push_str(&rest[..start]);
-        let end = rest[start..].find('}').expect("closing brace") + start;
-        let name = &rest[start + 1..end];
-        let value = if name == "id" {
-            tenant as i64
-        } else {
-            ids.iter().find(|(n, _)| *n == name).map_or(1, |(_, v)| *v)
-        };
-        out.push_str(&value.to_string());
-        rest = &rest[end + 1..];
-    }
-    out.push_str(rest);
-    assert!(!out.contains('{'), "unfilled parameter in {template}");
-    out
-}
 
 fn has_body(m: &Method) -> bool {
     *m == Method::POST || *m == Method::PUT || *m == Method::PATCH
@@ -112,7 +65,7 @@ async fn another_tenant_gets_404_on_every_tenant_scoped_operation() {
         .tenant_with_owner(&admin, "Kiracı A", "a-owner@example.com")
         .await;
     let a_member = app
-        .add_member(&a_owner.access, a, "a-member@example.com", "member")
+        .add_member(&a_owner.access, a, "a-member@example.com", "viewer")
         .await;
     let (a_key_id, a_key) = app
         .create_api_key(&a_owner.access, a, "a-otomasyon", "owner")
@@ -217,7 +170,7 @@ async fn another_tenant_gets_404_on_every_tenant_scoped_operation() {
         .create_api_key(&b_owner.access, b, "b-otomasyon", "owner")
         .await;
     let b_member = app
-        .add_member(&b_owner.access, b, "b-member@example.com", "member")
+        .add_member(&b_owner.access, b, "b-member@example.com", "viewer")
         .await;
 
     let before = snapshot(&app, &admin, a).await;

@@ -22,12 +22,18 @@ pub struct CatalogTx<T> {
 pub(crate) fn role_to_u8(r: Role) -> u8 {
     match r {
         Role::Owner => 1,
-        Role::Member => 2,
+        Role::Viewer => 2,
+        Role::Editor => 3,
     }
 }
 
+/// An unknown value reads as the least role.
 pub(crate) fn role_from_u8(v: u8) -> Role {
-    if v == 1 { Role::Owner } else { Role::Member }
+    match v {
+        1 => Role::Owner,
+        3 => Role::Editor,
+        _ => Role::Viewer,
+    }
 }
 
 fn enc<T: crate::record::Record>(v: &T) -> Result<RecBytes<'static, T>> {

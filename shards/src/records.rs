@@ -6,11 +6,14 @@ use serde::{Deserialize, Serialize};
 use crate::ids::{AccountId, ChatId, FamilyId, PlanId, SecretId, TenantId};
 use crate::record::Record;
 
-/// A member's role inside one tenant.
+/// A member's role inside one tenant: an owner runs it (sessions, members, keys, settings),
+/// an editor manages its content and campaigns, a viewer reads.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Role {
     Owner,
-    Member,
+    /// Was `Member` (same stored value): members only ever read.
+    Viewer,
+    Editor,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]

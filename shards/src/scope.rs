@@ -43,13 +43,19 @@ impl Principal {
 pub enum Access {
     Admin,
     Owner,
-    Member,
+    Editor,
+    Viewer,
 }
 
 impl Access {
-    /// Admin or owner.
+    /// Admin or owner: sessions, members, API keys, settings.
     pub fn can_manage(self) -> bool {
         matches!(self, Access::Admin | Access::Owner)
+    }
+
+    /// Admin, owner or editor: templates, media, variables, groups' settings, campaigns.
+    pub fn can_edit(self) -> bool {
+        !matches!(self, Access::Viewer)
     }
 }
 

@@ -319,7 +319,8 @@ impl Store {
         } else {
             match p.memberships.iter().find(|(t, _)| *t == tenant) {
                 Some((_, crate::records::Role::Owner)) => Access::Owner,
-                Some((_, crate::records::Role::Member)) => Access::Member,
+                Some((_, crate::records::Role::Viewer)) => Access::Viewer,
+                Some((_, crate::records::Role::Editor)) => Access::Editor,
                 None => return Err(StoreError::NotFound),
             }
         };

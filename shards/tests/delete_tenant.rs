@@ -160,7 +160,7 @@ fn login(store: &Store, account: AccountId, tag: &str) -> (FamilyId, Vec<[u8; 32
 /// every string carries `mark`. Returns the ids it created.
 fn populate(store: &Store, admin: &Principal, scope: &TenantScope, mark: &str, o: &mut Owned) {
     let t = scope.tenant_id();
-    for (role, who) in [(Role::Owner, "owner"), (Role::Member, "member")] {
+    for (role, who) in [(Role::Owner, "owner"), (Role::Viewer, "member")] {
         let email = format!("{who}-{mark}-{t}@tenant.test");
         let id = add_member(store, scope, &email, role);
         o.accounts.insert(id);
@@ -190,7 +190,7 @@ fn populate(store: &Store, admin: &Principal, scope: &TenantScope, mark: &str, o
                     t,
                     &format!("ci-{mark}-{n}"),
                     &secret,
-                    Role::Member,
+                    Role::Viewer,
                 ))?;
                 if revoke {
                     c.revoke_api_key(id, 1_700_000_900)?;
@@ -380,7 +380,7 @@ fn scenario(shards: u32) {
     populate(&store, &admin, &c, KEEP, &mut kept);
 
     // Someone in both A and B (their email is not A's data) and the admin's own login.
-    let shared = add_member(&store, &b, "shared@both.test", Role::Member);
+    let shared = add_member(&store, &b, "shared@both.test", Role::Viewer);
     a.catalog_write(|c| c.set_member(shared, Role::Owner))
         .unwrap();
     login(&store, shared, "shared");
@@ -456,7 +456,7 @@ fn scenario(shards: u32) {
     }
     assert_eq!(
         principal(&store, shared).memberships(),
-        &[(tb, Role::Member)]
+        &[(tb, Role::Viewer)]
     );
     for t in [tb, tc] {
         let s = store.scope(&admin, t).unwrap();

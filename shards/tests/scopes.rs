@@ -21,7 +21,7 @@ fn members_owners_and_admins_get_their_access_and_nothing_more() {
     let b = create_tenant(&store, &admin, "beta");
     let (ta, tb) = (a.tenant_id(), b.tenant_id());
 
-    let member = principal(&store, add_member(&store, &a, "m@alpha.test", Role::Member));
+    let member = principal(&store, add_member(&store, &a, "m@alpha.test", Role::Viewer));
     let owner = principal(&store, add_member(&store, &a, "o@alpha.test", Role::Owner));
     let outsider = principal(
         &store,
@@ -31,7 +31,7 @@ fn members_owners_and_admins_get_their_access_and_nothing_more() {
     // Member of A.
     let s = store.scope(&member, ta).unwrap();
     assert_eq!(s.tenant_id(), ta);
-    assert_eq!(s.access(), Access::Member);
+    assert_eq!(s.access(), Access::Viewer);
     assert!(!s.access().can_manage());
     assert_eq!(s.actor(), member.account());
     assert!(is_not_found(store.scope(&member, tb)));
@@ -66,7 +66,7 @@ fn members_owners_and_admins_get_their_access_and_nothing_more() {
     assert_eq!(
         members,
         vec![
-            (member.account().unwrap(), Role::Member),
+            (member.account().unwrap(), Role::Viewer),
             (owner.account().unwrap(), Role::Owner)
         ]
     );
@@ -83,15 +83,15 @@ fn principals_follow_the_catalog() {
     let admin = common::admin(&store, "root@example.test");
     let a = create_tenant(&store, &admin, "alpha");
     let b = create_tenant(&store, &admin, "beta");
-    let id = add_member(&store, &a, "m@alpha.test", Role::Member);
+    let id = add_member(&store, &a, "m@alpha.test", Role::Viewer);
 
     let p = principal(&store, id);
-    assert_eq!(p.memberships(), &[(a.tenant_id(), Role::Member)]);
+    assert_eq!(p.memberships(), &[(a.tenant_id(), Role::Viewer)]);
     assert!(!p.is_admin());
 
     // Promote in A, add to B.
     a.catalog_write(|c| c.set_member(id, Role::Owner)).unwrap();
-    b.catalog_write(|c| c.set_member(id, Role::Member)).unwrap();
+    b.catalog_write(|c| c.set_member(id, Role::Viewer)).unwrap();
     let p = principal(&store, id);
     assert_eq!(
         store.scope(&p, a.tenant_id()).unwrap().access(),
@@ -99,7 +99,7 @@ fn principals_follow_the_catalog() {
     );
     assert_eq!(
         store.scope(&p, b.tenant_id()).unwrap().access(),
-        Access::Member
+        Access::Viewer
     );
 
     // Removed from A: a fresh principal no longer reaches it.
@@ -108,7 +108,7 @@ fn principals_follow_the_catalog() {
     assert!(is_not_found(store.scope(&p, a.tenant_id())));
     assert_eq!(
         store.scope(&p, b.tenant_id()).unwrap().access(),
-        Access::Member
+        Access::Viewer
     );
 
     // An account that does not exist has no principal.
@@ -131,7 +131,7 @@ fn api_keys_reach_only_their_tenant_and_die_when_revoked() {
 
     // The scope stores the key for its own tenant whatever the record says.
     let key_id = a
-        .catalog_write(|c| c.insert_api_key(api_key_rec(tb, "ci", "byk_secret_one", Role::Member)))
+        .catalog_write(|c| c.insert_api_key(api_key_rec(tb, "ci", "byk_secret_one", Role::Viewer)))
         .unwrap();
     let owner_key = a
         .catalog_write(|c| c.insert_api_key(api_key_rec(ta, "ops", "byk_secret_two", Role::Owner)))
@@ -147,7 +147,7 @@ fn api_keys_reach_only_their_tenant_and_die_when_revoked() {
     assert!(!p.is_admin());
     assert!(store.admin(&p).is_none());
     let s = store.scope(&p, ta).unwrap();
-    assert_eq!(s.access(), Access::Member);
+    assert_eq!(s.access(), Access::Viewer);
     assert_eq!(s.actor(), None);
     assert!(is_not_found(store.scope(&p, tb)));
 

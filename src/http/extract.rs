@@ -250,6 +250,21 @@ where
             .ok_or(AppError::NotFound("tenant"))?;
         let st = Shared::from_ref(state);
         let scope = scope(&st, &caller, TenantId(id))?;
+        // The one place roles are enforced (API.md, "Roles"): before the body is read, so a
+        // refused request changes nothing and says why whatever it carries.
+        let route = parts
+            .extensions
+            .get::<axum::extract::MatchedPath>()
+            .map_or(parts.uri.path(), |m| m.as_str());
+        let changes = !matches!(
+            parts.method,
+            axum::http::Method::GET | axum::http::Method::HEAD | axum::http::Method::OPTIONS
+        );
+        crate::http::roles::check(
+            scope.access(),
+            crate::http::roles::needs(&parts.method, route),
+            changes,
+        )?;
         // Only now do the request's events belong in this tenant's log.
         tracing::Span::current().record("tenant_id", id);
         Ok(TenantCtx { caller, scope })

@@ -9,6 +9,7 @@ pub mod group_routes;
 pub mod login_routes;
 pub mod media_routes;
 pub mod plan_routes;
+pub mod roles;
 pub mod stats_routes;
 pub mod system;
 pub mod template_routes;

@@ -8,24 +8,30 @@ use botyard_shards::records::{self, PlanLimits, TenantRec, TenantStatus};
 
 use crate::clock::rfc3339;
 
+/// A role in a tenant (see API.md, "Roles"): `owner` runs the tenant, `editor` manages its
+/// content and campaigns, `viewer` reads. `member`, the old name of `viewer`, is accepted.
 #[derive(Serialize, Deserialize, ToSchema, Clone, Copy, Debug, PartialEq, Eq)]
 #[serde(rename_all = "lowercase")]
 pub enum Role {
     Owner,
-    Member,
+    Editor,
+    #[serde(alias = "member")]
+    Viewer,
 }
 
 pub fn role_view(r: records::Role) -> Role {
     match r {
         records::Role::Owner => Role::Owner,
-        records::Role::Member => Role::Member,
+        records::Role::Editor => Role::Editor,
+        records::Role::Viewer => Role::Viewer,
     }
 }
 
 pub fn role_rec(r: Role) -> records::Role {
     match r {
         Role::Owner => records::Role::Owner,
-        Role::Member => records::Role::Member,
+        Role::Editor => records::Role::Editor,
+        Role::Viewer => records::Role::Viewer,
     }
 }
 

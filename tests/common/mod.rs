@@ -526,3 +526,50 @@ pub fn limits() -> Value {
         "min_interval_mins": 10
     })
 }
+
+/// (method, path template) of every operation whose path has `{id}`.
+pub fn tenant_operations(doc: &Value) -> Vec<(Method, String)> {
+    let mut ops = Vec::new();
+    for (path, item) in doc["paths"].as_object().expect("paths") {
+        if !path.contains("{id}") {
+            continue;
+        }
+        for (method, _) in item.as_object().expect("path item") {
+            let m = match method.as_str() {
+                "get" => Method::GET,
+                "put" => Method::PUT,
+                "post" => Method::POST,
+                "delete" => Method::DELETE,
+                "patch" => Method::PATCH,
+                "head" => Method::HEAD,
+                "options" => Method::OPTIONS,
+                "trace" => Method::TRACE,
+                // `parameters`, `summary`, … are not operations.
+                _ => continue,
+            };
+            ops.push((m, path.clone()));
+        }
+    }
+    ops
+}
+
+/// Fills a path template: `{id}` with `tenant`, known sub-resource ids from `ids`, else 1.
+pub fn fill(template: &str, tenant: u64, ids: &[(&str, i64)]) -> String {
+    let mut out = String::new();
+    let mut rest = template;
+    while let Some(start) = rest.find('{') {
+        out.push_str(&rest[..start]);
+        let end = rest[start..].find('}').expect("closing brace") + start;
+        let name = &rest[start + 1..end];
+        let value = if name == "id" {
+            tenant as i64
+        } else {
+            ids.iter().find(|(n, _)| *n == name).map_or(1, |(_, v)| *v)
+        };
+        out.push_str(&value.to_string());
+        rest = &rest[end + 1..];
+    }
+    out.push_str(rest);
+    assert!(!out.contains('{'), "unfilled parameter in {template}");
+    out
+}
