@@ -371,3 +371,39 @@ async fn promtool_accepts_the_scraped_metrics() {
     );
     app.stop().await.unwrap();
 }
+
+/// The response check every test's requests go through is not vacuous: an undocumented status
+/// and a body off its schema are both caught.
+#[test]
+fn the_openapi_response_check_catches_what_the_document_does_not_say() {
+    let resp = |status: u16, body: serde_json::Value| {
+        let mut headers = reqwest::header::HeaderMap::new();
+        headers.insert("content-type", "application/json".parse().unwrap());
+        Resp {
+            status,
+            headers,
+            text: body.to_string(),
+            json: body,
+        }
+    };
+    let me = reqwest::Method::GET;
+    let ok = std::panic::catch_unwind(|| {
+        common::openapi_check::check(&me, "/api/v1/auth/me", &resp(200, json!({"nope": 1})))
+    });
+    assert!(ok.is_err(), "a body off the schema passed");
+    let ok = std::panic::catch_unwind(|| {
+        common::openapi_check::check(&me, "/api/v1/auth/me", &resp(418, json!({})))
+    });
+    assert!(ok.is_err(), "an undocumented status passed");
+    let r = std::panic::catch_unwind(|| {
+        common::openapi_check::check(
+            &me,
+            "/api/v1/auth/me",
+            &resp(
+                401,
+                json!({"error": {"code": "auth.missing_credentials", "message": "x"}}),
+            ),
+        )
+    });
+    assert!(r.is_ok(), "a documented error was refused");
+}

@@ -179,7 +179,8 @@ async fn refresh(
 
 /// End this login: its refresh tokens and access tokens stop working.
 #[utoipa::path(post, path = "/api/v1/auth/logout", tag = "auth",
-    responses((status = 204), (status = 401, body = ErrorEnvelope)), security(("bearer" = [])))]
+    responses((status = 204), (status = 400, body = ErrorEnvelope, description = "An API key: it does not log out (`auth.not_a_login`)"),
+              (status = 401, body = ErrorEnvelope)), security(("bearer" = [])))]
 async fn logout(State(st): State<Shared>, caller: Caller) -> AppResult<StatusCode> {
     auth::logout(&st, &caller).await?;
     Ok(StatusCode::NO_CONTENT)
@@ -229,20 +230,22 @@ async fn me(State(st): State<Shared>, caller: Caller) -> AppResult<Json<MeOut>> 
 
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-pub struct PasswordIn {
+pub struct ChangePasswordIn {
     pub current_password: String,
     /// 8 to 128 characters, not a commonly used password.
     pub new_password: String,
 }
 
 /// Change my password. Every login of the account ends; a fresh pair is returned.
-#[utoipa::path(post, path = "/api/v1/auth/password", tag = "auth", request_body = PasswordIn,
-    responses((status = 200, body = TokenPair), (status = 401, body = ErrorEnvelope), (status = 422, body = ErrorEnvelope)),
+#[utoipa::path(post, path = "/api/v1/auth/password", tag = "auth", request_body = ChangePasswordIn,
+    responses((status = 200, body = TokenPair), (status = 401, body = ErrorEnvelope),
+              (status = 403, body = ErrorEnvelope, description = "An API key has no password (`auth.account_required`)"),
+              (status = 422, body = ErrorEnvelope), (status = 503, body = ErrorEnvelope, description = "Password hashing is saturated (`auth.busy`)")),
     security(("bearer" = [])))]
 async fn change_password(
     State(st): State<Shared>,
     caller: Caller,
-    ApiJson(b): ApiJson<PasswordIn>,
+    ApiJson(b): ApiJson<ChangePasswordIn>,
 ) -> AppResult<Json<TokenPair>> {
     if b.current_password.len() > 1024 {
         return Err(crate::error::AppError::invalid(

@@ -776,7 +776,7 @@ async fn get_run(
 }
 
 #[derive(Serialize, ToSchema, Default)]
-pub struct GroupTally {
+pub struct RunGroupTally {
     pub sent: u32,
     pub failed: u32,
     pub skipped: u32,
@@ -792,7 +792,7 @@ pub struct CampaignReport {
     /// Failures and skips by code.
     pub by_reason: BTreeMap<String, u32>,
     /// Per target group (chat id as a string key).
-    pub by_group: BTreeMap<String, GroupTally>,
+    pub by_group: BTreeMap<String, RunGroupTally>,
     /// Median seconds a run took to finish.
     pub median_duration_secs: Option<i64>,
 }

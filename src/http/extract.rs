@@ -148,6 +148,16 @@ where
     type Rejection = AppError;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, AppError> {
+        // One rule for ids: decimal digits, with a sign only for negative chat ids (`+1` is not
+        // another way to write 1).
+        if let Ok(raw) = axum::extract::RawPathParams::from_request_parts(parts, state).await
+            && let Some((name, _)) = raw.iter().find(|(_, v)| v.starts_with('+'))
+        {
+            return Err(AppError::BadRequest {
+                code: "request.invalid_path",
+                message: format!("`{name}` is not a valid id"),
+            });
+        }
         Path::<T>::from_request_parts(parts, state)
             .await
             .map(|Path(v)| ApiPath(v))
@@ -246,8 +256,12 @@ where
             ApiPath::<HashMap<String, String>>::from_request_parts(parts, state).await?;
         let id: u64 = params
             .get("id")
+            .filter(|v| v.bytes().all(|b| b.is_ascii_digit()))
             .and_then(|v| v.parse().ok())
-            .ok_or(AppError::NotFound("tenant"))?;
+            .ok_or_else(|| AppError::BadRequest {
+                code: "request.invalid_path",
+                message: "`id` is not a valid tenant id".into(),
+            })?;
         let st = Shared::from_ref(state);
         let scope = scope(&st, &caller, TenantId(id))?;
         // The one place roles are enforced (API.md, "Roles"): before the body is read, so a

@@ -76,9 +76,10 @@ pub struct CodeIn {
     pub code: String,
 }
 
+/// The account's Telegram 2FA password.
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-pub struct PasswordIn {
+pub struct TwoFactorIn {
     pub password: String,
 }
 
@@ -350,14 +351,14 @@ async fn submit_code(
 /// The account's 2FA password (checked with SRP; it is not stored or logged).
 #[utoipa::path(post, path = "/api/v1/tenants/{id}/logins/{login_id}/password", tag = "sessions",
     params(("id" = u64, Path, description = "Tenant id"), ("login_id" = u64, Path, description = "Login id")),
-    request_body = PasswordIn,
+    request_body = TwoFactorIn,
     responses((status = 200, body = LoginOut), (status = 404, body = ErrorEnvelope), (status = 409, body = ErrorEnvelope), (status = 422, body = ErrorEnvelope)),
     security(("bearer" = [])))]
 async fn submit_password(
     State(st): State<Shared>,
     t: TenantCtx,
     ApiPath(ids): ApiPath<(u64, u64)>,
-    ApiJson(b): ApiJson<PasswordIn>,
+    ApiJson(b): ApiJson<TwoFactorIn>,
 ) -> AppResult<Json<LoginOut>> {
     if b.password.is_empty() || b.password.len() > 256 {
         return Err(AppError::invalid("password", "1 to 256 bytes"));

@@ -8,6 +8,7 @@ pub mod extract;
 pub mod group_routes;
 pub mod login_routes;
 pub mod media_routes;
+pub mod openapi;
 pub mod plan_routes;
 pub mod roles;
 pub mod stats_routes;
@@ -95,18 +96,22 @@ fn api_router() -> OpenApiRouter<Shared> {
 /// The OpenAPI document, as served at `/api/openapi.json`.
 pub fn openapi_json() -> String {
     let (_, api) = api_router().split_for_parts();
-    api.to_pretty_json()
-        .unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}"))
-        + "\n"
+    document_json(&api)
+}
+
+/// The generated document, completed with the answers every operation shares.
+fn document_json(api: &utoipa::openapi::OpenApi) -> String {
+    let mut doc = match serde_json::to_value(api) {
+        Ok(v) => v,
+        Err(e) => return format!("{{\"error\":\"{e}\"}}\n"),
+    };
+    openapi::complete(&mut doc);
+    serde_json::to_string_pretty(&doc).unwrap_or_default() + "\n"
 }
 
 pub fn router(st: Shared) -> Router {
     let (api, doc) = api_router().split_for_parts();
-    let doc_json: Arc<str> = doc
-        .to_pretty_json()
-        .map(|s| s + "\n")
-        .unwrap_or_default()
-        .into();
+    let doc_json: Arc<str> = document_json(&doc).into();
     let body_limit = st.config.http.body_limit_kb * 1024;
     let timeout = Duration::from_secs(st.config.http.request_timeout_secs);
     api.merge(system::router(doc_json))

@@ -37,6 +37,7 @@ pub fn router() -> OpenApiRouter<Shared> {
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize, ToSchema)]
 #[serde(rename_all = "lowercase")]
+#[schema(as = StatsFormat)]
 pub enum Format {
     #[default]
     Json,
@@ -54,12 +55,14 @@ pub struct StatsQuery {
     /// One group's chat id (default: all groups).
     pub group: Option<i64>,
     /// `day` (default) or `hour`, for the message series.
+    #[param(inline)]
     pub interval: Option<Interval>,
     /// Top users: how many, 1 to 100 (default 20).
     pub limit: Option<usize>,
     /// Deliveries: one campaign.
     pub campaign: Option<u64>,
     /// `json` (default) or `csv`.
+    #[param(inline)]
     pub format: Option<Format>,
 }
 
@@ -203,6 +206,7 @@ async fn summary(
 #[into_params(parameter_in = Query)]
 pub struct SummaryQuery {
     /// `json` (default) or `csv`.
+    #[param(inline)]
     pub format: Option<Format>,
 }
 #[derive(Serialize, ToSchema)]

@@ -456,7 +456,7 @@ pub enum Lang {
 
 #[derive(Serialize, Deserialize, ToSchema, Clone, Copy, Debug, PartialEq, Eq)]
 #[serde(rename_all = "lowercase")]
-pub enum Format {
+pub enum ParseModeIo {
     Markdown,
     Html,
 }
@@ -465,7 +465,7 @@ pub enum Format {
 #[serde(deny_unknown_fields)]
 pub struct SendOptions {
     /// How message templates are parsed.
-    pub parse_mode: Format,
+    pub parse_mode: ParseModeIo,
     /// Send without notification sound.
     pub silent: bool,
     pub disable_link_preview: bool,
@@ -496,8 +496,8 @@ fn settings_view(s: &SettingsRec) -> Settings {
         display_name: s.display_name.clone(),
         sending: SendOptions {
             parse_mode: match s.send.parse_mode {
-                ParseMode::Markdown => Format::Markdown,
-                ParseMode::Html => Format::Html,
+                ParseMode::Markdown => ParseModeIo::Markdown,
+                ParseMode::Html => ParseModeIo::Html,
             },
             silent: s.send.silent,
             disable_link_preview: s.send.disable_link_preview,
@@ -533,8 +533,8 @@ async fn put_settings(
         },
         display_name: b.display_name,
         parse_mode: match b.sending.parse_mode {
-            Format::Markdown => ParseMode::Markdown,
-            Format::Html => ParseMode::Html,
+            ParseModeIo::Markdown => ParseMode::Markdown,
+            ParseModeIo::Html => ParseMode::Html,
         },
         silent: b.sending.silent,
         disable_link_preview: b.sending.disable_link_preview,

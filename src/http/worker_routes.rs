@@ -139,7 +139,7 @@ pub struct ConnectSessionIn {
     pub token: Option<String>,
     /// Simulator setup for `sim` (seed, groups 1–50, members_per_group 1–1000, events_per_sec
     /// above 0 and at most 1000, failures …); three groups and one event a second when omitted.
-    #[schema(value_type = Object)]
+    #[schema(value_type = Option<Object>)]
     pub sim: Option<SimConfig>,
 }
 

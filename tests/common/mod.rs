@@ -474,18 +474,130 @@ impl Drop for App {
     }
 }
 
-/// Sends a built request and reads the whole answer.
+/// Sends a built request and reads the whole answer. Every answer of an operation in the
+/// OpenAPI document is checked against it: its status is documented and its JSON body fits
+/// the documented schema (see [`openapi_check`]).
 pub async fn send(req: reqwest::RequestBuilder) -> Resp {
-    let r = req.send().await.expect("request failed");
+    let (client, req) = req.build_split();
+    let req = req.expect("request");
+    let (method, path) = (req.method().clone(), req.url().path().to_string());
+    let r = client.execute(req).await.expect("request failed");
     let status = r.status().as_u16();
     let headers = r.headers().clone();
     let text = r.text().await.expect("response body");
     let json = serde_json::from_str(&text).unwrap_or(Value::Null);
-    Resp {
+    let resp = Resp {
         status,
         headers,
         text,
         json,
+    };
+    openapi_check::check(&method, &path, &resp);
+    resp
+}
+
+/// The served OpenAPI document held against the answers the tests get.
+pub mod openapi_check {
+    use std::collections::HashMap;
+    use std::sync::{Arc, LazyLock, Mutex};
+
+    use reqwest::Method;
+    use serde_json::{Value, json};
+
+    use super::Resp;
+
+    /// The committed document; a unit test keeps it equal to the served one.
+    static DOC: LazyLock<Value> = LazyLock::new(|| {
+        serde_json::from_str(include_str!("../../docs/openapi.json")).expect("openapi.json")
+    });
+
+    type Validators = Mutex<HashMap<(String, String, String), Arc<jsonschema::Validator>>>;
+    static VALIDATORS: LazyLock<Validators> = LazyLock::new(|| Mutex::new(HashMap::new()));
+
+    /// The document's path template for a concrete path: same segments, `{…}` matching any,
+    /// the one with most literal segments first (`/users/top` before `/users/{user_id}`).
+    fn template(path: &str) -> Option<String> {
+        let segs: Vec<&str> = path.split('/').collect();
+        DOC["paths"]
+            .as_object()?
+            .keys()
+            .filter(|t| {
+                let ts: Vec<&str> = t.split('/').collect();
+                ts.len() == segs.len()
+                    && ts
+                        .iter()
+                        .zip(&segs)
+                        .all(|(t, s)| (t.starts_with('{') && !s.is_empty()) || t == s)
+            })
+            .max_by_key(|t| t.split('/').filter(|s| !s.starts_with('{')).count())
+            .cloned()
+    }
+
+    fn validator(
+        tpl: &str,
+        method: &str,
+        status: &str,
+        schema: &Value,
+    ) -> Arc<jsonschema::Validator> {
+        let key = (tpl.to_string(), method.to_string(), status.to_string());
+        let mut cache = VALIDATORS.lock().unwrap_or_else(|p| p.into_inner());
+        cache
+            .entry(key)
+            .or_insert_with(|| {
+                // The components travel with the schema so its `$ref`s resolve.
+                let mut root = json!({
+                    "$schema": "https://json-schema.org/draft/2020-12/schema",
+                    "components": DOC["components"].clone(),
+                });
+                if let (Some(r), Some(s)) = (root.as_object_mut(), schema.as_object()) {
+                    for (k, v) in s {
+                        r.insert(k.clone(), v.clone());
+                    }
+                }
+                Arc::new(
+                    jsonschema::draft202012::new(&root)
+                        .unwrap_or_else(|e| panic!("schema of {method} {tpl} {status}: {e}")),
+                )
+            })
+            .clone()
+    }
+
+    /// Panics when an answer of a documented operation has an undocumented status, or JSON
+    /// that does not fit the documented schema.
+    pub fn check(method: &Method, path: &str, r: &Resp) {
+        let Some(tpl) = template(path) else { return };
+        let m = method.as_str().to_lowercase();
+        let Some(op) = DOC["paths"][&tpl].get(&m) else {
+            return;
+        };
+        let status = r.status.to_string();
+        let Some(doc) = op["responses"].get(&status) else {
+            panic!(
+                "{method} {tpl} answered {status}, which the OpenAPI document does not list: {}",
+                r.text
+            );
+        };
+        let is_json = r
+            .header("content-type")
+            .is_some_and(|c| c.starts_with("application/json"));
+        let Some(schema) = doc.pointer("/content/application~1json/schema") else {
+            return;
+        };
+        if !is_json {
+            return;
+        }
+        let v = validator(&tpl, &m, &status, schema);
+        let errors: Vec<String> = v
+            .iter_errors(&r.json)
+            .take(5)
+            .map(|e| format!("{} at {}", e, e.instance_path()))
+            .collect();
+        assert!(
+            errors.is_empty(),
+            "{method} {tpl} {status}: the answer does not fit the OpenAPI document:\n{}\n{}",
+            errors.join("\n"),
+            r.text.chars().take(2000).collect::<String>()
+        );
     }
 }
 
