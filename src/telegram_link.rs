@@ -246,12 +246,25 @@ pub fn spawn_inbox(st: &Shared) {
     });
 }
 
-/// The platform bot is not configured or not online.
+/// Whether the reseller set up a platform bot (a real one, or the simulated one).
+pub fn platform_configured(c: &crate::config::Config) -> bool {
+    c.platform.bot_token.is_some() || c.platform.bot == crate::config::PlatformBot::Sim || c.demo
+}
+
+/// No platform bot is set up: a state of the appliance, not a failure of the server.
+pub fn not_configured() -> AppError {
+    AppError::Conflict {
+        code: "platform_bot.not_configured",
+        message: "this appliance has no platform bot; the reseller sets it up in the configuration (platform.bot_token)".into(),
+    }
+}
+
+/// The platform bot is configured but not online now.
 pub fn unavailable() -> AppError {
     AppError::Upstream {
         status: 503,
         code: "platform_bot.unavailable",
-        message: "the platform bot is not online; the reseller sets it up in the configuration (platform.bot_token)".into(),
+        message: "the platform bot is not online right now; try again in a minute".into(),
     }
 }
 

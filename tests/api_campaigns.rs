@@ -1132,6 +1132,6 @@ async fn without_a_platform_bot_linking_and_test_posts_say_so() {
     let admin = app.admin().await;
     app.post("/api/v1/auth/telegram/link", &admin.access, json!({}))
         .await
-        .expect_err(503, "platform_bot.unavailable");
+        .expect_err(409, "platform_bot.not_configured");
     app.stop().await.unwrap();
 }

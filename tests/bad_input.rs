@@ -477,6 +477,16 @@ async fn malformed_requests_get_the_documented_errors() {
             "validation.wrong_type",
         )
         .field("email"),
+        // serde would fill a struct from an array; the API takes objects only.
+        json_case(
+            "member patch as an array",
+            Method::PATCH,
+            &format!("{members}/{member}"),
+            Owner,
+            r#"[null]"#,
+            422,
+            "validation.wrong_type",
+        ),
         json_case(
             "member role wrong type",
             Method::PATCH,

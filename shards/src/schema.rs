@@ -240,20 +240,30 @@ pub(crate) fn migrate_with(
         });
     }
     let start = version;
-    for m in migrations.iter().filter(|m| m.to > start) {
-        let tx = db.begin_write().map_err(|e| db_err(e.into()))?;
+    let pending: Vec<&Migration> = migrations.iter().filter(|m| m.to > start).collect();
+    let Some(last) = pending.last().map(|m| m.to) else {
+        return Ok(version);
+    };
+    // Every pending step in one transaction: a new file is created at the current version at
+    // once, and an old one is either migrated whole or left as it was.
+    let tx = db.begin_write().map_err(|e| db_err(e.into()))?;
+    for m in &pending {
         (m.run)(&tx).map_err(db_err)?;
-        {
-            let mut meta = tx.open_table(META).map_err(|e| db_err(e.into()))?;
-            meta.insert("kind", kind.code())
-                .map_err(|e| db_err(e.into()))?;
-            meta.insert("schema_version", u64::from(m.to))
-                .map_err(|e| db_err(e.into()))?;
-        }
-        tx.commit().map_err(|e| db_err(e.into()))?;
-        tracing::info!(file = path, from = version, to = m.to, "migrated schema");
-        version = m.to;
     }
+    {
+        let mut meta = tx.open_table(META).map_err(|e| db_err(e.into()))?;
+        meta.insert("kind", kind.code())
+            .map_err(|e| db_err(e.into()))?;
+        meta.insert("schema_version", u64::from(last))
+            .map_err(|e| db_err(e.into()))?;
+    }
+    tx.commit().map_err(|e| db_err(e.into()))?;
+    if start == 0 {
+        tracing::debug!(file = path, version = last, "created schema");
+    } else {
+        tracing::info!(file = path, from = start, to = last, "migrated schema");
+    }
+    version = last;
     Ok(version)
 }
 

@@ -96,13 +96,18 @@ pub struct TelegramLinkCode {
 /// A one-time link to connect my Telegram user: opening it starts the platform bot, which
 /// links the chat to my account and confirms. A new code replaces the previous one.
 #[utoipa::path(post, path = "/api/v1/auth/telegram/link", tag = "auth",
-    responses((status = 201, body = TelegramLinkCode), (status = 401, body = ErrorEnvelope), (status = 403, body = ErrorEnvelope), (status = 503, body = ErrorEnvelope)),
+    responses((status = 201, body = TelegramLinkCode), (status = 401, body = ErrorEnvelope), (status = 403, body = ErrorEnvelope),
+              (status = 409, body = ErrorEnvelope, description = "No platform bot is set up (`platform_bot.not_configured`)"),
+              (status = 503, body = ErrorEnvelope, description = "The platform bot is not online now (`platform_bot.unavailable`)")),
     security(("bearer" = [])))]
 async fn new_telegram_link(
     State(st): State<Shared>,
     caller: Caller,
 ) -> AppResult<(StatusCode, Json<TelegramLinkCode>)> {
     let account = account_of(&caller)?;
+    if !crate::telegram_link::platform_configured(&st.config) {
+        return Err(crate::telegram_link::not_configured());
+    }
     let bot = st
         .supervisor
         .platform_bot()

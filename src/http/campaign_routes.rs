@@ -541,6 +541,7 @@ async fn test_campaign(
         code: "telegram.account_required",
         message: "an API key has no Telegram user; log in as a person",
     })?;
+    let configured = crate::telegram_link::platform_configured(&st.config);
     let st2 = st.clone();
     let (job, to) = blocking(move || {
         // Another tenant's campaign is a 404 before anything about the caller is said.
@@ -548,6 +549,9 @@ async fn test_campaign(
             .shard_read()?
             .campaign(CampaignId(ids.1))?
             .ok_or(AppError::NotFound("campaign"))?;
+        if !configured {
+            return Err(crate::telegram_link::not_configured());
+        }
         let to = st2
             .store
             .catalog_read()?

@@ -71,8 +71,16 @@ impl<S: Send + Sync> FromRequest<S> for ApiBytes {
     }
 }
 
-/// Parses JSON with the error classification of [`ApiJson`].
+/// Parses JSON with the error classification of [`ApiJson`]. Every body of the API is an
+/// object: serde would otherwise fill a struct from an array (`[null, null]`).
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, AppError> {
+    if bytes.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'[') {
+        return Err(AppError::Invalid {
+            code: "validation.wrong_type",
+            field: String::new(),
+            message: "the body is a JSON object, not an array".into(),
+        });
+    }
     let mut de = serde_json::Deserializer::from_slice(bytes);
     let value = serde_path_to_error::deserialize(&mut de).map_err(|e| {
         let path = e.path().to_string();

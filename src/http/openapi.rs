@@ -63,9 +63,24 @@ fn complete_operation(path: &str, method: &axum::http::Method, op: &mut Value) {
         .and_then(Value::as_object)
         .map(|c| c.keys().cloned().collect())
         .unwrap_or_default();
+    let csv = op
+        .get("parameters")
+        .and_then(Value::as_array)
+        .is_some_and(|ps| ps.iter().any(|p| p["in"] == "query" && p["name"] == "format"));
     let Some(responses) = op.get_mut("responses").and_then(Value::as_object_mut) else {
         return;
     };
+    // `format=csv` answers the same 200 as a CSV download.
+    if csv
+        && let Some(content) = responses
+            .get_mut("200")
+            .and_then(|r| r.get_mut("content"))
+            .and_then(Value::as_object_mut)
+    {
+        content
+            .entry("text/csv")
+            .or_insert_with(|| json!({"schema": {"type": "string"}}));
+    }
     for r in responses.values_mut() {
         if let Some(o) = r.as_object_mut()
             && !o.contains_key("description")
