@@ -33,7 +33,53 @@ pub fn clean_name(field: &str, name: &str) -> AppResult<String> {
             "must not contain control characters",
         ));
     }
+    check_visible(field, n)?;
     Ok(n.to_string())
+}
+
+/// Characters that change how the text around them is shown: bidi embeddings, overrides and
+/// isolates (an "exe.pdf" that reads "fdp.exe").
+fn is_bidi_control(c: char) -> bool {
+    matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' | '\u{200E}' | '\u{200F}' | '\u{061C}')
+}
+
+/// Characters that show nothing: spaces of every width, joiners, the Hangul filler, …
+fn is_invisible(c: char) -> bool {
+    c.is_whitespace()
+        || matches!(
+            c,
+            '\u{200B}'..='\u{200D}'
+                | '\u{2060}'..='\u{2064}'
+                | '\u{FEFF}'
+                | '\u{00AD}'
+                | '\u{034F}'
+                | '\u{115F}'
+                | '\u{1160}'
+                | '\u{3164}'
+                | '\u{FFA0}'
+                | '\u{180E}'
+                | '\u{2800}'
+        )
+        || is_bidi_control(c)
+}
+
+/// Refuses a name that shows nothing, or that reorders what is shown (`validation.name`).
+pub fn check_visible(field: &str, name: &str) -> AppResult<()> {
+    if name.chars().any(is_bidi_control) {
+        return Err(AppError::Invalid {
+            code: "validation.name",
+            field: field.into(),
+            message: "must not contain right-to-left or left-to-right override characters".into(),
+        });
+    }
+    if name.chars().all(is_invisible) {
+        return Err(AppError::Invalid {
+            code: "validation.name",
+            field: field.into(),
+            message: "must contain at least one visible character".into(),
+        });
+    }
+    Ok(())
 }
 
 fn audit(
@@ -201,6 +247,15 @@ pub fn add_member(
     let actor = scope.actor();
     let id = scope.tenant_id();
     let is_admin = scope.access() == botyard_shards::Access::Admin;
+    // An owner adds people by creating their account: the password is asked for before the
+    // email is looked up, so leaving it out says nothing about who has an account.
+    if !is_admin && password_hash.is_none() {
+        return Err(AppError::Invalid {
+            code: "validation.missing_field",
+            field: "password".into(),
+            message: "a new account needs a password".into(),
+        });
+    }
     scope.catalog_write(|c| -> AppResult<MemberView> {
         let account = match c.account_by_email(&email)? {
             Some((account, _)) => {
@@ -211,11 +266,10 @@ pub fn add_member(
                     });
                 }
                 if !is_admin {
-                    return Err(AppError::Conflict {
-                        code: "member.email_taken",
-                        message:
-                            "an account with this email already exists; ask an admin to add it"
-                                .into(),
+                    return Err(AppError::Invalid {
+                        code: "member.email_unavailable",
+                        field: "email".into(),
+                        message: "this email cannot be used for a new account here; use another address, or ask the reseller to add an existing account".into(),
                     });
                 }
                 account
@@ -308,7 +362,7 @@ pub fn remove_member(scope: &TenantScope, account: AccountId, now: i64) -> AppRe
                 message: "a tenant keeps at least one owner".into(),
             });
         }
-        c.remove_member(account)?;
+        let (_, deleted) = c.remove_member(account)?;
         // Logins of the removed account end, so its access to this tenant ends now.
         c.revoke_account_families(account)?;
         audit(
@@ -317,7 +371,11 @@ pub fn remove_member(scope: &TenantScope, account: AccountId, now: i64) -> AppRe
             actor,
             Some(id),
             "member.removed",
-            format!("account {account}"),
+            if deleted {
+                format!("account {account}, in no other tenant, deleted")
+            } else {
+                format!("account {account}")
+            },
         )?;
         Ok(())
     })

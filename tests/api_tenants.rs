@@ -456,7 +456,7 @@ async fn members_roles_and_the_last_owner() {
     app.post(
         &members,
         &owner,
-        json!({"email": "M@example.com", "role": "viewer"}),
+        json!({"email": "M@example.com", "password": PASSWORD, "role": "viewer"}),
     )
     .await
     .expect_err(409, "member.exists");
@@ -515,10 +515,10 @@ async fn members_roles_and_the_last_owner() {
     app.get(&format!("/api/v1/tenants/{t}"), &member)
         .await
         .expect_err(401, "auth.session_revoked");
-    let again = app.login("m@example.com", PASSWORD).await.access;
-    app.get(&format!("/api/v1/tenants/{t}"), &again)
+    // In no other tenant, the account went with the membership.
+    app.login_raw("m@example.com", PASSWORD)
         .await
-        .expect_err(404, "resource.not_found");
+        .expect_err(401, "auth.invalid_credentials");
     // Unknown members.
     app.patch(
         &format!("{members}/999999"),
@@ -546,6 +546,34 @@ async fn members_roles_and_the_last_owner() {
         .collect();
     roles.sort();
     assert_eq!(roles, vec![(o1, "viewer".into()), (o2, "owner".into())]);
+
+    // The same email can be added again, as a new account.
+    let again = app
+        .add_member(&o2_token, t, "m@example.com", "editor")
+        .await;
+    assert_ne!(again, m);
+    app.login("m@example.com", PASSWORD).await;
+    // An owner cannot tell whether an email has an account elsewhere: without a password
+    // the answer is the same either way.
+    let other = app.create_tenant(&admin, "Başka Dükkan").await;
+    app.add_member(&admin, other, "baska@example.com", "owner")
+        .await;
+    for email in ["baska@example.com", "hic-olmayan@example.com"] {
+        app.post(
+            &members,
+            &o2_token,
+            json!({"email": email, "role": "viewer"}),
+        )
+        .await
+        .expect_err(422, "validation.missing_field");
+    }
+    app.post(
+        &members,
+        &o2_token,
+        json!({"email": "baska@example.com", "password": PASSWORD, "role": "viewer"}),
+    )
+    .await
+    .expect_err(422, "member.email_unavailable");
 }
 
 #[tokio::test]

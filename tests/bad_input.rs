@@ -332,6 +332,27 @@ async fn malformed_requests_get_the_documented_errors() {
         )
         .field("token"),
         // --- tenants ---
+        // Names that show nothing, or reorder what is shown, are refused everywhere.
+        json_case(
+            "tenant name of invisible characters",
+            post.clone(),
+            "/api/v1/tenants",
+            Admin,
+            "{\"name\": \"\u{200B}\u{3164}\u{2060}\"}",
+            422,
+            "validation.name",
+        )
+        .field("name"),
+        json_case(
+            "tenant name with a bidi override",
+            post.clone(),
+            "/api/v1/tenants",
+            Admin,
+            "{\"name\": \"Kahve \u{202E}fdp.exe\"}",
+            422,
+            "validation.name",
+        )
+        .field("name"),
         json_case(
             "tenant malformed",
             post.clone(),

@@ -112,8 +112,19 @@ impl TenantCatalog<WriteTransaction> {
     pub fn set_member(&mut self, account: AccountId, role: Role) -> Result<()> {
         self.inner.set_member(self.tenant, account, role)
     }
-    pub fn remove_member(&mut self, account: AccountId) -> Result<bool> {
-        self.inner.remove_member(self.tenant, account)
+    /// Removes a member; an account left in no tenant (and not an admin) is deleted with it,
+    /// so it cannot sign in and its email can be added again as a new account. Returns
+    /// whether it was a member, and whether its account was deleted.
+    pub fn remove_member(&mut self, account: AccountId) -> Result<(bool, bool)> {
+        if !self.inner.remove_member(self.tenant, account)? {
+            return Ok((false, false));
+        }
+        let orphan = self.inner.memberships(account)?.is_empty()
+            && self.inner.account(account)?.is_some_and(|a| !a.is_admin);
+        if orphan {
+            self.inner.delete_account(account)?;
+        }
+        Ok((true, orphan))
     }
     /// Stores a key for this tenant (the record's tenant is overwritten with the scope's).
     pub fn insert_api_key(&mut self, mut r: ApiKeyRec) -> Result<ApiKeyId> {

@@ -102,13 +102,34 @@ fn principals_follow_the_catalog() {
         Access::Viewer
     );
 
-    // Removed from A: a fresh principal no longer reaches it.
-    assert!(a.catalog_write(|c| c.remove_member(id)).unwrap());
+    // Removed from A: a fresh principal no longer reaches it; still in B, it is kept.
+    assert_eq!(
+        a.catalog_write(|c| c.remove_member(id)).unwrap(),
+        (true, false)
+    );
     let p = principal(&store, id);
     assert!(is_not_found(store.scope(&p, a.tenant_id())));
     assert_eq!(
         store.scope(&p, b.tenant_id()).unwrap().access(),
         Access::Viewer
+    );
+    // Removed from its last tenant, the account goes: no principal, the email is free again.
+    assert_eq!(
+        b.catalog_write(|c| c.remove_member(id)).unwrap(),
+        (true, true)
+    );
+    assert!(store.catalog_read().unwrap().account(id).unwrap().is_none());
+    assert!(
+        store
+            .catalog_read()
+            .unwrap()
+            .account_by_email("m@alpha.test")
+            .unwrap()
+            .is_none()
+    );
+    assert_eq!(
+        b.catalog_write(|c| c.remove_member(id)).unwrap(),
+        (false, false)
     );
 
     // An account that does not exist has no principal.

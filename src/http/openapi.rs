@@ -66,7 +66,10 @@ fn complete_operation(path: &str, method: &axum::http::Method, op: &mut Value) {
     let csv = op
         .get("parameters")
         .and_then(Value::as_array)
-        .is_some_and(|ps| ps.iter().any(|p| p["in"] == "query" && p["name"] == "format"));
+        .is_some_and(|ps| {
+            ps.iter()
+                .any(|p| p["in"] == "query" && p["name"] == "format")
+        });
     let Some(responses) = op.get_mut("responses").and_then(Value::as_object_mut) else {
         return;
     };

@@ -187,6 +187,7 @@ fn clean_name(name: &str) -> AppResult<String> {
             format!("1 to {MAX_NAME} characters"),
         ));
     }
+    crate::tenancy::check_visible("name", n)?;
     Ok(n.to_string())
 }
 
