@@ -521,7 +521,8 @@ impl Supervisor {
     }
 
     /// The tenant's time zone, read from its settings once.
-    async fn zone(&self, tenant: TenantId) -> jiff::tz::TimeZone {
+    /// The tenant's time zone, cached (updated with its settings).
+    pub async fn zone(&self, tenant: TenantId) -> jiff::tz::TimeZone {
         if let Some(z) = lock(&self.zones).get(&tenant) {
             return z.clone();
         }

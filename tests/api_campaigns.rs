@@ -465,11 +465,19 @@ async fn the_scheduler_follows_the_tenants_clock_zone_and_window() {
         .expect(200)
         .clone();
     assert_eq!(a["next_run"], "2026-03-29T07:30:00Z", "09:30 summer time");
+    assert_eq!(
+        a["next_run_local"], "2026-03-29T09:30:00+02:00[Europe/Berlin]",
+        "the tenant's own time beside UTC"
+    );
     // The tenant moves to Istanbul: the next run is 09:30 there.
     s["time_zone"] = json!("Europe/Istanbul");
     app.put(&settings, &t.owner, s.clone()).await.expect(200);
     let a = app.get(&base, &t.owner).await.expect(200).clone();
     assert_eq!(a["next_run"], "2026-03-29T06:30:00Z");
+    assert_eq!(
+        a["next_run_local"],
+        "2026-03-29T09:30:00+03:00[Europe/Istanbul]"
+    );
 
     // The clock reaches it: the run starts, the next one is a day later.
     let mut stats = app.ready.scheduler.watch();

@@ -130,8 +130,11 @@ pub struct CampaignOut {
     /// `campaign.removed_from_most`, `campaign.flood_wait`, `campaign.template_missing` …
     pub paused_code: Option<String>,
     pub paused_reason: Option<String>,
-    /// The next run (jitter included), when active.
+    /// The next run (jitter included), when active, in UTC.
     pub next_run: Option<String>,
+    /// The same instant in the tenant's time zone, as the schedule and window are written
+    /// (`2026-12-04T09:30:00+03:00[Europe/Istanbul]`).
+    pub next_run_local: Option<String>,
     pub runs: u32,
     pub created_at: String,
     pub updated_at: String,
@@ -233,7 +236,7 @@ fn input(b: CampaignIn) -> AppResult<Input> {
     })
 }
 
-fn campaign_out(id: CampaignId, r: &CampaignRec) -> CampaignOut {
+fn campaign_out(id: CampaignId, r: &CampaignRec, zone: &jiff::tz::TimeZone) -> CampaignOut {
     let (state, code, reason) = match &r.state {
         CampaignStateRec::Draft => (CampaignState::Draft, None, None),
         CampaignStateRec::Active => (CampaignState::Active, None, None),
@@ -263,10 +266,17 @@ fn campaign_out(id: CampaignId, r: &CampaignRec) -> CampaignOut {
         paused_code: code,
         paused_reason: reason,
         next_run: r.next_run.map(rfc3339),
+        next_run_local: r.next_run.and_then(|t| local_time(t, zone)),
         runs: r.runs,
         created_at: rfc3339(r.created_at),
         updated_at: rfc3339(r.updated_at),
     }
+}
+
+/// Unix second `t` in `zone`, with its offset and zone name.
+fn local_time(t: i64, zone: &jiff::tz::TimeZone) -> Option<String> {
+    let z = jiff::Timestamp::from_second(t).ok()?.to_zoned_datetime(zone.clone());
+    Some(z.strftime("%Y-%m-%dT%H:%M:%S%:z[%Q]").to_string())
 }
 
 /// Tells the scheduler about a campaign's state after a change.
@@ -283,10 +293,14 @@ fn reschedule(st: &Shared, scope: &TenantScope, id: CampaignId, r: &CampaignRec)
     params(("id" = u64, Path, description = "Tenant id")),
     responses((status = 200, body = Vec<CampaignOut>), (status = 404, body = ErrorEnvelope)),
     security(("bearer" = [])))]
-async fn list_campaigns(t: TenantCtx) -> AppResult<Json<Vec<CampaignOut>>> {
+async fn list_campaigns(
+    State(st): State<Shared>,
+    t: TenantCtx,
+) -> AppResult<Json<Vec<CampaignOut>>> {
+    let zone = st.supervisor.zone(t.scope.tenant_id()).await;
     let all = blocking(move || Ok(t.scope.shard_read()?.campaigns()?)).await?;
     Ok(Json(
-        all.iter().map(|(id, r)| campaign_out(*id, r)).collect(),
+        all.iter().map(|(id, r)| campaign_out(*id, r, &zone)).collect(),
     ))
 }
 
@@ -302,6 +316,7 @@ async fn create_campaign(
     t: TenantCtx,
     ApiJson(b): ApiJson<CampaignIn>,
 ) -> AppResult<(StatusCode, Json<CampaignOut>)> {
+    let zone = st.supervisor.zone(t.scope.tenant_id()).await;
     require_active(&t.scope)?;
     let i = input(b)?;
     let (id, rec) = blocking(move || {
@@ -309,7 +324,7 @@ async fn create_campaign(
         campaigns::create(&t.scope, limit, i, st.now())
     })
     .await?;
-    Ok((StatusCode::CREATED, Json(campaign_out(id, &rec))))
+    Ok((StatusCode::CREATED, Json(campaign_out(id, &rec, &zone))))
 }
 
 /// One campaign.
@@ -318,9 +333,11 @@ async fn create_campaign(
     responses((status = 200, body = CampaignOut), (status = 404, body = ErrorEnvelope)),
     security(("bearer" = [])))]
 async fn get_campaign(
+    State(st): State<Shared>,
     t: TenantCtx,
     ApiPath(ids): ApiPath<(u64, u64)>,
 ) -> AppResult<Json<CampaignOut>> {
+    let zone = st.supervisor.zone(t.scope.tenant_id()).await;
     let id = CampaignId(ids.1);
     let rec = blocking(move || {
         t.scope
@@ -329,7 +346,7 @@ async fn get_campaign(
             .ok_or(AppError::NotFound("campaign"))
     })
     .await?;
-    Ok(Json(campaign_out(id, &rec)))
+    Ok(Json(campaign_out(id, &rec, &zone)))
 }
 
 /// Replaces a campaign's settings; an active one is rescheduled from now.
@@ -345,6 +362,7 @@ async fn update_campaign(
     ApiPath(ids): ApiPath<(u64, u64)>,
     ApiJson(b): ApiJson<CampaignIn>,
 ) -> AppResult<Json<CampaignOut>> {
+    let zone = st.supervisor.zone(t.scope.tenant_id()).await;
     require_active(&t.scope)?;
     let id = CampaignId(ids.1);
     let i = input(b)?;
@@ -356,7 +374,7 @@ async fn update_campaign(
     })
     .await?;
     reschedule(&st, &scope, id, &rec);
-    Ok(Json(campaign_out(id, &rec)))
+    Ok(Json(campaign_out(id, &rec, &zone)))
 }
 
 /// Deletes a campaign with its runs and reports; posts already queued may still go out.
@@ -389,6 +407,7 @@ async fn state_action(
         i64,
     ) -> AppResult<CampaignRec>,
 ) -> AppResult<Json<CampaignOut>> {
+    let zone = st.supervisor.zone(t.scope.tenant_id()).await;
     require_active(&t.scope)?;
     let st2 = st.clone();
     let (scope, rec) = blocking(move || {
@@ -398,7 +417,7 @@ async fn state_action(
     })
     .await?;
     reschedule(&st, &scope, id, &rec);
-    Ok(Json(campaign_out(id, &rec)))
+    Ok(Json(campaign_out(id, &rec, &zone)))
 }
 
 /// Schedules the campaign from now (409 `campaign.no_future_run` when nothing is left to run).
@@ -596,6 +615,7 @@ async fn duplicate_campaign(
     t: TenantCtx,
     ApiPath(ids): ApiPath<(u64, u64)>,
 ) -> AppResult<(StatusCode, Json<CampaignOut>)> {
+    let zone = st.supervisor.zone(t.scope.tenant_id()).await;
     require_active(&t.scope)?;
     let src = CampaignId(ids.1);
     let (id, rec) = blocking(move || {
@@ -604,7 +624,7 @@ async fn duplicate_campaign(
         campaigns::duplicate(&t.scope, limit, settings.language, src, st.now())
     })
     .await?;
-    Ok((StatusCode::CREATED, Json(campaign_out(id, &rec))))
+    Ok((StatusCode::CREATED, Json(campaign_out(id, &rec, &zone))))
 }
 
 /// Whether the sender can post in each target now, and how long one run takes.

@@ -76,6 +76,8 @@ struct Words {
     group: &'static str,
     reasons: &'static str,
     none: &'static str,
+    /// A change from zero: there is no percentage of nothing.
+    from_zero: &'static str,
     days: [&'static str; 7],
 }
 
@@ -99,6 +101,7 @@ const EN: Words = Words {
     group: "Group",
     reasons: "Why posts failed or were skipped",
     none: "Nothing to show.",
+    from_zero: "new",
     days: ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"],
 };
 
@@ -122,18 +125,17 @@ const TR: Words = Words {
     group: "Grup",
     reasons: "Başarısız ve atlanan paylaşımların nedenleri",
     none: "Gösterilecek veri yok.",
+    from_zero: "yeni",
     days: ["Pzt", "Sal", "Çar", "Per", "Cum", "Cmt", "Paz"],
 };
 
-fn change(now: i64, before: i64) -> String {
+/// The change from `before` to `now` as a signed percentage of `before`'s size (a net
+/// growth may be negative on both sides); from zero it is `new`, and no change is `—`.
+fn change(now: i64, before: i64, new: &str) -> String {
     if before == 0 {
-        return if now == 0 {
-            "—".into()
-        } else {
-            "+∞".into()
-        };
+        return if now == 0 { "—".into() } else { new.into() };
     }
-    let pct = (now - before) as f64 * 100.0 / before as f64;
+    let pct = (now - before) as f64 * 100.0 / before.unsigned_abs() as f64;
     format!("{pct:+.0} %")
 }
 
@@ -329,7 +331,7 @@ pub fn render(c: &Content) -> String {
         let _ = write!(
             h,
             "<tr><td>{label}</td><td>{now}</td><td>{before}</td><td>{}</td></tr>",
-            change(now, before)
+            change(now, before, w.from_zero)
         );
     }
     h.push_str("</table>");
@@ -511,9 +513,13 @@ mod tests {
             esc("<b>\"Ayşe\" & 'Co'</b>"),
             "&lt;b&gt;&quot;Ayşe&quot; &amp; &#39;Co&#39;&lt;/b&gt;"
         );
-        assert_eq!(change(150, 100), "+50 %");
-        assert_eq!(change(50, 100), "-50 %");
-        assert_eq!(change(0, 0), "—");
-        assert_eq!(change(3, 0), "+∞");
+        assert_eq!(change(150, 100, "new"), "+50 %");
+        assert_eq!(change(50, 100, "new"), "-50 %");
+        assert_eq!(change(0, 0, "new"), "—");
+        assert_eq!(change(3, 0, "yeni"), "yeni");
+        assert_eq!(change(-3, 0, "new"), "new");
+        // From a loss of 4 to a loss of 2 is better, not worse.
+        assert_eq!(change(-2, -4, "new"), "+50 %");
+        assert_eq!(change(-6, -4, "new"), "-50 %");
     }
 }
