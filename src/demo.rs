@@ -171,7 +171,7 @@ pub async fn prepare_campaign(st: Shared, tenant: TenantId) -> AppResult<()> {
                 version: None,
                 chats: Vec::new(),
                 tags: vec![DEMO_TAG.into()],
-                session,
+                session: Some(session),
                 schedule: botyard_shards::records::ScheduleRec::Every { minutes: 60 },
                 window: Some(botyard_shards::records::WindowRec {
                     start_min: 9 * 60,
@@ -183,6 +183,8 @@ pub async fn prepare_campaign(st: Shared, tenant: TenantId) -> AppResult<()> {
                 jitter_secs: 120,
                 delete_previous: true,
                 pin: false,
+                // The demo's groups arrive with its worker's first listing, tagged then.
+                force: true,
             },
             now,
         )?;

@@ -1143,3 +1143,46 @@ async fn without_a_platform_bot_linking_and_test_posts_say_so() {
         .expect_err(409, "platform_bot.not_configured");
     app.stop().await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_campaign_that_would_post_nowhere_is_refused_unless_forced() {
+    let app = App::start().await;
+    let admin = app.admin().await.access;
+    let t = app
+        .sim_tenant(&admin, "Boş", limits(), sim(23, 2, json!({})))
+        .await;
+    enable_all(&app, &t, "var").await;
+    let tpl = template(&app, &t, "x").await;
+    let base = format!("/api/v1/tenants/{}/campaigns", t.tenant);
+    // No group carries the tag: the runs would post nothing. `session_id` is left out: the
+    // tenant's only session posts.
+    let body = json!({"name": "Hiçbir yere", "template_id": tpl, "tags": ["yok"], "schedule": {"every_minutes": 60}});
+    app.post(&base, &t.owner, body.clone())
+        .await
+        .expect_err(409, "campaign.no_targets");
+    let mut forced = body.clone();
+    forced["force"] = json!(true);
+    let c = app.post(&base, &t.owner, forced).await;
+    let c = c.expect(201).clone();
+    assert_eq!(c["session_id"], t.session);
+    let id = c["id"].as_u64().unwrap();
+    app.post(&format!("{base}/{id}/activate"), &t.owner, json!({}))
+        .await
+        .expect_err(409, "campaign.no_targets");
+    app.post(
+        &format!("{base}/{id}/activate?force=true"),
+        &t.owner,
+        json!({}),
+    )
+    .await
+    .expect(200);
+    // A bad cron is reported as the schedule, now that no field before it is missing.
+    let r = app
+        .post(
+            &base,
+            &t.owner,
+            json!({"name": "Cron", "template_id": tpl, "tags": ["var"], "schedule": {"cron": "61 * * * *"}}),
+        )
+        .await;
+    r.expect_err(422, "campaign.schedule");
+}

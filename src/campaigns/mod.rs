@@ -26,7 +26,8 @@ pub struct Input {
     pub version: Option<u32>,
     pub chats: Vec<i64>,
     pub tags: Vec<String>,
-    pub session: u64,
+    /// The session that posts; `None` means the tenant's only one.
+    pub session: Option<u64>,
     pub schedule: ScheduleRec,
     pub window: Option<WindowRec>,
     pub starts_on: Option<String>,
@@ -34,6 +35,47 @@ pub struct Input {
     pub jitter_secs: u32,
     pub delete_previous: bool,
     pub pin: bool,
+    /// Save even when no enabled group matches the targets yet.
+    pub force: bool,
+}
+
+/// An input that passed [`check_input`], with what the check resolved.
+struct Checked {
+    name: String,
+    tags: Vec<String>,
+    session: SecretId,
+}
+
+/// Whether any enabled group is named or carries one of `tags`.
+fn matches_any<T: Reader>(
+    s: &TenantShard<T>,
+    chats: &[ChatId],
+    tags: &[String],
+) -> AppResult<bool> {
+    Ok(s.groups()?
+        .iter()
+        .any(|(c, g)| g.enabled && (chats.contains(c) || g.tags.iter().any(|t| tags.contains(t)))))
+}
+
+fn no_targets() -> AppError {
+    AppError::Conflict {
+        code: "campaign.no_targets",
+        message: "no enabled group matches the campaign's groups and tags, so its runs would post nothing; enable groups or tag them first, or send `force`".into(),
+    }
+}
+
+/// Refuses to activate a campaign whose targets match no enabled group, unless `force`.
+pub fn ensure_targets(scope: &TenantScope, id: CampaignId, force: bool) -> AppResult<()> {
+    if force {
+        return Ok(());
+    }
+    let s = scope.shard_read()?;
+    let rec = s.campaign(id)?.ok_or(AppError::NotFound("campaign"))?;
+    if matches_any(&s, &rec.chats, &rec.tags)? {
+        Ok(())
+    } else {
+        Err(no_targets())
+    }
 }
 
 fn invalid(code: &'static str, field: &str, message: impl Into<String>) -> AppError {
@@ -74,7 +116,7 @@ fn check_input<T: Reader>(
     s: &TenantShard<T>,
     i: &Input,
     rules: ScheduleRules,
-) -> AppResult<(String, Vec<String>)> {
+) -> AppResult<Checked> {
     let name = i.name.trim();
     if name.is_empty() || name.chars().count() > MAX_NAME {
         return Err(invalid(
@@ -135,13 +177,26 @@ fn check_input<T: Reader>(
             }
         }
     }
-    if !s
-        .sessions()?
-        .iter()
-        .any(|(id, _)| *id == SecretId(i.session))
-    {
-        return Err(invalid("campaign.session", "session_id", "no such session"));
-    }
+    let sessions = s.sessions()?;
+    let session = match (i.session, sessions.as_slice()) {
+        (Some(id), _) if sessions.iter().any(|(s, _)| *s == SecretId(id)) => SecretId(id),
+        (Some(_), _) => return Err(invalid("campaign.session", "session_id", "no such session")),
+        (None, [(only, _)]) => *only,
+        (None, []) => {
+            return Err(invalid(
+                "campaign.session",
+                "session_id",
+                "the tenant has no session yet; connect one first",
+            ));
+        }
+        (None, more) => {
+            return Err(invalid(
+                "campaign.session",
+                "session_id",
+                format!("name the session that posts: the tenant has {}", more.len()),
+            ));
+        }
+    };
     schedule::check(&i.schedule, rules.min_interval_mins, rules.today)
         .map_err(|e| invalid("campaign.schedule", "schedule", e.to_string()))?;
     if let Some(w) = &i.window {
@@ -182,10 +237,23 @@ fn check_input<T: Reader>(
             format!("at most {MAX_JITTER_SECS} seconds"),
         ));
     }
-    Ok((name.to_string(), tags))
+    let chats: Vec<ChatId> = i.chats.iter().copied().map(ChatId).collect();
+    if !i.force && !matches_any(s, &chats, &tags)? {
+        return Err(no_targets());
+    }
+    Ok(Checked {
+        name: name.to_string(),
+        tags,
+        session,
+    })
 }
 
-fn apply(rec: &mut CampaignRec, i: Input, name: String, tags: Vec<String>) {
+fn apply(rec: &mut CampaignRec, i: Input, checked: Checked) {
+    let Checked {
+        name,
+        tags,
+        session,
+    } = checked;
     rec.name = name;
     rec.template = i.template;
     rec.version = i.version;
@@ -194,7 +262,7 @@ fn apply(rec: &mut CampaignRec, i: Input, name: String, tags: Vec<String>) {
     chats.dedup();
     rec.chats = chats;
     rec.tags = tags;
-    rec.session = SecretId(i.session);
+    rec.session = session;
     rec.schedule = i.schedule;
     rec.window = i.window;
     rec.starts_on = i.starts_on;
@@ -220,7 +288,7 @@ pub fn create(
 ) -> AppResult<(CampaignId, CampaignRec)> {
     let rules = ScheduleRules::of(scope, now)?;
     scope.shard_write(|s| {
-        let (name, tags) = check_input(s, &i, rules)?;
+        let checked = check_input(s, &i, rules)?;
         if let Some(l) = limit
             && s.campaigns()?.len() >= l as usize
         {
@@ -232,7 +300,7 @@ pub fn create(
             version: None,
             chats: Vec::new(),
             tags: Vec::new(),
-            session: SecretId(i.session),
+            session: checked.session,
             schedule: i.schedule.clone(),
             window: None,
             starts_on: None,
@@ -248,7 +316,7 @@ pub fn create(
             created_at: now,
             updated_at: now,
         };
-        apply(&mut rec, i, name, tags);
+        apply(&mut rec, i, checked);
         let id = s.insert_campaign(&rec)?;
         Ok((id, rec))
     })
@@ -290,8 +358,8 @@ pub fn update(
     let rules = ScheduleRules::of(scope, now)?;
     scope.shard_write(|s| {
         let mut rec = s.campaign(id)?.ok_or(AppError::NotFound("campaign"))?;
-        let (name, tags) = check_input(s, &i, rules)?;
-        apply(&mut rec, i, name, tags);
+        let checked = check_input(s, &i, rules)?;
+        apply(&mut rec, i, checked);
         if rec.state == CampaignStateRec::Active {
             rec.next_run = next_run(&rec, settings, now);
             if rec.next_run.is_none() {

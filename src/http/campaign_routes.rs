@@ -82,8 +82,8 @@ pub struct CampaignIn {
     /// …and/or every enabled group with one of these tags, resolved at each run.
     #[serde(default)]
     pub tags: Vec<String>,
-    /// The session that posts.
-    pub session_id: u64,
+    /// The session that posts (default: the tenant's only session).
+    pub session_id: Option<u64>,
     pub schedule: ScheduleIo,
     pub window: Option<WindowIo>,
     /// First and last day (`2026-12-01`), inclusive, in the tenant's time zone.
@@ -98,6 +98,9 @@ pub struct CampaignIn {
     /// Pin each post.
     #[serde(default)]
     pub pin: bool,
+    /// Save even when no enabled group matches the targets yet (else `409 campaign.no_targets`).
+    #[serde(default)]
+    pub force: bool,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -233,6 +236,7 @@ fn input(b: CampaignIn) -> AppResult<Input> {
         jitter_secs: b.jitter_secs,
         delete_previous: b.delete_previous,
         pin: b.pin,
+        force: b.force,
     })
 }
 
@@ -275,7 +279,9 @@ fn campaign_out(id: CampaignId, r: &CampaignRec, zone: &jiff::tz::TimeZone) -> C
 
 /// Unix second `t` in `zone`, with its offset and zone name.
 fn local_time(t: i64, zone: &jiff::tz::TimeZone) -> Option<String> {
-    let z = jiff::Timestamp::from_second(t).ok()?.to_zoned_datetime(zone.clone());
+    let z = jiff::Timestamp::from_second(t)
+        .ok()?
+        .to_zoned_datetime(zone.clone());
     Some(z.strftime("%Y-%m-%dT%H:%M:%S%:z[%Q]").to_string())
 }
 
@@ -300,7 +306,9 @@ async fn list_campaigns(
     let zone = st.supervisor.zone(t.scope.tenant_id()).await;
     let all = blocking(move || Ok(t.scope.shard_read()?.campaigns()?)).await?;
     Ok(Json(
-        all.iter().map(|(id, r)| campaign_out(*id, r, &zone)).collect(),
+        all.iter()
+            .map(|(id, r)| campaign_out(*id, r, &zone))
+            .collect(),
     ))
 }
 
@@ -422,15 +430,31 @@ async fn state_action(
 
 /// Schedules the campaign from now (409 `campaign.no_future_run` when nothing is left to run).
 #[utoipa::path(post, path = "/api/v1/tenants/{id}/campaigns/{campaign_id}/activate", tag = "campaigns",
-    params(("id" = u64, Path, description = "Tenant id"), ("campaign_id" = u64, Path, description = "Campaign id")),
+    params(("id" = u64, Path, description = "Tenant id"), ("campaign_id" = u64, Path, description = "Campaign id"), ForceQuery),
     responses((status = 200, body = CampaignOut), (status = 404, body = ErrorEnvelope), (status = 409, body = ErrorEnvelope), (status = 422, body = ErrorEnvelope)),
     security(("bearer" = [])))]
 async fn activate_campaign(
     State(st): State<Shared>,
     t: TenantCtx,
     ApiPath(ids): ApiPath<(u64, u64)>,
+    ApiQuery(q): ApiQuery<ForceQuery>,
 ) -> AppResult<Json<CampaignOut>> {
-    state_action(st, t, CampaignId(ids.1), campaigns::activate).await
+    let id = CampaignId(ids.1);
+    let t = blocking(move || {
+        campaigns::ensure_targets(&t.scope, id, q.force)?;
+        Ok(t)
+    })
+    .await?;
+    state_action(st, t, id, campaigns::activate).await
+}
+
+#[derive(Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct ForceQuery {
+    /// Activate even when no enabled group matches the targets (else `409 campaign.no_targets`).
+    #[serde(default)]
+    pub force: bool,
 }
 
 /// Pauses an active campaign.
