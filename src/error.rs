@@ -36,6 +36,9 @@ pub enum AppError {
     Conflict { code: &'static str, message: String },
     #[error("request body is larger than the limit")]
     TooLarge,
+    /// A body over an operation's own limit, which the message names.
+    #[error("{message}")]
+    TooLargeFor { code: &'static str, message: String },
     #[error("unsupported media type: send application/json")]
     UnsupportedMediaType,
     #[error("too many attempts")]
@@ -74,7 +77,7 @@ impl AppError {
             AppError::Forbidden { .. } => StatusCode::FORBIDDEN,
             AppError::NotFound(_) => StatusCode::NOT_FOUND,
             AppError::Conflict { .. } => StatusCode::CONFLICT,
-            AppError::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            AppError::TooLarge | AppError::TooLargeFor { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             AppError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             AppError::Locked { .. } => StatusCode::TOO_MANY_REQUESTS,
             AppError::Busy { .. } => StatusCode::SERVICE_UNAVAILABLE,
@@ -95,7 +98,8 @@ impl AppError {
             | AppError::Forbidden { code, .. }
             | AppError::Conflict { code, .. }
             | AppError::Upstream { code, .. }
-            | AppError::Busy { code } => code,
+            | AppError::Busy { code }
+            | AppError::TooLargeFor { code, .. } => code,
             AppError::NotFound(_) => "resource.not_found",
             AppError::TooLarge => "request.too_large",
             AppError::UnsupportedMediaType => "request.unsupported_media_type",

@@ -400,6 +400,23 @@ async fn imports_through_the_api_are_sealed_and_counted_against_the_plan() {
     )
     .await;
     r.expect_err(422, "import.not_sqlite");
+    // Over the file limit: the import's own code, naming the limit.
+    let r = common::send(
+        app.client
+            .post(app.url(&format!("{base}/import-file?label=x")))
+            .bearer_auth(&owner)
+            .body(vec![0u8; botyard::session_import::FILE_MAX + 1]),
+    )
+    .await;
+    r.expect_err(413, "import.too_large");
+    assert!(
+        r.json["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("16 MiB"),
+        "{}",
+        r.text
+    );
     let sessions = app.get(&base, &owner).await;
     assert_eq!(sessions.expect(200).as_array().unwrap().len(), 2);
 

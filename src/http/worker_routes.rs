@@ -366,8 +366,18 @@ async fn import_session_file(
     State(st): State<Shared>,
     t: TenantCtx,
     ApiQuery(q): ApiQuery<ImportFileQuery>,
-    ApiBytes(body): ApiBytes,
+    body: Result<ApiBytes, AppError>,
 ) -> AppResult<(StatusCode, Json<ImportedOut>)> {
+    let ApiBytes(body) = body.map_err(|e| match e {
+        AppError::TooLarge => AppError::TooLargeFor {
+            code: "import.too_large",
+            message: format!(
+                "a session file is at most {} MiB; a Telethon or Pyrogram .session file is a few KiB",
+                crate::session_import::FILE_MAX / (1024 * 1024)
+            ),
+        },
+        other => other,
+    })?;
     require_manage(&t.scope)?;
     require_active(&t.scope)?;
     let parsed = blocking(move || Ok(crate::session_import::parse_file(&body))).await?;
