@@ -37,6 +37,9 @@ pub fn sim_config(now: i64) -> SimConfig {
 
 /// Finds the demo tenant or creates it with an owner, Turkish settings and a simulated
 /// session. Idempotent: a restart with `--demo` reuses what exists.
+/// Seconds after start-up of the demo campaign's first run.
+const FIRST_RUN_AFTER_SECS: i64 = 15;
+
 pub async fn ensure(st: &Shared) -> AppResult<Demo> {
     let st2 = st.clone();
     let found = blocking(move || {
@@ -189,8 +192,18 @@ pub async fn prepare_campaign(st: Shared, tenant: TenantId) -> AppResult<()> {
             now,
         )?;
         let settings = tenancy::settings(&scope)?;
-        let rec = crate::campaigns::activate(&scope, &settings, id, now)?;
-        Ok(Some((id, rec.next_run)))
+        crate::campaigns::activate(&scope, &settings, id, now)?;
+        // The first run comes at once (once the simulated groups are listed), not at the
+        // next hour: a visitor sees posts and delivery reports right away.
+        let first = now + FIRST_RUN_AFTER_SECS;
+        scope.shard_write(|s| -> crate::error::AppResult<()> {
+            if let Some(mut rec) = s.campaign(id)? {
+                rec.next_run = Some(first);
+                s.put_campaign(id, &rec)?;
+            }
+            Ok(())
+        })?;
+        Ok(Some((id, Some(first))))
     })
     .await?;
     if let Some((id, next)) = set_up {

@@ -646,6 +646,22 @@ async fn demo_mode_runs_a_simulated_tenant_and_platform_bot() {
         "{}",
         check.text
     );
+    // Its first run comes right after start, not an hour later: posts are there to see.
+    let report = eventually("the demo campaign's first run", async || {
+        let r = send(
+            client()
+                .get(format!(
+                    "{base}/api/v1/tenants/{tenant}/campaigns/{}/report",
+                    campaigns[0]["id"]
+                ))
+                .bearer_auth(&owner.access),
+        )
+        .await;
+        let v = r.expect(200).clone();
+        (v["sent"].as_u64()? >= 1).then_some(v)
+    })
+    .await;
+    assert_eq!(report["runs"], 1, "{report}");
     // The platform bot runs in a worker of its own.
     let workers = eventually("the platform worker", async || {
         let r = send(
