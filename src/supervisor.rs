@@ -1069,7 +1069,11 @@ impl Supervisor {
             }))) if protocol == PROTOCOL_VERSION => {
                 let missing = sandbox.missing();
                 if !missing.is_empty() {
-                    tracing::warn!(missing = ?missing.iter().map(|l| l.layer.name()).collect::<Vec<_>>(), "worker sandbox is missing layers");
+                    let names: Vec<&str> = missing.iter().map(|l| l.layer.name()).collect();
+                    tracing::warn!(
+                        "the worker's sandbox lacks {} on this kernel (see `botyard sandbox-check`)",
+                        names.join(", ")
+                    );
                 }
                 status.send_modify(|s| {
                     s.state = WorkerState::Running;
@@ -1088,7 +1092,10 @@ impl Supervisor {
             Ok(None) => return RunEnd::Failed("worker closed the connection".into()),
             Err(_) => return RunEnd::Failed("worker did not report ready in time".into()),
         }
-        tracing::info!(pid = ?pid, "worker running");
+        match pid {
+            Some(pid) => tracing::info!(pid, "worker running"),
+            None => tracing::info!("worker running"),
+        }
         // Jobs queued while no worker ran are pending in the store too: hand the store's.
         while ctl.jobs.try_recv().is_ok() {}
         if let Some(tenant) = key.tenant() {
@@ -1193,7 +1200,7 @@ impl Supervisor {
                         }
                     }
                     Some(Ok(FromWorker::Session { session, state })) => {
-                        tracing::info!(session, state = ?state, "session state");
+                        tracing::info!(session, "session {session}: {state}");
                         let newly_revoked = state == SessionState::Revoked
                             && lock(&self.revoked_alerted).insert((key, session));
                         if newly_revoked {

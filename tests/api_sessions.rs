@@ -117,6 +117,15 @@ async fn a_sim_session_runs_in_a_worker_and_stops_with_the_tenant() {
         w["state"] == "running" && w["events_stored"].as_u64().unwrap_or(0) > 0
     })
     .await;
+    // The tenant's log says what happened in words, not Rust's debug output.
+    let logs = app
+        .get(&format!("/api/v1/tenants/{tenant}/logs"), &owner)
+        .await;
+    let text = logs.expect(200).to_string();
+    assert!(text.contains("online as the bot"), "{text}");
+    for debug in ["Online {", "Me {", "Some("] {
+        assert!(!text.contains(debug), "{debug} in the tenant's log: {text}");
+    }
     let pid = w["pid"].as_u64().unwrap();
     assert!(alive(pid));
     // Per-worker figures in /metrics (a loopback client needs no token).

@@ -207,6 +207,32 @@ pub enum SessionState {
     },
 }
 
+/// What a tenant reads in its log: words, not Rust's debug output.
+impl std::fmt::Display for SessionState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            SessionState::Connecting => f.write_str("connecting to Telegram"),
+            SessionState::Online { me } => {
+                let what = if me.is_bot { "bot" } else { "user account" };
+                match &me.username {
+                    Some(u) => write!(f, "online as the {what} @{u}"),
+                    None => write!(f, "online as the {what} {}", me.user_id),
+                }
+            }
+            SessionState::FloodWait { until } => write!(
+                f,
+                "Telegram asks to wait (flood wait) until {}",
+                crate::clock::rfc3339(*until)
+            ),
+            SessionState::Revoked => f.write_str(
+                "revoked: Telegram no longer accepts this session; log in or import it again",
+            ),
+            SessionState::Error { reason } => write!(f, "stopped: {reason}"),
+            SessionState::Rejected { reason } => write!(f, "refused by Telegram: {reason}"),
+        }
+    }
+}
+
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
 pub enum FromWorker {
     /// First frame: the worker runs, with this sandbox.
