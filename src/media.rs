@@ -68,6 +68,48 @@ pub fn sniff(head: &[u8]) -> AppResult<(MediaKindRec, String)> {
     Ok((kind, mime.to_string()))
 }
 
+/// Follows an upload chunk by chunk: is it UTF-8 without NUL bytes to its very end? The first
+/// bytes alone would let text with an executable after it pass as a text document.
+#[derive(Default)]
+pub struct TextCheck {
+    /// The start of a character cut by the chunk's end (at most 3 bytes).
+    carry: Vec<u8>,
+    failed: bool,
+}
+
+impl TextCheck {
+    pub fn feed(&mut self, chunk: &[u8]) {
+        if self.failed {
+            return;
+        }
+        let joined;
+        let data: &[u8] = if self.carry.is_empty() {
+            chunk
+        } else {
+            joined = [self.carry.as_slice(), chunk].concat();
+            &joined
+        };
+        if data.contains(&0) {
+            self.failed = true;
+            return;
+        }
+        self.carry = match std::str::from_utf8(data) {
+            Ok(_) => Vec::new(),
+            // A character cut by the chunk's end: its start waits for the next chunk.
+            Err(e) if e.error_len().is_none() => data[e.valid_up_to()..].to_vec(),
+            Err(_) => {
+                self.failed = true;
+                Vec::new()
+            }
+        };
+    }
+
+    /// Whether everything fed was text, ending on a whole character.
+    pub fn is_text(&self) -> bool {
+        !self.failed && self.carry.is_empty()
+    }
+}
+
 /// A file name as given by the uploader, checked: shown to recipients, never used as a path.
 pub fn clean_name(name: &str) -> AppResult<String> {
     let n = name.trim();
@@ -176,6 +218,28 @@ pub fn temp_path(dir: &Path) -> PathBuf {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn text_is_checked_to_the_end_across_chunks() {
+        let text = "Çay 20₺, kahve 60₺ ".repeat(1000);
+        let bytes = text.as_bytes();
+        // Cut in the middle of multi-byte characters, anywhere.
+        for cut in [1, 2, 3, 7, 4096, bytes.len() - 1] {
+            let mut t = TextCheck::default();
+            t.feed(&bytes[..cut]);
+            t.feed(&bytes[cut..]);
+            assert!(t.is_text(), "cut at {cut}");
+        }
+        let mut elf = bytes.to_vec();
+        elf.extend_from_slice(b"\x7fELF\x02\x01\x01\0\0\0");
+        let mut t = TextCheck::default();
+        t.feed(&elf[..8192]);
+        t.feed(&elf[8192..]);
+        assert!(!t.is_text());
+        let mut t = TextCheck::default();
+        t.feed("yarım ₺".as_bytes().split_last().unwrap().1);
+        assert!(!t.is_text(), "a cut last character");
+    }
 
     #[test]
     fn types_come_from_the_bytes() {

@@ -442,6 +442,13 @@ async fn media_is_sniffed_limited_by_the_plan_and_kept_while_used() {
     )
     .await
     .expect_err(422, "media.unsupported");
+    // 8 KiB of text and then an executable is not a text document.
+    let mut disguised = "Fiyat listesi\n".repeat(700).into_bytes();
+    disguised.extend_from_slice(b"\x7fELF\x02\x01\x01\0\0\0\0\0\0\0\0\0rest");
+    assert!(disguised.len() > 8 * 1024);
+    app.upload(&up, &owner, disguised)
+        .await
+        .expect_err(422, "media.unsupported");
     let big = app.upload(&up, &owner, png(1024 * 1024 + 1)).await;
     big.expect_err(422, "media.too_large");
     assert!(

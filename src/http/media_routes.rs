@@ -147,6 +147,7 @@ async fn receive(
     let mut head: Vec<u8> = Vec::with_capacity(media::SNIFF_BYTES);
     let mut sniffed: Option<(MediaKindRec, String)> = None;
     let mut size = 0u64;
+    let mut text = media::TextCheck::default();
     while let Some(frame) = body.frame().await {
         let frame = frame.map_err(|_| AppError::BadRequest {
             code: "request.unreadable_body",
@@ -170,12 +171,20 @@ async fn receive(
                 sniffed = Some(media::sniff(&head)?);
             }
         }
+        text.feed(&chunk);
         file.write_all(&chunk).await.map_err(media::io_error)?;
     }
     let (kind, mime) = match sniffed {
         Some(s) => s,
         None => media::sniff(&head)?,
     };
+    if mime == "text/plain" && !text.is_text() {
+        return Err(AppError::Invalid {
+            code: "media.unsupported",
+            field: "body".into(),
+            message: "this file starts as text but is not text to its end (binary data follows); send a photo, a video or a document".into(),
+        });
+    }
     file.sync_all().await.map_err(media::io_error)?;
     Ok((size, kind, mime))
 }
