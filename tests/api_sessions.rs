@@ -507,23 +507,7 @@ async fn a_flood_of_events_is_cut_to_the_plans_budget_and_counted() {
     let tenant = app.create_tenant(&admin, "Sel").await;
     let mut limits = common::limits();
     limits["events_per_sec"] = json!(20);
-    let plan = app
-        .post(
-            "/api/v1/plans",
-            &admin,
-            json!({"name": "Dar", "limits": limits}),
-        )
-        .await
-        .expect(201)["id"]
-        .as_u64()
-        .unwrap();
-    app.patch(
-        &format!("/api/v1/tenants/{tenant}"),
-        &admin,
-        json!({"plan_id": plan}),
-    )
-    .await
-    .expect(200);
+    app.put_on_plan(&admin, tenant, "Dar", limits).await;
     app.post(
         &format!("/api/v1/tenants/{tenant}/sessions"),
         &admin,

@@ -403,23 +403,7 @@ async fn media_is_sniffed_limited_by_the_plan_and_kept_while_used() {
         .tenant_with_owner(&admin, "Fotoğrafçı", "f@example.com")
         .await;
     let owner = owner.access;
-    let plan = app
-        .post(
-            "/api/v1/plans",
-            &admin,
-            json!({"name": "Bir", "limits": limits(5, 1)}),
-        )
-        .await
-        .expect(201)["id"]
-        .as_u64()
-        .unwrap();
-    app.patch(
-        &format!("/api/v1/tenants/{tenant}"),
-        &admin,
-        json!({"plan_id": plan}),
-    )
-    .await
-    .expect(200);
+    app.put_on_plan(&admin, tenant, "Bir", limits(5, 1)).await;
     let up = format!("/api/v1/tenants/{tenant}/media?name=afi%C5%9F.png");
     let media_dir = app.data_dir().join("media").join(tenant.to_string());
     let files = || -> Vec<String> {

@@ -327,23 +327,7 @@ async fn imports_through_the_api_are_sealed_and_counted_against_the_plan() {
     let owner = owner.access;
     let mut limits = common::limits();
     limits["sessions"] = json!(2);
-    let plan = app
-        .post(
-            "/api/v1/plans",
-            &admin,
-            json!({"name": "İki", "limits": limits}),
-        )
-        .await
-        .expect(201)["id"]
-        .as_u64()
-        .unwrap();
-    app.patch(
-        &format!("/api/v1/tenants/{tenant}"),
-        &admin,
-        json!({"plan_id": plan}),
-    )
-    .await
-    .expect(200);
+    app.put_on_plan(&admin, tenant, "İki", limits).await;
 
     let key = auth_key(9);
     let string = make::pyrogram(2, 777, false, &key, 42_000, false);

@@ -355,6 +355,28 @@ impl App {
         send(req).await
     }
 
+    /// Creates a plan named `name` with `limits` and puts `tenant` on it; returns the plan id.
+    pub async fn put_on_plan(&self, admin: &str, tenant: u64, name: &str, limits: Value) -> u64 {
+        let plan = self
+            .post(
+                "/api/v1/plans",
+                admin,
+                json!({"name": name, "limits": limits}),
+            )
+            .await
+            .expect(201)["id"]
+            .as_u64()
+            .expect("plan id");
+        self.patch(
+            &format!("/api/v1/tenants/{tenant}"),
+            admin,
+            json!({"plan_id": plan}),
+        )
+        .await
+        .expect(200);
+        plan
+    }
+
     /// A tenant on a plan with `limits`, whose owner connected a simulated session with
     /// `groups` groups; returns once the groups are listed.
     pub async fn sim_tenant(
@@ -369,23 +391,8 @@ impl App {
             name.to_lowercase().replace(' ', "-")
         );
         let (tenant, _, owner) = self.tenant_with_owner(admin, name, &email).await;
-        let plan = self
-            .post(
-                "/api/v1/plans",
-                admin,
-                json!({"name": format!("Plan {name}"), "limits": limits}),
-            )
-            .await
-            .expect(201)["id"]
-            .as_u64()
-            .expect("plan id");
-        self.patch(
-            &format!("/api/v1/tenants/{tenant}"),
-            admin,
-            json!({"plan_id": plan}),
-        )
-        .await
-        .expect(200);
+        self.put_on_plan(admin, tenant, &format!("Plan {name}"), limits)
+            .await;
         let owner = owner.access;
         // Admins may give a simulated session failures to play.
         let session = self
