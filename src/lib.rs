@@ -20,6 +20,7 @@ pub mod lockout;
 pub mod logging;
 pub mod media;
 pub mod metrics;
+pub mod names;
 pub mod pacing;
 pub mod passwords;
 pub mod sandbox;

@@ -125,7 +125,7 @@ pub fn clean_name(name: &str) -> AppResult<String> {
             ),
         });
     }
-    crate::tenancy::check_visible("name", n)?;
+    crate::names::check_visible("name", n)?;
     Ok(n.to_string())
 }
 

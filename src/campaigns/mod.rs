@@ -125,7 +125,7 @@ fn check_input<T: Reader>(
             format!("1 to {MAX_NAME} characters"),
         ));
     }
-    crate::tenancy::check_visible("name", name)?;
+    crate::names::check_visible("name", name)?;
     let Some(t) = s.template(i.template)? else {
         return Err(invalid(
             "campaign.template",
