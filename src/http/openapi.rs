@@ -140,8 +140,7 @@ fn complete_operation(path: &str, method: &axum::http::Method, op: &mut Value) {
             "The body is over the limit (`request.too_large`)",
         );
     }
-    if let Some(rest) = path.strip_prefix("/api/v1/tenants/{id}") {
-        let _ = rest;
+    if path.starts_with("/api/v1/tenants/{id}") {
         add(
             responses,
             "404",
