@@ -560,3 +560,45 @@ async fn a_worker_gets_no_stray_descriptor_and_no_capability() {
     drop(leaked);
     sup.shutdown().await;
 }
+
+/// A server running as root starts its workers as the configured unprivileged user, with a
+/// media folder that user's group may read (skipped when the tests do not run as root).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn under_root_a_worker_runs_as_the_configured_user() {
+    if !rustix::process::geteuid().is_root() {
+        eprintln!("skipped: needs root");
+        return;
+    }
+    let w = world();
+    let t = tenant(&w.store, "Kullanıcı");
+    let mut cfg = config(env!("CARGO_BIN_EXE_botyard"));
+    cfg.run_as = Some((65534, 65534));
+    let sup = Supervisor::new(
+        cfg,
+        w.ingest.as_ref().unwrap().handle().unwrap(),
+        w.store.clone(),
+        keyring(),
+    );
+    sup.start(t.tenant_id(), vec![sim(6)], None, WorkerLimits::default())
+        .await;
+    let mut rx = sup.watch(t.tenant_id()).unwrap();
+    let s = until(&mut rx, "running with events", |s| {
+        s.state == WorkerState::Running && s.events_stored > 0
+    })
+    .await;
+    let status = std::fs::read_to_string(format!("/proc/{}/status", s.pid.unwrap())).unwrap();
+    let ids = |key: &str| -> Vec<String> {
+        status
+            .lines()
+            .find(|l| l.starts_with(key))
+            .unwrap()
+            .split_whitespace()
+            .skip(1)
+            .map(str::to_string)
+            .collect()
+    };
+    assert!(ids("Uid:").iter().all(|u| u == "65534"), "{status}");
+    assert!(ids("Gid:").iter().all(|g| g == "65534"), "{status}");
+    assert!(ids("Groups:").is_empty(), "{status}");
+    sup.shutdown().await;
+}
