@@ -47,6 +47,18 @@ fn world() -> World {
     }
 }
 
+impl World {
+    /// A supervisor over this world's store and ingest, with `cfg`.
+    fn supervisor(&self, cfg: SupervisorConfig) -> Arc<Supervisor> {
+        Supervisor::new(
+            cfg,
+            self.ingest.as_ref().unwrap().handle().unwrap(),
+            self.store.clone(),
+            keyring(),
+        )
+    }
+}
+
 fn tenant(store: &Store, name: &str) -> TenantScope {
     let admin = store
         .catalog_write(|c| {
@@ -131,12 +143,7 @@ async fn stored_counters_equal_a_recount_of_the_simulated_stream() {
         })
     })
     .unwrap();
-    let sup = Supervisor::new(
-        config(env!("CARGO_BIN_EXE_botyard")),
-        w.ingest.as_ref().unwrap().handle().unwrap(),
-        w.store.clone(),
-        keyring(),
-    );
+    let sup = w.supervisor(config(env!("CARGO_BIN_EXE_botyard")));
     sup.start(t.tenant_id(), vec![sim(11)], None, WorkerLimits::default())
         .await;
     let mut rx = sup.watch(t.tenant_id()).unwrap();
@@ -220,12 +227,7 @@ async fn stored_counters_equal_a_recount_of_the_simulated_stream() {
 async fn a_killed_worker_is_restarted_and_none_survives_shutdown() {
     let w = world();
     let t = tenant(&w.store, "Çiçek");
-    let sup = Supervisor::new(
-        config(env!("CARGO_BIN_EXE_botyard")),
-        w.ingest.as_ref().unwrap().handle().unwrap(),
-        w.store.clone(),
-        keyring(),
-    );
+    let sup = w.supervisor(config(env!("CARGO_BIN_EXE_botyard")));
     sup.start(t.tenant_id(), vec![sim(3)], None, WorkerLimits::default())
         .await;
     let mut rx = sup.watch(t.tenant_id()).unwrap();
@@ -271,12 +273,7 @@ async fn a_hostile_worker_is_cut_off_and_quarantined() {
     std::fs::set_permissions(&script, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
     let mut cfg = config(script.to_str().unwrap());
     cfg.crash_limit = 2;
-    let sup = Supervisor::new(
-        cfg,
-        w.ingest.as_ref().unwrap().handle().unwrap(),
-        w.store.clone(),
-        keyring(),
-    );
+    let sup = w.supervisor(cfg);
     sup.start(t.tenant_id(), vec![sim(1)], None, WorkerLimits::default())
         .await;
     let mut rx = sup.watch(t.tenant_id()).unwrap();
@@ -322,12 +319,7 @@ async fn workers_are_sampled_and_restarted_over_their_memory_limit() {
     let t = tenant(&w.store, "Bellek");
     let mut cfg = config(env!("CARGO_BIN_EXE_botyard"));
     cfg.monitor_every = Duration::from_millis(100);
-    let sup = Supervisor::new(
-        cfg,
-        w.ingest.as_ref().unwrap().handle().unwrap(),
-        w.store.clone(),
-        keyring(),
-    );
+    let sup = w.supervisor(cfg);
     // A cap no process can meet: the worker is restarted for it.
     sup.start(
         t.tenant_id(),
@@ -358,12 +350,7 @@ async fn workers_are_sampled_and_restarted_over_their_memory_limit() {
 async fn a_worker_that_hangs_after_ready_is_killed_and_restarted() {
     let w = world();
     let t = tenant(&w.store, "Lokum");
-    let sup = Supervisor::new(
-        config(env!("CARGO_BIN_EXE_botyard")),
-        w.ingest.as_ref().unwrap().handle().unwrap(),
-        w.store.clone(),
-        keyring(),
-    );
+    let sup = w.supervisor(config(env!("CARGO_BIN_EXE_botyard")));
     // The simulated client blocks its thread after 100 events: the worker stops answering
     // heartbeats while its process stays alive.
     let spec = SessionSpec {
@@ -406,12 +393,7 @@ async fn in_a_delegated_cgroup_each_worker_gets_memory_max() {
     let t = tenant(&w.store, "Baklava");
     let mut cfg = config(env!("CARGO_BIN_EXE_botyard"));
     cfg.cgroup = Some(Arc::new(cg));
-    let sup = Supervisor::new(
-        cfg,
-        w.ingest.as_ref().unwrap().handle().unwrap(),
-        w.store.clone(),
-        keyring(),
-    );
+    let sup = w.supervisor(cfg);
     sup.start(
         t.tenant_id(),
         vec![sim(8)],
@@ -470,12 +452,7 @@ async fn a_worker_cannot_outgrow_its_memory_between_samples() {
     let mut cfg = config(env!("CARGO_BIN_EXE_botyard"));
     // The watchdog never samples during the test: only the rlimit can stop the worker.
     cfg.monitor_every = Duration::from_secs(3600);
-    let sup = Supervisor::new(
-        cfg,
-        w.ingest.as_ref().unwrap().handle().unwrap(),
-        w.store.clone(),
-        keyring(),
-    );
+    let sup = w.supervisor(cfg);
     let huge = SessionSpec {
         id: 1,
         kind: SessionKind::Sim(SimConfig {
@@ -517,12 +494,7 @@ async fn a_worker_gets_no_stray_descriptor_and_no_capability() {
     let leaked = std::fs::File::create(&leaked_path).unwrap();
     // As a shell's redirection would hand it over: inheritable.
     rustix::io::fcntl_setfd(&leaked, rustix::io::FdFlags::empty()).unwrap();
-    let sup = Supervisor::new(
-        config(env!("CARGO_BIN_EXE_botyard")),
-        w.ingest.as_ref().unwrap().handle().unwrap(),
-        w.store.clone(),
-        keyring(),
-    );
+    let sup = w.supervisor(config(env!("CARGO_BIN_EXE_botyard")));
     sup.start(t.tenant_id(), vec![sim(5)], None, WorkerLimits::default())
         .await;
     let mut rx = sup.watch(t.tenant_id()).unwrap();
@@ -573,12 +545,7 @@ async fn under_root_a_worker_runs_as_the_configured_user() {
     let t = tenant(&w.store, "Kullanıcı");
     let mut cfg = config(env!("CARGO_BIN_EXE_botyard"));
     cfg.run_as = Some((65534, 65534));
-    let sup = Supervisor::new(
-        cfg,
-        w.ingest.as_ref().unwrap().handle().unwrap(),
-        w.store.clone(),
-        keyring(),
-    );
+    let sup = w.supervisor(cfg);
     sup.start(t.tenant_id(), vec![sim(6)], None, WorkerLimits::default())
         .await;
     let mut rx = sup.watch(t.tenant_id()).unwrap();
