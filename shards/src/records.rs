@@ -86,27 +86,8 @@ impl Record for PlanRec {
     const NAME: &'static str = "plan";
 
     fn upgrade(version: u8, body: &[u8]) -> Result<Self, crate::CodecError> {
-        // v1 had no media size, v2 no event budget or minimum interval.
-        #[derive(Deserialize)]
-        struct Old {
-            name: String,
-            sessions: u32,
-            groups: u32,
-            templates: u32,
-            campaigns: u32,
-            sends_per_day: u32,
-            retention_days: u32,
-            worker_memory_mb: u32,
-            media_mb: Option<u32>,
-            created_at: i64,
-            updated_at: i64,
-        }
-        fn decode<T: for<'a> Deserialize<'a>>(body: &[u8]) -> Result<T, crate::CodecError> {
-            postcard::from_bytes(body).map_err(|e| crate::CodecError::Decode {
-                record: PlanRec::NAME,
-                reason: e.to_string(),
-            })
-        }
+        // v1 had no media size, v2 no event budget or minimum interval. postcard writes fields
+        // in order, so v2's limits read as v1's followed by the media size.
         #[derive(Deserialize)]
         struct LimitsV1 {
             sessions: u32,
@@ -119,13 +100,7 @@ impl Record for PlanRec {
         }
         #[derive(Deserialize)]
         struct LimitsV2 {
-            sessions: u32,
-            groups: u32,
-            templates: u32,
-            campaigns: u32,
-            sends_per_day: u32,
-            retention_days: u32,
-            worker_memory_mb: u32,
+            v1: LimitsV1,
             media_mb: u32,
         }
         #[derive(Deserialize)]
@@ -135,41 +110,26 @@ impl Record for PlanRec {
             created_at: i64,
             updated_at: i64,
         }
-        let old = match version {
+        fn decode<T: for<'a> Deserialize<'a>>(body: &[u8]) -> Result<T, crate::CodecError> {
+            postcard::from_bytes(body).map_err(|e| crate::CodecError::Decode {
+                record: PlanRec::NAME,
+                reason: e.to_string(),
+            })
+        }
+        let p: PlanV<LimitsV2> = match version {
             1 => {
                 let p: PlanV<LimitsV1> = decode(body)?;
-                let l = p.limits;
-                Old {
+                PlanV {
                     name: p.name,
-                    sessions: l.sessions,
-                    groups: l.groups,
-                    templates: l.templates,
-                    campaigns: l.campaigns,
-                    sends_per_day: l.sends_per_day,
-                    retention_days: l.retention_days,
-                    worker_memory_mb: l.worker_memory_mb,
-                    media_mb: None,
+                    limits: LimitsV2 {
+                        v1: p.limits,
+                        media_mb: DEFAULT_MEDIA_MB,
+                    },
                     created_at: p.created_at,
                     updated_at: p.updated_at,
                 }
             }
-            2 => {
-                let p: PlanV<LimitsV2> = decode(body)?;
-                let l = p.limits;
-                Old {
-                    name: p.name,
-                    sessions: l.sessions,
-                    groups: l.groups,
-                    templates: l.templates,
-                    campaigns: l.campaigns,
-                    sends_per_day: l.sends_per_day,
-                    retention_days: l.retention_days,
-                    worker_memory_mb: l.worker_memory_mb,
-                    media_mb: Some(l.media_mb),
-                    created_at: p.created_at,
-                    updated_at: p.updated_at,
-                }
-            }
+            2 => decode(body)?,
             _ => {
                 return Err(crate::CodecError::UnknownVersion {
                     record: Self::NAME,
@@ -177,22 +137,23 @@ impl Record for PlanRec {
                 });
             }
         };
+        let l = p.limits.v1;
         Ok(PlanRec {
-            name: old.name,
+            name: p.name,
             limits: PlanLimits {
-                sessions: old.sessions,
-                groups: old.groups,
-                templates: old.templates,
-                campaigns: old.campaigns,
-                sends_per_day: old.sends_per_day,
-                retention_days: old.retention_days,
-                worker_memory_mb: old.worker_memory_mb,
-                media_mb: old.media_mb.unwrap_or(DEFAULT_MEDIA_MB),
+                sessions: l.sessions,
+                groups: l.groups,
+                templates: l.templates,
+                campaigns: l.campaigns,
+                sends_per_day: l.sends_per_day,
+                retention_days: l.retention_days,
+                worker_memory_mb: l.worker_memory_mb,
+                media_mb: p.limits.media_mb,
                 events_per_sec: DEFAULT_EVENTS_PER_SEC,
                 min_interval_mins: DEFAULT_MIN_INTERVAL_MINS,
             },
-            created_at: old.created_at,
-            updated_at: old.updated_at,
+            created_at: p.created_at,
+            updated_at: p.updated_at,
         })
     }
 }
