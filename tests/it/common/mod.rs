@@ -1,9 +1,6 @@
 //! Shared helpers for the integration tests: start the appliance in-process on port 0, talk
 //! to it over HTTP, and set up tenants and accounts.
 
-// Each test binary uses a different part of this module.
-#![allow(dead_code)]
-
 use std::net::SocketAddr;
 use std::sync::{Arc, Once};
 
@@ -515,7 +512,7 @@ pub mod openapi_check {
 
     /// The committed document; a unit test keeps it equal to the served one.
     static DOC: LazyLock<Value> = LazyLock::new(|| {
-        serde_json::from_str(include_str!("../../docs/openapi.json")).expect("openapi.json")
+        serde_json::from_str(include_str!("../../../docs/openapi.json")).expect("openapi.json")
     });
 
     type Validators = Mutex<HashMap<(String, String, String), Arc<jsonschema::Validator>>>;

@@ -2,7 +2,7 @@
 //! media uploads sniffed and limited by the plan, previews for a real group, plan limits and
 //! tenant isolation.
 
-mod common;
+use crate::common;
 
 use common::App;
 use serde_json::{Value, json};

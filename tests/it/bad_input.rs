@@ -1,7 +1,7 @@
 //! Malformed requests, route family by route family, with the status and error code each
 //! must get; none of them may produce a 500 or show internals, and the server keeps serving.
 
-mod common;
+use crate::common;
 
 use reqwest::Method;
 use serde_json::json;

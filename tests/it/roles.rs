@@ -2,7 +2,7 @@
 //! each role of that tenant (owner, editor, viewer, a viewer's API key), is refused or let
 //! through exactly as API.md's role table says, and a refused call changes nothing.
 
-mod common;
+use crate::common;
 
 use reqwest::Method;
 use serde_json::{Value, json};

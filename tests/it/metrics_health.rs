@@ -1,6 +1,6 @@
 //! Health, readiness, Prometheus metrics, Swagger UI and the OpenAPI document.
 
-mod common;
+use crate::common;
 
 use serde_json::{Value, json};
 
@@ -262,7 +262,7 @@ async fn swagger_ui_and_the_openapi_document_are_served() {
     }
     // The served document is the committed one.
     let committed: Value =
-        serde_json::from_str(include_str!("../docs/openapi.json")).expect("committed document");
+        serde_json::from_str(include_str!("../../docs/openapi.json")).expect("committed document");
     assert_eq!(
         v, &committed,
         "docs/openapi.json differs from the served document"

@@ -2,7 +2,7 @@
 //! the environment, `healthcheck`, SIGTERM/SIGINT, `config check`/`config example`, and
 //! `keys rotate` followed by a restart on the same data.
 
-mod common;
+use crate::common;
 
 use std::io::{BufRead, BufReader, Read};
 use std::os::unix::fs::PermissionsExt;
@@ -529,7 +529,7 @@ fn config_check_names_unknown_keys_and_the_example_is_committed() {
     assert!(out.status.success());
     assert_eq!(
         text(&out.stdout),
-        include_str!("../botyard.example.toml"),
+        include_str!("../../botyard.example.toml"),
         "botyard.example.toml drifted from `botyard config example`"
     );
     // And the example is itself a valid configuration.

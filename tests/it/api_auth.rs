@@ -2,7 +2,7 @@
 //! detection, logout, password change and policy, lockout, token forgery, API keys and the
 //! first-run setup link.
 
-mod common;
+use crate::common;
 
 use std::time::Duration;
 

@@ -1,6 +1,6 @@
 //! Merging a session's dialog list into the tenant's groups keeps the tenant's choices.
 
-mod common;
+use crate::common;
 
 use botyard_shards::ids::ChatId;
 use botyard_shards::records::GroupKindRec;

@@ -3,7 +3,7 @@
 //! Tenant A's data carries a marker string; the other tenants' data carries another. After the
 //! deletion the files are reopened with redb directly and every row of every table is read.
 
-mod common;
+use crate::common;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;

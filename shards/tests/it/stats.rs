@@ -1,6 +1,6 @@
 //! Pruning statistics rows keeps what the growth chart still needs.
 
-mod common;
+use crate::common;
 
 use botyard_shards::ids::{ChatId, Day};
 use common::{admin, create_tenant, open};

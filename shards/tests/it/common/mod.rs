@@ -1,5 +1,4 @@
 //! Helpers shared by the integration tests: real stores in temporary directories.
-#![allow(dead_code)]
 
 use std::collections::HashMap;
 use std::path::Path;

@@ -1,7 +1,7 @@
 //! Authorization scopes: a principal reaches only the tenants the catalog says it may, and
 //! another tenant looks exactly like a tenant that does not exist.
 
-mod common;
+use crate::common;
 
 use botyard_shards::ids::{ChatId, Day, SecretId, TenantId};
 use botyard_shards::records::{Role, SettingsRec};

@@ -4,7 +4,7 @@
 //! same seed replays exactly the events that were stored, and every number of every endpoint
 //! must equal the recount done here with jiff, independently of the server's code.
 
-mod common;
+use crate::common;
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::time::Duration;

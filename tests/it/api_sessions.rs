@@ -1,7 +1,7 @@
 //! Sessions through the API: connecting a simulated session starts the tenant's sandboxed
 //! worker, its events reach the store, suspension stops it, and deletion leaves no process.
 
-mod common;
+use crate::common;
 
 use std::time::Duration;
 

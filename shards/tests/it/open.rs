@@ -1,7 +1,7 @@
 //! Opening and reopening a store: the shard count is fixed at first start, shard files must
 //! stay, and only one handle may hold the files.
 
-mod common;
+use crate::common;
 
 use botyard_shards::{OpenError, Store, shard_path};
 use common::{config, create_tenant, open};

@@ -1,7 +1,7 @@
 //! Runs write their deliveries as pending first; each settles once; a run with nothing left
 //! pending is done; another tenant sees none of it.
 
-mod common;
+use crate::common;
 
 use botyard_shards::ids::{ChatId, Day, SecretId, TemplateId};
 use botyard_shards::records::*;

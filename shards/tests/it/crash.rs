@@ -6,7 +6,7 @@
 //! Each batch has counter keys of its own, so "present" and "exact" can be told apart from
 //! other batches; each submitter also has cumulative keys that every one of its batches bumps.
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Write};
@@ -20,7 +20,7 @@ use botyard_shards::{Store, TenantScope};
 
 const DIR_ENV: &str = "BOTYARD_SHARDS_CRASH_CHILD_DIR";
 const GEN_ENV: &str = "BOTYARD_SHARDS_CRASH_CHILD_GEN";
-const CHILD_TEST: &str = "crash_child_process";
+const CHILD_TEST: &str = "crash::crash_child_process";
 const ADMIN: &str = "root@crash.test";
 const SHARDS: u32 = 2;
 const TENANTS: usize = 3;

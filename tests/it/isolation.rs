@@ -2,7 +2,7 @@
 //! another tenant's owner (with a login and with an API key) on tenant A's ids, answers 404,
 //! and A's data is the same afterwards.
 
-mod common;
+use crate::common;
 
 use reqwest::Method;
 use serde_json::{Value, json};

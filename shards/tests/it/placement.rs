@@ -1,7 +1,7 @@
 //! Placement: a new tenant goes to the least-loaded shard (lowest index on a tie), deletions
 //! free room that new tenants fill, and the loads survive a restart.
 
-mod common;
+use crate::common;
 
 use botyard_shards::ids::TenantId;
 use botyard_shards::{Principal, Store};

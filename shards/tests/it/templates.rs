@@ -1,6 +1,6 @@
 //! Templates keep every version, ids are never reused, and each tenant sees only its own.
 
-mod common;
+use crate::common;
 
 use botyard_shards::StoreError;
 use botyard_shards::ids::TemplateId;

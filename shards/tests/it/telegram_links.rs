@@ -1,6 +1,6 @@
 //! Accounts linked to Telegram users: one account per user, one user per account.
 
-mod common;
+use crate::common;
 
 use botyard_shards::StoreError;
 use botyard_shards::records::TelegramLinkRec;

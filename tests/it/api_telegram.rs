@@ -2,7 +2,7 @@
 //! through the API, the tenant's sandboxed worker connects with grammers to the loopback fake
 //! datacenter, its chats become the tenant's groups and an incoming message is counted.
 
-mod common;
+use crate::common;
 
 use std::sync::Arc;
 use std::time::Duration;

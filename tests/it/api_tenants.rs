@@ -1,6 +1,6 @@
 //! Tenants, members, settings, plans and tenant logs against the in-process server.
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeSet;
 

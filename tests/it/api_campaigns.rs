@@ -3,7 +3,7 @@
 //! tenant's clock and zone, and a run missed while the server was down runs once or is
 //! recorded as skipped.
 
-mod common;
+use crate::common;
 
 use std::time::Duration;
 

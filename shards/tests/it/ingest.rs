@@ -1,7 +1,7 @@
 //! The ingest writer: what many concurrent submitters were acknowledged for is exactly what the
 //! counters hold, with and without merging; bad batches are refused whole.
 
-mod common;
+use crate::common;
 
 use std::collections::HashMap;
 use std::sync::Arc;

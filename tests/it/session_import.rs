@@ -2,7 +2,7 @@
 //! that follows each format's documented layout, and malformed ones that must be refused with
 //! an error naming the problem. Then the same through the API, where the key lands sealed.
 
-mod common;
+use crate::common;
 
 use base64::Engine;
 use botyard::session_import::{ImportError, ImportSource, parse_file, parse_string};

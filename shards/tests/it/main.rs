@@ -1,0 +1,16 @@
+//! The store's integration tests, one module per area, in one test binary (each file would
+//! otherwise link the store again).
+
+mod common;
+
+mod campaigns;
+mod crash;
+mod delete_tenant;
+mod groups;
+mod ingest;
+mod open;
+mod placement;
+mod scopes;
+mod stats;
+mod telegram_links;
+mod templates;

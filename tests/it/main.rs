@@ -1,0 +1,22 @@
+//! The appliance's integration tests, one module per area, in one test binary: every
+//! integration-test file links the whole appliance, and as sixteen binaries they took 6.5 GB
+//! of disk and most of the link time.
+
+mod common;
+
+mod api_auth;
+mod api_campaigns;
+mod api_sessions;
+mod api_stats;
+mod api_telegram;
+mod api_templates;
+mod api_tenants;
+mod bad_input;
+mod binary;
+mod isolation;
+mod metrics_health;
+mod roles;
+mod sandbox;
+mod session_import;
+mod supervisor;
+mod telegram_grammers;
