@@ -68,6 +68,43 @@ pub fn sniff(head: &[u8]) -> AppResult<(MediaKindRec, String)> {
     Ok((kind, mime.to_string()))
 }
 
+/// Telegram's own limits on a photo: width and height adding up to at most 10,000 pixels, and
+/// one side at most 20 times the other.
+pub const PHOTO_MAX_SIDES: u32 = 10_000;
+pub const PHOTO_MAX_RATIO: u32 = 20;
+
+/// Reads a stored photo's header with its format's decoder and checks its dimensions: a file
+/// whose first bytes only look like an image (a PNG signature before an executable) is refused.
+pub fn check_photo(path: &Path, mime: &str) -> AppResult<(u32, u32)> {
+    let format = match mime {
+        "image/jpeg" => image::ImageFormat::Jpeg,
+        "image/png" => image::ImageFormat::Png,
+        "image/webp" => image::ImageFormat::WebP,
+        _ => return Err(AppError::Internal(format!("check_photo on {mime}"))),
+    };
+    let file = std::fs::File::open(path).map_err(io_error)?;
+    let reader = image::ImageReader::with_format(std::io::BufReader::new(file), format);
+    let (w, h) = reader.into_dimensions().map_err(|_| AppError::Invalid {
+        code: "media.bad_image",
+        field: "body".into(),
+        message: format!(
+            "this file starts like a {} image but its decoder cannot read it; send a real photo",
+            &mime["image/".len()..].to_uppercase()
+        ),
+    })?;
+    let (long, short) = (w.max(h), w.min(h));
+    if w == 0 || h == 0 || w.saturating_add(h) > PHOTO_MAX_SIDES || long / short > PHOTO_MAX_RATIO {
+        return Err(AppError::Invalid {
+            code: "media.photo_dimensions",
+            field: "body".into(),
+            message: format!(
+                "a photo is {w}×{h} pixels; Telegram takes photos whose width and height add up to at most {PHOTO_MAX_SIDES} and whose long side is at most {PHOTO_MAX_RATIO} times the short one: resize it"
+            ),
+        });
+    }
+    Ok((w, h))
+}
+
 /// Follows an upload chunk by chunk: is it UTF-8 without NUL bytes to its very end? The first
 /// bytes alone would let text with an executable after it pass as a text document.
 #[derive(Default)]
@@ -261,5 +298,64 @@ mod tests {
         assert!(sniff(&[0xff, 0x00, 0x13, 0x37, 0x00]).is_err());
         assert!(clean_name("../etc/passwd").is_err());
         assert_eq!(clean_name(" menü.pdf ").unwrap(), "menü.pdf");
+    }
+
+    fn code(r: AppResult<(u32, u32)>) -> &'static str {
+        match r {
+            Err(AppError::Invalid { code, .. }) => code,
+            other => panic!("expected a refusal, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn photos_are_read_by_their_decoder() {
+        let dir = tempfile::tempdir().unwrap();
+        let write = |name: &str, img: image::RgbImage, format| {
+            let p = dir.path().join(name);
+            img.save_with_format(&p, format).unwrap();
+            p
+        };
+        let px = image::Rgb([10, 120, 200]);
+        for (name, format, mime) in [
+            ("a.png", image::ImageFormat::Png, "image/png"),
+            ("a.jpg", image::ImageFormat::Jpeg, "image/jpeg"),
+            ("a.webp", image::ImageFormat::WebP, "image/webp"),
+        ] {
+            let p = write(name, image::RgbImage::from_pixel(640, 480, px), format);
+            assert_eq!(check_photo(&p, mime).unwrap(), (640, 480), "{name}");
+        }
+        // Telegram's limits: sides adding up past 10,000, or one 20 times the other.
+        let wide = write(
+            "w.png",
+            image::RgbImage::from_pixel(9000, 1001, px),
+            image::ImageFormat::Png,
+        );
+        assert_eq!(
+            code(check_photo(&wide, "image/png")),
+            "media.photo_dimensions"
+        );
+        let thin = write(
+            "t.png",
+            image::RgbImage::from_pixel(210, 10, px),
+            image::ImageFormat::Png,
+        );
+        assert_eq!(
+            code(check_photo(&thin, "image/png")),
+            "media.photo_dimensions"
+        );
+        let ok = write(
+            "o.png",
+            image::RgbImage::from_pixel(200, 10, px),
+            image::ImageFormat::Png,
+        );
+        assert!(check_photo(&ok, "image/png").is_ok());
+        // A signature before an executable, or a JPEG named PNG, is refused.
+        let fake = dir.path().join("fake.png");
+        let mut bytes = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\0\x01\0\0\0\x01\x08\x06\0\0\0".to_vec();
+        bytes.extend_from_slice(b"\x7fELF\x02\x01\x01\0\0\0\0\0\0\0\0\0");
+        std::fs::write(&fake, bytes).unwrap();
+        assert_eq!(code(check_photo(&fake, "image/png")), "media.bad_image");
+        let jpg = dir.path().join("a.jpg");
+        assert_eq!(code(check_photo(&jpg, "image/png")), "media.bad_image");
     }
 }

@@ -113,6 +113,10 @@ async fn upload_media(
     // Removes the partial file however the request ends (an error, a timeout, a client gone).
     let guard = media::TempFile(tmp.clone());
     let (size, kind, mime) = receive(body, &tmp, limit, limit_mb).await?;
+    if kind == MediaKindRec::Photo {
+        let (path, m) = (tmp.clone(), mime.clone());
+        blocking(move || media::check_photo(&path, &m).map(drop)).await?;
+    }
     let rec = MediaRec {
         kind,
         mime,

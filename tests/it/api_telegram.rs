@@ -1121,7 +1121,7 @@ async fn an_account_links_its_telegram_by_start_code_and_gets_test_posts_there()
     app.stop().await.unwrap();
 }
 
-/// Uploads a PNG of `len` bytes (a real header, then `fill`) as the tenant's `vitrin.png`;
+/// Uploads a real PNG padded with `fill` to `len` bytes as the tenant's `vitrin.png`;
 /// returns its media id and bytes.
 async fn upload_png(
     app: &common::App,
@@ -1130,8 +1130,7 @@ async fn upload_png(
     len: usize,
     fill: u8,
 ) -> (u64, Vec<u8>) {
-    let mut png = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\0\x01\0\0\0\x01\x08\x06\0\0\0".to_vec();
-    png.resize(len, fill);
+    let png = common::png(len, fill);
     let media = app
         .upload(
             &format!("/api/v1/tenants/{tenant}/media?name=vitrin.png"),

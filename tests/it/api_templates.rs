@@ -14,11 +14,9 @@ fn limits(templates: u32, media_mb: u32) -> Value {
     l
 }
 
-/// A tiny valid PNG header followed by padding up to `len` bytes.
+/// A real PNG padded up to `len` bytes.
 fn png(len: usize) -> Vec<u8> {
-    let mut b = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\0\x01\0\0\0\x01\x08\x06\0\0\0".to_vec();
-    b.resize(len.max(b.len()), 0);
-    b
+    common::png(len, 0)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -433,6 +431,24 @@ async fn media_is_sniffed_limited_by_the_plan_and_kept_while_used() {
     app.upload(&up, &owner, disguised)
         .await
         .expect_err(422, "media.unsupported");
+    // A PNG signature before an executable is not a photo; a photo Telegram would refuse
+    // (one pixel high, 30 wide) is refused here.
+    let mut fake_png = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\0\x01\0\0\0\x01\x08\x06\0\0\0".to_vec();
+    fake_png.extend_from_slice(b"\x7fELF\x02\x01\x01\0\0\0\0\0\0\0\0\0rest");
+    fake_png.resize(9000, 0);
+    app.upload(&up, &owner, fake_png)
+        .await
+        .expect_err(422, "media.bad_image");
+    let thin = app
+        .upload(&up, &owner, common::png_sized(30, 1, 100, 0))
+        .await;
+    thin.expect_err(422, "media.photo_dimensions");
+    assert!(
+        thin.json["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("30×1")
+    );
     let big = app.upload(&up, &owner, png(1024 * 1024 + 1)).await;
     big.expect_err(422, "media.too_large");
     assert!(

@@ -689,3 +689,22 @@ pub fn fill(template: &str, tenant: u64, ids: &[(&str, i64)]) -> String {
     assert!(!out.contains('{'), "unfilled parameter in {template}");
     out
 }
+
+/// A real PNG of `w`×`h` pixels (its decoder reads it), padded after its end with `fill` up to
+/// `len` bytes.
+pub fn png_sized(w: u32, h: u32, len: usize, fill: u8) -> Vec<u8> {
+    let mut out = std::io::Cursor::new(Vec::new());
+    image::RgbImage::from_pixel(w, h, image::Rgb([200, 30, 90]))
+        .write_to(&mut out, image::ImageFormat::Png)
+        .unwrap();
+    let mut b = out.into_inner();
+    if b.len() < len {
+        b.resize(len, fill);
+    }
+    b
+}
+
+/// A small real PNG of `len` bytes.
+pub fn png(len: usize, fill: u8) -> Vec<u8> {
+    png_sized(2, 2, len, fill)
+}
