@@ -55,6 +55,17 @@ pub struct ImportedSession {
     pub sync: Option<crate::telegram::SyncState>,
 }
 
+impl ImportedSession {
+    /// The auth key's id as MTProto defines it: the low 64 bits of the key's SHA-1.
+    pub fn key_id(&self) -> u64 {
+        use sha1::Digest;
+        let digest = sha1::Sha1::digest(self.auth_key.as_slice());
+        let mut low = [0u8; 8];
+        low.copy_from_slice(&digest[12..20]);
+        u64::from_le_bytes(low)
+    }
+}
+
 impl std::fmt::Debug for ImportedSession {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("ImportedSession")

@@ -317,6 +317,7 @@ pub fn import_session(
     let label = crate::tenancy::clean_name("label", label)?;
     check_session_limit(st, scope)?;
     let source = imported.source;
+    let key_id = imported.key_id();
     let id = add_session(
         &st.keyring,
         scope,
@@ -324,6 +325,22 @@ pub fn import_session(
         &SessionKind::Imported(imported),
         now,
     )?;
+    // Claimed after the session exists and released before it goes (`disconnect`), so an
+    // interruption can leave a key unclaimed but never claimed by a session that is gone.
+    if let Some((owner, session)) = scope.catalog_write(|c| c.claim_session_key(id, key_id))? {
+        scope.shard_write(|s| s.delete_session(id))?;
+        let message = if owner == scope.tenant_id() {
+            format!(
+                "this session is already imported here as session {session}; two clients on one key get it revoked by Telegram"
+            )
+        } else {
+            "this session's key is already in use by another botyard session; two clients on one key get it revoked by Telegram".to_string()
+        };
+        return Err(AppError::Conflict {
+            code: "import.key_in_use",
+            message,
+        });
+    }
     tracing::info!(
         tenant_id = scope.tenant_id().0,
         session = id.0,
@@ -370,6 +387,7 @@ pub fn connect_sim(
 
 /// Removes a session and its secrets; its chats stay listed, marked gone, automation off.
 pub fn disconnect(scope: &TenantScope, id: SecretId, now: i64) -> AppResult<()> {
+    scope.catalog_write(|c| c.release_session_key(id))?;
     let had = scope.shard_write(|s| -> AppResult<bool> {
         let had = s.delete_session(id)?;
         if had {

@@ -4,7 +4,7 @@
 use redb::{ReadableTable, ReadableTableMetadata, WriteTransaction};
 
 use crate::error::{Result, StoreError};
-use crate::ids::{AccountId, ApiKeyId, AuditId, FamilyId, PlanId, TenantId};
+use crate::ids::{AccountId, ApiKeyId, AuditId, FamilyId, PlanId, SecretId, TenantId};
 use crate::record::RecBytes;
 use crate::records::{
     AccountRec, ApiKeyRec, AuditRec, FamilyRec, PlanRec, RefreshRec, Role, TelegramLinkRec,
@@ -617,6 +617,45 @@ impl CatalogTx<WriteTransaction> {
         Ok(had)
     }
 
+    /// Gives `key_id` to the tenant's `session`, unless another session owns it: then that
+    /// owner is returned and nothing changes.
+    pub(crate) fn claim_session_key(
+        &mut self,
+        tenant: TenantId,
+        session: SecretId,
+        key_id: u64,
+    ) -> Result<Option<(TenantId, SecretId)>> {
+        let mut keys = self.tx.open_table(SESSION_KEYS)?;
+        if let Some(owner) = keys.get(key_id)? {
+            let owner = owner.value();
+            if owner != (tenant, session) {
+                return Ok(Some(owner));
+            }
+        }
+        keys.insert(key_id, (tenant, session))?;
+        self.tx
+            .open_table(SESSION_KEY_OWNERS)?
+            .insert((tenant, session), key_id)?;
+        Ok(None)
+    }
+
+    /// Frees the key a session owned, if any.
+    pub(crate) fn release_session_key(
+        &mut self,
+        tenant: TenantId,
+        session: SecretId,
+    ) -> Result<()> {
+        let key_id = self
+            .tx
+            .open_table(SESSION_KEY_OWNERS)?
+            .remove((tenant, session))?
+            .map(|v| v.value());
+        if let Some(k) = key_id {
+            self.tx.open_table(SESSION_KEYS)?.remove(k)?;
+        }
+        Ok(())
+    }
+
     pub(crate) fn insert_api_key(&mut self, r: &ApiKeyRec) -> Result<ApiKeyId> {
         let id = ApiKeyId(self.next_id("api_key")?);
         self.tx.open_table(API_KEYS)?.insert(id, enc(r)?)?;
@@ -670,6 +709,15 @@ impl CatalogTx<WriteTransaction> {
             self.tx.open_table(API_KEYS)?.remove(id)?;
             self.tx.open_table(API_KEY_HASHES)?.remove(k.hash)?;
             self.tx.open_table(TENANT_API_KEYS)?.remove((tenant, id))?;
+        }
+        let owned: Vec<(SecretId, u64)> = self
+            .tx
+            .open_table(SESSION_KEY_OWNERS)?
+            .range((tenant, SecretId(0))..=(tenant, SecretId(u64::MAX)))?
+            .map(|e| e.map(|(k, v)| (k.value().1, v.value())))
+            .collect::<std::result::Result<_, _>>()?;
+        for (session, _) in owned {
+            self.release_session_key(tenant, session)?;
         }
         self.tx
             .open_table(AUDIT)?

@@ -55,7 +55,19 @@ const CATALOG_MIGRATIONS: &[Migration] = &[
         to: 2,
         run: catalog_v2,
     },
+    Migration {
+        to: 3,
+        run: catalog_v3,
+    },
 ];
+
+/// v3: which session owns each imported auth key.
+fn catalog_v3(tx: &WriteTransaction) -> Result<(), redb::Error> {
+    use tables::catalog::*;
+    tx.open_table(SESSION_KEYS)?;
+    tx.open_table(SESSION_KEY_OWNERS)?;
+    Ok(())
+}
 
 /// v2: accounts linked to Telegram users.
 fn catalog_v2(tx: &WriteTransaction) -> Result<(), redb::Error> {

@@ -9,7 +9,7 @@ use redb::{Database, ReadTransaction, ReadableDatabase, WriteTransaction};
 
 use crate::catalog::{CatalogTx, Page};
 use crate::error::{Result, StoreError};
-use crate::ids::{AccountId, ApiKeyId, TenantId};
+use crate::ids::{AccountId, ApiKeyId, SecretId, TenantId};
 use crate::records::{ApiKeyRec, Role, TenantRec, TenantStatus};
 use crate::shard::TenantShard;
 use crate::store::{Shard, Store};
@@ -133,6 +133,18 @@ impl TenantCatalog<WriteTransaction> {
     }
     pub fn revoke_api_key(&mut self, id: ApiKeyId, now: i64) -> Result<()> {
         self.inner.revoke_api_key(self.tenant, id, now)
+    }
+    /// Gives an imported auth key (by its id) to this tenant's `session`; answers the session
+    /// that already owns it instead, in this tenant or another, and changes nothing.
+    pub fn claim_session_key(
+        &mut self,
+        session: SecretId,
+        key_id: u64,
+    ) -> Result<Option<(TenantId, SecretId)>> {
+        self.inner.claim_session_key(self.tenant, session, key_id)
+    }
+    pub fn release_session_key(&mut self, session: SecretId) -> Result<()> {
+        self.inner.release_session_key(self.tenant, session)
     }
 }
 

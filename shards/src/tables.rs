@@ -65,6 +65,13 @@ pub mod catalog {
     /// Telegram user → the one account linked to it.
     pub const TELEGRAM_LINK_USERS: TableDefinition<i64, AccountId> =
         TableDefinition::new("telegram_link_users");
+    /// An imported session's auth key id (MTProto's: the key's SHA-1, low 64 bits) → the one
+    /// session that owns it. Two clients on one key get it revoked by Telegram.
+    pub const SESSION_KEYS: TableDefinition<u64, (TenantId, SecretId)> =
+        TableDefinition::new("session_keys");
+    /// The reverse: a session → its key id, to release it when the session goes.
+    pub const SESSION_KEY_OWNERS: TableDefinition<(TenantId, SecretId), u64> =
+        TableDefinition::new("session_key_owners");
 }
 
 pub mod shard {

@@ -348,7 +348,7 @@ async fn imports_through_the_api_are_sealed_and_counted_against_the_plan() {
     assert!(!v.to_string().contains(&string[10..40]));
 
     // A file, as the raw body.
-    let file = make::telethon_file(4, "149.154.167.91", 443, Some(&key));
+    let file = make::telethon_file(4, "149.154.167.91", 443, Some(&auth_key(10)));
     let r = common::send(
         app.client
             .post(app.url(&format!("{base}/import-file?label=Telethon%20dosyas%C4%B1")))
@@ -416,6 +416,85 @@ async fn imports_through_the_api_are_sealed_and_counted_against_the_plan() {
         );
     }
     app.stop().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_auth_key_belongs_to_one_session_across_tenants() {
+    let app = common::App::start().await;
+    let admin = app.admin().await.access;
+    let (a, _, owner_a) = app
+        .tenant_with_owner(&admin, "Lale Çiçekçilik", "lale@example.com")
+        .await;
+    let (b, _, owner_b) = app
+        .tenant_with_owner(&admin, "Moda Butik", "moda@example.com")
+        .await;
+    let (owner_a, owner_b) = (owner_a.access, owner_b.access);
+    let key = auth_key(21);
+    let first = import(
+        &app,
+        a,
+        &owner_a,
+        make::pyrogram(2, 777, false, &key, 42_000, false),
+    )
+    .await;
+    let first_id = first.expect(201)["session"]["id"].as_u64().unwrap();
+
+    // The same key again, in another format: here it names the session that has it …
+    let telethon = make::telethon(2, "149.154.167.51".parse().unwrap(), 443, &key);
+    let again = import(&app, a, &owner_a, telethon.clone()).await;
+    again.expect_err(409, "import.key_in_use");
+    assert!(
+        again.json["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains(&format!("session {first_id}")),
+        "{}",
+        again.text
+    );
+    // … and in another tenant it says only that the key is taken.
+    let other = import(&app, b, &owner_b, telethon.clone()).await;
+    other.expect_err(409, "import.key_in_use");
+    assert!(!other.text.contains(&format!("session {first_id}")));
+    // A refused import leaves no session behind.
+    for (t, o, n) in [(a, &owner_a, 1), (b, &owner_b, 0)] {
+        let list = app.get(&format!("/api/v1/tenants/{t}/sessions"), o).await;
+        assert_eq!(list.expect(200).as_array().unwrap().len(), n, "tenant {t}");
+    }
+    // Another key is welcome.
+    import(
+        &app,
+        b,
+        &owner_b,
+        make::telethon(2, "149.154.167.51".parse().unwrap(), 443, &auth_key(22)),
+    )
+    .await
+    .expect(201);
+
+    // Once the owning session is removed, the key can be imported again, elsewhere.
+    app.delete(
+        &format!("/api/v1/tenants/{a}/sessions/{first_id}"),
+        &owner_a,
+    )
+    .await
+    .expect(204);
+    import(&app, b, &owner_b, telethon.clone())
+        .await
+        .expect(201);
+    // Deleting tenant b frees its keys too.
+    app.delete(&format!("/api/v1/tenants/{b}"), &admin)
+        .await
+        .expect(204);
+    import(&app, a, &owner_a, telethon).await.expect(201);
+    app.stop().await.unwrap();
+}
+
+async fn import(app: &common::App, tenant: u64, owner: &str, string: String) -> common::Resp {
+    app.post(
+        &format!("/api/v1/tenants/{tenant}/sessions/import"),
+        owner,
+        json!({"label": "Dükkan", "string": string}),
+    )
+    .await
 }
 
 fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
