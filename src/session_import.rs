@@ -5,12 +5,19 @@
 //! Layouts, as the two libraries write them:
 //! - Telethon string: `'1'` + URL-safe base64 of `>B{4|16}sH256s` (dc id, IPv4 or IPv6
 //!   address, port, auth key): 263 or 275 bytes.
+//! - GramJS `StringSession`: `'1'` + standard base64 of dc id (1 byte), address length
+//!   (2 bytes, big-endian), the address as text, port (2 bytes), auth key: 261 + address bytes.
 //! - Pyrogram string, URL-safe base64 without padding of:
 //!   - `>B?256sI?` (dc id, test mode, auth key, 32-bit user id, is bot): 263 bytes, until 1.x;
 //!   - `>B?256sQ?` (64-bit user id): 267 bytes;
-//!   - `>BI?256sQ?` (dc id, api id, test mode, auth key, user id, is bot): 271 bytes, 2.x.
+//!   - `>BI?256sQ?` (dc id, api id, test mode, auth key, user id, is bot): 271 bytes, 2.x;
+//!   - 0.x wrote the first layout after a `:`.
 //! - Telethon file: tables `version(version)` and
-//!   `sessions(dc_id, server_address, port, auth_key, …)`.
+//!   `sessions(dc_id, server_address, port, auth_key, …)`; `update_state(id, pts, qts, date,
+//!   seq)` (id 0: the account's sequence; others: a channel's pts) and `entities(id, hash, …)`
+//!   (channels under their marked id) seed where the session resumes.
+//! - Either file in WAL mode (bytes 18–19 of the header are 2) is read as a rollback-journal
+//!   file: once its client closed it, its pages hold everything.
 //! - Pyrogram file: tables `version(number)` and
 //!   `sessions(dc_id, [api_id,] test_mode, auth_key, date, user_id, is_bot)`.
 
@@ -30,6 +37,7 @@ pub const STRING_MAX: usize = 1024;
 pub enum ImportSource {
     TelethonString,
     PyrogramString,
+    GramjsString,
     TelethonFile,
     PyrogramFile,
     /// Not imported: logged in here by phone.
@@ -91,7 +99,7 @@ pub enum ImportError {
     #[error("Telethon string session version `{0}` is not supported (only version 1 exists)")]
     TelethonVersion(char),
     #[error(
-        "the decoded session has {0} bytes, which matches no layout (Telethon: 263 or 275; Pyrogram: 263, 267 or 271)"
+        "the decoded session has {0} bytes, which matches no layout (Telethon: 263 or 275; GramJS: 261 and the address; Pyrogram: 263, 267 or 271)"
     )]
     Length(usize),
     #[error("the file is {0} bytes; at most {FILE_MAX} are accepted")]
@@ -102,6 +110,10 @@ pub enum ImportError {
     Schema(String),
     #[error("the session file holds no logged-in session")]
     NoSession,
+    #[error(
+        "the file is in WAL mode and its latest changes are still in its `-wal` file: stop the client that uses it (it then writes them into the file) and send the file again"
+    )]
+    WalPending,
     #[error("the auth key has {0} bytes instead of 256")]
     AuthKey(usize),
     #[error("datacenter {0} does not exist")]
@@ -122,6 +134,7 @@ impl ImportError {
             ImportError::NotSqlite => "import.not_sqlite",
             ImportError::Schema(_) => "import.schema",
             ImportError::NoSession => "import.no_session",
+            ImportError::WalPending => "import.wal",
             ImportError::AuthKey(_) => "import.auth_key",
             ImportError::Datacenter(_) => "import.datacenter",
             ImportError::Address(_) => "import.address",
@@ -203,6 +216,15 @@ fn key(bytes: &[u8]) -> Result<Zeroizing<Vec<u8>>, ImportError> {
 fn b64(s: &str) -> Result<Zeroizing<Vec<u8>>, ImportError> {
     use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
     // Telethon pads, Pyrogram does not; a cut-off paste should be reported by its length.
+    // GramJS writes the standard alphabet: its two letters are mapped to the URL-safe ones.
+    let s: String = s
+        .chars()
+        .map(|c| match c {
+            '+' => '-',
+            '/' => '_',
+            c => c,
+        })
+        .collect();
     const LENIENT: GeneralPurpose = GeneralPurpose::new(
         &base64::alphabet::URL_SAFE,
         GeneralPurposeConfig::new()
@@ -210,7 +232,7 @@ fn b64(s: &str) -> Result<Zeroizing<Vec<u8>>, ImportError> {
             .with_decode_allow_trailing_bits(true),
     );
     LENIENT
-        .decode(s)
+        .decode(&s)
         .map(Zeroizing::new)
         .map_err(|e| ImportError::NotBase64(e.to_string()))
 }
@@ -224,17 +246,56 @@ pub fn parse_string(s: &str) -> Result<ImportedSession, ImportError> {
     if s.len() > STRING_MAX {
         return Err(ImportError::TooLong(s.len()));
     }
-    // Telethon prefixes a version digit; Pyrogram's first character encodes a dc id of 1–5,
-    // which base64 writes as `A`.
+    // Telethon and GramJS prefix a version digit; Pyrogram's first character encodes a dc id
+    // of 1–5, which base64 writes as `A`, or is the `:` of its 0.x strings.
     match s.chars().next() {
         Some(c) if c.is_ascii_digit() => {
             if c != '1' {
                 return Err(ImportError::TelethonVersion(c));
             }
-            parse_telethon(&b64(&s[1..])?)
+            let b = b64(&s[1..])?;
+            match gramjs_address_len(&b) {
+                Some(n) => parse_gramjs(&b, n),
+                None => parse_telethon(&b),
+            }
         }
+        Some(':') => parse_pyrogram(&b64(&s[1..])?),
         _ => parse_pyrogram(&b64(s)?),
     }
+}
+
+/// The address length of a GramJS layout: the two bytes after the dc id give the length of
+/// a printable address that fills the string up to its port and key. (In Telethon's layout
+/// they are the first bytes of an IP address and never match.)
+fn gramjs_address_len(b: &[u8]) -> Option<usize> {
+    let n = usize::from(u16::from_be_bytes([*b.get(1)?, *b.get(2)?]));
+    (n > 0 && b.len() == 261 + n && b[3..3 + n].iter().all(u8::is_ascii_graphic)).then_some(n)
+}
+
+fn parse_gramjs(b: &[u8], n: usize) -> Result<ImportedSession, ImportError> {
+    let dc_id = b[0];
+    let text = String::from_utf8_lossy(&b[3..3 + n]);
+    let ip: IpAddr = text
+        .parse()
+        .map_err(|_| ImportError::Address(text.chars().take(64).collect()))?;
+    let port = u16::from_be_bytes([b[3 + n], b[4 + n]]);
+    let (_, known) = dc(i64::from(dc_id), false)?;
+    let addr = if ip.is_ipv6() {
+        known
+    } else {
+        checked_addr(ip, i64::from(port))?
+    };
+    Ok(ImportedSession {
+        source: ImportSource::GramjsString,
+        dc_id,
+        addr,
+        auth_key: key(&b[5 + n..])?,
+        user_id: None,
+        is_bot: None,
+        test_mode: false,
+        api_id: None,
+        sync: None,
+    })
 }
 
 fn parse_telethon(b: &[u8]) -> Result<ImportedSession, ImportError> {
@@ -329,10 +390,33 @@ pub fn parse_file(bytes: &[u8]) -> Result<ImportedSession, ImportError> {
     if !bytes.starts_with(b"SQLite format 3\0") {
         return Err(ImportError::NotSqlite);
     }
+    // A WAL-mode file is read as a rollback-journal one: the in-memory reader has no WAL.
+    let wal = bytes.len() > 19 && (bytes[18] == 2 || bytes[19] == 2);
+    let unwal;
+    let bytes = if wal {
+        unwal = {
+            let mut v = Zeroizing::new(bytes.to_vec());
+            v[18] = 1;
+            v[19] = 1;
+            v
+        };
+        unwal.as_slice()
+    } else {
+        bytes
+    };
     let mut conn = rusqlite::Connection::open_in_memory()
         .map_err(|e| ImportError::Schema(format!("cannot open: {e}")))?;
     conn.deserialize_read_exact(rusqlite::MAIN_DB, bytes, bytes.len(), true)
         .map_err(|_| ImportError::NotSqlite)?;
+    let read = read_session_tables(&conn);
+    match read {
+        // What a WAL-mode file lacks is still in its `-wal` file.
+        Err(ImportError::NoSession | ImportError::Schema(_)) if wal => Err(ImportError::WalPending),
+        other => other,
+    }
+}
+
+fn read_session_tables(conn: &rusqlite::Connection) -> Result<ImportedSession, ImportError> {
     let columns = |table: &str| -> Result<Vec<String>, ImportError> {
         let mut st = conn
             .prepare("SELECT name FROM pragma_table_info(?1)")
@@ -349,9 +433,9 @@ pub fn parse_file(bytes: &[u8]) -> Result<ImportedSession, ImportError> {
         return Err(ImportError::Schema("no `sessions` table".into()));
     }
     if has("server_address") && has("port") && has("auth_key") {
-        read_telethon_file(&conn)
+        read_telethon_file(conn)
     } else if has("test_mode") && has("auth_key") {
-        read_pyrogram_file(&conn, has("user_id"), has("is_bot"), has("api_id"))
+        read_pyrogram_file(conn, has("user_id"), has("is_bot"), has("api_id"))
     } else {
         Err(ImportError::Schema(format!(
             "`sessions` has columns {}",
@@ -404,8 +488,67 @@ fn read_telethon_file(conn: &rusqlite::Connection) -> Result<ImportedSession, Im
         is_bot: None,
         test_mode: false,
         api_id: None,
-        sync: None,
+        sync: telethon_update_state(conn),
     })
+}
+
+/// Where the Telethon client left off in Telegram's update sequences, so updates between it
+/// stopping and this session starting are asked for rather than lost. Optional tables: a file
+/// without them (or with rows out of range) resumes from now, as before.
+fn telethon_update_state(conn: &rusqlite::Connection) -> Option<crate::telegram::SyncState> {
+    /// Telethon marks a channel's id as -(10^12 + id).
+    const CHANNEL_MARK: i64 = 1_000_000_000_000;
+    let int = |v: rusqlite::types::Value| match v {
+        rusqlite::types::Value::Integer(i) => i32::try_from(i).ok(),
+        rusqlite::types::Value::Real(f) if f.is_finite() && f.abs() < f64::from(i32::MAX) => {
+            Some(f as i32)
+        }
+        _ => None,
+    };
+    let mut state = crate::telegram::SyncState::default();
+    let mut st = conn
+        .prepare("SELECT id, pts, qts, date, seq FROM update_state")
+        .ok()?;
+    let rows = st
+        .query_map([], |r| {
+            Ok((
+                r.get::<_, i64>(0)?,
+                r.get::<_, rusqlite::types::Value>(1)?,
+                r.get::<_, rusqlite::types::Value>(2)?,
+                r.get::<_, rusqlite::types::Value>(3)?,
+                r.get::<_, rusqlite::types::Value>(4)?,
+            ))
+        })
+        .ok()?;
+    let mut has_main = false;
+    for row in rows {
+        let (id, pts, qts, date, seq) = row.ok()?;
+        if id == 0 {
+            state.pts = int(pts)?;
+            state.qts = int(qts)?;
+            state.date = int(date)?;
+            state.seq = int(seq)?;
+            has_main = true;
+        } else if id > 0 && state.channels.len() < crate::telegram::SyncState::MAX_CHANNELS {
+            state.channels.push((id, int(pts)?));
+        }
+    }
+    if !has_main {
+        return None;
+    }
+    let channels: std::collections::HashSet<i64> = state.channels.iter().map(|c| c.0).collect();
+    if let Ok(mut st) = conn.prepare("SELECT id, hash FROM entities WHERE id < ?1") {
+        let mark = -CHANNEL_MARK;
+        if let Ok(rows) = st.query_map([mark], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?))) {
+            for (marked, hash) in rows.flatten() {
+                let bare = -(marked + CHANNEL_MARK);
+                if channels.contains(&bare) {
+                    state.access_hashes.push((bare, hash));
+                }
+            }
+        }
+    }
+    Some(state)
 }
 
 fn read_pyrogram_file(

@@ -57,6 +57,8 @@ pub fn all_rows(db: &Database) -> Result<Vec<RawRow>> {
     dump(db, c::AUDIT, &mut out)?;
     dump(db, c::TELEGRAM_LINKS, &mut out)?;
     dump(db, c::TELEGRAM_LINK_USERS, &mut out)?;
+    dump(db, c::SESSION_KEYS, &mut out)?;
+    dump(db, c::SESSION_KEY_OWNERS, &mut out)?;
     dump(db, s::SETTINGS, &mut out)?;
     dump(db, s::SECRETS, &mut out)?;
     dump(db, s::COUNTERS, &mut out)?;
@@ -101,6 +103,8 @@ const KNOWN: &[&str] = &[
     "audit",
     "telegram_links",
     "telegram_link_users",
+    "session_keys",
+    "session_key_owners",
     "tenant_settings",
     "tenant_secrets",
     "counters",

@@ -71,6 +71,54 @@ impl<S: Send + Sync> FromRequest<S> for ApiBytes {
     }
 }
 
+/// A file sent as the raw body, or as the file of a `multipart/form-data` form (`curl -F
+/// file=@name`): the body's limit applies to the whole form.
+pub struct ApiFile(pub Bytes);
+
+impl<S: Send + Sync> FromRequest<S> for ApiFile {
+    type Rejection = AppError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, AppError> {
+        let form = req
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .filter(|ct| {
+                ct.trim_start()
+                    .to_ascii_lowercase()
+                    .starts_with("multipart/form-data")
+            })
+            .map(str::to_owned);
+        let ApiBytes(body) = ApiBytes::from_request(req, state).await?;
+        match form {
+            Some(content_type) => form_file(&content_type, body).await.map(ApiFile),
+            None => Ok(ApiFile(body)),
+        }
+    }
+}
+
+/// The first part of a form that carries a file name.
+async fn form_file(content_type: &str, body: Bytes) -> Result<Bytes, AppError> {
+    let unreadable = |e: multer::Error| AppError::BadRequest {
+        code: "request.bad_form",
+        message: format!("the multipart form could not be read: {e}"),
+    };
+    let boundary = multer::parse_boundary(content_type).map_err(unreadable)?;
+    let stream = futures_util::stream::once(async move { Ok::<_, std::convert::Infallible>(body) });
+    let mut form = multer::Multipart::new(stream, boundary);
+    while let Some(field) = form.next_field().await.map_err(unreadable)? {
+        if field.file_name().is_some() {
+            return field.bytes().await.map_err(unreadable);
+        }
+    }
+    Err(AppError::Invalid {
+        code: "request.no_file",
+        field: "body".into(),
+        message: "the form carries no file: send it as `-F file=@name.session`, or as the raw body"
+            .into(),
+    })
+}
+
 /// Parses JSON with the error classification of [`ApiJson`]. Every body of the API is an
 /// object: serde would otherwise fill a struct from an array (`[null, null]`).
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, AppError> {

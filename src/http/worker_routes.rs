@@ -14,7 +14,7 @@ use botyard_shards::records::SessionKindRec;
 use crate::auth::{Caller, require_active, require_admin, require_manage};
 use crate::clock::rfc3339;
 use crate::error::{AppError, AppResult, ErrorEnvelope};
-use crate::http::extract::{ApiBytes, ApiJson, ApiPath, ApiQuery, TenantCtx};
+use crate::http::extract::{ApiFile, ApiJson, ApiPath, ApiQuery, TenantCtx};
 use crate::ipc::messages::SessionState;
 use crate::state::{Shared, blocking};
 use crate::supervisor::{WorkerKey, WorkerState, WorkerStatus};
@@ -354,11 +354,20 @@ pub struct ImportFileQuery {
     pub label: String,
 }
 
-/// Import a Telethon or Pyrogram `.session` file, sent as the raw request body (at most
-/// 16 MiB; owners and admins). It is read in memory and never written to disk.
+/// A `.session` file sent as a form (`curl -F file=@name.session`).
+#[derive(ToSchema)]
+pub struct SessionFileForm {
+    /// The file; its part needs a file name.
+    #[schema(value_type = String, format = Binary)]
+    pub file: Vec<u8>,
+}
+
+/// Import a Telethon or Pyrogram `.session` file, sent as the raw request body or as the file
+/// of a multipart form (at most 16 MiB; owners and admins). It is read in memory and never
+/// written to disk.
 #[utoipa::path(post, path = "/api/v1/tenants/{id}/sessions/import-file", tag = "sessions",
     params(("id" = u64, Path, description = "Tenant id"), ImportFileQuery),
-    request_body(content = Vec<u8>, content_type = "application/octet-stream"),
+    request_body(content((Vec<u8> = "application/octet-stream"), (SessionFileForm = "multipart/form-data"))),
     responses((status = 201, body = ImportedOut), (status = 403, body = ErrorEnvelope), (status = 404, body = ErrorEnvelope),
               (status = 409, body = ErrorEnvelope), (status = 413, body = ErrorEnvelope), (status = 422, body = ErrorEnvelope)),
     security(("bearer" = [])))]
@@ -366,9 +375,9 @@ async fn import_session_file(
     State(st): State<Shared>,
     t: TenantCtx,
     ApiQuery(q): ApiQuery<ImportFileQuery>,
-    body: Result<ApiBytes, AppError>,
+    body: Result<ApiFile, AppError>,
 ) -> AppResult<(StatusCode, Json<ImportedOut>)> {
-    let ApiBytes(body) = body.map_err(|e| match e {
+    let ApiFile(body) = body.map_err(|e| match e {
         AppError::TooLarge => AppError::TooLargeFor {
             code: "import.too_large",
             message: format!(

@@ -40,23 +40,7 @@ struct Imported {
 }
 
 async fn import_for_new_tenant(port: u16, ports: Vec<u16>, name: &str, email: &str) -> Imported {
-    let app = common::App::start_with(move |c| {
-        c.telegram.api_id = Some(11);
-        c.telegram.api_hash = Some(botyard::config::Secret::new(
-            "0123456789abcdef0123456789abcdef",
-        ));
-        c.telegram.ports = ports;
-        // The fake datacenter listens on loopback: a self-hosted test DC.
-        c.telegram.import_allow = vec!["127.0.0.1/32".parse().unwrap()];
-        // Faster than a real account's defaults, so campaign tests finish quickly.
-        c.delivery.user = botyard::pacing::Pacing {
-            per_chat_ms: 1_000,
-            per_chat_per_min: 20,
-            overall_ms: 200,
-            jitter_ms: 100,
-        };
-    })
-    .await;
+    let app = app_for_fake_dc(ports).await;
     let admin = app.admin().await.access;
     let (tenant, _, owner) = app.tenant_with_owner(&admin, name, email).await;
     let session = app
@@ -76,6 +60,27 @@ async fn import_for_new_tenant(port: u16, ports: Vec<u16>, name: &str, email: &s
         owner,
         session,
     }
+}
+
+/// An app whose workers may reach `ports` of the loopback fake datacenter.
+async fn app_for_fake_dc(ports: Vec<u16>) -> common::App {
+    common::App::start_with(move |c| {
+        c.telegram.api_id = Some(11);
+        c.telegram.api_hash = Some(botyard::config::Secret::new(
+            "0123456789abcdef0123456789abcdef",
+        ));
+        c.telegram.ports = ports;
+        // The fake datacenter listens on loopback: a self-hosted test DC.
+        c.telegram.import_allow = vec!["127.0.0.1/32".parse().unwrap()];
+        // Faster than a real account's defaults, so campaign tests finish quickly.
+        c.delivery.user = botyard::pacing::Pacing {
+            per_chat_ms: 1_000,
+            per_chat_per_min: 20,
+            overall_ms: 200,
+            jitter_ms: 100,
+        };
+    })
+    .await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -189,6 +194,73 @@ async fn an_imported_session_connects_lists_groups_and_counts_messages() {
     let after: Vec<&str> = dc.calls()[before..].iter().map(|c| c.name).collect();
     assert!(after.contains(&"updates.getDifference"), "{after:?}");
     assert!(!after.contains(&"updates.getState"), "{after:?}");
+    app.stop().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_imported_telethon_file_fetches_what_its_old_client_missed() {
+    let chat = FakeChat {
+        id: 4002,
+        title: "Moda Esnafı".into(),
+        supergroup: false,
+        members: 9,
+        access_hash: 0,
+    };
+    let world = Arc::new(
+        World::new(&[], vec![chat.clone()]).logged_in(tl_self(person(31338, "Elif", None))),
+    );
+    let dc = FakeDc::start(key(), world.clone()).await.unwrap();
+    let port = dc.addr().port();
+    let ayse = person(901, "Ayşe", None);
+    // The old Telethon client saw the first message and stopped; two more came after.
+    world.incoming(&chat, &ayse, "gördün");
+    let file = crate::session_import::make::file(|c| {
+        c.execute_batch(
+            "CREATE TABLE version (version integer primary key);
+             INSERT INTO version VALUES (7);
+             CREATE TABLE sessions (dc_id integer primary key, server_address text,
+                 port integer, auth_key blob, takeout_id integer);
+             CREATE TABLE update_state (id integer primary key, pts integer, qts integer,
+                 date integer, seq integer);
+             INSERT INTO update_state VALUES (0, 1, 0, 1764750000, 0);",
+        )
+        .unwrap();
+        c.execute(
+            "INSERT INTO sessions VALUES (2, '127.0.0.1', ?1, ?2, NULL)",
+            rusqlite::params![port, &key()[..]],
+        )
+        .unwrap();
+    });
+    world.incoming(&chat, &ayse, "kaçırdın");
+    world.incoming(&chat, &ayse, "bunu da");
+
+    let app = app_for_fake_dc(vec![443, port]).await;
+    let admin = app.admin().await.access;
+    let (tenant, _, owner) = app
+        .tenant_with_owner(&admin, "Elif Moda", "elif@example.com")
+        .await;
+    common::send(
+        app.client
+            .post(app.url(&format!(
+                "/api/v1/tenants/{tenant}/sessions/import-file?label=Telethon"
+            )))
+            .bearer_auth(&owner.access)
+            .header("content-type", "application/octet-stream")
+            .body(file),
+    )
+    .await
+    .expect(201);
+    let mut rx = app.ready.supervisor.watch(TenantId(tenant)).unwrap();
+    tokio::time::timeout(
+        Duration::from_secs(60),
+        rx.wait_for(|s| s.events_stored >= 2),
+    )
+    .await
+    .expect("the messages after the file's pts were fetched and stored")
+    .unwrap();
+    let calls: Vec<&str> = dc.calls().iter().map(|c| c.name).collect();
+    assert!(calls.contains(&"updates.getDifference"), "{calls:?}");
+    assert!(!calls.contains(&"updates.getState"), "{calls:?}");
     app.stop().await.unwrap();
 }
 

@@ -24,7 +24,7 @@ fn b64url(b: &[u8], pad: bool) -> String {
 }
 
 /// Generators following each library's layout (see the module docs of `session_import`).
-mod make {
+pub mod make {
     use super::*;
 
     /// Telethon `StringSession.save()`: '1' + urlsafe_b64encode(pack('>B{4|16}sH256s', …)).
@@ -37,6 +37,17 @@ mod make {
         b.extend_from_slice(&port.to_be_bytes());
         b.extend_from_slice(key);
         format!("1{}", b64url(&b, true))
+    }
+
+    /// GramJS `StringSession.save()`: '1' + standard base64 of dc id, a 2-byte big-endian
+    /// address length, the address as text, a 2-byte port and the key.
+    pub fn gramjs(dc: u8, address: &str, port: u16, key: &[u8]) -> String {
+        let mut b = vec![dc];
+        b.extend_from_slice(&(address.len() as u16).to_be_bytes());
+        b.extend_from_slice(address.as_bytes());
+        b.extend_from_slice(&port.to_be_bytes());
+        b.extend_from_slice(key);
+        format!("1{}", base64::engine::general_purpose::STANDARD.encode(&b))
     }
 
     /// Pyrogram before 1.x: '>B?256sI?'.
@@ -68,7 +79,7 @@ mod make {
         b64url(&b, false)
     }
 
-    fn file(setup: impl FnOnce(&rusqlite::Connection)) -> Vec<u8> {
+    pub fn file(setup: impl FnOnce(&rusqlite::Connection)) -> Vec<u8> {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("x.session");
         {
@@ -156,6 +167,122 @@ fn telethon_strings_ipv4_and_ipv6() {
     assert_eq!(got6.dc_id, 4);
     // Saved over IPv6, connected over IPv4: the DC's known address.
     assert_eq!(got6.addr.to_string(), "149.154.167.91:443");
+}
+
+#[test]
+fn gramjs_strings_and_pyrogram_0x_colon_strings() {
+    let key = auth_key(11);
+    // Addresses of every length a dotted IPv4 can have, so the standard alphabet's `+` and
+    // `/` and every padding occur.
+    for (dc, ip) in [
+        (2, "149.154.167.51"),
+        (5, "91.108.56.130"),
+        (4, "149.154.167.91"),
+    ] {
+        let s = make::gramjs(dc, ip, 443, &key);
+        let got = parse_string(&s).unwrap();
+        assert_eq!(
+            (got.source, got.dc_id, got.addr.to_string()),
+            (ImportSource::GramjsString, dc, format!("{ip}:443"))
+        );
+        assert_eq!(&got.auth_key[..], &key[..]);
+    }
+    // Saved over IPv6: the DC's IPv4 address; a host name is not an address.
+    let v6 = parse_string(&make::gramjs(2, "2001:67c:4e8:f002::a", 443, &key)).unwrap();
+    assert_eq!(v6.addr.to_string(), "149.154.167.51:443");
+    let named = parse_string(&make::gramjs(2, "dc2.example.org", 443, &key)).unwrap_err();
+    assert_eq!(named.code(), "import.address");
+    // A GramJS string with its key cut is reported by its length, not as another layout.
+    let cut = make::gramjs(2, "149.154.167.51", 443, &key[..200]);
+    assert_eq!(parse_string(&cut).unwrap_err().code(), "import.length");
+
+    // Pyrogram 0.x wrote its layout after a colon.
+    let old = make::pyrogram_old(3, false, &key, 7_000_000, false);
+    let colon = parse_string(&format!(":{old}")).unwrap();
+    assert_eq!(colon, parse_string(&old).unwrap());
+    assert_eq!(colon.source, ImportSource::PyrogramString);
+}
+
+#[test]
+fn a_telethon_file_resumes_where_its_client_stopped() {
+    let key = auth_key(12);
+    let file = make::file(|c| {
+        c.execute_batch(
+            "CREATE TABLE version (version integer primary key);
+             INSERT INTO version VALUES (7);
+             CREATE TABLE sessions (dc_id integer primary key, server_address text,
+                 port integer, auth_key blob, takeout_id integer);
+             CREATE TABLE entities (id integer primary key, hash integer not null,
+                 username text, phone integer, name text, date integer);
+             CREATE TABLE update_state (id integer primary key, pts integer, qts integer,
+                 date integer, seq integer);
+             INSERT INTO update_state VALUES (0, 4821, 17, 1764750000.0, 233);
+             INSERT INTO update_state VALUES (1512345678, 90210, 0, 0, 0);
+             INSERT INTO update_state VALUES (1598765432, 77, 0, 0, 0);
+             INSERT INTO entities VALUES (-1001512345678, -5544332211, 'dukkan', NULL, 'Dükkan', 0);
+             INSERT INTO entities VALUES (-1009999999999, 42, 'baska', NULL, 'Başka', 0);
+             INSERT INTO entities VALUES (777000, 1, NULL, NULL, 'Telegram', 0);",
+        )
+        .unwrap();
+        c.execute(
+            "INSERT INTO sessions VALUES (2, '149.154.167.51', 443, ?1, NULL)",
+            [&key],
+        )
+        .unwrap();
+    });
+    let got = parse_file(&file).unwrap();
+    let sync = got.sync.expect("update state seeded from the file");
+    assert_eq!(
+        (sync.pts, sync.qts, sync.date, sync.seq),
+        (4821, 17, 1_764_750_000, 233)
+    );
+    assert_eq!(sync.channels, vec![(1512345678, 90210), (1598765432, 77)]);
+    // The access hash of a channel it has state for; other entities are not needed.
+    assert_eq!(sync.access_hashes, vec![(1512345678, -5544332211)]);
+
+    // A file without update state (a client that never received one) resumes from now.
+    let plain = parse_file(&make::telethon_file(2, "149.154.167.51", 443, Some(&key))).unwrap();
+    assert_eq!(plain.sync, None);
+}
+
+#[test]
+fn wal_mode_files_are_read_and_a_pending_wal_is_named() {
+    let key = auth_key(13);
+    // Closed by its client: the WAL was checkpointed into the file, which still says WAL.
+    let closed = make::file(|c| {
+        c.pragma_update(None, "journal_mode", "WAL").unwrap();
+        c.execute_batch(
+            "CREATE TABLE sessions (dc_id INTEGER PRIMARY KEY, test_mode INTEGER,
+                 auth_key BLOB, date INTEGER NOT NULL, user_id INTEGER, is_bot INTEGER);",
+        )
+        .unwrap();
+        c.execute("INSERT INTO sessions VALUES (2, 0, ?1, 0, 99, 0)", [&key])
+            .unwrap();
+    });
+    assert_eq!((closed[18], closed[19]), (2, 2), "a WAL-mode file");
+    let p = parse_file(&closed).unwrap();
+    assert_eq!((p.dc_id, p.user_id), (2, Some(99)));
+    assert_eq!(&p.auth_key[..], &key[..]);
+
+    // Copied while its client runs: the session is still in the `-wal` file beside it.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("live.session");
+    let c = rusqlite::Connection::open(&path).unwrap();
+    c.pragma_update(None, "journal_mode", "WAL").unwrap();
+    c.pragma_update(None, "wal_autocheckpoint", 0).unwrap();
+    c.execute_batch("CREATE TABLE version (number INTEGER PRIMARY KEY);")
+        .unwrap();
+    c.execute_batch("PRAGMA wal_checkpoint(TRUNCATE);").unwrap();
+    c.execute_batch(
+        "CREATE TABLE sessions (dc_id INTEGER PRIMARY KEY, test_mode INTEGER,
+             auth_key BLOB, date INTEGER NOT NULL, user_id INTEGER, is_bot INTEGER);",
+    )
+    .unwrap();
+    let live = std::fs::read(&path).unwrap();
+    let e = parse_file(&live).unwrap_err();
+    assert_eq!(e.code(), "import.wal", "{e}");
+    assert!(e.to_string().contains("-wal"));
+    drop(c);
 }
 
 #[test]
@@ -357,6 +484,45 @@ async fn imports_through_the_api_are_sealed_and_counted_against_the_plan() {
             .body(file.clone()),
     )
     .await;
+    assert_eq!(r.expect(201)["source"], "telethon_file");
+
+    // The same file as a form, the way `curl -F file=@x.session` sends it, into a tenant
+    // with room for it.
+    let (other, _, other_owner) = app
+        .tenant_with_owner(&admin, "Form Dükkanı", "form@example.com")
+        .await;
+    let form_file = make::telethon_file(2, "149.154.167.51", 443, Some(&auth_key(14)));
+    let form = |file: Option<&[u8]>| {
+        let mut body =
+            b"--XyZ\r\nContent-Disposition: form-data; name=\"label\"\r\n\r\nForm\r\n".to_vec();
+        if let Some(f) = file {
+            body.extend_from_slice(
+                b"--XyZ\r\nContent-Disposition: form-data; name=\"file\"; filename=\"x.session\"\r\nContent-Type: application/octet-stream\r\n\r\n",
+            );
+            body.extend_from_slice(f);
+            body.extend_from_slice(b"\r\n");
+        }
+        body.extend_from_slice(b"--XyZ--\r\n");
+        body
+    };
+    let send_form = |body: Vec<u8>| {
+        common::send(
+            app.client
+                .post(app.url(&format!(
+                    "/api/v1/tenants/{other}/sessions/import-file?label=Form"
+                )))
+                .bearer_auth(&other_owner.access)
+                .header("content-type", "multipart/form-data; boundary=XyZ")
+                .body(body),
+        )
+    };
+    send_form(form(None))
+        .await
+        .expect_err(422, "request.no_file");
+    send_form(b"--XyZ\r\ngarbage".to_vec())
+        .await
+        .expect_err(400, "request.bad_form");
+    let r = send_form(form(Some(&form_file))).await;
     assert_eq!(r.expect(201)["source"], "telethon_file");
 
     // The plan's two sessions are used up.

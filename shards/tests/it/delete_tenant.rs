@@ -92,9 +92,10 @@ fn is_a(o: &Owned, table: &str, k: &[u8], v: &[u8]) -> bool {
         "tenants" | "placement" | "tenant_settings" => k == t,
         "members" | "tenant_api_keys" | "tenant_secrets" | "counters" | "user_days"
         | "sessions" | "telegram_users" | "groups" | "tenant_seq" | "templates"
-        | "template_versions" | "tenant_variables" | "member_counts" | "reports" => {
-            k.starts_with(&t)
-        }
+        | "template_versions" | "tenant_variables" | "member_counts" | "reports"
+        | "session_key_owners" => k.starts_with(&t),
+        // key id → (tenant, session)
+        "session_keys" => v.starts_with(&t),
         // (account, tenant): A's membership rows, and every row of A's own accounts.
         "account_tenants" => k.get(8..16) == Some(&t[..]) || acct(k),
         "accounts" | "account_families" | "telegram_links" => acct(k),
@@ -201,6 +202,11 @@ fn populate(store: &Store, admin: &Principal, scope: &TenantScope, mark: &str, o
         o.api_keys.insert(id);
         o.api_key_hashes.insert(key_hash(&secret));
     }
+    // Its imported session's auth key id, claimed in the catalog.
+    let claimed = scope
+        .catalog_write(|c| c.claim_session_key(SecretId(1), 0x5e55_0000 + t.0))
+        .unwrap();
+    assert_eq!(claimed, None);
     scope
         .shard_write(|s| {
             s.put_settings(&settings(&format!("Shop {mark}")))?;
