@@ -1123,6 +1123,8 @@ impl Supervisor {
             .events_per_sec
             .map(|r| crate::ingestion::Budget::new(r, Instant::now()));
         let mut dropping = false;
+        // Sessions whose kind (bot or user) was checked against their first sign-in this run.
+        let mut kinds_known: std::collections::HashSet<u64> = std::collections::HashSet::new();
         let mut results_tick = tokio::time::interval(RESULTS_EVERY);
         results_tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
@@ -1207,6 +1209,20 @@ impl Supervisor {
                             // The bot-status event the notifications will send; durable
                             // before the API shows the state.
                             self.record_alert(key, "session.revoked", format!("session {session}: Telegram no longer accepts its auth key")).await;
+                        }
+                        if let (SessionState::Online { me }, Some(tenant)) = (&state, key.tenant())
+                            && kinds_known.insert(session)
+                        {
+                            let (store, keyring, is_bot) = (self.store.clone(), self.keyring.clone(), me.is_bot);
+                            let r = tokio::task::spawn_blocking(move || {
+                                crate::workers::store_kind(&store, &keyring, tenant, botyard_shards::ids::SecretId(session), is_bot)
+                            }).await;
+                            match r {
+                                Ok(Ok(true)) => tracing::info!(session, is_bot, "session {session} signed in as a {}", if is_bot { "bot" } else { "user account" }),
+                                Ok(Ok(false)) => {}
+                                Ok(Err(e)) => tracing::error!(session, error = %e, "cannot store the session's kind"),
+                                Err(e) => tracing::error!(error = %e, "session kind task failed"),
+                            }
                         }
                         status.send_modify(|s| { s.sessions.insert(session, state); });
                     }

@@ -138,11 +138,8 @@ pub async fn serve(
         let id = spec.id;
         let sending = Sending {
             jobs: jobs_rx,
-            pacing: if spec.is_bot() {
-                init.pacing_bot.clone()
-            } else {
-                init.pacing_user.clone()
-            },
+            pacing_bot: init.pacing_bot.clone(),
+            pacing_user: init.pacing_user.clone(),
             flood_wait_max_secs: init.flood_wait_max_secs,
             media: media.clone(),
         };
@@ -676,7 +673,6 @@ async fn run_session<P: TelegramPort>(
 ) {
     let say = |state| FromWorker::Session { session: id, state };
     let mut queue: VecDeque<SendJob> = VecDeque::new();
-    let mut pacer = Pacer::new(sending.pacing.clone());
     // A flood wait shows in the session's state until the next post goes through.
     let mut flooded = false;
     if out.send(say(SessionState::Connecting)).await.is_err() {
@@ -697,6 +693,12 @@ async fn run_session<P: TelegramPort>(
             }
         }
     };
+    // Paced by what signed in: an imported session's kind may only be known now.
+    let mut pacer = Pacer::new(if me.is_bot {
+        sending.pacing_bot.clone()
+    } else {
+        sending.pacing_user.clone()
+    });
     if report_location && let Some((dc_id, addr, key)) = port.location() {
         let _ = out
             .send(FromWorker::SessionMoved {
@@ -851,7 +853,8 @@ async fn run_session<P: TelegramPort>(
 /// What a session needs to post campaign messages.
 struct Sending {
     jobs: mpsc::UnboundedReceiver<SendJob>,
-    pacing: crate::pacing::Pacing,
+    pacing_bot: crate::pacing::Pacing,
+    pacing_user: crate::pacing::Pacing,
     flood_wait_max_secs: u32,
     media: std::sync::Arc<Option<cap_std::fs::Dir>>,
 }

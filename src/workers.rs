@@ -142,6 +142,40 @@ pub fn store_sync(
     })
 }
 
+/// Records what an imported session turned out to be at its sign-in (a bot or a user
+/// account), in its record (what the API shows) and its material (what its next worker is
+/// paced by). Other kinds are what they were created as.
+pub fn store_kind(
+    store: &botyard_shards::Store,
+    keyring: &crate::crypto::Keyring,
+    tenant: TenantId,
+    session: SecretId,
+    is_bot: bool,
+) -> AppResult<bool> {
+    let changed = reseal(store, keyring, tenant, session, |kind| match kind {
+        SessionKind::Imported(i) if i.is_bot != Some(is_bot) => {
+            i.is_bot = Some(is_bot);
+            true
+        }
+        _ => false,
+    })?;
+    if !changed {
+        return Ok(false);
+    }
+    let scope = store.supervisor_scope(tenant)?;
+    scope.shard_write(|s| -> AppResult<bool> {
+        let Some((_, mut rec)) = s.sessions()?.into_iter().find(|(id, _)| *id == session) else {
+            return Ok(false);
+        };
+        rec.kind = if is_bot {
+            SessionKindRec::Bot
+        } else {
+            SessionKindRec::User
+        };
+        Ok(s.put_session(session, &rec)?)
+    })
+}
+
 /// Opens a session's sealed material, lets `change` edit it, and seals it again when it
 /// says so, in one write transaction.
 fn reseal(

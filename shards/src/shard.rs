@@ -144,6 +144,16 @@ impl TenantShard<WriteTransaction> {
         Ok(id)
     }
 
+    /// Replaces a session's record; false (and nothing written) when there is none.
+    pub fn put_session(&mut self, id: SecretId, rec: &SessionRec) -> Result<bool> {
+        let mut t = self.tx.open_table(SESSIONS)?;
+        if t.get((self.tenant, id))?.is_none() {
+            return Ok(false);
+        }
+        t.insert((self.tenant, id), RecBytes::encode(rec)?)?;
+        Ok(true)
+    }
+
     /// Removes a session and its sealed material; false when there was none.
     pub fn delete_session(&mut self, id: SecretId) -> Result<bool> {
         let had = self

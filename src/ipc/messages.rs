@@ -55,12 +55,14 @@ pub struct SessionSpec {
 }
 
 impl SessionSpec {
-    /// Bots post at Telegram's bot limits; user accounts slower.
+    /// Bots post at Telegram's bot limits; user accounts slower. An imported session is
+    /// what its file said, or what its first sign-in showed; unknown ones count as users
+    /// until then (the worker paces by the account it signed in as).
     pub fn is_bot(&self) -> bool {
         match &self.kind {
             SessionKind::Sim(c) => c.is_bot,
             SessionKind::Bot(_) => true,
-            SessionKind::Imported(_) => false,
+            SessionKind::Imported(i) => i.is_bot == Some(true),
         }
     }
 }

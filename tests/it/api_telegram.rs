@@ -264,6 +264,69 @@ async fn an_imported_telethon_file_fetches_what_its_old_client_missed() {
     app.stop().await.unwrap();
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_imported_bot_is_known_as_a_bot_once_it_signs_in() {
+    let chat = FakeChat {
+        id: 4003,
+        title: "Bot Grubu".into(),
+        supergroup: false,
+        members: 5,
+        access_hash: 0,
+    };
+    let mut me = tl_self(person(5550001, "Dükkan Bot", Some("dukkan_bot")));
+    me.bot = true;
+    // `bot` and `bot_info_version` share a flag bit in the TL layout.
+    me.bot_info_version = Some(1);
+    let world = Arc::new(World::new(&[], vec![chat]).logged_in(me));
+    let dc = FakeDc::start(key(), world).await.unwrap();
+    let port = dc.addr().port();
+    // A Telethon string does not say whether it is a bot's.
+    let Imported {
+        app,
+        tenant,
+        owner,
+        session,
+        ..
+    } = import_for_new_tenant(port, vec![443, port], "Bot Dükkanı", "bot@example.com").await;
+    let list = format!("/api/v1/tenants/{tenant}/sessions");
+    let kind = |v: &serde_json::Value| v.as_array().unwrap()[0]["kind"].clone();
+    assert_eq!(
+        kind(app.get(&list, &owner.access).await.expect(200)),
+        "user"
+    );
+
+    let mut rx = app.ready.supervisor.watch(TenantId(tenant)).unwrap();
+    let online = tokio::time::timeout(
+        Duration::from_secs(60),
+        rx.wait_for(|s| {
+            matches!(
+                s.sessions.get(&session),
+                Some(botyard::ipc::messages::SessionState::Online { .. })
+            )
+        }),
+    )
+    .await
+    .is_ok_and(|r| r.is_ok());
+    if !online {
+        let calls: Vec<&str> = dc.calls().iter().map(|c| c.name).collect();
+        panic!("not online: {:?} {calls:?}", rx.borrow().sessions);
+    }
+    // The kind is stored right after the sign-in is reported.
+    let shown = async {
+        loop {
+            let v = app.get(&list, &owner.access).await;
+            if kind(v.expect(200)) == "bot" {
+                return;
+            }
+            tokio::task::yield_now().await;
+        }
+    };
+    tokio::time::timeout(Duration::from_secs(30), shown)
+        .await
+        .expect("the session shows as a bot after its sign-in");
+    app.stop().await.unwrap();
+}
+
 fn tl_self(mut u: grammers_client::tl::types::User) -> grammers_client::tl::types::User {
     u.is_self = true;
     u
