@@ -313,6 +313,42 @@ async fn report_dialogs<P: TelegramPort>(
     }
 }
 
+/// What a tenant reads for a network error. The socket's own words (refused, reset, timed
+/// out) would tell which ports answer at the address a session names: never shown.
+const NETWORK_REASON: &str = "cannot reach Telegram's datacenter (a network error)";
+
+/// Attempts after network errors: exponential backoff from 1 s to 5 minutes, jittered, with
+/// the state that tells the tenant when the next one is.
+struct Retry {
+    attempt: u32,
+    backoff: Duration,
+}
+
+impl Retry {
+    const FIRST: Duration = Duration::from_secs(1);
+    const MAX: Duration = Duration::from_secs(300);
+
+    fn new() -> Self {
+        Retry {
+            attempt: 0,
+            backoff: Self::FIRST,
+        }
+    }
+
+    /// Counts a failed attempt; returns the wait before the next and the state to report.
+    fn next(&mut self, now: i64) -> (Duration, SessionState) {
+        self.attempt = self.attempt.saturating_add(1);
+        let wait = jittered(self.backoff);
+        self.backoff = (self.backoff * 2).min(Self::MAX);
+        let state = SessionState::Retrying {
+            reason: NETWORK_REASON.into(),
+            attempt: self.attempt,
+            next_at: now + i64::try_from(wait.as_secs_f64().ceil() as u64).unwrap_or(i64::MAX),
+        };
+        (wait, state)
+    }
+}
+
 fn state_of(e: &PortError, now: i64) -> SessionState {
     match e {
         PortError::Rejected(reason) => SessionState::Rejected {
@@ -322,10 +358,9 @@ fn state_of(e: &PortError, now: i64) -> SessionState {
         PortError::FloodWait(s) => SessionState::FloodWait {
             until: now + i64::from(*s),
         },
-        // The socket's own words (refused, reset, timed out) would tell a tenant which ports
-        // answer at the address a session names: never shown.
+        // Retried: the caller reports `Retry::next`'s state instead.
         PortError::Network(_) => SessionState::Error {
-            reason: "cannot reach Telegram's datacenter (a network error); retrying".into(),
+            reason: NETWORK_REASON.into(),
         },
         other => SessionState::Error {
             reason: other.to_string(),
@@ -678,14 +713,14 @@ async fn run_session<P: TelegramPort>(
     if out.send(say(SessionState::Connecting)).await.is_err() {
         return;
     }
-    let mut backoff = Duration::from_secs(1);
+    let mut retry = Retry::new();
     let me = loop {
         match port.login().await {
             Ok(me) => break me,
-            Err(e @ PortError::Network(_)) => {
-                let _ = out.send(say(state_of(&e, port.now()))).await;
-                tokio::time::sleep(jittered(backoff)).await;
-                backoff = (backoff * 2).min(Duration::from_secs(300));
+            Err(PortError::Network(_)) => {
+                let (wait, state) = retry.next(port.now());
+                let _ = out.send(say(state)).await;
+                tokio::time::sleep(wait).await;
             }
             Err(e) => {
                 let _ = out.send(say(state_of(&e, port.now()))).await;
@@ -714,7 +749,7 @@ async fn run_session<P: TelegramPort>(
     if !report_dialogs(&mut port, id, &out).await {
         return;
     }
-    backoff = Duration::from_secs(1);
+    retry = Retry::new();
     let mut n = 0u32;
     let mut synced: Option<crate::telegram::SyncState> = None;
     let mut sync_tick = tokio::time::interval(SYNC_EVERY);
@@ -832,13 +867,13 @@ async fn run_session<P: TelegramPort>(
                 tokio::time::sleep(Duration::from_secs(u64::from(s))).await;
                 let _ = out.send(say(SessionState::Online { me: me.clone() })).await;
             }
-            Err(e @ PortError::Network(_)) => {
+            Err(PortError::Network(_)) => {
                 // Reconnect by asking for something; the client opens a new connection.
-                let _ = out.send(say(state_of(&e, port.now()))).await;
-                tokio::time::sleep(jittered(backoff)).await;
-                backoff = (backoff * 2).min(Duration::from_secs(300));
+                let (wait, state) = retry.next(port.now());
+                let _ = out.send(say(state)).await;
+                tokio::time::sleep(wait).await;
                 if report_dialogs(&mut port, id, &out).await {
-                    backoff = Duration::from_secs(1);
+                    retry = Retry::new();
                     let _ = out.send(say(SessionState::Online { me: me.clone() })).await;
                 }
             }

@@ -51,6 +51,27 @@ pub enum SessionStateOut {
     FloodWait,
     Revoked,
     Error,
+    /// A temporary (network) failure: see `retry`.
+    Retrying,
+}
+
+/// Whether a session's error passes by itself.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorKindOut {
+    /// The network: the session retries by itself.
+    Temporary,
+    /// Revoked, refused, or a bad address: it stays stopped until someone acts.
+    Permanent,
+}
+
+/// A session's attempts to reach Telegram again.
+#[derive(Serialize, ToSchema)]
+pub struct RetryOut {
+    /// Failed attempts since it last worked.
+    pub attempt: u32,
+    /// When the next attempt is (RFC 3339).
+    pub next_retry_at: String,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -63,8 +84,12 @@ pub struct SessionOut {
     pub state: SessionStateOut,
     /// For `flood_wait`: when work resumes (RFC 3339).
     pub flood_wait_until: Option<String>,
-    /// For `error`: why.
+    /// For `error`, `revoked` and `retrying`: why.
     pub error: Option<String>,
+    /// For `error`, `revoked` and `retrying`: whether it passes by itself.
+    pub error_kind: Option<ErrorKindOut>,
+    /// For `retrying`: the attempts so far and when the next is.
+    pub retry: Option<RetryOut>,
     /// Telegram account or bot the session is logged in as.
     pub username: Option<String>,
 }
@@ -87,10 +112,32 @@ pub fn session_out(
             None,
             None,
         ),
-        Some(SessionState::Revoked) => (SessionStateOut::Revoked, None, None, None),
+        Some(SessionState::Revoked) => (
+            SessionStateOut::Revoked,
+            None,
+            Some("Telegram no longer accepts this session's key: log in or import it again".into()),
+            None,
+        ),
         Some(SessionState::Error { reason } | SessionState::Rejected { reason }) => {
             (SessionStateOut::Error, None, Some(reason.clone()), None)
         }
+        Some(SessionState::Retrying { reason, .. }) => {
+            (SessionStateOut::Retrying, None, Some(reason.clone()), None)
+        }
+    };
+    let error_kind = match state {
+        Some(SessionState::Retrying { .. }) => Some(ErrorKindOut::Temporary),
+        Some(s) if s.is_permanent_failure() => Some(ErrorKindOut::Permanent),
+        _ => None,
+    };
+    let retry = match state {
+        Some(SessionState::Retrying {
+            attempt, next_at, ..
+        }) => Some(RetryOut {
+            attempt: *attempt,
+            next_retry_at: rfc3339(*next_at),
+        }),
+        _ => None,
     };
     let running = status.is_some_and(|s| s.state == WorkerState::Running);
     SessionOut {
@@ -110,6 +157,8 @@ pub fn session_out(
         },
         flood_wait_until: until,
         error,
+        error_kind: if running { error_kind } else { None },
+        retry: if running { retry } else { None },
         username,
     }
 }

@@ -207,6 +207,24 @@ pub enum SessionState {
     Rejected {
         reason: String,
     },
+    /// A temporary failure (the network): the session tries again at `next_at`.
+    Retrying {
+        reason: String,
+        /// Attempts since it last worked, this one included.
+        attempt: u32,
+        next_at: i64,
+    },
+}
+
+impl SessionState {
+    /// Whether the session has stopped for good (until someone changes something): a
+    /// revoked key, a refusal, an error other than the network's.
+    pub fn is_permanent_failure(&self) -> bool {
+        matches!(
+            self,
+            SessionState::Revoked | SessionState::Error { .. } | SessionState::Rejected { .. }
+        )
+    }
 }
 
 /// What a tenant reads in its log: words, not Rust's debug output.
@@ -231,6 +249,15 @@ impl std::fmt::Display for SessionState {
             ),
             SessionState::Error { reason } => write!(f, "stopped: {reason}"),
             SessionState::Rejected { reason } => write!(f, "refused by Telegram: {reason}"),
+            SessionState::Retrying {
+                reason,
+                attempt,
+                next_at,
+            } => write!(
+                f,
+                "{reason}; attempt {attempt} failed, next try at {}",
+                crate::clock::rfc3339(*next_at)
+            ),
         }
     }
 }

@@ -327,6 +327,65 @@ async fn an_imported_bot_is_known_as_a_bot_once_it_signs_in() {
     app.stop().await.unwrap();
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unreachable_datacenter_shows_when_the_next_try_is() {
+    // A port nothing listens on.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let Imported {
+        app,
+        tenant,
+        owner,
+        session,
+        ..
+    } = import_for_new_tenant(port, vec![443, port], "Kapalı Kapı", "kapali@example.com").await;
+    let mut rx = app.ready.supervisor.watch(TenantId(tenant)).unwrap();
+    tokio::time::timeout(
+        Duration::from_secs(60),
+        rx.wait_for(|s| {
+            matches!(
+                s.sessions.get(&session),
+                Some(botyard::ipc::messages::SessionState::Retrying { attempt, .. }) if *attempt >= 2
+            )
+        }),
+    )
+    .await
+    .expect("retried twice")
+    .unwrap();
+    let v = app
+        .get(&format!("/api/v1/tenants/{tenant}/sessions"), &owner.access)
+        .await;
+    let s = &v.expect(200)[0];
+    assert_eq!(s["state"], "retrying", "{s}");
+    assert_eq!(s["error_kind"], "temporary");
+    assert!(s["retry"]["attempt"].as_u64().unwrap() >= 2, "{s}");
+    let next = s["retry"]["next_retry_at"].as_str().unwrap();
+    let next: jiff::Timestamp = next.parse().unwrap();
+    let now = jiff::Timestamp::now();
+    assert!(
+        next >= now - jiff::SignedDuration::from_secs(2)
+            && next <= now + jiff::SignedDuration::from_secs(400),
+        "{next} vs {now}"
+    );
+    // No socket error reaches the tenant: the fixed sentence only.
+    let error = s["error"].as_str().unwrap();
+    assert_eq!(
+        error,
+        "cannot reach Telegram's datacenter (a network error)"
+    );
+    // Each retry is one readable line in the tenant's log.
+    let logs = app
+        .get(&format!("/api/v1/tenants/{tenant}/logs"), &owner.access)
+        .await;
+    let text = logs.expect(200).to_string();
+    assert!(text.contains("attempt 1 failed, next try at"), "{text}");
+    assert!(!text.contains("refused"), "{text}");
+    app.stop().await.unwrap();
+}
+
 fn tl_self(mut u: grammers_client::tl::types::User) -> grammers_client::tl::types::User {
     u.is_self = true;
     u
@@ -421,7 +480,10 @@ async fn a_revoked_key_shows_as_revoked_with_an_alert() {
     let listed = app
         .get(&format!("/api/v1/tenants/{tenant}/sessions"), &owner.access)
         .await;
-    assert_eq!(listed.expect(200)[0]["state"], "revoked");
+    let listed = listed.expect(200);
+    assert_eq!(listed[0]["state"], "revoked");
+    assert_eq!(listed[0]["error_kind"], "permanent");
+    assert!(listed[0]["retry"].is_null());
     // A durable alert for the notifications to send, in the admins' audit log.
     let audit = app.get("/api/v1/audit?limit=50", &admin).await;
     let audit = audit.expect(200).clone();
