@@ -100,11 +100,87 @@ pub async fn ensure(st: &Shared) -> AppResult<Demo> {
         Ok(id)
     })
     .await?;
-    tracing::info!(tenant_id = tenant.0, "demo tenant created");
+    let events = backfill(st, tenant, st.now()).await?;
+    tracing::info!(
+        tenant_id = tenant.0,
+        events,
+        "demo tenant created with a month of history"
+    );
     Ok(Demo {
         tenant,
         password: Some(Secret::new(password)),
     })
+}
+
+/// Days of history a new demo tenant starts with.
+pub const BACKFILL_DAYS: i64 = 30;
+/// Simulated seconds between two events of the history (before the day/night shape).
+const BACKFILL_STEP_SECS: u32 = 40;
+
+/// Share (per cent) of the history's events kept in each local hour: quiet nights, busy
+/// afternoons and evenings, as shop groups are.
+fn hour_weight(hour: u8) -> u64 {
+    match hour {
+        0..=6 => 5,
+        7..=9 => 35,
+        10..=11 => 60,
+        12..=21 => 100,
+        _ => 40,
+    }
+}
+
+/// Writes `BACKFILL_DAYS` of simulated traffic before `now` into the demo tenant's
+/// statistics, from the live session's seed (the same groups and people), then makes a
+/// report of the last week, so the dashboard, statistics and reports are not empty on the
+/// first visit. Returns the number of events written.
+pub async fn backfill(st: &Shared, tenant: TenantId, now: i64) -> AppResult<u64> {
+    let Some(ingest) = st.ingest.clone() else {
+        return Ok(0);
+    };
+    let zone = jiff::tz::TimeZone::get("Europe/Istanbul").unwrap_or(jiff::tz::TimeZone::UTC);
+    let mut sim = crate::telegram::sim::Sim::new(SimConfig {
+        start_at: now - BACKFILL_DAYS * 86_400,
+        step_secs: BACKFILL_STEP_SECS,
+        ..sim_config(now)
+    });
+    let mut written = 0u64;
+    let mut chunk = Vec::with_capacity(2_000);
+    loop {
+        let event = sim.generate();
+        let done = event.as_ref().is_none_or(|e| e.at() >= now);
+        if let Some(e) = event.filter(|e| e.at() < now) {
+            let (_, hour) = crate::ingestion::day_hour(&zone, e.at());
+            // The same keep-or-drop for the same second on every run.
+            if (e.at().unsigned_abs().wrapping_mul(2_654_435_761) >> 7) % 100 < hour_weight(hour) {
+                chunk.push(e);
+            }
+        }
+        if chunk.len() == chunk.capacity() || (done && !chunk.is_empty()) {
+            written += chunk.len() as u64;
+            let batch = crate::ingestion::to_batch(tenant, &zone, &chunk);
+            ingest
+                .submit_batch(tenant, batch)
+                .await
+                .map_err(|e| crate::error::AppError::Internal(format!("demo history: {e}")))?;
+            chunk.clear();
+        }
+        if done {
+            break;
+        }
+    }
+    let st2 = st.clone();
+    blocking(move || {
+        let scope = st2.store.supervisor_scope(tenant)?;
+        let today = crate::stats::today(&zone, now);
+        if let Some(week) =
+            crate::stats::report::last_period(crate::stats::report::Every::Weekly, today)
+        {
+            crate::stats::report::make(&scope, week, now, false)?;
+        }
+        Ok(())
+    })
+    .await?;
+    Ok(written)
 }
 
 pub const DEMO_TAG: &str = "demo";

@@ -96,6 +96,20 @@ pub enum IncomingEvent {
     },
 }
 
+impl IncomingEvent {
+    /// When it happened (Unix seconds).
+    pub fn at(&self) -> i64 {
+        match self {
+            IncomingEvent::Message { at, .. }
+            | IncomingEvent::MemberJoined { at, .. }
+            | IncomingEvent::MemberLeft { at, .. }
+            | IncomingEvent::ChatTitleChanged { at, .. }
+            | IncomingEvent::MemberCountChanged { at, .. }
+            | IncomingEvent::Command { at, .. } => *at,
+        }
+    }
+}
+
 /// Longest command name a port reports.
 pub const COMMAND_MAX: usize = 32;
 /// Longest command payload a port reports (Telegram's `/start` parameter is at most 64).

@@ -607,6 +607,43 @@ async fn demo_mode_runs_a_simulated_tenant_and_platform_bot() {
     )
     .await;
     assert_eq!(settings.expect(200)["time_zone"], "Europe/Istanbul");
+    // A month of history is there from the start: every one of the last 30 days has
+    // messages, afternoons busier than nights, and last week's report is made.
+    let daily = send(
+        client()
+            .get(format!("{base}/api/v1/tenants/{tenant}/stats/messages"))
+            .bearer_auth(&owner.access),
+    )
+    .await;
+    let daily = daily.expect(200).clone();
+    let series = daily["series"].as_array().unwrap();
+    assert_eq!(series.len(), 30, "{daily}");
+    let counts: Vec<u64> = series
+        .iter()
+        .map(|d| d["value"].as_u64().unwrap())
+        .collect();
+    assert!(counts[..29].iter().all(|n| *n > 100), "{counts:?}");
+    let heat = send(
+        client()
+            .get(format!("{base}/api/v1/tenants/{tenant}/stats/heatmap"))
+            .bearer_auth(&owner.access),
+    )
+    .await;
+    let cells = heat.expect(200)["cells"].clone();
+    let hour = |h: usize| -> u64 { (0..7).map(|d| cells[d][h].as_u64().unwrap()).sum() };
+    assert!(hour(15) > 5 * hour(3), "{cells}");
+    let reports = send(
+        client()
+            .get(format!("{base}/api/v1/tenants/{tenant}/reports"))
+            .bearer_auth(&owner.access),
+    )
+    .await;
+    assert_eq!(
+        reports.expect(200).as_array().unwrap().len(),
+        1,
+        "{}",
+        reports.text
+    );
     eventually("demo events stored", async || {
         let r = send(
             client()
