@@ -163,6 +163,16 @@ pub struct ErrorBody {
     pub field: Option<String>,
 }
 
+/// An error as it was raised, kept on the response so the language layer
+/// ([`crate::http::language`]) can tell it in the reader's language.
+#[derive(Clone, Debug)]
+pub struct ErrorFacts {
+    pub code: &'static str,
+    /// The English message, without the field.
+    pub message: String,
+    pub field: Option<String>,
+}
+
 impl IntoResponse for AppError {
     fn into_response(self) -> Response {
         let status = self.status();
@@ -176,7 +186,16 @@ impl IntoResponse for AppError {
                 field: self.field().map(str::to_string),
             },
         };
+        let facts = ErrorFacts {
+            code: self.code(),
+            message: match &self {
+                AppError::Invalid { message, .. } => message.clone(),
+                other => other.public_message(),
+            },
+            field: body.error.field.clone(),
+        };
         let mut resp = (status, axum::Json(body)).into_response();
+        resp.extensions_mut().insert(facts);
         if let AppError::Locked { retry_after } = self
             && let Ok(v) = HeaderValue::from_str(&retry_after.max(1).to_string())
         {

@@ -13,6 +13,7 @@ pub mod error;
 pub mod groups;
 pub mod healthcheck;
 pub mod http;
+pub mod i18n;
 pub mod ingestion;
 pub mod ipc;
 pub mod keys;

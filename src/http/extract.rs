@@ -320,6 +320,10 @@ where
             })?;
         let st = Shared::from_ref(state);
         let scope = scope(&st, &caller, TenantId(id))?;
+        // From here on, errors are told in the tenant's language.
+        if let Some(reply) = parts.extensions.get::<crate::http::language::ReplyTenant>() {
+            reply.set(TenantId(id));
+        }
         // The one place roles are enforced (API.md, "Roles"): before the body is read, so a
         // refused request changes nothing and says why whatever it carries.
         let route = parts

@@ -6,6 +6,7 @@ pub mod campaign_routes;
 pub mod client_addr;
 pub mod extract;
 pub mod group_routes;
+pub mod language;
 pub mod login_routes;
 pub mod media_routes;
 pub mod openapi;
@@ -117,6 +118,10 @@ pub fn router(st: Shared) -> Router {
     api.merge(system::router(doc_json))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
+        .layer(middleware::from_fn_with_state(
+            st.clone(),
+            language::localize,
+        ))
         .layer(DefaultBodyLimit::max(body_limit))
         .layer(middleware::from_fn_with_state(st.clone(), observe))
         .layer(TimeoutLayer::with_status_code(

@@ -1197,3 +1197,93 @@ async fn malformed_requests_get_the_documented_errors() {
         .await
         .expect_err(401, "auth.invalid_credentials");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn errors_speak_the_tenants_language_or_the_browsers() {
+    let app = App::start().await;
+    let admin = app.admin().await.access;
+    let (tenant, _, owner) = app
+        .tenant_with_owner(&admin, "Lale Çiçekçilik", "lale@example.com")
+        .await;
+    let owner = owner.access;
+    let mut l = limits();
+    l["sessions"] = json!(0);
+    app.put_on_plan(&admin, tenant, "Sıfır", l).await;
+    let sim = json!({"kind": "sim", "label": "x", "sim": {}});
+    let base = format!("/api/v1/tenants/{tenant}");
+
+    // A tenant that has not chosen Turkish, and a caller that has not asked for it: English.
+    let r = app
+        .post(&format!("{base}/sessions"), &admin, sim.clone())
+        .await;
+    r.expect_err(409, "plan.session_limit");
+    assert!(
+        r.json["error"]["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("the plan allows 0 sessions")
+    );
+    assert_eq!(r.headers["content-language"], "en");
+
+    // The tenant's language is Turkish: its errors are Turkish, the code and the limit kept.
+    app.put(&format!("{base}/settings"), &owner, settings_body("Lale"))
+        .await
+        .expect(200);
+    let r = app.post(&format!("{base}/sessions"), &admin, sim).await;
+    r.expect_err(409, "plan.session_limit");
+    assert_eq!(
+        r.json["error"]["message"],
+        "Planınız en fazla 0 oturuma izin veriyor; birini kaldırın veya planınızı değiştirin."
+    );
+    assert_eq!(r.headers["content-language"], "tr");
+    // A field error names the field in Turkish too.
+    let r = app
+        .post(&format!("{base}/templates"), &owner, json!({"name": "x"}))
+        .await;
+    r.expect_err(422, "validation.missing_field");
+    assert_eq!(r.json["error"]["message"], "Zorunlu bir alan eksik: body.");
+    let r = app
+        .post(
+            &format!("{base}/templates"),
+            &owner,
+            json!({"name": "x", "body": "{yok}"}),
+        )
+        .await;
+    r.expect_err(422, "template.unknown_variable");
+    assert_eq!(
+        r.json["error"]["message"],
+        "body: şablon bilinmeyen bir değişken kullanıyor."
+    );
+
+    // Before any tenant is known (a failed sign-in), the browser's language decides.
+    let login = |lang: Option<&'static str>| {
+        let mut req = app
+            .client
+            .post(app.url("/api/v1/auth/login"))
+            .json(&json!({"email": "lale@example.com", "password": "yanlış parola 123"}));
+        if let Some(l) = lang {
+            req = req.header("accept-language", l);
+        }
+        common::send(req)
+    };
+    let r = login(Some("tr-TR,tr;q=0.9,en;q=0.8")).await;
+    r.expect_err(401, "auth.invalid_credentials");
+    assert_eq!(
+        r.json["error"]["message"],
+        "E-posta adresi veya parola yanlış."
+    );
+    let r = login(Some("de-DE,en;q=0.5")).await;
+    r.expect_err(401, "auth.invalid_credentials");
+    assert_eq!(r.headers["content-language"], "en");
+    // A stranger to the tenant is answered in the header's language, not the tenant's.
+    let r = common::send(
+        app.client
+            .get(app.url(&format!("{base}/settings")))
+            .bearer_auth("not-a-token")
+            .header("accept-language", "en"),
+    )
+    .await;
+    assert_eq!(r.status, 401);
+    assert_eq!(r.headers["content-language"], "en");
+    app.stop().await.unwrap();
+}

@@ -497,6 +497,13 @@ pub async fn send(req: reqwest::RequestBuilder) -> Resp {
         json,
     };
     openapi_check::check(&method, &path, &resp);
+    // Every error the suite meets can be told in Turkish.
+    if let Some(code) = resp.json["error"]["code"].as_str() {
+        assert!(
+            botyard::i18n::turkish_template(code).is_some(),
+            "{method} {path}: no Turkish message for `{code}`"
+        );
+    }
     resp
 }
 
