@@ -68,7 +68,7 @@ fn fill(dir: &Path, n: usize, sim: &SimConfig) {
             seed: i as u64 + 1,
             ..sim.clone()
         };
-        botyard::workers::add_session(&keyring, &scope, "bench".into(), &SessionKind::Sim(sim), 0)
+        botyard::sessions::add_session(&keyring, &scope, "bench".into(), &SessionKind::Sim(sim), 0)
             .expect("session");
     }
 }

@@ -17,7 +17,7 @@ use crate::passwords::check_policy;
 use crate::state::{AppState, Shared, blocking};
 use crate::tokens::TokenError;
 
-pub const API_KEY_PREFIX: &str = "bya_";
+use crate::tokens::API_KEY_PREFIX;
 
 #[derive(Serialize, ToSchema, Debug)]
 pub struct TokenPair {

@@ -9,6 +9,15 @@ use std::path::{Path, PathBuf};
 
 use zeroize::Zeroize;
 
+/// How often statistics reports are made (`stats.reports`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Every {
+    Off,
+    Daily,
+    #[default]
+    Weekly,
+}
+
 /// A secret string: never printed, wiped on drop.
 #[derive(Clone, Default, PartialEq, Eq)]
 pub struct Secret(String);
@@ -119,14 +128,14 @@ pub struct StatsSection {
     /// totals past a year) and the reports that are due.
     pub prune_every_mins: u32,
     /// How often each tenant gets a statistics report.
-    pub reports: crate::stats::report::Every,
+    pub reports: Every,
 }
 
 impl Default for StatsSection {
     fn default() -> Self {
         StatsSection {
             prune_every_mins: 60,
-            reports: crate::stats::report::Every::Weekly,
+            reports: Every::Weekly,
         }
     }
 }
@@ -635,14 +644,14 @@ pub static KEYS: &[KeyDef] = &[
     key!("stats.reports", "BOTYARD_STATS_REPORTS", Str, false,
     "How often each tenant gets a statistics report (HTML with charts, listed under /reports): weekly (Monday to Sunday, made on Monday), daily, or off.",
     get: |c| Some(match c.stats.reports {
-        crate::stats::report::Every::Off => "off".into(),
-        crate::stats::report::Every::Daily => "daily".into(),
-        crate::stats::report::Every::Weekly => "weekly".into(),
+        Every::Off => "off".into(),
+        Every::Daily => "daily".into(),
+        Every::Weekly => "weekly".into(),
     }),
     set: |c, v| c.stats.reports = match v.trim() {
-        "off" => crate::stats::report::Every::Off,
-        "daily" => crate::stats::report::Every::Daily,
-        "weekly" => crate::stats::report::Every::Weekly,
+        "off" => Every::Off,
+        "daily" => Every::Daily,
+        "weekly" => Every::Weekly,
         other => return Err(format!("{other:?}: use weekly, daily or off")),
     }),
     key!("delivery.bot_per_chat_ms", "BOTYARD_DELIVERY_BOT_PER_CHAT_MS", Int, false,

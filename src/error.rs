@@ -163,8 +163,8 @@ pub struct ErrorBody {
     pub field: Option<String>,
 }
 
-/// An error as it was raised, kept on the response so the language layer
-/// ([`crate::http::language`]) can tell it in the reader's language.
+/// An error as it was raised, kept on the response so the HTTP layer that picks the reader's
+/// language (`http/language.rs`) can tell it in that language.
 #[derive(Clone, Debug)]
 pub struct ErrorFacts {
     pub code: &'static str,

@@ -26,6 +26,7 @@ pub mod pacing;
 pub mod passwords;
 pub mod sandbox;
 pub mod session_import;
+pub mod sessions;
 pub mod state;
 pub mod stats;
 pub mod supervisor;

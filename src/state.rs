@@ -35,7 +35,7 @@ pub struct AppState {
     /// minute rather than one per request.
     pub api_key_touched: Mutex<HashMap<ApiKeyId, i64>>,
     /// One-time codes that link an account to a Telegram user.
-    pub link_codes: crate::telegram_link::LinkCodes,
+    pub link_codes: crate::telegram_link::codes::LinkCodes,
     pub ready: AtomicBool,
 }
 

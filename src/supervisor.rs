@@ -571,7 +571,7 @@ impl Supervisor {
             .direct_seq
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         job.run = 0;
-        job.session = crate::workers::PLATFORM_SESSION;
+        job.session = crate::sessions::PLATFORM_SESSION;
         let key = job.key();
         let (tx, rx) = oneshot::channel();
         lock(&self.direct).insert(key, tx);
@@ -1215,7 +1215,7 @@ impl Supervisor {
                         {
                             let (store, keyring, is_bot) = (self.store.clone(), self.keyring.clone(), me.is_bot);
                             let r = tokio::task::spawn_blocking(move || {
-                                crate::workers::store_kind(&store, &keyring, tenant, botyard_shards::ids::SecretId(session), is_bot)
+                                crate::sessions::store_kind(&store, &keyring, tenant, botyard_shards::ids::SecretId(session), is_bot)
                             }).await;
                             match r {
                                 Ok(Ok(true)) => tracing::info!(session, is_bot, "session {session} signed in as a {}", if is_bot { "bot" } else { "user account" }),
@@ -1281,8 +1281,8 @@ impl Supervisor {
                         };
                         let (store, keyring) = (self.store.clone(), self.keyring.clone());
                         let r = tokio::task::spawn_blocking(move || {
-                            let at = crate::workers::SignedIn { dc_id, addr, auth_key: &auth_key, user_id };
-                            crate::workers::store_moved(&store, &keyring, tenant, botyard_shards::ids::SecretId(session), &at)
+                            let at = crate::sessions::SignedIn { dc_id, addr, auth_key: &auth_key, user_id };
+                            crate::sessions::store_moved(&store, &keyring, tenant, botyard_shards::ids::SecretId(session), &at)
                         }).await;
                         match r {
                             Ok(Ok(_)) => tracing::info!(session, dc_id, "session key and datacenter stored"),
@@ -1296,8 +1296,8 @@ impl Supervisor {
                         }
                         let (store, keyring) = (self.store.clone(), self.keyring.clone());
                         let r = tokio::task::spawn_blocking(move || match key.tenant() {
-                            Some(tenant) => crate::workers::store_sync(&store, &keyring, tenant, botyard_shards::ids::SecretId(session), &state),
-                            None => crate::workers::store_platform_sync(&store, &keyring, &state),
+                            Some(tenant) => crate::sessions::store_sync(&store, &keyring, tenant, botyard_shards::ids::SecretId(session), &state),
+                            None => crate::sessions::store_platform_sync(&store, &keyring, &state),
                         }).await;
                         match r {
                             Ok(Ok(_)) => {
@@ -1465,13 +1465,13 @@ impl Supervisor {
         };
         let (store, keyring) = (self.store.clone(), self.keyring.clone());
         let r = tokio::task::spawn_blocking(move || {
-            let at = crate::workers::SignedIn {
+            let at = crate::sessions::SignedIn {
                 dc_id,
                 addr,
                 auth_key: &auth_key,
                 user_id,
             };
-            crate::workers::store_platform_bot(&store, &keyring, &token, &at)
+            crate::sessions::store_platform_bot(&store, &keyring, &token, &at)
         })
         .await;
         if !matches!(r, Ok(Ok(()))) {

@@ -8,9 +8,9 @@ use botyard_shards::records::{
 };
 use botyard_shards::{AdminScope, StoreError, TenantScope};
 
-use crate::auth::API_KEY_PREFIX;
 use crate::crypto::{random_token, sha256};
 use crate::error::{AppError, AppResult};
+use crate::tokens::API_KEY_PREFIX;
 
 pub const NAME_MAX: usize = 100;
 

@@ -7,6 +7,9 @@ use zeroize::Zeroizing;
 
 use botyard_shards::ids::{AccountId, FamilyId};
 
+/// What starts an API key, so a bearer value is told from an access token at a glance.
+pub const API_KEY_PREFIX: &str = "bya_";
+
 pub const AUDIENCE: &str = "botyard-api";
 pub const ISSUER: &str = "botyard";
 const LEEWAY: i64 = 30;

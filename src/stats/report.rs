@@ -14,14 +14,7 @@ use super::summary::{Facts, Period};
 use super::{Range, date_of, week_start};
 use crate::error::AppResult;
 
-/// How often reports are made.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub enum Every {
-    Off,
-    Daily,
-    #[default]
-    Weekly,
-}
+pub use crate::config::Every;
 
 /// The last complete period before `today`: yesterday, or last Monday to Sunday.
 pub fn last_period(every: Every, today: Day) -> Option<Range> {

@@ -20,3 +20,4 @@ mod sandbox;
 mod session_import;
 mod supervisor;
 mod telegram_grammers;
+mod tidy;

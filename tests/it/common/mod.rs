@@ -437,7 +437,7 @@ impl App {
             std::time::Duration::from_secs(60),
             rx.wait_for(|s| {
                 matches!(
-                    s.sessions.get(&botyard::workers::PLATFORM_SESSION),
+                    s.sessions.get(&botyard::sessions::PLATFORM_SESSION),
                     Some(botyard::ipc::messages::SessionState::Online { .. })
                 )
             }),
