@@ -15,7 +15,7 @@ use std::time::Instant;
 
 use botyard::campaigns::scheduler::{JobSink, Scheduler};
 use botyard::clock::ManualClock;
-use botyard::ipc::messages::SendJob;
+use botyard::worker::ipc::messages::SendJob;
 use botyard_shards::ids::{ChatId, TenantId};
 use botyard_shards::records::*;
 use botyard_shards::{GroupFacts, Store, StoreConfig};

@@ -14,9 +14,9 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use botyard::config::Config;
-use botyard::ipc::messages::{SessionKind, SessionState};
 use botyard::supervisor::{WorkerState, WorkerStatus};
-use botyard::telegram::sim::SimConfig;
+use botyard::worker::ipc::messages::{SessionKind, SessionState};
+use botyard::worker::telegram::sim::SimConfig;
 use botyard::{Ready, RunOptions};
 use botyard_shards::records::{TenantRec, TenantStatus};
 use botyard_shards::{Store, StoreConfig};

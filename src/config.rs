@@ -105,8 +105,8 @@ impl Default for WorkersSection {
 /// How campaign posts are paced and when a flood wait fails a post.
 #[derive(Clone, Debug)]
 pub struct DeliverySection {
-    pub bot: crate::pacing::Pacing,
-    pub user: crate::pacing::Pacing,
+    pub bot: crate::worker::pacing::Pacing,
+    pub user: crate::worker::pacing::Pacing,
     /// A flood wait longer than this fails the post (and pauses the campaign).
     pub flood_wait_max_secs: u32,
 }
@@ -114,8 +114,8 @@ pub struct DeliverySection {
 impl Default for DeliverySection {
     fn default() -> Self {
         DeliverySection {
-            bot: crate::pacing::Pacing::bot(),
-            user: crate::pacing::Pacing::user(),
+            bot: crate::worker::pacing::Pacing::bot(),
+            user: crate::worker::pacing::Pacing::user(),
             flood_wait_max_secs: 300,
         }
     }
@@ -183,7 +183,7 @@ impl Default for TelegramSection {
             api_id: None,
             api_hash: None,
             proxy: None,
-            ports: crate::sandbox::TELEGRAM_PORTS.to_vec(),
+            ports: crate::worker::sandbox::TELEGRAM_PORTS.to_vec(),
             flood_sleep_max_secs: 60,
             dc: (2, std::net::SocketAddr::from(([149, 154, 167, 51], 443))),
             seed_auth_key_file: None,

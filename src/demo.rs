@@ -7,8 +7,8 @@ use botyard_shards::records::{Language, ParseMode, Role};
 use crate::config::Secret;
 use crate::error::AppResult;
 use crate::state::{Shared, blocking};
-use crate::telegram::sim::SimConfig;
 use crate::tenancy::{self, SettingsInput};
+use crate::worker::telegram::sim::SimConfig;
 
 pub const TENANT_NAME: &str = "Botyard Demo";
 pub const OWNER_EMAIL: &str = "demo@botyard.invalid";
@@ -96,7 +96,7 @@ pub async fn ensure(st: &Shared) -> AppResult<Demo> {
             st2.store
                 .catalog_write(|c| c.link_telegram(owner.account, &link))?;
         }
-        crate::workers::connect_sim(&st2, &scope, "Demo bot", &sim_config(now), now)?;
+        crate::tenant_workers::connect_sim(&st2, &scope, "Demo bot", &sim_config(now), now)?;
         Ok(id)
     })
     .await?;
@@ -138,7 +138,7 @@ pub async fn backfill(st: &Shared, tenant: TenantId, now: i64) -> AppResult<u64>
         return Ok(0);
     };
     let zone = jiff::tz::TimeZone::get("Europe/Istanbul").unwrap_or(jiff::tz::TimeZone::UTC);
-    let mut sim = crate::telegram::sim::Sim::new(SimConfig {
+    let mut sim = crate::worker::telegram::sim::Sim::new(SimConfig {
         start_at: now - BACKFILL_DAYS * 86_400,
         step_secs: BACKFILL_STEP_SECS,
         ..sim_config(now)

@@ -6,7 +6,7 @@ use botyard_shards::records::{GroupKindRec, GroupRec};
 use botyard_shards::{GroupFacts, Store, StoreError, SyncOutcome, TenantScope, search_fold};
 
 use crate::error::{AppError, AppResult};
-use crate::telegram::{ChatKind, Dialog};
+use crate::worker::telegram::{ChatKind, Dialog};
 
 pub const TAGS_MAX: usize = 20;
 pub const TAG_MAX_CHARS: usize = 32;

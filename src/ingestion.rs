@@ -5,7 +5,7 @@
 use botyard_shards::ids::{ChatId, Day, TenantId};
 use botyard_shards::ingest::{Batch, CounterKey, Increment, UserDayIncrement, UserSeen};
 
-use crate::telegram::{IncomingEvent, MessageKind};
+use crate::worker::telegram::{IncomingEvent, MessageKind};
 
 /// Counter metrics in the `counters` table: 0–23 are messages in that UTC hour of the day.
 pub mod metric {
@@ -190,7 +190,7 @@ mod tests {
         }
         assert!((990..=1000).contains(&kept), "{kept}");
     }
-    use crate::telegram::UserRef;
+    use crate::worker::telegram::UserRef;
 
     #[test]
     fn maps_events_to_counters() {

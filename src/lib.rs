@@ -15,29 +15,24 @@ pub mod healthcheck;
 pub mod http;
 pub mod i18n;
 pub mod ingestion;
-pub mod ipc;
 pub mod keys;
 pub mod lockout;
 pub mod logging;
 pub mod media;
 pub mod metrics;
 pub mod names;
-pub mod pacing;
 pub mod passwords;
-pub mod sandbox;
-pub mod session_import;
 pub mod sessions;
 pub mod state;
 pub mod stats;
 pub mod supervisor;
-pub mod telegram;
 pub mod telegram_link;
 pub mod templates;
 pub mod tenancy;
 pub mod tenant_logs;
+pub mod tenant_workers;
 pub mod tokens;
 pub mod worker;
-pub mod workers;
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -244,7 +239,7 @@ pub async fn run_with(
         .as_ref()
         .map(|t| zeroize::Zeroizing::new(t.expose().to_string()));
     sup_cfg.telegram = match (config.telegram.api_id, &config.telegram.api_hash) {
-        (Some(api_id), Some(hash)) => Some(ipc::messages::TelegramApp {
+        (Some(api_id), Some(hash)) => Some(worker::ipc::messages::TelegramApp {
             api_id,
             api_hash: hash.expose().to_string(),
             flood_sleep_max_secs: config.telegram.flood_sleep_max_secs,
@@ -361,7 +356,7 @@ pub async fn run_with(
         let st = st.clone();
         let demo_tenant = demo.as_ref().map(|d| d.tenant);
         tokio::spawn(async move {
-            workers::reconcile_all(&st).await;
+            tenant_workers::reconcile_all(&st).await;
             // The demo's worker exists now; its campaign follows its groups.
             if let Some(tenant) = demo_tenant
                 && let Err(e) = demo::prepare_campaign(st, tenant).await

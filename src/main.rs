@@ -63,7 +63,7 @@ enum Command {
     #[command(hide = true)]
     Worker,
     /// Apply the worker sandbox to this process, probe it, and print what the kernel enforces.
-    SandboxCheck(botyard::sandbox::check::CheckArgs),
+    SandboxCheck(botyard::worker::sandbox::check::CheckArgs),
 }
 
 #[derive(Subcommand)]
@@ -176,7 +176,7 @@ fn main() -> ExitCode {
             }
         }
         // Single-threaded here: the sandbox must be applied before any thread starts.
-        Command::SandboxCheck(args) => botyard::sandbox::check::run(&args),
+        Command::SandboxCheck(args) => botyard::worker::sandbox::check::run(&args),
         // Single-threaded here: the worker applies its sandbox before any thread starts.
         Command::Worker => botyard::worker::main(),
         Command::Openapi => {

@@ -8,8 +8,8 @@ use botyard_shards::records::{SessionKindRec, SessionRec};
 use botyard_shards::{SecretSlot, TenantScope};
 
 use crate::error::{AppError, AppResult};
-use crate::ipc::messages::SessionKind;
 use crate::keys::slot_aad;
+use crate::worker::ipc::messages::SessionKind;
 
 /// Catalog secret holding the platform bot's key and datacenter once it signed in.
 pub const PLATFORM_BOT_SECRET: &str = "platform_bot_session";
@@ -93,7 +93,7 @@ pub fn store_sync(
     keyring: &crate::crypto::Keyring,
     tenant: TenantId,
     session: SecretId,
-    state: &crate::telegram::SyncState,
+    state: &crate::worker::telegram::SyncState,
 ) -> AppResult<bool> {
     reseal(store, keyring, tenant, session, |kind| match kind {
         SessionKind::Bot(b) => {
@@ -175,7 +175,7 @@ fn reseal(
 pub fn store_platform_sync(
     store: &botyard_shards::Store,
     keyring: &crate::crypto::Keyring,
-    state: &crate::telegram::SyncState,
+    state: &crate::worker::telegram::SyncState,
 ) -> AppResult<bool> {
     let aad = crate::keys::catalog_aad(PLATFORM_BOT_SECRET);
     store.catalog_write(|c| -> AppResult<bool> {
@@ -183,7 +183,7 @@ pub fn store_platform_sync(
             return Ok(false);
         };
         let plain = keyring.open(&sealed, &aad)?;
-        let mut b: crate::ipc::messages::BotSession = serde_json::from_slice(&plain)
+        let mut b: crate::worker::ipc::messages::BotSession = serde_json::from_slice(&plain)
             .map_err(|e| AppError::Internal(format!("platform bot material: {e}")))?;
         b.sync = Some(state.clone());
         let plain = zeroize::Zeroizing::new(
@@ -201,7 +201,7 @@ pub fn store_platform_bot(
     token: &str,
     at: &SignedIn<'_>,
 ) -> AppResult<()> {
-    let b = crate::ipc::messages::BotSession {
+    let b = crate::worker::ipc::messages::BotSession {
         token: zeroize::Zeroizing::new(token.to_string()),
         dc_id: at.dc_id,
         addr: at.addr,

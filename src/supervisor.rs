@@ -17,12 +17,12 @@ use botyard_shards::ids::TenantId;
 use botyard_shards::ingest::IngestHandle;
 
 use crate::ingestion;
-use crate::ipc::frame::{FrameError, FrameReader, FrameWriter};
-use crate::ipc::messages::{
+use crate::worker::ipc::frame::{FrameError, FrameReader, FrameWriter};
+use crate::worker::ipc::messages::{
     DeliveryOutcome, FromWorker, PROTOCOL_VERSION, SendJob, SessionSpec, SessionState, ToWorker,
     WorkerInit,
 };
-use crate::sandbox::SandboxReport;
+use crate::worker::sandbox::SandboxReport;
 
 #[derive(Clone, Debug)]
 pub struct SupervisorConfig {
@@ -49,7 +49,7 @@ pub struct SupervisorConfig {
     /// A delegated cgroup subtree for per-worker `memory.max`, when the host gives one.
     pub cgroup: Option<Arc<crate::cgroup::Delegated>>,
     /// The reseller's Telegram application, handed to workers for real sessions.
-    pub telegram: Option<crate::ipc::messages::TelegramApp>,
+    pub telegram: Option<crate::worker::ipc::messages::TelegramApp>,
     /// The platform bot's token, to store its key under once it signed in.
     pub platform_bot_token: Option<zeroize::Zeroizing<String>>,
     pub delivery: crate::config::DeliverySection,
@@ -63,7 +63,7 @@ impl SupervisorConfig {
             exe,
             heartbeat: Duration::from_secs(5),
             heartbeat_misses: 3,
-            connect_ports: crate::sandbox::TELEGRAM_PORTS.to_vec(),
+            connect_ports: crate::worker::sandbox::TELEGRAM_PORTS.to_vec(),
             sandbox_require: false,
             delivery: crate::config::DeliverySection::default(),
             run_as: None,
@@ -187,7 +187,7 @@ pub struct PendingLogin {
     /// The label the session gets.
     pub label: String,
     pub qr: bool,
-    pub state: crate::ipc::messages::LoginState,
+    pub state: crate::worker::ipc::messages::LoginState,
 }
 
 /// The same logins, each marked lost (its worker process is gone).
@@ -198,7 +198,7 @@ fn lost_logins(logins: &HashMap<u64, PendingLogin>) -> HashMap<u64, PendingLogin
             (
                 *id,
                 PendingLogin {
-                    state: crate::ipc::messages::LoginState::Failed {
+                    state: crate::worker::ipc::messages::LoginState::Failed {
                         code: "login.lost".into(),
                         message: "the worker holding this login restarted; start again".into(),
                     },
@@ -356,7 +356,7 @@ pub struct Supervisor {
 /// A command a Telegram user sent the platform bot in a private chat.
 #[derive(Clone, Debug)]
 pub struct BotCommand {
-    pub user: crate::telegram::UserRef,
+    pub user: crate::worker::telegram::UserRef,
     pub access_hash: i64,
     pub command: String,
     pub payload: String,
@@ -364,8 +364,8 @@ pub struct BotCommand {
 
 impl BotCommand {
     /// Within what a port may report (a worker's frame is untrusted).
-    fn from_event(e: &crate::telegram::IncomingEvent) -> Option<Self> {
-        let crate::telegram::IncomingEvent::Command {
+    fn from_event(e: &crate::worker::telegram::IncomingEvent) -> Option<Self> {
+        let crate::worker::telegram::IncomingEvent::Command {
             user,
             access_hash,
             command,
@@ -377,8 +377,8 @@ impl BotCommand {
         };
         let name_ok = |s: &str| s.len() <= 256;
         let ok = user.id > 0
-            && command.len() <= crate::telegram::COMMAND_MAX
-            && payload.len() <= crate::telegram::COMMAND_PAYLOAD_MAX
+            && command.len() <= crate::worker::telegram::COMMAND_MAX
+            && payload.len() <= crate::worker::telegram::COMMAND_PAYLOAD_MAX
             && name_ok(&user.first_name)
             && user.last_name.as_deref().is_none_or(name_ok)
             && user.username.as_deref().is_none_or(name_ok);
@@ -549,7 +549,7 @@ impl Supervisor {
     }
 
     /// The platform bot's account, when it is online.
-    pub fn platform_bot(&self) -> Option<crate::telegram::Me> {
+    pub fn platform_bot(&self) -> Option<crate::worker::telegram::Me> {
         let st = self.status(WorkerKey::Platform)?;
         st.sessions.values().find_map(|s| match s {
             SessionState::Online { me } => Some(me.clone()),
@@ -763,10 +763,10 @@ impl Supervisor {
         tenant: TenantId,
         login: u64,
         start: Option<(String, bool)>,
-        step: crate::ipc::messages::LoginStep,
+        step: crate::worker::ipc::messages::LoginStep,
         wait: Duration,
     ) -> Option<PendingLogin> {
-        use crate::ipc::messages::LoginState;
+        use crate::worker::ipc::messages::LoginState;
         let (commands, mut rx) = {
             let slots = lock(&self.slots);
             let s = slots.get(&WorkerKey::Tenant(tenant))?;
@@ -923,12 +923,12 @@ impl Supervisor {
             _ = ctl.stop.changed() => return RunEnd::Stopped,
         }
         let memory_mb = status.borrow().memory_limit_mb;
-        let opts = crate::sandbox::spawn::SpawnOptions {
+        let opts = crate::worker::sandbox::spawn::SpawnOptions {
             data_limit: memory_mb.map(|mb| u64::from(mb) * 1024 * 1024),
             run_as: self.cfg.run_as,
         };
         let (mut child, sock) =
-            match crate::sandbox::spawn::spawn_worker(&self.cfg.exe, media_dir, opts) {
+            match crate::worker::sandbox::spawn::spawn_worker(&self.cfg.exe, media_dir, opts) {
                 Ok(c) => c,
                 Err(e) => return RunEnd::Failed(format!("cannot start worker: {e}")),
             };
@@ -1116,7 +1116,7 @@ impl Supervisor {
         // pending: it is handed out again and Telegram refuses the repeat).
         let mut results: Vec<(
             botyard_shards::DeliveryKey,
-            crate::ipc::messages::DeliveryOutcome,
+            crate::worker::ipc::messages::DeliveryOutcome,
         )> = Vec::new();
         let mut budget = status
             .borrow()
@@ -1317,7 +1317,7 @@ impl Supervisor {
                         });
                     }
                     Some(Ok(FromWorker::Delivered { campaign, run, chat_id, outcome })) => {
-                        if let crate::ipc::messages::DeliveryOutcome::Failed { code, .. } = &outcome
+                        if let crate::worker::ipc::messages::DeliveryOutcome::Failed { code, .. } = &outcome
                             && !valid_delivery_code(code)
                         {
                             return RunEnd::Failed("worker sent a malformed delivery code".into());
@@ -1361,7 +1361,7 @@ impl Supervisor {
         status: &Arc<watch::Sender<WorkerStatus>>,
         results: &mut Vec<(
             botyard_shards::DeliveryKey,
-            crate::ipc::messages::DeliveryOutcome,
+            crate::worker::ipc::messages::DeliveryOutcome,
         )>,
     ) {
         if results.is_empty() {
@@ -1427,7 +1427,7 @@ impl Supervisor {
             if !dead.is_empty() {
                 scope.shard_write(|s| {
                     for (key, code) in &dead {
-                        let outcome = crate::ipc::messages::DeliveryOutcome::Failed {
+                        let outcome = crate::worker::ipc::messages::DeliveryOutcome::Failed {
                             code: (*code).into(),
                             at_ms: at * 1000,
                         };
@@ -1503,7 +1503,7 @@ impl Supervisor {
         &self,
         key: WorkerKey,
         status: &Arc<watch::Sender<WorkerStatus>>,
-        events: &[crate::telegram::IncomingEvent],
+        events: &[crate::worker::telegram::IncomingEvent],
     ) -> Result<(), botyard_shards::ingest::IngestError> {
         let Some(tenant) = key.tenant() else {
             // The platform bot's traffic is not a tenant's statistics; its commands (account

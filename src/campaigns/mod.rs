@@ -12,7 +12,7 @@ use botyard_shards::records::{
 use botyard_shards::{Reader, TenantScope, TenantShard};
 
 use crate::error::{AppError, AppResult};
-use crate::pacing::Pacing;
+use crate::worker::pacing::Pacing;
 
 pub const MAX_NAME: usize = 100;
 pub const MAX_CHATS: usize = 500;
@@ -631,7 +631,7 @@ pub fn test_post(
     group: Option<ChatId>,
     to: &botyard_shards::records::TelegramLinkRec,
     now: i64,
-) -> AppResult<crate::ipc::messages::SendJob> {
+) -> AppResult<crate::worker::ipc::messages::SendJob> {
     let s = scope.shard_read()?;
     let rec = s.campaign(id)?.ok_or(AppError::NotFound("campaign"))?;
     let t = s
@@ -661,7 +661,7 @@ pub fn test_post(
     if let Some(m) = job.media.as_mut() {
         m.file = format!("{}/{}", scope.tenant_id().0, m.file);
     }
-    Ok(crate::ipc::messages::SendJob {
+    Ok(crate::worker::ipc::messages::SendJob {
         chat_id: to.user_id,
         access_hash: Some(to.access_hash),
         random_id: rand::random(),

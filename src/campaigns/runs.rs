@@ -10,9 +10,9 @@ use botyard_shards::{DeliveryKey, Reader, TenantShard, WriteTransaction};
 use sha2::{Digest, Sha256};
 
 use crate::error::AppResult;
-use crate::ipc::messages::{DeliveryOutcome, SendJob};
-use crate::telegram::{Markup, MediaFile, MediaKind, UrlButton};
 use crate::templates::{self, TemplateFormat};
+use crate::worker::ipc::messages::{DeliveryOutcome, SendJob};
+use crate::worker::telegram::{Markup, MediaFile, MediaKind, UrlButton};
 
 /// The `random_id` Telegram gets for a delivery: the same for every resend of it, different
 /// for every other delivery (of any tenant).

@@ -14,7 +14,7 @@ use tokio::sync::{Notify, watch};
 
 use crate::clock::SharedClock;
 use crate::error::{AppError, AppResult};
-use crate::ipc::messages::SendJob;
+use crate::worker::ipc::messages::SendJob;
 
 /// A run this much past its time when the scheduler gets to it was missed (the server was
 /// down): it runs once if still inside its window, else it is recorded as skipped.

@@ -17,11 +17,11 @@ use crate::clock::rfc3339;
 use crate::error::{AppError, AppResult, ErrorEnvelope};
 use crate::http::extract::{ApiJson, ApiPath, TenantCtx};
 use crate::http::worker_routes::SessionOut;
-use crate::ipc::messages::{LoginState, LoginStep};
-use crate::session_import::{ImportSource, ImportedSession};
 use crate::state::{Shared, blocking};
 use crate::supervisor::PendingLogin;
-use crate::workers;
+use crate::tenant_workers;
+use crate::worker::ipc::messages::{LoginState, LoginStep};
+use crate::worker::session_import::{ImportSource, ImportedSession};
 
 /// How long one login step may take (Telegram calls time out at 30 s).
 const STEP_WAIT: std::time::Duration = std::time::Duration::from_secs(40);
@@ -195,7 +195,7 @@ async fn answer(
             let st2 = st.clone();
             let (id, rec) = blocking(move || {
                 let scope = st2.store.supervisor_scope(tenant)?;
-                let id = workers::import_session(&st2, &scope, &label, imported, st2.now())?;
+                let id = tenant_workers::import_session(&st2, &scope, &label, imported, st2.now())?;
                 let rec = scope
                     .shard_read()?
                     .sessions()?
@@ -207,7 +207,7 @@ async fn answer(
             })
             .await?;
             st.supervisor.end_login(tenant, login);
-            workers::reconcile(st, tenant).await?;
+            tenant_workers::reconcile(st, tenant).await?;
             out.state = LoginStateOut::Done;
             out.session = Some(crate::http::worker_routes::session_out(id, &rec, None));
         }
@@ -248,9 +248,9 @@ async fn start_login(
             message: "the reseller has not configured telegram.api_id and telegram.api_hash".into(),
         });
     }
-    workers::check_session_limit(&st, &t.scope)?;
+    tenant_workers::check_session_limit(&st, &t.scope)?;
     let tenant = t.scope.tenant_id();
-    workers::ensure_worker(&st, tenant).await?;
+    tenant_workers::ensure_worker(&st, tenant).await?;
     let login = rand::random::<u64>() >> 11;
     let qr = matches!(step, LoginStep::StartQr);
     let pending = st

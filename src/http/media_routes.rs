@@ -105,7 +105,7 @@ async fn upload_media(
         .await?
         .unwrap_or(DEFAULT_MEDIA_MB);
     let limit = u64::from(limit_mb) * 1024 * 1024;
-    let dir = crate::workers::media_dir(&st, t.scope.tenant_id());
+    let dir = crate::tenant_workers::media_dir(&st, t.scope.tenant_id());
     tokio::fs::create_dir_all(&dir)
         .await
         .map_err(media::io_error)?;
@@ -129,7 +129,7 @@ async fn upload_media(
         let r = media::store(&t.scope, &dir, &tmp, rec);
         drop(guard);
         // The new file, readable by the worker's user where workers run as another one.
-        crate::workers::prepare_media_dir(&st2, t.scope.tenant_id())?;
+        crate::tenant_workers::prepare_media_dir(&st2, t.scope.tenant_id())?;
         r
     })
     .await?;
@@ -204,7 +204,7 @@ async fn delete_media(
     ApiPath(ids): ApiPath<(u64, u64)>,
 ) -> AppResult<StatusCode> {
     require_active(&t.scope)?;
-    let dir = crate::workers::media_dir(&st, t.scope.tenant_id());
+    let dir = crate::tenant_workers::media_dir(&st, t.scope.tenant_id());
     blocking(move || media::delete(&t.scope, &dir, MediaId(ids.1))).await?;
     Ok(StatusCode::NO_CONTENT)
 }

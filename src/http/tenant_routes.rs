@@ -207,7 +207,7 @@ async fn delete_tenant(State(st): State<Shared>, t: TenantCtx) -> AppResult<Stat
     .await?;
     st.tenant_logs.remove(id);
     // Its media files go with its rows.
-    let media = crate::workers::media_dir(&st, id);
+    let media = crate::tenant_workers::media_dir(&st, id);
     if let Err(e) = tokio::fs::remove_dir_all(&media).await
         && e.kind() != std::io::ErrorKind::NotFound
     {
@@ -225,7 +225,7 @@ async fn change_status(
     let now = st.now();
     let id = t.scope.tenant_id();
     let rec = blocking(move || tenancy::set_status(&t.scope, status, now)).await?;
-    crate::workers::reconcile(&st, id).await?;
+    crate::tenant_workers::reconcile(&st, id).await?;
     Ok(Json(tenant_view(id, &rec)))
 }
 

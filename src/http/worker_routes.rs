@@ -15,18 +15,18 @@ use crate::auth::{Caller, require_active, require_admin, require_manage};
 use crate::clock::rfc3339;
 use crate::error::{AppError, AppResult, ErrorEnvelope};
 use crate::http::extract::{ApiFile, ApiJson, ApiPath, ApiQuery, TenantCtx};
-use crate::ipc::messages::SessionState;
 use crate::state::{Shared, blocking};
 use crate::supervisor::{WorkerKey, WorkerState, WorkerStatus};
-use crate::telegram::sim::SimConfig;
-use crate::workers;
+use crate::tenant_workers;
+use crate::worker::ipc::messages::SessionState;
+use crate::worker::telegram::sim::SimConfig;
 
 pub fn router() -> OpenApiRouter<Shared> {
     // Session files are larger than the default body limit allows.
     let files = OpenApiRouter::new()
         .routes(routes!(import_session_file))
         .layer(axum::extract::DefaultBodyLimit::max(
-            crate::session_import::FILE_MAX,
+            crate::worker::session_import::FILE_MAX,
         ));
     OpenApiRouter::new()
         .merge(files)
@@ -226,7 +226,7 @@ async fn connect_session(
                         message,
                     })?;
                 // Failure injection (hangs, revocations) is a test tool, not a tenant's.
-                if sim.failures != crate::telegram::sim::SimFailures::default()
+                if sim.failures != crate::worker::telegram::sim::SimFailures::default()
                     && t.scope.access() != botyard_shards::Access::Admin
                 {
                     return Err(AppError::Forbidden {
@@ -234,7 +234,7 @@ async fn connect_session(
                         message: "only admins may inject simulated failures",
                     });
                 }
-                workers::connect_sim(&st2, &t.scope, &b.label, &sim, st2.now())?
+                tenant_workers::connect_sim(&st2, &t.scope, &b.label, &sim, st2.now())?
             }
             "bot" => {
                 let token = b.token.as_deref().ok_or_else(|| AppError::Invalid {
@@ -242,7 +242,7 @@ async fn connect_session(
                     field: "token".into(),
                     message: "a bot session needs its token".into(),
                 })?;
-                workers::connect_bot(&st2, &t.scope, &b.label, token, st2.now())?
+                tenant_workers::connect_bot(&st2, &t.scope, &b.label, token, st2.now())?
             }
             _ => {
                 return Err(AppError::Invalid {
@@ -264,12 +264,13 @@ async fn connect_session(
         Ok((id, rec))
     })
     .await?;
-    workers::reconcile(&st, tenant).await?;
+    tenant_workers::reconcile(&st, tenant).await?;
     if b.kind != "bot" {
         return Ok((StatusCode::CREATED, Json(session_out(id, &rec, None))));
     }
     // A bot's token is checked by signing in: wait for the worker's first verdict.
-    let verdict = workers::first_verdict(&st, tenant, id, std::time::Duration::from_secs(30)).await;
+    let verdict =
+        tenant_workers::first_verdict(&st, tenant, id, std::time::Duration::from_secs(30)).await;
     match verdict {
         Some(SessionState::Rejected { reason }) => {
             remove_refused(&st, tenant, id).await?;
@@ -305,10 +306,10 @@ async fn remove_refused(
     let st2 = st.clone();
     blocking(move || {
         let scope = st2.store.supervisor_scope(tenant)?;
-        workers::disconnect(&scope, id, st2.now())
+        tenant_workers::disconnect(&scope, id, st2.now())
     })
     .await?;
-    workers::reconcile(st, tenant).await
+    tenant_workers::reconcile(st, tenant).await
 }
 
 #[derive(Serialize, ToSchema)]
@@ -316,7 +317,7 @@ pub struct ImportedOut {
     pub session: SessionOut,
     /// `telethon_string`, `pyrogram_string`, `telethon_file` or `pyrogram_file`.
     #[schema(value_type = String)]
-    pub source: crate::session_import::ImportSource,
+    pub source: crate::worker::session_import::ImportSource,
     pub dc_id: u8,
     /// The Telegram account, when the session says (Pyrogram does).
     pub telegram_user_id: Option<i64>,
@@ -329,11 +330,14 @@ async fn import(
     st: Shared,
     t: TenantCtx,
     label: String,
-    parsed: Result<crate::session_import::ImportedSession, crate::session_import::ImportError>,
+    parsed: Result<
+        crate::worker::session_import::ImportedSession,
+        crate::worker::session_import::ImportError,
+    >,
 ) -> AppResult<(StatusCode, Json<ImportedOut>)> {
     let imported = parsed
         .and_then(|s| {
-            crate::session_import::check_address(&s, &st.config.telegram.import_allow)?;
+            crate::worker::session_import::check_address(&s, &st.config.telegram.import_allow)?;
             Ok(s)
         })
         .map_err(|e| AppError::Invalid {
@@ -345,7 +349,7 @@ async fn import(
     let tenant = t.scope.tenant_id();
     let st2 = st.clone();
     let (id, rec) = blocking(move || {
-        let id = workers::import_session(&st2, &t.scope, &label, imported, st2.now())?;
+        let id = tenant_workers::import_session(&st2, &t.scope, &label, imported, st2.now())?;
         let rec = t
             .scope
             .shard_read()?
@@ -357,7 +361,7 @@ async fn import(
         Ok((id, rec))
     })
     .await?;
-    workers::reconcile(&st, tenant).await?;
+    tenant_workers::reconcile(&st, tenant).await?;
     Ok((
         StatusCode::CREATED,
         Json(ImportedOut {
@@ -392,7 +396,7 @@ async fn import_session_string(
 ) -> AppResult<(StatusCode, Json<ImportedOut>)> {
     require_manage(&t.scope)?;
     require_active(&t.scope)?;
-    let parsed = crate::session_import::parse_string(&b.string);
+    let parsed = crate::worker::session_import::parse_string(&b.string);
     import(st, t, b.label, parsed).await
 }
 
@@ -431,14 +435,14 @@ async fn import_session_file(
             code: "import.too_large",
             message: format!(
                 "a session file is at most {} MiB; a Telethon or Pyrogram .session file is a few KiB",
-                crate::session_import::FILE_MAX / (1024 * 1024)
+                crate::worker::session_import::FILE_MAX / (1024 * 1024)
             ),
         },
         other => other,
     })?;
     require_manage(&t.scope)?;
     require_active(&t.scope)?;
-    let parsed = blocking(move || Ok(crate::session_import::parse_file(&body))).await?;
+    let parsed = blocking(move || Ok(crate::worker::session_import::parse_file(&body))).await?;
     import(st, t, q.label, parsed).await
 }
 
@@ -494,8 +498,8 @@ async fn disconnect_session(
         });
     }
     let now = st.now();
-    blocking(move || workers::disconnect(&t.scope, id, now)).await?;
-    workers::reconcile(&st, tenant).await?;
+    blocking(move || tenant_workers::disconnect(&t.scope, id, now)).await?;
+    tenant_workers::reconcile(&st, tenant).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -523,7 +527,7 @@ pub struct WorkerOut {
     pub memory_enforcement: Option<crate::supervisor::MemoryEnforcement>,
     /// What the kernel enforced in the worker, layer by layer (null until it reports).
     #[schema(value_type = Option<Object>)]
-    pub sandbox: Option<crate::sandbox::SandboxReport>,
+    pub sandbox: Option<crate::worker::sandbox::SandboxReport>,
 }
 
 fn worker_out(key: WorkerKey, s: Option<WorkerStatus>, now: i64) -> WorkerOut {
@@ -586,7 +590,7 @@ async fn get_worker(State(st): State<Shared>, t: TenantCtx) -> AppResult<Json<Wo
 async fn restart_worker(State(st): State<Shared>, t: TenantCtx) -> AppResult<Json<WorkerOut>> {
     require_admin(&st, &t.caller)?;
     let id = t.scope.tenant_id();
-    workers::reconcile(&st, id).await?;
+    tenant_workers::reconcile(&st, id).await?;
     Ok(Json(worker_out(
         id.into(),
         st.supervisor.status(id),
@@ -644,7 +648,7 @@ async fn restart_platform_worker(
     caller: Caller,
 ) -> AppResult<Json<WorkerOut>> {
     require_admin(&st, &caller)?;
-    if !workers::start_platform(&st).await {
+    if !tenant_workers::start_platform(&st).await {
         return Err(AppError::Conflict {
             code: "platform.not_configured",
             message: "no platform bot is configured (platform.bot_token or platform.bot)".into(),

@@ -91,7 +91,7 @@ mod tests {
         let codes = LinkCodes::default();
         let (a, exp) = codes.issue(AccountId(1), 1000).unwrap();
         assert_eq!(exp, 1000 + CODE_TTL_SECS);
-        assert!(a.len() <= crate::telegram::COMMAND_PAYLOAD_MAX);
+        assert!(a.len() <= crate::worker::telegram::COMMAND_PAYLOAD_MAX);
         assert_eq!(codes.redeem(&a, 1001), Some(AccountId(1)));
         assert_eq!(codes.redeem(&a, 1002), None, "used up");
 

@@ -9,10 +9,10 @@ use botyard_shards::ids::AccountId;
 use botyard_shards::records::{Language, TelegramLinkRec};
 
 use crate::error::{AppError, AppResult};
-use crate::ipc::messages::{DeliveryOutcome, SendJob};
 use crate::state::{Shared, blocking};
 use crate::supervisor::{BotCommand, DirectError};
-use crate::telegram::Markup;
+use crate::worker::ipc::messages::{DeliveryOutcome, SendJob};
+use crate::worker::telegram::Markup;
 
 pub mod codes;
 
@@ -228,7 +228,8 @@ mod tests {
     fn codes_parse_as_start_payloads() {
         let codes = LinkCodes::default();
         let (code, _) = codes.issue(AccountId(1), 0).unwrap();
-        let (cmd, payload) = crate::telegram::parse_command(&format!("/start {code}")).unwrap();
+        let (cmd, payload) =
+            crate::worker::telegram::parse_command(&format!("/start {code}")).unwrap();
         assert_eq!((cmd.as_str(), payload.as_str()), ("start", code.as_str()));
     }
 

@@ -1057,7 +1057,7 @@ async fn a_test_post_goes_to_the_callers_own_chat_with_the_platform_bot() {
         .as_u64()
         .unwrap();
     let cmd = botyard::supervisor::BotCommand {
-        user: botyard::telegram::UserRef {
+        user: botyard::worker::telegram::UserRef {
             id: 4_242_001,
             first_name: "Ayşe".into(),
             last_name: None,

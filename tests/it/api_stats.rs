@@ -9,8 +9,8 @@ use crate::common;
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::time::Duration;
 
-use botyard::telegram::IncomingEvent;
-use botyard::telegram::sim::{Sim, SimConfig};
+use botyard::worker::telegram::IncomingEvent;
+use botyard::worker::telegram::sim::{Sim, SimConfig};
 use common::App;
 use jiff::Timestamp;
 use jiff::civil::Date;
@@ -72,9 +72,9 @@ impl Recount {
                     let z = local(*at);
                     *r.hours.entry((z.date(), z.hour(), *chat_id)).or_default() += 1;
                     let k = match kind {
-                        botyard::telegram::MessageKind::Text => 0,
-                        botyard::telegram::MessageKind::Media => 1,
-                        botyard::telegram::MessageKind::Service => 2,
+                        botyard::worker::telegram::MessageKind::Text => 0,
+                        botyard::worker::telegram::MessageKind::Media => 1,
+                        botyard::worker::telegram::MessageKind::Service => 2,
                     };
                     r.kinds.entry((z.date(), *chat_id)).or_default()[k] += 1;
                     if let Some(u) = sender {

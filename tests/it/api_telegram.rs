@@ -73,7 +73,7 @@ async fn app_for_fake_dc(ports: Vec<u16>) -> common::App {
         // The fake datacenter listens on loopback: a self-hosted test DC.
         c.telegram.import_allow = vec!["127.0.0.1/32".parse().unwrap()];
         // Faster than a real account's defaults, so campaign tests finish quickly.
-        c.delivery.user = botyard::pacing::Pacing {
+        c.delivery.user = botyard::worker::pacing::Pacing {
             per_chat_ms: 1_000,
             per_chat_per_min: 20,
             overall_ms: 200,
@@ -118,7 +118,7 @@ async fn an_imported_session_connects_lists_groups_and_counts_messages() {
         _ => panic!("no dialogs: {:?} {:?}", rx.borrow().sessions, dc.events()),
     };
     match s.sessions.get(&session) {
-        Some(botyard::ipc::messages::SessionState::Online { me }) => {
+        Some(botyard::worker::ipc::messages::SessionState::Online { me }) => {
             assert_eq!(me.user_id, 31337);
             assert_eq!(me.username.as_deref(), Some("zeynep_shop"));
             assert!(!me.is_bot);
@@ -301,7 +301,7 @@ async fn an_imported_bot_is_known_as_a_bot_once_it_signs_in() {
         rx.wait_for(|s| {
             matches!(
                 s.sessions.get(&session),
-                Some(botyard::ipc::messages::SessionState::Online { .. })
+                Some(botyard::worker::ipc::messages::SessionState::Online { .. })
             )
         }),
     )
@@ -348,7 +348,7 @@ async fn an_unreachable_datacenter_shows_when_the_next_try_is() {
         rx.wait_for(|s| {
             matches!(
                 s.sessions.get(&session),
-                Some(botyard::ipc::messages::SessionState::Retrying { attempt, .. }) if *attempt >= 2
+                Some(botyard::worker::ipc::messages::SessionState::Retrying { attempt, .. }) if *attempt >= 2
             )
         }),
     )
@@ -414,7 +414,7 @@ async fn an_answer_that_makes_the_client_panic_stops_the_session_not_the_worker(
         rx.wait_for(|s| {
             matches!(
                 s.sessions.get(&session),
-                Some(botyard::ipc::messages::SessionState::Error { .. })
+                Some(botyard::worker::ipc::messages::SessionState::Error { .. })
             )
         }),
     )
@@ -423,7 +423,7 @@ async fn an_answer_that_makes_the_client_panic_stops_the_session_not_the_worker(
     .unwrap()
     .clone();
     match s.sessions.get(&session) {
-        Some(botyard::ipc::messages::SessionState::Error { reason }) => {
+        Some(botyard::worker::ipc::messages::SessionState::Error { reason }) => {
             assert!(reason.contains("unexpected answer"), "{reason}")
         }
         other => panic!("{other:?}"),
@@ -471,7 +471,7 @@ async fn a_revoked_key_shows_as_revoked_with_an_alert() {
     tokio::time::timeout(
         Duration::from_secs(60),
         rx.wait_for(|s| {
-            s.sessions.get(&session) == Some(&botyard::ipc::messages::SessionState::Revoked)
+            s.sessions.get(&session) == Some(&botyard::worker::ipc::messages::SessionState::Revoked)
         }),
     )
     .await
@@ -597,7 +597,7 @@ async fn a_bot_connects_with_its_token_and_keeps_its_key() {
         rx.wait_for(|s| {
             matches!(
                 s.sessions.get(&session),
-                Some(botyard::ipc::messages::SessionState::Online { .. })
+                Some(botyard::worker::ipc::messages::SessionState::Online { .. })
             ) && s.dialogs_reported >= 1
         }),
     )
@@ -708,7 +708,7 @@ async fn a_user_logs_in_by_phone_with_2fa_through_the_api() {
         rx.wait_for(|s| {
             matches!(
                 s.sessions.get(&session),
-                Some(botyard::ipc::messages::SessionState::Online { me }) if me.user_id == 7001
+                Some(botyard::worker::ipc::messages::SessionState::Online { me }) if me.user_id == 7001
             )
         }),
     )
@@ -867,7 +867,7 @@ async fn a_qr_login_moves_to_the_accounts_datacenter_and_asks_for_its_password()
         rx.wait_for(|s| {
             matches!(
                 s.sessions.get(&session),
-                Some(botyard::ipc::messages::SessionState::Online { me }) if me.user_id == 7300
+                Some(botyard::worker::ipc::messages::SessionState::Online { me }) if me.user_id == 7300
             )
         }),
     )
@@ -906,7 +906,7 @@ async fn the_platform_bot_runs_on_its_token_in_its_own_worker() {
     let admin = app.admin().await.access;
     let s = app.platform_online().await;
     match s.sessions.get(&1) {
-        Some(botyard::ipc::messages::SessionState::Online { me }) => {
+        Some(botyard::worker::ipc::messages::SessionState::Online { me }) => {
             assert_eq!(me.username.as_deref(), Some("yard_platform_bot"));
             assert!(me.is_bot);
         }

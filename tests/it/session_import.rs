@@ -5,7 +5,7 @@
 use crate::common;
 
 use base64::Engine;
-use botyard::session_import::{ImportError, ImportSource, parse_file, parse_string};
+use botyard::worker::session_import::{ImportError, ImportSource, parse_file, parse_string};
 use serde_json::json;
 
 /// A recognisable 256-byte auth key.
@@ -436,7 +436,7 @@ fn malformed_input_is_refused_with_the_problem_named() {
         assert!(e.to_string().contains(says), "{e} should say {says}");
     }
     assert!(matches!(
-        parse_file(&vec![0u8; botyard::session_import::FILE_MAX + 1]),
+        parse_file(&vec![0u8; botyard::worker::session_import::FILE_MAX + 1]),
         Err(ImportError::FileTooLarge(_))
     ));
     // The key never shows in debug output.
@@ -555,7 +555,7 @@ async fn imports_through_the_api_are_sealed_and_counted_against_the_plan() {
         app.client
             .post(app.url(&format!("{base}/import-file?label=x")))
             .bearer_auth(&owner)
-            .body(vec![0u8; botyard::session_import::FILE_MAX + 1]),
+            .body(vec![0u8; botyard::worker::session_import::FILE_MAX + 1]),
     )
     .await;
     r.expect_err(413, "import.too_large");
@@ -678,7 +678,7 @@ fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
 
 #[test]
 fn only_telegrams_addresses_are_accepted() {
-    use botyard::session_import::check_address;
+    use botyard::worker::session_import::check_address;
     let key = auth_key(5);
     let named = |ip: &str, port: u16| {
         parse_string(&make::telethon(2, ip.parse().unwrap(), port, &key)).unwrap()

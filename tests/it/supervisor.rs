@@ -7,9 +7,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use botyard::ingestion::{metric, to_batch};
-use botyard::ipc::messages::{SessionKind, SessionSpec};
 use botyard::supervisor::{Supervisor, SupervisorConfig, WorkerLimits, WorkerState, WorkerStatus};
-use botyard::telegram::sim::{Sim, SimConfig};
+use botyard::worker::ipc::messages::{SessionKind, SessionSpec};
+use botyard::worker::telegram::sim::{Sim, SimConfig};
 use botyard_shards::ids::{ChatId, Day};
 use botyard_shards::ingest::{Ingest, IngestConfig};
 use botyard_shards::records::{AccountRec, TenantRec, TenantStatus};
@@ -154,7 +154,7 @@ async fn stored_counters_equal_a_recount_of_the_simulated_stream() {
     assert_eq!(running.state, WorkerState::Running);
     assert!(matches!(
         running.sessions.get(&1),
-        Some(botyard::ipc::messages::SessionState::Online { .. })
+        Some(botyard::worker::ipc::messages::SessionState::Online { .. })
     ));
     let groups = t.shard_read().unwrap().groups().unwrap();
     assert_eq!(groups.len(), 3, "{groups:?}");
@@ -357,7 +357,7 @@ async fn a_worker_that_hangs_after_ready_is_killed_and_restarted() {
         id: 1,
         kind: SessionKind::Sim(SimConfig {
             seed: 5,
-            failures: botyard::telegram::sim::SimFailures {
+            failures: botyard::worker::telegram::sim::SimFailures {
                 stall_after_events: Some(100),
                 ..Default::default()
             },
@@ -522,11 +522,11 @@ async fn a_worker_gets_no_stray_descriptor_and_no_capability() {
     let caps = report
         .layers
         .iter()
-        .find(|l| l.layer == botyard::sandbox::Layer::Capabilities)
+        .find(|l| l.layer == botyard::worker::sandbox::Layer::Capabilities)
         .expect("capabilities layer");
     assert_eq!(
         caps.status,
-        botyard::sandbox::Enforcement::Enforced,
+        botyard::worker::sandbox::Enforcement::Enforced,
         "{caps:?}"
     );
     drop(leaked);

@@ -4,8 +4,10 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use botyard::telegram::grammers::{Grammers, GrammersConfig, Markup, v4};
-use botyard::telegram::{ChatKind, IncomingEvent, OutgoingMessage, PortError, TelegramPort};
+use botyard::worker::telegram::grammers::{Grammers, GrammersConfig, Markup, v4};
+use botyard::worker::telegram::{
+    ChatKind, IncomingEvent, OutgoingMessage, PortError, TelegramPort,
+};
 use botyard_fakedc::world::{FakeChat, World, person};
 use botyard_fakedc::{Event, FakeDc};
 use grammers_client::tl;
@@ -185,7 +187,7 @@ async fn bot_signs_in_lists_dialogs_sends_markdown_and_receives_messages() {
             .filter(|e| matches!(
                 e,
                 IncomingEvent::Message {
-                    kind: botyard::telegram::MessageKind::Service,
+                    kind: botyard::worker::telegram::MessageKind::Service,
                     ..
                 }
             ))
@@ -345,7 +347,7 @@ fn user_client(dc: &FakeDc) -> Grammers {
 
 #[tokio::test]
 async fn phone_login_with_2fa_and_every_wrong_turn() {
-    use botyard::telegram::grammers::LoginError;
+    use botyard::worker::telegram::grammers::LoginError;
     use botyard_fakedc::world::{CODE, EXPIRED_CODE};
     let world = Arc::new(
         World::new(&[], vec![])
@@ -430,7 +432,7 @@ async fn a_panicking_answer_during_login_is_an_error() {
 
 #[tokio::test]
 async fn qr_login_shows_a_code_then_logs_in_when_scanned() {
-    use botyard::telegram::grammers::QrStep;
+    use botyard::worker::telegram::grammers::QrStep;
     let world = Arc::new(World::new(&[], vec![]));
     let dc = FakeDc::start(key(), world.clone()).await.unwrap();
     let mut g = user_client(&dc);
@@ -621,7 +623,7 @@ async fn a_phone_login_follows_the_account_to_its_datacenter() {
 
 #[tokio::test]
 async fn a_qr_login_follows_the_account_to_its_datacenter() {
-    use botyard::telegram::grammers::QrStep;
+    use botyard::worker::telegram::grammers::QrStep;
     let user = person(7201, "Ozan", None);
     let (w2, dc2, w4, dc4) = two_dcs(World::new(&[], vec![]), World::new(&[], vec![])).await;
     let mut g = Grammers::new(user_config(&dc2));
@@ -644,7 +646,7 @@ async fn a_qr_login_follows_the_account_to_its_datacenter() {
 
 #[tokio::test]
 async fn a_qr_login_by_an_account_with_2fa_asks_for_the_password() {
-    use botyard::telegram::grammers::{LoginError, QrStep};
+    use botyard::worker::telegram::grammers::{LoginError, QrStep};
     let user = person(7202, "Elif", Some("elif"));
     let world = Arc::new(World::new(&[], vec![]).with_account(
         "+905553334455",

@@ -200,14 +200,7 @@ fn the_cycle_check_finds_a_cycle() {
 #[test]
 fn the_worker_side_reaches_no_store_state_or_http() {
     let (mods, _) = graph();
-    let worker_side = [
-        "worker",
-        "telegram",
-        "ipc",
-        "sandbox",
-        "pacing",
-        "session_import",
-    ];
+    let worker_side = ["worker"];
     let forbidden = [
         "botyard_shards",
         "crate::state",

@@ -438,7 +438,7 @@ impl App {
             rx.wait_for(|s| {
                 matches!(
                     s.sessions.get(&botyard::sessions::PLATFORM_SESSION),
-                    Some(botyard::ipc::messages::SessionState::Online { .. })
+                    Some(botyard::worker::ipc::messages::SessionState::Online { .. })
                 )
             }),
         )

@@ -7,7 +7,7 @@
 use std::os::fd::{AsRawFd, OwnedFd};
 use std::path::Path;
 
-use crate::ipc::messages::{WORKER_MEDIA_FD, WORKER_SOCKET_FD};
+use crate::worker::ipc::messages::{WORKER_MEDIA_FD, WORKER_SOCKET_FD};
 
 /// How a worker process starts.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]

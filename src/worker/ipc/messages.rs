@@ -3,9 +3,9 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::sandbox::SandboxReport;
-use crate::telegram::sim::SimConfig;
-use crate::telegram::{Dialog, IncomingEvent, Me};
+use crate::worker::sandbox::SandboxReport;
+use crate::worker::telegram::sim::SimConfig;
+use crate::worker::telegram::{Dialog, IncomingEvent, Me};
 
 pub const PROTOCOL_VERSION: u16 = 6;
 
@@ -18,7 +18,7 @@ pub enum SessionKind {
     /// A simulated Telegram session.
     Sim(SimConfig),
     /// An auth key taken over from another client (Telethon, Pyrogram).
-    Imported(crate::session_import::ImportedSession),
+    Imported(crate::worker::session_import::ImportedSession),
     /// A bot, by its token from @BotFather.
     Bot(BotSession),
 }
@@ -35,7 +35,7 @@ pub struct BotSession {
     pub user_id: Option<i64>,
     /// Where the session left off in Telegram's update sequences.
     #[serde(default)]
-    pub sync: Option<crate::telegram::SyncState>,
+    pub sync: Option<crate::worker::telegram::SyncState>,
 }
 
 impl std::fmt::Debug for BotSession {
@@ -89,8 +89,8 @@ pub struct WorkerInit {
     /// The reseller's Telegram application, for real sessions.
     pub telegram: Option<TelegramApp>,
     /// How fast bots and user accounts post campaign messages.
-    pub pacing_bot: crate::pacing::Pacing,
-    pub pacing_user: crate::pacing::Pacing,
+    pub pacing_bot: crate::worker::pacing::Pacing,
+    pub pacing_user: crate::worker::pacing::Pacing,
     /// A flood wait longer than this fails the post instead of waiting.
     pub flood_wait_max_secs: u32,
 }
@@ -158,9 +158,9 @@ pub struct SendJob {
     /// Derived from the delivery, so a resend is the same message to Telegram.
     pub random_id: i64,
     pub text: String,
-    pub markup: crate::telegram::Markup,
-    pub buttons: Vec<Vec<crate::telegram::UrlButton>>,
-    pub media: Option<crate::telegram::MediaFile>,
+    pub markup: crate::worker::telegram::Markup,
+    pub buttons: Vec<Vec<crate::worker::telegram::UrlButton>>,
+    pub media: Option<crate::worker::telegram::MediaFile>,
     /// The campaign's previous post in this chat, deleted first.
     pub delete_message: Option<i64>,
     pub pin: bool,
@@ -304,7 +304,7 @@ pub enum FromWorker {
     /// it; the supervisor stores it sealed, for the next start to catch up from.
     SessionSync {
         session: u64,
-        state: crate::telegram::SyncState,
+        state: crate::worker::telegram::SyncState,
     },
     /// Where a login stands.
     Login {

@@ -1,7 +1,4 @@
-//! `botyard worker`: one tenant's Telegram sessions in a sandboxed process. It reads its whole
-//! configuration from the first IPC frame, applies the sandbox before any thread exists, then
-//! runs a current-thread runtime: sessions report events, the worker batches them to the
-//! supervisor and keeps each batch until the supervisor says it is durable.
+//! The child process's main loop: read the init frame, apply the sandbox, run the sessions.
 
 use std::collections::{BTreeSet, HashMap, VecDeque};
 use std::path::PathBuf;
@@ -10,16 +7,16 @@ use std::time::Duration;
 
 use tokio::sync::mpsc;
 
-use crate::ipc::frame::{self, FrameError, FrameReader, FrameWriter};
-use crate::ipc::messages::{
+use crate::worker::ipc::frame::{self, FrameError, FrameReader, FrameWriter};
+use crate::worker::ipc::messages::{
     DeliveryOutcome, FromWorker, LoginState, LoginStep, PROTOCOL_VERSION, SendJob, SessionKind,
     SessionSpec, SessionState, ToWorker, WORKER_MEDIA_FD, WORKER_SOCKET_FD, WorkerInit,
 };
-use crate::pacing::Pacer;
-use crate::sandbox::{self, SandboxPolicy, SandboxReport};
-use crate::telegram::grammers::{Grammers, GrammersConfig, Markup};
-use crate::telegram::sim::Sim;
-use crate::telegram::{IncomingEvent, OutgoingMessage, PortError, TelegramPort};
+use crate::worker::pacing::Pacer;
+use crate::worker::sandbox::{self, SandboxPolicy, SandboxReport};
+use crate::worker::telegram::grammers::{Grammers, GrammersConfig, Markup};
+use crate::worker::telegram::sim::Sim;
+use crate::worker::telegram::{IncomingEvent, OutgoingMessage, PortError, TelegramPort};
 
 #[derive(Debug, thiserror::Error)]
 pub enum WorkerError {
@@ -375,11 +372,11 @@ const MAX_LOGINS: usize = 4;
 /// this worker; the account's new key goes to the supervisor in `Done`.
 async fn login_task(
     login: u64,
-    app: Option<crate::ipc::messages::TelegramApp>,
+    app: Option<crate::worker::ipc::messages::TelegramApp>,
     out: mpsc::Sender<FromWorker>,
     mut steps: mpsc::Receiver<LoginStep>,
 ) {
-    use crate::telegram::grammers::{LoginError, QrStep};
+    use crate::worker::telegram::grammers::{LoginError, QrStep};
     let say = |state| FromWorker::Login { login, state };
     let failed = |code: &str, message: String| FromWorker::Login {
         login,
@@ -397,7 +394,7 @@ async fn login_task(
             .await;
         return;
     };
-    let Some(addr) = crate::telegram::grammers::v4(app.dc_addr) else {
+    let Some(addr) = crate::worker::telegram::grammers::v4(app.dc_addr) else {
         let _ = out
             .send(failed(
                 "login.failed",
@@ -421,7 +418,7 @@ async fn login_task(
         resume: None,
         seed_key: seed,
     });
-    let done = |g: &Grammers, me: crate::telegram::Me| match g.location() {
+    let done = |g: &Grammers, me: crate::worker::telegram::Me| match g.location() {
         Some((dc_id, addr, key)) => say(LoginState::Done {
             me,
             dc_id,
@@ -560,7 +557,7 @@ async fn login_task(
 enum Flow {
     Event(IncomingEvent),
     /// Where the session stands after the events before it.
-    Sync(crate::telegram::SyncState),
+    Sync(crate::worker::telegram::SyncState),
 }
 
 /// How often a session's update state goes to the supervisor (when it changed). A crash
@@ -579,13 +576,13 @@ enum SessionCmd {
 
 /// Builds the grammers port for an imported session.
 fn grammers_port(
-    imp: &crate::session_import::ImportedSession,
-    app: Option<&crate::ipc::messages::TelegramApp>,
+    imp: &crate::worker::session_import::ImportedSession,
+    app: Option<&crate::worker::ipc::messages::TelegramApp>,
 ) -> Result<Grammers, String> {
     let app = app.ok_or(
         "the reseller has not configured telegram.api_id and telegram.api_hash".to_string(),
     )?;
-    let addr = crate::telegram::grammers::v4(imp.addr)
+    let addr = crate::worker::telegram::grammers::v4(imp.addr)
         .ok_or_else(|| format!("datacenter address {} is not IPv4", imp.addr))?;
     let key: [u8; 256] = imp.auth_key[..]
         .try_into()
@@ -610,13 +607,13 @@ fn grammers_port(
 /// Builds the grammers port for a bot: a first start signs in with the token (after a key
 /// exchange when no key is known yet); later starts reuse the key it reported.
 fn bot_port(
-    b: &crate::ipc::messages::BotSession,
-    app: Option<&crate::ipc::messages::TelegramApp>,
+    b: &crate::worker::ipc::messages::BotSession,
+    app: Option<&crate::worker::ipc::messages::TelegramApp>,
 ) -> Result<Grammers, String> {
     let app = app.ok_or(
         "the reseller has not configured telegram.api_id and telegram.api_hash".to_string(),
     )?;
-    let addr = crate::telegram::grammers::v4(b.addr)
+    let addr = crate::worker::telegram::grammers::v4(b.addr)
         .ok_or_else(|| format!("datacenter address {} is not IPv4", b.addr))?;
     let key = match &b.auth_key {
         Some(k) => Some(
@@ -645,7 +642,7 @@ fn bot_port(
 }
 
 /// Test datacenters only: the key every datacenter of the fake accepts.
-fn seed_key(app: &crate::ipc::messages::TelegramApp) -> Option<[u8; 256]> {
+fn seed_key(app: &crate::worker::ipc::messages::TelegramApp) -> Option<[u8; 256]> {
     app.seed_auth_key
         .as_ref()
         .and_then(|k| <[u8; 256]>::try_from(&k[..]).ok())
@@ -656,7 +653,7 @@ const CALL_TIMEOUT: Duration = Duration::from_secs(30);
 
 async fn session_task(
     spec: SessionSpec,
-    app: Option<crate::ipc::messages::TelegramApp>,
+    app: Option<crate::worker::ipc::messages::TelegramApp>,
     out: mpsc::Sender<FromWorker>,
     events: mpsc::Sender<(u64, Flow)>,
     refresh: mpsc::Receiver<SessionCmd>,
@@ -740,7 +737,9 @@ async fn run_session<P: TelegramPort>(
                 session: id,
                 dc_id,
                 addr,
-                auth_key: crate::ipc::messages::KeyBytes(zeroize::Zeroizing::new(key.to_vec())),
+                auth_key: crate::worker::ipc::messages::KeyBytes(zeroize::Zeroizing::new(
+                    key.to_vec(),
+                )),
                 user_id: me.user_id,
             })
             .await;
@@ -751,7 +750,7 @@ async fn run_session<P: TelegramPort>(
     }
     retry = Retry::new();
     let mut n = 0u32;
-    let mut synced: Option<crate::telegram::SyncState> = None;
+    let mut synced: Option<crate::worker::telegram::SyncState> = None;
     let mut sync_tick = tokio::time::interval(SYNC_EVERY);
     sync_tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut alive_tick = tokio::time::interval_at(
@@ -888,8 +887,8 @@ async fn run_session<P: TelegramPort>(
 /// What a session needs to post campaign messages.
 struct Sending {
     jobs: mpsc::UnboundedReceiver<SendJob>,
-    pacing_bot: crate::pacing::Pacing,
-    pacing_user: crate::pacing::Pacing,
+    pacing_bot: crate::worker::pacing::Pacing,
+    pacing_user: crate::worker::pacing::Pacing,
     flood_wait_max_secs: u32,
     media: std::sync::Arc<Option<cap_std::fs::Dir>>,
 }

@@ -8,12 +8,12 @@ use botyard_shards::{SecretSlot, StoreError, TenantScope};
 
 use crate::config::PlatformBot;
 use crate::error::{AppError, AppResult};
-use crate::ipc::messages::{SessionKind, SessionSpec};
 use crate::keys::slot_aad;
 use crate::sessions::{PLATFORM_BOT_SECRET, PLATFORM_SESSION, add_session};
 use crate::state::AppState;
 use crate::supervisor::{WorkerKey, WorkerLimits};
-use crate::telegram::sim::SimConfig;
+use crate::worker::ipc::messages::{SessionKind, SessionSpec};
+use crate::worker::telegram::sim::SimConfig;
 
 /// The tenant's media folder, handed to its worker read-only.
 pub fn media_dir(st: &AppState, tenant: TenantId) -> std::path::PathBuf {
@@ -85,7 +85,7 @@ pub fn connect_bot(
         None => None,
     };
     let (dc_id, addr) = st.config.telegram.dc;
-    let kind = SessionKind::Bot(crate::ipc::messages::BotSession {
+    let kind = SessionKind::Bot(crate::worker::ipc::messages::BotSession {
         token: zeroize::Zeroizing::new(token.trim().to_string()),
         dc_id,
         addr,
@@ -123,8 +123,8 @@ pub async fn first_verdict(
     tenant: TenantId,
     session: SecretId,
     wait: std::time::Duration,
-) -> Option<crate::ipc::messages::SessionState> {
-    use crate::ipc::messages::SessionState as S;
+) -> Option<crate::worker::ipc::messages::SessionState> {
+    use crate::worker::ipc::messages::SessionState as S;
     let mut rx = st.supervisor.watch(tenant)?;
     let done = |s: &crate::supervisor::WorkerStatus| {
         matches!(
@@ -166,7 +166,7 @@ pub fn import_session(
     st: &AppState,
     scope: &TenantScope,
     label: &str,
-    imported: crate::session_import::ImportedSession,
+    imported: crate::worker::session_import::ImportedSession,
     now: i64,
 ) -> AppResult<SecretId> {
     let label = crate::tenancy::clean_name("label", label)?;
@@ -309,7 +309,10 @@ pub async fn reconcile(st: &AppState, tenant: TenantId) -> AppResult<()> {
 }
 
 /// Where the platform bot signed in before, if the token is still the one configured.
-fn platform_bot_stored(st: &AppState, token: &str) -> Option<crate::ipc::messages::BotSession> {
+fn platform_bot_stored(
+    st: &AppState,
+    token: &str,
+) -> Option<crate::worker::ipc::messages::BotSession> {
     let sealed = st
         .store
         .catalog_read()
@@ -320,7 +323,7 @@ fn platform_bot_stored(st: &AppState, token: &str) -> Option<crate::ipc::message
         .keyring
         .open(&sealed, &crate::keys::catalog_aad(PLATFORM_BOT_SECRET))
         .ok()?;
-    let b: crate::ipc::messages::BotSession = serde_json::from_slice(&plain).ok()?;
+    let b: crate::worker::ipc::messages::BotSession = serde_json::from_slice(&plain).ok()?;
     (b.token.as_str() == token).then_some(b)
 }
 
@@ -345,7 +348,7 @@ pub fn platform_spec(st: &AppState) -> Option<SessionSpec> {
                     .and_then(|p| std::fs::read(p).ok())
                     .filter(|k| k.len() == 256)
                     .map(zeroize::Zeroizing::new);
-                crate::ipc::messages::BotSession {
+                crate::worker::ipc::messages::BotSession {
                     token: zeroize::Zeroizing::new(token.expose().to_string()),
                     dc_id: st.config.telegram.dc.0,
                     addr: st.config.telegram.dc.1,

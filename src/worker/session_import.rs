@@ -60,7 +60,7 @@ pub struct ImportedSession {
     pub api_id: Option<i32>,
     /// Where the session left off in Telegram's update sequences (set by its worker).
     #[serde(default)]
-    pub sync: Option<crate::telegram::SyncState>,
+    pub sync: Option<crate::worker::telegram::SyncState>,
 }
 
 impl ImportedSession {
@@ -495,7 +495,9 @@ fn read_telethon_file(conn: &rusqlite::Connection) -> Result<ImportedSession, Im
 /// Where the Telethon client left off in Telegram's update sequences, so updates between it
 /// stopping and this session starting are asked for rather than lost. Optional tables: a file
 /// without them (or with rows out of range) resumes from now, as before.
-fn telethon_update_state(conn: &rusqlite::Connection) -> Option<crate::telegram::SyncState> {
+fn telethon_update_state(
+    conn: &rusqlite::Connection,
+) -> Option<crate::worker::telegram::SyncState> {
     /// Telethon marks a channel's id as -(10^12 + id).
     const CHANNEL_MARK: i64 = 1_000_000_000_000;
     let int = |v: rusqlite::types::Value| match v {
@@ -505,7 +507,7 @@ fn telethon_update_state(conn: &rusqlite::Connection) -> Option<crate::telegram:
         }
         _ => None,
     };
-    let mut state = crate::telegram::SyncState::default();
+    let mut state = crate::worker::telegram::SyncState::default();
     let mut st = conn
         .prepare("SELECT id, pts, qts, date, seq FROM update_state")
         .ok()?;
@@ -529,7 +531,8 @@ fn telethon_update_state(conn: &rusqlite::Connection) -> Option<crate::telegram:
             state.date = int(date)?;
             state.seq = int(seq)?;
             has_main = true;
-        } else if id > 0 && state.channels.len() < crate::telegram::SyncState::MAX_CHANNELS {
+        } else if id > 0 && state.channels.len() < crate::worker::telegram::SyncState::MAX_CHANNELS
+        {
             state.channels.push((id, int(pts)?));
         }
     }
