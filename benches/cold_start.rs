@@ -5,6 +5,8 @@
 //! account and saved settings), then the release binary is started and stopped several times;
 //! the median is reported.
 
+mod common;
+
 use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
 use std::process::{Command, Stdio};
@@ -99,7 +101,7 @@ fn healthy(addr: SocketAddr, path: &str) -> bool {
 
 fn main() {
     let bin = env!("CARGO_BIN_EXE_botyard");
-    let dir = tempfile::tempdir().expect("tempdir");
+    let dir = common::private_tempdir();
     let t = Instant::now();
     fill(dir.path());
     println!(

@@ -10,16 +10,17 @@
 //!
 //! `cargo bench --bench workers` runs all three; `cargo bench --bench workers -- idle` one.
 
+mod common;
+
 use std::path::Path;
 use std::time::{Duration, Instant};
 
 use botyard::config::Config;
-use botyard::supervisor::{WorkerState, WorkerStatus};
-use botyard::worker::ipc::messages::{SessionKind, SessionState};
+use botyard::worker::ipc::messages::SessionKind;
 use botyard::worker::telegram::sim::SimConfig;
-use botyard::{Ready, RunOptions};
 use botyard_shards::records::{TenantRec, TenantStatus};
 use botyard_shards::{Store, StoreConfig};
+use common::{cpu, mb, median, memory, private_tempdir, start};
 
 const EXE: &str = env!("CARGO_BIN_EXE_botyard");
 
@@ -73,146 +74,9 @@ fn fill(dir: &Path, n: usize, sim: &SimConfig) {
     }
 }
 
-struct Running {
-    ready: Ready,
-    stop: tokio::sync::oneshot::Sender<()>,
-    task: tokio::task::JoinHandle<Result<(), botyard::RunError>>,
-    started: Instant,
-}
-
-async fn start(dir: &Path) -> Running {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let (ready_tx, ready_rx) = tokio::sync::oneshot::channel();
-    let (stop, stop_rx) = tokio::sync::oneshot::channel::<()>();
-    let started = Instant::now();
-    let task = tokio::spawn(botyard::run_with(
-        config(dir),
-        listener,
-        async move {
-            let _ = stop_rx.await;
-        },
-        RunOptions {
-            on_ready: Some(Box::new(move |r: &Ready| {
-                let _ = ready_tx.send(r.clone());
-            })),
-            ..RunOptions::default()
-        },
-    ));
-    let ready = ready_rx.await.expect("server ready");
-    Running {
-        ready,
-        stop,
-        task,
-        started,
-    }
-}
-
-impl Running {
-    async fn shutdown(self) {
-        let _ = self.stop.send(());
-        self.task.await.expect("server task").expect("server");
-    }
-
-    /// Waits until `n` workers run with their session online; returns the time since start.
-    async fn all_online(&self, n: usize) -> Duration {
-        let deadline = Instant::now() + Duration::from_secs(300);
-        loop {
-            let online = self
-                .ready
-                .supervisor
-                .all()
-                .iter()
-                .filter(|(_, s)| online(s))
-                .count();
-            if online >= n {
-                return self.started.elapsed();
-            }
-            assert!(
-                Instant::now() < deadline,
-                "only {online} of {n} workers online"
-            );
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-    }
-
-    fn pids(&self) -> Vec<u32> {
-        self.ready
-            .supervisor
-            .all()
-            .iter()
-            .filter_map(|(_, s)| s.pid)
-            .collect()
-    }
-
-    fn events(&self) -> u64 {
-        self.ready
-            .supervisor
-            .all()
-            .iter()
-            .map(|(_, s)| s.events_stored)
-            .sum()
-    }
-}
-
-fn online(s: &WorkerStatus) -> bool {
-    s.state == WorkerState::Running
-        && !s.sessions.is_empty()
-        && s.sessions
-            .values()
-            .all(|x| matches!(x, SessionState::Online { .. }))
-}
-
-/// (anonymous, resident, proportional) memory of a process in KiB.
-fn memory(pid: &str) -> (u64, u64, u64) {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
-    let rollup = std::fs::read_to_string(format!("/proc/{pid}/smaps_rollup")).unwrap_or_default();
-    let kb = |text: &str, key: &str| {
-        text.lines()
-            .find_map(|l| l.strip_prefix(key))
-            .and_then(|v| v.split_whitespace().next())
-            .and_then(|v| v.parse::<u64>().ok())
-            .unwrap_or(0)
-    };
-    (
-        kb(&status, "RssAnon:"),
-        kb(&status, "VmRSS:"),
-        kb(&rollup, "Pss:"),
-    )
-}
-
-/// CPU seconds (user + system) of a process.
-fn cpu(pid: &str) -> f64 {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-    let f: Vec<&str> = stat
-        .rsplit_once(')')
-        .map(|(_, r)| r.split_whitespace().collect())
-        .unwrap_or_default();
-    let t = |i: usize| f.get(i).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
-    (t(11) + t(12)) / rustix::param::clock_ticks_per_second() as f64
-}
-
-fn median(v: &mut [f64]) -> f64 {
-    v.sort_by(f64::total_cmp);
-    if v.is_empty() {
-        return 0.0;
-    }
-    let m = v.len() / 2;
-    if v.len().is_multiple_of(2) {
-        (v[m - 1] + v[m]) / 2.0
-    } else {
-        v[m]
-    }
-}
-
-fn mb(kib: f64) -> String {
-    format!("{:.2} MiB", kib / 1024.0)
-}
-
 async fn idle() {
     const N: usize = 200;
-    let dir = tempfile::tempdir().expect("temp dir");
+    let dir = private_tempdir();
     fill(
         dir.path(),
         N,
@@ -222,7 +86,7 @@ async fn idle() {
             ..SimConfig::default()
         },
     );
-    let run = start(dir.path()).await;
+    let run = start(config(dir.path())).await;
     let t = run.all_online(N).await;
     // Let start-up allocations settle the way an idle worker would after a while.
     tokio::time::sleep(Duration::from_secs(3)).await;
@@ -266,7 +130,7 @@ async fn idle() {
 async fn ingest() {
     const N: usize = 100;
     const WINDOW: Duration = Duration::from_secs(5);
-    let dir = tempfile::tempdir().expect("temp dir");
+    let dir = private_tempdir();
     fill(
         dir.path(),
         N,
@@ -277,7 +141,7 @@ async fn ingest() {
             ..SimConfig::default()
         },
     );
-    let run = start(dir.path()).await;
+    let run = start(config(dir.path())).await;
     run.all_online(N).await;
     tokio::time::sleep(Duration::from_secs(2)).await;
     let (mut rates, mut costs, mut cpus, mut worker_cpus) = (vec![], vec![], vec![], vec![]);
@@ -311,7 +175,7 @@ async fn ingest() {
 async fn fleet() {
     const N: usize = 500;
     const RUNS: usize = 3;
-    let dir = tempfile::tempdir().expect("temp dir");
+    let dir = private_tempdir();
     fill(
         dir.path(),
         N,
@@ -322,7 +186,7 @@ async fn fleet() {
     );
     let (mut times, mut anon, mut rss) = (vec![], vec![], vec![]);
     for _ in 0..RUNS {
-        let run = start(dir.path()).await;
+        let run = start(config(dir.path())).await;
         let t = run.all_online(N).await;
         let (a, r, _) = memory("self");
         times.push(t.as_secs_f64());

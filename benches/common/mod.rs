@@ -1,0 +1,158 @@
+//! Measuring processes from /proc, shared by the bench binaries.
+#![allow(dead_code)] // each bench binary uses its own part
+
+use std::time::{Duration, Instant};
+
+use botyard::config::Config;
+use botyard::supervisor::{WorkerState, WorkerStatus};
+use botyard::worker::ipc::messages::SessionState;
+use botyard::{Ready, RunOptions};
+
+pub struct Running {
+    pub ready: Ready,
+    stop: tokio::sync::oneshot::Sender<()>,
+    task: tokio::task::JoinHandle<Result<(), botyard::RunError>>,
+    started: Instant,
+}
+
+pub async fn start(config: Config) -> Running {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let (ready_tx, ready_rx) = tokio::sync::oneshot::channel();
+    let (stop, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let started = Instant::now();
+    let task = tokio::spawn(botyard::run_with(
+        config,
+        listener,
+        async move {
+            let _ = stop_rx.await;
+        },
+        RunOptions {
+            on_ready: Some(Box::new(move |r: &Ready| {
+                let _ = ready_tx.send(r.clone());
+            })),
+            ..RunOptions::default()
+        },
+    ));
+    let ready = match ready_rx.await {
+        Ok(r) => r,
+        Err(_) => panic!("the server did not start: {:?}", task.await),
+    };
+    Running {
+        ready,
+        stop,
+        task,
+        started,
+    }
+}
+
+impl Running {
+    pub async fn shutdown(self) {
+        let _ = self.stop.send(());
+        self.task.await.expect("server task").expect("server");
+    }
+
+    /// Waits until `n` workers run with their session online; returns the time since start.
+    pub async fn all_online(&self, n: usize) -> Duration {
+        let deadline = Instant::now() + Duration::from_secs(300);
+        loop {
+            let online = self
+                .ready
+                .supervisor
+                .all()
+                .iter()
+                .filter(|(_, s)| online(s))
+                .count();
+            if online >= n {
+                return self.started.elapsed();
+            }
+            assert!(
+                Instant::now() < deadline,
+                "only {online} of {n} workers online"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    pub fn pids(&self) -> Vec<u32> {
+        self.ready
+            .supervisor
+            .all()
+            .iter()
+            .filter_map(|(_, s)| s.pid)
+            .collect()
+    }
+
+    pub fn events(&self) -> u64 {
+        self.ready
+            .supervisor
+            .all()
+            .iter()
+            .map(|(_, s)| s.events_stored)
+            .sum()
+    }
+}
+
+pub fn online(s: &WorkerStatus) -> bool {
+    s.state == WorkerState::Running
+        && !s.sessions.is_empty()
+        && s.sessions
+            .values()
+            .all(|x| matches!(x, SessionState::Online { .. }))
+}
+
+/// (anonymous, resident, proportional) memory of a process in KiB.
+pub fn memory(pid: &str) -> (u64, u64, u64) {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    let rollup = std::fs::read_to_string(format!("/proc/{pid}/smaps_rollup")).unwrap_or_default();
+    let kb = |text: &str, key: &str| {
+        text.lines()
+            .find_map(|l| l.strip_prefix(key))
+            .and_then(|v| v.split_whitespace().next())
+            .and_then(|v| v.parse::<u64>().ok())
+            .unwrap_or(0)
+    };
+    (
+        kb(&status, "RssAnon:"),
+        kb(&status, "VmRSS:"),
+        kb(&rollup, "Pss:"),
+    )
+}
+
+/// CPU seconds (user + system) of a process.
+pub fn cpu(pid: &str) -> f64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    let f: Vec<&str> = stat
+        .rsplit_once(')')
+        .map(|(_, r)| r.split_whitespace().collect())
+        .unwrap_or_default();
+    let t = |i: usize| f.get(i).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
+    (t(11) + t(12)) / rustix::param::clock_ticks_per_second() as f64
+}
+
+pub fn median(v: &mut [f64]) -> f64 {
+    v.sort_by(f64::total_cmp);
+    if v.is_empty() {
+        return 0.0;
+    }
+    let m = v.len() / 2;
+    if v.len().is_multiple_of(2) {
+        (v[m - 1] + v[m]) / 2.0
+    } else {
+        v[m]
+    }
+}
+
+pub fn mb(kib: f64) -> String {
+    format!("{:.2} MiB", kib / 1024.0)
+}
+
+/// A temporary data folder only its owner may read, as the server requires.
+pub fn private_tempdir() -> tempfile::TempDir {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().expect("temp dir");
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o700))
+        .expect("chmod 700");
+    dir
+}
