@@ -145,6 +145,85 @@ pub async fn login(st: &Shared, email: &str, password: Secret, ip: IpAddr) -> Ap
     blocking(move || st2.store.catalog_write(|c| new_session(&st2, c, id, now))).await
 }
 
+/// Redeems an invitation link and signs its holder in. When the invited address has an
+/// account, `password` must be that account's (counted by the login lockout); otherwise it
+/// becomes the new account's password (checked by the password policy).
+pub async fn accept_invitation(
+    st: &Shared,
+    token: &str,
+    password: Secret,
+    ip: IpAddr,
+) -> AppResult<TokenPair> {
+    let now = st.now();
+    let hash = sha256(token.as_bytes());
+    let invalid = || {
+        unauthorized(
+            "invitation.invalid",
+            "this invitation link is invalid, used or expired; ask for a new one",
+        )
+    };
+    let found = st.store.catalog_read()?.invitation_by_hash(&hash)?;
+    let Some((id, inv)) = found.filter(|(_, i)| i.expires_at > now) else {
+        return Err(invalid());
+    };
+    let existing = st.store.catalog_read()?.account_by_email(&inv.email)?;
+    let new_hash = match &existing {
+        Some((_, account)) => {
+            let attempt = st
+                .lockout
+                .begin(&inv.email, ip, now)
+                .map_err(|wait| AppError::Locked { retry_after: wait })?;
+            let ok = st
+                .hashes
+                .verify(password, Some(account.password_hash.clone()))
+                .await?;
+            if !ok {
+                st.metrics.login_failures.inc();
+                if let Some(wait) = attempt.failed(now) {
+                    return Err(AppError::Locked { retry_after: wait });
+                }
+                return Err(unauthorized(
+                    "auth.invalid_credentials",
+                    "email or password is wrong",
+                ));
+            }
+            attempt.succeeded();
+            None
+        }
+        None => Some(hash_new_password(st, "password", password).await?),
+    };
+    let st2 = st.clone();
+    blocking(move || {
+        st2.store.catalog_write(|c| -> AppResult<TokenPair> {
+            // Checked again in the transaction: used meanwhile, or the account changed.
+            if c.invitation_by_hash(&hash)?.is_none_or(|(i, _)| i != id) {
+                return Err(invalid());
+            }
+            let account = match (c.account_by_email(&inv.email)?, new_hash, existing) {
+                (Some((a, _)), None, Some((b, _))) if a == b => a,
+                (None, Some(password_hash), None) => c.insert_account(&AccountRec {
+                    email: inv.email.clone(),
+                    password_hash,
+                    is_admin: false,
+                    created_at: now,
+                    password_changed_at: now,
+                })?,
+                _ => return Err(invalid()),
+            };
+            let (tenant, role) = c.redeem_invitation(id, account)?;
+            c.audit(&AuditRec {
+                at: now,
+                actor: Some(account),
+                tenant: Some(tenant),
+                action: "member.joined".into(),
+                detail: format!("invitation {id} accepted as {role:?}"),
+            })?;
+            new_session(&st2, c, account, now)
+        })
+    })
+    .await
+}
+
 enum RefreshOutcome {
     Rotated(TokenPair),
     Reused,

@@ -234,6 +234,7 @@ pub struct AuthSection {
     pub lockout_base_secs: u64,
     pub lockout_max_secs: u64,
     pub setup_link_ttl_mins: u64,
+    pub invitation_ttl_hours: u64,
 }
 
 #[derive(Clone, Debug)]
@@ -274,6 +275,7 @@ impl Default for Config {
                 lockout_base_secs: 30,
                 lockout_max_secs: 3600,
                 setup_link_ttl_mins: 60,
+                invitation_ttl_hours: 72,
             },
             http: HttpSection {
                 body_limit_kb: 1024,
@@ -604,6 +606,9 @@ pub static KEYS: &[KeyDef] = &[
     key!("auth.setup_link_ttl_mins", "BOTYARD_AUTH_SETUP_LINK_TTL_MINS", Int, false,
         "Lifetime of the one-time admin setup link, in minutes.",
         get: |c| Some(c.auth.setup_link_ttl_mins.to_string()), set: |c, v| c.auth.setup_link_ttl_mins = parse(v)?),
+    key!("auth.invitation_ttl_hours", "BOTYARD_AUTH_INVITATION_TTL_HOURS", Int, false,
+        "Lifetime of an invitation to join a tenant, in hours.",
+        get: |c| Some(c.auth.invitation_ttl_hours.to_string()), set: |c, v| c.auth.invitation_ttl_hours = parse(v)?),
     key!("http.body_limit_kb", "BOTYARD_HTTP_BODY_LIMIT_KB", Int, false,
         "Largest request body, in KiB.",
         get: |c| Some(c.http.body_limit_kb.to_string()), set: |c, v| c.http.body_limit_kb = parse(v)?),

@@ -1,10 +1,10 @@
 //! Tenant use cases: tenants, members, API keys, settings, plans. Plain functions over the
 //! store, called by thin handlers.
 
-use botyard_shards::ids::{AccountId, ApiKeyId, PlanId, TenantId};
+use botyard_shards::ids::{AccountId, ApiKeyId, InvitationId, PlanId, TenantId};
 use botyard_shards::records::{
-    AccountRec, ApiKeyRec, AuditRec, Language, ParseMode, PlanLimits, PlanRec, Role, SendDefaults,
-    SettingsRec, TenantRec, TenantStatus,
+    AccountRec, ApiKeyRec, AuditRec, InvitationRec, Language, ParseMode, PlanLimits, PlanRec, Role,
+    SendDefaults, SettingsRec, TenantRec, TenantStatus,
 };
 use botyard_shards::{AdminScope, StoreError, TenantScope};
 
@@ -190,8 +190,119 @@ pub fn members(scope: &TenantScope) -> AppResult<Vec<MemberView>> {
     Ok(out)
 }
 
-/// Adds a member. A new email creates an account with the given (checked, hashed) password;
-/// an existing account can be attached only by an admin.
+/// Only admins add members directly.
+pub fn require_direct_add(scope: &TenantScope) -> AppResult<()> {
+    if scope.access() == botyard_shards::Access::Admin {
+        return Ok(());
+    }
+    Err(AppError::Forbidden {
+        code: "member.invite_instead",
+        message: "owners add people by invitation: POST /api/v1/tenants/{id}/invitations",
+    })
+}
+
+/// A pending invitation, with its link token when it was just made (shown once).
+pub struct Invitation {
+    pub id: InvitationId,
+    pub email: String,
+    pub role: Role,
+    pub created_at: i64,
+    pub expires_at: i64,
+    pub token: Option<String>,
+}
+
+fn invitation_view(id: InvitationId, r: InvitationRec, token: Option<String>) -> Invitation {
+    Invitation {
+        id,
+        email: r.email,
+        role: r.role,
+        created_at: r.created_at,
+        expires_at: r.expires_at,
+        token,
+    }
+}
+
+/// Invites `email` to the tenant with `role`. The answer is the same whether or not the
+/// address has an account (only whoever redeems the link learns that); an earlier pending
+/// invitation for the same address is replaced.
+pub fn invite(
+    scope: &TenantScope,
+    email: String,
+    role: Role,
+    now: i64,
+    ttl_secs: i64,
+) -> AppResult<Invitation> {
+    let token = random_token();
+    let rec = InvitationRec {
+        tenant: scope.tenant_id(),
+        email,
+        role,
+        hash: sha256(token.as_bytes()),
+        created_by: scope.actor(),
+        created_at: now,
+        expires_at: now + ttl_secs,
+    };
+    let (actor, tenant) = (scope.actor(), scope.tenant_id());
+    scope.catalog_write(|c| -> AppResult<Invitation> {
+        // Members are listed to whoever may invite, so this says nothing new.
+        for (account, _) in c.members()? {
+            if c.account(account)?.is_some_and(|a| a.email == rec.email) {
+                return Err(AppError::Conflict {
+                    code: "member.exists",
+                    message: "this account is already a member of the tenant".into(),
+                });
+            }
+        }
+        for (id, old) in c.invitations()? {
+            if old.email == rec.email {
+                c.remove_invitation(id)?;
+            }
+        }
+        let id = c.insert_invitation(rec.clone())?;
+        audit(
+            c,
+            now,
+            actor,
+            Some(tenant),
+            "member.invited",
+            format!("invitation {id} as {:?}", rec.role),
+        )?;
+        Ok(invitation_view(id, rec, Some(token)))
+    })
+}
+
+/// The tenant's pending invitations, expired ones included (they show as expired).
+pub fn invitations(scope: &TenantScope) -> AppResult<Vec<Invitation>> {
+    Ok(scope
+        .catalog_read()?
+        .invitations()?
+        .into_iter()
+        .map(|(id, r)| invitation_view(id, r, None))
+        .collect())
+}
+
+/// Withdraws a pending invitation: its link stops working.
+pub fn withdraw_invitation(scope: &TenantScope, id: InvitationId, now: i64) -> AppResult<()> {
+    let (actor, tenant) = (scope.actor(), scope.tenant_id());
+    scope.catalog_write(|c| -> AppResult<()> {
+        if !c.remove_invitation(id)? {
+            return Err(AppError::NotFound("invitation"));
+        }
+        audit(
+            c,
+            now,
+            actor,
+            Some(tenant),
+            "member.invitation_withdrawn",
+            format!("invitation {id}"),
+        )?;
+        Ok(())
+    })
+}
+
+/// Adds a member directly (admins only: they see every account anyway). A new email creates
+/// an account with the given (checked, hashed) password. Owners invite instead, so that
+/// adding someone never tells them whether an address has an account.
 pub fn add_member(
     scope: &TenantScope,
     email: String,
@@ -201,16 +312,7 @@ pub fn add_member(
 ) -> AppResult<MemberView> {
     let actor = scope.actor();
     let id = scope.tenant_id();
-    let is_admin = scope.access() == botyard_shards::Access::Admin;
-    // An owner adds people by creating their account: the password is asked for before the
-    // email is looked up, so leaving it out says nothing about who has an account.
-    if !is_admin && password_hash.is_none() {
-        return Err(AppError::Invalid {
-            code: "validation.missing_field",
-            field: "password".into(),
-            message: "a new account needs a password".into(),
-        });
-    }
+    require_direct_add(scope)?;
     scope.catalog_write(|c| -> AppResult<MemberView> {
         let account = match c.account_by_email(&email)? {
             Some((account, _)) => {
@@ -218,13 +320,6 @@ pub fn add_member(
                     return Err(AppError::Conflict {
                         code: "member.exists",
                         message: "this account is already a member of the tenant".into(),
-                    });
-                }
-                if !is_admin {
-                    return Err(AppError::Invalid {
-                        code: "member.email_unavailable",
-                        field: "email".into(),
-                        message: "this email cannot be used for a new account here; use another address, or ask the reseller to add an existing account".into(),
                     });
                 }
                 account

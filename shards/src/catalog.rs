@@ -4,11 +4,13 @@
 use redb::{ReadableTable, ReadableTableMetadata, WriteTransaction};
 
 use crate::error::{Result, StoreError};
-use crate::ids::{AccountId, ApiKeyId, AuditId, FamilyId, PlanId, SecretId, TenantId};
+use crate::ids::{
+    AccountId, ApiKeyId, AuditId, FamilyId, InvitationId, PlanId, SecretId, TenantId,
+};
 use crate::record::RecBytes;
 use crate::records::{
-    AccountRec, ApiKeyRec, AuditRec, FamilyRec, PlanRec, RefreshRec, Role, TelegramLinkRec,
-    TenantRec, TenantStatus,
+    AccountRec, ApiKeyRec, AuditRec, FamilyRec, InvitationRec, PlanRec, RefreshRec, Role,
+    TelegramLinkRec, TenantRec, TenantStatus,
 };
 use crate::tables::catalog::*;
 use crate::tx::Reader;
@@ -158,6 +160,25 @@ impl<T: Reader> CatalogTx<T> {
         })
     }
 
+    /// The invitation a link token (by its hash) belongs to, expired or not.
+    pub fn invitation_by_hash(
+        &self,
+        hash: &[u8; 32],
+    ) -> Result<Option<(InvitationId, InvitationRec)>> {
+        let id = self
+            .tx
+            .table(INVITATION_HASHES)?
+            .get(hash)?
+            .map(|v| v.value());
+        let Some(id) = id else { return Ok(None) };
+        let t = self.tx.table(INVITATIONS)?;
+        let v = t.get(id)?;
+        Ok(match v {
+            Some(v) => Some((id, v.value().decode()?)),
+            None => None,
+        })
+    }
+
     pub fn secret(&self, name: &str) -> Result<Option<Vec<u8>>> {
         Ok(self
             .tx
@@ -264,6 +285,22 @@ impl<T: Reader> CatalogTx<T> {
             let (k, _) = row?;
             let id = k.value().1;
             if let Some(v) = keys.get(id)? {
+                out.push((id, v.value().decode()?));
+            }
+        }
+        Ok(out)
+    }
+
+    pub(crate) fn invitations(
+        &self,
+        tenant: TenantId,
+    ) -> Result<Vec<(InvitationId, InvitationRec)>> {
+        let idx = self.tx.table(TENANT_INVITATIONS)?;
+        let all = self.tx.table(INVITATIONS)?;
+        let mut out = Vec::new();
+        for row in idx.range((tenant, InvitationId::MIN)..=(tenant, InvitationId::MAX))? {
+            let id = row?.0.value().1;
+            if let Some(v) = all.get(id)? {
                 out.push((id, v.value().decode()?));
             }
         }
@@ -656,6 +693,59 @@ impl CatalogTx<WriteTransaction> {
         Ok(())
     }
 
+    pub(crate) fn insert_invitation(&mut self, r: &InvitationRec) -> Result<InvitationId> {
+        let id = InvitationId(self.next_id("invitation")?);
+        self.tx.open_table(INVITATIONS)?.insert(id, enc(r)?)?;
+        self.tx.open_table(INVITATION_HASHES)?.insert(r.hash, id)?;
+        self.tx
+            .open_table(TENANT_INVITATIONS)?
+            .insert((r.tenant, id), ())?;
+        Ok(id)
+    }
+
+    /// Deletes a tenant's invitation; false when it has none by that id.
+    pub(crate) fn remove_invitation(&mut self, tenant: TenantId, id: InvitationId) -> Result<bool> {
+        if self
+            .tx
+            .open_table(TENANT_INVITATIONS)?
+            .remove((tenant, id))?
+            .is_none()
+        {
+            return Ok(false);
+        }
+        let hash = {
+            let mut t = self.tx.open_table(INVITATIONS)?;
+            let rec = t.remove(id)?;
+            match rec {
+                Some(v) => {
+                    let r: InvitationRec = v.value().decode()?;
+                    Some(r.hash)
+                }
+                None => None,
+            }
+        };
+        if let Some(h) = hash {
+            self.tx.open_table(INVITATION_HASHES)?.remove(h)?;
+        }
+        Ok(true)
+    }
+
+    /// Redeems an invitation for `account`: the account becomes a member with the invited
+    /// role and the invitation is gone. The one way into a tenant without a principal of it.
+    pub fn redeem_invitation(
+        &mut self,
+        id: InvitationId,
+        account: AccountId,
+    ) -> Result<(TenantId, Role)> {
+        let rec: InvitationRec = match self.tx.open_table(INVITATIONS)?.get(id)? {
+            Some(v) => v.value().decode()?,
+            None => return Err(StoreError::NotFound),
+        };
+        self.remove_invitation(rec.tenant, id)?;
+        self.set_member(rec.tenant, account, rec.role)?;
+        Ok((rec.tenant, rec.role))
+    }
+
     pub(crate) fn insert_api_key(&mut self, r: &ApiKeyRec) -> Result<ApiKeyId> {
         let id = ApiKeyId(self.next_id("api_key")?);
         self.tx.open_table(API_KEYS)?.insert(id, enc(r)?)?;
@@ -709,6 +799,9 @@ impl CatalogTx<WriteTransaction> {
             self.tx.open_table(API_KEYS)?.remove(id)?;
             self.tx.open_table(API_KEY_HASHES)?.remove(k.hash)?;
             self.tx.open_table(TENANT_API_KEYS)?.remove((tenant, id))?;
+        }
+        for (id, _) in self.invitations(tenant)? {
+            self.remove_invitation(tenant, id)?;
         }
         let owned: Vec<(SecretId, u64)> = self
             .tx

@@ -87,6 +87,10 @@ id_u64!(
     ApiKeyId
 );
 id_u64!(
+    /// An invitation to join a tenant.
+    InvitationId
+);
+id_u64!(
     /// A refresh-token family: every token rotated from one login.
     FamilyId
 );

@@ -59,6 +59,9 @@ pub fn all_rows(db: &Database) -> Result<Vec<RawRow>> {
     dump(db, c::TELEGRAM_LINK_USERS, &mut out)?;
     dump(db, c::SESSION_KEYS, &mut out)?;
     dump(db, c::SESSION_KEY_OWNERS, &mut out)?;
+    dump(db, c::INVITATIONS, &mut out)?;
+    dump(db, c::INVITATION_HASHES, &mut out)?;
+    dump(db, c::TENANT_INVITATIONS, &mut out)?;
     dump(db, s::SETTINGS, &mut out)?;
     dump(db, s::SECRETS, &mut out)?;
     dump(db, s::COUNTERS, &mut out)?;
@@ -105,6 +108,9 @@ const KNOWN: &[&str] = &[
     "telegram_link_users",
     "session_keys",
     "session_key_owners",
+    "invitations",
+    "invitation_hashes",
+    "tenant_invitations",
     "tenant_settings",
     "tenant_secrets",
     "counters",

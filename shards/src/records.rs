@@ -203,6 +203,24 @@ impl Record for ApiKeyRec {
     const NAME: &'static str = "api_key";
 }
 
+/// An invitation to join a tenant with a role, redeemed once with its secret link token
+/// (stored as its SHA-256 only) by whoever holds the email's account or creates it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InvitationRec {
+    pub tenant: TenantId,
+    pub email: String,
+    pub role: Role,
+    pub hash: [u8; 32],
+    pub created_by: Option<AccountId>,
+    pub created_at: i64,
+    pub expires_at: i64,
+}
+impl Record for InvitationRec {
+    const TAG: u8 = 21;
+    const VERSION: u8 = 1;
+    const NAME: &'static str = "invitation";
+}
+
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AuditRec {
     pub at: i64,

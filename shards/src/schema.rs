@@ -59,7 +59,20 @@ const CATALOG_MIGRATIONS: &[Migration] = &[
         to: 3,
         run: catalog_v3,
     },
+    Migration {
+        to: 4,
+        run: catalog_v4,
+    },
 ];
+
+/// v4: invitations to join a tenant.
+fn catalog_v4(tx: &WriteTransaction) -> Result<(), redb::Error> {
+    use tables::catalog::*;
+    tx.open_table(INVITATIONS)?;
+    tx.open_table(INVITATION_HASHES)?;
+    tx.open_table(TENANT_INVITATIONS)?;
+    Ok(())
+}
 
 /// v3: which session owns each imported auth key.
 fn catalog_v3(tx: &WriteTransaction) -> Result<(), redb::Error> {

@@ -9,8 +9,8 @@ use redb::{Database, ReadTransaction, ReadableDatabase, WriteTransaction};
 
 use crate::catalog::{CatalogTx, Page};
 use crate::error::{Result, StoreError};
-use crate::ids::{AccountId, ApiKeyId, SecretId, TenantId};
-use crate::records::{ApiKeyRec, Role, TenantRec, TenantStatus};
+use crate::ids::{AccountId, ApiKeyId, InvitationId, SecretId, TenantId};
+use crate::records::{ApiKeyRec, InvitationRec, Role, TenantRec, TenantStatus};
 use crate::shard::TenantShard;
 use crate::store::{Shard, Store};
 
@@ -103,6 +103,9 @@ impl<T: crate::tx::Reader> TenantCatalog<T> {
     pub fn api_keys(&self) -> Result<Vec<(ApiKeyId, ApiKeyRec)>> {
         self.inner.api_keys(self.tenant)
     }
+    pub fn invitations(&self) -> Result<Vec<(InvitationId, InvitationRec)>> {
+        self.inner.invitations(self.tenant)
+    }
 }
 
 impl TenantCatalog<WriteTransaction> {
@@ -133,6 +136,16 @@ impl TenantCatalog<WriteTransaction> {
     }
     pub fn revoke_api_key(&mut self, id: ApiKeyId, now: i64) -> Result<()> {
         self.inner.revoke_api_key(self.tenant, id, now)
+    }
+    /// Stores an invitation to this tenant (the record's tenant is overwritten with the
+    /// scope's).
+    pub fn insert_invitation(&mut self, mut r: InvitationRec) -> Result<InvitationId> {
+        r.tenant = self.tenant;
+        self.inner.insert_invitation(&r)
+    }
+    /// Withdraws one of this tenant's invitations; false when there is none by that id.
+    pub fn remove_invitation(&mut self, id: InvitationId) -> Result<bool> {
+        self.inner.remove_invitation(self.tenant, id)
     }
     /// Gives an imported auth key (by its id) to this tenant's `session`; answers the session
     /// that already owns it instead, in this tenant or another, and changes nothing.

@@ -4,14 +4,14 @@
 use redb::TableDefinition;
 
 use crate::ids::{
-    AccountId, ApiKeyId, AuditId, CampaignId, ChatId, Day, FamilyId, MediaId, PlanId, ReportId,
-    SecretId, TemplateId, TenantId,
+    AccountId, ApiKeyId, AuditId, CampaignId, ChatId, Day, FamilyId, InvitationId, MediaId, PlanId,
+    ReportId, SecretId, TemplateId, TenantId,
 };
 use crate::record::Rec;
 use crate::records::{
-    AccountRec, ApiKeyRec, AuditRec, CampaignRec, DeliveryRec, FamilyRec, GroupRec, MediaRec,
-    PlanRec, RefreshRec, ReportRec, RunRec, SessionRec, SettingsRec, TelegramLinkRec, TemplateRec,
-    TemplateVersionRec, TenantRec, TgUserRec, VariablesRec,
+    AccountRec, ApiKeyRec, AuditRec, CampaignRec, DeliveryRec, FamilyRec, GroupRec, InvitationRec,
+    MediaRec, PlanRec, RefreshRec, ReportRec, RunRec, SessionRec, SettingsRec, TelegramLinkRec,
+    TemplateRec, TemplateVersionRec, TenantRec, TgUserRec, VariablesRec,
 };
 
 /// `schema_version`, `kind`, `shard_index`, `shard_count`: present in every file.
@@ -72,6 +72,15 @@ pub mod catalog {
     /// The reverse: a session → its key id, to release it when the session goes.
     pub const SESSION_KEY_OWNERS: TableDefinition<(TenantId, SecretId), u64> =
         TableDefinition::new("session_key_owners");
+    /// Pending invitations by id.
+    pub const INVITATIONS: TableDefinition<InvitationId, Rec<InvitationRec>> =
+        TableDefinition::new("invitations");
+    /// An invitation's link token hash → the invitation.
+    pub const INVITATION_HASHES: TableDefinition<[u8; 32], InvitationId> =
+        TableDefinition::new("invitation_hashes");
+    /// A tenant's pending invitations.
+    pub const TENANT_INVITATIONS: TableDefinition<(TenantId, InvitationId), ()> =
+        TableDefinition::new("tenant_invitations");
 }
 
 pub mod shard {

@@ -23,6 +23,7 @@ pub fn router() -> OpenApiRouter<Shared> {
         .routes(routes!(me))
         .routes(routes!(change_password))
         .routes(routes!(setup))
+        .routes(routes!(accept_invitation))
         .routes(routes!(get_telegram_link, delete_telegram_link))
         .routes(routes!(new_telegram_link))
 }
@@ -132,6 +133,42 @@ pub struct LoginIn {
     pub email: String,
     #[schema(max_length = 1024)]
     pub password: String,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AcceptInvitationIn {
+    /// The invitation's link token.
+    #[schema(max_length = 256)]
+    pub token: String,
+    /// The invited address's account password when it has one; otherwise the new account's
+    /// (8 to 128 characters, not a common password).
+    #[schema(max_length = 1024)]
+    pub password: String,
+}
+
+/// Accept an invitation and sign in.
+///
+/// Joins the tenant with the invited role. If the invited address already has an account,
+/// its password is required (wrong guesses count towards the login lockout); if not, the
+/// account is created with this password.
+#[utoipa::path(post, path = "/api/v1/invitations/accept", tag = "auth", request_body = AcceptInvitationIn,
+    responses((status = 200, body = TokenPair), (status = 401, body = ErrorEnvelope), (status = 422, body = ErrorEnvelope),
+              (status = 429, body = ErrorEnvelope), (status = 503, body = ErrorEnvelope)))]
+async fn accept_invitation(
+    State(st): State<Shared>,
+    ClientIp(ip): ClientIp,
+    ApiJson(b): ApiJson<AcceptInvitationIn>,
+) -> AppResult<Json<TokenPair>> {
+    if b.token.len() > 256 || b.password.len() > 1024 {
+        return Err(crate::error::AppError::Unauthorized {
+            code: "invitation.invalid",
+            message: "this invitation link is invalid, used or expired; ask for a new one",
+        });
+    }
+    Ok(Json(
+        auth::accept_invitation(&st, &b.token, Secret::new(b.password), ip).await?,
+    ))
 }
 
 /// Log in with email and password.

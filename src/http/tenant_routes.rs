@@ -8,7 +8,7 @@ use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use botyard_shards::ids::{AccountId, ApiKeyId, PlanId, TenantId};
+use botyard_shards::ids::{AccountId, ApiKeyId, InvitationId, PlanId, TenantId};
 use botyard_shards::records::{Language, ParseMode, SettingsRec, TenantStatus};
 
 use crate::auth::{
@@ -30,6 +30,8 @@ pub fn router() -> OpenApiRouter<Shared> {
         .routes(routes!(resume_tenant))
         .routes(routes!(list_members, add_member))
         .routes(routes!(update_member, remove_member))
+        .routes(routes!(list_invitations, invite))
+        .routes(routes!(withdraw_invitation))
         .routes(routes!(list_api_keys, create_api_key))
         .routes(routes!(revoke_api_key))
         .routes(routes!(get_settings, put_settings))
@@ -279,7 +281,8 @@ pub struct AddMemberIn {
     pub role: Role,
 }
 
-/// Add a member (owners and admins). A new email creates the account.
+/// Add a member directly (admins). A new email creates the account with the given password;
+/// an existing account is attached. Owners invite instead (`403 member.invite_instead`).
 #[utoipa::path(post, path = "/api/v1/tenants/{id}/members", tag = "members", params(("id" = u64, Path, description = "Tenant id")),
     request_body = AddMemberIn,
     responses((status = 201, body = MemberOut), (status = 403, body = ErrorEnvelope), (status = 404, body = ErrorEnvelope),
@@ -291,6 +294,7 @@ async fn add_member(
     ApiJson(b): ApiJson<AddMemberIn>,
 ) -> AppResult<(StatusCode, Json<MemberOut>)> {
     require_manage(&t.scope)?;
+    tenancy::require_direct_add(&t.scope)?;
     require_active(&t.scope)?;
     let email = normalize_email("email", &b.email)?;
     let hash = match b.password {
@@ -301,6 +305,103 @@ async fn add_member(
     let m =
         blocking(move || tenancy::add_member(&t.scope, email, hash, role_rec(b.role), now)).await?;
     Ok((StatusCode::CREATED, Json(member_view(m))))
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct InvitationOut {
+    pub id: u64,
+    pub email: String,
+    pub role: Role,
+    pub created_at: String,
+    /// After this the link no longer works.
+    pub expires_at: String,
+    pub expired: bool,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct NewInvitationOut {
+    #[serde(flatten)]
+    pub invitation: InvitationOut,
+    /// The one-time link token, shown only now: give it to the person invited, who redeems
+    /// it with `POST /api/v1/invitations/accept`.
+    pub token: String,
+}
+
+fn invitation_view(i: &tenancy::Invitation, now: i64) -> InvitationOut {
+    InvitationOut {
+        id: i.id.0,
+        email: i.email.clone(),
+        role: role_view(i.role),
+        created_at: rfc3339(i.created_at),
+        expires_at: rfc3339(i.expires_at),
+        expired: i.expires_at <= now,
+    }
+}
+
+/// List the tenant's pending invitations (owners and admins).
+#[utoipa::path(get, path = "/api/v1/tenants/{id}/invitations", tag = "members", params(("id" = u64, Path, description = "Tenant id")),
+    responses((status = 200, body = Vec<InvitationOut>), (status = 403, body = ErrorEnvelope), (status = 404, body = ErrorEnvelope)),
+    security(("bearer" = [])))]
+async fn list_invitations(
+    State(st): State<Shared>,
+    t: TenantCtx,
+) -> AppResult<Json<Vec<InvitationOut>>> {
+    require_manage(&t.scope)?;
+    let now = st.now();
+    let all = tenancy::invitations(&t.scope)?;
+    Ok(Json(all.iter().map(|i| invitation_view(i, now)).collect()))
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct InviteIn {
+    pub email: String,
+    pub role: Role,
+}
+
+/// Invite someone by email (owners and admins). The answer is the same whether or not the
+/// address has an account; the link token in it is shown once. Inviting the same address
+/// again replaces the earlier invitation.
+#[utoipa::path(post, path = "/api/v1/tenants/{id}/invitations", tag = "members", params(("id" = u64, Path, description = "Tenant id")),
+    request_body = InviteIn,
+    responses((status = 201, body = NewInvitationOut), (status = 403, body = ErrorEnvelope), (status = 404, body = ErrorEnvelope),
+              (status = 409, body = ErrorEnvelope), (status = 422, body = ErrorEnvelope)),
+    security(("bearer" = [])))]
+async fn invite(
+    State(st): State<Shared>,
+    t: TenantCtx,
+    ApiJson(b): ApiJson<InviteIn>,
+) -> AppResult<(StatusCode, Json<NewInvitationOut>)> {
+    require_manage(&t.scope)?;
+    require_active(&t.scope)?;
+    let email = normalize_email("email", &b.email)?;
+    let now = st.now();
+    let ttl = st.config.auth.invitation_ttl_hours as i64 * 3600;
+    let i = blocking(move || tenancy::invite(&t.scope, email, role_rec(b.role), now, ttl)).await?;
+    let token = i.token.clone().unwrap_or_default();
+    Ok((
+        StatusCode::CREATED,
+        Json(NewInvitationOut {
+            invitation: invitation_view(&i, now),
+            token,
+        }),
+    ))
+}
+
+/// Withdraw a pending invitation (owners and admins): its link stops working.
+#[utoipa::path(delete, path = "/api/v1/tenants/{id}/invitations/{invitation_id}", tag = "members",
+    params(("id" = u64, Path, description = "Tenant id"), ("invitation_id" = u64, Path, description = "Invitation id")),
+    responses((status = 204), (status = 403, body = ErrorEnvelope), (status = 404, body = ErrorEnvelope)),
+    security(("bearer" = [])))]
+async fn withdraw_invitation(
+    State(st): State<Shared>,
+    t: TenantCtx,
+    ApiPath(ids): ApiPath<(u64, u64)>,
+) -> AppResult<StatusCode> {
+    require_manage(&t.scope)?;
+    let now = st.now();
+    blocking(move || tenancy::withdraw_invitation(&t.scope, InvitationId(ids.1), now)).await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 #[derive(Deserialize, ToSchema)]

@@ -168,6 +168,10 @@ pub const MESSAGES: &[(&str, &str)] = &[
         "Sunucuda beklenmeyen bir hata oluştu; ayrıntılar sunucu günlüğünde.",
     ),
     (
+        "invitation.invalid",
+        "Bu davet bağlantısı geçersiz, kullanılmış ya da süresi dolmuş; yenisini isteyin.",
+    ),
+    (
         "login.busy",
         "Bu kiracı için çok fazla giriş sürüyor; birini bitirin veya iptal edin.",
     ),
@@ -233,11 +237,11 @@ pub const MESSAGES: &[(&str, &str)] = &[
         "media.unsupported",
         "Bu dosya türü desteklenmiyor; fotoğraf (JPEG, PNG, WebP), video (MP4) veya belge (PDF, ofis dosyası, arşiv, ses, GIF ya da metin) gönderin.",
     ),
-    (
-        "member.email_unavailable",
-        "Bu e-posta adresiyle yeni bir hesap açılamıyor.",
-    ),
     ("member.exists", "Bu hesap zaten kiracının üyesi."),
+    (
+        "member.invite_instead",
+        "Sahipler kişileri davet göndererek ekler (…/invitations).",
+    ),
     (
         "member.last_owner",
         "Bir kiracının en az bir sahibi kalmalı.",

@@ -290,9 +290,9 @@ async fn suspended_tenants_can_read_but_not_change() {
         .await
         .expect_err(403, "tenant.suspended");
     app.post(
-        &format!("/api/v1/tenants/{t}/members"),
+        &format!("/api/v1/tenants/{t}/invitations"),
         &owner,
-        json!({"email": "yeni@example.com", "password": PASSWORD, "role": "viewer"}),
+        json!({"email": "yeni@example.com", "role": "viewer"}),
     )
     .await
     .expect_err(403, "tenant.suspended");
@@ -405,7 +405,9 @@ async fn members_roles_and_the_last_owner() {
     let owner = owner.access;
     let members = format!("/api/v1/tenants/{t}/members");
 
-    let m = app.add_member(&owner, t, "m@example.com", "viewer").await;
+    let m = app
+        .invite_and_join(&owner, t, "m@example.com", "viewer")
+        .await;
     let member = app.login("m@example.com", PASSWORD).await.access;
 
     let list = app.get(&members, &owner).await;
@@ -452,31 +454,30 @@ async fn members_roles_and_the_last_owner() {
         .await
         .expect_err(409, "member.last_owner");
 
-    // Adding someone twice, or an existing account by an owner.
+    // Inviting a member again, or inviting with a bad body.
+    let invitations = format!("/api/v1/tenants/{t}/invitations");
     app.post(
-        &members,
+        &invitations,
         &owner,
-        json!({"email": "M@example.com", "password": PASSWORD, "role": "viewer"}),
+        json!({"email": "M@example.com", "role": "viewer"}),
     )
     .await
     .expect_err(409, "member.exists");
+    app.post(&invitations, &owner, json!({"email": "a@b.co"}))
+        .await
+        .expect_err(422, "validation.missing_field");
     app.post(
-        &members,
+        &invitations,
         &owner,
-        json!({"email": "a@b.co", "role": "viewer"}),
-    )
-    .await
-    .expect_err(422, "validation.missing_field");
-    app.post(
-        &members,
-        &owner,
-        json!({"email": "not-an-email", "password": PASSWORD, "role": "viewer"}),
+        json!({"email": "not-an-email", "role": "viewer"}),
     )
     .await
     .expect_err(422, "validation.email");
 
     // A second owner; now the first may step down.
-    let o2 = app.add_member(&owner, t, "o2@example.com", "owner").await;
+    let o2 = app
+        .invite_and_join(&owner, t, "o2@example.com", "owner")
+        .await;
     let r = app
         .patch(
             &format!("{members}/{o1}"),
@@ -549,31 +550,179 @@ async fn members_roles_and_the_last_owner() {
 
     // The same email can be added again, as a new account.
     let again = app
-        .add_member(&o2_token, t, "m@example.com", "editor")
+        .invite_and_join(&o2_token, t, "m@example.com", "editor")
         .await;
     assert_ne!(again, m);
     app.login("m@example.com", PASSWORD).await;
-    // An owner cannot tell whether an email has an account elsewhere: without a password
-    // the answer is the same either way.
-    let other = app.create_tenant(&admin, "Başka Dükkan").await;
-    app.add_member(&admin, other, "baska@example.com", "owner")
-        .await;
-    for email in ["baska@example.com", "hic-olmayan@example.com"] {
-        app.post(
-            &members,
-            &o2_token,
-            json!({"email": email, "role": "viewer"}),
-        )
-        .await
-        .expect_err(422, "validation.missing_field");
-    }
+    // Owners add people only by invitation; adding directly is for admins.
     app.post(
         &members,
         &o2_token,
-        json!({"email": "baska@example.com", "password": PASSWORD, "role": "viewer"}),
+        json!({"email": "yeni@example.com", "password": PASSWORD, "role": "viewer"}),
     )
     .await
-    .expect_err(422, "member.email_unavailable");
+    .expect_err(403, "member.invite_instead");
+}
+
+/// The invitation's answer as an owner sees it, with what differs between any two
+/// invitations (id, token, times) taken out.
+fn invitation_shape(mut v: serde_json::Value) -> serde_json::Value {
+    for k in ["id", "token", "created_at", "expires_at", "email"] {
+        v.as_object_mut().expect("object").remove(k);
+    }
+    v
+}
+
+#[tokio::test]
+async fn owners_invite_without_learning_who_has_an_account() {
+    let app = App::start().await;
+    let admin = app.admin().await.access;
+    let (t, _, owner) = app
+        .tenant_with_owner(&admin, "Davet Dükkanı", "davet@example.com")
+        .await;
+    let owner = owner.access;
+    let invitations = format!("/api/v1/tenants/{t}/invitations");
+    // Someone with an account in another tenant, and an address nobody has.
+    let other = app.create_tenant(&admin, "Başka Dükkan").await;
+    app.add_member(&admin, other, "baska@example.com", "owner")
+        .await;
+
+    let known = app
+        .post(
+            &invitations,
+            &owner,
+            json!({"email": "baska@example.com", "role": "viewer"}),
+        )
+        .await;
+    let unknown = app
+        .post(
+            &invitations,
+            &owner,
+            json!({"email": "hic-olmayan@example.com", "role": "viewer"}),
+        )
+        .await;
+    let (known, unknown) = (known.expect(201), unknown.expect(201));
+    assert_eq!(
+        invitation_shape(known.clone()),
+        invitation_shape(unknown.clone())
+    );
+    assert_eq!(known["expired"], false);
+
+    let accept = |token: &serde_json::Value, password: &str| {
+        let body = json!({"token": token, "password": password});
+        app.call(
+            reqwest::Method::POST,
+            "/api/v1/invitations/accept",
+            None,
+            Some(body),
+        )
+    };
+    // An existing account joins with its own password, not a new one.
+    accept(&known["token"], "baska-bir-parola-9")
+        .await
+        .expect_err(401, "auth.invalid_credentials");
+    let pair = accept(&known["token"], PASSWORD).await.expect(200).clone();
+    let me = app
+        .get("/api/v1/auth/me", pair["access_token"].as_str().unwrap())
+        .await
+        .expect(200)
+        .clone();
+    let joined: Vec<u64> = me["memberships"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["tenant_id"].as_u64().unwrap())
+        .collect();
+    assert!(joined.contains(&t) && joined.contains(&other), "{me}");
+    // A link works once.
+    accept(&known["token"], PASSWORD)
+        .await
+        .expect_err(401, "invitation.invalid");
+
+    // A new address gets an account with a password the policy accepts.
+    accept(&unknown["token"], "123")
+        .await
+        .expect_err(422, "password.too_short");
+    accept(&unknown["token"], PASSWORD).await.expect(200);
+    app.login("hic-olmayan@example.com", PASSWORD).await;
+
+    // Inviting a member again is a conflict; a second invitation replaces the first;
+    // a withdrawn one stops working.
+    app.post(
+        &invitations,
+        &owner,
+        json!({"email": "baska@example.com", "role": "editor"}),
+    )
+    .await
+    .expect_err(409, "member.exists");
+    let first = app
+        .post(
+            &invitations,
+            &owner,
+            json!({"email": "uc@example.com", "role": "editor"}),
+        )
+        .await
+        .expect(201)
+        .clone();
+    let second = app
+        .post(
+            &invitations,
+            &owner,
+            json!({"email": "uc@example.com", "role": "viewer"}),
+        )
+        .await
+        .expect(201)
+        .clone();
+    accept(&first["token"], PASSWORD)
+        .await
+        .expect_err(401, "invitation.invalid");
+    let pending = app.get(&invitations, &owner).await.expect(200).clone();
+    assert_eq!(pending.as_array().map(Vec::len), Some(1), "{pending}");
+    assert_eq!(pending[0]["role"], "viewer");
+    app.delete(&format!("{invitations}/{}", second["id"]), &owner)
+        .await
+        .expect(204);
+    app.delete(&format!("{invitations}/{}", second["id"]), &owner)
+        .await
+        .expect_err(404, "resource.not_found");
+    accept(&second["token"], PASSWORD)
+        .await
+        .expect_err(401, "invitation.invalid");
+    assert_eq!(*app.get(&invitations, &owner).await.expect(200), json!([]));
+}
+
+#[tokio::test]
+async fn an_invitation_expires() {
+    let app = App::start().await;
+    let admin = app.admin().await.access;
+    let (t, _, owner) = app
+        .tenant_with_owner(&admin, "Süreli", "sure@example.com")
+        .await;
+    let inv = app
+        .post(
+            &format!("/api/v1/tenants/{t}/invitations"),
+            &owner.access,
+            json!({"email": "gec@example.com", "role": "viewer"}),
+        )
+        .await
+        .expect(201)
+        .clone();
+    app.clock.advance(73 * 3600);
+    let owner = app.login("sure@example.com", PASSWORD).await;
+    let list = app
+        .get(&format!("/api/v1/tenants/{t}/invitations"), &owner.access)
+        .await
+        .expect(200)
+        .clone();
+    assert_eq!(list[0]["expired"], true);
+    app.call(
+        reqwest::Method::POST,
+        "/api/v1/invitations/accept",
+        None,
+        Some(json!({"token": inv["token"], "password": PASSWORD})),
+    )
+    .await
+    .expect_err(401, "invitation.invalid");
 }
 
 #[tokio::test]
@@ -643,7 +792,8 @@ async fn settings_are_saved_and_checked() {
     assert_eq!(r.expect(200), &b);
 
     // Members read settings but do not change them.
-    app.add_member(&owner, t, "uye@example.com", "viewer").await;
+    app.invite_and_join(&owner, t, "uye@example.com", "viewer")
+        .await;
     let member = app.login("uye@example.com", PASSWORD).await.access;
     let r = app.get(&settings, &member).await;
     assert_eq!(r.expect(200), &b);
@@ -881,7 +1031,7 @@ async fn tenant_logs_hold_the_tenants_own_lines_with_filters() {
     );
 
     // Members and member keys may not read the log.
-    app.add_member(&owner, t, "okur@example.com", "viewer")
+    app.invite_and_join(&owner, t, "okur@example.com", "viewer")
         .await;
     let member = app.login("okur@example.com", PASSWORD).await.access;
     app.get(&logs, &member)

@@ -101,7 +101,9 @@ async fn malformed_requests_get_the_documented_errors() {
         .tenant_with_owner(&admin, "Sınır Testi", "sinir@example.com")
         .await;
     let owner = owner.access;
-    let member = app.add_member(&owner, t, "uye@example.com", "viewer").await;
+    let member = app
+        .invite_and_join(&owner, t, "uye@example.com", "viewer")
+        .await;
     let (key_id, _) = app.create_api_key(&owner, t, "anahtar", "viewer").await;
     let plan = app
         .post(

@@ -65,7 +65,7 @@ async fn another_tenant_gets_404_on_every_tenant_scoped_operation() {
         .tenant_with_owner(&admin, "Kiracı A", "a-owner@example.com")
         .await;
     let a_member = app
-        .add_member(&a_owner.access, a, "a-member@example.com", "viewer")
+        .invite_and_join(&a_owner.access, a, "a-member@example.com", "viewer")
         .await;
     let (a_key_id, a_key) = app
         .create_api_key(&a_owner.access, a, "a-otomasyon", "owner")
@@ -170,7 +170,7 @@ async fn another_tenant_gets_404_on_every_tenant_scoped_operation() {
         .create_api_key(&b_owner.access, b, "b-otomasyon", "owner")
         .await;
     let b_member = app
-        .add_member(&b_owner.access, b, "b-member@example.com", "viewer")
+        .invite_and_join(&b_owner.access, b, "b-member@example.com", "viewer")
         .await;
 
     let before = snapshot(&app, &admin, a).await;

@@ -24,7 +24,9 @@ fn needs(method: &Method, path: &str) -> Needs {
     let first = rest.trim_start_matches('/').split('/').next().unwrap_or("");
     match first {
         "" | "suspend" | "resume" | "worker" => Needs::Admin,
-        "api-keys" | "members" | "sessions" | "logins" | "settings" | "reports" => Needs::Owner,
+        "api-keys" | "members" | "invitations" | "sessions" | "logins" | "settings" | "reports" => {
+            Needs::Owner
+        }
         "templates" if rest.ends_with("/preview") => Needs::Anyone,
         "campaigns" | "groups" | "media" | "templates" | "variables" => Needs::Editor,
         other => {
@@ -57,9 +59,9 @@ async fn every_write_route_obeys_every_role() {
     let t = app
         .sim_tenant(&admin, "Roller", common::limits(), json!({"seed": 6}))
         .await;
-    app.add_member(&t.owner, t.tenant, "editor@example.com", "editor")
+    app.invite_and_join(&t.owner, t.tenant, "editor@example.com", "editor")
         .await;
-    app.add_member(&t.owner, t.tenant, "viewer@example.com", "viewer")
+    app.invite_and_join(&t.owner, t.tenant, "viewer@example.com", "viewer")
         .await;
     let editor = app
         .login("editor@example.com", common::PASSWORD)
@@ -97,6 +99,7 @@ async fn every_write_route_obeys_every_role() {
         ("login_id", 999_999),
         ("key_id", 999_999),
         ("account_id", 999_999),
+        ("invitation_id", 999_999),
         ("chat_id", 999_999),
     ];
     let callers = [
@@ -181,9 +184,9 @@ async fn every_write_route_obeys_every_role() {
     // `member`, the old name of `viewer`, is still accepted.
     let r = app
         .post(
-            &format!("/api/v1/tenants/{}/members", t.tenant),
+            &format!("/api/v1/tenants/{}/invitations", t.tenant),
             &t.owner,
-            json!({"email": "eski@example.com", "password": common::PASSWORD, "role": "member"}),
+            json!({"email": "eski@example.com", "role": "member"}),
         )
         .await;
     assert_eq!(r.expect(201)["role"], "viewer");

@@ -328,6 +328,42 @@ impl App {
         v["account_id"].as_u64().expect("account id")
     }
 
+    /// Invites `email` as an owner would (with `token`), redeems the invitation with
+    /// [`PASSWORD`] and returns the member's account id.
+    pub async fn invite_and_join(&self, token: &str, tenant: u64, email: &str, role: &str) -> u64 {
+        let inv = self
+            .post(
+                &format!("/api/v1/tenants/{tenant}/invitations"),
+                token,
+                json!({"email": email, "role": role}),
+            )
+            .await
+            .expect(201)
+            .clone();
+        let code = inv["token"].as_str().expect("invitation token").to_string();
+        self.call(
+            Method::POST,
+            "/api/v1/invitations/accept",
+            None,
+            Some(json!({"token": code, "password": PASSWORD})),
+        )
+        .await
+        .expect(200);
+        let members = self
+            .get(&format!("/api/v1/tenants/{tenant}/members"), token)
+            .await
+            .expect(200)
+            .clone();
+        let m = members
+            .as_array()
+            .expect("members")
+            .iter()
+            .find(|m| m["email"] == email)
+            .expect("the invited account is a member");
+        assert_eq!(m["role"], role);
+        m["account_id"].as_u64().expect("account id")
+    }
+
     /// A tenant with one owner; returns the tenant id, the owner's account id and a login.
     pub async fn tenant_with_owner(
         &self,
