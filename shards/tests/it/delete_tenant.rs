@@ -31,6 +31,7 @@ struct Owned {
     refresh: BTreeSet<[u8; 32]>,
     api_keys: BTreeSet<ApiKeyId>,
     api_key_hashes: BTreeSet<[u8; 32]>,
+    invitation_hashes: BTreeSet<[u8; 32]>,
     audit: BTreeSet<AuditId>,
 }
 
@@ -93,7 +94,9 @@ fn is_a(o: &Owned, table: &str, k: &[u8], v: &[u8]) -> bool {
         "members" | "tenant_api_keys" | "tenant_secrets" | "counters" | "user_days"
         | "sessions" | "telegram_users" | "groups" | "tenant_seq" | "templates"
         | "template_versions" | "tenant_variables" | "member_counts" | "reports"
-        | "session_key_owners" => k.starts_with(&t),
+        | "session_key_owners" | "tenant_invitations" => k.starts_with(&t),
+        // Its email carries the marker, and so does the row.
+        "invitations" => false,
         // key id → (tenant, session)
         "session_keys" => v.starts_with(&t),
         // (account, tenant): A's membership rows, and every row of A's own accounts.
@@ -104,6 +107,7 @@ fn is_a(o: &Owned, table: &str, k: &[u8], v: &[u8]) -> bool {
         "refresh_tokens" => o.refresh.iter().any(|h| k == h),
         "api_keys" => o.api_keys.iter().any(|id| k == be(id.0)),
         "api_key_hashes" => o.api_key_hashes.iter().any(|h| k == h),
+        "invitation_hashes" => o.invitation_hashes.iter().any(|h| k == h),
         "audit" => o.audit.iter().any(|id| k == be(id.0)),
         _ => false,
     }
@@ -202,6 +206,22 @@ fn populate(store: &Store, admin: &Principal, scope: &TenantScope, mark: &str, o
         o.api_keys.insert(id);
         o.api_key_hashes.insert(key_hash(&secret));
     }
+    // A pending invitation.
+    let hash = key_hash(&format!("invite-{t}"));
+    scope
+        .catalog_write(|c| {
+            c.insert_invitation(botyard_shards::records::InvitationRec {
+                tenant: t,
+                email: format!("davet-{mark}@example.com"),
+                role: Role::Editor,
+                hash,
+                created_by: None,
+                created_at: 1_700_000_000,
+                expires_at: 1_900_000_000,
+            })
+        })
+        .unwrap();
+    o.invitation_hashes.insert(hash);
     // Its imported session's auth key id, claimed in the catalog.
     let claimed = scope
         .catalog_write(|c| c.claim_session_key(SecretId(1), 0x5e55_0000 + t.0))
