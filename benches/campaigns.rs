@@ -13,8 +13,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
-use botyard::campaigns::scheduler::{JobSink, Scheduler};
 use botyard::clock::ManualClock;
+use botyard::domain::campaigns::scheduler::{JobSink, Scheduler};
 use botyard::worker::ipc::messages::SendJob;
 use botyard_shards::ids::{ChatId, TenantId};
 use botyard_shards::records::*;

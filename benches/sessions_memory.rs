@@ -65,8 +65,8 @@ fn config(dir: &Path, port: u16) -> Config {
 /// `n` active tenants, each with the imported session, written through the store API.
 fn fill(dir: &Path, n: usize, c: &Config, session: &str) {
     std::fs::create_dir_all(dir).expect("data dir");
-    let keyring =
-        botyard::crypto::Keyring::load_or_create(&c.master_key_path(), true).expect("master key");
+    let keyring = botyard::security::crypto::Keyring::load_or_create(&c.master_key_path(), true)
+        .expect("master key");
     let store = Store::open(&StoreConfig {
         dir: dir.to_path_buf(),
         shards: c.store.shards,
@@ -88,7 +88,7 @@ fn fill(dir: &Path, n: usize, c: &Config, session: &str) {
     for id in admin.create_tenants(&recs).expect("tenants") {
         let scope = admin.tenant(id).expect("scope");
         let kind = SessionKind::Imported(imported.clone());
-        botyard::sessions::add_session(&keyring, &scope, "Telethon".into(), &kind, 0)
+        botyard::domain::sessions::add_session(&keyring, &scope, "Telethon".into(), &kind, 0)
             .expect("session");
     }
 }

@@ -15,7 +15,7 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use botyard::stats::{self, Range, activity};
+use botyard::domain::stats::{self, Range, activity};
 use botyard_shards::ids::{ChatId, Day, TenantId};
 use botyard_shards::ingest::{
     Batch, CounterKey, Increment, Ingest, IngestConfig, UserDayIncrement,

@@ -39,8 +39,8 @@ fn config(dir: &Path) -> Config {
 fn fill(dir: &Path, n: usize, sim: &SimConfig) {
     let c = config(dir);
     std::fs::create_dir_all(dir).expect("data dir");
-    let keyring =
-        botyard::crypto::Keyring::load_or_create(&c.master_key_path(), true).expect("master key");
+    let keyring = botyard::security::crypto::Keyring::load_or_create(&c.master_key_path(), true)
+        .expect("master key");
     let store = Store::open(&StoreConfig {
         dir: dir.to_path_buf(),
         shards: c.store.shards,
@@ -69,8 +69,14 @@ fn fill(dir: &Path, n: usize, sim: &SimConfig) {
             seed: i as u64 + 1,
             ..sim.clone()
         };
-        botyard::sessions::add_session(&keyring, &scope, "bench".into(), &SessionKind::Sim(sim), 0)
-            .expect("session");
+        botyard::domain::sessions::add_session(
+            &keyring,
+            &scope,
+            "bench".into(),
+            &SessionKind::Sim(sim),
+            0,
+        )
+        .expect("session");
     }
 }
 

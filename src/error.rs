@@ -141,8 +141,8 @@ impl From<StoreError> for AppError {
     }
 }
 
-impl From<crate::crypto::CryptoError> for AppError {
-    fn from(e: crate::crypto::CryptoError) -> Self {
+impl From<crate::security::crypto::CryptoError> for AppError {
+    fn from(e: crate::security::crypto::CryptoError) -> Self {
         AppError::Internal(e.to_string())
     }
 }

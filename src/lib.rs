@@ -2,36 +2,16 @@
 //!
 //! The library entry point is [`run`]: the binary calls it, and so do the tests (on port 0).
 
-pub mod auth;
-pub mod campaigns;
-pub mod cgroup;
 pub mod clock;
 pub mod config;
-pub mod crypto;
-pub mod demo;
+pub mod domain;
 pub mod error;
-pub mod groups;
 pub mod healthcheck;
 pub mod http;
 pub mod i18n;
-pub mod ingestion;
-pub mod keys;
-pub mod lockout;
-pub mod logging;
-pub mod media;
-pub mod metrics;
-pub mod names;
-pub mod passwords;
-pub mod sessions;
+pub mod runtime;
+pub mod security;
 pub mod state;
-pub mod stats;
-pub mod supervisor;
-pub mod telegram_link;
-pub mod templates;
-pub mod tenancy;
-pub mod tenant_logs;
-pub mod tenant_workers;
-pub mod tokens;
 pub mod worker;
 
 use std::collections::HashMap;
@@ -46,13 +26,16 @@ use botyard_shards::{OpenError, Store, StoreConfig};
 
 use crate::clock::{SharedClock, SystemClock};
 use crate::config::Config;
-use crate::crypto::{CryptoError, Keyring};
-use crate::lockout::{Lockout, LockoutPolicy};
-use crate::metrics::Metrics;
-use crate::passwords::HashPool;
+use crate::domain::{auth, campaigns, demo, stats, telegram_link, tenant_workers};
+use crate::runtime::metrics::Metrics;
+use crate::runtime::tenant_logs::TenantLogs;
+use crate::runtime::{cgroup, supervisor};
+use crate::security::crypto::{CryptoError, Keyring};
+use crate::security::keys;
+use crate::security::lockout::{Lockout, LockoutPolicy};
+use crate::security::passwords::HashPool;
+use crate::security::tokens::TokenKeys;
 use crate::state::AppState;
-use crate::tenant_logs::TenantLogs;
-use crate::tokens::TokenKeys;
 
 /// Errors that stop the server from starting or end it.
 #[derive(Debug, thiserror::Error)]

@@ -138,7 +138,7 @@ fn main() -> ExitCode {
                 Ok(c) => c,
                 Err(code) => return code,
             };
-            match botyard::keys::rotate(&config) {
+            match botyard::security::keys::rotate(&config) {
                 Ok((n, id)) => {
                     println!("re-encrypted {n} secrets under new master key {id:08x}");
                     ExitCode::SUCCESS
@@ -187,7 +187,7 @@ fn main() -> ExitCode {
 }
 
 fn serve(config: Config) -> ExitCode {
-    botyard::logging::init(&config);
+    botyard::runtime::logging::init(&config);
     let rt = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

@@ -10,13 +10,13 @@ use botyard_shards::ingest::IngestHandle;
 
 use crate::clock::SharedClock;
 use crate::config::Config;
-use crate::crypto::Keyring;
 use crate::error::{AppError, AppResult};
-use crate::lockout::Lockout;
-use crate::metrics::Metrics;
-use crate::passwords::HashPool;
-use crate::tenant_logs::TenantLogs;
-use crate::tokens::TokenKeys;
+use crate::runtime::metrics::Metrics;
+use crate::runtime::tenant_logs::TenantLogs;
+use crate::security::crypto::Keyring;
+use crate::security::lockout::Lockout;
+use crate::security::passwords::HashPool;
+use crate::security::tokens::TokenKeys;
 
 pub struct AppState {
     pub config: Config,
@@ -29,13 +29,13 @@ pub struct AppState {
     pub metrics: Arc<Metrics>,
     pub tenant_logs: Arc<TenantLogs>,
     pub ingest: Option<IngestHandle>,
-    pub supervisor: Arc<crate::supervisor::Supervisor>,
-    pub scheduler: Arc<crate::campaigns::scheduler::Scheduler>,
+    pub supervisor: Arc<crate::runtime::supervisor::Supervisor>,
+    pub scheduler: Arc<crate::domain::campaigns::scheduler::Scheduler>,
     /// When each API key's last-used time was last written, so a busy key costs one write a
     /// minute rather than one per request.
     pub api_key_touched: Mutex<HashMap<ApiKeyId, i64>>,
     /// One-time codes that link an account to a Telegram user.
-    pub link_codes: crate::telegram_link::codes::LinkCodes,
+    pub link_codes: crate::domain::telegram_link::codes::LinkCodes,
     pub ready: AtomicBool,
 }
 

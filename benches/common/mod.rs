@@ -4,7 +4,7 @@
 use std::time::{Duration, Instant};
 
 use botyard::config::Config;
-use botyard::supervisor::{WorkerState, WorkerStatus};
+use botyard::runtime::supervisor::{WorkerState, WorkerStatus};
 use botyard::worker::ipc::messages::SessionState;
 use botyard::{Ready, RunOptions};
 

@@ -8,8 +8,8 @@ use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::auth::{Caller, require_admin};
 use crate::clock::rfc3339;
+use crate::domain::auth::{Caller, require_admin};
 use crate::error::{AppError, AppResult, ErrorEnvelope};
 use crate::http::extract::ApiQuery;
 use crate::state::{Shared, blocking};

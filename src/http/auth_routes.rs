@@ -8,8 +8,8 @@ use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::auth::{self, Caller, TokenPair};
 use crate::config::Secret;
+use crate::domain::auth::{self, Caller, TokenPair};
 use crate::error::{AppResult, ErrorEnvelope};
 use crate::http::extract::{ApiJson, ClientIp};
 use crate::http::views::{Role, role_view};
@@ -106,19 +106,19 @@ async fn new_telegram_link(
     caller: Caller,
 ) -> AppResult<(StatusCode, Json<TelegramLinkCode>)> {
     let account = account_of(&caller)?;
-    if !crate::telegram_link::platform_configured(&st.config) {
-        return Err(crate::telegram_link::not_configured());
+    if !crate::domain::telegram_link::platform_configured(&st.config) {
+        return Err(crate::domain::telegram_link::not_configured());
     }
     let bot = st
         .supervisor
         .platform_bot()
         .and_then(|me| me.username)
-        .ok_or_else(crate::telegram_link::unavailable)?;
+        .ok_or_else(crate::domain::telegram_link::unavailable)?;
     let (code, expires_at) = st.link_codes.issue(account, st.now())?;
     Ok((
         StatusCode::CREATED,
         Json(TelegramLinkCode {
-            url: crate::telegram_link::deep_link(&bot, &code),
+            url: crate::domain::telegram_link::deep_link(&bot, &code),
             code,
             bot_username: bot,
             expires_at,

@@ -17,10 +17,10 @@ use botyard_shards::records::{
     CampaignRec, CampaignStateRec, DeliveryStateRec, RunRec, RunStatusRec, ScheduleRec, WindowRec,
 };
 
-use crate::auth::require_active;
-use crate::campaigns::scheduler::JobSink;
-use crate::campaigns::{self, Check, Input, runs::Started, schedule};
 use crate::clock::rfc3339;
+use crate::domain::auth::require_active;
+use crate::domain::campaigns::scheduler::JobSink;
+use crate::domain::campaigns::{self, Check, Input, runs::Started, schedule};
 use crate::error::{AppError, AppResult, ErrorEnvelope};
 use crate::http::extract::{ApiJson, ApiPath, ApiQuery, TenantCtx};
 use crate::state::{Shared, blocking};
@@ -328,7 +328,8 @@ async fn create_campaign(
     require_active(&t.scope)?;
     let i = input(b)?;
     let (id, rec) = blocking(move || {
-        let limit = crate::tenancy::plan_limit(&st.store, t.scope.record().plan, |l| l.campaigns)?;
+        let limit =
+            crate::domain::tenancy::plan_limit(&st.store, t.scope.record().plan, |l| l.campaigns)?;
         campaigns::create(&t.scope, limit, i, st.now())
     })
     .await?;
@@ -376,7 +377,7 @@ async fn update_campaign(
     let i = input(b)?;
     let st2 = st.clone();
     let (scope, rec) = blocking(move || {
-        let settings = crate::tenancy::settings(&t.scope)?;
+        let settings = crate::domain::tenancy::settings(&t.scope)?;
         let rec = campaigns::update(&t.scope, &settings, id, i, st2.now())?;
         Ok((t.scope, rec))
     })
@@ -419,7 +420,7 @@ async fn state_action(
     require_active(&t.scope)?;
     let st2 = st.clone();
     let (scope, rec) = blocking(move || {
-        let settings = crate::tenancy::settings(&t.scope)?;
+        let settings = crate::domain::tenancy::settings(&t.scope)?;
         let rec = f(&t.scope, &settings, id, st2.now())?;
         Ok((t.scope, rec))
     })
@@ -512,9 +513,10 @@ async fn run_campaign(
     let tenant = t.scope.tenant_id();
     let st2 = st.clone();
     let started = blocking(move || {
-        let settings = crate::tenancy::settings(&t.scope)?;
-        let limit =
-            crate::tenancy::plan_limit(&st2.store, t.scope.record().plan, |l| l.sends_per_day)?;
+        let settings = crate::domain::tenancy::settings(&t.scope)?;
+        let limit = crate::domain::tenancy::plan_limit(&st2.store, t.scope.record().plan, |l| {
+            l.sends_per_day
+        })?;
         campaigns::run_now(&t.scope, &settings, id, st2.now(), limit)
     })
     .await?;
@@ -584,7 +586,7 @@ async fn test_campaign(
         code: "telegram.account_required",
         message: "an API key has no Telegram user; log in as a person",
     })?;
-    let configured = crate::telegram_link::platform_configured(&st.config);
+    let configured = crate::domain::telegram_link::platform_configured(&st.config);
     let st2 = st.clone();
     let (job, to) = blocking(move || {
         // Another tenant's campaign is a 404 before anything about the caller is said.
@@ -593,7 +595,7 @@ async fn test_campaign(
             .campaign(CampaignId(ids.1))?
             .ok_or(AppError::NotFound("campaign"))?;
         if !configured {
-            return Err(crate::telegram_link::not_configured());
+            return Err(crate::domain::telegram_link::not_configured());
         }
         let to = st2
             .store
@@ -603,7 +605,7 @@ async fn test_campaign(
                 code: "telegram.not_linked",
                 message: "link your Telegram first: POST /api/v1/auth/telegram/link".into(),
             })?;
-        let settings = crate::tenancy::settings(&t.scope)?;
+        let settings = crate::domain::tenancy::settings(&t.scope)?;
         let group = q.group.map(botyard_shards::ids::ChatId);
         let job = campaigns::test_post(
             &t.scope,
@@ -619,9 +621,9 @@ async fn test_campaign(
     let _turn = st.link_codes.test_turn(account)?;
     let r = st
         .supervisor
-        .send_direct(job, crate::telegram_link::DIRECT_WAIT)
+        .send_direct(job, crate::domain::telegram_link::DIRECT_WAIT)
         .await;
-    let (message_id, at_ms) = crate::telegram_link::outcome(r)?;
+    let (message_id, at_ms) = crate::domain::telegram_link::outcome(r)?;
     Ok(Json(TestSent {
         telegram_user_id: to,
         message_id,
@@ -643,8 +645,9 @@ async fn duplicate_campaign(
     require_active(&t.scope)?;
     let src = CampaignId(ids.1);
     let (id, rec) = blocking(move || {
-        let settings = crate::tenancy::settings(&t.scope)?;
-        let limit = crate::tenancy::plan_limit(&st.store, t.scope.record().plan, |l| l.campaigns)?;
+        let settings = crate::domain::tenancy::settings(&t.scope)?;
+        let limit =
+            crate::domain::tenancy::plan_limit(&st.store, t.scope.record().plan, |l| l.campaigns)?;
         campaigns::duplicate(&t.scope, limit, settings.language, src, st.now())
     })
     .await?;

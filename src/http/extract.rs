@@ -14,7 +14,7 @@ use serde::de::DeserializeOwned;
 use botyard_shards::TenantScope;
 use botyard_shards::ids::TenantId;
 
-use crate::auth::{Caller, authenticate, scope};
+use crate::domain::auth::{Caller, authenticate, scope};
 use crate::error::AppError;
 use crate::state::Shared;
 
@@ -293,7 +293,7 @@ where
 
 /// The tenant named by the `{id}` path segment, authorized for the caller. Runs before the
 /// body is read, so another tenant's resource is a 404 whatever the body holds. Tags the
-/// request span with the tenant once authorized (see [`crate::tenant_logs`]).
+/// request span with the tenant once authorized (see [`crate::runtime::tenant_logs`]).
 pub struct TenantCtx {
     pub caller: Caller,
     pub scope: TenantScope,

@@ -11,10 +11,10 @@ use utoipa_axum::routes;
 use botyard_shards::ids::ChatId;
 use botyard_shards::records::{GroupKindRec, GroupRec};
 
-use crate::auth::require_active;
 use crate::clock::rfc3339;
+use crate::domain::auth::require_active;
+use crate::domain::groups::{self, GroupFilter, GroupPatch};
 use crate::error::{AppError, AppResult, ErrorEnvelope};
-use crate::groups::{self, GroupFilter, GroupPatch};
 use crate::http::extract::{ApiJson, ApiPath, ApiQuery, TenantCtx};
 use crate::state::{Shared, blocking};
 
@@ -181,7 +181,8 @@ async fn update_group(
     let chat = ChatId(ids.1);
     let st2 = st.clone();
     let g = blocking(move || {
-        let limit = crate::tenancy::plan_limit(&st2.store, t.scope.record().plan, |l| l.groups)?;
+        let limit =
+            crate::domain::tenancy::plan_limit(&st2.store, t.scope.record().plan, |l| l.groups)?;
         groups::update(
             &t.scope,
             limit,
@@ -207,13 +208,13 @@ async fn refresh_groups(State(st): State<Shared>, t: TenantCtx) -> AppResult<Sta
     require_active(&t.scope)?;
     match st.supervisor.refresh_dialogs(t.scope.tenant_id()) {
         Ok(()) => Ok(StatusCode::ACCEPTED),
-        Err(crate::supervisor::RefreshRefused::TooSoon(secs)) => Err(AppError::Conflict {
+        Err(crate::runtime::supervisor::RefreshRefused::TooSoon(secs)) => Err(AppError::Conflict {
             code: "groups.refresh_too_soon",
             message: format!(
                 "the groups were refreshed moments ago; try again in {secs} s (each refresh asks Telegram for every session's chats)"
             ),
         }),
-        Err(crate::supervisor::RefreshRefused::NotRunning) => Err(AppError::Conflict {
+        Err(crate::runtime::supervisor::RefreshRefused::NotRunning) => Err(AppError::Conflict {
             code: "worker.not_running",
             message:
                 "the tenant's worker is not running; connect a session or wait for it to start"

@@ -71,5 +71,7 @@ pub async fn localize(State(st): State<Shared>, mut req: Request, next: Next) ->
 /// answered in the header's language rather than not at all).
 fn tenant_language(st: &Shared, tenant: TenantId) -> Option<Language> {
     let scope = st.store.supervisor_scope(tenant).ok()?;
-    crate::tenancy::settings(&scope).ok().map(|s| s.language)
+    crate::domain::tenancy::settings(&scope)
+        .ok()
+        .map(|s| s.language)
 }

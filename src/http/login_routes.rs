@@ -12,14 +12,14 @@ use utoipa_axum::routes;
 
 use botyard_shards::ids::TenantId;
 
-use crate::auth::{require_active, require_manage};
 use crate::clock::rfc3339;
+use crate::domain::auth::{require_active, require_manage};
+use crate::domain::tenant_workers;
 use crate::error::{AppError, AppResult, ErrorEnvelope};
 use crate::http::extract::{ApiJson, ApiPath, TenantCtx};
 use crate::http::worker_routes::SessionOut;
+use crate::runtime::supervisor::PendingLogin;
 use crate::state::{Shared, blocking};
-use crate::supervisor::PendingLogin;
-use crate::tenant_workers;
 use crate::worker::ipc::messages::{LoginState, LoginStep};
 use crate::worker::session_import::{ImportSource, ImportedSession};
 
@@ -228,7 +228,7 @@ async fn start_login(
 ) -> AppResult<(StatusCode, Json<LoginOut>)> {
     require_manage(&t.scope)?;
     require_active(&t.scope)?;
-    let label = crate::tenancy::clean_name("label", &b.label)?;
+    let label = crate::domain::tenancy::clean_name("label", &b.label)?;
     let step = match b.method.as_str() {
         "phone" => LoginStep::StartPhone {
             phone: clean_phone(b.phone.as_deref().unwrap_or(""))?,

@@ -14,11 +14,11 @@ use utoipa_axum::routes;
 use botyard_shards::ids::MediaId;
 use botyard_shards::records::{DEFAULT_MEDIA_MB, MediaKindRec, MediaRec};
 
-use crate::auth::require_active;
 use crate::clock::rfc3339;
+use crate::domain::auth::require_active;
+use crate::domain::media;
 use crate::error::{AppError, AppResult, ErrorEnvelope};
 use crate::http::extract::{ApiPath, ApiQuery, TenantCtx};
-use crate::media;
 use crate::state::{Shared, blocking};
 
 pub fn router() -> OpenApiRouter<Shared> {
@@ -101,11 +101,12 @@ async fn upload_media(
     let name = media::clean_name(&q.name)?;
     let st2 = st.clone();
     let plan = t.scope.record().plan;
-    let limit_mb = blocking(move || crate::tenancy::plan_limit(&st2.store, plan, |l| l.media_mb))
-        .await?
-        .unwrap_or(DEFAULT_MEDIA_MB);
+    let limit_mb =
+        blocking(move || crate::domain::tenancy::plan_limit(&st2.store, plan, |l| l.media_mb))
+            .await?
+            .unwrap_or(DEFAULT_MEDIA_MB);
     let limit = u64::from(limit_mb) * 1024 * 1024;
-    let dir = crate::tenant_workers::media_dir(&st, t.scope.tenant_id());
+    let dir = crate::domain::tenant_workers::media_dir(&st, t.scope.tenant_id());
     tokio::fs::create_dir_all(&dir)
         .await
         .map_err(media::io_error)?;
@@ -129,7 +130,7 @@ async fn upload_media(
         let r = media::store(&t.scope, &dir, &tmp, rec);
         drop(guard);
         // The new file, readable by the worker's user where workers run as another one.
-        crate::tenant_workers::prepare_media_dir(&st2, t.scope.tenant_id())?;
+        crate::domain::tenant_workers::prepare_media_dir(&st2, t.scope.tenant_id())?;
         r
     })
     .await?;
@@ -204,7 +205,7 @@ async fn delete_media(
     ApiPath(ids): ApiPath<(u64, u64)>,
 ) -> AppResult<StatusCode> {
     require_active(&t.scope)?;
-    let dir = crate::tenant_workers::media_dir(&st, t.scope.tenant_id());
+    let dir = crate::domain::tenant_workers::media_dir(&st, t.scope.tenant_id());
     blocking(move || media::delete(&t.scope, &dir, MediaId(ids.1))).await?;
     Ok(StatusCode::NO_CONTENT)
 }

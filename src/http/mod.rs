@@ -35,7 +35,7 @@ use utoipa::{Modify, OpenApi};
 use utoipa_axum::router::OpenApiRouter;
 
 use crate::error::AppError;
-use crate::metrics::{HttpLabels, RouteLabels};
+use crate::runtime::metrics::{HttpLabels, RouteLabels};
 use crate::state::Shared;
 
 #[derive(OpenApi)]

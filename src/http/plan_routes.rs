@@ -11,13 +11,13 @@ use utoipa_axum::routes;
 use botyard_shards::ids::PlanId;
 use botyard_shards::records::PlanRec;
 
-use crate::auth::{Caller, require_admin};
 use crate::clock::rfc3339;
+use crate::domain::auth::{Caller, require_admin};
+use crate::domain::tenancy;
 use crate::error::{AppError, AppResult, ErrorEnvelope};
 use crate::http::extract::{ApiJson, ApiPath};
 use crate::http::views::{Limits, limits_rec, limits_view};
 use crate::state::{Shared, blocking};
-use crate::tenancy;
 
 pub fn router() -> OpenApiRouter<Shared> {
     OpenApiRouter::new()

@@ -13,11 +13,11 @@ use utoipa_axum::routes;
 use botyard_shards::ids::{CampaignId, ChatId, Day};
 use botyard_shards::{ReadTransaction, TenantScope, TenantShard};
 
+use crate::domain::stats::activity::{self, Interval};
+use crate::domain::stats::{self, Horizon, Range, csv};
 use crate::error::{AppError, AppResult, ErrorEnvelope};
 use crate::http::extract::{ApiPath, ApiQuery, TenantCtx};
 use crate::state::{Shared, blocking};
-use crate::stats::activity::{self, Interval};
-use crate::stats::{self, Horizon, Range, csv};
 
 pub fn router() -> OpenApiRouter<Shared> {
     OpenApiRouter::new()
@@ -74,10 +74,10 @@ struct Ctx {
 }
 
 fn ctx(st: &Shared, scope: &TenantScope) -> AppResult<Ctx> {
-    let settings = crate::tenancy::settings(scope)?;
-    let zone = crate::tenancy::zone(&settings);
+    let settings = crate::domain::tenancy::settings(scope)?;
+    let zone = crate::domain::tenancy::zone(&settings);
     let retention =
-        crate::tenancy::plan_limit(&st.store, scope.record().plan, |l| l.retention_days)?
+        crate::domain::tenancy::plan_limit(&st.store, scope.record().plan, |l| l.retention_days)?
             .unwrap_or(u32::MAX);
     Ok(Ctx {
         today: stats::today(&zone, st.now()),
@@ -656,9 +656,9 @@ async fn make_report(
     t: TenantCtx,
     ApiQuery(q): ApiQuery<ReportQuery>,
 ) -> AppResult<(axum::http::StatusCode, Json<ReportOut>)> {
-    crate::auth::require_active(&t.scope)?;
+    crate::domain::auth::require_active(&t.scope)?;
     // Reports are kept 60 deep: members must not push the scheduled ones out.
-    crate::auth::require_manage(&t.scope)?;
+    crate::domain::auth::require_manage(&t.scope)?;
     let out = blocking(move || {
         let c = ctx(&st, &t.scope)?;
         let period = match (&q.from, &q.to) {

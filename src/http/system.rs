@@ -12,7 +12,7 @@ use axum::{Json, Router};
 use subtle::ConstantTimeEq;
 
 use crate::error::AppError;
-use crate::metrics::StatusLabels;
+use crate::runtime::metrics::StatusLabels;
 use crate::state::Shared;
 
 pub fn router(doc: Arc<str>) -> Router<Shared> {
@@ -98,7 +98,7 @@ async fn metrics(
         )
     } else {
         (
-            crate::metrics::to_prometheus_text(&text),
+            crate::runtime::metrics::to_prometheus_text(&text),
             "text/plain; version=0.0.4; charset=utf-8",
         )
     };

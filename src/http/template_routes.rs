@@ -13,12 +13,12 @@ use utoipa_axum::routes;
 use botyard_shards::ids::{ChatId, MediaId, TemplateId};
 use botyard_shards::records::{TemplateRec, TemplateVersionRec};
 
-use crate::auth::require_active;
 use crate::clock::rfc3339;
+use crate::domain::auth::require_active;
+use crate::domain::templates::{self, Button, Content, Entity, TemplateFormat};
 use crate::error::{AppError, AppResult, ErrorEnvelope};
 use crate::http::extract::{ApiJson, ApiPath, TenantCtx};
 use crate::state::{Shared, blocking};
-use crate::templates::{self, Button, Content, Entity, TemplateFormat};
 
 pub fn router() -> OpenApiRouter<Shared> {
     OpenApiRouter::new()
@@ -135,7 +135,8 @@ async fn create_template(
     require_active(&t.scope)?;
     let author = t.caller.account().map(|a| a.0);
     let (id, rec, v) = blocking(move || {
-        let limit = crate::tenancy::plan_limit(&st.store, t.scope.record().plan, |l| l.templates)?;
+        let limit =
+            crate::domain::tenancy::plan_limit(&st.store, t.scope.record().plan, |l| l.templates)?;
         templates::create(
             &t.scope,
             limit,
@@ -359,7 +360,7 @@ async fn preview_template(
     let id = TemplateId(ids.1);
     let now = st.now();
     let p = blocking(move || {
-        let settings = crate::tenancy::settings(&t.scope)?;
+        let settings = crate::domain::tenancy::settings(&t.scope)?;
         let s = t.scope.shard_read()?;
         let rec = s.template(id)?.ok_or(AppError::NotFound("template"))?;
         let v = s

@@ -11,16 +11,16 @@ use utoipa_axum::routes;
 use botyard_shards::ids::{AccountId, ApiKeyId, InvitationId, PlanId, TenantId};
 use botyard_shards::records::{Language, ParseMode, SettingsRec, TenantStatus};
 
-use crate::auth::{
-    Caller, hash_new_password, normalize_email, require_active, require_admin, require_manage,
-};
 use crate::clock::rfc3339;
 use crate::config::Secret;
+use crate::domain::auth::{
+    Caller, hash_new_password, normalize_email, require_active, require_admin, require_manage,
+};
+use crate::domain::tenancy;
 use crate::error::{AppError, AppResult, ErrorEnvelope};
 use crate::http::extract::{ApiJson, ApiPath, ApiQuery, TenantCtx};
 use crate::http::views::{Role, TenantOut, role_rec, role_view, tenant_view};
 use crate::state::{Shared, blocking};
-use crate::tenancy;
 
 pub fn router() -> OpenApiRouter<Shared> {
     OpenApiRouter::new()
@@ -103,7 +103,7 @@ async fn list_tenants(
         if after.is_some_and(|a| tid.0 <= a) {
             continue;
         }
-        let scope = crate::auth::scope(&st, &caller, *tid)?;
+        let scope = crate::domain::auth::scope(&st, &caller, *tid)?;
         let t = scope.record();
         if needle
             .as_ref()
@@ -209,7 +209,7 @@ async fn delete_tenant(State(st): State<Shared>, t: TenantCtx) -> AppResult<Stat
     .await?;
     st.tenant_logs.remove(id);
     // Its media files go with its rows.
-    let media = crate::tenant_workers::media_dir(&st, id);
+    let media = crate::domain::tenant_workers::media_dir(&st, id);
     if let Err(e) = tokio::fs::remove_dir_all(&media).await
         && e.kind() != std::io::ErrorKind::NotFound
     {
@@ -227,7 +227,7 @@ async fn change_status(
     let now = st.now();
     let id = t.scope.tenant_id();
     let rec = blocking(move || tenancy::set_status(&t.scope, status, now)).await?;
-    crate::tenant_workers::reconcile(&st, id).await?;
+    crate::domain::tenant_workers::reconcile(&st, id).await?;
     Ok(Json(tenant_view(id, &rec)))
 }
 
@@ -648,7 +648,7 @@ async fn put_settings(
         let rec = tenancy::save_settings(&t.scope, input, now)?;
         // Schedules read in the tenant's zone follow it to the new one.
         let moved = if before != rec.time_zone {
-            crate::campaigns::reschedule_all(&t.scope, &rec, now)?
+            crate::domain::campaigns::reschedule_all(&t.scope, &rec, now)?
         } else {
             Vec::new()
         };
@@ -677,13 +677,13 @@ pub struct LogQuery {
 
 /// The tail of the tenant's log (owners and admins).
 #[utoipa::path(get, path = "/api/v1/tenants/{id}/logs", tag = "tenants", params(("id" = u64, Path, description = "Tenant id"), LogQuery),
-    responses((status = 200, body = Vec<crate::tenant_logs::LogLine>), (status = 400, body = ErrorEnvelope), (status = 403, body = ErrorEnvelope), (status = 404, body = ErrorEnvelope)),
+    responses((status = 200, body = Vec<crate::runtime::tenant_logs::LogLine>), (status = 400, body = ErrorEnvelope), (status = 403, body = ErrorEnvelope), (status = 404, body = ErrorEnvelope)),
     security(("bearer" = [])))]
 async fn tenant_logs(
     State(st): State<Shared>,
     t: TenantCtx,
     ApiQuery(q): ApiQuery<LogQuery>,
-) -> AppResult<Json<Vec<crate::tenant_logs::LogLine>>> {
+) -> AppResult<Json<Vec<crate::runtime::tenant_logs::LogLine>>> {
     require_manage(&t.scope)?;
     let level = match q
         .level

@@ -11,13 +11,13 @@ use utoipa_axum::routes;
 use botyard_shards::ids::SecretId;
 use botyard_shards::records::SessionKindRec;
 
-use crate::auth::{Caller, require_active, require_admin, require_manage};
 use crate::clock::rfc3339;
+use crate::domain::auth::{Caller, require_active, require_admin, require_manage};
+use crate::domain::tenant_workers;
 use crate::error::{AppError, AppResult, ErrorEnvelope};
 use crate::http::extract::{ApiFile, ApiJson, ApiPath, ApiQuery, TenantCtx};
+use crate::runtime::supervisor::{WorkerKey, WorkerState, WorkerStatus};
 use crate::state::{Shared, blocking};
-use crate::supervisor::{WorkerKey, WorkerState, WorkerStatus};
-use crate::tenant_workers;
 use crate::worker::ipc::messages::SessionState;
 use crate::worker::telegram::sim::SimConfig;
 
@@ -521,10 +521,10 @@ pub struct WorkerOut {
     /// Incoming events dropped over that budget.
     pub events_dropped: u64,
     /// Latest sample: CPU seconds, resident and anonymous memory (KiB).
-    pub usage: Option<crate::supervisor::Usage>,
+    pub usage: Option<crate::runtime::supervisor::Usage>,
     pub memory_limit_mb: Option<u32>,
     /// Who enforces the memory cap.
-    pub memory_enforcement: Option<crate::supervisor::MemoryEnforcement>,
+    pub memory_enforcement: Option<crate::runtime::supervisor::MemoryEnforcement>,
     /// What the kernel enforced in the worker, layer by layer (null until it reports).
     #[schema(value_type = Option<Object>)]
     pub sandbox: Option<crate::worker::sandbox::SandboxReport>,

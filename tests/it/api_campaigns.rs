@@ -1056,7 +1056,7 @@ async fn a_test_post_goes_to_the_callers_own_chat_with_the_platform_bot() {
     let account = app.get("/api/v1/auth/me", &t.owner).await.expect(200)["account_id"]
         .as_u64()
         .unwrap();
-    let cmd = botyard::supervisor::BotCommand {
+    let cmd = botyard::runtime::supervisor::BotCommand {
         user: botyard::worker::telegram::UserRef {
             id: 4_242_001,
             first_name: "Ayşe".into(),
@@ -1067,7 +1067,7 @@ async fn a_test_post_goes_to_the_callers_own_chat_with_the_platform_bot() {
         command: "start".into(),
         payload: String::new(),
     };
-    let reply = botyard::telegram_link::link(
+    let reply = botyard::domain::telegram_link::link(
         &app.ready.store.upgrade().unwrap(),
         botyard_shards::ids::AccountId(account),
         &cmd,
@@ -1078,7 +1078,7 @@ async fn a_test_post_goes_to_the_callers_own_chat_with_the_platform_bot() {
     assert!(
         matches!(
             &reply,
-            botyard::telegram_link::Reply::Linked {
+            botyard::domain::telegram_link::Reply::Linked {
                 language: botyard_shards::records::Language::Tr,
                 ..
             }

@@ -474,11 +474,11 @@ async fn admins_restart_the_platform_worker_and_only_admins() {
     let mut rx = app
         .ready
         .supervisor
-        .watch(botyard::supervisor::WorkerKey::Platform)
+        .watch(botyard::runtime::supervisor::WorkerKey::Platform)
         .expect("platform worker");
     tokio::time::timeout(
         Duration::from_secs(60),
-        rx.wait_for(|s| s.state == botyard::supervisor::WorkerState::Running),
+        rx.wait_for(|s| s.state == botyard::runtime::supervisor::WorkerState::Running),
     )
     .await
     .expect("running")

@@ -672,13 +672,13 @@ async fn every_statistic_equals_a_recount_of_the_simulated_stream() {
 
     // The schedule makes last week's report once for each active tenant.
     let store = app.ready.store.upgrade().unwrap();
-    let every = botyard::stats::report::Every::Weekly;
+    let every = botyard::domain::stats::report::Every::Weekly;
     assert_eq!(
-        botyard::stats::report::run_due(&store, every, 1_793_610_000),
+        botyard::domain::stats::report::run_due(&store, every, 1_793_610_000),
         2
     );
     assert_eq!(
-        botyard::stats::report::run_due(&store, every, 1_793_610_000),
+        botyard::domain::stats::report::run_due(&store, every, 1_793_610_000),
         0
     );
     drop(store);
@@ -787,7 +787,7 @@ async fn pruning_keeps_exactly_what_the_plan_retains() {
     )
     .await
     .expect(200);
-    let p = botyard::stats::retention::prune_all(store.clone(), now).await;
+    let p = botyard::domain::stats::retention::prune_all(store.clone(), now).await;
     assert_eq!(p.user_rows, rows_before(days_ago(6)));
     assert_eq!(p.users, gone.len() as u64);
     app.get(
@@ -837,7 +837,7 @@ async fn pruning_keeps_exactly_what_the_plan_retains() {
     assert_eq!(r["users_kept_from"], days_ago(2).to_string());
     let between = rows_before(days_ago(2)) - rows_before(days_ago(6));
     assert_eq!(r["user_rows_to_drop"], between);
-    let p = botyard::stats::retention::prune_all(store, now).await;
+    let p = botyard::domain::stats::retention::prune_all(store, now).await;
     assert_eq!(p.user_rows, between);
     let u = get(&app, &t, &format!("users?from={}&to={today}", days_ago(2))).await;
     assert_eq!(u["active"], rc.posters(days_ago(2), today, None).len());

@@ -428,7 +428,7 @@ async fn an_answer_that_makes_the_client_panic_stops_the_session_not_the_worker(
         }
         other => panic!("{other:?}"),
     }
-    assert_eq!(s.state, botyard::supervisor::WorkerState::Running);
+    assert_eq!(s.state, botyard::runtime::supervisor::WorkerState::Running);
     assert_eq!(s.restarts, 0, "no crash loop");
     let listed = app
         .get(&format!("/api/v1/tenants/{tenant}/sessions"), &owner.access)
@@ -1141,7 +1141,7 @@ async fn a_campaign_posts_media_the_worker_reads_from_the_tenants_folder() {
 /// Once the session's dialogs are in, turns every group on for automation with `tag`.
 async fn enable_tagged(
     app: &common::App,
-    rx: &mut tokio::sync::watch::Receiver<botyard::supervisor::WorkerStatus>,
+    rx: &mut tokio::sync::watch::Receiver<botyard::runtime::supervisor::WorkerStatus>,
     tenant: u64,
     owner: &str,
     tag: &str,

@@ -6,8 +6,10 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use botyard::ingestion::{metric, to_batch};
-use botyard::supervisor::{Supervisor, SupervisorConfig, WorkerLimits, WorkerState, WorkerStatus};
+use botyard::runtime::ingestion::{metric, to_batch};
+use botyard::runtime::supervisor::{
+    Supervisor, SupervisorConfig, WorkerLimits, WorkerState, WorkerStatus,
+};
 use botyard::worker::ipc::messages::{SessionKind, SessionSpec};
 use botyard::worker::telegram::sim::{Sim, SimConfig};
 use botyard_shards::ids::{ChatId, Day};
@@ -85,9 +87,11 @@ fn tenant(store: &Store, name: &str) -> TenantScope {
         .unwrap()
 }
 
-fn keyring() -> Arc<botyard::crypto::Keyring> {
+fn keyring() -> Arc<botyard::security::crypto::Keyring> {
     let dir = tempfile::tempdir().unwrap();
-    Arc::new(botyard::crypto::Keyring::load_or_create(&dir.path().join("k"), true).unwrap())
+    Arc::new(
+        botyard::security::crypto::Keyring::load_or_create(&dir.path().join("k"), true).unwrap(),
+    )
 }
 
 fn config(exe: &str) -> SupervisorConfig {
@@ -303,7 +307,7 @@ async fn a_hostile_worker_is_cut_off_and_quarantined() {
 
 #[tokio::test(flavor = "current_thread", start_paused = true)]
 async fn the_start_limiter_spaces_starts() {
-    let l = botyard::supervisor::StartLimiter::new(5.0, 10);
+    let l = botyard::runtime::supervisor::StartLimiter::new(5.0, 10);
     let t0 = tokio::time::Instant::now();
     for _ in 0..20 {
         l.acquire().await;
@@ -388,7 +392,7 @@ async fn in_a_delegated_cgroup_each_worker_gets_memory_max() {
     let fake = tempfile::tempdir().unwrap();
     std::fs::write(fake.path().join("cgroup.controllers"), "cpu memory pids\n").unwrap();
     std::fs::write(fake.path().join("cgroup.subtree_control"), "").unwrap();
-    let cg = botyard::cgroup::Delegated::enter(fake.path()).unwrap();
+    let cg = botyard::runtime::cgroup::Delegated::enter(fake.path()).unwrap();
     let w = world();
     let t = tenant(&w.store, "Baklava");
     let mut cfg = config(env!("CARGO_BIN_EXE_botyard"));
@@ -412,7 +416,7 @@ async fn in_a_delegated_cgroup_each_worker_gets_memory_max() {
     let pid = s.pid.unwrap();
     assert_eq!(
         s.memory_enforcement,
-        Some(botyard::supervisor::MemoryEnforcement::Cgroup)
+        Some(botyard::runtime::supervisor::MemoryEnforcement::Cgroup)
     );
     let dir = fake.path().join(format!("worker-{}", t.tenant_id().0));
     assert_eq!(

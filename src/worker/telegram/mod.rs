@@ -1,5 +1,6 @@
-//! The worker's Telegram seam: one trait in domain types, two implementations — `sim` (a
-//! deterministic simulated Telegram for tests, benchmarks and the demo) and, next, `grammers`.
+//! The worker's Telegram seam: one trait in domain types, two implementations — `grammers`
+//! (real Telegram over MTProto) and `sim` (a deterministic simulated Telegram for tests,
+//! benchmarks and the demo).
 
 pub mod grammers;
 pub mod sim;

@@ -52,7 +52,7 @@ pub fn private_tempdir() -> tempfile::TempDir {
 /// The process-wide tracing subscriber, which also feeds the tenant log files.
 fn init_logging(c: &Config) {
     static ONCE: Once = Once::new();
-    ONCE.call_once(|| botyard::logging::init(c));
+    ONCE.call_once(|| botyard::runtime::logging::init(c));
 }
 
 /// A response, read whole.
@@ -458,12 +458,12 @@ impl App {
     }
 
     /// Waits until the platform bot's worker has its session online; returns that status.
-    pub async fn platform_online(&self) -> botyard::supervisor::WorkerStatus {
+    pub async fn platform_online(&self) -> botyard::runtime::supervisor::WorkerStatus {
         let mut rx = loop {
             if let Some(rx) = self
                 .ready
                 .supervisor
-                .watch(botyard::supervisor::WorkerKey::Platform)
+                .watch(botyard::runtime::supervisor::WorkerKey::Platform)
             {
                 break rx;
             }
@@ -473,7 +473,7 @@ impl App {
             std::time::Duration::from_secs(60),
             rx.wait_for(|s| {
                 matches!(
-                    s.sessions.get(&botyard::sessions::PLATFORM_SESSION),
+                    s.sessions.get(&botyard::domain::sessions::PLATFORM_SESSION),
                     Some(botyard::worker::ipc::messages::SessionState::Online { .. })
                 )
             }),

@@ -5,9 +5,9 @@ use botyard_shards::ids::TenantId;
 use botyard_shards::records::{Language, ParseMode, Role};
 
 use crate::config::Secret;
+use crate::domain::tenancy::{self, SettingsInput};
 use crate::error::AppResult;
 use crate::state::{Shared, blocking};
-use crate::tenancy::{self, SettingsInput};
 use crate::worker::telegram::sim::SimConfig;
 
 pub const TENANT_NAME: &str = "Botyard Demo";
@@ -60,9 +60,10 @@ pub async fn ensure(st: &Shared) -> AppResult<Demo> {
             password: None,
         });
     }
-    let password = crate::crypto::random_token();
+    let password = crate::security::crypto::random_token();
     let hash =
-        crate::auth::hash_new_password(st, "password", Secret::new(password.clone())).await?;
+        crate::domain::auth::hash_new_password(st, "password", Secret::new(password.clone()))
+            .await?;
     let st2 = st.clone();
     let tenant = blocking(move || {
         let now = st2.now();
@@ -96,7 +97,13 @@ pub async fn ensure(st: &Shared) -> AppResult<Demo> {
             st2.store
                 .catalog_write(|c| c.link_telegram(owner.account, &link))?;
         }
-        crate::tenant_workers::connect_sim(&st2, &scope, "Demo bot", &sim_config(now), now)?;
+        crate::domain::tenant_workers::connect_sim(
+            &st2,
+            &scope,
+            "Demo bot",
+            &sim_config(now),
+            now,
+        )?;
         Ok(id)
     })
     .await?;
@@ -149,7 +156,7 @@ pub async fn backfill(st: &Shared, tenant: TenantId, now: i64) -> AppResult<u64>
         let event = sim.generate();
         let done = event.as_ref().is_none_or(|e| e.at() >= now);
         if let Some(e) = event.filter(|e| e.at() < now) {
-            let (_, hour) = crate::ingestion::day_hour(&zone, e.at());
+            let (_, hour) = crate::runtime::ingestion::day_hour(&zone, e.at());
             // The same keep-or-drop for the same second on every run.
             if (e.at().unsigned_abs().wrapping_mul(2_654_435_761) >> 7) % 100 < hour_weight(hour) {
                 chunk.push(e);
@@ -157,7 +164,7 @@ pub async fn backfill(st: &Shared, tenant: TenantId, now: i64) -> AppResult<u64>
         }
         if chunk.len() == chunk.capacity() || (done && !chunk.is_empty()) {
             written += chunk.len() as u64;
-            let batch = crate::ingestion::to_batch(tenant, &zone, &chunk);
+            let batch = crate::runtime::ingestion::to_batch(tenant, &zone, &chunk);
             ingest
                 .submit_batch(tenant, batch)
                 .await
@@ -171,11 +178,12 @@ pub async fn backfill(st: &Shared, tenant: TenantId, now: i64) -> AppResult<u64>
     let st2 = st.clone();
     blocking(move || {
         let scope = st2.store.supervisor_scope(tenant)?;
-        let today = crate::stats::today(&zone, now);
-        if let Some(week) =
-            crate::stats::report::last_period(crate::stats::report::Every::Weekly, today)
-        {
-            crate::stats::report::make(&scope, week, now, false)?;
+        let today = crate::domain::stats::today(&zone, now);
+        if let Some(week) = crate::domain::stats::report::last_period(
+            crate::domain::stats::report::Every::Weekly,
+            today,
+        ) {
+            crate::domain::stats::report::make(&scope, week, now, false)?;
         }
         Ok(())
     })
@@ -207,11 +215,11 @@ pub async fn prepare_campaign(st: Shared, tenant: TenantId) -> AppResult<()> {
         let groups = scope.shard_read()?.groups()?;
         for (chat, g) in &groups {
             if g.can_post {
-                crate::groups::update(
+                crate::domain::groups::update(
                     &scope,
                     None,
                     *chat,
-                    crate::groups::GroupPatch {
+                    crate::domain::groups::GroupPatch {
                         enabled: Some(true),
                         tags: Some(vec![DEMO_TAG.into()]),
                     },
@@ -219,14 +227,14 @@ pub async fn prepare_campaign(st: Shared, tenant: TenantId) -> AppResult<()> {
                 )?;
             }
         }
-        let (template, _, _) = crate::templates::create(
+        let (template, _, _) = crate::domain::templates::create(
             &scope,
             None,
             "Kahve indirimi",
-            crate::templates::Content {
+            crate::domain::templates::Content {
                 body: "☕ **{group.title}**: bugün ({date}) saat {time} itibarıyla tüm filtre kahvelerde %20 indirim! — _{tenant.name}_".into(),
-                format: crate::templates::TemplateFormat::Markdown,
-                buttons: vec![vec![crate::templates::Button {
+                format: crate::domain::templates::TemplateFormat::Markdown,
+                buttons: vec![vec![crate::domain::templates::Button {
                     label: "Menü".into(),
                     url: "https://example.com/menu".into(),
                 }]],
@@ -241,10 +249,10 @@ pub async fn prepare_campaign(st: Shared, tenant: TenantId) -> AppResult<()> {
             .first()
             .map(|(id, _)| id.0)
             .unwrap_or(1);
-        let (id, _) = crate::campaigns::create(
+        let (id, _) = crate::domain::campaigns::create(
             &scope,
             None,
-            crate::campaigns::Input {
+            crate::domain::campaigns::Input {
                 name: CAMPAIGN_NAME.into(),
                 template,
                 version: None,
@@ -268,7 +276,7 @@ pub async fn prepare_campaign(st: Shared, tenant: TenantId) -> AppResult<()> {
             now,
         )?;
         let settings = tenancy::settings(&scope)?;
-        crate::campaigns::activate(&scope, &settings, id, now)?;
+        crate::domain::campaigns::activate(&scope, &settings, id, now)?;
         // The first run comes at once (once the simulated groups are listed), not at the
         // next hour: a visitor sees posts and delivery reports right away.
         let first = now + FIRST_RUN_AFTER_SECS;

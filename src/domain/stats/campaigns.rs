@@ -65,7 +65,7 @@ pub fn deliveries<T: Reader>(
     campaign: Option<CampaignId>,
     group: Option<ChatId>,
 ) -> AppResult<Deliveries> {
-    let day_of = |secs: i64| crate::ingestion::day_hour(zone, secs).0;
+    let day_of = |secs: i64| crate::runtime::ingestion::day_hour(zone, secs).0;
     // The earliest instant of the range, minus a margin for the zone and for slow runs.
     let since = i64::from(r.from.0) * 86_400 - RUN_LEAD_SECS;
     let mut total = Tally::default();

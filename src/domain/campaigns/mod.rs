@@ -125,7 +125,7 @@ fn check_input<T: Reader>(
             format!("1 to {MAX_NAME} characters"),
         ));
     }
-    crate::names::check_visible("name", name)?;
+    crate::domain::names::check_visible("name", name)?;
     let Some(t) = s.template(i.template)? else {
         return Err(invalid(
             "campaign.template",
@@ -142,7 +142,7 @@ fn check_input<T: Reader>(
             format!("the template has versions 1 to {}", t.latest),
         ));
     }
-    let tags = crate::groups::clean_tags(&i.tags)
+    let tags = crate::domain::groups::clean_tags(&i.tags)
         .map_err(|e| invalid("campaign.targets", "tags", e.to_string()))?;
     if i.chats.len() > MAX_CHATS {
         return Err(invalid(

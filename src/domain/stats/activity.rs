@@ -10,7 +10,7 @@ use utoipa::ToSchema;
 
 use super::{Range, date_of, week_start};
 use crate::error::{AppError, AppResult};
-use crate::ingestion::metric;
+use crate::runtime::ingestion::metric;
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, ToSchema)]
 pub struct ByKind {
@@ -175,7 +175,7 @@ pub fn new_users<T: Reader>(
         None => {
             let mut n = 0;
             s.telegram_users(|_, u| {
-                if r.contains(crate::ingestion::day_hour(zone, u.first_seen).0) {
+                if r.contains(crate::runtime::ingestion::day_hour(zone, u.first_seen).0) {
                     n += 1;
                 }
             })?;

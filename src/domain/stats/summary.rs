@@ -9,7 +9,7 @@ use utoipa::ToSchema;
 
 use super::{Range, date_of, week_start};
 use crate::error::AppResult;
-use crate::ingestion::metric;
+use crate::runtime::ingestion::metric;
 
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, ToSchema)]
 pub struct Period {
@@ -92,7 +92,7 @@ impl Facts {
             f.posters.dedup();
         }
         s.telegram_users(|_, u| {
-            let d = crate::ingestion::day_hour(zone, u.first_seen).0;
+            let d = crate::runtime::ingestion::day_hour(zone, u.first_seen).0;
             if all.contains(d) {
                 days.entry(d).or_default().new_users += 1;
             }

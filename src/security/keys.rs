@@ -4,7 +4,7 @@ use botyard_shards::{SecretSlot, Store, StoreConfig, StoreError};
 use zeroize::Zeroizing;
 
 use crate::config::Config;
-use crate::crypto::{CryptoError, Keyring};
+use crate::security::crypto::{CryptoError, Keyring};
 
 const SIGNING_KEY: &str = "jwt_signing_key";
 

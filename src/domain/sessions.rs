@@ -8,7 +8,7 @@ use botyard_shards::records::{SessionKindRec, SessionRec};
 use botyard_shards::{SecretSlot, TenantScope};
 
 use crate::error::{AppError, AppResult};
-use crate::keys::slot_aad;
+use crate::security::keys::slot_aad;
 use crate::worker::ipc::messages::SessionKind;
 
 /// Catalog secret holding the platform bot's key and datacenter once it signed in.
@@ -17,7 +17,7 @@ pub const PLATFORM_BOT_SECRET: &str = "platform_bot_session";
 /// Stores a session: its record, and its material sealed with the master key, bound to the
 /// tenant and session id. No limits are checked here.
 pub fn add_session(
-    keyring: &crate::crypto::Keyring,
+    keyring: &crate::security::crypto::Keyring,
     scope: &TenantScope,
     label: String,
     kind: &SessionKind,
@@ -58,7 +58,7 @@ pub struct SignedIn<'a> {
 /// worker after signing in). Other kinds keep their material.
 pub fn store_moved(
     store: &botyard_shards::Store,
-    keyring: &crate::crypto::Keyring,
+    keyring: &crate::security::crypto::Keyring,
     tenant: TenantId,
     session: SecretId,
     at: &SignedIn<'_>,
@@ -90,7 +90,7 @@ pub fn store_moved(
 /// (reported by its worker after the events it covers were stored).
 pub fn store_sync(
     store: &botyard_shards::Store,
-    keyring: &crate::crypto::Keyring,
+    keyring: &crate::security::crypto::Keyring,
     tenant: TenantId,
     session: SecretId,
     state: &crate::worker::telegram::SyncState,
@@ -113,7 +113,7 @@ pub fn store_sync(
 /// paced by). Other kinds are what they were created as.
 pub fn store_kind(
     store: &botyard_shards::Store,
-    keyring: &crate::crypto::Keyring,
+    keyring: &crate::security::crypto::Keyring,
     tenant: TenantId,
     session: SecretId,
     is_bot: bool,
@@ -146,7 +146,7 @@ pub fn store_kind(
 /// says so, in one write transaction.
 fn reseal(
     store: &botyard_shards::Store,
-    keyring: &crate::crypto::Keyring,
+    keyring: &crate::security::crypto::Keyring,
     tenant: TenantId,
     session: SecretId,
     change: impl FnOnce(&mut SessionKind) -> bool,
@@ -174,10 +174,10 @@ fn reseal(
 /// Keeps the platform bot's update state with its sealed material.
 pub fn store_platform_sync(
     store: &botyard_shards::Store,
-    keyring: &crate::crypto::Keyring,
+    keyring: &crate::security::crypto::Keyring,
     state: &crate::worker::telegram::SyncState,
 ) -> AppResult<bool> {
-    let aad = crate::keys::catalog_aad(PLATFORM_BOT_SECRET);
+    let aad = crate::security::keys::catalog_aad(PLATFORM_BOT_SECRET);
     store.catalog_write(|c| -> AppResult<bool> {
         let Some(sealed) = c.secret(PLATFORM_BOT_SECRET)? else {
             return Ok(false);
@@ -197,7 +197,7 @@ pub fn store_platform_sync(
 /// Stores where the platform bot signed in (reported by its worker).
 pub fn store_platform_bot(
     store: &botyard_shards::Store,
-    keyring: &crate::crypto::Keyring,
+    keyring: &crate::security::crypto::Keyring,
     token: &str,
     at: &SignedIn<'_>,
 ) -> AppResult<()> {
@@ -212,7 +212,10 @@ pub fn store_platform_bot(
     let plain = zeroize::Zeroizing::new(
         serde_json::to_vec(&b).map_err(|e| AppError::Internal(e.to_string()))?,
     );
-    let sealed = keyring.seal(&plain, &crate::keys::catalog_aad(PLATFORM_BOT_SECRET))?;
+    let sealed = keyring.seal(
+        &plain,
+        &crate::security::keys::catalog_aad(PLATFORM_BOT_SECRET),
+    )?;
     store.catalog_write(|c| c.put_secret(PLATFORM_BOT_SECRET, &sealed))?;
     Ok(())
 }

@@ -7,11 +7,11 @@ use botyard_shards::records::TenantStatus;
 use botyard_shards::{SecretSlot, StoreError, TenantScope};
 
 use crate::config::PlatformBot;
+use crate::domain::sessions::{PLATFORM_BOT_SECRET, PLATFORM_SESSION, add_session};
 use crate::error::{AppError, AppResult};
-use crate::keys::slot_aad;
-use crate::sessions::{PLATFORM_BOT_SECRET, PLATFORM_SESSION, add_session};
+use crate::runtime::supervisor::{WorkerKey, WorkerLimits};
+use crate::security::keys::slot_aad;
 use crate::state::AppState;
-use crate::supervisor::{WorkerKey, WorkerLimits};
 use crate::worker::ipc::messages::{SessionKind, SessionSpec};
 use crate::worker::telegram::sim::SimConfig;
 
@@ -57,7 +57,7 @@ pub fn connect_bot(
     token: &str,
     now: i64,
 ) -> AppResult<SecretId> {
-    let label = crate::tenancy::clean_name("label", label)?;
+    let label = crate::domain::tenancy::clean_name("label", label)?;
     if !valid_bot_token(token) {
         return Err(AppError::Invalid {
             code: "session.token_format",
@@ -126,7 +126,7 @@ pub async fn first_verdict(
 ) -> Option<crate::worker::ipc::messages::SessionState> {
     use crate::worker::ipc::messages::SessionState as S;
     let mut rx = st.supervisor.watch(tenant)?;
-    let done = |s: &crate::supervisor::WorkerStatus| {
+    let done = |s: &crate::runtime::supervisor::WorkerStatus| {
         matches!(
             s.sessions.get(&session.0),
             Some(S::Online { .. } | S::Rejected { .. } | S::FloodWait { .. } | S::Revoked)
@@ -169,7 +169,7 @@ pub fn import_session(
     imported: crate::worker::session_import::ImportedSession,
     now: i64,
 ) -> AppResult<SecretId> {
-    let label = crate::tenancy::clean_name("label", label)?;
+    let label = crate::domain::tenancy::clean_name("label", label)?;
     check_session_limit(st, scope)?;
     let source = imported.source;
     let key_id = imported.key_id();
@@ -213,7 +213,7 @@ pub fn connect_sim(
     sim: &SimConfig,
     now: i64,
 ) -> AppResult<SecretId> {
-    let label = crate::tenancy::clean_name("label", label)?;
+    let label = crate::domain::tenancy::clean_name("label", label)?;
     if sim.groups > 200
         || sim.members_per_group > 100_000
         || !(0.0..=10_000.0).contains(&sim.events_per_sec)
@@ -321,7 +321,10 @@ fn platform_bot_stored(
         .ok()??;
     let plain = st
         .keyring
-        .open(&sealed, &crate::keys::catalog_aad(PLATFORM_BOT_SECRET))
+        .open(
+            &sealed,
+            &crate::security::keys::catalog_aad(PLATFORM_BOT_SECRET),
+        )
         .ok()?;
     let b: crate::worker::ipc::messages::BotSession = serde_json::from_slice(&plain).ok()?;
     (b.token.as_str() == token).then_some(b)

@@ -8,9 +8,9 @@ use botyard_shards::records::{
 };
 use botyard_shards::{AdminScope, StoreError, TenantScope};
 
-use crate::crypto::{random_token, sha256};
 use crate::error::{AppError, AppResult};
-use crate::tokens::API_KEY_PREFIX;
+use crate::security::crypto::{random_token, sha256};
+use crate::security::tokens::API_KEY_PREFIX;
 
 pub const NAME_MAX: usize = 100;
 
@@ -33,7 +33,7 @@ pub fn clean_name(field: &str, name: &str) -> AppResult<String> {
             "must not contain control characters",
         ));
     }
-    crate::names::check_visible(field, n)?;
+    crate::domain::names::check_visible(field, n)?;
     Ok(n.to_string())
 }
 

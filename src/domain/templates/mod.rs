@@ -187,7 +187,7 @@ fn clean_name(name: &str) -> AppResult<String> {
             format!("1 to {MAX_NAME} characters"),
         ));
     }
-    crate::names::check_visible("name", n)?;
+    crate::domain::names::check_visible("name", n)?;
     Ok(n.to_string())
 }
 

@@ -14,7 +14,7 @@ pub const MIN_LEN: usize = 8;
 pub const MAX_LEN: usize = 128;
 
 static COMMON: LazyLock<HashSet<&'static str>> = LazyLock::new(|| {
-    include_str!("../assets/common-passwords.txt")
+    include_str!("../../assets/common-passwords.txt")
         .lines()
         .collect()
 });
@@ -198,7 +198,7 @@ impl HashPool {
             return Ok(d.clone());
         }
         let h = self
-            .hash(Secret::new(crate::crypto::random_token()))
+            .hash(Secret::new(crate::security::crypto::random_token()))
             .await?;
         Ok(self.dummy.get_or_init(|| h).clone())
     }

@@ -11,13 +11,13 @@ use botyard_shards::records::{AccountRec, AuditRec, RefreshRec};
 use botyard_shards::{Principal, StoreError, TenantScope};
 
 use crate::config::Secret;
-use crate::crypto::{random_token, sha256};
 use crate::error::{AppError, AppResult};
-use crate::passwords::check_policy;
+use crate::security::crypto::{random_token, sha256};
+use crate::security::passwords::check_policy;
+use crate::security::tokens::TokenError;
 use crate::state::{AppState, Shared, blocking};
-use crate::tokens::TokenError;
 
-use crate::tokens::API_KEY_PREFIX;
+use crate::security::tokens::API_KEY_PREFIX;
 
 #[derive(Serialize, ToSchema, Debug)]
 pub struct TokenPair {

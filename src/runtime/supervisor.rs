@@ -16,7 +16,7 @@ use botyard_shards::Store;
 use botyard_shards::ids::TenantId;
 use botyard_shards::ingest::IngestHandle;
 
-use crate::ingestion;
+use crate::runtime::ingestion;
 use crate::worker::ipc::frame::{FrameError, FrameReader, FrameWriter};
 use crate::worker::ipc::messages::{
     DeliveryOutcome, FromWorker, PROTOCOL_VERSION, SendJob, SessionSpec, SessionState, ToWorker,
@@ -47,7 +47,7 @@ pub struct SupervisorConfig {
     pub start_rate: f64,
     pub start_burst: u32,
     /// A delegated cgroup subtree for per-worker `memory.max`, when the host gives one.
-    pub cgroup: Option<Arc<crate::cgroup::Delegated>>,
+    pub cgroup: Option<Arc<crate::runtime::cgroup::Delegated>>,
     /// The reseller's Telegram application, handed to workers for real sessions.
     pub telegram: Option<crate::worker::ipc::messages::TelegramApp>,
     /// The platform bot's token, to store its key under once it signed in.
@@ -334,7 +334,7 @@ pub struct Supervisor {
     /// For what workers report besides counters: dialogs, chat changes.
     store: Arc<Store>,
     /// Seals session material a worker reports (a bot's new key).
-    keyring: Arc<crate::crypto::Keyring>,
+    keyring: Arc<crate::security::crypto::Keyring>,
     slots: Mutex<HashMap<WorkerKey, Slot>>,
     /// Starts and stops of one key run one at a time, so two starts cannot both find nothing
     /// to stop and leave two processes holding the same Telegram session.
@@ -496,7 +496,7 @@ impl Supervisor {
         cfg: SupervisorConfig,
         ingest: IngestHandle,
         store: Arc<Store>,
-        keyring: Arc<crate::crypto::Keyring>,
+        keyring: Arc<crate::security::crypto::Keyring>,
     ) -> Arc<Self> {
         Arc::new(Supervisor {
             limiter: StartLimiter::new(cfg.start_rate, cfg.start_burst),
@@ -529,12 +529,12 @@ impl Supervisor {
         let store = self.store.clone();
         let read = tokio::task::spawn_blocking(move || {
             let scope = store.supervisor_scope(tenant)?;
-            crate::tenancy::settings(&scope)
+            crate::domain::tenancy::settings(&scope)
         })
         .await;
         match read {
             Ok(Ok(s)) => {
-                let z = crate::tenancy::zone(&s);
+                let z = crate::domain::tenancy::zone(&s);
                 lock(&self.zones).insert(tenant, z.clone());
                 z
             }
@@ -571,7 +571,7 @@ impl Supervisor {
             .direct_seq
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         job.run = 0;
-        job.session = crate::sessions::PLATFORM_SESSION;
+        job.session = crate::domain::sessions::PLATFORM_SESSION;
         let key = job.key();
         let (tx, rx) = oneshot::channel();
         lock(&self.direct).insert(key, tx);
@@ -1121,7 +1121,7 @@ impl Supervisor {
         let mut budget = status
             .borrow()
             .events_per_sec
-            .map(|r| crate::ingestion::Budget::new(r, Instant::now()));
+            .map(|r| crate::runtime::ingestion::Budget::new(r, Instant::now()));
         let mut dropping = false;
         // Sessions whose kind (bot or user) was checked against their first sign-in this run.
         let mut kinds_known: std::collections::HashSet<u64> = std::collections::HashSet::new();
@@ -1215,7 +1215,7 @@ impl Supervisor {
                         {
                             let (store, keyring, is_bot) = (self.store.clone(), self.keyring.clone(), me.is_bot);
                             let r = tokio::task::spawn_blocking(move || {
-                                crate::sessions::store_kind(&store, &keyring, tenant, botyard_shards::ids::SecretId(session), is_bot)
+                                crate::domain::sessions::store_kind(&store, &keyring, tenant, botyard_shards::ids::SecretId(session), is_bot)
                             }).await;
                             match r {
                                 Ok(Ok(true)) => tracing::info!(session, is_bot, "session {session} signed in as a {}", if is_bot { "bot" } else { "user account" }),
@@ -1232,7 +1232,7 @@ impl Supervisor {
                         let store = self.store.clone();
                         let n = dialogs.len();
                         let stored = tokio::task::spawn_blocking(move || {
-                            crate::groups::store_dialogs(&store, tenant, session, &dialogs, now())
+                            crate::domain::groups::store_dialogs(&store, tenant, session, &dialogs, now())
                         })
                         .await;
                         match stored {
@@ -1281,8 +1281,8 @@ impl Supervisor {
                         };
                         let (store, keyring) = (self.store.clone(), self.keyring.clone());
                         let r = tokio::task::spawn_blocking(move || {
-                            let at = crate::sessions::SignedIn { dc_id, addr, auth_key: &auth_key, user_id };
-                            crate::sessions::store_moved(&store, &keyring, tenant, botyard_shards::ids::SecretId(session), &at)
+                            let at = crate::domain::sessions::SignedIn { dc_id, addr, auth_key: &auth_key, user_id };
+                            crate::domain::sessions::store_moved(&store, &keyring, tenant, botyard_shards::ids::SecretId(session), &at)
                         }).await;
                         match r {
                             Ok(Ok(_)) => tracing::info!(session, dc_id, "session key and datacenter stored"),
@@ -1296,8 +1296,8 @@ impl Supervisor {
                         }
                         let (store, keyring) = (self.store.clone(), self.keyring.clone());
                         let r = tokio::task::spawn_blocking(move || match key.tenant() {
-                            Some(tenant) => crate::sessions::store_sync(&store, &keyring, tenant, botyard_shards::ids::SecretId(session), &state),
-                            None => crate::sessions::store_platform_sync(&store, &keyring, &state),
+                            Some(tenant) => crate::domain::sessions::store_sync(&store, &keyring, tenant, botyard_shards::ids::SecretId(session), &state),
+                            None => crate::domain::sessions::store_platform_sync(&store, &keyring, &state),
                         }).await;
                         match r {
                             Ok(Ok(_)) => {
@@ -1376,7 +1376,9 @@ impl Supervisor {
                 let mut settled = 0u64;
                 for (key, outcome) in &batch {
                     // None: not pending (a repeat after a restart, or a stranger's key).
-                    if let Some(done) = crate::campaigns::runs::settle(s, *key, outcome, at)? {
+                    if let Some(done) =
+                        crate::domain::campaigns::runs::settle(s, *key, outcome, at)?
+                    {
                         settled += 1;
                         if let Some(code) = done.paused {
                             tracing::warn!(campaign = key.0.0, code, "campaign paused");
@@ -1420,10 +1422,10 @@ impl Supervisor {
         let store = self.store.clone();
         let r = tokio::task::spawn_blocking(move || {
             let scope = store.supervisor_scope(tenant)?;
-            let settings = crate::tenancy::settings(&scope)?;
+            let settings = crate::domain::tenancy::settings(&scope)?;
             let at = now();
-            let crate::campaigns::runs::Pending { jobs, dead } =
-                crate::campaigns::runs::pending(&scope.shard_read()?, &settings, at)?;
+            let crate::domain::campaigns::runs::Pending { jobs, dead } =
+                crate::domain::campaigns::runs::pending(&scope.shard_read()?, &settings, at)?;
             if !dead.is_empty() {
                 scope.shard_write(|s| {
                     for (key, code) in &dead {
@@ -1431,7 +1433,7 @@ impl Supervisor {
                             code: (*code).into(),
                             at_ms: at * 1000,
                         };
-                        crate::campaigns::runs::settle(s, *key, &outcome, at)?;
+                        crate::domain::campaigns::runs::settle(s, *key, &outcome, at)?;
                     }
                     Ok::<_, crate::error::AppError>(())
                 })?;
@@ -1465,13 +1467,13 @@ impl Supervisor {
         };
         let (store, keyring) = (self.store.clone(), self.keyring.clone());
         let r = tokio::task::spawn_blocking(move || {
-            let at = crate::sessions::SignedIn {
+            let at = crate::domain::sessions::SignedIn {
                 dc_id,
                 addr,
                 auth_key: &auth_key,
                 user_id,
             };
-            crate::sessions::store_platform_bot(&store, &keyring, &token, &at)
+            crate::domain::sessions::store_platform_bot(&store, &keyring, &token, &at)
         })
         .await;
         if !matches!(r, Ok(Ok(()))) {
@@ -1533,7 +1535,7 @@ impl Supervisor {
         if !changes.is_empty() {
             let store = self.store.clone();
             let r = tokio::task::spawn_blocking(move || {
-                crate::groups::store_chat_changes(&store, tenant, &changes, now())
+                crate::domain::groups::store_chat_changes(&store, tenant, &changes, now())
             })
             .await;
             match r {
@@ -1551,7 +1553,7 @@ impl Supervisor {
     }
 }
 
-impl crate::campaigns::scheduler::JobSink for Supervisor {
+impl crate::domain::campaigns::scheduler::JobSink for Supervisor {
     /// Hands a started run's posts to the tenant's worker. Without a worker they stay pending
     /// in the store and go when one starts.
     fn deliver(&self, tenant: TenantId, jobs: Vec<SendJob>) {

@@ -41,7 +41,7 @@ impl Drop for TestTurn<'_> {
 impl LinkCodes {
     /// A new code for `account` (its earlier one stops working), and when it expires.
     pub fn issue(&self, account: AccountId, now: i64) -> AppResult<(String, i64)> {
-        let code = crate::crypto::random_token();
+        let code = crate::security::crypto::random_token();
         let expires = now + CODE_TTL_SECS;
         let mut codes = self.codes.lock().unwrap_or_else(|p| p.into_inner());
         codes.retain(|_, (a, exp)| *exp > now && *a != account);
@@ -50,7 +50,10 @@ impl LinkCodes {
                 code: "telegram.too_many_links",
             });
         }
-        codes.insert(crate::crypto::sha256(code.as_bytes()), (account, expires));
+        codes.insert(
+            crate::security::crypto::sha256(code.as_bytes()),
+            (account, expires),
+        );
         Ok((code, expires))
     }
 
@@ -77,7 +80,7 @@ impl LinkCodes {
     /// The account a code was issued to, once: the code is used up.
     pub fn redeem(&self, code: &str, now: i64) -> Option<AccountId> {
         let mut codes = self.codes.lock().unwrap_or_else(|p| p.into_inner());
-        let (account, expires) = codes.remove(&crate::crypto::sha256(code.as_bytes()))?;
+        let (account, expires) = codes.remove(&crate::security::crypto::sha256(code.as_bytes()))?;
         (expires > now).then_some(account)
     }
 }

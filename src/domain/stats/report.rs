@@ -381,7 +381,7 @@ pub fn build<T: Reader>(
     settings: &SettingsRec,
     period: Range,
 ) -> AppResult<String> {
-    let zone = crate::tenancy::zone(settings);
+    let zone = crate::domain::tenancy::zone(settings);
     let len = period.len();
     let before = Range {
         from: Day(period.from.0.saturating_sub(len)),
@@ -424,7 +424,7 @@ pub fn build<T: Reader>(
 
 /// Makes and stores the report of `period` for the tenant.
 pub fn make(scope: &TenantScope, period: Range, now: i64, scheduled: bool) -> AppResult<ReportId> {
-    let settings = crate::tenancy::settings(scope)?;
+    let settings = crate::domain::tenancy::settings(scope)?;
     let html = build(&scope.shard_read()?, &settings, period)?;
     let rec = ReportRec {
         from: period.from,
@@ -453,8 +453,8 @@ pub fn run_due(store: &Store, every: Every, now: i64) -> usize {
         }
         let r = (|| -> AppResult<bool> {
             let scope = store.supervisor_scope(tenant)?;
-            let settings = crate::tenancy::settings(&scope)?;
-            let today = super::today(&crate::tenancy::zone(&settings), now);
+            let settings = crate::domain::tenancy::settings(&scope)?;
+            let today = super::today(&crate::domain::tenancy::zone(&settings), now);
             let Some(period) = last_period(every, today) else {
                 return Ok(false);
             };
@@ -484,7 +484,7 @@ pub fn run_due(store: &Store, every: Every, now: i64) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::stats::day_of;
+    use crate::domain::stats::day_of;
     use jiff::civil::Date;
 
     #[test]

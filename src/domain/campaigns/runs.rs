@@ -9,8 +9,8 @@ use botyard_shards::records::{
 use botyard_shards::{DeliveryKey, Reader, TenantShard, WriteTransaction};
 use sha2::{Digest, Sha256};
 
+use crate::domain::templates::{self, TemplateFormat};
 use crate::error::AppResult;
-use crate::templates::{self, TemplateFormat};
 use crate::worker::ipc::messages::{DeliveryOutcome, SendJob};
 use crate::worker::telegram::{Markup, MediaFile, MediaKind, UrlButton};
 
@@ -272,7 +272,7 @@ pub fn job<T: Reader>(
             })
             .collect(),
         media: p.media.map(|(mid, m)| MediaFile {
-            file: crate::media::file_name(mid),
+            file: crate::domain::media::file_name(mid),
             kind: match m.kind {
                 MediaKindRec::Photo => MediaKind::Photo,
                 MediaKindRec::Video => MediaKind::Video,

@@ -197,8 +197,8 @@ impl Metrics {
     /// every family, under one lock so concurrent scrapes do not mix.
     pub fn scrape<'a>(
         &self,
-        workers: impl IntoIterator<Item = (String, &'a crate::supervisor::WorkerStatus)>,
-        scheduler: &crate::campaigns::scheduler::SchedulerStats,
+        workers: impl IntoIterator<Item = (String, &'a crate::runtime::supervisor::WorkerStatus)>,
+        scheduler: &crate::domain::campaigns::scheduler::SchedulerStats,
     ) -> String {
         let _one = self.scrape.lock().unwrap_or_else(|p| p.into_inner());
         self.observe_workers(workers);
@@ -206,7 +206,7 @@ impl Metrics {
         self.encode()
     }
 
-    pub fn observe_scheduler(&self, s: &crate::campaigns::scheduler::SchedulerStats) {
+    pub fn observe_scheduler(&self, s: &crate::domain::campaigns::scheduler::SchedulerStats) {
         self.campaign_timers
             .set(i64::try_from(s.timers).unwrap_or(i64::MAX));
         // Totals kept by the scheduler; the families hold them as counters.
@@ -223,9 +223,9 @@ impl Metrics {
     /// a stopped worker's series disappear).
     pub fn observe_workers<'a>(
         &self,
-        all: impl IntoIterator<Item = (String, &'a crate::supervisor::WorkerStatus)>,
+        all: impl IntoIterator<Item = (String, &'a crate::runtime::supervisor::WorkerStatus)>,
     ) {
-        use crate::supervisor::WorkerState as S;
+        use crate::runtime::supervisor::WorkerState as S;
         // The supervisor keeps the totals: cleared, each counter is set to it (a counter
         // restarts from zero with its worker's slot, which Prometheus' rate() allows for).
         for f in [&self.worker_rss, &self.worker_anon] {

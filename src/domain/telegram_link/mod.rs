@@ -9,8 +9,8 @@ use botyard_shards::ids::AccountId;
 use botyard_shards::records::{Language, TelegramLinkRec};
 
 use crate::error::{AppError, AppResult};
+use crate::runtime::supervisor::{BotCommand, DirectError};
 use crate::state::{Shared, blocking};
-use crate::supervisor::{BotCommand, DirectError};
 use crate::worker::ipc::messages::{DeliveryOutcome, SendJob};
 use crate::worker::telegram::Markup;
 
@@ -80,7 +80,7 @@ pub fn link(
     // The link is stored; a failed read of the language only changes the answer's language.
     let language = tenant
         .and_then(|t| store.supervisor_scope(t).ok())
-        .and_then(|scope| crate::tenancy::settings(&scope).ok())
+        .and_then(|scope| crate::domain::tenancy::settings(&scope).ok())
         .map_or(Language::En, |s| s.language);
     tracing::info!(account = account.0, "account linked to a Telegram user");
     Ok(Reply::Linked { email, language })
@@ -117,7 +117,7 @@ pub fn private_post(user_id: i64, access_hash: i64, text: String, markup: Markup
         campaign: 0,
         run: 0,
         chat_id: user_id,
-        session: crate::sessions::PLATFORM_SESSION,
+        session: crate::domain::sessions::PLATFORM_SESSION,
         random_id: rand::random(),
         text,
         markup,

@@ -42,7 +42,7 @@ pub fn day_of(date: Date) -> Option<Day> {
 
 /// Today in `zone`.
 pub fn today(zone: &jiff::tz::TimeZone, now: i64) -> Day {
-    crate::ingestion::day_hour(zone, now).0
+    crate::runtime::ingestion::day_hour(zone, now).0
 }
 
 /// Monday is 0.

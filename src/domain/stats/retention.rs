@@ -56,11 +56,12 @@ pub struct Pruned {
 /// Prunes one tenant, `batch` rows per transaction.
 pub fn prune_tenant(store: &Store, tenant: TenantId, now: i64, batch: usize) -> AppResult<Pruned> {
     let scope = store.supervisor_scope(tenant)?;
-    let settings = crate::tenancy::settings(&scope)?;
-    let zone = crate::tenancy::zone(&settings);
+    let settings = crate::domain::tenancy::settings(&scope)?;
+    let zone = crate::domain::tenancy::zone(&settings);
     let today = super::today(&zone, now);
-    let retention = crate::tenancy::plan_limit(store, scope.record().plan, |l| l.retention_days)?
-        .unwrap_or(u32::MAX);
+    let retention =
+        crate::domain::tenancy::plan_limit(store, scope.record().plan, |l| l.retention_days)?
+            .unwrap_or(u32::MAX);
     let mut out = Pruned {
         tenants: 1,
         ..Pruned::default()

@@ -162,7 +162,7 @@ pub fn clean_name(name: &str) -> AppResult<String> {
             ),
         });
     }
-    crate::names::check_visible("name", n)?;
+    crate::domain::names::check_visible("name", n)?;
     Ok(n.to_string())
 }
 

@@ -101,10 +101,10 @@ fn local_day<T: botyard_shards::Reader>(
     s: &botyard_shards::TenantShard<T>,
     now: i64,
 ) -> Result<botyard_shards::ids::Day, StoreError> {
-    let zone = s
-        .settings()?
-        .map_or(jiff::tz::TimeZone::UTC, |st| crate::tenancy::zone(&st));
-    Ok(crate::ingestion::day_hour(&zone, now).0)
+    let zone = s.settings()?.map_or(jiff::tz::TimeZone::UTC, |st| {
+        crate::domain::tenancy::zone(&st)
+    });
+    Ok(crate::runtime::ingestion::day_hour(&zone, now).0)
 }
 
 /// Filters of the group list; every one that is set must match.

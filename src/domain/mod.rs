@@ -1,0 +1,17 @@
+//! The product's use cases, one module per capability: plain functions over scoped store
+//! handles (`TenantScope`, `AdminScope`), called by the thin handlers in `http/` and by the
+//! runtime. Tenant data is reached only through a scope, so a use case cannot touch another
+//! tenant's rows.
+
+pub mod auth;
+pub mod campaigns;
+pub mod demo;
+pub mod groups;
+pub mod media;
+pub mod names;
+pub mod sessions;
+pub mod stats;
+pub mod telegram_link;
+pub mod templates;
+pub mod tenancy;
+pub mod tenant_workers;
