@@ -4,7 +4,7 @@
 //! one loopback fake datacenter and all receiving the same steady stream of group messages.
 //! Per-process anonymous memory, RSS and PSS for each side, measured in one run.
 //!
-//! Run through `bench/telethon_memory.sh`, which makes the Telethon venv and sets
+//! Run through `benches/telethon_memory.sh`, which makes the Telethon venv and sets
 //! `TELETHON_PYTHON`; `BENCH_SESSIONS` (default 20) is N, `BENCH_STREAM_SECS` (default 30)
 //! how long messages flow before measuring.
 
@@ -204,7 +204,7 @@ async fn run(n: usize, stream: Duration, python: &str) {
     app.all_online(n).await;
     println!("grammers: {n} workers signed in");
 
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("bench/telethon_client.py");
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("benches/telethon_client.py");
     let t0 = Instant::now();
     let mut clients: Vec<Telethon> = Vec::new();
     for _ in 0..n {
@@ -279,7 +279,7 @@ async fn run(n: usize, stream: Duration, python: &str) {
 
 fn main() {
     let python = std::env::var("TELETHON_PYTHON").unwrap_or_else(|_| {
-        eprintln!("TELETHON_PYTHON is not set: run bench/telethon_memory.sh");
+        eprintln!("TELETHON_PYTHON is not set: run benches/telethon_memory.sh");
         std::process::exit(2)
     });
     let n = std::env::var("BENCH_SESSIONS")

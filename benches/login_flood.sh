@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Server memory under a login flood: RSS before, at the peak and after 15 s idle, for each
 # binary given, interleaved ROUNDS times (medians in docs/PERFORMANCE.md).
-#   bench/login_flood.sh ROUNDS BINARY...
+#   benches/login_flood.sh ROUNDS BINARY...
 # Every request comes from its own client address (a trusted local proxy names it), so the
 # lockout does not stop them: each one is a password hash, or a 503 when the queue is full.
 set -euo pipefail

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Authenticated GET of a tenant record under 64 concurrent connections, with wrk.
-# Usage: bench/http.sh [seconds]   (installs wrk from Debian's packages if missing)
+# Usage: benches/http.sh [seconds]   (installs wrk from Debian's packages if missing)
 # Runs the release binary on a fresh data folder on loopback; prints wrk's latency
 # distribution for an access token (JWT) and for an API key, side by side.
 set -euo pipefail

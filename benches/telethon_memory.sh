@@ -1,7 +1,7 @@
 #!/bin/sh
 # Real session memory, side by side: botyard's grammers workers against Telethon clients.
 # Makes a venv with Telethon from PyPI (once), then runs the bench binary.
-#   bench/telethon_memory.sh [N] [stream seconds]
+#   benches/telethon_memory.sh [N] [stream seconds]
 set -eu
 cd "$(dirname "$0")/.."
 venv=${TELETHON_VENV:-target/telethon-venv}
