@@ -4,6 +4,7 @@ pub mod audit_routes;
 pub mod auth_routes;
 pub mod campaign_routes;
 pub mod client_addr;
+pub mod csv;
 pub mod extract;
 pub mod group_routes;
 pub mod language;

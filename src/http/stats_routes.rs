@@ -14,8 +14,9 @@ use botyard_shards::ids::{CampaignId, ChatId, Day};
 use botyard_shards::{ReadTransaction, TenantScope, TenantShard};
 
 use crate::domain::stats::activity::{self, Interval};
-use crate::domain::stats::{self, Horizon, Range, csv};
+use crate::domain::stats::{self, Horizon, Range};
 use crate::error::{AppError, AppResult, ErrorEnvelope};
+use crate::http::csv;
 use crate::http::extract::{ApiPath, ApiQuery, TenantCtx};
 use crate::state::{Shared, blocking};
 

@@ -5,7 +5,6 @@
 
 pub mod activity;
 pub mod campaigns;
-pub mod csv;
 pub mod report;
 pub mod retention;
 pub mod summary;

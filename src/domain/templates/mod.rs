@@ -155,7 +155,7 @@ fn check_buttons(rows: &[Vec<Button>]) -> AppResult<()> {
             }
             let ok = b.url.len() <= 2_048
                 && !b.url.chars().any(char::is_whitespace)
-                && b.url.parse::<axum::http::Uri>().is_ok_and(|u| {
+                && b.url.parse::<http::Uri>().is_ok_and(|u| {
                     u.scheme_str() == Some("https") && u.host().is_some_and(|h| !h.is_empty())
                 });
             if !ok {
