@@ -238,7 +238,7 @@ fn only_the_http_edge_knows_axum_and_utoipa() {
         "domain::stats::summary",
         "domain::templates",
         "error",
-        "runtime::supervisor",
+        "runtime::supervisor::status",
         "runtime::tenant_logs",
     ];
     let (mods, _) = graph();

@@ -1,0 +1,204 @@
+//! What a worker reports that must last: events to the shard writers, delivery results,
+//! pending jobs, the platform bot's moves, and alerts in the audit log.
+
+use super::*;
+
+impl Supervisor {
+    /// Stores delivery results in one shard transaction.
+    pub(super) async fn settle_results(
+        &self,
+        tenant: TenantId,
+        status: &Arc<watch::Sender<WorkerStatus>>,
+        results: &mut Vec<(
+            botyard_shards::DeliveryKey,
+            crate::worker::ipc::messages::DeliveryOutcome,
+        )>,
+    ) {
+        if results.is_empty() {
+            return;
+        }
+        let batch = std::mem::take(results);
+        let store = self.store.clone();
+        let r = tokio::task::spawn_blocking(move || {
+            let scope = store.supervisor_scope(tenant)?;
+            let at = now();
+            scope.shard_write(|s| {
+                let mut settled = 0u64;
+                for (key, outcome) in &batch {
+                    // None: not pending (a repeat after a restart, or a stranger's key).
+                    if let Some(done) =
+                        crate::domain::campaigns::runs::settle(s, *key, outcome, at)?
+                    {
+                        settled += 1;
+                        if let Some(code) = done.paused {
+                            tracing::warn!(campaign = key.0.0, code, "campaign paused");
+                        }
+                    }
+                }
+                Ok::<_, crate::error::AppError>(settled)
+            })
+        })
+        .await;
+        match r {
+            Ok(Ok(n)) => status.send_modify(|s| s.deliveries_settled += n),
+            Ok(Err(e)) => tracing::error!(error = %e, "cannot store delivery results"),
+            Err(e) => tracing::error!(error = %e, "delivery result task failed"),
+        }
+    }
+
+    /// Hands campaign posts to the worker, in frames well under the size limit.
+    pub(super) async fn hand_jobs(
+        &self,
+        writer: &mut FrameWriter<tokio::net::unix::OwnedWriteHalf>,
+        status: &Arc<watch::Sender<WorkerStatus>>,
+        jobs: Vec<SendJob>,
+    ) -> Result<(), FrameError> {
+        let n = jobs.len() as u64;
+        for chunk in jobs.chunks(JOBS_PER_FRAME) {
+            writer
+                .send(&ToWorker::Send {
+                    jobs: chunk.to_vec(),
+                })
+                .await?;
+        }
+        if n > 0 {
+            status.send_modify(|s| s.jobs_handed += n);
+        }
+        Ok(())
+    }
+
+    /// The tenant's pending deliveries as jobs; those that can no longer be sent are failed.
+    pub(super) async fn pending_jobs(&self, tenant: TenantId) -> Vec<SendJob> {
+        let store = self.store.clone();
+        let r = tokio::task::spawn_blocking(move || {
+            let scope = store.supervisor_scope(tenant)?;
+            let settings = crate::domain::tenancy::settings(&scope)?;
+            let at = now();
+            let crate::domain::campaigns::runs::Pending { jobs, dead } =
+                crate::domain::campaigns::runs::pending(&scope.shard_read()?, &settings, at)?;
+            if !dead.is_empty() {
+                scope.shard_write(|s| {
+                    for (key, code) in &dead {
+                        let outcome = crate::worker::ipc::messages::DeliveryOutcome::Failed {
+                            code: (*code).into(),
+                            at_ms: at * 1000,
+                        };
+                        crate::domain::campaigns::runs::settle(s, *key, &outcome, at)?;
+                    }
+                    Ok::<_, crate::error::AppError>(())
+                })?;
+            }
+            Ok::<_, crate::error::AppError>(jobs)
+        })
+        .await;
+        match r {
+            Ok(Ok(jobs)) => jobs,
+            Ok(Err(e)) => {
+                tracing::error!(error = %e, "cannot load pending deliveries");
+                Vec::new()
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "pending deliveries task failed");
+                Vec::new()
+            }
+        }
+    }
+
+    /// Stores where the platform bot signed in, so a restart does not sign in again.
+    pub(super) async fn store_platform_moved(
+        &self,
+        dc_id: i32,
+        addr: std::net::SocketAddr,
+        auth_key: zeroize::Zeroizing<Vec<u8>>,
+        user_id: i64,
+    ) {
+        let Some(token) = self.cfg.platform_bot_token.clone() else {
+            return;
+        };
+        let (store, keyring) = (self.store.clone(), self.keyring.clone());
+        let r = tokio::task::spawn_blocking(move || {
+            let at = crate::domain::sessions::SignedIn {
+                dc_id,
+                addr,
+                auth_key: &auth_key,
+                user_id,
+            };
+            crate::domain::sessions::store_platform_bot(&store, &keyring, &token, &at)
+        })
+        .await;
+        if !matches!(r, Ok(Ok(()))) {
+            tracing::error!("cannot store the platform bot's key");
+        }
+    }
+
+    /// A durable alert in the audit log, for admins and the notifications to come.
+    pub(super) async fn record_alert(&self, key: WorkerKey, action: &'static str, detail: String) {
+        let store = self.store.clone();
+        let r = tokio::task::spawn_blocking(move || {
+            store.catalog_write(|c| {
+                c.audit(&botyard_shards::records::AuditRec {
+                    at: now(),
+                    actor: None,
+                    tenant: key.tenant(),
+                    action: action.into(),
+                    detail,
+                })
+            })
+        })
+        .await;
+        if !matches!(r, Ok(Ok(_))) {
+            tracing::error!(action, "cannot record the alert in the audit log");
+        }
+    }
+
+    pub(super) async fn store_events(
+        &self,
+        key: WorkerKey,
+        status: &Arc<watch::Sender<WorkerStatus>>,
+        events: &[crate::worker::telegram::IncomingEvent],
+    ) -> Result<(), botyard_shards::ingest::IngestError> {
+        let Some(tenant) = key.tenant() else {
+            // The platform bot's traffic is not a tenant's statistics; its commands (account
+            // links) go to the inbox, or are dropped when it is full.
+            let inbox = lock(&self.platform_inbox).clone();
+            for e in events {
+                let Some(cmd) = BotCommand::from_event(e) else {
+                    continue;
+                };
+                if let Some(tx) = &inbox
+                    && tx.try_send(cmd).is_err()
+                {
+                    tracing::warn!("platform bot command dropped: inbox full");
+                }
+            }
+            status.send_modify(|s| s.events_stored += events.len() as u64);
+            return Ok(());
+        };
+        // Events name chats, never tenants: the tenant is the worker's, so a worker cannot
+        // write into another tenant's rows.
+        let zone = self.zone(tenant).await;
+        let batch = ingestion::to_batch(tenant, &zone, events);
+        if !batch.is_empty() {
+            self.ingest.submit_batch(tenant, batch).await?;
+        }
+        let changes = ingestion::chat_changes(events);
+        if !changes.is_empty() {
+            let store = self.store.clone();
+            let r = tokio::task::spawn_blocking(move || {
+                crate::domain::groups::store_chat_changes(&store, tenant, &changes, now())
+            })
+            .await;
+            match r {
+                Ok(Ok(())) => {}
+                Ok(Err(e)) => {
+                    tracing::error!(error = %e, "cannot store chat changes")
+                }
+                Err(e) => {
+                    tracing::error!(error = %e, "chat change task failed")
+                }
+            }
+        }
+        status.send_modify(|s| s.events_stored += events.len() as u64);
+        Ok(())
+    }
+}
