@@ -131,7 +131,8 @@ pub async fn run_with(
         Some(p) => p.clone(),
         None => std::env::current_exe().map_err(io("locating this executable"))?,
     };
-    let sup_cfg = startup::supervisor_config(&config, exe)?;
+    let mut sup_cfg = startup::supervisor_config(&config, exe)?;
+    sup_cfg.clock = opts.clock.clone();
     let ingest_handle = ingest
         .handle()
         .ok_or_else(|| RunError::Bootstrap("ingest writers did not start".into()))?;

@@ -34,7 +34,7 @@ impl Supervisor {
                 status.send_modify(|s| {
                     s.state = WorkerState::Running;
                     s.pid = pid.or(Some(wpid));
-                    s.started_at = Some(now());
+                    s.started_at = Some(self.now());
                     s.sandbox = Some(*sandbox);
                 });
             }
@@ -125,7 +125,7 @@ impl Supervisor {
                     }
                 }
                 _ = monitor.tick() => {
-                    let Some(u) = pid.and_then(|p| sample(p, now())) else { continue };
+                    let Some(u) = pid.and_then(|p| sample(p, self.now())) else { continue };
                     // The kernel enforces the cap when the worker is in a capped cgroup.
                     let limit = {
                         let s = status.borrow();
@@ -187,8 +187,9 @@ impl Supervisor {
                         let Some(tenant) = key.tenant() else { continue };
                         let store = self.store.clone();
                         let n = dialogs.len();
+                        let now = self.now();
                         let stored = tokio::task::spawn_blocking(move || {
-                            crate::domain::groups::store_dialogs(&store, tenant, session, &dialogs, now())
+                            crate::domain::groups::store_dialogs(&store, tenant, session, &dialogs, now)
                         })
                         .await;
                         match stored {

@@ -37,7 +37,7 @@ pub use status::{
     sample,
 };
 
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct SupervisorConfig {
     /// The `botyard` executable to run as `botyard worker`.
     pub exe: PathBuf,
@@ -68,6 +68,8 @@ pub struct SupervisorConfig {
     pub delivery: crate::config::DeliverySection,
     /// `(uid, gid)` workers run as when the server runs as root.
     pub run_as: Option<(u32, u32)>,
+    /// Timestamps in statuses, samples, stored groups and alerts come from here.
+    pub clock: crate::clock::SharedClock,
 }
 
 impl SupervisorConfig {
@@ -93,6 +95,7 @@ impl SupervisorConfig {
             cgroup: None,
             telegram: None,
             platform_bot_token: None,
+            clock: Arc::new(crate::clock::SystemClock),
         }
     }
 }
@@ -197,8 +200,10 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
-fn now() -> i64 {
-    jiff::Timestamp::now().as_second()
+impl Supervisor {
+    fn now(&self) -> i64 {
+        self.cfg.clock.now()
+    }
 }
 
 /// Whose worker: a tenant's, or the reseller's platform bot.

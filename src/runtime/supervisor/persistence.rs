@@ -19,9 +19,10 @@ impl Supervisor {
         }
         let batch = std::mem::take(results);
         let store = self.store.clone();
+        let now = self.now();
         let r = tokio::task::spawn_blocking(move || {
             let scope = store.supervisor_scope(tenant)?;
-            let at = now();
+            let at = now;
             scope.shard_write(|s| {
                 let mut settled = 0u64;
                 for (key, outcome) in &batch {
@@ -70,10 +71,11 @@ impl Supervisor {
     /// The tenant's pending deliveries as jobs; those that can no longer be sent are failed.
     pub(super) async fn pending_jobs(&self, tenant: TenantId) -> Vec<SendJob> {
         let store = self.store.clone();
+        let now = self.now();
         let r = tokio::task::spawn_blocking(move || {
             let scope = store.supervisor_scope(tenant)?;
             let settings = crate::domain::tenancy::settings(&scope)?;
-            let at = now();
+            let at = now;
             let crate::domain::campaigns::runs::Pending { jobs, dead } =
                 crate::domain::campaigns::runs::pending(&scope.shard_read()?, &settings, at)?;
             if !dead.is_empty() {
@@ -134,10 +136,11 @@ impl Supervisor {
     /// A durable alert in the audit log, for admins and the notifications to come.
     pub(super) async fn record_alert(&self, key: WorkerKey, action: &'static str, detail: String) {
         let store = self.store.clone();
+        let now = self.now();
         let r = tokio::task::spawn_blocking(move || {
             store.catalog_write(|c| {
                 c.audit(&botyard_shards::records::AuditRec {
-                    at: now(),
+                    at: now,
                     actor: None,
                     tenant: key.tenant(),
                     action: action.into(),
@@ -184,8 +187,9 @@ impl Supervisor {
         let changes = ingestion::chat_changes(events);
         if !changes.is_empty() {
             let store = self.store.clone();
+            let now = self.now();
             let r = tokio::task::spawn_blocking(move || {
-                crate::domain::groups::store_chat_changes(&store, tenant, &changes, now())
+                crate::domain::groups::store_chat_changes(&store, tenant, &changes, now)
             })
             .await;
             match r {
