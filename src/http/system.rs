@@ -12,6 +12,7 @@ use axum::{Json, Router};
 use subtle::ConstantTimeEq;
 
 use crate::error::AppError;
+use crate::runtime::metrics::SchedulerSample;
 use crate::runtime::metrics::StatusLabels;
 use crate::state::Shared;
 
@@ -83,9 +84,16 @@ async fn metrics(
     }
     let workers = st.supervisor.all();
     let sched = st.scheduler.watch().borrow().clone();
-    let text = st
-        .metrics
-        .scrape(workers.iter().map(|(key, w)| (key.to_string(), w)), &sched);
+    let text = st.metrics.scrape(
+        workers
+            .iter()
+            .map(|(key, w)| w.metrics_sample(key.to_string())),
+        &SchedulerSample {
+            timers: sched.timers,
+            runs_started: sched.runs_started,
+            runs_skipped: sched.runs_skipped,
+        },
+    );
     // Prometheus asks for OpenMetrics; anything else gets the classic text format.
     let openmetrics = headers
         .get(header::ACCEPT)

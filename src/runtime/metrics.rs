@@ -48,6 +48,38 @@ fn batch_sizes() -> Histogram {
     Histogram::new(exponential_buckets(1.0, 4.0, 10))
 }
 
+/// The `status` label of `botyard_workers`, indexed by [`WorkerSample::state`].
+pub const WORKER_STATES: [&str; 5] = ["starting", "running", "backoff", "quarantined", "stopped"];
+
+/// One worker as the metrics see it: plain numbers, so this module knows no supervisor type.
+pub struct WorkerSample {
+    /// The `tenant` label: a tenant id or `platform`.
+    pub worker: String,
+    /// Index into [`WORKER_STATES`].
+    pub state: u8,
+    pub restarts: u32,
+    pub events_stored: u64,
+    pub events_dropped: u64,
+    pub posts_handed: u64,
+    pub posts_settled: u64,
+    /// The latest resource sample of a running process.
+    pub usage: Option<UsageSample>,
+}
+
+#[derive(Clone, Copy)]
+pub struct UsageSample {
+    pub rss_kb: u64,
+    pub anon_kb: u64,
+    pub cpu_secs: f64,
+}
+
+/// The scheduler's totals.
+pub struct SchedulerSample {
+    pub timers: usize,
+    pub runs_started: u64,
+    pub runs_skipped: u64,
+}
+
 pub struct Metrics {
     pub registry: Registry,
     pub http_requests: Family<HttpLabels, Counter>,
@@ -193,12 +225,12 @@ impl Metrics {
         }
     }
 
-    /// The exposition at scrape time: the supervisor's and scheduler's current view, then
+    /// The exposition at scrape time: the workers' and the scheduler's current view, then
     /// every family, under one lock so concurrent scrapes do not mix.
-    pub fn scrape<'a>(
+    pub fn scrape(
         &self,
-        workers: impl IntoIterator<Item = (String, &'a crate::runtime::supervisor::WorkerStatus)>,
-        scheduler: &crate::domain::campaigns::scheduler::SchedulerStats,
+        workers: impl IntoIterator<Item = WorkerSample>,
+        scheduler: &SchedulerSample,
     ) -> String {
         let _one = self.scrape.lock().unwrap_or_else(|p| p.into_inner());
         self.observe_workers(workers);
@@ -206,7 +238,7 @@ impl Metrics {
         self.encode()
     }
 
-    pub fn observe_scheduler(&self, s: &crate::domain::campaigns::scheduler::SchedulerStats) {
+    pub fn observe_scheduler(&self, s: &SchedulerSample) {
         self.campaign_timers
             .set(i64::try_from(s.timers).unwrap_or(i64::MAX));
         // Totals kept by the scheduler; the families hold them as counters.
@@ -219,13 +251,9 @@ impl Metrics {
             .inc_by(s.runs_skipped);
     }
 
-    /// Replaces the per-worker series with the supervisor's current view (at scrape time, so
-    /// a stopped worker's series disappear).
-    pub fn observe_workers<'a>(
-        &self,
-        all: impl IntoIterator<Item = (String, &'a crate::runtime::supervisor::WorkerStatus)>,
-    ) {
-        use crate::runtime::supervisor::WorkerState as S;
+    /// Replaces the per-worker series with the current view (at scrape time, so a stopped
+    /// worker's series disappear).
+    pub fn observe_workers(&self, all: impl IntoIterator<Item = WorkerSample>) {
         // The supervisor keeps the totals: cleared, each counter is set to it (a counter
         // restarts from zero with its worker's slot, which Prometheus' rate() allows for).
         for f in [&self.worker_rss, &self.worker_anon] {
@@ -241,16 +269,10 @@ impl Metrics {
             f.clear();
         }
         self.worker_cpu.clear();
-        let mut by_state = [0i64; 5];
-        for (tenant, w) in all {
-            by_state[match w.state {
-                S::Starting => 0,
-                S::Running => 1,
-                S::Backoff => 2,
-                S::Quarantined => 3,
-                S::Stopped => 4,
-            }] += 1;
-            let l = WorkerLabels { tenant };
+        let mut by_state = [0i64; WORKER_STATES.len()];
+        for w in all {
+            by_state[w.state as usize] += 1;
+            let l = WorkerLabels { tenant: w.worker };
             self.worker_restarts
                 .get_or_create(&l)
                 .inc_by(u64::from(w.restarts));
@@ -260,21 +282,18 @@ impl Metrics {
                 .inc_by(w.events_dropped);
             self.worker_posts_handed
                 .get_or_create(&l)
-                .inc_by(w.jobs_handed);
+                .inc_by(w.posts_handed);
             self.worker_posts_settled
                 .get_or_create(&l)
-                .inc_by(w.deliveries_settled);
-            if let Some(u) = w.latest().filter(|_| w.pid.is_some()) {
+                .inc_by(w.posts_settled);
+            if let Some(u) = w.usage {
                 let kib = |k: u64| i64::try_from(k.saturating_mul(1024)).unwrap_or(i64::MAX);
                 self.worker_rss.get_or_create(&l).set(kib(u.rss_kb));
                 self.worker_anon.get_or_create(&l).set(kib(u.anon_kb));
                 self.worker_cpu.get_or_create(&l).inc_by(u.cpu_secs);
             }
         }
-        for (i, status) in ["starting", "running", "backoff", "quarantined", "stopped"]
-            .into_iter()
-            .enumerate()
-        {
+        for (i, status) in WORKER_STATES.into_iter().enumerate() {
             self.workers
                 .get_or_create(&StatusLabels { status })
                 .set(by_state[i]);

@@ -199,3 +199,31 @@ impl WorkerStatus {
         self.usage.back()
     }
 }
+
+impl WorkerStatus {
+    /// What the metrics expose of this worker, labelled `worker`.
+    pub fn metrics_sample(&self, worker: String) -> crate::runtime::metrics::WorkerSample {
+        crate::runtime::metrics::WorkerSample {
+            worker,
+            state: match self.state {
+                WorkerState::Starting => 0,
+                WorkerState::Running => 1,
+                WorkerState::Backoff => 2,
+                WorkerState::Quarantined => 3,
+                WorkerState::Stopped => 4,
+            },
+            restarts: self.restarts,
+            events_stored: self.events_stored,
+            events_dropped: self.events_dropped,
+            posts_handed: self.jobs_handed,
+            posts_settled: self.deliveries_settled,
+            usage: self.latest().filter(|_| self.pid.is_some()).map(|u| {
+                crate::runtime::metrics::UsageSample {
+                    rss_kb: u.rss_kb,
+                    anon_kb: u.anon_kb,
+                    cpu_secs: u.cpu_secs,
+                }
+            }),
+        }
+    }
+}
