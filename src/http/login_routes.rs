@@ -144,30 +144,19 @@ async fn answer(
             out.qr_url = Some(url);
             out.qr_expires_at = Some(rfc3339(expires));
         }
-        LoginState::Failed { code, message } => {
-            let code: &'static str = match code.as_str() {
-                "login.invalid_phone" => "login.invalid_phone",
-                "login.invalid_code" => "login.invalid_code",
-                "login.code_expired" => "login.code_expired",
-                "login.invalid_password" => "login.invalid_password",
-                "login.sign_up_required" => "login.sign_up_required",
-                "login.flood_wait" => "login.flood_wait",
-                "login.order" => "login.order",
-                "login.lost" => "login.lost",
-                "telegram.not_configured" => "telegram.not_configured",
-                _ => "login.failed",
-            };
-            return Err(match code {
-                "login.invalid_phone"
-                | "login.invalid_code"
-                | "login.code_expired"
-                | "login.invalid_password"
-                | "login.sign_up_required" => AppError::Invalid {
+        LoginState::Failed {
+            code: failure,
+            message,
+        } => {
+            let code = failure.code();
+            return Err(if failure.is_bad_input() {
+                AppError::Invalid {
                     code,
                     field: String::new(),
                     message,
-                },
-                _ => AppError::Conflict { code, message },
+                }
+            } else {
+                AppError::Conflict { code, message }
             });
         }
         LoginState::Done {

@@ -9,8 +9,9 @@ use tokio::sync::mpsc;
 
 use crate::worker::ipc::frame::{self, FrameError, FrameReader, FrameWriter};
 use crate::worker::ipc::messages::{
-    DeliveryOutcome, FromWorker, LoginState, LoginStep, PROTOCOL_VERSION, SendJob, SessionKind,
-    SessionSpec, SessionState, ToWorker, WORKER_MEDIA_FD, WORKER_SOCKET_FD, WorkerInit,
+    DeliveryOutcome, FailureCode, FromWorker, LoginFailure, LoginState, LoginStep,
+    PROTOCOL_VERSION, SendJob, SessionKind, SessionSpec, SessionState, ToWorker, WORKER_MEDIA_FD,
+    WORKER_SOCKET_FD, WorkerInit,
 };
 use crate::worker::pacing::Pacer;
 use crate::worker::sandbox::{self, SandboxPolicy, SandboxReport};
@@ -207,7 +208,7 @@ pub async fn serve(
                     };
                     if !sent {
                         writer.send(&FromWorker::Login { login, state: LoginState::Failed {
-                            code: "login.lost".into(),
+                            code: LoginFailure::Lost,
                             message: "this login is no longer pending; start again".into(),
                         } }).await?;
                     }
@@ -229,7 +230,7 @@ pub async fn serve(
                                 campaign: job.campaign,
                                 run: job.run,
                                 chat_id: job.chat_id,
-                                outcome: DeliveryOutcome::Failed { code: "session_not_running".into(), at_ms: now_ms() },
+                                outcome: DeliveryOutcome::Failed { code: FailureCode::SessionNotRunning, at_ms: now_ms() },
                             }).await?;
                         }
                     }
@@ -378,17 +379,14 @@ async fn login_task(
 ) {
     use crate::worker::telegram::grammers::{LoginError, QrStep};
     let say = |state| FromWorker::Login { login, state };
-    let failed = |code: &str, message: String| FromWorker::Login {
+    let failed = |code: LoginFailure, message: String| FromWorker::Login {
         login,
-        state: LoginState::Failed {
-            code: code.into(),
-            message,
-        },
+        state: LoginState::Failed { code, message },
     };
     let Some(app) = app else {
         let _ = out
             .send(failed(
-                "telegram.not_configured",
+                LoginFailure::NotConfigured,
                 "the reseller has not configured telegram.api_id and telegram.api_hash".into(),
             ))
             .await;
@@ -397,7 +395,7 @@ async fn login_task(
     let Some(addr) = crate::worker::telegram::grammers::v4(app.dc_addr) else {
         let _ = out
             .send(failed(
-                "login.failed",
+                LoginFailure::Failed,
                 "telegram.dc is not an IPv4 address".into(),
             ))
             .await;
@@ -426,11 +424,11 @@ async fn login_task(
             auth_key: zeroize::Zeroizing::new(key.to_vec()),
         }),
         None => failed(
-            "login.failed",
+            LoginFailure::Failed,
             "the session has no key after logging in".into(),
         ),
     };
-    let describe = |e: &LoginError| -> (String, String) {
+    let describe = |e: &LoginError| -> (LoginFailure, String) {
         let message = match e {
             LoginError::InvalidPhone => "Telegram does not know this phone number".into(),
             LoginError::InvalidCode => "the code is wrong; try again".into(),
@@ -442,7 +440,7 @@ async fn login_task(
             }
             LoginError::Port(p) => p.to_string(),
         };
-        (e.code().to_string(), message)
+        (e.code(), message)
     };
     let mut code_token = None;
     let mut password_token = None;
@@ -458,13 +456,13 @@ async fn login_task(
                 }
                 Err(e) => {
                     let (c, m) = describe(&e);
-                    let _ = out.send(failed(&c, m)).await;
+                    let _ = out.send(failed(c, m)).await;
                 }
             },
             LoginStep::Code { code } => {
                 let Some(t) = &code_token else {
                     let _ = out
-                        .send(failed("login.order", "ask for a code first".into()))
+                        .send(failed(LoginFailure::Order, "ask for a code first".into()))
                         .await;
                     continue;
                 };
@@ -480,7 +478,7 @@ async fn login_task(
                     }
                     Err(e) => {
                         let (c, m) = describe(&e);
-                        let _ = out.send(failed(&c, m)).await;
+                        let _ = out.send(failed(c, m)).await;
                     }
                 }
             }
@@ -490,13 +488,13 @@ async fn login_task(
                     None if asked_password => match g.password_token().await {
                         Ok(t) => t,
                         Err(e) => {
-                            let _ = out.send(failed("login.failed", e.to_string())).await;
+                            let _ = out.send(failed(LoginFailure::Failed, e.to_string())).await;
                             continue;
                         }
                     },
                     None => {
                         let _ = out
-                            .send(failed("login.order", "send the code first".into()))
+                            .send(failed(LoginFailure::Order, "send the code first".into()))
                             .await;
                         continue;
                     }
@@ -509,7 +507,7 @@ async fn login_task(
                     Err(e) => {
                         // The next attempt fetches a fresh challenge.
                         let (c, m) = describe(&e);
-                        let _ = out.send(failed(&c, m)).await;
+                        let _ = out.send(failed(c, m)).await;
                     }
                 }
             }
@@ -543,7 +541,7 @@ async fn login_task(
                         return;
                     }
                     Err(e) => {
-                        let _ = out.send(failed("login.failed", e.to_string())).await;
+                        let _ = out.send(failed(LoginFailure::Failed, e.to_string())).await;
                         return;
                     }
                 }
@@ -792,7 +790,7 @@ async fn run_session<P: TelegramPort>(
                         // A refused post was a call to Telegram too: it counts for the pace.
                         pacer.sent(job.chat_id, now_ms() as u64);
                         if let DeliveryOutcome::Failed { code, .. } = &outcome
-                            && code == "flood_wait"
+                            && *code == FailureCode::FloodWait
                         {
                             // Longer than we wait for: the rest of the queue still holds off.
                             pacer.flood_wait(now_ms() as u64, sending.flood_wait_max_secs);
@@ -801,12 +799,12 @@ async fn run_session<P: TelegramPort>(
                             flooded = false;
                             let _ = out.send(say(SessionState::Online { me: me.clone() })).await;
                         }
-                        let revoked = matches!(&outcome, DeliveryOutcome::Failed { code, .. } if code == "revoked");
+                        let revoked = matches!(&outcome, DeliveryOutcome::Failed { code: FailureCode::Revoked, .. });
                         let _ = out.send(FromWorker::Delivered { campaign: job.campaign, run: job.run, chat_id: job.chat_id, outcome }).await;
                         if revoked {
                             let at_ms = now_ms();
                             for j in queue.drain(..) {
-                                let _ = out.send(FromWorker::Delivered { campaign: j.campaign, run: j.run, chat_id: j.chat_id, outcome: DeliveryOutcome::Failed { code: "revoked".into(), at_ms } }).await;
+                                let _ = out.send(FromWorker::Delivered { campaign: j.campaign, run: j.run, chat_id: j.chat_id, outcome: DeliveryOutcome::Failed { code: FailureCode::Revoked, at_ms } }).await;
                             }
                             let _ = out.send(say(SessionState::Revoked)).await;
                             return;
@@ -919,9 +917,9 @@ enum Posted {
 
 /// Sends one campaign post: deletes the previous one, attaches the media, pins the new one.
 async fn post<P: TelegramPort>(port: &mut P, job: &SendJob, sending: &Sending) -> Posted {
-    let failed = |code: &str| {
+    let failed = |code: FailureCode| {
         Posted::Done(DeliveryOutcome::Failed {
-            code: code.into(),
+            code,
             at_ms: now_ms(),
         })
     };
@@ -938,7 +936,7 @@ async fn post<P: TelegramPort>(port: &mut P, job: &SendJob, sending: &Sending) -
             };
             match bytes {
                 Some(b) => Some((m.clone(), b)),
-                None => return failed("media_missing"),
+                None => return failed(FailureCode::MediaMissing),
             }
         }
         None => None,
@@ -970,7 +968,7 @@ async fn post<P: TelegramPort>(port: &mut P, job: &SendJob, sending: &Sending) -
             slow_secs: None,
             net: false,
         },
-        Err(PortError::FloodWait(_)) => failed("flood_wait"),
+        Err(PortError::FloodWait(_)) => failed(FailureCode::FloodWait),
         Err(PortError::SlowMode(s)) => Posted::Again {
             flood_secs: None,
             slow_secs: Some(s.max(1)),
@@ -981,11 +979,11 @@ async fn post<P: TelegramPort>(port: &mut P, job: &SendJob, sending: &Sending) -
             slow_secs: None,
             net: true,
         },
-        Err(PortError::Forbidden(_)) => failed("forbidden"),
-        Err(PortError::ChatNotFound(_)) => failed("chat_not_found"),
-        Err(PortError::Revoked) => failed("revoked"),
-        Err(PortError::Rejected(_)) => failed("rejected"),
-        Err(PortError::PasswordNeeded | PortError::Other(_)) => failed("error"),
+        Err(PortError::Forbidden(_)) => failed(FailureCode::Forbidden),
+        Err(PortError::ChatNotFound(_)) => failed(FailureCode::ChatNotFound),
+        Err(PortError::Revoked) => failed(FailureCode::Revoked),
+        Err(PortError::Rejected(_)) => failed(FailureCode::Rejected),
+        Err(PortError::PasswordNeeded | PortError::Other(_)) => failed(FailureCode::Error),
     }
 }
 

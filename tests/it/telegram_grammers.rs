@@ -374,10 +374,10 @@ async fn phone_login_with_2fa_and_every_wrong_turn() {
     // With a password: wrong code, expired code, then the password step.
     let t = g.request_code("+905551112233").await.unwrap();
     let e = g.submit_code(&t, "99999").await.unwrap_err();
-    assert_eq!(e.code(), "login.invalid_code");
+    assert_eq!(e.code().code(), "login.invalid_code");
     let t = g.request_code("+905551112233").await.unwrap();
     let e = g.submit_code(&t, EXPIRED_CODE).await.unwrap_err();
-    assert_eq!(e.code(), "login.code_expired");
+    assert_eq!(e.code().code(), "login.code_expired");
     let t = g.request_code("+905551112233").await.unwrap();
     let (token, hint) = match g.submit_code(&t, CODE).await {
         Err(LoginError::PasswordRequired { token, hint }) => (token, hint),
@@ -425,7 +425,7 @@ async fn a_panicking_answer_during_login_is_an_error() {
     let dc = FakeDc::start(key(), world).await.unwrap();
     let g = user_client(&dc);
     match g.request_code("+905550000000").await {
-        Err(e) => assert_eq!(e.code(), "login.failed", "{e:?}"),
+        Err(e) => assert_eq!(e.code().code(), "login.failed", "{e:?}"),
         Ok(_) => panic!("a login token from a panicking answer"),
     }
 }

@@ -11,7 +11,7 @@ use sha2::{Digest, Sha256};
 
 use crate::domain::templates::{self, TemplateFormat};
 use crate::error::AppResult;
-use crate::worker::ipc::messages::{DeliveryOutcome, SendJob};
+use crate::worker::ipc::messages::{DeliveryOutcome, FailureCode, SendJob};
 use crate::worker::telegram::{Markup, MediaFile, MediaKind, UrlButton};
 
 /// The `random_id` Telegram gets for a delivery: the same for every resend of it, different
@@ -300,7 +300,7 @@ pub fn job<T: Reader>(
 #[derive(Debug, Default)]
 pub struct Pending {
     pub jobs: Vec<SendJob>,
-    pub dead: Vec<(DeliveryKey, &'static str)>,
+    pub dead: Vec<(DeliveryKey, FailureCode)>,
 }
 
 /// Jobs for every delivery of the tenant still pending (after a worker restart).
@@ -315,7 +315,7 @@ pub fn pending<T: Reader>(
         CampaignId,
         u32,
         CampaignRec,
-        Result<TemplateVersionRec, &'static str>,
+        Result<TemplateVersionRec, FailureCode>,
     )> = None;
     for key in s.pending_deliveries()? {
         let (id, run, chat) = key;
@@ -324,23 +324,23 @@ pub fn pending<T: Reader>(
             .is_none_or(|(c, r, _, _)| (*c, *r) != (id, run));
         if fresh {
             let Some(mut rec) = s.campaign(id)? else {
-                dead.push((key, "campaign_deleted"));
+                dead.push((key, FailureCode::CampaignDeleted));
                 continue;
             };
             let Some(r) = s.run(id, run)? else {
-                dead.push((key, "run_missing"));
+                dead.push((key, FailureCode::RunMissing));
                 continue;
             };
             // A resend posts what the run started with.
             rec.template = r.template;
             rec.session = r.session;
             let v = if matches!(rec.state, CampaignStateRec::Paused { .. }) {
-                Err("campaign_paused")
+                Err(FailureCode::CampaignPaused)
             } else if now - r.started_at > PENDING_FOR_AT_MOST_SECS {
-                Err("expired")
+                Err(FailureCode::Expired)
             } else {
                 s.template_version(r.template, r.version)?
-                    .ok_or("template_missing")
+                    .ok_or(FailureCode::TemplateMissing)
             };
             cache = Some((id, run, rec, v));
         }
@@ -350,15 +350,15 @@ pub fn pending<T: Reader>(
         let v = match v {
             Ok(v) => v,
             Err(code) => {
-                dead.push((key, code));
+                dead.push((key, *code));
                 continue;
             }
         };
         match job(s, settings, id, run, chat, rec, v, now) {
             Ok(j) => jobs.push(j),
-            Err(crate::error::AppError::NotFound(_)) => dead.push((key, "chat_not_found")),
+            Err(crate::error::AppError::NotFound(_)) => dead.push((key, FailureCode::ChatNotFound)),
             Err(crate::error::AppError::Invalid { code: TOO_LONG, .. }) => {
-                dead.push((key, "too_long"))
+                dead.push((key, FailureCode::TooLong))
             }
             Err(e) => return Err(e),
         }
@@ -376,7 +376,9 @@ pub struct Settled {
 
 /// Most of a run failing this way means the session lost those groups.
 fn lost_group(code: &str) -> bool {
-    matches!(code, "forbidden" | "chat_not_found")
+    [FailureCode::Forbidden, FailureCode::ChatNotFound]
+        .iter()
+        .any(|c| c.as_str() == code)
 }
 
 /// Settles one delivery from a worker's report; `None` when it was not pending (a repeat).
@@ -392,7 +394,7 @@ pub fn settle(
             at_ms: *at_ms,
         },
         DeliveryOutcome::Failed { code, at_ms } => DeliveryStateRec::Failed {
-            code: code.clone(),
+            code: code.as_str().to_string(),
             at_ms: *at_ms,
         },
     };
@@ -412,7 +414,7 @@ pub fn settle(
             }
         }
         DeliveryOutcome::Failed { code, .. } => {
-            if lost_group(code)
+            if lost_group(code.as_str())
                 && let Some(mut g) = s.group(chat)?
             {
                 // Flagged: later runs skip it until a refresh shows the rights back.

@@ -274,11 +274,6 @@ impl Supervisor {
                         });
                     }
                     Some(Ok(FromWorker::Delivered { campaign, run, chat_id, outcome })) => {
-                        if let crate::worker::ipc::messages::DeliveryOutcome::Failed { code, .. } = &outcome
-                            && !valid_delivery_code(code)
-                        {
-                            return RunEnd::Failed("worker sent a malformed delivery code".into());
-                        }
                         let Some(tenant) = key.tenant() else {
                             // Only posts someone waits for: a worker cannot make up its own.
                             if let Some(tx) = lock(&self.direct).remove(&(campaign, run, chat_id)) {

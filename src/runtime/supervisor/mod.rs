@@ -237,13 +237,6 @@ impl std::fmt::Display for WorkerKey {
     }
 }
 
-/// A failure code from a worker: short, lower-case letters and `_` (it is stored and shown).
-pub fn valid_delivery_code(code: &str) -> bool {
-    !code.is_empty()
-        && code.len() <= 64
-        && code.bytes().all(|b| b.is_ascii_lowercase() || b == b'_')
-}
-
 /// Delivery results are committed at least this often, or once this many are waiting.
 const RESULTS_EVERY: Duration = Duration::from_millis(100);
 const RESULTS_PER_COMMIT: usize = 64;
@@ -628,26 +621,6 @@ impl crate::domain::campaigns::scheduler::JobSink for Supervisor {
     fn deliver(&self, tenant: TenantId, jobs: Vec<SendJob>) {
         if let Some(slot) = lock(&self.slots).get(&WorkerKey::Tenant(tenant)) {
             let _ = slot.jobs.send(jobs);
-        }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn delivery_codes_from_workers_are_checked() {
-        for ok in ["forbidden", "flood_wait", "chat_not_found"] {
-            assert!(super::valid_delivery_code(ok), "{ok}");
-        }
-        for bad in [
-            "",
-            "Forbidden",
-            "drop table",
-            "x\u{0}",
-            &"a".repeat(65),
-            "ışık",
-        ] {
-            assert!(!super::valid_delivery_code(bad), "{bad:?}");
         }
     }
 }

@@ -82,7 +82,7 @@ impl Supervisor {
                 scope.shard_write(|s| {
                     for (key, code) in &dead {
                         let outcome = crate::worker::ipc::messages::DeliveryOutcome::Failed {
-                            code: (*code).into(),
+                            code: *code,
                             at_ms: at * 1000,
                         };
                         crate::domain::campaigns::runs::settle(s, *key, &outcome, at)?;

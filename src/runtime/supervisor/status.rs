@@ -121,7 +121,7 @@ pub(super) fn lost_logins(logins: &HashMap<u64, PendingLogin>) -> HashMap<u64, P
                 *id,
                 PendingLogin {
                     state: crate::worker::ipc::messages::LoginState::Failed {
-                        code: "login.lost".into(),
+                        code: crate::worker::ipc::messages::LoginFailure::Lost,
                         message: "the worker holding this login restarted; start again".into(),
                     },
                     ..p.clone()

@@ -7,7 +7,7 @@ use crate::worker::sandbox::SandboxReport;
 use crate::worker::telegram::sim::SimConfig;
 use crate::worker::telegram::{Dialog, IncomingEvent, Me};
 
-pub const PROTOCOL_VERSION: u16 = 6;
+pub const PROTOCOL_VERSION: u16 = 7;
 
 /// Descriptor numbers the supervisor places in a worker.
 pub const WORKER_SOCKET_FD: i32 = 3;
@@ -184,10 +184,59 @@ pub enum DeliveryOutcome {
         at_ms: i64,
     },
     Failed {
-        /// A stable code (`forbidden`, `chat_not_found`, `revoked`, `flood_wait`, …).
-        code: String,
+        code: FailureCode,
         at_ms: i64,
     },
+}
+
+/// Why a post failed: a closed set, so a frame with any other value does not decode. The
+/// codes are stored and shown (`by_reason` in reports).
+#[derive(Clone, Copy, Debug, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum FailureCode {
+    // Reported by the worker.
+    Forbidden,
+    ChatNotFound,
+    FloodWait,
+    Revoked,
+    Rejected,
+    MediaMissing,
+    SessionNotRunning,
+    Error,
+    // Decided by the server for a post that can no longer go.
+    CampaignDeleted,
+    CampaignPaused,
+    RunMissing,
+    Expired,
+    TemplateMissing,
+    TooLong,
+}
+
+impl FailureCode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FailureCode::Forbidden => "forbidden",
+            FailureCode::ChatNotFound => "chat_not_found",
+            FailureCode::FloodWait => "flood_wait",
+            FailureCode::Revoked => "revoked",
+            FailureCode::Rejected => "rejected",
+            FailureCode::MediaMissing => "media_missing",
+            FailureCode::SessionNotRunning => "session_not_running",
+            FailureCode::Error => "error",
+            FailureCode::CampaignDeleted => "campaign_deleted",
+            FailureCode::CampaignPaused => "campaign_paused",
+            FailureCode::RunMissing => "run_missing",
+            FailureCode::Expired => "expired",
+            FailureCode::TemplateMissing => "template_missing",
+            FailureCode::TooLong => "too_long",
+        }
+    }
+}
+
+impl std::fmt::Display for FailureCode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
@@ -404,12 +453,60 @@ pub enum LoginState {
         addr: std::net::SocketAddr,
         auth_key: zeroize::Zeroizing<Vec<u8>>,
     },
-    /// The last step failed; `code` is the API's error code. Steps may be retried where
-    /// that makes sense (a wrong code).
+    /// The last step failed. Steps may be retried where that makes sense (a wrong code).
     Failed {
-        code: String,
+        code: LoginFailure,
         message: String,
     },
+}
+
+/// Why a login step failed: a closed set (a frame with any other value does not decode),
+/// each with the API error code it is reported as.
+#[derive(Clone, Copy, Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub enum LoginFailure {
+    InvalidPhone,
+    InvalidCode,
+    CodeExpired,
+    InvalidPassword,
+    SignUpRequired,
+    FloodWait,
+    /// A step out of turn.
+    Order,
+    /// The worker holding the login restarted.
+    Lost,
+    /// No Telegram app (api_id, api_hash) is configured.
+    NotConfigured,
+    /// Telegram ended the login for another reason.
+    Failed,
+}
+
+impl LoginFailure {
+    pub fn code(self) -> &'static str {
+        match self {
+            LoginFailure::InvalidPhone => "login.invalid_phone",
+            LoginFailure::InvalidCode => "login.invalid_code",
+            LoginFailure::CodeExpired => "login.code_expired",
+            LoginFailure::InvalidPassword => "login.invalid_password",
+            LoginFailure::SignUpRequired => "login.sign_up_required",
+            LoginFailure::FloodWait => "login.flood_wait",
+            LoginFailure::Order => "login.order",
+            LoginFailure::Lost => "login.lost",
+            LoginFailure::NotConfigured => "telegram.not_configured",
+            LoginFailure::Failed => "login.failed",
+        }
+    }
+
+    /// What the person typed was wrong (a 422), rather than the login's state (a 409).
+    pub fn is_bad_input(self) -> bool {
+        matches!(
+            self,
+            LoginFailure::InvalidPhone
+                | LoginFailure::InvalidCode
+                | LoginFailure::CodeExpired
+                | LoginFailure::InvalidPassword
+                | LoginFailure::SignUpRequired
+        )
+    }
 }
 
 impl std::fmt::Debug for LoginState {
@@ -424,7 +521,7 @@ impl std::fmt::Debug for LoginState {
             LoginState::CodeSent => f.write_str("CodeSent"),
             LoginState::PasswordNeeded { .. } => f.write_str("PasswordNeeded"),
             LoginState::Qr { expires, .. } => write!(f, "Qr(expires {expires})"),
-            LoginState::Failed { code, .. } => write!(f, "Failed({code})"),
+            LoginState::Failed { code, .. } => write!(f, "Failed({})", code.code()),
         }
     }
 }
@@ -432,6 +529,32 @@ impl std::fmt::Debug for LoginState {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_failure_code_outside_the_set_does_not_decode() {
+        let ok = DeliveryOutcome::Failed {
+            code: FailureCode::Error,
+            at_ms: 0,
+        };
+        let mut bytes = postcard::to_allocvec(&ok).unwrap();
+        assert_eq!(postcard::from_bytes::<DeliveryOutcome>(&bytes).unwrap(), ok);
+        // The code is the second value: an index past the last variant is refused.
+        bytes[1] = 99;
+        assert!(postcard::from_bytes::<DeliveryOutcome>(&bytes).is_err());
+        // So is a free-form string where the code goes (what a worker once sent).
+        let mut free = vec![1u8];
+        free.extend(postcard::to_allocvec("drop table deliveries").unwrap());
+        free.push(0);
+        assert!(postcard::from_bytes::<DeliveryOutcome>(&free).is_err());
+        for code in [FailureCode::Forbidden, FailureCode::TooLong] {
+            let json = serde_json::to_value(code).unwrap();
+            assert_eq!(
+                json,
+                code.as_str(),
+                "stored and shown as its snake_case name"
+            );
+        }
+    }
 
     #[test]
     fn key_material_never_shows_in_debug_output() {

@@ -2,6 +2,7 @@
 //! errors a login step reports.
 
 use super::*;
+use crate::worker::ipc::messages::LoginFailure;
 
 /// Why a user login step failed, in the terms the API reports.
 #[derive(Debug)]
@@ -24,16 +25,17 @@ pub enum LoginError {
 
 impl LoginError {
     /// Stable error code for the API.
-    pub fn code(&self) -> &'static str {
+    pub fn code(&self) -> LoginFailure {
         match self {
-            LoginError::InvalidPhone => "login.invalid_phone",
-            LoginError::InvalidCode => "login.invalid_code",
-            LoginError::CodeExpired => "login.code_expired",
-            LoginError::PasswordRequired { .. } => "login.password_required",
-            LoginError::InvalidPassword { .. } => "login.invalid_password",
-            LoginError::SignUpRequired => "login.sign_up_required",
-            LoginError::Port(PortError::FloodWait(_)) => "login.flood_wait",
-            LoginError::Port(_) => "login.failed",
+            LoginError::InvalidPhone => LoginFailure::InvalidPhone,
+            LoginError::InvalidCode => LoginFailure::InvalidCode,
+            LoginError::CodeExpired => LoginFailure::CodeExpired,
+            // The password step comes as its own state; here it only ends the login.
+            LoginError::PasswordRequired { .. } => LoginFailure::Failed,
+            LoginError::InvalidPassword { .. } => LoginFailure::InvalidPassword,
+            LoginError::SignUpRequired => LoginFailure::SignUpRequired,
+            LoginError::Port(PortError::FloodWait(_)) => LoginFailure::FloodWait,
+            LoginError::Port(_) => LoginFailure::Failed,
         }
     }
 }
