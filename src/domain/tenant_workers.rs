@@ -11,8 +11,8 @@ use crate::domain::sessions::{PLATFORM_BOT_SECRET, PLATFORM_SESSION, add_session
 use crate::error::{AppError, AppResult};
 use crate::runtime::supervisor::{WorkerKey, WorkerLimits};
 use crate::security::keys::slot_aad;
-use crate::state::AppState;
-use crate::worker::ipc::messages::{SessionKind, SessionSpec};
+use crate::state::{AppState, Shared, blocking};
+use crate::worker::ipc::messages::{SessionKind, SessionSpec, SessionState};
 use crate::worker::telegram::sim::SimConfig;
 
 /// The tenant's media folder, handed to its worker read-only.
@@ -457,4 +457,172 @@ pub async fn reconcile_all(st: &AppState) {
             tracing::error!(tenant_id = t.0, error = %e, "cannot start worker");
         }
     }
+}
+
+/// A session the API asks to connect.
+pub enum NewSession {
+    /// A simulated session (admins, or anyone in the demo); the API's defaults when `None`.
+    Sim(Option<SimConfig>),
+    /// A bot by its token from @BotFather, checked by signing in.
+    Bot { token: String },
+}
+
+/// A connected session, with its worker's view when it was waited for.
+pub struct Connected {
+    pub id: SecretId,
+    pub rec: botyard_shards::records::SessionRec,
+    pub status: Option<crate::runtime::supervisor::WorkerStatus>,
+}
+
+/// Connects a session and restarts the tenant's worker with it. A bot's token is checked by
+/// signing in: this waits for the worker's first verdict and removes a refused session.
+pub async fn connect_session(
+    st: &Shared,
+    scope: TenantScope,
+    label: String,
+    new: NewSession,
+) -> AppResult<Connected> {
+    let tenant = scope.tenant_id();
+    let is_bot = matches!(new, NewSession::Bot { .. });
+    let st2 = st.clone();
+    let (id, rec) = blocking(move || {
+        let now = st2.now();
+        let id = match new {
+            NewSession::Sim(sim) => {
+                // A simulator is a demo and test tool: admins' (and everyone's in the demo).
+                if scope.access() != botyard_shards::Access::Admin && !st2.config.demo {
+                    return Err(AppError::Forbidden {
+                        code: "session.sim_admin_only",
+                        message: "only admins may connect simulated sessions",
+                    });
+                }
+                let sim = sim.unwrap_or_else(SimConfig::api_default);
+                sim.check_bounds()
+                    .map_err(|(field, message)| AppError::Invalid {
+                        code: "session.sim_bounds",
+                        field: field.into(),
+                        message,
+                    })?;
+                // Failure injection (hangs, revocations) is a test tool, not a tenant's.
+                if sim.failures != crate::worker::telegram::sim::SimFailures::default()
+                    && scope.access() != botyard_shards::Access::Admin
+                {
+                    return Err(AppError::Forbidden {
+                        code: "auth.admin_required",
+                        message: "only admins may inject simulated failures",
+                    });
+                }
+                connect_sim(&st2, &scope, &label, &sim, now)?
+            }
+            NewSession::Bot { token } => connect_bot(&st2, &scope, &label, &token, now)?,
+        };
+        let rec = scope
+            .shard_read()?
+            .sessions()?
+            .into_iter()
+            .find(|(i, _)| *i == id)
+            .map(|(_, r)| r)
+            .ok_or(AppError::NotFound("session"))?;
+        Ok((id, rec))
+    })
+    .await?;
+    reconcile(st, tenant).await?;
+    if !is_bot {
+        return Ok(Connected {
+            id,
+            rec,
+            status: None,
+        });
+    }
+    match first_verdict(st, tenant, id, std::time::Duration::from_secs(30)).await {
+        Some(SessionState::Rejected { reason }) => {
+            remove_refused(st, tenant, id).await?;
+            Err(AppError::Invalid {
+                code: "session.token_invalid",
+                field: "token".into(),
+                message: format!("Telegram refused the token: {reason}"),
+            })
+        }
+        Some(SessionState::FloodWait { until }) => {
+            remove_refused(st, tenant, id).await?;
+            Err(AppError::Conflict {
+                code: "session.flood_wait",
+                message: format!(
+                    "Telegram asks to wait before this bot signs in again, until {}",
+                    crate::clock::rfc3339(until)
+                ),
+            })
+        }
+        _ => Ok(Connected {
+            id,
+            rec,
+            status: st.supervisor.status(tenant),
+        }),
+    }
+}
+
+/// Removes a session Telegram refused at its first sign-in.
+async fn remove_refused(st: &Shared, tenant: TenantId, id: SecretId) -> AppResult<()> {
+    let st2 = st.clone();
+    blocking(move || {
+        let scope = st2.store.supervisor_scope(tenant)?;
+        disconnect(&scope, id, st2.now())
+    })
+    .await?;
+    reconcile(st, tenant).await
+}
+
+/// What a finished user login handed back.
+pub struct LoggedIn {
+    pub label: String,
+    /// By QR code (else by phone).
+    pub qr: bool,
+    pub me: crate::worker::telegram::Me,
+    pub dc_id: i32,
+    pub addr: std::net::SocketAddr,
+    pub auth_key: zeroize::Zeroizing<Vec<u8>>,
+}
+
+/// Stores a finished login as the tenant's new user session, ends the login and restarts the
+/// worker with the session.
+pub async fn finish_login(
+    st: &Shared,
+    tenant: TenantId,
+    login: u64,
+    done: LoggedIn,
+) -> AppResult<(SecretId, botyard_shards::records::SessionRec)> {
+    use crate::worker::session_import::{ImportSource, ImportedSession};
+    let imported = ImportedSession {
+        source: if done.qr {
+            ImportSource::QrLogin
+        } else {
+            ImportSource::PhoneLogin
+        },
+        dc_id: u8::try_from(done.dc_id).unwrap_or(2),
+        addr: done.addr,
+        auth_key: done.auth_key,
+        user_id: Some(done.me.user_id),
+        is_bot: Some(false),
+        test_mode: false,
+        api_id: None,
+        sync: None,
+    };
+    let label = done.label;
+    let st2 = st.clone();
+    let (id, rec) = blocking(move || {
+        let scope = st2.store.supervisor_scope(tenant)?;
+        let id = import_session(&st2, &scope, &label, imported, st2.now())?;
+        let rec = scope
+            .shard_read()?
+            .sessions()?
+            .into_iter()
+            .find(|(i, _)| *i == id)
+            .map(|(_, r)| r)
+            .ok_or(AppError::NotFound("session"))?;
+        Ok((id, rec))
+    })
+    .await?;
+    st.supervisor.end_login(tenant, login);
+    reconcile(st, tenant).await?;
+    Ok((id, rec))
 }

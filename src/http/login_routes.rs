@@ -19,9 +19,8 @@ use crate::error::{AppError, AppResult, ErrorEnvelope};
 use crate::http::extract::{ApiJson, ApiPath, TenantCtx};
 use crate::http::worker_routes::SessionOut;
 use crate::runtime::supervisor::PendingLogin;
-use crate::state::{Shared, blocking};
+use crate::state::Shared;
 use crate::worker::ipc::messages::{LoginState, LoginStep};
-use crate::worker::session_import::{ImportSource, ImportedSession};
 
 /// How long one login step may take (Telegram calls time out at 30 s).
 const STEP_WAIT: std::time::Duration = std::time::Duration::from_secs(40);
@@ -165,38 +164,15 @@ async fn answer(
             addr,
             auth_key,
         } => {
-            let imported = ImportedSession {
-                source: if p.qr {
-                    ImportSource::QrLogin
-                } else {
-                    ImportSource::PhoneLogin
-                },
-                dc_id: u8::try_from(dc_id).unwrap_or(2),
+            let done = tenant_workers::LoggedIn {
+                label: p.label.clone(),
+                qr: p.qr,
+                me,
+                dc_id,
                 addr,
                 auth_key,
-                user_id: Some(me.user_id),
-                is_bot: Some(false),
-                test_mode: false,
-                api_id: None,
-                sync: None,
             };
-            let label = p.label.clone();
-            let st2 = st.clone();
-            let (id, rec) = blocking(move || {
-                let scope = st2.store.supervisor_scope(tenant)?;
-                let id = tenant_workers::import_session(&st2, &scope, &label, imported, st2.now())?;
-                let rec = scope
-                    .shard_read()?
-                    .sessions()?
-                    .into_iter()
-                    .find(|(i, _)| *i == id)
-                    .map(|(_, r)| r)
-                    .ok_or(AppError::NotFound("session"))?;
-                Ok((id, rec))
-            })
-            .await?;
-            st.supervisor.end_login(tenant, login);
-            tenant_workers::reconcile(st, tenant).await?;
+            let (id, rec) = tenant_workers::finish_login(st, tenant, login, done).await?;
             out.state = LoginStateOut::Done;
             out.session = Some(crate::http::worker_routes::session_out(id, &rec, None));
         }

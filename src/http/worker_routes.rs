@@ -13,7 +13,7 @@ use botyard_shards::records::SessionKindRec;
 
 use crate::clock::rfc3339;
 use crate::domain::auth::{Caller, require_active, require_admin, require_manage};
-use crate::domain::tenant_workers;
+use crate::domain::tenant_workers::{self, NewSession};
 use crate::error::{AppError, AppResult, ErrorEnvelope};
 use crate::http::extract::{ApiFile, ApiJson, ApiPath, ApiQuery, TenantCtx};
 use crate::runtime::supervisor::{WorkerKey, WorkerState, WorkerStatus};
@@ -205,111 +205,29 @@ async fn connect_session(
 ) -> AppResult<(StatusCode, Json<SessionOut>)> {
     require_manage(&t.scope)?;
     require_active(&t.scope)?;
-    let tenant = t.scope.tenant_id();
-    let st2 = st.clone();
-    let kind = b.kind.clone();
-    let (id, rec) = blocking(move || {
-        let id = match kind.as_str() {
-            "sim" => {
-                // A simulator is a demo and test tool: admins' (and everyone's in the demo).
-                if t.scope.access() != botyard_shards::Access::Admin && !st2.config.demo {
-                    return Err(AppError::Forbidden {
-                        code: "session.sim_admin_only",
-                        message: "only admins may connect simulated sessions",
-                    });
-                }
-                let sim = b.sim.unwrap_or_else(SimConfig::api_default);
-                sim.check_bounds()
-                    .map_err(|(field, message)| AppError::Invalid {
-                        code: "session.sim_bounds",
-                        field: field.into(),
-                        message,
-                    })?;
-                // Failure injection (hangs, revocations) is a test tool, not a tenant's.
-                if sim.failures != crate::worker::telegram::sim::SimFailures::default()
-                    && t.scope.access() != botyard_shards::Access::Admin
-                {
-                    return Err(AppError::Forbidden {
-                        code: "auth.admin_required",
-                        message: "only admins may inject simulated failures",
-                    });
-                }
-                tenant_workers::connect_sim(&st2, &t.scope, &b.label, &sim, st2.now())?
-            }
-            "bot" => {
-                let token = b.token.as_deref().ok_or_else(|| AppError::Invalid {
-                    code: "validation.missing_field",
-                    field: "token".into(),
-                    message: "a bot session needs its token".into(),
-                })?;
-                tenant_workers::connect_bot(&st2, &t.scope, &b.label, token, st2.now())?
-            }
-            _ => {
-                return Err(AppError::Invalid {
-                    code: "session.kind",
-                    field: "kind".into(),
-                    message: "kind is `bot` or `sim`; user accounts are imported (sessions/import)"
-                        .into(),
-                });
-            }
-        };
-        let rec = t
-            .scope
-            .shard_read()?
-            .sessions()?
-            .into_iter()
-            .find(|(i, _)| *i == id)
-            .map(|(_, r)| r)
-            .ok_or(AppError::NotFound("session"))?;
-        Ok((id, rec))
-    })
-    .await?;
-    tenant_workers::reconcile(&st, tenant).await?;
-    if b.kind != "bot" {
-        return Ok((StatusCode::CREATED, Json(session_out(id, &rec, None))));
-    }
-    // A bot's token is checked by signing in: wait for the worker's first verdict.
-    let verdict =
-        tenant_workers::first_verdict(&st, tenant, id, std::time::Duration::from_secs(30)).await;
-    match verdict {
-        Some(SessionState::Rejected { reason }) => {
-            remove_refused(&st, tenant, id).await?;
-            Err(AppError::Invalid {
-                code: "session.token_invalid",
+    let new = match b.kind.as_str() {
+        "sim" => NewSession::Sim(b.sim),
+        "bot" => NewSession::Bot {
+            token: b.token.ok_or_else(|| AppError::Invalid {
+                code: "validation.missing_field",
                 field: "token".into(),
-                message: format!("Telegram refused the token: {reason}"),
-            })
+                message: "a bot session needs its token".into(),
+            })?,
+        },
+        _ => {
+            return Err(AppError::Invalid {
+                code: "session.kind",
+                field: "kind".into(),
+                message: "kind is `bot` or `sim`; user accounts are imported (sessions/import)"
+                    .into(),
+            });
         }
-        Some(SessionState::FloodWait { until }) => {
-            remove_refused(&st, tenant, id).await?;
-            Err(AppError::Conflict {
-                code: "session.flood_wait",
-                message: format!(
-                    "Telegram asks to wait before this bot signs in again, until {}",
-                    rfc3339(until)
-                ),
-            })
-        }
-        _ => Ok((
-            StatusCode::CREATED,
-            Json(session_out(id, &rec, st.supervisor.status(tenant).as_ref())),
-        )),
-    }
-}
-
-/// Removes a session Telegram refused at its first sign-in.
-async fn remove_refused(
-    st: &Shared,
-    tenant: botyard_shards::ids::TenantId,
-    id: SecretId,
-) -> AppResult<()> {
-    let st2 = st.clone();
-    blocking(move || {
-        let scope = st2.store.supervisor_scope(tenant)?;
-        tenant_workers::disconnect(&scope, id, st2.now())
-    })
-    .await?;
-    tenant_workers::reconcile(st, tenant).await
+    };
+    let c = tenant_workers::connect_session(&st, t.scope, b.label, new).await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(session_out(c.id, &c.rec, c.status.as_ref())),
+    ))
 }
 
 #[derive(Serialize, ToSchema)]
