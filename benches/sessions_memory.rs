@@ -22,9 +22,7 @@ use botyard::worker::ipc::messages::SessionKind;
 use botyard::worker::session_import::parse_string;
 use botyard_fakedc::FakeDc;
 use botyard_fakedc::world::{FakeChat, World, person};
-use botyard_shards::records::{TenantRec, TenantStatus};
-use botyard_shards::{Store, StoreConfig};
-use common::{mb, median, memory, private_tempdir, start};
+use common::{fill_tenants, mb, median, memory, private_tempdir, start};
 
 const EXE: &str = env!("CARGO_BIN_EXE_botyard");
 const API_HASH: &str = "0123456789abcdef0123456789abcdef";
@@ -62,35 +60,10 @@ fn config(dir: &Path, port: u16) -> Config {
     c
 }
 
-/// `n` active tenants, each with the imported session, written through the store API.
-fn fill(dir: &Path, n: usize, c: &Config, session: &str) {
-    std::fs::create_dir_all(dir).expect("data dir");
-    let keyring = botyard::security::crypto::Keyring::load_or_create(&c.master_key_path(), true)
-        .expect("master key");
-    let store = Store::open(&StoreConfig {
-        dir: dir.to_path_buf(),
-        shards: c.store.shards,
-        catalog_cache_bytes: 32 << 20,
-        shard_cache_bytes: 16 << 20,
-    })
-    .expect("store");
-    let admin = store.system_admin();
-    let recs: Vec<TenantRec> = (0..n)
-        .map(|i| TenantRec {
-            name: format!("Dükkan {i}"),
-            status: TenantStatus::Active,
-            plan: None,
-            created_at: 0,
-            updated_at: 0,
-        })
-        .collect();
+/// `n` active tenants, each with the imported session.
+fn fill(n: usize, c: &Config, session: &str) {
     let imported = parse_string(session).expect("session string");
-    for id in admin.create_tenants(&recs).expect("tenants") {
-        let scope = admin.tenant(id).expect("scope");
-        let kind = SessionKind::Imported(imported.clone());
-        botyard::domain::sessions::add_session(&keyring, &scope, "Telethon".into(), &kind, 0)
-            .expect("session");
-    }
+    fill_tenants(c, n, |_| SessionKind::Imported(imported.clone()));
 }
 
 /// One Telethon client process.
@@ -199,7 +172,7 @@ async fn run(n: usize, stream: Duration, python: &str) {
 
     let dir = private_tempdir();
     let c = config(dir.path(), dc.addr().port());
-    fill(dir.path(), n, &c, &session);
+    fill(n, &c, &session);
     let app = start(c).await;
     app.all_online(n).await;
     println!("grammers: {n} workers signed in");

@@ -18,9 +18,7 @@ use std::time::{Duration, Instant};
 use botyard::config::Config;
 use botyard::worker::ipc::messages::SessionKind;
 use botyard::worker::telegram::sim::SimConfig;
-use botyard_shards::records::{TenantRec, TenantStatus};
-use botyard_shards::{Store, StoreConfig};
-use common::{cpu, mb, median, memory, private_tempdir, start};
+use common::{cpu, fill_tenants, mb, median, memory, private_tempdir, start};
 
 const EXE: &str = env!("CARGO_BIN_EXE_botyard");
 
@@ -35,49 +33,14 @@ fn config(dir: &Path) -> Config {
     c
 }
 
-/// `n` active tenants with one simulated session each, written through the store API.
+/// `n` active tenants with one simulated session each.
 fn fill(dir: &Path, n: usize, sim: &SimConfig) {
-    let c = config(dir);
-    std::fs::create_dir_all(dir).expect("data dir");
-    let keyring = botyard::security::crypto::Keyring::load_or_create(&c.master_key_path(), true)
-        .expect("master key");
-    let store = Store::open(&StoreConfig {
-        dir: dir.to_path_buf(),
-        shards: c.store.shards,
-        catalog_cache_bytes: 32 << 20,
-        shard_cache_bytes: 16 << 20,
-    })
-    .expect("store");
-    let admin = store.system_admin();
-    let recs: Vec<TenantRec> = (0..n)
-        .map(|i| TenantRec {
-            name: format!("Dükkan {i}"),
-            status: TenantStatus::Active,
-            plan: None,
-            created_at: 0,
-            updated_at: 0,
-        })
-        .collect();
-    for (i, id) in admin
-        .create_tenants(&recs)
-        .expect("tenants")
-        .into_iter()
-        .enumerate()
-    {
-        let scope = admin.tenant(id).expect("scope");
-        let sim = SimConfig {
+    fill_tenants(&config(dir), n, |i| {
+        SessionKind::Sim(SimConfig {
             seed: i as u64 + 1,
             ..sim.clone()
-        };
-        botyard::domain::sessions::add_session(
-            &keyring,
-            &scope,
-            "bench".into(),
-            &SessionKind::Sim(sim),
-            0,
-        )
-        .expect("session");
-    }
+        })
+    });
 }
 
 async fn idle() {

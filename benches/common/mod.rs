@@ -156,3 +156,44 @@ pub fn private_tempdir() -> tempfile::TempDir {
         .expect("chmod 700");
     dir
 }
+
+/// `n` active tenants written through the store API into `c`'s data folder, each with the
+/// one session `kind(i)` makes for the i-th tenant.
+pub fn fill_tenants(
+    c: &Config,
+    n: usize,
+    kind: impl Fn(usize) -> botyard::worker::ipc::messages::SessionKind,
+) {
+    use botyard_shards::records::{TenantRec, TenantStatus};
+    let dir = &c.data_dir;
+    std::fs::create_dir_all(dir).expect("data dir");
+    let keyring = botyard::security::crypto::Keyring::load_or_create(&c.master_key_path(), true)
+        .expect("master key");
+    let store = botyard_shards::Store::open(&botyard_shards::StoreConfig {
+        dir: dir.clone(),
+        shards: c.store.shards,
+        catalog_cache_bytes: 32 << 20,
+        shard_cache_bytes: 16 << 20,
+    })
+    .expect("store");
+    let admin = store.system_admin();
+    let recs: Vec<TenantRec> = (0..n)
+        .map(|i| TenantRec {
+            name: format!("Dükkan {i}"),
+            status: TenantStatus::Active,
+            plan: None,
+            created_at: 0,
+            updated_at: 0,
+        })
+        .collect();
+    for (i, id) in admin
+        .create_tenants(&recs)
+        .expect("tenants")
+        .into_iter()
+        .enumerate()
+    {
+        let scope = admin.tenant(id).expect("scope");
+        botyard::domain::sessions::add_session(&keyring, &scope, "bench".into(), &kind(i), 0)
+            .expect("session");
+    }
+}

@@ -516,13 +516,7 @@ pub async fn connect_session(
             }
             NewSession::Bot { token } => connect_bot(&st2, &scope, &label, &token, now)?,
         };
-        let rec = scope
-            .shard_read()?
-            .sessions()?
-            .into_iter()
-            .find(|(i, _)| *i == id)
-            .map(|(_, r)| r)
-            .ok_or(AppError::NotFound("session"))?;
+        let rec = session_rec(&scope, id)?;
         Ok((id, rec))
     })
     .await?;
@@ -612,17 +606,25 @@ pub async fn finish_login(
     let (id, rec) = blocking(move || {
         let scope = st2.store.supervisor_scope(tenant)?;
         let id = import_session(&st2, &scope, &label, imported, st2.now())?;
-        let rec = scope
-            .shard_read()?
-            .sessions()?
-            .into_iter()
-            .find(|(i, _)| *i == id)
-            .map(|(_, r)| r)
-            .ok_or(AppError::NotFound("session"))?;
+        let rec = session_rec(&scope, id)?;
         Ok((id, rec))
     })
     .await?;
     st.supervisor.end_login(tenant, login);
     reconcile(st, tenant).await?;
     Ok((id, rec))
+}
+
+/// One of the tenant's sessions, by id.
+pub fn session_rec(
+    scope: &TenantScope,
+    id: SecretId,
+) -> AppResult<botyard_shards::records::SessionRec> {
+    scope
+        .shard_read()?
+        .sessions()?
+        .into_iter()
+        .find(|(i, _)| *i == id)
+        .map(|(_, r)| r)
+        .ok_or(AppError::NotFound("session"))
 }

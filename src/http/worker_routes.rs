@@ -268,14 +268,7 @@ async fn import(
     let st2 = st.clone();
     let (id, rec) = blocking(move || {
         let id = tenant_workers::import_session(&st2, &t.scope, &label, imported, st2.now())?;
-        let rec = t
-            .scope
-            .shard_read()?
-            .sessions()?
-            .into_iter()
-            .find(|(i, _)| *i == id)
-            .map(|(_, r)| r)
-            .ok_or(AppError::NotFound("session"))?;
+        let rec = tenant_workers::session_rec(&t.scope, id)?;
         Ok((id, rec))
     })
     .await?;
