@@ -4,7 +4,6 @@
 use std::net::IpAddr;
 
 use serde::Serialize;
-use utoipa::ToSchema;
 
 use botyard_shards::ids::{AccountId, FamilyId};
 use botyard_shards::records::{AccountRec, AuditRec, RefreshRec};
@@ -19,7 +18,7 @@ use crate::state::{AppState, Shared, blocking};
 
 use crate::security::tokens::API_KEY_PREFIX;
 
-#[derive(Serialize, ToSchema, Debug)]
+#[derive(Serialize, Debug)]
 pub struct TokenPair {
     pub access_token: String,
     pub refresh_token: String,

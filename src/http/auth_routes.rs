@@ -9,7 +9,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::config::Secret;
-use crate::domain::auth::{self, Caller, TokenPair};
+use crate::domain::auth::{self, Caller};
 use crate::error::{AppResult, ErrorEnvelope};
 use crate::http::extract::{ApiJson, ClientIp};
 use crate::http::views::{Role, role_view};
@@ -126,6 +126,28 @@ async fn new_telegram_link(
     ))
 }
 
+// A login: what every sign-in answers (the domain's `auth::TokenPair`, with its schema).
+#[derive(Serialize, ToSchema)]
+pub struct TokenPair {
+    pub access_token: String,
+    pub refresh_token: String,
+    /// Always `Bearer`.
+    pub token_type: &'static str,
+    /// Seconds until the access token expires.
+    pub expires_in: i64,
+}
+
+impl From<auth::TokenPair> for TokenPair {
+    fn from(p: auth::TokenPair) -> Self {
+        TokenPair {
+            access_token: p.access_token,
+            refresh_token: p.refresh_token,
+            token_type: p.token_type,
+            expires_in: p.expires_in,
+        }
+    }
+}
+
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct LoginIn {
@@ -167,7 +189,9 @@ async fn accept_invitation(
         });
     }
     Ok(Json(
-        auth::accept_invitation(&st, &b.token, Secret::new(b.password), ip).await?,
+        auth::accept_invitation(&st, &b.token, Secret::new(b.password), ip)
+            .await?
+            .into(),
     ))
 }
 
@@ -190,7 +214,9 @@ async fn login(
         });
     }
     Ok(Json(
-        auth::login(&st, &b.email, Secret::new(b.password), ip).await?,
+        auth::login(&st, &b.email, Secret::new(b.password), ip)
+            .await?
+            .into(),
     ))
 }
 
@@ -216,7 +242,7 @@ async fn refresh(
             message: "refresh token is invalid or expired",
         });
     }
-    Ok(Json(auth::refresh(&st, &b.refresh_token).await?))
+    Ok(Json(auth::refresh(&st, &b.refresh_token).await?.into()))
 }
 
 /// End this login: its refresh tokens and access tokens stop working.
@@ -302,7 +328,8 @@ async fn change_password(
             Secret::new(b.current_password),
             Secret::new(b.new_password),
         )
-        .await?,
+        .await?
+        .into(),
     ))
 }
 
@@ -329,5 +356,5 @@ async fn setup(
         });
     }
     let pair = auth::complete_setup(&st, &b.token, &b.email, Secret::new(b.password)).await?;
-    Ok((StatusCode::CREATED, Json(pair)))
+    Ok((StatusCode::CREATED, Json(pair.into())))
 }

@@ -675,15 +675,25 @@ pub struct LogQuery {
     pub limit: Option<usize>,
 }
 
+#[derive(Serialize, ToSchema)]
+#[schema(as = LogLine)]
+pub struct LogLineOut {
+    /// RFC 3339 time.
+    pub time: String,
+    /// TRACE, DEBUG, INFO, WARN or ERROR.
+    pub level: String,
+    pub message: String,
+}
+
 /// The tail of the tenant's log (owners and admins).
 #[utoipa::path(get, path = "/api/v1/tenants/{id}/logs", tag = "tenants", params(("id" = u64, Path, description = "Tenant id"), LogQuery),
-    responses((status = 200, body = Vec<crate::runtime::tenant_logs::LogLine>), (status = 400, body = ErrorEnvelope), (status = 403, body = ErrorEnvelope), (status = 404, body = ErrorEnvelope)),
+    responses((status = 200, body = Vec<LogLineOut>), (status = 400, body = ErrorEnvelope), (status = 403, body = ErrorEnvelope), (status = 404, body = ErrorEnvelope)),
     security(("bearer" = [])))]
 async fn tenant_logs(
     State(st): State<Shared>,
     t: TenantCtx,
     ApiQuery(q): ApiQuery<LogQuery>,
-) -> AppResult<Json<Vec<crate::runtime::tenant_logs::LogLine>>> {
+) -> AppResult<Json<Vec<LogLineOut>>> {
     require_manage(&t.scope)?;
     let level = match q
         .level
@@ -714,5 +724,14 @@ async fn tenant_logs(
     let id: TenantId = t.scope.tenant_id();
     let logs = st.tenant_logs.clone();
     let lines = blocking(move || Ok(logs.tail(id, level, q.q.as_deref(), limit))).await?;
-    Ok(Json(lines))
+    Ok(Json(
+        lines
+            .into_iter()
+            .map(|l| LogLineOut {
+                time: l.time,
+                level: l.level,
+                message: l.message,
+            })
+            .collect(),
+    ))
 }

@@ -16,7 +16,7 @@ use crate::domain::auth::{Caller, require_active, require_admin, require_manage}
 use crate::domain::tenant_workers::{self, NewSession};
 use crate::error::{AppError, AppResult, ErrorEnvelope};
 use crate::http::extract::{ApiFile, ApiJson, ApiPath, ApiQuery, TenantCtx};
-use crate::runtime::supervisor::{WorkerKey, WorkerState, WorkerStatus};
+use crate::runtime::supervisor::{MemoryEnforcement, WorkerKey, WorkerState, WorkerStatus};
 use crate::state::{Shared, blocking};
 use crate::worker::ipc::messages::SessionState;
 use crate::worker::telegram::sim::SimConfig;
@@ -415,12 +415,65 @@ async fn disconnect_session(
 }
 
 #[derive(Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+#[schema(as = WorkerState)]
+pub enum WorkerStateOut {
+    Starting,
+    Running,
+    Backoff,
+    Quarantined,
+    Stopped,
+}
+
+impl From<WorkerState> for WorkerStateOut {
+    fn from(s: WorkerState) -> Self {
+        match s {
+            WorkerState::Starting => WorkerStateOut::Starting,
+            WorkerState::Running => WorkerStateOut::Running,
+            WorkerState::Backoff => WorkerStateOut::Backoff,
+            WorkerState::Quarantined => WorkerStateOut::Quarantined,
+            WorkerState::Stopped => WorkerStateOut::Stopped,
+        }
+    }
+}
+
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+#[schema(as = MemoryEnforcement)]
+pub enum MemoryEnforcementOut {
+    /// `memory.max` on the worker's own cgroup, in a subtree the service manager delegated.
+    Cgroup,
+    /// The supervisor samples anonymous memory and restarts a worker over the cap.
+    Watchdog,
+}
+
+impl From<MemoryEnforcement> for MemoryEnforcementOut {
+    fn from(m: MemoryEnforcement) -> Self {
+        match m {
+            MemoryEnforcement::Cgroup => MemoryEnforcementOut::Cgroup,
+            MemoryEnforcement::Watchdog => MemoryEnforcementOut::Watchdog,
+        }
+    }
+}
+
+/// One resource sample of a worker process, from /proc.
+#[derive(Serialize, ToSchema)]
+#[schema(as = Usage)]
+pub struct UsageOut {
+    pub at: i64,
+    /// CPU time used since the process started, seconds (user + system).
+    pub cpu_secs: f64,
+    pub rss_kb: u64,
+    pub anon_kb: u64,
+}
+
+#[derive(Serialize, ToSchema)]
 pub struct WorkerOut {
     /// The tenant's id, or `platform` for the reseller's bot.
     pub worker: String,
     /// Absent for the platform bot.
     pub tenant_id: Option<u64>,
-    pub state: WorkerState,
+    pub state: WorkerStateOut,
     pub pid: Option<u32>,
     pub started_at: Option<String>,
     pub uptime_secs: Option<i64>,
@@ -432,10 +485,10 @@ pub struct WorkerOut {
     /// Incoming events dropped over that budget.
     pub events_dropped: u64,
     /// Latest sample: CPU seconds, resident and anonymous memory (KiB).
-    pub usage: Option<crate::runtime::supervisor::Usage>,
+    pub usage: Option<UsageOut>,
     pub memory_limit_mb: Option<u32>,
     /// Who enforces the memory cap.
-    pub memory_enforcement: Option<crate::runtime::supervisor::MemoryEnforcement>,
+    pub memory_enforcement: Option<MemoryEnforcementOut>,
     /// What the kernel enforced in the worker, layer by layer (null until it reports).
     #[schema(value_type = Option<Object>)]
     pub sandbox: Option<crate::worker::sandbox::SandboxReport>,
@@ -444,10 +497,15 @@ pub struct WorkerOut {
 fn worker_out(key: WorkerKey, s: Option<WorkerStatus>, now: i64) -> WorkerOut {
     match s {
         Some(s) => WorkerOut {
-            usage: s.latest().copied(),
+            usage: s.latest().map(|u| UsageOut {
+                at: u.at,
+                cpu_secs: u.cpu_secs,
+                rss_kb: u.rss_kb,
+                anon_kb: u.anon_kb,
+            }),
             worker: key.to_string(),
             tenant_id: key.tenant().map(|t| t.0),
-            state: s.state,
+            state: s.state.into(),
             pid: s.pid,
             started_at: s.started_at.map(rfc3339),
             uptime_secs: s
@@ -460,13 +518,13 @@ fn worker_out(key: WorkerKey, s: Option<WorkerStatus>, now: i64) -> WorkerOut {
             events_per_sec: s.events_per_sec,
             events_dropped: s.events_dropped,
             memory_limit_mb: s.memory_limit_mb,
-            memory_enforcement: s.memory_enforcement,
+            memory_enforcement: s.memory_enforcement.map(Into::into),
             sandbox: s.sandbox,
         },
         None => WorkerOut {
             worker: key.to_string(),
             tenant_id: key.tenant().map(|t| t.0),
-            state: WorkerState::Stopped,
+            state: WorkerStateOut::Stopped,
             pid: None,
             started_at: None,
             uptime_secs: None,

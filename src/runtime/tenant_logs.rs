@@ -191,7 +191,7 @@ fn read_lines(path: &Path) -> Vec<String> {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, serde::Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct LogLine {
     /// RFC 3339 time.
     pub time: String,

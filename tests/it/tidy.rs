@@ -230,7 +230,6 @@ fn the_worker_side_reaches_no_store_state_or_http() {
 #[test]
 fn only_the_http_edge_knows_axum_and_utoipa() {
     const HTTP_DEBT: &[&str] = &[
-        "domain::auth",
         "domain::campaigns",
         "domain::stats::activity",
         "domain::stats::campaigns",
@@ -238,8 +237,6 @@ fn only_the_http_edge_knows_axum_and_utoipa() {
         "domain::stats::summary",
         "domain::templates",
         "error",
-        "runtime::supervisor::status",
-        "runtime::tenant_logs",
     ];
     let (mods, _) = graph();
     let mut checked = 0;

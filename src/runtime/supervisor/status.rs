@@ -3,7 +3,7 @@
 
 use super::*;
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum WorkerState {
     Starting,
@@ -94,7 +94,7 @@ pub struct WorkerStatus {
     pub usage: VecDeque<Usage>,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum MemoryEnforcement {
     /// `memory.max` on the worker's own cgroup, in a subtree the service manager delegated.
@@ -135,7 +135,7 @@ pub(super) fn lost_logins(logins: &HashMap<u64, PendingLogin>) -> HashMap<u64, P
 pub const HISTORY: usize = 30;
 
 /// One resource sample of a worker process, from /proc.
-#[derive(Clone, Copy, Debug, Serialize, utoipa::ToSchema)]
+#[derive(Clone, Copy, Debug, Serialize)]
 pub struct Usage {
     pub at: i64,
     /// CPU time used since the process started, seconds (user + system).
