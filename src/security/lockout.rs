@@ -59,11 +59,22 @@ impl Attempt<'_> {
         self.lockout.settle_failure(&self.email, self.ip, now)
     }
 
-    /// The password was right: the pair's count is cleared (not the address's).
+    /// The password was right: the pair's count is cleared (not the address's). With other
+    /// guesses of the pair still in flight (a burst, not a person) this one keeps its place in
+    /// the count, so a burst never gets more than the threshold of guesses.
     pub fn succeeded(mut self) {
         self.settled = true;
         let mut m = self.lockout.lock();
-        m.remove(&LockKey::Pair(self.email.clone(), self.ip));
+        let pair = LockKey::Pair(self.email.clone(), self.ip);
+        match m.get_mut(&pair) {
+            Some(e) if e.pending > 1 => {
+                e.pending -= 1;
+                e.failures += 1;
+            }
+            _ => {
+                m.remove(&pair);
+            }
+        }
         if let Some(e) = m.get_mut(&LockKey::Ip(self.ip)) {
             e.pending = e.pending.saturating_sub(1);
         }
@@ -210,6 +221,32 @@ mod tests {
             a.failed(0);
         }
         assert_eq!(l.begin("v@x", ip, 1).err(), Some(59));
+    }
+
+    #[test]
+    fn a_right_guess_inside_a_burst_does_not_open_room_for_more() {
+        let l = policy(5, 60, 3600);
+        let ip: IpAddr = "203.0.113.9".parse().unwrap();
+        let mut attempts: Vec<_> = (0..5).map(|_| l.begin("v@x", ip, 0).unwrap()).collect();
+        assert!(l.begin("v@x", ip, 0).is_err());
+        // The right password settles first, while four guesses are still in flight.
+        attempts.remove(0).succeeded();
+        assert!(l.begin("v@x", ip, 0).is_err(), "a sixth guess got in");
+        for a in attempts {
+            a.failed(0);
+        }
+        assert!(l.begin("v@x", ip, 1).is_err(), "the burst ends locked");
+        // A person's own right guess, alone, clears the count as before.
+        let me: IpAddr = "198.51.100.1".parse().unwrap();
+        l.begin("w@x", me, 0).unwrap().failed(0);
+        l.begin("w@x", me, 0).unwrap().succeeded();
+        for _ in 0..4 {
+            l.begin("w@x", me, 0).unwrap().failed(0);
+        }
+        assert!(
+            l.begin("w@x", me, 0).is_ok(),
+            "the success cleared the earlier failure"
+        );
     }
 
     #[test]
