@@ -13,6 +13,7 @@ pub mod media_routes;
 pub mod openapi;
 pub mod plan_routes;
 pub mod roles;
+pub mod run_routes;
 pub mod stats_routes;
 pub mod system;
 pub mod template_routes;
@@ -92,6 +93,7 @@ fn api_router() -> OpenApiRouter<Shared> {
         .merge(template_routes::router())
         .merge(media_routes::router())
         .merge(campaign_routes::router())
+        .merge(run_routes::router())
         .merge(stats_routes::router())
 }
 
