@@ -16,7 +16,7 @@ use botyard_shards::records::{CampaignRec, CampaignStateRec, ScheduleRec, Window
 use crate::clock::rfc3339;
 use crate::domain::auth::require_active;
 use crate::domain::campaigns::scheduler::JobSink;
-use crate::domain::campaigns::{self, Check, Input, runs::Started, schedule};
+use crate::domain::campaigns::{self, Input, runs::Started, schedule};
 use crate::error::{AppError, AppResult, ErrorEnvelope};
 use crate::http::extract::{ApiJson, ApiPath, ApiQuery, TenantCtx};
 use crate::state::{Shared, blocking};
@@ -650,18 +650,59 @@ async fn duplicate_campaign(
 /// Whether the sender can post in each target now, and how long one run takes.
 #[utoipa::path(get, path = "/api/v1/tenants/{id}/campaigns/{campaign_id}/check", tag = "campaigns",
     params(("id" = u64, Path, description = "Tenant id"), ("campaign_id" = u64, Path, description = "Campaign id")),
-    responses((status = 200, body = Check), (status = 404, body = ErrorEnvelope)),
+    responses((status = 200, body = CheckOut), (status = 404, body = ErrorEnvelope)),
     security(("bearer" = [])))]
 async fn check_campaign(
     State(st): State<Shared>,
     t: TenantCtx,
     ApiPath(ids): ApiPath<(u64, u64)>,
-) -> AppResult<Json<Check>> {
+) -> AppResult<Json<CheckOut>> {
     let id = CampaignId(ids.1);
     let c = blocking(move || {
         let d = &st.config.delivery;
         campaigns::check(&t.scope, id, &d.bot, &d.user)
     })
     .await?;
-    Ok(Json(c))
+    Ok(Json(CheckOut {
+        targets: c
+            .targets
+            .into_iter()
+            .map(|t| TargetCheckOut {
+                chat_id: t.chat_id,
+                title: t.title,
+                ok: t.ok,
+                problem: t.problem,
+                slow_mode_secs: t.slow_mode_secs,
+            })
+            .collect(),
+        sendable: c.sendable,
+        eta_secs: c.eta_secs,
+        sender: c.sender,
+    }))
+}
+
+/// One target in the pre-activation check.
+#[derive(Serialize, ToSchema)]
+#[schema(as = TargetCheck)]
+pub struct TargetCheckOut {
+    pub chat_id: i64,
+    pub title: String,
+    /// Whether the sender can post there now.
+    pub ok: bool,
+    /// `not_member`, `not_in_session` or `no_rights` when it cannot.
+    pub problem: Option<&'static str>,
+    /// Slow mode in the group, in seconds (0: off).
+    pub slow_mode_secs: u32,
+}
+
+#[derive(Serialize, ToSchema)]
+#[schema(as = Check)]
+pub struct CheckOut {
+    pub targets: Vec<TargetCheckOut>,
+    /// Targets that will get a post.
+    pub sendable: u32,
+    /// Estimated seconds for one run to finish at the sender's rate limits.
+    pub eta_secs: u64,
+    /// Whether the sender posts at bot or at user-account speed.
+    pub sender: &'static str,
 }

@@ -582,18 +582,36 @@ async fn deliveries(
 /// How long statistics are kept on the tenant's plan, and what the next pruning run drops.
 #[utoipa::path(get, path = "/api/v1/tenants/{id}/stats/retention", tag = "stats",
     params(("id" = u64, Path, description = "Tenant id")),
-    responses((status = 200, body = stats::retention::Retention), (status = 404, body = ErrorEnvelope)),
+    responses((status = 200, body = RetentionOut), (status = 404, body = ErrorEnvelope)),
     security(("bearer" = [])))]
-async fn retention(
-    State(st): State<Shared>,
-    t: TenantCtx,
-) -> AppResult<Json<stats::retention::Retention>> {
-    let out = blocking(move || {
+async fn retention(State(st): State<Shared>, t: TenantCtx) -> AppResult<Json<RetentionOut>> {
+    let r = blocking(move || {
         let c = ctx(&st, &t.scope)?;
         stats::retention::view(&t.scope.shard_read()?, c.today, c.retention)
     })
     .await?;
-    Ok(Json(out))
+    Ok(Json(RetentionOut {
+        retention_days: r.retention_days,
+        users_kept_from: r.users_kept_from,
+        totals_kept_from: r.totals_kept_from,
+        oldest_user_day: r.oldest_user_day,
+        user_rows_to_drop: r.user_rows_to_drop,
+    }))
+}
+
+#[derive(Serialize, ToSchema)]
+#[schema(as = Retention)]
+pub struct RetentionOut {
+    pub retention_days: u32,
+    /// Per-user rows (active, new and top users) are kept from this date on.
+    pub users_kept_from: String,
+    /// Totals per group and day (messages, joins, leaves, member counts) from this date on.
+    pub totals_kept_from: String,
+    /// The oldest per-user day still stored (null when there is none).
+    pub oldest_user_day: Option<String>,
+    /// Per-user rows the next pruning run drops: older than `users_kept_from`, which follows
+    /// the plan (a downgrade shows here before it takes effect).
+    pub user_rows_to_drop: u64,
 }
 
 #[derive(Serialize, ToSchema)]

@@ -230,10 +230,8 @@ fn the_worker_side_reaches_no_store_state_or_http() {
 #[test]
 fn only_the_http_edge_knows_axum_and_utoipa() {
     const HTTP_DEBT: &[&str] = &[
-        "domain::campaigns",
         "domain::stats::activity",
         "domain::stats::campaigns",
-        "domain::stats::retention",
         "domain::stats::summary",
         "domain::templates",
         "error",

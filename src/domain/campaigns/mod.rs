@@ -513,7 +513,7 @@ pub fn duplicate(
 }
 
 /// One target in the pre-activation check.
-#[derive(Clone, Debug, serde::Serialize, utoipa::ToSchema)]
+#[derive(Clone, Debug)]
 pub struct TargetCheck {
     pub chat_id: i64,
     pub title: String,
@@ -525,7 +525,7 @@ pub struct TargetCheck {
     pub slow_mode_secs: u32,
 }
 
-#[derive(Clone, Debug, serde::Serialize, utoipa::ToSchema)]
+#[derive(Clone, Debug)]
 pub struct Check {
     pub targets: Vec<TargetCheck>,
     /// Targets that will get a post.

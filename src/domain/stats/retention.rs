@@ -4,8 +4,6 @@
 
 use botyard_shards::ids::{Day, TenantId};
 use botyard_shards::{Reader, Store, TenantShard, WriteTransaction};
-use serde::Serialize;
-use utoipa::ToSchema;
 
 use super::{Horizon, date_of, kept_from};
 use crate::error::AppResult;
@@ -13,7 +11,7 @@ use crate::error::AppResult;
 /// Rows removed per write transaction.
 pub const PRUNE_BATCH: usize = 2_000;
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, ToSchema)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Retention {
     pub retention_days: u32,
     /// Per-user rows (active, new and top users) are kept from this date on.
