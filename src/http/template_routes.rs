@@ -15,7 +15,7 @@ use botyard_shards::records::{TemplateRec, TemplateVersionRec};
 
 use crate::clock::rfc3339;
 use crate::domain::auth::require_active;
-use crate::domain::templates::{self, Button, Content, Entity, TemplateFormat};
+use crate::domain::templates::{self, Content};
 use crate::error::{AppError, AppResult, ErrorEnvelope};
 use crate::http::extract::{ApiJson, ApiPath, TenantCtx};
 use crate::state::{Shared, blocking};
@@ -36,9 +36,9 @@ pub struct TemplateOut {
     pub name: String,
     /// The latest version's number; campaigns use it unless they pin one.
     pub version: u32,
-    pub format: TemplateFormat,
+    pub format: FormatIo,
     pub body: String,
-    pub buttons: Vec<Vec<Button>>,
+    pub buttons: Vec<Vec<ButtonIo>>,
     pub media_id: Option<u64>,
     pub created_at: String,
     pub updated_at: String,
@@ -49,7 +49,7 @@ fn template_out(id: TemplateId, t: TemplateRec, v: TemplateVersionRec) -> Templa
         id: id.0,
         name: t.name,
         version: t.latest,
-        format: v.format.into(),
+        format: FormatIo::from(templates::TemplateFormat::from(v.format)),
         buttons: buttons_out(&v),
         body: v.body,
         media_id: v.media.map(|m| m.0),
@@ -58,12 +58,12 @@ fn template_out(id: TemplateId, t: TemplateRec, v: TemplateVersionRec) -> Templa
     }
 }
 
-fn buttons_out(v: &TemplateVersionRec) -> Vec<Vec<Button>> {
+fn buttons_out(v: &TemplateVersionRec) -> Vec<Vec<ButtonIo>> {
     v.buttons
         .iter()
         .map(|r| {
             r.iter()
-                .map(|b| Button {
+                .map(|b| ButtonIo {
                     label: b.label.clone(),
                     url: b.url.clone(),
                 })
@@ -107,16 +107,16 @@ pub struct TemplateIn {
     /// The text, with `{variables}`; at most 4,096 characters as shown (1,024 with media).
     pub body: String,
     #[serde(default = "markdown")]
-    pub format: TemplateFormat,
+    pub format: FormatIo,
     /// Rows of inline URL buttons (up to 10 rows of 8).
     #[serde(default)]
-    pub buttons: Vec<Vec<Button>>,
+    pub buttons: Vec<Vec<ButtonIo>>,
     /// A file uploaded through `POST …/media`.
     pub media_id: Option<u64>,
 }
 
-fn markdown() -> TemplateFormat {
-    TemplateFormat::Markdown
+fn markdown() -> FormatIo {
+    FormatIo::Markdown
 }
 
 /// Saves a new template (checked as Telegram will render it: 422 names the position of a
@@ -143,8 +143,8 @@ async fn create_template(
             &b.name,
             Content {
                 body: b.body,
-                format: b.format,
-                buttons: b.buttons,
+                format: b.format.into(),
+                buttons: buttons_in(b.buttons),
                 media: b.media_id.map(MediaId),
             },
             st.now(),
@@ -183,8 +183,8 @@ pub struct TemplatePatch {
     /// Renames without a new version when nothing else changes.
     pub name: Option<String>,
     pub body: Option<String>,
-    pub format: Option<TemplateFormat>,
-    pub buttons: Option<Vec<Vec<Button>>>,
+    pub format: Option<FormatIo>,
+    pub buttons: Option<Vec<Vec<ButtonIo>>>,
     pub media_id: Option<u64>,
     /// Drop the media file from the next version.
     #[serde(default)]
@@ -228,8 +228,8 @@ async fn update_template(
             let buttons = buttons_out(&cur);
             Some(Content {
                 body: b.body.unwrap_or(cur.body),
-                format: b.format.unwrap_or(cur.format.into()),
-                buttons: b.buttons.unwrap_or(buttons),
+                format: b.format.map_or(cur.format.into(), Into::into),
+                buttons: buttons_in(b.buttons.unwrap_or(buttons)),
                 media: if b.remove_media {
                     None
                 } else {
@@ -260,9 +260,9 @@ async fn delete_template(t: TenantCtx, ApiPath(ids): ApiPath<(u64, u64)>) -> App
 #[derive(Serialize, ToSchema)]
 pub struct VersionOut {
     pub version: u32,
-    pub format: TemplateFormat,
+    pub format: FormatIo,
     pub body: String,
-    pub buttons: Vec<Vec<Button>>,
+    pub buttons: Vec<Vec<ButtonIo>>,
     pub media_id: Option<u64>,
     pub created_at: String,
     /// The account that saved it.
@@ -272,7 +272,7 @@ pub struct VersionOut {
 fn version_out(n: u32, v: TemplateVersionRec) -> VersionOut {
     VersionOut {
         version: n,
-        format: v.format.into(),
+        format: FormatIo::from(templates::TemplateFormat::from(v.format)),
         buttons: buttons_out(&v),
         body: v.body,
         media_id: v.media.map(|m| m.0),
@@ -337,8 +337,8 @@ pub struct PreviewOut {
     /// The text Telegram will show, markup removed.
     pub text: String,
     /// Formatting, in UTF-16 code units as Telegram counts them.
-    pub entities: Vec<Entity>,
-    pub buttons: Vec<Vec<Button>>,
+    pub entities: Vec<EntityOut>,
+    pub buttons: Vec<Vec<ButtonIo>>,
     pub media_id: Option<u64>,
     /// Length of `text` as Telegram counts it, and the limit that applies.
     pub length: usize,
@@ -373,8 +373,8 @@ async fn preview_template(
     let length = templates::markup::visible_len(&text);
     Ok(Json(PreviewOut {
         text,
-        entities,
-        buttons: p.buttons,
+        entities: entities.into_iter().map(Into::into).collect(),
+        buttons: buttons_io(p.buttons),
         limit: if p.media.is_some() {
             templates::MAX_CAPTION
         } else {
@@ -426,4 +426,93 @@ async fn put_variables(
     Ok(Json(VariablesBody {
         variables: rec.vars.into_iter().collect(),
     }))
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+#[schema(as = TemplateFormat)]
+pub enum FormatIo {
+    Markdown,
+    Html,
+}
+
+impl From<FormatIo> for templates::TemplateFormat {
+    fn from(f: FormatIo) -> Self {
+        match f {
+            FormatIo::Markdown => templates::TemplateFormat::Markdown,
+            FormatIo::Html => templates::TemplateFormat::Html,
+        }
+    }
+}
+
+impl From<templates::TemplateFormat> for FormatIo {
+    fn from(f: templates::TemplateFormat) -> Self {
+        match f {
+            templates::TemplateFormat::Markdown => FormatIo::Markdown,
+            templates::TemplateFormat::Html => FormatIo::Html,
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(as = Button)]
+pub struct ButtonIo {
+    pub label: String,
+    /// `https://` only.
+    pub url: String,
+}
+
+fn buttons_in(rows: Vec<Vec<ButtonIo>>) -> Vec<Vec<templates::Button>> {
+    rows.into_iter()
+        .map(|row| {
+            row.into_iter()
+                .map(|b| templates::Button {
+                    label: b.label,
+                    url: b.url,
+                })
+                .collect()
+        })
+        .collect()
+}
+
+fn buttons_io(rows: Vec<Vec<templates::Button>>) -> Vec<Vec<ButtonIo>> {
+    rows.into_iter()
+        .map(|row| {
+            row.into_iter()
+                .map(|b| ButtonIo {
+                    label: b.label,
+                    url: b.url,
+                })
+                .collect()
+        })
+        .collect()
+}
+
+/// A formatting span of a rendered message, as Telegram will receive it (offsets and lengths
+/// in UTF-16 code units).
+#[derive(Serialize, ToSchema)]
+#[schema(as = Entity)]
+pub struct EntityOut {
+    /// bold, italic, underline, strikethrough, spoiler, code, pre, text_url, url, email,
+    /// mention, hashtag, blockquote, custom_emoji …
+    pub kind: &'static str,
+    pub offset: i32,
+    pub length: i32,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub language: Option<String>,
+}
+
+impl From<templates::Entity> for EntityOut {
+    fn from(e: templates::Entity) -> Self {
+        EntityOut {
+            kind: e.kind,
+            offset: e.offset,
+            length: e.length,
+            url: e.url,
+            language: e.language,
+        }
+    }
 }

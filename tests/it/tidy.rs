@@ -233,7 +233,6 @@ fn only_the_http_edge_knows_axum_and_utoipa() {
         "domain::stats::activity",
         "domain::stats::campaigns",
         "domain::stats::summary",
-        "domain::templates",
         "error",
     ];
     let (mods, _) = graph();

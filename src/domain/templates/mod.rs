@@ -26,7 +26,7 @@ pub const MAX_ROWS: usize = 10;
 pub const MAX_PER_ROW: usize = 8;
 pub const MAX_LABEL: usize = 64;
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum TemplateFormat {
     Markdown,
@@ -51,7 +51,7 @@ impl From<TemplateFormatRec> for TemplateFormat {
     }
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Button {
     pub label: String,
@@ -444,7 +444,7 @@ pub fn render(body: &str, format: TemplateFormat, cx: &RenderContext<'_>) -> App
 
 /// A formatting span of a rendered message, as Telegram will receive it (offsets and lengths
 /// in UTF-16 code units).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Entity {
     /// bold, italic, underline, strikethrough, spoiler, code, pre, text_url, url, email,
     /// mention, hashtag, blockquote, custom_emoji …
