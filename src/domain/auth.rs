@@ -161,11 +161,18 @@ pub async fn accept_invitation(
             "this invitation link is invalid, used or expired; ask for a new one",
         )
     };
-    let found = st.store.catalog_read()?.invitation_by_hash(&hash)?;
+    let (found, existing) = {
+        let c = st.store.catalog_read()?;
+        let found = c.invitation_by_hash(&hash)?;
+        let existing = match &found {
+            Some((_, inv)) => c.account_by_email(&inv.email)?,
+            None => None,
+        };
+        (found, existing)
+    };
     let Some((id, inv)) = found.filter(|(_, i)| i.expires_at > now) else {
         return Err(invalid());
     };
-    let existing = st.store.catalog_read()?.account_by_email(&inv.email)?;
     let new_hash = match &existing {
         Some((_, account)) => {
             let attempt = st

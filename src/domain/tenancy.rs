@@ -245,13 +245,13 @@ pub fn invite(
     let (actor, tenant) = (scope.actor(), scope.tenant_id());
     scope.catalog_write(|c| -> AppResult<Invitation> {
         // Members are listed to whoever may invite, so this says nothing new.
-        for (account, _) in c.members()? {
-            if c.account(account)?.is_some_and(|a| a.email == rec.email) {
-                return Err(AppError::Conflict {
-                    code: "member.exists",
-                    message: "this account is already a member of the tenant".into(),
-                });
-            }
+        if let Some((account, _)) = c.account_by_email(&rec.email)?
+            && c.member_role(account)?.is_some()
+        {
+            return Err(AppError::Conflict {
+                code: "member.exists",
+                message: "this account is already a member of the tenant".into(),
+            });
         }
         for (id, old) in c.invitations()? {
             if old.email == rec.email {
