@@ -49,7 +49,7 @@ fn template_out(id: TemplateId, t: TemplateRec, v: TemplateVersionRec) -> Templa
         id: id.0,
         name: t.name,
         version: t.latest,
-        format: FormatIo::from(templates::TemplateFormat::from(v.format)),
+        format: templates::TemplateFormat::from(v.format).into(),
         buttons: buttons_out(&v),
         body: v.body,
         media_id: v.media.map(|m| m.0),
@@ -59,17 +59,7 @@ fn template_out(id: TemplateId, t: TemplateRec, v: TemplateVersionRec) -> Templa
 }
 
 fn buttons_out(v: &TemplateVersionRec) -> Vec<Vec<ButtonIo>> {
-    v.buttons
-        .iter()
-        .map(|r| {
-            r.iter()
-                .map(|b| ButtonIo {
-                    label: b.label.clone(),
-                    url: b.url.clone(),
-                })
-                .collect()
-        })
-        .collect()
+    buttons_io(templates::buttons_of(v))
 }
 
 #[derive(Serialize, ToSchema)]
@@ -225,11 +215,11 @@ async fn update_template(
             let cur = s
                 .template_version(id, rec.latest)?
                 .ok_or(AppError::NotFound("template version"))?;
-            let buttons = buttons_out(&cur);
+            let buttons = templates::buttons_of(&cur);
             Some(Content {
                 body: b.body.unwrap_or(cur.body),
                 format: b.format.map_or(cur.format.into(), Into::into),
-                buttons: buttons_in(b.buttons.unwrap_or(buttons)),
+                buttons: b.buttons.map_or(buttons, buttons_in),
                 media: if b.remove_media {
                     None
                 } else {
@@ -272,7 +262,7 @@ pub struct VersionOut {
 fn version_out(n: u32, v: TemplateVersionRec) -> VersionOut {
     VersionOut {
         version: n,
-        format: FormatIo::from(templates::TemplateFormat::from(v.format)),
+        format: templates::TemplateFormat::from(v.format).into(),
         buttons: buttons_out(&v),
         body: v.body,
         media_id: v.media.map(|m| m.0),

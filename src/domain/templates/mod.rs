@@ -127,6 +127,21 @@ pub fn check(c: &Content, custom: &[(String, String)], media: Option<&MediaRec>)
     check_buttons(&c.buttons)
 }
 
+/// A saved version's buttons, as content again.
+pub fn buttons_of(v: &TemplateVersionRec) -> Vec<Vec<Button>> {
+    v.buttons
+        .iter()
+        .map(|row| {
+            row.iter()
+                .map(|b| Button {
+                    label: b.label.clone(),
+                    url: b.url.clone(),
+                })
+                .collect()
+        })
+        .collect()
+}
+
 fn check_buttons(rows: &[Vec<Button>]) -> AppResult<()> {
     if rows.len() > MAX_ROWS {
         return Err(invalid(
