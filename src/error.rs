@@ -1,12 +1,19 @@
-//! The application's error type and its one mapping to HTTP. What the user reads (`code`,
-//! `message`) is separate from what is logged (`internal` details never leave the server).
-
-use axum::http::{HeaderValue, StatusCode, header};
-use axum::response::{IntoResponse, Response};
-use serde::Serialize;
-use utoipa::ToSchema;
+//! The application's error type, in product terms: what went wrong and its stable code. It knows
+//! no HTTP; `http/error.rs` maps it to a status and the error envelope, once. What the user reads
+//! (`code`, `message`) is separate from what is logged (`Internal` details never leave the server).
 
 use botyard_shards::StoreError;
+
+/// Which way an upstream (Telegram, the platform bot's worker) failed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Upstream {
+    /// It answered and refused.
+    Refused,
+    /// It is not online now.
+    Offline,
+    /// It did not answer in time; the effect may still happen.
+    Timeout,
+}
 
 #[derive(Debug, thiserror::Error)]
 pub enum AppError {
@@ -45,11 +52,10 @@ pub enum AppError {
     Locked { retry_after: u64 },
     #[error("server is busy")]
     Busy { code: &'static str },
-    /// Telegram, or the platform bot's worker, could not do it: 502 (refused), 503 (not
-    /// online) or 504 (no answer in time).
+    /// Telegram, or the platform bot's worker, could not do it.
     #[error("{message}")]
     Upstream {
-        status: u16,
+        kind: Upstream,
         code: &'static str,
         message: String,
     },
@@ -66,26 +72,6 @@ impl AppError {
             code: "validation.invalid",
             field: field.to_string(),
             message: message.into(),
-        }
-    }
-
-    pub fn status(&self) -> StatusCode {
-        match self {
-            AppError::BadRequest { .. } => StatusCode::BAD_REQUEST,
-            AppError::Invalid { .. } => StatusCode::UNPROCESSABLE_ENTITY,
-            AppError::Unauthorized { .. } => StatusCode::UNAUTHORIZED,
-            AppError::Forbidden { .. } => StatusCode::FORBIDDEN,
-            AppError::NotFound(_) => StatusCode::NOT_FOUND,
-            AppError::Conflict { .. } => StatusCode::CONFLICT,
-            AppError::TooLarge | AppError::TooLargeFor { .. } => StatusCode::PAYLOAD_TOO_LARGE,
-            AppError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            AppError::Locked { .. } => StatusCode::TOO_MANY_REQUESTS,
-            AppError::Busy { .. } => StatusCode::SERVICE_UNAVAILABLE,
-            AppError::StorageFull => StatusCode::INSUFFICIENT_STORAGE,
-            AppError::Upstream { status, .. } => {
-                StatusCode::from_u16(*status).unwrap_or(StatusCode::BAD_GATEWAY)
-            }
-            AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
 
@@ -109,7 +95,7 @@ impl AppError {
         }
     }
 
-    fn public_message(&self) -> String {
+    pub fn public_message(&self) -> String {
         match self {
             AppError::Internal(_) => "internal error; the server log has the details".into(),
             AppError::Locked { .. } => {
@@ -120,7 +106,7 @@ impl AppError {
         }
     }
 
-    fn field(&self) -> Option<&str> {
+    pub fn field(&self) -> Option<&str> {
         match self {
             AppError::Invalid { field, .. } => Some(field),
             _ => None,
@@ -144,64 +130,6 @@ impl From<StoreError> for AppError {
 impl From<crate::security::crypto::CryptoError> for AppError {
     fn from(e: crate::security::crypto::CryptoError) -> Self {
         AppError::Internal(e.to_string())
-    }
-}
-
-/// `{"error":{"code":"area.reason","message":"…"}}`
-#[derive(Serialize, ToSchema)]
-pub struct ErrorEnvelope {
-    pub error: ErrorBody,
-}
-
-#[derive(Serialize, ToSchema)]
-pub struct ErrorBody {
-    /// Stable code, `area.reason`.
-    pub code: String,
-    pub message: String,
-    /// The offending field, for validation errors.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub field: Option<String>,
-}
-
-/// An error as it was raised, kept on the response so the HTTP layer that picks the reader's
-/// language (`http/language.rs`) can tell it in that language.
-#[derive(Clone, Debug)]
-pub struct ErrorFacts {
-    pub code: &'static str,
-    /// The English message, without the field.
-    pub message: String,
-    pub field: Option<String>,
-}
-
-impl IntoResponse for AppError {
-    fn into_response(self) -> Response {
-        let status = self.status();
-        if let AppError::Internal(detail) = &self {
-            tracing::error!(code = self.code(), %detail, "request failed");
-        }
-        let body = ErrorEnvelope {
-            error: ErrorBody {
-                code: self.code().to_string(),
-                message: self.public_message(),
-                field: self.field().map(str::to_string),
-            },
-        };
-        let facts = ErrorFacts {
-            code: self.code(),
-            message: match &self {
-                AppError::Invalid { message, .. } => message.clone(),
-                other => other.public_message(),
-            },
-            field: body.error.field.clone(),
-        };
-        let mut resp = (status, axum::Json(body)).into_response();
-        resp.extensions_mut().insert(facts);
-        if let AppError::Locked { retry_after } = self
-            && let Ok(v) = HeaderValue::from_str(&retry_after.max(1).to_string())
-        {
-            resp.headers_mut().insert(header::RETRY_AFTER, v);
-        }
-        resp
     }
 }
 

@@ -12,7 +12,7 @@ use axum::response::Response;
 
 use botyard_shards::ids::TenantId;
 
-use crate::error::{ErrorBody, ErrorEnvelope, ErrorFacts};
+use crate::http::error::{ErrorBody, ErrorEnvelope, ErrorFacts};
 use crate::i18n::{self, Language};
 use crate::state::Shared;
 

@@ -224,17 +224,10 @@ fn the_worker_side_reaches_no_store_state_or_http() {
 }
 
 /// Only the HTTP edge knows axum and utoipa: the domain, the runtime and the security plumbing
-/// are plain Rust. `HTTP_DEBT` lists the modules that still derive OpenAPI schemas on their
-/// own types or return the HTTP-mapped error (issue 13, step 3, moves those to `http/` view
-/// types): no module may join it, and one that no longer needs it must leave it.
+/// are plain Rust. Schemas live on `http/` view types, and `http/error.rs` alone maps an
+/// [`AppError`](botyard::error::AppError) to a status.
 #[test]
 fn only_the_http_edge_knows_axum_and_utoipa() {
-    const HTTP_DEBT: &[&str] = &[
-        "domain::stats::activity",
-        "domain::stats::campaigns",
-        "domain::stats::summary",
-        "error",
-    ];
     let (mods, _) = graph();
     let mut checked = 0;
     for (m, src) in &mods {
@@ -251,15 +244,7 @@ fn only_the_http_edge_knows_axum_and_utoipa() {
                     && !after.is_some_and(|c| c.is_alphanumeric() || c == '_')
             })
         });
-        let in_debt = HTTP_DEBT.contains(&name.as_str());
-        assert!(
-            !knows || in_debt,
-            "{name} uses axum or utoipa: that belongs in http/"
-        );
-        assert!(
-            knows || !in_debt,
-            "{name} no longer uses axum or utoipa: take it off HTTP_DEBT"
-        );
+        assert!(!knows, "{name} uses axum or utoipa: that belongs in http/");
         checked += 1;
     }
     assert!(checked >= 40, "modules checked: {checked}");

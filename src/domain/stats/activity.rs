@@ -6,34 +6,32 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use botyard_shards::ids::{ChatId, Day};
 use botyard_shards::{Reader, TenantShard};
 use serde::Serialize;
-use utoipa::ToSchema;
 
 use super::{Range, date_of, week_start};
 use crate::error::{AppError, AppResult};
 use crate::runtime::ingestion::metric;
 
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, ToSchema)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
 pub struct ByKind {
     pub text: u64,
     pub media: u64,
     pub service: u64,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, ToSchema)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Point {
     /// `2026-11-28`, or `2026-11-28T14:00` per hour (local time).
     pub at: String,
     pub value: u64,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Deserialize, ToSchema)]
-#[serde(rename_all = "lowercase")]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Interval {
     Day,
     Hour,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, ToSchema)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Messages {
     pub total: u64,
     pub by_kind: ByKind,
@@ -97,7 +95,7 @@ pub fn messages<T: Reader>(
 }
 
 /// Messages by weekday (Monday first) and local hour.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, ToSchema)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Heatmap {
     /// Seven rows (Monday to Sunday) of 24 hours.
     pub cells: Vec<Vec<u64>>,
@@ -112,7 +110,7 @@ pub fn heatmap<T: Reader>(s: &TenantShard<T>, chats: &[ChatId], r: Range) -> App
     Ok(Heatmap { cells })
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, ToSchema)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Users {
     /// Distinct users who posted in the range.
     pub active: u64,
@@ -215,7 +213,7 @@ pub fn users<T: Reader>(
     })
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, ToSchema)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct TopUser {
     pub user_id: i64,
     pub first_name: String,
@@ -258,14 +256,14 @@ pub fn top_users<T: Reader>(
         .collect()
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, ToSchema)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct GroupCount {
     pub chat_id: i64,
     pub title: String,
     pub messages: u64,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, ToSchema)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct UserActivity {
     pub user_id: i64,
     pub first_name: String,
@@ -330,7 +328,7 @@ pub fn user<T: Reader>(
     })
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, ToSchema)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct GroupActivity {
     pub chat_id: i64,
     pub title: String,
@@ -379,7 +377,7 @@ pub fn groups<T: Reader>(s: &TenantShard<T>, r: Range) -> AppResult<Vec<GroupAct
     Ok(out)
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, ToSchema)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct GrowthDay {
     pub at: String,
     /// The last member count known on that day (null before the first one).
@@ -389,7 +387,7 @@ pub struct GrowthDay {
     pub net: i64,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, ToSchema)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct GroupGrowth {
     pub chat_id: i64,
     pub title: String,

@@ -8,19 +8,18 @@ use botyard_shards::ids::{CampaignId, ChatId, Day};
 use botyard_shards::records::DeliveryStateRec;
 use botyard_shards::{Reader, TenantShard};
 use serde::Serialize;
-use utoipa::ToSchema;
 
 use super::{Range, date_of};
 use crate::error::AppResult;
 
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, ToSchema)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
 pub struct Tally {
     pub sent: u64,
     pub failed: u64,
     pub skipped: u64,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, ToSchema)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct CampaignTally {
     pub campaign_id: u64,
     pub name: String,
@@ -28,7 +27,7 @@ pub struct CampaignTally {
     pub tally: Tally,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, ToSchema)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct GroupTally {
     pub chat_id: i64,
     pub title: String,
@@ -36,14 +35,14 @@ pub struct GroupTally {
     pub tally: Tally,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, ToSchema)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct DayTally {
     pub at: String,
     #[serde(flatten)]
     pub tally: Tally,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, ToSchema)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Deliveries {
     #[serde(flatten)]
     pub total: Tally,

@@ -5,13 +5,12 @@ use std::collections::{BTreeMap, HashMap};
 use botyard_shards::ids::{ChatId, Day};
 use botyard_shards::{Reader, TenantShard};
 use serde::Serialize;
-use utoipa::ToSchema;
 
 use super::{Range, date_of, week_start};
 use crate::error::AppResult;
 use crate::runtime::ingestion::metric;
 
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, ToSchema)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
 pub struct Period {
     /// First and last local date of the period.
     pub from: String,
@@ -29,14 +28,14 @@ pub struct Period {
     pub skipped: u64,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, ToSchema)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct TopGroup {
     pub chat_id: i64,
     pub title: String,
     pub messages: u64,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, ToSchema)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Summary {
     pub today: Period,
     pub yesterday: Period,

@@ -8,7 +8,7 @@ use std::collections::HashMap;
 use botyard_shards::ids::AccountId;
 use botyard_shards::records::{Language, TelegramLinkRec};
 
-use crate::error::{AppError, AppResult};
+use crate::error::{AppError, AppResult, Upstream};
 use crate::runtime::supervisor::{BotCommand, DirectError};
 use crate::state::{Shared, blocking};
 use crate::worker::ipc::messages::{DeliveryOutcome, SendJob};
@@ -192,7 +192,7 @@ pub fn not_configured() -> AppError {
 /// The platform bot is configured but not online now.
 pub fn unavailable() -> AppError {
     AppError::Upstream {
-        status: 503,
+        kind: Upstream::Offline,
         code: "platform_bot.unavailable",
         message: "the platform bot is not online right now; try again in a minute".into(),
     }
@@ -203,7 +203,7 @@ pub fn outcome(r: Result<DeliveryOutcome, DirectError>) -> AppResult<(i64, i64)>
     match r {
         Ok(DeliveryOutcome::Sent { message_id, at_ms }) => Ok((message_id, at_ms)),
         Ok(DeliveryOutcome::Failed { code, .. }) => Err(AppError::Upstream {
-            status: 502,
+            kind: Upstream::Refused,
             code: "telegram.send_failed",
             message: match code.as_str() {
                 "forbidden" | "chat_not_found" => "Telegram refused the post: the linked user has blocked the platform bot or deleted the chat; link Telegram again".into(),
@@ -213,7 +213,7 @@ pub fn outcome(r: Result<DeliveryOutcome, DirectError>) -> AppResult<(i64, i64)>
         }),
         Err(DirectError::Unavailable) => Err(unavailable()),
         Err(DirectError::Timeout) => Err(AppError::Upstream {
-            status: 504,
+            kind: Upstream::Timeout,
             code: "platform_bot.timeout",
             message: "the platform bot did not answer in time; the post may still arrive".into(),
         }),
