@@ -430,32 +430,9 @@ pub fn scope(
         })
 }
 
-/// Refuses members: only owners and admins manage a tenant.
-pub fn require_manage(scope: &TenantScope) -> AppResult<()> {
-    if scope.access().can_manage() {
-        Ok(())
-    } else {
-        Err(AppError::Forbidden {
-            code: "auth.forbidden",
-            message: "only the tenant's owners and admins may do this",
-        })
-    }
-}
-
-/// Refuses changes to a suspended tenant, except by admins.
-pub fn require_active(scope: &TenantScope) -> AppResult<()> {
-    if scope.status() == botyard_shards::records::TenantStatus::Suspended
-        && scope.access() != botyard_shards::Access::Admin
-    {
-        return Err(AppError::Forbidden {
-            code: "tenant.suspended",
-            message: "this tenant is suspended; contact the reseller",
-        });
-    }
-    Ok(())
-}
-
-pub fn require_admin<'a>(
+/// The admin scope of an admin caller: the authorization step for the appliance-wide
+/// operations, as [`scope`] is for a tenant's.
+pub fn admin_scope<'a>(
     st: &'a AppState,
     caller: &Caller,
 ) -> AppResult<botyard_shards::AdminScope<'a>> {

@@ -9,9 +9,9 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::clock::rfc3339;
-use crate::domain::auth::{Caller, require_admin};
-use crate::error::{AppError, AppResult, ErrorEnvelope};
-use crate::http::extract::ApiQuery;
+use crate::error::{AppError, AppResult};
+use crate::http::error::ErrorEnvelope;
+use crate::http::extract::{AdminCtx, ApiQuery};
 use crate::state::{Shared, blocking};
 
 pub fn router() -> OpenApiRouter<Shared> {
@@ -44,10 +44,9 @@ pub struct AuditOut {
     security(("bearer" = [])))]
 async fn list_audit(
     State(st): State<Shared>,
-    caller: Caller,
+    _admin: AdminCtx,
     ApiQuery(q): ApiQuery<AuditQuery>,
 ) -> AppResult<Json<Vec<AuditOut>>> {
-    require_admin(&st, &caller)?;
     let limit = q.limit.unwrap_or(100);
     if !(1..=500).contains(&limit) {
         return Err(AppError::BadRequest {

@@ -10,7 +10,8 @@ use utoipa_axum::routes;
 
 use crate::config::Secret;
 use crate::domain::auth::{self, Caller};
-use crate::error::{AppResult, ErrorEnvelope};
+use crate::error::AppResult;
+use crate::http::error::ErrorEnvelope;
 use crate::http::extract::{ApiJson, ClientIp};
 use crate::http::views::{Role, role_view};
 use crate::state::Shared;

@@ -14,10 +14,10 @@ use botyard_shards::ids::{CampaignId, TemplateId};
 use botyard_shards::records::{CampaignRec, CampaignStateRec, ScheduleRec, WindowRec};
 
 use crate::clock::rfc3339;
-use crate::domain::auth::require_active;
 use crate::domain::campaigns::scheduler::JobSink;
 use crate::domain::campaigns::{self, Input, runs::Started, schedule};
-use crate::error::{AppError, AppResult, ErrorEnvelope};
+use crate::error::{AppError, AppResult};
+use crate::http::error::ErrorEnvelope;
 use crate::http::extract::{ApiJson, ApiPath, ApiQuery, TenantCtx};
 use crate::state::{Shared, blocking};
 
@@ -318,7 +318,6 @@ async fn create_campaign(
     ApiJson(b): ApiJson<CampaignIn>,
 ) -> AppResult<(StatusCode, Json<CampaignOut>)> {
     let zone = st.supervisor.zone(t.scope.tenant_id()).await;
-    require_active(&t.scope)?;
     let i = input(b)?;
     let (id, rec) = blocking(move || {
         let limit =
@@ -365,7 +364,6 @@ async fn update_campaign(
     ApiJson(b): ApiJson<CampaignIn>,
 ) -> AppResult<Json<CampaignOut>> {
     let zone = st.supervisor.zone(t.scope.tenant_id()).await;
-    require_active(&t.scope)?;
     let id = CampaignId(ids.1);
     let i = input(b)?;
     let st2 = st.clone();
@@ -389,7 +387,6 @@ async fn delete_campaign(
     t: TenantCtx,
     ApiPath(ids): ApiPath<(u64, u64)>,
 ) -> AppResult<StatusCode> {
-    require_active(&t.scope)?;
     let id = CampaignId(ids.1);
     let tenant = t.scope.tenant_id();
     blocking(move || campaigns::delete(&t.scope, id)).await?;
@@ -410,7 +407,6 @@ async fn state_action(
     ) -> AppResult<CampaignRec>,
 ) -> AppResult<Json<CampaignOut>> {
     let zone = st.supervisor.zone(t.scope.tenant_id()).await;
-    require_active(&t.scope)?;
     let st2 = st.clone();
     let (scope, rec) = blocking(move || {
         let settings = crate::domain::tenancy::settings(&t.scope)?;
@@ -501,7 +497,6 @@ async fn run_campaign(
     t: TenantCtx,
     ApiPath(ids): ApiPath<(u64, u64)>,
 ) -> AppResult<(StatusCode, Json<RunStarted>)> {
-    require_active(&t.scope)?;
     let id = CampaignId(ids.1);
     let tenant = t.scope.tenant_id();
     let st2 = st.clone();
@@ -574,7 +569,6 @@ async fn test_campaign(
     ApiPath(ids): ApiPath<(u64, u64)>,
     ApiQuery(q): ApiQuery<TestQuery>,
 ) -> AppResult<Json<TestSent>> {
-    require_active(&t.scope)?;
     let account = t.caller.account().ok_or(AppError::Forbidden {
         code: "telegram.account_required",
         message: "an API key has no Telegram user; log in as a person",
@@ -635,7 +629,6 @@ async fn duplicate_campaign(
     ApiPath(ids): ApiPath<(u64, u64)>,
 ) -> AppResult<(StatusCode, Json<CampaignOut>)> {
     let zone = st.supervisor.zone(t.scope.tenant_id()).await;
-    require_active(&t.scope)?;
     let src = CampaignId(ids.1);
     let (id, rec) = blocking(move || {
         let settings = crate::domain::tenancy::settings(&t.scope)?;

@@ -11,12 +11,12 @@ use axum::http::header;
 use axum::http::request::Parts;
 use serde::de::DeserializeOwned;
 
-use botyard_shards::TenantScope;
 use botyard_shards::ids::TenantId;
+use botyard_shards::{AdminScope, TenantScope};
 
-use crate::domain::auth::{Caller, authenticate, scope};
-use crate::error::AppError;
-use crate::state::Shared;
+use crate::domain::auth::{Caller, admin_scope, authenticate, scope};
+use crate::error::{AppError, AppResult};
+use crate::state::{AppState, Shared};
 
 /// A JSON body: 415 without a JSON content type, 413 over the limit, 400 for malformed JSON
 /// or unknown fields, 422 naming the field for wrong types or missing fields.
@@ -339,9 +339,37 @@ where
             crate::http::roles::needs(&parts.method, route),
             changes,
         )?;
+        crate::http::roles::check_active(scope.status(), scope.access(), &parts.method, route)?;
         // Only now do the request's events belong in this tenant's log.
         tracing::Span::current().record("tenant_id", id);
         Ok(TenantCtx { caller, scope })
+    }
+}
+
+/// An admin caller: anyone else is refused (`auth.admin_required`) before the request's body
+/// is read, like a tenant route's roles in [`TenantCtx`].
+pub struct AdminCtx {
+    pub caller: Caller,
+}
+
+impl AdminCtx {
+    /// The store's admin scope, for this admin.
+    pub fn scope<'a>(&self, st: &'a AppState) -> AppResult<AdminScope<'a>> {
+        admin_scope(st, &self.caller)
+    }
+}
+
+impl<S> FromRequestParts<S> for AdminCtx
+where
+    Shared: FromRef<S>,
+    S: Send + Sync,
+{
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, AppError> {
+        let caller = Caller::from_request_parts(parts, state).await?;
+        admin_scope(&Shared::from_ref(state), &caller)?;
+        Ok(AdminCtx { caller })
     }
 }
 

@@ -13,9 +13,9 @@ use utoipa_axum::routes;
 use botyard_shards::ids::TenantId;
 
 use crate::clock::rfc3339;
-use crate::domain::auth::{require_active, require_manage};
 use crate::domain::tenant_workers;
-use crate::error::{AppError, AppResult, ErrorEnvelope};
+use crate::error::{AppError, AppResult};
+use crate::http::error::ErrorEnvelope;
 use crate::http::extract::{ApiJson, ApiPath, TenantCtx};
 use crate::http::worker_routes::SessionOut;
 use crate::runtime::supervisor::PendingLogin;
@@ -191,8 +191,6 @@ async fn start_login(
     t: TenantCtx,
     ApiJson(b): ApiJson<StartLoginIn>,
 ) -> AppResult<(StatusCode, Json<LoginOut>)> {
-    require_manage(&t.scope)?;
-    require_active(&t.scope)?;
     let label = crate::domain::tenancy::clean_name("label", &b.label)?;
     let step = match b.method.as_str() {
         "phone" => LoginStep::StartPhone {
@@ -238,7 +236,6 @@ async fn step(
     login: u64,
     step: LoginStep,
 ) -> AppResult<Json<LoginOut>> {
-    require_manage(&t.scope)?;
     let tenant: TenantId = t.scope.tenant_id();
     if st.supervisor.pending_login(tenant, login).is_none() {
         return answer(st, t, login, None).await;
@@ -260,7 +257,6 @@ async fn get_login(
     t: TenantCtx,
     ApiPath(ids): ApiPath<(u64, u64)>,
 ) -> AppResult<Json<LoginOut>> {
-    require_manage(&t.scope)?;
     let pending = st.supervisor.pending_login(t.scope.tenant_id(), ids.1);
     answer(&st, &t, ids.1, pending).await
 }
@@ -275,7 +271,6 @@ async fn cancel_login(
     t: TenantCtx,
     ApiPath(ids): ApiPath<(u64, u64)>,
 ) -> AppResult<StatusCode> {
-    require_manage(&t.scope)?;
     let tenant = t.scope.tenant_id();
     if st.supervisor.pending_login(tenant, ids.1).is_none() {
         return Err(AppError::NotFound("login"));

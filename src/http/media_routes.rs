@@ -15,9 +15,9 @@ use botyard_shards::ids::MediaId;
 use botyard_shards::records::{DEFAULT_MEDIA_MB, MediaKindRec, MediaRec};
 
 use crate::clock::rfc3339;
-use crate::domain::auth::require_active;
 use crate::domain::media;
-use crate::error::{AppError, AppResult, ErrorEnvelope};
+use crate::error::{AppError, AppResult};
+use crate::http::error::ErrorEnvelope;
 use crate::http::extract::{ApiPath, ApiQuery, TenantCtx};
 use crate::state::{Shared, blocking};
 
@@ -97,7 +97,6 @@ async fn upload_media(
     ApiQuery(q): ApiQuery<UploadQuery>,
     body: Body,
 ) -> AppResult<(StatusCode, Json<MediaOut>)> {
-    require_active(&t.scope)?;
     let name = media::clean_name(&q.name)?;
     let st2 = st.clone();
     let plan = t.scope.record().plan;
@@ -204,7 +203,6 @@ async fn delete_media(
     t: TenantCtx,
     ApiPath(ids): ApiPath<(u64, u64)>,
 ) -> AppResult<StatusCode> {
-    require_active(&t.scope)?;
     let dir = crate::domain::tenant_workers::media_dir(&st, t.scope.tenant_id());
     blocking(move || media::delete(&t.scope, &dir, MediaId(ids.1))).await?;
     Ok(StatusCode::NO_CONTENT)

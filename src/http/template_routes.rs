@@ -14,9 +14,9 @@ use botyard_shards::ids::{ChatId, MediaId, TemplateId};
 use botyard_shards::records::{TemplateRec, TemplateVersionRec};
 
 use crate::clock::rfc3339;
-use crate::domain::auth::require_active;
 use crate::domain::templates::{self, Content};
-use crate::error::{AppError, AppResult, ErrorEnvelope};
+use crate::error::{AppError, AppResult};
+use crate::http::error::ErrorEnvelope;
 use crate::http::extract::{ApiJson, ApiPath, TenantCtx};
 use crate::state::{Shared, blocking};
 
@@ -122,7 +122,6 @@ async fn create_template(
     t: TenantCtx,
     ApiJson(b): ApiJson<TemplateIn>,
 ) -> AppResult<(StatusCode, Json<TemplateOut>)> {
-    require_active(&t.scope)?;
     let author = t.caller.account().map(|a| a.0);
     let (id, rec, v) = blocking(move || {
         let limit =
@@ -194,7 +193,6 @@ async fn update_template(
     ApiPath(ids): ApiPath<(u64, u64)>,
     ApiJson(b): ApiJson<TemplatePatch>,
 ) -> AppResult<Json<TemplateOut>> {
-    require_active(&t.scope)?;
     if b.remove_media && b.media_id.is_some() {
         return Err(AppError::invalid(
             "media_id",
@@ -241,7 +239,6 @@ async fn update_template(
     responses((status = 204), (status = 403, body = ErrorEnvelope), (status = 404, body = ErrorEnvelope), (status = 409, body = ErrorEnvelope)),
     security(("bearer" = [])))]
 async fn delete_template(t: TenantCtx, ApiPath(ids): ApiPath<(u64, u64)>) -> AppResult<StatusCode> {
-    require_active(&t.scope)?;
     let id = TemplateId(ids.1);
     blocking(move || templates::delete(&t.scope, id)).await?;
     Ok(StatusCode::NO_CONTENT)
@@ -407,7 +404,6 @@ async fn put_variables(
     t: TenantCtx,
     ApiJson(b): ApiJson<VariablesBody>,
 ) -> AppResult<Json<VariablesBody>> {
-    require_active(&t.scope)?;
     let now = st.now();
     let rec = blocking(move || {
         templates::set_variables(&t.scope, b.variables.into_iter().collect(), now)

@@ -13,12 +13,11 @@ use botyard_shards::records::{Language, ParseMode, SettingsRec, TenantStatus};
 
 use crate::clock::rfc3339;
 use crate::config::Secret;
-use crate::domain::auth::{
-    Caller, hash_new_password, normalize_email, require_active, require_admin, require_manage,
-};
+use crate::domain::auth::{Caller, admin_scope, hash_new_password, normalize_email};
 use crate::domain::tenancy;
-use crate::error::{AppError, AppResult, ErrorEnvelope};
-use crate::http::extract::{ApiJson, ApiPath, ApiQuery, TenantCtx};
+use crate::error::{AppError, AppResult};
+use crate::http::error::ErrorEnvelope;
+use crate::http::extract::{AdminCtx, ApiJson, ApiPath, ApiQuery, TenantCtx};
 use crate::http::views::{Role, TenantOut, role_rec, role_view, tenant_view};
 use crate::state::{Shared, blocking};
 
@@ -133,13 +132,12 @@ pub struct CreateTenantIn {
     security(("bearer" = [])))]
 async fn create_tenant(
     State(st): State<Shared>,
-    caller: Caller,
+    a: AdminCtx,
     ApiJson(b): ApiJson<CreateTenantIn>,
 ) -> AppResult<(StatusCode, Json<TenantOut>)> {
-    require_admin(&st, &caller)?;
     let st2 = st.clone();
     let (id, rec) = blocking(move || {
-        let admin = require_admin(&st2, &caller)?;
+        let admin = a.scope(&st2)?;
         tenancy::create_tenant(&admin, &b.name, b.plan_id.map(PlanId), st2.now())
     })
     .await?;
@@ -177,7 +175,6 @@ async fn update_tenant(
     t: TenantCtx,
     ApiJson(b): ApiJson<UpdateTenantIn>,
 ) -> AppResult<Json<TenantOut>> {
-    require_admin(&st, &t.caller)?;
     let now = st.now();
     let rec = blocking(move || {
         tenancy::update_tenant(
@@ -196,14 +193,13 @@ async fn update_tenant(
 #[utoipa::path(delete, path = "/api/v1/tenants/{id}", tag = "tenants", params(("id" = u64, Path, description = "Tenant id")),
     responses((status = 204), (status = 403, body = ErrorEnvelope), (status = 404, body = ErrorEnvelope)), security(("bearer" = [])))]
 async fn delete_tenant(State(st): State<Shared>, t: TenantCtx) -> AppResult<StatusCode> {
-    require_admin(&st, &t.caller)?;
     let id = t.scope.tenant_id();
     let st2 = st.clone();
     let caller = t.caller.clone();
     // Its worker goes first: nothing may write for the tenant while its rows are removed.
     st.supervisor.stop(id).await;
     blocking(move || {
-        let admin = require_admin(&st2, &caller)?;
+        let admin = admin_scope(&st2, &caller)?;
         tenancy::delete_tenant(&admin, id, st2.now())
     })
     .await?;
@@ -223,7 +219,6 @@ async fn change_status(
     t: TenantCtx,
     status: TenantStatus,
 ) -> AppResult<Json<TenantOut>> {
-    require_admin(&st, &t.caller)?;
     let now = st.now();
     let id = t.scope.tenant_id();
     let rec = blocking(move || tenancy::set_status(&t.scope, status, now)).await?;
@@ -293,9 +288,7 @@ async fn add_member(
     t: TenantCtx,
     ApiJson(b): ApiJson<AddMemberIn>,
 ) -> AppResult<(StatusCode, Json<MemberOut>)> {
-    require_manage(&t.scope)?;
     tenancy::require_direct_add(&t.scope)?;
-    require_active(&t.scope)?;
     let email = normalize_email("email", &b.email)?;
     let hash = match b.password {
         Some(p) => Some(hash_new_password(&st, "password", Secret::new(p)).await?),
@@ -346,7 +339,6 @@ async fn list_invitations(
     State(st): State<Shared>,
     t: TenantCtx,
 ) -> AppResult<Json<Vec<InvitationOut>>> {
-    require_manage(&t.scope)?;
     let now = st.now();
     let all = tenancy::invitations(&t.scope)?;
     Ok(Json(all.iter().map(|i| invitation_view(i, now)).collect()))
@@ -372,8 +364,6 @@ async fn invite(
     t: TenantCtx,
     ApiJson(b): ApiJson<InviteIn>,
 ) -> AppResult<(StatusCode, Json<NewInvitationOut>)> {
-    require_manage(&t.scope)?;
-    require_active(&t.scope)?;
     let email = normalize_email("email", &b.email)?;
     let now = st.now();
     let ttl = st.config.auth.invitation_ttl_hours as i64 * 3600;
@@ -398,7 +388,6 @@ async fn withdraw_invitation(
     t: TenantCtx,
     ApiPath(ids): ApiPath<(u64, u64)>,
 ) -> AppResult<StatusCode> {
-    require_manage(&t.scope)?;
     let now = st.now();
     blocking(move || tenancy::withdraw_invitation(&t.scope, InvitationId(ids.1), now)).await?;
     Ok(StatusCode::NO_CONTENT)
@@ -422,8 +411,6 @@ async fn update_member(
     ApiPath(ids): ApiPath<(u64, u64)>,
     ApiJson(b): ApiJson<UpdateMemberIn>,
 ) -> AppResult<Json<MemberOut>> {
-    require_manage(&t.scope)?;
-    require_active(&t.scope)?;
     let now = st.now();
     let m = blocking(move || {
         tenancy::set_member_role(&t.scope, AccountId(ids.1), role_rec(b.role), now)
@@ -442,8 +429,6 @@ async fn remove_member(
     t: TenantCtx,
     ApiPath(ids): ApiPath<(u64, u64)>,
 ) -> AppResult<StatusCode> {
-    require_manage(&t.scope)?;
-    require_active(&t.scope)?;
     let now = st.now();
     blocking(move || tenancy::remove_member(&t.scope, AccountId(ids.1), now)).await?;
     Ok(StatusCode::NO_CONTENT)
@@ -485,7 +470,6 @@ fn api_key_view(id: ApiKeyId, k: &botyard_shards::records::ApiKeyRec) -> ApiKeyO
 #[utoipa::path(get, path = "/api/v1/tenants/{id}/api-keys", tag = "api-keys", params(("id" = u64, Path, description = "Tenant id")),
     responses((status = 200, body = Vec<ApiKeyOut>), (status = 403, body = ErrorEnvelope), (status = 404, body = ErrorEnvelope)), security(("bearer" = [])))]
 async fn list_api_keys(t: TenantCtx) -> AppResult<Json<Vec<ApiKeyOut>>> {
-    require_manage(&t.scope)?;
     let keys = t.scope.catalog_read()?.api_keys()?;
     Ok(Json(
         keys.iter().map(|(id, k)| api_key_view(*id, k)).collect(),
@@ -509,8 +493,6 @@ async fn create_api_key(
     t: TenantCtx,
     ApiJson(b): ApiJson<CreateApiKeyIn>,
 ) -> AppResult<(StatusCode, Json<NewApiKeyOut>)> {
-    require_manage(&t.scope)?;
-    require_active(&t.scope)?;
     // A member-role key cannot mint an owner key.
     if t.caller.principal.api_key().is_some()
         && b.role == Role::Owner
@@ -542,7 +524,6 @@ async fn revoke_api_key(
     t: TenantCtx,
     ApiPath(ids): ApiPath<(u64, u64)>,
 ) -> AppResult<StatusCode> {
-    require_manage(&t.scope)?;
     let now = st.now();
     blocking(move || tenancy::revoke_api_key(&t.scope, ApiKeyId(ids.1), now)).await?;
     Ok(StatusCode::NO_CONTENT)
@@ -624,8 +605,6 @@ async fn put_settings(
     t: TenantCtx,
     ApiJson(b): ApiJson<Settings>,
 ) -> AppResult<Json<Settings>> {
-    require_manage(&t.scope)?;
-    require_active(&t.scope)?;
     let input = tenancy::SettingsInput {
         time_zone: b.time_zone,
         language: match b.language {
@@ -694,7 +673,6 @@ async fn tenant_logs(
     t: TenantCtx,
     ApiQuery(q): ApiQuery<LogQuery>,
 ) -> AppResult<Json<Vec<LogLineOut>>> {
-    require_manage(&t.scope)?;
     let level = match q
         .level
         .as_deref()

@@ -12,10 +12,10 @@ use botyard_shards::ids::SecretId;
 use botyard_shards::records::SessionKindRec;
 
 use crate::clock::rfc3339;
-use crate::domain::auth::{Caller, require_active, require_admin, require_manage};
 use crate::domain::tenant_workers::{self, NewSession};
-use crate::error::{AppError, AppResult, ErrorEnvelope};
-use crate::http::extract::{ApiFile, ApiJson, ApiPath, ApiQuery, TenantCtx};
+use crate::error::{AppError, AppResult};
+use crate::http::error::ErrorEnvelope;
+use crate::http::extract::{AdminCtx, ApiFile, ApiJson, ApiPath, ApiQuery, TenantCtx};
 use crate::runtime::supervisor::{MemoryEnforcement, WorkerKey, WorkerState, WorkerStatus};
 use crate::state::{Shared, blocking};
 use crate::worker::ipc::messages::SessionState;
@@ -203,8 +203,6 @@ async fn connect_session(
     t: TenantCtx,
     ApiJson(b): ApiJson<ConnectSessionIn>,
 ) -> AppResult<(StatusCode, Json<SessionOut>)> {
-    require_manage(&t.scope)?;
-    require_active(&t.scope)?;
     let new = match b.kind.as_str() {
         "sim" => NewSession::Sim(b.sim),
         "bot" => NewSession::Bot {
@@ -305,8 +303,6 @@ async fn import_session_string(
     t: TenantCtx,
     ApiJson(b): ApiJson<ImportStringIn>,
 ) -> AppResult<(StatusCode, Json<ImportedOut>)> {
-    require_manage(&t.scope)?;
-    require_active(&t.scope)?;
     let parsed = crate::worker::session_import::parse_string(&b.string);
     import(st, t, b.label, parsed).await
 }
@@ -351,8 +347,6 @@ async fn import_session_file(
         },
         other => other,
     })?;
-    require_manage(&t.scope)?;
-    require_active(&t.scope)?;
     let parsed = blocking(move || Ok(crate::worker::session_import::parse_file(&body))).await?;
     import(st, t, q.label, parsed).await
 }
@@ -378,7 +372,6 @@ async fn disconnect_session(
     ApiPath(ids): ApiPath<(u64, u64)>,
     ApiQuery(q): ApiQuery<DisconnectQuery>,
 ) -> AppResult<StatusCode> {
-    require_manage(&t.scope)?;
     let tenant = t.scope.tenant_id();
     let id = SecretId(ids.1);
     let known = t
@@ -557,7 +550,6 @@ async fn get_worker(State(st): State<Shared>, t: TenantCtx) -> AppResult<Json<Wo
 #[utoipa::path(post, path = "/api/v1/tenants/{id}/worker/restart", tag = "sessions", params(("id" = u64, Path, description = "Tenant id")),
     responses((status = 200, body = WorkerOut), (status = 403, body = ErrorEnvelope), (status = 404, body = ErrorEnvelope)), security(("bearer" = [])))]
 async fn restart_worker(State(st): State<Shared>, t: TenantCtx) -> AppResult<Json<WorkerOut>> {
-    require_admin(&st, &t.caller)?;
     let id = t.scope.tenant_id();
     tenant_workers::reconcile(&st, id).await?;
     Ok(Json(worker_out(
@@ -572,7 +564,6 @@ async fn restart_worker(State(st): State<Shared>, t: TenantCtx) -> AppResult<Jso
     responses((status = 200, body = WorkerOut), (status = 403, body = ErrorEnvelope), (status = 404, body = ErrorEnvelope), (status = 409, body = ErrorEnvelope)),
     security(("bearer" = [])))]
 async fn release_worker(State(st): State<Shared>, t: TenantCtx) -> AppResult<Json<WorkerOut>> {
-    require_admin(&st, &t.caller)?;
     let id = t.scope.tenant_id();
     let quarantined = st
         .supervisor
@@ -594,8 +585,10 @@ async fn release_worker(State(st): State<Shared>, t: TenantCtx) -> AppResult<Jso
 /// Every worker (admins).
 #[utoipa::path(get, path = "/api/v1/workers", tag = "sessions",
     responses((status = 200, body = Vec<WorkerOut>), (status = 403, body = ErrorEnvelope)), security(("bearer" = [])))]
-async fn list_workers(State(st): State<Shared>, caller: Caller) -> AppResult<Json<Vec<WorkerOut>>> {
-    require_admin(&st, &caller)?;
+async fn list_workers(
+    State(st): State<Shared>,
+    _admin: AdminCtx,
+) -> AppResult<Json<Vec<WorkerOut>>> {
     let now = st.now();
     let mut all: Vec<WorkerOut> = st
         .supervisor
@@ -614,9 +607,8 @@ async fn list_workers(State(st): State<Shared>, caller: Caller) -> AppResult<Jso
     security(("bearer" = [])))]
 async fn restart_platform_worker(
     State(st): State<Shared>,
-    caller: Caller,
+    _admin: AdminCtx,
 ) -> AppResult<Json<WorkerOut>> {
-    require_admin(&st, &caller)?;
     if !tenant_workers::start_platform(&st).await {
         return Err(AppError::Conflict {
             code: "platform.not_configured",
@@ -633,9 +625,8 @@ async fn restart_platform_worker(
     security(("bearer" = [])))]
 async fn release_platform_worker(
     State(st): State<Shared>,
-    caller: Caller,
+    _admin: AdminCtx,
 ) -> AppResult<Json<WorkerOut>> {
-    require_admin(&st, &caller)?;
     let key = WorkerKey::Platform;
     let quarantined = st
         .supervisor
