@@ -154,6 +154,7 @@ pub async fn run_with(
     tracing::info!(timers, "campaign timers loaded");
 
     let st = Arc::new(AppState {
+        base_url: config.base_url(addr),
         supervisor: supervisor.clone(),
         scheduler: scheduler.clone(),
         tokens: TokenKeys::new(&jwt_secret, config.auth.access_ttl_secs as i64),
@@ -175,7 +176,7 @@ pub async fn run_with(
         config,
     });
 
-    let base_url = st.config.base_url(addr);
+    let base_url = st.base_url.clone();
     let setup_url = startup::first_admin(&st, &base_url).await?;
 
     let demo = if st.config.demo {

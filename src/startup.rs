@@ -222,7 +222,7 @@ pub async fn first_admin(st: &Arc<AppState>, base_url: &str) -> Result<Option<St
         let token = auth::new_setup_token(st)
             .await
             .map_err(|e| RunError::Bootstrap(e.to_string()))?;
-        setup_url = Some(format!("{base_url}/setup?token={token}"));
+        setup_url = Some(format!("{base_url}/console/setup?token={token}"));
     }
     let st = st.clone();
     let _ = tokio::task::spawn_blocking(move || {
@@ -246,7 +246,9 @@ pub fn banner(
         Some(u) => println!(
             "No admin exists yet. Open this one-time link to create one (valid {setup_ttl_mins} minutes):\n  {u}"
         ),
-        None => println!("Sign in with POST {base_url}/api/v1/auth/login"),
+        None => println!(
+            "Sign in with POST {base_url}/api/v1/auth/login, or in a browser at {base_url}/console"
+        ),
     }
     if let Some(d) = demo {
         match &d.password {

@@ -20,6 +20,9 @@ use crate::security::tokens::TokenKeys;
 
 pub struct AppState {
     pub config: Config,
+    /// The URL people reach this server at (`public_url`, or built from the bound address),
+    /// for links the server hands out.
+    pub base_url: String,
     pub store: Arc<Store>,
     pub keyring: Arc<Keyring>,
     pub tokens: TokenKeys,

@@ -9,8 +9,8 @@ use crate::ids::{
 };
 use crate::record::RecBytes;
 use crate::records::{
-    AccountRec, ApiKeyRec, AuditRec, FamilyRec, InvitationRec, PlanRec, RefreshRec, Role,
-    TelegramLinkRec, TenantRec, TenantStatus,
+    AccountPrefsRec, AccountRec, ApiKeyRec, AuditRec, BrowserSessionRec, FamilyRec, InvitationRec,
+    PlanRec, RefreshRec, Role, TelegramLinkRec, TenantRec, TenantStatus,
 };
 use crate::tables::catalog::*;
 use crate::tx::Reader;
@@ -138,6 +138,62 @@ impl<T: Reader> CatalogTx<T> {
             Some(v) => Some(v.value().decode()?),
             None => None,
         })
+    }
+
+    /// Whether a setup link token (by its hash) exists and has not expired.
+    pub fn setup_token_live(&self, hash: &[u8; 32], now: i64) -> Result<bool> {
+        let t = self.tx.table(SETUP_TOKENS)?;
+        let v = t.get(hash)?;
+        Ok(v.is_some_and(|e| e.value() > now))
+    }
+
+    /// An account's console preferences (defaults when never set).
+    pub fn account_prefs(&self, account: AccountId) -> Result<AccountPrefsRec> {
+        let t = self.tx.table(ACCOUNT_PREFS)?;
+        let v = t.get(account)?;
+        Ok(match v {
+            Some(v) => v.value().decode()?,
+            None => AccountPrefsRec::default(),
+        })
+    }
+
+    /// A browser session by its cookie token's hash.
+    pub fn browser_session(&self, hash: &[u8; 32]) -> Result<Option<BrowserSessionRec>> {
+        let t = self.tx.table(BROWSER_SESSIONS)?;
+        let v = t.get(hash)?;
+        Ok(match v {
+            Some(v) => Some(v.value().decode()?),
+            None => None,
+        })
+    }
+
+    /// An account's live logins, oldest first, each with its browser session if it is one.
+    pub fn account_logins(
+        &self,
+        account: AccountId,
+    ) -> Result<Vec<(FamilyId, FamilyRec, Option<BrowserSessionRec>)>> {
+        let idx = self.tx.table(ACCOUNT_FAMILIES)?;
+        let fams = self.tx.table(FAMILIES)?;
+        let browser = self.tx.table(FAMILY_BROWSER)?;
+        let sessions = self.tx.table(BROWSER_SESSIONS)?;
+        let mut out = Vec::new();
+        for row in idx.range((account, FamilyId::MIN)..=(account, FamilyId::MAX))? {
+            let id = row?.0.value().1;
+            let Some(f) = fams.get(id)? else { continue };
+            let f: FamilyRec = f.value().decode()?;
+            if f.revoked {
+                continue;
+            }
+            let b = match browser.get(id)? {
+                Some(h) => match sessions.get(h.value())? {
+                    Some(v) => Some(v.value().decode()?),
+                    None => None,
+                },
+                None => None,
+            };
+            out.push((id, f, b));
+        }
+        Ok(out)
     }
 
     pub fn family(&self, id: FamilyId) -> Result<Option<FamilyRec>> {
@@ -309,6 +365,20 @@ impl<T: Reader> CatalogTx<T> {
 
     /// Tenants with id greater than `after`, optionally whose name contains `query`
     /// (case-insensitive), at most `limit`.
+    /// How many tenants are active and how many suspended.
+    pub(crate) fn tenant_status_counts(&self) -> Result<(u64, u64)> {
+        let t = self.tx.table(TENANTS)?;
+        let (mut active, mut suspended) = (0, 0);
+        for row in t.iter()? {
+            let rec: TenantRec = row?.1.value().decode()?;
+            match rec.status {
+                TenantStatus::Active => active += 1,
+                TenantStatus::Suspended => suspended += 1,
+            }
+        }
+        Ok((active, suspended))
+    }
+
     pub(crate) fn list_tenants(
         &self,
         after: Option<u64>,
@@ -440,6 +510,25 @@ impl CatalogTx<WriteTransaction> {
         Ok(id)
     }
 
+    pub fn set_account_prefs(&mut self, account: AccountId, p: &AccountPrefsRec) -> Result<()> {
+        if self.tx.open_table(ACCOUNTS)?.get(account)?.is_none() {
+            return Err(StoreError::NotFound);
+        }
+        self.tx
+            .open_table(ACCOUNT_PREFS)?
+            .insert(account, enc(p)?)?;
+        Ok(())
+    }
+
+    /// Records a browser session for its (new) family.
+    pub fn insert_browser_session(&mut self, hash: [u8; 32], r: &BrowserSessionRec) -> Result<()> {
+        self.tx
+            .open_table(BROWSER_SESSIONS)?
+            .insert(hash, enc(r)?)?;
+        self.tx.open_table(FAMILY_BROWSER)?.insert(r.family, hash)?;
+        Ok(())
+    }
+
     pub fn insert_refresh_token(&mut self, hash: [u8; 32], r: &RefreshRec) -> Result<()> {
         self.tx.open_table(REFRESH_TOKENS)?.insert(hash, enc(r)?)?;
         self.tx
@@ -480,6 +569,9 @@ impl CatalogTx<WriteTransaction> {
         for h in hashes {
             toks.remove(h)?;
             idx.remove((id, h))?;
+        }
+        if let Some(h) = self.tx.open_table(FAMILY_BROWSER)?.remove(id)? {
+            self.tx.open_table(BROWSER_SESSIONS)?.remove(h.value())?;
         }
         Ok(())
     }
@@ -831,6 +923,7 @@ impl CatalogTx<WriteTransaction> {
             self.tx.open_table(FAMILIES)?.remove(f)?;
             self.tx.open_table(ACCOUNT_FAMILIES)?.remove((account, f))?;
         }
+        self.tx.open_table(ACCOUNT_PREFS)?.remove(account)?;
         if let Some(a) = self.tx.open_table(ACCOUNTS)?.remove(account)? {
             let a: AccountRec = a.value().decode()?;
             self.tx

@@ -62,6 +62,9 @@ pub fn all_rows(db: &Database) -> Result<Vec<RawRow>> {
     dump(db, c::INVITATIONS, &mut out)?;
     dump(db, c::INVITATION_HASHES, &mut out)?;
     dump(db, c::TENANT_INVITATIONS, &mut out)?;
+    dump(db, c::BROWSER_SESSIONS, &mut out)?;
+    dump(db, c::FAMILY_BROWSER, &mut out)?;
+    dump(db, c::ACCOUNT_PREFS, &mut out)?;
     dump(db, s::SETTINGS, &mut out)?;
     dump(db, s::SECRETS, &mut out)?;
     dump(db, s::COUNTERS, &mut out)?;
@@ -111,6 +114,9 @@ const KNOWN: &[&str] = &[
     "invitations",
     "invitation_hashes",
     "tenant_invitations",
+    "browser_sessions",
+    "family_browser",
+    "account_prefs",
     "tenant_settings",
     "tenant_secrets",
     "counters",

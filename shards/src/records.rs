@@ -172,6 +172,37 @@ impl Record for RefreshRec {
     const NAME: &'static str = "refresh_token";
 }
 
+/// How an account wants to read the console.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AccountPrefsRec {
+    /// `en` or `tr`; empty until chosen (the browser's `Accept-Language` decides).
+    pub language: String,
+    /// An IANA zone name; empty for UTC.
+    pub time_zone: String,
+}
+impl Record for AccountPrefsRec {
+    const TAG: u8 = 23;
+    const VERSION: u8 = 1;
+    const NAME: &'static str = "account_prefs";
+}
+
+/// A login from a browser (the console): its cookie token is stored as its SHA-256 only,
+/// and it lives as long as its family.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BrowserSessionRec {
+    pub family: FamilyId,
+    pub account: AccountId,
+    pub created_at: i64,
+    /// The browser's `User-Agent`, cut short, to recognise the session in a list.
+    pub user_agent: String,
+    pub ip: String,
+}
+impl Record for BrowserSessionRec {
+    const TAG: u8 = 22;
+    const VERSION: u8 = 1;
+    const NAME: &'static str = "browser_session";
+}
+
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FamilyRec {
     pub account: AccountId,

@@ -63,7 +63,20 @@ const CATALOG_MIGRATIONS: &[Migration] = &[
         to: 4,
         run: catalog_v4,
     },
+    Migration {
+        to: 5,
+        run: catalog_v5,
+    },
 ];
+
+/// v5: browser sessions of the console.
+fn catalog_v5(tx: &WriteTransaction) -> Result<(), redb::Error> {
+    use tables::catalog::*;
+    tx.open_table(BROWSER_SESSIONS)?;
+    tx.open_table(FAMILY_BROWSER)?;
+    tx.open_table(ACCOUNT_PREFS)?;
+    Ok(())
+}
 
 /// v4: invitations to join a tenant.
 fn catalog_v4(tx: &WriteTransaction) -> Result<(), redb::Error> {

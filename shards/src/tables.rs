@@ -9,9 +9,10 @@ use crate::ids::{
 };
 use crate::record::Rec;
 use crate::records::{
-    AccountRec, ApiKeyRec, AuditRec, CampaignRec, DeliveryRec, FamilyRec, GroupRec, InvitationRec,
-    MediaRec, PlanRec, RefreshRec, ReportRec, RunRec, SessionRec, SettingsRec, TelegramLinkRec,
-    TemplateRec, TemplateVersionRec, TenantRec, TgUserRec, VariablesRec,
+    AccountPrefsRec, AccountRec, ApiKeyRec, AuditRec, BrowserSessionRec, CampaignRec, DeliveryRec,
+    FamilyRec, GroupRec, InvitationRec, MediaRec, PlanRec, RefreshRec, ReportRec, RunRec,
+    SessionRec, SettingsRec, TelegramLinkRec, TemplateRec, TemplateVersionRec, TenantRec,
+    TgUserRec, VariablesRec,
 };
 
 /// `schema_version`, `kind`, `shard_index`, `shard_count`: present in every file.
@@ -81,6 +82,16 @@ pub mod catalog {
     /// A tenant's pending invitations.
     pub const TENANT_INVITATIONS: TableDefinition<(TenantId, InvitationId), ()> =
         TableDefinition::new("tenant_invitations");
+    /// SHA-256 of a browser session's cookie token → the session (a login family signed in
+    /// from a browser).
+    pub const BROWSER_SESSIONS: TableDefinition<[u8; 32], Rec<BrowserSessionRec>> =
+        TableDefinition::new("browser_sessions");
+    /// A family's browser session, so revoking the family removes it.
+    pub const FAMILY_BROWSER: TableDefinition<FamilyId, [u8; 32]> =
+        TableDefinition::new("family_browser");
+    /// An account's preferences in the console (language, time zone).
+    pub const ACCOUNT_PREFS: TableDefinition<AccountId, Rec<AccountPrefsRec>> =
+        TableDefinition::new("account_prefs");
 }
 
 pub mod shard {

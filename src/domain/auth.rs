@@ -111,6 +111,20 @@ fn pair_for(
 }
 
 pub async fn login(st: &Shared, email: &str, password: Secret, ip: IpAddr) -> AppResult<TokenPair> {
+    let id = check_credentials(st, email, password, ip).await?;
+    let now = st.now();
+    let st2 = st.clone();
+    blocking(move || st2.store.catalog_write(|c| new_session(&st2, c, id, now))).await
+}
+
+/// The account an email and password sign in to, counted by the lockout: the API's login and
+/// the console's sign-in both go through here.
+pub async fn check_credentials(
+    st: &Shared,
+    email: &str,
+    password: Secret,
+    ip: IpAddr,
+) -> AppResult<AccountId> {
     let now = st.now();
     // Malformed emails get the same answer as wrong passwords.
     let email = email.trim().to_lowercase();
@@ -140,8 +154,7 @@ pub async fn login(st: &Shared, email: &str, password: Secret, ip: IpAddr) -> Ap
         ));
     };
     attempt.succeeded();
-    let st2 = st.clone();
-    blocking(move || st2.store.catalog_write(|c| new_session(&st2, c, id, now))).await
+    Ok(id)
 }
 
 /// Redeems an invitation link and signs its holder in. When the invited address has an
@@ -153,6 +166,35 @@ pub async fn accept_invitation(
     password: Secret,
     ip: IpAddr,
 ) -> AppResult<TokenPair> {
+    let st2 = st.clone();
+    accept_invitation_then(st, token, password, ip, move |c, account, now| {
+        new_session(&st2, c, account, now)
+    })
+    .await
+}
+
+/// The email an invitation link is for, while it is good (the console shows it on the form).
+pub fn invitation_email(st: &AppState, token: &str) -> AppResult<Option<String>> {
+    let c = st.store.catalog_read()?;
+    Ok(c.invitation_by_hash(&sha256(token.as_bytes()))?
+        .filter(|(_, i)| i.expires_at > st.now())
+        .map(|(_, i)| i.email))
+}
+
+/// Redeems an invitation and signs its holder in with `sign_in`, in the same transaction.
+pub async fn accept_invitation_then<T: Send + 'static>(
+    st: &Shared,
+    token: &str,
+    password: Secret,
+    ip: IpAddr,
+    sign_in: impl FnOnce(
+        &mut botyard_shards::CatalogTx<botyard_shards::WriteTransaction>,
+        AccountId,
+        i64,
+    ) -> AppResult<T>
+    + Send
+    + 'static,
+) -> AppResult<T> {
     let now = st.now();
     let hash = sha256(token.as_bytes());
     let invalid = || {
@@ -200,7 +242,7 @@ pub async fn accept_invitation(
     };
     let st2 = st.clone();
     blocking(move || {
-        st2.store.catalog_write(|c| -> AppResult<TokenPair> {
+        st2.store.catalog_write(|c| -> AppResult<T> {
             // Checked again in the transaction: used meanwhile, or the account changed.
             if c.invitation_by_hash(&hash)?.is_none_or(|(i, _)| i != id) {
                 return Err(invalid());
@@ -224,7 +266,7 @@ pub async fn accept_invitation(
                 action: "member.joined".into(),
                 detail: format!("invitation {id} accepted as {role:?}"),
             })?;
-            new_session(&st2, c, account, now)
+            sign_in(c, account, now)
         })
     })
     .await
@@ -309,6 +351,28 @@ pub async fn change_password(
     current: Secret,
     new: Secret,
 ) -> AppResult<TokenPair> {
+    let st2 = st.clone();
+    change_password_then(st, caller, current, new, move |c, account, now| {
+        new_session(&st2, c, account, now)
+    })
+    .await
+}
+
+/// Changes the caller's password, ends all of its logins and signs it in again with
+/// `sign_in`, in one transaction.
+pub async fn change_password_then<T: Send + 'static>(
+    st: &Shared,
+    caller: &Caller,
+    current: Secret,
+    new: Secret,
+    sign_in: impl FnOnce(
+        &mut botyard_shards::CatalogTx<botyard_shards::WriteTransaction>,
+        AccountId,
+        i64,
+    ) -> AppResult<T>
+    + Send
+    + 'static,
+) -> AppResult<T> {
     let account = caller.account().ok_or(AppError::Forbidden {
         code: "auth.account_required",
         message: "only an account can change its password",
@@ -347,7 +411,7 @@ pub async fn change_password(
                 action: "auth.password_changed".into(),
                 detail: String::new(),
             })?;
-            new_session(&st2, c, account, now)
+            sign_in(c, account, now)
         })
     })
     .await
@@ -522,20 +586,48 @@ pub async fn new_setup_token(st: &Shared) -> AppResult<String> {
     Ok(token)
 }
 
-/// Completes setup: consumes the link token and creates the admin.
+/// Completes setup: consumes the link token and creates the admin, signed in with a token pair.
 pub async fn complete_setup(
     st: &Shared,
     token: &str,
     email: &str,
     password: Secret,
 ) -> AppResult<TokenPair> {
+    let st2 = st.clone();
+    complete_setup_then(st, token, email, password, move |c, id, now| {
+        new_session(&st2, c, id, now)
+    })
+    .await
+}
+
+/// Whether the one-time setup link `token` is still good (the console asks before it shows
+/// the form).
+pub fn setup_token_valid(st: &AppState, token: &str) -> AppResult<bool> {
+    let c = st.store.catalog_read()?;
+    Ok(!c.has_admin()? && c.setup_token_live(&sha256(token.as_bytes()), st.now())?)
+}
+
+/// Completes setup and signs the new admin in with `sign_in`, in the same transaction.
+pub async fn complete_setup_then<T: Send + 'static>(
+    st: &Shared,
+    token: &str,
+    email: &str,
+    password: Secret,
+    sign_in: impl FnOnce(
+        &mut botyard_shards::CatalogTx<botyard_shards::WriteTransaction>,
+        AccountId,
+        i64,
+    ) -> AppResult<T>
+    + Send
+    + 'static,
+) -> AppResult<T> {
     let email = normalize_email("email", email)?;
     let hash = hash_new_password(st, "password", password).await?;
     let token_hash = sha256(token.as_bytes());
     let now = st.now();
     let st2 = st.clone();
     blocking(move || {
-        st2.store.catalog_write(|c| -> AppResult<TokenPair> {
+        st2.store.catalog_write(|c| -> AppResult<T> {
             if !c.take_setup_token(&token_hash, now)? || c.has_admin()? {
                 return Err(unauthorized(
                     "setup.invalid_token",
@@ -550,7 +642,7 @@ pub async fn complete_setup(
                 "admin.setup",
                 "first admin created through the setup link",
             )?;
-            new_session(&st2, c, id, now)
+            sign_in(c, id, now)
         })
     })
     .await

@@ -4,6 +4,7 @@
 //! tenant's rows.
 
 pub mod auth;
+pub mod browser_sessions;
 pub mod campaigns;
 pub mod demo;
 pub mod groups;

@@ -4,6 +4,7 @@ pub mod audit_routes;
 pub mod auth_routes;
 pub mod campaign_routes;
 pub mod client_addr;
+pub mod console;
 pub mod csv;
 pub mod error;
 pub mod extract;
@@ -121,6 +122,7 @@ pub fn router(st: Shared) -> Router {
     let body_limit = st.config.http.body_limit_kb * 1024;
     let timeout = Duration::from_secs(st.config.http.request_timeout_secs);
     api.merge(system::router(doc_json))
+        .merge(console::router(st.clone()))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(middleware::from_fn_with_state(

@@ -167,36 +167,16 @@ async fn root() -> Html<&'static str> {
         r#"<!doctype html><html lang="en"><head><meta charset="utf-8"><title>botyard</title></head>
 <body style="font-family:sans-serif;max-width:40em;margin:3em auto">
 <h1>botyard</h1><p>The appliance is running.</p>
-<ul><li><a href="/api/docs">API documentation</a></li><li><a href="/healthz">Health</a></li></ul>
+<ul><li><a href="/console">Console</a></li><li><a href="/api/docs">API documentation</a></li><li><a href="/healthz">Health</a></li></ul>
 </body></html>"#,
     )
 }
 
-/// The page behind the one-time setup link: it posts to `/api/v1/setup`.
-async fn setup_page() -> Html<&'static str> {
-    Html(
-        r#"<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
-<title>botyard setup</title></head>
-<body style="font-family:sans-serif;max-width:28em;margin:3em auto;padding:0 1em">
-<h1>Create the admin account</h1>
-<p>This link works once. Choose a password of 8 to 128 characters that is not a common one.</p>
-<form id="f">
-<p><label>Email<br><input id="email" type="email" required autocomplete="username" style="width:100%"></label></p>
-<p><label>Password<br><input id="password" type="password" required minlength="8" maxlength="128" autocomplete="new-password" style="width:100%"></label></p>
-<p><button type="submit">Create admin</button></p>
-</form>
-<p id="out" role="status"></p>
-<script>
-document.getElementById("f").addEventListener("submit", async (e) => {
-  e.preventDefault();
-  const token = new URLSearchParams(location.search).get("token") || "";
-  const r = await fetch("/api/v1/setup", {method: "POST", headers: {"content-type": "application/json"},
-    body: JSON.stringify({token, email: document.getElementById("email").value, password: document.getElementById("password").value})});
-  const out = document.getElementById("out");
-  if (r.ok) { out.textContent = "Admin created. You can now sign in with the API at /api/docs."; document.getElementById("f").remove(); }
-  else { const b = await r.json().catch(() => ({})); out.textContent = (b.error && b.error.message) || ("Failed: " + r.status); }
-});
-</script></body></html>"#,
-    )
+/// Old setup links go to the console's setup page, their token kept.
+async fn setup_page(uri: axum::http::Uri) -> axum::response::Redirect {
+    let to = match uri.query() {
+        Some(q) => format!("/console/setup?{q}"),
+        None => "/console/setup".to_string(),
+    };
+    axum::response::Redirect::to(&to)
 }

@@ -1,6 +1,7 @@
 //! The API in its readers' languages: English, in which messages are written, and Turkish,
 //! from a catalogue per error code.
 
+pub mod console;
 mod errors_tr;
 
 pub use botyard_shards::records::Language;

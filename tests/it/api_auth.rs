@@ -591,7 +591,7 @@ async fn first_run_setup_link_creates_the_admin_once() {
         .clone()
         .expect("a setup link without an admin");
     assert!(
-        link.starts_with(&format!("{}/setup?token=", app.ready.base_url)),
+        link.starts_with(&format!("{}/console/setup?token=", app.ready.base_url)),
         "{link}"
     );
     let token = token_of(&link);
@@ -599,7 +599,7 @@ async fn first_run_setup_link_creates_the_admin_once() {
     // The page behind the link.
     let page = common::send(app.client.get(&link)).await;
     assert_eq!(page.status, 200);
-    assert!(page.text.contains("/api/v1/setup"));
+    assert!(page.text.contains(r#"action="/console/setup""#));
 
     let setup = |token: String, password: &'static str| {
         let app = &app;

@@ -108,7 +108,7 @@ impl Server {
         if next.starts_with("No admin exists yet") {
             let link = s.next_line().trim().to_string();
             assert!(
-                link.starts_with(&format!("http://127.0.0.1:{}/setup?token=", s.port)),
+                link.starts_with(&format!("http://127.0.0.1:{}/console/setup?token=", s.port)),
                 "{link}"
             );
             s.setup_url = Some(link);

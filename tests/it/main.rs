@@ -13,6 +13,7 @@ mod api_templates;
 mod api_tenants;
 mod bad_input;
 mod binary;
+mod console;
 mod isolation;
 mod metrics_health;
 mod roles;

@@ -1,0 +1,257 @@
+//! Signing in from a browser (the console): a browser session is a login family whose
+//! credential is a random cookie token, stored only as its SHA-256. Revoking the family (sign
+//! out, a password change, the account's removal, or the account page's "end session") removes
+//! it, and with it the cookie's power. The CSRF token is derived from the cookie token, so it
+//! needs no storage and dies with the session.
+
+use std::net::IpAddr;
+
+use botyard_shards::ids::{AccountId, FamilyId};
+use botyard_shards::records::{AccountPrefsRec, AuditRec, BrowserSessionRec};
+use botyard_shards::{CatalogTx, WriteTransaction};
+
+use crate::config::Secret;
+use crate::domain::auth::{Caller, check_credentials, complete_setup_then};
+use crate::error::{AppError, AppResult};
+use crate::security::crypto::{random_token, sha256};
+use crate::state::{AppState, Shared, blocking};
+
+/// The longest `User-Agent` kept to recognise a session by.
+const USER_AGENT_MAX: usize = 160;
+
+/// Where a sign-in comes from, to show in the session list.
+#[derive(Clone, Debug)]
+pub struct Origin {
+    pub ip: IpAddr,
+    pub user_agent: String,
+}
+
+/// A new browser session: the cookie token (shown once, to the browser).
+pub struct Started {
+    pub token: String,
+    pub account: AccountId,
+}
+
+/// Starts a browser session for `account` inside a catalog write.
+pub fn start(
+    st: &AppState,
+    c: &mut CatalogTx<WriteTransaction>,
+    account: AccountId,
+    origin: &Origin,
+    now: i64,
+) -> AppResult<Started> {
+    let expires = now + st.config.auth.refresh_ttl_days as i64 * 86_400;
+    let family = c.create_family(account, now, expires)?;
+    let token = random_token();
+    let user_agent: String = origin
+        .user_agent
+        .chars()
+        .filter(|c| !c.is_control())
+        .take(USER_AGENT_MAX)
+        .collect();
+    c.insert_browser_session(
+        sha256(token.as_bytes()),
+        &BrowserSessionRec {
+            family,
+            account,
+            created_at: now,
+            user_agent,
+            ip: origin.ip.to_string(),
+        },
+    )?;
+    Ok(Started { token, account })
+}
+
+/// Signs in with an email and password (the same lockout as the API's login).
+pub async fn sign_in(
+    st: &Shared,
+    email: &str,
+    password: Secret,
+    origin: Origin,
+) -> AppResult<Started> {
+    let account = check_credentials(st, email, password, origin.ip).await?;
+    let now = st.now();
+    let st2 = st.clone();
+    blocking(move || {
+        st2.store
+            .catalog_write(|c| start(&st2, c, account, &origin, now))
+    })
+    .await
+}
+
+/// Completes the first-run setup from the console and signs the new admin in.
+pub async fn complete_setup(
+    st: &Shared,
+    setup_token: &str,
+    email: &str,
+    password: Secret,
+    origin: Origin,
+) -> AppResult<Started> {
+    let st2 = st.clone();
+    complete_setup_then(st, setup_token, email, password, move |c, id, now| {
+        start(&st2, c, id, &origin, now)
+    })
+    .await
+}
+
+/// Redeems an invitation link from the console and signs its holder in.
+pub async fn accept_invitation(
+    st: &Shared,
+    token: &str,
+    password: Secret,
+    origin: Origin,
+) -> AppResult<Started> {
+    let st2 = st.clone();
+    let ip = origin.ip;
+    crate::domain::auth::accept_invitation_then(st, token, password, ip, move |c, id, now| {
+        start(&st2, c, id, &origin, now)
+    })
+    .await
+}
+
+/// The caller a cookie token stands for, while its login lives.
+pub fn authenticate(st: &AppState, token: &str) -> AppResult<Caller> {
+    let refused = || AppError::Unauthorized {
+        code: "auth.session_revoked",
+        message: "this login has ended; sign in again",
+    };
+    if token.is_empty() || token.len() > 100 {
+        return Err(refused());
+    }
+    let hash = sha256(token.as_bytes());
+    let rec = st
+        .store
+        .catalog_read()?
+        .browser_session(&hash)?
+        .ok_or_else(refused)?;
+    let principal = st
+        .store
+        .principal_for_login(rec.account, rec.family)?
+        .ok_or_else(refused)?;
+    let live = st
+        .store
+        .catalog_read()?
+        .family(rec.family)?
+        .is_some_and(|f| f.expires_at > st.now());
+    if !live {
+        return Err(refused());
+    }
+    Ok(Caller {
+        principal,
+        family: Some(rec.family),
+    })
+}
+
+/// The CSRF token of a browser session: a keyed digest of its cookie token, so a page can
+/// carry it and a request must prove it read the page.
+pub fn csrf_token(cookie_token: &str) -> String {
+    let d = sha256(format!("botyard-csrf:{cookie_token}").as_bytes());
+    d.iter().take(16).map(|b| format!("{b:02x}")).collect()
+}
+
+/// Whether `presented` is the CSRF token of `cookie_token`, compared in constant time.
+pub fn csrf_matches(cookie_token: &str, presented: &str) -> bool {
+    use subtle::ConstantTimeEq;
+    let want = csrf_token(cookie_token);
+    want.len() == presented.len() && bool::from(want.as_bytes().ct_eq(presented.as_bytes()))
+}
+
+/// One of an account's logins, for the account page.
+#[derive(Clone, Debug)]
+pub struct Login {
+    pub family: FamilyId,
+    pub created_at: i64,
+    /// None for a login through the API (a token pair).
+    pub browser: Option<(String, String)>,
+}
+
+pub fn logins(st: &AppState, account: AccountId) -> AppResult<Vec<Login>> {
+    let now = st.now();
+    Ok(st
+        .store
+        .catalog_read()?
+        .account_logins(account)?
+        .into_iter()
+        .filter(|(_, f, _)| f.expires_at > now)
+        .map(|(family, f, b)| Login {
+            family,
+            created_at: f.created_at,
+            browser: b.map(|b| (b.user_agent, b.ip)),
+        })
+        .collect())
+}
+
+/// Ends one of the caller's own logins (404 for anyone else's).
+pub async fn end_login(st: &Shared, account: AccountId, family: FamilyId) -> AppResult<()> {
+    let now = st.now();
+    let st2 = st.clone();
+    blocking(move || {
+        st2.store.catalog_write(|c| {
+            let own = c.family(family)?.is_some_and(|f| f.account == account);
+            if !own {
+                return Err(AppError::NotFound("login"));
+            }
+            c.revoke_family(family)?;
+            c.audit(&AuditRec {
+                at: now,
+                actor: Some(account),
+                tenant: None,
+                action: "auth.login_ended".into(),
+                detail: format!("login {}", family.0),
+            })?;
+            Ok(())
+        })
+    })
+    .await
+}
+
+/// The account's console preferences.
+pub fn prefs(st: &AppState, account: AccountId) -> AppResult<AccountPrefsRec> {
+    Ok(st.store.catalog_read()?.account_prefs(account)?)
+}
+
+/// Saves the account's language (`en`, `tr`) and time zone (IANA name, or empty for UTC).
+pub async fn set_prefs(
+    st: &Shared,
+    account: AccountId,
+    language: &str,
+    time_zone: &str,
+) -> AppResult<()> {
+    if !matches!(language, "en" | "tr") {
+        return Err(AppError::invalid("language", "choose en or tr"));
+    }
+    let time_zone = time_zone.trim();
+    if !time_zone.is_empty() && jiff::tz::TimeZone::get(time_zone).is_err() {
+        return Err(AppError::Invalid {
+            code: "validation.time_zone",
+            field: "time_zone".into(),
+            message: "not a known time zone (an IANA name such as Europe/Istanbul)".into(),
+        });
+    }
+    let p = AccountPrefsRec {
+        language: language.into(),
+        time_zone: time_zone.into(),
+    };
+    let st2 = st.clone();
+    blocking(move || {
+        Ok(st2
+            .store
+            .catalog_write(|c| c.set_account_prefs(account, &p))?)
+    })
+    .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn csrf_tokens_belong_to_their_session() {
+        let a = csrf_token("cookie-a");
+        assert_eq!(a.len(), 32);
+        assert!(csrf_matches("cookie-a", &a));
+        assert!(!csrf_matches("cookie-b", &a));
+        assert!(!csrf_matches("cookie-a", ""));
+        assert!(!csrf_matches("cookie-a", &a[..31]));
+    }
+}

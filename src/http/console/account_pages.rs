@@ -1,0 +1,159 @@
+//! The reader's own account: language and zone, password, and where they are signed in.
+
+use askama::Template;
+use axum::Form;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use serde::Deserialize;
+
+use botyard_shards::ids::FamilyId;
+
+use super::session::{Chrome, Viewer, session_cookie, set_cookie};
+use super::{error_page, error_text, render};
+use crate::config::Secret;
+use crate::domain::{auth, browser_sessions};
+use crate::state::{Shared, blocking};
+
+pub struct LoginRow {
+    pub id: u64,
+    pub since: String,
+    pub place: String,
+    pub current: bool,
+}
+
+#[derive(Template)]
+#[template(path = "console/account.html")]
+struct AccountPage {
+    c: Chrome,
+    time_zone: String,
+    logins: Vec<LoginRow>,
+    notice: Option<String>,
+    error: Option<String>,
+}
+
+#[derive(Deserialize)]
+pub struct AccountQuery {
+    done: Option<String>,
+}
+
+async fn page(st: &Shared, v: &Viewer, notice: Option<String>, error: Option<String>) -> Response {
+    let st2 = st.clone();
+    let account = v.account;
+    let found = blocking(move || {
+        Ok((
+            browser_sessions::prefs(&st2, account)?,
+            browser_sessions::logins(&st2, account)?,
+        ))
+    })
+    .await;
+    let (prefs, logins) = match found {
+        Ok(f) => f,
+        Err(e) => return error_page(v.page("account"), e),
+    };
+    let t = &v.chrome.t;
+    let logins = logins
+        .into_iter()
+        .map(|l| LoginRow {
+            id: l.family.0,
+            since: t.when(l.created_at),
+            place: match l.browser {
+                Some((ua, ip)) => format!("{ip} · {ua}"),
+                None => t.s("api_login").to_string(),
+            },
+            current: v.caller.family == Some(l.family),
+        })
+        .collect();
+    render(&AccountPage {
+        time_zone: prefs.time_zone,
+        logins,
+        notice,
+        error,
+        c: v.page("account"),
+    })
+}
+
+pub async fn account(
+    State(st): State<Shared>,
+    v: Viewer,
+    Query(q): Query<AccountQuery>,
+) -> Response {
+    let notice = match q.done.as_deref() {
+        Some("prefs") => Some(v.chrome.t.s("account.prefs_saved").to_string()),
+        Some("password") => Some(v.chrome.t.s("account.password_changed").to_string()),
+        _ => None,
+    };
+    page(&st, &v, notice, None).await
+}
+
+#[derive(Deserialize)]
+pub struct PrefsForm {
+    language: String,
+    #[serde(default)]
+    time_zone: String,
+}
+
+pub async fn save_prefs(State(st): State<Shared>, v: Viewer, Form(f): Form<PrefsForm>) -> Response {
+    match browser_sessions::set_prefs(&st, v.account, &f.language, &f.time_zone).await {
+        Ok(()) => Redirect::to("/console/account?done=prefs").into_response(),
+        Err(e) => {
+            let text = error_text(&v.chrome, &e);
+            let status = crate::http::error::status_of(&e);
+            (status, page(&st, &v, None, Some(text)).await).into_response()
+        }
+    }
+}
+
+#[derive(Deserialize)]
+pub struct PasswordForm {
+    current_password: String,
+    new_password: String,
+}
+
+/// Changes the password: every login ends, this browser gets a new one.
+pub async fn change_password(
+    State(st): State<Shared>,
+    v: Viewer,
+    headers: HeaderMap,
+    crate::http::extract::ClientIp(ip): crate::http::extract::ClientIp,
+    Form(f): Form<PasswordForm>,
+) -> Response {
+    let user_agent = headers
+        .get(header::USER_AGENT)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_string();
+    let origin = browser_sessions::Origin { ip, user_agent };
+    let st2 = st.clone();
+    let changed = auth::change_password_then(
+        &st,
+        &v.caller,
+        Secret::new(f.current_password),
+        Secret::new(f.new_password),
+        move |c, account, now| browser_sessions::start(&st2, c, account, &origin, now),
+    )
+    .await;
+    match changed {
+        Ok(s) => {
+            let ttl = st.config.auth.refresh_ttl_days as i64 * 86_400;
+            let mut r = Redirect::to("/console/account?done=password").into_response();
+            r.headers_mut().append(
+                header::SET_COOKIE,
+                set_cookie(&st, session_cookie(&st), &s.token, ttl),
+            );
+            r
+        }
+        Err(e) => {
+            let text = error_text(&v.chrome, &e);
+            let status = crate::http::error::status_of(&e);
+            (status, page(&st, &v, None, Some(text)).await).into_response()
+        }
+    }
+}
+
+pub async fn end_login(State(st): State<Shared>, v: Viewer, Path(family): Path<u64>) -> Response {
+    match browser_sessions::end_login(&st, v.account, FamilyId(family)).await {
+        Ok(()) => Redirect::to("/console/account").into_response(),
+        Err(e) => error_page(v.page("account"), e),
+    }
+}

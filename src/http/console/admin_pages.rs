@@ -1,0 +1,777 @@
+//! The admin's pages: dashboard, tenants, workers, plans, audit. A tenant's people reach only
+//! `home` here, which lists their tenants; every other page answers them 404.
+
+use std::collections::HashMap;
+
+use askama::Template;
+use axum::Form;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use serde::Deserialize;
+
+use botyard_shards::ids::{PlanId, TenantId};
+use botyard_shards::records::{PlanLimits, Role, TenantStatus};
+use botyard_shards::{AdminScope, search_fold};
+
+use super::session::{Chrome, Tr, Viewer};
+use super::{error_page, error_text, render};
+use crate::domain::auth::normalize_email;
+use crate::domain::tenancy;
+use crate::error::{AppError, AppResult};
+use crate::runtime::supervisor::{WorkerKey, WorkerState, WorkerStatus};
+use crate::state::{AppState, Shared, blocking};
+
+/// Pages only admins see answer everyone else as a missing page.
+fn admins_only(v: &Viewer) -> Option<Response> {
+    if v.is_admin() {
+        None
+    } else {
+        Some(super::message(
+            v.page(""),
+            StatusCode::NOT_FOUND,
+            v.chrome.t.s("error.title"),
+            v.chrome.t.s("error.not_found"),
+            "/console",
+        ))
+    }
+}
+
+// ---- dashboard ----
+
+pub struct DashFacts {
+    pub tenants_active: u64,
+    pub tenants_suspended: u64,
+    pub workers_running: u64,
+    pub workers_trouble: u64,
+    pub event_rate: String,
+    pub disk_bytes: u64,
+    pub files: Vec<(String, u64)>,
+}
+
+pub struct AuditRow {
+    pub at: String,
+    pub action: String,
+    pub tenant: Option<u64>,
+    pub detail: String,
+}
+
+#[derive(Template)]
+#[template(path = "console/dashboard.html")]
+struct DashboardPage {
+    c: Chrome,
+    d: DashFacts,
+    workers: Vec<WorkerRow>,
+    actions: bool,
+    audit: Vec<AuditRow>,
+}
+
+#[derive(Template)]
+#[template(path = "console/home.html")]
+struct HomePage {
+    c: Chrome,
+    tenants: Vec<(u64, String, String)>,
+}
+
+/// Sizes of the data folder's files: the catalog, each shard, and the media folder.
+fn disk_usage(st: &AppState) -> Vec<(String, u64)> {
+    let data = &st.config.data_dir;
+    let mut out = Vec::new();
+    let mut walk = vec![(data.clone(), String::new())];
+    let mut media = 0u64;
+    while let Some((dir, prefix)) = walk.pop() {
+        let Ok(rd) = std::fs::read_dir(&dir) else {
+            continue;
+        };
+        for e in rd.flatten() {
+            let Ok(md) = e.metadata() else { continue };
+            let name = format!("{prefix}{}", e.file_name().to_string_lossy());
+            if md.is_dir() {
+                walk.push((e.path(), format!("{name}/")));
+            } else if name.starts_with("media/") {
+                media += md.len();
+            } else if name.ends_with(".redb") {
+                out.push((name, md.len()));
+            }
+        }
+    }
+    out.sort();
+    out.push(("media/".into(), media));
+    out
+}
+
+pub fn audit_rows(t: &Tr, st: &AppState, limit: usize) -> AppResult<Vec<AuditRow>> {
+    Ok(st
+        .store
+        .catalog_read()?
+        .audit_tail(limit)?
+        .into_iter()
+        .map(|(_, a)| AuditRow {
+            at: t.when(a.at),
+            action: a.action,
+            tenant: a.tenant.map(|x| x.0),
+            detail: a.detail,
+        })
+        .collect())
+}
+
+pub async fn home(State(st): State<Shared>, v: Viewer) -> Response {
+    if !v.is_admin() {
+        return owner_home(st, v).await;
+    }
+    let t = v.chrome.t.clone();
+    let st2 = st.clone();
+    let caller = v.caller.clone();
+    let facts = blocking(move || {
+        let admin = crate::domain::auth::admin_scope(&st2, &caller)?;
+        let (tenants_active, tenants_suspended) = admin.tenant_status_counts()?;
+        let files = disk_usage(&st2);
+        let audit = audit_rows(&t, &st2, 10)?;
+        let workers = worker_rows(&t, &st2, &admin);
+        Ok((tenants_active, tenants_suspended, files, audit, workers))
+    })
+    .await;
+    let (tenants_active, tenants_suspended, files, audit, workers) = match facts {
+        Ok(f) => f,
+        Err(e) => return error_page(v.page("dashboard"), e),
+    };
+    let (running, trouble) = worker_totals(&st);
+    let page = DashboardPage {
+        d: DashFacts {
+            tenants_active,
+            tenants_suspended,
+            workers_running: running,
+            workers_trouble: trouble,
+            event_rate: "–".into(),
+            disk_bytes: files.iter().map(|f| f.1).sum(),
+            files,
+        },
+        workers,
+        actions: false,
+        audit,
+        c: v.page("dashboard"),
+    };
+    render(&page)
+}
+
+/// A tenant's person: their tenants (one goes straight to its page).
+async fn owner_home(st: Shared, v: Viewer) -> Response {
+    let st2 = st.clone();
+    let caller = v.caller.clone();
+    let tenants = blocking(move || {
+        let mut out = Vec::new();
+        for (tid, role) in caller.principal.memberships() {
+            if let Ok(scope) = st2.store.scope(&caller.principal, *tid) {
+                out.push((
+                    tid.0,
+                    scope.record().name.clone(),
+                    format!("{role:?}").to_lowercase(),
+                ));
+            }
+        }
+        Ok(out)
+    })
+    .await;
+    match tenants {
+        Ok(t) if t.len() == 1 => {
+            Redirect::to(&format!("/console/tenants/{}", t[0].0)).into_response()
+        }
+        Ok(tenants) => render(&HomePage {
+            c: v.page("dashboard"),
+            tenants,
+        }),
+        Err(e) => error_page(v.page("dashboard"), e),
+    }
+}
+
+// ---- workers ----
+
+pub struct WorkerRow {
+    pub key: String,
+    pub name: String,
+    pub tenant: Option<u64>,
+    pub state: &'static str,
+    pub state_key: &'static str,
+    pub pid: Option<u32>,
+    pub uptime: String,
+    pub restarts: u32,
+    pub memory: String,
+    pub cpu: String,
+    pub sandbox: String,
+}
+
+fn state_name(s: WorkerState) -> &'static str {
+    match s {
+        WorkerState::Starting => "starting",
+        WorkerState::Running => "running",
+        WorkerState::Backoff => "backoff",
+        WorkerState::Quarantined => "quarantined",
+        WorkerState::Stopped => "stopped",
+    }
+}
+
+fn worker_row(
+    t: &Tr,
+    key: WorkerKey,
+    s: &WorkerStatus,
+    names: &HashMap<u64, String>,
+    now: i64,
+) -> WorkerRow {
+    let state = state_name(s.state);
+    let usage = s.latest();
+    let tenant = key.tenant().map(|t| t.0);
+    WorkerRow {
+        key: key.to_string(),
+        name: match tenant {
+            Some(id) => names.get(&id).cloned().unwrap_or_else(|| format!("#{id}")),
+            None => "platform bot".into(),
+        },
+        tenant,
+        state,
+        state_key: match s.state {
+            WorkerState::Starting => "state.starting",
+            WorkerState::Running => "state.running",
+            WorkerState::Backoff => "state.backoff",
+            WorkerState::Quarantined => "state.quarantined",
+            WorkerState::Stopped => "state.stopped",
+        },
+        pid: s.pid,
+        uptime: s
+            .started_at
+            .filter(|_| s.state == WorkerState::Running)
+            .map(|at| t.span(now - at))
+            .unwrap_or_default(),
+        restarts: s.restarts,
+        memory: usage.map(|u| t.bytes(u.rss_kb * 1024)).unwrap_or_default(),
+        cpu: usage
+            .map(|u| format!("{:.1}", u.cpu_secs))
+            .unwrap_or_default(),
+        sandbox: s
+            .sandbox
+            .as_ref()
+            .map(|r| {
+                let on = r
+                    .layers
+                    .iter()
+                    .filter(|l| l.status == crate::worker::sandbox::Enforcement::Enforced)
+                    .count();
+                format!("{on}/{}", r.layers.len())
+            })
+            .unwrap_or_default(),
+    }
+}
+
+/// Every worker as a row, tenants by id and the platform bot last (an admin's view).
+pub fn worker_rows(t: &Tr, st: &AppState, admin: &AdminScope<'_>) -> Vec<WorkerRow> {
+    let mut all = st.supervisor.all();
+    all.sort_by_key(|(k, _)| k.tenant().map_or(u64::MAX, |t| t.0));
+    let names: HashMap<u64, String> = all
+        .iter()
+        .filter_map(|(k, _)| k.tenant())
+        .filter_map(|id| {
+            admin
+                .tenant(id)
+                .ok()
+                .map(|s| (id.0, s.record().name.clone()))
+        })
+        .collect();
+    let now = st.now();
+    all.iter()
+        .map(|(k, s)| worker_row(t, *k, s, &names, now))
+        .collect()
+}
+
+/// Workers running, and workers in trouble (backing off or quarantined).
+pub fn worker_totals(st: &AppState) -> (u64, u64) {
+    let all = st.supervisor.all();
+    let running = all
+        .iter()
+        .filter(|(_, s)| s.state == WorkerState::Running)
+        .count() as u64;
+    let trouble = all
+        .iter()
+        .filter(|(_, s)| matches!(s.state, WorkerState::Backoff | WorkerState::Quarantined))
+        .count() as u64;
+    (running, trouble)
+}
+
+#[derive(Template)]
+#[template(path = "console/workers.html")]
+struct WorkersPage {
+    c: Chrome,
+    workers: Vec<WorkerRow>,
+    actions: bool,
+}
+
+#[derive(Template)]
+#[template(path = "console/worker_rows.html")]
+pub struct WorkerRowsFragment {
+    pub c: Chrome,
+    pub workers: Vec<WorkerRow>,
+    pub actions: bool,
+}
+
+pub async fn workers(State(st): State<Shared>, v: Viewer) -> Response {
+    if let Some(r) = admins_only(&v) {
+        return r;
+    }
+    let admin = match crate::domain::auth::admin_scope(&st, &v.caller) {
+        Ok(a) => a,
+        Err(e) => return error_page(v.page("workers"), e),
+    };
+    render(&WorkersPage {
+        workers: worker_rows(&v.chrome.t, &st, &admin),
+        actions: true,
+        c: v.page("workers"),
+    })
+}
+
+fn worker_key(key: &str) -> Option<WorkerKey> {
+    if key == "platform" {
+        return Some(WorkerKey::Platform);
+    }
+    key.parse::<u64>()
+        .ok()
+        .map(|id| WorkerKey::Tenant(TenantId(id)))
+}
+
+/// Restarts a worker and answers the refreshed rows (htmx swaps them in).
+pub async fn restart_worker(
+    State(st): State<Shared>,
+    v: Viewer,
+    Path(key): Path<String>,
+) -> Response {
+    if let Some(r) = admins_only(&v) {
+        return r;
+    }
+    let done = match worker_key(&key) {
+        Some(WorkerKey::Platform) => {
+            if crate::domain::tenant_workers::start_platform(&st).await {
+                Ok(())
+            } else {
+                Err(AppError::Conflict {
+                    code: "platform.not_configured",
+                    message: "no platform bot is configured (platform.bot_token or platform.bot)"
+                        .into(),
+                })
+            }
+        }
+        Some(WorkerKey::Tenant(id)) => crate::domain::tenant_workers::reconcile(&st, id).await,
+        None => Err(AppError::NotFound("worker")),
+    };
+    rows_or_error(&st, &v, done)
+}
+
+pub async fn release_worker(
+    State(st): State<Shared>,
+    v: Viewer,
+    Path(key): Path<String>,
+) -> Response {
+    if let Some(r) = admins_only(&v) {
+        return r;
+    }
+    let done = match worker_key(&key) {
+        Some(k) => {
+            let quarantined = st
+                .supervisor
+                .status(k)
+                .is_some_and(|s| s.state == WorkerState::Quarantined);
+            if quarantined && st.supervisor.release(k) {
+                Ok(())
+            } else {
+                Err(AppError::Conflict {
+                    code: "worker.not_quarantined",
+                    message: "this worker is not in quarantine".into(),
+                })
+            }
+        }
+        None => Err(AppError::NotFound("worker")),
+    };
+    rows_or_error(&st, &v, done)
+}
+
+fn rows_or_error(st: &AppState, v: &Viewer, done: AppResult<()>) -> Response {
+    let done = done.and_then(|()| crate::domain::auth::admin_scope(st, &v.caller));
+    match done {
+        Ok(admin) => render(&WorkerRowsFragment {
+            workers: worker_rows(&v.chrome.t, st, &admin),
+            actions: true,
+            c: v.page("workers"),
+        }),
+        Err(e) => (crate::http::error::status_of(&e), error_text(&v.chrome, &e)).into_response(),
+    }
+}
+
+// ---- tenants ----
+
+pub struct TenantRow {
+    pub id: u64,
+    pub name: String,
+    pub status: &'static str,
+    pub status_key: &'static str,
+    pub plan: String,
+    pub created: String,
+}
+
+#[derive(Template)]
+#[template(path = "console/tenants.html")]
+struct TenantsPage {
+    c: Chrome,
+    q: String,
+    q_enc: String,
+    tenants: Vec<TenantRow>,
+    next: Option<u64>,
+    plans: Vec<(u64, String)>,
+    error: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "console/tenant_rows.html")]
+struct TenantRowsFragment {
+    c: Chrome,
+    q_enc: String,
+    tenants: Vec<TenantRow>,
+    next: Option<u64>,
+}
+
+#[derive(Deserialize)]
+pub struct TenantQuery {
+    q: Option<String>,
+    after: Option<u64>,
+}
+
+/// Tenants shown per page.
+const PAGE: usize = 50;
+
+pub fn status_names(s: TenantStatus) -> (&'static str, &'static str) {
+    match s {
+        TenantStatus::Active => ("active", "status.active"),
+        TenantStatus::Suspended => ("suspended", "status.suspended"),
+    }
+}
+
+type TenantList = (Vec<TenantRow>, Option<u64>, Vec<(u64, String)>);
+
+fn tenant_list(st: &AppState, v: &Viewer, q: &str, after: Option<u64>) -> AppResult<TenantList> {
+    let admin = crate::domain::auth::admin_scope(st, &v.caller)?;
+    let query = (!q.is_empty()).then_some(q);
+    let page = admin.list_tenants(after, PAGE, query)?;
+    let plans: Vec<(u64, String)> = st
+        .store
+        .catalog_read()?
+        .plans()?
+        .into_iter()
+        .map(|(id, p)| (id.0, p.name))
+        .collect();
+    let t = &v.chrome.t;
+    let rows = page
+        .items
+        .into_iter()
+        .map(|(id, r)| {
+            let (status, status_key) = status_names(r.status);
+            TenantRow {
+                id: id.0,
+                name: r.name,
+                status,
+                status_key,
+                plan: r
+                    .plan
+                    .and_then(|p| plans.iter().find(|(i, _)| *i == p.0))
+                    .map(|(_, n)| n.clone())
+                    .unwrap_or_default(),
+                created: t.when(r.created_at),
+            }
+        })
+        .collect();
+    Ok((rows, page.next, plans))
+}
+
+fn clean_query(q: Option<String>) -> String {
+    q.unwrap_or_default().trim().chars().take(100).collect()
+}
+
+fn encode(q: &str) -> String {
+    form_urlencoded::byte_serialize(q.as_bytes()).collect()
+}
+
+pub async fn tenants(
+    State(st): State<Shared>,
+    v: Viewer,
+    Query(q): Query<TenantQuery>,
+) -> Response {
+    if let Some(r) = admins_only(&v) {
+        return r;
+    }
+    let query = clean_query(q.q);
+    match tenant_list(&st, &v, &query, q.after) {
+        Ok((tenants, next, plans)) => render(&TenantsPage {
+            q_enc: encode(&query),
+            q: query,
+            tenants,
+            next,
+            plans,
+            error: None,
+            c: v.page("tenants"),
+        }),
+        Err(e) => error_page(v.page("tenants"), e),
+    }
+}
+
+/// The rows alone, for the search box (htmx).
+pub async fn tenant_rows(
+    State(st): State<Shared>,
+    v: Viewer,
+    Query(q): Query<TenantQuery>,
+) -> Response {
+    if let Some(r) = admins_only(&v) {
+        return r;
+    }
+    let query = clean_query(q.q);
+    match tenant_list(&st, &v, &query, q.after) {
+        Ok((tenants, next, _)) => render(&TenantRowsFragment {
+            q_enc: encode(&query),
+            tenants,
+            next,
+            c: v.page("tenants"),
+        }),
+        Err(e) => (crate::http::error::status_of(&e), error_text(&v.chrome, &e)).into_response(),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct NewTenantForm {
+    name: String,
+    #[serde(default)]
+    plan_id: String,
+    #[serde(default)]
+    owner_email: String,
+}
+
+/// The plan id of a form's `<select>`: empty for none.
+pub fn form_plan(v: &str) -> AppResult<Option<PlanId>> {
+    if v.is_empty() {
+        return Ok(None);
+    }
+    v.parse::<u64>()
+        .map(|p| Some(PlanId(p)))
+        .map_err(|_| AppError::invalid("plan_id", "not a plan of this appliance"))
+}
+
+pub async fn create_tenant(
+    State(st): State<Shared>,
+    v: Viewer,
+    Form(f): Form<NewTenantForm>,
+) -> Response {
+    if let Some(r) = admins_only(&v) {
+        return r;
+    }
+    let now = st.now();
+    let ttl = st.config.auth.invitation_ttl_hours as i64 * 3600;
+    let st2 = st.clone();
+    let caller = v.caller.clone();
+    let created = blocking(move || {
+        let plan = form_plan(&f.plan_id)?;
+        let owner = match f.owner_email.trim() {
+            "" => None,
+            e => Some(normalize_email("owner_email", e)?),
+        };
+        let admin = crate::domain::auth::admin_scope(&st2, &caller)?;
+        let (id, _) = tenancy::create_tenant(&admin, &f.name, plan, now)?;
+        let token = match owner {
+            Some(email) => {
+                let scope = admin.tenant(id)?;
+                tenancy::invite(&scope, email, Role::Owner, now, ttl)?.token
+            }
+            None => None,
+        };
+        Ok((id, token))
+    })
+    .await;
+    match created {
+        Ok((id, token)) => {
+            let mut to = format!("/console/tenants/{}?done=created", id.0);
+            if let Some(t) = token {
+                to.push_str("&invite=");
+                to.push_str(&encode(&t));
+            }
+            Redirect::to(&to).into_response()
+        }
+        Err(e) => {
+            let error = error_text(&v.chrome, &e);
+            match tenant_list(&st, &v, "", None) {
+                Ok((tenants, next, plans)) => (
+                    crate::http::error::status_of(&e),
+                    render(&TenantsPage {
+                        q: String::new(),
+                        q_enc: String::new(),
+                        tenants,
+                        next,
+                        plans,
+                        error: Some(error),
+                        c: v.page("tenants"),
+                    }),
+                )
+                    .into_response(),
+                Err(e2) => error_page(v.page("tenants"), e2),
+            }
+        }
+    }
+}
+
+// ---- plans ----
+
+/// The plan fields the form edits: `(name, catalogue key, default)`.
+const LIMIT_FIELDS: &[(&str, &str, u32)] = &[
+    ("sessions", "limit.sessions", 3),
+    ("groups", "limit.groups", 100),
+    ("templates", "limit.templates", 50),
+    ("campaigns", "limit.campaigns", 20),
+    ("sends_per_day", "limit.sends_per_day", 1000),
+    ("retention_days", "limit.retention_days", 90),
+    ("worker_memory_mb", "limit.worker_memory_mb", 64),
+    ("media_mb", "limit.media_mb", 10),
+    ("events_per_sec", "limit.events_per_sec", 200),
+    ("min_interval_mins", "limit.min_interval_mins", 10),
+];
+
+fn limit_values(l: &PlanLimits) -> Vec<u32> {
+    vec![
+        l.sessions,
+        l.groups,
+        l.templates,
+        l.campaigns,
+        l.sends_per_day,
+        l.retention_days,
+        l.worker_memory_mb,
+        l.media_mb,
+        l.events_per_sec,
+        l.min_interval_mins,
+    ]
+}
+
+pub struct PlanRow {
+    pub name: String,
+    pub values: Vec<String>,
+}
+
+#[derive(Template)]
+#[template(path = "console/plans.html")]
+struct PlansPage {
+    c: Chrome,
+    plans: Vec<PlanRow>,
+    fields: Vec<(&'static str, &'static str, u32)>,
+    error: Option<String>,
+}
+
+fn plans_page(st: &AppState, v: &Viewer, error: Option<String>) -> AppResult<Response> {
+    let t = &v.chrome.t;
+    let plans = st
+        .store
+        .catalog_read()?
+        .plans()?
+        .into_iter()
+        .map(|(_, p)| PlanRow {
+            name: p.name,
+            values: limit_values(&p.limits)
+                .into_iter()
+                .map(|n| t.num(n))
+                .collect(),
+        })
+        .collect();
+    Ok(render(&PlansPage {
+        plans,
+        fields: LIMIT_FIELDS.to_vec(),
+        error,
+        c: v.page("plans"),
+    }))
+}
+
+pub async fn plans(State(st): State<Shared>, v: Viewer) -> Response {
+    if let Some(r) = admins_only(&v) {
+        return r;
+    }
+    plans_page(&st, &v, None).unwrap_or_else(|e| error_page(v.page("plans"), e))
+}
+
+pub async fn create_plan(
+    State(st): State<Shared>,
+    v: Viewer,
+    Form(f): Form<HashMap<String, String>>,
+) -> Response {
+    if let Some(r) = admins_only(&v) {
+        return r;
+    }
+    let parsed = (|| -> AppResult<(String, PlanLimits)> {
+        let n = |k: &str| -> AppResult<u32> {
+            f.get(k)
+                .map(|s| s.trim())
+                .unwrap_or("")
+                .parse::<u32>()
+                .map_err(|_| AppError::invalid(k, "a whole number from 0 to 4294967295"))
+        };
+        let limits = PlanLimits {
+            sessions: n("sessions")?,
+            groups: n("groups")?,
+            templates: n("templates")?,
+            campaigns: n("campaigns")?,
+            sends_per_day: n("sends_per_day")?,
+            retention_days: n("retention_days")?,
+            worker_memory_mb: n("worker_memory_mb")?,
+            media_mb: n("media_mb")?,
+            events_per_sec: n("events_per_sec")?,
+            min_interval_mins: n("min_interval_mins")?,
+        };
+        Ok((f.get("name").cloned().unwrap_or_default(), limits))
+    })();
+    let now = st.now();
+    let st2 = st.clone();
+    let caller = v.caller.clone();
+    let done = match parsed {
+        Ok((name, limits)) => {
+            blocking(move || {
+                let admin = crate::domain::auth::admin_scope(&st2, &caller)?;
+                tenancy::create_plan(&admin, &name, limits, now).map(|_| ())
+            })
+            .await
+        }
+        Err(e) => Err(e),
+    };
+    match done {
+        Ok(()) => Redirect::to("/console/plans").into_response(),
+        Err(e) => {
+            let status = crate::http::error::status_of(&e);
+            let text = error_text(&v.chrome, &e);
+            match plans_page(&st, &v, Some(text)) {
+                Ok(r) => (status, r).into_response(),
+                Err(e2) => error_page(v.page("plans"), e2),
+            }
+        }
+    }
+}
+
+// ---- audit ----
+
+#[derive(Template)]
+#[template(path = "console/audit.html")]
+struct AuditPage {
+    c: Chrome,
+    audit: Vec<AuditRow>,
+}
+
+pub async fn audit(State(st): State<Shared>, v: Viewer) -> Response {
+    if let Some(r) = admins_only(&v) {
+        return r;
+    }
+    match audit_rows(&v.chrome.t, &st, 200) {
+        Ok(audit) => render(&AuditPage {
+            audit,
+            c: v.page("audit"),
+        }),
+        Err(e) => error_page(v.page("audit"), e),
+    }
+}
+
+/// A tenant's name for the delete confirmation: compared after the same folding as search.
+pub fn same_name(typed: &str, name: &str) -> bool {
+    search_fold(typed.trim()) == search_fold(name.trim())
+}

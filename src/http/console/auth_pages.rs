@@ -1,0 +1,325 @@
+//! Sign-in, sign-out and the first-run setup, as pages.
+
+use askama::Template;
+use axum::Form;
+use axum::extract::{Query, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use serde::Deserialize;
+
+use super::session::{
+    Chrome, Viewer, browser_language, cookie, pre_cookie, session_cookie, set_cookie,
+};
+use super::{error_text, render};
+use crate::config::Secret;
+use crate::domain::auth;
+use crate::domain::browser_sessions::{self, Origin, csrf_token};
+use crate::error::AppError;
+use crate::http::extract::ClientIp;
+use crate::i18n::Language;
+use crate::security::crypto::random_token;
+use crate::state::Shared;
+
+#[derive(Template)]
+#[template(path = "console/login.html")]
+struct LoginPage {
+    c: Chrome,
+    email: String,
+    error: Option<String>,
+    signed_out: bool,
+}
+
+#[derive(Template)]
+#[template(path = "console/setup.html")]
+struct SetupPage {
+    c: Chrome,
+    token: String,
+    email: String,
+    error: Option<String>,
+}
+
+#[derive(Deserialize)]
+pub struct LoginQuery {
+    lang: Option<String>,
+    out: Option<String>,
+}
+
+/// The chrome of a page without a session, and the pre-session cookie to set when the
+/// browser has none yet.
+fn anonymous(st: &Shared, headers: &HeaderMap, lang: Language) -> (Chrome, Option<HeaderValue>) {
+    match cookie(headers, pre_cookie(st)) {
+        Some(pre) => (Chrome::anonymous(lang, csrf_token(pre)), None),
+        None => {
+            let pre = random_token();
+            let set = set_cookie(st, pre_cookie(st), &pre, 3600);
+            (Chrome::anonymous(lang, csrf_token(&pre)), Some(set))
+        }
+    }
+}
+
+fn with_cookie(mut r: Response, set: Option<HeaderValue>) -> Response {
+    if let Some(v) = set {
+        r.headers_mut().append(header::SET_COOKIE, v);
+    }
+    r
+}
+
+fn chosen_language(q: Option<&str>, headers: &HeaderMap) -> Language {
+    match q {
+        Some("tr") => Language::Tr,
+        Some("en") => Language::En,
+        _ => browser_language(headers),
+    }
+}
+
+pub async fn login_page(
+    State(st): State<Shared>,
+    headers: HeaderMap,
+    Query(q): Query<LoginQuery>,
+) -> Response {
+    let live = cookie(&headers, session_cookie(&st))
+        .is_some_and(|t| browser_sessions::authenticate(&st, t).is_ok());
+    if live {
+        return Redirect::to("/console").into_response();
+    }
+    let lang = chosen_language(q.lang.as_deref(), &headers);
+    let (c, set) = anonymous(&st, &headers, lang);
+    let page = LoginPage {
+        c,
+        email: String::new(),
+        error: None,
+        signed_out: q.out.is_some(),
+    };
+    with_cookie(render(&page), set)
+}
+
+#[derive(Deserialize)]
+pub struct LoginForm {
+    email: String,
+    password: String,
+}
+
+pub async fn login(
+    State(st): State<Shared>,
+    ClientIp(ip): ClientIp,
+    headers: HeaderMap,
+    Form(f): Form<LoginForm>,
+) -> Response {
+    let user_agent = headers
+        .get(header::USER_AGENT)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_string();
+    let origin = Origin { ip, user_agent };
+    match browser_sessions::sign_in(&st, &f.email, Secret::new(f.password), origin).await {
+        Ok(started) => signed_in(&st, &started.token),
+        Err(e) => {
+            let lang = browser_language(&headers);
+            let (c, set) = anonymous(&st, &headers, lang);
+            let (status, key) = match &e {
+                AppError::Locked { .. } => (StatusCode::TOO_MANY_REQUESTS, "login.locked"),
+                AppError::Unauthorized { .. } => (StatusCode::UNAUTHORIZED, "login.failed"),
+                _ => (crate::http::error::status_of(&e), ""),
+            };
+            let error = if key.is_empty() {
+                error_text(&c, &e)
+            } else {
+                c.t.s(key).to_string()
+            };
+            let page = LoginPage {
+                c,
+                email: f.email.chars().take(254).collect(),
+                error: Some(error),
+                signed_out: false,
+            };
+            with_cookie((status, render(&page)).into_response(), set)
+        }
+    }
+}
+
+/// Sets the session cookie, drops the pre-session one and goes to the dashboard.
+fn signed_in(st: &Shared, token: &str) -> Response {
+    let ttl = st.config.auth.refresh_ttl_days as i64 * 86_400;
+    let mut r = Redirect::to("/console").into_response();
+    let h = r.headers_mut();
+    h.append(
+        header::SET_COOKIE,
+        set_cookie(st, session_cookie(st), token, ttl),
+    );
+    h.append(header::SET_COOKIE, set_cookie(st, pre_cookie(st), "", 0));
+    r
+}
+
+pub async fn logout(State(st): State<Shared>, v: Viewer) -> Response {
+    if let Err(e) = auth::logout(&st, &v.caller).await {
+        return super::error_page(v.page(""), e);
+    }
+    let mut r = Redirect::to("/console/login?out=1").into_response();
+    r.headers_mut().append(
+        header::SET_COOKIE,
+        set_cookie(&st, session_cookie(&st), "", 0),
+    );
+    r
+}
+
+#[derive(Deserialize)]
+pub struct SetupQuery {
+    token: Option<String>,
+}
+
+/// The setup page answers only while its one-time link is good and no admin exists.
+fn setup_gone(c: Chrome) -> Response {
+    let title = c.t.s("setup.title");
+    let body = c.t.s("setup.done");
+    super::message(c, StatusCode::NOT_FOUND, title, body, "/console/login")
+}
+
+pub async fn setup_page(
+    State(st): State<Shared>,
+    headers: HeaderMap,
+    Query(q): Query<SetupQuery>,
+) -> Response {
+    let lang = browser_language(&headers);
+    let token = q.token.unwrap_or_default();
+    let (c, set) = anonymous(&st, &headers, lang);
+    let valid = token.len() <= 100 && auth::setup_token_valid(&st, &token).unwrap_or(false);
+    if !valid {
+        return setup_gone(c);
+    }
+    let page = SetupPage {
+        c,
+        token,
+        email: String::new(),
+        error: None,
+    };
+    with_cookie(render(&page), set)
+}
+
+#[derive(Deserialize)]
+pub struct SetupForm {
+    token: String,
+    email: String,
+    password: String,
+}
+
+pub async fn setup(
+    State(st): State<Shared>,
+    ClientIp(ip): ClientIp,
+    headers: HeaderMap,
+    Form(f): Form<SetupForm>,
+) -> Response {
+    let user_agent = headers
+        .get(header::USER_AGENT)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_string();
+    let origin = Origin { ip, user_agent };
+    let lang = browser_language(&headers);
+    match browser_sessions::complete_setup(&st, &f.token, &f.email, Secret::new(f.password), origin)
+        .await
+    {
+        Ok(started) => signed_in(&st, &started.token),
+        Err(AppError::Unauthorized { .. }) => setup_gone(anonymous(&st, &headers, lang).0),
+        Err(e) => {
+            let (c, set) = anonymous(&st, &headers, lang);
+            let error = error_text(&c, &e);
+            let page = SetupPage {
+                c,
+                token: f.token,
+                email: f.email.chars().take(254).collect(),
+                error: Some(error),
+            };
+            with_cookie(
+                (crate::http::error::status_of(&e), render(&page)).into_response(),
+                set,
+            )
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "console/invite.html")]
+struct InvitePage {
+    c: Chrome,
+    token: String,
+    email: String,
+    error: Option<String>,
+}
+
+fn invite_gone(c: Chrome) -> Response {
+    let title = c.t.s("invite.title");
+    let body = c.t.s("invite.gone");
+    super::message(c, StatusCode::NOT_FOUND, title, body, "/console/login")
+}
+
+/// The page behind an invitation link: join with a password.
+pub async fn invite_page(
+    State(st): State<Shared>,
+    headers: HeaderMap,
+    Query(q): Query<SetupQuery>,
+) -> Response {
+    let (c, set) = anonymous(&st, &headers, browser_language(&headers));
+    let token = q.token.unwrap_or_default();
+    let email = if token.len() <= 100 {
+        auth::invitation_email(&st, &token).ok().flatten()
+    } else {
+        None
+    };
+    let Some(email) = email else {
+        return invite_gone(c);
+    };
+    let page = InvitePage {
+        c,
+        token,
+        email,
+        error: None,
+    };
+    with_cookie(render(&page), set)
+}
+
+#[derive(Deserialize)]
+pub struct InviteForm {
+    token: String,
+    password: String,
+}
+
+pub async fn accept_invite(
+    State(st): State<Shared>,
+    ClientIp(ip): ClientIp,
+    headers: HeaderMap,
+    Form(f): Form<InviteForm>,
+) -> Response {
+    let user_agent = headers
+        .get(header::USER_AGENT)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_string();
+    let origin = Origin { ip, user_agent };
+    let result =
+        browser_sessions::accept_invitation(&st, &f.token, Secret::new(f.password), origin).await;
+    let (c, set) = anonymous(&st, &headers, browser_language(&headers));
+    match result {
+        Ok(started) => signed_in(&st, &started.token),
+        Err(AppError::Unauthorized {
+            code: "invitation.invalid",
+            ..
+        }) => invite_gone(c),
+        Err(e) => {
+            let email = auth::invitation_email(&st, &f.token)
+                .ok()
+                .flatten()
+                .unwrap_or_default();
+            let error = error_text(&c, &e);
+            let page = InvitePage {
+                c,
+                token: f.token,
+                email,
+                error: Some(error),
+            };
+            with_cookie(
+                (crate::http::error::status_of(&e), render(&page)).into_response(),
+                set,
+            )
+        }
+    }
+}

@@ -1,0 +1,169 @@
+//! The web console at `/console`: server-rendered pages (askama templates in `web/templates/`)
+//! with htmx, for admins and, scoped to their tenants, tenant people. Pages call the same
+//! domain functions as the API handlers. Every response carries a strict CSP, and every
+//! state-changing request must carry the session's CSRF token ([`csrf`]).
+
+mod account_pages;
+mod admin_pages;
+mod assets;
+mod auth_pages;
+mod csrf;
+mod live;
+pub mod session;
+mod tenant_pages;
+
+use askama::Template;
+use axum::Router;
+use axum::extract::Request;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::middleware::{self, Next};
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::{get, post};
+
+use crate::error::AppError;
+use crate::i18n;
+use crate::state::Shared;
+use session::Chrome;
+
+/// What the console's pages may load: only this appliance, no inline script or style.
+pub const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
+connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
+
+pub fn router(st: Shared) -> Router<Shared> {
+    Router::new()
+        .route("/console", get(admin_pages::home))
+        .route("/console/", get(admin_pages::home))
+        .route(
+            "/console/login",
+            get(auth_pages::login_page).post(auth_pages::login),
+        )
+        .route("/console/logout", post(auth_pages::logout))
+        .route(
+            "/console/setup",
+            get(auth_pages::setup_page).post(auth_pages::setup),
+        )
+        .route(
+            "/console/invite",
+            get(auth_pages::invite_page).post(auth_pages::accept_invite),
+        )
+        .route(
+            "/console/tenants",
+            get(admin_pages::tenants).post(admin_pages::create_tenant),
+        )
+        .route("/console/tenants/rows", get(admin_pages::tenant_rows))
+        .route("/console/tenants/{id}", get(tenant_pages::tenant))
+        .route("/console/tenants/{id}/plan", post(tenant_pages::set_plan))
+        .route("/console/tenants/{id}/suspend", post(tenant_pages::suspend))
+        .route("/console/tenants/{id}/resume", post(tenant_pages::resume))
+        .route("/console/tenants/{id}/delete", post(tenant_pages::delete))
+        .route(
+            "/console/tenants/{id}/invitations",
+            post(tenant_pages::invite),
+        )
+        .route("/console/workers", get(admin_pages::workers))
+        .route(
+            "/console/workers/{key}/restart",
+            post(admin_pages::restart_worker),
+        )
+        .route(
+            "/console/workers/{key}/release",
+            post(admin_pages::release_worker),
+        )
+        .route("/console/live/workers", get(live::workers))
+        .route(
+            "/console/plans",
+            get(admin_pages::plans).post(admin_pages::create_plan),
+        )
+        .route("/console/audit", get(admin_pages::audit))
+        .route("/console/account", get(account_pages::account))
+        .route("/console/account/prefs", post(account_pages::save_prefs))
+        .route(
+            "/console/account/password",
+            post(account_pages::change_password),
+        )
+        .route(
+            "/console/account/logins/{family}/end",
+            post(account_pages::end_login),
+        )
+        .route("/console/assets/{file}", get(assets::asset))
+        .fallback(not_found)
+        .layer(middleware::from_fn_with_state(st, csrf::require))
+        .layer(middleware::from_fn(headers))
+}
+
+/// The console's security headers on every response, errors included.
+async fn headers(req: Request, next: Next) -> Response {
+    let mut resp = next.run(req).await;
+    let h = resp.headers_mut();
+    h.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(CSP),
+    );
+    h.insert(
+        "Cross-Origin-Opener-Policy",
+        HeaderValue::from_static("same-origin"),
+    );
+    resp
+}
+
+/// A rendered page, or a plain 500 when a template fails (logged).
+pub fn render(t: &impl Template) -> Response {
+    match t.render() {
+        Ok(html) => Html(html).into_response(),
+        Err(e) => {
+            tracing::error!(error = %e, "console template failed");
+            (StatusCode::INTERNAL_SERVER_ERROR, "internal error").into_response()
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "console/message.html")]
+struct MessagePage<'a> {
+    c: Chrome,
+    title: &'a str,
+    body: &'a str,
+    link: &'a str,
+    link_text: &'a str,
+}
+
+/// A page that says one thing, with a way on.
+pub fn message(c: Chrome, status: StatusCode, title: &str, body: &str, link: &str) -> Response {
+    let link_text = c.t.s("nav.dashboard");
+    let page = MessagePage {
+        title,
+        body,
+        link,
+        link_text,
+        c,
+    };
+    (status, render(&page)).into_response()
+}
+
+/// An error raised by a domain call, told in the reader's language: for an htmx request as
+/// text the page shows, otherwise as a page.
+pub fn error_page(c: Chrome, e: AppError) -> Response {
+    if let AppError::Internal(detail) = &e {
+        tracing::error!(code = e.code(), %detail, "console request failed");
+    }
+    let status = crate::http::error::status_of(&e);
+    let text = error_text(&c, &e);
+    let title = c.t.s("error.title");
+    message(c, status, title, &text, "/console")
+}
+
+/// The message of an error in the reader's language.
+pub fn error_text(c: &Chrome, e: &AppError) -> String {
+    let english = match e {
+        AppError::Invalid { message, .. } => message.clone(),
+        other => other.public_message(),
+    };
+    i18n::error_message(c.t.lang, e.code(), &english, e.field())
+}
+
+async fn not_found(headers: axum::http::HeaderMap) -> Response {
+    let c = Chrome::anonymous(session::browser_language(&headers), String::new());
+    let title = c.t.s("error.title");
+    let body = c.t.s("error.not_found");
+    message(c, StatusCode::NOT_FOUND, title, body, "/console")
+}

@@ -1,0 +1,436 @@
+//! A tenant's page and what can be done from it. The tenant is reached only through the
+//! viewer's `TenantScope` (another tenant is a 404, as in the API), and each action asks the
+//! same role table as the API.
+
+use askama::Template;
+use axum::Form;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use serde::Deserialize;
+
+use botyard_shards::records::{Role, TenantStatus};
+use botyard_shards::{Access, TenantScope};
+
+use super::admin_pages::{form_plan, same_name, status_names};
+use super::session::{Chrome, Viewer};
+use super::{error_page, render};
+use crate::domain::auth::{self, normalize_email};
+use crate::domain::tenancy;
+use crate::error::{AppError, AppResult};
+use crate::http::roles::Needs;
+use crate::state::{Shared, blocking};
+
+pub struct TenantHead {
+    pub id: u64,
+    pub name: String,
+    pub status: &'static str,
+    pub status_key: &'static str,
+    pub plan_id: Option<u64>,
+}
+
+pub struct UsageTile {
+    pub key: &'static str,
+    pub used: usize,
+    pub limit: Option<u32>,
+}
+
+pub struct SessionRow {
+    pub id: u64,
+    pub kind: String,
+    pub name: String,
+    pub state: String,
+}
+
+pub struct GroupRow {
+    pub title: String,
+    pub members: u32,
+    pub enabled: bool,
+    pub tags: String,
+}
+
+pub struct CampaignRow {
+    pub name: String,
+    pub status: String,
+    pub next_run: String,
+}
+
+#[derive(Template)]
+#[template(path = "console/tenant.html")]
+struct TenantPage {
+    c: Chrome,
+    t: TenantHead,
+    admin: bool,
+    manage: bool,
+    usage: Vec<UsageTile>,
+    plans: Vec<(u64, String)>,
+    sessions: Vec<SessionRow>,
+    groups: Vec<GroupRow>,
+    campaigns: Vec<CampaignRow>,
+    members: Vec<(String, String)>,
+    notice: Option<String>,
+    error: Option<String>,
+    invite_link: Option<String>,
+}
+
+#[derive(Deserialize)]
+pub struct TenantQuery {
+    done: Option<String>,
+    invite: Option<String>,
+}
+
+/// The role table and the suspension rule, for a change of kind `needs`.
+fn allowed(scope: &TenantScope, needs: Needs) -> AppResult<()> {
+    crate::http::roles::check(scope.access(), needs, true)?;
+    if scope.status() == TenantStatus::Suspended && scope.access() != Access::Admin {
+        return Err(AppError::Forbidden {
+            code: "tenant.suspended",
+            message: "this tenant is suspended; contact the reseller",
+        });
+    }
+    Ok(())
+}
+
+fn role_name(r: Role) -> String {
+    format!("{r:?}").to_lowercase()
+}
+
+fn build(st: &Shared, v: &Viewer, scope: &TenantScope) -> AppResult<TenantPage> {
+    let t = &v.chrome.t;
+    let rec = scope.record().clone();
+    let (status, status_key) = status_names(rec.status);
+    let shard = scope.shard_read()?;
+    let sessions = shard.sessions()?;
+    let groups = shard.groups()?;
+    let templates = shard.templates()?;
+    let campaigns = shard.campaigns()?;
+    let worker = st.supervisor.status(scope.tenant_id());
+    let limits = match rec.plan {
+        Some(p) => st.store.catalog_read()?.plan(p)?.map(|p| p.limits),
+        None => None,
+    };
+    let usage = vec![
+        UsageTile {
+            key: "usage.sessions",
+            used: sessions.len(),
+            limit: limits.as_ref().map(|l| l.sessions),
+        },
+        UsageTile {
+            key: "usage.groups",
+            used: groups.iter().filter(|(_, g)| g.enabled).count(),
+            limit: limits.as_ref().map(|l| l.groups),
+        },
+        UsageTile {
+            key: "usage.templates",
+            used: templates.len(),
+            limit: limits.as_ref().map(|l| l.templates),
+        },
+        UsageTile {
+            key: "usage.campaigns",
+            used: campaigns.len(),
+            limit: limits.as_ref().map(|l| l.campaigns),
+        },
+    ];
+    let plans = if scope.access() == Access::Admin {
+        st.store
+            .catalog_read()?
+            .plans()?
+            .into_iter()
+            .map(|(id, p)| (id.0, p.name))
+            .collect()
+    } else {
+        Vec::new()
+    };
+    let members = if scope.access().can_manage() {
+        tenancy::members(scope)?
+            .into_iter()
+            .map(|m| (m.email, role_name(m.role)))
+            .collect()
+    } else {
+        Vec::new()
+    };
+    Ok(TenantPage {
+        t: TenantHead {
+            id: scope.tenant_id().0,
+            name: rec.name,
+            status,
+            status_key,
+            plan_id: rec.plan.map(|p| p.0),
+        },
+        admin: scope.access() == Access::Admin,
+        manage: scope.access().can_manage(),
+        usage,
+        plans,
+        sessions: sessions
+            .iter()
+            .map(|(id, r)| {
+                let out = crate::http::worker_routes::session_out(*id, r, worker.as_ref());
+                SessionRow {
+                    id: id.0,
+                    kind: out.kind.clone(),
+                    name: r.label.clone(),
+                    state: serde_json::to_value(&out.state)
+                        .ok()
+                        .and_then(|v| v.as_str().map(String::from))
+                        .unwrap_or_default(),
+                }
+            })
+            .collect(),
+        groups: groups
+            .into_iter()
+            .filter(|(_, g)| g.present)
+            .map(|(_, g)| GroupRow {
+                title: g.title,
+                members: g.members,
+                enabled: g.enabled,
+                tags: g.tags.join(", "),
+            })
+            .collect(),
+        campaigns: campaigns
+            .into_iter()
+            .map(|(_, k)| CampaignRow {
+                name: k.name,
+                status: format!("{:?}", k.state).to_lowercase(),
+                next_run: k.next_run.map(|n| t.when(n)).unwrap_or_default(),
+            })
+            .collect(),
+        members,
+        notice: None,
+        error: None,
+        invite_link: None,
+        c: v.page(if v.is_admin() { "tenants" } else { "dashboard" }),
+    })
+}
+
+/// What a `done=` redirect says.
+fn notice_key(done: &str) -> Option<&'static str> {
+    Some(match done {
+        "created" => "tenant.created",
+        "plan" => "tenant.plan_set",
+        "suspended" => "tenant.suspended",
+        "resumed" => "tenant.resumed",
+        "invited" => "tenant.invite_link",
+        _ => return None,
+    })
+}
+
+pub async fn tenant(
+    State(st): State<Shared>,
+    v: Viewer,
+    Path(id): Path<u64>,
+    Query(q): Query<TenantQuery>,
+) -> Response {
+    let st2 = st.clone();
+    let caller = v.caller.clone();
+    let built = blocking(move || {
+        let scope = auth::scope(&st2, &caller, botyard_shards::ids::TenantId(id))?;
+        Ok(scope)
+    })
+    .await
+    .and_then(|scope| build(&st, &v, &scope));
+    match built {
+        Ok(mut page) => {
+            page.notice = q
+                .done
+                .as_deref()
+                .filter(|d| *d != "invited")
+                .and_then(notice_key)
+                .map(|k| v.chrome.t.s(k).to_string());
+            page.invite_link = q
+                .invite
+                .filter(|t| {
+                    t.len() <= 100
+                        && t.bytes()
+                            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+                })
+                .map(|t| format!("{}/console/invite?token={t}", st.base_url));
+            render(&page)
+        }
+        Err(e) => error_page(v.page(""), e),
+    }
+}
+
+/// Runs `act` on the viewer's scope of tenant `id` after `needs` is allowed, then goes back
+/// to the tenant's page with `done`.
+async fn act(
+    st: Shared,
+    v: Viewer,
+    id: u64,
+    needs: Needs,
+    done: &'static str,
+    act: impl FnOnce(&Shared, &TenantScope, i64) -> AppResult<Option<String>> + Send + 'static,
+) -> Response {
+    let now = st.now();
+    let st2 = st.clone();
+    let caller = v.caller.clone();
+    let result = blocking(move || {
+        let scope = auth::scope(&st2, &caller, botyard_shards::ids::TenantId(id))?;
+        allowed(&scope, needs)?;
+        act(&st2, &scope, now)
+    })
+    .await;
+    match result {
+        Ok(extra) => {
+            let mut to = format!("/console/tenants/{id}?done={done}");
+            if let Some(token) = extra {
+                to.push_str("&invite=");
+                to.push_str(&token);
+            }
+            Redirect::to(&to).into_response()
+        }
+        Err(e) => error_page(v.page(""), e),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct PlanForm {
+    #[serde(default)]
+    plan_id: String,
+}
+
+pub async fn set_plan(
+    State(st): State<Shared>,
+    v: Viewer,
+    Path(id): Path<u64>,
+    Form(f): Form<PlanForm>,
+) -> Response {
+    act(st, v, id, Needs::Admin, "plan", move |_, scope, now| {
+        let plan = form_plan(&f.plan_id)?;
+        tenancy::update_tenant(scope, None, Some(plan), now)?;
+        Ok(None)
+    })
+    .await
+}
+
+pub async fn suspend(State(st): State<Shared>, v: Viewer, Path(id): Path<u64>) -> Response {
+    let r = act(
+        st.clone(),
+        v,
+        id,
+        Needs::Admin,
+        "suspended",
+        |_, scope, now| {
+            tenancy::set_status(scope, TenantStatus::Suspended, now)?;
+            Ok(None)
+        },
+    )
+    .await;
+    if r.status().is_redirection() {
+        st.supervisor.stop(botyard_shards::ids::TenantId(id)).await;
+    }
+    r
+}
+
+pub async fn resume(State(st): State<Shared>, v: Viewer, Path(id): Path<u64>) -> Response {
+    let r = act(
+        st.clone(),
+        v,
+        id,
+        Needs::Admin,
+        "resumed",
+        |_, scope, now| {
+            tenancy::set_status(scope, TenantStatus::Active, now)?;
+            Ok(None)
+        },
+    )
+    .await;
+    if r.status().is_redirection()
+        && let Err(e) =
+            crate::domain::tenant_workers::reconcile(&st, botyard_shards::ids::TenantId(id)).await
+    {
+        tracing::warn!(tenant_id = id, error = %e, "worker not started after resume");
+    }
+    r
+}
+
+#[derive(Deserialize)]
+pub struct DeleteForm {
+    confirm: String,
+}
+
+pub async fn delete(
+    State(st): State<Shared>,
+    v: Viewer,
+    Path(id): Path<u64>,
+    Form(f): Form<DeleteForm>,
+) -> Response {
+    let tid = botyard_shards::ids::TenantId(id);
+    let st2 = st.clone();
+    let caller = v.caller.clone();
+    let checked = blocking(move || {
+        let scope = auth::scope(&st2, &caller, tid)?;
+        allowed(&scope, Needs::Admin)?;
+        if !same_name(&f.confirm, &scope.record().name) {
+            return Err(AppError::invalid("confirm", "the name does not match"));
+        }
+        Ok(())
+    })
+    .await;
+    if let Err(e) = checked {
+        let e = match e {
+            AppError::Invalid { .. } => {
+                let c = v.page("tenants");
+                let body = c.t.s("error.confirm_mismatch");
+                let title = c.t.s("error.title");
+                return super::message(
+                    c,
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    title,
+                    body,
+                    &format!("/console/tenants/{id}"),
+                );
+            }
+            other => other,
+        };
+        return error_page(v.page("tenants"), e);
+    }
+    // As the API does: the worker first, then the rows, then the media folder.
+    st.supervisor.stop(tid).await;
+    let st2 = st.clone();
+    let caller = v.caller.clone();
+    let now = st.now();
+    let deleted = blocking(move || {
+        let admin = auth::admin_scope(&st2, &caller)?;
+        tenancy::delete_tenant(&admin, tid, now)
+    })
+    .await;
+    if let Err(e) = deleted {
+        return error_page(v.page("tenants"), e);
+    }
+    st.tenant_logs.remove(tid);
+    let media = crate::domain::tenant_workers::media_dir(&st, tid);
+    if let Err(e) = tokio::fs::remove_dir_all(&media).await
+        && e.kind() != std::io::ErrorKind::NotFound
+    {
+        tracing::warn!(tenant_id = id, error = %e, "media folder not removed");
+    }
+    let c = v.page("tenants");
+    let title = c.t.s("tenant.deleted");
+    super::message(c, StatusCode::OK, title, title, "/console/tenants")
+}
+
+#[derive(Deserialize)]
+pub struct InviteForm {
+    email: String,
+    role: String,
+}
+
+pub async fn invite(
+    State(st): State<Shared>,
+    v: Viewer,
+    Path(id): Path<u64>,
+    Form(f): Form<InviteForm>,
+) -> Response {
+    let ttl = st.config.auth.invitation_ttl_hours as i64 * 3600;
+    act(st, v, id, Needs::Manage, "invited", move |_, scope, now| {
+        let email = normalize_email("email", &f.email)?;
+        let role = match f.role.as_str() {
+            "owner" => Role::Owner,
+            "editor" => Role::Editor,
+            "viewer" => Role::Viewer,
+            _ => return Err(AppError::invalid("role", "choose owner, editor or viewer")),
+        };
+        Ok(tenancy::invite(scope, email, role, now, ttl)?.token)
+    })
+    .await
+}

@@ -1,0 +1,582 @@
+//! The web console through HTTP, as a browser without JavaScript sees it: cookies, CSRF, the
+//! CSP, roles and tenant isolation. (`console_e2e.rs` drives a real browser.)
+
+use std::collections::HashMap;
+
+use reqwest::header::{HeaderMap, SET_COOKIE};
+use serde_json::json;
+
+use crate::common::{ADMIN_EMAIL, ADMIN_PASSWORD, App, PASSWORD};
+
+/// A browser without script: keeps cookies, does not follow redirects.
+struct Browser {
+    client: reqwest::Client,
+    base: String,
+    cookies: HashMap<String, String>,
+    lang: &'static str,
+}
+
+struct Page {
+    status: u16,
+    headers: HeaderMap,
+    text: String,
+}
+
+impl Page {
+    fn location(&self) -> &str {
+        self.headers
+            .get("location")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+    }
+
+    /// The CSRF token the page carries (its `<meta>`).
+    fn csrf(&self) -> String {
+        let at = self
+            .text
+            .find(r#"name="csrf-token" content=""#)
+            .expect("csrf meta");
+        let rest = &self.text[at + r#"name="csrf-token" content=""#.len()..];
+        rest[..rest.find('"').expect("end of token")].to_string()
+    }
+}
+
+fn encode(form: &[(&str, &str)]) -> String {
+    form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(form)
+        .finish()
+}
+
+impl Browser {
+    fn new(app: &App) -> Browser {
+        Browser {
+            client: reqwest::Client::builder()
+                .no_proxy()
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .expect("client"),
+            base: app.ready.base_url.clone(),
+            cookies: HashMap::new(),
+            lang: "en",
+        }
+    }
+
+    fn cookie_header(&self) -> String {
+        self.cookies
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect::<Vec<_>>()
+            .join("; ")
+    }
+
+    async fn send(&mut self, req: reqwest::RequestBuilder) -> Page {
+        let req = req
+            .header("cookie", self.cookie_header())
+            .header("accept-language", self.lang);
+        let r = req.send().await.expect("request");
+        let status = r.status().as_u16();
+        let headers = r.headers().clone();
+        for v in headers.get_all(SET_COOKIE) {
+            let v = v.to_str().expect("cookie");
+            let (kv, attrs) = v.split_once(';').unwrap_or((v, ""));
+            let (k, val) = kv.split_once('=').expect("name=value");
+            if attrs.contains("Max-Age=0") || val.is_empty() {
+                self.cookies.remove(k);
+            } else {
+                self.cookies.insert(k.to_string(), val.to_string());
+            }
+        }
+        let text = r.text().await.expect("body");
+        Page {
+            status,
+            headers,
+            text,
+        }
+    }
+
+    async fn get(&mut self, path: &str) -> Page {
+        let url = format!("{}{path}", self.base);
+        let req = self.client.get(url);
+        self.send(req).await
+    }
+
+    async fn post(&mut self, path: &str, form: &[(&str, &str)]) -> Page {
+        let url = format!("{}{path}", self.base);
+        let req = self
+            .client
+            .post(url)
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(encode(form));
+        self.send(req).await
+    }
+
+    /// Signs in through the form; panics unless it works.
+    async fn sign_in(&mut self, email: &str, password: &str) {
+        let page = self.get("/console/login").await;
+        assert_eq!(page.status, 200);
+        let csrf = page.csrf();
+        let r = self
+            .post(
+                "/console/login",
+                &[("_csrf", &csrf), ("email", email), ("password", password)],
+            )
+            .await;
+        assert_eq!(r.status, 303, "{}", r.text);
+        assert_eq!(r.location(), "/console");
+        assert!(self.cookies.contains_key("botyard_session"));
+    }
+}
+
+#[tokio::test]
+async fn sign_in_sets_a_strict_cookie_and_every_page_carries_the_csp() {
+    let app = App::start().await;
+    let mut b = Browser::new(&app);
+    let r = b.get("/console").await;
+    assert_eq!(r.status, 303);
+    assert_eq!(r.location(), "/console/login");
+
+    let login = b.get("/console/login").await;
+    assert_eq!(login.status, 200);
+    let csp = login.headers["content-security-policy"].to_str().unwrap();
+    assert!(csp.contains("default-src 'self'") && csp.contains("script-src 'self'"));
+    assert!(!csp.contains("unsafe-inline"));
+    assert!(!login.text.contains("<script>"), "no inline script");
+    assert!(!login.text.contains("style=\""), "no inline style");
+
+    // A wrong password says so, in a page, and sets no session.
+    let csrf = login.csrf();
+    let bad = b
+        .post(
+            "/console/login",
+            &[
+                ("_csrf", &csrf),
+                ("email", ADMIN_EMAIL),
+                ("password", "nope"),
+            ],
+        )
+        .await;
+    assert_eq!(bad.status, 401);
+    assert!(bad.text.contains("Email or password is wrong."));
+    assert!(!b.cookies.contains_key("botyard_session"));
+
+    let r = b
+        .post(
+            "/console/login",
+            &[
+                ("_csrf", &csrf),
+                ("email", ADMIN_EMAIL),
+                ("password", ADMIN_PASSWORD),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, 303);
+    let set: Vec<&str> = r
+        .headers
+        .get_all(SET_COOKIE)
+        .iter()
+        .map(|v| v.to_str().unwrap())
+        .collect();
+    let session = set
+        .iter()
+        .find(|c| c.starts_with("botyard_session="))
+        .expect("session cookie");
+    assert!(session.contains("HttpOnly") && session.contains("SameSite=Strict"));
+    assert!(session.contains("Path=/"));
+
+    for path in [
+        "/console",
+        "/console/tenants",
+        "/console/workers",
+        "/console/plans",
+        "/console/audit",
+        "/console/account",
+    ] {
+        let p = b.get(path).await;
+        assert_eq!(p.status, 200, "{path}");
+        assert_eq!(
+            p.headers["content-security-policy"].to_str().unwrap(),
+            botyard::http::console::CSP,
+            "{path}"
+        );
+        assert!(!p.text.contains("<script>"), "{path}: inline script");
+        assert!(p.text.contains(ADMIN_EMAIL), "{path}");
+    }
+    let dash = b.get("/console").await;
+    assert!(dash.text.contains("Active tenants"));
+    // Assets are embedded and cacheable.
+    let js = b.get("/console/assets/htmx.min.js").await;
+    assert_eq!(js.status, 200);
+    assert!(
+        js.headers["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/javascript")
+    );
+    assert_eq!(b.get("/console/assets/nope.js").await.status, 404);
+}
+
+async fn tenant_count(app: &App, token: &str) -> usize {
+    app.get("/api/v1/tenants", token).await.expect(200)["items"]
+        .as_array()
+        .unwrap()
+        .len()
+}
+
+#[tokio::test]
+async fn every_change_needs_the_csrf_token_and_a_refused_one_changes_nothing() {
+    let app = App::start().await;
+    let admin = app.admin().await;
+    let mut b = Browser::new(&app);
+    b.sign_in(ADMIN_EMAIL, ADMIN_PASSWORD).await;
+    let csrf = b.get("/console/tenants").await.csrf();
+
+    // No token, a wrong token, another session's token: refused, nothing created.
+    let none = b.post("/console/tenants", &[("name", "Sahte")]).await;
+    assert_eq!(none.status, 403);
+    assert!(none.text.contains("This form has expired"));
+    let wrong = b
+        .post("/console/tenants", &[("_csrf", "00ff"), ("name", "Sahte")])
+        .await;
+    assert_eq!(wrong.status, 403);
+    let mut other = Browser::new(&app);
+    other.sign_in(ADMIN_EMAIL, ADMIN_PASSWORD).await;
+    let others = other.get("/console").await.csrf();
+    assert_ne!(others, csrf);
+    let theirs = b
+        .post("/console/tenants", &[("_csrf", &others), ("name", "Sahte")])
+        .await;
+    assert_eq!(theirs.status, 403);
+    // A JSON body cannot carry the form field either.
+    let url = format!("{}/console/tenants", b.base);
+    let req = b
+        .client
+        .post(url)
+        .json(&json!({"name": "Sahte", "_csrf": csrf}));
+    assert_eq!(b.send(req).await.status, 403);
+    assert_eq!(tenant_count(&app, &admin.access).await, 0);
+
+    // The form field works, and so does the header htmx sends.
+    let ok = b
+        .post(
+            "/console/tenants",
+            &[("_csrf", &csrf), ("name", "Kadıköy Çiçek"), ("plan_id", "")],
+        )
+        .await;
+    assert_eq!(ok.status, 303, "{}", ok.text);
+    assert!(ok.location().starts_with("/console/tenants/"));
+    let url = format!("{}/console/tenants", b.base);
+    let req = b
+        .client
+        .post(url)
+        .header("x-csrf-token", &csrf)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(encode(&[("name", "Moda Kitap")]));
+    assert_eq!(b.send(req).await.status, 303);
+    assert_eq!(tenant_count(&app, &admin.access).await, 2);
+
+    // Bad input in a good request: a clear message, nothing saved.
+    let empty = b
+        .post("/console/tenants", &[("_csrf", &csrf), ("name", "  ")])
+        .await;
+    assert_eq!(empty.status, 422);
+    assert!(empty.text.contains("role=\"alert\""));
+    assert_eq!(tenant_count(&app, &admin.access).await, 2);
+}
+
+#[tokio::test]
+async fn a_tenant_owner_sees_only_their_tenant_and_no_admin_page() {
+    let app = App::start().await;
+    let admin = app.admin().await;
+    let (mine, _, _) = app
+        .tenant_with_owner(&admin.access, "Nişantaşı Butik", "ayse@example.com")
+        .await;
+    let (theirs, _, _) = app
+        .tenant_with_owner(&admin.access, "Başka Dükkan", "mehmet@example.com")
+        .await;
+    let mut b = Browser::new(&app);
+    b.sign_in("ayse@example.com", PASSWORD).await;
+
+    // One tenant: home goes straight to it.
+    let home = b.get("/console").await;
+    assert_eq!(home.status, 303);
+    assert_eq!(home.location(), format!("/console/tenants/{mine}"));
+    let page = b.get(&format!("/console/tenants/{mine}")).await;
+    assert_eq!(page.status, 200);
+    assert!(page.text.contains("Nişantaşı Butik"));
+    assert!(
+        !page.text.contains("Delete this tenant"),
+        "no admin actions"
+    );
+    assert!(
+        page.text.contains("ayse@example.com"),
+        "members listed for an owner"
+    );
+
+    // Another tenant is missing, like one that does not exist.
+    let other = b.get(&format!("/console/tenants/{theirs}")).await;
+    assert_eq!(other.status, 404);
+    assert!(!other.text.contains("Başka Dükkan"));
+    assert_eq!(b.get("/console/tenants/999999").await.status, 404);
+    for path in [
+        "/console/tenants",
+        "/console/workers",
+        "/console/plans",
+        "/console/audit",
+        "/console/live/workers",
+    ] {
+        assert_eq!(b.get(path).await.status, 404, "{path}");
+    }
+    // Admin actions are refused even with a good token; nothing changes.
+    let csrf = page.csrf();
+    let r = b
+        .post(
+            &format!("/console/tenants/{mine}/suspend"),
+            &[("_csrf", &csrf)],
+        )
+        .await;
+    assert_eq!(r.status, 403);
+    let r = b
+        .post(
+            &format!("/console/tenants/{theirs}/invitations"),
+            &[
+                ("_csrf", &csrf),
+                ("email", "x@example.com"),
+                ("role", "owner"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, 404);
+    let t = app
+        .get(&format!("/api/v1/tenants/{mine}"), &admin.access)
+        .await;
+    assert_eq!(t.expect(200)["status"], "active");
+}
+
+#[tokio::test]
+async fn sign_out_and_a_password_change_end_the_cookie() {
+    let app = App::start().await;
+    let admin = app.admin().await;
+    app.tenant_with_owner(&admin.access, "Kuzguncuk Fırın", "ali@example.com")
+        .await;
+    let mut one = Browser::new(&app);
+    one.sign_in("ali@example.com", PASSWORD).await;
+    let mut two = Browser::new(&app);
+    two.sign_in("ali@example.com", PASSWORD).await;
+
+    // The account page lists both browser logins.
+    let acc = one.get("/console/account").await;
+    assert_eq!(acc.status, 200);
+    assert_eq!(
+        acc.text.matches("/end\"").count(),
+        2,
+        "the API's login (the helper signed in there) and the other browser can be ended"
+    );
+    assert!(acc.text.contains("this browser"));
+
+    // Changing the password ends the other browser, keeps this one (with a new cookie).
+    let csrf = acc.csrf();
+    let old_cookie = one.cookies["botyard_session"].clone();
+    let r = one
+        .post(
+            "/console/account/password",
+            &[
+                ("_csrf", &csrf),
+                ("current_password", PASSWORD),
+                ("new_password", "yeni-parola-kuzguncuk-77"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, 303, "{}", r.text);
+    assert_ne!(one.cookies["botyard_session"], old_cookie);
+    assert_eq!(one.get("/console/account").await.status, 200);
+    assert_eq!(
+        two.get("/console").await.status,
+        303,
+        "the other login ended"
+    );
+    let mut stale = Browser::new(&app);
+    stale
+        .cookies
+        .insert("botyard_session".into(), old_cookie.clone());
+    assert_eq!(stale.get("/console/account").await.status, 303);
+    // The API's logins ended too.
+    app.login_raw("ali@example.com", PASSWORD)
+        .await
+        .expect_err(401, "auth.invalid_credentials");
+
+    // Sign out: the cookie goes, and the old value is dead on the server.
+    let cookie = one.cookies["botyard_session"].clone();
+    let csrf = one.get("/console/account").await.csrf();
+    let r = one.post("/console/logout", &[("_csrf", &csrf)]).await;
+    assert_eq!(r.status, 303);
+    assert_eq!(r.location(), "/console/login?out=1");
+    assert!(!one.cookies.contains_key("botyard_session"));
+    let mut replay = Browser::new(&app);
+    replay.cookies.insert("botyard_session".into(), cookie);
+    assert_eq!(replay.get("/console/account").await.status, 303);
+}
+
+#[tokio::test]
+async fn setup_works_once_in_the_console_and_is_gone_after() {
+    let app = App::start_with(|c| {
+        c.admin.email = None;
+        c.admin.password = None;
+    })
+    .await;
+    let link = app.ready.setup_url.clone().expect("setup link");
+    let path = link.trim_start_matches(&app.ready.base_url).to_string();
+    let mut b = Browser::new(&app);
+    assert_eq!(b.get("/console/setup?token=wrong").await.status, 404);
+    let page = b.get(&path).await;
+    assert_eq!(page.status, 200);
+    let csrf = page.csrf();
+    let token = path.split("token=").nth(1).unwrap().to_string();
+    // A weak password is refused with the policy's words, the link still good.
+    let weak = b
+        .post(
+            "/console/setup",
+            &[
+                ("_csrf", &csrf),
+                ("token", &token),
+                ("email", "root@example.com"),
+                ("password", "password123"),
+            ],
+        )
+        .await;
+    assert_eq!(weak.status, 422);
+    assert!(weak.text.contains("role=\"alert\""));
+    let ok = b
+        .post(
+            "/console/setup",
+            &[
+                ("_csrf", &csrf),
+                ("token", &token),
+                ("email", "root@example.com"),
+                ("password", ADMIN_PASSWORD),
+            ],
+        )
+        .await;
+    assert_eq!(ok.status, 303, "{}", ok.text);
+    let dash = b.get("/console").await;
+    assert_eq!(dash.status, 200);
+    assert!(dash.text.contains("root@example.com"));
+    // Gone once an admin exists.
+    let mut late = Browser::new(&app);
+    assert_eq!(late.get(&path).await.status, 404);
+    // The old path still leads there.
+    let old = late.get(&format!("/setup?token={token}")).await;
+    assert_eq!(old.status, 303);
+    assert_eq!(old.location(), format!("/console/setup?token={token}"));
+}
+
+#[tokio::test]
+async fn an_admin_creates_a_tenant_with_its_owner_who_joins_by_the_link() {
+    let app = App::start().await;
+    let admin = app.admin().await;
+    let plan = app
+        .post(
+            "/api/v1/plans",
+            &admin.access,
+            json!({"name": "Esnaf", "limits": {"sessions": 2, "groups": 50, "templates": 20, "campaigns": 10,
+                "sends_per_day": 500, "retention_days": 30, "worker_memory_mb": 64}}),
+        )
+        .await
+        .expect(201)["id"]
+        .as_u64()
+        .unwrap();
+    let mut b = Browser::new(&app);
+    b.sign_in(ADMIN_EMAIL, ADMIN_PASSWORD).await;
+    let csrf = b.get("/console/tenants").await.csrf();
+    let r = b
+        .post(
+            "/console/tenants",
+            &[
+                ("_csrf", &csrf),
+                ("name", "Bebek Kahve"),
+                ("plan_id", &plan.to_string()),
+                ("owner_email", "zeynep@example.com"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, 303, "{}", r.text);
+    let to = r.location().to_string();
+    assert!(to.contains("invite="), "{to}");
+    let page = b.get(&to).await;
+    assert!(page.text.contains("Bebek Kahve"));
+    assert!(page.text.contains("Esnaf"));
+    let link = page
+        .text
+        .split("<code class=\"copy\">")
+        .nth(1)
+        .and_then(|s| s.split("</code>").next())
+        .expect("invitation link")
+        .to_string();
+    let path = link
+        .trim_start_matches(&app.ready.base_url)
+        .replace("&amp;", "&");
+
+    let mut owner = Browser::new(&app);
+    let inv = owner.get(&path).await;
+    assert_eq!(inv.status, 200);
+    assert!(inv.text.contains("zeynep@example.com"));
+    let token = path.split("token=").nth(1).unwrap();
+    let csrf = inv.csrf();
+    let r = owner
+        .post(
+            "/console/invite",
+            &[("_csrf", &csrf), ("token", token), ("password", PASSWORD)],
+        )
+        .await;
+    assert_eq!(r.status, 303, "{}", r.text);
+    let home = owner.get("/console").await;
+    assert!(home.location().starts_with("/console/tenants/"));
+    // The link is spent.
+    assert_eq!(Browser::new(&app).get(&path).await.status, 404);
+    // The owner can sign in to the API with the password they chose.
+    app.login("zeynep@example.com", PASSWORD).await;
+}
+
+#[tokio::test]
+async fn pages_speak_the_readers_language() {
+    let app = App::start().await;
+    let mut b = Browser::new(&app);
+    b.lang = "tr-TR,tr;q=0.9,en;q=0.5";
+    let login = b.get("/console/login").await;
+    assert!(
+        login.text.contains("Giriş yap"),
+        "Turkish from Accept-Language"
+    );
+    assert!(login.text.contains("<html lang=\"tr\">"));
+    b.sign_in(ADMIN_EMAIL, ADMIN_PASSWORD).await;
+    assert!(b.get("/console").await.text.contains("Etkin müşteriler"));
+
+    // The account's choice wins over the browser's.
+    let csrf = b.get("/console/account").await.csrf();
+    let r = b
+        .post(
+            "/console/account/prefs",
+            &[
+                ("_csrf", &csrf),
+                ("language", "en"),
+                ("time_zone", "Europe/Istanbul"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, 303);
+    let dash = b.get("/console").await;
+    assert!(dash.text.contains("Active tenants"));
+    // A bad zone is refused with a clear message and changes nothing.
+    let bad = b
+        .post(
+            "/console/account/prefs",
+            &[
+                ("_csrf", &csrf),
+                ("language", "tr"),
+                ("time_zone", "Mars/Olympus"),
+            ],
+        )
+        .await;
+    assert_eq!(bad.status, 422);
+    assert!(bad.text.contains("not a known time zone"));
+    assert!(b.get("/console").await.text.contains("Active tenants"));
+}
