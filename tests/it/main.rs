@@ -14,6 +14,7 @@ mod api_tenants;
 mod bad_input;
 mod binary;
 mod console;
+mod console_e2e;
 mod isolation;
 mod metrics_health;
 mod roles;

@@ -1,0 +1,242 @@
+// The console in a real browser: Debian's chromium driven by playwright-core. Started by
+// tests/it/console_e2e.rs, which runs the appliance in-process and passes what it made in the
+// environment. Every step saves a screenshot under $SHOTS for a person to look at.
+import { chromium } from "playwright-core";
+import fs from "node:fs";
+import path from "node:path";
+
+const env = (k) => {
+  const v = process.env[k];
+  if (!v) { throw new Error(`missing ${k}`); }
+  return v;
+};
+const SETUP_URL = env("SETUP_URL");
+const BASE = env("BASE");
+const ADMIN_EMAIL = env("ADMIN_EMAIL");
+const ADMIN_PASSWORD = env("ADMIN_PASSWORD");
+const SIM_TENANT = env("SIM_TENANT");
+const SIM_OWNER = env("SIM_OWNER");
+const OWNER_PASSWORD = env("OWNER_PASSWORD");
+const SHOTS = env("SHOTS");
+const CHROMIUM = process.env.CHROMIUM || "/usr/bin/chromium";
+
+fs.mkdirSync(SHOTS, { recursive: true });
+const problems = [];
+let shot = 0;
+
+function check(ok, what) {
+  if (!ok) { problems.push(what); console.log(`FAIL ${what}`); } else { console.log(`ok   ${what}`); }
+}
+
+async function snap(page, name) {
+  shot += 1;
+  const file = path.join(SHOTS, `${String(shot).padStart(2, "0")}-${name}.png`);
+  await page.screenshot({ path: file, fullPage: true });
+}
+
+// Every visible form control has a label; reported per page.
+async function labelled(page, where) {
+  const missing = await page.evaluate(() => {
+    const out = [];
+    document.querySelectorAll("input, select, textarea").forEach((el) => {
+      if (el.type === "hidden") { return; }
+      const named = (el.labels && el.labels.length > 0) || el.getAttribute("aria-label");
+      if (!named) { out.push(el.outerHTML.slice(0, 80)); }
+    });
+    return out;
+  });
+  check(missing.length === 0, `${where}: every form control has a label ${missing.join(" ")}`);
+}
+
+// WCAG contrast of the default (light) theme's pairs that carry text.
+async function contrast(page, where) {
+  const ratios = await page.evaluate(() => {
+    const rgb = (s) => (s.match(/\d+(\.\d+)?/g) || []).slice(0, 3).map(Number);
+    const lum = ([r, g, b]) => {
+      const f = (c) => { c /= 255; return c <= 0.03928 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4; };
+      return 0.2126 * f(r) + 0.7152 * f(g) + 0.0722 * f(b);
+    };
+    const ratio = (a, b) => { const [x, y] = [lum(rgb(a)), lum(rgb(b))].sort((p, q) => q - p); return (x + 0.05) / (y + 0.05); };
+    const out = {};
+    const body = getComputedStyle(document.body);
+    out.body = ratio(body.color, body.backgroundColor);
+    const a = document.querySelector("a");
+    const card = document.querySelector(".card") || document.body;
+    const cardBg = getComputedStyle(card).backgroundColor;
+    if (a) { out.link = ratio(getComputedStyle(a).color, cardBg === "rgba(0, 0, 0, 0)" ? body.backgroundColor : cardBg); }
+    const btn = document.querySelector("button:not(.link)");
+    if (btn) { const s = getComputedStyle(btn); out.button = ratio(s.color, s.backgroundColor); }
+    const help = document.querySelector(".help, .muted");
+    if (help) { out.help = ratio(getComputedStyle(help).color, cardBg); }
+    return out;
+  });
+  for (const [k, v] of Object.entries(ratios)) {
+    check(v >= 4.5, `${where}: contrast of ${k} text is ${v.toFixed(2)} (AA needs 4.5)`);
+  }
+}
+
+const browser = await chromium.launch({ executablePath: CHROMIUM, args: ["--no-sandbox"] });
+const cspViolations = [];
+async function newPage(opts = {}) {
+  const ctx = await browser.newContext({ colorScheme: "light", locale: "en-US", ...opts });
+  const page = await ctx.newPage();
+  page.on("console", (m) => {
+    if (/Content Security Policy|Refused to/.test(m.text())) { cspViolations.push(m.text()); }
+  });
+  return page;
+}
+
+try {
+  // 1. First run: the setup link creates the admin and signs in.
+  {
+    const page = await newPage();
+    await page.goto(SETUP_URL);
+    await labelled(page, "setup");
+    await snap(page, "setup");
+    await page.fill("#email", "root@example.com");
+    await page.fill("#password", ADMIN_PASSWORD);
+    await page.click("button[type=submit]");
+    await page.waitForURL(/\/console$/);
+    check(await page.isVisible("text=Active tenants"), "setup signs the new admin in to the dashboard");
+    await snap(page, "dashboard-after-setup");
+    const again = await page.goto(SETUP_URL);
+    check(again.status() === 404, "the setup link is gone once used");
+    await page.context().close();
+  }
+
+  // 2. The admin signs in, with the keyboard.
+  const admin = await newPage();
+  await admin.goto(`${BASE}/console/login`);
+  await labelled(admin, "login");
+  await contrast(admin, "login");
+  await admin.keyboard.press("Tab");
+  const firstFocus = await admin.evaluate(() => document.activeElement && document.activeElement.className);
+  check(firstFocus === "skip", "the first Tab reaches the skip link");
+  await admin.focus("#email");
+  await admin.keyboard.type(ADMIN_EMAIL);
+  await admin.keyboard.press("Tab");
+  await admin.keyboard.type(ADMIN_PASSWORD);
+  await snap(admin, "login");
+  await admin.keyboard.press("Enter");
+  await admin.waitForURL(/\/console$/);
+  await snap(admin, "dashboard");
+  await contrast(admin, "dashboard");
+
+  // 3. A plan, then a tenant on it with its owner invited.
+  await admin.click("nav >> text=Plans");
+  await labelled(admin, "plans");
+  await admin.fill("#pname", "Esnaf");
+  await admin.fill("#f-sessions", "2");
+  await admin.click("text=Create plan");
+  await admin.waitForURL(/\/console\/plans$/);
+  check(await admin.isVisible("td >> text=Esnaf"), "the new plan is listed");
+  await snap(admin, "plans");
+
+  await admin.click("nav >> text=Tenants");
+  await labelled(admin, "tenants");
+  await admin.fill("#name", "Bebek Kahve");
+  await admin.selectOption("#plan", { label: "Esnaf" });
+  await admin.fill("#owner", "zeynep@example.com");
+  await admin.click("text=Create tenant");
+  await admin.waitForURL(/\/console\/tenants\/\d+/);
+  check(await admin.isVisible("h1 >> text=Bebek Kahve"), "the tenant page opens");
+  const invite = (await admin.textContent("code.copy")).trim();
+  check(invite.includes("/console/invite?token="), "the owner's one-time link is shown");
+  await snap(admin, "tenant-created");
+
+  // Search filters the list as one types (htmx).
+  await admin.click("nav >> text=Tenants");
+  await admin.fill("#q", "bebek");
+  await admin.waitForFunction(() => document.querySelectorAll("#tenant-rows tr").length === 1);
+  check((await admin.textContent("#tenant-rows")).includes("Bebek Kahve"), "search finds the tenant without a reload");
+  await snap(admin, "tenant-search");
+
+  // 4. Workers: a killed worker comes back, seen without reloading (SSE).
+  await admin.click("nav >> text=Workers");
+  const row = `tr[data-worker="${SIM_TENANT}"]`;
+  await admin.waitForSelector(`${row} .state-running`, { timeout: 30000 });
+  const pid = Number((await admin.textContent(`${row} td:nth-child(3)`)).trim());
+  check(pid > 0, `the sim tenant's worker runs as pid ${pid}`);
+  await snap(admin, "workers");
+  const marker = await admin.evaluate(() => { window.__notReloaded = true; return true; });
+  process.kill(pid, "SIGKILL");
+  await admin.waitForFunction(
+    ([sel, old]) => {
+      const cell = document.querySelector(`${sel} td:nth-child(3)`);
+      const state = document.querySelector(`${sel} .state-running`);
+      return cell && state && Number(cell.textContent.trim()) > 0 && Number(cell.textContent.trim()) !== old;
+    },
+    [row, pid],
+    { timeout: 60000 },
+  );
+  const restarts = Number((await admin.textContent(`${row} td:nth-child(5)`)).trim());
+  check(restarts >= 1, `the restart is counted (${restarts})`);
+  check(marker && (await admin.evaluate(() => window.__notReloaded === true)), "the page was not reloaded");
+  await snap(admin, "workers-after-kill");
+
+  // 5. The invited owner joins from the link and sees only their tenant.
+  {
+    const owner = await newPage();
+    await owner.goto(invite);
+    await labelled(owner, "invitation");
+    await snap(owner, "invitation");
+    await owner.fill("#password", OWNER_PASSWORD);
+    await owner.click("button[type=submit]");
+    await owner.waitForURL(/\/console\/tenants\/\d+/);
+    check(await owner.isVisible("h1 >> text=Bebek Kahve"), "the owner lands on their tenant");
+    check(!(await owner.isVisible("text=Delete this tenant")), "an owner has no admin actions");
+    const workers = await owner.goto(`${BASE}/console/workers`);
+    check(workers.status() === 404, "the workers page is missing for an owner");
+    const other = await owner.goto(`${BASE}/console/tenants/${SIM_TENANT}`);
+    check(other.status() === 404, "another tenant is missing for an owner");
+    await snap(owner, "owner-other-tenant-404");
+    await owner.context().close();
+  }
+
+  // 6. The sim tenant's owner sees the groups its session reported.
+  {
+    const owner = await newPage({ viewport: { width: 390, height: 844 }, isMobile: true });
+    await owner.goto(`${BASE}/console/login`);
+    await owner.fill("#email", SIM_OWNER);
+    await owner.fill("#password", OWNER_PASSWORD);
+    await owner.click("button[type=submit]");
+    await owner.waitForURL(/\/console\/tenants\/\d+/);
+    const groups = await owner.$$eval("section:has(h2:text('Groups')) tbody tr", (r) => r.length);
+    check(groups >= 1, `the owner sees the session's groups (${groups})`);
+    await snap(owner, "owner-tenant-phone");
+    await owner.context().close();
+  }
+
+  // 7. Turkish, chosen on the account page.
+  await admin.click("nav >> text=Account");
+  await labelled(admin, "account");
+  await admin.selectOption("#language", "tr");
+  await admin.fill("#tz", "Europe/Istanbul");
+  await admin.click("text=Save");
+  await admin.waitForURL(/done=prefs/);
+  check(await admin.isVisible("nav >> text=Müşteriler"), "the console speaks Turkish after the choice");
+  await snap(admin, "account-turkish");
+  await admin.click("nav >> text=Pano");
+  await snap(admin, "dashboard-turkish");
+
+  // 8. Sign out: the cookie is gone and the console asks to sign in again.
+  await admin.click("text=Çıkış yap");
+  await admin.waitForURL(/\/console\/login\?out=1/);
+  await admin.goto(`${BASE}/console`);
+  check(/\/console\/login$/.test(admin.url()), "after signing out the console asks to sign in");
+  const cookies = await admin.context().cookies();
+  check(!cookies.some((c) => c.name.includes("botyard_session")), "the session cookie is removed");
+  await snap(admin, "signed-out");
+} catch (e) {
+  problems.push(String(e && e.stack ? e.stack : e));
+  console.log(String(e));
+} finally {
+  await browser.close();
+}
+
+check(cspViolations.length === 0, `no CSP violations ${cspViolations.join(" | ")}`);
+if (problems.length > 0) {
+  console.log(`${problems.length} problem(s)`);
+  process.exit(1);
+}
+console.log(`all good; ${shot} screenshots in ${SHOTS}`);

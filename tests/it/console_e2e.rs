@@ -1,0 +1,81 @@
+//! The console end to end in a real browser: `e2e/console.mjs` (playwright-core driving
+//! Debian's chromium) against two appliances run here in-process: one without an admin (the
+//! first-run setup) and one with a simulated tenant whose worker the browser watches die and
+//! come back. Screenshots land in `target/e2e-shots/`.
+//!
+//! It needs `node`, `e2e/node_modules` and chromium: `.ci/run` installs them and sets
+//! `BOTYARD_E2E=1`, which makes their absence a failure rather than a skip.
+
+use std::path::PathBuf;
+
+use serde_json::json;
+
+use crate::common::{self, ADMIN_EMAIL, ADMIN_PASSWORD, App, PASSWORD};
+
+fn chromium() -> Option<PathBuf> {
+    ["/usr/bin/chromium", "/usr/bin/chromium-browser"]
+        .iter()
+        .map(PathBuf::from)
+        .find(|p| p.exists())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_console_in_a_real_browser() {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let required = std::env::var("BOTYARD_E2E").is_ok_and(|v| v == "1");
+    let modules = root.join("e2e/node_modules/playwright-core");
+    let Some(chromium) = chromium().filter(|_| modules.exists()) else {
+        assert!(
+            !required,
+            "BOTYARD_E2E=1 but chromium or e2e/node_modules is missing (npm ci in e2e/)"
+        );
+        eprintln!("skipped: no chromium or e2e/node_modules (set BOTYARD_E2E=1 to require them)");
+        return;
+    };
+
+    let fresh = App::start_with(|c| {
+        c.admin.email = None;
+        c.admin.password = None;
+    })
+    .await;
+    let setup_url = fresh.ready.setup_url.clone().expect("setup link");
+
+    let app = App::start().await;
+    let admin = app.admin().await;
+    let mut limits = common::limits();
+    limits["groups"] = json!(20);
+    let sim = app
+        .sim_tenant(
+            &admin.access,
+            "Kadikoy Sim",
+            limits,
+            json!({"seed": 7, "groups": 3, "events_per_sec": 2.0}),
+        )
+        .await;
+
+    let shots = root.join("target/e2e-shots");
+    let out = tokio::process::Command::new("node")
+        .arg(root.join("e2e/console.mjs"))
+        .current_dir(root.join("e2e"))
+        .env("SETUP_URL", &setup_url)
+        .env("BASE", &app.ready.base_url)
+        .env("ADMIN_EMAIL", ADMIN_EMAIL)
+        .env("ADMIN_PASSWORD", ADMIN_PASSWORD)
+        .env("SIM_TENANT", sim.tenant.to_string())
+        .env("SIM_OWNER", "owner-kadikoy-sim@example.com")
+        .env("OWNER_PASSWORD", PASSWORD)
+        .env("SHOTS", &shots)
+        .env("CHROMIUM", &chromium)
+        .kill_on_drop(true)
+        .output()
+        .await
+        .expect("node runs");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    println!("{stdout}");
+    assert!(
+        out.status.success(),
+        "the browser run failed:\n{stdout}\n{stderr}"
+    );
+    assert!(stdout.contains("all good"), "{stdout}");
+}
