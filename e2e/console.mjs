@@ -128,7 +128,7 @@ try {
   await admin.fill("#pname", "Esnaf");
   await admin.fill("#f-sessions", "2");
   await admin.click("text=Create plan");
-  await admin.waitForURL(/\/console\/plans$/);
+  await admin.waitForURL(/\/console\/plans\?done=created$/);
   check(await admin.isVisible("td >> text=Esnaf"), "the new plan is listed");
   await snap(admin, "plans");
 

@@ -171,6 +171,7 @@ pub async fn run_with(
         api_key_touched: Mutex::new(HashMap::new()),
         link_codes: telegram_link::LinkCodes::default(),
         ready: AtomicBool::new(false),
+        overview: Default::default(),
         store: store.clone(),
         keyring,
         config,

@@ -40,6 +40,8 @@ pub struct AppState {
     /// One-time codes that link an account to a Telegram user.
     pub link_codes: crate::domain::telegram_link::codes::LinkCodes,
     pub ready: AtomicBool,
+    /// The dashboard's slow facts, shared for a moment (see `domain::overview`).
+    pub overview: crate::domain::overview::Cache,
 }
 
 pub type Shared = Arc<AppState>;

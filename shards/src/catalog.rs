@@ -365,20 +365,6 @@ impl<T: Reader> CatalogTx<T> {
 
     /// Tenants with id greater than `after`, optionally whose name contains `query`
     /// (case-insensitive), at most `limit`.
-    /// How many tenants are active and how many suspended.
-    pub(crate) fn tenant_status_counts(&self) -> Result<(u64, u64)> {
-        let t = self.tx.table(TENANTS)?;
-        let (mut active, mut suspended) = (0, 0);
-        for row in t.iter()? {
-            let rec: TenantRec = row?.1.value().decode()?;
-            match rec.status {
-                TenantStatus::Active => active += 1,
-                TenantStatus::Suspended => suspended += 1,
-            }
-        }
-        Ok((active, suspended))
-    }
-
     pub(crate) fn list_tenants(
         &self,
         after: Option<u64>,

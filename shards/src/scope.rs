@@ -283,11 +283,6 @@ impl AdminScope<'_> {
         self.store.scope_for(id, Access::Admin, self.actor)
     }
 
-    /// How many tenants are active and how many suspended (reads every tenant's row).
-    pub fn tenant_status_counts(&self) -> Result<(u64, u64)> {
-        self.store.catalog_read()?.tenant_status_counts()
-    }
-
     pub fn list_tenants(
         &self,
         after: Option<u64>,

@@ -10,6 +10,7 @@ pub mod demo;
 pub mod groups;
 pub mod media;
 pub mod names;
+pub mod overview;
 pub mod sessions;
 pub mod stats;
 pub mod telegram_link;

@@ -9,13 +9,11 @@ use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use botyard_shards::TenantScope;
 use botyard_shards::ids::{CampaignId, TemplateId};
 use botyard_shards::records::{CampaignRec, CampaignStateRec, ScheduleRec, WindowRec};
 
 use crate::clock::rfc3339;
-use crate::domain::campaigns::scheduler::JobSink;
-use crate::domain::campaigns::{self, Input, runs::Started, schedule};
+use crate::domain::campaigns::{self, Input, schedule};
 use crate::error::{AppError, AppResult};
 use crate::http::error::ErrorEnvelope;
 use crate::http::extract::{ApiJson, ApiPath, ApiQuery, TenantCtx};
@@ -279,13 +277,6 @@ fn local_time(t: i64, zone: &jiff::tz::TimeZone) -> Option<String> {
 }
 
 /// Tells the scheduler about a campaign's state after a change.
-fn reschedule(st: &Shared, scope: &TenantScope, id: CampaignId, r: &CampaignRec) {
-    let next = match r.state {
-        CampaignStateRec::Active => r.next_run,
-        _ => None,
-    };
-    st.scheduler.set(scope.tenant_id(), id, next);
-}
 
 /// The tenant's campaigns, by id.
 #[utoipa::path(get, path = "/api/v1/tenants/{id}/campaigns", tag = "campaigns",
@@ -373,7 +364,7 @@ async fn update_campaign(
         Ok((t.scope, rec))
     })
     .await?;
-    reschedule(&st, &scope, id, &rec);
+    campaigns::actions::reschedule(&st, &scope, id, &rec);
     Ok(Json(campaign_out(id, &rec, &zone)))
 }
 
@@ -399,22 +390,10 @@ async fn state_action(
     st: Shared,
     t: TenantCtx,
     id: CampaignId,
-    f: fn(
-        &TenantScope,
-        &botyard_shards::records::SettingsRec,
-        CampaignId,
-        i64,
-    ) -> AppResult<CampaignRec>,
+    f: campaigns::actions::StateChange,
 ) -> AppResult<Json<CampaignOut>> {
     let zone = st.supervisor.zone(t.scope.tenant_id()).await;
-    let st2 = st.clone();
-    let (scope, rec) = blocking(move || {
-        let settings = crate::domain::tenancy::settings(&t.scope)?;
-        let rec = f(&t.scope, &settings, id, st2.now())?;
-        Ok((t.scope, rec))
-    })
-    .await?;
-    reschedule(&st, &scope, id, &rec);
+    let (_, rec) = campaigns::actions::change_state(&st, t.scope, id, f).await?;
     Ok(Json(campaign_out(id, &rec, &zone)))
 }
 
@@ -497,43 +476,26 @@ async fn run_campaign(
     t: TenantCtx,
     ApiPath(ids): ApiPath<(u64, u64)>,
 ) -> AppResult<(StatusCode, Json<RunStarted>)> {
-    let id = CampaignId(ids.1);
-    let tenant = t.scope.tenant_id();
-    let st2 = st.clone();
-    let started = blocking(move || {
-        let settings = crate::domain::tenancy::settings(&t.scope)?;
-        let limit = crate::domain::tenancy::plan_limit(&st2.store, t.scope.record().plan, |l| {
-            l.sends_per_day
-        })?;
-        campaigns::run_now(&t.scope, &settings, id, st2.now(), limit)
-    })
-    .await?;
-    let out = match started {
-        Started::Run { run, jobs } => {
-            let posts = jobs.len() as u32;
-            st.supervisor.deliver(tenant, jobs);
-            RunStarted {
-                run,
-                status: "started",
-                code: None,
-                posts,
-            }
-        }
-        Started::Skipped { run, code } => RunStarted {
+    use campaigns::actions::RunOutcome;
+    let out = match campaigns::actions::run_now(&st, t.scope, CampaignId(ids.1)).await? {
+        RunOutcome::Started { run, posts } => RunStarted {
+            run,
+            status: "started",
+            code: None,
+            posts,
+        },
+        RunOutcome::Skipped { run, code } => RunStarted {
             run,
             status: "skipped",
             code: Some(code),
             posts: 0,
         },
-        Started::Paused { code } => {
-            st.scheduler.set(tenant, id, None);
-            RunStarted {
-                run: 0,
-                status: "paused",
-                code: Some(code),
-                posts: 0,
-            }
-        }
+        RunOutcome::Paused { code } => RunStarted {
+            run: 0,
+            status: "paused",
+            code: Some(code),
+            posts: 0,
+        },
     };
     Ok((StatusCode::ACCEPTED, Json(out)))
 }

@@ -284,6 +284,29 @@ where
             return Ok(c.clone());
         }
         let st = Shared::from_ref(state);
+        // A console page reads (never changes) through the API with its session cookie: the
+        // statistics behind its charts, a report opened in the browser. Changes need a bearer
+        // credential, so a cookie alone cannot be made to change anything from another site.
+        let reads = matches!(
+            parts.method,
+            axum::http::Method::GET | axum::http::Method::HEAD
+        );
+        if reads
+            && !parts.headers.contains_key(header::AUTHORIZATION)
+            && let Some(cookie) = crate::http::console::session::cookie(
+                &parts.headers,
+                crate::http::console::session::session_cookie(&st),
+            )
+        {
+            let cookie = cookie.to_string();
+            let st2 = st.clone();
+            let caller = crate::state::blocking(move || {
+                crate::domain::browser_sessions::authenticate(&st2, &cookie)
+            })
+            .await?;
+            parts.extensions.insert(caller.clone());
+            return Ok(caller);
+        }
         let token = bearer(parts)?.to_string();
         let caller = authenticate(&st, &token).await?;
         parts.extensions.insert(caller.clone());

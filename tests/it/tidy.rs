@@ -249,3 +249,53 @@ fn only_the_http_edge_knows_axum_and_utoipa() {
     }
     assert!(checked >= 40, "modules checked: {checked}");
 }
+
+/// Every text the console shows is in the catalogue, in both languages, and the catalogue
+/// holds nothing no page uses: keys in templates (`c.t.s("…")`) and in the console's code
+/// (string literals shaped like a catalogue key).
+#[test]
+fn console_texts_are_catalogued_and_used() {
+    use std::collections::BTreeSet;
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let texts = botyard::i18n::console::TEXTS;
+    let known: BTreeSet<&str> = texts.iter().map(|(k, _, _)| *k).collect();
+    let prefixes: BTreeSet<&str> = known.iter().filter_map(|k| k.split('.').next()).collect();
+    let mut sources = String::new();
+    for dir in ["web/templates/console", "src/http/console"] {
+        for e in std::fs::read_dir(root.join(dir)).expect(dir) {
+            let p = e.expect("entry").path();
+            sources.push_str(&std::fs::read_to_string(&p).expect("read"));
+        }
+    }
+    let mut used = BTreeSet::new();
+    for (i, _) in sources.match_indices('"') {
+        let rest = &sources[i + 1..];
+        let Some(end) = rest.find('"') else { continue };
+        let lit = &rest[..end];
+        let shaped = lit
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c == '_' || c == '.')
+            && !lit.is_empty();
+        if !shaped {
+            continue;
+        }
+        let prefix = lit.split('.').next().unwrap_or("");
+        if known.contains(lit) || (lit.contains('.') && prefixes.contains(prefix)) {
+            used.insert(lit.to_string());
+        }
+    }
+    let missing: Vec<&String> = used
+        .iter()
+        .filter(|k| !known.contains(k.as_str()))
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "used but not in i18n/console.rs: {missing:?}"
+    );
+    let unused: Vec<&&str> = known.iter().filter(|k| !used.contains(**k)).collect();
+    assert!(
+        unused.is_empty(),
+        "in i18n/console.rs but used nowhere: {unused:?}"
+    );
+    assert!(used.len() > 100, "keys found: {}", used.len());
+}

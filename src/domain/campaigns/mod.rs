@@ -1,6 +1,7 @@
 //! Campaigns: which template goes to which groups, from which session, when. Saved as
 //! drafts, activated after a check, paused by the tenant or automatically.
 
+pub mod actions;
 pub mod runs;
 pub mod schedule;
 pub mod scheduler;

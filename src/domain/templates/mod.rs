@@ -539,6 +539,44 @@ pub struct Prepared {
     pub media: Option<(MediaId, MediaRec)>,
 }
 
+/// An unsaved draft as Telegram would show it: checked like a saved one, filled for the
+/// tenant's first enabled group (any group when none is, a sample name when it has none).
+pub fn preview_draft<T: botyard_shards::Reader>(
+    s: &TenantShard<T>,
+    settings: &botyard_shards::records::SettingsRec,
+    body: &str,
+    format: TemplateFormat,
+    at: i64,
+) -> AppResult<(String, Vec<Entity>)> {
+    let custom = s.variables()?.vars;
+    let c = Content {
+        body: body.to_string(),
+        format,
+        buttons: Vec::new(),
+        media: None,
+    };
+    check(&c, &custom, None)?;
+    let groups = s.groups()?;
+    let g = groups
+        .iter()
+        .find(|(_, g)| g.enabled && g.present)
+        .or(groups.first());
+    let (title, members) = g.map_or(("Grup".to_string(), 0), |(_, g)| {
+        (g.title.clone(), g.members)
+    });
+    let cx = RenderContext {
+        group_title: &title,
+        group_members: members,
+        tenant_name: &settings.display_name,
+        time_zone: &settings.time_zone,
+        language: settings.language,
+        at,
+        custom: &custom,
+    };
+    let rendered = render(body, format, &cx)?;
+    Ok(entities(&rendered, format))
+}
+
 /// Fills a version for `chat` from the tenant's settings, variables and the group's facts.
 pub fn prepare<T: botyard_shards::Reader>(
     s: &TenantShard<T>,

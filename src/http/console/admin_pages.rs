@@ -73,33 +73,6 @@ struct HomePage {
     tenants: Vec<(u64, String, String)>,
 }
 
-/// Sizes of the data folder's files: the catalog, each shard, and the media folder.
-fn disk_usage(st: &AppState) -> Vec<(String, u64)> {
-    let data = &st.config.data_dir;
-    let mut out = Vec::new();
-    let mut walk = vec![(data.clone(), String::new())];
-    let mut media = 0u64;
-    while let Some((dir, prefix)) = walk.pop() {
-        let Ok(rd) = std::fs::read_dir(&dir) else {
-            continue;
-        };
-        for e in rd.flatten() {
-            let Ok(md) = e.metadata() else { continue };
-            let name = format!("{prefix}{}", e.file_name().to_string_lossy());
-            if md.is_dir() {
-                walk.push((e.path(), format!("{name}/")));
-            } else if name.starts_with("media/") {
-                media += md.len();
-            } else if name.ends_with(".redb") {
-                out.push((name, md.len()));
-            }
-        }
-    }
-    out.sort();
-    out.push(("media/".into(), media));
-    out
-}
-
 pub fn audit_rows(t: &Tr, st: &AppState, limit: usize) -> AppResult<Vec<AuditRow>> {
     Ok(st
         .store
@@ -124,8 +97,9 @@ pub async fn home(State(st): State<Shared>, v: Viewer) -> Response {
     let caller = v.caller.clone();
     let facts = blocking(move || {
         let admin = crate::domain::auth::admin_scope(&st2, &caller)?;
-        let (tenants_active, tenants_suspended) = admin.tenant_status_counts()?;
-        let files = disk_usage(&st2);
+        let o = crate::domain::overview::get(&st2)?;
+        let (tenants_active, tenants_suspended) = (o.tenants_active, o.tenants_suspended);
+        let files = o.files.clone();
         let audit = audit_rows(&t, &st2, 10)?;
         let workers = worker_rows(&t, &st2, &admin);
         Ok((tenants_active, tenants_suspended, files, audit, workers))
@@ -658,12 +632,18 @@ pub struct PlanRow {
 #[template(path = "console/plans.html")]
 struct PlansPage {
     c: Chrome,
+    notice: Option<&'static str>,
     plans: Vec<PlanRow>,
     fields: Vec<(&'static str, &'static str, u32)>,
     error: Option<String>,
 }
 
-fn plans_page(st: &AppState, v: &Viewer, error: Option<String>) -> AppResult<Response> {
+fn plans_page(
+    st: &AppState,
+    v: &Viewer,
+    notice: Option<&'static str>,
+    error: Option<String>,
+) -> AppResult<Response> {
     let t = &v.chrome.t;
     let plans = st
         .store
@@ -681,16 +661,23 @@ fn plans_page(st: &AppState, v: &Viewer, error: Option<String>) -> AppResult<Res
     Ok(render(&PlansPage {
         plans,
         fields: LIMIT_FIELDS.to_vec(),
+        notice,
         error,
         c: v.page("plans"),
     }))
 }
 
-pub async fn plans(State(st): State<Shared>, v: Viewer) -> Response {
+#[derive(Deserialize)]
+pub struct DoneQuery {
+    done: Option<String>,
+}
+
+pub async fn plans(State(st): State<Shared>, v: Viewer, Query(q): Query<DoneQuery>) -> Response {
     if let Some(r) = admins_only(&v) {
         return r;
     }
-    plans_page(&st, &v, None).unwrap_or_else(|e| error_page(v.page("plans"), e))
+    let notice = (q.done.as_deref() == Some("created")).then(|| v.chrome.t.s("plans.created"));
+    plans_page(&st, &v, notice, None).unwrap_or_else(|e| error_page(v.page("plans"), e))
 }
 
 pub async fn create_plan(
@@ -737,11 +724,11 @@ pub async fn create_plan(
         Err(e) => Err(e),
     };
     match done {
-        Ok(()) => Redirect::to("/console/plans").into_response(),
+        Ok(()) => Redirect::to("/console/plans?done=created").into_response(),
         Err(e) => {
             let status = crate::http::error::status_of(&e);
             let text = error_text(&v.chrome, &e);
-            match plans_page(&st, &v, Some(text)) {
+            match plans_page(&st, &v, None, Some(text)) {
                 Ok(r) => (status, r).into_response(),
                 Err(e2) => error_page(v.page("plans"), e2),
             }

@@ -18,6 +18,11 @@ const FILES: &[(&str, &str, &[u8])] = &[
         include_bytes!("../../../web/static/console.js"),
     ),
     (
+        "charts.js",
+        "text/javascript; charset=utf-8",
+        include_bytes!("../../../web/static/charts.js"),
+    ),
+    (
         "htmx.min.js",
         "text/javascript; charset=utf-8",
         include_bytes!("../../../web/vendor/htmx-2.0.11.min.js"),

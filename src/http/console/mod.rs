@@ -7,9 +7,11 @@ mod account_pages;
 mod admin_pages;
 mod assets;
 mod auth_pages;
+mod content_pages;
 mod csrf;
 mod live;
 pub mod session;
+mod telegram_html;
 mod tenant_pages;
 
 use askama::Template;
@@ -57,8 +59,32 @@ pub fn router(st: Shared) -> Router<Shared> {
         .route("/console/tenants/{id}/resume", post(tenant_pages::resume))
         .route("/console/tenants/{id}/delete", post(tenant_pages::delete))
         .route(
+            "/console/tenants/{id}/groups/{chat}",
+            post(tenant_pages::update_group),
+        )
+        .route(
             "/console/tenants/{id}/invitations",
             post(tenant_pages::invite),
+        )
+        .route(
+            "/console/tenants/{id}/templates",
+            get(content_pages::templates).post(content_pages::create_template),
+        )
+        .route(
+            "/console/tenants/{id}/templates/preview",
+            post(content_pages::preview),
+        )
+        .route(
+            "/console/tenants/{id}/campaigns",
+            get(content_pages::campaigns_list).post(content_pages::create_campaign),
+        )
+        .route(
+            "/console/tenants/{id}/campaigns/{cid}/{action}",
+            post(content_pages::campaign_action),
+        )
+        .route(
+            "/console/tenants/{id}/campaigns/{cid}/runs/{n}",
+            get(content_pages::run),
         )
         .route("/console/workers", get(admin_pages::workers))
         .route(
@@ -89,6 +115,8 @@ pub fn router(st: Shared) -> Router<Shared> {
         .fallback(not_found)
         .layer(middleware::from_fn_with_state(st, csrf::require))
         .layer(middleware::from_fn(headers))
+        // Pages and assets go gzipped to browsers that ask (the live streams never are).
+        .layer(tower_http::compression::CompressionLayer::new())
 }
 
 /// The console's security headers on every response, errors included.

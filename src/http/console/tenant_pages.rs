@@ -43,6 +43,7 @@ pub struct SessionRow {
 }
 
 pub struct GroupRow {
+    pub chat: i64,
     pub title: String,
     pub members: u32,
     pub enabled: bool,
@@ -62,6 +63,7 @@ struct TenantPage {
     t: TenantHead,
     admin: bool,
     manage: bool,
+    edit: bool,
     usage: Vec<UsageTile>,
     plans: Vec<(u64, String)>,
     sessions: Vec<SessionRow>,
@@ -159,6 +161,7 @@ fn build(st: &Shared, v: &Viewer, scope: &TenantScope) -> AppResult<TenantPage> 
         },
         admin: scope.access() == Access::Admin,
         manage: scope.access().can_manage(),
+        edit: crate::http::roles::check(scope.access(), Needs::Edit, true).is_ok(),
         usage,
         plans,
         sessions: sessions
@@ -179,7 +182,8 @@ fn build(st: &Shared, v: &Viewer, scope: &TenantScope) -> AppResult<TenantPage> 
         groups: groups
             .into_iter()
             .filter(|(_, g)| g.present)
-            .map(|(_, g)| GroupRow {
+            .map(|(chat, g)| GroupRow {
+                chat: chat.0,
                 title: g.title,
                 members: g.members,
                 enabled: g.enabled,
@@ -210,6 +214,7 @@ fn notice_key(done: &str) -> Option<&'static str> {
         "suspended" => "tenant.suspended",
         "resumed" => "tenant.resumed",
         "invited" => "tenant.invite_link",
+        "group" => "tenant.group_saved",
         _ => return None,
     })
 }
@@ -431,6 +436,48 @@ pub async fn invite(
             _ => return Err(AppError::invalid("role", "choose owner, editor or viewer")),
         };
         Ok(tenancy::invite(scope, email, role, now, ttl)?.token)
+    })
+    .await
+}
+
+#[derive(Deserialize)]
+pub struct GroupForm {
+    /// A checkbox: present when ticked.
+    enabled: Option<String>,
+    #[serde(default)]
+    tags: String,
+}
+
+/// Enables a group for automation (or not) and sets its tags, comma-separated.
+pub async fn update_group(
+    State(st): State<Shared>,
+    v: Viewer,
+    Path((id, chat)): Path<(u64, i64)>,
+    Form(f): Form<GroupForm>,
+) -> Response {
+    act(st, v, id, Needs::Edit, "group", move |st, scope, now| {
+        let tags: Vec<String> = f
+            .tags
+            .split(',')
+            .map(str::trim)
+            .filter(|t| !t.is_empty())
+            .map(str::to_string)
+            .collect();
+        if tags.len() > 20 {
+            return Err(AppError::invalid("tags", "at most 20 tags"));
+        }
+        let limit = tenancy::plan_limit(&st.store, scope.record().plan, |l| l.groups)?;
+        crate::domain::groups::update(
+            scope,
+            limit,
+            botyard_shards::ids::ChatId(chat),
+            crate::domain::groups::GroupPatch {
+                enabled: Some(f.enabled.is_some()),
+                tags: Some(tags),
+            },
+            now,
+        )?;
+        Ok(None)
     })
     .await
 }

@@ -1,0 +1,626 @@
+//! A tenant's templates and campaigns in the console: lists, a template editor with a live
+//! preview as Telegram shows it, a campaign form, the campaign actions, and a run's lines per
+//! group. The same domain calls as the API; the viewer's `TenantScope` bounds everything.
+
+use askama::Template;
+use axum::Form;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use serde::Deserialize;
+
+use botyard_shards::TenantScope;
+use botyard_shards::ids::{CampaignId, TemplateId, TenantId};
+use botyard_shards::records::{CampaignStateRec, DeliveryStateRec, ScheduleRec, TemplateFormatRec};
+
+use super::session::{Chrome, Viewer};
+use super::telegram_html;
+use super::{error_page, error_text, render};
+use crate::domain::campaigns::{self, actions::RunOutcome};
+use crate::domain::templates::{self, Content, TemplateFormat};
+use crate::domain::{auth, tenancy};
+use crate::error::{AppError, AppResult};
+use crate::http::roles::Needs;
+use crate::state::{Shared, blocking};
+
+/// The viewer's scope of tenant `id`, allowed `needs` when it changes something.
+async fn scope(st: &Shared, v: &Viewer, id: u64, needs: Option<Needs>) -> AppResult<TenantScope> {
+    let st2 = st.clone();
+    let caller = v.caller.clone();
+    blocking(move || {
+        let scope = auth::scope(&st2, &caller, TenantId(id))?;
+        if let Some(n) = needs {
+            crate::http::roles::check(scope.access(), n, true)?;
+            crate::http::roles::check_active(
+                scope.status(),
+                scope.access(),
+                &axum::http::Method::POST,
+                "/api/v1/tenants/{id}/templates",
+            )?;
+        }
+        Ok(scope)
+    })
+    .await
+}
+
+fn can_edit(scope: &TenantScope) -> bool {
+    crate::http::roles::check(scope.access(), Needs::Edit, true).is_ok()
+}
+
+#[derive(Deserialize)]
+pub struct DoneQuery {
+    done: Option<String>,
+}
+
+// ---- templates ----
+
+pub struct TemplateRow {
+    pub id: u64,
+    pub name: String,
+    pub format: &'static str,
+    pub versions: u32,
+    pub updated: String,
+}
+
+#[derive(Template)]
+#[template(path = "console/templates.html")]
+struct TemplatesPage {
+    c: Chrome,
+    tenant: u64,
+    tenant_name: String,
+    templates: Vec<TemplateRow>,
+    edit: bool,
+    draft_name: String,
+    draft_body: String,
+    draft_html: bool,
+    notice: Option<&'static str>,
+    error: Option<String>,
+}
+
+struct Draft {
+    name: String,
+    body: String,
+    html: bool,
+}
+
+async fn templates_page(
+    st: &Shared,
+    v: &Viewer,
+    id: u64,
+    draft: Draft,
+    notice: Option<&'static str>,
+    error: Option<String>,
+) -> AppResult<Response> {
+    let scope = scope(st, v, id, None).await?;
+    let t = v.chrome.t.clone();
+    let (name, edit) = (scope.record().name.clone(), can_edit(&scope));
+    let rows = blocking(move || {
+        let s = scope.shard_read()?;
+        let mut rows = Vec::new();
+        for (tid, rec) in s.templates()? {
+            let format = match s.template_version(tid, rec.latest)?.map(|v| v.format) {
+                Some(TemplateFormatRec::Html) => "HTML",
+                _ => "Markdown",
+            };
+            rows.push(TemplateRow {
+                id: tid.0,
+                name: rec.name,
+                format,
+                versions: rec.latest,
+                updated: t.when(rec.updated_at),
+            });
+        }
+        Ok(rows)
+    })
+    .await?;
+    Ok(render(&TemplatesPage {
+        tenant: id,
+        tenant_name: name,
+        templates: rows,
+        edit,
+        draft_name: draft.name,
+        draft_body: draft.body,
+        draft_html: draft.html,
+        notice,
+        error,
+        c: v.page(if v.is_admin() { "tenants" } else { "dashboard" }),
+    }))
+}
+
+pub async fn templates(
+    State(st): State<Shared>,
+    v: Viewer,
+    Path(id): Path<u64>,
+    Query(q): Query<DoneQuery>,
+) -> Response {
+    let notice = (q.done.as_deref() == Some("saved")).then(|| v.chrome.t.s("tpl.saved"));
+    let draft = Draft {
+        name: String::new(),
+        body: String::new(),
+        html: false,
+    };
+    templates_page(&st, &v, id, draft, notice, None)
+        .await
+        .unwrap_or_else(|e| error_page(v.page(""), e))
+}
+
+#[derive(Deserialize)]
+pub struct TemplateForm {
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    body: String,
+    #[serde(default)]
+    format: String,
+}
+
+fn format_of(f: &str) -> TemplateFormat {
+    if f == "html" {
+        TemplateFormat::Html
+    } else {
+        TemplateFormat::Markdown
+    }
+}
+
+/// The live preview (htmx): the draft as Telegram shows it, or what is wrong with it.
+pub async fn preview(
+    State(st): State<Shared>,
+    v: Viewer,
+    Path(id): Path<u64>,
+    Form(f): Form<TemplateForm>,
+) -> Response {
+    let scope = match scope(&st, &v, id, None).await {
+        Ok(s) => s,
+        Err(e) => return (StatusCode::NOT_FOUND, error_text(&v.chrome, &e)).into_response(),
+    };
+    let now = st.now();
+    let format = format_of(&f.format);
+    let shown = blocking(move || {
+        let settings = tenancy::settings(&scope)?;
+        let s = scope.shard_read()?;
+        templates::preview_draft(&s, &settings, &f.body, format, now)
+    })
+    .await;
+    match shown {
+        Ok((text, entities)) => Html(telegram_html::to_html(&text, &entities)).into_response(),
+        Err(e) => Html(format!(
+            r#"<p class="error" role="alert">{}</p>"#,
+            html_escape(&error_text(&v.chrome, &e))
+        ))
+        .into_response(),
+    }
+}
+
+fn html_escape(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+pub async fn create_template(
+    State(st): State<Shared>,
+    v: Viewer,
+    Path(id): Path<u64>,
+    Form(f): Form<TemplateForm>,
+) -> Response {
+    let scope = match scope(&st, &v, id, Some(Needs::Edit)).await {
+        Ok(s) => s,
+        Err(e) => return error_page(v.page(""), e),
+    };
+    let now = st.now();
+    let author = v.account.0;
+    let st2 = st.clone();
+    let (name, body, format) = (f.name.clone(), f.body.clone(), format_of(&f.format));
+    let saved = blocking(move || {
+        let limit = tenancy::plan_limit(&st2.store, scope.record().plan, |l| l.templates)?;
+        let c = Content {
+            body,
+            format,
+            buttons: Vec::new(),
+            media: None,
+        };
+        templates::create(&scope, limit, &name, c, now, Some(author)).map(|_| ())
+    })
+    .await;
+    match saved {
+        Ok(()) => {
+            let mut r = Redirect::to(&format!("/console/tenants/{id}/templates?done=saved"))
+                .into_response();
+            // The editor posts through htmx: tell it to follow.
+            r.headers_mut().insert(
+                "HX-Redirect",
+                axum::http::HeaderValue::from_str(&format!(
+                    "/console/tenants/{id}/templates?done=saved"
+                ))
+                .unwrap_or(axum::http::HeaderValue::from_static("/console")),
+            );
+            r
+        }
+        Err(e) => {
+            let status = crate::http::error::status_of(&e);
+            let text = error_text(&v.chrome, &e);
+            let draft = Draft {
+                name: f.name,
+                body: f.body,
+                html: f.format == "html",
+            };
+            match templates_page(&st, &v, id, draft, None, Some(text)).await {
+                Ok(r) => (status, r).into_response(),
+                Err(e) => error_page(v.page(""), e),
+            }
+        }
+    }
+}
+
+// ---- campaigns ----
+
+pub struct CampaignRow {
+    pub id: u64,
+    pub name: String,
+    pub state_key: &'static str,
+    pub schedule: String,
+    pub next_run: String,
+    pub runs: u32,
+    pub actions: Vec<(&'static str, &'static str)>,
+}
+
+#[derive(Template)]
+#[template(path = "console/campaigns.html")]
+struct CampaignsPage {
+    c: Chrome,
+    tenant: u64,
+    tenant_name: String,
+    campaigns: Vec<CampaignRow>,
+    templates: Vec<(u64, String)>,
+    edit: bool,
+    notice: Option<String>,
+    error: Option<String>,
+}
+
+fn schedule_text(c: &Chrome, s: &ScheduleRec) -> String {
+    match s {
+        ScheduleRec::Once { at } => format!("{} {at}", c.t.s("camp.once")),
+        ScheduleRec::Every { minutes } => format!(
+            "{} {minutes} {}",
+            c.t.s("camp.every_short"),
+            c.t.s("camp.minutes")
+        ),
+        ScheduleRec::Cron { expr } => format!("cron {expr}"),
+    }
+}
+
+async fn campaigns_page(
+    st: &Shared,
+    v: &Viewer,
+    id: u64,
+    notice: Option<String>,
+    error: Option<String>,
+) -> AppResult<Response> {
+    let scope = scope(st, v, id, None).await?;
+    let (name, edit) = (scope.record().name.clone(), can_edit(&scope));
+    let c = v.page(if v.is_admin() { "tenants" } else { "dashboard" });
+    let c2 = c.clone();
+    let (campaigns, templates) = blocking(move || {
+        let s = scope.shard_read()?;
+        let campaigns = s
+            .campaigns()?
+            .into_iter()
+            .map(|(cid, k)| {
+                let (state_key, actions): (&'static str, Vec<(&'static str, &'static str)>) =
+                    match k.state {
+                        CampaignStateRec::Draft => (
+                            "camp.state_draft",
+                            vec![("activate", "camp.activate"), ("run", "camp.run_now")],
+                        ),
+                        CampaignStateRec::Active => (
+                            "camp.state_active",
+                            vec![("pause", "camp.pause"), ("run", "camp.run_now")],
+                        ),
+                        CampaignStateRec::Paused { .. } => (
+                            "camp.state_paused",
+                            vec![("resume", "camp.resume"), ("run", "camp.run_now")],
+                        ),
+                        _ => ("camp.state_done", vec![("run", "camp.run_now")]),
+                    };
+                CampaignRow {
+                    id: cid.0,
+                    name: k.name.clone(),
+                    state_key,
+                    schedule: schedule_text(&c2, &k.schedule),
+                    next_run: k.next_run.map(|n| c2.t.when(n)).unwrap_or_default(),
+                    runs: k.runs,
+                    actions,
+                }
+            })
+            .collect::<Vec<_>>();
+        let templates = s
+            .templates()?
+            .into_iter()
+            .map(|(tid, r)| (tid.0, r.name))
+            .collect::<Vec<_>>();
+        Ok((campaigns, templates))
+    })
+    .await?;
+    Ok(render(&CampaignsPage {
+        tenant: id,
+        tenant_name: name,
+        campaigns,
+        templates,
+        edit,
+        notice,
+        error,
+        c,
+    }))
+}
+
+pub async fn campaigns_list(
+    State(st): State<Shared>,
+    v: Viewer,
+    Path(id): Path<u64>,
+    Query(q): Query<DoneQuery>,
+) -> Response {
+    let notice = q.done.as_deref().and_then(|d| match d {
+        "created" => Some("camp.created"),
+        "started" => Some("camp.started"),
+        "changed" => Some("camp.changed"),
+        _ => None,
+    });
+    let notice = notice.map(|k| v.chrome.t.s(k).to_string());
+    campaigns_page(&st, &v, id, notice, None)
+        .await
+        .unwrap_or_else(|e| error_page(v.page(""), e))
+}
+
+#[derive(Deserialize)]
+pub struct CampaignForm {
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    template_id: String,
+    #[serde(default)]
+    tags: String,
+    #[serde(default)]
+    kind: String,
+    #[serde(default)]
+    value: String,
+}
+
+fn campaign_input(f: &CampaignForm) -> AppResult<campaigns::Input> {
+    let template =
+        f.template_id.parse::<u64>().map(TemplateId).map_err(|_| {
+            AppError::invalid("template_id", "choose one of the tenant's templates")
+        })?;
+    let value = f.value.trim();
+    let schedule = match f.kind.as_str() {
+        "every" => ScheduleRec::Every {
+            minutes: value
+                .parse()
+                .map_err(|_| AppError::invalid("value", "a number of minutes"))?,
+        },
+        "once" => ScheduleRec::Once {
+            at: value.to_string(),
+        },
+        "cron" => ScheduleRec::Cron {
+            expr: value.to_string(),
+        },
+        _ => return Err(AppError::invalid("kind", "choose every, once or cron")),
+    };
+    Ok(campaigns::Input {
+        name: f.name.clone(),
+        template,
+        version: None,
+        chats: Vec::new(),
+        tags: f
+            .tags
+            .split(',')
+            .map(str::trim)
+            .filter(|t| !t.is_empty())
+            .map(str::to_string)
+            .collect(),
+        session: None,
+        schedule,
+        window: None,
+        starts_on: None,
+        ends_on: None,
+        jitter_secs: 0,
+        delete_previous: false,
+        pin: false,
+        force: false,
+    })
+}
+
+pub async fn create_campaign(
+    State(st): State<Shared>,
+    v: Viewer,
+    Path(id): Path<u64>,
+    Form(f): Form<CampaignForm>,
+) -> Response {
+    let created = async {
+        let scope = scope(&st, &v, id, Some(Needs::Edit)).await?;
+        let i = campaign_input(&f)?;
+        let st2 = st.clone();
+        blocking(move || {
+            let limit = tenancy::plan_limit(&st2.store, scope.record().plan, |l| l.campaigns)?;
+            campaigns::create(&scope, limit, i, st2.now()).map(|_| ())
+        })
+        .await
+    }
+    .await;
+    match created {
+        Ok(()) => {
+            Redirect::to(&format!("/console/tenants/{id}/campaigns?done=created")).into_response()
+        }
+        Err(e) => {
+            let status = crate::http::error::status_of(&e);
+            let text = error_text(&v.chrome, &e);
+            match campaigns_page(&st, &v, id, None, Some(text)).await {
+                Ok(r) => (status, r).into_response(),
+                Err(e) => error_page(v.page(""), e),
+            }
+        }
+    }
+}
+
+pub async fn campaign_action(
+    State(st): State<Shared>,
+    v: Viewer,
+    Path((id, cid, action)): Path<(u64, u64, String)>,
+) -> Response {
+    let done = async {
+        let scope = scope(&st, &v, id, Some(Needs::Edit)).await?;
+        let cid = CampaignId(cid);
+        match action.as_str() {
+            "activate" => {
+                let scope = blocking(move || {
+                    campaigns::ensure_targets(&scope, cid, false)?;
+                    Ok(scope)
+                })
+                .await?;
+                campaigns::actions::change_state(&st, scope, cid, campaigns::activate).await?;
+                Ok("changed")
+            }
+            "pause" => {
+                campaigns::actions::change_state(&st, scope, cid, |s, _, id, now| {
+                    campaigns::pause(s, id, now)
+                })
+                .await?;
+                Ok("changed")
+            }
+            "resume" => {
+                campaigns::actions::change_state(&st, scope, cid, campaigns::resume).await?;
+                Ok("changed")
+            }
+            "run" => match campaigns::actions::run_now(&st, scope, cid).await? {
+                RunOutcome::Started { run, .. } => Ok(if run > 0 { "started" } else { "changed" }),
+                RunOutcome::Skipped { code, .. } | RunOutcome::Paused { code } => {
+                    Err(AppError::Conflict {
+                        code: "campaign.not_run",
+                        message: format!("the run did not start ({code})"),
+                    })
+                }
+            },
+            _ => Err(AppError::NotFound("action")),
+        }
+    }
+    .await;
+    match done {
+        Ok(d) => Redirect::to(&format!("/console/tenants/{id}/campaigns?done={d}")).into_response(),
+        Err(e) => {
+            let status = crate::http::error::status_of(&e);
+            let text = error_text(&v.chrome, &e);
+            match campaigns_page(&st, &v, id, None, Some(text)).await {
+                Ok(r) => (status, r).into_response(),
+                Err(e) => error_page(v.page(""), e),
+            }
+        }
+    }
+}
+
+// ---- a run ----
+
+pub struct RunLine {
+    pub group: String,
+    pub state: &'static str,
+    pub state_key: &'static str,
+    pub reason: String,
+    pub at: String,
+}
+
+#[derive(Template)]
+#[template(path = "console/run.html")]
+struct RunPage {
+    c: Chrome,
+    tenant: u64,
+    tenant_name: String,
+    campaign: String,
+    run: u32,
+    sent: usize,
+    failed: usize,
+    pending: usize,
+    lines: Vec<RunLine>,
+}
+
+pub async fn run(
+    State(st): State<Shared>,
+    v: Viewer,
+    Path((id, cid, n)): Path<(u64, u64, u32)>,
+) -> Response {
+    let page = async {
+        let scope = scope(&st, &v, id, None).await?;
+        let tenant_name = scope.record().name.clone();
+        let t = v.chrome.t.clone();
+        let (campaign, lines) = blocking(move || {
+            let s = scope.shard_read()?;
+            let k = s
+                .campaign(CampaignId(cid))?
+                .ok_or(AppError::NotFound("campaign"))?;
+            s.run(CampaignId(cid), n)?
+                .ok_or(AppError::NotFound("run"))?;
+            let groups: std::collections::HashMap<i64, String> = s
+                .groups()?
+                .into_iter()
+                .map(|(c, g)| (c.0, g.title))
+                .collect();
+            let lines = s
+                .deliveries(CampaignId(cid), n)?
+                .into_iter()
+                .map(|(chat, d)| {
+                    let group = groups
+                        .get(&chat.0)
+                        .cloned()
+                        .unwrap_or_else(|| chat.0.to_string());
+                    match d.state {
+                        DeliveryStateRec::Pending => RunLine {
+                            group,
+                            state: "pending",
+                            state_key: "run.state_pending",
+                            reason: String::new(),
+                            at: String::new(),
+                        },
+                        DeliveryStateRec::Sent { at_ms, .. } => RunLine {
+                            group,
+                            state: "sent",
+                            state_key: "run.state_sent",
+                            reason: String::new(),
+                            at: t.when(at_ms / 1000),
+                        },
+                        DeliveryStateRec::Failed { code, at_ms, .. } => RunLine {
+                            group,
+                            state: "failed",
+                            state_key: "run.state_failed",
+                            reason: code,
+                            at: t.when(at_ms / 1000),
+                        },
+                        DeliveryStateRec::Skipped { code } => RunLine {
+                            group,
+                            state: "skipped",
+                            state_key: "run.state_skipped",
+                            reason: code,
+                            at: String::new(),
+                        },
+                    }
+                })
+                .collect::<Vec<_>>();
+            Ok((k.name, lines))
+        })
+        .await?;
+        let count = |s: &str| lines.iter().filter(|l| l.state == s).count();
+        Ok::<_, AppError>(RunPage {
+            tenant: id,
+            tenant_name,
+            campaign,
+            run: n,
+            sent: count("sent"),
+            failed: count("failed") + count("skipped"),
+            pending: count("pending"),
+            c: v.page(if v.is_admin() { "tenants" } else { "dashboard" }),
+            lines,
+        })
+    }
+    .await;
+    match page {
+        Ok(p) => render(&p),
+        Err(e) => error_page(v.page(""), e),
+    }
+}
