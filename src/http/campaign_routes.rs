@@ -276,8 +276,6 @@ fn local_time(t: i64, zone: &jiff::tz::TimeZone) -> Option<String> {
     Some(z.strftime("%Y-%m-%dT%H:%M:%S%:z[%Q]").to_string())
 }
 
-/// Tells the scheduler about a campaign's state after a change.
-
 /// The tenant's campaigns, by id.
 #[utoipa::path(get, path = "/api/v1/tenants/{id}/campaigns", tag = "campaigns",
     params(("id" = u64, Path, description = "Tenant id")),
