@@ -20,6 +20,7 @@ const OWNER_PASSWORD = env("OWNER_PASSWORD");
 const SHOTS = env("SHOTS");
 const CHROMIUM = process.env.CHROMIUM || "/usr/bin/chromium";
 
+fs.rmSync(SHOTS, { recursive: true, force: true });
 fs.mkdirSync(SHOTS, { recursive: true });
 const problems = [];
 let shot = 0;
@@ -81,7 +82,10 @@ async function newPage(opts = {}) {
   const ctx = await browser.newContext({ colorScheme: "light", locale: "en-US", ...opts });
   const page = await ctx.newPage();
   page.on("console", (m) => {
-    if (/Content Security Policy|Refused to/.test(m.text())) { cspViolations.push(m.text()); }
+    if (/Content Security Policy|Refused to/.test(m.text())) {
+      const at = m.location();
+      cspViolations.push(`${page.url()} (${at.url}:${at.lineNumber}): ${m.text().slice(0, 90)}`);
+    }
   });
   return page;
 }
@@ -204,6 +208,64 @@ try {
     const groups = await owner.$$eval("section:has(h2:text('Groups')) tbody tr", (r) => r.length);
     check(groups >= 1, `the owner sees the session's groups (${groups})`);
     await snap(owner, "owner-tenant-phone");
+    await owner.context().close();
+  }
+
+  // 7. That owner enables a group with a tag, writes a template with its preview, builds a
+  //    campaign, runs it, and reads the run's lines.
+  {
+    const owner = await newPage();
+    await owner.goto(`${BASE}/console/login`);
+    await owner.fill("#email", SIM_OWNER);
+    await owner.fill("#password", OWNER_PASSWORD);
+    await owner.click("button[type=submit]");
+    await owner.waitForURL(/\/console\/tenants\/\d+/);
+    await owner.waitForSelector('[data-chart="messages"][data-drawn] canvas', { timeout: 15000 });
+    await owner.waitForSelector('[data-chart="deliveries"][data-drawn] canvas', { timeout: 15000 })
+      .catch(async (e) => { throw new Error(`deliveries chart: ${await owner.textContent('[data-chart="deliveries"]')}`); });
+    check(true, "the statistics charts are drawn from the API with the session cookie");
+    await snap(owner, "tenant-charts");
+    const form = owner.locator("section:has(h2:text('Groups')) form").first();
+    await form.locator("input[type=checkbox]").check();
+    await form.locator("input[name=tags]").fill("kampanya");
+    await form.locator("button").click();
+    await owner.waitForURL(/done=group/);
+    check(await owner.isVisible("text=Group saved."), "a group is enabled and tagged");
+    await labelled(owner, "tenant (owner)");
+
+    await owner.click("nav.sub >> text=Templates");
+    await labelled(owner, "templates");
+    await owner.fill("#tpl-name", "Hafta sonu");
+    await owner.fill("#tpl-body", "**{group.title}**: hafta sonu %10 indirim & <fırsat>!");
+    await owner.waitForFunction(() => document.querySelector("#preview b"), null, { timeout: 10000 });
+    const preview = await owner.innerHTML("#preview");
+    check(preview.includes("<b") && preview.includes("&lt;fırsat&gt;") && !preview.includes("{group.title}"),
+      `the preview fills variables, shows bold and escapes markup: ${preview}`);
+    await snap(owner, "template-preview");
+    await owner.click("text=Save template");
+    await owner.waitForURL(/templates\?done=saved/);
+    check(await owner.isVisible("td >> text=Hafta sonu"), "the template is listed");
+
+    await owner.goto(owner.url().replace(/templates.*$/, "campaigns"));
+    await labelled(owner, "campaigns");
+    await owner.fill("#c-name", "Cumartesi");
+    await owner.fill("#c-tags", "kampanya");
+    await owner.selectOption("#c-kind", "every");
+    await owner.fill("#c-value", "60");
+    await owner.click("text=Save campaign");
+    await owner.waitForURL(/campaigns\?done=created/);
+    await owner.click("text=Run now");
+    await owner.waitForURL(/campaigns\?done=started/);
+    await snap(owner, "campaigns");
+    await owner.click("td.num a");
+    await owner.waitForURL(/runs\/1$/);
+    let sent = false;
+    for (let i = 0; i < 60 && !sent; i++) {
+      sent = await owner.isVisible("td >> text=sent");
+      if (!sent) { await owner.waitForTimeout(500); await owner.reload(); }
+    }
+    check(sent, "the run's line for the tagged group says sent");
+    await snap(owner, "run-lines");
     await owner.context().close();
   }
 

@@ -224,18 +224,9 @@ pub async fn create_template(
     })
     .await;
     match saved {
+        // The form's submit is a plain post (htmx only previews it).
         Ok(()) => {
-            let mut r = Redirect::to(&format!("/console/tenants/{id}/templates?done=saved"))
-                .into_response();
-            // The editor posts through htmx: tell it to follow.
-            r.headers_mut().insert(
-                "HX-Redirect",
-                axum::http::HeaderValue::from_str(&format!(
-                    "/console/tenants/{id}/templates?done=saved"
-                ))
-                .unwrap_or(axum::http::HeaderValue::from_static("/console")),
-            );
-            r
+            Redirect::to(&format!("/console/tenants/{id}/templates?done=saved")).into_response()
         }
         Err(e) => {
             let status = crate::http::error::status_of(&e);
