@@ -48,8 +48,56 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
     sorted[i.min(sorted.len() - 1)]
 }
 
-/// GETs `path` from 64 connections for `secs`; prints median, p99 and rate.
-async fn load(base: &str, cookie: &str, path: &str, secs: u64) {
+/// The server's own latency histogram of `route` (cumulative counts by upper bound, seconds).
+async fn server_buckets(base: &str, route: &str) -> Vec<(f64, u64)> {
+    let text = client()
+        .get(format!("{base}/metrics"))
+        .send()
+        .await
+        .expect("metrics")
+        .text()
+        .await
+        .expect("text");
+    let want = format!("route=\"{route}\"");
+    text.lines()
+        .filter(|l| {
+            l.starts_with("botyard_http_request_duration_seconds_bucket")
+                && l.contains(&want)
+                && l.contains("method=\"GET\"")
+        })
+        .filter_map(|l| {
+            let le = l.split("le=\"").nth(1)?.split('"').next()?;
+            let le = if le == "+Inf" {
+                f64::INFINITY
+            } else {
+                le.parse().ok()?
+            };
+            let n = l.rsplit(' ').next()?.parse().ok()?;
+            Some((le, n))
+        })
+        .collect()
+}
+
+/// The bucket bound under which fraction `p` of the requests between two scrapes fell.
+fn server_quantile(before: &[(f64, u64)], after: &[(f64, u64)], p: f64) -> f64 {
+    let delta: Vec<(f64, u64)> = after
+        .iter()
+        .map(|(le, n)| {
+            let b = before.iter().find(|(l, _)| l == le).map_or(0, |(_, m)| *m);
+            (*le, n - b)
+        })
+        .collect();
+    let total = delta.last().map_or(0, |(_, n)| *n);
+    delta
+        .iter()
+        .find(|(_, n)| *n as f64 >= total as f64 * p)
+        .map_or(f64::INFINITY, |(le, _)| *le)
+}
+
+/// GETs `path` (route template `route`) from 64 connections for `secs`; prints the client's
+/// median and p99, the rate, and the server's own p50/p99 (the bucket bounds they fall under).
+async fn load(base: &str, cookie: &str, path: &str, route: &str, secs: u64) {
+    let before = server_buckets(base, route).await;
     let stop = Instant::now() + Duration::from_secs(secs);
     let mut tasks = Vec::new();
     for _ in 0..64 {
@@ -78,12 +126,15 @@ async fn load(base: &str, cookie: &str, path: &str, secs: u64) {
         all.extend(t.await.expect("task"));
     }
     all.sort();
+    let after = server_buckets(base, route).await;
     println!(
-        "{path:<40} n={:>7}  {:>6.0} req/s  median {:>6.2} ms  p99 {:>6.2} ms",
+        "{path:<38} n={:>7} {:>6.0} req/s | client median {:>6.2} ms p99 {:>6.2} ms | server p50 ≤ {} ms p99 ≤ {} ms",
         all.len(),
         all.len() as f64 / secs as f64,
         percentile(&all, 0.5).as_secs_f64() * 1000.0,
         percentile(&all, 0.99).as_secs_f64() * 1000.0,
+        server_quantile(&before, &after, 0.5) * 1000.0,
+        server_quantile(&before, &after, 0.99) * 1000.0,
     );
 }
 
@@ -202,9 +253,16 @@ async fn main() {
         .to_string();
 
     println!("== 64 connections, {secs} s each");
-    load(&base, &cookie, "/console", secs).await;
-    load(&base, &cookie, "/console/tenants", secs).await;
-    load(&base, &cookie, "/console/tenants?q=d%C3%BCkkan+7777", secs).await;
+    load(&base, &cookie, "/console", "/console", secs).await;
+    load(&base, &cookie, "/console/tenants", "/console/tenants", secs).await;
+    load(
+        &base,
+        &cookie,
+        "/console/tenants?q=d%C3%BCkkan+7777",
+        "/console/tenants",
+        secs,
+    )
+    .await;
 
     // Page weight: what a browser downloads for the dashboard, gzipped.
     let mut total = 0usize;

@@ -6,8 +6,9 @@
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use botyard_shards::Store;
+
 use crate::error::AppResult;
-use crate::state::AppState;
 
 /// How long an overview is served before it is computed again.
 const FRESH_FOR: Duration = Duration::from_secs(2);
@@ -24,22 +25,22 @@ pub struct Overview {
 pub struct Cache(Mutex<Option<(Instant, Arc<Overview>)>>);
 
 /// The overview, at most [`FRESH_FOR`] old.
-pub fn get(st: &AppState) -> AppResult<Arc<Overview>> {
+pub fn get(cache: &Cache, store: &Store, data_dir: &std::path::Path) -> AppResult<Arc<Overview>> {
     {
-        let g = st.overview.0.lock().unwrap_or_else(|p| p.into_inner());
+        let g = cache.0.lock().unwrap_or_else(|p| p.into_inner());
         if let Some((at, o)) = g.as_ref()
             && at.elapsed() < FRESH_FOR
         {
             return Ok(o.clone());
         }
     }
-    let (tenants_active, tenants_suspended) = st.store.catalog_read()?.tenant_count_by_status()?;
+    let (tenants_active, tenants_suspended) = store.catalog_read()?.tenant_count_by_status()?;
     let o = Arc::new(Overview {
         tenants_active,
         tenants_suspended,
-        files: disk_usage(&st.config.data_dir),
+        files: disk_usage(data_dir),
     });
-    *st.overview.0.lock().unwrap_or_else(|p| p.into_inner()) = Some((Instant::now(), o.clone()));
+    *cache.0.lock().unwrap_or_else(|p| p.into_inner()) = Some((Instant::now(), o.clone()));
     Ok(o)
 }
 

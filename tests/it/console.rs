@@ -580,3 +580,140 @@ async fn pages_speak_the_readers_language() {
     assert!(bad.text.contains("not a known time zone"));
     assert!(b.get("/console").await.text.contains("Active tenants"));
 }
+
+#[tokio::test]
+async fn the_preview_shows_the_message_and_never_lets_markup_through() {
+    let app = App::start().await;
+    let admin = app.admin().await;
+    let (t, _, _) = app
+        .tenant_with_owner(&admin.access, "Cihangir Kitap", "deniz@example.com")
+        .await;
+    let mut b = Browser::new(&app);
+    b.sign_in("deniz@example.com", PASSWORD).await;
+    let page = b.get(&format!("/console/tenants/{t}/templates")).await;
+    assert_eq!(page.status, 200);
+    let csrf = page.csrf();
+    let p = b
+        .post(
+            &format!("/console/tenants/{t}/templates/preview"),
+            &[
+                ("_csrf", &csrf),
+                ("format", "markdown"),
+                (
+                    "body",
+                    "**Yeni** kitaplar <script>alert(1)</script> [site](javascript:alert(1))",
+                ),
+            ],
+        )
+        .await;
+    assert_eq!(p.status, 200);
+    assert!(p.text.contains("<b>Yeni</b>"), "{}", p.text);
+    assert!(!p.text.contains("<script>"), "{}", p.text);
+    assert!(!p.text.contains("href=\"javascript"), "{}", p.text);
+    // A broken body says what is wrong instead of a preview.
+    let bad = b
+        .post(
+            &format!("/console/tenants/{t}/templates/preview"),
+            &[
+                ("_csrf", &csrf),
+                ("format", "html"),
+                ("body", "<b>açık kaldı"),
+            ],
+        )
+        .await;
+    assert!(bad.text.contains("role=\"alert\""), "{}", bad.text);
+    // Saving works, and shows up in the list.
+    let r = b
+        .post(
+            &format!("/console/tenants/{t}/templates"),
+            &[
+                ("_csrf", &csrf),
+                ("name", "Yeni gelenler"),
+                ("format", "markdown"),
+                ("body", "**{group.title}**: yeni kitaplar"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, 303, "{}", r.text);
+    let list = b.get(&format!("/console/tenants/{t}/templates")).await;
+    assert!(list.text.contains("Yeni gelenler"));
+    let api = app
+        .get(&format!("/api/v1/tenants/{t}/templates"), &admin.access)
+        .await;
+    assert_eq!(api.expect(200).as_array().unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn a_suspended_tenants_people_read_but_change_nothing_and_viewers_only_read() {
+    let app = App::start().await;
+    let admin = app.admin().await;
+    let (t, _, owner) = app
+        .tenant_with_owner(&admin.access, "Balat Antika", "selin@example.com")
+        .await;
+    app.invite_and_join(&owner.access, t, "okur@example.com", "viewer")
+        .await;
+    let mut viewer = Browser::new(&app);
+    viewer.sign_in("okur@example.com", PASSWORD).await;
+    let page = viewer.get(&format!("/console/tenants/{t}/templates")).await;
+    assert_eq!(page.status, 200);
+    assert!(!page.text.contains("tpl-body"), "a viewer gets no editor");
+    let r = viewer
+        .post(
+            &format!("/console/tenants/{t}/templates"),
+            &[("_csrf", &page.csrf()), ("name", "x"), ("body", "x")],
+        )
+        .await;
+    assert_eq!(r.status, 403);
+
+    app.post(
+        &format!("/api/v1/tenants/{t}/suspend"),
+        &admin.access,
+        json!({}),
+    )
+    .await
+    .expect(200);
+    let mut b = Browser::new(&app);
+    b.sign_in("selin@example.com", PASSWORD).await;
+    let page = b.get(&format!("/console/tenants/{t}")).await;
+    assert_eq!(page.status, 200, "a suspended tenant can still be read");
+    let r = b
+        .post(
+            &format!("/console/tenants/{t}/templates"),
+            &[
+                ("_csrf", &page.csrf()),
+                ("name", "Yeni"),
+                ("body", "merhaba"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, 403);
+    assert!(r.text.contains("suspended"), "{}", r.text);
+    let api = app
+        .get(&format!("/api/v1/tenants/{t}/templates"), &admin.access)
+        .await;
+    assert_eq!(api.expect(200).as_array().unwrap().len(), 0);
+}
+
+#[tokio::test]
+async fn the_api_reads_with_the_cookie_but_never_changes_with_it() {
+    let app = App::start().await;
+    let admin = app.admin().await;
+    let (t, _, _) = app
+        .tenant_with_owner(&admin.access, "Karaköy Balık", "emre@example.com")
+        .await;
+    let mut b = Browser::new(&app);
+    b.sign_in("emre@example.com", PASSWORD).await;
+    let r = b
+        .get(&format!("/api/v1/tenants/{t}/stats/messages?format=csv"))
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert!(r.text.starts_with("at,messages"));
+    let url = format!("{}/api/v1/tenants/{t}/templates", b.base);
+    let req = b
+        .client
+        .post(url)
+        .header("content-type", "application/json")
+        .body(r#"{"name":"x","body":"x"}"#);
+    let r = b.send(req).await;
+    assert_eq!(r.status, 401, "a cookie alone changes nothing: {}", r.text);
+}

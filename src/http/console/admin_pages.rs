@@ -97,7 +97,7 @@ pub async fn home(State(st): State<Shared>, v: Viewer) -> Response {
     let caller = v.caller.clone();
     let facts = blocking(move || {
         let admin = crate::domain::auth::admin_scope(&st2, &caller)?;
-        let o = crate::domain::overview::get(&st2)?;
+        let o = crate::domain::overview::get(&st2.overview, &st2.store, &st2.config.data_dir)?;
         let (tenants_active, tenants_suspended) = (o.tenants_active, o.tenants_suspended);
         let files = o.files.clone();
         let audit = audit_rows(&t, &st2, 10)?;

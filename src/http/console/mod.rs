@@ -59,6 +59,10 @@ pub fn router(st: Shared) -> Router<Shared> {
         .route("/console/tenants/{id}/resume", post(tenant_pages::resume))
         .route("/console/tenants/{id}/delete", post(tenant_pages::delete))
         .route(
+            "/console/tenants/{id}/sessions",
+            post(tenant_pages::connect_session),
+        )
+        .route(
             "/console/tenants/{id}/groups/{chat}",
             post(tenant_pages::update_group),
         )

@@ -172,10 +172,17 @@ fn build(st: &Shared, v: &Viewer, scope: &TenantScope) -> AppResult<TenantPage> 
                     id: id.0,
                     kind: out.kind.clone(),
                     name: r.label.clone(),
-                    state: serde_json::to_value(&out.state)
-                        .ok()
-                        .and_then(|v| v.as_str().map(String::from))
-                        .unwrap_or_default(),
+                    state: v
+                        .chrome
+                        .t
+                        .s(session_state_key(
+                            serde_json::to_value(&out.state)
+                                .ok()
+                                .as_ref()
+                                .and_then(|v| v.as_str())
+                                .unwrap_or(""),
+                        ))
+                        .to_string(),
                 }
             })
             .collect(),
@@ -206,6 +213,19 @@ fn build(st: &Shared, v: &Viewer, scope: &TenantScope) -> AppResult<TenantPage> 
     })
 }
 
+/// The catalogue key of a session's state as the API names it.
+fn session_state_key(state: &str) -> &'static str {
+    match state {
+        "online" => "sstate.online",
+        "connecting" => "sstate.connecting",
+        "flood_wait" => "sstate.flood_wait",
+        "revoked" => "sstate.revoked",
+        "error" => "sstate.error",
+        "retrying" => "sstate.retrying",
+        _ => "sstate.offline",
+    }
+}
+
 /// What a `done=` redirect says.
 fn notice_key(done: &str) -> Option<&'static str> {
     Some(match done {
@@ -215,6 +235,7 @@ fn notice_key(done: &str) -> Option<&'static str> {
         "resumed" => "tenant.resumed",
         "invited" => "tenant.invite_link",
         "group" => "tenant.group_saved",
+        "session" => "tenant.session_connected",
         _ => return None,
     })
 }
@@ -480,4 +501,52 @@ pub async fn update_group(
         Ok(None)
     })
     .await
+}
+
+#[derive(Deserialize)]
+pub struct SessionForm {
+    #[serde(default)]
+    label: String,
+    #[serde(default)]
+    kind: String,
+    #[serde(default)]
+    token: String,
+}
+
+/// Connects a bot by its token (or, for admins, a simulated session); the worker restarts
+/// with it and a refused token is answered at once.
+pub async fn connect_session(
+    State(st): State<Shared>,
+    v: Viewer,
+    Path(id): Path<u64>,
+    Form(f): Form<SessionForm>,
+) -> Response {
+    let connected = async {
+        let st2 = st.clone();
+        let caller = v.caller.clone();
+        let scope = blocking(move || {
+            let scope = auth::scope(&st2, &caller, botyard_shards::ids::TenantId(id))?;
+            allowed(&scope, Needs::Manage)?;
+            Ok(scope)
+        })
+        .await?;
+        let new = match f.kind.as_str() {
+            "bot" => crate::domain::tenant_workers::NewSession::Bot {
+                token: f.token.trim().to_string(),
+            },
+            "sim" => crate::domain::tenant_workers::NewSession::Sim(None),
+            _ => {
+                return Err(AppError::invalid(
+                    "kind",
+                    "choose a bot or a simulated session",
+                ));
+            }
+        };
+        crate::domain::tenant_workers::connect_session(&st, scope, f.label, new).await
+    }
+    .await;
+    match connected {
+        Ok(_) => Redirect::to(&format!("/console/tenants/{id}?done=session")).into_response(),
+        Err(e) => error_page(v.page(""), e),
+    }
 }
