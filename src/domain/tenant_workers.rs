@@ -628,3 +628,52 @@ pub fn session_rec(
         .map(|(_, r)| r)
         .ok_or(AppError::NotFound("session"))
 }
+
+/// A session imported from another client, as stored.
+pub struct Imported {
+    pub id: SecretId,
+    pub rec: botyard_shards::records::SessionRec,
+    pub source: crate::worker::session_import::ImportSource,
+    pub dc_id: u8,
+    pub telegram_user_id: Option<i64>,
+}
+
+/// Imports a parsed session string or file: refuses a datacenter address outside
+/// `telegram.import_allow`, stores it sealed and restarts the tenant's worker with it.
+pub async fn import_parsed(
+    st: &Shared,
+    scope: TenantScope,
+    label: String,
+    parsed: Result<
+        crate::worker::session_import::ImportedSession,
+        crate::worker::session_import::ImportError,
+    >,
+) -> AppResult<Imported> {
+    let imported = parsed
+        .and_then(|s| {
+            crate::worker::session_import::check_address(&s, &st.config.telegram.import_allow)?;
+            Ok(s)
+        })
+        .map_err(|e| AppError::Invalid {
+            code: e.code(),
+            field: "session".into(),
+            message: e.to_string(),
+        })?;
+    let (source, dc_id, telegram_user_id) = (imported.source, imported.dc_id, imported.user_id);
+    let tenant = scope.tenant_id();
+    let st2 = st.clone();
+    let (id, rec) = blocking(move || {
+        let id = import_session(&st2, &scope, &label, imported, st2.now())?;
+        let rec = session_rec(&scope, id)?;
+        Ok((id, rec))
+    })
+    .await?;
+    reconcile(st, tenant).await?;
+    Ok(Imported {
+        id,
+        rec,
+        source,
+        dc_id,
+        telegram_user_id,
+    })
+}

@@ -251,33 +251,14 @@ async fn import(
         crate::worker::session_import::ImportError,
     >,
 ) -> AppResult<(StatusCode, Json<ImportedOut>)> {
-    let imported = parsed
-        .and_then(|s| {
-            crate::worker::session_import::check_address(&s, &st.config.telegram.import_allow)?;
-            Ok(s)
-        })
-        .map_err(|e| AppError::Invalid {
-            code: e.code(),
-            field: "session".into(),
-            message: e.to_string(),
-        })?;
-    let (source, dc_id, user) = (imported.source, imported.dc_id, imported.user_id);
-    let tenant = t.scope.tenant_id();
-    let st2 = st.clone();
-    let (id, rec) = blocking(move || {
-        let id = tenant_workers::import_session(&st2, &t.scope, &label, imported, st2.now())?;
-        let rec = tenant_workers::session_rec(&t.scope, id)?;
-        Ok((id, rec))
-    })
-    .await?;
-    tenant_workers::reconcile(&st, tenant).await?;
+    let i = tenant_workers::import_parsed(&st, t.scope, label, parsed).await?;
     Ok((
         StatusCode::CREATED,
         Json(ImportedOut {
-            session: session_out(id, &rec, None),
-            source,
-            dc_id,
-            telegram_user_id: user,
+            session: session_out(i.id, &i.rec, None),
+            source: i.source,
+            dc_id: i.dc_id,
+            telegram_user_id: i.telegram_user_id,
             notice: STOP_OLD_CLIENT.into(),
         }),
     ))

@@ -717,3 +717,62 @@ async fn the_api_reads_with_the_cookie_but_never_changes_with_it() {
     let r = b.send(req).await;
     assert_eq!(r.status, 401, "a cookie alone changes nothing: {}", r.text);
 }
+
+async fn session_count(app: &App, token: &str, tenant: u64) -> usize {
+    app.get(&format!("/api/v1/tenants/{tenant}/sessions"), token)
+        .await
+        .expect(200)
+        .as_array()
+        .unwrap()
+        .len()
+}
+
+#[tokio::test]
+async fn an_owner_imports_a_session_string_and_a_bad_one_changes_nothing() {
+    use crate::session_import::make;
+    let app = App::start().await;
+    let admin = app.admin().await;
+    let (t, _, _) = app
+        .tenant_with_owner(&admin.access, "Moda Çay", "cem@example.com")
+        .await;
+    let mut b = Browser::new(&app);
+    b.sign_in("cem@example.com", PASSWORD).await;
+    let csrf = b.get(&format!("/console/tenants/{t}")).await.csrf();
+    let bad = b
+        .post(
+            &format!("/console/tenants/{t}/sessions/import"),
+            &[
+                ("_csrf", &csrf),
+                ("label", "Eski"),
+                ("string", "1bozuk-dize"),
+            ],
+        )
+        .await;
+    assert_eq!(bad.status, 422, "{}", bad.text);
+    assert!(bad.text.contains("role=\"alert\"") || bad.text.contains("<h1>"));
+    assert_eq!(session_count(&app, &admin.access, t).await, 0);
+
+    let key: Vec<u8> = (0..=255u8)
+        .map(|i| i.wrapping_mul(5).wrapping_add(3))
+        .collect();
+    let string = make::telethon(2, "149.154.167.51".parse().unwrap(), 443, &key);
+    let ok = b
+        .post(
+            &format!("/console/tenants/{t}/sessions/import"),
+            &[
+                ("_csrf", &csrf),
+                ("label", "Eski Telethon"),
+                ("string", &string),
+            ],
+        )
+        .await;
+    assert_eq!(ok.status, 303, "{}", ok.text);
+    let page = b.get(ok.location()).await;
+    assert!(page.text.contains("Eski Telethon"));
+    assert!(page.text.contains("Stop the client"));
+    assert!(
+        !page.text.contains(&string[5..40]),
+        "the string is never shown"
+    );
+    assert_eq!(session_count(&app, &admin.access, t).await, 1);
+}

@@ -63,6 +63,10 @@ pub fn router(st: Shared) -> Router<Shared> {
             post(tenant_pages::connect_session),
         )
         .route(
+            "/console/tenants/{id}/sessions/import",
+            post(tenant_pages::import_session),
+        )
+        .route(
             "/console/tenants/{id}/groups/{chat}",
             post(tenant_pages::update_group),
         )

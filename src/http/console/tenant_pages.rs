@@ -236,6 +236,7 @@ fn notice_key(done: &str) -> Option<&'static str> {
         "invited" => "tenant.invite_link",
         "group" => "tenant.group_saved",
         "session" => "tenant.session_connected",
+        "imported" => "tenant.session_imported",
         _ => return None,
     })
 }
@@ -547,6 +548,40 @@ pub async fn connect_session(
     .await;
     match connected {
         Ok(_) => Redirect::to(&format!("/console/tenants/{id}?done=session")).into_response(),
+        Err(e) => error_page(v.page(""), e),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct ImportForm {
+    #[serde(default)]
+    label: String,
+    #[serde(default)]
+    string: String,
+}
+
+/// Imports a Telethon or Pyrogram session string (a user account logged in elsewhere).
+pub async fn import_session(
+    State(st): State<Shared>,
+    v: Viewer,
+    Path(id): Path<u64>,
+    Form(f): Form<ImportForm>,
+) -> Response {
+    let imported = async {
+        let st2 = st.clone();
+        let caller = v.caller.clone();
+        let scope = blocking(move || {
+            let scope = auth::scope(&st2, &caller, botyard_shards::ids::TenantId(id))?;
+            allowed(&scope, Needs::Manage)?;
+            Ok(scope)
+        })
+        .await?;
+        let parsed = crate::worker::session_import::parse_string(f.string.trim());
+        crate::domain::tenant_workers::import_parsed(&st, scope, f.label, parsed).await
+    }
+    .await;
+    match imported {
+        Ok(_) => Redirect::to(&format!("/console/tenants/{id}?done=imported")).into_response(),
         Err(e) => error_page(v.page(""), e),
     }
 }
