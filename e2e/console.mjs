@@ -257,7 +257,14 @@ try {
     await owner.click("text=Run now");
     await owner.waitForURL(/campaigns\?done=started/);
     await snap(owner, "campaigns");
-    await owner.click("td.num a");
+    await owner.click("td >> a >> text=Cumartesi");
+    await owner.waitForURL(/campaigns\/\d+$/);
+    const nextRuns = await owner.$$eval("ol li", (l) => l.length);
+    check(nextRuns === 5, `the campaign page lists its next five runs (${nextRuns})`);
+    check(await owner.isVisible("td >> text=ready"), "the pre-flight check finds the tagged group ready");
+    await labelled(owner, "campaign");
+    await snap(owner, "campaign-check");
+    await owner.click("text=Run 1");
     await owner.waitForURL(/runs\/1$/);
     let sent = false;
     for (let i = 0; i < 60 && !sent; i++) {

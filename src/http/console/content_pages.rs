@@ -615,3 +615,126 @@ pub async fn run(
         Err(e) => error_page(v.page(""), e),
     }
 }
+
+// ---- one campaign: schedule, next runs, pre-flight check, runs ----
+
+#[derive(Template)]
+#[template(path = "console/campaign.html")]
+struct CampaignPage {
+    c: Chrome,
+    tenant: u64,
+    tenant_name: String,
+    id: u64,
+    name: String,
+    state_key: &'static str,
+    schedule: String,
+    zone: String,
+    next_runs: Vec<String>,
+    sendable: u32,
+    eta: String,
+    sender: &'static str,
+    /// `(title, ok, problem, slow mode)`.
+    targets: Vec<(String, bool, String, String)>,
+    runs: Vec<(u32, String)>,
+}
+
+/// The next `n` runs after `now` as the schedule and window give them (jitter left out).
+fn next_runs(
+    rec: &botyard_shards::records::CampaignRec,
+    settings: &botyard_shards::records::SettingsRec,
+    now: i64,
+    n: usize,
+) -> Vec<i64> {
+    let mut plain = rec.clone();
+    plain.jitter_secs = 0;
+    let mut out = Vec::with_capacity(n);
+    let mut after = now;
+    while out.len() < n {
+        match campaigns::next_run(&plain, settings, after) {
+            Some(at) if at > after => {
+                out.push(at);
+                after = at;
+            }
+            _ => break,
+        }
+    }
+    out
+}
+
+pub async fn campaign(
+    State(st): State<Shared>,
+    v: Viewer,
+    Path((id, cid)): Path<(u64, u64)>,
+) -> Response {
+    let page = async {
+        let scope = scope(&st, &v, id, None).await?;
+        let tenant_name = scope.record().name.clone();
+        let c = v.page(if v.is_admin() { "tenants" } else { "dashboard" });
+        let c2 = c.clone();
+        let st2 = st.clone();
+        blocking(move || {
+            let cid = CampaignId(cid);
+            let settings = tenancy::settings(&scope)?;
+            let zone = tenancy::zone(&settings);
+            let t = super::session::Tr {
+                lang: c2.t.lang,
+                zone,
+            };
+            let s = scope.shard_read()?;
+            let rec = s.campaign(cid)?.ok_or(AppError::NotFound("campaign"))?;
+            let d = &st2.config.delivery;
+            let check = campaigns::check(&scope, cid, &d.bot, &d.user)?;
+            let runs = s
+                .runs(cid, 20)?
+                .into_iter()
+                .map(|(n, r)| (n, t.when(r.started_at)))
+                .collect();
+            let state_key = match rec.state {
+                CampaignStateRec::Draft => "camp.state_draft",
+                CampaignStateRec::Active => "camp.state_active",
+                CampaignStateRec::Paused { .. } => "camp.state_paused",
+                _ => "camp.state_done",
+            };
+            Ok(CampaignPage {
+                tenant: id,
+                tenant_name,
+                id: cid.0,
+                name: rec.name.clone(),
+                state_key,
+                schedule: schedule_text(&c2, &rec.schedule),
+                zone: settings.time_zone.clone(),
+                next_runs: next_runs(&rec, &settings, st2.now(), 5)
+                    .into_iter()
+                    .map(|at| t.when(at))
+                    .collect(),
+                sendable: check.sendable,
+                eta: t.span(check.eta_secs as i64),
+                sender: check.sender,
+                targets: check
+                    .targets
+                    .into_iter()
+                    .map(|g| {
+                        (
+                            g.title,
+                            g.ok,
+                            g.problem.unwrap_or("").to_string(),
+                            if g.slow_mode_secs > 0 {
+                                t.span(i64::from(g.slow_mode_secs))
+                            } else {
+                                String::new()
+                            },
+                        )
+                    })
+                    .collect(),
+                runs,
+                c: c2,
+            })
+        })
+        .await
+    }
+    .await;
+    match page {
+        Ok(p) => render(&p),
+        Err(e) => error_page(v.page(""), e),
+    }
+}

@@ -87,6 +87,10 @@ pub fn router(st: Shared) -> Router<Shared> {
             get(content_pages::campaigns_list).post(content_pages::create_campaign),
         )
         .route(
+            "/console/tenants/{id}/campaigns/{cid}",
+            get(content_pages::campaign),
+        )
+        .route(
             "/console/tenants/{id}/campaigns/{cid}/{action}",
             post(content_pages::campaign_action),
         )
