@@ -776,3 +776,78 @@ async fn an_owner_imports_a_session_string_and_a_bad_one_changes_nothing() {
     );
     assert_eq!(session_count(&app, &admin.access, t).await, 1);
 }
+
+#[tokio::test]
+async fn an_owner_makes_an_api_key_seen_once_and_revokes_it_and_reads_the_log() {
+    let app = App::start().await;
+    let admin = app.admin().await;
+    let (t, _, owner) = app
+        .tenant_with_owner(&admin.access, "Fener Pide", "oya@example.com")
+        .await;
+    app.invite_and_join(&owner.access, t, "editor@example.com", "editor")
+        .await;
+    let mut b = Browser::new(&app);
+    b.sign_in("oya@example.com", PASSWORD).await;
+    let page = b.get(&format!("/console/tenants/{t}/api-keys")).await;
+    assert_eq!(page.status, 200);
+    let r = b
+        .post(
+            &format!("/console/tenants/{t}/api-keys"),
+            &[
+                ("_csrf", &page.csrf()),
+                ("name", "Kasa"),
+                ("role", "viewer"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let key = r
+        .text
+        .split("<code class=\"copy\">")
+        .nth(1)
+        .and_then(|s| s.split("</code>").next())
+        .expect("the key, once")
+        .to_string();
+    assert!(key.starts_with("bya_"));
+    app.get(&format!("/api/v1/tenants/{t}"), &key)
+        .await
+        .expect(200);
+    let again = b.get(&format!("/console/tenants/{t}/api-keys")).await;
+    assert!(!again.text.contains(&key), "shown once only");
+    let id = again
+        .text
+        .split("/api-keys/")
+        .nth(1)
+        .and_then(|s| s.split('/').next())
+        .expect("key id")
+        .to_string();
+    let r = b
+        .post(
+            &format!("/console/tenants/{t}/api-keys/{id}/revoke"),
+            &[("_csrf", &again.csrf())],
+        )
+        .await;
+    assert_eq!(r.status, 200);
+    assert!(r.text.contains("revoked"));
+    app.get(&format!("/api/v1/tenants/{t}"), &key)
+        .await
+        .expect_err(401, "auth.invalid_token");
+
+    let logs = b
+        .get(&format!("/console/tenants/{t}/logs?level=debug"))
+        .await;
+    assert_eq!(logs.status, 200);
+    // Editors do not run the tenant: no keys, no log.
+    let mut e = Browser::new(&app);
+    e.sign_in("editor@example.com", PASSWORD).await;
+    assert_eq!(
+        e.get(&format!("/console/tenants/{t}/api-keys"))
+            .await
+            .status,
+        403
+    );
+    assert_eq!(
+        e.get(&format!("/console/tenants/{t}/logs")).await.status,
+        403
+    );
+}

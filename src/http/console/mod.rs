@@ -3,6 +3,7 @@
 //! domain functions as the API handlers. Every response carries a strict CSP, and every
 //! state-changing request must carry the session's CSRF token ([`csrf`]).
 
+mod access_pages;
 mod account_pages;
 mod admin_pages;
 mod assets;
@@ -98,6 +99,15 @@ pub fn router(st: Shared) -> Router<Shared> {
             "/console/tenants/{id}/campaigns/{cid}/runs/{n}",
             get(content_pages::run),
         )
+        .route(
+            "/console/tenants/{id}/api-keys",
+            get(access_pages::keys).post(access_pages::create_key),
+        )
+        .route(
+            "/console/tenants/{id}/api-keys/{key}/revoke",
+            post(access_pages::revoke_key),
+        )
+        .route("/console/tenants/{id}/logs", get(access_pages::logs))
         .route("/console/workers", get(admin_pages::workers))
         .route(
             "/console/workers/{key}/restart",
