@@ -12,6 +12,7 @@ pub mod media;
 pub mod names;
 pub mod overview;
 pub mod sessions;
+pub mod settings;
 pub mod stats;
 pub mod telegram_link;
 pub mod templates;

@@ -620,25 +620,7 @@ async fn put_settings(
         disable_link_preview: b.sending.disable_link_preview,
         protect_content: b.sending.protect_content,
     };
-    let now = st.now();
-    let tenant = t.scope.tenant_id();
-    let (rec, moved) = blocking(move || {
-        let before = tenancy::settings(&t.scope)?.time_zone;
-        let rec = tenancy::save_settings(&t.scope, input, now)?;
-        // Schedules read in the tenant's zone follow it to the new one.
-        let moved = if before != rec.time_zone {
-            crate::domain::campaigns::reschedule_all(&t.scope, &rec, now)?
-        } else {
-            Vec::new()
-        };
-        Ok((rec, moved))
-    })
-    .await?;
-    for (id, next) in moved {
-        st.scheduler.set(tenant, id, next);
-    }
-    // Events from now on count in the new zone's days and hours.
-    st.supervisor.set_zone(tenant, tenancy::zone(&rec));
+    let rec = crate::domain::settings::save(&st, t.scope, input).await?;
     Ok(Json(settings_view(&rec)))
 }
 

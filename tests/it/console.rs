@@ -851,3 +851,61 @@ async fn an_owner_makes_an_api_key_seen_once_and_revokes_it_and_reads_the_log() 
         403
     );
 }
+
+#[tokio::test]
+async fn an_owner_saves_the_tenants_settings_and_a_bad_zone_changes_nothing() {
+    let app = App::start().await;
+    let admin = app.admin().await;
+    let (t, _, owner) = app
+        .tenant_with_owner(&admin.access, "Üsküdar Simit", "ece@example.com")
+        .await;
+    let mut b = Browser::new(&app);
+    b.sign_in("ece@example.com", PASSWORD).await;
+    let page = b.get(&format!("/console/tenants/{t}/settings")).await;
+    assert_eq!(page.status, 200);
+    let csrf = page.csrf();
+    let bad = b
+        .post(
+            &format!("/console/tenants/{t}/settings"),
+            &[
+                ("_csrf", &csrf),
+                ("display_name", "Simitçi"),
+                ("time_zone", "Asia/Nowhere"),
+                ("language", "tr"),
+                ("parse_mode", "markdown"),
+            ],
+        )
+        .await;
+    assert_eq!(bad.status, 422);
+    assert!(bad.text.contains("Asia/Nowhere"), "the typed value stays");
+    let before = app
+        .get(&format!("/api/v1/tenants/{t}/settings"), &owner.access)
+        .await
+        .expect(200)
+        .clone();
+    assert_ne!(before["time_zone"], "Asia/Nowhere");
+    let ok = b
+        .post(
+            &format!("/console/tenants/{t}/settings"),
+            &[
+                ("_csrf", &csrf),
+                ("display_name", "Simitçi Ece"),
+                ("time_zone", "Europe/Istanbul"),
+                ("language", "tr"),
+                ("parse_mode", "html"),
+                ("silent", "1"),
+            ],
+        )
+        .await;
+    assert_eq!(ok.status, 303, "{}", ok.text);
+    let after = app
+        .get(&format!("/api/v1/tenants/{t}/settings"), &owner.access)
+        .await
+        .expect(200)
+        .clone();
+    assert_eq!(after["time_zone"], "Europe/Istanbul");
+    assert_eq!(after["display_name"], "Simitçi Ece");
+    assert_eq!(after["language"], "tr");
+    assert_eq!(after["sending"]["silent"], true);
+    assert_eq!(after["sending"]["parse_mode"], "html");
+}

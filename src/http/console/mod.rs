@@ -12,6 +12,7 @@ mod content_pages;
 mod csrf;
 mod live;
 pub mod session;
+mod settings_pages;
 mod telegram_html;
 mod tenant_pages;
 
@@ -108,6 +109,10 @@ pub fn router(st: Shared) -> Router<Shared> {
             post(access_pages::revoke_key),
         )
         .route("/console/tenants/{id}/logs", get(access_pages::logs))
+        .route(
+            "/console/tenants/{id}/settings",
+            get(settings_pages::settings).post(settings_pages::save),
+        )
         .route("/console/workers", get(admin_pages::workers))
         .route(
             "/console/workers/{key}/restart",
