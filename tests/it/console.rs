@@ -909,3 +909,41 @@ async fn an_owner_saves_the_tenants_settings_and_a_bad_zone_changes_nothing() {
     assert_eq!(after["sending"]["silent"], true);
     assert_eq!(after["sending"]["parse_mode"], "html");
 }
+
+#[tokio::test]
+async fn a_report_is_made_from_the_page_and_opens_with_the_cookie() {
+    let app = App::start().await;
+    let admin = app.admin().await;
+    let (t, _, _) = app
+        .tenant_with_owner(&admin.access, "Bakırköy Börek", "can@example.com")
+        .await;
+    // A complete week behind the clock.
+    app.clock.advance(8 * 86_400);
+    let mut b = Browser::new(&app);
+    b.sign_in("can@example.com", PASSWORD).await;
+    let page = b.get(&format!("/console/tenants/{t}")).await;
+    assert!(page.text.contains("No reports yet"));
+    let r = b
+        .post(
+            &format!("/console/tenants/{t}/reports"),
+            &[("_csrf", &page.csrf())],
+        )
+        .await;
+    assert_eq!(r.status, 303, "{}", r.text);
+    let page = b.get(r.location()).await;
+    let link = page
+        .text
+        .split("href=\"")
+        .filter_map(|s| s.split('"').next())
+        .find(|h| h.contains("/reports/"))
+        .map(str::to_string)
+        .expect("a report link");
+    let report = b.get(&link).await;
+    assert_eq!(report.status, 200);
+    assert!(
+        report.headers["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/html")
+    );
+}

@@ -516,3 +516,12 @@ mod tests {
         assert_eq!(change(-6, -4, "new"), "-50 %");
     }
 }
+
+/// Makes the report of the last complete week in the tenant's zone (asked for, not scheduled).
+pub fn make_last_week(scope: &TenantScope, now: i64) -> AppResult<ReportId> {
+    let settings = crate::domain::tenancy::settings(scope)?;
+    let today = super::today(&crate::domain::tenancy::zone(&settings), now);
+    let period = last_period(Every::Weekly, today)
+        .ok_or_else(|| crate::error::AppError::invalid("from", "no complete week yet"))?;
+    make(scope, period, now, false)
+}

@@ -170,8 +170,28 @@ pub struct WorkerRow {
     pub uptime: String,
     pub restarts: u32,
     pub memory: String,
+    /// The memory samples as a small SVG (numbers only, so it is safe to embed).
+    pub memory_spark: String,
     pub cpu: String,
     pub sandbox: String,
+}
+
+/// A sparkline of `values` as an inline SVG polyline, 60×16, scaled to its own maximum.
+pub fn sparkline(values: &[f64]) -> String {
+    if values.len() < 2 {
+        return String::new();
+    }
+    let max = values.iter().cloned().fold(f64::MIN, f64::max).max(1.0);
+    let step = 60.0 / (values.len() - 1) as f64;
+    let points: Vec<String> = values
+        .iter()
+        .enumerate()
+        .map(|(i, v)| format!("{:.1},{:.1}", i as f64 * step, 15.0 - v / max * 14.0))
+        .collect();
+    format!(
+        r#"<svg class="spark" viewBox="0 0 60 16" width="60" height="16" aria-hidden="true"><polyline fill="none" stroke="currentColor" stroke-width="1.5" points="{}"/></svg>"#,
+        points.join(" ")
+    )
 }
 
 fn state_name(s: WorkerState) -> &'static str {
@@ -217,6 +237,7 @@ fn worker_row(
             .unwrap_or_default(),
         restarts: s.restarts,
         memory: usage.map(|u| t.bytes(u.rss_kb * 1024)).unwrap_or_default(),
+        memory_spark: sparkline(&s.usage.iter().map(|u| u.rss_kb as f64).collect::<Vec<_>>()),
         cpu: usage
             .map(|u| format!("{:.1}", u.cpu_secs))
             .unwrap_or_default(),
@@ -761,4 +782,17 @@ pub async fn audit(State(st): State<Shared>, v: Viewer) -> Response {
 /// A tenant's name for the delete confirmation: compared after the same folding as search.
 pub fn same_name(typed: &str, name: &str) -> bool {
     search_fold(typed.trim()) == search_fold(name.trim())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sparklines_scale_to_their_maximum_and_need_two_points() {
+        assert_eq!(sparkline(&[5.0]), "");
+        let s = sparkline(&[0.0, 10.0, 5.0]);
+        assert!(s.contains(r#"points="0.0,15.0 30.0,1.0 60.0,8.0""#), "{s}");
+        assert!(!s.contains("style"));
+    }
 }

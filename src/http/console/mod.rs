@@ -61,6 +61,10 @@ pub fn router(st: Shared) -> Router<Shared> {
         .route("/console/tenants/{id}/resume", post(tenant_pages::resume))
         .route("/console/tenants/{id}/delete", post(tenant_pages::delete))
         .route(
+            "/console/tenants/{id}/reports",
+            post(tenant_pages::make_report),
+        )
+        .route(
             "/console/tenants/{id}/sessions",
             post(tenant_pages::connect_session),
         )

@@ -70,6 +70,8 @@ struct TenantPage {
     groups: Vec<GroupRow>,
     campaigns: Vec<CampaignRow>,
     members: Vec<(String, String)>,
+    /// `(id, period, made at)`, newest first.
+    reports: Vec<(u64, String, String)>,
     notice: Option<String>,
     error: Option<String>,
     invite_link: Option<String>,
@@ -206,6 +208,23 @@ fn build(st: &Shared, v: &Viewer, scope: &TenantScope) -> AppResult<TenantPage> 
             })
             .collect(),
         members,
+        reports: shard
+            .reports()?
+            .into_iter()
+            .rev()
+            .take(10)
+            .map(|(id, r)| {
+                (
+                    id.0,
+                    format!(
+                        "{} – {}",
+                        crate::domain::stats::date_of(r.from),
+                        crate::domain::stats::date_of(r.to)
+                    ),
+                    t.when(r.created_at),
+                )
+            })
+            .collect(),
         notice: None,
         error: None,
         invite_link: None,
@@ -237,6 +256,7 @@ fn notice_key(done: &str) -> Option<&'static str> {
         "group" => "tenant.group_saved",
         "session" => "tenant.session_connected",
         "imported" => "tenant.session_imported",
+        "report" => "tenant.report_made",
         _ => return None,
     })
 }
@@ -584,4 +604,13 @@ pub async fn import_session(
         Ok(_) => Redirect::to(&format!("/console/tenants/{id}?done=imported")).into_response(),
         Err(e) => error_page(v.page(""), e),
     }
+}
+
+/// Makes last week's report; it opens in the browser from the tenant's page.
+pub async fn make_report(State(st): State<Shared>, v: Viewer, Path(id): Path<u64>) -> Response {
+    act(st, v, id, Needs::Manage, "report", |_, scope, now| {
+        crate::domain::stats::report::make_last_week(scope, now)?;
+        Ok(None)
+    })
+    .await
 }
