@@ -481,6 +481,15 @@ pub fn run_due(store: &Store, every: Every, now: i64) -> usize {
     made
 }
 
+/// Makes the report of the last complete week in the tenant's zone (asked for, not scheduled).
+pub fn make_last_week(scope: &TenantScope, now: i64) -> AppResult<ReportId> {
+    let settings = crate::domain::tenancy::settings(scope)?;
+    let today = super::today(&crate::domain::tenancy::zone(&settings), now);
+    let period = last_period(Every::Weekly, today)
+        .ok_or_else(|| crate::error::AppError::invalid("from", "no complete week yet"))?;
+    make(scope, period, now, false)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -515,13 +524,4 @@ mod tests {
         assert_eq!(change(-2, -4, "new"), "+50 %");
         assert_eq!(change(-6, -4, "new"), "-50 %");
     }
-}
-
-/// Makes the report of the last complete week in the tenant's zone (asked for, not scheduled).
-pub fn make_last_week(scope: &TenantScope, now: i64) -> AppResult<ReportId> {
-    let settings = crate::domain::tenancy::settings(scope)?;
-    let today = super::today(&crate::domain::tenancy::zone(&settings), now);
-    let period = last_period(Every::Weekly, today)
-        .ok_or_else(|| crate::error::AppError::invalid("from", "no complete week yet"))?;
-    make(scope, period, now, false)
 }
