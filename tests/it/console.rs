@@ -947,3 +947,89 @@ async fn a_report_is_made_from_the_page_and_opens_with_the_cookie() {
             .starts_with("text/html")
     );
 }
+
+#[tokio::test]
+async fn owners_change_roles_remove_members_and_withdraw_invitations_but_keep_an_owner() {
+    let app = App::start().await;
+    let admin = app.admin().await;
+    let (t, owner_id, owner) = app
+        .tenant_with_owner(&admin.access, "Arnavutköy Balık", "tuna@example.com")
+        .await;
+    let editor = app
+        .invite_and_join(&owner.access, t, "ada@example.com", "editor")
+        .await;
+    let mut b = Browser::new(&app);
+    b.sign_in("tuna@example.com", PASSWORD).await;
+    let csrf = b.get(&format!("/console/tenants/{t}")).await.csrf();
+    let members = |v: &serde_json::Value, who: u64| {
+        v.as_array()
+            .unwrap()
+            .iter()
+            .find(|m| m["account_id"] == who)
+            .map(|m| m["role"].as_str().unwrap().to_string())
+    };
+    let path = format!("/api/v1/tenants/{t}/members");
+    // The last owner stays an owner.
+    let r = b
+        .post(
+            &format!("/console/tenants/{t}/members/{owner_id}"),
+            &[("_csrf", &csrf), ("role", "viewer")],
+        )
+        .await;
+    assert_eq!(r.status, 409);
+    let now = app.get(&path, &admin.access).await.expect(200).clone();
+    assert_eq!(members(&now, owner_id).as_deref(), Some("owner"));
+    // An editor becomes a viewer, then leaves.
+    let r = b
+        .post(
+            &format!("/console/tenants/{t}/members/{editor}"),
+            &[("_csrf", &csrf), ("role", "viewer")],
+        )
+        .await;
+    assert_eq!(r.status, 303);
+    let now = app.get(&path, &admin.access).await.expect(200).clone();
+    assert_eq!(members(&now, editor).as_deref(), Some("viewer"));
+    let r = b
+        .post(
+            &format!("/console/tenants/{t}/members/{editor}"),
+            &[("_csrf", &csrf), ("role", "remove")],
+        )
+        .await;
+    assert_eq!(r.status, 303);
+    let now = app.get(&path, &admin.access).await.expect(200).clone();
+    assert_eq!(members(&now, editor), None);
+    // An invitation made here can be withdrawn here.
+    let r = b
+        .post(
+            &format!("/console/tenants/{t}/invitations"),
+            &[
+                ("_csrf", &csrf),
+                ("email", "yeni@example.com"),
+                ("role", "editor"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, 303);
+    let page = b.get(r.location()).await;
+    assert!(page.text.contains("yeni@example.com"));
+    let id = page
+        .text
+        .split("/invitations/")
+        .nth(1)
+        .and_then(|s| s.split('/').next())
+        .expect("invitation id")
+        .to_string();
+    let r = b
+        .post(
+            &format!("/console/tenants/{t}/invitations/{id}/withdraw"),
+            &[("_csrf", &csrf)],
+        )
+        .await;
+    assert_eq!(r.status, 303);
+    let inv = app
+        .get(&format!("/api/v1/tenants/{t}/invitations"), &admin.access)
+        .await
+        .expect(200)
+        .clone();
+    assert_eq!(inv.as_array().unwrap().len(), 0);
+}

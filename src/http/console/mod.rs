@@ -77,6 +77,14 @@ pub fn router(st: Shared) -> Router<Shared> {
             post(tenant_pages::update_group),
         )
         .route(
+            "/console/tenants/{id}/members/{account}",
+            post(tenant_pages::update_member),
+        )
+        .route(
+            "/console/tenants/{id}/invitations/{invitation}/withdraw",
+            post(tenant_pages::withdraw_invitation),
+        )
+        .route(
             "/console/tenants/{id}/invitations",
             post(tenant_pages::invite),
         )

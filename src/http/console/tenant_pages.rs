@@ -69,7 +69,10 @@ struct TenantPage {
     sessions: Vec<SessionRow>,
     groups: Vec<GroupRow>,
     campaigns: Vec<CampaignRow>,
-    members: Vec<(String, String)>,
+    /// `(account id, email, role)`.
+    members: Vec<(u64, String, String)>,
+    /// Pending invitations: `(id, email, role, expires)`.
+    invitations: Vec<(u64, String, String, String)>,
     /// `(id, period, made at)`, newest first.
     reports: Vec<(u64, String, String)>,
     notice: Option<String>,
@@ -148,7 +151,15 @@ fn build(st: &Shared, v: &Viewer, scope: &TenantScope) -> AppResult<TenantPage> 
     let members = if scope.access().can_manage() {
         tenancy::members(scope)?
             .into_iter()
-            .map(|m| (m.email, role_name(m.role)))
+            .map(|m| (m.account.0, m.email, role_name(m.role)))
+            .collect()
+    } else {
+        Vec::new()
+    };
+    let invitations = if scope.access().can_manage() {
+        tenancy::invitations(scope)?
+            .into_iter()
+            .map(|i| (i.id.0, i.email, role_name(i.role), t.when(i.expires_at)))
             .collect()
     } else {
         Vec::new()
@@ -208,6 +219,7 @@ fn build(st: &Shared, v: &Viewer, scope: &TenantScope) -> AppResult<TenantPage> 
             })
             .collect(),
         members,
+        invitations,
         reports: shard
             .reports()?
             .into_iter()
@@ -257,6 +269,7 @@ fn notice_key(done: &str) -> Option<&'static str> {
         "session" => "tenant.session_connected",
         "imported" => "tenant.session_imported",
         "report" => "tenant.report_made",
+        "member" => "tenant.member_saved",
         _ => return None,
     })
 }
@@ -610,6 +623,51 @@ pub async fn import_session(
 pub async fn make_report(State(st): State<Shared>, v: Viewer, Path(id): Path<u64>) -> Response {
     act(st, v, id, Needs::Manage, "report", |_, scope, now| {
         crate::domain::stats::report::make_last_week(scope, now)?;
+        Ok(None)
+    })
+    .await
+}
+
+#[derive(Deserialize)]
+pub struct MemberForm {
+    /// A new role, or `remove`.
+    role: String,
+}
+
+/// Changes a member's role or removes them (a tenant keeps at least one owner).
+pub async fn update_member(
+    State(st): State<Shared>,
+    v: Viewer,
+    Path((id, account)): Path<(u64, u64)>,
+    Form(f): Form<MemberForm>,
+) -> Response {
+    act(st, v, id, Needs::Manage, "member", move |_, scope, now| {
+        let account = botyard_shards::ids::AccountId(account);
+        match f.role.as_str() {
+            "remove" => tenancy::remove_member(scope, account, now)?,
+            r => {
+                let role = match r {
+                    "owner" => Role::Owner,
+                    "editor" => Role::Editor,
+                    "viewer" => Role::Viewer,
+                    _ => return Err(AppError::invalid("role", "choose owner, editor or viewer")),
+                };
+                tenancy::set_member_role(scope, account, role, now)?;
+            }
+        }
+        Ok(None)
+    })
+    .await
+}
+
+/// Withdraws a pending invitation: its link stops working.
+pub async fn withdraw_invitation(
+    State(st): State<Shared>,
+    v: Viewer,
+    Path((id, invitation)): Path<(u64, u64)>,
+) -> Response {
+    act(st, v, id, Needs::Manage, "member", move |_, scope, now| {
+        tenancy::withdraw_invitation(scope, botyard_shards::ids::InvitationId(invitation), now)?;
         Ok(None)
     })
     .await
