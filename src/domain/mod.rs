@@ -8,6 +8,7 @@ pub mod browser_sessions;
 pub mod campaigns;
 pub mod demo;
 pub mod groups;
+pub mod logins;
 pub mod media;
 pub mod names;
 pub mod overview;

@@ -1,6 +1,5 @@
-//! Logging a user account in through the web app: by phone (code, then the 2FA password if
-//! the account has one) or by QR code. The login runs in the tenant's worker and lives as
-//! long as it does; when it succeeds the account becomes one of the tenant's sessions.
+//! Logging a user account in through the API: by phone (code, then the 2FA password if the
+//! account has one) or by QR code. The flow is `domain::logins`; this is its JSON face.
 
 use axum::Json;
 use axum::extract::State;
@@ -10,20 +9,13 @@ use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use botyard_shards::ids::TenantId;
-
 use crate::clock::rfc3339;
-use crate::domain::tenant_workers;
+use crate::domain::logins::{self, Method, Stage};
 use crate::error::{AppError, AppResult};
 use crate::http::error::ErrorEnvelope;
 use crate::http::extract::{ApiJson, ApiPath, TenantCtx};
 use crate::http::worker_routes::SessionOut;
-use crate::runtime::supervisor::PendingLogin;
 use crate::state::Shared;
-use crate::worker::ipc::messages::{LoginState, LoginStep};
-
-/// How long one login step may take (Telegram calls time out at 30 s).
-const STEP_WAIT: std::time::Duration = std::time::Duration::from_secs(40);
 
 pub fn router() -> OpenApiRouter<Shared> {
     OpenApiRouter::new()
@@ -82,46 +74,9 @@ pub struct TwoFactorIn {
     pub password: String,
 }
 
-fn clean_phone(p: &str) -> AppResult<String> {
-    let digits: String = p
-        .chars()
-        .filter(|c| !c.is_whitespace() && *c != '-')
-        .collect();
-    let ok = digits
-        .strip_prefix('+')
-        .is_some_and(|d| (7..=15).contains(&d.len()) && d.bytes().all(|b| b.is_ascii_digit()));
-    if !ok {
-        return Err(AppError::Invalid {
-            code: "login.phone_format",
-            field: "phone".into(),
-            message: "the phone number in international form, e.g. +905551112233".into(),
-        });
-    }
-    Ok(digits)
-}
-
-fn qr_svg(url: &str) -> Option<String> {
-    let code = qrcode::QrCode::new(url.as_bytes()).ok()?;
-    Some(
-        code.render::<qrcode::render::svg::Color<'_>>()
-            .min_dimensions(240, 240)
-            .build(),
-    )
-}
-
-/// Turns where a login stands into the answer; a finished login becomes a session here.
-async fn answer(
-    st: &Shared,
-    t: &TenantCtx,
-    login: u64,
-    pending: Option<PendingLogin>,
-) -> AppResult<Json<LoginOut>> {
-    let tenant = t.scope.tenant_id();
-    let Some(p) = pending else {
-        // Finished, cancelled, or never this tenant's.
-        return Err(AppError::NotFound("login"));
-    };
-    let mut out = LoginOut {
+/// A stage as the API shows it.
+fn out(login: u64, s: Stage) -> LoginOut {
+    let mut o = LoginOut {
         login_id: login,
         state: LoginStateOut::Working,
         hint: None,
@@ -130,54 +85,25 @@ async fn answer(
         qr_expires_at: None,
         session: None,
     };
-    match p.state {
-        LoginState::Working => {}
-        LoginState::CodeSent => out.state = LoginStateOut::CodeSent,
-        LoginState::PasswordNeeded { hint } => {
-            out.state = LoginStateOut::PasswordNeeded;
-            out.hint = hint;
+    match s {
+        Stage::Working => {}
+        Stage::CodeSent => o.state = LoginStateOut::CodeSent,
+        Stage::PasswordNeeded { hint } => {
+            o.state = LoginStateOut::PasswordNeeded;
+            o.hint = hint;
         }
-        LoginState::Qr { url, expires } => {
-            out.state = LoginStateOut::Qr;
-            out.qr_svg = qr_svg(&url);
-            out.qr_url = Some(url);
-            out.qr_expires_at = Some(rfc3339(expires));
+        Stage::Qr { url, svg, expires } => {
+            o.state = LoginStateOut::Qr;
+            o.qr_svg = svg;
+            o.qr_url = Some(url);
+            o.qr_expires_at = Some(rfc3339(expires));
         }
-        LoginState::Failed {
-            code: failure,
-            message,
-        } => {
-            let code = failure.code();
-            return Err(if failure.is_bad_input() {
-                AppError::Invalid {
-                    code,
-                    field: String::new(),
-                    message,
-                }
-            } else {
-                AppError::Conflict { code, message }
-            });
-        }
-        LoginState::Done {
-            me,
-            dc_id,
-            addr,
-            auth_key,
-        } => {
-            let done = tenant_workers::LoggedIn {
-                label: p.label.clone(),
-                qr: p.qr,
-                me,
-                dc_id,
-                addr,
-                auth_key,
-            };
-            let (id, rec) = tenant_workers::finish_login(st, tenant, login, done).await?;
-            out.state = LoginStateOut::Done;
-            out.session = Some(crate::http::worker_routes::session_out(id, &rec, None));
+        Stage::Done { id, rec } => {
+            o.state = LoginStateOut::Done;
+            o.session = Some(crate::http::worker_routes::session_out(id, &rec, None));
         }
     }
-    Ok(Json(out))
+    o
 }
 
 /// Start logging a user account in, by phone or QR code (owners and admins).
@@ -191,12 +117,9 @@ async fn start_login(
     t: TenantCtx,
     ApiJson(b): ApiJson<StartLoginIn>,
 ) -> AppResult<(StatusCode, Json<LoginOut>)> {
-    let label = crate::domain::tenancy::clean_name("label", &b.label)?;
-    let step = match b.method.as_str() {
-        "phone" => LoginStep::StartPhone {
-            phone: clean_phone(b.phone.as_deref().unwrap_or(""))?,
-        },
-        "qr" => LoginStep::StartQr,
+    let method = match b.method.as_str() {
+        "phone" => Method::Phone(b.phone.unwrap_or_default()),
+        "qr" => Method::Qr,
         _ => {
             return Err(AppError::Invalid {
                 code: "login.method",
@@ -205,46 +128,8 @@ async fn start_login(
             });
         }
     };
-    if st.config.telegram.api_id.is_none() {
-        return Err(AppError::Conflict {
-            code: "telegram.not_configured",
-            message: "the reseller has not configured telegram.api_id and telegram.api_hash".into(),
-        });
-    }
-    tenant_workers::check_session_limit(&st, &t.scope)?;
-    let tenant = t.scope.tenant_id();
-    tenant_workers::ensure_worker(&st, tenant).await?;
-    let login = rand::random::<u64>() >> 11;
-    let qr = matches!(step, LoginStep::StartQr);
-    let pending = st
-        .supervisor
-        .login_step(tenant, login, Some((label, qr)), step, STEP_WAIT)
-        .await;
-    if pending.is_none() {
-        return Err(AppError::Conflict {
-            code: "login.busy",
-            message: "too many logins are in progress for this tenant; finish or cancel one".into(),
-        });
-    }
-    let out = answer(&st, &t, login, pending).await?;
-    Ok((StatusCode::CREATED, out))
-}
-
-async fn step(
-    st: &Shared,
-    t: &TenantCtx,
-    login: u64,
-    step: LoginStep,
-) -> AppResult<Json<LoginOut>> {
-    let tenant: TenantId = t.scope.tenant_id();
-    if st.supervisor.pending_login(tenant, login).is_none() {
-        return answer(st, t, login, None).await;
-    }
-    let pending = st
-        .supervisor
-        .login_step(tenant, login, None, step, STEP_WAIT)
-        .await;
-    answer(st, t, login, pending).await
+    let (login, stage) = logins::start(&st, &t.scope, &b.label, method).await?;
+    Ok((StatusCode::CREATED, Json(out(login, stage))))
 }
 
 /// Where a login stands; a scanned QR code finishes it here (poll while showing the code).
@@ -257,8 +142,8 @@ async fn get_login(
     t: TenantCtx,
     ApiPath(ids): ApiPath<(u64, u64)>,
 ) -> AppResult<Json<LoginOut>> {
-    let pending = st.supervisor.pending_login(t.scope.tenant_id(), ids.1);
-    answer(&st, &t, ids.1, pending).await
+    let stage = logins::status(&st, &t.scope, ids.1).await?;
+    Ok(Json(out(ids.1, stage)))
 }
 
 /// Give up a login.
@@ -271,21 +156,7 @@ async fn cancel_login(
     t: TenantCtx,
     ApiPath(ids): ApiPath<(u64, u64)>,
 ) -> AppResult<StatusCode> {
-    let tenant = t.scope.tenant_id();
-    if st.supervisor.pending_login(tenant, ids.1).is_none() {
-        return Err(AppError::NotFound("login"));
-    }
-    let _ = st
-        .supervisor
-        .login_step(
-            tenant,
-            ids.1,
-            None,
-            LoginStep::Cancel,
-            std::time::Duration::from_millis(10),
-        )
-        .await;
-    st.supervisor.end_login(tenant, ids.1);
+    logins::cancel(&st, &t.scope, ids.1).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -301,11 +172,8 @@ async fn submit_code(
     ApiPath(ids): ApiPath<(u64, u64)>,
     ApiJson(b): ApiJson<CodeIn>,
 ) -> AppResult<Json<LoginOut>> {
-    let code = b.code.trim().to_string();
-    if code.is_empty() || code.len() > 16 || !code.bytes().all(|c| c.is_ascii_alphanumeric()) {
-        return Err(AppError::invalid("code", "the code as Telegram sent it"));
-    }
-    step(&st, &t, ids.1, LoginStep::Code { code }).await
+    let stage = logins::code(&st, &t.scope, ids.1, &b.code).await?;
+    Ok(Json(out(ids.1, stage)))
 }
 
 /// The account's 2FA password (checked with SRP; it is not stored or logged).
@@ -320,9 +188,7 @@ async fn submit_password(
     ApiPath(ids): ApiPath<(u64, u64)>,
     ApiJson(b): ApiJson<TwoFactorIn>,
 ) -> AppResult<Json<LoginOut>> {
-    if b.password.is_empty() || b.password.len() > 256 {
-        return Err(AppError::invalid("password", "1 to 256 bytes"));
-    }
     let password = zeroize::Zeroizing::new(b.password);
-    step(&st, &t, ids.1, LoginStep::Password { password }).await
+    let stage = logins::password(&st, &t.scope, ids.1, password).await?;
+    Ok(Json(out(ids.1, stage)))
 }
