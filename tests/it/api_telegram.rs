@@ -1376,3 +1376,126 @@ async fn an_import_naming_an_internal_address_is_refused() {
             .is_none()
     );
 }
+
+/// The console's pages drive the same logins as the API (each on its own fake DC: one auth
+/// key belongs to one session).
+async fn console_login_setup(
+    account: Option<(&str, i64)>,
+) -> (
+    FakeDc,
+    Arc<World>,
+    tempfile::TempDir,
+    common::App,
+    u64,
+    crate::console::Browser,
+    String,
+) {
+    let mut world = World::new(&[], vec![]);
+    if let Some((phone, id)) = account {
+        world = world.with_account(
+            phone,
+            person(id, "Derya", Some("derya_cicek")),
+            Some("mor-lale"),
+        );
+    }
+    let world = Arc::new(world);
+    let dc = FakeDc::start(key(), world.clone()).await.unwrap();
+    let seed = tempfile::tempdir().unwrap();
+    std::fs::write(seed.path().join("k"), key()).unwrap();
+    let app = login_app(&dc, &seed.path().join("k")).await;
+    let admin = app.admin().await.access;
+    let (tenant, _, _) = app
+        .tenant_with_owner(&admin, "Derya Çiçek", "derya@example.com")
+        .await;
+    let mut b = crate::console::Browser::new(&app);
+    b.sign_in("derya@example.com", common::PASSWORD).await;
+    let csrf = b.get(&format!("/console/tenants/{tenant}")).await.csrf();
+    (dc, world, seed, app, tenant, b, csrf)
+}
+
+#[tokio::test]
+async fn the_console_logs_a_user_in_by_phone_with_2fa() {
+    use botyard_fakedc::world::CODE;
+    let (_dc, _world, _seed, _app, tenant, mut b, csrf) =
+        console_login_setup(Some(("+905551112244", 7101))).await;
+    // A wrong code says so on the page, then the code, then the password.
+    let r = b
+        .post(
+            &format!("/console/tenants/{tenant}/logins"),
+            &[
+                ("_csrf", &csrf),
+                ("method", "phone"),
+                ("label", "Derya"),
+                ("phone", "+90 555 111 22 44"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, 303, "{}", r.text);
+    let login_page = r.location().to_string();
+    let page = b.get(&login_page).await;
+    assert!(page.text.contains("tg-code"), "{}", page.text);
+    let wrong = b
+        .post(
+            &format!("{login_page}/code"),
+            &[("_csrf", &csrf), ("code", "99999")],
+        )
+        .await;
+    assert_eq!(wrong.status, 422);
+    assert!(wrong.text.contains("role=\"alert\"") && wrong.text.contains("tg-code"));
+    let next = b
+        .post(
+            &format!("{login_page}/code"),
+            &[("_csrf", &csrf), ("code", CODE)],
+        )
+        .await;
+    assert_eq!(next.status, 200);
+    assert!(next.text.contains("tg-pw"), "the 2FA step: {}", next.text);
+    let done = b
+        .post(
+            &format!("{login_page}/password"),
+            &[("_csrf", &csrf), ("password", "mor-lale")],
+        )
+        .await;
+    assert_eq!(done.status, 303, "{}", done.text);
+    assert_eq!(
+        done.location(),
+        format!("/console/tenants/{tenant}?done=login")
+    );
+    let page = b.get(done.location()).await;
+    assert!(page.text.contains("The account is logged in"));
+    assert!(!page.text.contains("mor-lale"));
+}
+
+#[tokio::test]
+async fn the_console_shows_a_qr_code_until_it_is_scanned() {
+    let (dc, world, _seed, app, tenant, mut b, csrf) = console_login_setup(None).await;
+    let r = b
+        .post(
+            &format!("/console/tenants/{tenant}/logins"),
+            &[("_csrf", &csrf), ("method", "qr"), ("label", "Derya QR")],
+        )
+        .await;
+    assert_eq!(r.status, 303);
+    let login_page = r.location().to_string();
+    let page = b.get(&login_page).await;
+    assert!(page.text.contains("<svg"), "{}", page.text);
+    assert!(page.text.contains("hx-trigger=\"every 2s\""));
+    dc.push(&world.scan_qr(person(7102, "Derya", Some("derya_qr"))));
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let url = format!("{}{login_page}/stage", b.base);
+        let req = b.client.get(url).header("HX-Request", "true");
+        let s = b.send(req).await;
+        if s.headers.contains_key("hx-redirect") {
+            break;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "{}", s.text);
+        let mut rx = app.ready.supervisor.watch(TenantId(tenant)).unwrap();
+        let _ = tokio::time::timeout(Duration::from_secs(5), rx.changed()).await;
+    }
+    let admin = app.admin().await.access;
+    let sessions = app
+        .get(&format!("/api/v1/tenants/{tenant}/sessions"), &admin)
+        .await;
+    assert_eq!(sessions.expect(200).as_array().unwrap().len(), 1);
+}

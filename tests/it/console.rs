@@ -9,21 +9,21 @@ use serde_json::json;
 use crate::common::{ADMIN_EMAIL, ADMIN_PASSWORD, App, PASSWORD};
 
 /// A browser without script: keeps cookies, does not follow redirects.
-struct Browser {
-    client: reqwest::Client,
-    base: String,
-    cookies: HashMap<String, String>,
-    lang: &'static str,
+pub struct Browser {
+    pub client: reqwest::Client,
+    pub base: String,
+    pub cookies: HashMap<String, String>,
+    pub lang: &'static str,
 }
 
-struct Page {
-    status: u16,
-    headers: HeaderMap,
-    text: String,
+pub struct Page {
+    pub status: u16,
+    pub headers: HeaderMap,
+    pub text: String,
 }
 
 impl Page {
-    fn location(&self) -> &str {
+    pub fn location(&self) -> &str {
         self.headers
             .get("location")
             .and_then(|v| v.to_str().ok())
@@ -31,7 +31,7 @@ impl Page {
     }
 
     /// The CSRF token the page carries (its `<meta>`).
-    fn csrf(&self) -> String {
+    pub fn csrf(&self) -> String {
         let at = self
             .text
             .find(r#"name="csrf-token" content=""#)
@@ -48,7 +48,7 @@ fn encode(form: &[(&str, &str)]) -> String {
 }
 
 impl Browser {
-    fn new(app: &App) -> Browser {
+    pub fn new(app: &App) -> Browser {
         Browser {
             client: reqwest::Client::builder()
                 .no_proxy()
@@ -69,7 +69,7 @@ impl Browser {
             .join("; ")
     }
 
-    async fn send(&mut self, req: reqwest::RequestBuilder) -> Page {
+    pub async fn send(&mut self, req: reqwest::RequestBuilder) -> Page {
         let req = req
             .header("cookie", self.cookie_header())
             .header("accept-language", self.lang);
@@ -94,13 +94,13 @@ impl Browser {
         }
     }
 
-    async fn get(&mut self, path: &str) -> Page {
+    pub async fn get(&mut self, path: &str) -> Page {
         let url = format!("{}{path}", self.base);
         let req = self.client.get(url);
         self.send(req).await
     }
 
-    async fn post(&mut self, path: &str, form: &[(&str, &str)]) -> Page {
+    pub async fn post(&mut self, path: &str, form: &[(&str, &str)]) -> Page {
         let url = format!("{}{path}", self.base);
         let req = self
             .client
@@ -111,7 +111,7 @@ impl Browser {
     }
 
     /// Signs in through the form; panics unless it works.
-    async fn sign_in(&mut self, email: &str, password: &str) {
+    pub async fn sign_in(&mut self, email: &str, password: &str) {
         let page = self.get("/console/login").await;
         assert_eq!(page.status, 200);
         let csrf = page.csrf();

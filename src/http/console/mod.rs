@@ -11,6 +11,7 @@ mod auth_pages;
 mod content_pages;
 mod csrf;
 mod live;
+mod login_pages;
 pub mod session;
 mod settings_pages;
 mod telegram_html;
@@ -67,6 +68,27 @@ pub fn router(st: Shared) -> Router<Shared> {
         .route(
             "/console/tenants/{id}/sessions",
             post(tenant_pages::connect_session),
+        )
+        .route("/console/tenants/{id}/logins", post(login_pages::start))
+        .route(
+            "/console/tenants/{id}/logins/{login}",
+            get(login_pages::show),
+        )
+        .route(
+            "/console/tenants/{id}/logins/{login}/stage",
+            get(login_pages::stage),
+        )
+        .route(
+            "/console/tenants/{id}/logins/{login}/code",
+            post(login_pages::code),
+        )
+        .route(
+            "/console/tenants/{id}/logins/{login}/password",
+            post(login_pages::password),
+        )
+        .route(
+            "/console/tenants/{id}/logins/{login}/cancel",
+            post(login_pages::cancel),
         )
         .route(
             "/console/tenants/{id}/sessions/import",

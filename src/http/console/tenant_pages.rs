@@ -269,6 +269,7 @@ fn notice_key(done: &str) -> Option<&'static str> {
         "session" => "tenant.session_connected",
         "imported" => "tenant.session_imported",
         "report" => "tenant.report_made",
+        "login" => "tenant.logged_in",
         "member" => "tenant.member_saved",
         _ => return None,
     })
