@@ -1033,3 +1033,51 @@ async fn owners_change_roles_remove_members_and_withdraw_invitations_but_keep_an
         .clone();
     assert_eq!(inv.as_array().unwrap().len(), 0);
 }
+
+#[tokio::test]
+async fn an_admin_edits_a_plan_and_a_bad_number_changes_nothing() {
+    let app = App::start().await;
+    let admin = app.admin().await;
+    let mut b = Browser::new(&app);
+    b.sign_in(ADMIN_EMAIL, ADMIN_PASSWORD).await;
+    let csrf = b.get("/console/plans").await.csrf();
+    let fields = [
+        ("sessions", "2"),
+        ("groups", "50"),
+        ("templates", "20"),
+        ("campaigns", "10"),
+        ("sends_per_day", "500"),
+        ("retention_days", "30"),
+        ("worker_memory_mb", "64"),
+        ("media_mb", "10"),
+        ("events_per_sec", "200"),
+        ("min_interval_mins", "10"),
+    ];
+    let mut form = vec![("_csrf", csrf.as_str()), ("name", "Esnaf")];
+    form.extend(fields);
+    let r = b.post("/console/plans", &form).await;
+    assert_eq!(r.status, 303, "{}", r.text);
+    let plans = app
+        .get("/api/v1/plans", &admin.access)
+        .await
+        .expect(200)
+        .clone();
+    let id = plans[0]["id"].as_u64().unwrap();
+
+    let mut bad = form.clone();
+    bad[2] = ("sessions", "çok");
+    let r = b.post(&format!("/console/plans/{id}"), &bad).await;
+    assert_eq!(r.status, 422);
+    let mut more = form.clone();
+    more[1] = ("name", "Esnaf Plus");
+    more[2] = ("sessions", "5");
+    let r = b.post(&format!("/console/plans/{id}"), &more).await;
+    assert_eq!(r.status, 303, "{}", r.text);
+    let plans = app
+        .get("/api/v1/plans", &admin.access)
+        .await
+        .expect(200)
+        .clone();
+    assert_eq!(plans[0]["name"], "Esnaf Plus");
+    assert_eq!(plans[0]["limits"]["sessions"], 5);
+}

@@ -645,8 +645,11 @@ fn limit_values(l: &PlanLimits) -> Vec<u32> {
 }
 
 pub struct PlanRow {
+    pub id: u64,
     pub name: String,
     pub values: Vec<String>,
+    /// `(field, catalogue key, value)` for the edit form.
+    pub edit: Vec<(&'static str, &'static str, u32)>,
 }
 
 #[derive(Template)]
@@ -671,12 +674,18 @@ fn plans_page(
         .catalog_read()?
         .plans()?
         .into_iter()
-        .map(|(_, p)| PlanRow {
-            name: p.name,
-            values: limit_values(&p.limits)
-                .into_iter()
-                .map(|n| t.num(n))
-                .collect(),
+        .map(|(id, p)| {
+            let raw = limit_values(&p.limits);
+            PlanRow {
+                id: id.0,
+                name: p.name,
+                values: raw.iter().map(|n| t.num(*n)).collect(),
+                edit: LIMIT_FIELDS
+                    .iter()
+                    .zip(raw)
+                    .map(|((f, k, _), v)| (*f, *k, v))
+                    .collect(),
+            }
         })
         .collect();
     Ok(render(&PlansPage {
@@ -697,7 +706,11 @@ pub async fn plans(State(st): State<Shared>, v: Viewer, Query(q): Query<DoneQuer
     if let Some(r) = admins_only(&v) {
         return r;
     }
-    let notice = (q.done.as_deref() == Some("created")).then(|| v.chrome.t.s("plans.created"));
+    let notice = match q.done.as_deref() {
+        Some("created") => Some(v.chrome.t.s("plans.created")),
+        Some("saved") => Some(v.chrome.t.s("plans.saved")),
+        _ => None,
+    };
     plans_page(&st, &v, notice, None).unwrap_or_else(|e| error_page(v.page("plans"), e))
 }
 
@@ -709,28 +722,7 @@ pub async fn create_plan(
     if let Some(r) = admins_only(&v) {
         return r;
     }
-    let parsed = (|| -> AppResult<(String, PlanLimits)> {
-        let n = |k: &str| -> AppResult<u32> {
-            f.get(k)
-                .map(|s| s.trim())
-                .unwrap_or("")
-                .parse::<u32>()
-                .map_err(|_| AppError::invalid(k, "a whole number from 0 to 4294967295"))
-        };
-        let limits = PlanLimits {
-            sessions: n("sessions")?,
-            groups: n("groups")?,
-            templates: n("templates")?,
-            campaigns: n("campaigns")?,
-            sends_per_day: n("sends_per_day")?,
-            retention_days: n("retention_days")?,
-            worker_memory_mb: n("worker_memory_mb")?,
-            media_mb: n("media_mb")?,
-            events_per_sec: n("events_per_sec")?,
-            min_interval_mins: n("min_interval_mins")?,
-        };
-        Ok((f.get("name").cloned().unwrap_or_default(), limits))
-    })();
+    let parsed = plan_form(&f);
     let now = st.now();
     let st2 = st.clone();
     let caller = v.caller.clone();
@@ -746,6 +738,66 @@ pub async fn create_plan(
     };
     match done {
         Ok(()) => Redirect::to("/console/plans?done=created").into_response(),
+        Err(e) => {
+            let status = crate::http::error::status_of(&e);
+            let text = error_text(&v.chrome, &e);
+            match plans_page(&st, &v, None, Some(text)) {
+                Ok(r) => (status, r).into_response(),
+                Err(e2) => error_page(v.page("plans"), e2),
+            }
+        }
+    }
+}
+
+/// A plan's name and limits from its form.
+fn plan_form(f: &HashMap<String, String>) -> AppResult<(String, PlanLimits)> {
+    let n = |k: &str| -> AppResult<u32> {
+        f.get(k)
+            .map(|s| s.trim())
+            .unwrap_or("")
+            .parse::<u32>()
+            .map_err(|_| AppError::invalid(k, "a whole number from 0 to 4294967295"))
+    };
+    let limits = PlanLimits {
+        sessions: n("sessions")?,
+        groups: n("groups")?,
+        templates: n("templates")?,
+        campaigns: n("campaigns")?,
+        sends_per_day: n("sends_per_day")?,
+        retention_days: n("retention_days")?,
+        worker_memory_mb: n("worker_memory_mb")?,
+        media_mb: n("media_mb")?,
+        events_per_sec: n("events_per_sec")?,
+        min_interval_mins: n("min_interval_mins")?,
+    };
+    Ok((f.get("name").cloned().unwrap_or_default(), limits))
+}
+
+/// Saves a plan's new name and limits; tenants on it get them.
+pub async fn update_plan(
+    State(st): State<Shared>,
+    v: Viewer,
+    Path(id): Path<u64>,
+    Form(f): Form<HashMap<String, String>>,
+) -> Response {
+    if let Some(r) = admins_only(&v) {
+        return r;
+    }
+    let now = st.now();
+    let st2 = st.clone();
+    let caller = v.caller.clone();
+    let done = match plan_form(&f) {
+        Ok((name, limits)) => {
+            blocking(move || {
+                let admin = crate::domain::auth::admin_scope(&st2, &caller)?;
+                tenancy::update_plan(&admin, PlanId(id), &name, limits, now).map(|_| ())
+            })
+            .await
+        }
+        Err(e) => Err(e),
+    };
+    match done {
+        Ok(()) => Redirect::to("/console/plans?done=saved").into_response(),
         Err(e) => {
             let status = crate::http::error::status_of(&e);
             let text = error_text(&v.chrome, &e);

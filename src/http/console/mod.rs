@@ -161,6 +161,7 @@ pub fn router(st: Shared) -> Router<Shared> {
             "/console/plans",
             get(admin_pages::plans).post(admin_pages::create_plan),
         )
+        .route("/console/plans/{id}", post(admin_pages::update_plan))
         .route("/console/audit", get(admin_pages::audit))
         .route("/console/account", get(account_pages::account))
         .route("/console/account/prefs", post(account_pages::save_prefs))
