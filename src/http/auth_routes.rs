@@ -107,21 +107,14 @@ async fn new_telegram_link(
     caller: Caller,
 ) -> AppResult<(StatusCode, Json<TelegramLinkCode>)> {
     let account = account_of(&caller)?;
-    if !crate::domain::telegram_link::platform_configured(&st.config) {
-        return Err(crate::domain::telegram_link::not_configured());
-    }
-    let bot = st
-        .supervisor
-        .platform_bot()
-        .and_then(|me| me.username)
-        .ok_or_else(crate::domain::telegram_link::unavailable)?;
-    let (code, expires_at) = st.link_codes.issue(account, st.now())?;
+    let (url, code, bot_username, expires_at) =
+        crate::domain::telegram_link::new_code(&st, account)?;
     Ok((
         StatusCode::CREATED,
         Json(TelegramLinkCode {
-            url: crate::domain::telegram_link::deep_link(&bot, &code),
+            url,
             code,
-            bot_username: bot,
+            bot_username,
             expires_at,
         }),
     ))

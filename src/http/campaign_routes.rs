@@ -533,48 +533,18 @@ async fn test_campaign(
         code: "telegram.account_required",
         message: "an API key has no Telegram user; log in as a person",
     })?;
-    let configured = crate::domain::telegram_link::platform_configured(&st.config);
-    let st2 = st.clone();
-    let (job, to) = blocking(move || {
-        // Another tenant's campaign is a 404 before anything about the caller is said.
-        t.scope
-            .shard_read()?
-            .campaign(CampaignId(ids.1))?
-            .ok_or(AppError::NotFound("campaign"))?;
-        if !configured {
-            return Err(crate::domain::telegram_link::not_configured());
-        }
-        let to = st2
-            .store
-            .catalog_read()?
-            .telegram_link(account)?
-            .ok_or_else(|| AppError::Conflict {
-                code: "telegram.not_linked",
-                message: "link your Telegram first: POST /api/v1/auth/telegram/link".into(),
-            })?;
-        let settings = crate::domain::tenancy::settings(&t.scope)?;
-        let group = q.group.map(botyard_shards::ids::ChatId);
-        let job = campaigns::test_post(
-            &t.scope,
-            &settings,
-            CampaignId(ids.1),
-            group,
-            &to,
-            st2.now(),
-        )?;
-        Ok((job, to.user_id))
-    })
+    let sent = campaigns::actions::send_test(
+        &st,
+        t.scope,
+        account,
+        CampaignId(ids.1),
+        q.group.map(botyard_shards::ids::ChatId),
+    )
     .await?;
-    let _turn = st.link_codes.test_turn(account)?;
-    let r = st
-        .supervisor
-        .send_direct(job, crate::domain::telegram_link::DIRECT_WAIT)
-        .await;
-    let (message_id, at_ms) = crate::domain::telegram_link::outcome(r)?;
     Ok(Json(TestSent {
-        telegram_user_id: to,
-        message_id,
-        sent_at: rfc3339(at_ms.div_euclid(1000)),
+        telegram_user_id: sent.telegram_user_id,
+        message_id: sent.message_id,
+        sent_at: rfc3339(sent.at_ms.div_euclid(1000)),
     }))
 }
 

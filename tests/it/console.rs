@@ -1081,3 +1081,34 @@ async fn an_admin_edits_a_plan_and_a_bad_number_changes_nothing() {
     assert_eq!(plans[0]["name"], "Esnaf Plus");
     assert_eq!(plans[0]["limits"]["sessions"], 5);
 }
+
+#[tokio::test]
+async fn without_a_platform_bot_linking_and_test_posts_say_so_in_the_page() {
+    let app = App::start().await;
+    let admin = app.admin().await;
+    let (t, _, _) = app
+        .tenant_with_owner(&admin.access, "Beykoz Bal", "bal@example.com")
+        .await;
+    let mut b = Browser::new(&app);
+    b.sign_in("bal@example.com", PASSWORD).await;
+    let acc = b.get("/console/account").await;
+    assert!(acc.text.contains("Get a link"));
+    let r = b
+        .post("/console/account/telegram", &[("_csrf", &acc.csrf())])
+        .await;
+    assert_eq!(r.status, 409);
+    assert!(r.text.contains("no platform bot"), "{}", r.text);
+    // A campaign's test post: the same answer, nothing sent.
+    let csrf = acc.csrf();
+    let r = b
+        .post(
+            &format!("/console/tenants/{t}/campaigns/999/test"),
+            &[("_csrf", &csrf)],
+        )
+        .await;
+    assert_eq!(
+        r.status, 404,
+        "another or missing campaign first: {}",
+        r.text
+    );
+}

@@ -83,3 +83,57 @@ pub async fn run_now(st: &Shared, scope: TenantScope, id: CampaignId) -> AppResu
         }
     })
 }
+
+/// What a test post came to: the Telegram user who got it, the message, and when (ms).
+pub struct TestSent {
+    pub telegram_user_id: i64,
+    pub message_id: i64,
+    pub at_ms: i64,
+}
+
+/// Sends the campaign's post to `account`'s own chat with the platform bot, as the campaign
+/// would post it for `group` (or its first target). Nothing is recorded as a run.
+pub async fn send_test(
+    st: &Shared,
+    scope: TenantScope,
+    account: botyard_shards::ids::AccountId,
+    id: CampaignId,
+    group: Option<botyard_shards::ids::ChatId>,
+) -> AppResult<TestSent> {
+    use crate::domain::telegram_link;
+    let configured = telegram_link::platform_configured(&st.config);
+    let st2 = st.clone();
+    let (job, to) = blocking(move || {
+        // Another tenant's campaign is a 404 before anything about the caller is said.
+        scope
+            .shard_read()?
+            .campaign(id)?
+            .ok_or(crate::error::AppError::NotFound("campaign"))?;
+        if !configured {
+            return Err(telegram_link::not_configured());
+        }
+        let to = st2
+            .store
+            .catalog_read()?
+            .telegram_link(account)?
+            .ok_or_else(|| crate::error::AppError::Conflict {
+                code: "telegram.not_linked",
+                message: "link your Telegram first: POST /api/v1/auth/telegram/link".into(),
+            })?;
+        let settings = crate::domain::tenancy::settings(&scope)?;
+        let job = super::test_post(&scope, &settings, id, group, &to, st2.now())?;
+        Ok((job, to.user_id))
+    })
+    .await?;
+    let _turn = st.link_codes.test_turn(account)?;
+    let r = st
+        .supervisor
+        .send_direct(job, telegram_link::DIRECT_WAIT)
+        .await;
+    let (message_id, at_ms) = telegram_link::outcome(r)?;
+    Ok(TestSent {
+        telegram_user_id: to,
+        message_id,
+        at_ms,
+    })
+}

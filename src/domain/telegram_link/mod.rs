@@ -189,6 +189,23 @@ pub fn not_configured() -> AppError {
     }
 }
 
+/// A new one-time link code for `account`: `(t.me deep link, code, bot username, expires)`.
+pub fn new_code(
+    st: &crate::state::AppState,
+    account: botyard_shards::ids::AccountId,
+) -> AppResult<(String, String, String, i64)> {
+    if !platform_configured(&st.config) {
+        return Err(not_configured());
+    }
+    let bot = st
+        .supervisor
+        .platform_bot()
+        .and_then(|me| me.username)
+        .ok_or_else(unavailable)?;
+    let (code, expires_at) = st.link_codes.issue(account, st.now())?;
+    Ok((deep_link(&bot, &code), code, bot, expires_at))
+}
+
 /// The platform bot is configured but not online now.
 pub fn unavailable() -> AppError {
     AppError::Upstream {

@@ -27,6 +27,10 @@ pub struct LoginRow {
 struct AccountPage {
     c: Chrome,
     time_zone: String,
+    /// The linked Telegram user's name, when linked.
+    telegram: Option<String>,
+    /// A fresh link to open in Telegram.
+    link: Option<String>,
     logins: Vec<LoginRow>,
     notice: Option<String>,
     error: Option<String>,
@@ -38,16 +42,35 @@ pub struct AccountQuery {
 }
 
 async fn page(st: &Shared, v: &Viewer, notice: Option<String>, error: Option<String>) -> Response {
+    page_with(st, v, notice, error, None).await
+}
+
+async fn page_with(
+    st: &Shared,
+    v: &Viewer,
+    notice: Option<String>,
+    error: Option<String>,
+    link: Option<String>,
+) -> Response {
     let st2 = st.clone();
     let account = v.account;
     let found = blocking(move || {
+        let telegram =
+            st2.store
+                .catalog_read()?
+                .telegram_link(account)?
+                .map(|l| match l.username {
+                    Some(u) => format!("{} (@{u})", l.first_name),
+                    None => l.first_name,
+                });
         Ok((
             browser_sessions::prefs(&st2, account)?,
             browser_sessions::logins(&st2, account)?,
+            telegram,
         ))
     })
     .await;
-    let (prefs, logins) = match found {
+    let (prefs, logins, telegram) = match found {
         Ok(f) => f,
         Err(e) => return error_page(v.page("account"), e),
     };
@@ -66,6 +89,8 @@ async fn page(st: &Shared, v: &Viewer, notice: Option<String>, error: Option<Str
         .collect();
     render(&AccountPage {
         time_zone: prefs.time_zone,
+        telegram,
+        link,
         logins,
         notice,
         error,
@@ -154,6 +179,28 @@ pub async fn change_password(
 pub async fn end_login(State(st): State<Shared>, v: Viewer, Path(family): Path<u64>) -> Response {
     match browser_sessions::end_login(&st, v.account, FamilyId(family)).await {
         Ok(()) => Redirect::to("/console/account").into_response(),
+        Err(e) => error_page(v.page("account"), e),
+    }
+}
+
+/// A one-time link that ties this account to the Telegram user who opens it (the platform
+/// bot's `/start <code>`); test posts then go to that chat.
+pub async fn link_telegram(State(st): State<Shared>, v: Viewer) -> Response {
+    match crate::domain::telegram_link::new_code(&st, v.account) {
+        Ok((url, ..)) => page_with(&st, &v, None, None, Some(url)).await,
+        Err(e) => {
+            let status = crate::http::error::status_of(&e);
+            let text = error_text(&v.chrome, &e);
+            (status, page(&st, &v, None, Some(text)).await).into_response()
+        }
+    }
+}
+
+pub async fn unlink_telegram(State(st): State<Shared>, v: Viewer) -> Response {
+    let account = v.account;
+    let st2 = st.clone();
+    match blocking(move || Ok(st2.store.catalog_write(|c| c.unlink_telegram(account))?)).await {
+        Ok(_) => Redirect::to("/console/account").into_response(),
         Err(e) => error_page(v.page("account"), e),
     }
 }

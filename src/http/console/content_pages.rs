@@ -355,6 +355,7 @@ pub async fn campaigns_list(
         "created" => Some("camp.created"),
         "started" => Some("camp.started"),
         "changed" => Some("camp.changed"),
+        "tested" => Some("camp.tested"),
         _ => None,
     });
     let notice = notice.map(|k| v.chrome.t.s(k).to_string());
@@ -491,6 +492,11 @@ pub async fn campaign_action(
                     })
                 }
             },
+            "test" => {
+                let account = v.account;
+                campaigns::actions::send_test(&st, scope, account, cid, None).await?;
+                Ok("tested")
+            }
             _ => Err(AppError::NotFound("action")),
         }
     }
@@ -622,6 +628,7 @@ pub async fn run(
 #[template(path = "console/campaign.html")]
 struct CampaignPage {
     c: Chrome,
+    edit: bool,
     tenant: u64,
     tenant_name: String,
     id: u64,
@@ -669,6 +676,7 @@ pub async fn campaign(
     let page = async {
         let scope = scope(&st, &v, id, None).await?;
         let tenant_name = scope.record().name.clone();
+        let edit = can_edit(&scope);
         let c = v.page(if v.is_admin() { "tenants" } else { "dashboard" });
         let c2 = c.clone();
         let st2 = st.clone();
@@ -696,6 +704,7 @@ pub async fn campaign(
                 _ => "camp.state_done",
             };
             Ok(CampaignPage {
+                edit,
                 tenant: id,
                 tenant_name,
                 id: cid.0,

@@ -170,6 +170,14 @@ pub fn router(st: Shared) -> Router<Shared> {
             post(account_pages::change_password),
         )
         .route(
+            "/console/account/telegram",
+            post(account_pages::link_telegram),
+        )
+        .route(
+            "/console/account/telegram/unlink",
+            post(account_pages::unlink_telegram),
+        )
+        .route(
             "/console/account/logins/{family}/end",
             post(account_pages::end_login),
         )
