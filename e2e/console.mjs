@@ -235,6 +235,11 @@ try {
 
     await owner.click("nav.sub >> text=Templates");
     await labelled(owner, "templates");
+    // A photo goes up with its progress shown, and the page lists it.
+    const png = Buffer.from("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg==", "base64");
+    await owner.setInputFiles("#m-file", { name: "lale.png", mimeType: "image/png", buffer: png });
+    await Promise.all([owner.waitForEvent("load"), owner.click("text=Upload")]);
+    check(await owner.isVisible("li >> text=lale.png"), "an uploaded photo is listed");
     await owner.fill("#tpl-name", "Hafta sonu");
     await owner.fill("#tpl-body", "**{group.title}**: hafta sonu %10 indirim & <fırsat>!");
     await owner.waitForFunction(() => document.querySelector("#preview b"), null, { timeout: 10000 });

@@ -11,6 +11,7 @@ use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
+use botyard_shards::TenantScope;
 use botyard_shards::ids::MediaId;
 use botyard_shards::records::{DEFAULT_MEDIA_MB, MediaKindRec, MediaRec};
 
@@ -97,15 +98,28 @@ async fn upload_media(
     ApiQuery(q): ApiQuery<UploadQuery>,
     body: Body,
 ) -> AppResult<(StatusCode, Json<MediaOut>)> {
-    let name = media::clean_name(&q.name)?;
+    let (id, rec) = upload(&st, t.scope, &q.name, body).await?;
+    Ok((StatusCode::CREATED, Json(media_out(id, rec))))
+}
+
+/// Receives an upload for the tenant: streamed to a temporary file within the plan's size
+/// limit, its type read from its bytes, a photo checked, then stored. The API and the console
+/// both upload through here.
+pub async fn upload(
+    st: &Shared,
+    scope: TenantScope,
+    name: &str,
+    body: Body,
+) -> AppResult<(MediaId, MediaRec)> {
+    let name = media::clean_name(name)?;
     let st2 = st.clone();
-    let plan = t.scope.record().plan;
+    let plan = scope.record().plan;
     let limit_mb =
         blocking(move || crate::domain::tenancy::plan_limit(&st2.store, plan, |l| l.media_mb))
             .await?
             .unwrap_or(DEFAULT_MEDIA_MB);
     let limit = u64::from(limit_mb) * 1024 * 1024;
-    let dir = crate::domain::tenant_workers::media_dir(&st, t.scope.tenant_id());
+    let dir = crate::domain::tenant_workers::media_dir(&st, scope.tenant_id());
     tokio::fs::create_dir_all(&dir)
         .await
         .map_err(media::io_error)?;
@@ -126,14 +140,14 @@ async fn upload_media(
     };
     let st2 = st.clone();
     let (id, rec) = blocking(move || {
-        let r = media::store(&t.scope, &dir, &tmp, rec);
+        let r = media::store(&scope, &dir, &tmp, rec);
         drop(guard);
         // The new file, readable by the worker's user where workers run as another one.
-        crate::domain::tenant_workers::prepare_media_dir(&st2, t.scope.tenant_id())?;
+        crate::domain::tenant_workers::prepare_media_dir(&st2, scope.tenant_id())?;
         r
     })
     .await?;
-    Ok((StatusCode::CREATED, Json(media_out(id, rec))))
+    Ok((id, rec))
 }
 
 /// Streams the body into `tmp`, refusing it past `limit` or when the first bytes are not a

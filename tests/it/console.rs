@@ -1112,3 +1112,47 @@ async fn without_a_platform_bot_linking_and_test_posts_say_so_in_the_page() {
         r.text
     );
 }
+
+#[tokio::test]
+async fn uploads_need_the_csrf_header_and_refuse_what_is_not_media() {
+    let app = App::start().await;
+    let admin = app.admin().await;
+    let (t, _, _) = app
+        .tenant_with_owner(&admin.access, "Sarıyer Su", "su@example.com")
+        .await;
+    let mut b = Browser::new(&app);
+    b.sign_in("su@example.com", PASSWORD).await;
+    let csrf = b
+        .get(&format!("/console/tenants/{t}/templates"))
+        .await
+        .csrf();
+    let url = format!("{}/console/tenants/{t}/media?name=a.png", b.base);
+    let png = {
+        use base64::Engine;
+        base64::engine::general_purpose::STANDARD
+            .decode("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg==")
+            .unwrap()
+    };
+    let no_token = b.client.post(&url).body(png.clone());
+    assert_eq!(b.send(no_token).await.status, 403);
+    let exe = b
+        .client
+        .post(&url)
+        .header("x-csrf-token", &csrf)
+        .body(b"\x7fELF\x02\x01\x01\x00binary".to_vec());
+    let r = b.send(exe).await;
+    assert!(
+        r.status == 415 || r.status == 422,
+        "{} {}",
+        r.status,
+        r.text
+    );
+    let ok = b.client.post(&url).header("x-csrf-token", &csrf).body(png);
+    assert_eq!(b.send(ok).await.status, 201);
+    let media = app
+        .get(&format!("/api/v1/tenants/{t}/media"), &admin.access)
+        .await
+        .expect(200)
+        .clone();
+    assert_eq!(media.as_array().unwrap().len(), 1);
+}

@@ -37,8 +37,32 @@
       });
     });
   }
+  // A file goes up as the raw body, its progress shown; the page reloads when it is stored.
+  function upload(form) {
+    form.addEventListener("submit", function (e) {
+      e.preventDefault();
+      var input = form.querySelector("input[type=file]");
+      var bar = form.querySelector("progress");
+      if (!input || !input.files || !input.files[0]) { return; }
+      var file = input.files[0];
+      var xhr = new XMLHttpRequest();
+      xhr.open("POST", form.getAttribute("action") + "?name=" + encodeURIComponent(file.name));
+      xhr.setRequestHeader("X-CSRF-Token", csrf);
+      xhr.setRequestHeader("Content-Type", "application/octet-stream");
+      xhr.upload.addEventListener("progress", function (p) {
+        if (bar && p.lengthComputable) { bar.value = Math.round(p.loaded * 100 / p.total); }
+      });
+      xhr.addEventListener("load", function () {
+        if (xhr.status >= 200 && xhr.status < 300) { window.location.reload(); return; }
+        var toast = document.getElementById("toast");
+        if (toast) { toast.textContent = xhr.responseText || xhr.statusText; }
+      });
+      xhr.send(file);
+    });
+  }
   function start() {
     document.querySelectorAll("table[data-live]").forEach(live);
+    document.querySelectorAll("form[data-upload]").forEach(upload);
   }
   if (document.readyState === "loading") {
     document.addEventListener("DOMContentLoaded", start);

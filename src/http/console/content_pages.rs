@@ -69,6 +69,8 @@ struct TemplatesPage {
     tenant: u64,
     tenant_name: String,
     templates: Vec<TemplateRow>,
+    /// `(id, name, kind, size)`.
+    media: Vec<(u64, String, String, String)>,
     edit: bool,
     draft_name: String,
     draft_body: String,
@@ -94,8 +96,21 @@ async fn templates_page(
     let scope = scope(st, v, id, None).await?;
     let t = v.chrome.t.clone();
     let (name, edit) = (scope.record().name.clone(), can_edit(&scope));
-    let rows = blocking(move || {
+    let t2 = v.chrome.t.clone();
+    let (rows, media) = blocking(move || {
         let s = scope.shard_read()?;
+        let media = s
+            .media_files()?
+            .into_iter()
+            .map(|(id, m)| {
+                (
+                    id.0,
+                    m.name,
+                    format!("{:?}", m.kind).to_lowercase(),
+                    t2.bytes(m.size),
+                )
+            })
+            .collect::<Vec<_>>();
         let mut rows = Vec::new();
         for (tid, rec) in s.templates()? {
             let format = match s.template_version(tid, rec.latest)?.map(|v| v.format) {
@@ -110,13 +125,14 @@ async fn templates_page(
                 updated: t.when(rec.updated_at),
             });
         }
-        Ok(rows)
+        Ok((rows, media))
     })
     .await?;
     Ok(render(&TemplatesPage {
         tenant: id,
         tenant_name: name,
         templates: rows,
+        media,
         edit,
         draft_name: draft.name,
         draft_body: draft.body,
@@ -146,6 +162,8 @@ pub async fn templates(
 
 #[derive(Deserialize)]
 pub struct TemplateForm {
+    #[serde(default)]
+    media_id: String,
     #[serde(default)]
     name: String,
     #[serde(default)]
@@ -212,13 +230,25 @@ pub async fn create_template(
     let author = v.account.0;
     let st2 = st.clone();
     let (name, body, format) = (f.name.clone(), f.body.clone(), format_of(&f.format));
+    let media = match f.media_id.as_str() {
+        "" => None,
+        m => match m.parse::<u64>() {
+            Ok(id) => Some(botyard_shards::ids::MediaId(id)),
+            Err(_) => {
+                return error_page(
+                    v.page(""),
+                    AppError::invalid("media_id", "not a file of this tenant"),
+                );
+            }
+        },
+    };
     let saved = blocking(move || {
         let limit = tenancy::plan_limit(&st2.store, scope.record().plan, |l| l.templates)?;
         let c = Content {
             body,
             format,
             buttons: Vec::new(),
-            media: None,
+            media,
         };
         templates::create(&scope, limit, &name, c, now, Some(author)).map(|_| ())
     })
@@ -746,4 +776,30 @@ pub async fn campaign(
         Ok(p) => render(&p),
         Err(e) => error_page(v.page(""), e),
     }
+}
+
+/// A file uploaded as the raw body (the console's script sends it with its progress shown);
+/// answers 201 or the error's text.
+pub async fn upload_media(
+    State(st): State<Shared>,
+    v: Viewer,
+    Path(id): Path<u64>,
+    Query(q): Query<UploadQuery>,
+    body: axum::body::Body,
+) -> Response {
+    let stored = async {
+        let scope = scope(&st, &v, id, Some(Needs::Edit)).await?;
+        crate::http::media_routes::upload(&st, scope, &q.name, body).await
+    }
+    .await;
+    match stored {
+        Ok(_) => StatusCode::CREATED.into_response(),
+        Err(e) => (crate::http::error::status_of(&e), error_text(&v.chrome, &e)).into_response(),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct UploadQuery {
+    #[serde(default)]
+    name: String,
 }

@@ -115,6 +115,10 @@ pub fn router(st: Shared) -> Router<Shared> {
             get(content_pages::templates).post(content_pages::create_template),
         )
         .route(
+            "/console/tenants/{id}/media",
+            post(content_pages::upload_media),
+        )
+        .route(
             "/console/tenants/{id}/templates/preview",
             post(content_pages::preview),
         )
