@@ -119,7 +119,7 @@ pub async fn upload(
             .await?
             .unwrap_or(DEFAULT_MEDIA_MB);
     let limit = u64::from(limit_mb) * 1024 * 1024;
-    let dir = crate::domain::tenant_workers::media_dir(&st, scope.tenant_id());
+    let dir = crate::domain::tenant_workers::media_dir(st, scope.tenant_id());
     tokio::fs::create_dir_all(&dir)
         .await
         .map_err(media::io_error)?;
