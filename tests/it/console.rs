@@ -1156,3 +1156,68 @@ async fn uploads_need_the_csrf_header_and_refuse_what_is_not_media() {
         .clone();
     assert_eq!(media.as_array().unwrap().len(), 1);
 }
+
+#[tokio::test]
+async fn a_template_is_edited_into_a_new_version_and_bad_markup_keeps_the_old() {
+    let app = App::start().await;
+    let admin = app.admin().await;
+    let (t, _, owner) = app
+        .tenant_with_owner(&admin.access, "Kuzguncuk Kahve", "nil@example.com")
+        .await;
+    let tid = app
+        .post(
+            &format!("/api/v1/tenants/{t}/templates"),
+            &owner.access,
+            json!({"name": "Sabah", "body": "**Günaydın**"}),
+        )
+        .await
+        .expect(201)["id"]
+        .as_u64()
+        .unwrap();
+    let mut b = Browser::new(&app);
+    b.sign_in("nil@example.com", PASSWORD).await;
+    let page = b
+        .get(&format!("/console/tenants/{t}/templates/{tid}"))
+        .await;
+    assert_eq!(page.status, 200);
+    assert!(page.text.contains("**Günaydın**"));
+    let csrf = page.csrf();
+    let bad = b
+        .post(
+            &format!("/console/tenants/{t}/templates/{tid}"),
+            &[
+                ("_csrf", &csrf),
+                ("name", "Sabah"),
+                ("format", "html"),
+                ("body", "<b>kırık"),
+            ],
+        )
+        .await;
+    assert_eq!(bad.status, 422);
+    assert!(
+        bad.text.contains("kırık") && !bad.text.contains("<b>kırık"),
+        "the draft stays in the editor, escaped"
+    );
+    let ok = b
+        .post(
+            &format!("/console/tenants/{t}/templates/{tid}"),
+            &[
+                ("_csrf", &csrf),
+                ("name", "Sabah"),
+                ("format", "markdown"),
+                ("body", "**Günaydın** İstanbul"),
+            ],
+        )
+        .await;
+    assert_eq!(ok.status, 303, "{}", ok.text);
+    let v = app
+        .get(
+            &format!("/api/v1/tenants/{t}/templates/{tid}"),
+            &owner.access,
+        )
+        .await
+        .expect(200)
+        .clone();
+    assert_eq!(v["version"], 2, "{v}");
+    assert_eq!(v["body"], "**Günaydın** İstanbul");
+}

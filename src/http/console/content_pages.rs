@@ -803,3 +803,151 @@ pub struct UploadQuery {
     #[serde(default)]
     name: String,
 }
+
+// ---- one template: its latest version in the editor; saving makes a new version ----
+
+#[derive(Template)]
+#[template(path = "console/template_edit.html")]
+struct TemplateEditPage {
+    c: Chrome,
+    tenant: u64,
+    tenant_name: String,
+    id: u64,
+    name: String,
+    version: u32,
+    body: String,
+    html: bool,
+    media_id: Option<u64>,
+    media: Vec<(u64, String)>,
+    edit: bool,
+    error: Option<String>,
+}
+
+async fn template_page(
+    st: &Shared,
+    v: &Viewer,
+    id: u64,
+    tid: u64,
+    draft: Option<TemplateForm>,
+    error: Option<String>,
+) -> AppResult<Response> {
+    let scope = scope(st, v, id, None).await?;
+    let (tenant_name, edit) = (scope.record().name.clone(), can_edit(&scope));
+    let (rec, ver, media) = blocking(move || {
+        let s = scope.shard_read()?;
+        let rec = s
+            .template(TemplateId(tid))?
+            .ok_or(AppError::NotFound("template"))?;
+        let ver = s
+            .template_version(TemplateId(tid), rec.latest)?
+            .ok_or(AppError::NotFound("template version"))?;
+        let media = s
+            .media_files()?
+            .into_iter()
+            .map(|(m, r)| (m.0, r.name))
+            .collect::<Vec<_>>();
+        Ok((rec, ver, media))
+    })
+    .await?;
+    let (name, body, html, media_id) = match draft {
+        Some(f) => (
+            f.name,
+            f.body,
+            f.format == "html",
+            f.media_id.parse::<u64>().ok(),
+        ),
+        None => (
+            rec.name,
+            ver.body,
+            ver.format == TemplateFormatRec::Html,
+            ver.media.map(|m| m.0),
+        ),
+    };
+    Ok(render(&TemplateEditPage {
+        tenant: id,
+        tenant_name,
+        id: tid,
+        name,
+        version: rec.latest,
+        body,
+        html,
+        media_id,
+        media,
+        edit,
+        error,
+        c: v.page(if v.is_admin() { "tenants" } else { "dashboard" }),
+    }))
+}
+
+pub async fn template(
+    State(st): State<Shared>,
+    v: Viewer,
+    Path((id, tid)): Path<(u64, u64)>,
+) -> Response {
+    template_page(&st, &v, id, tid, None, None)
+        .await
+        .unwrap_or_else(|e| error_page(v.page(""), e))
+}
+
+/// Saves the editor as the template's next version (a name alone renames it).
+pub async fn update_template(
+    State(st): State<Shared>,
+    v: Viewer,
+    Path((id, tid)): Path<(u64, u64)>,
+    Form(f): Form<TemplateForm>,
+) -> Response {
+    let saved = async {
+        let scope = scope(&st, &v, id, Some(Needs::Edit)).await?;
+        let media = match f.media_id.as_str() {
+            "" => None,
+            m => Some(botyard_shards::ids::MediaId(m.parse::<u64>().map_err(
+                |_| AppError::invalid("media_id", "not a file of this tenant"),
+            )?)),
+        };
+        let c = Content {
+            body: f.body.clone(),
+            format: format_of(&f.format),
+            buttons: Vec::new(),
+            media,
+        };
+        let (name, now, author) = (f.name.clone(), st.now(), v.account.0);
+        blocking(move || {
+            // Buttons are kept from the saved version: this editor does not show them yet.
+            let s = scope.shard_read()?;
+            let rec = s
+                .template(TemplateId(tid))?
+                .ok_or(AppError::NotFound("template"))?;
+            let buttons = s
+                .template_version(TemplateId(tid), rec.latest)?
+                .map(|v| templates::buttons_of(&v))
+                .unwrap_or_default();
+            drop(s);
+            let c = Content { buttons, ..c };
+            templates::update(
+                &scope,
+                TemplateId(tid),
+                Some(&name),
+                Some(c),
+                now,
+                Some(author),
+            )
+            .map(|_| ())
+        })
+        .await
+    }
+    .await;
+    match saved {
+        Ok(()) => {
+            Redirect::to(&format!("/console/tenants/{id}/templates?done=saved")).into_response()
+        }
+        Err(e @ AppError::Invalid { .. }) => {
+            let status = crate::http::error::status_of(&e);
+            let text = error_text(&v.chrome, &e);
+            match template_page(&st, &v, id, tid, Some(f), Some(text)).await {
+                Ok(r) => (status, r).into_response(),
+                Err(e) => error_page(v.page(""), e),
+            }
+        }
+        Err(e) => error_page(v.page(""), e),
+    }
+}

@@ -119,6 +119,10 @@ pub fn router(st: Shared) -> Router<Shared> {
             post(content_pages::upload_media),
         )
         .route(
+            "/console/tenants/{id}/templates/{tid}",
+            get(content_pages::template).post(content_pages::update_template),
+        )
+        .route(
             "/console/tenants/{id}/templates/preview",
             post(content_pages::preview),
         )
