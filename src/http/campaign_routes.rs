@@ -138,7 +138,7 @@ fn hhmm(min: u16) -> String {
     format!("{:02}:{:02}", min / 60, min % 60)
 }
 
-fn parse_hhmm(s: &str, field: &str) -> AppResult<u16> {
+pub(crate) fn parse_hhmm(s: &str, field: &str) -> AppResult<u16> {
     let bad = || AppError::Invalid {
         code: "campaign.window",
         field: field.into(),

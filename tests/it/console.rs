@@ -1221,3 +1221,89 @@ async fn a_template_is_edited_into_a_new_version_and_bad_markup_keeps_the_old() 
     assert_eq!(v["version"], 2, "{v}");
     assert_eq!(v["body"], "**Günaydın** İstanbul");
 }
+
+#[tokio::test]
+async fn a_campaign_is_built_with_its_window_jitter_and_pin() {
+    let app = App::start().await;
+    let admin = app.admin().await;
+    let mut limits = crate::common::limits();
+    limits["groups"] = json!(10);
+    limits["campaigns"] = json!(5);
+    let sim = app
+        .sim_tenant(
+            &admin.access,
+            "Pencere",
+            limits,
+            json!({"seed": 3, "groups": 2, "events_per_sec": 1.0}),
+        )
+        .await;
+    let t = sim.tenant;
+    let groups = app
+        .get(&format!("/api/v1/tenants/{t}/groups"), &sim.owner)
+        .await
+        .expect(200)
+        .clone();
+    let chat = groups[0]["chat_id"].as_i64().unwrap();
+    app.patch(
+        &format!("/api/v1/tenants/{t}/groups/{chat}"),
+        &sim.owner,
+        json!({"enabled": true, "tags": ["vitrin"]}),
+    )
+    .await
+    .expect(200);
+    let tpl = app
+        .post(
+            &format!("/api/v1/tenants/{t}/templates"),
+            &sim.owner,
+            json!({"name": "Vitrin", "body": "Yeni ürünler"}),
+        )
+        .await
+        .expect(201)["id"]
+        .as_u64()
+        .unwrap()
+        .to_string();
+    let mut b = Browser::new(&app);
+    b.sign_in("owner-pencere@example.com", PASSWORD).await;
+    let csrf = b
+        .get(&format!("/console/tenants/{t}/campaigns"))
+        .await
+        .csrf();
+    let base = [
+        ("_csrf", csrf.as_str()),
+        ("name", "Akşam"),
+        ("template_id", tpl.as_str()),
+        ("tags", "vitrin"),
+        ("kind", "every"),
+        ("value", "120"),
+        ("window_from", "18:00"),
+        ("window_to", "21:30"),
+        ("d4", "1"),
+        ("d5", "1"),
+        ("jitter_minutes", "5"),
+        ("pin", "1"),
+    ];
+    let mut bad = base.to_vec();
+    bad[7] = ("window_to", "25:99");
+    let r = b
+        .post(&format!("/console/tenants/{t}/campaigns"), &bad)
+        .await;
+    assert_eq!(r.status, 422);
+    assert!(r.text.contains("25:99"), "{}", r.text);
+    let r = b
+        .post(&format!("/console/tenants/{t}/campaigns"), &base)
+        .await;
+    assert_eq!(r.status, 303, "{}", r.text);
+    let list = app
+        .get(&format!("/api/v1/tenants/{t}/campaigns"), &sim.owner)
+        .await
+        .expect(200)
+        .clone();
+    assert_eq!(list.as_array().unwrap().len(), 1, "only the good one");
+    let c = &list[0];
+    assert_eq!(c["window"]["start"], "18:00");
+    assert_eq!(c["window"]["end"], "21:30");
+    assert_eq!(c["window"]["days"], json!(["fri", "sat"]));
+    assert_eq!(c["jitter_secs"], 300);
+    assert_eq!(c["pin"], true);
+    assert_eq!(c["delete_previous"], false);
+}

@@ -290,6 +290,8 @@ pub struct CampaignRow {
 #[template(path = "console/campaigns.html")]
 struct CampaignsPage {
     c: Chrome,
+    /// The weekday checkboxes: `(field, catalogue key)`, Monday first.
+    days: Vec<(&'static str, &'static str)>,
     tenant: u64,
     tenant_name: String,
     campaigns: Vec<CampaignRow>,
@@ -364,6 +366,15 @@ async fn campaigns_page(
     })
     .await?;
     Ok(render(&CampaignsPage {
+        days: vec![
+            ("d0", "day.mon"),
+            ("d1", "day.tue"),
+            ("d2", "day.wed"),
+            ("d3", "day.thu"),
+            ("d4", "day.fri"),
+            ("d5", "day.sat"),
+            ("d6", "day.sun"),
+        ],
         tenant: id,
         tenant_name: name,
         campaigns,
@@ -406,6 +417,23 @@ pub struct CampaignForm {
     kind: String,
     #[serde(default)]
     value: String,
+    /// The posting window, `HH:MM` to `HH:MM` (both empty: any time).
+    #[serde(default)]
+    window_from: String,
+    #[serde(default)]
+    window_to: String,
+    /// Ticked weekdays, `d0` (Monday) to `d6`.
+    d0: Option<String>,
+    d1: Option<String>,
+    d2: Option<String>,
+    d3: Option<String>,
+    d4: Option<String>,
+    d5: Option<String>,
+    d6: Option<String>,
+    #[serde(default)]
+    jitter_minutes: String,
+    delete_previous: Option<String>,
+    pin: Option<String>,
 }
 
 fn campaign_input(f: &CampaignForm) -> AppResult<campaigns::Input> {
@@ -428,6 +456,31 @@ fn campaign_input(f: &CampaignForm) -> AppResult<campaigns::Input> {
         },
         _ => return Err(AppError::invalid("kind", "choose every, once or cron")),
     };
+    let window = match (f.window_from.trim(), f.window_to.trim()) {
+        ("", "") => None,
+        (from, to) => {
+            let ticked = [&f.d0, &f.d1, &f.d2, &f.d3, &f.d4, &f.d5, &f.d6];
+            let mut days = 0u8;
+            for (i, d) in ticked.iter().enumerate() {
+                if d.is_some() {
+                    days |= 1 << i;
+                }
+            }
+            Some(botyard_shards::records::WindowRec {
+                start_min: crate::http::campaign_routes::parse_hhmm(from, "window_from")?,
+                end_min: crate::http::campaign_routes::parse_hhmm(to, "window_to")?,
+                days: if days == 0 { 0x7f } else { days },
+            })
+        }
+    };
+    let jitter_secs = match f.jitter_minutes.trim() {
+        "" => 0,
+        j => j
+            .parse::<u32>()
+            .ok()
+            .and_then(|m| m.checked_mul(60))
+            .ok_or_else(|| AppError::invalid("jitter_minutes", "a number of minutes"))?,
+    };
     Ok(campaigns::Input {
         name: f.name.clone(),
         template,
@@ -442,12 +495,12 @@ fn campaign_input(f: &CampaignForm) -> AppResult<campaigns::Input> {
             .collect(),
         session: None,
         schedule,
-        window: None,
+        window,
         starts_on: None,
         ends_on: None,
-        jitter_secs: 0,
-        delete_previous: false,
-        pin: false,
+        jitter_secs,
+        delete_previous: f.delete_previous.is_some(),
+        pin: f.pin.is_some(),
         force: false,
     })
 }
