@@ -1307,3 +1307,53 @@ async fn a_campaign_is_built_with_its_window_jitter_and_pin() {
     assert_eq!(c["pin"], true);
     assert_eq!(c["delete_previous"], false);
 }
+
+#[tokio::test]
+async fn a_suspended_tenant_may_still_revoke_a_key_as_in_the_api() {
+    let app = App::start().await;
+    let admin = app.admin().await;
+    let (t, _, owner) = app
+        .tenant_with_owner(&admin.access, "Ortaköy Kumpir", "mert@example.com")
+        .await;
+    let key = app
+        .post(
+            &format!("/api/v1/tenants/{t}/api-keys"),
+            &owner.access,
+            json!({"name": "Kasa", "role": "viewer"}),
+        )
+        .await
+        .expect(201)["id"]
+        .as_u64()
+        .unwrap();
+    app.post(
+        &format!("/api/v1/tenants/{t}/suspend"),
+        &admin.access,
+        json!({}),
+    )
+    .await
+    .expect(200);
+    let mut b = Browser::new(&app);
+    b.sign_in("mert@example.com", PASSWORD).await;
+    let page = b.get(&format!("/console/tenants/{t}/api-keys")).await;
+    assert_eq!(page.status, 200);
+    let csrf = page.csrf();
+    let create = b
+        .post(
+            &format!("/console/tenants/{t}/api-keys"),
+            &[("_csrf", &csrf), ("name", "Yeni"), ("role", "viewer")],
+        )
+        .await;
+    assert_eq!(create.status, 403, "a suspended tenant makes no new key");
+    let revoke = b
+        .post(
+            &format!("/console/tenants/{t}/api-keys/{key}/revoke"),
+            &[("_csrf", &csrf)],
+        )
+        .await;
+    assert_eq!(
+        revoke.status, 200,
+        "taking a key away stays possible: {}",
+        revoke.text
+    );
+    assert!(revoke.text.contains("revoked"));
+}

@@ -6,39 +6,19 @@ use axum::extract::{Path, Query, State};
 use axum::response::Response;
 use serde::Deserialize;
 
+use axum::http::Method;
 use botyard_shards::TenantScope;
-use botyard_shards::ids::{ApiKeyId, TenantId};
+use botyard_shards::ids::ApiKeyId;
 use botyard_shards::records::Role;
 
+use super::authorize::{Want, tenant};
 use super::session::{Chrome, Viewer};
 use super::{error_page, render};
-use crate::domain::{auth, tenancy};
+use crate::domain::tenancy;
 use crate::error::{AppError, AppResult};
 use crate::http::roles::Needs;
 use crate::runtime::tenant_logs::LogLine;
 use crate::state::{Shared, blocking};
-
-/// The viewer's scope of the tenant, for those who manage it; `changes` also refuses a
-/// suspended tenant, except what it may still do (revoking a key).
-async fn managed(st: &Shared, v: &Viewer, id: u64, change: Option<&str>) -> AppResult<TenantScope> {
-    let st2 = st.clone();
-    let caller = v.caller.clone();
-    let change = change.map(str::to_string);
-    blocking(move || {
-        let scope = auth::scope(&st2, &caller, TenantId(id))?;
-        crate::http::roles::check(scope.access(), Needs::Manage, change.is_some())?;
-        if let Some(route) = change {
-            crate::http::roles::check_active(
-                scope.status(),
-                scope.access(),
-                &axum::http::Method::POST,
-                &route,
-            )?;
-        }
-        Ok(scope)
-    })
-    .await
-}
 
 pub struct KeyRow {
     pub id: u64,
@@ -87,7 +67,7 @@ fn keys_page(v: &Viewer, scope: &TenantScope, new_key: Option<String>) -> AppRes
 
 pub async fn keys(State(st): State<Shared>, v: Viewer, Path(id): Path<u64>) -> Response {
     let page = async {
-        let scope = managed(&st, &v, id, None).await?;
+        let scope = tenant(&st, &v, id, Want::See(Needs::Manage)).await?;
         keys_page(&v, &scope, None)
     }
     .await;
@@ -110,7 +90,13 @@ pub async fn create_key(
     Form(f): Form<KeyForm>,
 ) -> Response {
     let page = async {
-        let scope = managed(&st, &v, id, Some("/api/v1/tenants/{id}/api-keys")).await?;
+        let scope = tenant(
+            &st,
+            &v,
+            id,
+            Want::Change(Method::POST, "/api/v1/tenants/{id}/api-keys"),
+        )
+        .await?;
         let role = match f.role.as_str() {
             "owner" => Role::Owner,
             "editor" => Role::Editor,
@@ -135,7 +121,13 @@ pub async fn revoke_key(
     Path((id, key)): Path<(u64, u64)>,
 ) -> Response {
     let page = async {
-        let scope = managed(&st, &v, id, Some("/api/v1/tenants/{id}/api-keys/{key_id}")).await?;
+        let scope = tenant(
+            &st,
+            &v,
+            id,
+            Want::Change(Method::DELETE, "/api/v1/tenants/{id}/api-keys/{key_id}"),
+        )
+        .await?;
         let now = st.now();
         let scope = blocking(move || {
             tenancy::revoke_api_key(&scope, ApiKeyId(key), now)?;
@@ -174,7 +166,7 @@ pub async fn logs(
     Query(q): Query<LogQuery>,
 ) -> Response {
     let page = async {
-        let scope = managed(&st, &v, id, None).await?;
+        let scope = tenant(&st, &v, id, Want::See(Needs::Manage)).await?;
         let level_name = q
             .level
             .unwrap_or_else(|| "info".into())

@@ -143,12 +143,7 @@ pub async fn change_password(
     crate::http::extract::ClientIp(ip): crate::http::extract::ClientIp,
     Form(f): Form<PasswordForm>,
 ) -> Response {
-    let user_agent = headers
-        .get(header::USER_AGENT)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("")
-        .to_string();
-    let origin = browser_sessions::Origin { ip, user_agent };
+    let origin = super::auth_pages::origin(ip, &headers);
     let st2 = st.clone();
     let changed = auth::change_password_then(
         &st,

@@ -57,6 +57,16 @@ fn anonymous(st: &Shared, headers: &HeaderMap, lang: Language) -> (Chrome, Optio
     }
 }
 
+/// Where a sign-in comes from: the client's address and its browser.
+pub fn origin(ip: std::net::IpAddr, headers: &HeaderMap) -> Origin {
+    let user_agent = headers
+        .get(header::USER_AGENT)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_string();
+    Origin { ip, user_agent }
+}
+
 fn with_cookie(mut r: Response, set: Option<HeaderValue>) -> Response {
     if let Some(v) = set {
         r.headers_mut().append(header::SET_COOKIE, v);
@@ -105,12 +115,7 @@ pub async fn login(
     headers: HeaderMap,
     Form(f): Form<LoginForm>,
 ) -> Response {
-    let user_agent = headers
-        .get(header::USER_AGENT)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("")
-        .to_string();
-    let origin = Origin { ip, user_agent };
+    let origin = origin(ip, &headers);
     match browser_sessions::sign_in(&st, &f.email, Secret::new(f.password), origin).await {
         Ok(started) => signed_in(&st, &started.token),
         Err(e) => {
@@ -208,12 +213,7 @@ pub async fn setup(
     headers: HeaderMap,
     Form(f): Form<SetupForm>,
 ) -> Response {
-    let user_agent = headers
-        .get(header::USER_AGENT)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("")
-        .to_string();
-    let origin = Origin { ip, user_agent };
+    let origin = origin(ip, &headers);
     let lang = browser_language(&headers);
     match browser_sessions::complete_setup(&st, &f.token, &f.email, Secret::new(f.password), origin)
         .await
@@ -289,12 +289,7 @@ pub async fn accept_invite(
     headers: HeaderMap,
     Form(f): Form<InviteForm>,
 ) -> Response {
-    let user_agent = headers
-        .get(header::USER_AGENT)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("")
-        .to_string();
-    let origin = Origin { ip, user_agent };
+    let origin = origin(ip, &headers);
     let result =
         browser_sessions::accept_invitation(&st, &f.token, Secret::new(f.password), origin).await;
     let (c, set) = anonymous(&st, &headers, browser_language(&headers));

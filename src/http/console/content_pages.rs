@@ -5,43 +5,24 @@
 use askama::Template;
 use axum::Form;
 use axum::extract::{Path, Query, State};
-use axum::http::StatusCode;
+use axum::http::{Method, StatusCode};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use serde::Deserialize;
 
 use botyard_shards::TenantScope;
-use botyard_shards::ids::{CampaignId, TemplateId, TenantId};
+use botyard_shards::ids::{CampaignId, TemplateId};
 use botyard_shards::records::{CampaignStateRec, DeliveryStateRec, ScheduleRec, TemplateFormatRec};
 
+use super::authorize::{Want, tenant};
 use super::session::{Chrome, Viewer};
 use super::telegram_html;
 use super::{error_page, error_text, render};
 use crate::domain::campaigns::{self, actions::RunOutcome};
 use crate::domain::templates::{self, Content, TemplateFormat};
-use crate::domain::{auth, tenancy};
+use crate::domain::tenancy;
 use crate::error::{AppError, AppResult};
 use crate::http::roles::Needs;
 use crate::state::{Shared, blocking};
-
-/// The viewer's scope of tenant `id`, allowed `needs` when it changes something.
-async fn scope(st: &Shared, v: &Viewer, id: u64, needs: Option<Needs>) -> AppResult<TenantScope> {
-    let st2 = st.clone();
-    let caller = v.caller.clone();
-    blocking(move || {
-        let scope = auth::scope(&st2, &caller, TenantId(id))?;
-        if let Some(n) = needs {
-            crate::http::roles::check(scope.access(), n, true)?;
-            crate::http::roles::check_active(
-                scope.status(),
-                scope.access(),
-                &axum::http::Method::POST,
-                "/api/v1/tenants/{id}/templates",
-            )?;
-        }
-        Ok(scope)
-    })
-    .await
-}
 
 fn can_edit(scope: &TenantScope) -> bool {
     crate::http::roles::check(scope.access(), Needs::Edit, true).is_ok()
@@ -93,7 +74,7 @@ async fn templates_page(
     notice: Option<&'static str>,
     error: Option<String>,
 ) -> AppResult<Response> {
-    let scope = scope(st, v, id, None).await?;
+    let scope = tenant(st, v, id, Want::Read).await?;
     let t = v.chrome.t.clone();
     let (name, edit) = (scope.record().name.clone(), can_edit(&scope));
     let t2 = v.chrome.t.clone();
@@ -187,7 +168,7 @@ pub async fn preview(
     Path(id): Path<u64>,
     Form(f): Form<TemplateForm>,
 ) -> Response {
-    let scope = match scope(&st, &v, id, None).await {
+    let scope = match tenant(&st, &v, id, Want::Read).await {
         Ok(s) => s,
         Err(e) => return (StatusCode::NOT_FOUND, error_text(&v.chrome, &e)).into_response(),
     };
@@ -222,7 +203,14 @@ pub async fn create_template(
     Path(id): Path<u64>,
     Form(f): Form<TemplateForm>,
 ) -> Response {
-    let scope = match scope(&st, &v, id, Some(Needs::Edit)).await {
+    let scope = match tenant(
+        &st,
+        &v,
+        id,
+        Want::Change(Method::POST, "/api/v1/tenants/{id}/templates"),
+    )
+    .await
+    {
         Ok(s) => s,
         Err(e) => return error_page(v.page(""), e),
     };
@@ -320,7 +308,7 @@ async fn campaigns_page(
     notice: Option<String>,
     error: Option<String>,
 ) -> AppResult<Response> {
-    let scope = scope(st, v, id, None).await?;
+    let scope = tenant(st, v, id, Want::Read).await?;
     let (name, edit) = (scope.record().name.clone(), can_edit(&scope));
     let c = v.page(if v.is_admin() { "tenants" } else { "dashboard" });
     let c2 = c.clone();
@@ -512,7 +500,13 @@ pub async fn create_campaign(
     Form(f): Form<CampaignForm>,
 ) -> Response {
     let created = async {
-        let scope = scope(&st, &v, id, Some(Needs::Edit)).await?;
+        let scope = tenant(
+            &st,
+            &v,
+            id,
+            Want::Change(Method::POST, "/api/v1/tenants/{id}/campaigns"),
+        )
+        .await?;
         let i = campaign_input(&f)?;
         let st2 = st.clone();
         blocking(move || {
@@ -543,7 +537,15 @@ pub async fn campaign_action(
     Path((id, cid, action)): Path<(u64, u64, String)>,
 ) -> Response {
     let done = async {
-        let scope = scope(&st, &v, id, Some(Needs::Edit)).await?;
+        let route = match action.as_str() {
+            "activate" => "/api/v1/tenants/{id}/campaigns/{campaign_id}/activate",
+            "pause" => "/api/v1/tenants/{id}/campaigns/{campaign_id}/pause",
+            "resume" => "/api/v1/tenants/{id}/campaigns/{campaign_id}/resume",
+            "run" => "/api/v1/tenants/{id}/campaigns/{campaign_id}/run",
+            "test" => "/api/v1/tenants/{id}/campaigns/{campaign_id}/test",
+            _ => return Err(AppError::NotFound("action")),
+        };
+        let scope = tenant(&st, &v, id, Want::Change(Method::POST, route)).await?;
         let cid = CampaignId(cid);
         match action.as_str() {
             "activate" => {
@@ -627,7 +629,7 @@ pub async fn run(
     Path((id, cid, n)): Path<(u64, u64, u32)>,
 ) -> Response {
     let page = async {
-        let scope = scope(&st, &v, id, None).await?;
+        let scope = tenant(&st, &v, id, Want::Read).await?;
         let tenant_name = scope.record().name.clone();
         let t = v.chrome.t.clone();
         let (campaign, lines) = blocking(move || {
@@ -757,7 +759,7 @@ pub async fn campaign(
     Path((id, cid)): Path<(u64, u64)>,
 ) -> Response {
     let page = async {
-        let scope = scope(&st, &v, id, None).await?;
+        let scope = tenant(&st, &v, id, Want::Read).await?;
         let tenant_name = scope.record().name.clone();
         let edit = can_edit(&scope);
         let c = v.page(if v.is_admin() { "tenants" } else { "dashboard" });
@@ -841,7 +843,13 @@ pub async fn upload_media(
     body: axum::body::Body,
 ) -> Response {
     let stored = async {
-        let scope = scope(&st, &v, id, Some(Needs::Edit)).await?;
+        let scope = tenant(
+            &st,
+            &v,
+            id,
+            Want::Change(Method::POST, "/api/v1/tenants/{id}/media"),
+        )
+        .await?;
         crate::http::media_routes::upload(&st, scope, &q.name, body).await
     }
     .await;
@@ -884,7 +892,7 @@ async fn template_page(
     draft: Option<TemplateForm>,
     error: Option<String>,
 ) -> AppResult<Response> {
-    let scope = scope(st, v, id, None).await?;
+    let scope = tenant(st, v, id, Want::Read).await?;
     let (tenant_name, edit) = (scope.record().name.clone(), can_edit(&scope));
     let (rec, ver, media) = blocking(move || {
         let s = scope.shard_read()?;
@@ -950,7 +958,16 @@ pub async fn update_template(
     Form(f): Form<TemplateForm>,
 ) -> Response {
     let saved = async {
-        let scope = scope(&st, &v, id, Some(Needs::Edit)).await?;
+        let scope = tenant(
+            &st,
+            &v,
+            id,
+            Want::Change(
+                Method::PATCH,
+                "/api/v1/tenants/{id}/templates/{template_id}",
+            ),
+        )
+        .await?;
         let media = match f.media_id.as_str() {
             "" => None,
             m => Some(botyard_shards::ids::MediaId(m.parse::<u64>().map_err(

@@ -5,20 +5,19 @@
 use askama::Template;
 use axum::Form;
 use axum::extract::{Path, State};
-use axum::http::HeaderValue;
+use axum::http::{HeaderValue, Method};
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 
 use botyard_shards::TenantScope;
-use botyard_shards::ids::TenantId;
 
+use super::authorize::{Want, tenant};
 use super::session::{Chrome, Viewer};
 use super::{error_page, error_text, render};
-use crate::domain::auth;
-use crate::domain::logins::{self, Method, Stage};
+use crate::domain::logins::{self, Stage};
 use crate::error::{AppError, AppResult};
 use crate::http::roles::Needs;
-use crate::state::{Shared, blocking};
+use crate::state::Shared;
 
 /// What the stage fragment shows.
 pub enum StageView {
@@ -50,23 +49,6 @@ struct StageFragment {
     login: u64,
     stage: StageView,
     poll: bool,
-}
-
-async fn scope(st: &Shared, v: &Viewer, id: u64) -> AppResult<TenantScope> {
-    let st2 = st.clone();
-    let caller = v.caller.clone();
-    blocking(move || {
-        let scope = auth::scope(&st2, &caller, TenantId(id))?;
-        crate::http::roles::check(scope.access(), Needs::Manage, true)?;
-        crate::http::roles::check_active(
-            scope.status(),
-            scope.access(),
-            &axum::http::Method::POST,
-            "/api/v1/tenants/{id}/logins/{login_id}/code",
-        )?;
-        Ok(scope)
-    })
-    .await
 }
 
 /// The view of a stage; `None` when the login is done (the session exists).
@@ -124,10 +106,16 @@ pub async fn start(
     Form(f): Form<StartForm>,
 ) -> Response {
     let started = async {
-        let scope = scope(&st, &v, id).await?;
+        let scope = tenant(
+            &st,
+            &v,
+            id,
+            Want::Change(Method::POST, "/api/v1/tenants/{id}/logins"),
+        )
+        .await?;
         let method = match f.method.as_str() {
-            "phone" => Method::Phone(f.phone.clone()),
-            "qr" => Method::Qr,
+            "phone" => logins::Method::Phone(f.phone.clone()),
+            "qr" => logins::Method::Qr,
             _ => {
                 return Err(AppError::invalid(
                     "method",
@@ -152,7 +140,7 @@ pub async fn show(
     Path((id, login)): Path<(u64, u64)>,
 ) -> Response {
     let shown = async {
-        let scope = scope(&st, &v, id).await?;
+        let scope = tenant(&st, &v, id, Want::See(Needs::Manage)).await?;
         let stage = logins::status(&st, &scope, login).await?;
         Ok::<_, AppError>(page(&v, &scope, login, stage, None))
     }
@@ -167,7 +155,7 @@ pub async fn stage(
     Path((id, login)): Path<(u64, u64)>,
 ) -> Response {
     let stage = async {
-        let scope = scope(&st, &v, id).await?;
+        let scope = tenant(&st, &v, id, Want::See(Needs::Manage)).await?;
         logins::status(&st, &scope, login).await
     }
     .await;
@@ -245,7 +233,8 @@ pub async fn code(
     Path((id, login)): Path<(u64, u64)>,
     Form(f): Form<CodeForm>,
 ) -> Response {
-    match scope(&st, &v, id).await {
+    let step = Want::Change(Method::POST, "/api/v1/tenants/{id}/logins/{login_id}/code");
+    match tenant(&st, &v, id, step).await {
         Ok(scope) => {
             let r = logins::code(&st, &scope, login, &f.code).await;
             answered(&v, &scope, login, r, StageView::Code)
@@ -260,7 +249,11 @@ pub async fn password(
     Path((id, login)): Path<(u64, u64)>,
     Form(f): Form<PasswordForm>,
 ) -> Response {
-    match scope(&st, &v, id).await {
+    let step = Want::Change(
+        Method::POST,
+        "/api/v1/tenants/{id}/logins/{login_id}/password",
+    );
+    match tenant(&st, &v, id, step).await {
         Ok(scope) => {
             let pw = zeroize::Zeroizing::new(f.password);
             let r = logins::password(&st, &scope, login, pw).await;
@@ -276,7 +269,13 @@ pub async fn cancel(
     Path((id, login)): Path<(u64, u64)>,
 ) -> Response {
     let cancelled = async {
-        let scope = scope(&st, &v, id).await?;
+        let scope = tenant(
+            &st,
+            &v,
+            id,
+            Want::Change(Method::DELETE, "/api/v1/tenants/{id}/logins/{login_id}"),
+        )
+        .await?;
         logins::cancel(&st, &scope, login).await
     }
     .await;

@@ -8,6 +8,7 @@ mod account_pages;
 mod admin_pages;
 mod assets;
 mod auth_pages;
+mod authorize;
 mod content_pages;
 mod csrf;
 mod live;

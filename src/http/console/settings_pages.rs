@@ -7,13 +7,14 @@ use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 
-use botyard_shards::ids::TenantId;
+use axum::http::Method;
 use botyard_shards::records::{Language, ParseMode, SettingsRec};
 
+use super::authorize::{Want, tenant};
 use super::session::{Chrome, Viewer};
 use super::{error_page, error_text, render};
-use crate::domain::{auth, tenancy};
-use crate::error::{AppError, AppResult};
+use crate::domain::tenancy;
+use crate::error::AppError;
 use crate::http::roles::Needs;
 use crate::state::{Shared, blocking};
 
@@ -58,30 +59,6 @@ fn page(
     })
 }
 
-async fn scope(
-    st: &Shared,
-    v: &Viewer,
-    id: u64,
-    change: bool,
-) -> AppResult<botyard_shards::TenantScope> {
-    let st2 = st.clone();
-    let caller = v.caller.clone();
-    blocking(move || {
-        let scope = auth::scope(&st2, &caller, TenantId(id))?;
-        crate::http::roles::check(scope.access(), Needs::Manage, change)?;
-        if change {
-            crate::http::roles::check_active(
-                scope.status(),
-                scope.access(),
-                &axum::http::Method::PUT,
-                "/api/v1/tenants/{id}/settings",
-            )?;
-        }
-        Ok(scope)
-    })
-    .await
-}
-
 #[derive(Deserialize)]
 pub struct DoneQuery {
     done: Option<String>,
@@ -94,7 +71,7 @@ pub async fn settings(
     Query(q): Query<DoneQuery>,
 ) -> Response {
     let found = async {
-        let scope = scope(&st, &v, id, false).await?;
+        let scope = tenant(&st, &v, id, Want::See(Needs::Manage)).await?;
         let name = scope.record().name.clone();
         let s = blocking(move || tenancy::settings(&scope)).await?;
         Ok::<_, AppError>((name, s))
@@ -145,7 +122,13 @@ pub async fn save(
         protect_content: f.protect_content.is_some(),
     };
     let saved = async {
-        let scope = scope(&st, &v, id, true).await?;
+        let scope = tenant(
+            &st,
+            &v,
+            id,
+            Want::Change(Method::PUT, "/api/v1/tenants/{id}/settings"),
+        )
+        .await?;
         crate::domain::settings::save(&st, scope, input).await
     }
     .await;
@@ -158,7 +141,7 @@ pub async fn save(
             let status = crate::http::error::status_of(&e);
             let text = error_text(&v.chrome, &e);
             let current = async {
-                let scope = scope(&st, &v, id, false).await?;
+                let scope = tenant(&st, &v, id, Want::See(Needs::Manage)).await?;
                 let name = scope.record().name.clone();
                 let mut s = blocking(move || tenancy::settings(&scope)).await?;
                 s.display_name = f.display_name;

@@ -5,7 +5,7 @@
 use askama::Template;
 use axum::Form;
 use axum::extract::{Path, Query, State};
-use axum::http::StatusCode;
+use axum::http::{Method, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 
@@ -13,6 +13,7 @@ use botyard_shards::records::{Role, TenantStatus};
 use botyard_shards::{Access, TenantScope};
 
 use super::admin_pages::{form_plan, same_name, status_names};
+use super::authorize::{self, Want};
 use super::session::{Chrome, Viewer};
 use super::{error_page, render};
 use crate::domain::auth::{self, normalize_email};
@@ -84,18 +85,6 @@ struct TenantPage {
 pub struct TenantQuery {
     done: Option<String>,
     invite: Option<String>,
-}
-
-/// The role table and the suspension rule, for a change of kind `needs`.
-fn allowed(scope: &TenantScope, needs: Needs) -> AppResult<()> {
-    crate::http::roles::check(scope.access(), needs, true)?;
-    if scope.status() == TenantStatus::Suspended && scope.access() != Access::Admin {
-        return Err(AppError::Forbidden {
-            code: "tenant.suspended",
-            message: "this tenant is suspended; contact the reseller",
-        });
-    }
-    Ok(())
 }
 
 fn role_name(r: Role) -> String {
@@ -281,14 +270,9 @@ pub async fn tenant(
     Path(id): Path<u64>,
     Query(q): Query<TenantQuery>,
 ) -> Response {
-    let st2 = st.clone();
-    let caller = v.caller.clone();
-    let built = blocking(move || {
-        let scope = auth::scope(&st2, &caller, botyard_shards::ids::TenantId(id))?;
-        Ok(scope)
-    })
-    .await
-    .and_then(|scope| build(&st, &v, &scope));
+    let built = authorize::tenant(&st, &v, id, Want::Read)
+        .await
+        .and_then(|scope| build(&st, &v, &scope));
     match built {
         Ok(mut page) => {
             page.notice = q
@@ -311,25 +295,22 @@ pub async fn tenant(
     }
 }
 
-/// Runs `act` on the viewer's scope of tenant `id` after `needs` is allowed, then goes back
-/// to the tenant's page with `done`.
+/// Runs `act` on the viewer's scope of tenant `id` once the change is allowed (`method route`:
+/// the API's twin of the action), then goes back to the tenant's page with `done`.
 async fn act(
     st: Shared,
     v: Viewer,
     id: u64,
-    needs: Needs,
+    (method, route): (Method, &'static str),
     done: &'static str,
     act: impl FnOnce(&Shared, &TenantScope, i64) -> AppResult<Option<String>> + Send + 'static,
 ) -> Response {
     let now = st.now();
     let st2 = st.clone();
-    let caller = v.caller.clone();
-    let result = blocking(move || {
-        let scope = auth::scope(&st2, &caller, botyard_shards::ids::TenantId(id))?;
-        allowed(&scope, needs)?;
-        act(&st2, &scope, now)
-    })
-    .await;
+    let result = match authorize::tenant(&st, &v, id, Want::Change(method, route)).await {
+        Ok(scope) => blocking(move || act(&st2, &scope, now)).await,
+        Err(e) => Err(e),
+    };
     match result {
         Ok(extra) => {
             let mut to = format!("/console/tenants/{id}?done={done}");
@@ -355,11 +336,18 @@ pub async fn set_plan(
     Path(id): Path<u64>,
     Form(f): Form<PlanForm>,
 ) -> Response {
-    act(st, v, id, Needs::Admin, "plan", move |_, scope, now| {
-        let plan = form_plan(&f.plan_id)?;
-        tenancy::update_tenant(scope, None, Some(plan), now)?;
-        Ok(None)
-    })
+    act(
+        st,
+        v,
+        id,
+        (Method::PATCH, "/api/v1/tenants/{id}"),
+        "plan",
+        move |_, scope, now| {
+            let plan = form_plan(&f.plan_id)?;
+            tenancy::update_tenant(scope, None, Some(plan), now)?;
+            Ok(None)
+        },
+    )
     .await
 }
 
@@ -368,7 +356,7 @@ pub async fn suspend(State(st): State<Shared>, v: Viewer, Path(id): Path<u64>) -
         st.clone(),
         v,
         id,
-        Needs::Admin,
+        (Method::POST, "/api/v1/tenants/{id}/suspend"),
         "suspended",
         |_, scope, now| {
             tenancy::set_status(scope, TenantStatus::Suspended, now)?;
@@ -387,7 +375,7 @@ pub async fn resume(State(st): State<Shared>, v: Viewer, Path(id): Path<u64>) ->
         st.clone(),
         v,
         id,
-        Needs::Admin,
+        (Method::POST, "/api/v1/tenants/{id}/resume"),
         "resumed",
         |_, scope, now| {
             tenancy::set_status(scope, TenantStatus::Active, now)?;
@@ -416,17 +404,20 @@ pub async fn delete(
     Form(f): Form<DeleteForm>,
 ) -> Response {
     let tid = botyard_shards::ids::TenantId(id);
-    let st2 = st.clone();
-    let caller = v.caller.clone();
-    let checked = blocking(move || {
-        let scope = auth::scope(&st2, &caller, tid)?;
-        allowed(&scope, Needs::Admin)?;
-        if !same_name(&f.confirm, &scope.record().name) {
-            return Err(AppError::invalid("confirm", "the name does not match"));
+    let checked = authorize::tenant(
+        &st,
+        &v,
+        id,
+        Want::Change(Method::DELETE, "/api/v1/tenants/{id}"),
+    )
+    .await
+    .and_then(|scope| {
+        if same_name(&f.confirm, &scope.record().name) {
+            Ok(())
+        } else {
+            Err(AppError::invalid("confirm", "the name does not match"))
         }
-        Ok(())
-    })
-    .await;
+    });
     if let Err(e) = checked {
         let e = match e {
             AppError::Invalid { .. } => {
@@ -483,16 +474,23 @@ pub async fn invite(
     Form(f): Form<InviteForm>,
 ) -> Response {
     let ttl = st.config.auth.invitation_ttl_hours as i64 * 3600;
-    act(st, v, id, Needs::Manage, "invited", move |_, scope, now| {
-        let email = normalize_email("email", &f.email)?;
-        let role = match f.role.as_str() {
-            "owner" => Role::Owner,
-            "editor" => Role::Editor,
-            "viewer" => Role::Viewer,
-            _ => return Err(AppError::invalid("role", "choose owner, editor or viewer")),
-        };
-        Ok(tenancy::invite(scope, email, role, now, ttl)?.token)
-    })
+    act(
+        st,
+        v,
+        id,
+        (Method::POST, "/api/v1/tenants/{id}/invitations"),
+        "invited",
+        move |_, scope, now| {
+            let email = normalize_email("email", &f.email)?;
+            let role = match f.role.as_str() {
+                "owner" => Role::Owner,
+                "editor" => Role::Editor,
+                "viewer" => Role::Viewer,
+                _ => return Err(AppError::invalid("role", "choose owner, editor or viewer")),
+            };
+            Ok(tenancy::invite(scope, email, role, now, ttl)?.token)
+        },
+    )
     .await
 }
 
@@ -511,30 +509,37 @@ pub async fn update_group(
     Path((id, chat)): Path<(u64, i64)>,
     Form(f): Form<GroupForm>,
 ) -> Response {
-    act(st, v, id, Needs::Edit, "group", move |st, scope, now| {
-        let tags: Vec<String> = f
-            .tags
-            .split(',')
-            .map(str::trim)
-            .filter(|t| !t.is_empty())
-            .map(str::to_string)
-            .collect();
-        if tags.len() > 20 {
-            return Err(AppError::invalid("tags", "at most 20 tags"));
-        }
-        let limit = tenancy::plan_limit(&st.store, scope.record().plan, |l| l.groups)?;
-        crate::domain::groups::update(
-            scope,
-            limit,
-            botyard_shards::ids::ChatId(chat),
-            crate::domain::groups::GroupPatch {
-                enabled: Some(f.enabled.is_some()),
-                tags: Some(tags),
-            },
-            now,
-        )?;
-        Ok(None)
-    })
+    act(
+        st,
+        v,
+        id,
+        (Method::PATCH, "/api/v1/tenants/{id}/groups/{chat_id}"),
+        "group",
+        move |st, scope, now| {
+            let tags: Vec<String> = f
+                .tags
+                .split(',')
+                .map(str::trim)
+                .filter(|t| !t.is_empty())
+                .map(str::to_string)
+                .collect();
+            if tags.len() > 20 {
+                return Err(AppError::invalid("tags", "at most 20 tags"));
+            }
+            let limit = tenancy::plan_limit(&st.store, scope.record().plan, |l| l.groups)?;
+            crate::domain::groups::update(
+                scope,
+                limit,
+                botyard_shards::ids::ChatId(chat),
+                crate::domain::groups::GroupPatch {
+                    enabled: Some(f.enabled.is_some()),
+                    tags: Some(tags),
+                },
+                now,
+            )?;
+            Ok(None)
+        },
+    )
     .await
 }
 
@@ -557,13 +562,12 @@ pub async fn connect_session(
     Form(f): Form<SessionForm>,
 ) -> Response {
     let connected = async {
-        let st2 = st.clone();
-        let caller = v.caller.clone();
-        let scope = blocking(move || {
-            let scope = auth::scope(&st2, &caller, botyard_shards::ids::TenantId(id))?;
-            allowed(&scope, Needs::Manage)?;
-            Ok(scope)
-        })
+        let scope = authorize::tenant(
+            &st,
+            &v,
+            id,
+            Want::Change(Method::POST, "/api/v1/tenants/{id}/sessions"),
+        )
         .await?;
         let new = match f.kind.as_str() {
             "bot" => crate::domain::tenant_workers::NewSession::Bot {
@@ -602,13 +606,12 @@ pub async fn import_session(
     Form(f): Form<ImportForm>,
 ) -> Response {
     let imported = async {
-        let st2 = st.clone();
-        let caller = v.caller.clone();
-        let scope = blocking(move || {
-            let scope = auth::scope(&st2, &caller, botyard_shards::ids::TenantId(id))?;
-            allowed(&scope, Needs::Manage)?;
-            Ok(scope)
-        })
+        let scope = authorize::tenant(
+            &st,
+            &v,
+            id,
+            Want::Change(Method::POST, "/api/v1/tenants/{id}/sessions/import"),
+        )
         .await?;
         let parsed = crate::worker::session_import::parse_string(f.string.trim());
         crate::domain::tenant_workers::import_parsed(&st, scope, f.label, parsed).await
@@ -622,10 +625,17 @@ pub async fn import_session(
 
 /// Makes last week's report; it opens in the browser from the tenant's page.
 pub async fn make_report(State(st): State<Shared>, v: Viewer, Path(id): Path<u64>) -> Response {
-    act(st, v, id, Needs::Manage, "report", |_, scope, now| {
-        crate::domain::stats::report::make_last_week(scope, now)?;
-        Ok(None)
-    })
+    act(
+        st,
+        v,
+        id,
+        (Method::POST, "/api/v1/tenants/{id}/reports"),
+        "report",
+        |_, scope, now| {
+            crate::domain::stats::report::make_last_week(scope, now)?;
+            Ok(None)
+        },
+    )
     .await
 }
 
@@ -642,7 +652,12 @@ pub async fn update_member(
     Path((id, account)): Path<(u64, u64)>,
     Form(f): Form<MemberForm>,
 ) -> Response {
-    act(st, v, id, Needs::Manage, "member", move |_, scope, now| {
+    let twin = if f.role == "remove" {
+        (Method::DELETE, "/api/v1/tenants/{id}/members/{account_id}")
+    } else {
+        (Method::PATCH, "/api/v1/tenants/{id}/members/{account_id}")
+    };
+    act(st, v, id, twin, "member", move |_, scope, now| {
         let account = botyard_shards::ids::AccountId(account);
         match f.role.as_str() {
             "remove" => tenancy::remove_member(scope, account, now)?,
@@ -667,7 +682,11 @@ pub async fn withdraw_invitation(
     v: Viewer,
     Path((id, invitation)): Path<(u64, u64)>,
 ) -> Response {
-    act(st, v, id, Needs::Manage, "member", move |_, scope, now| {
+    let twin = (
+        Method::DELETE,
+        "/api/v1/tenants/{id}/invitations/{invitation_id}",
+    );
+    act(st, v, id, twin, "member", move |_, scope, now| {
         tenancy::withdraw_invitation(scope, botyard_shards::ids::InvitationId(invitation), now)?;
         Ok(None)
     })
