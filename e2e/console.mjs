@@ -293,6 +293,24 @@ try {
   await admin.click("nav >> text=Pano");
   await snap(admin, "dashboard-turkish");
 
+  // Dark, and Turkish on a phone: the same pages, read in each theme and language.
+  {
+    const dark = await newPage({ colorScheme: "dark", locale: "tr-TR", extraHTTPHeaders: { "accept-language": "tr" } });
+    await dark.goto(`${BASE}/console/login`);
+    await dark.fill("#email", SIM_OWNER);
+    await dark.fill("#password", OWNER_PASSWORD);
+    await dark.click("button[type=submit]");
+    await dark.waitForURL(/\/console\/tenants\/\d+/);
+    const bg = await dark.evaluate(() => getComputedStyle(document.body).backgroundColor);
+    check(bg === "rgb(17, 20, 24)", `the dark theme applies (${bg})`);
+    await contrast(dark, "tenant (dark)");
+    await snap(dark, "tenant-dark-turkish");
+    await dark.setViewportSize({ width: 390, height: 844 });
+    await dark.goto(dark.url().replace(/\/console\/tenants\/(\d+).*$/, "/console/tenants/$1/campaigns"));
+    await snap(dark, "campaigns-dark-phone-turkish");
+    await dark.context().close();
+  }
+
   // 8. Sign out: the cookie is gone and the console asks to sign in again.
   await admin.click("text=Çıkış yap");
   await admin.waitForURL(/\/console\/login\?out=1/);

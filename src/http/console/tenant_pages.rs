@@ -9,7 +9,7 @@ use axum::http::{Method, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 
-use botyard_shards::records::{Role, TenantStatus};
+use botyard_shards::records::{CampaignStateRec, Role, TenantStatus};
 use botyard_shards::{Access, TenantScope};
 
 use super::admin_pages::{form_plan, same_name, status_names};
@@ -203,7 +203,14 @@ fn build(st: &Shared, v: &Viewer, scope: &TenantScope) -> AppResult<TenantPage> 
             .into_iter()
             .map(|(_, k)| CampaignRow {
                 name: k.name,
-                status: format!("{:?}", k.state).to_lowercase(),
+                status: t
+                    .s(match k.state {
+                        CampaignStateRec::Draft => "camp.state_draft",
+                        CampaignStateRec::Active => "camp.state_active",
+                        CampaignStateRec::Paused { .. } => "camp.state_paused",
+                        CampaignStateRec::Finished => "camp.state_done",
+                    })
+                    .to_string(),
                 next_run: k.next_run.map(|n| t.when(n)).unwrap_or_default(),
             })
             .collect(),
