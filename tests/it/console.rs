@@ -1357,3 +1357,40 @@ async fn a_suspended_tenant_may_still_revoke_a_key_as_in_the_api() {
     );
     assert!(revoke.text.contains("revoked"));
 }
+
+#[tokio::test]
+async fn a_session_file_is_imported_from_the_page_and_garbage_is_refused() {
+    use crate::session_import::make;
+    let app = App::start().await;
+    let admin = app.admin().await;
+    let (t, _, _) = app
+        .tenant_with_owner(&admin.access, "Kadıköy Plak", "efe@example.com")
+        .await;
+    let mut b = Browser::new(&app);
+    b.sign_in("efe@example.com", PASSWORD).await;
+    let page = b.get(&format!("/console/tenants/{t}")).await;
+    assert!(page.text.contains("import-file"));
+    let csrf = page.csrf();
+    let url = format!(
+        "{}/console/tenants/{t}/sessions/import-file?name=eski.session",
+        b.base
+    );
+    let junk = b
+        .client
+        .post(&url)
+        .header("x-csrf-token", &csrf)
+        .body(b"not a sqlite file".to_vec());
+    let r = b.send(junk).await;
+    assert_eq!(r.status, 422, "{}", r.text);
+    assert_eq!(session_count(&app, &admin.access, t).await, 0);
+    let key: Vec<u8> = (0..=255u8)
+        .map(|i| i.wrapping_mul(11).wrapping_add(1))
+        .collect();
+    let file = make::telethon_file(2, "149.154.167.51", 443, Some(&key));
+    let ok = b.client.post(&url).header("x-csrf-token", &csrf).body(file);
+    let r = b.send(ok).await;
+    assert_eq!(r.status, 201, "{}", r.text);
+    assert_eq!(session_count(&app, &admin.access, t).await, 1);
+    let page = b.get(&format!("/console/tenants/{t}")).await;
+    assert!(page.text.contains(">eski<"), "labelled after the file");
+}

@@ -92,6 +92,12 @@ pub fn router(st: Shared) -> Router<Shared> {
             post(login_pages::cancel),
         )
         .route(
+            "/console/tenants/{id}/sessions/import-file",
+            post(tenant_pages::import_session_file).layer(axum::extract::DefaultBodyLimit::max(
+                crate::worker::session_import::FILE_MAX,
+            )),
+        )
+        .route(
             "/console/tenants/{id}/sessions/import",
             post(tenant_pages::import_session),
         )

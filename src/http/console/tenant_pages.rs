@@ -699,3 +699,42 @@ pub async fn withdraw_invitation(
     })
     .await
 }
+
+#[derive(Deserialize)]
+pub struct FileQuery {
+    /// The file's name, kept as the session's label.
+    #[serde(default)]
+    name: String,
+}
+
+/// Imports a Telethon or Pyrogram `.session` file sent as the raw body (the console's upload
+/// script); answers 201 or the error's text. It is read in memory, never written to disk.
+pub async fn import_session_file(
+    State(st): State<Shared>,
+    v: Viewer,
+    Path(id): Path<u64>,
+    Query(q): Query<FileQuery>,
+    body: axum::body::Bytes,
+) -> Response {
+    let imported = async {
+        let scope = authorize::tenant(
+            &st,
+            &v,
+            id,
+            Want::Change(Method::POST, "/api/v1/tenants/{id}/sessions/import-file"),
+        )
+        .await?;
+        let parsed = blocking(move || Ok(crate::worker::session_import::parse_file(&body))).await?;
+        let label = q.name.trim_end_matches(".session").to_string();
+        crate::domain::tenant_workers::import_parsed(&st, scope, label, parsed).await
+    }
+    .await;
+    match imported {
+        Ok(_) => StatusCode::CREATED.into_response(),
+        Err(e) => (
+            crate::http::error::status_of(&e),
+            super::error_text(&v.chrome, &e),
+        )
+            .into_response(),
+    }
+}
