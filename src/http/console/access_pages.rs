@@ -61,7 +61,7 @@ fn keys_page(v: &Viewer, scope: &TenantScope, new_key: Option<String>) -> AppRes
         tenant_name: scope.record().name.clone(),
         keys,
         new_key,
-        c: v.page(if v.is_admin() { "tenants" } else { "dashboard" }),
+        c: v.tenant_page(),
     }))
 }
 
@@ -196,7 +196,7 @@ pub async fn logs(
             level: level_name,
             q: text,
             lines,
-            c: v.page(if v.is_admin() { "tenants" } else { "dashboard" }),
+            c: v.tenant_page(),
         }))
     }
     .await;

@@ -393,7 +393,7 @@ fn rows_or_error(st: &AppState, v: &Viewer, done: AppResult<()>) -> Response {
             actions: true,
             c: v.page("workers"),
         }),
-        Err(e) => (crate::http::error::status_of(&e), error_text(&v.chrome, &e)).into_response(),
+        Err(e) => super::error_fragment(&v.chrome, &e),
     }
 }
 
@@ -529,7 +529,7 @@ pub async fn tenant_rows(
             next,
             c: v.page("tenants"),
         }),
-        Err(e) => (crate::http::error::status_of(&e), error_text(&v.chrome, &e)).into_response(),
+        Err(e) => super::error_fragment(&v.chrome, &e),
     }
 }
 

@@ -120,7 +120,7 @@ async fn templates_page(
         draft_html: draft.html,
         notice,
         error,
-        c: v.page(if v.is_admin() { "tenants" } else { "dashboard" }),
+        c: v.tenant_page(),
     }))
 }
 
@@ -310,7 +310,7 @@ async fn campaigns_page(
 ) -> AppResult<Response> {
     let scope = tenant(st, v, id, Want::Read).await?;
     let (name, edit) = (scope.record().name.clone(), can_edit(&scope));
-    let c = v.page(if v.is_admin() { "tenants" } else { "dashboard" });
+    let c = v.tenant_page();
     let c2 = c.clone();
     let (campaigns, templates) = blocking(move || {
         let s = scope.shard_read()?;
@@ -696,7 +696,7 @@ pub async fn run(
             sent: count("sent"),
             failed: count("failed") + count("skipped"),
             pending: count("pending"),
-            c: v.page(if v.is_admin() { "tenants" } else { "dashboard" }),
+            c: v.tenant_page(),
             lines,
         })
     }
@@ -762,7 +762,7 @@ pub async fn campaign(
         let scope = tenant(&st, &v, id, Want::Read).await?;
         let tenant_name = scope.record().name.clone();
         let edit = can_edit(&scope);
-        let c = v.page(if v.is_admin() { "tenants" } else { "dashboard" });
+        let c = v.tenant_page();
         let c2 = c.clone();
         let st2 = st.clone();
         blocking(move || {
@@ -855,7 +855,7 @@ pub async fn upload_media(
     .await;
     match stored {
         Ok(_) => StatusCode::CREATED.into_response(),
-        Err(e) => (crate::http::error::status_of(&e), error_text(&v.chrome, &e)).into_response(),
+        Err(e) => super::error_fragment(&v.chrome, &e),
     }
 }
 
@@ -936,7 +936,7 @@ async fn template_page(
         media,
         edit,
         error,
-        c: v.page(if v.is_admin() { "tenants" } else { "dashboard" }),
+        c: v.tenant_page(),
     }))
 }
 

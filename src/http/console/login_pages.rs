@@ -83,7 +83,7 @@ fn page(
             stage,
             poll,
             error,
-            c: v.page(if v.is_admin() { "tenants" } else { "dashboard" }),
+            c: v.tenant_page(),
         }),
         None => done(id),
     }
@@ -219,7 +219,7 @@ fn answered(
                 stage: again,
                 poll: false,
                 error: Some(text),
-                c: v.page(if v.is_admin() { "tenants" } else { "dashboard" }),
+                c: v.tenant_page(),
             });
             (crate::http::error::status_of(&e), page).into_response()
         }

@@ -265,6 +265,11 @@ pub fn error_page(c: Chrome, e: AppError) -> Response {
     message(c, status, title, &text, "/console")
 }
 
+/// An error as the text an htmx request or the upload script shows, with its status.
+pub fn error_fragment(c: &Chrome, e: &AppError) -> Response {
+    (crate::http::error::status_of(e), error_text(c, e)).into_response()
+}
+
 /// The message of an error in the reader's language.
 pub fn error_text(c: &Chrome, e: &AppError) -> String {
     let english = match e {

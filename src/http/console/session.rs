@@ -210,6 +210,16 @@ impl Viewer {
         self.caller.principal.is_admin()
     }
 
+    /// The chrome of a tenant's pages: under Tenants for admins, under their home for the
+    /// tenant's people.
+    pub fn tenant_page(&self) -> Chrome {
+        self.page(if self.is_admin() {
+            "tenants"
+        } else {
+            "dashboard"
+        })
+    }
+
     /// The chrome with this page's tab marked.
     pub fn page(&self, tab: &'static str) -> Chrome {
         Chrome {

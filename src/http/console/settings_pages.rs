@@ -55,7 +55,7 @@ fn page(
         protect: s.send.protect_content,
         saved,
         error,
-        c: v.page(if v.is_admin() { "tenants" } else { "dashboard" }),
+        c: v.tenant_page(),
     })
 }
 

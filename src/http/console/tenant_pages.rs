@@ -236,7 +236,7 @@ fn build(st: &Shared, v: &Viewer, scope: &TenantScope) -> AppResult<TenantPage> 
         notice: None,
         error: None,
         invite_link: None,
-        c: v.page(if v.is_admin() { "tenants" } else { "dashboard" }),
+        c: v.tenant_page(),
     })
 }
 
@@ -731,10 +731,6 @@ pub async fn import_session_file(
     .await;
     match imported {
         Ok(_) => StatusCode::CREATED.into_response(),
-        Err(e) => (
-            crate::http::error::status_of(&e),
-            super::error_text(&v.chrome, &e),
-        )
-            .into_response(),
+        Err(e) => super::error_fragment(&v.chrome, &e),
     }
 }
