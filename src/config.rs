@@ -307,6 +307,11 @@ impl Config {
         if let Some(u) = &self.public_url {
             return u.trim_end_matches('/').to_string();
         }
+        self.base_url_bound(bound)
+    }
+
+    /// The URL built from the listening address alone.
+    pub fn base_url_bound(&self, bound: SocketAddr) -> String {
         let host = if bound.ip().is_unspecified() {
             "127.0.0.1".to_string()
         } else if bound.is_ipv6() {

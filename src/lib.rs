@@ -131,7 +131,17 @@ pub async fn run_with(
         Some(p) => p.clone(),
         None => std::env::current_exe().map_err(io("locating this executable"))?,
     };
-    let mut sup_cfg = startup::supervisor_config(&config, exe)?;
+    let bound_url = config.base_url_bound(addr);
+    let appliance = {
+        let (store, keyring) = (store.clone(), keyring.clone());
+        let (stored, logo) =
+            tokio::task::spawn_blocking(move || crate::domain::appliance::load(&store, &keyring))
+                .await
+                .map_err(|e| RunError::Bootstrap(format!("appliance settings: {e}")))?
+                .map_err(|e| RunError::Bootstrap(format!("appliance settings: {e}")))?;
+        crate::domain::appliance::Effective::build(&config, &bound_url, &stored, logo)
+    };
+    let mut sup_cfg = startup::supervisor_config(&config, &appliance, exe)?;
     sup_cfg.clock = opts.clock.clone();
     let ingest_handle = ingest
         .handle()
@@ -154,7 +164,9 @@ pub async fn run_with(
     tracing::info!(timers, "campaign timers loaded");
 
     let st = Arc::new(AppState {
-        base_url: config.base_url(addr),
+        bound_url,
+        appliance: std::sync::RwLock::new(Arc::new(appliance)),
+        appliance_save: tokio::sync::Mutex::new(()),
         supervisor: supervisor.clone(),
         scheduler: scheduler.clone(),
         tokens: TokenKeys::new(&jwt_secret, config.auth.access_ttl_secs as i64),
@@ -177,7 +189,7 @@ pub async fn run_with(
         config,
     });
 
-    let base_url = st.base_url.clone();
+    let base_url = st.base_url();
     let setup_url = startup::first_admin(&st, &base_url).await?;
 
     let demo = if st.config.demo {

@@ -16,7 +16,6 @@ use crate::runtime::cgroup;
 use crate::runtime::supervisor::{Supervisor, SupervisorConfig};
 use crate::security::crypto::{CryptoError, Keyring};
 use crate::state::AppState;
-use crate::worker;
 
 /// Errors that stop the server from starting or end it.
 #[derive(Debug, thiserror::Error)]
@@ -148,7 +147,11 @@ pub async fn serve(
 
 /// The supervisor's configuration from the appliance's: sandbox, start rate, pacing, the
 /// ports workers may reach (a proxy's included), the Telegram app and the memory caps.
-pub fn supervisor_config(config: &Config, exe: PathBuf) -> Result<SupervisorConfig, RunError> {
+pub fn supervisor_config(
+    config: &Config,
+    appliance: &crate::domain::appliance::Effective,
+    exe: PathBuf,
+) -> Result<SupervisorConfig, RunError> {
     let mut sup_cfg = SupervisorConfig::new(exe);
     sup_cfg.sandbox_require = config.workers.sandbox_require;
     sup_cfg.start_rate = f64::from(config.workers.start_rate);
@@ -166,32 +169,17 @@ pub fn supervisor_config(config: &Config, exe: PathBuf) -> Result<SupervisorConf
     {
         sup_cfg.connect_ports.push(port);
     }
-    sup_cfg.platform_bot_token = config
-        .platform
-        .bot_token
+    sup_cfg.platform_bot_token = appliance
+        .platform_bot_token
         .as_ref()
         .map(|t| zeroize::Zeroizing::new(t.expose().to_string()));
-    sup_cfg.telegram = match (config.telegram.api_id, &config.telegram.api_hash) {
-        (Some(api_id), Some(hash)) => Some(worker::ipc::messages::TelegramApp {
-            api_id,
-            api_hash: hash.expose().to_string(),
-            flood_sleep_max_secs: config.telegram.flood_sleep_max_secs,
-            dc_id: config.telegram.dc.0,
-            dc_addr: config.telegram.dc.1,
-            seed_auth_key: match &config.telegram.seed_auth_key_file {
-                Some(p) => Some(zeroize::Zeroizing::new(
-                    std::fs::read(p).map_err(io(&format!("reading {}", p.display())))?,
-                )),
-                None => None,
-            },
-            proxy: config
-                .telegram
-                .proxy
-                .as_ref()
-                .map(|p| zeroize::Zeroizing::new(p.expose().to_string())),
-        }),
-        _ => None,
-    };
+    if let Some(p) = &config.telegram.seed_auth_key_file {
+        std::fs::metadata(p).map_err(io(&format!("reading {}", p.display())))?;
+    }
+    sup_cfg.telegram = appliance
+        .telegram
+        .as_ref()
+        .map(|(id, hash)| crate::domain::appliance::telegram_app(config, *id, hash));
     if config.workers.cgroup {
         match cgroup::Delegated::detect() {
             Ok(Ok(d)) => {

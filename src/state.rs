@@ -20,9 +20,13 @@ use crate::security::tokens::TokenKeys;
 
 pub struct AppState {
     pub config: Config,
-    /// The URL people reach this server at (`public_url`, or built from the bound address),
-    /// for links the server hands out.
-    pub base_url: String,
+    /// The URL built from the listening address, for when no public URL is set.
+    pub bound_url: String,
+    /// The appliance settings in force (configuration, then the console's); read with
+    /// [`AppState::appliance`].
+    pub appliance: std::sync::RwLock<Arc<crate::domain::appliance::effective::Effective>>,
+    /// Saves of the appliance settings run one at a time.
+    pub appliance_save: tokio::sync::Mutex<()>,
     pub store: Arc<Store>,
     pub keyring: Arc<Keyring>,
     pub tokens: TokenKeys,
@@ -49,6 +53,26 @@ pub type Shared = Arc<AppState>;
 impl AppState {
     pub fn now(&self) -> i64 {
         self.clock.now()
+    }
+
+    pub fn appliance(&self) -> Arc<crate::domain::appliance::effective::Effective> {
+        match self.appliance.read() {
+            Ok(g) => g.clone(),
+            Err(p) => p.into_inner().clone(),
+        }
+    }
+
+    pub fn set_appliance(&self, e: crate::domain::appliance::effective::Effective) {
+        let e = Arc::new(e);
+        match self.appliance.write() {
+            Ok(mut g) => *g = e,
+            Err(p) => *p.into_inner() = e,
+        }
+    }
+
+    /// The URL people reach this server at, for links the server hands out.
+    pub fn base_url(&self) -> String {
+        self.appliance().base_url.clone()
     }
 }
 

@@ -615,6 +615,11 @@ impl CatalogTx<WriteTransaction> {
         Ok(())
     }
 
+    pub fn delete_secret(&mut self, name: &str) -> Result<()> {
+        self.tx.open_table(SECRETS)?.remove(name)?;
+        Ok(())
+    }
+
     pub fn secret_names(&mut self) -> Result<Vec<String>> {
         let t = self.tx.open_table(SECRETS)?;
         let mut out = Vec::new();

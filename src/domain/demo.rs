@@ -86,7 +86,7 @@ pub async fn ensure(st: &Shared) -> AppResult<Demo> {
         let owner = tenancy::add_member(&scope, OWNER_EMAIL.into(), Some(hash), Role::Owner, now)?;
         // With the simulated platform bot, "send a test to me" works in the demo too: the
         // owner is linked to a simulated Telegram user.
-        if st2.config.platform.bot_token.is_none() {
+        if st2.appliance().platform_bot_token.is_none() {
             let link = botyard_shards::records::TelegramLinkRec {
                 user_id: DEMO_TELEGRAM_USER,
                 access_hash: 1,

@@ -143,7 +143,7 @@ pub async fn start(
         },
         Method::Qr => LoginStep::StartQr,
     };
-    if st.config.telegram.api_id.is_none() {
+    if st.appliance().telegram.is_none() {
         return Err(AppError::Conflict {
             code: "telegram.not_configured",
             message: "the reseller has not configured telegram.api_id and telegram.api_hash".into(),

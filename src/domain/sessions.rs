@@ -222,3 +222,17 @@ pub fn store_platform_bot(
 
 /// The platform bot's one session.
 pub const PLATFORM_SESSION: u64 = 1;
+
+/// `123456789:AAH…`: a bot id, a colon and a 35-character secret (length varies a little).
+pub fn valid_bot_token(t: &str) -> bool {
+    let t = t.trim();
+    let Some((id, secret)) = t.split_once(':') else {
+        return false;
+    };
+    (3..=15).contains(&id.len())
+        && id.bytes().all(|b| b.is_ascii_digit())
+        && (20..=64).contains(&secret.len())
+        && secret
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+}

@@ -58,14 +58,14 @@ pub fn connect_bot(
     now: i64,
 ) -> AppResult<SecretId> {
     let label = crate::domain::tenancy::clean_name("label", label)?;
-    if !valid_bot_token(token) {
+    if !crate::domain::sessions::valid_bot_token(token) {
         return Err(AppError::Invalid {
             code: "session.token_format",
             field: "token".into(),
             message: "a bot token looks like 123456789:AAH…, as @BotFather gives it".into(),
         });
     }
-    if st.config.telegram.api_id.is_none() {
+    if st.appliance().telegram.is_none() {
         return Err(AppError::Conflict {
             code: "telegram.not_configured",
             message: "the reseller has not configured telegram.api_id and telegram.api_hash".into(),
@@ -100,20 +100,6 @@ pub fn connect_bot(
         "bot session added"
     );
     Ok(id)
-}
-
-/// `123456789:AAH…`: a bot id, a colon and a 35-character secret (length varies a little).
-pub fn valid_bot_token(t: &str) -> bool {
-    let t = t.trim();
-    let Some((id, secret)) = t.split_once(':') else {
-        return false;
-    };
-    (3..=15).contains(&id.len())
-        && id.bytes().all(|b| b.is_ascii_digit())
-        && (20..=64).contains(&secret.len())
-        && secret
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
 }
 
 /// Waits for a new session's first outcome: online, refused, or flood wait (`None` when the
@@ -339,7 +325,7 @@ pub fn media_root(st: &AppState) -> std::path::PathBuf {
 /// The session the platform bot's worker runs, when one is configured: the real bot when a
 /// token is set, a simulated one with `platform.bot = "sim"` or `--demo`.
 pub fn platform_spec(st: &AppState) -> Option<SessionSpec> {
-    if let Some(token) = &st.config.platform.bot_token {
+    if let Some(token) = &st.appliance().platform_bot_token {
         let kind = match platform_bot_stored(st, token.expose()) {
             Some(b) => b,
             None => {

@@ -4,6 +4,43 @@
 
 pub const MESSAGES: &[(&str, &str)] = &[
     (
+        "appliance.accent",
+        "{field}: renk #rrggbb biçiminde yazılır, örneğin #0b5cad.",
+    ),
+    (
+        "appliance.accent_contrast",
+        "{field}: bu rengin üzerindeki yazı zor okunur; daha koyu veya daha açık bir renk seçin.",
+    ),
+    (
+        "appliance.api_hash",
+        "{field}: api_hash, my.telegram.org'un gösterdiği 32 onaltılık rakamdır.",
+    ),
+    (
+        "appliance.api_id",
+        "{field}: api_id, my.telegram.org'un gösterdiği pozitif sayıdır.",
+    ),
+    (
+        "appliance.api_pair",
+        "{field}: api_id ve api_hash birlikte verilir.",
+    ),
+    (
+        "appliance.brand_name",
+        "{field}: ürün adı tek satırda en çok {v0} karakterdir.",
+    ),
+    ("appliance.logo_too_large", "Logo {v0} KB'tan büyük."),
+    (
+        "appliance.logo_type",
+        "{field}: logo PNG, JPEG veya WebP görseli olmalı.",
+    ),
+    (
+        "appliance.logo_unreadable",
+        "{field}: logo görsel olarak okunamadı (en çok 4096×4096 piksel).",
+    ),
+    (
+        "appliance.public_url",
+        "{field}: genel adres https://alan.adiniz biçimindedir (http:// yalnızca deneme için).",
+    ),
+    (
         "auth.account_required",
         "Bu işlem bir hesapla yapılır, API anahtarıyla yapılamaz; hesabınızla giriş yapın.",
     ),

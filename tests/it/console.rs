@@ -3,6 +3,7 @@
 
 use std::collections::HashMap;
 
+use botyard::runtime::supervisor::WorkerKey;
 use reqwest::header::{HeaderMap, SET_COOKIE};
 use serde_json::json;
 
@@ -112,6 +113,11 @@ impl Browser {
 
     /// Signs in through the form; panics unless it works.
     pub async fn sign_in(&mut self, email: &str, password: &str) {
+        self.sign_in_as(email, password, "botyard_session").await
+    }
+
+    /// Signs in and expects the session cookie `cookie` (`__Host-` behind HTTPS).
+    pub async fn sign_in_as(&mut self, email: &str, password: &str, cookie: &str) {
         let page = self.get("/console/login").await;
         assert_eq!(page.status, 200);
         let csrf = page.csrf();
@@ -123,7 +129,11 @@ impl Browser {
             .await;
         assert_eq!(r.status, 303, "{}", r.text);
         assert_eq!(r.location(), "/console");
-        assert!(self.cookies.contains_key("botyard_session"));
+        assert!(
+            self.cookies.contains_key(cookie),
+            "{:?}",
+            self.cookies.keys()
+        );
     }
 }
 
@@ -1393,4 +1403,216 @@ async fn a_session_file_is_imported_from_the_page_and_garbage_is_refused() {
     assert_eq!(session_count(&app, &admin.access, t).await, 1);
     let page = b.get(&format!("/console/tenants/{t}")).await;
     assert!(page.text.contains(">eski<"), "labelled after the file");
+}
+
+#[tokio::test]
+async fn an_admin_sets_the_appliance_up_in_the_console_and_it_applies_at_once() {
+    let app = App::start_with(|c| {
+        // Nowhere to reach: a worker started here fails to connect, quietly.
+        c.telegram.dc = (2, "127.0.0.1:9".parse().unwrap());
+    })
+    .await;
+    let admin = app.admin().await;
+    let (t, _, owner) = app
+        .tenant_with_owner(&admin.access, "Moda Çiçek", "cicek@example.com")
+        .await;
+    let bot = "123456789:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw0";
+    let add_bot = json!({"kind":"bot","label":"shop","token": bot});
+    assert_eq!(app.ready.supervisor.telegram_api_id(), None);
+    app.post(
+        &format!("/api/v1/tenants/{t}/sessions"),
+        &owner.access,
+        add_bot.clone(),
+    )
+    .await
+    .expect_err(409, "telegram.not_configured");
+
+    let mut b = Browser::new(&app);
+    b.sign_in(ADMIN_EMAIL, ADMIN_PASSWORD).await;
+    let page = b.get("/console/appliance").await;
+    assert_eq!(page.status, 200);
+    assert!(page.text.contains("Not set yet."), "{}", page.text);
+    let csrf = page.csrf();
+    let hash = "0123456789abcdef0123456789ABCDEF";
+    let good = [
+        ("_csrf", csrf.as_str()),
+        ("api_id", "12345"),
+        ("api_hash", hash),
+        ("public_url", "http://bots.example.com:8080/"),
+        ("brand_name", "Kuzey Bot"),
+        ("accent", "#7A1FA2"),
+    ];
+    // A bad value anywhere refuses the whole form and changes nothing.
+    for (field, value, says) in [
+        ("accent", "#777777", "hard to read"),
+        ("public_url", "javascript:alert(1)", "public URL"),
+        ("api_hash", "xyz", "32 hexadecimal"),
+    ] {
+        let mut form = good.to_vec();
+        for f in form.iter_mut() {
+            if f.0 == field {
+                f.1 = value;
+            }
+        }
+        let r = b.post("/console/appliance", &form).await;
+        assert_eq!(r.status, 422, "{field}: {}", r.text);
+        assert!(r.text.contains(says), "{field}: {}", r.text);
+        assert!(!b.get("/console").await.text.contains("Kuzey Bot"));
+    }
+    let r = b.post("/console/appliance", &good).await;
+    assert_eq!(r.status, 303, "{}", r.text);
+    assert_eq!(r.location(), "/console/appliance?done=telegram");
+
+    // Applied without a restart: the brand on every page, the colour's stylesheet, the new
+    // URL for links, and the Telegram app for new sessions.
+    let page = b.get("/console/appliance").await;
+    assert!(
+        page.text
+            .contains("<title>Appliance settings · Kuzey Bot</title>")
+    );
+    assert!(page.text.contains(r#"href="/console/brand.css?v=7a1fa2""#));
+    assert!(page.text.contains("http://bots.example.com:8080"));
+    assert!(!page.text.contains(hash), "a stored secret is never shown");
+    let css = b.get("/console/brand.css?v=7a1fa2").await;
+    assert!(
+        css.text.contains("--accent:#7a1fa2;--accent-fg:#ffffff"),
+        "{}",
+        css.text
+    );
+    let login = Browser::new(&app).get("/console/login").await;
+    assert!(
+        login.text.contains("Kuzey Bot"),
+        "the sign-in page is branded too"
+    );
+    let r = b.get(&format!("/console/tenants/{t}")).await;
+    assert!(r.status == 200);
+    assert_eq!(app.ready.supervisor.telegram_api_id(), Some(12345));
+
+    // Secrets are sealed at rest: neither is in the catalog's bytes.
+    let mut raw = Vec::new();
+    for e in std::fs::read_dir(&app.config.data_dir).unwrap() {
+        let p = e.unwrap().path();
+        if p.is_file() {
+            raw.extend(std::fs::read(&p).unwrap());
+        }
+    }
+    assert!(
+        !raw.windows(hash.len())
+            .any(|w| w.eq_ignore_ascii_case(hash.as_bytes()))
+    );
+
+    // Tenant owners never reach it.
+    let mut o = Browser::new(&app);
+    o.sign_in("cicek@example.com", PASSWORD).await;
+    assert_eq!(o.get("/console/appliance").await.status, 404);
+    let ocsrf = o.get("/console/account").await.csrf();
+    let r = o
+        .post(
+            "/console/appliance",
+            &[("_csrf", &ocsrf), ("brand_name", "Evil")],
+        )
+        .await;
+    assert_eq!(r.status, 404);
+
+    // Kept across a restart.
+    let app = app.restart_at(1_800_000_000).await;
+    assert_eq!(app.ready.base_url, "http://bots.example.com:8080");
+    let mut b = Browser::new(&app);
+    b.base = format!("http://{}", app.ready.addr);
+    b.sign_in(ADMIN_EMAIL, ADMIN_PASSWORD).await;
+    let page = b.get("/console/appliance").await;
+    assert!(page.text.contains("Kuzey Bot"));
+    assert!(page.text.contains(r#"value="12345""#));
+    assert!(page.text.contains("A value is stored, encrypted."));
+}
+
+#[tokio::test]
+async fn the_platform_bot_token_starts_and_stops_its_worker_and_config_locks_it() {
+    let app = App::start_with(|c| {
+        c.telegram.api_id = Some(11);
+        c.telegram.api_hash = Some(botyard::config::Secret::new("0".repeat(32)));
+        c.telegram.dc = (2, "127.0.0.1:9".parse().unwrap());
+    })
+    .await;
+    let _admin = app.admin().await;
+    let mut b = Browser::new(&app);
+    b.sign_in(ADMIN_EMAIL, ADMIN_PASSWORD).await;
+    let page = b.get("/console/appliance").await;
+    // The Telegram app comes from the configuration: shown locked, the form cannot change it.
+    assert!(page.text.contains("Set in botyard.toml or the environment"));
+    assert!(!page.text.contains(r#"name="api_hash""#));
+    assert!(app.ready.supervisor.status(WorkerKey::Platform).is_none());
+    let csrf = page.csrf();
+    let token = "123456789:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw0";
+    let r = b
+        .post(
+            "/console/appliance",
+            &[
+                ("_csrf", csrf.as_str()),
+                ("platform_bot_token", token),
+                ("api_id", "99"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, 303, "{}", r.text);
+    assert_eq!(r.location(), "/console/appliance?done=bot");
+    assert!(app.ready.supervisor.status(WorkerKey::Platform).is_some());
+    let page = b.get("/console/appliance").await;
+    assert!(page.text.contains("api_id: <strong>11</strong>"));
+    let r = b
+        .post(
+            "/console/appliance",
+            &[("_csrf", csrf.as_str()), ("clear_platform_bot_token", "1")],
+        )
+        .await;
+    assert_eq!(r.status, 303, "{}", r.text);
+    assert!(app.ready.supervisor.status(WorkerKey::Platform).is_none());
+}
+
+#[tokio::test]
+async fn a_logo_is_uploaded_shown_on_every_page_and_removed() {
+    let app = App::start().await;
+    let _admin = app.admin().await;
+    let mut b = Browser::new(&app);
+    b.sign_in(ADMIN_EMAIL, ADMIN_PASSWORD).await;
+    let csrf = b.get("/console/appliance").await.csrf();
+    let url = format!("{}/console/appliance/logo", b.base);
+    let png = {
+        use base64::Engine;
+        base64::engine::general_purpose::STANDARD
+            .decode("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg==")
+            .unwrap()
+    };
+    let no_token = b.client.post(&url).body(png.clone());
+    assert_eq!(b.send(no_token).await.status, 403);
+    for (bad, status) in [
+        (b"<svg onload=alert(1)></svg>".to_vec(), 422),
+        (vec![0u8; 300 * 1024], 413),
+    ] {
+        let r = b
+            .send(b.client.post(&url).header("x-csrf-token", &csrf).body(bad))
+            .await;
+        assert_eq!(r.status, status, "{}", r.text);
+    }
+    assert_eq!(b.get("/console/brand/logo").await.status, 404);
+    let ok = b
+        .client
+        .post(&url)
+        .header("x-csrf-token", &csrf)
+        .body(png.clone());
+    assert_eq!(b.send(ok).await.status, 201);
+    let logo = b
+        .send(b.client.get(format!("{}/console/brand/logo", b.base)))
+        .await;
+    assert_eq!(logo.status, 200);
+    assert_eq!(logo.headers["content-type"], "image/png");
+    assert_eq!(logo.headers["x-content-type-options"], "nosniff");
+    let home = b.get("/console").await;
+    assert!(home.text.contains(r#"<img src="/console/brand/logo?v="#));
+    let r = b
+        .post("/console/appliance/logo/remove", &[("_csrf", &csrf)])
+        .await;
+    assert_eq!(r.status, 303);
+    assert_eq!(b.get("/console/brand/logo").await.status, 404);
+    assert!(!b.get("/console").await.text.contains("/console/brand/logo"));
 }

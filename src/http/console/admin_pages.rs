@@ -23,6 +23,17 @@ use crate::runtime::supervisor::{WorkerKey, WorkerState, WorkerStatus};
 use crate::state::{AppState, Shared, blocking};
 
 /// Pages only admins see answer everyone else as a missing page.
+/// A worker state's catalogue key.
+pub(super) fn state_key(s: WorkerState) -> &'static str {
+    match s {
+        WorkerState::Starting => "state.starting",
+        WorkerState::Running => "state.running",
+        WorkerState::Backoff => "state.backoff",
+        WorkerState::Quarantined => "state.quarantined",
+        WorkerState::Stopped => "state.stopped",
+    }
+}
+
 fn admins_only(v: &Viewer) -> Option<Response> {
     if v.is_admin() {
         None
@@ -222,13 +233,7 @@ fn worker_row(
         },
         tenant,
         state,
-        state_key: match s.state {
-            WorkerState::Starting => "state.starting",
-            WorkerState::Running => "state.running",
-            WorkerState::Backoff => "state.backoff",
-            WorkerState::Quarantined => "state.quarantined",
-            WorkerState::Stopped => "state.stopped",
-        },
+        state_key: state_key(s.state),
         pid: s.pid,
         uptime: s
             .started_at

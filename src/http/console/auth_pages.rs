@@ -48,11 +48,11 @@ pub struct LoginQuery {
 /// browser has none yet.
 fn anonymous(st: &Shared, headers: &HeaderMap, lang: Language) -> (Chrome, Option<HeaderValue>) {
     match cookie(headers, pre_cookie(st)) {
-        Some(pre) => (Chrome::anonymous(lang, csrf_token(pre)), None),
+        Some(pre) => (Chrome::anonymous(st, lang, csrf_token(pre)), None),
         None => {
             let pre = random_token();
             let set = set_cookie(st, pre_cookie(st), &pre, 3600);
-            (Chrome::anonymous(lang, csrf_token(&pre)), Some(set))
+            (Chrome::anonymous(st, lang, csrf_token(&pre)), Some(set))
         }
     }
 }

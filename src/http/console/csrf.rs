@@ -22,7 +22,7 @@ pub async fn require(State(st): State<Shared>, req: Request, next: Next) -> Resp
     }
     let lang = browser_language(req.headers());
     let refuse = |status: StatusCode, key: &str| {
-        let c = Chrome::anonymous(lang, String::new());
+        let c = Chrome::anonymous(&st, lang, String::new());
         let title = c.t.s("error.title");
         let body = c.t.s(key);
         super::message(c, status, title, body, "/console")

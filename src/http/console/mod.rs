@@ -6,6 +6,7 @@
 mod access_pages;
 mod account_pages;
 mod admin_pages;
+mod appliance_pages;
 mod assets;
 mod auth_pages;
 mod authorize;
@@ -20,7 +21,7 @@ mod tenant_pages;
 
 use askama::Template;
 use axum::Router;
-use axum::extract::Request;
+use axum::extract::{Request, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{Html, IntoResponse, Response};
@@ -197,6 +198,20 @@ pub fn router(st: Shared) -> Router<Shared> {
             post(account_pages::end_login),
         )
         .route("/console/assets/{file}", get(assets::asset))
+        .route(
+            "/console/appliance",
+            get(appliance_pages::show).post(appliance_pages::save),
+        )
+        .route(
+            "/console/appliance/logo",
+            post(appliance_pages::upload_logo),
+        )
+        .route(
+            "/console/appliance/logo/remove",
+            post(appliance_pages::remove_logo),
+        )
+        .route("/console/brand.css", get(appliance_pages::brand_css))
+        .route("/console/brand/logo", get(appliance_pages::brand_logo))
         .fallback(not_found)
         .layer(middleware::from_fn_with_state(st, csrf::require))
         .layer(middleware::from_fn(headers))
@@ -279,8 +294,8 @@ pub fn error_text(c: &Chrome, e: &AppError) -> String {
     i18n::error_message(c.t.lang, e.code(), &english, e.field())
 }
 
-async fn not_found(headers: axum::http::HeaderMap) -> Response {
-    let c = Chrome::anonymous(session::browser_language(&headers), String::new());
+async fn not_found(State(st): State<Shared>, headers: axum::http::HeaderMap) -> Response {
+    let c = Chrome::anonymous(&st, session::browser_language(&headers), String::new());
     let title = c.t.s("error.title");
     let body = c.t.s("error.not_found");
     message(c, StatusCode::NOT_FOUND, title, body, "/console")

@@ -33,11 +33,9 @@ pub fn pre_cookie(st: &AppState) -> &'static str {
     }
 }
 
+/// Behind HTTPS (the public URL in force says so), cookies are `Secure` and `__Host-`.
 fn secure(st: &AppState) -> bool {
-    st.config
-        .public_url
-        .as_deref()
-        .is_some_and(|u| u.starts_with("https://"))
+    st.appliance().base_url.starts_with("https://")
 }
 
 /// A `Set-Cookie` value: HttpOnly, SameSite=Strict, on `/`, `Secure` behind HTTPS.
@@ -177,6 +175,9 @@ pub struct Chrome {
     pub t: Tr,
     pub csrf: String,
     pub product: String,
+    /// The reseller's logo and colours, by version (for caching), when set.
+    pub logo: Option<String>,
+    pub brand_css: Option<String>,
     pub nav: Option<Nav>,
     /// The navigation entry of this page.
     pub tab: &'static str,
@@ -184,15 +185,34 @@ pub struct Chrome {
 
 impl Chrome {
     /// The frame of a page seen without a session (sign-in, setup).
-    pub fn anonymous(lang: Language, csrf: String) -> Chrome {
-        Chrome {
-            t: Tr {
+    pub fn anonymous(st: &AppState, lang: Language, csrf: String) -> Chrome {
+        Chrome::new(
+            st,
+            Tr {
                 lang,
                 zone: jiff::tz::TimeZone::UTC,
             },
             csrf,
-            product: "botyard".into(),
-            nav: None,
+            None,
+        )
+    }
+
+    fn new(st: &AppState, t: Tr, csrf: String, nav: Option<Nav>) -> Chrome {
+        let a = st.appliance();
+        Chrome {
+            t,
+            csrf,
+            product: a.brand.name.clone(),
+            logo: a
+                .brand
+                .logo
+                .as_ref()
+                .map(|l| l.etag.trim_matches('"').to_string()),
+            brand_css: a
+                .brand
+                .accent
+                .map(|c| c.hex().trim_start_matches('#').to_string()),
+            nav,
             tab: "",
         }
     }
@@ -288,13 +308,12 @@ where
         Ok(Viewer {
             caller,
             account,
-            chrome: Chrome {
-                t: Tr { lang, zone },
-                csrf: browser_sessions::csrf_token(&token),
-                product: "botyard".into(),
-                nav: Some(Nav { email, admin }),
-                tab: "",
-            },
+            chrome: Chrome::new(
+                &st,
+                Tr { lang, zone },
+                browser_sessions::csrf_token(&token),
+                Some(Nav { email, admin }),
+            ),
         })
     }
 }

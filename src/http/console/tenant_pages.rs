@@ -295,7 +295,7 @@ pub async fn tenant(
                         && t.bytes()
                             .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
                 })
-                .map(|t| format!("{}/console/invite?token={t}", st.base_url));
+                .map(|t| format!("{}/console/invite?token={t}", st.base_url()));
             render(&page)
         }
         Err(e) => error_page(v.page(""), e),

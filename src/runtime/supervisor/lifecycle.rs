@@ -201,7 +201,7 @@ impl Supervisor {
             batch_max_ms: self.cfg.batch_max_ms,
             max_unacked_batches: 8,
             sessions: sessions.to_vec(),
-            telegram: self.cfg.telegram.clone(),
+            telegram: lock(&self.telegram).clone(),
             pacing_bot: self.cfg.delivery.bot.clone(),
             pacing_user: self.cfg.delivery.user.clone(),
             flood_wait_max_secs: self.cfg.delivery.flood_wait_max_secs,

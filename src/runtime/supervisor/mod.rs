@@ -135,6 +135,10 @@ pub struct Supervisor {
     platform_inbox: Mutex<Option<mpsc::Sender<BotCommand>>>,
     /// Tenants' time zones, for counting events in local days and hours.
     zones: Mutex<HashMap<TenantId, jiff::tz::TimeZone>>,
+    /// The Telegram app and platform bot token in force: the configuration's at start, then
+    /// whatever an admin saves in the console (workers started afterwards get the new ones).
+    telegram: Mutex<Option<crate::worker::ipc::messages::TelegramApp>>,
+    platform_bot_token: Mutex<Option<zeroize::Zeroizing<String>>>,
 }
 
 /// A command a Telegram user sent the platform bot in a private chat.
@@ -279,7 +283,6 @@ impl Supervisor {
     ) -> Arc<Self> {
         Arc::new(Supervisor {
             limiter: StartLimiter::new(cfg.start_rate, cfg.start_burst),
-            cfg,
             ingest,
             store,
             keyring,
@@ -291,6 +294,9 @@ impl Supervisor {
             direct_seq: std::sync::atomic::AtomicU64::new(1),
             platform_inbox: Mutex::new(None),
             zones: Mutex::new(HashMap::new()),
+            telegram: Mutex::new(cfg.telegram.clone()),
+            platform_bot_token: Mutex::new(cfg.platform_bot_token.clone()),
+            cfg,
         })
     }
 
@@ -320,6 +326,21 @@ impl Supervisor {
             // Not cached: the next batch tries again.
             _ => jiff::tz::TimeZone::UTC,
         }
+    }
+
+    /// Workers started from now on get this Telegram app.
+    pub fn set_telegram_app(&self, app: Option<crate::worker::ipc::messages::TelegramApp>) {
+        *lock(&self.telegram) = app;
+    }
+
+    /// The `api_id` workers started now get, if any.
+    pub fn telegram_api_id(&self) -> Option<i32> {
+        lock(&self.telegram).as_ref().map(|a| a.api_id)
+    }
+
+    /// The platform bot's key is stored under this token from now on.
+    pub fn set_platform_token(&self, token: Option<zeroize::Zeroizing<String>>) {
+        *lock(&self.platform_bot_token) = token;
     }
 
     /// Commands users send the platform bot go to `tx` from now on.

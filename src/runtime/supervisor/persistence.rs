@@ -114,7 +114,7 @@ impl Supervisor {
         auth_key: zeroize::Zeroizing<Vec<u8>>,
         user_id: i64,
     ) {
-        let Some(token) = self.cfg.platform_bot_token.clone() else {
+        let Some(token) = lock(&self.platform_bot_token).clone() else {
             return;
         };
         let (store, keyring) = (self.store.clone(), self.keyring.clone());

@@ -1,0 +1,113 @@
+//! The appliance's own settings an admin changes in the console: the platform bot, the Telegram
+//! application, the public URL and the branding. They are stored sealed in the catalog and
+//! applied at once. A key set in `botyard.toml` or the environment wins and shows as locked in
+//! the console, which never silently overrides the configuration file (DESIGN.md).
+
+pub mod effective;
+
+pub use effective::*;
+
+use std::sync::Arc;
+
+use botyard_shards::ids::AccountId;
+
+use crate::error::{AppError, AppResult};
+use crate::security::keys::catalog_aad;
+use crate::state::{Shared, blocking};
+
+/// Saves the settings and applies them: links use the new URL and pages the new brand at
+/// once; workers started from now on use the new Telegram app; a new platform bot token
+/// restarts the platform bot.
+pub async fn save(st: &Shared, actor: AccountId, input: Input) -> AppResult<Changed> {
+    let _one_at_a_time = st.appliance_save.lock().await;
+    let locked = st.appliance().locked;
+    let (store, keyring) = (st.store.clone(), st.keyring.clone());
+    let now = st.now();
+    let (next, what) = blocking(move || {
+        let (current, _) = load(&store, &keyring)?;
+        let next = validate(&input, &current, locked)?;
+        let what = changed(&current, &next);
+        if what != Changed::default() {
+            let sealed = seal_settings(&keyring, &next)?;
+            let names = [
+                (what.platform_bot, "platform_bot_token"),
+                (what.telegram, "telegram"),
+                (what.public_url, "public_url"),
+                (what.brand, "brand"),
+            ]
+            .iter()
+            .filter(|(c, _)| *c)
+            .map(|(_, n)| *n)
+            .collect::<Vec<_>>()
+            .join(",");
+            store.catalog_write(|c| {
+                c.put_secret(SETTINGS, &sealed)?;
+                c.audit(&audit(actor, now, "appliance.settings", names))?;
+                Ok::<_, AppError>(())
+            })?;
+        }
+        Ok((next, what))
+    })
+    .await?;
+    apply(st, &next, st.appliance().brand.logo.clone(), &what).await;
+    Ok(what)
+}
+
+async fn apply(st: &Shared, next: &Stored, logo: Option<Arc<Logo>>, what: &Changed) {
+    let eff = Effective::build(&st.config, &st.bound_url, next, logo);
+    if what.telegram {
+        let app = eff
+            .telegram
+            .as_ref()
+            .map(|(id, hash)| telegram_app(&st.config, *id, hash));
+        st.supervisor.set_telegram_app(app);
+    }
+    if what.platform_bot {
+        st.supervisor.set_platform_token(
+            eff.platform_bot_token
+                .as_ref()
+                .map(|t| zeroize::Zeroizing::new(t.expose().to_string())),
+        );
+    }
+    st.set_appliance(eff);
+    if what.platform_bot {
+        if !crate::domain::tenant_workers::start_platform(st).await {
+            st.supervisor
+                .stop(crate::runtime::supervisor::WorkerKey::Platform)
+                .await;
+        }
+        tracing::info!("platform bot changed in the console; its worker restarted");
+    }
+}
+
+/// Stores a new logo (or removes it with `None`) and shows it at once.
+pub async fn set_logo(st: &Shared, actor: AccountId, bytes: Option<Vec<u8>>) -> AppResult<()> {
+    let _one_at_a_time = st.appliance_save.lock().await;
+    let logo = match bytes {
+        Some(b) => Some(Arc::new(logo_of(b)?)),
+        None => None,
+    };
+    let (store, keyring) = (st.store.clone(), st.keyring.clone());
+    let now = st.now();
+    let for_store = logo.clone();
+    let stored = blocking(move || {
+        let sealed = match &for_store {
+            Some(l) => Some(keyring.seal(&l.bytes, &catalog_aad(LOGO))?),
+            None => None,
+        };
+        store.catalog_write(|c| {
+            match &sealed {
+                Some(s) => c.put_secret(LOGO, s)?,
+                None => c.delete_secret(LOGO)?,
+            }
+            let what = if sealed.is_some() { "set" } else { "removed" };
+            c.audit(&audit(actor, now, "appliance.logo", what.into()))?;
+            Ok::<_, AppError>(())
+        })?;
+        Ok(load(&store, &keyring)?.0)
+    })
+    .await?;
+    let eff = Effective::build(&st.config, &st.bound_url, &stored, logo);
+    st.set_appliance(eff);
+    Ok(())
+}
