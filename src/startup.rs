@@ -262,6 +262,7 @@ pub struct Background {
     starter: tokio::task::JoinHandle<()>,
     scheduler: (oneshot::Sender<()>, tokio::task::JoinHandle<()>),
     pruner: (oneshot::Sender<()>, tokio::task::JoinHandle<()>),
+    disk: (oneshot::Sender<()>, tokio::task::JoinHandle<()>),
     supervisor: Arc<Supervisor>,
     ingest: Ingest,
     store: Arc<Store>,
@@ -287,10 +288,19 @@ impl Background {
             st.config.stats.reports,
             prune_stop_rx,
         ));
+        let (disk_stop, disk_stop_rx) = oneshot::channel::<()>();
+        let disk_task = tokio::spawn(crate::domain::alerts::watch_disk(
+            st.store.clone(),
+            st.clock.clone(),
+            st.config.data_dir.clone(),
+            Duration::from_secs(60),
+            disk_stop_rx,
+        ));
         Background {
             starter,
             scheduler: (sched_stop, sched_task),
             pruner: (prune_stop, prune_task),
+            disk: (disk_stop, disk_task),
             supervisor: st.supervisor.clone(),
             ingest,
             store: st.store.clone(),
@@ -305,6 +315,8 @@ impl Background {
         let _ = self.scheduler.1.await;
         let _ = self.pruner.0.send(());
         let _ = self.pruner.1.await;
+        let _ = self.disk.0.send(());
+        let _ = self.disk.1.await;
         self.supervisor.shutdown().await;
         drop(st);
         drop(self.supervisor);

@@ -5,12 +5,12 @@ use redb::{ReadableTable, ReadableTableMetadata, WriteTransaction};
 
 use crate::error::{Result, StoreError};
 use crate::ids::{
-    AccountId, ApiKeyId, AuditId, FamilyId, InvitationId, PlanId, SecretId, TenantId,
+    AccountId, AlertId, ApiKeyId, AuditId, FamilyId, InvitationId, PlanId, SecretId, TenantId,
 };
 use crate::record::RecBytes;
 use crate::records::{
-    AccountPrefsRec, AccountRec, ApiKeyRec, AuditRec, BrowserSessionRec, FamilyRec, InvitationRec,
-    PlanRec, RefreshRec, Role, TelegramLinkRec, TenantRec, TenantStatus,
+    AccountPrefsRec, AccountRec, AlertRec, ApiKeyRec, AuditRec, BrowserSessionRec, FamilyRec,
+    InvitationRec, PlanRec, RefreshRec, Role, TelegramLinkRec, TenantRec, TenantStatus,
 };
 use crate::tables::catalog::*;
 use crate::tx::Reader;
@@ -44,6 +44,11 @@ fn enc<T: crate::record::Record>(v: &T) -> Result<RecBytes<'static, T>> {
 
 /// Case folding for name search that also matches Turkish dotted and dotless i:
 /// "DÜKKANI", "dükkanı" and "Dükkani" all fold to "dükkani".
+/// One open alert per kind, tenant and subject.
+fn alert_key(r: &AlertRec) -> String {
+    format!("{}|{}|{}", r.kind, r.tenant.map_or(0, |t| t.0), r.subject)
+}
+
 pub fn search_fold(s: &str) -> String {
     s.chars()
         .flat_map(|c| match c {
@@ -271,6 +276,36 @@ impl<T: Reader> CatalogTx<T> {
             out.push((k.value(), v.value().decode()?));
         }
         Ok(out)
+    }
+
+    /// Alerts newest first: only the open ones, or all.
+    pub fn alerts(&self, open_only: bool, limit: usize) -> Result<Vec<(AlertId, AlertRec)>> {
+        let mut out = Vec::new();
+        if open_only {
+            let open = self.tx.table(OPEN_ALERTS)?;
+            let mut ids = Vec::new();
+            for row in open.iter()? {
+                ids.push(row?.1.value());
+            }
+            ids.sort_unstable_by(|a, b| b.cmp(a));
+            let t = self.tx.table(ALERTS)?;
+            for id in ids.into_iter().take(limit) {
+                if let Some(v) = t.get(id)? {
+                    out.push((id, v.value().decode()?));
+                }
+            }
+        } else {
+            let t = self.tx.table(ALERTS)?;
+            for row in t.iter()?.rev().take(limit) {
+                let (k, v) = row?;
+                out.push((k.value(), v.value().decode()?));
+            }
+        }
+        Ok(out)
+    }
+
+    pub fn open_alert_count(&self) -> Result<u64> {
+        Ok(self.tx.table(OPEN_ALERTS)?.len()?)
     }
 
     pub fn tenant_count_by_status(&self) -> Result<(u64, u64)> {
@@ -650,6 +685,42 @@ impl CatalogTx<WriteTransaction> {
         let id = AuditId(self.next_id("audit")?);
         self.tx.open_table(AUDIT)?.insert(id, enc(r)?)?;
         Ok(id)
+    }
+
+    /// Raises an alert unless the same kind, tenant and subject is already open (`None`).
+    pub fn raise_alert(&mut self, r: &AlertRec) -> Result<Option<AlertId>> {
+        let key = alert_key(r);
+        if self
+            .tx
+            .open_table(OPEN_ALERTS)?
+            .get(key.as_str())?
+            .is_some()
+        {
+            return Ok(None);
+        }
+        let id = AlertId(self.next_id("alert")?);
+        self.tx.open_table(ALERTS)?.insert(id, enc(r)?)?;
+        self.tx.open_table(OPEN_ALERTS)?.insert(key.as_str(), id)?;
+        Ok(Some(id))
+    }
+
+    /// Acknowledges an open alert; `false` when there is none by that id or it already was.
+    pub fn ack_alert(&mut self, id: AlertId, by: AccountId, now: i64) -> Result<bool> {
+        let mut t = self.tx.open_table(ALERTS)?;
+        let Some(mut r) = t.get(id)?.map(|v| v.value().decode()).transpose()? else {
+            return Ok(false);
+        };
+        if r.acked_at.is_some() {
+            return Ok(false);
+        }
+        r.acked_at = Some(now);
+        r.acked_by = Some(by);
+        t.insert(id, enc(&r)?)?;
+        drop(t);
+        self.tx
+            .open_table(OPEN_ALERTS)?
+            .remove(alert_key(&r).as_str())?;
+        Ok(true)
     }
 
     pub fn insert_plan(&mut self, p: &PlanRec) -> Result<PlanId> {

@@ -99,6 +99,10 @@ id_u64!(
     AuditId
 );
 id_u64!(
+    /// An alert the server raised, ordered by time of raising.
+    AlertId
+);
+id_u64!(
     /// A per-tenant secret slot (session material and the like).
     SecretId
 );
@@ -173,6 +177,11 @@ pub struct Day(pub u32);
 impl Day {
     pub const MIN: Self = Self(0);
     pub const MAX: Self = Self(u32::MAX);
+
+    /// The UTC day of a unix time in seconds.
+    pub fn utc(secs: i64) -> Self {
+        Day(u32::try_from(secs.max(0) / 86_400).unwrap_or(u32::MAX))
+    }
 }
 
 impl Value for Day {

@@ -65,7 +65,10 @@ pub fn all_rows(db: &Database) -> Result<Vec<RawRow>> {
     dump(db, c::BROWSER_SESSIONS, &mut out)?;
     dump(db, c::FAMILY_BROWSER, &mut out)?;
     dump(db, c::ACCOUNT_PREFS, &mut out)?;
+    dump(db, c::ALERTS, &mut out)?;
+    dump(db, c::OPEN_ALERTS, &mut out)?;
     dump(db, s::SETTINGS, &mut out)?;
+    dump(db, s::POSTS_BY_DAY, &mut out)?;
     dump(db, s::SECRETS, &mut out)?;
     dump(db, s::COUNTERS, &mut out)?;
     dump(db, s::USER_DAYS, &mut out)?;
@@ -117,6 +120,9 @@ const KNOWN: &[&str] = &[
     "browser_sessions",
     "family_browser",
     "account_prefs",
+    "alerts",
+    "open_alerts",
+    "posts_by_day",
     "tenant_settings",
     "tenant_secrets",
     "counters",

@@ -203,6 +203,27 @@ impl Record for BrowserSessionRec {
     const NAME: &'static str = "browser_session";
 }
 
+/// Something wrong that a person should see and acknowledge: a quarantined worker, a revoked
+/// session, a campaign paused by the server, a disk nearly full.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AlertRec {
+    pub at: i64,
+    /// The stable code of what happened (`worker.quarantined`, `session.revoked`, …).
+    pub kind: String,
+    pub tenant: Option<TenantId>,
+    /// What it is about within the tenant (`session 4`, `campaign 7`, `shard 1`): one open
+    /// alert per kind, tenant and subject.
+    pub subject: String,
+    pub detail: String,
+    pub acked_at: Option<i64>,
+    pub acked_by: Option<AccountId>,
+}
+impl Record for AlertRec {
+    const TAG: u8 = 24;
+    const VERSION: u8 = 1;
+    const NAME: &'static str = "alert";
+}
+
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FamilyRec {
     pub account: AccountId,

@@ -67,7 +67,19 @@ const CATALOG_MIGRATIONS: &[Migration] = &[
         to: 5,
         run: catalog_v5,
     },
+    Migration {
+        to: 6,
+        run: catalog_v6,
+    },
 ];
+
+/// v6: alerts for people to acknowledge.
+fn catalog_v6(tx: &WriteTransaction) -> Result<(), redb::Error> {
+    use tables::catalog::*;
+    tx.open_table(ALERTS)?;
+    tx.open_table(OPEN_ALERTS)?;
+    Ok(())
+}
 
 /// v5: browser sessions of the console.
 fn catalog_v5(tx: &WriteTransaction) -> Result<(), redb::Error> {
@@ -132,7 +144,17 @@ const SHARD_MIGRATIONS: &[Migration] = &[
         to: 7,
         run: shard_v7,
     },
+    Migration {
+        to: 8,
+        run: shard_v8,
+    },
 ];
+
+/// v8: posts sent and failed per day, for the admin's dashboard.
+fn shard_v8(tx: &WriteTransaction) -> Result<(), redb::Error> {
+    tx.open_table(tables::shard::POSTS_BY_DAY)?;
+    Ok(())
+}
 
 /// v7: statistics reports.
 fn shard_v7(tx: &WriteTransaction) -> Result<(), redb::Error> {

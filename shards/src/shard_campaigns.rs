@@ -7,7 +7,7 @@ use crate::ids::{CampaignId, ChatId, Day, MediaId};
 use crate::record::RecBytes;
 use crate::records::{CampaignRec, DeliveryRec, DeliveryStateRec, MediaRec, RunRec, RunStatusRec};
 use crate::shard::TenantShard;
-use crate::tables::shard::{CAMPAIGNS, DELIVERIES, MEDIA, PENDING, RUNS, SENDS};
+use crate::tables::shard::{CAMPAIGNS, DELIVERIES, MEDIA, PENDING, POSTS_BY_DAY, RUNS, SENDS};
 use crate::tx::Reader;
 
 /// Sequence kinds in `tenant_seq` (templates use 1).
@@ -237,6 +237,17 @@ impl TenantShard<WriteTransaction> {
             DeliveryStateRec::Failed { .. } => r.failed += 1,
             DeliveryStateRec::Skipped { .. } => r.skipped += 1,
             DeliveryStateRec::Pending => {}
+        }
+        let (sent, failed) = match &state {
+            DeliveryStateRec::Sent { .. } => (1, 0),
+            DeliveryStateRec::Failed { .. } => (0, 1),
+            _ => (0, 0),
+        };
+        if sent + failed > 0 {
+            let day = Day::utc(now);
+            let mut t = self.tx.open_table(POSTS_BY_DAY)?;
+            let (s0, f0) = t.get(day)?.map_or((0, 0), |v| v.value());
+            t.insert(day, (s0 + sent, f0 + failed))?;
         }
         let created_at = self.delivery(key)?.map_or(now, |d| d.created_at);
         self.tx.open_table(DELIVERIES)?.insert(

@@ -369,6 +369,21 @@ impl Store {
     }
 
     /// Tenants (id, status) in id order, for start-up work such as scheduling.
+    /// Campaign posts sent and failed on a UTC day, all shards together.
+    pub fn posts_on(&self, day: crate::ids::Day) -> Result<(u64, u64)> {
+        let (mut sent, mut failed) = (0, 0);
+        for sh in &self.shards {
+            let tx = sh.database().begin_read()?;
+            let t = tx.open_table(crate::tables::shard::POSTS_BY_DAY)?;
+            if let Some(v) = t.get(day)? {
+                let (s, f) = v.value();
+                sent += s;
+                failed += f;
+            }
+        }
+        Ok((sent, failed))
+    }
+
     pub fn tenant_ids(&self) -> Result<Vec<(TenantId, TenantStatus)>> {
         let c = self.catalog_read()?;
         let t = crate::tx::Reader::table(&c.tx, crate::tables::catalog::TENANTS)?;

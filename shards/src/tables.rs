@@ -4,14 +4,14 @@
 use redb::TableDefinition;
 
 use crate::ids::{
-    AccountId, ApiKeyId, AuditId, CampaignId, ChatId, Day, FamilyId, InvitationId, MediaId, PlanId,
-    ReportId, SecretId, TemplateId, TenantId,
+    AccountId, AlertId, ApiKeyId, AuditId, CampaignId, ChatId, Day, FamilyId, InvitationId,
+    MediaId, PlanId, ReportId, SecretId, TemplateId, TenantId,
 };
 use crate::record::Rec;
 use crate::records::{
-    AccountPrefsRec, AccountRec, ApiKeyRec, AuditRec, BrowserSessionRec, CampaignRec, DeliveryRec,
-    FamilyRec, GroupRec, InvitationRec, MediaRec, PlanRec, RefreshRec, ReportRec, RunRec,
-    SessionRec, SettingsRec, TelegramLinkRec, TemplateRec, TemplateVersionRec, TenantRec,
+    AccountPrefsRec, AccountRec, AlertRec, ApiKeyRec, AuditRec, BrowserSessionRec, CampaignRec,
+    DeliveryRec, FamilyRec, GroupRec, InvitationRec, MediaRec, PlanRec, RefreshRec, ReportRec,
+    RunRec, SessionRec, SettingsRec, TelegramLinkRec, TemplateRec, TemplateVersionRec, TenantRec,
     TgUserRec, VariablesRec,
 };
 
@@ -92,6 +92,10 @@ pub mod catalog {
     /// An account's preferences in the console (language, time zone).
     pub const ACCOUNT_PREFS: TableDefinition<AccountId, Rec<AccountPrefsRec>> =
         TableDefinition::new("account_prefs");
+    pub const ALERTS: TableDefinition<AlertId, Rec<AlertRec>> = TableDefinition::new("alerts");
+    /// `kind|tenant|subject` of each open alert → the alert, so one thing raises one alert
+    /// until a person acknowledges it.
+    pub const OPEN_ALERTS: TableDefinition<&str, AlertId> = TableDefinition::new("open_alerts");
 }
 
 pub mod shard {
@@ -151,4 +155,7 @@ pub mod shard {
     /// Statistics reports per tenant.
     pub const REPORTS: TableDefinition<(TenantId, ReportId), Rec<ReportRec>> =
         TableDefinition::new("reports");
+    /// Campaign posts sent and failed on each UTC day, every tenant of the shard together
+    /// (the admin's dashboard adds the shards up).
+    pub const POSTS_BY_DAY: TableDefinition<Day, (u64, u64)> = TableDefinition::new("posts_by_day");
 }

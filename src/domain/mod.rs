@@ -3,6 +3,7 @@
 //! runtime. Tenant data is reached only through a scope, so a use case cannot touch another
 //! tenant's rows.
 
+pub mod alerts;
 pub mod appliance;
 pub mod auth;
 pub mod browser_sessions;

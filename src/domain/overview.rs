@@ -19,13 +19,20 @@ pub struct Overview {
     pub tenants_suspended: u64,
     /// `(path inside the data folder, bytes)`: the catalog, each shard, then all media.
     pub files: Vec<(String, u64)>,
+    /// Campaign posts sent and failed today (UTC).
+    pub posts_today: (u64, u64),
 }
 
 #[derive(Default)]
 pub struct Cache(Mutex<Option<(Instant, Arc<Overview>)>>);
 
 /// The overview, at most [`FRESH_FOR`] old.
-pub fn get(cache: &Cache, store: &Store, data_dir: &std::path::Path) -> AppResult<Arc<Overview>> {
+pub fn get(
+    cache: &Cache,
+    store: &Store,
+    data_dir: &std::path::Path,
+    now: i64,
+) -> AppResult<Arc<Overview>> {
     {
         let g = cache.0.lock().unwrap_or_else(|p| p.into_inner());
         if let Some((at, o)) = g.as_ref()
@@ -39,6 +46,7 @@ pub fn get(cache: &Cache, store: &Store, data_dir: &std::path::Path) -> AppResul
         tenants_active,
         tenants_suspended,
         files: disk_usage(data_dir),
+        posts_today: store.posts_on(botyard_shards::ids::Day::utc(now))?,
     });
     *cache.0.lock().unwrap_or_else(|p| p.into_inner()) = Some((Instant::now(), o.clone()));
     Ok(o)

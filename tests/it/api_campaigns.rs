@@ -432,6 +432,69 @@ async fn flood_waits_are_waited_out_and_a_revoked_session_pauses_the_campaign() 
         .expect(200)
         .clone();
     assert_eq!(rep["by_reason"]["revoked"], 2);
+
+    // The server raised an alert for the campaign it paused, once, for a person to see.
+    let open = app.get("/api/v1/alerts", &admin).await.expect(200).clone();
+    let mine: Vec<&Value> = open
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|a| a["kind"] == "campaign.auto_paused" && a["tenant_id"] == r.tenant)
+        .collect();
+    assert_eq!(mine.len(), 1, "{open}");
+    assert_eq!(mine[0]["subject"], format!("campaign {c}"));
+    assert_eq!(mine[0]["detail"], "session.revoked");
+    let alert = mine[0]["id"].as_u64().unwrap();
+    app.get("/api/v1/alerts", &r.owner)
+        .await
+        .expect_err(403, "auth.admin_required");
+
+    // The admin's dashboard counts today's posts and shows the alert; acknowledging it there
+    // takes it off the open list, and a second acknowledgement finds nothing.
+    let mut b = crate::console::Browser::new(&app);
+    b.sign_in(common::ADMIN_EMAIL, common::ADMIN_PASSWORD).await;
+    let dash = b.get("/console").await;
+    assert!(
+        dash.text.contains("Campaign paused by the server"),
+        "{}",
+        dash.text
+    );
+    let tile = |label: &str| {
+        let at = dash.text.find(label).unwrap();
+        let before = &dash.text[..at];
+        let n = before.rfind(r#"<span class="n">"#).unwrap();
+        before[n + r#"<span class="n">"#.len()..]
+            .split('<')
+            .next()
+            .unwrap()
+            .to_string()
+    };
+    assert!(tile("posts sent today").parse::<u64>().unwrap() >= 2);
+    assert!(tile("posts failed today").parse::<u64>().unwrap() >= 2);
+    let r2 = b
+        .post(
+            &format!("/console/alerts/{alert}/ack"),
+            &[("_csrf", &dash.csrf()), ("back", "dashboard")],
+        )
+        .await;
+    assert_eq!((r2.status, r2.location()), (303, "/console"));
+    app.post(&format!("/api/v1/alerts/{alert}/ack"), &admin, json!({}))
+        .await
+        .expect_err(404, "resource.not_found");
+    let open = app.get("/api/v1/alerts", &admin).await.expect(200).clone();
+    assert!(!open.as_array().unwrap().iter().any(|a| a["id"] == alert));
+    let all = app
+        .get("/api/v1/alerts?open=false", &admin)
+        .await
+        .expect(200)
+        .clone();
+    let acked = all
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["id"] == alert)
+        .unwrap();
+    assert!(acked["acknowledged_at"].is_string(), "{acked}");
 }
 
 /// Logins that outlive the clock jumps of a test.

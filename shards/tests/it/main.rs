@@ -3,6 +3,7 @@
 
 mod common;
 
+mod alerts;
 mod campaigns;
 mod crash;
 mod delete_tenant;

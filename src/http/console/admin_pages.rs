@@ -51,6 +51,8 @@ fn admins_only(v: &Viewer) -> Option<Response> {
 // ---- dashboard ----
 
 pub struct DashFacts {
+    pub posts_sent: u64,
+    pub posts_failed: u64,
     pub tenants_active: u64,
     pub tenants_suspended: u64,
     pub workers_running: u64,
@@ -75,6 +77,8 @@ struct DashboardPage {
     workers: Vec<WorkerRow>,
     actions: bool,
     audit: Vec<AuditRow>,
+    alerts: Vec<AlertRow>,
+    open_alerts: u64,
 }
 
 #[derive(Template)]
@@ -82,6 +86,45 @@ struct DashboardPage {
 struct HomePage {
     c: Chrome,
     tenants: Vec<(u64, String, String)>,
+}
+
+/// An alert as the console shows it.
+pub struct AlertRow {
+    pub id: u64,
+    pub at: String,
+    /// The catalogue key of its kind's title.
+    pub title_key: &'static str,
+    pub tenant: Option<u64>,
+    pub subject: String,
+    pub detail: String,
+    pub acked: Option<String>,
+}
+
+pub fn alert_rows(
+    t: &Tr,
+    st: &AppState,
+    open_only: bool,
+    limit: usize,
+) -> AppResult<Vec<AlertRow>> {
+    use crate::domain::alerts as a;
+    Ok(a::list(&st.store, open_only, limit)?
+        .into_iter()
+        .map(|(id, r)| AlertRow {
+            id: id.0,
+            at: t.when(r.at),
+            title_key: match r.kind.as_str() {
+                a::WORKER_QUARANTINED => "alert.worker_quarantined",
+                a::SESSION_REVOKED => "alert.session_revoked",
+                a::CAMPAIGN_PAUSED => "alert.campaign_paused",
+                a::DISK_LOW => "alert.disk_low",
+                _ => "alert.other",
+            },
+            tenant: r.tenant.map(|x| x.0),
+            subject: r.subject,
+            detail: r.detail,
+            acked: r.acked_at.map(|at| t.when(at)),
+        })
+        .collect())
 }
 
 pub fn audit_rows(t: &Tr, st: &AppState, limit: usize) -> AppResult<Vec<AuditRow>> {
@@ -108,32 +151,41 @@ pub async fn home(State(st): State<Shared>, v: Viewer) -> Response {
     let caller = v.caller.clone();
     let facts = blocking(move || {
         let admin = crate::domain::auth::admin_scope(&st2, &caller)?;
-        let o = crate::domain::overview::get(&st2.overview, &st2.store, &st2.config.data_dir)?;
-        let (tenants_active, tenants_suspended) = (o.tenants_active, o.tenants_suspended);
-        let files = o.files.clone();
+        let o = crate::domain::overview::get(
+            &st2.overview,
+            &st2.store,
+            &st2.config.data_dir,
+            st2.now(),
+        )?;
         let audit = audit_rows(&t, &st2, 10)?;
+        let alerts = alert_rows(&t, &st2, true, 5)?;
+        let open_alerts = st2.store.catalog_read()?.open_alert_count()?;
         let workers = worker_rows(&t, &st2, &admin);
-        Ok((tenants_active, tenants_suspended, files, audit, workers))
+        Ok((o, audit, alerts, open_alerts, workers))
     })
     .await;
-    let (tenants_active, tenants_suspended, files, audit, workers) = match facts {
+    let (o, audit, alerts, open_alerts, workers) = match facts {
         Ok(f) => f,
         Err(e) => return error_page(v.page("dashboard"), e),
     };
     let (running, trouble) = worker_totals(&st);
     let page = DashboardPage {
         d: DashFacts {
-            tenants_active,
-            tenants_suspended,
+            posts_sent: o.posts_today.0,
+            posts_failed: o.posts_today.1,
+            tenants_active: o.tenants_active,
+            tenants_suspended: o.tenants_suspended,
             workers_running: running,
             workers_trouble: trouble,
             event_rate: "–".into(),
-            disk_bytes: files.iter().map(|f| f.1).sum(),
-            files,
+            disk_bytes: o.files.iter().map(|f| f.1).sum(),
+            files: o.files.clone(),
         },
         workers,
         actions: false,
         audit,
+        alerts,
+        open_alerts,
         c: v.page("dashboard"),
     };
     render(&page)
@@ -820,18 +872,92 @@ pub async fn update_plan(
 #[template(path = "console/audit.html")]
 struct AuditPage {
     c: Chrome,
+    notice: Option<String>,
     audit: Vec<AuditRow>,
+    alerts: Vec<AlertRow>,
+    all_alerts: bool,
+    q: String,
+    tenant: String,
 }
 
-pub async fn audit(State(st): State<Shared>, v: Viewer) -> Response {
+#[derive(Deserialize)]
+pub struct AuditQuery {
+    #[serde(default)]
+    q: String,
+    #[serde(default)]
+    tenant: String,
+    alerts: Option<String>,
+    done: Option<String>,
+}
+
+/// The audit page: alerts (open, or all), then the log filtered by text and tenant among its
+/// newest entries.
+pub async fn audit(State(st): State<Shared>, v: Viewer, Query(f): Query<AuditQuery>) -> Response {
     if let Some(r) = admins_only(&v) {
         return r;
     }
-    match audit_rows(&v.chrome.t, &st, 200) {
-        Ok(audit) => render(&AuditPage {
+    let all_alerts = f.alerts.as_deref() == Some("all");
+    let text = search_fold(f.q.trim());
+    let tenant = f.tenant.trim().parse::<u64>().ok();
+    let t = v.chrome.t.clone();
+    let st2 = st.clone();
+    let found = blocking(move || {
+        let alerts = alert_rows(&t, &st2, !all_alerts, 200)?;
+        let audit: Vec<AuditRow> = audit_rows(&t, &st2, AUDIT_SCAN)?
+            .into_iter()
+            .filter(|a| tenant.is_none() || a.tenant == tenant)
+            .filter(|a| {
+                text.is_empty()
+                    || search_fold(&a.action).contains(&text)
+                    || search_fold(&a.detail).contains(&text)
+            })
+            .take(200)
+            .collect();
+        Ok((alerts, audit))
+    })
+    .await;
+    match found {
+        Ok((alerts, audit)) => render(&AuditPage {
+            notice: (f.done.as_deref() == Some("acked"))
+                .then(|| v.chrome.t.s("alert.acked_notice").to_string()),
             audit,
+            alerts,
+            all_alerts,
+            q: f.q.chars().take(100).collect(),
+            tenant: tenant.map(|t| t.to_string()).unwrap_or_default(),
             c: v.page("audit"),
         }),
+        Err(e) => error_page(v.page("audit"), e),
+    }
+}
+
+/// How many of the newest audit entries a filter looks through.
+const AUDIT_SCAN: usize = 5_000;
+
+#[derive(Deserialize)]
+pub struct AckForm {
+    #[serde(default)]
+    back: String,
+}
+
+/// Acknowledges an alert and goes back to the page it was on.
+pub async fn ack_alert(
+    State(st): State<Shared>,
+    v: Viewer,
+    Path(id): Path<u64>,
+    Form(f): Form<AckForm>,
+) -> Response {
+    if let Some(r) = admins_only(&v) {
+        return r;
+    }
+    let (st2, by, now) = (st.clone(), v.account, st.now());
+    let done = blocking(move || {
+        crate::domain::alerts::acknowledge(&st2.store, botyard_shards::ids::AlertId(id), by, now)
+    })
+    .await;
+    match done {
+        Ok(()) if f.back == "dashboard" => Redirect::to("/console").into_response(),
+        Ok(()) => Redirect::to("/console/audit?done=acked#alerts").into_response(),
         Err(e) => error_page(v.page("audit"), e),
     }
 }

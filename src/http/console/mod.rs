@@ -179,6 +179,7 @@ pub fn router(st: Shared) -> Router<Shared> {
         )
         .route("/console/plans/{id}", post(admin_pages::update_plan))
         .route("/console/audit", get(admin_pages::audit))
+        .route("/console/alerts/{id}/ack", post(admin_pages::ack_alert))
         .route("/console/account", get(account_pages::account))
         .route("/console/account/prefs", post(account_pages::save_prefs))
         .route(

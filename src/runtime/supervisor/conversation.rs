@@ -164,7 +164,7 @@ impl Supervisor {
                         if newly_revoked {
                             // The bot-status event the notifications will send; durable
                             // before the API shows the state.
-                            self.record_alert(key, "session.revoked", format!("session {session}: Telegram no longer accepts its auth key")).await;
+                            self.record_alert(key, crate::domain::alerts::SESSION_REVOKED, format!("session {session}"), "Telegram no longer accepts its auth key".into()).await;
                         }
                         if let (SessionState::Online { me }, Some(tenant)) = (&state, key.tenant())
                             && kinds_known.insert(session)

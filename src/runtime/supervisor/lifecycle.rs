@@ -49,7 +49,8 @@ impl Supervisor {
                 );
                 self.record_alert(
                     key,
-                    "worker.quarantined",
+                    crate::domain::alerts::WORKER_QUARANTINED,
+                    format!("worker {key}"),
                     format!(
                         "{} crashes within {} s; last: {}",
                         crashes.len(),

@@ -23,8 +23,9 @@ impl Supervisor {
         let r = tokio::task::spawn_blocking(move || {
             let scope = store.supervisor_scope(tenant)?;
             let at = now;
-            scope.shard_write(|s| {
+            let (settled, paused) = scope.shard_write(|s| {
                 let mut settled = 0u64;
+                let mut paused = Vec::new();
                 for (key, outcome) in &batch {
                     // None: not pending (a repeat after a restart, or a stranger's key).
                     if let Some(done) =
@@ -33,11 +34,28 @@ impl Supervisor {
                         settled += 1;
                         if let Some(code) = done.paused {
                             tracing::warn!(campaign = key.0.0, code, "campaign paused");
+                            paused.push((key.0.0, code));
                         }
                     }
                 }
-                Ok::<_, crate::error::AppError>(settled)
-            })
+                Ok::<_, crate::error::AppError>((settled, paused))
+            })?;
+            // The campaign is paused already; an alert failing to save is only logged.
+            for (campaign, code) in paused {
+                let subject = format!("campaign {campaign}");
+                let raised = crate::domain::alerts::raise(
+                    &store,
+                    now,
+                    crate::domain::alerts::CAMPAIGN_PAUSED,
+                    Some(tenant),
+                    &subject,
+                    code,
+                );
+                if let Err(e) = raised {
+                    tracing::error!(error = %e, "cannot record the alert");
+                }
+            }
+            Ok::<_, crate::error::AppError>(settled)
         })
         .await;
         match r {
@@ -133,24 +151,22 @@ impl Supervisor {
         }
     }
 
-    /// A durable alert in the audit log, for admins and the notifications to come.
-    pub(super) async fn record_alert(&self, key: WorkerKey, action: &'static str, detail: String) {
+    /// A durable alert (and its audit entry), for admins and the notifications to come.
+    pub(super) async fn record_alert(
+        &self,
+        key: WorkerKey,
+        kind: &'static str,
+        subject: String,
+        detail: String,
+    ) {
         let store = self.store.clone();
         let now = self.now();
         let r = tokio::task::spawn_blocking(move || {
-            store.catalog_write(|c| {
-                c.audit(&botyard_shards::records::AuditRec {
-                    at: now,
-                    actor: None,
-                    tenant: key.tenant(),
-                    action: action.into(),
-                    detail,
-                })
-            })
+            crate::domain::alerts::raise(&store, now, kind, key.tenant(), &subject, &detail)
         })
         .await;
         if !matches!(r, Ok(Ok(_))) {
-            tracing::error!(action, "cannot record the alert in the audit log");
+            tracing::error!(kind, "cannot record the alert");
         }
     }
 
