@@ -42,13 +42,13 @@ fn enc<T: crate::record::Record>(v: &T) -> Result<RecBytes<'static, T>> {
     Ok(RecBytes::encode(v)?)
 }
 
-/// Case folding for name search that also matches Turkish dotted and dotless i:
-/// "DÜKKANI", "dükkanı" and "Dükkani" all fold to "dükkani".
 /// One open alert per kind, tenant and subject.
 fn alert_key(r: &AlertRec) -> String {
     format!("{}|{}|{}", r.kind, r.tenant.map_or(0, |t| t.0), r.subject)
 }
 
+/// Case folding for name search that also matches Turkish dotted and dotless i:
+/// "DÜKKANI", "dükkanı" and "Dükkani" all fold to "dükkani".
 pub fn search_fold(s: &str) -> String {
     s.chars()
         .flat_map(|c| match c {

@@ -1,10 +1,11 @@
 //! What runs in the server besides answering requests: the supervisor of the tenants' worker
 //! processes (and their cgroups), turning worker events into store increments, metrics, and
-//! logging (process-wide and per tenant).
+//! logging (process-wide, per tenant, and the recent lines the console shows).
 
 pub mod cgroup;
 pub mod ingestion;
 pub mod logging;
 pub mod metrics;
+pub mod recent_log;
 pub mod supervisor;
 pub mod tenant_logs;

@@ -1,6 +1,7 @@
 //! Per-tenant log files. Every event inside a span that carries `tenant_id` is also written to
 //! `logs/tenants/<id>.log`, rotated by size with a bounded number of old files, so one tenant's
-//! noise can neither fill the disk nor be read by another tenant.
+//! noise can neither fill the disk nor be read by another tenant. Every event, a tenant's or
+//! not, also goes to the sink's [`RecentLog`](crate::runtime::recent_log::RecentLog).
 
 use std::collections::HashMap;
 use std::fmt::Write as _;
@@ -41,6 +42,8 @@ fn sink(instance: Option<u64>) -> Option<std::sync::Arc<TenantLogs>> {
 }
 
 pub struct TenantLogs {
+    /// Every line, tenants' and the server's, for the console's log pages.
+    pub recent: crate::runtime::recent_log::RecentLog,
     instance: u64,
     dir: PathBuf,
     max_bytes: u64,
@@ -52,6 +55,7 @@ impl TenantLogs {
     /// Creates the sink and registers it for the tracing layer.
     pub fn new(dir: PathBuf, max_bytes: u64, kept: u32) -> std::sync::Arc<Self> {
         let logs = std::sync::Arc::new(TenantLogs {
+            recent: Default::default(),
             instance: rand::random(),
             dir,
             max_bytes: max_bytes.max(4096),
@@ -314,22 +318,20 @@ where
     }
 
     fn on_event(&self, event: &Event<'_>, ctx: Context<'_, S>) {
-        let Some(scope) = ctx.event_scope(event) else {
-            return;
-        };
         let mut tags = SpanTags::default();
-        for s in scope.from_root() {
-            if let Some(t) = s.extensions().get::<SpanTags>() {
-                tags.tenant = t.tenant.or(tags.tenant);
-                tags.instance = t.instance.or(tags.instance);
+        // Events outside any span are the server's own (start, shutdown).
+        if let Some(scope) = ctx.event_scope(event) {
+            for s in scope.from_root() {
+                if let Some(t) = s.extensions().get::<SpanTags>() {
+                    tags.tenant = t.tenant.or(tags.tenant);
+                    tags.instance = t.instance.or(tags.instance);
+                }
             }
         }
         // An event may name its tenant itself.
         let mut own = TagVisitor::default();
         event.record(&mut own);
-        let Some(tenant) = own.0.tenant.or(tags.tenant) else {
-            return;
-        };
+        let tenant = own.0.tenant.or(tags.tenant);
         let Some(logs) = sink(tags.instance) else {
             return;
         };
@@ -343,13 +345,19 @@ where
             }
             text.truncate(cut);
         }
-        let line = format!(
-            "{} {} {}",
-            jiff::Timestamp::now().strftime("%Y-%m-%dT%H:%M:%S%.3fZ"),
-            event.metadata().level().as_str(),
-            text
-        );
-        logs.write_line(tenant, &line);
+        let time = jiff::Timestamp::now()
+            .strftime("%Y-%m-%dT%H:%M:%S%.3fZ")
+            .to_string();
+        let level = *event.metadata().level();
+        if let Some(tenant) = tenant {
+            logs.write_line(tenant, &format!("{time} {} {text}", level.as_str()));
+        }
+        logs.recent.push(crate::runtime::recent_log::Entry {
+            time,
+            level,
+            tenant,
+            message: text,
+        });
     }
 }
 

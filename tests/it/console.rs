@@ -1616,3 +1616,83 @@ async fn a_logo_is_uploaded_shown_on_every_page_and_removed() {
     assert_eq!(b.get("/console/brand/logo").await.status, 404);
     assert!(!b.get("/console").await.text.contains("/console/brand/logo"));
 }
+
+#[tokio::test]
+async fn the_server_log_filters_and_follows_new_lines_live() {
+    let app = App::start().await;
+    let admin = app.admin().await;
+    let t = app.create_tenant(&admin.access, "Kayıt Evi").await;
+    let mut b = Browser::new(&app);
+    b.sign_in(ADMIN_EMAIL, ADMIN_PASSWORD).await;
+    let page = b.get("/console/logs?q=tenant+created").await;
+    assert_eq!(page.status, 200);
+    assert!(page.text.contains("<td>tenant created"), "{}", page.text);
+    assert!(
+        page.text
+            .contains(&format!(r#"<a href="/console/tenants/{t}">#{t}</a>"#))
+    );
+    let other = b.get("/console/logs?q=tenant+created&tenant=999").await;
+    assert!(!other.text.contains("<td>tenant created"));
+    let warn_only = b.get("/console/logs?q=tenant+created&level=warn").await;
+    assert!(!warn_only.text.contains("<td>tenant created"));
+
+    // The live tail: a line logged after the stream opened arrives as a table row.
+    let url = format!("{}/console/live/log?level=info&q=status+changed", b.base);
+    let req = b.client.get(&url).header(
+        "cookie",
+        format!("botyard_session={}", b.cookies["botyard_session"]),
+    );
+    let mut stream = req.send().await.unwrap();
+    assert_eq!(stream.status(), 200);
+    assert_eq!(stream.headers()["content-type"], "text/event-stream");
+    app.post(
+        &format!("/api/v1/tenants/{t}/suspend"),
+        &admin.access,
+        json!({}),
+    )
+    .await
+    .expect(200);
+    let mut got = String::new();
+    let found = tokio::time::timeout(std::time::Duration::from_secs(10), async {
+        while let Some(chunk) = stream.chunk().await.unwrap() {
+            got.push_str(&String::from_utf8_lossy(&chunk));
+            if got.contains("tenant status changed") {
+                return true;
+            }
+        }
+        false
+    })
+    .await;
+    assert_eq!(found, Ok(true), "{got}");
+    assert!(got.contains("event: line"), "{got}");
+    assert!(
+        got.contains(&format!(r#"href="/console/tenants/{t}""#)),
+        "{got}"
+    );
+
+    // A tenant's people follow only their tenant's lines; nobody else follows the server's.
+    let (t2, _, _) = app
+        .tenant_with_owner(&admin.access, "Başka", "baska@example.com")
+        .await;
+    let mut o = Browser::new(&app);
+    o.sign_in("baska@example.com", PASSWORD).await;
+    assert_eq!(o.get("/console/logs").await.status, 404);
+    assert_eq!(o.get("/console/live/log").await.status, 404);
+    assert_eq!(
+        o.get(&format!("/console/tenants/{t}/logs/live"))
+            .await
+            .status,
+        404
+    );
+    let own = o
+        .client
+        .get(format!("{}/console/tenants/{t2}/logs/live", o.base))
+        .header(
+            "cookie",
+            format!("botyard_session={}", o.cookies["botyard_session"]),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(own.status(), 200);
+}

@@ -60,8 +60,22 @@
       xhr.send(file);
     });
   }
+  // A log table follows new lines as they come, newest last, keeping the latest 1000.
+  function tail(table) {
+    var url = table.getAttribute("data-tail");
+    var body = table.querySelector("tbody");
+    if (!url || !body || !window.EventSource) { return; }
+    var src = new EventSource(url);
+    src.addEventListener("line", function (e) {
+      var none = body.querySelector("tr.none");
+      if (none) { none.remove(); }
+      body.insertAdjacentHTML("beforeend", e.data);
+      while (body.rows.length > 1000) { body.deleteRow(0); }
+    });
+  }
   function start() {
     document.querySelectorAll("table[data-live]").forEach(live);
+    document.querySelectorAll("table[data-tail]").forEach(tail);
     document.querySelectorAll("form[data-upload]").forEach(upload);
   }
   if (document.readyState === "loading") {

@@ -13,6 +13,7 @@ mod authorize;
 mod content_pages;
 mod csrf;
 mod live;
+mod log_pages;
 mod login_pages;
 pub mod session;
 mod settings_pages;
@@ -159,6 +160,12 @@ pub fn router(st: Shared) -> Router<Shared> {
             post(access_pages::revoke_key),
         )
         .route("/console/tenants/{id}/logs", get(access_pages::logs))
+        .route(
+            "/console/tenants/{id}/logs/live",
+            get(log_pages::tenant_tail),
+        )
+        .route("/console/logs", get(log_pages::server_log))
+        .route("/console/live/log", get(log_pages::server_tail))
         .route(
             "/console/tenants/{id}/settings",
             get(settings_pages::settings).post(settings_pages::save),
