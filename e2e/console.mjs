@@ -281,6 +281,45 @@ try {
     await owner.context().close();
   }
 
+  // 6b. The appliance: brand name, colour and logo, applied at once; the server log and alerts.
+  {
+    await admin.click("nav >> text=Settings");
+    await admin.waitForURL(/\/console\/appliance$/);
+    await labelled(admin, "appliance");
+    await admin.fill("#a-name", "Kuzey Bot");
+    await admin.fill("#a-accent", "#7a1fa2");
+    await admin.click("form[action='/console/appliance'] button[type=submit]");
+    await admin.waitForURL(/appliance\?done=saved/);
+    check(await admin.isVisible("header .brand >> text=Kuzey Bot"), "the new product name is in the header at once");
+    const bg = await admin.evaluate(() => getComputedStyle(document.querySelector("main button")).backgroundColor);
+    check(bg === "rgb(122, 31, 162)", `buttons take the brand colour (${bg})`);
+    const logo = await admin.evaluate(() => {
+      const c = document.createElement("canvas");
+      c.width = 56; c.height = 56;
+      const g = c.getContext("2d");
+      g.fillStyle = "#7a1fa2"; g.beginPath(); g.arc(28, 28, 27, 0, 7); g.fill();
+      g.fillStyle = "#ffffff"; g.font = "bold 32px sans-serif"; g.fillText("K", 17, 39);
+      return c.toDataURL("image/png").split(",")[1];
+    });
+    await admin.setInputFiles("#a-logo", { name: "logo.png", mimeType: "image/png", buffer: Buffer.from(logo, "base64") });
+    await admin.click("text=Upload logo");
+    await admin.waitForSelector("header .brand img");
+    await contrast(admin, "appliance (brand colour)");
+    await snap(admin, "appliance-branded");
+    await admin.click("nav >> text=Logs");
+    await admin.waitForURL(/\/console\/logs$/);
+    await labelled(admin, "server log");
+    check(await admin.isVisible("td >> text=/tenant created/"), "the server log shows a tenant being created");
+    await snap(admin, "server-log");
+    await admin.click("nav >> text=Audit and alerts");
+    await labelled(admin, "audit");
+    await admin.fill("#au-q", "tenant.created");
+    await admin.click("text=Filter");
+    await admin.waitForURL(/audit\?q=tenant/);
+    check(await admin.isVisible("td >> text=tenant.created"), "the audit log filters by text");
+    await snap(admin, "audit-alerts");
+  }
+
   // 7. Turkish, chosen on the account page.
   await admin.click("nav >> text=Account");
   await labelled(admin, "account");

@@ -37,7 +37,7 @@ pub const TEXTS: &[(&str, &str, &str)] = &[
     ("alert.worker_quarantined", "Worker quarantined", "İşçi karantinada"),
     ("api_login", "API login (token)", "API oturumu (anahtar)"),
     ("appliance.accent", "Accent colour", "Vurgu rengi"),
-    ("appliance.accent_help", "Written #rrggbb. Button text turns white or dark to stay readable; colours too pale or too mid-grey for either are refused.", "#rrggbb biçiminde yazılır. Düğme yazısı okunur kalması için beyaz veya koyu olur; ikisiyle de okunmayacak renkler kabul edilmez."),
+    ("appliance.accent_help", "Written #rrggbb. Button text turns white or dark to stay readable, and the colour is made darker or lighter for links where a theme needs it; mid-tones no text reads on are refused.", "#rrggbb biçiminde yazılır. Düğme yazısı okunur kalması için beyaz veya koyu olur; bağlantılarda renk, temanın gerektirdiği yerde koyulaştırılır veya açılır. Üzerinde hiçbir yazının okunmadığı ara tonlar kabul edilmez."),
     ("appliance.bot", "Platform bot", "Platform botu"),
     ("appliance.bot_clear", "Remove the token and stop the platform bot", "Token'ı kaldır ve platform botunu durdur"),
     ("appliance.bot_help", "Your own bot from @BotFather: it links tenants' Telegram accounts, sends test posts and opens the Mini-App. A new token restarts the bot.", "@BotFather'dan aldığınız kendi botunuz: müşterilerin Telegram hesaplarını bağlar, deneme gönderilerini yollar ve Mini-App'i açar. Yeni bir token botu yeniden başlatır."),

@@ -465,18 +465,40 @@ fn short_digest(b: &[u8]) -> String {
     d.iter().take(8).map(|x| format!("{x:02x}")).collect()
 }
 
-/// The stylesheet that carries the brand's colour (empty without one).
+/// `c` mixed towards `toward` in 5 % steps until it reads on `bg` (WCAG AA, 4.5).
+fn readable_on(c: Rgb, bg: Rgb, toward: Rgb) -> Rgb {
+    let mix =
+        |a: u8, b: u8, t: f64| (f64::from(a) + (f64::from(b) - f64::from(a)) * t).round() as u8;
+    (0..=20)
+        .map(|i| {
+            let t = f64::from(i) / 20.0;
+            Rgb(
+                mix(c.0, toward.0, t),
+                mix(c.1, toward.1, t),
+                mix(c.2, toward.2, t),
+            )
+        })
+        .find(|m| m.contrast(bg) >= 4.5)
+        .unwrap_or(toward)
+}
+
+/// The stylesheet that carries the brand's colour (empty without one). The colour is made
+/// darker on the light theme and lighter on the dark one where it would not read as link
+/// text on the page; buttons carry white or dark text, whichever reads on it.
 pub fn brand_css(b: &Brand) -> String {
-    match b.accent {
-        Some(c) => format!(
-            ":root{{--accent:{};--accent-fg:{}}}\n@media (prefers-color-scheme: dark){{:root{{--accent:{};--accent-fg:{}}}}}\n",
-            c.hex(),
-            c.ink().hex(),
-            c.hex(),
-            c.ink().hex()
-        ),
-        None => String::new(),
-    }
+    let Some(c) = b.accent else {
+        return String::new();
+    };
+    // The pages' backgrounds (console.css): light `--bg`, dark `--card`, the harder of each.
+    let light = readable_on(c, Rgb(0xf6, 0xf7, 0xf9), Rgb(0, 0, 0));
+    let dark = readable_on(c, Rgb(0x1b, 0x1f, 0x24), Rgb(255, 255, 255));
+    format!(
+        ":root{{--accent:{};--accent-fg:{}}}\n@media (prefers-color-scheme: dark){{:root{{--accent:{};--accent-fg:{}}}}}\n",
+        light.hex(),
+        light.ink().hex(),
+        dark.hex(),
+        dark.ink().hex()
+    )
 }
 
 #[cfg(test)]
@@ -601,6 +623,27 @@ mod tests {
         )
         .unwrap();
         assert!(s == Stored::default());
+    }
+
+    #[test]
+    fn the_brand_colour_is_adjusted_to_read_on_both_themes() {
+        let purple = Rgb::parse("#7a1fa2").unwrap();
+        let css = brand_css(&Brand {
+            name: "x".into(),
+            accent: Some(purple),
+            logo: None,
+        });
+        // Dark enough for the light theme as it is; lightened for the dark one.
+        assert!(
+            css.starts_with(":root{--accent:#7a1fa2;--accent-fg:#ffffff}"),
+            "{css}"
+        );
+        let dark = css.split("--accent:").nth(2).unwrap()[..7].to_string();
+        let d = Rgb::parse(&dark).unwrap();
+        assert!(d.contrast(Rgb(0x1b, 0x1f, 0x24)) >= 4.5, "{dark}");
+        assert!(d.contrast(d.ink()) >= 4.5);
+        let pale = readable_on(Rgb(0xff, 0xe0, 0x66), Rgb(0xf6, 0xf7, 0xf9), Rgb(0, 0, 0));
+        assert!(pale.contrast(Rgb(0xf6, 0xf7, 0xf9)) >= 4.5);
     }
 
     #[test]
