@@ -1316,6 +1316,76 @@ async fn a_campaign_is_built_with_its_window_jitter_and_pin() {
     assert_eq!(c["jitter_secs"], 300);
     assert_eq!(c["pin"], true);
     assert_eq!(c["delete_previous"], false);
+
+    // Changed from its page: the form shows what it has, saving keeps what only the API sets
+    // (groups chosen by id), and a bad date changes nothing.
+    let cid = c["id"].as_u64().unwrap();
+    let path = format!("/api/v1/tenants/{t}/campaigns/{cid}");
+    let mut body = c.clone();
+    for k in [
+        "id",
+        "state",
+        "runs",
+        "created_at",
+        "updated_at",
+        "next_run",
+        "next_run_local",
+        "paused_code",
+        "paused_reason",
+    ] {
+        body.as_object_mut().unwrap().remove(k);
+    }
+    body["chat_ids"] = json!([chat]);
+    app.put(&path, &sim.owner, body).await.expect(200);
+    let page = b
+        .get(&format!("/console/tenants/{t}/campaigns/{cid}"))
+        .await;
+    assert!(
+        page.text
+            .contains(r#"id="e-wfrom" name="window_from" type="time" value="18:00""#),
+        "{}",
+        page.text
+    );
+    assert!(
+        page.text
+            .contains(r#"id="e-d4" name="d4" value="1" checked"#)
+    );
+    assert!(
+        !page
+            .text
+            .contains(r#"id="e-d0" name="d0" value="1" checked"#)
+    );
+    let edit = format!("/console/tenants/{t}/campaigns/{cid}/edit");
+    let mut changed = base.to_vec();
+    changed[1] = ("name", "Akşam 2");
+    changed[5] = ("value", "90");
+    changed.push(("starts_on", "2027-01-01"));
+    changed.push(("ends_on", "2026-12-01"));
+    let r = b.post(&edit, &changed).await;
+    assert_eq!(r.status, 422, "the last day before the first: {}", r.text);
+    let same = app.get(&path, &sim.owner).await.expect(200).clone();
+    assert_eq!(same["name"], "Akşam");
+    changed.pop();
+    changed.push(("ends_on", "2027-01-31"));
+    let r = b.post(&edit, &changed).await;
+    assert_eq!(r.status, 303, "{}", r.text);
+    assert_eq!(
+        r.location(),
+        format!("/console/tenants/{t}/campaigns/{cid}?done=saved")
+    );
+    let now = app.get(&path, &sim.owner).await.expect(200).clone();
+    assert_eq!(now["name"], "Akşam 2");
+    assert_eq!(now["schedule"], json!({"every_minutes": 90}));
+    assert_eq!(
+        (now["starts_on"].as_str(), now["ends_on"].as_str()),
+        (Some("2027-01-01"), Some("2027-01-31"))
+    );
+    assert_eq!(now["chat_ids"], json!([chat]), "the API's groups stay");
+    let page = b
+        .get(&format!("/console/tenants/{t}/campaigns/{cid}?done=saved"))
+        .await;
+    assert!(page.text.contains("2027-01-01 – 2027-01-31"));
+    assert!(page.text.contains("Campaign saved"));
 }
 
 #[tokio::test]

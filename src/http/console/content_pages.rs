@@ -14,6 +14,7 @@ use botyard_shards::ids::{CampaignId, TemplateId};
 use botyard_shards::records::{CampaignStateRec, DeliveryStateRec, ScheduleRec, TemplateFormatRec};
 
 use super::authorize::{Want, tenant};
+use super::campaign_form::{self, CampaignForm, Fields};
 use super::session::{Chrome, Viewer};
 use super::telegram_html;
 use super::{error_page, error_text, render};
@@ -278,12 +279,10 @@ pub struct CampaignRow {
 #[template(path = "console/campaigns.html")]
 struct CampaignsPage {
     c: Chrome,
-    /// The weekday checkboxes: `(field, catalogue key)`, Monday first.
-    days: Vec<(&'static str, &'static str)>,
     tenant: u64,
     tenant_name: String,
     campaigns: Vec<CampaignRow>,
-    templates: Vec<(u64, String)>,
+    f: Fields,
     edit: bool,
     notice: Option<String>,
     error: Option<String>,
@@ -354,19 +353,10 @@ async fn campaigns_page(
     })
     .await?;
     Ok(render(&CampaignsPage {
-        days: vec![
-            ("d0", "day.mon"),
-            ("d1", "day.tue"),
-            ("d2", "day.wed"),
-            ("d3", "day.thu"),
-            ("d4", "day.fri"),
-            ("d5", "day.sat"),
-            ("d6", "day.sun"),
-        ],
+        f: Fields::new_campaign(id, templates),
         tenant: id,
         tenant_name: name,
         campaigns,
-        templates,
         edit,
         notice,
         error,
@@ -393,106 +383,6 @@ pub async fn campaigns_list(
         .unwrap_or_else(|e| error_page(v.page(""), e))
 }
 
-#[derive(Deserialize)]
-pub struct CampaignForm {
-    #[serde(default)]
-    name: String,
-    #[serde(default)]
-    template_id: String,
-    #[serde(default)]
-    tags: String,
-    #[serde(default)]
-    kind: String,
-    #[serde(default)]
-    value: String,
-    /// The posting window, `HH:MM` to `HH:MM` (both empty: any time).
-    #[serde(default)]
-    window_from: String,
-    #[serde(default)]
-    window_to: String,
-    /// Ticked weekdays, `d0` (Monday) to `d6`.
-    d0: Option<String>,
-    d1: Option<String>,
-    d2: Option<String>,
-    d3: Option<String>,
-    d4: Option<String>,
-    d5: Option<String>,
-    d6: Option<String>,
-    #[serde(default)]
-    jitter_minutes: String,
-    delete_previous: Option<String>,
-    pin: Option<String>,
-}
-
-fn campaign_input(f: &CampaignForm) -> AppResult<campaigns::Input> {
-    let template =
-        f.template_id.parse::<u64>().map(TemplateId).map_err(|_| {
-            AppError::invalid("template_id", "choose one of the tenant's templates")
-        })?;
-    let value = f.value.trim();
-    let schedule = match f.kind.as_str() {
-        "every" => ScheduleRec::Every {
-            minutes: value
-                .parse()
-                .map_err(|_| AppError::invalid("value", "a number of minutes"))?,
-        },
-        "once" => ScheduleRec::Once {
-            at: value.to_string(),
-        },
-        "cron" => ScheduleRec::Cron {
-            expr: value.to_string(),
-        },
-        _ => return Err(AppError::invalid("kind", "choose every, once or cron")),
-    };
-    let window = match (f.window_from.trim(), f.window_to.trim()) {
-        ("", "") => None,
-        (from, to) => {
-            let ticked = [&f.d0, &f.d1, &f.d2, &f.d3, &f.d4, &f.d5, &f.d6];
-            let mut days = 0u8;
-            for (i, d) in ticked.iter().enumerate() {
-                if d.is_some() {
-                    days |= 1 << i;
-                }
-            }
-            Some(botyard_shards::records::WindowRec {
-                start_min: crate::http::campaign_routes::parse_hhmm(from, "window_from")?,
-                end_min: crate::http::campaign_routes::parse_hhmm(to, "window_to")?,
-                days: if days == 0 { 0x7f } else { days },
-            })
-        }
-    };
-    let jitter_secs = match f.jitter_minutes.trim() {
-        "" => 0,
-        j => j
-            .parse::<u32>()
-            .ok()
-            .and_then(|m| m.checked_mul(60))
-            .ok_or_else(|| AppError::invalid("jitter_minutes", "a number of minutes"))?,
-    };
-    Ok(campaigns::Input {
-        name: f.name.clone(),
-        template,
-        version: None,
-        chats: Vec::new(),
-        tags: f
-            .tags
-            .split(',')
-            .map(str::trim)
-            .filter(|t| !t.is_empty())
-            .map(str::to_string)
-            .collect(),
-        session: None,
-        schedule,
-        window,
-        starts_on: None,
-        ends_on: None,
-        jitter_secs,
-        delete_previous: f.delete_previous.is_some(),
-        pin: f.pin.is_some(),
-        force: false,
-    })
-}
-
 pub async fn create_campaign(
     State(st): State<Shared>,
     v: Viewer,
@@ -507,7 +397,7 @@ pub async fn create_campaign(
             Want::Change(Method::POST, "/api/v1/tenants/{id}/campaigns"),
         )
         .await?;
-        let i = campaign_input(&f)?;
+        let i = campaign_form::input(&f)?;
         let st2 = st.clone();
         blocking(move || {
             let limit = tenancy::plan_limit(&st2.store, scope.record().plan, |l| l.campaigns)?;
@@ -728,6 +618,11 @@ struct CampaignPage {
     /// `(title, ok, problem, slow mode)`.
     targets: Vec<(String, bool, String, String)>,
     runs: Vec<(u32, String)>,
+    /// The form that changes it, for those who may.
+    form: Option<Fields>,
+    dates: String,
+    notice: Option<String>,
+    error: Option<String>,
 }
 
 /// The next `n` runs after `now` as the schedule and window give them (jitter left out).
@@ -753,13 +648,9 @@ fn next_runs(
     out
 }
 
-pub async fn campaign(
-    State(st): State<Shared>,
-    v: Viewer,
-    Path((id, cid)): Path<(u64, u64)>,
-) -> Response {
-    let page = async {
-        let scope = tenant(&st, &v, id, Want::Read).await?;
+async fn campaign_page(st: &Shared, v: &Viewer, id: u64, cid: u64) -> AppResult<CampaignPage> {
+    {
+        let scope = tenant(st, v, id, Want::Read).await?;
         let tenant_name = scope.record().name.clone();
         let edit = can_edit(&scope);
         let c = v.tenant_page();
@@ -782,6 +673,24 @@ pub async fn campaign(
                 .into_iter()
                 .map(|(n, r)| (n, t.when(r.started_at)))
                 .collect();
+            let form = if edit {
+                let templates = s
+                    .templates()?
+                    .into_iter()
+                    .map(|(tid, r)| (tid.0, r.name))
+                    .collect();
+                Some(Fields::of(id, cid.0, &rec, templates))
+            } else {
+                None
+            };
+            let dates = match (&rec.starts_on, &rec.ends_on) {
+                (None, None) => String::new(),
+                (a, b) => format!(
+                    "{} – {}",
+                    a.as_deref().unwrap_or("…"),
+                    b.as_deref().unwrap_or("…")
+                ),
+            };
             let state_key = match rec.state {
                 CampaignStateRec::Draft => "camp.state_draft",
                 CampaignStateRec::Active => "camp.state_active",
@@ -821,15 +730,89 @@ pub async fn campaign(
                     })
                     .collect(),
                 runs,
+                form,
+                dates,
+                notice: None,
+                error: None,
                 c: c2,
             })
         })
         .await
     }
-    .await;
-    match page {
-        Ok(p) => render(&p),
+}
+
+#[derive(Deserialize)]
+pub struct ChangedQuery {
+    done: Option<String>,
+}
+
+pub async fn campaign(
+    State(st): State<Shared>,
+    v: Viewer,
+    Path((id, cid)): Path<(u64, u64)>,
+    Query(q): Query<ChangedQuery>,
+) -> Response {
+    match campaign_page(&st, &v, id, cid).await {
+        Ok(mut p) => {
+            if q.done.as_deref() == Some("saved") {
+                p.notice = Some(v.chrome.t.s("camp.saved").to_string());
+            }
+            render(&p)
+        }
         Err(e) => error_page(v.page(""), e),
+    }
+}
+
+/// Changes a saved campaign from its page; an active one is rescheduled at once. The groups
+/// chosen by id, the pinned version and the session (set through the API) stay as they are.
+pub async fn edit_campaign(
+    State(st): State<Shared>,
+    v: Viewer,
+    Path((id, cid)): Path<(u64, u64)>,
+    Form(f): Form<CampaignForm>,
+) -> Response {
+    let saved = async {
+        let scope = tenant(
+            &st,
+            &v,
+            id,
+            Want::Change(Method::PUT, "/api/v1/tenants/{id}/campaigns/{campaign_id}"),
+        )
+        .await?;
+        let mut i = campaign_form::input(&f)?;
+        let st2 = st.clone();
+        let (scope, rec) = blocking(move || {
+            let cid = CampaignId(cid);
+            let old = scope
+                .shard_read()?
+                .campaign(cid)?
+                .ok_or(AppError::NotFound("campaign"))?;
+            i.chats = old.chats.iter().map(|c| c.0).collect();
+            i.version = old.version;
+            i.session = Some(old.session.0);
+            let settings = tenancy::settings(&scope)?;
+            let rec = campaigns::update(&scope, &settings, cid, i, st2.now())?;
+            Ok((scope, rec))
+        })
+        .await?;
+        campaigns::actions::reschedule(&st, &scope, CampaignId(cid), &rec);
+        Ok::<_, AppError>(())
+    }
+    .await;
+    match saved {
+        Ok(()) => Redirect::to(&format!("/console/tenants/{id}/campaigns/{cid}?done=saved"))
+            .into_response(),
+        Err(e) => {
+            let status = crate::http::error::status_of(&e);
+            let text = error_text(&v.chrome, &e);
+            match campaign_page(&st, &v, id, cid).await {
+                Ok(mut p) => {
+                    p.error = Some(text);
+                    (status, render(&p)).into_response()
+                }
+                Err(e) => error_page(v.page(""), e),
+            }
+        }
     }
 }
 

@@ -10,6 +10,7 @@ mod appliance_pages;
 mod assets;
 mod auth_pages;
 mod authorize;
+mod campaign_form;
 mod content_pages;
 mod csrf;
 mod live;
@@ -142,6 +143,10 @@ pub fn router(st: Shared) -> Router<Shared> {
         .route(
             "/console/tenants/{id}/campaigns/{cid}",
             get(content_pages::campaign),
+        )
+        .route(
+            "/console/tenants/{id}/campaigns/{cid}/edit",
+            post(content_pages::edit_campaign),
         )
         .route(
             "/console/tenants/{id}/campaigns/{cid}/{action}",

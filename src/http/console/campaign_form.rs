@@ -1,0 +1,215 @@
+//! The campaign form of the console, for a new campaign and for changing a saved one: the
+//! fields as the page shows them (filled from a campaign, or with a new one's defaults), and
+//! the posted form read into the domain's input once.
+
+use botyard_shards::ids::TemplateId;
+use botyard_shards::records::{CampaignRec, ScheduleRec, WindowRec};
+use serde::Deserialize;
+
+use crate::domain::campaigns;
+use crate::error::{AppError, AppResult};
+
+/// The weekday checkboxes: `(field, catalogue key)`, Monday first.
+const DAYS: [(&str, &str); 7] = [
+    ("d0", "day.mon"),
+    ("d1", "day.tue"),
+    ("d2", "day.wed"),
+    ("d3", "day.thu"),
+    ("d4", "day.fri"),
+    ("d5", "day.sat"),
+    ("d6", "day.sun"),
+];
+
+/// What the form's fields show.
+pub struct Fields {
+    /// Where it posts, and the catalogue key of its button.
+    pub action: String,
+    pub submit: &'static str,
+    /// Prefix of the controls' ids, so two forms on a page stay apart.
+    pub p: &'static str,
+    pub templates: Vec<(u64, String)>,
+    pub name: String,
+    pub template: u64,
+    pub tags: String,
+    pub kind: &'static str,
+    pub value: String,
+    pub window_from: String,
+    pub window_to: String,
+    /// `(field, catalogue key, ticked)`.
+    pub days: Vec<(&'static str, &'static str, bool)>,
+    pub jitter_minutes: u32,
+    pub delete_previous: bool,
+    pub pin: bool,
+    pub starts_on: String,
+    pub ends_on: String,
+}
+
+impl Fields {
+    /// A new campaign's form: every hour, any time of day.
+    pub fn new_campaign(tenant: u64, templates: Vec<(u64, String)>) -> Fields {
+        Fields {
+            action: format!("/console/tenants/{tenant}/campaigns"),
+            submit: "camp.create",
+            p: "c",
+            templates,
+            name: String::new(),
+            template: 0,
+            tags: String::new(),
+            kind: "every",
+            value: "60".into(),
+            window_from: String::new(),
+            window_to: String::new(),
+            days: DAYS.iter().map(|(f, k)| (*f, *k, false)).collect(),
+            jitter_minutes: 0,
+            delete_previous: false,
+            pin: false,
+            starts_on: String::new(),
+            ends_on: String::new(),
+        }
+    }
+
+    /// A saved campaign's form, filled with what it has.
+    pub fn of(tenant: u64, id: u64, rec: &CampaignRec, templates: Vec<(u64, String)>) -> Fields {
+        let (kind, value) = match &rec.schedule {
+            ScheduleRec::Every { minutes } => ("every", minutes.to_string()),
+            ScheduleRec::Once { at } => ("once", at.clone()),
+            ScheduleRec::Cron { expr } => ("cron", expr.clone()),
+        };
+        let hhmm = |m: u16| format!("{:02}:{:02}", m / 60, m % 60);
+        let (from, to, days) = match &rec.window {
+            Some(w) => (hhmm(w.start_min), hhmm(w.end_min), w.days),
+            None => (String::new(), String::new(), 0),
+        };
+        Fields {
+            action: format!("/console/tenants/{tenant}/campaigns/{id}/edit"),
+            submit: "camp.save_changes",
+            p: "e",
+            templates,
+            name: rec.name.clone(),
+            template: rec.template.0,
+            tags: rec.tags.join(", "),
+            kind,
+            value,
+            window_from: from,
+            window_to: to,
+            days: DAYS
+                .iter()
+                .enumerate()
+                .map(|(i, (f, k))| (*f, *k, days != 0x7f && days & (1 << i) != 0))
+                .collect(),
+            jitter_minutes: rec.jitter_secs / 60,
+            delete_previous: rec.delete_previous,
+            pin: rec.pin,
+            starts_on: rec.starts_on.clone().unwrap_or_default(),
+            ends_on: rec.ends_on.clone().unwrap_or_default(),
+        }
+    }
+}
+
+#[derive(Deserialize)]
+pub struct CampaignForm {
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    template_id: String,
+    #[serde(default)]
+    tags: String,
+    #[serde(default)]
+    kind: String,
+    #[serde(default)]
+    value: String,
+    /// The posting window, `HH:MM` to `HH:MM` (both empty: any time).
+    #[serde(default)]
+    window_from: String,
+    #[serde(default)]
+    window_to: String,
+    /// Ticked weekdays, `d0` (Monday) to `d6`.
+    d0: Option<String>,
+    d1: Option<String>,
+    d2: Option<String>,
+    d3: Option<String>,
+    d4: Option<String>,
+    d5: Option<String>,
+    d6: Option<String>,
+    #[serde(default)]
+    jitter_minutes: String,
+    delete_previous: Option<String>,
+    pin: Option<String>,
+    /// First and last day, `YYYY-MM-DD` (empty: open).
+    #[serde(default)]
+    starts_on: String,
+    #[serde(default)]
+    ends_on: String,
+}
+
+/// The domain's input from the form; the explicit groups, the pinned version and the session
+/// (set through the API) are the caller's to carry over.
+pub fn input(f: &CampaignForm) -> AppResult<campaigns::Input> {
+    let template =
+        f.template_id.parse::<u64>().map(TemplateId).map_err(|_| {
+            AppError::invalid("template_id", "choose one of the tenant's templates")
+        })?;
+    let value = f.value.trim();
+    let schedule = match f.kind.as_str() {
+        "every" => ScheduleRec::Every {
+            minutes: value
+                .parse()
+                .map_err(|_| AppError::invalid("value", "a number of minutes"))?,
+        },
+        "once" => ScheduleRec::Once {
+            at: value.to_string(),
+        },
+        "cron" => ScheduleRec::Cron {
+            expr: value.to_string(),
+        },
+        _ => return Err(AppError::invalid("kind", "choose every, once or cron")),
+    };
+    let window = match (f.window_from.trim(), f.window_to.trim()) {
+        ("", "") => None,
+        (from, to) => {
+            let ticked = [&f.d0, &f.d1, &f.d2, &f.d3, &f.d4, &f.d5, &f.d6];
+            let mut days = 0u8;
+            for (i, d) in ticked.iter().enumerate() {
+                if d.is_some() {
+                    days |= 1 << i;
+                }
+            }
+            Some(WindowRec {
+                start_min: crate::http::campaign_routes::parse_hhmm(from, "window_from")?,
+                end_min: crate::http::campaign_routes::parse_hhmm(to, "window_to")?,
+                days: if days == 0 { 0x7f } else { days },
+            })
+        }
+    };
+    let jitter_secs = match f.jitter_minutes.trim() {
+        "" => 0,
+        j => j
+            .parse::<u32>()
+            .ok()
+            .and_then(|m| m.checked_mul(60))
+            .ok_or_else(|| AppError::invalid("jitter_minutes", "a number of minutes"))?,
+    };
+    let date = |d: &str| (!d.trim().is_empty()).then(|| d.trim().to_string());
+    Ok(campaigns::Input {
+        name: f.name.clone(),
+        template,
+        version: None,
+        chats: Vec::new(),
+        tags: f
+            .tags
+            .split(',')
+            .map(str::trim)
+            .filter(|t| !t.is_empty())
+            .map(str::to_string)
+            .collect(),
+        session: None,
+        schedule,
+        window,
+        starts_on: date(&f.starts_on),
+        ends_on: date(&f.ends_on),
+        jitter_secs,
+        delete_previous: f.delete_previous.is_some(),
+        pin: f.pin.is_some(),
+        force: false,
+    })
+}
