@@ -376,6 +376,8 @@ pub const TEXTS: &[(&str, &str, &str)] = &[
     ("tglogin.title", "Log a user account in", "Kullanıcı hesabıyla giriş"),
     ("tglogin.working", "Talking to Telegram…", "Telegram ile konuşuluyor…"),
     ("tpl.body", "Text", "Metin"),
+    ("tpl.buttons", "Link buttons", "Bağlantı düğmeleri"),
+    ("tpl.buttons_help", "One line per row of buttons; | between the buttons of a row; each written Label - https://link. Leave empty for none.", "Her düğme satırı için bir satır; bir satırdaki düğmeler arasına |; her biri Etiket - https://bağlantı biçiminde. Düğme istemiyorsanız boş bırakın."),
     ("tpl.format", "Format", "Biçim"),
     ("tpl.help", "Markdown (**bold**, _italic_, [link](https://…)) or HTML; variables such as {group.title} and {date} are filled per group.", "Markdown (**kalın**, _italik_, [bağlantı](https://…)) veya HTML; {group.title} ve {date} gibi değişkenler her grup için doldurulur."),
     ("tpl.media", "Media (the text becomes its caption)", "Medya (metin açıklaması olur)"),

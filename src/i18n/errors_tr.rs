@@ -459,6 +459,10 @@ pub const MESSAGES: &[(&str, &str)] = &[
         "template.buttons",
         "{field}: düğmeler geçersiz; satır ve düğme sayısı ile metin uzunluğu sınırlı.",
     ),
+    (
+        "template.buttons_text",
+        "{field}: her düğmeyi Etiket - https://bağlantı biçiminde yazın; bir satırdaki düğmeleri | ile ayırın.",
+    ),
     ("template.empty", "Metin boş."),
     (
         "template.in_use",

@@ -1766,3 +1766,115 @@ async fn the_server_log_filters_and_follows_new_lines_live() {
         .unwrap();
     assert_eq!(own.status(), 200);
 }
+
+#[tokio::test]
+async fn a_template_gets_link_buttons_shown_in_the_preview_and_bad_lines_change_nothing() {
+    let app = App::start().await;
+    let admin = app.admin().await;
+    let (t, _, owner) = app
+        .tenant_with_owner(&admin.access, "Cihangir Çiçek", "lale@example.com")
+        .await;
+    let mut b = Browser::new(&app);
+    b.sign_in("lale@example.com", PASSWORD).await;
+    let csrf = b
+        .get(&format!("/console/tenants/{t}/templates"))
+        .await
+        .csrf();
+    let buttons = "Sipariş ver - https://cicek.example/siparis | Menü - https://cicek.example/menu\nKonum - https://maps.example/cihangir";
+    let form = |buttons: &'static str| {
+        vec![
+            ("_csrf", csrf.clone()),
+            ("name", "Bahar".to_string()),
+            ("format", "markdown".to_string()),
+            ("body", "Lale geldi".to_string()),
+            ("buttons", buttons.to_string()),
+        ]
+    };
+    let post = |f: Vec<(&'static str, String)>| f.into_iter().collect::<Vec<(&str, String)>>();
+    // The preview lays the buttons out as Telegram does, labels escaped.
+    let f = post(form("<b>Bak</b> - https://cicek.example"));
+    let pairs: Vec<(&str, &str)> = f.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let r = b
+        .post(&format!("/console/tenants/{t}/templates/preview"), &pairs)
+        .await;
+    assert!(
+        r.text.contains(
+            r#"<span class="tg-button" title="https://cicek.example">&lt;b&gt;Bak&lt;/b&gt;</span>"#
+        ),
+        "{}",
+        r.text
+    );
+    for (bad, says) in [
+        ("Sipariş ver https://cicek.example", "Label - https://link"),
+        ("Sipariş - http://cicek.example", "https"),
+    ] {
+        let f = post(form(bad));
+        let pairs: Vec<(&str, &str)> = f.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        let r = b
+            .post(&format!("/console/tenants/{t}/templates"), &pairs)
+            .await;
+        assert_eq!(r.status, 422, "{bad}: {}", r.text);
+        assert!(r.text.contains(says), "{bad}: {}", r.text);
+    }
+    let list = app
+        .get(&format!("/api/v1/tenants/{t}/templates"), &owner.access)
+        .await
+        .expect(200)
+        .clone();
+    assert!(list.as_array().unwrap().is_empty(), "nothing saved: {list}");
+    let f = post(form(buttons));
+    let pairs: Vec<(&str, &str)> = f.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let r = b
+        .post(&format!("/console/tenants/{t}/templates"), &pairs)
+        .await;
+    assert_eq!(r.status, 303, "{}", r.text);
+    let list = app
+        .get(&format!("/api/v1/tenants/{t}/templates"), &owner.access)
+        .await
+        .expect(200)
+        .clone();
+    let tid = list[0]["id"].as_u64().unwrap();
+    let tpl = app
+        .get(
+            &format!("/api/v1/tenants/{t}/templates/{tid}"),
+            &owner.access,
+        )
+        .await
+        .expect(200)
+        .clone();
+    assert_eq!(
+        tpl["buttons"],
+        json!([
+            [{"label": "Sipariş ver", "url": "https://cicek.example/siparis"},
+             {"label": "Menü", "url": "https://cicek.example/menu"}],
+            [{"label": "Konum", "url": "https://maps.example/cihangir"}]
+        ]),
+        "{tpl}"
+    );
+    // The editor shows them as written, and saving without them removes them.
+    let page = b
+        .get(&format!("/console/tenants/{t}/templates/{tid}"))
+        .await;
+    assert!(
+        page.text.contains(
+            "Sipariş ver - https://cicek.example/siparis | Menü - https://cicek.example/menu\nKonum"
+        ),
+        "{}",
+        page.text
+    );
+    let f = post(form(""));
+    let pairs: Vec<(&str, &str)> = f.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let r = b
+        .post(&format!("/console/tenants/{t}/templates/{tid}"), &pairs)
+        .await;
+    assert_eq!(r.status, 303, "{}", r.text);
+    let tpl = app
+        .get(
+            &format!("/api/v1/tenants/{t}/templates/{tid}"),
+            &owner.access,
+        )
+        .await
+        .expect(200)
+        .clone();
+    assert_eq!(tpl["buttons"], json!([]));
+}

@@ -142,7 +142,7 @@ pub fn buttons_of(v: &TemplateVersionRec) -> Vec<Vec<Button>> {
         .collect()
 }
 
-fn check_buttons(rows: &[Vec<Button>]) -> AppResult<()> {
+pub fn check_buttons(rows: &[Vec<Button>]) -> AppResult<()> {
     if rows.len() > MAX_ROWS {
         return Err(invalid(
             "template.buttons",

@@ -14,6 +14,7 @@ use botyard_shards::ids::{CampaignId, TemplateId};
 use botyard_shards::records::{CampaignStateRec, DeliveryStateRec, ScheduleRec, TemplateFormatRec};
 
 use super::authorize::{Want, tenant};
+use super::buttons_text;
 use super::campaign_form::{self, CampaignForm, Fields};
 use super::session::{Chrome, Viewer};
 use super::telegram_html;
@@ -56,6 +57,7 @@ struct TemplatesPage {
     edit: bool,
     draft_name: String,
     draft_body: String,
+    draft_buttons: String,
     draft_html: bool,
     notice: Option<&'static str>,
     error: Option<String>,
@@ -64,6 +66,7 @@ struct TemplatesPage {
 struct Draft {
     name: String,
     body: String,
+    buttons: String,
     html: bool,
 }
 
@@ -118,6 +121,7 @@ async fn templates_page(
         edit,
         draft_name: draft.name,
         draft_body: draft.body,
+        draft_buttons: draft.buttons,
         draft_html: draft.html,
         notice,
         error,
@@ -135,6 +139,7 @@ pub async fn templates(
     let draft = Draft {
         name: String::new(),
         body: String::new(),
+        buttons: String::new(),
         html: false,
     };
     templates_page(&st, &v, id, draft, notice, None)
@@ -146,6 +151,9 @@ pub async fn templates(
 pub struct TemplateForm {
     #[serde(default)]
     media_id: String,
+    /// Link buttons, as [`buttons_text`] writes them.
+    #[serde(default)]
+    buttons: String,
     #[serde(default)]
     name: String,
     #[serde(default)]
@@ -176,13 +184,20 @@ pub async fn preview(
     let now = st.now();
     let format = format_of(&f.format);
     let shown = blocking(move || {
+        let buttons = buttons_text::parse(&f.buttons)?;
+        templates::check_buttons(&buttons)?;
         let settings = tenancy::settings(&scope)?;
         let s = scope.shard_read()?;
-        templates::preview_draft(&s, &settings, &f.body, format, now)
+        let (text, entities) = templates::preview_draft(&s, &settings, &f.body, format, now)?;
+        Ok((text, entities, buttons))
     })
     .await;
     match shown {
-        Ok((text, entities)) => Html(telegram_html::to_html(&text, &entities)).into_response(),
+        Ok((text, entities, buttons)) => {
+            let mut html = telegram_html::to_html(&text, &entities);
+            html.push_str(&telegram_html::keyboard(&buttons));
+            Html(html).into_response()
+        }
         Err(e) => Html(format!(
             r#"<p class="error" role="alert">{}</p>"#,
             html_escape(&error_text(&v.chrome, &e))
@@ -219,6 +234,7 @@ pub async fn create_template(
     let author = v.account.0;
     let st2 = st.clone();
     let (name, body, format) = (f.name.clone(), f.body.clone(), format_of(&f.format));
+    let buttons_written = f.buttons.clone();
     let media = match f.media_id.as_str() {
         "" => None,
         m => match m.parse::<u64>() {
@@ -236,7 +252,7 @@ pub async fn create_template(
         let c = Content {
             body,
             format,
-            buttons: Vec::new(),
+            buttons: buttons_text::parse(&buttons_written)?,
             media,
         };
         templates::create(&scope, limit, &name, c, now, Some(author)).map(|_| ())
@@ -253,6 +269,7 @@ pub async fn create_template(
             let draft = Draft {
                 name: f.name,
                 body: f.body,
+                buttons: f.buttons,
                 html: f.format == "html",
             };
             match templates_page(&st, &v, id, draft, None, Some(text)).await {
@@ -860,6 +877,7 @@ struct TemplateEditPage {
     name: String,
     version: u32,
     body: String,
+    buttons: String,
     html: bool,
     media_id: Option<u64>,
     media: Vec<(u64, String)>,
@@ -893,16 +911,18 @@ async fn template_page(
         Ok((rec, ver, media))
     })
     .await?;
-    let (name, body, html, media_id) = match draft {
+    let (name, body, buttons, html, media_id) = match draft {
         Some(f) => (
             f.name,
             f.body,
+            f.buttons,
             f.format == "html",
             f.media_id.parse::<u64>().ok(),
         ),
         None => (
             rec.name,
-            ver.body,
+            ver.body.clone(),
+            buttons_text::format(&templates::buttons_of(&ver)),
             ver.format == TemplateFormatRec::Html,
             ver.media.map(|m| m.0),
         ),
@@ -914,6 +934,7 @@ async fn template_page(
         name,
         version: rec.latest,
         body,
+        buttons,
         html,
         media_id,
         media,
@@ -960,22 +981,11 @@ pub async fn update_template(
         let c = Content {
             body: f.body.clone(),
             format: format_of(&f.format),
-            buttons: Vec::new(),
+            buttons: buttons_text::parse(&f.buttons)?,
             media,
         };
         let (name, now, author) = (f.name.clone(), st.now(), v.account.0);
         blocking(move || {
-            // Buttons are kept from the saved version: this editor does not show them yet.
-            let s = scope.shard_read()?;
-            let rec = s
-                .template(TemplateId(tid))?
-                .ok_or(AppError::NotFound("template"))?;
-            let buttons = s
-                .template_version(TemplateId(tid), rec.latest)?
-                .map(|v| templates::buttons_of(&v))
-                .unwrap_or_default();
-            drop(s);
-            let c = Content { buttons, ..c };
             templates::update(
                 &scope,
                 TemplateId(tid),

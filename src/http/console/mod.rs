@@ -10,6 +10,7 @@ mod appliance_pages;
 mod assets;
 mod auth_pages;
 mod authorize;
+mod buttons_text;
 mod campaign_form;
 mod content_pages;
 mod csrf;

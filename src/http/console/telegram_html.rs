@@ -91,6 +91,28 @@ fn boundary<'e>(
     }
 }
 
+/// A message's link buttons under its bubble, as Telegram lays them out (labels only: the
+/// links are not followed from a preview).
+pub fn keyboard(rows: &[Vec<crate::domain::templates::Button>]) -> String {
+    if rows.is_empty() {
+        return String::new();
+    }
+    let mut out = String::from(r#"<div class="tg-keyboard">"#);
+    for row in rows {
+        out.push_str(r#"<div class="tg-row">"#);
+        for b in row {
+            out.push_str(&format!(
+                r#"<span class="tg-button" title="{}">{}</span>"#,
+                escape(&b.url),
+                escape(&b.label)
+            ));
+        }
+        out.push_str("</div>");
+    }
+    out.push_str("</div>");
+    out
+}
+
 /// The text with its entities as nested tags. Entities that overlap without nesting are
 /// closed early rather than producing broken HTML.
 pub fn to_html(text: &str, entities: &[Entity]) -> String {
