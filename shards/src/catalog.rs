@@ -42,6 +42,9 @@ fn enc<T: crate::record::Record>(v: &T) -> Result<RecBytes<'static, T>> {
     Ok(RecBytes::encode(v)?)
 }
 
+/// The sequence bumped by every write to a tenant's row (see `Store::search_tenants`).
+const NAMES_CHANGED: &str = "tenant_rows_changed";
+
 /// One open alert per kind, tenant and subject.
 fn alert_key(r: &AlertRec) -> String {
     format!("{}|{}|{}", r.kind, r.tenant.map_or(0, |t| t.0), r.subject)
@@ -323,6 +326,27 @@ impl<T: Reader> CatalogTx<T> {
 
     pub fn tenant_total(&self) -> Result<u64> {
         Ok(self.tx.table(TENANTS)?.len()?)
+    }
+
+    /// Counts every change to the tenants' rows, so a cached name index knows it is stale.
+    pub(crate) fn names_changed(&self) -> Result<u64> {
+        Ok(self
+            .tx
+            .table(SEQUENCES)?
+            .get(NAMES_CHANGED)?
+            .map_or(0, |v| v.value()))
+    }
+
+    /// Every tenant's id and folded name, in id order, for the name index.
+    pub(crate) fn tenant_names(&self) -> Result<Vec<(TenantId, String)>> {
+        let t = self.tx.table(TENANTS)?;
+        let mut out = Vec::with_capacity(t.len()? as usize);
+        for row in t.iter()? {
+            let (k, v) = row?;
+            let rec: TenantRec = v.value().decode()?;
+            out.push((k.value(), search_fold(&rec.name)));
+        }
+        Ok(out)
     }
 
     // --- tenant-keyed reads: crate-private, reached through scopes ---
@@ -765,6 +789,7 @@ impl CatalogTx<WriteTransaction> {
 
     pub(crate) fn insert_tenant(&mut self, r: &TenantRec, shard: u32) -> Result<TenantId> {
         let id = TenantId(self.next_id("tenant")?);
+        self.next_id(NAMES_CHANGED)?;
         self.tx.open_table(TENANTS)?.insert(id, enc(r)?)?;
         self.tx.open_table(PLACEMENT)?.insert(id, shard)?;
         let mut load = self.tx.open_table(SHARD_LOAD)?;
@@ -779,6 +804,8 @@ impl CatalogTx<WriteTransaction> {
             return Err(StoreError::NotFound);
         }
         t.insert(id, enc(r)?)?;
+        drop(t);
+        self.next_id(NAMES_CHANGED)?;
         Ok(())
     }
 
@@ -935,6 +962,7 @@ impl CatalogTx<WriteTransaction> {
     pub(crate) fn purge_tenant(&mut self, tenant: TenantId) -> Result<()> {
         let shard = self.placement(tenant)?;
         self.tx.open_table(TENANTS)?.remove(tenant)?;
+        self.next_id(NAMES_CHANGED)?;
         self.tx.open_table(PLACEMENT)?.remove(tenant)?;
         if let Some(s) = shard {
             let mut load = self.tx.open_table(SHARD_LOAD)?;

@@ -289,7 +289,10 @@ impl AdminScope<'_> {
         limit: usize,
         query: Option<&str>,
     ) -> Result<Page<(TenantId, TenantRec)>> {
-        self.store.catalog_read()?.list_tenants(after, limit, query)
+        match query.filter(|q| !q.trim().is_empty()) {
+            Some(q) => self.store.search_tenants(after, limit, q),
+            None => self.store.catalog_read()?.list_tenants(after, limit, None),
+        }
     }
 
     /// Deletes every row of the tenant: shard first, then catalog, so a failure half-way

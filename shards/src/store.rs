@@ -70,6 +70,9 @@ pub struct Store {
     dir: PathBuf,
     catalog: Arc<Database>,
     shards: Vec<Arc<Shard>>,
+    /// Tenants' folded names by id, with the change count they were read at: a search reads
+    /// this instead of decoding every tenant row.
+    names: std::sync::Mutex<Option<(u64, Arc<Vec<(TenantId, String)>>)>>,
 }
 
 /// Opens (or creates) a database file readable by its owner only: it holds password hashes
@@ -183,6 +186,7 @@ impl Store {
             dir: cfg.dir.clone(),
             catalog: Arc::new(catalog),
             shards,
+            names: std::sync::Mutex::new(None),
         })
     }
 
@@ -369,6 +373,51 @@ impl Store {
     }
 
     /// Tenants (id, status) in id order, for start-up work such as scheduling.
+    /// Tenants after `after` whose folded name contains the folded `query`, at most `limit`,
+    /// from the name index (rebuilt when a tenant row changed since it was read).
+    pub(crate) fn search_tenants(
+        &self,
+        after: Option<u64>,
+        limit: usize,
+        query: &str,
+    ) -> Result<crate::catalog::Page<(TenantId, crate::records::TenantRec)>> {
+        let c = self.catalog_read()?;
+        let seen = c.names_changed()?;
+        let cached = {
+            let g = self.names.lock().unwrap_or_else(|p| p.into_inner());
+            g.as_ref()
+                .filter(|(at, _)| *at == seen)
+                .map(|(_, n)| n.clone())
+        };
+        let names = match cached {
+            Some(n) => n,
+            None => {
+                let n = Arc::new(c.tenant_names()?);
+                *self.names.lock().unwrap_or_else(|p| p.into_inner()) = Some((seen, n.clone()));
+                n
+            }
+        };
+        let needle = crate::catalog::search_fold(query);
+        let from = after.map_or(0, |a| a.saturating_add(1));
+        let start = names.partition_point(|(id, _)| id.0 < from);
+        let mut hits = names[start..]
+            .iter()
+            .filter(|(_, n)| n.contains(needle.as_str()))
+            .map(|(id, _)| *id);
+        let mut items = Vec::new();
+        for id in hits.by_ref().take(limit) {
+            if let Some(rec) = c.tenant(id)? {
+                items.push((id, rec));
+            }
+        }
+        let next = if hits.next().is_some() {
+            items.last().map(|(id, _)| id.0)
+        } else {
+            None
+        };
+        Ok(crate::catalog::Page { items, next })
+    }
+
     /// Campaign posts sent and failed on a UTC day, all shards together.
     pub fn posts_on(&self, day: crate::ids::Day) -> Result<(u64, u64)> {
         let (mut sent, mut failed) = (0, 0);

@@ -520,7 +520,7 @@ fn scenario(shards: u32) {
         );
     }
     // Every row that is not A's is still there, byte for byte (the shard load of A's shard
-    // changed by one, below).
+    // and the count of tenant-row changes moved by one, below).
     for ((file, table, k), v) in &before {
         let key = (file.clone(), table.clone(), k.clone());
         if is_a(&owned_a, table, k, v) {
@@ -537,6 +537,10 @@ fn scenario(shards: u32) {
                 Some(expect),
                 "shard_load {k:?}"
             );
+        } else if table == "sequences" && k[..] == *b"tenant_rows_changed" {
+            // The count of changes to tenant rows goes up by the deletion.
+            let n = |b: &[u8]| u64::from_le_bytes(b.try_into().unwrap());
+            assert_eq!(after.get(&key).map(|v| n(v)), Some(n(v) + 1));
         } else {
             assert_eq!(
                 after.get(&key),

@@ -273,3 +273,58 @@ fn shard_rows_are_bound_to_the_scope_tenant() {
     assert!(!b.shard_write(|s| s.delete_secret(SecretId(1))).unwrap());
     assert!(a.shard_write(|s| s.delete_secret(SecretId(1))).unwrap());
 }
+
+#[test]
+fn tenant_search_follows_creates_renames_and_deletes() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = common::open(dir.path(), 2);
+    let admin_p = common::admin(&store, "root@shop.test");
+    let admin = store.admin(&admin_p).unwrap();
+    let names = [
+        "Kadıköy Kahve",
+        "Moda Çiçek",
+        "KADIKÖY Kitap",
+        "Beşiktaş Bal",
+    ];
+    let ids = admin
+        .create_tenants(&names.map(common::tenant_rec))
+        .unwrap();
+    let found = |q: &str, after: Option<u64>, limit: usize| {
+        let p = admin.list_tenants(after, limit, Some(q)).unwrap();
+        (
+            p.items
+                .iter()
+                .map(|(id, r)| (id.0, r.name.clone()))
+                .collect::<Vec<_>>(),
+            p.next,
+        )
+    };
+    // Turkish-aware folding, id order, pages.
+    let (hits, next) = found("kadıköy", None, 1);
+    assert_eq!(hits, vec![(ids[0].0, "Kadıköy Kahve".to_string())]);
+    assert_eq!(next, Some(ids[0].0));
+    let (hits, next) = found("kadıköy", next, 1);
+    assert_eq!(hits, vec![(ids[2].0, "KADIKÖY Kitap".to_string())]);
+    assert_eq!(next, None);
+    // A rename is seen at once (the index knows it is stale).
+    let scope = admin.tenant(ids[1]).unwrap();
+    scope
+        .catalog_write(|c| {
+            let mut r = common::tenant_rec("Kadıköy Moda Çiçek");
+            r.updated_at += 1;
+            c.put_tenant(&r)
+        })
+        .unwrap();
+    assert_eq!(found("KADIKÖY", None, 10).0.len(), 3);
+    assert_eq!(found("çiçek", None, 10).0[0].1, "Kadıköy Moda Çiçek");
+    // So are new and deleted tenants.
+    common::create_tenant(&store, &admin_p, "Kadıköy Balık");
+    admin.delete_tenant(ids[0]).unwrap();
+    let (hits, _) = found("kadıköy", None, 10);
+    let names: Vec<&str> = hits.iter().map(|h| h.1.as_str()).collect();
+    assert_eq!(
+        names,
+        ["Kadıköy Moda Çiçek", "KADIKÖY Kitap", "Kadıköy Balık"]
+    );
+    assert!(found("zzz", None, 10).0.is_empty());
+}
