@@ -146,6 +146,7 @@ async fn main() {
         .collect();
     let tenants: usize = args.first().and_then(|v| v.parse().ok()).unwrap_or(10_000);
     let secs: u64 = args.get(1).and_then(|v| v.parse().ok()).unwrap_or(10);
+    let workers: usize = args.get(2).and_then(|v| v.parse().ok()).unwrap_or(20);
 
     let data = tempfile::tempdir().expect("temp dir");
     {
@@ -292,6 +293,50 @@ async fn main() {
     println!(
         "dashboard page weight: {total} bytes ({:.1} KB)",
         total as f64 / 1024.0
+    );
+
+    // Workers, so each live update renders their rows: the first `workers` tenants get a
+    // simulated session (one event a second).
+    for i in 1..=workers {
+        let r = c
+            .post(format!("{base}/api/v1/tenants/{i}/sessions"))
+            .bearer_auth(&token)
+            .json(&serde_json::json!({"kind": "sim", "label": "bench",
+                "sim": {"groups": 3, "events_per_sec": 1.0}}))
+            .send()
+            .await
+            .expect("sim session");
+        assert_eq!(r.status(), 201, "{}", r.text().await.unwrap_or_default());
+    }
+    let waited = Instant::now();
+    loop {
+        let list: serde_json::Value = c
+            .get(format!("{base}/api/v1/workers"))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .expect("workers")
+            .json()
+            .await
+            .expect("json");
+        let running = list
+            .as_array()
+            .map_or(0, |l| l.iter().filter(|w| w["state"] == "running").count());
+        if running >= workers || waited.elapsed() > Duration::from_secs(60) {
+            println!("{running} workers running");
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    // The server's own cost with those workers and no stream, for comparison.
+    let (rss_idle, ticks_idle) = usage(pid);
+    let t_idle = Instant::now();
+    tokio::time::sleep(Duration::from_secs(secs)).await;
+    let (_, ticks_idle1) = usage(pid);
+    let idle_cpu =
+        (ticks_idle1 - ticks_idle) as f64 / 100.0 / t_idle.elapsed().as_secs_f64() * 100.0;
+    println!(
+        "{workers} workers, no stream: server RSS {rss_idle} KiB, CPU {idle_cpu:.1} % of a core"
     );
 
     // 200 live streams for `secs`.
