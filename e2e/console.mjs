@@ -242,7 +242,9 @@ try {
     check(await owner.isVisible("li >> text=lale.png"), "an uploaded photo is listed");
     await owner.fill("#tpl-name", "Hafta sonu");
     await owner.fill("#tpl-body", "**{group.title}**: hafta sonu %10 indirim & <fırsat>!");
-    await owner.waitForFunction(() => document.querySelector("#preview b"), null, { timeout: 10000 });
+    await owner.fill("#tpl-buttons", "Sipariş ver - https://example.com/siparis | Menü - https://example.com/menu");
+    await owner.waitForFunction(() => document.querySelector("#preview b") && document.querySelectorAll("#preview .tg-button").length === 2, null, { timeout: 10000 });
+    check(true, "the preview shows the two link buttons in one row");
     const preview = await owner.innerHTML("#preview");
     check(preview.includes("<b") && preview.includes("&lt;fırsat&gt;") && !preview.includes("{group.title}"),
       `the preview fills variables, shows bold and escapes markup: ${preview}`);
@@ -269,6 +271,17 @@ try {
     check(await owner.isVisible("td >> text=ready"), "the pre-flight check finds the tagged group ready");
     await labelled(owner, "campaign");
     await snap(owner, "campaign-check");
+    // Changed after saving, from its page: a longer interval and a last day.
+    await owner.click("summary >> text=Change this campaign");
+    await labelled(owner, "campaign change");
+    check(await owner.inputValue("#e-value") === "60", "the change form shows the campaign as saved");
+    await owner.fill("#e-value", "90");
+    await owner.fill("#e-to", "2099-12-31");
+    await snap(owner, "campaign-change-form");
+    await owner.click("text=Save changes");
+    await owner.waitForURL(/campaigns\/\d+\?done=saved$/);
+    check(await owner.isVisible("text=Campaign saved"), "the campaign is changed from its page");
+    check(await owner.isVisible("text=/– 2099-12-31/"), "its last day shows with the schedule");
     await owner.click("text=Run 1");
     await owner.waitForURL(/runs\/1$/);
     let sent = false;

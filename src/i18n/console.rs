@@ -310,6 +310,8 @@ pub const TEXTS: &[(&str, &str, &str)] = &[
     ("state.starting", "starting", "başlıyor"),
     ("state.stopped", "stopped", "durdu"),
     ("stats.csv", "CSV", "CSV"),
+    ("stats.date_format", "{YYYY}-{MM}-{DD}", "{DD}.{MM}.{YYYY}"),
+    ("stats.day", "Day", "Gün"),
     ("stats.failed", "Failed", "Başarısız"),
     ("stats.failed_to_load", "The chart could not be loaded", "Grafik yüklenemedi"),
     ("stats.messages", "Messages per day", "Günlük mesajlar"),

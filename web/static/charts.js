@@ -8,7 +8,8 @@
     var width = Math.max(280, el.clientWidth - 8);
     var opts = {
       width: width, height: 220,
-      series: [{}].concat(series),
+      // The x series' legend: its label and dates in the reader's language.
+      series: [{ label: el.getAttribute("data-label-x") || "", value: el.getAttribute("data-date") || "{YYYY}-{MM}-{DD}" }].concat(series),
       axes: [{ stroke: css("--muted") }, { stroke: css("--muted") }],
       scales: { x: { time: true } },
     };

@@ -36,18 +36,53 @@ struct Tick {
     first: bool,
 }
 
-fn update(t: &mut Tick) -> Vec<Event> {
-    let workers = match crate::domain::auth::admin_scope(&t.st, &t.caller) {
-        Ok(admin) => worker_rows(&t.c.t, &t.st, &admin),
-        Err(_) => Vec::new(),
-    };
-    let rows = WorkerRowsFragment {
+/// Rows rendered within this long are shared by every stream that reads them alike.
+const FRESH: Duration = Duration::from_millis(900);
+
+/// Who reads rows alike: the same server, language, time zone and actions.
+type RowsKey = (usize, crate::i18n::Language, String, bool);
+
+/// The workers' rows rendered once a tick for all the streams that read them alike, so 200
+/// open dashboards cost one render a second rather than 200.
+static RENDERED: std::sync::Mutex<Vec<(RowsKey, std::time::Instant, std::sync::Arc<str>)>> =
+    std::sync::Mutex::new(Vec::new());
+
+fn rows_for(t: &Tick, admin: &botyard_shards::AdminScope<'_>) -> std::sync::Arc<str> {
+    let key: RowsKey = (
+        std::sync::Arc::as_ptr(&t.st) as usize,
+        t.c.t.lang,
+        t.c.t.zone.iana_name().unwrap_or("").to_string(),
+        t.actions,
+    );
+    {
+        let mut cache = RENDERED.lock().unwrap_or_else(|p| p.into_inner());
+        cache.retain(|(_, at, _)| at.elapsed() < FRESH);
+        if let Some((_, _, rows)) = cache.iter().find(|(k, _, _)| *k == key) {
+            return rows.clone();
+        }
+    }
+    // Rendered outside the lock: the others wait for nothing, at worst a few render twice.
+    let rows: std::sync::Arc<str> = WorkerRowsFragment {
         c: t.c.clone(),
-        workers,
+        workers: worker_rows(&t.c.t, &t.st, admin),
         actions: t.actions,
     }
     .render()
-    .unwrap_or_default();
+    .unwrap_or_default()
+    .into();
+    RENDERED.lock().unwrap_or_else(|p| p.into_inner()).push((
+        key,
+        std::time::Instant::now(),
+        rows.clone(),
+    ));
+    rows
+}
+
+fn update(t: &mut Tick) -> Vec<Event> {
+    let rows = match crate::domain::auth::admin_scope(&t.st, &t.caller) {
+        Ok(admin) => rows_for(t, &admin),
+        Err(_) => std::sync::Arc::from(""),
+    };
     let (running, trouble) = worker_totals(&t.st);
     let events = events_stored(&t.st);
     let rate = if t.first {
@@ -64,7 +99,7 @@ fn update(t: &mut Tick) -> Vec<Event> {
         "rate": rate,
     });
     vec![
-        Event::default().event("rows").data(rows),
+        Event::default().event("rows").data(&*rows),
         Event::default().event("totals").data(totals.to_string()),
     ]
 }
