@@ -72,8 +72,11 @@ pub struct Store {
     shards: Vec<Arc<Shard>>,
     /// Tenants' folded names by id, with the change count they were read at: a search reads
     /// this instead of decoding every tenant row.
-    names: std::sync::Mutex<Option<(u64, Arc<Vec<(TenantId, String)>>)>>,
+    names: std::sync::Mutex<Option<(u64, NameIndex)>>,
 }
+
+/// Tenants' folded names in id order.
+type NameIndex = Arc<Vec<(TenantId, String)>>;
 
 /// Opens (or creates) a database file readable by its owner only: it holds password hashes
 /// and sealed secrets.
