@@ -342,6 +342,8 @@ pub const TEXTS: &[(&str, &str, &str)] = &[
     ("tenant.pending_invitations", "Pending invitations", "Bekleyen davetler"),
     ("tenant.plan_set", "Plan changed.", "Paket değiştirildi."),
     ("tenant.remove_member", "remove from the tenant", "müşteriden çıkar"),
+    ("tenant.rename", "Rename", "Yeniden adlandır"),
+    ("tenant.renamed", "Tenant renamed.", "Müşterinin adı değiştirildi."),
     ("tenant.report_made", "Report made: it is at the top of the list.", "Rapor hazırlandı: listenin başında."),
     ("tenant.resume", "Resume", "Devam ettir"),
     ("tenant.resumed", "Tenant resumed.", "Müşteri yeniden etkin."),

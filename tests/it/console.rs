@@ -1878,3 +1878,48 @@ async fn a_template_gets_link_buttons_shown_in_the_preview_and_bad_lines_change_
         .clone();
     assert_eq!(tpl["buttons"], json!([]));
 }
+
+#[tokio::test]
+async fn an_admin_renames_a_tenant_and_a_bad_name_or_its_owner_changes_nothing() {
+    let app = App::start().await;
+    let admin = app.admin().await;
+    let (t, _, owner) = app
+        .tenant_with_owner(&admin.access, "Eski Ad", "eski@example.com")
+        .await;
+    let mut b = Browser::new(&app);
+    b.sign_in(ADMIN_EMAIL, ADMIN_PASSWORD).await;
+    let page = b.get(&format!("/console/tenants/{t}")).await;
+    assert!(
+        page.text
+            .contains(r#"name="name" required maxlength="100" value="Eski Ad""#)
+    );
+    let csrf = page.csrf();
+    let url = format!("/console/tenants/{t}/rename");
+    let r = b
+        .post(&url, &[("_csrf", &csrf), ("name", "exe\u{202E}fdp.tahmin")])
+        .await;
+    assert_eq!(r.status, 422, "{}", r.text);
+    let mut o = Browser::new(&app);
+    o.sign_in("eski@example.com", PASSWORD).await;
+    let ocsrf = o.get("/console/account").await.csrf();
+    let r = o.post(&url, &[("_csrf", &ocsrf), ("name", "Benim")]).await;
+    assert!(r.status == 403 || r.status == 404, "{}", r.status);
+    let name = |v: &serde_json::Value| v["name"].as_str().unwrap().to_string();
+    let got = app
+        .get(&format!("/api/v1/tenants/{t}"), &owner.access)
+        .await
+        .expect(200)
+        .clone();
+    assert_eq!(name(&got), "Eski Ad");
+    let r = b.post(&url, &[("_csrf", &csrf), ("name", "Yeni Ad")]).await;
+    assert_eq!(r.status, 303, "{}", r.text);
+    let got = app
+        .get(&format!("/api/v1/tenants/{t}"), &owner.access)
+        .await
+        .expect(200)
+        .clone();
+    assert_eq!(name(&got), "Yeni Ad");
+    // The search index sees the new name at once.
+    let found = b.get("/console/tenants/rows?q=yeni").await;
+    assert!(found.text.contains("Yeni Ad"), "{}", found.text);
+}

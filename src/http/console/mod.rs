@@ -63,6 +63,7 @@ pub fn router(st: Shared) -> Router<Shared> {
         .route("/console/tenants/rows", get(admin_pages::tenant_rows))
         .route("/console/tenants/{id}", get(tenant_pages::tenant))
         .route("/console/tenants/{id}/plan", post(tenant_pages::set_plan))
+        .route("/console/tenants/{id}/rename", post(tenant_pages::rename))
         .route("/console/tenants/{id}/suspend", post(tenant_pages::suspend))
         .route("/console/tenants/{id}/resume", post(tenant_pages::resume))
         .route("/console/tenants/{id}/delete", post(tenant_pages::delete))

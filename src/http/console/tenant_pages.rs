@@ -258,6 +258,7 @@ fn notice_key(done: &str) -> Option<&'static str> {
     Some(match done {
         "created" => "tenant.created",
         "plan" => "tenant.plan_set",
+        "renamed" => "tenant.renamed",
         "suspended" => "tenant.suspended",
         "resumed" => "tenant.resumed",
         "invited" => "tenant.invite_link",
@@ -352,6 +353,32 @@ pub async fn set_plan(
         move |_, scope, now| {
             let plan = form_plan(&f.plan_id)?;
             tenancy::update_tenant(scope, None, Some(plan), now)?;
+            Ok(None)
+        },
+    )
+    .await
+}
+
+#[derive(Deserialize)]
+pub struct RenameForm {
+    #[serde(default)]
+    name: String,
+}
+
+pub async fn rename(
+    State(st): State<Shared>,
+    v: Viewer,
+    Path(id): Path<u64>,
+    Form(f): Form<RenameForm>,
+) -> Response {
+    act(
+        st,
+        v,
+        id,
+        (Method::PATCH, "/api/v1/tenants/{id}"),
+        "renamed",
+        move |_, scope, now| {
+            tenancy::update_tenant(scope, Some(&f.name), None, now)?;
             Ok(None)
         },
     )
