@@ -23,6 +23,17 @@ pub fn router() -> OpenApiRouter<Shared> {
         .routes(routes!(acknowledge_alert))
 }
 
+/// How many of the newest rows: 1 to 500, 100 by default.
+fn limit(asked: Option<usize>) -> AppResult<usize> {
+    match asked.unwrap_or(100) {
+        n @ 1..=500 => Ok(n),
+        _ => Err(AppError::BadRequest {
+            code: "request.invalid_query",
+            message: "limit must be between 1 and 500".into(),
+        }),
+    }
+}
+
 #[derive(Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
@@ -52,13 +63,7 @@ async fn list_audit(
     _admin: AdminCtx,
     ApiQuery(q): ApiQuery<AuditQuery>,
 ) -> AppResult<Json<Vec<AuditOut>>> {
-    let limit = q.limit.unwrap_or(100);
-    if !(1..=500).contains(&limit) {
-        return Err(AppError::BadRequest {
-            code: "request.invalid_query",
-            message: "limit must be between 1 and 500".into(),
-        });
-    }
+    let limit = limit(q.limit)?;
     let st2 = st.clone();
     let rows = blocking(move || Ok(st2.store.catalog_read()?.audit_tail(limit)?)).await?;
     Ok(Json(
@@ -108,13 +113,7 @@ async fn list_alerts(
     _admin: AdminCtx,
     ApiQuery(q): ApiQuery<AlertQuery>,
 ) -> AppResult<Json<Vec<AlertOut>>> {
-    let limit = q.limit.unwrap_or(100);
-    if !(1..=500).contains(&limit) {
-        return Err(AppError::BadRequest {
-            code: "request.invalid_query",
-            message: "limit must be between 1 and 500".into(),
-        });
-    }
+    let limit = limit(q.limit)?;
     let open = q.open.unwrap_or(true);
     let st2 = st.clone();
     let rows = blocking(move || crate::domain::alerts::list(&st2.store, open, limit)).await?;

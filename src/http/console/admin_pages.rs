@@ -34,7 +34,8 @@ pub(super) fn state_key(s: WorkerState) -> &'static str {
     }
 }
 
-fn admins_only(v: &Viewer) -> Option<Response> {
+/// A missing page for anyone but an admin.
+pub(super) fn admins_only(v: &Viewer) -> Option<Response> {
     if v.is_admin() {
         None
     } else {

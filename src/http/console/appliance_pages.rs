@@ -4,10 +4,12 @@
 use askama::Template;
 use axum::Form;
 use axum::extract::{Query, State};
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 
+use super::admin_pages::admins_only;
+use super::assets::cached;
 use super::session::{Chrome, Viewer};
 use super::{error_fragment, error_text, render};
 use crate::domain::appliance::{self, Input, LOGO_MAX_BYTES};
@@ -70,18 +72,6 @@ fn page(st: &Shared, v: &Viewer, notice: Option<String>, error: Option<String>) 
         has_logo: a.brand.logo.is_some(),
         logo_max_kb: LOGO_MAX_BYTES / 1024,
         c: v.page("appliance"),
-    })
-}
-
-fn admins_only(v: &Viewer) -> Option<Response> {
-    (!v.is_admin()).then(|| {
-        super::message(
-            v.page(""),
-            StatusCode::NOT_FOUND,
-            v.chrome.t.s("error.title"),
-            v.chrome.t.s("error.not_found"),
-            "/console",
-        )
     })
 }
 
@@ -191,7 +181,7 @@ pub async fn remove_logo(State(st): State<Shared>, v: Viewer) -> Response {
 /// cached for long.
 pub async fn brand_css(State(st): State<Shared>) -> Response {
     let css = appliance::brand_css(&st.appliance().brand);
-    cached(css.into_bytes(), "text/css; charset=utf-8")
+    cached(css, "text/css; charset=utf-8")
 }
 
 pub async fn brand_logo(State(st): State<Shared>) -> Response {
@@ -199,19 +189,4 @@ pub async fn brand_logo(State(st): State<Shared>) -> Response {
         Some(l) => cached(l.bytes.clone(), l.mime),
         None => StatusCode::NOT_FOUND.into_response(),
     }
-}
-
-fn cached(body: Vec<u8>, ctype: &'static str) -> Response {
-    let mut r = body.into_response();
-    let h = r.headers_mut();
-    h.insert(header::CONTENT_TYPE, HeaderValue::from_static(ctype));
-    h.insert(
-        header::CACHE_CONTROL,
-        HeaderValue::from_static("public, max-age=86400"),
-    );
-    h.insert(
-        header::X_CONTENT_TYPE_OPTIONS,
-        HeaderValue::from_static("nosniff"),
-    );
-    r
 }

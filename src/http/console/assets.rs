@@ -43,10 +43,15 @@ pub async fn asset(Path(file): Path<String>) -> Response {
     let Some((_, ctype, bytes)) = FILES.iter().find(|(n, _, _)| *n == file) else {
         return StatusCode::NOT_FOUND.into_response();
     };
-    let mut r = (*bytes).into_response();
+    // Names do not change within a build; a day is short enough for upgrades.
+    cached(*bytes, ctype)
+}
+
+/// A body browsers may keep for a day: for files whose URL changes with their content.
+pub fn cached(body: impl IntoResponse, ctype: &'static str) -> Response {
+    let mut r = body.into_response();
     let h = r.headers_mut();
     h.insert(header::CONTENT_TYPE, HeaderValue::from_static(ctype));
-    // Names do not change within a build; a day is short enough for upgrades.
     h.insert(
         header::CACHE_CONTROL,
         HeaderValue::from_static("public, max-age=86400"),

@@ -112,14 +112,8 @@ pub async fn server_log(
     v: Viewer,
     Query(f): Query<LogFilter>,
 ) -> Response {
-    if !v.is_admin() {
-        return super::message(
-            v.page(""),
-            StatusCode::NOT_FOUND,
-            v.chrome.t.s("error.title"),
-            v.chrome.t.s("error.not_found"),
-            "/console",
-        );
+    if let Some(r) = super::admin_pages::admins_only(&v) {
+        return r;
     }
     let f = f.read();
     let rows = st
