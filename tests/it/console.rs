@@ -1923,3 +1923,60 @@ async fn an_admin_renames_a_tenant_and_a_bad_name_or_its_owner_changes_nothing()
     let found = b.get("/console/tenants/rows?q=yeni").await;
     assert!(found.text.contains("Yeni Ad"), "{}", found.text);
 }
+
+#[tokio::test]
+async fn an_admin_creates_a_tenant_whose_owner_gets_a_password_at_once() {
+    let app = App::start().await;
+    let admin = app.admin().await;
+    let mut b = Browser::new(&app);
+    b.sign_in(ADMIN_EMAIL, ADMIN_PASSWORD).await;
+    let csrf = b.get("/console/tenants").await.csrf();
+    for (email, pw) in [
+        ("sahip@example.com", "kısa"),
+        ("", "uzun ve iyi bir parola 42"),
+    ] {
+        let r = b
+            .post(
+                "/console/tenants",
+                &[
+                    ("_csrf", &csrf),
+                    ("name", "Parolalı Dükkan"),
+                    ("owner_email", email),
+                    ("owner_password", pw),
+                ],
+            )
+            .await;
+        assert_eq!(r.status, 422, "{email}: {}", r.text);
+    }
+    assert_eq!(
+        tenant_count(&app, &admin.access).await,
+        0,
+        "nothing created"
+    );
+    let r = b
+        .post(
+            "/console/tenants",
+            &[
+                ("_csrf", &csrf),
+                ("name", "Parolalı Dükkan"),
+                ("owner_email", "sahip@example.com"),
+                ("owner_password", "uzun ve iyi bir parola 42"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, 303, "{}", r.text);
+    assert!(
+        !r.location().contains("invite="),
+        "no link: {}",
+        r.location()
+    );
+    let mut o = Browser::new(&app);
+    o.sign_in("sahip@example.com", "uzun ve iyi bir parola 42")
+        .await;
+    assert!(
+        o.get("/console")
+            .await
+            .location()
+            .starts_with("/console/tenants/")
+    );
+}

@@ -598,6 +598,9 @@ pub struct NewTenantForm {
     plan_id: String,
     #[serde(default)]
     owner_email: String,
+    /// Set: the owner's account gets this password now, instead of an invitation link.
+    #[serde(default)]
+    owner_password: String,
 }
 
 /// The plan id of a form's `<select>`: empty for none.
@@ -622,24 +625,49 @@ pub async fn create_tenant(
     let ttl = st.config.auth.invitation_ttl_hours as i64 * 3600;
     let st2 = st.clone();
     let caller = v.caller.clone();
-    let created = blocking(move || {
-        let plan = form_plan(&f.plan_id)?;
-        let owner = match f.owner_email.trim() {
-            "" => None,
-            e => Some(normalize_email("owner_email", e)?),
-        };
-        let admin = crate::domain::auth::admin_scope(&st2, &caller)?;
-        let (id, _) = tenancy::create_tenant(&admin, &f.name, plan, now)?;
-        let token = match owner {
-            Some(email) => {
-                let scope = admin.tenant(id)?;
-                tenancy::invite(&scope, email, Role::Owner, now, ttl)?.token
-            }
-            None => None,
-        };
-        Ok((id, token))
-    })
-    .await;
+    // The password is checked and hashed before anything is created.
+    let hash = match (f.owner_email.trim(), f.owner_password.as_str()) {
+        (_, "") => Ok(None),
+        ("", _) => Err(AppError::invalid(
+            "owner_email",
+            "a password is for the owner: give their email too",
+        )),
+        (_, pw) => crate::domain::auth::hash_new_password(
+            &st,
+            "owner_password",
+            crate::config::Secret::new(pw),
+        )
+        .await
+        .map(Some),
+    };
+    let created = match hash {
+        Err(e) => Err(e),
+        Ok(hash) => {
+            blocking(move || {
+                let plan = form_plan(&f.plan_id)?;
+                let owner = match f.owner_email.trim() {
+                    "" => None,
+                    e => Some(normalize_email("owner_email", e)?),
+                };
+                let admin = crate::domain::auth::admin_scope(&st2, &caller)?;
+                let (id, _) = tenancy::create_tenant(&admin, &f.name, plan, now)?;
+                let token = match (owner, hash) {
+                    (Some(email), Some(hash)) => {
+                        let scope = admin.tenant(id)?;
+                        tenancy::add_member(&scope, email, Some(hash), Role::Owner, now)?;
+                        None
+                    }
+                    (Some(email), None) => {
+                        let scope = admin.tenant(id)?;
+                        tenancy::invite(&scope, email, Role::Owner, now, ttl)?.token
+                    }
+                    (None, _) => None,
+                };
+                Ok((id, token))
+            })
+            .await
+        }
+    };
     match created {
         Ok((id, token)) => {
             let mut to = format!("/console/tenants/{}?done=created", id.0);
