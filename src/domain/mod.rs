@@ -21,3 +21,4 @@ pub mod telegram_link;
 pub mod templates;
 pub mod tenancy;
 pub mod tenant_workers;
+pub mod webapp_auth;
