@@ -117,6 +117,15 @@ impl<T: Reader> CatalogTx<T> {
         })
     }
 
+    /// The account linked to a Telegram user, if any.
+    pub fn account_for_telegram_user(&self, user_id: i64) -> Result<Option<AccountId>> {
+        Ok(self
+            .tx
+            .table(TELEGRAM_LINK_USERS)?
+            .get(user_id)?
+            .map(|v| v.value()))
+    }
+
     pub fn has_admin(&self) -> Result<bool> {
         let t = self.tx.table(ACCOUNTS)?;
         for row in t.iter()? {

@@ -40,7 +40,19 @@ pub fn start(
     origin: &Origin,
     now: i64,
 ) -> AppResult<Started> {
-    let expires = now + st.config.auth.refresh_ttl_days as i64 * 86_400;
+    let ttl = st.config.auth.refresh_ttl_days as i64 * 86_400;
+    start_for(c, account, origin, now, ttl)
+}
+
+/// Starts a browser session that lasts `ttl_secs`.
+fn start_for(
+    c: &mut CatalogTx<WriteTransaction>,
+    account: AccountId,
+    origin: &Origin,
+    now: i64,
+    ttl_secs: i64,
+) -> AppResult<Started> {
+    let expires = now + ttl_secs;
     let family = c.create_family(account, now, expires)?;
     let token = random_token();
     let user_agent: String = origin
@@ -75,6 +87,40 @@ pub async fn sign_in(
     blocking(move || {
         st2.store
             .catalog_write(|c| start(&st2, c, account, &origin, now))
+    })
+    .await
+}
+
+/// How long a session opened from the Mini-App lasts: Telegram hands the app fresh `initData`
+/// each time it opens, so it need not outlive a day's use.
+pub const WEBAPP_SESSION_SECS: i64 = 12 * 3600;
+/// How old `initData` may be (Telegram signs it when the app opens).
+pub const WEBAPP_MAX_AGE_SECS: i64 = 3600;
+
+/// Signs in the account linked to the Telegram user that `init_data` names, once the data is
+/// checked against the platform bot's token.
+pub async fn sign_in_webapp(st: &Shared, init_data: &str, origin: Origin) -> AppResult<Started> {
+    let Some(token) = st.appliance().platform_bot_token.clone() else {
+        return Err(AppError::Conflict {
+            code: "platform_bot.not_configured",
+            message: "the reseller has not set up the platform bot".into(),
+        });
+    };
+    let now = st.now();
+    let v =
+        crate::domain::webapp_auth::verify(init_data, token.expose(), now, WEBAPP_MAX_AGE_SECS)?;
+    let st2 = st.clone();
+    blocking(move || {
+        st2.store.catalog_write(|c| {
+            let Some(account) = c.account_for_telegram_user(v.user.id)? else {
+                return Err(AppError::Unauthorized {
+                    code: "webapp.not_linked",
+                    message: "this Telegram account is not linked to a botyard account yet: \
+                              get a link code on your account page and send it to the bot",
+                });
+            };
+            start_for(c, account, &origin, now, WEBAPP_SESSION_SECS)
+        })
     })
     .await
 }

@@ -517,6 +517,34 @@ pub const MESSAGES: &[(&str, &str)] = &[
         "{field}: değişkenin değeri çok uzun veya geçersiz.",
     ),
     (
+        "webapp.bad_signature",
+        "initData bu sistemin botu için imzalanmamış ya da yolda değiştirilmiş.",
+    ),
+    (
+        "webapp.expired",
+        "initData çok eski: uygulamayı kapatıp Telegram'dan yeniden açın.",
+    ),
+    (
+        "webapp.from_future",
+        "initData gelecekte tarihlenmiş: sunucunun saatini denetleyin.",
+    ),
+    (
+        "webapp.malformed",
+        "initData okunamadı; uygulamayı Telegram'dan yeniden açın.",
+    ),
+    (
+        "webapp.missing",
+        "initData yok: uygulamayı Telegram'da botun düğmesinden açın.",
+    ),
+    (
+        "webapp.missing_field",
+        "initData'da gerekli bir alan eksik; uygulamayı Telegram'dan yeniden açın.",
+    ),
+    (
+        "webapp.not_linked",
+        "Bu Telegram hesabı henüz bir botyard hesabına bağlı değil: hesap sayfanızdan bir bağlantı kodu alıp bota gönderin.",
+    ),
+    (
         "worker.not_quarantined",
         "Bu kiracının süreci karantinada değil.",
     ),

@@ -1980,3 +1980,92 @@ async fn an_admin_creates_a_tenant_whose_owner_gets_a_password_at_once() {
             .starts_with("/console/tenants/")
     );
 }
+
+#[tokio::test]
+async fn the_mini_app_signs_a_linked_telegram_user_in_with_signed_init_data() {
+    use botyard::domain::webapp_auth::sign;
+    let bot = "7000000001:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw0";
+    let app = App::start_with(|c| {
+        c.platform.bot_token = Some(botyard::config::Secret::new(bot));
+        c.telegram.dc = (2, "127.0.0.1:9".parse().unwrap());
+    })
+    .await;
+    let admin = app.admin().await;
+    app.tenant_with_owner(&admin.access, "Mini Dükkan", "mini@example.com")
+        .await;
+    let store = app.ready.store.upgrade().unwrap();
+    let account = store
+        .catalog_read()
+        .unwrap()
+        .account_by_email("mini@example.com")
+        .unwrap()
+        .unwrap()
+        .0;
+    store
+        .catalog_write(|c| {
+            c.link_telegram(
+                account,
+                &botyard_shards::records::TelegramLinkRec {
+                    user_id: 279058397,
+                    access_hash: 1,
+                    first_name: "Ayşe".into(),
+                    username: None,
+                    linked_at: 1,
+                },
+            )
+        })
+        .unwrap();
+    drop(store);
+    let signed = |user: i64, token: &str| {
+        let fields = vec![
+            ("auth_date".to_string(), botyard::clock::Clock::now(&*app.clock).to_string()),
+            (
+                "user".to_string(),
+                format!(r#"{{"id":{user},"first_name":"Ayşe","language_code":"tr"}}"#),
+            ),
+        ];
+        let hash = sign(&fields, token).unwrap();
+        form_urlencoded::Serializer::new(String::new())
+            .extend_pairs(&fields)
+            .append_pair("hash", &hash)
+            .finish()
+    };
+    let mut b = Browser::new(&app);
+    let csrf = b.get("/console/login").await.csrf();
+    // Without the form's token, nothing happens.
+    let r = b
+        .post("/app/session", &[("init_data", &signed(279058397, bot))])
+        .await;
+    assert_eq!(r.status, 403);
+    for (data, code_text) in [
+        (
+            signed(279058397, "7000000002:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw1"),
+            "not signed for this appliance",
+        ),
+        (
+            signed(279058397, bot).replace("279058397", "279058398"),
+            "not signed for this appliance",
+        ),
+        (signed(5, bot), "not linked"),
+        (String::new(), "no initData"),
+    ] {
+        let r = b
+            .post("/app/session", &[("_csrf", &csrf), ("init_data", &data)])
+            .await;
+        assert_eq!(r.status, 401, "{}", r.text);
+        assert!(r.text.contains(code_text), "{}", r.text);
+        assert!(!b.cookies.contains_key("botyard_session"));
+    }
+    let r = b
+        .post(
+            "/app/session",
+            &[("_csrf", &csrf), ("init_data", &signed(279058397, bot))],
+        )
+        .await;
+    assert_eq!(r.status, 303, "{}", r.text);
+    let set = r.headers["set-cookie"].to_str().unwrap().to_string();
+    assert!(set.contains("Max-Age=43200"), "a short session: {set}");
+    let page = b.get("/console/account").await;
+    assert_eq!(page.status, 200);
+    assert!(page.text.contains("mini@example.com"));
+}

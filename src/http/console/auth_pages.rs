@@ -142,9 +142,41 @@ pub async fn login(
     }
 }
 
+#[derive(Deserialize)]
+pub struct WebAppForm {
+    #[serde(default)]
+    init_data: String,
+}
+
+/// Signs in from the Mini-App: the `initData` Telegram handed it, checked against the platform
+/// bot's token, names a linked Telegram user. Answers like the sign-in form (a session cookie
+/// and the way in), or the refusal's code and text.
+pub async fn webapp_sign_in(
+    State(st): State<Shared>,
+    ClientIp(ip): ClientIp,
+    headers: HeaderMap,
+    Form(f): Form<WebAppForm>,
+) -> Response {
+    let origin = origin(ip, &headers);
+    match browser_sessions::sign_in_webapp(&st, &f.init_data, origin).await {
+        Ok(started) => {
+            let ttl = browser_sessions::WEBAPP_SESSION_SECS;
+            with_session(&st, &started.token, ttl)
+        }
+        Err(e) => {
+            let c = Chrome::anonymous(&st, browser_language(&headers), String::new());
+            super::error_fragment(&c, &e)
+        }
+    }
+}
+
 /// Sets the session cookie, drops the pre-session one and goes to the dashboard.
 fn signed_in(st: &Shared, token: &str) -> Response {
     let ttl = st.config.auth.refresh_ttl_days as i64 * 86_400;
+    with_session(st, token, ttl)
+}
+
+fn with_session(st: &Shared, token: &str, ttl: i64) -> Response {
     let mut r = Redirect::to("/console").into_response();
     let h = r.headers_mut();
     h.append(

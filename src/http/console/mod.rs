@@ -48,6 +48,7 @@ pub fn router(st: Shared) -> Router<Shared> {
             get(auth_pages::login_page).post(auth_pages::login),
         )
         .route("/console/logout", post(auth_pages::logout))
+        .route("/app/session", post(auth_pages::webapp_sign_in))
         .route(
             "/console/setup",
             get(auth_pages::setup_page).post(auth_pages::setup),
