@@ -2018,7 +2018,10 @@ async fn the_mini_app_signs_a_linked_telegram_user_in_with_signed_init_data() {
     drop(store);
     let signed = |user: i64, token: &str| {
         let fields = vec![
-            ("auth_date".to_string(), botyard::clock::Clock::now(&*app.clock).to_string()),
+            (
+                "auth_date".to_string(),
+                botyard::clock::Clock::now(&*app.clock).to_string(),
+            ),
             (
                 "user".to_string(),
                 format!(r#"{{"id":{user},"first_name":"Ayşe","language_code":"tr"}}"#),
