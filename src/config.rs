@@ -238,6 +238,8 @@ pub struct AuthSection {
     pub lockout_max_secs: u64,
     pub setup_link_ttl_mins: u64,
     pub invitation_ttl_hours: u64,
+    /// How old a Mini-App's `initData` may be when it signs in, in seconds.
+    pub webapp_max_age_secs: u64,
 }
 
 #[derive(Clone, Debug)]
@@ -279,6 +281,7 @@ impl Default for Config {
                 lockout_max_secs: 3600,
                 setup_link_ttl_mins: 60,
                 invitation_ttl_hours: 72,
+                webapp_max_age_secs: 3600,
             },
             http: HttpSection {
                 body_limit_kb: 1024,
@@ -344,6 +347,9 @@ impl Config {
                 "admin.email",
                 "admin.email and admin.password (or BOTYARD_ADMIN_PASSWORD_FILE) go together",
             );
+        }
+        if !(60..=86_400).contains(&self.auth.webapp_max_age_secs) {
+            return bad("auth.webapp_max_age_secs", "must be between 60 and 86400");
         }
         if self.telegram.api_id.is_some() != self.telegram.api_hash.is_some() {
             return bad(
@@ -617,6 +623,9 @@ pub static KEYS: &[KeyDef] = &[
     key!("auth.invitation_ttl_hours", "BOTYARD_AUTH_INVITATION_TTL_HOURS", Int, false,
         "Lifetime of an invitation to join a tenant, in hours.",
         get: |c| Some(c.auth.invitation_ttl_hours.to_string()), set: |c, v| c.auth.invitation_ttl_hours = parse(v)?),
+    key!("auth.webapp_max_age_secs", "BOTYARD_AUTH_WEBAPP_MAX_AGE_SECS", Int, false,
+        "How old the initData a Telegram Mini-App signs in with may be, in seconds (Telegram signs it when the app opens).",
+        get: |c| Some(c.auth.webapp_max_age_secs.to_string()), set: |c, v| c.auth.webapp_max_age_secs = parse(v)?),
     key!("http.body_limit_kb", "BOTYARD_HTTP_BODY_LIMIT_KB", Int, false,
         "Largest request body, in KiB.",
         get: |c| Some(c.http.body_limit_kb.to_string()), set: |c, v| c.http.body_limit_kb = parse(v)?),

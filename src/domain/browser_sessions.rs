@@ -94,8 +94,6 @@ pub async fn sign_in(
 /// How long a session opened from the Mini-App lasts: Telegram hands the app fresh `initData`
 /// each time it opens, so it need not outlive a day's use.
 pub const WEBAPP_SESSION_SECS: i64 = 12 * 3600;
-/// How old `initData` may be (Telegram signs it when the app opens).
-pub const WEBAPP_MAX_AGE_SECS: i64 = 3600;
 
 /// Signs in the account linked to the Telegram user that `init_data` names, once the data is
 /// checked against the platform bot's token.
@@ -107,8 +105,8 @@ pub async fn sign_in_webapp(st: &Shared, init_data: &str, origin: Origin) -> App
         });
     };
     let now = st.now();
-    let v =
-        crate::domain::webapp_auth::verify(init_data, token.expose(), now, WEBAPP_MAX_AGE_SECS)?;
+    let max_age = i64::try_from(st.config.auth.webapp_max_age_secs).unwrap_or(i64::MAX);
+    let v = crate::domain::webapp_auth::verify(init_data, token.expose(), now, max_age)?;
     let st2 = st.clone();
     blocking(move || {
         st2.store.catalog_write(|c| {

@@ -1988,6 +1988,7 @@ async fn the_mini_app_signs_a_linked_telegram_user_in_with_signed_init_data() {
     let app = App::start_with(|c| {
         c.platform.bot_token = Some(botyard::config::Secret::new(bot));
         c.telegram.dc = (2, "127.0.0.1:9".parse().unwrap());
+        c.auth.webapp_max_age_secs = 600;
     })
     .await;
     let admin = app.admin().await;
@@ -2071,4 +2072,15 @@ async fn the_mini_app_signs_a_linked_telegram_user_in_with_signed_init_data() {
     let page = b.get("/console/account").await;
     assert_eq!(page.status, 200);
     assert!(page.text.contains("mini@example.com"));
+
+    // The same data replayed after the configured limit is refused.
+    let old = signed(279058397, bot);
+    app.clock.advance(601);
+    let mut late = Browser::new(&app);
+    let csrf = late.get("/console/login").await.csrf();
+    let r = late
+        .post("/app/session", &[("_csrf", &csrf), ("init_data", &old)])
+        .await;
+    assert_eq!(r.status, 401, "{}", r.text);
+    assert!(r.text.contains("too old"), "{}", r.text);
 }
