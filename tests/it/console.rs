@@ -1342,6 +1342,11 @@ async fn a_campaign_is_built_with_its_window_jitter_and_pin() {
         .await;
     assert!(
         page.text
+            .contains("<title>Akşam · Pencere · botyard</title>"),
+        "the title is the campaign's name alone"
+    );
+    assert!(
+        page.text
             .contains(r#"id="e-wfrom" name="window_from" type="time" value="18:00""#),
         "{}",
         page.text
