@@ -800,6 +800,21 @@ pub async fn plans(State(st): State<Shared>, v: Viewer, Query(q): Query<DoneQuer
     plans_page(&st, &v, notice, None).unwrap_or_else(|e| error_page(v.page("plans"), e))
 }
 
+/// After a plan is saved: back to the plans with `done`, or the page with what was wrong.
+fn plan_saved(st: &Shared, v: &Viewer, done: AppResult<()>, notice: &str) -> Response {
+    match done {
+        Ok(()) => Redirect::to(&format!("/console/plans?done={notice}")).into_response(),
+        Err(e) => {
+            let status = crate::http::error::status_of(&e);
+            let text = error_text(&v.chrome, &e);
+            match plans_page(st, v, None, Some(text)) {
+                Ok(r) => (status, r).into_response(),
+                Err(e2) => error_page(v.page("plans"), e2),
+            }
+        }
+    }
+}
+
 pub async fn create_plan(
     State(st): State<Shared>,
     v: Viewer,
@@ -822,17 +837,7 @@ pub async fn create_plan(
         }
         Err(e) => Err(e),
     };
-    match done {
-        Ok(()) => Redirect::to("/console/plans?done=created").into_response(),
-        Err(e) => {
-            let status = crate::http::error::status_of(&e);
-            let text = error_text(&v.chrome, &e);
-            match plans_page(&st, &v, None, Some(text)) {
-                Ok(r) => (status, r).into_response(),
-                Err(e2) => error_page(v.page("plans"), e2),
-            }
-        }
-    }
+    plan_saved(&st, &v, done, "created")
 }
 
 /// A plan's name and limits from its form.
@@ -882,17 +887,7 @@ pub async fn update_plan(
         }
         Err(e) => Err(e),
     };
-    match done {
-        Ok(()) => Redirect::to("/console/plans?done=saved").into_response(),
-        Err(e) => {
-            let status = crate::http::error::status_of(&e);
-            let text = error_text(&v.chrome, &e);
-            match plans_page(&st, &v, None, Some(text)) {
-                Ok(r) => (status, r).into_response(),
-                Err(e2) => error_page(v.page("plans"), e2),
-            }
-        }
-    }
+    plan_saved(&st, &v, done, "saved")
 }
 
 // ---- audit ----
