@@ -182,6 +182,7 @@ pub async fn run_with(
         ingest: ingest.handle(),
         api_key_touched: Mutex::new(HashMap::new()),
         link_codes: telegram_link::LinkCodes::default(),
+        web_links: telegram_link::LinkCodes::default(),
         ready: AtomicBool::new(false),
         overview: Default::default(),
         store: store.clone(),

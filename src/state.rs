@@ -43,6 +43,8 @@ pub struct AppState {
     pub api_key_touched: Mutex<HashMap<ApiKeyId, i64>>,
     /// One-time codes that link an account to a Telegram user.
     pub link_codes: crate::domain::telegram_link::codes::LinkCodes,
+    /// One-time console sign-in links the platform bot's `/web` hands out.
+    pub web_links: crate::domain::telegram_link::codes::LinkCodes,
     pub ready: AtomicBool,
     /// The dashboard's slow facts, shared for a moment (see `domain::overview`).
     pub overview: crate::domain::overview::Cache,

@@ -53,6 +53,16 @@ pub fn list(store: &Store, open_only: bool, limit: usize) -> AppResult<Vec<(Aler
     Ok(store.catalog_read()?.alerts(open_only, limit)?)
 }
 
+/// The open alerts about one tenant, newest first: what its people should see and act on.
+pub fn open_for_tenant(store: &Store, tenant: TenantId) -> AppResult<Vec<AlertRec>> {
+    // Open alerts are few (one per kind, tenant and subject), so a scan of them is cheap.
+    Ok(list(store, true, 1_000)?
+        .into_iter()
+        .map(|(_, r)| r)
+        .filter(|r| r.tenant == Some(tenant))
+        .collect())
+}
+
 /// Acknowledges an open alert (admins); audited.
 pub fn acknowledge(store: &Store, id: AlertId, by: AccountId, now: i64) -> AppResult<()> {
     store.catalog_write(|c| {

@@ -95,20 +95,40 @@ pub async fn sign_in(
 /// each time it opens, so it need not outlive a day's use.
 pub const WEBAPP_SESSION_SECS: i64 = 12 * 3600;
 
-/// Signs in the account linked to the Telegram user that `init_data` names, once the data is
-/// checked against the platform bot's token.
-pub async fn sign_in_webapp(st: &Shared, init_data: &str, origin: Origin) -> AppResult<Started> {
+/// A Mini-App sign-in: the session, and the language the Telegram user's app is in.
+pub struct WebAppStarted {
+    pub started: Started,
+    pub language: Option<crate::i18n::Language>,
+}
+
+/// `initData` checked against the platform bot's token and this appliance's age limit.
+fn verify_webapp(st: &Shared, init_data: &str) -> AppResult<crate::domain::webapp_auth::Verified> {
     let Some(token) = st.appliance().platform_bot_token.clone() else {
         return Err(AppError::Conflict {
             code: "platform_bot.not_configured",
             message: "the reseller has not set up the platform bot".into(),
         });
     };
-    let now = st.now();
     let max_age = i64::try_from(st.config.auth.webapp_max_age_secs).unwrap_or(i64::MAX);
-    let v = crate::domain::webapp_auth::verify(init_data, token.expose(), now, max_age)?;
+    crate::domain::webapp_auth::verify(init_data, token.expose(), st.now(), max_age)
+}
+
+/// Signs in the account linked to the Telegram user that `init_data` names, once the data is
+/// checked against the platform bot's token.
+pub async fn sign_in_webapp(
+    st: &Shared,
+    init_data: &str,
+    origin: Origin,
+) -> AppResult<WebAppStarted> {
+    let v = verify_webapp(st, init_data)?;
+    let now = st.now();
+    let language = v
+        .user
+        .language_code
+        .as_deref()
+        .and_then(crate::i18n::from_accept_language);
     let st2 = st.clone();
-    blocking(move || {
+    let started = blocking(move || {
         st2.store.catalog_write(|c| {
             let Some(account) = c.account_for_telegram_user(v.user.id)? else {
                 return Err(AppError::Unauthorized {
@@ -119,6 +139,40 @@ pub async fn sign_in_webapp(st: &Shared, init_data: &str, origin: Origin) -> App
             };
             start_for(c, account, &origin, now, WEBAPP_SESSION_SECS)
         })
+    })
+    .await?;
+    Ok(WebAppStarted { started, language })
+}
+
+/// Links the Telegram user of a Mini-App to an account from inside the app: the app's
+/// `initData` proves who opens it, the email and password which account, and the `/start
+/// <code>` the user then sends the bot (the deep link returned) stores the link as from the
+/// account page, so the bot learns how to write to the user.
+pub async fn link_from_webapp(
+    st: &Shared,
+    init_data: &str,
+    email: &str,
+    password: Secret,
+    ip: IpAddr,
+) -> AppResult<String> {
+    verify_webapp(st, init_data)?;
+    let account = check_credentials(st, email, password, ip).await?;
+    let (deep_link, ..) = crate::domain::telegram_link::new_code(st, account)?;
+    Ok(deep_link)
+}
+
+/// Redeems a one-time console link the platform bot's `/web` handed out, and signs its
+/// account in.
+pub async fn sign_in_with_link(st: &Shared, code: &str, origin: Origin) -> AppResult<Started> {
+    let now = st.now();
+    let account = st.web_links.redeem(code, now).ok_or(AppError::Unauthorized {
+        code: "web_link.expired",
+        message: "this sign-in link was used already or has expired; send /web to the bot again",
+    })?;
+    let st2 = st.clone();
+    blocking(move || {
+        st2.store
+            .catalog_write(|c| start(&st2, c, account, &origin, now))
     })
     .await
 }

@@ -1,5 +1,5 @@
 // botyard console charts: uPlot fed from the statistics API (same origin, the session cookie).
-// An element with data-chart="messages|deliveries" and data-src="<API URL>" becomes a chart.
+// An element with data-chart="messages|users|deliveries" and data-src="<API URL>" becomes a chart.
 (function () {
   "use strict";
   function day(s) { return Date.parse(s.length === 10 ? s + "T00:00:00Z" : s + ":00Z") / 1000; }
@@ -24,6 +24,10 @@
         if (kind === "messages") {
           var s = j.series || [];
           draw(el, [s.map(function (p) { return day(p.at); }), s.map(function (p) { return p.value; })],
+            [{ label: el.getAttribute("data-label-a"), stroke: css("--accent"), width: 2 }]);
+        } else if (kind === "users") {
+          var u = j.daily || [];
+          draw(el, [u.map(function (p) { return day(p.at); }), u.map(function (p) { return p.value; })],
             [{ label: el.getAttribute("data-label-a"), stroke: css("--accent"), width: 2 }]);
         } else if (kind === "deliveries") {
           var d = j.daily || [];

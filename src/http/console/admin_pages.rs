@@ -193,7 +193,7 @@ pub async fn home(State(st): State<Shared>, v: Viewer) -> Response {
 }
 
 /// A tenant's person: their tenants (one goes straight to its page).
-async fn owner_home(st: Shared, v: Viewer) -> Response {
+pub(super) async fn owner_home(st: Shared, v: Viewer) -> Response {
     let st2 = st.clone();
     let caller = v.caller.clone();
     let tenants = blocking(move || {
@@ -212,7 +212,7 @@ async fn owner_home(st: Shared, v: Viewer) -> Response {
     .await;
     match tenants {
         Ok(t) if t.len() == 1 => {
-            Redirect::to(&format!("/console/tenants/{}", t[0].0)).into_response()
+            Redirect::to(&format!("{}/tenants/{}", v.chrome.root, t[0].0)).into_response()
         }
         Ok(tenants) => render(&HomePage {
             c: v.page("dashboard"),

@@ -39,6 +39,32 @@ const FILES: &[(&str, &str, &[u8])] = &[
     ),
 ];
 
+/// The Mini-App's own files, from `miniapp/`.
+const APP_FILES: &[(&str, &str, &[u8])] = &[
+    (
+        "app.css",
+        "text/css; charset=utf-8",
+        include_bytes!("../../../miniapp/static/app.css"),
+    ),
+    (
+        "app.js",
+        "text/javascript; charset=utf-8",
+        include_bytes!("../../../miniapp/static/app.js"),
+    ),
+    (
+        "telegram-web-app.js",
+        "text/javascript; charset=utf-8",
+        include_bytes!("../../../miniapp/vendor/telegram-web-app.js"),
+    ),
+];
+
+pub async fn app_asset(Path(file): Path<String>) -> Response {
+    let Some((_, ctype, bytes)) = APP_FILES.iter().find(|(n, _, _)| *n == file) else {
+        return StatusCode::NOT_FOUND.into_response();
+    };
+    cached(*bytes, ctype)
+}
+
 pub async fn asset(Path(file): Path<String>) -> Response {
     let Some((_, ctype, bytes)) = FILES.iter().find(|(n, _, _)| *n == file) else {
         return StatusCode::NOT_FOUND.into_response();

@@ -46,7 +46,7 @@ pub struct LoginQuery {
 
 /// The chrome of a page without a session, and the pre-session cookie to set when the
 /// browser has none yet.
-fn anonymous(st: &Shared, headers: &HeaderMap, lang: Language) -> (Chrome, Option<HeaderValue>) {
+pub fn anonymous(st: &Shared, headers: &HeaderMap, lang: Language) -> (Chrome, Option<HeaderValue>) {
     match cookie(headers, pre_cookie(st)) {
         Some(pre) => (Chrome::anonymous(st, lang, csrf_token(pre)), None),
         None => {
@@ -159,13 +159,71 @@ pub async fn webapp_sign_in(
 ) -> Response {
     let origin = origin(ip, &headers);
     match browser_sessions::sign_in_webapp(&st, &f.init_data, origin).await {
-        Ok(started) => {
+        Ok(s) => {
             let ttl = browser_sessions::WEBAPP_SESSION_SECS;
-            with_session(&st, &started.token, ttl)
+            let mut r = with_session(&st, &s.started.token, ttl, "/app/home");
+            if let Some(lang) = s.language {
+                r.headers_mut().append(
+                    header::SET_COOKIE,
+                    set_cookie(&st, super::session::LANG_COOKIE, lang_code(lang), ttl),
+                );
+            }
+            r
         }
+        Err(e) => super::app_pages::refused(&st, &headers, &f.init_data, e),
+    }
+}
+
+fn lang_code(l: Language) -> &'static str {
+    match l {
+        Language::Tr => "tr",
+        Language::En => "en",
+    }
+}
+
+#[derive(Deserialize)]
+pub struct LinkQuery {
+    #[serde(default)]
+    token: String,
+}
+
+#[derive(Template)]
+#[template(path = "console/link.html")]
+struct LinkPage {
+    c: Chrome,
+    token: String,
+}
+
+/// The page a `/web` link opens: a button that signs in, so that a link preview fetching the
+/// address does not use the link up.
+pub async fn link_page(
+    State(st): State<Shared>,
+    headers: HeaderMap,
+    Query(q): Query<LinkQuery>,
+) -> Response {
+    let (c, set) = anonymous(&st, &headers, browser_language(&headers));
+    let token = q.token.chars().take(100).collect();
+    with_cookie(render(&LinkPage { c, token }), set)
+}
+
+pub async fn link_sign_in(
+    State(st): State<Shared>,
+    ClientIp(ip): ClientIp,
+    headers: HeaderMap,
+    Form(q): Form<LinkQuery>,
+) -> Response {
+    let origin = origin(ip, &headers);
+    match browser_sessions::sign_in_with_link(&st, &q.token, origin).await {
+        Ok(started) => signed_in(&st, &started.token),
         Err(e) => {
-            let c = Chrome::anonymous(&st, browser_language(&headers), String::new());
-            super::error_fragment(&c, &e)
+            let (c, set) = anonymous(&st, &headers, browser_language(&headers));
+            let title = c.t.s("error.title");
+            let body = error_text(&c, &e);
+            let status = crate::http::error::status_of(&e);
+            with_cookie(
+                super::message(c, status, title, &body, "/console/login"),
+                set,
+            )
         }
     }
 }
@@ -173,11 +231,11 @@ pub async fn webapp_sign_in(
 /// Sets the session cookie, drops the pre-session one and goes to the dashboard.
 fn signed_in(st: &Shared, token: &str) -> Response {
     let ttl = st.config.auth.refresh_ttl_days as i64 * 86_400;
-    with_session(st, token, ttl)
+    with_session(st, token, ttl, "/console")
 }
 
-fn with_session(st: &Shared, token: &str, ttl: i64) -> Response {
-    let mut r = Redirect::to("/console").into_response();
+fn with_session(st: &Shared, token: &str, ttl: i64, to: &str) -> Response {
+    let mut r = Redirect::to(to).into_response();
     let h = r.headers_mut();
     h.append(
         header::SET_COOKIE,

@@ -46,9 +46,9 @@ pub struct Fields {
 
 impl Fields {
     /// A new campaign's form: every hour, any time of day.
-    pub fn new_campaign(tenant: u64, templates: Vec<(u64, String)>) -> Fields {
+    pub fn new_campaign(root: &str, tenant: u64, templates: Vec<(u64, String)>) -> Fields {
         Fields {
-            action: format!("/console/tenants/{tenant}/campaigns"),
+            action: format!("{root}/tenants/{tenant}/campaigns"),
             submit: "camp.create",
             p: "c",
             templates,
@@ -69,7 +69,7 @@ impl Fields {
     }
 
     /// A saved campaign's form, filled with what it has.
-    pub fn of(tenant: u64, id: u64, rec: &CampaignRec, templates: Vec<(u64, String)>) -> Fields {
+    pub fn of(root: &str, tenant: u64, id: u64, rec: &CampaignRec, templates: Vec<(u64, String)>) -> Fields {
         let (kind, value) = match &rec.schedule {
             ScheduleRec::Every { minutes } => ("every", minutes.to_string()),
             ScheduleRec::Once { at } => ("once", at.clone()),
@@ -81,7 +81,7 @@ impl Fields {
             None => (String::new(), String::new(), 0),
         };
         Fields {
-            action: format!("/console/tenants/{tenant}/campaigns/{id}/edit"),
+            action: format!("{root}/tenants/{tenant}/campaigns/{id}/edit"),
             submit: "camp.save_changes",
             p: "e",
             templates,

@@ -261,7 +261,7 @@ pub async fn create_template(
     match saved {
         // The form's submit is a plain post (htmx only previews it).
         Ok(()) => {
-            Redirect::to(&format!("/console/tenants/{id}/templates?done=saved")).into_response()
+            Redirect::to(&format!("{}/tenants/{id}/templates?done=saved", v.chrome.root)).into_response()
         }
         Err(e) => {
             let status = crate::http::error::status_of(&e);
@@ -370,7 +370,7 @@ async fn campaigns_page(
     })
     .await?;
     Ok(render(&CampaignsPage {
-        f: Fields::new_campaign(id, templates),
+        f: Fields::new_campaign(v.chrome.root, id, templates),
         tenant: id,
         tenant_name: name,
         campaigns,
@@ -425,7 +425,7 @@ pub async fn create_campaign(
     .await;
     match created {
         Ok(()) => {
-            Redirect::to(&format!("/console/tenants/{id}/campaigns?done=created")).into_response()
+            Redirect::to(&format!("{}/tenants/{id}/campaigns?done=created", v.chrome.root)).into_response()
         }
         Err(e) => {
             let status = crate::http::error::status_of(&e);
@@ -494,7 +494,7 @@ pub async fn campaign_action(
     }
     .await;
     match done {
-        Ok(d) => Redirect::to(&format!("/console/tenants/{id}/campaigns?done={d}")).into_response(),
+        Ok(d) => Redirect::to(&format!("{}/tenants/{id}/campaigns?done={d}", v.chrome.root)).into_response(),
         Err(e) => {
             let status = crate::http::error::status_of(&e);
             let text = error_text(&v.chrome, &e);
@@ -696,7 +696,7 @@ async fn campaign_page(st: &Shared, v: &Viewer, id: u64, cid: u64) -> AppResult<
                     .into_iter()
                     .map(|(tid, r)| (tid.0, r.name))
                     .collect();
-                Some(Fields::of(id, cid.0, &rec, templates))
+                Some(Fields::of(c2.root, id, cid.0, &rec, templates))
             } else {
                 None
             };
@@ -817,7 +817,7 @@ pub async fn edit_campaign(
     }
     .await;
     match saved {
-        Ok(()) => Redirect::to(&format!("/console/tenants/{id}/campaigns/{cid}?done=saved"))
+        Ok(()) => Redirect::to(&format!("{}/tenants/{id}/campaigns/{cid}?done=saved", v.chrome.root))
             .into_response(),
         Err(e) => {
             let status = crate::http::error::status_of(&e);
@@ -1001,7 +1001,7 @@ pub async fn update_template(
     .await;
     match saved {
         Ok(()) => {
-            Redirect::to(&format!("/console/tenants/{id}/templates?done=saved")).into_response()
+            Redirect::to(&format!("{}/tenants/{id}/templates?done=saved", v.chrome.root)).into_response()
         }
         Err(e @ AppError::Invalid { .. }) => {
             let status = crate::http::error::status_of(&e);

@@ -62,8 +62,8 @@ fn view(s: Stage) -> Option<(StageView, bool)> {
     })
 }
 
-fn done(id: u64) -> Response {
-    Redirect::to(&format!("/console/tenants/{id}?done=login")).into_response()
+fn done(v: &Viewer, id: u64) -> Response {
+    Redirect::to(&super::tenant_pages::back_to(v, id, "login")).into_response()
 }
 
 /// The login's page at `stage`, or the tenant's page when it is done.
@@ -85,7 +85,7 @@ fn page(
             error,
             c: v.tenant_page(),
         }),
-        None => done(id),
+        None => done(v, id),
     }
 }
 
@@ -129,7 +129,7 @@ pub async fn start(
     .await;
     match started {
         // The login's own page shows its stage (and reloads keep working).
-        Ok(login) => Redirect::to(&format!("/console/tenants/{id}/logins/{login}")).into_response(),
+        Ok(login) => Redirect::to(&format!("{}/tenants/{id}/logins/{login}", v.chrome.root)).into_response(),
         Err(e) => error_page(v.page(""), e),
     }
 }
@@ -169,7 +169,7 @@ pub async fn stage(
         }),
         Ok(None) => {
             let mut r = axum::http::StatusCode::OK.into_response();
-            if let Ok(to) = HeaderValue::from_str(&format!("/console/tenants/{id}?done=login")) {
+            if let Ok(to) = HeaderValue::from_str(&super::tenant_pages::back_to(&v, id, "login")) {
                 r.headers_mut().insert("HX-Redirect", to);
             }
             r
@@ -281,7 +281,7 @@ pub async fn cancel(
     .await;
     match cancelled {
         Ok(()) | Err(AppError::NotFound(_)) => {
-            Redirect::to(&format!("/console/tenants/{id}")).into_response()
+            Redirect::to(&format!("{}/tenants/{id}", v.chrome.root)).into_response()
         }
         Err(e) => error_page(v.page(""), e),
     }

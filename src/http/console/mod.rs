@@ -6,6 +6,7 @@
 mod access_pages;
 mod account_pages;
 mod admin_pages;
+mod app_pages;
 mod appliance_pages;
 mod assets;
 mod auth_pages;
@@ -35,20 +36,39 @@ use crate::i18n;
 use crate::state::Shared;
 use session::Chrome;
 
+/// What the Mini-App's pages may load: the console's rules, but Telegram's web clients may
+/// show it in their frame.
+pub const APP_CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
+connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; \
+frame-ancestors https://web.telegram.org";
+
 /// What the console's pages may load: only this appliance, no inline script or style.
 pub const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
 connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
 
 pub fn router(st: Shared) -> Router<Shared> {
-    Router::new()
-        .route("/console", get(admin_pages::home))
+    let r = tenant_pages(Router::new(), session::CONSOLE);
+    let r = tenant_pages(r, session::APP);
+    r.route("/console", get(admin_pages::home))
         .route("/console/", get(admin_pages::home))
         .route(
             "/console/login",
             get(auth_pages::login_page).post(auth_pages::login),
         )
         .route("/console/logout", post(auth_pages::logout))
+        .route("/app", get(app_pages::open))
+        .route("/app/", get(app_pages::open))
         .route("/app/session", post(auth_pages::webapp_sign_in))
+        .route("/app/link", post(app_pages::link))
+        .route("/app/home", get(app_pages::home))
+        .route("/app/tenants/{id}/more", get(app_pages::more))
+        .route("/app/help", get(app_pages::help))
+        .route("/app/language", post(app_pages::language))
+        .route("/app/assets/{file}", get(assets::app_asset))
+        .route(
+            "/console/link",
+            get(auth_pages::link_page).post(auth_pages::link_sign_in),
+        )
         .route(
             "/console/setup",
             get(auth_pages::setup_page).post(auth_pages::setup),
@@ -62,122 +82,8 @@ pub fn router(st: Shared) -> Router<Shared> {
             get(admin_pages::tenants).post(admin_pages::create_tenant),
         )
         .route("/console/tenants/rows", get(admin_pages::tenant_rows))
-        .route("/console/tenants/{id}", get(tenant_pages::tenant))
-        .route("/console/tenants/{id}/plan", post(tenant_pages::set_plan))
-        .route("/console/tenants/{id}/rename", post(tenant_pages::rename))
-        .route("/console/tenants/{id}/suspend", post(tenant_pages::suspend))
-        .route("/console/tenants/{id}/resume", post(tenant_pages::resume))
-        .route("/console/tenants/{id}/delete", post(tenant_pages::delete))
-        .route(
-            "/console/tenants/{id}/reports",
-            post(tenant_pages::make_report),
-        )
-        .route(
-            "/console/tenants/{id}/sessions",
-            post(tenant_pages::connect_session),
-        )
-        .route("/console/tenants/{id}/logins", post(login_pages::start))
-        .route(
-            "/console/tenants/{id}/logins/{login}",
-            get(login_pages::show),
-        )
-        .route(
-            "/console/tenants/{id}/logins/{login}/stage",
-            get(login_pages::stage),
-        )
-        .route(
-            "/console/tenants/{id}/logins/{login}/code",
-            post(login_pages::code),
-        )
-        .route(
-            "/console/tenants/{id}/logins/{login}/password",
-            post(login_pages::password),
-        )
-        .route(
-            "/console/tenants/{id}/logins/{login}/cancel",
-            post(login_pages::cancel),
-        )
-        .route(
-            "/console/tenants/{id}/sessions/import-file",
-            post(tenant_pages::import_session_file).layer(axum::extract::DefaultBodyLimit::max(
-                crate::worker::session_import::FILE_MAX,
-            )),
-        )
-        .route(
-            "/console/tenants/{id}/sessions/import",
-            post(tenant_pages::import_session),
-        )
-        .route(
-            "/console/tenants/{id}/groups/{chat}",
-            post(tenant_pages::update_group),
-        )
-        .route(
-            "/console/tenants/{id}/members/{account}",
-            post(tenant_pages::update_member),
-        )
-        .route(
-            "/console/tenants/{id}/invitations/{invitation}/withdraw",
-            post(tenant_pages::withdraw_invitation),
-        )
-        .route(
-            "/console/tenants/{id}/invitations",
-            post(tenant_pages::invite),
-        )
-        .route(
-            "/console/tenants/{id}/templates",
-            get(content_pages::templates).post(content_pages::create_template),
-        )
-        .route(
-            "/console/tenants/{id}/media",
-            post(content_pages::upload_media),
-        )
-        .route(
-            "/console/tenants/{id}/templates/{tid}",
-            get(content_pages::template).post(content_pages::update_template),
-        )
-        .route(
-            "/console/tenants/{id}/templates/preview",
-            post(content_pages::preview),
-        )
-        .route(
-            "/console/tenants/{id}/campaigns",
-            get(content_pages::campaigns_list).post(content_pages::create_campaign),
-        )
-        .route(
-            "/console/tenants/{id}/campaigns/{cid}",
-            get(content_pages::campaign),
-        )
-        .route(
-            "/console/tenants/{id}/campaigns/{cid}/edit",
-            post(content_pages::edit_campaign),
-        )
-        .route(
-            "/console/tenants/{id}/campaigns/{cid}/{action}",
-            post(content_pages::campaign_action),
-        )
-        .route(
-            "/console/tenants/{id}/campaigns/{cid}/runs/{n}",
-            get(content_pages::run),
-        )
-        .route(
-            "/console/tenants/{id}/api-keys",
-            get(access_pages::keys).post(access_pages::create_key),
-        )
-        .route(
-            "/console/tenants/{id}/api-keys/{key}/revoke",
-            post(access_pages::revoke_key),
-        )
-        .route("/console/tenants/{id}/logs", get(access_pages::logs))
-        .route(
-            "/console/tenants/{id}/logs/live",
-            get(log_pages::tenant_tail),
-        )
         .route("/console/logs", get(log_pages::server_log))
         .route("/console/live/log", get(log_pages::server_tail))
-        .route(
-            "/console/tenants/{id}/settings",
-            get(settings_pages::settings).post(settings_pages::save),
-        )
         .route("/console/workers", get(admin_pages::workers))
         .route(
             "/console/workers/{key}/restart",
@@ -235,13 +141,165 @@ pub fn router(st: Shared) -> Router<Shared> {
         .layer(tower_http::compression::CompressionLayer::new())
 }
 
+/// A tenant's pages, under `root`: the console's and the Mini-App's faces share them.
+fn tenant_pages(r: Router<Shared>, root: &str) -> Router<Shared> {
+    r.route(&format!("{root}/tenants/{{id}}"), get(tenant_pages::tenant))
+        .route(
+            &format!("{root}/tenants/{{id}}/plan"),
+            post(tenant_pages::set_plan),
+        )
+        .route(
+            &format!("{root}/tenants/{{id}}/rename"),
+            post(tenant_pages::rename),
+        )
+        .route(
+            &format!("{root}/tenants/{{id}}/suspend"),
+            post(tenant_pages::suspend),
+        )
+        .route(
+            &format!("{root}/tenants/{{id}}/resume"),
+            post(tenant_pages::resume),
+        )
+        .route(
+            &format!("{root}/tenants/{{id}}/delete"),
+            post(tenant_pages::delete),
+        )
+        .route(
+            &format!("{root}/tenants/{{id}}/reports"),
+            post(tenant_pages::make_report),
+        )
+        .route(
+            &format!("{root}/tenants/{{id}}/sessions"),
+            get(tenant_pages::sessions).post(tenant_pages::connect_session),
+        )
+        .route(
+            &format!("{root}/tenants/{{id}}/groups"),
+            get(tenant_pages::groups),
+        )
+        .route(
+            &format!("{root}/tenants/{{id}}/members"),
+            get(tenant_pages::members),
+        )
+        .route(
+            &format!("{root}/tenants/{{id}}/subscription"),
+            get(tenant_pages::subscription),
+        )
+        .route(
+            &format!("{root}/tenants/{{id}}/logins"),
+            post(login_pages::start),
+        )
+        .route(
+            &format!("{root}/tenants/{{id}}/logins/{{login}}"),
+            get(login_pages::show),
+        )
+        .route(
+            &format!("{root}/tenants/{{id}}/logins/{{login}}/stage"),
+            get(login_pages::stage),
+        )
+        .route(
+            &format!("{root}/tenants/{{id}}/logins/{{login}}/code"),
+            post(login_pages::code),
+        )
+        .route(
+            &format!("{root}/tenants/{{id}}/logins/{{login}}/password"),
+            post(login_pages::password),
+        )
+        .route(
+            &format!("{root}/tenants/{{id}}/logins/{{login}}/cancel"),
+            post(login_pages::cancel),
+        )
+        .route(
+            &format!("{root}/tenants/{{id}}/sessions/import-file"),
+            post(tenant_pages::import_session_file).layer(axum::extract::DefaultBodyLimit::max(
+                crate::worker::session_import::FILE_MAX,
+            )),
+        )
+        .route(
+            &format!("{root}/tenants/{{id}}/sessions/import"),
+            post(tenant_pages::import_session),
+        )
+        .route(
+            &format!("{root}/tenants/{{id}}/groups/{{chat}}"),
+            post(tenant_pages::update_group),
+        )
+        .route(
+            &format!("{root}/tenants/{{id}}/members/{{account}}"),
+            post(tenant_pages::update_member),
+        )
+        .route(
+            &format!("{root}/tenants/{{id}}/invitations/{{invitation}}/withdraw"),
+            post(tenant_pages::withdraw_invitation),
+        )
+        .route(
+            &format!("{root}/tenants/{{id}}/invitations"),
+            post(tenant_pages::invite),
+        )
+        .route(
+            &format!("{root}/tenants/{{id}}/templates"),
+            get(content_pages::templates).post(content_pages::create_template),
+        )
+        .route(
+            &format!("{root}/tenants/{{id}}/media"),
+            post(content_pages::upload_media),
+        )
+        .route(
+            &format!("{root}/tenants/{{id}}/templates/{{tid}}"),
+            get(content_pages::template).post(content_pages::update_template),
+        )
+        .route(
+            &format!("{root}/tenants/{{id}}/templates/preview"),
+            post(content_pages::preview),
+        )
+        .route(
+            &format!("{root}/tenants/{{id}}/campaigns"),
+            get(content_pages::campaigns_list).post(content_pages::create_campaign),
+        )
+        .route(
+            &format!("{root}/tenants/{{id}}/campaigns/{{cid}}"),
+            get(content_pages::campaign),
+        )
+        .route(
+            &format!("{root}/tenants/{{id}}/campaigns/{{cid}}/edit"),
+            post(content_pages::edit_campaign),
+        )
+        .route(
+            &format!("{root}/tenants/{{id}}/campaigns/{{cid}}/{{action}}"),
+            post(content_pages::campaign_action),
+        )
+        .route(
+            &format!("{root}/tenants/{{id}}/campaigns/{{cid}}/runs/{{n}}"),
+            get(content_pages::run),
+        )
+        .route(
+            &format!("{root}/tenants/{{id}}/api-keys"),
+            get(access_pages::keys).post(access_pages::create_key),
+        )
+        .route(
+            &format!("{root}/tenants/{{id}}/api-keys/{{key}}/revoke"),
+            post(access_pages::revoke_key),
+        )
+        .route(
+            &format!("{root}/tenants/{{id}}/logs"),
+            get(access_pages::logs),
+        )
+        .route(
+            &format!("{root}/tenants/{{id}}/logs/live"),
+            get(log_pages::tenant_tail),
+        )
+        .route(
+            &format!("{root}/tenants/{{id}}/settings"),
+            get(settings_pages::settings).post(settings_pages::save),
+        )
+}
+
 /// The console's security headers on every response, errors included.
 async fn headers(req: Request, next: Next) -> Response {
+    let app = session::is_app(req.uri().path());
     let mut resp = next.run(req).await;
     let h = resp.headers_mut();
     h.insert(
         header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static(CSP),
+        HeaderValue::from_static(if app { APP_CSP } else { CSP }),
     );
     h.insert(
         "Cross-Origin-Opener-Policy",
@@ -293,7 +351,8 @@ pub fn error_page(c: Chrome, e: AppError) -> Response {
     let status = crate::http::error::status_of(&e);
     let text = error_text(&c, &e);
     let title = c.t.s("error.title");
-    message(c, status, title, &text, "/console")
+    let home = if c.app { "/app/home" } else { "/console" };
+    message(c, status, title, &text, home)
 }
 
 /// An error as the text an htmx request or the upload script shows, with its status.

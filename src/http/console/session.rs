@@ -153,8 +153,16 @@ impl Tr {
     }
 }
 
-/// The reader's language from `Accept-Language`, or a `?lang=` choice on the sign-in page.
+/// The cookie that keeps the language of the Telegram app a Mini-App session was opened from.
+pub const LANG_COOKIE: &str = "botyard_lang";
+
+/// The reader's language: the Telegram app's (for a Mini-App session), else `Accept-Language`.
 pub fn browser_language(headers: &HeaderMap) -> Language {
+    match cookie(headers, LANG_COOKIE) {
+        Some("tr") => return Language::Tr,
+        Some("en") => return Language::En,
+        _ => {}
+    }
     headers
         .get(header::ACCEPT_LANGUAGE)
         .and_then(|v| v.to_str().ok())
@@ -181,6 +189,14 @@ pub struct Chrome {
     pub nav: Option<Nav>,
     /// The navigation entry of this page.
     pub tab: &'static str,
+    /// Where this face's pages live: `/console`, or `/app` for the Mini-App, which shows the
+    /// same tenant pages in its phone frame.
+    pub root: &'static str,
+    pub app: bool,
+    /// In the Mini-App: the tenant the path names (for its tab bar; the page itself checks
+    /// access) and which tab the page belongs to.
+    pub tenant: Option<u64>,
+    pub app_tab: &'static str,
 }
 
 impl Chrome {
@@ -214,8 +230,53 @@ impl Chrome {
                 .map(|c| c.hex().trim_start_matches('#').to_string()),
             nav,
             tab: "",
+            root: CONSOLE,
+            app: false,
+            tenant: None,
+            app_tab: "",
         }
     }
+
+    /// The same frame in the face `path` belongs to.
+    pub fn for_path(self, path: &str) -> Chrome {
+        if is_app(path) {
+            let (tenant, app_tab) = app_place(path);
+            Chrome {
+                root: APP,
+                app: true,
+                tenant,
+                app_tab,
+                ..self
+            }
+        } else {
+            self
+        }
+    }
+}
+
+pub const CONSOLE: &str = "/console";
+pub const APP: &str = "/app";
+
+/// The tenant a Mini-App path is under, and the tab its screen belongs to.
+fn app_place(path: &str) -> (Option<u64>, &'static str) {
+    let mut parts = path.trim_start_matches("/app/").split('/');
+    if parts.next() != Some("tenants") {
+        return (None, if path.starts_with("/app/help") { "more" } else { "" });
+    }
+    let tenant = parts.next().and_then(|id| id.parse().ok());
+    let tab = match parts.next() {
+        None | Some("") => "home",
+        Some("groups") => "groups",
+        Some("templates") => "templates",
+        Some("campaigns") => "campaigns",
+        Some(_) => "more",
+    };
+    (tenant, tab)
+}
+
+/// Whether `path` is one of the Mini-App's pages.
+pub fn is_app(path: &str) -> bool {
+    path == APP || path.starts_with("/app/")
 }
 
 /// A signed-in console reader: the caller and the chrome of its pages.
@@ -252,17 +313,20 @@ impl Viewer {
 /// No session: pages go to the sign-in form; htmx requests are told to go there too.
 pub struct SignInFirst {
     htmx: bool,
+    app: bool,
 }
 
 impl IntoResponse for SignInFirst {
     fn into_response(self) -> Response {
+        // The Mini-App signs in again from Telegram's initData on its opening page.
+        let to = if self.app { APP } else { "/console/login" };
         if self.htmx {
             let mut r = StatusCode::UNAUTHORIZED.into_response();
             r.headers_mut()
-                .insert("HX-Redirect", HeaderValue::from_static("/console/login"));
+                .insert("HX-Redirect", HeaderValue::from_static(to));
             r
         } else {
-            Redirect::to("/console/login").into_response()
+            Redirect::to(to).into_response()
         }
     }
 }
@@ -278,6 +342,7 @@ where
         let st = Shared::from_ref(state);
         let refuse = SignInFirst {
             htmx: parts.headers.contains_key("HX-Request"),
+            app: is_app(parts.uri.path()),
         };
         let Some(token) = cookie(&parts.headers, session_cookie(&st)) else {
             return Err(refuse);
@@ -313,7 +378,8 @@ where
                 Tr { lang, zone },
                 browser_sessions::csrf_token(&token),
                 Some(Nav { email, admin }),
-            ),
+            )
+            .for_path(parts.uri.path()),
         })
     }
 }
@@ -343,6 +409,16 @@ mod tests {
         assert_eq!(tr.when(1_796_378_400), "04.12.2026 13:00");
         assert_eq!(en.span(90_061), "1 d 1 h");
         assert_eq!(tr.span(125), "2 dk");
+    }
+
+    #[test]
+    fn app_paths_name_their_tenant_and_tab() {
+        assert_eq!(app_place("/app/tenants/7"), (Some(7), "home"));
+        assert_eq!(app_place("/app/tenants/7/campaigns/3"), (Some(7), "campaigns"));
+        assert_eq!(app_place("/app/tenants/7/sessions"), (Some(7), "more"));
+        assert_eq!(app_place("/app/tenants/x/groups"), (None, "groups"));
+        assert_eq!(app_place("/app/help"), (None, "more"));
+        assert!(is_app("/app") && is_app("/app/tenants/1") && !is_app("/apple"));
     }
 
     #[test]

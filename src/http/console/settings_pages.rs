@@ -134,7 +134,7 @@ pub async fn save(
     .await;
     match saved {
         Ok(_) => {
-            Redirect::to(&format!("/console/tenants/{id}/settings?done=saved")).into_response()
+            Redirect::to(&format!("{}/tenants/{id}/settings?done=saved", v.chrome.root)).into_response()
         }
         Err(e @ AppError::Invalid { .. }) => {
             // Show the form again with what was typed and why it was refused.

@@ -49,6 +49,9 @@ pub struct GroupRow {
     pub members: u32,
     pub enabled: bool,
     pub tags: String,
+    pub can_post: bool,
+    /// The slow mode's interval in words; empty without one.
+    pub slow_mode: String,
 }
 
 pub struct CampaignRow {
@@ -61,6 +64,14 @@ pub struct CampaignRow {
 #[template(path = "console/tenant.html")]
 struct TenantPage {
     c: Chrome,
+    /// `""`: every part (the console's tenant page); or the one part a screen of its own shows
+    /// (`groups`, `sessions`, `members`, `subscription`).
+    section: &'static str,
+    /// The catalogue key of that part's title.
+    section_key: &'static str,
+    /// The groups' search, as typed.
+    q: String,
+    plan_name: Option<String>,
     t: TenantHead,
     admin: bool,
     manage: bool,
@@ -85,26 +96,58 @@ struct TenantPage {
 pub struct TenantQuery {
     done: Option<String>,
     invite: Option<String>,
+    #[serde(default)]
+    q: String,
+}
+
+/// Where a tenant action goes back to: the tenant's page, or in the Mini-App the screen the
+/// action belongs to.
+pub fn back_to(v: &Viewer, id: u64, done: &str) -> String {
+    let screen = match done {
+        _ if !v.chrome.app => "",
+        "group" => "/groups",
+        "session" | "imported" | "login" => "/sessions",
+        "member" | "invited" => "/members",
+        _ => "",
+    };
+    format!("{}/tenants/{id}{screen}?done={done}", v.chrome.root)
 }
 
 fn role_name(r: Role) -> String {
     format!("{r:?}").to_lowercase()
 }
 
-fn build(st: &Shared, v: &Viewer, scope: &TenantScope) -> AppResult<TenantPage> {
+fn build(
+    st: &Shared,
+    v: &Viewer,
+    scope: &TenantScope,
+    section: &'static str,
+    q: &str,
+) -> AppResult<TenantPage> {
     let t = &v.chrome.t;
     let rec = scope.record().clone();
     let (status, status_key) = status_names(rec.status);
     let shard = scope.shard_read()?;
     let sessions = shard.sessions()?;
     let groups = shard.groups()?;
+    let q: String = q.trim().chars().take(100).collect();
+    let shown = crate::domain::groups::list(
+        scope,
+        &crate::domain::groups::GroupFilter {
+            present: Some(true),
+            q: Some(q.clone()).filter(|q| !q.is_empty()),
+            ..Default::default()
+        },
+    )?;
     let templates = shard.templates()?;
     let campaigns = shard.campaigns()?;
     let worker = st.supervisor.status(scope.tenant_id());
-    let limits = match rec.plan {
-        Some(p) => st.store.catalog_read()?.plan(p)?.map(|p| p.limits),
+    let plan = match rec.plan {
+        Some(p) => st.store.catalog_read()?.plan(p)?,
         None => None,
     };
+    let plan_name = plan.as_ref().map(|p| p.name.clone());
+    let limits = plan.map(|p| p.limits);
     let usage = vec![
         UsageTile {
             key: "usage.sessions",
@@ -188,15 +231,20 @@ fn build(st: &Shared, v: &Viewer, scope: &TenantScope) -> AppResult<TenantPage> 
                 }
             })
             .collect(),
-        groups: groups
+        groups: shown
             .into_iter()
-            .filter(|(_, g)| g.present)
             .map(|(chat, g)| GroupRow {
                 chat: chat.0,
                 title: g.title,
                 members: g.members,
                 enabled: g.enabled,
                 tags: g.tags.join(", "),
+                can_post: g.can_post,
+                slow_mode: if g.slow_mode_secs > 0 {
+                    t.span(i64::from(g.slow_mode_secs))
+                } else {
+                    String::new()
+                },
             })
             .collect(),
         campaigns: campaigns
@@ -236,12 +284,22 @@ fn build(st: &Shared, v: &Viewer, scope: &TenantScope) -> AppResult<TenantPage> 
         notice: None,
         error: None,
         invite_link: None,
+        section,
+        section_key: match section {
+            "groups" => "tenant.groups",
+            "sessions" => "tenant.sessions",
+            "members" => "tenant.members",
+            "subscription" => "app.subscription",
+            _ => "",
+        },
+        q,
+        plan_name,
         c: v.tenant_page(),
     })
 }
 
 /// The catalogue key of a session's state as the API names it.
-fn session_state_key(state: &str) -> &'static str {
+pub(super) fn session_state_key(state: &str) -> &'static str {
     match state {
         "online" => "sstate.online",
         "connecting" => "sstate.connecting",
@@ -278,9 +336,39 @@ pub async fn tenant(
     Path(id): Path<u64>,
     Query(q): Query<TenantQuery>,
 ) -> Response {
+    if v.chrome.app {
+        return super::app_pages::dashboard(st, v, id, q.done).await;
+    }
+    show(st, v, id, "", q).await
+}
+
+/// One part of a tenant's page as a screen of its own (the Mini-App's Groups, Sessions,
+/// Members and Subscription).
+pub async fn groups(st: State<Shared>, v: Viewer, id: Path<u64>, q: Query<TenantQuery>) -> Response {
+    show(st.0, v, id.0, "groups", q.0).await
+}
+
+pub async fn sessions(st: State<Shared>, v: Viewer, id: Path<u64>, q: Query<TenantQuery>) -> Response {
+    show(st.0, v, id.0, "sessions", q.0).await
+}
+
+pub async fn members(st: State<Shared>, v: Viewer, id: Path<u64>, q: Query<TenantQuery>) -> Response {
+    show(st.0, v, id.0, "members", q.0).await
+}
+
+pub async fn subscription(
+    st: State<Shared>,
+    v: Viewer,
+    id: Path<u64>,
+    q: Query<TenantQuery>,
+) -> Response {
+    show(st.0, v, id.0, "subscription", q.0).await
+}
+
+async fn show(st: Shared, v: Viewer, id: u64, section: &'static str, q: TenantQuery) -> Response {
     let built = authorize::tenant(&st, &v, id, Want::Read)
         .await
-        .and_then(|scope| build(&st, &v, &scope));
+        .and_then(|scope| build(&st, &v, &scope, section, &q.q));
     match built {
         Ok(mut page) => {
             page.notice = q
@@ -321,7 +409,7 @@ async fn act(
     };
     match result {
         Ok(extra) => {
-            let mut to = format!("/console/tenants/{id}?done={done}");
+            let mut to = back_to(&v, id, done);
             if let Some(token) = extra {
                 to.push_str("&invite=");
                 to.push_str(&token);
@@ -463,7 +551,7 @@ pub async fn delete(
                     StatusCode::UNPROCESSABLE_ENTITY,
                     title,
                     body,
-                    &format!("/console/tenants/{id}"),
+                    &format!("{}/tenants/{id}", v.chrome.root),
                 );
             }
             other => other,
@@ -619,7 +707,7 @@ pub async fn connect_session(
     }
     .await;
     match connected {
-        Ok(_) => Redirect::to(&format!("/console/tenants/{id}?done=session")).into_response(),
+        Ok(_) => Redirect::to(&back_to(&v, id, "session")).into_response(),
         Err(e) => error_page(v.page(""), e),
     }
 }
@@ -652,7 +740,7 @@ pub async fn import_session(
     }
     .await;
     match imported {
-        Ok(_) => Redirect::to(&format!("/console/tenants/{id}?done=imported")).into_response(),
+        Ok(_) => Redirect::to(&back_to(&v, id, "imported")).into_response(),
         Err(e) => error_page(v.page(""), e),
     }
 }
