@@ -225,7 +225,7 @@ try {
       .catch(async (e) => { throw new Error(`deliveries chart: ${await owner.textContent('[data-chart="deliveries"]')}`); });
     check(true, "the statistics charts are drawn from the API with the session cookie");
     await snap(owner, "tenant-charts");
-    const form = owner.locator("section:has(h2:text('Groups')) form").first();
+    const form = owner.locator("section:has(h2:text('Groups')) form:has(input[type=checkbox])").first();
     await form.locator("input[type=checkbox]").check();
     await form.locator("input[name=tags]").fill("kampanya");
     await form.locator("button").click();

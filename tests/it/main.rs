@@ -17,6 +17,8 @@ mod console;
 mod console_e2e;
 mod isolation;
 mod metrics_health;
+mod miniapp;
+mod miniapp_e2e;
 mod roles;
 mod sandbox;
 mod session_import;

@@ -42,14 +42,14 @@ const FILES: &[(&str, &str, &[u8])] = &[
 /// The Mini-App's own files, from `miniapp/`.
 const APP_FILES: &[(&str, &str, &[u8])] = &[
     (
-        "app.css",
+        "miniapp.css",
         "text/css; charset=utf-8",
-        include_bytes!("../../../miniapp/static/app.css"),
+        include_bytes!("../../../miniapp/static/miniapp.css"),
     ),
     (
-        "app.js",
+        "miniapp.js",
         "text/javascript; charset=utf-8",
-        include_bytes!("../../../miniapp/static/app.js"),
+        include_bytes!("../../../miniapp/static/miniapp.js"),
     ),
     (
         "telegram-web-app.js",

@@ -122,6 +122,8 @@
     confirms();
     links();
     if (document.querySelector("main .error[role=alert]")) { haptic("error"); } else if (document.querySelector("main .notice[role=status]")) { haptic("success"); }
+    // When the screen became usable, for the performance figures.
+    document.body.setAttribute("data-ready-ms", String(Math.round(window.performance.now())));
   }
   if (document.readyState === "loading") { document.addEventListener("DOMContentLoaded", start); } else { start(); }
 })();

@@ -1,0 +1,254 @@
+// The Mini-App in a real browser at a phone's size: Debian's chromium driven by playwright-core,
+// opened the way Telegram opens it (the launch parameters in the URL's hash), with a stub of
+// Telegram's WebView bridge that records what the page asks of the Telegram app (MainButton,
+// BackButton, haptics, popups) and answers its popups. Started by tests/it/miniapp_e2e.rs,
+// which runs the appliance in-process and passes signed initData in the environment.
+// Screenshots of every screen, in both languages and both themes, land in $SHOTS.
+import { chromium } from "playwright-core";
+import fs from "node:fs";
+import path from "node:path";
+
+const env = (k) => {
+  const v = process.env[k];
+  if (!v) { throw new Error(`missing ${k}`); }
+  return v;
+};
+const BASE = env("BASE");
+const TENANT = env("TENANT");
+const INIT_DATA = env("INIT_DATA");
+const INIT_DATA_2 = env("INIT_DATA_2");
+const SHOTS = env("SHOTS");
+const CHROMIUM = process.env.CHROMIUM || "/usr/bin/chromium";
+
+fs.rmSync(SHOTS, { recursive: true, force: true });
+fs.mkdirSync(SHOTS, { recursive: true });
+const problems = [];
+let shot = 0;
+const check = (ok, what) => {
+  if (!ok) { problems.push(what); console.log(`FAIL ${what}`); } else { console.log(`ok   ${what}`); }
+};
+async function snap(page, name) {
+  shot += 1;
+  await page.screenshot({ path: path.join(SHOTS, `${String(shot).padStart(2, "0")}-${name}.png`), fullPage: true });
+}
+
+const LIGHT = { bg_color: "#ffffff", text_color: "#000000", hint_color: "#707579", link_color: "#3390ec",
+  button_color: "#3390ec", button_text_color: "#ffffff", secondary_bg_color: "#f4f4f5",
+  section_bg_color: "#ffffff", destructive_text_color: "#e53935", section_separator_color: "#e7e7e7" };
+const DARK = { bg_color: "#212121", text_color: "#ffffff", hint_color: "#aaaaaa", link_color: "#8774e1",
+  button_color: "#8774e1", button_text_color: "#ffffff", secondary_bg_color: "#0f0f0f",
+  section_bg_color: "#212121", destructive_text_color: "#ff595a", section_separator_color: "#3d3d3d" };
+
+// How Telegram opens a Mini-App: its launch parameters in the hash of the app's URL.
+const launch = (data, theme) => `${BASE}/app#tgWebAppData=${encodeURIComponent(data)}` +
+  `&tgWebAppVersion=8.0&tgWebAppPlatform=android&tgWebAppThemeParams=${encodeURIComponent(JSON.stringify(theme))}`;
+
+// The WebView bridge: every event the page posts is kept (across the app's pages, in
+// sessionStorage); a popup is answered "OK" as a person would.
+const bridge = () => {
+  const keep = (type, data) => {
+    const all = JSON.parse(sessionStorage.getItem("tgEvents") || "[]");
+    all.push([type, data ? JSON.parse(data) : null]);
+    sessionStorage.setItem("tgEvents", JSON.stringify(all));
+  };
+  window.TelegramWebviewProxy = {
+    postEvent(type, data) {
+      keep(type, data);
+      if (type === "web_app_open_popup") {
+        setTimeout(() => window.Telegram.WebView.receiveEvent("popup_closed", { button_id: "ok" }), 50);
+      }
+    },
+  };
+};
+const events = (page) => page.evaluate(() => JSON.parse(sessionStorage.getItem("tgEvents") || "[]"));
+const clearEvents = (page) => page.evaluate(() => sessionStorage.setItem("tgEvents", "[]"));
+const last = (all, type) => all.filter((e) => e[0] === type).pop();
+const press = (page, event) => page.evaluate((e) => window.Telegram.WebView.receiveEvent(e, {}), event);
+
+const browser = await chromium.launch({ executablePath: CHROMIUM, args: ["--no-sandbox"] });
+const phone = { viewport: { width: 390, height: 844 }, deviceScaleFactor: 2, isMobile: true, hasTouch: true };
+const base = `${BASE}/app/tenants/${TENANT}`;
+try {
+  // ---- sign in from Telegram, light theme, English ----
+  const ctx = await browser.newContext({ ...phone, locale: "en-US" });
+  await ctx.addInitScript(bridge);
+  const page = await ctx.newPage();
+  page.on("pageerror", (e) => check(false, `no script error: ${e.message}`));
+  await page.goto(launch(INIT_DATA, LIGHT));
+  await page.waitForURL(`${base}`);
+  check(await page.locator("body.tg").count() === 1, "inside Telegram the page takes Telegram's theme");
+  let all = await events(page);
+  check(all.some((e) => e[0] === "web_app_ready") && all.some((e) => e[0] === "web_app_expand"),
+    "the app tells Telegram it is ready and asks to be expanded");
+  const bg = await page.evaluate(() => getComputedStyle(document.querySelector(".card")).backgroundColor);
+  check(bg === "rgb(255, 255, 255)", `cards take the theme's section colour (${bg})`);
+  check(await page.locator("nav.tabs a").count() === 5, "the tab bar has five tabs");
+  const width = await page.evaluate(() => document.documentElement.scrollWidth);
+  check(width <= 390, `nothing is wider than the phone (${width}px)`);
+  await page.waitForSelector('[data-chart="messages"][data-drawn] canvas', { timeout: 15000 });
+  await page.waitForSelector('[data-chart="users"][data-drawn] canvas', { timeout: 15000 });
+  await snap(page, "app-dashboard-light-en");
+
+  // ---- groups: enable one for automation, with a tag ----
+  await page.click("nav.tabs >> text=Groups");
+  await page.waitForURL(`${base}/groups`);
+  await clearEvents(page);
+  const row = page.locator("section:has(h2:text('Groups')) form:has(input[type=checkbox])").first();
+  await row.locator("input[type=checkbox]").check();
+  await row.locator("input[name=tags]").fill("vitrin");
+  await row.locator("button[type=submit]").click();
+  await page.waitForURL(/groups\?done=group/);
+  all = await events(page);
+  const buzz = last(all, "web_app_trigger_haptic_feedback");
+  check(buzz && buzz[1].type === "notification" && buzz[1].notification_type === "success",
+    "a saved change buzzes success");
+  check(!all.some((e) => e[0] === "web_app_setup_back_button" && e[1].is_visible),
+    "a tab's top screen has no Back button");
+  await page.fill("#gq", "GRUP");
+  await page.press("#gq", "Enter");
+  await page.waitForURL(/groups\?q=GRUP/);
+  check(await page.locator("section:has(h2:text('Groups')) tbody tr").count() >= 1, "group search ignores case");
+  await snap(page, "app-groups-light-en");
+
+  // ---- a template, saved with Telegram's MainButton ----
+  await page.click("nav.tabs >> text=Templates");
+  await page.waitForURL(`${base}/templates`);
+  all = await events(page);
+  const main = last(all, "web_app_setup_main_button");
+  check(main && main[1].is_visible && main[1].text === "Save template", "the MainButton says what the screen does");
+  check(!(await page.locator("#tpl-form button[type=submit]").isVisible()), "the form's own button gives way to it");
+  await page.fill("#tpl-name", "Vitrin");
+  await page.fill("#tpl-body", "Yeni sezon **{group.title}** için indirim!");
+  await page.waitForSelector("#preview b", { timeout: 10000 });
+  await snap(page, "app-template-editor-light-en");
+  await press(page, "main_button_pressed");
+  await page.waitForURL(/templates\?done=saved/);
+  check(await page.locator("text=Vitrin").count() >= 1, "the template is saved from the MainButton");
+
+  // ---- a campaign: created with the MainButton, run now after Telegram's confirmation ----
+  await page.click("nav.tabs >> text=Campaigns");
+  await page.waitForURL(`${base}/campaigns`);
+  await page.fill("#c-name", "Sabah");
+  await page.fill("#c-tags", "vitrin");
+  await snap(page, "app-campaign-new-light-en");
+  await press(page, "main_button_pressed");
+  await page.waitForURL(/campaigns\?done=created/);
+  await clearEvents(page);
+  await page.locator("tr:has-text('Sabah') button:text('Run now')").click();
+  // (The list is already at ?done=created: wait for the run's own answer.)
+  await page.waitForURL((u) => u.search.includes("done=") && !u.search.includes("done=created"));
+  all = await events(page);
+  check(all.some((e) => e[0] === "web_app_open_popup"), "running now asks Telegram to confirm first");
+  await page.locator("tbody a:text('Sabah')").first().click();
+  await page.waitForURL(/campaigns\/\d+$/);
+  all = await events(page);
+  const backBtn = last(all, "web_app_setup_back_button");
+  check(backBtn && backBtn[1].is_visible, "a nested screen shows Telegram's Back button");
+  await snap(page, "app-campaign-light-en");
+  await press(page, "back_button_pressed");
+  await page.waitForURL(`${base}/campaigns`);
+  check(true, "Back goes to the parent screen");
+
+  // ---- the dashboard counts the run ----
+  let counted = false;
+  for (let i = 0; i < 40 && !counted; i += 1) {
+    await page.goto(base);
+    const n = await page.locator(".compare >> nth=0 >> .tile:has-text('Campaign posts') .n").textContent();
+    counted = Number(n) >= 1;
+    if (!counted) { await page.waitForTimeout(250); }
+  }
+  check(counted, "the dashboard counts today's campaign posts");
+  await snap(page, "app-dashboard-after-run-en");
+
+  // ---- every screen, in English, then in Turkish ----
+  const screens = ["", "/groups", "/templates", "/campaigns", "/more", "/sessions", "/subscription", "/settings", "/members"];
+  for (const s of ["/sessions", "/subscription", "/more"]) {
+    await page.goto(base + s);
+    await snap(page, `app${s.replace("/", "-")}-light-en`);
+  }
+  await page.goto(`${base}/more`);
+  await page.click("button:text('Türkçe')");
+  await page.waitForURL(`${base}/more`);
+  check(await page.locator("h1:text('Diğer')").count() === 1, "the language switch turns the app Turkish");
+  for (const s of screens) {
+    await page.goto(base + s);
+    check(await page.locator("html[lang=tr]").count() === 1, `${s || "/"} is in Turkish`);
+    await snap(page, `app${s.replace("/", "-") || "-dashboard"}-light-tr`);
+  }
+  await page.goto(`${BASE}/app/help`);
+  await snap(page, "app-help-light-tr");
+  await ctx.close();
+
+  // ---- dark theme, the Telegram app in Turkish ----
+  const dark = await browser.newContext({ ...phone, locale: "tr-TR", colorScheme: "dark" });
+  await dark.addInitScript(bridge);
+  const dp = await dark.newPage();
+  await dp.goto(launch(INIT_DATA_2, DARK));
+  await dp.waitForURL(`${base}`);
+  const scheme = await dp.evaluate(() => document.documentElement.getAttribute("data-scheme"));
+  check(scheme === "dark", "Telegram's dark theme makes the app dark");
+  const dbg = await dp.evaluate(() => getComputedStyle(document.querySelector(".card")).backgroundColor);
+  check(dbg === "rgb(33, 33, 33)", `dark cards take the theme's section colour (${dbg})`);
+  await snap(dp, "app-dashboard-dark-tr");
+  for (const s of ["/groups", "/templates", "/campaigns"]) {
+    await dp.goto(base + s);
+    await snap(dp, `app${s.replace("/", "-")}-dark-tr`);
+  }
+  await dark.close();
+
+  // ---- outside Telegram: its own Back link, and the way in explained ----
+  const web = await browser.newContext({ ...phone, locale: "en-US" });
+  const wp = await web.newPage();
+  await wp.goto(`${BASE}/app`);
+  check(await wp.locator("#app-outside").isVisible(), "outside Telegram the opening page says how to open the app");
+  await snap(wp, "app-outside-telegram-en");
+  await web.close();
+
+  // ---- performance: the dashboard's first load, compressed, and with the CPU 4x slower ----
+  const perf = await browser.newContext({ ...phone, locale: "en-US" });
+  await perf.addInitScript(bridge);
+  const pp = await perf.newPage();
+  await pp.goto(launch(INIT_DATA, LIGHT));
+  await pp.waitForURL(`${base}`);
+  const cdp = await perf.newCDPSession(pp);
+  await cdp.send("Network.enable");
+  await cdp.send("Network.setCacheDisabled", { cacheDisabled: true });
+  let bytes = 0;
+  const foreign = [];
+  cdp.on("Network.loadingFinished", (e) => { bytes += e.encodedDataLength; });
+  cdp.on("Network.requestWillBeSent", (e) => { if (!e.request.url.startsWith(BASE)) { foreign.push(e.request.url); } });
+  await cdp.send("Emulation.setCPUThrottlingRate", { rate: 4 });
+  const times = [];
+  for (let i = 0; i < 5; i += 1) {
+    bytes = 0;
+    await pp.goto(base, { waitUntil: "load" });
+    await pp.waitForSelector('[data-chart="messages"][data-drawn]', { timeout: 15000 });
+    const t = await pp.evaluate(() => {
+      const nav = performance.getEntriesByType("navigation")[0];
+      return { interactive: nav.domInteractive, loaded: nav.loadEventEnd, ready: Number(document.body.getAttribute("data-ready-ms") || 0) };
+    });
+    times.push({ ...t, bytes });
+  }
+  const median = (xs) => xs.slice().sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+  const result = {
+    transferred_bytes: median(times.map((t) => t.bytes)),
+    dom_interactive_ms: median(times.map((t) => t.interactive)),
+    app_ready_ms: median(times.map((t) => t.ready)),
+    load_ms: median(times.map((t) => t.loaded)),
+    cpu_throttling: 4,
+    runs: times.length,
+  };
+  fs.writeFileSync(path.join(SHOTS, "perf.json"), JSON.stringify(result, null, 2));
+  console.log(`perf ${JSON.stringify(result)}`);
+  check(foreign.length === 0, `everything comes from the appliance ${foreign.join(" ")}`);
+  check(result.transferred_bytes < 150 * 1024, `first load under 150 KB (${result.transferred_bytes} B)`);
+  check(result.app_ready_ms > 0 && result.app_ready_ms < 1000, `interactive under 1 s at 4x CPU (${result.app_ready_ms} ms)`);
+  await perf.close();
+} finally {
+  await browser.close();
+}
+if (problems.length > 0) {
+  console.log(`${problems.length} problem(s)`);
+  process.exit(1);
+}
+console.log("all good");

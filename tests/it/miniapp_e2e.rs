@@ -1,0 +1,120 @@
+//! The Mini-App end to end in a real browser at a phone's size: `e2e/miniapp.mjs`
+//! (playwright-core driving Debian's chromium, a stub of Telegram's WebView bridge) against an
+//! appliance run here in-process with a simulated tenant whose owner is linked to a Telegram
+//! user. Screenshots land in `target/e2e-shots/miniapp/`, the performance figures in
+//! `perf.json` there.
+//!
+//! Like the console's, it needs `node`, `e2e/node_modules` and chromium; `BOTYARD_E2E=1` makes
+//! their absence a failure rather than a skip.
+
+use std::path::PathBuf;
+
+use serde_json::json;
+
+use crate::common::{self, App};
+
+const BOT: &str = "7000000001:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw0";
+
+fn init_data(app: &App, user: i64, lang: &str) -> String {
+    let fields = vec![
+        (
+            "auth_date".to_string(),
+            botyard::clock::Clock::now(&*app.clock).to_string(),
+        ),
+        (
+            "user".to_string(),
+            format!(r#"{{"id":{user},"first_name":"Ayşe","language_code":"{lang}"}}"#),
+        ),
+    ];
+    let hash = botyard::domain::webapp_auth::sign(&fields, BOT).unwrap();
+    form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(&fields)
+        .append_pair("hash", &hash)
+        .finish()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_mini_app_on_a_phone_in_a_real_browser() {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let required = std::env::var("BOTYARD_E2E").is_ok_and(|v| v == "1");
+    let modules = root.join("e2e/node_modules/playwright-core");
+    let chromium = ["/usr/bin/chromium", "/usr/bin/chromium-browser"]
+        .iter()
+        .map(PathBuf::from)
+        .find(|p| p.exists());
+    let Some(chromium) = chromium.filter(|_| modules.exists()) else {
+        assert!(
+            !required,
+            "BOTYARD_E2E=1 but chromium or e2e/node_modules is missing (npm ci in e2e/)"
+        );
+        eprintln!("skipped: no chromium or e2e/node_modules (set BOTYARD_E2E=1 to require them)");
+        return;
+    };
+    let app = App::start_with(|c| {
+        c.platform.bot_token = Some(botyard::config::Secret::new(BOT));
+        // The platform bot's worker cannot reach Telegram here; the app's sign-in needs only
+        // its token.
+        c.telegram.dc = (2, "127.0.0.1:9".parse().unwrap());
+        // Long enough for the slowest run of the script.
+        c.auth.webapp_max_age_secs = 3600;
+    })
+    .await;
+    let admin = app.admin().await;
+    let mut limits = common::limits();
+    limits["groups"] = json!(20);
+    let sim = app
+        .sim_tenant(
+            &admin.access,
+            "Moda Cicek",
+            limits,
+            json!({"seed": 11, "groups": 3, "events_per_sec": 2.0}),
+        )
+        .await;
+    let store = app.ready.store.upgrade().expect("store");
+    let account = store
+        .catalog_read()
+        .unwrap()
+        .account_by_email("owner-moda-cicek@example.com")
+        .unwrap()
+        .expect("owner")
+        .0;
+    store
+        .catalog_write(|c| {
+            c.link_telegram(
+                account,
+                &botyard_shards::records::TelegramLinkRec {
+                    user_id: 279_058_397,
+                    access_hash: 1,
+                    first_name: "Ayşe".into(),
+                    username: None,
+                    linked_at: 1,
+                },
+            )
+        })
+        .unwrap();
+    drop(store);
+
+    let shots = root.join("target/e2e-shots/miniapp");
+    let out = tokio::process::Command::new("node")
+        .arg(root.join("e2e/miniapp.mjs"))
+        .current_dir(root.join("e2e"))
+        .env("BASE", &app.ready.base_url)
+        .env("TENANT", sim.tenant.to_string())
+        .env("INIT_DATA", init_data(&app, 279_058_397, "en"))
+        .env("INIT_DATA_2", init_data(&app, 279_058_397, "tr"))
+        .env("SHOTS", &shots)
+        .env("CHROMIUM", &chromium)
+        .kill_on_drop(true)
+        .output()
+        .await
+        .expect("node runs");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    println!("{stdout}");
+    assert!(
+        out.status.success(),
+        "the browser run failed:\n{stdout}\n{stderr}"
+    );
+    assert!(stdout.contains("all good"), "{stdout}");
+    app.stop().await.unwrap();
+}
