@@ -119,7 +119,11 @@ try {
   check(!(await page.locator("#tpl-form button[type=submit]").isVisible()), "the form's own button gives way to it");
   await page.fill("#tpl-name", "Vitrin");
   await page.fill("#tpl-body", "Yeni sezon **{group.title}** için indirim!");
+  await page.selectOption("#tpl-var", "{date}");
+  check((await page.inputValue("#tpl-body")).includes("{date}"), "the variables picker puts a variable into the text");
   await page.waitForSelector("#preview b", { timeout: 10000 });
+  await page.waitForFunction(() => /\/ 4,096/.test(document.getElementById("tpl-count").textContent), null, { timeout: 10000 });
+  check(true, "the length is counted against Telegram's 4,096");
   await snap(page, "app-template-editor-light-en");
   await press(page, "main_button_pressed");
   await page.waitForURL(/templates\?done=saved/);

@@ -73,7 +73,60 @@
       while (body.rows.length > 1000) { body.deleteRow(0); }
     });
   }
+  // The template editor: formatting and variables put into the text at the cursor, in the
+  // chosen format, and the length Telegram counts (the preview's text) against its limit.
+  var WRAP = {
+    markdown: { bold: ["**", "**"], italic: ["_", "_"], code: ["`", "`"], link: ["[", "](https://)"] },
+    html: { bold: ["<b>", "</b>"], italic: ["<i>", "</i>"], code: ["<code>", "</code>"],
+      link: ["<a href=\"https://\">", "</a>"], spoiler: ["<tg-spoiler>", "</tg-spoiler>"] },
+  };
+  function editor(bar) {
+    var area = document.getElementById(bar.getAttribute("data-for"));
+    var format = document.getElementById("tpl-format");
+    if (!area) { return; }
+    function put(before, after) {
+      var a = area.selectionStart, b = area.selectionEnd, v = area.value;
+      area.value = v.slice(0, a) + before + v.slice(a, b) + after + v.slice(b);
+      area.focus();
+      area.setSelectionRange(a + before.length, b + before.length);
+      area.dispatchEvent(new Event("input", { bubbles: true }));
+    }
+    function formats() {
+      var html = format && format.value === "html";
+      bar.querySelectorAll("[data-html-only]").forEach(function (b) { b.disabled = !html; });
+    }
+    bar.querySelectorAll("button[data-wrap]").forEach(function (b) {
+      b.addEventListener("click", function () {
+        var w = WRAP[format && format.value === "html" ? "html" : "markdown"][b.getAttribute("data-wrap")];
+        if (w) { put(w[0], w[1]); }
+      });
+    });
+    var vars = bar.querySelector("select[data-insert]");
+    if (vars) {
+      vars.addEventListener("change", function () {
+        if (vars.value) { put(vars.value, ""); vars.value = ""; }
+      });
+    }
+    if (format) { format.addEventListener("change", formats); }
+    formats();
+  }
+  function counter(out) {
+    var preview = document.getElementById("preview");
+    var media = document.getElementById("tpl-media");
+    function count() {
+      var limit = media && media.value ? 1024 : 4096;
+      var shown = preview && preview.querySelector(".tg-text");
+      if (!shown) { out.textContent = ""; return; }
+      var n = Number(shown.getAttribute("data-length")) || 0;
+      out.textContent = n.toLocaleString(document.documentElement.lang) + " / " + limit.toLocaleString(document.documentElement.lang) + " " + out.getAttribute("data-of");
+      out.classList.toggle("over", n > limit);
+    }
+    document.addEventListener("htmx:afterSwap", function (e) { if (e.target === preview) { count(); } });
+    if (media) { media.addEventListener("change", count); }
+  }
   function start() {
+    document.querySelectorAll(".toolbar[data-for]").forEach(editor);
+    document.querySelectorAll("#tpl-count").forEach(counter);
     document.querySelectorAll("table[data-live]").forEach(live);
     document.querySelectorAll("table[data-tail]").forEach(tail);
     document.querySelectorAll("form[data-upload]").forEach(upload);

@@ -194,7 +194,12 @@ pub async fn preview(
     .await;
     match shown {
         Ok((text, entities, buttons)) => {
-            let mut html = telegram_html::to_html(&text, &entities);
+            // Telegram counts a message's length in UTF-16 units, after formatting.
+            let mut html = format!(
+                r#"<div class="tg-text" data-length="{}">{}</div>"#,
+                text.encode_utf16().count(),
+                telegram_html::to_html(&text, &entities)
+            );
             html.push_str(&telegram_html::keyboard(&buttons));
             Html(html).into_response()
         }
@@ -334,22 +339,7 @@ async fn campaigns_page(
             .campaigns()?
             .into_iter()
             .map(|(cid, k)| {
-                let (state_key, actions): (&'static str, Vec<(&'static str, &'static str)>) =
-                    match k.state {
-                        CampaignStateRec::Draft => (
-                            "camp.state_draft",
-                            vec![("activate", "camp.activate"), ("run", "camp.run_now")],
-                        ),
-                        CampaignStateRec::Active => (
-                            "camp.state_active",
-                            vec![("pause", "camp.pause"), ("run", "camp.run_now")],
-                        ),
-                        CampaignStateRec::Paused { .. } => (
-                            "camp.state_paused",
-                            vec![("resume", "camp.resume"), ("run", "camp.run_now")],
-                        ),
-                        _ => ("camp.state_done", vec![("run", "camp.run_now")]),
-                    };
+                let (state_key, actions) = state_and_actions(&k.state);
                 CampaignRow {
                     id: cid.0,
                     name: k.name.clone(),
@@ -626,6 +616,8 @@ struct CampaignPage {
     id: u64,
     name: String,
     state_key: &'static str,
+    /// What can be done to it now: `(path, catalogue key)`.
+    actions: Vec<(&'static str, &'static str)>,
     schedule: String,
     zone: String,
     next_runs: Vec<String>,
@@ -663,6 +655,27 @@ fn next_runs(
         }
     }
     out
+}
+
+/// A campaign state's catalogue key and the actions it allows: `(path, catalogue key)`.
+fn state_and_actions(
+    state: &CampaignStateRec,
+) -> (&'static str, Vec<(&'static str, &'static str)>) {
+    match state {
+        CampaignStateRec::Draft => (
+            "camp.state_draft",
+            vec![("activate", "camp.activate"), ("run", "camp.run_now")],
+        ),
+        CampaignStateRec::Active => (
+            "camp.state_active",
+            vec![("pause", "camp.pause"), ("run", "camp.run_now")],
+        ),
+        CampaignStateRec::Paused { .. } => (
+            "camp.state_paused",
+            vec![("resume", "camp.resume"), ("run", "camp.run_now")],
+        ),
+        _ => ("camp.state_done", vec![("run", "camp.run_now")]),
+    }
 }
 
 async fn campaign_page(st: &Shared, v: &Viewer, id: u64, cid: u64) -> AppResult<CampaignPage> {
@@ -708,12 +721,7 @@ async fn campaign_page(st: &Shared, v: &Viewer, id: u64, cid: u64) -> AppResult<
                     b.as_deref().unwrap_or("…")
                 ),
             };
-            let state_key = match rec.state {
-                CampaignStateRec::Draft => "camp.state_draft",
-                CampaignStateRec::Active => "camp.state_active",
-                CampaignStateRec::Paused { .. } => "camp.state_paused",
-                _ => "camp.state_done",
-            };
+            let (state_key, actions) = state_and_actions(&rec.state);
             Ok(CampaignPage {
                 edit,
                 tenant: id,
@@ -721,6 +729,7 @@ async fn campaign_page(st: &Shared, v: &Viewer, id: u64, cid: u64) -> AppResult<
                 id: cid.0,
                 name: rec.name.clone(),
                 state_key,
+                actions: if edit { actions } else { Vec::new() },
                 schedule: schedule_text(&c2, &rec.schedule),
                 zone: settings.time_zone.clone(),
                 next_runs: next_runs(&rec, &settings, st2.now(), 5)
@@ -881,8 +890,20 @@ struct TemplateEditPage {
     html: bool,
     media_id: Option<u64>,
     media: Vec<(u64, String)>,
+    /// Every saved version, newest first: `(number, saved at, its text's start)`.
+    history: Vec<(u32, String, String)>,
     edit: bool,
     error: Option<String>,
+}
+
+/// The start of a version's text, for the history list.
+fn excerpt(body: &str) -> String {
+    const SHOWN: usize = 80;
+    let mut out: String = body.chars().take(SHOWN).collect();
+    if body.chars().nth(SHOWN).is_some() {
+        out.push('…');
+    }
+    out
 }
 
 async fn template_page(
@@ -895,7 +916,7 @@ async fn template_page(
 ) -> AppResult<Response> {
     let scope = tenant(st, v, id, Want::Read).await?;
     let (tenant_name, edit) = (scope.record().name.clone(), can_edit(&scope));
-    let (rec, ver, media) = blocking(move || {
+    let (rec, ver, media, versions) = blocking(move || {
         let s = scope.shard_read()?;
         let rec = s
             .template(TemplateId(tid))?
@@ -908,9 +929,16 @@ async fn template_page(
             .into_iter()
             .map(|(m, r)| (m.0, r.name))
             .collect::<Vec<_>>();
-        Ok((rec, ver, media))
+        let versions = s.template_versions(TemplateId(tid))?;
+        Ok((rec, ver, media, versions))
     })
     .await?;
+    let t = &v.chrome.t;
+    let history = versions
+        .into_iter()
+        .rev()
+        .map(|(n, r)| (n, t.when(r.created_at), excerpt(&r.body)))
+        .collect();
     let (name, body, buttons, html, media_id) = match draft {
         Some(f) => (
             f.name,
@@ -938,6 +966,7 @@ async fn template_page(
         html,
         media_id,
         media,
+        history,
         edit,
         error,
         c: v.tenant_page(),
