@@ -37,6 +37,8 @@ pub struct Sent {
     pub random_id: i64,
     pub id: i32,
     pub media: Option<SentMedia>,
+    /// The buttons under it, as sent.
+    pub markup: Option<tl::enums::ReplyMarkup>,
 }
 
 /// The file of a media post, as uploaded.
@@ -62,6 +64,8 @@ struct State {
     /// Uploaded file parts: file id → part → bytes.
     uploads: HashMap<i64, std::collections::BTreeMap<i32, Vec<u8>>>,
     upload_calls: usize,
+    /// The bot's menu button, as last set: `(text, url)`.
+    menu_button: Option<(String, String)>,
     /// Messages deleted and pinned: (peer, message id).
     deleted: Vec<(tl::enums::InputPeer, i32)>,
     pinned: Vec<(tl::enums::InputPeer, i32)>,
@@ -281,6 +285,11 @@ impl World {
         lock(&self.state).pinned.clone()
     }
 
+    /// The bot's menu button, as last set with `bots.setBotMenuButton`: `(text, url)`.
+    pub fn menu_button(&self) -> Option<(String, String)> {
+        lock(&self.state).menu_button.clone()
+    }
+
     /// How many `upload.saveFilePart` calls the fake answered.
     pub fn upload_calls(&self) -> usize {
         lock(&self.state).upload_calls
@@ -290,10 +299,10 @@ impl World {
     fn post(
         &self,
         peer: tl::enums::InputPeer,
-        text: String,
-        entities: Vec<tl::enums::MessageEntity>,
+        (text, entities): (String, Vec<tl::enums::MessageEntity>),
         random_id: i64,
         media: Option<SentMedia>,
+        markup: Option<tl::enums::ReplyMarkup>,
     ) -> Answer {
         let mut s = lock(&self.state);
         let swallowing = s.swallow_from.is_some_and(|n| s.sent.len() + 1 >= n);
@@ -313,6 +322,7 @@ impl World {
             random_id,
             id,
             media,
+            markup,
         });
         if swallowing {
             return Answer::Silent;
@@ -791,12 +801,30 @@ impl Handler for World {
                     seq: 0,
                 }))
             }
+            f::bots::SetBotMenuButton::CONSTRUCTOR_ID => {
+                let Some(req) = call.decode::<f::bots::SetBotMenuButton>() else {
+                    return Answer::Error(400, "INPUT_REQUEST_INVALID".into());
+                };
+                match req.button {
+                    tl::enums::BotMenuButton::Button(b) => {
+                        lock(&self.state).menu_button = Some((b.text, b.url));
+                        Answer::of(&true)
+                    }
+                    _ => Answer::Error(400, "BUTTON_TYPE_INVALID".into()),
+                }
+            }
             f::messages::SendMessage::CONSTRUCTOR_ID => {
                 let Some(req) = call.decode::<f::messages::SendMessage>() else {
                     return Answer::Error(400, "INPUT_REQUEST_INVALID".into());
                 };
                 let entities = req.entities.clone().unwrap_or_default();
-                self.post(req.peer, req.message, entities, req.random_id, None)
+                self.post(
+                    req.peer,
+                    (req.message, entities),
+                    req.random_id,
+                    None,
+                    req.reply_markup,
+                )
             }
             f::messages::SendMedia::CONSTRUCTOR_ID => {
                 let Some(req) = call.decode::<f::messages::SendMedia>() else {
@@ -846,7 +874,13 @@ impl Handler for World {
                     }
                 };
                 let entities = req.entities.clone().unwrap_or_default();
-                self.post(req.peer, req.message, entities, req.random_id, Some(media))
+                self.post(
+                    req.peer,
+                    (req.message, entities),
+                    req.random_id,
+                    Some(media),
+                    req.reply_markup,
+                )
             }
             f::upload::SaveFilePart::CONSTRUCTOR_ID => {
                 let Some(req) = call.decode::<f::upload::SaveFilePart>() else {

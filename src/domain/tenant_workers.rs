@@ -266,7 +266,11 @@ pub fn session_specs(st: &AppState, scope: &TenantScope) -> AppResult<Vec<Sessio
         )?;
         let kind: SessionKind = serde_json::from_slice(&plain)
             .map_err(|e| AppError::Internal(format!("session {id} material: {e}")))?;
-        out.push(SessionSpec { id: id.0, kind });
+        out.push(SessionSpec {
+            id: id.0,
+            kind,
+            menu_app: None,
+        });
     }
     Ok(out)
 }
@@ -350,6 +354,7 @@ pub fn platform_spec(st: &AppState) -> Option<SessionSpec> {
         return Some(SessionSpec {
             id: PLATFORM_SESSION,
             kind: SessionKind::Bot(kind),
+            menu_app: Some(menu_app(st)),
         });
     }
     match st.config.platform.bot {
@@ -364,7 +369,18 @@ pub fn platform_spec(st: &AppState) -> Option<SessionSpec> {
                 events_per_sec: 0.2,
                 ..SimConfig::default()
             }),
+            menu_app: None,
         }),
+    }
+}
+
+/// The platform bot's menu button: the reseller's product name, opening the Mini-App at the
+/// public URL in force.
+pub fn menu_app(st: &AppState) -> crate::worker::ipc::messages::MenuApp {
+    let a = st.appliance();
+    crate::worker::ipc::messages::MenuApp {
+        text: a.brand.name.chars().take(64).collect(),
+        url: format!("{}/app", a.base_url.trim_end_matches('/')),
     }
 }
 

@@ -517,6 +517,10 @@ pub const MESSAGES: &[(&str, &str)] = &[
         "{field}: değişkenin değeri çok uzun veya geçersiz.",
     ),
     (
+        "web_link.expired",
+        "Bu giriş bağlantısı kullanılmış ya da süresi dolmuş; bota yeniden /web gönderin.",
+    ),
+    (
         "webapp.bad_signature",
         "initData bu sistemin botu için imzalanmamış ya da yolda değiştirilmiş.",
     ),

@@ -1499,3 +1499,134 @@ async fn the_console_shows_a_qr_code_until_it_is_scanned() {
         .await;
     assert_eq!(sessions.expect(200).as_array().unwrap().len(), 1);
 }
+
+/// The web-app button under a bot's answer, if it has one.
+fn web_app_url(p: &botyard_fakedc::world::Sent) -> Option<String> {
+    use grammers_client::tl::enums::{
+        InlineButtonType, KeyboardInlineButton, KeyboardInlineButtonRow, ReplyMarkup,
+    };
+    let Some(ReplyMarkup::ReplyInlineMarkup(m)) = &p.markup else {
+        return None;
+    };
+    m.rows.iter().find_map(|r| {
+        let KeyboardInlineButtonRow::Row(r) = r;
+        r.buttons.iter().find_map(|b| {
+            let KeyboardInlineButton::Button(b) = b;
+            match &b.r#type {
+                InlineButtonType::WebView(w) => Some(w.url.clone()),
+                _ => None,
+            }
+        })
+    })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_platform_bot_opens_the_mini_app_and_hands_out_one_time_console_links() {
+    let world = Arc::new(World::new(&[(TOKEN, 6000, "yard_platform_bot")], vec![]));
+    let dc = FakeDc::start(key(), world.clone()).await.unwrap();
+    let seed = tempfile::tempdir().unwrap();
+    std::fs::write(seed.path().join("k"), key()).unwrap();
+    let (port, addr, seed_file) = (dc.addr().port(), dc.addr(), seed.path().join("k"));
+    let app = common::App::start_with(move |c| {
+        c.telegram.api_id = Some(11);
+        c.telegram.api_hash = Some(botyard::config::Secret::new(
+            "0123456789abcdef0123456789abcdef",
+        ));
+        c.telegram.ports = vec![port];
+        c.telegram.dc = (2, addr);
+        c.telegram.seed_auth_key_file = Some(seed_file);
+        c.platform.bot_token = Some(botyard::config::Secret::new(TOKEN));
+    })
+    .await;
+    let admin = app.admin().await.access;
+    app.tenant_with_owner(&admin, "Moda Kitap", "kitap@example.com")
+        .await;
+    app.platform_online().await;
+    let app_url = format!("{}/app", app.ready.base_url);
+    // The menu button opens the Mini-App; it was set when the bot signed in.
+    assert_eq!(
+        world.menu_button(),
+        Some(("botyard".to_string(), app_url.clone()))
+    );
+
+    // /start answers with a button that opens the app.
+    let zeynep = person(556_001, "Zeynep", None);
+    dc.push(&world.private_message(&zeynep, "/start"));
+    let sent = posts(&world, 1).await;
+    assert_eq!(to_user(&sent[0]), Some((556_001, 556_001 * 7)));
+    assert_eq!(
+        web_app_url(&sent[0]),
+        Some(app_url.clone()),
+        "{:?}",
+        sent[0]
+    );
+
+    // /web from someone not linked: no link, the way to link instead.
+    let can = person(556_002, "Can", None);
+    dc.push(&world.private_message(&can, "/web"));
+    let sent = posts(&world, 2).await;
+    assert!(sent[1].text.contains("not linked"), "{}", sent[1].text);
+    assert!(!sent[1].text.contains("/console/link"), "{}", sent[1].text);
+    assert_eq!(web_app_url(&sent[1]), Some(app_url.clone()));
+
+    // A linked owner (linked as `/start <code>` does, tested above) gets a one-time console
+    // link, in the tenant's language.
+    let store = app.ready.store.upgrade().unwrap();
+    let account = store
+        .catalog_read()
+        .unwrap()
+        .account_by_email("kitap@example.com")
+        .unwrap()
+        .unwrap()
+        .0;
+    store
+        .catalog_write(|c| {
+            c.link_telegram(
+                account,
+                &botyard_shards::records::TelegramLinkRec {
+                    user_id: 556_003,
+                    access_hash: 556_003 * 7,
+                    first_name: "Ayşe".into(),
+                    username: None,
+                    linked_at: 1,
+                },
+            )
+        })
+        .unwrap();
+    drop(store);
+    let ayse = person(556_003, "Ayşe", None);
+    dc.push(&world.private_message(&ayse, "/web"));
+    let sent = posts(&world, 3).await;
+    let text = &sent[2].text;
+    assert!(text.contains("10 minutes"), "{text}");
+    let at = text.find("/console/link?token=").expect(text);
+    let path = text[at..].split_whitespace().next().unwrap().to_string();
+    let token = path.trim_start_matches("/console/link?token=").to_string();
+    let mut b = crate::console::Browser::new(&app);
+    // Opening it (as a link preview would) signs nobody in.
+    let page = b.get(&path).await;
+    assert_eq!(page.status, 200);
+    assert!(!b.cookies.contains_key("botyard_session"));
+    let csrf = page.csrf();
+    let r = b
+        .post("/console/link", &[("_csrf", &csrf), ("token", &token)])
+        .await;
+    assert_eq!(r.status, 303, "{}", r.text);
+    assert_eq!(r.location(), "/console");
+    assert!(
+        b.get("/console/account")
+            .await
+            .text
+            .contains("kitap@example.com")
+    );
+    // It works once.
+    let mut other = crate::console::Browser::new(&app);
+    let csrf = other.get(&path).await.csrf();
+    let r = other
+        .post("/console/link", &[("_csrf", &csrf), ("token", &token)])
+        .await;
+    assert_eq!(r.status, 401, "{}", r.text);
+    assert!(r.text.contains("/web"), "{}", r.text);
+    assert!(!other.cookies.contains_key("botyard_session"));
+    app.stop().await.unwrap();
+}

@@ -38,7 +38,10 @@ fn init_data(app: &App, user: i64, lang: &str, token: &str) -> String {
             "auth_date".to_string(),
             botyard::clock::Clock::now(&*app.clock).to_string(),
         ),
-        ("query_id".to_string(), "AAHdF6IQAAAAAN0XohDhrOrc".to_string()),
+        (
+            "query_id".to_string(),
+            "AAHdF6IQAAAAAN0XohDhrOrc".to_string(),
+        ),
         (
             "user".to_string(),
             format!(r#"{{"id":{user},"first_name":"Ayşe","language_code":"{lang}"}}"#),
@@ -116,7 +119,10 @@ async fn the_mini_app_signs_a_linked_telegram_user_in_with_signed_init_data() {
         // Signed, but without the field that dates it.
         (
             signed(
-                &[("user".into(), format!(r#"{{"id":{TG_USER},"first_name":"A"}}"#))],
+                &[(
+                    "user".into(),
+                    format!(r#"{{"id":{TG_USER},"first_name":"A"}}"#),
+                )],
                 BOT,
             ),
             "no auth_date",
@@ -213,7 +219,8 @@ async fn every_screen_opens_in_the_phone_frame_in_the_telegram_apps_language() {
     assert_eq!(dash.status, 200, "{}", dash.text);
     let csp = dash.headers["content-security-policy"].to_str().unwrap();
     assert!(
-        csp.contains("frame-ancestors https://web.telegram.org") && csp.contains("script-src 'self'"),
+        csp.contains("frame-ancestors https://web.telegram.org")
+            && csp.contains("script-src 'self'"),
         "{csp}"
     );
     for want in [
@@ -245,7 +252,10 @@ async fn every_screen_opens_in_the_phone_frame_in_the_telegram_apps_language() {
         let p = b.get(&path).await;
         assert_eq!(p.status, 200, "{path}: {}", p.text);
         assert!(p.text.contains(want), "{path} lacks {want}: {}", p.text);
-        assert!(p.text.contains(r#"class="app""#), "{path} not in the app frame");
+        assert!(
+            p.text.contains(r#"class="app""#),
+            "{path} not in the app frame"
+        );
         // Links stay inside the app.
         assert!(
             !p.text.contains(&format!("/console/tenants/{tenant}/")),
@@ -255,7 +265,11 @@ async fn every_screen_opens_in_the_phone_frame_in_the_telegram_apps_language() {
     }
     // The template form's main action is the one Telegram's MainButton shows.
     let t = b.get(&format!("{base}/templates")).await;
-    assert!(t.text.contains(r#"data-main="Şablonu kaydet""#), "{}", t.text);
+    assert!(
+        t.text.contains(r#"data-main="Şablonu kaydet""#),
+        "{}",
+        t.text
+    );
 
     // A change made in the app comes back to the app's screen.
     let csrf = dash.csrf();
@@ -272,13 +286,21 @@ async fn every_screen_opens_in_the_phone_frame_in_the_telegram_apps_language() {
         )
         .await;
     assert_eq!(r.status, 303, "{}", r.text);
-    assert!(r.location().starts_with(&format!("{base}/settings")), "{}", r.location());
+    assert!(
+        r.location().starts_with(&format!("{base}/settings")),
+        "{}",
+        r.location()
+    );
 
     // Switching the language is the account's choice from then on.
     let r = b
         .post(
             "/app/language",
-            &[("_csrf", &csrf), ("language", "en"), ("back", &format!("{base}/more"))],
+            &[
+                ("_csrf", &csrf),
+                ("language", "en"),
+                ("back", &format!("{base}/more")),
+            ],
         )
         .await;
     assert_eq!(r.status, 303);
@@ -289,7 +311,11 @@ async fn every_screen_opens_in_the_phone_frame_in_the_telegram_apps_language() {
     let r = b
         .post(
             "/app/language",
-            &[("_csrf", &csrf), ("language", "tr"), ("back", "https://evil.example/")],
+            &[
+                ("_csrf", &csrf),
+                ("language", "tr"),
+                ("back", "https://evil.example/"),
+            ],
         )
         .await;
     assert_eq!(r.location(), "/app/home");
@@ -409,7 +435,11 @@ async fn an_unlinked_telegram_user_is_offered_to_link_from_inside_the_app() {
         )
         .await;
     assert_eq!(r.status, 401, "{}", r.text);
-    assert!(r.text.contains("not signed for this appliance"), "{}", r.text);
+    assert!(
+        r.text.contains("not signed for this appliance"),
+        "{}",
+        r.text
+    );
     // The right password gets as far as the bot, which is offline here.
     let r = b
         .post(

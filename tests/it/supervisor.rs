@@ -112,6 +112,7 @@ fn sim(seed: u64) -> SessionSpec {
             events_per_sec: 0.0,
             ..SimConfig::default()
         }),
+        menu_app: None,
     }
 }
 
@@ -367,6 +368,7 @@ async fn a_worker_that_hangs_after_ready_is_killed_and_restarted() {
             },
             ..SimConfig::default()
         }),
+        menu_app: None,
     };
     sup.start(t.tenant_id(), vec![spec], None, WorkerLimits::default())
         .await;
@@ -465,6 +467,7 @@ async fn a_worker_cannot_outgrow_its_memory_between_samples() {
             members_per_group: 100_000,
             ..SimConfig::default()
         }),
+        menu_app: None,
     };
     sup.start(
         t.tenant_id(),

@@ -261,7 +261,11 @@ fn console_texts_are_catalogued_and_used() {
     let known: BTreeSet<&str> = texts.iter().map(|(k, _, _)| *k).collect();
     let prefixes: BTreeSet<&str> = known.iter().filter_map(|k| k.split('.').next()).collect();
     let mut sources = String::new();
-    for dir in ["web/templates/console", "miniapp/templates/app", "src/http/console"] {
+    for dir in [
+        "web/templates/console",
+        "miniapp/templates/app",
+        "src/http/console",
+    ] {
         for e in std::fs::read_dir(root.join(dir)).expect(dir) {
             let p = e.expect("entry").path();
             sources.push_str(&std::fs::read_to_string(&p).expect("read"));

@@ -267,6 +267,7 @@ pub fn job<T: Reader>(
                     .map(|b| UrlButton {
                         label: b.label,
                         url: b.url,
+                        web_app: false,
                     })
                     .collect()
             })

@@ -12,7 +12,7 @@ use crate::error::{AppError, AppResult, Upstream};
 use crate::runtime::supervisor::{BotCommand, DirectError};
 use crate::state::{Shared, blocking};
 use crate::worker::ipc::messages::{DeliveryOutcome, SendJob};
-use crate::worker::telegram::Markup;
+use crate::worker::telegram::{Markup, UrlButton};
 
 pub mod codes;
 
@@ -29,9 +29,19 @@ pub fn deep_link(bot_username: &str, code: &str) -> String {
 /// What the platform bot answers.
 #[derive(Debug, PartialEq, Eq)]
 pub enum Reply {
-    Linked { email: String, language: Language },
+    Linked {
+        email: String,
+        language: Language,
+    },
     Expired,
     Hello,
+    /// `/web`: a one-time link that signs the account in to the console in a browser.
+    WebLink {
+        url: String,
+        language: Language,
+    },
+    /// `/web` from a Telegram user no account is linked to.
+    WebNotLinked,
 }
 
 impl Reply {
@@ -49,8 +59,20 @@ impl Reply {
             Reply::Expired => "This link has expired. In botyard, choose \"Link Telegram\" again.\n\n\
                  Bu bağlantının süresi doldu. botyard'da \"Telegram'ı bağla\" seçeneğine yeniden dokunun."
                 .into(),
-            Reply::Hello => "Hello! This bot sends your botyard test posts. To link this chat, open botyard and choose \"Link Telegram\".\n\n\
-                 Merhaba! Bu bot botyard deneme gönderilerinizi iletir. Bu sohbeti bağlamak için botyard'da \"Telegram'ı bağla\" seçeneğine dokunun."
+            Reply::Hello => "Hello! Manage your groups, templates and campaigns in the app: tap the button below (or the menu button). Send /web for a link to the console in a browser.\n\n\
+                 Merhaba! Gruplarınızı, şablonlarınızı ve kampanyalarınızı uygulamadan yönetin: aşağıdaki düğmeye (ya da menü düğmesine) dokunun. Tarayıcıda konsol bağlantısı için /web gönderin."
+                .into(),
+            Reply::WebLink {
+                url,
+                language: Language::Tr,
+            } => format!(
+                "Konsola bu tarayıcıda giriş yapmak için bağlantıyı 10 dakika içinde açın (tek kullanımlık):\n{url}"
+            ),
+            Reply::WebLink { url, .. } => format!(
+                "Open this link within 10 minutes to sign in to the console in a browser (it works once):\n{url}"
+            ),
+            Reply::WebNotLinked => "This Telegram account is not linked to a botyard account yet. Open the app with the button below and sign in once to link it.\n\n\
+                 Bu Telegram hesabı henüz bir botyard hesabına bağlı değil. Aşağıdaki düğmeyle uygulamayı açın ve bağlamak için bir kez giriş yapın."
                 .into(),
         }
     }
@@ -71,24 +93,75 @@ pub fn link(
         username: cmd.user.username.clone(),
         linked_at: now,
     };
-    let (email, tenant) = store.catalog_write(|c| {
+    let email = store.catalog_write(|c| {
         c.link_telegram(account, &rec)?;
-        let email = c.account(account)?.map(|a| a.email).unwrap_or_default();
-        let tenant = c.memberships(account)?.first().map(|(t, _)| *t);
-        Ok::<_, AppError>((email, tenant))
+        Ok::<_, AppError>(c.account(account)?.map(|a| a.email).unwrap_or_default())
     })?;
     // The link is stored; a failed read of the language only changes the answer's language.
-    let language = tenant
-        .and_then(|t| store.supervisor_scope(t).ok())
-        .and_then(|scope| crate::domain::tenancy::settings(&scope).ok())
-        .map_or(Language::En, |s| s.language);
+    let language = account_language(store, account);
     tracing::info!(account = account.0, "account linked to a Telegram user");
     Ok(Reply::Linked { email, language })
+}
+
+/// The account language a linked user is answered in: its first tenant's.
+fn account_language(store: &botyard_shards::Store, account: AccountId) -> Language {
+    store
+        .catalog_read()
+        .ok()
+        .and_then(|c| c.memberships(account).ok())
+        .and_then(|m| m.first().map(|(t, _)| *t))
+        .and_then(|t| store.supervisor_scope(t).ok())
+        .and_then(|scope| crate::domain::tenancy::settings(&scope).ok())
+        .map_or(Language::En, |s| s.language)
+}
+
+/// `/web`: a one-time console sign-in link for the account linked to the user.
+fn web_link(st: &crate::state::AppState, user_id: i64, now: i64) -> AppResult<Reply> {
+    let Some(account) = st
+        .store
+        .catalog_read()?
+        .account_for_telegram_user(user_id)?
+    else {
+        return Ok(Reply::WebNotLinked);
+    };
+    let (code, _) = st.web_links.issue(account, now)?;
+    Ok(Reply::WebLink {
+        url: format!("{}/console/link?token={code}", st.base_url()),
+        language: account_language(&st.store, account),
+    })
+}
+
+/// The button under the bot's answers that opens the Mini-App (Telegram opens it only from a
+/// bot's private chat, which these answers are).
+pub fn app_button(st: &crate::state::AppState, language: Option<Language>) -> UrlButton {
+    let label = match language {
+        Some(Language::Tr) => "Uygulamayı aç",
+        Some(Language::En) => "Open the app",
+        None => "Open the app · Uygulamayı aç",
+    };
+    UrlButton {
+        label: label.into(),
+        url: crate::domain::tenant_workers::menu_app(st).url,
+        web_app: true,
+    }
 }
 
 /// Handles one command a user sent the platform bot, and answers it.
 pub async fn handle(st: Shared, cmd: BotCommand) {
     let now = st.now();
+    if cmd.command == "web" {
+        let (st2, user) = (st.clone(), cmd.user.id);
+        let reply = match blocking(move || web_link(&st2, user, now)).await {
+            Ok(r) => r,
+            Err(e) => {
+                tracing::error!(error = %e, "cannot make a console link");
+                return;
+            }
+        };
+        let button = matches!(reply, Reply::WebNotLinked).then(|| app_button(&st, None));
+        answer(&st, &cmd, &reply, button).await;
+        return;
+    }
     let reply = match (cmd.command.as_str(), cmd.payload.is_empty()) {
         ("start", false) => match st.link_codes.redeem(&cmd.payload, now) {
             Some(account) => {
@@ -105,7 +178,17 @@ pub async fn handle(st: Shared, cmd: BotCommand) {
         },
         _ => Reply::Hello,
     };
-    let job = private_post(cmd.user.id, cmd.access_hash, reply.text(), Markup::Plain);
+    let language = match &reply {
+        Reply::Linked { language, .. } => Some(*language),
+        _ => None,
+    };
+    let button = (!matches!(reply, Reply::Expired)).then(|| app_button(&st, language));
+    answer(&st, &cmd, &reply, button).await;
+}
+
+async fn answer(st: &Shared, cmd: &BotCommand, reply: &Reply, button: Option<UrlButton>) {
+    let mut job = private_post(cmd.user.id, cmd.access_hash, reply.text(), Markup::Plain);
+    job.buttons = button.map(|b| vec![vec![b]]).unwrap_or_default();
     if let Err(e) = st.supervisor.send_direct(job, DIRECT_WAIT).await {
         tracing::warn!(error = %e, "the platform bot's answer was not sent");
     }

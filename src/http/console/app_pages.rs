@@ -123,9 +123,14 @@ pub async fn link(
 ) -> Response {
     let (c, set) = anonymous(&st, &headers, browser_language(&headers));
     let c = c.for_path(APP);
-    let linked =
-        browser_sessions::link_from_webapp(&st, &f.init_data, &f.email, Secret::new(f.password), ip)
-            .await;
+    let linked = browser_sessions::link_from_webapp(
+        &st,
+        &f.init_data,
+        &f.email,
+        Secret::new(f.password),
+        ip,
+    )
+    .await;
     let (status, deep_link, error) = match linked {
         Ok(link) => (StatusCode::OK, Some(link), None),
         Err(e) => {
@@ -234,18 +239,18 @@ pub fn heat_levels(cells: &[Vec<u64>]) -> (Vec<Vec<u8>>, u64) {
     (levels, max)
 }
 
-fn build_dashboard(
-    st: &Shared,
-    c: &Chrome,
-    scope: &TenantScope,
-) -> AppResult<(
-    Vec<Compare>,
-    Vec<Compare>,
-    Vec<(String, String, &'static str)>,
-    Vec<NextRun>,
-    Vec<TenantAlert>,
-    (Vec<Vec<u8>>, u64),
-)> {
+/// What the dashboard shows, read in one blocking task.
+struct DashFacts {
+    day: Vec<Compare>,
+    week: Vec<Compare>,
+    sessions: Vec<(String, String, &'static str)>,
+    next_runs: Vec<NextRun>,
+    alerts: Vec<TenantAlert>,
+    heat: Vec<Vec<u8>>,
+    heat_max: u64,
+}
+
+fn build_dashboard(st: &Shared, c: &Chrome, scope: &TenantScope) -> AppResult<DashFacts> {
     let settings = tenancy::settings(scope)?;
     let zone = tenancy::zone(&settings);
     let t = super::session::Tr {
@@ -329,14 +334,16 @@ fn build_dashboard(
     };
     let chats = stats::chats(&shard, None)?;
     let heat = stats::activity::heatmap(&shard, &chats, range)?;
-    Ok((
+    let (heat, heat_max) = heat_levels(&heat.cells);
+    Ok(DashFacts {
         day,
         week,
         sessions,
         next_runs,
         alerts,
-        heat_levels(&heat.cells),
-    ))
+        heat,
+        heat_max,
+    })
 }
 
 /// The Mini-App's dashboard of tenant `id`.
@@ -350,7 +357,7 @@ pub async fn dashboard(st: Shared, v: Viewer, id: u64, done: Option<String>) -> 
     let manage = scope.access().can_manage() || scope.access() == Access::Admin;
     let (st2, c2) = (st.clone(), c.clone());
     match blocking(move || build_dashboard(&st2, &c2, &scope)).await {
-        Ok((day, week, sessions, next_runs, alerts, (levels, heat_max))) => {
+        Ok(f) => {
             let notice = done
                 .as_deref()
                 .filter(|d| *d == "login")
@@ -359,13 +366,13 @@ pub async fn dashboard(st: Shared, v: Viewer, id: u64, done: Option<String>) -> 
                 id,
                 name,
                 notice,
-                day,
-                week,
-                sessions,
-                next_runs,
-                alerts,
-                heat: WEEKDAYS.iter().copied().zip(levels).collect(),
-                heat_max,
+                day: f.day,
+                week: f.week,
+                sessions: f.sessions,
+                next_runs: f.next_runs,
+                alerts: f.alerts,
+                heat: WEEKDAYS.iter().copied().zip(f.heat).collect(),
+                heat_max: f.heat_max,
                 manage,
                 c,
             })
@@ -450,7 +457,12 @@ pub async fn language(
     };
     r.headers_mut().append(
         header::SET_COOKIE,
-        set_cookie(&st, LANG_COOKIE, code, browser_sessions::WEBAPP_SESSION_SECS),
+        set_cookie(
+            &st,
+            LANG_COOKIE,
+            code,
+            browser_sessions::WEBAPP_SESSION_SECS,
+        ),
     );
     r
 }

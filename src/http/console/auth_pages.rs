@@ -46,7 +46,11 @@ pub struct LoginQuery {
 
 /// The chrome of a page without a session, and the pre-session cookie to set when the
 /// browser has none yet.
-pub fn anonymous(st: &Shared, headers: &HeaderMap, lang: Language) -> (Chrome, Option<HeaderValue>) {
+pub fn anonymous(
+    st: &Shared,
+    headers: &HeaderMap,
+    lang: Language,
+) -> (Chrome, Option<HeaderValue>) {
     match cookie(headers, pre_cookie(st)) {
         Some(pre) => (Chrome::anonymous(st, lang, csrf_token(pre)), None),
         None => {

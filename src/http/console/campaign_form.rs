@@ -69,7 +69,13 @@ impl Fields {
     }
 
     /// A saved campaign's form, filled with what it has.
-    pub fn of(root: &str, tenant: u64, id: u64, rec: &CampaignRec, templates: Vec<(u64, String)>) -> Fields {
+    pub fn of(
+        root: &str,
+        tenant: u64,
+        id: u64,
+        rec: &CampaignRec,
+        templates: Vec<(u64, String)>,
+    ) -> Fields {
         let (kind, value) = match &rec.schedule {
             ScheduleRec::Every { minutes } => ("every", minutes.to_string()),
             ScheduleRec::Once { at } => ("once", at.clone()),

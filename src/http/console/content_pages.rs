@@ -265,9 +265,11 @@ pub async fn create_template(
     .await;
     match saved {
         // The form's submit is a plain post (htmx only previews it).
-        Ok(()) => {
-            Redirect::to(&format!("{}/tenants/{id}/templates?done=saved", v.chrome.root)).into_response()
-        }
+        Ok(()) => Redirect::to(&format!(
+            "{}/tenants/{id}/templates?done=saved",
+            v.chrome.root
+        ))
+        .into_response(),
         Err(e) => {
             let status = crate::http::error::status_of(&e);
             let text = error_text(&v.chrome, &e);
@@ -414,9 +416,11 @@ pub async fn create_campaign(
     }
     .await;
     match created {
-        Ok(()) => {
-            Redirect::to(&format!("{}/tenants/{id}/campaigns?done=created", v.chrome.root)).into_response()
-        }
+        Ok(()) => Redirect::to(&format!(
+            "{}/tenants/{id}/campaigns?done=created",
+            v.chrome.root
+        ))
+        .into_response(),
         Err(e) => {
             let status = crate::http::error::status_of(&e);
             let text = error_text(&v.chrome, &e);
@@ -484,7 +488,11 @@ pub async fn campaign_action(
     }
     .await;
     match done {
-        Ok(d) => Redirect::to(&format!("{}/tenants/{id}/campaigns?done={d}", v.chrome.root)).into_response(),
+        Ok(d) => Redirect::to(&format!(
+            "{}/tenants/{id}/campaigns?done={d}",
+            v.chrome.root
+        ))
+        .into_response(),
         Err(e) => {
             let status = crate::http::error::status_of(&e);
             let text = error_text(&v.chrome, &e);
@@ -826,8 +834,11 @@ pub async fn edit_campaign(
     }
     .await;
     match saved {
-        Ok(()) => Redirect::to(&format!("{}/tenants/{id}/campaigns/{cid}?done=saved", v.chrome.root))
-            .into_response(),
+        Ok(()) => Redirect::to(&format!(
+            "{}/tenants/{id}/campaigns/{cid}?done=saved",
+            v.chrome.root
+        ))
+        .into_response(),
         Err(e) => {
             let status = crate::http::error::status_of(&e);
             let text = error_text(&v.chrome, &e);
@@ -1029,9 +1040,11 @@ pub async fn update_template(
     }
     .await;
     match saved {
-        Ok(()) => {
-            Redirect::to(&format!("{}/tenants/{id}/templates?done=saved", v.chrome.root)).into_response()
-        }
+        Ok(()) => Redirect::to(&format!(
+            "{}/tenants/{id}/templates?done=saved",
+            v.chrome.root
+        ))
+        .into_response(),
         Err(e @ AppError::Invalid { .. }) => {
             let status = crate::http::error::status_of(&e);
             let text = error_text(&v.chrome, &e);

@@ -129,7 +129,9 @@ pub async fn start(
     .await;
     match started {
         // The login's own page shows its stage (and reloads keep working).
-        Ok(login) => Redirect::to(&format!("{}/tenants/{id}/logins/{login}", v.chrome.root)).into_response(),
+        Ok(login) => {
+            Redirect::to(&format!("{}/tenants/{id}/logins/{login}", v.chrome.root)).into_response()
+        }
         Err(e) => error_page(v.page(""), e),
     }
 }

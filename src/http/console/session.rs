@@ -261,7 +261,14 @@ pub const APP: &str = "/app";
 fn app_place(path: &str) -> (Option<u64>, &'static str) {
     let mut parts = path.trim_start_matches("/app/").split('/');
     if parts.next() != Some("tenants") {
-        return (None, if path.starts_with("/app/help") { "more" } else { "" });
+        return (
+            None,
+            if path.starts_with("/app/help") {
+                "more"
+            } else {
+                ""
+            },
+        );
     }
     let tenant = parts.next().and_then(|id| id.parse().ok());
     let tab = match parts.next() {
@@ -414,7 +421,10 @@ mod tests {
     #[test]
     fn app_paths_name_their_tenant_and_tab() {
         assert_eq!(app_place("/app/tenants/7"), (Some(7), "home"));
-        assert_eq!(app_place("/app/tenants/7/campaigns/3"), (Some(7), "campaigns"));
+        assert_eq!(
+            app_place("/app/tenants/7/campaigns/3"),
+            (Some(7), "campaigns")
+        );
         assert_eq!(app_place("/app/tenants/7/sessions"), (Some(7), "more"));
         assert_eq!(app_place("/app/tenants/x/groups"), (None, "groups"));
         assert_eq!(app_place("/app/help"), (None, "more"));

@@ -133,9 +133,11 @@ pub async fn save(
     }
     .await;
     match saved {
-        Ok(_) => {
-            Redirect::to(&format!("{}/tenants/{id}/settings?done=saved", v.chrome.root)).into_response()
-        }
+        Ok(_) => Redirect::to(&format!(
+            "{}/tenants/{id}/settings?done=saved",
+            v.chrome.root
+        ))
+        .into_response(),
         Err(e @ AppError::Invalid { .. }) => {
             // Show the form again with what was typed and why it was refused.
             let status = crate::http::error::status_of(&e);

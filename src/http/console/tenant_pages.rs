@@ -344,15 +344,30 @@ pub async fn tenant(
 
 /// One part of a tenant's page as a screen of its own (the Mini-App's Groups, Sessions,
 /// Members and Subscription).
-pub async fn groups(st: State<Shared>, v: Viewer, id: Path<u64>, q: Query<TenantQuery>) -> Response {
+pub async fn groups(
+    st: State<Shared>,
+    v: Viewer,
+    id: Path<u64>,
+    q: Query<TenantQuery>,
+) -> Response {
     show(st.0, v, id.0, "groups", q.0).await
 }
 
-pub async fn sessions(st: State<Shared>, v: Viewer, id: Path<u64>, q: Query<TenantQuery>) -> Response {
+pub async fn sessions(
+    st: State<Shared>,
+    v: Viewer,
+    id: Path<u64>,
+    q: Query<TenantQuery>,
+) -> Response {
     show(st.0, v, id.0, "sessions", q.0).await
 }
 
-pub async fn members(st: State<Shared>, v: Viewer, id: Path<u64>, q: Query<TenantQuery>) -> Response {
+pub async fn members(
+    st: State<Shared>,
+    v: Viewer,
+    id: Path<u64>,
+    q: Query<TenantQuery>,
+) -> Response {
     show(st.0, v, id.0, "members", q.0).await
 }
 

@@ -17,7 +17,9 @@ use crate::worker::pacing::Pacer;
 use crate::worker::sandbox::{self, SandboxPolicy, SandboxReport};
 use crate::worker::telegram::grammers::{Grammers, GrammersConfig, Markup};
 use crate::worker::telegram::sim::Sim;
-use crate::worker::telegram::{IncomingEvent, OutgoingMessage, PortError, TelegramPort};
+use crate::worker::telegram::{
+    Dialog, IncomingEvent, Me, OutgoingMessage, PortError, SentMessage, TelegramPort,
+};
 
 #[derive(Debug, thiserror::Error)]
 pub enum WorkerError {
@@ -489,6 +491,11 @@ async fn session_task(
         SessionKind::Bot(b) => match bot_port(&b, app.as_ref()) {
             Ok(port) => {
                 let first = b.user_id.is_none() || b.auth_key.is_none();
+                // The platform bot sets its menu button to the Mini-App first.
+                let port = MenuFirst {
+                    port,
+                    menu: spec.menu_app,
+                };
                 run_session(port, id, first, out, events, refresh, sending).await
             }
             Err(reason) => {
@@ -511,6 +518,55 @@ async fn session_task(
                     .await;
             }
         },
+    }
+}
+
+/// A port that sets the bot's menu button right after each sign-in. A refusal (Telegram wants
+/// an HTTPS address) is logged and the session goes on: the bot works without it.
+struct MenuFirst<P> {
+    port: P,
+    menu: Option<crate::worker::ipc::messages::MenuApp>,
+}
+
+impl<P: TelegramPort> TelegramPort for MenuFirst<P> {
+    async fn login(&mut self) -> Result<Me, PortError> {
+        let me = self.port.login().await?;
+        if let Some(m) = self.menu.as_ref().filter(|_| me.is_bot)
+            && let Err(e) = self.port.set_menu_app(&m.text, &m.url).await
+        {
+            tracing::warn!(error = %e, url = %m.url, "the bot's menu button was not set (Mini-Apps need an HTTPS public URL)");
+        }
+        Ok(me)
+    }
+    async fn dialogs(&mut self) -> Result<Vec<Dialog>, PortError> {
+        self.port.dialogs().await
+    }
+    async fn send(&mut self, msg: OutgoingMessage) -> Result<SentMessage, PortError> {
+        self.port.send(msg).await
+    }
+    async fn next_event(&mut self) -> Result<IncomingEvent, PortError> {
+        self.port.next_event().await
+    }
+    async fn logout(&mut self) -> Result<(), PortError> {
+        self.port.logout().await
+    }
+    fn location(&self) -> Option<(i32, std::net::SocketAddr, [u8; 256])> {
+        self.port.location()
+    }
+    fn now(&self) -> i64 {
+        self.port.now()
+    }
+    async fn keepalive(&mut self) -> Result<(), PortError> {
+        self.port.keepalive().await
+    }
+    async fn delete_message(&mut self, chat_id: i64, message_id: i64) -> Result<(), PortError> {
+        self.port.delete_message(chat_id, message_id).await
+    }
+    async fn pin_message(&mut self, chat_id: i64, message_id: i64) -> Result<(), PortError> {
+        self.port.pin_message(chat_id, message_id).await
+    }
+    async fn sync_state(&mut self) -> Option<crate::worker::telegram::SyncState> {
+        self.port.sync_state().await
     }
 }
 

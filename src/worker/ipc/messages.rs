@@ -52,6 +52,16 @@ impl std::fmt::Debug for BotSession {
 pub struct SessionSpec {
     pub id: u64,
     pub kind: SessionKind,
+    /// The platform bot only: the Mini-App its menu button opens, set after each sign-in.
+    #[serde(default)]
+    pub menu_app: Option<MenuApp>,
+}
+
+/// A bot's menu button that opens a Mini-App.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct MenuApp {
+    pub text: String,
+    pub url: String,
 }
 
 impl SessionSpec {

@@ -147,6 +147,9 @@ pub enum Markup {
 pub struct UrlButton {
     pub label: String,
     pub url: String,
+    /// Opens `url` as a Mini-App (a bot's private chat only) rather than in a browser.
+    #[serde(default)]
+    pub web_app: bool,
 }
 
 /// A file from the tenant's media folder to send with a message.
@@ -250,6 +253,13 @@ pub trait TelegramPort {
         let _ = (chat_id, message_id);
         Err(PortError::Other(
             "pinning is not supported by this port".into(),
+        ))
+    }
+    /// Sets the bot's menu button, for every user, to open the Mini-App at `url`.
+    async fn set_menu_app(&mut self, text: &str, url: &str) -> Result<(), PortError> {
+        let _ = (text, url);
+        Err(PortError::Other(
+            "menu buttons are not supported by this port".into(),
         ))
     }
     /// Where the session stands in Telegram's update sequences and the access hashes it

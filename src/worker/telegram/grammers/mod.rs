@@ -366,6 +366,20 @@ impl TelegramPort for Grammers {
         Ok(me)
     }
 
+    async fn set_menu_app(&mut self, text: &str, url: &str) -> Result<(), PortError> {
+        // An empty user sets the default for everyone.
+        let req = tl::functions::bots::SetBotMenuButton {
+            user_id: tl::enums::InputUser::Empty,
+            button: tl::types::BotMenuButton {
+                text: text.to_string(),
+                url: url.to_string(),
+            }
+            .into(),
+        };
+        self.call(|| self.client.invoke(&req)).await?;
+        Ok(())
+    }
+
     async fn dialogs(&mut self) -> Result<Vec<Dialog>, PortError> {
         let req = tl::functions::messages::GetDialogs {
             exclude_pinned: false,

@@ -223,11 +223,15 @@ fn url_keyboard(
                         buttons: r
                             .iter()
                             .map(|b| {
+                                let r#type = if b.web_app {
+                                    tl::types::InlineButtonTypeWebView { url: b.url.clone() }.into()
+                                } else {
+                                    tl::types::InlineButtonTypeUrl { url: b.url.clone() }.into()
+                                };
                                 tl::types::KeyboardInlineButton {
                                     style: None,
                                     text: b.label.clone(),
-                                    r#type: tl::types::InlineButtonTypeUrl { url: b.url.clone() }
-                                        .into(),
+                                    r#type,
                                 }
                                 .into()
                             })
