@@ -134,6 +134,13 @@ try {
   await page.waitForURL(`${base}/campaigns`);
   await page.fill("#c-name", "Sabah");
   await page.fill("#c-tags", "vitrin");
+  await page.selectOption("#c-kind", "weekly");
+  await page.fill("#c-value", "09:30");
+  await page.check("#c-d0");
+  await page.check("#c-d4");
+  await page.waitForFunction(() => document.querySelectorAll("#c-next li").length === 5, null, { timeout: 10000 });
+  const firstRun = await page.textContent("#c-next li");
+  check(/^(Mon|Fri) .*09:30$/.test(firstRun.trim()), `the builder shows the next runs in words (${firstRun})`);
   await snap(page, "app-campaign-new-light-en");
   await press(page, "main_button_pressed");
   await page.waitForURL(/campaigns\?done=created/);

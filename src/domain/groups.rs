@@ -138,6 +138,27 @@ impl GroupFilter {
     }
 }
 
+/// Asks the tenant's worker to list its sessions' chats again; the list updates when it
+/// answers (usually within a second).
+pub fn refresh(st: &crate::state::AppState, scope: &TenantScope) -> AppResult<()> {
+    use crate::runtime::supervisor::RefreshRefused;
+    match st.supervisor.refresh_dialogs(scope.tenant_id()) {
+        Ok(()) => Ok(()),
+        Err(RefreshRefused::TooSoon(secs)) => Err(AppError::Conflict {
+            code: "groups.refresh_too_soon",
+            message: format!(
+                "the groups were refreshed moments ago; try again in {secs} s (each refresh asks Telegram for every session's chats)"
+            ),
+        }),
+        Err(RefreshRefused::NotRunning) => Err(AppError::Conflict {
+            code: "worker.not_running",
+            message:
+                "the tenant's worker is not running; connect a session or wait for it to start"
+                    .into(),
+        }),
+    }
+}
+
 pub fn list(scope: &TenantScope, filter: &GroupFilter) -> AppResult<Vec<(ChatId, GroupRec)>> {
     let mut all = scope.shard_read()?.groups()?;
     all.retain(|(_, g)| filter.matches(g));

@@ -204,19 +204,6 @@ async fn update_group(
     responses((status = 202), (status = 404, body = ErrorEnvelope), (status = 409, body = ErrorEnvelope)),
     security(("bearer" = [])))]
 async fn refresh_groups(State(st): State<Shared>, t: TenantCtx) -> AppResult<StatusCode> {
-    match st.supervisor.refresh_dialogs(t.scope.tenant_id()) {
-        Ok(()) => Ok(StatusCode::ACCEPTED),
-        Err(crate::runtime::supervisor::RefreshRefused::TooSoon(secs)) => Err(AppError::Conflict {
-            code: "groups.refresh_too_soon",
-            message: format!(
-                "the groups were refreshed moments ago; try again in {secs} s (each refresh asks Telegram for every session's chats)"
-            ),
-        }),
-        Err(crate::runtime::supervisor::RefreshRefused::NotRunning) => Err(AppError::Conflict {
-            code: "worker.not_running",
-            message:
-                "the tenant's worker is not running; connect a session or wait for it to start"
-                    .into(),
-        }),
-    }
+    groups::refresh(&st, &t.scope)?;
+    Ok(StatusCode::ACCEPTED)
 }

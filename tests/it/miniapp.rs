@@ -457,3 +457,108 @@ async fn an_unlinked_telegram_user_is_offered_to_link_from_inside_the_app() {
     assert!(!b.cookies.contains_key("botyard_session"));
     app.stop().await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_weekly_schedule_builder_shows_the_next_runs_and_saves_as_cron() {
+    let app = appliance().await;
+    let admin = app.admin().await;
+    let t = app
+        .sim_tenant(
+            &admin.access,
+            "Haftalik",
+            crate::common::limits(),
+            json!({"seed": 6, "groups": 1}),
+        )
+        .await;
+    link_telegram(&app, "owner-haftalik@example.com", TG_USER);
+    let groups = app
+        .get(&format!("/api/v1/tenants/{}/groups", t.tenant), &t.owner)
+        .await
+        .expect(200)
+        .clone();
+    let chat = groups[0]["chat_id"].as_i64().unwrap();
+    app.patch(
+        &format!("/api/v1/tenants/{}/groups/{chat}", t.tenant),
+        &t.owner,
+        json!({"enabled": true, "tags": ["cuma"]}),
+    )
+    .await
+    .expect(200);
+    let tpl = app
+        .post(
+            &format!("/api/v1/tenants/{}/templates", t.tenant),
+            &t.owner,
+            json!({"name": "Cuma", "body": "Hafta sonu indirimi"}),
+        )
+        .await
+        .expect(201)["id"]
+        .as_u64()
+        .unwrap();
+    let mut b = Browser::new(&app);
+    let r = open_app(&mut b, &init_data(&app, TG_USER, "tr", BOT)).await;
+    assert_eq!(r.status, 303);
+    let base = format!("/app/tenants/{}", t.tenant);
+    let csrf = b.get(&format!("{base}/campaigns")).await.csrf();
+    let tpl = tpl.to_string();
+    let form = |kind: &'static str, value: &'static str| {
+        vec![
+            ("_csrf", csrf.clone()),
+            ("name", "Cuma sabahı".to_string()),
+            ("template_id", tpl.clone()),
+            ("tags", "cuma".to_string()),
+            ("kind", kind.to_string()),
+            ("value", value.to_string()),
+            ("d0", "1".to_string()),
+            ("d4", "1".to_string()),
+        ]
+    };
+    let send = |f: &Vec<(&'static str, String)>| {
+        f.iter()
+            .map(|(k, v)| (*k, v.clone()))
+            .collect::<Vec<(&str, String)>>()
+    };
+    // Mondays and Fridays at 09:30, in the tenant's zone, in Turkish words.
+    let f = send(&form("weekly", "09:30"));
+    let refs: Vec<(&str, &str)> = f.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let p = b.post(&format!("{base}/campaigns/schedule"), &refs).await;
+    assert_eq!(p.status, 200, "{}", p.text);
+    assert_eq!(p.text.matches("<li>").count(), 5, "{}", p.text);
+    assert!(p.text.contains("09:30"), "{}", p.text);
+    let days: Vec<&str> = p
+        .text
+        .split("<li>")
+        .skip(1)
+        .map(|li| li.split(' ').next().unwrap())
+        .collect();
+    assert!(
+        days.iter().all(|d| *d == "Pzt" || *d == "Cum"),
+        "only Mondays and Fridays: {days:?}"
+    );
+    // A schedule that cannot be is said, not listed.
+    let f = send(&form("weekly", "25:99"));
+    let refs: Vec<(&str, &str)> = f.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let p = b.post(&format!("{base}/campaigns/schedule"), &refs).await;
+    assert!(p.text.contains(r#"class="error""#), "{}", p.text);
+    assert!(!p.text.contains("<li>"));
+    // Saved, it is cron; opened again, the builder shows it.
+    let f = send(&form("weekly", "09:30"));
+    let refs: Vec<(&str, &str)> = f.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let r = b.post(&format!("{base}/campaigns"), &refs).await;
+    assert_eq!(r.status, 303, "{}", r.text);
+    let list = app
+        .get(&format!("/api/v1/tenants/{}/campaigns", t.tenant), &t.owner)
+        .await
+        .expect(200)
+        .clone();
+    let c = &list.as_array().unwrap()[0];
+    assert_eq!(c["schedule"]["cron"], "30 9 * * mon,fri", "{c}");
+    let page = b
+        .get(&format!("{base}/campaigns/{}", c["id"].as_u64().unwrap()))
+        .await;
+    assert!(
+        page.text.contains(r#"<option value="weekly" selected>"#),
+        "{}",
+        page.text
+    );
+    app.stop().await.unwrap();
+}

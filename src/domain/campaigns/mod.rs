@@ -112,6 +112,51 @@ impl ScheduleRules {
     }
 }
 
+/// The next `n` runs a campaign with this schedule, window and dates would have if saved now
+/// (jitter left out): what the campaign form shows while it is filled in. The schedule is
+/// checked as saving it would be.
+pub fn preview_runs(
+    scope: &TenantScope,
+    settings: &SettingsRec,
+    i: &Input,
+    now: i64,
+    n: usize,
+) -> AppResult<Vec<i64>> {
+    let rules = ScheduleRules::of(scope, now)?;
+    schedule::check(&i.schedule, rules.min_interval_mins, rules.today)
+        .map_err(|e| invalid("campaign.schedule", "schedule", e.to_string()))?;
+    if let Some(w) = &i.window {
+        schedule::check_window(w)
+            .map_err(|e| invalid("campaign.window", "window", e.to_string()))?;
+    }
+    let date = |d: &Option<String>, field: &str| {
+        d.as_deref()
+            .map(schedule::parse_date)
+            .transpose()
+            .map_err(|e| invalid("campaign.dates", field, e.to_string()))
+    };
+    let bounds = schedule::Bounds {
+        window: i.window,
+        starts_on: date(&i.starts_on, "starts_on")?,
+        ends_on: date(&i.ends_on, "ends_on")?,
+    };
+    let tz = jiff::tz::TimeZone::get(&settings.time_zone).unwrap_or(jiff::tz::TimeZone::UTC);
+    let anchor = jiff::Timestamp::from_second(now)
+        .map_err(|_| AppError::Internal("the clock is out of range".into()))?;
+    let mut out = Vec::with_capacity(n);
+    let mut after = anchor;
+    while out.len() < n {
+        match schedule::next_run(&i.schedule, &bounds, &tz, anchor, after) {
+            Some(at) if at > after => {
+                out.push(at.as_second());
+                after = at;
+            }
+            _ => break,
+        }
+    }
+    Ok(out)
+}
+
 /// Checks an input against the tenant's templates, groups and sessions.
 fn check_input<T: Reader>(
     s: &TenantShard<T>,

@@ -24,6 +24,8 @@ const DAYS: [(&str, &str); 7] = [
 pub struct Fields {
     /// Where it posts, and the catalogue key of its button.
     pub action: String,
+    /// Where the next runs of the schedule being filled in come from.
+    pub preview: String,
     pub submit: &'static str,
     /// Prefix of the controls' ids, so two forms on a page stay apart.
     pub p: &'static str,
@@ -49,6 +51,7 @@ impl Fields {
     pub fn new_campaign(root: &str, tenant: u64, templates: Vec<(u64, String)>) -> Fields {
         Fields {
             action: format!("{root}/tenants/{tenant}/campaigns"),
+            preview: format!("{root}/tenants/{tenant}/campaigns/schedule"),
             submit: "camp.create",
             p: "c",
             templates,
@@ -76,18 +79,27 @@ impl Fields {
         rec: &CampaignRec,
         templates: Vec<(u64, String)>,
     ) -> Fields {
-        let (kind, value) = match &rec.schedule {
-            ScheduleRec::Every { minutes } => ("every", minutes.to_string()),
-            ScheduleRec::Once { at } => ("once", at.clone()),
-            ScheduleRec::Cron { expr } => ("cron", expr.clone()),
+        let weekly = match &rec.schedule {
+            ScheduleRec::Cron { expr } => weekly_of(expr),
+            _ => None,
+        };
+        let (kind, value) = match (&rec.schedule, &weekly) {
+            (_, Some((time, _))) => ("weekly", time.clone()),
+            (ScheduleRec::Every { minutes }, _) => ("every", minutes.to_string()),
+            (ScheduleRec::Once { at }, _) => ("once", at.clone()),
+            (ScheduleRec::Cron { expr }, _) => ("cron", expr.clone()),
         };
         let hhmm = |m: u16| format!("{:02}:{:02}", m / 60, m % 60);
-        let (from, to, days) = match &rec.window {
+        let (from, to, mut days) = match &rec.window {
             Some(w) => (hhmm(w.start_min), hhmm(w.end_min), w.days),
             None => (String::new(), String::new(), 0),
         };
+        if let Some((_, d)) = weekly {
+            days = d;
+        }
         Fields {
             action: format!("{root}/tenants/{tenant}/campaigns/{id}/edit"),
+            preview: format!("{root}/tenants/{tenant}/campaigns/schedule"),
             submit: "camp.save_changes",
             p: "e",
             templates,
@@ -148,6 +160,58 @@ pub struct CampaignForm {
     ends_on: String,
 }
 
+/// Cron's names of the weekdays, Monday first as the form's `d0`…`d6`.
+const CRON_DAYS: [&str; 7] = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
+
+/// The weekly builder's schedule as cron: at `time` (`HH:MM`) on the ticked days (bit 0 =
+/// Monday; none or all: every day).
+pub fn weekly_cron(time: &str, days: u8) -> AppResult<String> {
+    let min = crate::http::campaign_routes::parse_hhmm(time, "value")?;
+    let dows = if days == 0 || days == 0x7f {
+        "*".to_string()
+    } else {
+        CRON_DAYS
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| days & (1 << i) != 0)
+            .map(|(_, d)| *d)
+            .collect::<Vec<_>>()
+            .join(",")
+    };
+    Ok(format!("{} {} * * {dows}", min % 60, min / 60))
+}
+
+/// A cron the weekly builder wrote, back as its `(HH:MM, days)`; any other cron is `None`.
+pub fn weekly_of(expr: &str) -> Option<(String, u8)> {
+    let f: Vec<&str> = expr.split(' ').collect();
+    let [m, h, "*", "*", dows] = f.as_slice() else {
+        return None;
+    };
+    let (m, h) = (m.parse::<u8>().ok()?, h.parse::<u8>().ok()?);
+    if m > 59 || h > 23 {
+        return None;
+    }
+    let days = if *dows == "*" {
+        0
+    } else {
+        let mut days = 0u8;
+        for d in dows.split(',') {
+            days |= 1 << CRON_DAYS.iter().position(|c| c == &d)?;
+        }
+        days
+    };
+    Some((format!("{h:02}:{m:02}"), days))
+}
+
+/// The ticked weekdays as bits, bit 0 = Monday.
+fn ticked(f: &CampaignForm) -> u8 {
+    [&f.d0, &f.d1, &f.d2, &f.d3, &f.d4, &f.d5, &f.d6]
+        .iter()
+        .enumerate()
+        .filter(|(_, d)| d.is_some())
+        .fold(0u8, |acc, (i, _)| acc | 1 << i)
+}
+
 /// The domain's input from the form; the explicit groups, the pinned version and the session
 /// (set through the API) are the caller's to carry over.
 pub fn input(f: &CampaignForm) -> AppResult<campaigns::Input> {
@@ -168,18 +232,21 @@ pub fn input(f: &CampaignForm) -> AppResult<campaigns::Input> {
         "cron" => ScheduleRec::Cron {
             expr: value.to_string(),
         },
-        _ => return Err(AppError::invalid("kind", "choose every, once or cron")),
+        // The ticked days are the schedule's own here, not the window's.
+        "weekly" => ScheduleRec::Cron {
+            expr: weekly_cron(value, ticked(f))?,
+        },
+        _ => {
+            return Err(AppError::invalid(
+                "kind",
+                "choose every, once, weekly or cron",
+            ));
+        }
     };
     let window = match (f.window_from.trim(), f.window_to.trim()) {
         ("", "") => None,
         (from, to) => {
-            let ticked = [&f.d0, &f.d1, &f.d2, &f.d3, &f.d4, &f.d5, &f.d6];
-            let mut days = 0u8;
-            for (i, d) in ticked.iter().enumerate() {
-                if d.is_some() {
-                    days |= 1 << i;
-                }
-            }
+            let days = if f.kind == "weekly" { 0 } else { ticked(f) };
             Some(WindowRec {
                 start_min: crate::http::campaign_routes::parse_hhmm(from, "window_from")?,
                 end_min: crate::http::campaign_routes::parse_hhmm(to, "window_to")?,
@@ -218,4 +285,39 @@ pub fn input(f: &CampaignForm) -> AppResult<campaigns::Input> {
         pin: f.pin.is_some(),
         force: false,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_weekly_builder_writes_cron_and_reads_it_back() {
+        let mon_wed_fri = 0b001_0101;
+        assert_eq!(
+            weekly_cron("09:30", mon_wed_fri).unwrap(),
+            "30 9 * * mon,wed,fri"
+        );
+        assert_eq!(weekly_cron("18:05", 0).unwrap(), "5 18 * * *");
+        assert_eq!(weekly_cron("00:00", 0x7f).unwrap(), "0 0 * * *");
+        assert!(weekly_cron("25:00", 1).is_err());
+        assert_eq!(
+            weekly_of("30 9 * * mon,wed,fri"),
+            Some(("09:30".to_string(), mon_wed_fri))
+        );
+        assert_eq!(weekly_of("5 18 * * *"), Some(("18:05".to_string(), 0)));
+        assert_eq!(
+            weekly_of("5 18 * * sun"),
+            Some(("18:05".to_string(), 1 << 6))
+        );
+        // Anything the builder would not write stays cron.
+        for other in [
+            "*/15 9-17 * * mon-fri",
+            "0 9 1 * *",
+            "0 9 * * 1",
+            "61 9 * * *",
+        ] {
+            assert_eq!(weekly_of(other), None, "{other}");
+        }
+    }
 }

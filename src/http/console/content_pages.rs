@@ -642,6 +642,81 @@ struct CampaignPage {
     error: Option<String>,
 }
 
+/// A moment in words in the reader's language and the tenant's zone: "Mon 2026-12-07 09:30".
+fn in_words(t: &super::session::Tr, at: i64) -> String {
+    let day = jiff::Timestamp::from_second(at)
+        .map(|ts| ts.to_zoned_datetime(t.zone.clone()).weekday())
+        .map(|w| match w {
+            jiff::civil::Weekday::Monday => "day.mon",
+            jiff::civil::Weekday::Tuesday => "day.tue",
+            jiff::civil::Weekday::Wednesday => "day.wed",
+            jiff::civil::Weekday::Thursday => "day.thu",
+            jiff::civil::Weekday::Friday => "day.fri",
+            jiff::civil::Weekday::Saturday => "day.sat",
+            jiff::civil::Weekday::Sunday => "day.sun",
+        });
+    match day {
+        Ok(key) => format!("{} {}", t.s(key), t.when(at)),
+        Err(_) => t.when(at),
+    }
+}
+
+/// The next five runs of the schedule being filled in, in the tenant's zone, as a list the
+/// campaign form shows; what is wrong with it otherwise.
+pub async fn schedule_preview(
+    State(st): State<Shared>,
+    v: Viewer,
+    Path(id): Path<u64>,
+    Form(f): Form<campaign_form::CampaignForm>,
+) -> Response {
+    let scope = match tenant(&st, &v, id, Want::Read).await {
+        Ok(s) => s,
+        Err(e) => return (StatusCode::NOT_FOUND, error_text(&v.chrome, &e)).into_response(),
+    };
+    let now = st.now();
+    let lang = v.chrome.t.lang;
+    let shown = blocking(move || {
+        let settings = tenancy::settings(&scope)?;
+        let t = super::session::Tr {
+            lang,
+            zone: tenancy::zone(&settings),
+        };
+        let i = campaign_form::input(&f)?;
+        let runs = campaigns::preview_runs(&scope, &settings, &i, now, 5)?;
+        Ok::<_, AppError>((
+            runs.into_iter()
+                .map(|at| in_words(&t, at))
+                .collect::<Vec<_>>(),
+            settings.time_zone,
+        ))
+    })
+    .await;
+    match shown {
+        Ok((runs, _)) if runs.is_empty() => Html(format!(
+            "<p>{}</p>",
+            html_escape(v.chrome.t.s("camp.no_next"))
+        ))
+        .into_response(),
+        Ok((runs, zone)) => {
+            let items: String = runs
+                .iter()
+                .map(|r| format!("<li>{}</li>", html_escape(r)))
+                .collect();
+            Html(format!(
+                r#"<ol>{items}</ol><p class="help">{} {}</p>"#,
+                html_escape(v.chrome.t.s("camp.zone")),
+                html_escape(&zone)
+            ))
+            .into_response()
+        }
+        Err(e) => Html(format!(
+            r#"<p class="error" role="alert">{}</p>"#,
+            html_escape(&error_text(&v.chrome, &e))
+        ))
+        .into_response(),
+    }
+}
+
 /// The next `n` runs after `now` as the schedule and window give them (jitter left out).
 fn next_runs(
     rec: &botyard_shards::records::CampaignRec,
@@ -742,7 +817,7 @@ async fn campaign_page(st: &Shared, v: &Viewer, id: u64, cid: u64) -> AppResult<
                 zone: settings.time_zone.clone(),
                 next_runs: next_runs(&rec, &settings, st2.now(), 5)
                     .into_iter()
-                    .map(|at| t.when(at))
+                    .map(|at| in_words(&t, at))
                     .collect(),
                 sendable: check.sendable,
                 eta: t.span(check.eta_secs as i64),

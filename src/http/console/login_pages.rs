@@ -23,7 +23,8 @@ use crate::state::Shared;
 pub enum StageView {
     Working,
     /// The QR code as SVG (made by the `qrcode` crate from the link: attributes only).
-    Qr(String),
+    /// The QR code as SVG, and the `tg://login` link it holds (for a login on this phone).
+    Qr(String, String),
     Code,
     /// The password hint, empty when none.
     Password(String),
@@ -55,7 +56,7 @@ struct StageFragment {
 fn view(s: Stage) -> Option<(StageView, bool)> {
     Some(match s {
         Stage::Working => (StageView::Working, true),
-        Stage::Qr { svg, .. } => (StageView::Qr(svg.unwrap_or_default()), true),
+        Stage::Qr { svg, url, .. } => (StageView::Qr(svg.unwrap_or_default(), url), true),
         Stage::CodeSent => (StageView::Code, false),
         Stage::PasswordNeeded { hint } => (StageView::Password(hint.unwrap_or_default()), false),
         Stage::Done { .. } => return None,

@@ -177,6 +177,10 @@ fn tenant_pages(r: Router<Shared>, root: &str) -> Router<Shared> {
             get(tenant_pages::groups),
         )
         .route(
+            &format!("{root}/tenants/{{id}}/groups/refresh"),
+            post(tenant_pages::refresh_groups),
+        )
+        .route(
             &format!("{root}/tenants/{{id}}/members"),
             get(tenant_pages::members),
         )
@@ -253,6 +257,10 @@ fn tenant_pages(r: Router<Shared>, root: &str) -> Router<Shared> {
         .route(
             &format!("{root}/tenants/{{id}}/campaigns"),
             get(content_pages::campaigns_list).post(content_pages::create_campaign),
+        )
+        .route(
+            &format!("{root}/tenants/{{id}}/campaigns/schedule"),
+            post(content_pages::schedule_preview),
         )
         .route(
             &format!("{root}/tenants/{{id}}/campaigns/{{cid}}"),

@@ -105,7 +105,7 @@ pub struct TenantQuery {
 pub fn back_to(v: &Viewer, id: u64, done: &str) -> String {
     let screen = match done {
         _ if !v.chrome.app => "",
-        "group" => "/groups",
+        "group" | "refreshed" => "/groups",
         "session" | "imported" | "login" => "/sessions",
         "member" | "invited" => "/members",
         _ => "",
@@ -321,6 +321,7 @@ fn notice_key(done: &str) -> Option<&'static str> {
         "resumed" => "tenant.resumed",
         "invited" => "tenant.invite_link",
         "group" => "tenant.group_saved",
+        "refreshed" => "groups.refreshing",
         "session" => "tenant.session_connected",
         "imported" => "tenant.session_imported",
         "report" => "tenant.report_made",
@@ -640,6 +641,19 @@ pub struct GroupForm {
 }
 
 /// Enables a group for automation (or not) and sets its tags, comma-separated.
+/// Asks Telegram for the sessions' chats again.
+pub async fn refresh_groups(State(st): State<Shared>, v: Viewer, Path(id): Path<u64>) -> Response {
+    act(
+        st,
+        v,
+        id,
+        (Method::POST, "/api/v1/tenants/{id}/groups/refresh"),
+        "refreshed",
+        |st, scope, _| crate::domain::groups::refresh(st, scope).map(|()| None),
+    )
+    .await
+}
+
 pub async fn update_group(
     State(st): State<Shared>,
     v: Viewer,
