@@ -9,7 +9,14 @@
 //!   ingestion rate of a steady writer while pruning runs against without; 2,000 rows per
 //!   transaction (the default) against 20,000, alternating, each on a fresh store.
 //!
-//! `cargo bench --bench stats` runs both; `cargo bench --bench stats -- queries` one.
+//! - `app`: the Mini-App's screens served over HTTP by the appliance running on the `queries`
+//!   store (1,000 tenants × a year): each screen, and the statistics calls its dashboard makes,
+//!   for 200 random tenants, one request at a time on loopback (latency as the client sees it,
+//!   an upper bound of the server's time).
+//!
+//! `cargo bench --bench stats` runs all three; `cargo bench --bench stats -- queries` one.
+
+mod common;
 
 use std::path::Path;
 use std::sync::Arc;
@@ -214,7 +221,8 @@ fn report(name: &str, mut ms: Vec<f64>, target_ms: f64) {
     );
 }
 
-fn bench_queries() {
+/// The `queries` store, built on first use: its folder and tenants.
+fn queries_store() -> (std::path::PathBuf, Vec<TenantId>) {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/bench-stats-v1");
     let marker = dir.join("filled");
     let tenants = if marker.exists() {
@@ -237,6 +245,11 @@ fn bench_queries() {
         std::fs::write(&marker, b"1").expect("marker");
         ids
     };
+    (dir, tenants)
+}
+
+fn bench_queries() {
+    let (dir, tenants) = queries_store();
     let store = open(&dir, 4);
     let zone = jiff::tz::TimeZone::UTC;
     let year = Range {
@@ -428,6 +441,159 @@ fn prune_round(batch: usize) {
     ingest.shutdown();
 }
 
+const ADMIN_EMAIL: &str = "bench@example.com";
+const ADMIN_PASSWORD: &str = "kirmizi-fener-1907";
+
+/// Signs in through the console's form; the session cookie.
+async fn sign_in(c: &reqwest::Client, base: &str) -> String {
+    let page = c
+        .get(format!("{base}/console/login"))
+        .send()
+        .await
+        .expect("login page");
+    let pre = page
+        .headers()
+        .get("set-cookie")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .expect("pre cookie")
+        .to_string();
+    let html = page.text().await.expect("html");
+    let marker = r#"name="csrf-token" content=""#;
+    let at = html.find(marker).expect("csrf") + marker.len();
+    let csrf = &html[at..at + html[at..].find('"').expect("end")];
+    let r = c
+        .post(format!("{base}/console/login"))
+        .header("cookie", &pre)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(format!(
+            "_csrf={csrf}&email=bench%40example.com&password={ADMIN_PASSWORD}"
+        ))
+        .send()
+        .await
+        .expect("sign in");
+    assert_eq!(r.status(), 303);
+    r.headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|v| v.starts_with("botyard_session="))
+        .and_then(|v| v.split(';').next())
+        .expect("session cookie")
+        .to_string()
+}
+
+fn bench_app() {
+    let (dir, tenants) = queries_store();
+    {
+        // The appliance refuses a data folder others can read.
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700)).expect("chmod");
+    }
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    rt.block_on(async {
+        let mut c = botyard::config::Config {
+            data_dir: dir.clone(),
+            ..botyard::config::Config::default()
+        };
+        c.store.shards = 4;
+        c.log.level = "error".into();
+        c.workers.cgroup = false;
+        c.admin.email = Some(ADMIN_EMAIL.into());
+        c.admin.password = Some(botyard::config::Secret::new(ADMIN_PASSWORD));
+        // The store's last day is TODAY: the server's clock is set to its noon (UTC), so the
+        // dashboard's today, week and heat map fall on days with traffic.
+        let noon = i64::from(TODAY.0) * 86_400 + 12 * 3600;
+        let clock = std::sync::Arc::new(botyard::clock::ManualClock::new(noon));
+        let running = common::start_with(
+            c,
+            botyard::RunOptions {
+                clock,
+                ..botyard::RunOptions::default()
+            },
+        )
+        .await;
+        let base = running.ready.base_url.clone();
+        let http = reqwest::Client::builder()
+            .no_proxy()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .expect("client");
+        let cookie = sign_in(&http, &base).await;
+        // The same 200 tenants for every screen, in a shuffled order.
+        let mut picked: Vec<u64> = (0..200u64)
+            .map(|i| tenants[(mix(i, 7, 11) % tenants.len() as u64) as usize].0)
+            .collect();
+        picked.dedup();
+        let screens = [
+            ("dashboard", ""),
+            ("stats/messages (chart)", "api:stats/messages"),
+            ("stats/users (chart)", "api:stats/users"),
+            ("groups", "/groups"),
+            ("groups search", "/groups?q=GRUP+1"),
+            ("templates", "/templates"),
+            ("campaigns", "/campaigns"),
+            ("sessions", "/sessions"),
+            ("subscription", "/subscription"),
+            ("settings", "/settings"),
+            ("more", "/more"),
+        ];
+        println!(
+            "Mini-App screens, {} tenants, one request at a time (client-side ms):",
+            picked.len()
+        );
+        println!("  (first visit: the first request for each tenant's screen; again: the second)");
+        for (name, path) in screens {
+            let mut ms = Vec::new();
+            let mut first = Vec::new();
+            for round in 0..2 {
+                for t in &picked {
+                    let url = match path.strip_prefix("api:") {
+                        Some(api) => format!("{base}/api/v1/tenants/{t}/{api}"),
+                        None => format!("{base}/app/tenants/{t}{path}"),
+                    };
+                    let started = Instant::now();
+                    let r = http
+                        .get(&url)
+                        .header("cookie", &cookie)
+                        .header("accept-encoding", "gzip")
+                        .send()
+                        .await
+                        .expect("get");
+                    assert_eq!(r.status(), 200, "{url}");
+                    r.bytes().await.expect("body");
+                    let took = started.elapsed().as_secs_f64() * 1000.0;
+                    if round == 0 {
+                        first.push(took);
+                    } else {
+                        ms.push(took);
+                    }
+                }
+            }
+            // Which first visits were slowest, by their place in the run (the first requests
+            // after start warm the store's caches).
+            let mut order: Vec<(usize, f64)> = first.iter().copied().enumerate().collect();
+            order.sort_by(|a, b| b.1.total_cmp(&a.1));
+            let slowest: Vec<String> = order
+                .iter()
+                .take(3)
+                .map(|(i, ms)| format!("#{i} {ms:.1} ms"))
+                .collect();
+            let (fmed, fp99) = (percentile(&mut first, 0.5), percentile(&mut first, 0.99));
+            let med = percentile(&mut ms, 0.5);
+            let p99 = percentile(&mut ms, 0.99);
+            println!(
+                "  {name:<24} first visit median {fmed:>6.2} ms p99 {fp99:>6.2} ms | again median {med:>6.2} ms p99 {p99:>6.2} ms (target p99 < 20 ms); slowest first: {}",
+                slowest.join(", ")
+            );
+        }
+        running.shutdown().await;
+    });
+}
+
 fn main() {
     let which: Vec<String> = std::env::args()
         .skip(1)
@@ -439,5 +605,8 @@ fn main() {
     }
     if want("prune") {
         bench_prune();
+    }
+    if want("app") {
+        bench_app();
     }
 }

@@ -16,6 +16,11 @@ pub struct Running {
 }
 
 pub async fn start(config: Config) -> Running {
+    start_with(config, RunOptions::default()).await
+}
+
+/// Starts with `options` (a clock of the bench's choosing); its `on_ready` is replaced.
+pub async fn start_with(config: Config, options: RunOptions) -> Running {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind");
@@ -32,7 +37,7 @@ pub async fn start(config: Config) -> Running {
             on_ready: Some(Box::new(move |r: &Ready| {
                 let _ = ready_tx.send(r.clone());
             })),
-            ..RunOptions::default()
+            ..options
         },
     ));
     let ready = match ready_rx.await {

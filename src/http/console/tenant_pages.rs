@@ -41,6 +41,8 @@ pub struct SessionRow {
     pub kind: String,
     pub name: String,
     pub state: String,
+    /// What to do about the state, when something is to be done.
+    pub todo: Option<&'static str>,
 }
 
 pub struct GroupRow {
@@ -213,21 +215,16 @@ fn build(
             .iter()
             .map(|(id, r)| {
                 let out = crate::http::worker_routes::session_out(*id, r, worker.as_ref());
+                let state = serde_json::to_value(&out.state)
+                    .ok()
+                    .and_then(|v| v.as_str().map(str::to_string))
+                    .unwrap_or_default();
                 SessionRow {
                     id: id.0,
                     kind: out.kind.clone(),
                     name: r.label.clone(),
-                    state: v
-                        .chrome
-                        .t
-                        .s(session_state_key(
-                            serde_json::to_value(&out.state)
-                                .ok()
-                                .as_ref()
-                                .and_then(|v| v.as_str())
-                                .unwrap_or(""),
-                        ))
-                        .to_string(),
+                    state: v.chrome.t.s(session_state_key(&state)).to_string(),
+                    todo: session_todo(&state),
                 }
             })
             .collect(),
@@ -308,6 +305,17 @@ pub(super) fn session_state_key(state: &str) -> &'static str {
         "error" => "sstate.error",
         "retrying" => "sstate.retrying",
         _ => "sstate.offline",
+    }
+}
+
+/// The catalogue key of what to do about a session's state, if anything.
+fn session_todo(state: &str) -> Option<&'static str> {
+    match state {
+        "revoked" => Some("sstate.todo_revoked"),
+        "error" => Some("sstate.todo_error"),
+        "flood_wait" => Some("sstate.todo_flood"),
+        "retrying" | "offline" => Some("sstate.todo_offline"),
+        _ => None,
     }
 }
 
