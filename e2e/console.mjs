@@ -266,7 +266,7 @@ try {
     await snap(owner, "campaigns");
     await owner.click("td >> a >> text=Cumartesi");
     await owner.waitForURL(/campaigns\/\d+$/);
-    const nextRuns = await owner.$$eval("ol li", (l) => l.length);
+    const nextRuns = await owner.$$eval("#next-runs li", (l) => l.length);
     check(nextRuns === 5, `the campaign page lists its next five runs (${nextRuns})`);
     check(await owner.isVisible("td >> text=ready"), "the pre-flight check finds the tagged group ready");
     await labelled(owner, "campaign");
