@@ -182,7 +182,8 @@ try {
   await page.waitForURL(`${base}/more`);
   check(await page.locator("h1:text('Diğer')").count() === 1, "the language switch turns the app Turkish");
   for (const s of screens) {
-    await page.goto(base + s);
+    // (networkidle: the charts and the schedule's preview have arrived before the picture.)
+    await page.goto(base + s, { waitUntil: "networkidle" });
     check(await page.locator("html[lang=tr]").count() === 1, `${s || "/"} is in Turkish`);
     await snap(page, `app${s.replace("/", "-") || "-dashboard"}-light-tr`);
   }
@@ -202,7 +203,7 @@ try {
   check(dbg === "rgb(33, 33, 33)", `dark cards take the theme's section colour (${dbg})`);
   await snap(dp, "app-dashboard-dark-tr");
   for (const s of ["/groups", "/templates", "/campaigns"]) {
-    await dp.goto(base + s);
+    await dp.goto(base + s, { waitUntil: "networkidle" });
     await snap(dp, `app${s.replace("/", "-")}-dark-tr`);
   }
   await dark.close();

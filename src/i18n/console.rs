@@ -128,6 +128,7 @@ pub const TEXTS: &[(&str, &str, &str)] = &[
     ("camp.ends_on", "Last day", "Son gün"),
     ("camp.eta", "one run takes about", "bir çalışma yaklaşık sürer"),
     ("camp.every", "Every N minutes", "Her N dakikada"),
+    ("camp.every_day", "every day", "her gün"),
     ("camp.every_short", "every", "her"),
     ("camp.jitter", "Start up to this many minutes late, at random", "En fazla bu kadar dakika rastgele geç başla"),
     ("camp.minutes", "min", "dk"),

@@ -209,6 +209,29 @@ async fn every_screen_opens_in_the_phone_frame_in_the_telegram_apps_language() {
         .as_u64()
         .unwrap();
 
+    // Something the tenant must act on, and something about another tenant it must not see.
+    let store = app.ready.store.upgrade().unwrap();
+    let now = botyard::clock::Clock::now(&*app.clock);
+    use botyard::domain::alerts;
+    alerts::raise(
+        &store,
+        now,
+        alerts::SESSION_REVOKED,
+        Some(botyard_shards::ids::TenantId(tenant)),
+        "session 1",
+        "Telegram revoked the session Dükkan",
+    )
+    .unwrap();
+    alerts::raise(
+        &store,
+        now,
+        alerts::CAMPAIGN_PAUSED,
+        Some(botyard_shards::ids::TenantId(tenant + 100)),
+        "campaign 9",
+        "someone else's campaign",
+    )
+    .unwrap();
+    drop(store);
     let mut b = Browser::new(&app);
     // The Telegram app is in Turkish; the browser asks for English.
     let r = open_app(&mut b, &init_data(&app, TG_USER, "tr", BOT)).await;
@@ -232,9 +255,12 @@ async fn every_screen_opens_in_the_phone_frame_in_the_telegram_apps_language() {
         r#"data-chart="users""#,
         r#"class="heat""#,
         "Sıradaki kampanya gönderimleri",
+        "Telegram revoked the session Dükkan",
+        &format!("/app/tenants/{tenant}/sessions"),
     ] {
         assert!(dash.text.contains(want), "{want}: {}", dash.text);
     }
+    assert!(!dash.text.contains("someone else"), "{}", dash.text);
     let base = format!("/app/tenants/{tenant}");
     for (path, want) in [
         (format!("{base}/groups"), "Gruplarda ara"),
@@ -534,6 +560,10 @@ async fn the_weekly_schedule_builder_shows_the_next_runs_and_saves_as_cron() {
         days.iter().all(|d| *d == "Pzt" || *d == "Cum"),
         "only Mondays and Fridays: {days:?}"
     );
+    let f = send(&form("every", "90"));
+    let refs: Vec<(&str, &str)> = f.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let p = b.post(&format!("{base}/campaigns/schedule"), &refs).await;
+    assert_eq!(p.text.matches("<li>").count(), 5, "{}", p.text);
     // A schedule that cannot be is said, not listed.
     let f = send(&form("weekly", "25:99"));
     let refs: Vec<(&str, &str)> = f.iter().map(|(k, v)| (*k, v.as_str())).collect();
@@ -560,5 +590,8 @@ async fn the_weekly_schedule_builder_shows_the_next_runs_and_saves_as_cron() {
         "{}",
         page.text
     );
+    // Listed in words, not as cron.
+    let list = b.get(&format!("{base}/campaigns")).await;
+    assert!(list.text.contains("Pzt, Cum 09:30"), "{}", list.text);
     app.stop().await.unwrap();
 }

@@ -1,7 +1,7 @@
 //! The Mini-App end to end in a real browser at a phone's size: `e2e/miniapp.mjs`
 //! (playwright-core driving Debian's chromium, a stub of Telegram's WebView bridge) against an
 //! appliance run here in-process with a simulated tenant whose owner is linked to a Telegram
-//! user. Screenshots land in `target/e2e-shots/miniapp/`, the performance figures in
+//! user. Screenshots land in `target/e2e-shots-miniapp/`, the performance figures in
 //! `perf.json` there.
 //!
 //! Like the console's, it needs `node`, `e2e/node_modules` and chromium; `BOTYARD_E2E=1` makes
@@ -94,7 +94,7 @@ async fn the_mini_app_on_a_phone_in_a_real_browser() {
         .unwrap();
     drop(store);
 
-    let shots = root.join("target/e2e-shots/miniapp");
+    let shots = root.join("target/e2e-shots-miniapp");
     let out = tokio::process::Command::new("node")
         .arg(root.join("e2e/miniapp.mjs"))
         .current_dir(root.join("e2e"))

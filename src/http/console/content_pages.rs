@@ -320,7 +320,25 @@ fn schedule_text(c: &Chrome, s: &ScheduleRec) -> String {
             c.t.s("camp.every_short"),
             c.t.s("camp.minutes")
         ),
-        ScheduleRec::Cron { expr } => format!("cron {expr}"),
+        ScheduleRec::Cron { expr } => match campaign_form::weekly_of(expr) {
+            Some((time, days)) => {
+                const KEYS: [&str; 7] = [
+                    "day.mon", "day.tue", "day.wed", "day.thu", "day.fri", "day.sat", "day.sun",
+                ];
+                let on = if days == 0 {
+                    c.t.s("camp.every_day").to_string()
+                } else {
+                    KEYS.iter()
+                        .enumerate()
+                        .filter(|(i, _)| days & (1 << i) != 0)
+                        .map(|(_, k)| c.t.s(k))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                };
+                format!("{on} {time}")
+            }
+            None => format!("cron {expr}"),
+        },
     }
 }
 
