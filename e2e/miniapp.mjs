@@ -17,6 +17,8 @@ const BASE = env("BASE");
 const TENANT = env("TENANT");
 const INIT_DATA = env("INIT_DATA");
 const INIT_DATA_2 = env("INIT_DATA_2");
+const OWNER_EMAIL = env("OWNER_EMAIL");
+const OWNER_PASSWORD = env("OWNER_PASSWORD");
 const SHOTS = env("SHOTS");
 const CHROMIUM = process.env.CHROMIUM || "/usr/bin/chromium";
 
@@ -214,6 +216,22 @@ try {
   await wp.goto(`${BASE}/app`);
   check(await wp.locator("#app-outside").isVisible(), "outside Telegram the opening page says how to open the app");
   await snap(wp, "app-outside-telegram-en");
+  // Signed in in the phone's browser (as after a /web link), the app keeps its own Back link.
+  await wp.goto(`${BASE}/console/login`);
+  await wp.fill("input[name=email]", OWNER_EMAIL);
+  await wp.fill("input[name=password]", OWNER_PASSWORD);
+  await wp.click("button[type=submit]");
+  await wp.waitForURL(/\/console/);
+  await wp.goto(`${base}/campaigns`);
+  await wp.locator("tbody a:text('Sabah')").first().click();
+  await wp.waitForURL(/campaigns\/\d+$/);
+  check(await wp.locator("body.tg").count() === 0, "outside Telegram the page keeps its own colours");
+  const backLink = wp.locator("a[data-back]");
+  check(await backLink.isVisible(), "outside Telegram a nested screen shows its own Back link");
+  await snap(wp, "app-campaign-in-a-browser");
+  await backLink.click();
+  await wp.waitForURL(`${base}/campaigns`);
+  check(!(await backLink.isVisible()), "the tab's top screen has no Back link");
   await web.close();
 
   // ---- performance: the dashboard's first load, compressed, and with the CPU 4x slower ----

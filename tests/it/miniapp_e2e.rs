@@ -102,6 +102,8 @@ async fn the_mini_app_on_a_phone_in_a_real_browser() {
         .env("TENANT", sim.tenant.to_string())
         .env("INIT_DATA", init_data(&app, 279_058_397, "en"))
         .env("INIT_DATA_2", init_data(&app, 279_058_397, "tr"))
+        .env("OWNER_EMAIL", "owner-moda-cicek@example.com")
+        .env("OWNER_PASSWORD", common::PASSWORD)
         .env("SHOTS", &shots)
         .env("CHROMIUM", &chromium)
         .kill_on_drop(true)
