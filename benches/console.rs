@@ -12,6 +12,8 @@ use std::time::{Duration, Instant};
 
 use tokio::io::{AsyncBufReadExt, BufReader};
 
+mod common;
+
 const EMAIL: &str = "bench@example.com";
 const PASSWORD: &str = "kirmizi-fener-1907";
 
@@ -217,41 +219,7 @@ async fn main() {
     );
 
     // A browser session, through the sign-in form.
-    let page = c
-        .get(format!("{base}/console/login"))
-        .send()
-        .await
-        .expect("login page");
-    let pre = page
-        .headers()
-        .get("set-cookie")
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.split(';').next())
-        .expect("pre cookie")
-        .to_string();
-    let html = page.text().await.expect("html");
-    let marker = r#"name="csrf-token" content=""#;
-    let at = html.find(marker).expect("csrf") + marker.len();
-    let csrf = &html[at..at + html[at..].find('"').expect("end")];
-    let form = format!("_csrf={csrf}&email=bench%40example.com&password={PASSWORD}");
-    let r = c
-        .post(format!("{base}/console/login"))
-        .header("cookie", &pre)
-        .header("content-type", "application/x-www-form-urlencoded")
-        .body(form)
-        .send()
-        .await
-        .expect("sign in");
-    assert_eq!(r.status(), 303);
-    let cookie = r
-        .headers()
-        .get_all("set-cookie")
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .find(|v| v.starts_with("botyard_session="))
-        .and_then(|v| v.split(';').next())
-        .expect("session cookie")
-        .to_string();
+    let cookie = common::sign_in(&c, &base, EMAIL, PASSWORD).await;
 
     println!("== 64 connections, {secs} s each");
     load(&base, &cookie, "/console", "/console", secs).await;

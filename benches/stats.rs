@@ -444,45 +444,6 @@ fn prune_round(batch: usize) {
 const ADMIN_EMAIL: &str = "bench@example.com";
 const ADMIN_PASSWORD: &str = "kirmizi-fener-1907";
 
-/// Signs in through the console's form; the session cookie.
-async fn sign_in(c: &reqwest::Client, base: &str) -> String {
-    let page = c
-        .get(format!("{base}/console/login"))
-        .send()
-        .await
-        .expect("login page");
-    let pre = page
-        .headers()
-        .get("set-cookie")
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.split(';').next())
-        .expect("pre cookie")
-        .to_string();
-    let html = page.text().await.expect("html");
-    let marker = r#"name="csrf-token" content=""#;
-    let at = html.find(marker).expect("csrf") + marker.len();
-    let csrf = &html[at..at + html[at..].find('"').expect("end")];
-    let r = c
-        .post(format!("{base}/console/login"))
-        .header("cookie", &pre)
-        .header("content-type", "application/x-www-form-urlencoded")
-        .body(format!(
-            "_csrf={csrf}&email=bench%40example.com&password={ADMIN_PASSWORD}"
-        ))
-        .send()
-        .await
-        .expect("sign in");
-    assert_eq!(r.status(), 303);
-    r.headers()
-        .get_all("set-cookie")
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .find(|v| v.starts_with("botyard_session="))
-        .and_then(|v| v.split(';').next())
-        .expect("session cookie")
-        .to_string()
-}
-
 fn bench_app() {
     let (dir, tenants) = queries_store();
     {
@@ -522,7 +483,7 @@ fn bench_app() {
             .redirect(reqwest::redirect::Policy::none())
             .build()
             .expect("client");
-        let cookie = sign_in(&http, &base).await;
+        let cookie = common::sign_in(&http, &base, ADMIN_EMAIL, ADMIN_PASSWORD).await;
         // The same 200 tenants for every screen, in a shuffled order.
         let mut picked: Vec<u64> = (0..200u64)
             .map(|i| tenants[(mix(i, 7, 11) % tenants.len() as u64) as usize].0)

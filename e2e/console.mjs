@@ -2,14 +2,7 @@
 // tests/it/console_e2e.rs, which runs the appliance in-process and passes what it made in the
 // environment. Every step saves a screenshot under $SHOTS for a person to look at.
 import { chromium } from "playwright-core";
-import fs from "node:fs";
-import path from "node:path";
-
-const env = (k) => {
-  const v = process.env[k];
-  if (!v) { throw new Error(`missing ${k}`); }
-  return v;
-};
+import { env, run } from "./lib.mjs";
 const SETUP_URL = env("SETUP_URL");
 const BASE = env("BASE");
 const ADMIN_EMAIL = env("ADMIN_EMAIL");
@@ -20,20 +13,7 @@ const OWNER_PASSWORD = env("OWNER_PASSWORD");
 const SHOTS = env("SHOTS");
 const CHROMIUM = process.env.CHROMIUM || "/usr/bin/chromium";
 
-fs.rmSync(SHOTS, { recursive: true, force: true });
-fs.mkdirSync(SHOTS, { recursive: true });
-const problems = [];
-let shot = 0;
-
-function check(ok, what) {
-  if (!ok) { problems.push(what); console.log(`FAIL ${what}`); } else { console.log(`ok   ${what}`); }
-}
-
-async function snap(page, name) {
-  shot += 1;
-  const file = path.join(SHOTS, `${String(shot).padStart(2, "0")}-${name}.png`);
-  await page.screenshot({ path: file, fullPage: true });
-}
+const { problems, check, snap, finish } = run(SHOTS);
 
 // Every visible form control has a label; reported per page.
 async function labelled(page, where) {
@@ -379,8 +359,4 @@ try {
 }
 
 check(cspViolations.length === 0, `no CSP violations ${cspViolations.join(" | ")}`);
-if (problems.length > 0) {
-  console.log(`${problems.length} problem(s)`);
-  process.exit(1);
-}
-console.log(`all good; ${shot} screenshots in ${SHOTS}`);
+finish();

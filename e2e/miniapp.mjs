@@ -7,12 +7,8 @@
 import { chromium } from "playwright-core";
 import fs from "node:fs";
 import path from "node:path";
+import { env, run } from "./lib.mjs";
 
-const env = (k) => {
-  const v = process.env[k];
-  if (!v) { throw new Error(`missing ${k}`); }
-  return v;
-};
 const BASE = env("BASE");
 const TENANT = env("TENANT");
 const INIT_DATA = env("INIT_DATA");
@@ -22,17 +18,7 @@ const OWNER_PASSWORD = env("OWNER_PASSWORD");
 const SHOTS = env("SHOTS");
 const CHROMIUM = process.env.CHROMIUM || "/usr/bin/chromium";
 
-fs.rmSync(SHOTS, { recursive: true, force: true });
-fs.mkdirSync(SHOTS, { recursive: true });
-const problems = [];
-let shot = 0;
-const check = (ok, what) => {
-  if (!ok) { problems.push(what); console.log(`FAIL ${what}`); } else { console.log(`ok   ${what}`); }
-};
-async function snap(page, name) {
-  shot += 1;
-  await page.screenshot({ path: path.join(SHOTS, `${String(shot).padStart(2, "0")}-${name}.png`), fullPage: true });
-}
+const { check, snap, finish } = run(SHOTS);
 
 const LIGHT = { bg_color: "#ffffff", text_color: "#000000", hint_color: "#707579", link_color: "#3390ec",
   button_color: "#3390ec", button_text_color: "#ffffff", secondary_bg_color: "#f4f4f5",
@@ -277,8 +263,4 @@ try {
 } finally {
   await browser.close();
 }
-if (problems.length > 0) {
-  console.log(`${problems.length} problem(s)`);
-  process.exit(1);
-}
-console.log("all good");
+finish();

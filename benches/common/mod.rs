@@ -202,3 +202,45 @@ pub fn fill_tenants(
             .expect("session");
     }
 }
+
+/// Signs in through the console's form, as a browser does; the session cookie.
+pub async fn sign_in(c: &reqwest::Client, base: &str, email: &str, password: &str) -> String {
+    let page = c
+        .get(format!("{base}/console/login"))
+        .send()
+        .await
+        .expect("login page");
+    let pre = page
+        .headers()
+        .get("set-cookie")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .expect("pre cookie")
+        .to_string();
+    let html = page.text().await.expect("html");
+    let marker = r#"name="csrf-token" content=""#;
+    let at = html.find(marker).expect("csrf") + marker.len();
+    let csrf = &html[at..at + html[at..].find('"').expect("end")];
+    let form = form_urlencoded::Serializer::new(String::new())
+        .append_pair("_csrf", csrf)
+        .append_pair("email", email)
+        .append_pair("password", password)
+        .finish();
+    let r = c
+        .post(format!("{base}/console/login"))
+        .header("cookie", &pre)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(form)
+        .send()
+        .await
+        .expect("sign in");
+    assert_eq!(r.status(), 303);
+    r.headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|v| v.starts_with("botyard_session="))
+        .and_then(|v| v.split(';').next())
+        .expect("session cookie")
+        .to_string()
+}

@@ -1191,9 +1191,9 @@ fn to_user(p: &botyard_fakedc::world::Sent) -> Option<(i64, i64)> {
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn an_account_links_its_telegram_by_start_code_and_gets_test_posts_there() {
-    let world = Arc::new(World::new(&[(TOKEN, 6000, "yard_platform_bot")], vec![]));
+/// The fake DC serving `world`, and an appliance whose platform bot is `yard_platform_bot`
+/// there (the seed key's folder lives as long as the returned guard).
+async fn platform_app(world: &Arc<World>) -> (FakeDc, tempfile::TempDir, common::App) {
     let dc = FakeDc::start(key(), world.clone()).await.unwrap();
     let seed = tempfile::tempdir().unwrap();
     std::fs::write(seed.path().join("k"), key()).unwrap();
@@ -1209,6 +1209,13 @@ async fn an_account_links_its_telegram_by_start_code_and_gets_test_posts_there()
         c.platform.bot_token = Some(botyard::config::Secret::new(TOKEN));
     })
     .await;
+    (dc, seed, app)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_account_links_its_telegram_by_start_code_and_gets_test_posts_there() {
+    let world = Arc::new(World::new(&[(TOKEN, 6000, "yard_platform_bot")], vec![]));
+    let (dc, _seed, app) = platform_app(&world).await;
     let admin = app.admin().await.access;
     let mut limits = common::limits();
     limits["campaigns"] = json!(5);
@@ -1523,21 +1530,7 @@ fn web_app_url(p: &botyard_fakedc::world::Sent) -> Option<String> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_platform_bot_opens_the_mini_app_and_hands_out_one_time_console_links() {
     let world = Arc::new(World::new(&[(TOKEN, 6000, "yard_platform_bot")], vec![]));
-    let dc = FakeDc::start(key(), world.clone()).await.unwrap();
-    let seed = tempfile::tempdir().unwrap();
-    std::fs::write(seed.path().join("k"), key()).unwrap();
-    let (port, addr, seed_file) = (dc.addr().port(), dc.addr(), seed.path().join("k"));
-    let app = common::App::start_with(move |c| {
-        c.telegram.api_id = Some(11);
-        c.telegram.api_hash = Some(botyard::config::Secret::new(
-            "0123456789abcdef0123456789abcdef",
-        ));
-        c.telegram.ports = vec![port];
-        c.telegram.dc = (2, addr);
-        c.telegram.seed_auth_key_file = Some(seed_file);
-        c.platform.bot_token = Some(botyard::config::Secret::new(TOKEN));
-    })
-    .await;
+    let (dc, _seed, app) = platform_app(&world).await;
     let admin = app.admin().await.access;
     app.tenant_with_owner(&admin, "Moda Kitap", "kitap@example.com")
         .await;
@@ -1571,29 +1564,7 @@ async fn the_platform_bot_opens_the_mini_app_and_hands_out_one_time_console_link
 
     // A linked owner (linked as `/start <code>` does, tested above) gets a one-time console
     // link, in the tenant's language.
-    let store = app.ready.store.upgrade().unwrap();
-    let account = store
-        .catalog_read()
-        .unwrap()
-        .account_by_email("kitap@example.com")
-        .unwrap()
-        .unwrap()
-        .0;
-    store
-        .catalog_write(|c| {
-            c.link_telegram(
-                account,
-                &botyard_shards::records::TelegramLinkRec {
-                    user_id: 556_003,
-                    access_hash: 556_003 * 7,
-                    first_name: "Ayşe".into(),
-                    username: None,
-                    linked_at: 1,
-                },
-            )
-        })
-        .unwrap();
-    drop(store);
+    app.link_telegram("kitap@example.com", 556_003);
     let ayse = person(556_003, "Ayşe", None);
     dc.push(&world.private_message(&ayse, "/web"));
     let sent = posts(&world, 3).await;

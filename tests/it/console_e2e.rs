@@ -19,17 +19,49 @@ fn chromium() -> Option<PathBuf> {
         .find(|p| p.exists())
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_console_in_a_real_browser() {
+/// Chromium, when it and `e2e/node_modules` are here; `None` means skip (a failure with
+/// `BOTYARD_E2E=1`).
+pub fn browser() -> Option<PathBuf> {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
     let required = std::env::var("BOTYARD_E2E").is_ok_and(|v| v == "1");
     let modules = root.join("e2e/node_modules/playwright-core");
-    let Some(chromium) = chromium().filter(|_| modules.exists()) else {
+    let found = chromium().filter(|_| modules.exists());
+    if found.is_none() {
         assert!(
             !required,
             "BOTYARD_E2E=1 but chromium or e2e/node_modules is missing (npm ci in e2e/)"
         );
         eprintln!("skipped: no chromium or e2e/node_modules (set BOTYARD_E2E=1 to require them)");
+    }
+    found
+}
+
+/// Runs `e2e/<script>` with node, `chromium` and `env`, and fails unless it says "all good".
+pub async fn run_script(script: &str, chromium: &std::path::Path, env: &[(&str, String)]) {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let out = tokio::process::Command::new("node")
+        .arg(root.join("e2e").join(script))
+        .current_dir(root.join("e2e"))
+        .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
+        .env("CHROMIUM", chromium)
+        .kill_on_drop(true)
+        .output()
+        .await
+        .expect("node runs");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    println!("{stdout}");
+    assert!(
+        out.status.success(),
+        "the browser run failed:\n{stdout}\n{stderr}"
+    );
+    assert!(stdout.contains("all good"), "{stdout}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_console_in_a_real_browser() {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let Some(chromium) = browser() else {
         return;
     };
 
@@ -54,28 +86,19 @@ async fn the_console_in_a_real_browser() {
         .await;
 
     let shots = root.join("target/e2e-shots");
-    let out = tokio::process::Command::new("node")
-        .arg(root.join("e2e/console.mjs"))
-        .current_dir(root.join("e2e"))
-        .env("SETUP_URL", &setup_url)
-        .env("BASE", &app.ready.base_url)
-        .env("ADMIN_EMAIL", ADMIN_EMAIL)
-        .env("ADMIN_PASSWORD", ADMIN_PASSWORD)
-        .env("SIM_TENANT", sim.tenant.to_string())
-        .env("SIM_OWNER", "owner-kadikoy-sim@example.com")
-        .env("OWNER_PASSWORD", PASSWORD)
-        .env("SHOTS", &shots)
-        .env("CHROMIUM", &chromium)
-        .kill_on_drop(true)
-        .output()
-        .await
-        .expect("node runs");
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    println!("{stdout}");
-    assert!(
-        out.status.success(),
-        "the browser run failed:\n{stdout}\n{stderr}"
-    );
-    assert!(stdout.contains("all good"), "{stdout}");
+    run_script(
+        "console.mjs",
+        &chromium,
+        &[
+            ("SETUP_URL", setup_url),
+            ("BASE", app.ready.base_url.clone()),
+            ("ADMIN_EMAIL", ADMIN_EMAIL.into()),
+            ("ADMIN_PASSWORD", ADMIN_PASSWORD.into()),
+            ("SIM_TENANT", sim.tenant.to_string()),
+            ("SIM_OWNER", "owner-kadikoy-sim@example.com".into()),
+            ("OWNER_PASSWORD", PASSWORD.into()),
+            ("SHOTS", shots.display().to_string()),
+        ],
+    )
+    .await;
 }

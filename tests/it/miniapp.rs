@@ -50,31 +50,6 @@ fn init_data(app: &App, user: i64, lang: &str, token: &str) -> String {
     signed(&fields, token)
 }
 
-fn link_telegram(app: &App, email: &str, user: i64) {
-    let store = app.ready.store.upgrade().unwrap();
-    let account = store
-        .catalog_read()
-        .unwrap()
-        .account_by_email(email)
-        .unwrap()
-        .unwrap()
-        .0;
-    store
-        .catalog_write(|c| {
-            c.link_telegram(
-                account,
-                &botyard_shards::records::TelegramLinkRec {
-                    user_id: user,
-                    access_hash: 1,
-                    first_name: "Ayşe".into(),
-                    username: None,
-                    linked_at: 1,
-                },
-            )
-        })
-        .unwrap();
-}
-
 /// Opens the app as Telegram would: the opening page, then its form with `initData`.
 async fn open_app(b: &mut Browser, data: &str) -> crate::console::Page {
     let open = b.get("/app").await;
@@ -91,7 +66,7 @@ async fn the_mini_app_signs_a_linked_telegram_user_in_with_signed_init_data() {
     let admin = app.admin().await;
     app.tenant_with_owner(&admin.access, "Mini Dükkan", "mini@example.com")
         .await;
-    link_telegram(&app, "mini@example.com", TG_USER);
+    app.link_telegram("mini@example.com", TG_USER);
     let mut b = Browser::new(&app);
     let csrf = b.get("/app").await.csrf();
     // Without the form's token, nothing happens.
@@ -186,28 +161,11 @@ async fn every_screen_opens_in_the_phone_frame_in_the_telegram_apps_language() {
         )
         .await;
     let (tenant, owner) = (t.tenant, t.owner);
-    link_telegram(&app, "owner-kadikoy-cicek@example.com", TG_USER);
+    app.link_telegram("owner-kadikoy-cicek@example.com", TG_USER);
     // A template and a campaign to open.
-    let tpl = app
-        .post(
-            &format!("/api/v1/tenants/{tenant}/templates"),
-            &owner,
-            json!({"name": "Günaydın", "body": "Günaydın *İstanbul*"}),
-        )
-        .await
-        .expect(201)["id"]
-        .as_u64()
-        .unwrap();
-    let camp = app
-        .post(
-            &format!("/api/v1/tenants/{tenant}/campaigns"),
-            &owner,
-            json!({"name": "Sabah", "template_id": tpl, "tags": ["sabah"], "force": true, "schedule": {"every_minutes": 60}}),
-        )
-        .await
-        .expect(201)["id"]
-        .as_u64()
-        .unwrap();
+    let (tpl, camp) = app
+        .template_and_campaign(&owner, tenant, "Günaydın", "sabah")
+        .await;
 
     // Something the tenant must act on, and something about another tenant it must not see.
     let store = app.ready.store.upgrade().unwrap();
@@ -266,8 +224,8 @@ async fn every_screen_opens_in_the_phone_frame_in_the_telegram_apps_language() {
         (format!("{base}/groups"), "Gruplarda ara"),
         (format!("{base}/templates"), "Günaydın"),
         (format!("{base}/templates/{tpl}"), "Günaydın"),
-        (format!("{base}/campaigns"), "Sabah"),
-        (format!("{base}/campaigns/{camp}"), "Sabah"),
+        (format!("{base}/campaigns"), "Günaydın"),
+        (format!("{base}/campaigns/{camp}"), "Günaydın"),
         (format!("{base}/sessions"), "Telegram oturumları"),
         (format!("{base}/members"), "owner-kadikoy-cicek@example.com"),
         (format!("{base}/subscription"), "Abonelik"),
@@ -364,27 +322,10 @@ async fn another_tenants_ids_are_404_from_the_app() {
         )
         .await;
     let (theirs, them) = (t.tenant, t.owner);
-    let tpl = app
-        .post(
-            &format!("/api/v1/tenants/{theirs}/templates"),
-            &them,
-            json!({"name": "Gizli", "body": "gizli"}),
-        )
-        .await
-        .expect(201)["id"]
-        .as_u64()
-        .unwrap();
-    let camp = app
-        .post(
-            &format!("/api/v1/tenants/{theirs}/campaigns"),
-            &them,
-            json!({"name": "Gizli kampanya", "template_id": tpl, "tags": ["gizli"], "force": true, "schedule": {"every_minutes": 60}}),
-        )
-        .await
-        .expect(201)["id"]
-        .as_u64()
-        .unwrap();
-    link_telegram(&app, "benim@example.com", TG_USER);
+    let (tpl, camp) = app
+        .template_and_campaign(&them, theirs, "Gizli", "gizli")
+        .await;
+    app.link_telegram("benim@example.com", TG_USER);
     let mut b = Browser::new(&app);
     let r = open_app(&mut b, &init_data(&app, TG_USER, "en", BOT)).await;
     assert_eq!(r.status, 303);
@@ -496,7 +437,7 @@ async fn the_weekly_schedule_builder_shows_the_next_runs_and_saves_as_cron() {
             json!({"seed": 6, "groups": 1}),
         )
         .await;
-    link_telegram(&app, "owner-haftalik@example.com", TG_USER);
+    app.link_telegram("owner-haftalik@example.com", TG_USER);
     let groups = app
         .get(&format!("/api/v1/tenants/{}/groups", t.tenant), &t.owner)
         .await

@@ -36,18 +36,7 @@ fn init_data(app: &App, user: i64, lang: &str) -> String {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_mini_app_on_a_phone_in_a_real_browser() {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-    let required = std::env::var("BOTYARD_E2E").is_ok_and(|v| v == "1");
-    let modules = root.join("e2e/node_modules/playwright-core");
-    let chromium = ["/usr/bin/chromium", "/usr/bin/chromium-browser"]
-        .iter()
-        .map(PathBuf::from)
-        .find(|p| p.exists());
-    let Some(chromium) = chromium.filter(|_| modules.exists()) else {
-        assert!(
-            !required,
-            "BOTYARD_E2E=1 but chromium or e2e/node_modules is missing (npm ci in e2e/)"
-        );
-        eprintln!("skipped: no chromium or e2e/node_modules (set BOTYARD_E2E=1 to require them)");
+    let Some(chromium) = crate::console_e2e::browser() else {
         return;
     };
     let app = App::start_with(|c| {
@@ -70,53 +59,22 @@ async fn the_mini_app_on_a_phone_in_a_real_browser() {
             json!({"seed": 11, "groups": 3, "events_per_sec": 2.0}),
         )
         .await;
-    let store = app.ready.store.upgrade().expect("store");
-    let account = store
-        .catalog_read()
-        .unwrap()
-        .account_by_email("owner-moda-cicek@example.com")
-        .unwrap()
-        .expect("owner")
-        .0;
-    store
-        .catalog_write(|c| {
-            c.link_telegram(
-                account,
-                &botyard_shards::records::TelegramLinkRec {
-                    user_id: 279_058_397,
-                    access_hash: 1,
-                    first_name: "Ayşe".into(),
-                    username: None,
-                    linked_at: 1,
-                },
-            )
-        })
-        .unwrap();
-    drop(store);
+    app.link_telegram("owner-moda-cicek@example.com", 279_058_397);
 
     let shots = root.join("target/e2e-shots-miniapp");
-    let out = tokio::process::Command::new("node")
-        .arg(root.join("e2e/miniapp.mjs"))
-        .current_dir(root.join("e2e"))
-        .env("BASE", &app.ready.base_url)
-        .env("TENANT", sim.tenant.to_string())
-        .env("INIT_DATA", init_data(&app, 279_058_397, "en"))
-        .env("INIT_DATA_2", init_data(&app, 279_058_397, "tr"))
-        .env("OWNER_EMAIL", "owner-moda-cicek@example.com")
-        .env("OWNER_PASSWORD", common::PASSWORD)
-        .env("SHOTS", &shots)
-        .env("CHROMIUM", &chromium)
-        .kill_on_drop(true)
-        .output()
-        .await
-        .expect("node runs");
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    println!("{stdout}");
-    assert!(
-        out.status.success(),
-        "the browser run failed:\n{stdout}\n{stderr}"
-    );
-    assert!(stdout.contains("all good"), "{stdout}");
+    crate::console_e2e::run_script(
+        "miniapp.mjs",
+        &chromium,
+        &[
+            ("BASE", app.ready.base_url.clone()),
+            ("TENANT", sim.tenant.to_string()),
+            ("INIT_DATA", init_data(&app, 279_058_397, "en")),
+            ("INIT_DATA_2", init_data(&app, 279_058_397, "tr")),
+            ("OWNER_EMAIL", "owner-moda-cicek@example.com".into()),
+            ("OWNER_PASSWORD", common::PASSWORD.into()),
+            ("SHOTS", shots.display().to_string()),
+        ],
+    )
+    .await;
     app.stop().await.unwrap();
 }

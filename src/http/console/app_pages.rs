@@ -276,10 +276,7 @@ fn build_dashboard(st: &Shared, c: &Chrome, scope: &TenantScope) -> AppResult<Da
         .iter()
         .map(|(id, r)| {
             let out = crate::http::worker_routes::session_out(*id, r, worker.as_ref());
-            let state = serde_json::to_value(&out.state)
-                .ok()
-                .and_then(|v| v.as_str().map(str::to_string))
-                .unwrap_or_default();
+            let state = super::tenant_pages::state_name(&out);
             let class = match state.as_str() {
                 "online" => "ok",
                 "revoked" | "error" => "bad",

@@ -215,10 +215,7 @@ fn build(
             .iter()
             .map(|(id, r)| {
                 let out = crate::http::worker_routes::session_out(*id, r, worker.as_ref());
-                let state = serde_json::to_value(&out.state)
-                    .ok()
-                    .and_then(|v| v.as_str().map(str::to_string))
-                    .unwrap_or_default();
+                let state = state_name(&out);
                 SessionRow {
                     id: id.0,
                     kind: out.kind.clone(),
@@ -306,6 +303,14 @@ pub(super) fn session_state_key(state: &str) -> &'static str {
         "retrying" => "sstate.retrying",
         _ => "sstate.offline",
     }
+}
+
+/// A session's state as the API names it (`online`, `revoked`, …).
+pub(super) fn state_name(out: &crate::http::worker_routes::SessionOut) -> String {
+    serde_json::to_value(&out.state)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_string))
+        .unwrap_or_default()
 }
 
 /// The catalogue key of what to do about a session's state, if anything.

@@ -457,6 +457,66 @@ impl App {
         }
     }
 
+    /// Links the account `email` to Telegram user `user_id` (whose access hash the fake DC
+    /// gives as `id * 7`), as the platform bot's `/start <code>` does.
+    pub fn link_telegram(&self, email: &str, user_id: i64) {
+        let store = self.ready.store.upgrade().expect("store");
+        let account = store
+            .catalog_read()
+            .expect("read")
+            .account_by_email(email)
+            .expect("lookup")
+            .expect("account")
+            .0;
+        store
+            .catalog_write(|c| {
+                c.link_telegram(
+                    account,
+                    &botyard_shards::records::TelegramLinkRec {
+                        user_id,
+                        access_hash: user_id * 7,
+                        first_name: "Ayşe".into(),
+                        username: None,
+                        linked_at: 1,
+                    },
+                )
+            })
+            .expect("link");
+    }
+
+    /// A template `name` and an hourly campaign `name` posting it to tag `tag` (saved even
+    /// before a group carries the tag): `(template id, campaign id)`.
+    pub async fn template_and_campaign(
+        &self,
+        token: &str,
+        tenant: u64,
+        name: &str,
+        tag: &str,
+    ) -> (u64, u64) {
+        let tpl = self
+            .post(
+                &format!("/api/v1/tenants/{tenant}/templates"),
+                token,
+                json!({"name": name, "body": format!("{name} *İstanbul*")}),
+            )
+            .await
+            .expect(201)["id"]
+            .as_u64()
+            .expect("template id");
+        let camp = self
+            .post(
+                &format!("/api/v1/tenants/{tenant}/campaigns"),
+                token,
+                json!({"name": name, "template_id": tpl, "tags": [tag], "force": true,
+                       "schedule": {"every_minutes": 60}}),
+            )
+            .await
+            .expect(201)["id"]
+            .as_u64()
+            .expect("campaign id");
+        (tpl, camp)
+    }
+
     /// Waits until the platform bot's worker has its session online; returns that status.
     pub async fn platform_online(&self) -> botyard::runtime::supervisor::WorkerStatus {
         let mut rx = loop {
