@@ -130,6 +130,7 @@ pub const TEXTS: &[(&str, &str, &str)] = &[
     ("camp.every", "Every N minutes", "Her N dakikada"),
     ("camp.every_day", "every day", "her gün"),
     ("camp.every_short", "every", "her"),
+    ("camp.groups", "And these groups by name", "Ve adıyla bu gruplar"),
     ("camp.jitter", "Start up to this many minutes late, at random", "En fazla bu kadar dakika rastgele geç başla"),
     ("camp.minutes", "min", "dk"),
     ("camp.need_template", "A campaign posts a template: write one first.", "Kampanya bir şablon gönderir: önce bir şablon yazın."),

@@ -1360,10 +1360,19 @@ async fn a_campaign_is_built_with_its_window_jitter_and_pin() {
             .text
             .contains(r#"id="e-d0" name="d0" value="1" checked"#)
     );
+    // The change form shows the groups the API chose, ticked; the browser sends them back.
+    let group_field = format!("g_{chat}");
+    assert!(
+        page.text
+            .contains(&format!(r#"name="{group_field}" value="1" checked"#)),
+        "{}",
+        page.text
+    );
     let edit = format!("/console/tenants/{t}/campaigns/{cid}/edit");
     let mut changed = base.to_vec();
     changed[1] = ("name", "Akşam 2");
     changed[5] = ("value", "90");
+    changed.push((group_field.as_str(), "1"));
     changed.push(("starts_on", "2027-01-01"));
     changed.push(("ends_on", "2026-12-01"));
     let r = b.post(&edit, &changed).await;

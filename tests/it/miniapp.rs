@@ -534,5 +534,39 @@ async fn the_weekly_schedule_builder_shows_the_next_runs_and_saves_as_cron() {
     // Listed in words, not as cron.
     let list = b.get(&format!("{base}/campaigns")).await;
     assert!(list.text.contains("Pzt, Cum 09:30"), "{}", list.text);
+
+    // A campaign may name groups rather than tags; its page shows them ticked.
+    let group_field = format!("g_{chat}");
+    let refs = [
+        ("_csrf", csrf.as_str()),
+        ("name", "Tek grup"),
+        ("template_id", tpl.as_str()),
+        ("kind", "every"),
+        ("value", "120"),
+        (group_field.as_str(), "1"),
+    ];
+    let r = b.post(&format!("{base}/campaigns"), &refs).await;
+    assert_eq!(r.status, 303, "{}", r.text);
+    let list = app
+        .get(&format!("/api/v1/tenants/{}/campaigns", t.tenant), &t.owner)
+        .await
+        .expect(200)
+        .clone();
+    let one = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == "Tek grup")
+        .expect("saved");
+    assert_eq!(one["chat_ids"], json!([chat]), "{one}");
+    let page = b
+        .get(&format!("{base}/campaigns/{}", one["id"].as_u64().unwrap()))
+        .await;
+    assert!(
+        page.text
+            .contains(&format!(r#"name="{group_field}" value="1" checked"#)),
+        "{}",
+        page.text
+    );
     app.stop().await.unwrap();
 }

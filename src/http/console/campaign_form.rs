@@ -44,11 +44,21 @@ pub struct Fields {
     pub pin: bool,
     pub starts_on: String,
     pub ends_on: String,
+    /// The tenant's enabled groups to choose by name: `(chat id, title, ticked)`.
+    pub groups: Vec<(i64, String, bool)>,
 }
+
+/// The form's field of group `chat`, ticked to target it.
+const GROUP_FIELD: &str = "g_";
 
 impl Fields {
     /// A new campaign's form: every hour, any time of day.
-    pub fn new_campaign(root: &str, tenant: u64, templates: Vec<(u64, String)>) -> Fields {
+    pub fn new_campaign(
+        root: &str,
+        tenant: u64,
+        templates: Vec<(u64, String)>,
+        groups: Vec<(i64, String)>,
+    ) -> Fields {
         Fields {
             action: format!("{root}/tenants/{tenant}/campaigns"),
             preview: format!("{root}/tenants/{tenant}/campaigns/schedule"),
@@ -68,6 +78,7 @@ impl Fields {
             pin: false,
             starts_on: String::new(),
             ends_on: String::new(),
+            groups: groups.into_iter().map(|(c, t)| (c, t, false)).collect(),
         }
     }
 
@@ -78,6 +89,7 @@ impl Fields {
         id: u64,
         rec: &CampaignRec,
         templates: Vec<(u64, String)>,
+        groups: Vec<(i64, String)>,
     ) -> Fields {
         let weekly = match &rec.schedule {
             ScheduleRec::Cron { expr } => weekly_of(expr),
@@ -120,6 +132,10 @@ impl Fields {
             pin: rec.pin,
             starts_on: rec.starts_on.clone().unwrap_or_default(),
             ends_on: rec.ends_on.clone().unwrap_or_default(),
+            groups: groups
+                .into_iter()
+                .map(|(c, t)| (c, t, rec.chats.iter().any(|x| x.0 == c)))
+                .collect(),
         }
     }
 }
@@ -158,6 +174,9 @@ pub struct CampaignForm {
     starts_on: String,
     #[serde(default)]
     ends_on: String,
+    /// Ticked groups, as `g_<chat id>` fields.
+    #[serde(flatten)]
+    rest: std::collections::HashMap<String, String>,
 }
 
 /// Cron's names of the weekdays, Monday first as the form's `d0`…`d6`.
@@ -212,8 +231,8 @@ fn ticked(f: &CampaignForm) -> u8 {
         .fold(0u8, |acc, (i, _)| acc | 1 << i)
 }
 
-/// The domain's input from the form; the explicit groups, the pinned version and the session
-/// (set through the API) are the caller's to carry over.
+/// The domain's input from the form; the pinned version and the session (set through the
+/// API) are the caller's to carry over.
 pub fn input(f: &CampaignForm) -> AppResult<campaigns::Input> {
     let template =
         f.template_id.parse::<u64>().map(TemplateId).map_err(|_| {
@@ -267,7 +286,11 @@ pub fn input(f: &CampaignForm) -> AppResult<campaigns::Input> {
         name: f.name.clone(),
         template,
         version: None,
-        chats: Vec::new(),
+        chats: f
+            .rest
+            .keys()
+            .filter_map(|k| k.strip_prefix(GROUP_FIELD)?.parse().ok())
+            .collect(),
         tags: f
             .tags
             .split(',')

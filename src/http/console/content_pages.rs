@@ -353,7 +353,7 @@ async fn campaigns_page(
     let (name, edit) = (scope.record().name.clone(), can_edit(&scope));
     let c = v.tenant_page();
     let c2 = c.clone();
-    let (campaigns, templates) = blocking(move || {
+    let (campaigns, templates, groups) = blocking(move || {
         let s = scope.shard_read()?;
         let campaigns = s
             .campaigns()?
@@ -376,11 +376,11 @@ async fn campaigns_page(
             .into_iter()
             .map(|(tid, r)| (tid.0, r.name))
             .collect::<Vec<_>>();
-        Ok((campaigns, templates))
+        Ok((campaigns, templates, enabled_groups(&s)?))
     })
     .await?;
     Ok(render(&CampaignsPage {
-        f: Fields::new_campaign(v.chrome.root, id, templates),
+        f: Fields::new_campaign(v.chrome.root, id, templates, groups),
         tenant: id,
         tenant_name: name,
         campaigns,
@@ -758,6 +758,20 @@ fn next_runs(
     out
 }
 
+/// The groups a campaign may name: enabled and still among the sessions' chats, by title.
+fn enabled_groups<T: botyard_shards::Reader>(
+    s: &botyard_shards::TenantShard<T>,
+) -> AppResult<Vec<(i64, String)>> {
+    let mut g: Vec<(i64, String)> = s
+        .groups()?
+        .into_iter()
+        .filter(|(_, g)| g.enabled && g.present)
+        .map(|(c, g)| (c.0, g.title))
+        .collect();
+    g.sort_by(|a, b| a.1.cmp(&b.1));
+    Ok(g)
+}
+
 /// A campaign state's catalogue key and the actions it allows: `(path, catalogue key)`.
 fn state_and_actions(
     state: &CampaignStateRec,
@@ -810,7 +824,14 @@ async fn campaign_page(st: &Shared, v: &Viewer, id: u64, cid: u64) -> AppResult<
                     .into_iter()
                     .map(|(tid, r)| (tid.0, r.name))
                     .collect();
-                Some(Fields::of(c2.root, id, cid.0, &rec, templates))
+                Some(Fields::of(
+                    c2.root,
+                    id,
+                    cid.0,
+                    &rec,
+                    templates,
+                    enabled_groups(&s)?,
+                ))
             } else {
                 None
             };
@@ -890,8 +911,8 @@ pub async fn campaign(
     }
 }
 
-/// Changes a saved campaign from its page; an active one is rescheduled at once. The groups
-/// chosen by id, the pinned version and the session (set through the API) stay as they are.
+/// Changes a saved campaign from its page; an active one is rescheduled at once. The pinned
+/// version and the session (set through the API) stay as they are.
 pub async fn edit_campaign(
     State(st): State<Shared>,
     v: Viewer,
@@ -914,7 +935,6 @@ pub async fn edit_campaign(
                 .shard_read()?
                 .campaign(cid)?
                 .ok_or(AppError::NotFound("campaign"))?;
-            i.chats = old.chats.iter().map(|c| c.0).collect();
             i.version = old.version;
             i.session = Some(old.session.0);
             let settings = tenancy::settings(&scope)?;
