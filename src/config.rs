@@ -68,6 +68,7 @@ pub struct Config {
     pub metrics: MetricsSection,
     pub auth: AuthSection,
     pub http: HttpSection,
+    pub billing: BillingSection,
     pub workers: WorkersSection,
     pub delivery: DeliverySection,
     pub stats: StatsSection,
@@ -243,6 +244,12 @@ pub struct AuthSection {
 }
 
 #[derive(Clone, Debug)]
+pub struct BillingSection {
+    /// Days a subscription past its period keeps working before the tenant is suspended.
+    pub grace_days: u32,
+}
+
+#[derive(Clone, Debug)]
 pub struct HttpSection {
     pub body_limit_kb: usize,
     pub request_timeout_secs: u64,
@@ -287,6 +294,7 @@ impl Default for Config {
                 body_limit_kb: 1024,
                 request_timeout_secs: 30,
             },
+            billing: BillingSection { grace_days: 3 },
             workers: WorkersSection::default(),
             delivery: DeliverySection::default(),
             stats: StatsSection::default(),
@@ -347,6 +355,9 @@ impl Config {
                 "admin.email",
                 "admin.email and admin.password (or BOTYARD_ADMIN_PASSWORD_FILE) go together",
             );
+        }
+        if self.billing.grace_days > 30 {
+            return bad("billing.grace_days", "must be between 0 and 30");
         }
         if !(60..=86_400).contains(&self.auth.webapp_max_age_secs) {
             return bad("auth.webapp_max_age_secs", "must be between 60 and 86400");
@@ -626,6 +637,9 @@ pub static KEYS: &[KeyDef] = &[
     key!("auth.webapp_max_age_secs", "BOTYARD_AUTH_WEBAPP_MAX_AGE_SECS", Int, false,
         "How old the initData a Telegram Mini-App signs in with may be, in seconds (Telegram signs it when the app opens).",
         get: |c| Some(c.auth.webapp_max_age_secs.to_string()), set: |c, v| c.auth.webapp_max_age_secs = parse(v)?),
+    key!("billing.grace_days", "BOTYARD_BILLING_GRACE_DAYS", Int, false,
+        "Days a subscription whose period ended unpaid keeps working (past due) before the tenant is suspended, 0 to 30.",
+        get: |c| Some(c.billing.grace_days.to_string()), set: |c, v| c.billing.grace_days = parse(v)?),
     key!("http.body_limit_kb", "BOTYARD_HTTP_BODY_LIMIT_KB", Int, false,
         "Largest request body, in KiB.",
         get: |c| Some(c.http.body_limit_kb.to_string()), set: |c, v| c.http.body_limit_kb = parse(v)?),

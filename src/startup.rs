@@ -263,6 +263,7 @@ pub struct Background {
     scheduler: (oneshot::Sender<()>, tokio::task::JoinHandle<()>),
     pruner: (oneshot::Sender<()>, tokio::task::JoinHandle<()>),
     disk: (oneshot::Sender<()>, tokio::task::JoinHandle<()>),
+    renewals: (oneshot::Sender<()>, tokio::task::JoinHandle<()>),
     supervisor: Arc<Supervisor>,
     ingest: Ingest,
     store: Arc<Store>,
@@ -296,11 +297,18 @@ impl Background {
             Duration::from_secs(60),
             disk_stop_rx,
         ));
+        let (renew_stop, renew_stop_rx) = oneshot::channel::<()>();
+        let renew_task = tokio::spawn(crate::domain::billing::renewals(
+            Arc::downgrade(st),
+            Duration::from_secs(60),
+            renew_stop_rx,
+        ));
         Background {
             starter,
             scheduler: (sched_stop, sched_task),
             pruner: (prune_stop, prune_task),
             disk: (disk_stop, disk_task),
+            renewals: (renew_stop, renew_task),
             supervisor: st.supervisor.clone(),
             ingest,
             store: st.store.clone(),
@@ -317,6 +325,8 @@ impl Background {
         let _ = self.pruner.1.await;
         let _ = self.disk.0.send(());
         let _ = self.disk.1.await;
+        let _ = self.renewals.0.send(());
+        let _ = self.renewals.1.await;
         self.supervisor.shutdown().await;
         drop(st);
         drop(self.supervisor);

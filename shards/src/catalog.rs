@@ -38,7 +38,7 @@ pub(crate) fn role_from_u8(v: u8) -> Role {
     }
 }
 
-fn enc<T: crate::record::Record>(v: &T) -> Result<RecBytes<'static, T>> {
+pub(crate) fn enc<T: crate::record::Record>(v: &T) -> Result<RecBytes<'static, T>> {
     Ok(RecBytes::encode(v)?)
 }
 
@@ -969,6 +969,7 @@ impl CatalogTx<WriteTransaction> {
     /// Removes every catalog row of a tenant. Accounts whose only tenant this was (and that are
     /// not admins) go too, with their token families: their email is the tenant's data.
     pub(crate) fn purge_tenant(&mut self, tenant: TenantId) -> Result<()> {
+        self.remove_subscription(tenant)?;
         let shard = self.placement(tenant)?;
         self.tx.open_table(TENANTS)?.remove(tenant)?;
         self.next_id(NAMES_CHANGED)?;

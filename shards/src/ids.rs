@@ -103,6 +103,10 @@ id_u64!(
     AlertId
 );
 id_u64!(
+    /// A payment recorded for a tenant's subscription, ordered by time of recording.
+    PaymentId
+);
+id_u64!(
     /// A per-tenant secret slot (session material and the like).
     SecretId
 );

@@ -2,6 +2,7 @@
 //! data, reached only through authorization scopes.
 
 mod catalog;
+mod catalog_billing;
 mod error;
 pub mod ids;
 pub mod ingest;
@@ -19,6 +20,7 @@ pub mod tables;
 mod tx;
 
 pub use catalog::{CatalogTx, Page, search_fold};
+pub use catalog_billing::BillingTx;
 pub use error::{CodecError, OpenError, StoreError};
 pub use record::{Rec, RecBytes, Record};
 pub use redb::{ReadTransaction, WriteTransaction};

@@ -203,6 +203,113 @@ impl Record for BrowserSessionRec {
     const NAME: &'static str = "browser_session";
 }
 
+/// What a plan costs and how it is sold. Money is integer minor units (Stars are whole).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PlanPriceRec {
+    /// Telegram Stars per 30 days.
+    pub stars: u32,
+    /// The price for a manual payment, in minor units of `currency` (kuruş for TRY); 0: none.
+    pub minor: u64,
+    /// ISO 4217 code of `minor` (`TRY`, `EUR`…); empty without a manual price.
+    pub currency: String,
+    /// Days of free trial a new tenant gets on this plan; 0: none.
+    pub trial_days: u32,
+    /// Whether tenants may choose it themselves.
+    pub offered: bool,
+    pub updated_at: i64,
+}
+impl Record for PlanPriceRec {
+    const TAG: u8 = 25;
+    const VERSION: u8 = 1;
+    const NAME: &'static str = "plan price";
+}
+
+/// Where a tenant's subscription stands.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum SubStateRec {
+    Trialing,
+    Active,
+    /// The period ended unpaid: everything works until `grace_until`.
+    PastDue,
+    /// The grace ended: workers stopped, campaigns paused, data kept; the tenant can pay.
+    Suspended,
+    Cancelled,
+}
+
+/// A tenant's one subscription.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SubscriptionRec {
+    pub plan: PlanId,
+    pub state: SubStateRec,
+    /// The period paid (or the trial): `[start, end)`, Unix seconds.
+    pub period_start: i64,
+    pub period_end: i64,
+    /// Stars per 30 days, fixed when the period began: a plan's new price applies at renewal.
+    pub stars: u32,
+    /// Ends at `period_end` rather than renewing.
+    pub cancel_at_period_end: bool,
+    /// A downgrade, taken at the next renewal.
+    pub next_plan: Option<PlanId>,
+    /// While past due: when the grace ends.
+    pub grace_until: Option<i64>,
+    /// When the renewal job looks at it next (kept in an index with the record).
+    pub due_at: Option<i64>,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+impl Record for SubscriptionRec {
+    const TAG: u8 = 26;
+    const VERSION: u8 = 1;
+    const NAME: &'static str = "subscription";
+}
+
+/// One step of a subscription's life, kept for the tenant to read and for notices.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SubEventRec {
+    pub at: i64,
+    pub from: Option<SubStateRec>,
+    pub to: SubStateRec,
+    pub plan: PlanId,
+    /// Why: `trial_started`, `payment`, `renewal_due`, `grace_ended`, …
+    pub reason: String,
+}
+impl Record for SubEventRec {
+    const TAG: u8 = 27;
+    const VERSION: u8 = 1;
+    const NAME: &'static str = "subscription event";
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum PaymentProviderRec {
+    /// Telegram Stars through the platform bot.
+    Stars,
+    /// A bank transfer recorded by an admin.
+    Manual,
+}
+
+/// A payment credited to a tenant's subscription; unique by its provider's charge id.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PaymentRec {
+    pub tenant: TenantId,
+    pub provider: PaymentProviderRec,
+    /// Minor units of `currency` (whole Stars for `XTR`).
+    pub amount: u64,
+    pub currency: String,
+    /// The provider's id of the charge (Telegram's charge id; for a transfer, its reference).
+    pub charge_id: String,
+    pub plan: PlanId,
+    /// Days of service it bought.
+    pub days: u32,
+    pub paid_at: i64,
+    pub recorded_at: i64,
+    pub recorded_by: Option<AccountId>,
+}
+impl Record for PaymentRec {
+    const TAG: u8 = 28;
+    const VERSION: u8 = 1;
+    const NAME: &'static str = "payment";
+}
+
 /// Something wrong that a person should see and acknowledge: a quarantined worker, a revoked
 /// session, a campaign paused by the server, a disk nearly full.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

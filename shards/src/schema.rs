@@ -71,7 +71,24 @@ const CATALOG_MIGRATIONS: &[Migration] = &[
         to: 6,
         run: catalog_v6,
     },
+    Migration {
+        to: 7,
+        run: catalog_v7,
+    },
 ];
+
+/// v7: billing: plan prices, subscriptions with their due index and events, payments.
+fn catalog_v7(tx: &WriteTransaction) -> Result<(), redb::Error> {
+    use tables::catalog::*;
+    tx.open_table(PLAN_PRICES)?;
+    tx.open_table(SUBSCRIPTIONS)?;
+    tx.open_table(SUBSCRIPTIONS_DUE)?;
+    tx.open_table(SUBSCRIPTION_EVENTS)?;
+    tx.open_table(PAYMENTS)?;
+    tx.open_table(PAYMENT_CHARGES)?;
+    tx.open_table(TENANT_PAYMENTS)?;
+    Ok(())
+}
 
 /// v6: alerts for people to acknowledge.
 fn catalog_v6(tx: &WriteTransaction) -> Result<(), redb::Error> {

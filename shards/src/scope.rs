@@ -90,6 +90,12 @@ impl<T> DerefMut for TenantCatalog<T> {
     }
 }
 
+impl<T> TenantCatalog<T> {
+    pub fn tenant_id(&self) -> TenantId {
+        self.tenant
+    }
+}
+
 impl<T: crate::tx::Reader> TenantCatalog<T> {
     pub fn tenant(&self) -> Result<TenantRec> {
         self.inner.tenant(self.tenant)?.ok_or(StoreError::NotFound)

@@ -5,14 +5,14 @@ use redb::TableDefinition;
 
 use crate::ids::{
     AccountId, AlertId, ApiKeyId, AuditId, CampaignId, ChatId, Day, FamilyId, InvitationId,
-    MediaId, PlanId, ReportId, SecretId, TemplateId, TenantId,
+    MediaId, PaymentId, PlanId, ReportId, SecretId, TemplateId, TenantId,
 };
 use crate::record::Rec;
 use crate::records::{
     AccountPrefsRec, AccountRec, AlertRec, ApiKeyRec, AuditRec, BrowserSessionRec, CampaignRec,
-    DeliveryRec, FamilyRec, GroupRec, InvitationRec, MediaRec, PlanRec, RefreshRec, ReportRec,
-    RunRec, SessionRec, SettingsRec, TelegramLinkRec, TemplateRec, TemplateVersionRec, TenantRec,
-    TgUserRec, VariablesRec,
+    DeliveryRec, FamilyRec, GroupRec, InvitationRec, MediaRec, PaymentRec, PlanPriceRec, PlanRec,
+    RefreshRec, ReportRec, RunRec, SessionRec, SettingsRec, SubEventRec, SubscriptionRec,
+    TelegramLinkRec, TemplateRec, TemplateVersionRec, TenantRec, TgUserRec, VariablesRec,
 };
 
 /// `schema_version`, `kind`, `shard_index`, `shard_count`: present in every file.
@@ -96,6 +96,25 @@ pub mod catalog {
     /// `kind|tenant|subject` of each open alert → the alert, so one thing raises one alert
     /// until a person acknowledges it.
     pub const OPEN_ALERTS: TableDefinition<&str, AlertId> = TableDefinition::new("open_alerts");
+    /// A plan's price; a plan without one is not for sale.
+    pub const PLAN_PRICES: TableDefinition<PlanId, Rec<PlanPriceRec>> =
+        TableDefinition::new("plan_prices");
+    pub const SUBSCRIPTIONS: TableDefinition<TenantId, Rec<SubscriptionRec>> =
+        TableDefinition::new("subscriptions");
+    /// `(due_at, tenant)` of every subscription the renewal job must look at.
+    pub const SUBSCRIPTIONS_DUE: TableDefinition<(i64, TenantId), ()> =
+        TableDefinition::new("subscriptions_due");
+    /// `(tenant, sequence)` → a step of its subscription.
+    pub const SUBSCRIPTION_EVENTS: TableDefinition<(TenantId, u64), Rec<SubEventRec>> =
+        TableDefinition::new("subscription_events");
+    pub const PAYMENTS: TableDefinition<PaymentId, Rec<PaymentRec>> =
+        TableDefinition::new("payments");
+    /// `provider:charge id` → the payment: a charge is credited once.
+    pub const PAYMENT_CHARGES: TableDefinition<&str, PaymentId> =
+        TableDefinition::new("payment_charges");
+    /// `(tenant, payment)` of each tenant's payments.
+    pub const TENANT_PAYMENTS: TableDefinition<(TenantId, PaymentId), ()> =
+        TableDefinition::new("tenant_payments");
 }
 
 pub mod shard {

@@ -2,6 +2,7 @@
 
 pub mod audit_routes;
 pub mod auth_routes;
+pub mod billing_routes;
 pub mod campaign_routes;
 pub mod client_addr;
 pub mod console;
@@ -58,6 +59,7 @@ use crate::state::Shared;
         (name = "api-keys", description = "API keys for tenant automation"),
         (name = "settings", description = "Tenant-specific configuration"),
         (name = "plans", description = "Subscription plans and their limits (admins)"),
+        (name = "billing", description = "Plan prices, a tenant's subscription and its payments"),
         (name = "sessions", description = "Telegram sessions of a tenant and its worker process"),
         (name = "groups", description = "Chats the sessions are in, chosen for automation"),
         (name = "templates", description = "Message templates, their versions, variables and media"),
@@ -89,6 +91,7 @@ fn api_router() -> OpenApiRouter<Shared> {
         .merge(auth_routes::router())
         .merge(tenant_routes::router())
         .merge(plan_routes::router())
+        .merge(billing_routes::router())
         .merge(worker_routes::router())
         .merge(group_routes::router())
         .merge(audit_routes::router())

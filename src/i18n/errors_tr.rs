@@ -94,6 +94,23 @@ pub const MESSAGES: &[(&str, &str)] = &[
         "Erişim anahtarının süresi doldu; yenileme anahtarıyla yenileyin.",
     ),
     ("auth.wrong_password", "Mevcut parola yanlış."),
+    ("billing.invalid", "{field}: bu değer kabul edilmiyor."),
+    (
+        "billing.no_trial",
+        "Bu paketin ücretsiz denemesi yok; başlatmak için ödeme yapın.",
+    ),
+    (
+        "billing.payment_recorded",
+        "Bu referansla bir havale zaten kaydedilmiş.",
+    ),
+    (
+        "billing.state",
+        "Abonelik bu işlem için uygun durumda değil.",
+    ),
+    (
+        "billing.trial_used",
+        "Bu müşterinin daha önce bir aboneliği oldu; deneme yeni müşteriler içindir.",
+    ),
     (
         "campaign.chat",
         "Kampanyanın hedeflediği grup bulunamadı veya otomasyona açık değil.",

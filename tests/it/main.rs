@@ -12,6 +12,7 @@ mod api_telegram;
 mod api_templates;
 mod api_tenants;
 mod bad_input;
+mod billing;
 mod binary;
 mod console;
 mod console_e2e;

@@ -1,0 +1,446 @@
+//! Selling plans: a plan's price, each tenant's subscription and its life, payments (a bank
+//! transfer recorded by an admin today; Telegram Stars through the platform bot next), and
+//! the renewal job that moves subscriptions on time. Money is integer minor units; Stars are
+//! whole. See `lifecycle` for the states and `proration` for plan changes.
+
+pub mod lifecycle;
+pub mod proration;
+
+use botyard_shards::ids::{AccountId, PaymentId, PlanId, TenantId};
+use botyard_shards::records::{
+    AuditRec, PaymentProviderRec, PaymentRec, PlanPriceRec, SubEventRec, SubStateRec,
+    SubscriptionRec, TenantStatus,
+};
+use botyard_shards::{TenantCatalog, TenantScope, WriteTransaction};
+
+use crate::error::{AppError, AppResult};
+use crate::state::AppState;
+use lifecycle::{Policy, Step};
+
+/// Highest price in Stars per period (Telegram's own cap on one invoice is lower).
+pub const MAX_STARS: u32 = 1_000_000;
+/// Longest free trial.
+pub const MAX_TRIAL_DAYS: u32 = 90;
+/// Most days one payment may buy.
+pub const MAX_PAID_DAYS: u32 = 3 * 366;
+
+pub fn policy(st: &AppState) -> Policy {
+    Policy {
+        grace_secs: i64::from(st.config.billing.grace_days) * lifecycle::DAY,
+    }
+}
+
+fn invalid(field: &str, message: &str) -> AppError {
+    AppError::Invalid {
+        code: "billing.invalid",
+        field: field.into(),
+        message: message.into(),
+    }
+}
+
+/// A plan's price as an admin sets it.
+#[derive(Clone, Debug)]
+pub struct PriceInput {
+    pub stars: u32,
+    pub minor: u64,
+    pub currency: String,
+    pub trial_days: u32,
+    pub offered: bool,
+}
+
+/// Sets a plan's price (admins); running subscriptions keep theirs until they renew.
+pub fn set_price(
+    st: &AppState,
+    actor: Option<AccountId>,
+    plan: PlanId,
+    p: PriceInput,
+    now: i64,
+) -> AppResult<PlanPriceRec> {
+    if p.stars > MAX_STARS {
+        return Err(invalid("stars", "at most 1,000,000 Stars per period"));
+    }
+    if p.trial_days > MAX_TRIAL_DAYS {
+        return Err(invalid("trial_days", "at most 90 days"));
+    }
+    let currency = p.currency.trim().to_ascii_uppercase();
+    if p.minor > 0 && !(currency.len() == 3 && currency.bytes().all(|b| b.is_ascii_uppercase())) {
+        return Err(invalid(
+            "currency",
+            "a manual price needs its currency's three-letter code (TRY, EUR, USD)",
+        ));
+    }
+    let rec = PlanPriceRec {
+        stars: p.stars,
+        minor: p.minor,
+        currency: if p.minor > 0 { currency } else { String::new() },
+        trial_days: p.trial_days,
+        offered: p.offered,
+        updated_at: now,
+    };
+    st.store.catalog_write(|c| {
+        if c.plan(plan)?.is_none() {
+            return Err(AppError::NotFound("plan"));
+        }
+        c.put_plan_price(plan, &rec)?;
+        c.audit(&AuditRec {
+            at: now,
+            actor,
+            tenant: None,
+            action: "plan.priced".into(),
+            detail: format!(
+                "plan {}: {} Stars, {} {}, trial {} days, offered {}",
+                plan.0, rec.stars, rec.minor, rec.currency, rec.trial_days, rec.offered
+            ),
+        })?;
+        Ok(rec.clone())
+    })
+}
+
+/// What a tenant's people see of their subscription.
+#[derive(Clone, Debug)]
+pub struct View {
+    pub subscription: Option<SubscriptionRec>,
+    pub events: Vec<SubEventRec>,
+    pub payments: Vec<(PaymentId, PaymentRec)>,
+}
+
+pub fn view(scope: &TenantScope) -> AppResult<View> {
+    let c = scope.catalog_read()?;
+    Ok(View {
+        subscription: c.subscription()?,
+        events: c.sub_events(50)?,
+        payments: c.payments()?,
+    })
+}
+
+/// Writes a step: the subscription, its history and the audit log, in the caller's
+/// transaction (so a step is never half written).
+fn record_step(
+    c: &mut TenantCatalog<WriteTransaction>,
+    s: &SubscriptionRec,
+    step: &Step,
+    actor: Option<AccountId>,
+    now: i64,
+) -> AppResult<()> {
+    c.put_subscription(s)?;
+    c.add_sub_event(&event(s, step, now))?;
+    let id = c.tenant_id();
+    c.audit(&audit(id, s, step, actor, now))?;
+    Ok(())
+}
+
+fn event(s: &SubscriptionRec, step: &Step, now: i64) -> SubEventRec {
+    SubEventRec {
+        at: now,
+        from: step.from,
+        to: step.to,
+        plan: s.plan,
+        reason: step.reason.into(),
+    }
+}
+
+fn audit(
+    tenant: TenantId,
+    s: &SubscriptionRec,
+    step: &Step,
+    actor: Option<AccountId>,
+    now: i64,
+) -> AuditRec {
+    AuditRec {
+        at: now,
+        actor,
+        tenant: Some(tenant),
+        action: format!("subscription.{}", step.reason),
+        detail: format!("{:?} → {:?}, plan {}", step.from, step.to, s.plan.0),
+    }
+}
+
+/// Puts the tenant on `plan` (its limits apply) when it is not already.
+fn use_plan(c: &mut TenantCatalog<WriteTransaction>, plan: PlanId, now: i64) -> AppResult<()> {
+    let mut t = c.tenant()?;
+    if t.plan != Some(plan) {
+        t.plan = Some(plan);
+        t.updated_at = now;
+        c.put_tenant(&t)?;
+    }
+    Ok(())
+}
+
+/// Starts the free trial of an offered plan (admins may pick any plan). A tenant gets one
+/// trial: refused once it has had any subscription.
+pub fn start_trial(
+    scope: &TenantScope,
+    plan: PlanId,
+    admin: bool,
+    now: i64,
+) -> AppResult<SubscriptionRec> {
+    let actor = scope.actor();
+    scope.catalog_write(|c| {
+        if c.subscription()?.is_some() {
+            return Err(AppError::Conflict {
+                code: "billing.trial_used",
+                message: "this tenant has had a subscription already; a trial is for new tenants"
+                    .into(),
+            });
+        }
+        if c.plan(plan)?.is_none() {
+            return Err(AppError::NotFound("plan"));
+        }
+        let price = c
+            .plan_price(plan)?
+            .filter(|p| admin || p.offered)
+            .ok_or(AppError::NotFound("plan"))?;
+        let s = lifecycle::start_trial(plan, price.stars, price.trial_days, now).ok_or(
+            AppError::Conflict {
+                code: "billing.no_trial",
+                message: "this plan has no free trial; pay for it to start".into(),
+            },
+        )?;
+        let step = Step {
+            from: None,
+            to: SubStateRec::Trialing,
+            reason: "trial_started",
+        };
+        record_step(c, &s, &step, actor, now)?;
+        use_plan(c, plan, now)?;
+        Ok(s)
+    })
+}
+
+fn change(
+    scope: &TenantScope,
+    now: i64,
+    reason: &'static str,
+    f: impl FnOnce(&mut SubscriptionRec) -> Result<(), &'static str>,
+) -> AppResult<SubscriptionRec> {
+    let actor = scope.actor();
+    let id = scope.tenant_id();
+    scope.catalog_write(|c| {
+        let mut s = c
+            .subscription()?
+            .ok_or(AppError::NotFound("subscription"))?;
+        f(&mut s).map_err(|m| AppError::Conflict {
+            code: "billing.state",
+            message: m.into(),
+        })?;
+        c.put_subscription(&s)?;
+        c.audit(&AuditRec {
+            at: now,
+            actor,
+            tenant: Some(id),
+            action: format!("subscription.{reason}"),
+            detail: String::new(),
+        })?;
+        Ok(s)
+    })
+}
+
+/// The tenant stops renewing: the subscription ends with its period.
+pub fn cancel(scope: &TenantScope, now: i64) -> AppResult<SubscriptionRec> {
+    change(scope, now, "cancel_requested", |s| {
+        lifecycle::cancel(s, now)
+    })
+}
+
+/// Takes a cancellation back before the period ends.
+pub fn resume(scope: &TenantScope, now: i64) -> AppResult<SubscriptionRec> {
+    change(scope, now, "cancel_withdrawn", |s| {
+        lifecycle::resume(s, now)
+    })
+}
+
+/// A bank transfer an admin records.
+#[derive(Clone, Debug)]
+pub struct ManualPayment {
+    pub amount: u64,
+    pub currency: String,
+    /// When the money arrived, Unix seconds.
+    pub paid_at: i64,
+    /// The transfer's reference (unique per tenant: recording it twice is refused).
+    pub reference: String,
+    /// The plan it pays for; the subscription's (or the tenant's) when `None`.
+    pub plan: Option<PlanId>,
+    pub days: u32,
+}
+
+/// What crediting a payment did.
+#[derive(Clone, Debug)]
+pub struct Credited {
+    pub payment: PaymentId,
+    pub subscription: SubscriptionRec,
+    /// The tenant was suspended by billing and is active again: its worker should start.
+    pub resumed: bool,
+}
+
+/// Records a transfer and extends the subscription as a Stars payment would.
+pub fn record_manual(scope: &TenantScope, p: ManualPayment, now: i64) -> AppResult<Credited> {
+    let reference = p.reference.trim().to_string();
+    if reference.is_empty() || reference.chars().count() > 100 {
+        return Err(invalid(
+            "reference",
+            "1 to 100 characters: the transfer's reference",
+        ));
+    }
+    if p.amount == 0 {
+        return Err(invalid("amount", "more than zero, in minor units (kuruş)"));
+    }
+    let currency = p.currency.trim().to_ascii_uppercase();
+    if !(currency.len() == 3 && currency.bytes().all(|b| b.is_ascii_uppercase())) {
+        return Err(invalid("currency", "a three-letter currency code (TRY)"));
+    }
+    if p.days == 0 || p.days > MAX_PAID_DAYS {
+        return Err(invalid("days", "1 to 1098 days"));
+    }
+    let actor = scope.actor();
+    let tenant = scope.tenant_id();
+    scope.catalog_write(|c| {
+        let existing = c.subscription()?;
+        let plan = p
+            .plan
+            .or(existing.as_ref().map(|s| s.plan))
+            .or(c.tenant()?.plan)
+            .ok_or_else(|| invalid("plan_id", "the tenant has no plan: name the one paid for"))?;
+        if c.plan(plan)?.is_none() {
+            return Err(AppError::NotFound("plan"));
+        }
+        let stars = c.plan_price(plan)?.map_or(0, |x| x.stars);
+        let payment = c
+            .insert_payment(&PaymentRec {
+                tenant,
+                provider: PaymentProviderRec::Manual,
+                amount: p.amount,
+                currency: currency.clone(),
+                charge_id: format!("{}:{reference}", tenant.0),
+                plan,
+                days: p.days,
+                paid_at: p.paid_at,
+                recorded_at: now,
+                recorded_by: actor,
+            })?
+            .ok_or_else(|| AppError::Conflict {
+                code: "billing.payment_recorded",
+                message: format!("a transfer with reference {reference} is recorded already"),
+            })?;
+        let was_suspended = existing
+            .as_ref()
+            .is_some_and(|s| s.state == SubStateRec::Suspended);
+        let (s, step) = match existing {
+            Some(mut s) => {
+                let step = lifecycle::pay(&mut s, plan, stars, p.days, now);
+                (s, step)
+            }
+            None => lifecycle::first_payment(plan, stars, p.days, now),
+        };
+        record_step(c, &s, &step, actor, now)?;
+        use_plan(c, s.plan, now)?;
+        let mut t = c.tenant()?;
+        let resumed = was_suspended && t.status == TenantStatus::Suspended;
+        if resumed {
+            t.status = TenantStatus::Active;
+            t.updated_at = now;
+            c.put_tenant(&t)?;
+        }
+        Ok(Credited {
+            payment,
+            subscription: s,
+            resumed,
+        })
+    })
+}
+
+/// What the renewal job did in one pass.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Pass {
+    pub steps: usize,
+    pub suspended: usize,
+}
+
+/// Moves every subscription that is due at `now` on, a step at a time until nothing is due;
+/// a tenant whose grace ended is suspended (stopping its worker is the caller's: the tenants
+/// are returned). Due subscriptions are taken a batch at a time, each batch in one catalog
+/// transaction with the next due times, so a pass after a crash finds only what is still due
+/// and a step is never taken twice.
+pub fn run_due(st: &AppState, now: i64) -> AppResult<(Pass, Vec<TenantId>)> {
+    const BATCH: usize = 1_000;
+    let p = policy(st);
+    let admin = st.store.system_admin();
+    let mut pass = Pass::default();
+    let mut stopped = Vec::new();
+    loop {
+        let due = st.store.catalog_read()?.subscriptions_due(now, BATCH)?;
+        if due.is_empty() {
+            break;
+        }
+        let done = admin.billing_write(|b| -> AppResult<(usize, Vec<TenantId>)> {
+            let mut steps = 0;
+            let mut suspended = Vec::new();
+            for (at, tenant) in &due {
+                let Some(mut s) = b.subscription(*tenant)? else {
+                    b.forget_due(*at, *tenant)?;
+                    continue;
+                };
+                let mut n = 0;
+                while let Some(step) = lifecycle::tick(&mut s, now, p) {
+                    b.put_subscription(*tenant, &s)?;
+                    b.add_sub_event(*tenant, &event(&s, &step, now))?;
+                    b.audit(&audit(*tenant, &s, &step, None, now))?;
+                    n += 1;
+                    if step.to == SubStateRec::Suspended
+                        && let Some(mut t) = b.tenant(*tenant)?
+                        && t.status == TenantStatus::Active
+                    {
+                        t.status = TenantStatus::Suspended;
+                        t.updated_at = now;
+                        b.put_tenant(*tenant, &t)?;
+                        suspended.push(*tenant);
+                    }
+                }
+                if n == 0 {
+                    // Due with nothing to do (the clock moved back): filed again for later.
+                    s.due_at = lifecycle::due_at(&s).filter(|d| *d > now);
+                    b.put_subscription(*tenant, &s)?;
+                }
+                steps += n;
+            }
+            Ok((steps, suspended))
+        })?;
+        pass.steps += done.0;
+        pass.suspended += done.1.len();
+        stopped.extend(done.1);
+    }
+    Ok((pass, stopped))
+}
+
+/// The renewal job: a pass every `every` until `stop`, stopping the workers of tenants it
+/// suspended. Holds the state weakly, as the other background tasks do.
+pub async fn renewals(
+    st: std::sync::Weak<AppState>,
+    every: std::time::Duration,
+    mut stop: tokio::sync::oneshot::Receiver<()>,
+) {
+    loop {
+        let Some(s) = st.upgrade() else { return };
+        let now = s.now();
+        let s2 = s.clone();
+        match crate::state::blocking(move || run_due(&s2, now)).await {
+            Ok((pass, stopped)) => {
+                if pass.steps > 0 {
+                    tracing::info!(
+                        steps = pass.steps,
+                        suspended = pass.suspended,
+                        "subscriptions moved on"
+                    );
+                }
+                for t in stopped {
+                    s.supervisor.stop(t).await;
+                }
+            }
+            Err(e) => tracing::warn!(error = %e, "the renewal pass failed; it runs again soon"),
+        }
+        drop(s);
+        tokio::select! {
+            _ = &mut stop => return,
+            _ = tokio::time::sleep(every) => {}
+        }
+    }
+}

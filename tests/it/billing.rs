@@ -1,0 +1,278 @@
+//! Billing through the API: plan prices, a trial that lapses into past due and suspension on
+//! time (the renewal pass run by an admin, as the server runs it each minute), a bank transfer
+//! that brings the tenant back, and what is refused without changing anything.
+
+use serde_json::json;
+
+use crate::common::{self, App};
+
+const DAY: i64 = 86_400;
+
+/// A plan with a price and a 7-day trial, offered to tenants: its id.
+async fn priced_plan(app: &App, admin: &str) -> u64 {
+    let plan = app
+        .post(
+            "/api/v1/plans",
+            admin,
+            json!({"name": "Esnaf", "limits": common::limits()}),
+        )
+        .await
+        .expect(201)["id"]
+        .as_u64()
+        .unwrap();
+    let p = app
+        .put(
+            &format!("/api/v1/plans/{plan}/price"),
+            admin,
+            json!({"stars": 250, "minor": 49900, "currency": "try", "trial_days": 7, "offered": true}),
+        )
+        .await
+        .expect(200)
+        .clone();
+    assert_eq!((&p["stars"], &p["currency"]), (&json!(250), &json!("TRY")));
+    plan
+}
+
+#[tokio::test]
+async fn a_plan_price_is_checked_and_only_admins_set_it() {
+    let app = App::start().await;
+    let admin = app.admin().await.access;
+    let plan = priced_plan(&app, &admin).await;
+    let (_, _, owner) = app
+        .tenant_with_owner(&admin, "Fiyat", "fiyat@example.com")
+        .await;
+    app.put(
+        &format!("/api/v1/plans/{plan}/price"),
+        &owner.access,
+        json!({"stars": 1}),
+    )
+    .await
+    .expect_err(403, "auth.admin_required");
+    for (bad, field) in [
+        (json!({"stars": 2_000_000}), "stars"),
+        (json!({"stars": 10, "minor": 100}), "currency"),
+        (
+            json!({"stars": 10, "minor": 100, "currency": "TL!"}),
+            "currency",
+        ),
+        (json!({"stars": 10, "trial_days": 91}), "trial_days"),
+    ] {
+        let r = app
+            .put(&format!("/api/v1/plans/{plan}/price"), &admin, bad)
+            .await;
+        r.expect_err(422, "billing.invalid");
+        assert_eq!(r.json["error"]["field"], field, "{}", r.text);
+    }
+    app.put("/api/v1/plans/999/price", &admin, json!({"stars": 1}))
+        .await
+        .expect_err(404, "resource.not_found");
+    // Nothing changed.
+    let p = app
+        .get(&format!("/api/v1/plans/{plan}/price"), &admin)
+        .await
+        .expect(200)
+        .clone();
+    assert_eq!((&p["stars"], &p["trial_days"]), (&json!(250), &json!(7)));
+    app.stop().await.unwrap();
+}
+
+/// Fresh tokens for the admin and Ayşe, the owner.
+async fn signed_in(app: &App) -> (String, common::Pair) {
+    (
+        app.admin().await.access,
+        app.login("ayse@example.com", common::PASSWORD).await,
+    )
+}
+
+#[tokio::test]
+async fn a_trial_lapses_on_time_and_a_transfer_brings_the_tenant_back() {
+    let app = App::start().await;
+    let admin = app.admin().await.access;
+    let plan = priced_plan(&app, &admin).await;
+    let (tenant, _, owner) = app
+        .tenant_with_owner(&admin, "Çiçekçi Ayşe", "ayse@example.com")
+        .await;
+    let sub = format!("/api/v1/tenants/{tenant}/subscription");
+    let none = app.get(&sub, &owner.access).await.expect(200).clone();
+    assert_eq!(none["subscription"], json!(null));
+
+    // The owner starts the trial; the tenant is on the plan from then on.
+    let s = app
+        .post(
+            &format!("{sub}/trial"),
+            &owner.access,
+            json!({"plan_id": plan}),
+        )
+        .await
+        .expect(201)
+        .clone();
+    assert_eq!(s["state"], "trialing");
+    let t = app
+        .get(&format!("/api/v1/tenants/{tenant}"), &admin)
+        .await
+        .expect(200)
+        .clone();
+    assert_eq!(t["plan_id"], plan);
+    // Once per tenant.
+    app.post(
+        &format!("{sub}/trial"),
+        &owner.access,
+        json!({"plan_id": plan}),
+    )
+    .await
+    .expect_err(409, "billing.trial_used");
+
+    // Nothing is due yet.
+    let renew = "/api/v1/billing/renewals";
+    let pass = app.post(renew, &admin, json!({})).await.expect(200).clone();
+    assert_eq!(pass, json!({"steps": 0, "suspended": 0}));
+    app.post(renew, &owner.access, json!({}))
+        .await
+        .expect_err(403, "auth.admin_required");
+
+    // Day 7: past due (everything still works); day 10: suspended.
+    app.clock.advance(7 * DAY);
+    // (Tokens expire as the clock moves: sign in again.)
+    let (admin, owner) = signed_in(&app).await;
+    let pass = app.post(renew, &admin, json!({})).await.expect(200).clone();
+    assert_eq!(pass, json!({"steps": 1, "suspended": 0}));
+    let s = app.get(&sub, &owner.access).await.expect(200).clone();
+    assert_eq!(s["subscription"]["state"], "past_due");
+    assert!(s["subscription"]["grace_until"].is_string());
+    app.clock.advance(3 * DAY);
+    let (admin, owner) = signed_in(&app).await;
+    let pass = app.post(renew, &admin, json!({})).await.expect(200).clone();
+    assert_eq!(pass, json!({"steps": 1, "suspended": 1}));
+    // Run again: nothing more (a restart's pass does the same).
+    let pass = app.post(renew, &admin, json!({})).await.expect(200).clone();
+    assert_eq!(pass, json!({"steps": 0, "suspended": 0}));
+    let t = app
+        .get(&format!("/api/v1/tenants/{tenant}"), &admin)
+        .await
+        .expect(200)
+        .clone();
+    assert_eq!(t["status"], "suspended");
+    let s = app.get(&sub, &owner.access).await.expect(200).clone();
+    let reasons: Vec<&str> = s["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["reason"].as_str().unwrap())
+        .collect();
+    assert_eq!(reasons, ["grace_ended", "trial_ended", "trial_started"]);
+    // The people of a suspended tenant still read their subscription.
+    assert_eq!(s["subscription"]["state"], "suspended");
+
+    // A bank transfer: only admins record it, each reference once, with a real date.
+    let pay = format!("/api/v1/tenants/{tenant}/payments");
+    let transfer = json!({"amount": 49900, "currency": "TRY", "paid_on": "2026-12-04",
+                          "reference": "EFT-0001"});
+    app.post(&pay, &owner.access, transfer.clone())
+        .await
+        .expect_err(403, "auth.admin_required");
+    let mut bad = transfer.clone();
+    bad["paid_on"] = json!("04.12.2026");
+    app.post(&pay, &admin, bad)
+        .await
+        .expect_err(422, "validation.invalid");
+    let mut bad = transfer.clone();
+    bad["amount"] = json!(0);
+    app.post(&pay, &admin, bad)
+        .await
+        .expect_err(422, "billing.invalid");
+    let now = botyard::clock::Clock::now(&*app.clock);
+    let r = app
+        .post(&pay, &admin, transfer.clone())
+        .await
+        .expect(201)
+        .clone();
+    assert_eq!(r["subscription"]["state"], "active");
+    let end = jiff::Timestamp::from_second(now + 30 * DAY)
+        .unwrap()
+        .to_string();
+    assert_eq!(r["subscription"]["period_end"], end);
+    app.post(&pay, &admin, transfer)
+        .await
+        .expect_err(409, "billing.payment_recorded");
+    let t = app
+        .get(&format!("/api/v1/tenants/{tenant}"), &admin)
+        .await
+        .expect(200)
+        .clone();
+    assert_eq!(t["status"], "active", "paid, the tenant works again");
+    let s = app.get(&sub, &owner.access).await.expect(200).clone();
+    let p = &s["payments"][0];
+    assert_eq!(
+        (&p["provider"], &p["amount"], &p["reference"], &p["days"]),
+        (
+            &json!("manual"),
+            &json!(49900),
+            &json!("EFT-0001"),
+            &json!(30)
+        )
+    );
+
+    // Cancelled, it ends with the period it paid for; taken back, it does not.
+    app.post(&format!("{sub}/cancel"), &owner.access, json!({}))
+        .await
+        .expect(200);
+    app.post(&format!("{sub}/resume"), &owner.access, json!({}))
+        .await
+        .expect(200);
+    app.post(&format!("{sub}/resume"), &owner.access, json!({}))
+        .await
+        .expect_err(409, "billing.state");
+    let s = app
+        .post(&format!("{sub}/cancel"), &owner.access, json!({}))
+        .await
+        .expect(200)
+        .clone();
+    assert_eq!(s["cancel_at_period_end"], true);
+    app.clock.advance(30 * DAY);
+    let (admin, owner) = signed_in(&app).await;
+    let pass = app.post(renew, &admin, json!({})).await.expect(200).clone();
+    assert_eq!(pass, json!({"steps": 1, "suspended": 0}));
+    let s = app.get(&sub, &owner.access).await.expect(200).clone();
+    assert_eq!(s["subscription"]["state"], "cancelled");
+    app.stop().await.unwrap();
+}
+
+#[tokio::test]
+async fn a_due_subscription_moves_once_across_a_restart() {
+    let app = App::start().await;
+    let admin = app.admin().await.access;
+    let plan = priced_plan(&app, &admin).await;
+    let (tenant, _, owner) = app
+        .tenant_with_owner(&admin, "Yeniden", "yeniden@example.com")
+        .await;
+    let sub = format!("/api/v1/tenants/{tenant}/subscription");
+    app.post(
+        &format!("{sub}/trial"),
+        &owner.access,
+        json!({"plan_id": plan}),
+    )
+    .await
+    .expect(201);
+    // The server is down when the trial ends; at start its renewal job finds it due once.
+    let later = botyard::clock::Clock::now(&*app.clock) + 8 * DAY;
+    let app = app.restart_at(later).await;
+    let admin = app.admin().await.access;
+    let owner = app.login("yeniden@example.com", common::PASSWORD).await;
+    // Whether the start-up pass or this one took the step, it was taken once.
+    app.post("/api/v1/billing/renewals", &admin, json!({}))
+        .await
+        .expect(200);
+    app.post("/api/v1/billing/renewals", &admin, json!({}))
+        .await
+        .expect(200);
+    let s = app.get(&sub, &owner.access).await.expect(200).clone();
+    assert_eq!(s["subscription"]["state"], "past_due");
+    let reasons: Vec<&str> = s["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["reason"].as_str().unwrap())
+        .collect();
+    assert_eq!(reasons, ["trial_ended", "trial_started"]);
+    app.stop().await.unwrap();
+}
