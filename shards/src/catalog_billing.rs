@@ -113,8 +113,8 @@ impl CatalogTx<WriteTransaction> {
         Ok(())
     }
 
-    /// Removes a (deleted) tenant's subscription from the renewal job's view; its history and
-    /// payments stay for the books.
+    /// Removes a (deleted) tenant's subscription and its history; its payments stay for the
+    /// books (a reseller must keep what was paid).
     pub(crate) fn remove_subscription(&mut self, tenant: TenantId) -> Result<()> {
         if let Some(at) = self.subscription(tenant)?.and_then(|o| o.due_at) {
             self.tx
@@ -122,6 +122,9 @@ impl CatalogTx<WriteTransaction> {
                 .remove((at, tenant))?;
         }
         self.tx.open_table(SUBSCRIPTIONS)?.remove(tenant)?;
+        self.tx
+            .open_table(SUBSCRIPTION_EVENTS)?
+            .retain_in((tenant, 0)..=(tenant, u64::MAX), |_, _| false)?;
         Ok(())
     }
 

@@ -67,6 +67,13 @@ pub fn all_rows(db: &Database) -> Result<Vec<RawRow>> {
     dump(db, c::ACCOUNT_PREFS, &mut out)?;
     dump(db, c::ALERTS, &mut out)?;
     dump(db, c::OPEN_ALERTS, &mut out)?;
+    dump(db, c::PLAN_PRICES, &mut out)?;
+    dump(db, c::SUBSCRIPTIONS, &mut out)?;
+    dump(db, c::SUBSCRIPTIONS_DUE, &mut out)?;
+    dump(db, c::SUBSCRIPTION_EVENTS, &mut out)?;
+    dump(db, c::PAYMENTS, &mut out)?;
+    dump(db, c::PAYMENT_CHARGES, &mut out)?;
+    dump(db, c::TENANT_PAYMENTS, &mut out)?;
     dump(db, s::SETTINGS, &mut out)?;
     dump(db, s::POSTS_BY_DAY, &mut out)?;
     dump(db, s::SECRETS, &mut out)?;
@@ -122,6 +129,13 @@ const KNOWN: &[&str] = &[
     "account_prefs",
     "alerts",
     "open_alerts",
+    "plan_prices",
+    "subscriptions",
+    "subscriptions_due",
+    "subscription_events",
+    "payments",
+    "payment_charges",
+    "tenant_payments",
     "posts_by_day",
     "tenant_settings",
     "tenant_secrets",

@@ -23,10 +23,9 @@ fn needs(method: &Method, path: &str) -> Needs {
     let rest = path.trim_start_matches("/api/v1/tenants/{id}");
     let first = rest.trim_start_matches('/').split('/').next().unwrap_or("");
     match first {
-        "" | "suspend" | "resume" | "worker" => Needs::Admin,
-        "api-keys" | "members" | "invitations" | "sessions" | "logins" | "settings" | "reports" => {
-            Needs::Owner
-        }
+        "" | "suspend" | "resume" | "worker" | "payments" => Needs::Admin,
+        "api-keys" | "members" | "invitations" | "sessions" | "logins" | "settings" | "reports"
+        | "subscription" => Needs::Owner,
         "templates" if rest.ends_with("/preview") => Needs::Anyone,
         "campaigns" | "groups" | "media" | "templates" | "variables" => Needs::Editor,
         other => {
