@@ -161,6 +161,14 @@ try {
 
   // ---- every screen, in English, then in Turkish ----
   const screens = ["", "/groups", "/templates", "/campaigns", "/more", "/sessions", "/subscription", "/settings", "/members"];
+  // The subscription: its trial started with the MainButton.
+  await page.goto(`${base}/subscription`);
+  all = await events(page);
+  const trialButton = last(all, "web_app_setup_main_button");
+  check(trialButton && trialButton[1].text === "Start the free trial", "the subscription's main action is its trial");
+  await press(page, "main_button_pressed");
+  await page.waitForURL(/subscription\?done=trial/);
+  check(await page.locator("text=Free trial started").count() === 1, "the trial starts from the app");
   for (const s of ["/sessions", "/subscription", "/more"]) {
     await page.goto(base + s);
     await snap(page, `app${s.replace("/", "-")}-light-en`);

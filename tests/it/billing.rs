@@ -276,3 +276,103 @@ async fn a_due_subscription_moves_once_across_a_restart() {
     assert_eq!(reasons, ["trial_ended", "trial_started"]);
     app.stop().await.unwrap();
 }
+
+#[tokio::test]
+async fn the_subscription_screen_starts_a_trial_and_an_admin_records_a_transfer() {
+    let app = App::start().await;
+    let admin = app.admin().await.access;
+    priced_plan(&app, &admin).await;
+    let (tenant, _, _) = app
+        .tenant_with_owner(&admin, "Ekran", "ekran@example.com")
+        .await;
+    let screen = format!("/console/tenants/{tenant}/subscription");
+    let mut owner = crate::console::Browser::new(&app);
+    owner.sign_in("ekran@example.com", common::PASSWORD).await;
+    let page = owner.get(&screen).await;
+    assert_eq!(page.status, 200);
+    assert!(page.text.contains("no subscription"), "{}", page.text);
+    assert!(page.text.contains("Esnaf · 7 days free"), "{}", page.text);
+    // An owner does not see the transfer form.
+    assert!(!page.text.contains("Record a bank transfer"));
+    let csrf = page.csrf();
+    let plan = page
+        .text
+        .split(r#"<option value=""#)
+        .nth(1)
+        .and_then(|r| r.split('"').next())
+        .unwrap()
+        .to_string();
+    let r = owner
+        .post(
+            &format!("{screen}/trial"),
+            &[("_csrf", &csrf), ("plan_id", &plan)],
+        )
+        .await;
+    assert_eq!(r.status, 303, "{}", r.text);
+    assert_eq!(r.location(), format!("{screen}?done=trial"));
+    let page = owner.get(r.location()).await;
+    assert!(page.text.contains("free trial"), "{}", page.text);
+    assert!(page.text.contains("Free trial started"));
+    // The owner may not record money.
+    let r = owner
+        .post(
+            &format!("/console/tenants/{tenant}/payments"),
+            &[
+                ("_csrf", &csrf),
+                ("amount", "499,90"),
+                ("currency", "TRY"),
+                ("paid_on", "2026-12-04"),
+                ("reference", "EFT-1"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, 403, "{}", r.text);
+
+    let mut a = crate::console::Browser::new(&app);
+    a.sign_in(common::ADMIN_EMAIL, common::ADMIN_PASSWORD).await;
+    let page = a.get(&screen).await;
+    assert!(page.text.contains("Record a bank transfer"));
+    let csrf = page.csrf();
+    let form = |amount: &'static str| {
+        vec![
+            ("_csrf", csrf.clone()),
+            ("amount", amount.to_string()),
+            ("currency", "try".to_string()),
+            ("paid_on", "2026-12-04".to_string()),
+            ("reference", "EFT-2026-1".to_string()),
+        ]
+    };
+    let send = |f: &Vec<(&'static str, String)>| {
+        f.iter().map(|(k, v)| (*k, v.clone())).collect::<Vec<_>>()
+    };
+    let bad = send(&form("dört yüz"));
+    let refs: Vec<(&str, &str)> = bad.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let r = a
+        .post(&format!("/console/tenants/{tenant}/payments"), &refs)
+        .await;
+    assert_eq!(r.status, 422, "{}", r.text);
+    let good = send(&form("1.499,90"));
+    let refs: Vec<(&str, &str)> = good.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let r = a
+        .post(&format!("/console/tenants/{tenant}/payments"), &refs)
+        .await;
+    assert_eq!(r.status, 303, "{}", r.text);
+    let page = a.get(r.location()).await;
+    assert!(page.text.contains("1,499.90 TRY"), "{}", page.text);
+    assert!(page.text.contains("EFT-2026-1"));
+    assert!(page.text.contains("Payment received"));
+    // Twice is refused and changes nothing.
+    let r = a
+        .post(&format!("/console/tenants/{tenant}/payments"), &refs)
+        .await;
+    assert_eq!(r.status, 409, "{}", r.text);
+    let s = app
+        .get(&format!("/api/v1/tenants/{tenant}/subscription"), &admin)
+        .await
+        .expect(200)
+        .clone();
+    assert_eq!(s["payments"].as_array().unwrap().len(), 1);
+    assert_eq!(s["payments"][0]["amount"], 149_990);
+    assert_eq!(s["subscription"]["state"], "active");
+    app.stop().await.unwrap();
+}

@@ -60,6 +60,20 @@ async fn the_mini_app_on_a_phone_in_a_real_browser() {
         )
         .await;
     app.link_telegram("owner-moda-cicek@example.com", 279_058_397);
+    // The tenant's plan is for sale with a trial, for the subscription screen.
+    let plan = app
+        .get(&format!("/api/v1/tenants/{}", sim.tenant), &admin.access)
+        .await
+        .expect(200)["plan_id"]
+        .as_u64()
+        .expect("plan");
+    app.put(
+        &format!("/api/v1/plans/{plan}/price"),
+        &admin.access,
+        json!({"stars": 250, "minor": 49900, "currency": "TRY", "trial_days": 14, "offered": true}),
+    )
+    .await
+    .expect(200);
 
     let shots = root.join("target/e2e-shots-miniapp");
     crate::console_e2e::run_script(

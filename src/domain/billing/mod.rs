@@ -249,6 +249,35 @@ pub fn resume(scope: &TenantScope, now: i64) -> AppResult<SubscriptionRec> {
     })
 }
 
+/// An amount typed by a person (`499`, `499,90`, `1.499,90`, `499.9`) in minor units
+/// (hundredths); `None` for anything else. No floating point: the digits are read as text.
+pub fn parse_money(text: &str) -> Option<u64> {
+    let t: String = text.trim().chars().filter(|c| !c.is_whitespace()).collect();
+    // The last separator followed by one or two digits is the decimal one; others group
+    // thousands.
+    let (whole, frac) = match t.rfind([',', '.']) {
+        Some(i) if (1..=2).contains(&(t.len() - i - 1)) => (&t[..i], &t[i + 1..]),
+        _ => (t.as_str(), ""),
+    };
+    let whole: String = whole.chars().filter(|c| *c != '.' && *c != ',').collect();
+    if whole.is_empty() || !whole.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    if !frac.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let cents = match frac.len() {
+        0 => 0,
+        1 => frac.parse::<u64>().ok()? * 10,
+        _ => frac.parse::<u64>().ok()?,
+    };
+    whole
+        .parse::<u64>()
+        .ok()?
+        .checked_mul(100)?
+        .checked_add(cents)
+}
+
 /// A bank transfer an admin records.
 #[derive(Clone, Debug)]
 pub struct ManualPayment {
@@ -441,6 +470,32 @@ pub async fn renewals(
         tokio::select! {
             _ = &mut stop => return,
             _ = tokio::time::sleep(every) => {}
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn amounts_are_read_as_people_type_them() {
+        for (typed, minor) in [
+            ("499", Some(49_900)),
+            ("499,90", Some(49_990)),
+            ("499.9", Some(49_990)),
+            ("1.499,90", Some(149_990)),
+            ("1,499.90", Some(149_990)),
+            (" 12 345,05 ", Some(1_234_505)),
+            ("0,01", Some(1)),
+            ("", None),
+            ("abc", None),
+            ("-5", None),
+            ("1e3", None),
+            ("12,3x", None),
+            ("99999999999999999999", None),
+        ] {
+            assert_eq!(parse_money(typed), minor, "{typed}");
         }
     }
 }

@@ -11,6 +11,7 @@ mod appliance_pages;
 mod assets;
 mod auth_pages;
 mod authorize;
+mod billing_pages;
 mod buttons_text;
 mod campaign_form;
 mod content_pages;
@@ -187,6 +188,22 @@ fn tenant_pages(r: Router<Shared>, root: &str) -> Router<Shared> {
         .route(
             &format!("{root}/tenants/{{id}}/subscription"),
             get(tenant_pages::subscription),
+        )
+        .route(
+            &format!("{root}/tenants/{{id}}/subscription/trial"),
+            post(billing_pages::start_trial),
+        )
+        .route(
+            &format!("{root}/tenants/{{id}}/subscription/cancel"),
+            post(billing_pages::cancel),
+        )
+        .route(
+            &format!("{root}/tenants/{{id}}/subscription/resume"),
+            post(billing_pages::resume),
+        )
+        .route(
+            &format!("{root}/tenants/{{id}}/payments"),
+            post(billing_pages::record_transfer),
         )
         .route(
             &format!("{root}/tenants/{{id}}/logins"),

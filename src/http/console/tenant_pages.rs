@@ -74,6 +74,8 @@ struct TenantPage {
     /// The groups' search, as typed.
     q: String,
     plan_name: Option<String>,
+    /// The subscription screen's facts (that screen only).
+    billing: Option<super::billing_pages::BillingFacts>,
     t: TenantHead,
     admin: bool,
     manage: bool,
@@ -106,6 +108,8 @@ pub struct TenantQuery {
 /// action belongs to.
 pub fn back_to(v: &Viewer, id: u64, done: &str) -> String {
     let screen = match done {
+        // The subscription is a screen of its own in both faces.
+        "trial" | "cancelled" | "renewing" | "paid" => "/subscription",
         _ if !v.chrome.app => "",
         "group" | "refreshed" => "/groups",
         "session" | "imported" | "login" => "/sessions",
@@ -288,6 +292,11 @@ fn build(
         },
         q,
         plan_name,
+        billing: if section == "subscription" {
+            Some(super::billing_pages::facts(st, t, scope)?)
+        } else {
+            None
+        },
         c: v.tenant_page(),
     })
 }
@@ -335,6 +344,10 @@ fn notice_key(done: &str) -> Option<&'static str> {
         "invited" => "tenant.invite_link",
         "group" => "tenant.group_saved",
         "refreshed" => "groups.refreshing",
+        "trial" => "bill.done_trial",
+        "cancelled" => "bill.done_cancelled",
+        "renewing" => "bill.done_renewing",
+        "paid" => "bill.done_paid",
         "session" => "tenant.session_connected",
         "imported" => "tenant.session_imported",
         "report" => "tenant.report_made",
@@ -422,7 +435,7 @@ async fn show(st: Shared, v: Viewer, id: u64, section: &'static str, q: TenantQu
 
 /// Runs `act` on the viewer's scope of tenant `id` once the change is allowed (`method route`:
 /// the API's twin of the action), then goes back to the tenant's page with `done`.
-async fn act(
+pub(super) async fn act(
     st: Shared,
     v: Viewer,
     id: u64,
