@@ -28,6 +28,7 @@ pub fn router() -> OpenApiRouter<Shared> {
         .routes(routes!(start_trial))
         .routes(routes!(cancel))
         .routes(routes!(resume))
+        .routes(routes!(change_plan))
         .routes(routes!(record_payment))
         .routes(routes!(run_renewals))
 }
@@ -330,6 +331,79 @@ async fn resume(State(st): State<Shared>, t: TenantCtx) -> AppResult<Json<Subscr
     let now = st.now();
     let s = blocking(move || billing::resume(&t.scope, now)).await?;
     Ok(Json(sub_view(&s)))
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct CutOut {
+    /// `sessions`, `groups` (enabled), `templates`, `campaigns` or `retention_days`.
+    pub what: String,
+    pub has: u64,
+    pub allows: u64,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct PlanChangeOut {
+    /// `switched` (during a trial, at once), `scheduled` (a cheaper plan, at the period's
+    /// end) or `payment_required` (a dearer plan, once paid).
+    pub change: String,
+    /// When a scheduled change takes effect.
+    pub at: Option<String>,
+    /// What the new plan allows less of than the tenant has (nothing is removed before then).
+    pub cuts: Vec<CutOut>,
+    /// For a dearer plan: the unused part of this period credited, and what is left to pay,
+    /// in Stars (the credit rounded down).
+    pub credit: Option<u32>,
+    pub charge: Option<u32>,
+}
+
+/// Ask for another plan: during a trial it changes at once; a cheaper one waits for the
+/// period's end (with what it would cut); a dearer one is quoted with the unused part of this
+/// period credited, and takes effect when paid.
+#[utoipa::path(post, path = "/api/v1/tenants/{id}/subscription/plan", tag = "billing", params(("id" = u64, Path, description = "Tenant id")),
+    request_body = TrialIn,
+    responses((status = 200, body = PlanChangeOut), (status = 403, body = ErrorEnvelope), (status = 404, body = ErrorEnvelope, description = "No subscription, or no such offered plan"),
+              (status = 409, body = ErrorEnvelope, description = "Not a trial or an active subscription, or already on that plan (`billing.state`)")),
+    security(("bearer" = [])))]
+async fn change_plan(
+    State(st): State<Shared>,
+    t: TenantCtx,
+    ApiJson(b): ApiJson<TrialIn>,
+) -> AppResult<Json<PlanChangeOut>> {
+    let admin = t.caller.principal.is_admin();
+    let now = st.now();
+    let c = blocking(move || billing::change_plan(&t.scope, PlanId(b.plan_id), admin, now)).await?;
+    let cuts = |cuts: &[billing::Cut]| {
+        cuts.iter()
+            .map(|(what, has, allows)| CutOut {
+                what: (*what).into(),
+                has: *has,
+                allows: *allows,
+            })
+            .collect()
+    };
+    Ok(Json(match c {
+        billing::PlanChange::Switched => PlanChangeOut {
+            change: "switched".into(),
+            at: None,
+            cuts: Vec::new(),
+            credit: None,
+            charge: None,
+        },
+        billing::PlanChange::Scheduled { at, cuts: c } => PlanChangeOut {
+            change: "scheduled".into(),
+            at: Some(rfc3339(at)),
+            cuts: cuts(&c),
+            credit: None,
+            charge: None,
+        },
+        billing::PlanChange::PaymentRequired { credit, charge } => PlanChangeOut {
+            change: "payment_required".into(),
+            at: None,
+            cuts: Vec::new(),
+            credit: Some(credit),
+            charge: Some(charge),
+        },
+    }))
 }
 
 #[derive(Deserialize, ToSchema)]

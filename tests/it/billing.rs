@@ -376,3 +376,138 @@ async fn the_subscription_screen_starts_a_trial_and_an_admin_records_a_transfer(
     assert_eq!(s["subscription"]["state"], "active");
     app.stop().await.unwrap();
 }
+
+/// A priced plan named `name` at `stars`, with `templates` templates allowed: its id.
+async fn plan_at(app: &App, admin: &str, name: &str, stars: u32, templates: u32) -> u64 {
+    let mut limits = common::limits();
+    limits["templates"] = json!(templates);
+    let plan = app
+        .post(
+            "/api/v1/plans",
+            admin,
+            json!({"name": name, "limits": limits}),
+        )
+        .await
+        .expect(201)["id"]
+        .as_u64()
+        .unwrap();
+    app.put(
+        &format!("/api/v1/plans/{plan}/price"),
+        admin,
+        json!({"stars": stars, "offered": true}),
+    )
+    .await
+    .expect(200);
+    plan
+}
+
+#[tokio::test]
+async fn plans_change_at_once_in_a_trial_at_the_period_end_downward_and_after_payment_upward() {
+    let app = App::start().await;
+    let admin = app.admin().await.access;
+    let esnaf = priced_plan(&app, &admin).await;
+    let small = plan_at(&app, &admin, "Küçük", 100, 1).await;
+    let big = plan_at(&app, &admin, "Büyük", 900, 50).await;
+    let premium = plan_at(&app, &admin, "Premium", 1800, 50).await;
+    let (tenant, _, owner) = app
+        .tenant_with_owner(&admin, "Değişen", "degisen@example.com")
+        .await;
+    let sub = format!("/api/v1/tenants/{tenant}/subscription");
+    let change = |plan: u64| json!({"plan_id": plan});
+    // No subscription yet: nothing to change.
+    app.post(&format!("{sub}/plan"), &owner.access, change(big))
+        .await
+        .expect_err(404, "resource.not_found");
+    app.post(&format!("{sub}/trial"), &owner.access, change(esnaf))
+        .await
+        .expect(201);
+    // In the trial: at once.
+    let c = app
+        .post(&format!("{sub}/plan"), &owner.access, change(big))
+        .await
+        .expect(200)
+        .clone();
+    assert_eq!(c["change"], "switched");
+    let t = app
+        .get(&format!("/api/v1/tenants/{tenant}"), &admin)
+        .await
+        .expect(200)
+        .clone();
+    assert_eq!(t["plan_id"], big);
+    app.post(&format!("{sub}/plan"), &owner.access, change(big))
+        .await
+        .expect_err(409, "billing.state");
+    // Paid: active on the big plan at its price.
+    app.post(
+        &format!("/api/v1/tenants/{tenant}/payments"),
+        &admin,
+        json!({"amount": 90000, "currency": "TRY", "paid_on": "2026-12-04", "reference": "A1"}),
+    )
+    .await
+    .expect(201);
+    for name in ["Bir", "İki"] {
+        app.post(
+            &format!("/api/v1/tenants/{tenant}/templates"),
+            &owner.access,
+            json!({"name": name, "body": "metin"}),
+        )
+        .await
+        .expect(201);
+    }
+    // Cheaper: at the period's end, with what it would cut; nothing changes before.
+    let c = app
+        .post(&format!("{sub}/plan"), &owner.access, change(small))
+        .await
+        .expect(200)
+        .clone();
+    assert_eq!(c["change"], "scheduled");
+    assert_eq!(
+        c["cuts"],
+        json!([{"what": "templates", "has": 2, "allows": 1}]),
+        "{c}"
+    );
+    let s = app.get(&sub, &owner.access).await.expect(200).clone();
+    assert_eq!(
+        (
+            &s["subscription"]["plan_id"],
+            &s["subscription"]["next_plan_id"]
+        ),
+        (&json!(big), &json!(small))
+    );
+    assert_eq!(c["at"], s["subscription"]["period_end"]);
+    // Dearer: quoted, the unused period credited (all of it, just paid).
+    let c = app
+        .post(&format!("{sub}/plan"), &owner.access, change(premium))
+        .await
+        .expect(200)
+        .clone();
+    assert_eq!(
+        (&c["change"], &c["credit"], &c["charge"]),
+        (&json!("payment_required"), &json!(900), &json!(900))
+    );
+    // The renewal pays for the smaller plan, which applies then.
+    let r = app
+        .post(
+            &format!("/api/v1/tenants/{tenant}/payments"),
+            &admin,
+            json!({"amount": 10000, "currency": "TRY", "paid_on": "2026-12-05", "reference": "A2"}),
+        )
+        .await
+        .expect(201)
+        .clone();
+    assert_eq!(
+        (
+            &r["subscription"]["plan_id"],
+            &r["subscription"]["next_plan_id"],
+            &r["subscription"]["stars"]
+        ),
+        (&json!(small), &json!(null), &json!(100))
+    );
+    let t = app
+        .get(&format!("/api/v1/tenants/{tenant}"), &admin)
+        .await
+        .expect(200)
+        .clone();
+    assert_eq!(t["plan_id"], small);
+    app.stop().await.unwrap();
+}

@@ -97,9 +97,14 @@ pub fn tick(s: &mut SubscriptionRec, now: i64, p: Policy) -> Option<Step> {
     })
 }
 
+/// The plan a renewal pays for: a downgrade asked for, else the current one.
+pub fn renewal_plan(s: &SubscriptionRec) -> PlanId {
+    s.next_plan.unwrap_or(s.plan)
+}
+
 /// A payment of `days` on `plan` at `stars` per period, at `now`: the subscription is active
-/// until the end of what it had paid (or now, if that has passed) plus `days`. A downgrade
-/// waiting for the renewal takes effect here.
+/// until the end of what it had paid (or now, if that has passed) plus `days`, on `plan` (a
+/// downgrade waiting for the renewal is the caller's `plan`: see [`renewal_plan`]).
 pub fn pay(s: &mut SubscriptionRec, plan: PlanId, stars: u32, days: u32, now: i64) -> Step {
     let from = s.state;
     let paid_through = if from == SubStateRec::Active {
@@ -111,7 +116,8 @@ pub fn pay(s: &mut SubscriptionRec, plan: PlanId, stars: u32, days: u32, now: i6
         s.period_start = paid_through;
     }
     s.period_end = paid_through + i64::from(days) * DAY;
-    s.plan = s.next_plan.take().unwrap_or(plan);
+    s.plan = plan;
+    s.next_plan = None;
     s.stars = stars;
     s.state = SubStateRec::Active;
     s.grace_until = None;
@@ -258,8 +264,10 @@ mod tests {
     fn a_downgrade_waits_for_the_renewal() {
         let (mut s, _) = first_payment(PlanId(3), 900, 30, T0);
         s.next_plan = Some(PlanId(1));
-        pay(&mut s, PlanId(3), 250, 30, T0 + 29 * DAY);
-        assert_eq!((s.plan, s.next_plan), (PlanId(1), None));
+        assert_eq!(renewal_plan(&s), PlanId(1));
+        let next = renewal_plan(&s);
+        pay(&mut s, next, 250, 30, T0 + 29 * DAY);
+        assert_eq!((s.plan, s.next_plan, s.stars), (PlanId(1), None, 250));
     }
 
     #[test]

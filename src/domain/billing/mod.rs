@@ -249,6 +249,134 @@ pub fn resume(scope: &TenantScope, now: i64) -> AppResult<SubscriptionRec> {
     })
 }
 
+/// Something the smaller plan allows less of than the tenant has: `(what, has, allows)`.
+pub type Cut = (&'static str, u64, u64);
+
+/// What asking for another plan did.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum PlanChange {
+    /// During a trial the plan changes at once (the trial's end stays).
+    Switched,
+    /// A cheaper plan waits for the period's end; until then nothing is cut. What it would
+    /// cut is listed so the tenant can tidy up first.
+    Scheduled { at: i64, cuts: Vec<Cut> },
+    /// A dearer plan takes effect when paid: the unused part of this period is credited.
+    PaymentRequired { credit: u32, charge: u32 },
+}
+
+/// What the tenant has that `limits` would not allow, and statistics the plan keeps less long.
+fn cuts(scope: &TenantScope, limits: &botyard_shards::records::PlanLimits) -> AppResult<Vec<Cut>> {
+    let s = scope.shard_read()?;
+    let now = [
+        (
+            "sessions",
+            s.sessions()?.len() as u64,
+            u64::from(limits.sessions),
+        ),
+        (
+            "groups",
+            s.groups()?.iter().filter(|(_, g)| g.enabled).count() as u64,
+            u64::from(limits.groups),
+        ),
+        (
+            "templates",
+            s.templates()?.len() as u64,
+            u64::from(limits.templates),
+        ),
+        (
+            "campaigns",
+            s.campaigns()?.len() as u64,
+            u64::from(limits.campaigns),
+        ),
+    ];
+    let mut out: Vec<Cut> = now.into_iter().filter(|(_, has, may)| has > may).collect();
+    if let Some(current) = scope.plan_limits()?
+        && current.retention_days > limits.retention_days
+    {
+        out.push((
+            "retention_days",
+            u64::from(current.retention_days),
+            u64::from(limits.retention_days),
+        ));
+    }
+    Ok(out)
+}
+
+/// Asks for plan `plan`: at once during a trial, at the period's end for a cheaper one (with
+/// what it would cut), after payment for a dearer one (with the proration).
+pub fn change_plan(
+    scope: &TenantScope,
+    plan: PlanId,
+    admin: bool,
+    now: i64,
+) -> AppResult<PlanChange> {
+    let actor = scope.actor();
+    let id = scope.tenant_id();
+    let c = scope.catalog_read()?;
+    let s = c
+        .subscription()?
+        .ok_or(AppError::NotFound("subscription"))?;
+    let target = c.plan(plan)?.ok_or(AppError::NotFound("plan"))?;
+    let price = c
+        .plan_price(plan)?
+        .filter(|p| admin || p.offered)
+        .ok_or(AppError::NotFound("plan"))?;
+    drop(c);
+    let state = |m: &str| AppError::Conflict {
+        code: "billing.state",
+        message: m.into(),
+    };
+    if !matches!(s.state, SubStateRec::Trialing | SubStateRec::Active) {
+        return Err(state(
+            "only a trial or an active subscription changes plan; pay first",
+        ));
+    }
+    if s.plan == plan {
+        return Err(state("the subscription is on this plan already"));
+    }
+    let cut = cuts(scope, &target.limits)?;
+    let change = if s.state == SubStateRec::Trialing {
+        PlanChange::Switched
+    } else if price.stars < s.stars {
+        PlanChange::Scheduled {
+            at: s.period_end,
+            cuts: cut,
+        }
+    } else {
+        let (credit, charge) =
+            proration::upgrade(s.stars, price.stars, s.period_start, s.period_end, now);
+        return Ok(PlanChange::PaymentRequired { credit, charge });
+    };
+    scope.catalog_write(|c| -> AppResult<()> {
+        let mut s = c
+            .subscription()?
+            .ok_or(AppError::NotFound("subscription"))?;
+        let action = match change {
+            PlanChange::Switched => {
+                s.plan = plan;
+                s.stars = price.stars;
+                use_plan(c, plan, now)?;
+                "subscription.plan_switched"
+            }
+            _ => {
+                s.next_plan = Some(plan);
+                "subscription.downgrade_scheduled"
+            }
+        };
+        s.updated_at = now;
+        c.put_subscription(&s)?;
+        c.audit(&AuditRec {
+            at: now,
+            actor,
+            tenant: Some(id),
+            action: action.into(),
+            detail: format!("plan {}", plan.0),
+        })?;
+        Ok(())
+    })?;
+    Ok(change)
+}
+
 /// An amount typed by a person (`499`, `499,90`, `1.499,90`, `499.9`) in minor units
 /// (hundredths); `None` for anything else. No floating point: the digits are read as text.
 pub fn parse_money(text: &str) -> Option<u64> {
@@ -326,7 +454,7 @@ pub fn record_manual(scope: &TenantScope, p: ManualPayment, now: i64) -> AppResu
         let existing = c.subscription()?;
         let plan = p
             .plan
-            .or(existing.as_ref().map(|s| s.plan))
+            .or(existing.as_ref().map(lifecycle::renewal_plan))
             .or(c.tenant()?.plan)
             .ok_or_else(|| invalid("plan_id", "the tenant has no plan: name the one paid for"))?;
         if c.plan(plan)?.is_none() {
