@@ -87,19 +87,6 @@ async fn pass(http: &reqwest::Client, base: &str, token: &str) -> (f64, serde_js
     (started.elapsed().as_secs_f64() * 1000.0, body)
 }
 
-async fn login(http: &reqwest::Client, base: &str) -> String {
-    let r: serde_json::Value = http
-        .post(format!("{base}/api/v1/auth/login"))
-        .json(&serde_json::json!({"email": ADMIN_EMAIL, "password": ADMIN_PASSWORD}))
-        .send()
-        .await
-        .expect("login")
-        .json()
-        .await
-        .expect("json");
-    r["access_token"].as_str().expect("token").to_string()
-}
-
 #[tokio::main]
 async fn main() {
     let args: Vec<String> = std::env::args()
@@ -146,12 +133,12 @@ async fn main() {
         .await;
         let base = running.ready.base_url.clone();
         clock.advance(60);
-        let token = login(&http, &base).await;
+        let token = common::api_login(&http, &base, ADMIN_EMAIL, ADMIN_PASSWORD).await;
         let (ms, body) = pass(&http, &base, &token).await;
         assert_eq!(body["steps"], n, "{body}");
         lapse.push(ms);
         clock.advance(3 * lifecycle::DAY);
-        let token = login(&http, &base).await;
+        let token = common::api_login(&http, &base, ADMIN_EMAIL, ADMIN_PASSWORD).await;
         let (ms2, body) = pass(&http, &base, &token).await;
         assert_eq!(body["suspended"], n, "{body}");
         suspend.push(ms2);

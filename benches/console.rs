@@ -183,16 +183,7 @@ async fn main() {
     let c = client();
 
     // An API token to fill the appliance.
-    let login: serde_json::Value = c
-        .post(format!("{base}/api/v1/auth/login"))
-        .json(&serde_json::json!({"email": EMAIL, "password": PASSWORD}))
-        .send()
-        .await
-        .expect("login")
-        .json()
-        .await
-        .expect("json");
-    let token = login["access_token"].as_str().expect("token").to_string();
+    let token = common::api_login(&c, &base, EMAIL, PASSWORD).await;
     let started = Instant::now();
     let mut tasks = Vec::new();
     for w in 0..32usize {

@@ -244,3 +244,17 @@ pub async fn sign_in(c: &reqwest::Client, base: &str, email: &str, password: &st
         .expect("session cookie")
         .to_string()
 }
+
+/// An access token for `email` through the API's login.
+pub async fn api_login(c: &reqwest::Client, base: &str, email: &str, password: &str) -> String {
+    let r: serde_json::Value = c
+        .post(format!("{base}/api/v1/auth/login"))
+        .json(&serde_json::json!({"email": email, "password": password}))
+        .send()
+        .await
+        .expect("login")
+        .json()
+        .await
+        .expect("json");
+    r["access_token"].as_str().expect("token").to_string()
+}

@@ -8,6 +8,14 @@ use crate::common::{self, App};
 
 const DAY: i64 = 86_400;
 
+/// The tenant as the API shows it to an admin.
+async fn tenant_row(app: &App, admin: &str, tenant: u64) -> serde_json::Value {
+    app.get(&format!("/api/v1/tenants/{tenant}"), admin)
+        .await
+        .expect(200)
+        .clone()
+}
+
 /// A plan with a price and a 7-day trial, offered to tenants: its id.
 async fn priced_plan(app: &App, admin: &str) -> u64 {
     let plan = app
@@ -107,11 +115,7 @@ async fn a_trial_lapses_on_time_and_a_transfer_brings_the_tenant_back() {
         .expect(201)
         .clone();
     assert_eq!(s["state"], "trialing");
-    let t = app
-        .get(&format!("/api/v1/tenants/{tenant}"), &admin)
-        .await
-        .expect(200)
-        .clone();
+    let t = tenant_row(&app, &admin, tenant).await;
     assert_eq!(t["plan_id"], plan);
     // Once per tenant.
     app.post(
@@ -146,11 +150,7 @@ async fn a_trial_lapses_on_time_and_a_transfer_brings_the_tenant_back() {
     // Run again: nothing more (a restart's pass does the same).
     let pass = app.post(renew, &admin, json!({})).await.expect(200).clone();
     assert_eq!(pass, json!({"steps": 0, "suspended": 0}));
-    let t = app
-        .get(&format!("/api/v1/tenants/{tenant}"), &admin)
-        .await
-        .expect(200)
-        .clone();
+    let t = tenant_row(&app, &admin, tenant).await;
     assert_eq!(t["status"], "suspended");
     let s = app.get(&sub, &owner.access).await.expect(200).clone();
     let reasons: Vec<&str> = s["events"]
@@ -194,11 +194,7 @@ async fn a_trial_lapses_on_time_and_a_transfer_brings_the_tenant_back() {
     app.post(&pay, &admin, transfer)
         .await
         .expect_err(409, "billing.payment_recorded");
-    let t = app
-        .get(&format!("/api/v1/tenants/{tenant}"), &admin)
-        .await
-        .expect(200)
-        .clone();
+    let t = tenant_row(&app, &admin, tenant).await;
     assert_eq!(t["status"], "active", "paid, the tenant works again");
     let s = app.get(&sub, &owner.access).await.expect(200).clone();
     let p = &s["payments"][0];
@@ -428,11 +424,7 @@ async fn plans_change_at_once_in_a_trial_at_the_period_end_downward_and_after_pa
         .expect(200)
         .clone();
     assert_eq!(c["change"], "switched");
-    let t = app
-        .get(&format!("/api/v1/tenants/{tenant}"), &admin)
-        .await
-        .expect(200)
-        .clone();
+    let t = tenant_row(&app, &admin, tenant).await;
     assert_eq!(t["plan_id"], big);
     app.post(&format!("{sub}/plan"), &owner.access, change(big))
         .await
@@ -503,11 +495,7 @@ async fn plans_change_at_once_in_a_trial_at_the_period_end_downward_and_after_pa
         ),
         (&json!(small), &json!(null), &json!(100))
     );
-    let t = app
-        .get(&format!("/api/v1/tenants/{tenant}"), &admin)
-        .await
-        .expect(200)
-        .clone();
+    let t = tenant_row(&app, &admin, tenant).await;
     assert_eq!(t["plan_id"], small);
     app.stop().await.unwrap();
 }
