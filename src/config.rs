@@ -247,6 +247,8 @@ pub struct AuthSection {
 pub struct BillingSection {
     /// Days a subscription past its period keeps working before the tenant is suspended.
     pub grace_days: u32,
+    /// The tax included in prices paid in money (KDV), in whole percent; Stars carry none.
+    pub tax_percent: u32,
 }
 
 #[derive(Clone, Debug)]
@@ -294,7 +296,10 @@ impl Default for Config {
                 body_limit_kb: 1024,
                 request_timeout_secs: 30,
             },
-            billing: BillingSection { grace_days: 3 },
+            billing: BillingSection {
+                grace_days: 3,
+                tax_percent: 20,
+            },
             workers: WorkersSection::default(),
             delivery: DeliverySection::default(),
             stats: StatsSection::default(),
@@ -358,6 +363,9 @@ impl Config {
         }
         if self.billing.grace_days > 30 {
             return bad("billing.grace_days", "must be between 0 and 30");
+        }
+        if self.billing.tax_percent > 100 {
+            return bad("billing.tax_percent", "must be between 0 and 100");
         }
         if !(60..=86_400).contains(&self.auth.webapp_max_age_secs) {
             return bad("auth.webapp_max_age_secs", "must be between 60 and 86400");
@@ -640,6 +648,9 @@ pub static KEYS: &[KeyDef] = &[
     key!("billing.grace_days", "BOTYARD_BILLING_GRACE_DAYS", Int, false,
         "Days a subscription whose period ended unpaid keeps working (past due) before the tenant is suspended, 0 to 30.",
         get: |c| Some(c.billing.grace_days.to_string()), set: |c, v| c.billing.grace_days = parse(v)?),
+    key!("billing.tax_percent", "BOTYARD_BILLING_TAX_PERCENT", Int, false,
+        "Tax included in prices paid in money (KDV in Türkiye: 20), in whole percent; invoices show it. Stars payments carry none.",
+        get: |c| Some(c.billing.tax_percent.to_string()), set: |c, v| c.billing.tax_percent = parse(v)?),
     key!("http.body_limit_kb", "BOTYARD_HTTP_BODY_LIMIT_KB", Int, false,
         "Largest request body, in KiB.",
         get: |c| Some(c.http.body_limit_kb.to_string()), set: |c, v| c.http.body_limit_kb = parse(v)?),

@@ -6,9 +6,10 @@ use redb::{ReadableTable, WriteTransaction};
 
 use crate::catalog::CatalogTx;
 use crate::error::Result;
-use crate::ids::{PaymentId, PlanId, TenantId};
+use crate::ids::{InvoiceId, PaymentId, PlanId, TenantId};
 use crate::records::{
-    AuditRec, PaymentProviderRec, PaymentRec, PlanPriceRec, SubEventRec, SubscriptionRec, TenantRec,
+    AuditRec, InvoiceRec, PaymentProviderRec, PaymentRec, PlanPriceRec, SubEventRec,
+    SubscriptionRec, TenantRec,
 };
 use crate::scope::{AdminScope, TenantCatalog};
 use crate::tables::catalog::*;
@@ -88,7 +89,51 @@ impl<T: Reader> CatalogTx<T> {
     }
 }
 
+impl<T: Reader> CatalogTx<T> {
+    pub(crate) fn invoices(&self, tenant: TenantId) -> Result<Vec<(InvoiceId, InvoiceRec)>> {
+        let ids = self.tx.table(TENANT_INVOICES)?;
+        let t = self.tx.table(INVOICES)?;
+        let mut out = Vec::new();
+        for row in ids.range((tenant, InvoiceId::MIN)..=(tenant, InvoiceId::MAX))? {
+            let (_, id) = row?.0.value();
+            if let Some(v) = t.get(id)? {
+                out.push((id, v.value().decode()?));
+            }
+        }
+        Ok(out)
+    }
+
+    /// Every invoice, newest first, at most `limit` (the reseller's books).
+    pub fn all_invoices(&self, limit: usize) -> Result<Vec<(InvoiceId, InvoiceRec)>> {
+        let mut out = Vec::new();
+        for row in self.tx.table(INVOICES)?.iter()?.rev().take(limit) {
+            let (k, v) = row?;
+            out.push((k.value(), v.value().decode()?));
+        }
+        Ok(out)
+    }
+}
+
 impl CatalogTx<WriteTransaction> {
+    /// Stores an invoice under the next number of `year` (`2026-000001`): the counter moves
+    /// in this transaction, so a number is used once and none is skipped.
+    pub(crate) fn insert_invoice(
+        &mut self,
+        year: i16,
+        mut r: InvoiceRec,
+    ) -> Result<(InvoiceId, InvoiceRec)> {
+        let n = self.next_id(&format!("invoice_number_{year}"))?;
+        r.number = format!("{year}-{n:06}");
+        let id = InvoiceId(self.next_id("invoice")?);
+        self.tx
+            .open_table(INVOICES)?
+            .insert(id, crate::catalog::enc(&r)?)?;
+        self.tx
+            .open_table(TENANT_INVOICES)?
+            .insert((r.tenant, id), ())?;
+        Ok((id, r))
+    }
+
     pub fn put_plan_price(&mut self, plan: PlanId, r: &PlanPriceRec) -> Result<()> {
         self.tx
             .open_table(PLAN_PRICES)?
@@ -173,6 +218,9 @@ impl<T: Reader> TenantCatalog<T> {
     pub fn payments(&self) -> Result<Vec<(PaymentId, PaymentRec)>> {
         (**self).payments(self.tenant_id())
     }
+    pub fn invoices(&self) -> Result<Vec<(InvoiceId, InvoiceRec)>> {
+        (**self).invoices(self.tenant_id())
+    }
 }
 
 impl TenantCatalog<WriteTransaction> {
@@ -183,6 +231,13 @@ impl TenantCatalog<WriteTransaction> {
     pub fn add_sub_event(&mut self, r: &SubEventRec) -> Result<()> {
         let t = self.tenant_id();
         (**self).add_sub_event(t, r)
+    }
+    /// Issues an invoice of this tenant's under the next number of `year`.
+    pub fn insert_invoice(&mut self, year: i16, r: InvoiceRec) -> Result<(InvoiceId, InvoiceRec)> {
+        if r.tenant != self.tenant_id() {
+            return Err(crate::error::StoreError::NotFound);
+        }
+        (**self).insert_invoice(year, r)
     }
     /// Records a payment of this tenant's; `None` when its charge was recorded already.
     pub fn insert_payment(&mut self, r: &PaymentRec) -> Result<Option<PaymentId>> {

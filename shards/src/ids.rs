@@ -107,6 +107,10 @@ id_u64!(
     PaymentId
 );
 id_u64!(
+    /// An invoice or credit note, ordered by time of issue.
+    InvoiceId
+);
+id_u64!(
     /// A per-tenant secret slot (session material and the like).
     SecretId
 );

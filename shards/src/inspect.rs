@@ -74,6 +74,8 @@ pub fn all_rows(db: &Database) -> Result<Vec<RawRow>> {
     dump(db, c::PAYMENTS, &mut out)?;
     dump(db, c::PAYMENT_CHARGES, &mut out)?;
     dump(db, c::TENANT_PAYMENTS, &mut out)?;
+    dump(db, c::INVOICES, &mut out)?;
+    dump(db, c::TENANT_INVOICES, &mut out)?;
     dump(db, s::SETTINGS, &mut out)?;
     dump(db, s::POSTS_BY_DAY, &mut out)?;
     dump(db, s::SECRETS, &mut out)?;
@@ -136,6 +138,8 @@ const KNOWN: &[&str] = &[
     "payments",
     "payment_charges",
     "tenant_payments",
+    "invoices",
+    "tenant_invoices",
     "posts_by_day",
     "tenant_settings",
     "tenant_secrets",

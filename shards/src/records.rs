@@ -310,6 +310,43 @@ impl Record for PaymentRec {
     const NAME: &'static str = "payment";
 }
 
+/// One line of an invoice.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InvoiceLineRec {
+    pub description: String,
+    pub quantity: u32,
+    /// Gross (tax included), minor units.
+    pub amount: u64,
+}
+
+/// An invoice for a payment, numbered without gaps per reseller and year (`2026-000001`): the
+/// number is taken from a counter in the same transaction that stores the invoice.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InvoiceRec {
+    pub number: String,
+    pub tenant: TenantId,
+    pub payment: u64,
+    pub issued_at: i64,
+    pub currency: String,
+    pub lines: Vec<InvoiceLineRec>,
+    /// Tax rate in basis points (2000 = 20 %).
+    pub tax_rate_bp: u32,
+    /// Minor units: `net + tax = total`, the total being what was paid.
+    pub net: u64,
+    pub tax: u64,
+    pub total: u64,
+    /// The seller and the buyer as they were named when it was issued.
+    pub seller: String,
+    pub buyer: String,
+    /// The payment's reference (a transfer's, or Telegram's charge id).
+    pub reference: String,
+}
+impl Record for InvoiceRec {
+    const TAG: u8 = 29;
+    const VERSION: u8 = 1;
+    const NAME: &'static str = "invoice";
+}
+
 /// Something wrong that a person should see and acknowledge: a quarantined worker, a revoked
 /// session, a campaign paused by the server, a disk nearly full.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

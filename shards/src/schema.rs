@@ -87,6 +87,8 @@ fn catalog_v7(tx: &WriteTransaction) -> Result<(), redb::Error> {
     tx.open_table(PAYMENTS)?;
     tx.open_table(PAYMENT_CHARGES)?;
     tx.open_table(TENANT_PAYMENTS)?;
+    tx.open_table(INVOICES)?;
+    tx.open_table(TENANT_INVOICES)?;
     Ok(())
 }
 

@@ -5,14 +5,15 @@ use redb::TableDefinition;
 
 use crate::ids::{
     AccountId, AlertId, ApiKeyId, AuditId, CampaignId, ChatId, Day, FamilyId, InvitationId,
-    MediaId, PaymentId, PlanId, ReportId, SecretId, TemplateId, TenantId,
+    InvoiceId, MediaId, PaymentId, PlanId, ReportId, SecretId, TemplateId, TenantId,
 };
 use crate::record::Rec;
 use crate::records::{
     AccountPrefsRec, AccountRec, AlertRec, ApiKeyRec, AuditRec, BrowserSessionRec, CampaignRec,
-    DeliveryRec, FamilyRec, GroupRec, InvitationRec, MediaRec, PaymentRec, PlanPriceRec, PlanRec,
-    RefreshRec, ReportRec, RunRec, SessionRec, SettingsRec, SubEventRec, SubscriptionRec,
-    TelegramLinkRec, TemplateRec, TemplateVersionRec, TenantRec, TgUserRec, VariablesRec,
+    DeliveryRec, FamilyRec, GroupRec, InvitationRec, InvoiceRec, MediaRec, PaymentRec,
+    PlanPriceRec, PlanRec, RefreshRec, ReportRec, RunRec, SessionRec, SettingsRec, SubEventRec,
+    SubscriptionRec, TelegramLinkRec, TemplateRec, TemplateVersionRec, TenantRec, TgUserRec,
+    VariablesRec,
 };
 
 /// `schema_version`, `kind`, `shard_index`, `shard_count`: present in every file.
@@ -112,6 +113,11 @@ pub mod catalog {
     /// `provider:charge id` → the payment: a charge is credited once.
     pub const PAYMENT_CHARGES: TableDefinition<&str, PaymentId> =
         TableDefinition::new("payment_charges");
+    pub const INVOICES: TableDefinition<InvoiceId, Rec<InvoiceRec>> =
+        TableDefinition::new("invoices");
+    /// `(tenant, invoice)` of each tenant's invoices.
+    pub const TENANT_INVOICES: TableDefinition<(TenantId, InvoiceId), ()> =
+        TableDefinition::new("tenant_invoices");
     /// `(tenant, payment)` of each tenant's payments.
     pub const TENANT_PAYMENTS: TableDefinition<(TenantId, PaymentId), ()> =
         TableDefinition::new("tenant_payments");

@@ -29,6 +29,7 @@ pub fn router() -> OpenApiRouter<Shared> {
         .routes(routes!(cancel))
         .routes(routes!(resume))
         .routes(routes!(change_plan))
+        .routes(routes!(list_invoices))
         .routes(routes!(record_payment))
         .routes(routes!(run_renewals))
 }
@@ -406,6 +407,70 @@ async fn change_plan(
     }))
 }
 
+#[derive(Serialize, ToSchema)]
+pub struct InvoiceLineOut {
+    pub description: String,
+    pub quantity: u32,
+    /// Tax included, minor units.
+    pub amount: u64,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct InvoiceOut {
+    pub id: u64,
+    /// Gapless per reseller and year: `2026-000001`.
+    #[schema(example = "2026-000001")]
+    pub number: String,
+    pub issued_at: String,
+    pub currency: String,
+    pub lines: Vec<InvoiceLineOut>,
+    /// Basis points: 2000 is 20 %.
+    pub tax_rate_bp: u32,
+    /// Minor units: `net + tax = total`.
+    pub net: u64,
+    pub tax: u64,
+    pub total: u64,
+    pub seller: String,
+    pub buyer: String,
+    pub reference: String,
+    pub payment_id: u64,
+}
+
+/// The tenant's invoices, oldest first (owners and admins).
+#[utoipa::path(get, path = "/api/v1/tenants/{id}/invoices", tag = "billing", params(("id" = u64, Path, description = "Tenant id")),
+    responses((status = 200, body = Vec<InvoiceOut>), (status = 403, body = ErrorEnvelope), (status = 404, body = ErrorEnvelope)),
+    security(("bearer" = [])))]
+async fn list_invoices(t: TenantCtx) -> AppResult<Json<Vec<InvoiceOut>>> {
+    let all = blocking(move || Ok(t.scope.catalog_read()?.invoices()?)).await?;
+    Ok(Json(
+        all.into_iter()
+            .map(|(id, r)| InvoiceOut {
+                id: id.0,
+                number: r.number,
+                issued_at: rfc3339(r.issued_at),
+                currency: r.currency,
+                lines: r
+                    .lines
+                    .into_iter()
+                    .map(|l| InvoiceLineOut {
+                        description: l.description,
+                        quantity: l.quantity,
+                        amount: l.amount,
+                    })
+                    .collect(),
+                tax_rate_bp: r.tax_rate_bp,
+                net: r.net,
+                tax: r.tax,
+                total: r.total,
+                seller: r.seller,
+                buyer: r.buyer,
+                reference: r.reference,
+                payment_id: r.payment,
+            })
+            .collect(),
+    ))
+}
+
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PaymentIn {
@@ -429,6 +494,8 @@ pub struct PaymentIn {
 #[derive(Serialize, ToSchema)]
 pub struct PaymentRecorded {
     pub payment_id: u64,
+    /// The invoice issued for it, numbered without gaps per year: `2026-000001`.
+    pub invoice_number: String,
     pub subscription: SubscriptionOut,
 }
 
@@ -452,9 +519,11 @@ async fn record_payment(
     let now = st.now();
     let tenant = t.scope.tenant_id();
     let st2 = st.clone();
+    let issuer = billing::issuer(&st);
     let credited = blocking(move || {
         billing::record_manual(
             &t.scope,
+            &issuer,
             ManualPayment {
                 amount: b.amount,
                 currency: b.currency,
@@ -476,6 +545,7 @@ async fn record_payment(
         StatusCode::CREATED,
         Json(PaymentRecorded {
             payment_id: credited.payment.0,
+            invoice_number: credited.invoice,
             subscription: sub_view(&credited.subscription),
         }),
     ))

@@ -194,6 +194,41 @@ async fn a_trial_lapses_on_time_and_a_transfer_brings_the_tenant_back() {
     app.post(&pay, &admin, transfer)
         .await
         .expect_err(409, "billing.payment_recorded");
+    // Its invoice: the first number of the year, 20 % KDV inside the total.
+    let year = jiff::Timestamp::from_second(now)
+        .unwrap()
+        .to_zoned_datetime(jiff::tz::TimeZone::UTC)
+        .year();
+    assert_eq!(r["invoice_number"], format!("{year}-000001"));
+    let inv = app
+        .get(&format!("/api/v1/tenants/{tenant}/invoices"), &owner.access)
+        .await
+        .expect(200)
+        .clone();
+    assert_eq!(
+        inv.as_array().unwrap().len(),
+        1,
+        "the refused duplicate issued nothing"
+    );
+    let i = &inv[0];
+    assert_eq!(
+        (
+            &i["net"],
+            &i["tax"],
+            &i["total"],
+            &i["tax_rate_bp"],
+            &i["buyer"],
+            &i["reference"]
+        ),
+        (
+            &json!(41_583),
+            &json!(8_317),
+            &json!(49_900),
+            &json!(2000),
+            &json!("Çiçekçi Ayşe"),
+            &json!("EFT-0001")
+        )
+    );
     let t = tenant_row(&app, &admin, tenant).await;
     assert_eq!(t["status"], "active", "paid, the tenant works again");
     let s = app.get(&sub, &owner.access).await.expect(200).clone();
@@ -369,6 +404,13 @@ async fn the_subscription_screen_starts_a_trial_and_an_admin_records_a_transfer(
         .clone();
     assert_eq!(s["payments"].as_array().unwrap().len(), 1);
     assert_eq!(s["payments"][0]["amount"], 149_990);
+    // The first invoice of this appliance.
+    let inv = app
+        .get(&format!("/api/v1/tenants/{tenant}/invoices"), &admin)
+        .await
+        .expect(200)
+        .clone();
+    assert!(inv[0]["number"].as_str().unwrap().ends_with("-000001"));
     assert_eq!(s["subscription"]["state"], "active");
     app.stop().await.unwrap();
 }
@@ -477,7 +519,8 @@ async fn plans_change_at_once_in_a_trial_at_the_period_end_downward_and_after_pa
         (&c["change"], &c["credit"], &c["charge"]),
         (&json!("payment_required"), &json!(900), &json!(900))
     );
-    // The renewal pays for the smaller plan, which applies then.
+    // The renewal pays for the smaller plan, which applies then; its invoice is the next
+    // number.
     let r = app
         .post(
             &format!("/api/v1/tenants/{tenant}/payments"),
@@ -497,5 +540,23 @@ async fn plans_change_at_once_in_a_trial_at_the_period_end_downward_and_after_pa
     );
     let t = tenant_row(&app, &admin, tenant).await;
     assert_eq!(t["plan_id"], small);
+    let inv = app
+        .get(&format!("/api/v1/tenants/{tenant}/invoices"), &admin)
+        .await
+        .expect(200)
+        .clone();
+    let numbers: Vec<&str> = inv
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["number"].as_str().unwrap().split('-').nth(1).unwrap())
+        .collect();
+    assert_eq!(numbers, ["000001", "000002"]);
+    assert!(
+        inv[1]["lines"][0]["description"]
+            .as_str()
+            .unwrap()
+            .starts_with("Küçük")
+    );
     app.stop().await.unwrap();
 }

@@ -8,8 +8,8 @@ pub mod proration;
 
 use botyard_shards::ids::{AccountId, PaymentId, PlanId, TenantId};
 use botyard_shards::records::{
-    AuditRec, PaymentProviderRec, PaymentRec, PlanPriceRec, SubEventRec, SubStateRec,
-    SubscriptionRec, TenantStatus,
+    AuditRec, InvoiceLineRec, InvoiceRec, PaymentProviderRec, PaymentRec, PlanPriceRec,
+    SubEventRec, SubStateRec, SubscriptionRec, TenantStatus,
 };
 use botyard_shards::{TenantCatalog, TenantScope, WriteTransaction};
 
@@ -420,17 +420,47 @@ pub struct ManualPayment {
     pub days: u32,
 }
 
+/// Who issues invoices and at what tax.
+#[derive(Clone, Debug)]
+pub struct Issuer {
+    pub seller: String,
+    /// Basis points (2000 = 20 %), for money other than Stars.
+    pub tax_bp: u32,
+}
+
+pub fn issuer(st: &AppState) -> Issuer {
+    Issuer {
+        seller: st.appliance().brand.name.clone(),
+        tax_bp: st.config.billing.tax_percent.saturating_mul(100),
+    }
+}
+
+/// `total` (tax included) split into `(net, tax)` at `tax_bp`, the net rounded half up.
+pub fn split_tax(total: u64, tax_bp: u32) -> (u64, u64) {
+    let d = 10_000u128 + u128::from(tax_bp);
+    let net = (u128::from(total) * 10_000 + d / 2) / d;
+    let net = u64::try_from(net).unwrap_or(total).min(total);
+    (net, total - net)
+}
+
 /// What crediting a payment did.
 #[derive(Clone, Debug)]
 pub struct Credited {
     pub payment: PaymentId,
+    /// The invoice issued for it (`2026-000001`).
+    pub invoice: String,
     pub subscription: SubscriptionRec,
     /// The tenant was suspended by billing and is active again: its worker should start.
     pub resumed: bool,
 }
 
 /// Records a transfer and extends the subscription as a Stars payment would.
-pub fn record_manual(scope: &TenantScope, p: ManualPayment, now: i64) -> AppResult<Credited> {
+pub fn record_manual(
+    scope: &TenantScope,
+    issuer: &Issuer,
+    p: ManualPayment,
+    now: i64,
+) -> AppResult<Credited> {
     let reference = p.reference.trim().to_string();
     if reference.is_empty() || reference.chars().count() > 100 {
         return Err(invalid(
@@ -457,9 +487,7 @@ pub fn record_manual(scope: &TenantScope, p: ManualPayment, now: i64) -> AppResu
             .or(existing.as_ref().map(lifecycle::renewal_plan))
             .or(c.tenant()?.plan)
             .ok_or_else(|| invalid("plan_id", "the tenant has no plan: name the one paid for"))?;
-        if c.plan(plan)?.is_none() {
-            return Err(AppError::NotFound("plan"));
-        }
+        let plan_name = c.plan(plan)?.ok_or(AppError::NotFound("plan"))?.name;
         let stars = c.plan_price(plan)?.map_or(0, |x| x.stars);
         let payment = c
             .insert_payment(&PaymentRec {
@@ -491,6 +519,33 @@ pub fn record_manual(scope: &TenantScope, p: ManualPayment, now: i64) -> AppResu
         record_step(c, &s, &step, actor, now)?;
         use_plan(c, s.plan, now)?;
         let mut t = c.tenant()?;
+        let tax_bp = if currency == "XTR" { 0 } else { issuer.tax_bp };
+        let (net, tax) = split_tax(p.amount, tax_bp);
+        let year = jiff::Timestamp::from_second(now)
+            .map(|ts| ts.to_zoned_datetime(jiff::tz::TimeZone::UTC).year())
+            .unwrap_or(1970);
+        let (_, invoice) = c.insert_invoice(
+            year,
+            InvoiceRec {
+                number: String::new(),
+                tenant,
+                payment: payment.0,
+                issued_at: now,
+                currency: currency.clone(),
+                lines: vec![InvoiceLineRec {
+                    description: format!("{plan_name} · {} days", p.days),
+                    quantity: 1,
+                    amount: p.amount,
+                }],
+                tax_rate_bp: tax_bp,
+                net,
+                tax,
+                total: p.amount,
+                seller: issuer.seller.clone(),
+                buyer: t.name.clone(),
+                reference: reference.clone(),
+            },
+        )?;
         let resumed = was_suspended && t.status == TenantStatus::Suspended;
         if resumed {
             t.status = TenantStatus::Active;
@@ -499,6 +554,7 @@ pub fn record_manual(scope: &TenantScope, p: ManualPayment, now: i64) -> AppResu
         }
         Ok(Credited {
             payment,
+            invoice: invoice.number,
             subscription: s,
             resumed,
         })
@@ -605,6 +661,19 @@ pub async fn renewals(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn tax_included_in_a_total_is_split_to_the_minor_unit() {
+        // 499.00 TL with 20 % KDV: 415.83 + 83.17.
+        assert_eq!(split_tax(49_900, 2000), (41_583, 8_317));
+        assert_eq!(split_tax(120, 2000), (100, 20));
+        assert_eq!(split_tax(1, 2000), (1, 0));
+        assert_eq!(split_tax(250, 0), (250, 0));
+        assert_eq!(
+            split_tax(u64::MAX, 2000).0 + split_tax(u64::MAX, 2000).1,
+            u64::MAX
+        );
+    }
 
     #[test]
     fn amounts_are_read_as_people_type_them() {

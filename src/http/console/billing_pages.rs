@@ -209,6 +209,7 @@ pub async fn record_transfer(
     Form(f): Form<TransferForm>,
 ) -> Response {
     let st2 = st.clone();
+    let issuer = billing::issuer(&st);
     let r = act(
         st,
         v,
@@ -225,6 +226,7 @@ pub async fn record_transfer(
                 .ok_or_else(|| AppError::invalid("paid_on", "a date"))?;
             billing::record_manual(
                 scope,
+                &issuer,
                 billing::ManualPayment {
                     amount,
                     currency: f.currency,
