@@ -205,6 +205,11 @@ try {
       .catch(async (e) => { throw new Error(`deliveries chart: ${await owner.textContent('[data-chart="deliveries"]')}`); });
     check(true, "the statistics charts are drawn from the API with the session cookie");
     await snap(owner, "tenant-charts");
+    await owner.click("nav.sub >> text=Subscription");
+    await owner.waitForURL(/\/subscription$/);
+    check(await owner.locator("text=Payments").count() >= 1, "the subscription screen shows its history and payments");
+    await snap(owner, "subscription");
+    await owner.goBack();
     const form = owner.locator("section:has(h2:text('Groups')) form:has(input[type=checkbox])").first();
     await form.locator("input[type=checkbox]").check();
     await form.locator("input[name=tags]").fill("kampanya");
