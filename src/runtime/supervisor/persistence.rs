@@ -200,6 +200,9 @@ impl Supervisor {
         if !batch.is_empty() {
             self.ingest.submit_batch(tenant, batch).await?;
         }
+        // Counted as soon as they are committed: a stop while the chat changes below are
+        // written must not leave stored events uncounted.
+        status.send_modify(|s| s.events_stored += events.len() as u64);
         let changes = ingestion::chat_changes(events);
         if !changes.is_empty() {
             let store = self.store.clone();
@@ -218,7 +221,6 @@ impl Supervisor {
                 }
             }
         }
-        status.send_modify(|s| s.events_stored += events.len() as u64);
         Ok(())
     }
 }
