@@ -111,15 +111,7 @@ async fn main() {
         let t = Instant::now();
         fill(dir.path(), n);
         let filled = t.elapsed().as_secs_f64();
-        let mut c = botyard::config::Config {
-            data_dir: dir.path().to_path_buf(),
-            ..botyard::config::Config::default()
-        };
-        c.store.shards = 4;
-        c.log.level = "error".into();
-        c.workers.cgroup = false;
-        c.admin.email = Some(ADMIN_EMAIL.into());
-        c.admin.password = Some(botyard::config::Secret::new(ADMIN_PASSWORD));
+        let c = common::store_config(dir.path(), ADMIN_EMAIL, ADMIN_PASSWORD);
         // Started the day the trials end: its own first pass finds them due, so the clock is
         // set back a minute and moved on by hand.
         let clock = Arc::new(ManualClock::new(T0 + 7 * lifecycle::DAY - 60));

@@ -456,15 +456,7 @@ fn bench_app() {
         .build()
         .expect("runtime");
     rt.block_on(async {
-        let mut c = botyard::config::Config {
-            data_dir: dir.clone(),
-            ..botyard::config::Config::default()
-        };
-        c.store.shards = 4;
-        c.log.level = "error".into();
-        c.workers.cgroup = false;
-        c.admin.email = Some(ADMIN_EMAIL.into());
-        c.admin.password = Some(botyard::config::Secret::new(ADMIN_PASSWORD));
+        let c = common::store_config(&dir, ADMIN_EMAIL, ADMIN_PASSWORD);
         // The store's last day is TODAY: the server's clock is set to its noon (UTC), so the
         // dashboard's today, week and heat map fall on days with traffic.
         let noon = i64::from(TODAY.0) * 86_400 + 12 * 3600;

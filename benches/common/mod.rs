@@ -258,3 +258,18 @@ pub async fn api_login(c: &reqwest::Client, base: &str, email: &str, password: &
         .expect("json");
     r["access_token"].as_str().expect("token").to_string()
 }
+
+/// The configuration of an in-process appliance on an existing 4-shard store at `dir`, quiet,
+/// without cgroups, with this first admin.
+pub fn store_config(dir: &std::path::Path, email: &str, password: &str) -> Config {
+    let mut c = Config {
+        data_dir: dir.to_path_buf(),
+        ..Config::default()
+    };
+    c.store.shards = 4;
+    c.log.level = "error".into();
+    c.workers.cgroup = false;
+    c.admin.email = Some(email.into());
+    c.admin.password = Some(botyard::config::Secret::new(password));
+    c
+}
