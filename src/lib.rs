@@ -170,6 +170,7 @@ pub async fn run_with(
         supervisor: supervisor.clone(),
         scheduler: scheduler.clone(),
         tokens: TokenKeys::new(&jwt_secret, config.auth.access_ttl_secs as i64),
+        payload_key: crate::domain::billing::stars::PayloadKey::derive(&jwt_secret),
         hashes: HashPool::new(config.auth.hash_workers, config.auth.hash_queue),
         lockout: Lockout::new(LockoutPolicy {
             threshold: config.auth.lockout_threshold.max(1),
@@ -205,6 +206,7 @@ pub async fn run_with(
 
     let app = http::router(st.clone());
     telegram_link::spawn_inbox(&st);
+    crate::domain::billing::stars::spawn_inbox(&st);
     st.ready.store(true, Ordering::SeqCst);
     let starter = startup::start_workers(&st, demo.as_ref().map(|d| d.tenant));
     startup::banner(

@@ -264,6 +264,7 @@ pub struct Background {
     pruner: (oneshot::Sender<()>, tokio::task::JoinHandle<()>),
     disk: (oneshot::Sender<()>, tokio::task::JoinHandle<()>),
     renewals: (oneshot::Sender<()>, tokio::task::JoinHandle<()>),
+    reconciliations: (oneshot::Sender<()>, tokio::task::JoinHandle<()>),
     supervisor: Arc<Supervisor>,
     ingest: Ingest,
     store: Arc<Store>,
@@ -303,8 +304,15 @@ impl Background {
             Duration::from_secs(60),
             renew_stop_rx,
         ));
+        let (recon_stop, recon_stop_rx) = oneshot::channel::<()>();
+        let recon_task = tokio::spawn(crate::domain::billing::stars::reconciliations(
+            Arc::downgrade(st),
+            Duration::from_secs(24 * 3600),
+            recon_stop_rx,
+        ));
         Background {
             starter,
+            reconciliations: (recon_stop, recon_task),
             scheduler: (sched_stop, sched_task),
             pruner: (prune_stop, prune_task),
             disk: (disk_stop, disk_task),
@@ -327,6 +335,8 @@ impl Background {
         let _ = self.disk.1.await;
         let _ = self.renewals.0.send(());
         let _ = self.renewals.1.await;
+        let _ = self.reconciliations.0.send(());
+        let _ = self.reconciliations.1.await;
         self.supervisor.shutdown().await;
         drop(st);
         drop(self.supervisor);

@@ -45,6 +45,8 @@ pub struct AppState {
     pub link_codes: crate::domain::telegram_link::codes::LinkCodes,
     /// One-time console sign-in links the platform bot's `/web` hands out.
     pub web_links: crate::domain::telegram_link::codes::LinkCodes,
+    /// Signs the payloads of Stars invoices.
+    pub payload_key: crate::domain::billing::stars::PayloadKey,
     pub ready: AtomicBool,
     /// The dashboard's slow facts, shared for a moment (see `domain::overview`).
     pub overview: crate::domain::overview::Cache,

@@ -8,8 +8,8 @@ use crate::catalog::CatalogTx;
 use crate::error::Result;
 use crate::ids::{InvoiceId, PaymentId, PlanId, TenantId};
 use crate::records::{
-    AuditRec, InvoiceRec, PaymentProviderRec, PaymentRec, PlanPriceRec, SubEventRec,
-    SubscriptionRec, TenantRec,
+    AuditRec, BillingProfileRec, InvoiceKindRec, InvoiceRec, PaymentProviderRec, PaymentRec,
+    PlanPriceRec, SubEventRec, SubscriptionRec, TenantRec,
 };
 use crate::scope::{AdminScope, TenantCatalog};
 use crate::tables::catalog::*;
@@ -103,6 +103,61 @@ impl<T: Reader> CatalogTx<T> {
         Ok(out)
     }
 
+    pub(crate) fn invoice(&self, id: InvoiceId) -> Result<Option<InvoiceRec>> {
+        self.tx
+            .table(INVOICES)?
+            .get(id)?
+            .map(|v| v.value().decode())
+            .transpose()
+            .map_err(Into::into)
+    }
+
+    pub(crate) fn payment(&self, id: PaymentId) -> Result<Option<PaymentRec>> {
+        self.tx
+            .table(PAYMENTS)?
+            .get(id)?
+            .map(|v| v.value().decode())
+            .transpose()
+            .map_err(Into::into)
+    }
+
+    /// The payment recorded for a provider's charge, if any.
+    pub fn payment_by_charge(
+        &self,
+        provider: PaymentProviderRec,
+        charge_id: &str,
+    ) -> Result<Option<(PaymentId, PaymentRec)>> {
+        let key = charge_key(provider, charge_id);
+        let Some(id) = self
+            .tx
+            .table(PAYMENT_CHARGES)?
+            .get(key.as_str())?
+            .map(|v| v.value())
+        else {
+            return Ok(None);
+        };
+        Ok(self.payment(id)?.map(|p| (id, p)))
+    }
+
+    /// Every payment, oldest first (the reseller's revenue, reconciliation).
+    pub fn all_payments(&self) -> Result<Vec<(PaymentId, PaymentRec)>> {
+        let mut out = Vec::new();
+        for row in self.tx.table(PAYMENTS)?.iter()? {
+            let (k, v) = row?;
+            out.push((k.value(), v.value().decode()?));
+        }
+        Ok(out)
+    }
+
+    pub(crate) fn billing_profile(&self, tenant: TenantId) -> Result<Option<BillingProfileRec>> {
+        self.tx
+            .table(BILLING_PROFILES)?
+            .get(tenant)?
+            .map(|v| v.value().decode())
+            .transpose()
+            .map_err(Into::into)
+    }
+
     /// Every invoice, newest first, at most `limit` (the reseller's books).
     pub fn all_invoices(&self, limit: usize) -> Result<Vec<(InvoiceId, InvoiceRec)>> {
         let mut out = Vec::new();
@@ -115,15 +170,24 @@ impl<T: Reader> CatalogTx<T> {
 }
 
 impl CatalogTx<WriteTransaction> {
-    /// Stores an invoice under the next number of `year` (`2026-000001`): the counter moves
-    /// in this transaction, so a number is used once and none is skipped.
+    /// Stores an invoice under the next number of `year` (`2026-000001`; a credit note
+    /// `CN-2026-000001`, its own series): the counter moves in this transaction, so a number
+    /// is used once and none is skipped.
     pub(crate) fn insert_invoice(
         &mut self,
         year: i16,
         mut r: InvoiceRec,
     ) -> Result<(InvoiceId, InvoiceRec)> {
-        let n = self.next_id(&format!("invoice_number_{year}"))?;
-        r.number = format!("{year}-{n:06}");
+        r.number = match r.kind {
+            InvoiceKindRec::Invoice => {
+                let n = self.next_id(&format!("invoice_number_{year}"))?;
+                format!("{year}-{n:06}")
+            }
+            InvoiceKindRec::CreditNote => {
+                let n = self.next_id(&format!("credit_note_number_{year}"))?;
+                format!("CN-{year}-{n:06}")
+            }
+        };
         let id = InvoiceId(self.next_id("invoice")?);
         self.tx
             .open_table(INVOICES)?
@@ -181,6 +245,29 @@ impl CatalogTx<WriteTransaction> {
         Ok(())
     }
 
+    /// Replaces a recorded payment (a refund, a flag); its charge and tenant stay.
+    pub(crate) fn put_payment(&mut self, id: PaymentId, r: &PaymentRec) -> Result<()> {
+        match self.payment(id)? {
+            Some(old) if old.tenant == r.tenant && old.charge_id == r.charge_id => {}
+            _ => return Err(crate::error::StoreError::NotFound),
+        }
+        self.tx
+            .open_table(PAYMENTS)?
+            .insert(id, crate::catalog::enc(r)?)?;
+        Ok(())
+    }
+
+    pub(crate) fn put_billing_profile(
+        &mut self,
+        tenant: TenantId,
+        r: &BillingProfileRec,
+    ) -> Result<()> {
+        self.tx
+            .open_table(BILLING_PROFILES)?
+            .insert(tenant, crate::catalog::enc(r)?)?;
+        Ok(())
+    }
+
     /// Records a payment; `None` when its charge was recorded already (a payment is credited
     /// once, however often it is reported).
     pub(crate) fn insert_payment(&mut self, r: &PaymentRec) -> Result<Option<PaymentId>> {
@@ -221,6 +308,21 @@ impl<T: Reader> TenantCatalog<T> {
     pub fn invoices(&self) -> Result<Vec<(InvoiceId, InvoiceRec)>> {
         (**self).invoices(self.tenant_id())
     }
+    /// One of this tenant's invoices (another tenant's is not found).
+    pub fn invoice(&self, id: InvoiceId) -> Result<Option<InvoiceRec>> {
+        Ok((**self)
+            .invoice(id)?
+            .filter(|r| r.tenant == self.tenant_id()))
+    }
+    /// One of this tenant's payments (another tenant's is not found).
+    pub fn payment(&self, id: PaymentId) -> Result<Option<PaymentRec>> {
+        Ok((**self)
+            .payment(id)?
+            .filter(|r| r.tenant == self.tenant_id()))
+    }
+    pub fn billing_profile(&self) -> Result<Option<BillingProfileRec>> {
+        (**self).billing_profile(self.tenant_id())
+    }
 }
 
 impl TenantCatalog<WriteTransaction> {
@@ -238,6 +340,17 @@ impl TenantCatalog<WriteTransaction> {
             return Err(crate::error::StoreError::NotFound);
         }
         (**self).insert_invoice(year, r)
+    }
+    /// Replaces one of this tenant's payments (a refund).
+    pub fn put_payment(&mut self, id: PaymentId, r: &PaymentRec) -> Result<()> {
+        if r.tenant != self.tenant_id() {
+            return Err(crate::error::StoreError::NotFound);
+        }
+        (**self).put_payment(id, r)
+    }
+    pub fn put_billing_profile(&mut self, r: &BillingProfileRec) -> Result<()> {
+        let t = self.tenant_id();
+        (**self).put_billing_profile(t, r)
     }
     /// Records a payment of this tenant's; `None` when its charge was recorded already.
     pub fn insert_payment(&mut self, r: &PaymentRec) -> Result<Option<PaymentId>> {
@@ -280,6 +393,24 @@ impl BillingTx<'_> {
     }
     pub fn audit(&mut self, r: &AuditRec) -> Result<()> {
         self.c.audit(r).map(|_| ())
+    }
+    /// Records a payment that no tenant's subscription takes (its tenant is gone), so the
+    /// books show it and the admin can give it back; `None` when recorded already.
+    pub fn insert_unowned_payment(&mut self, r: &PaymentRec) -> Result<Option<PaymentId>> {
+        if self.c.tenant(r.tenant)?.is_some() {
+            return Err(crate::error::StoreError::NotFound);
+        }
+        self.c.insert_payment(r)
+    }
+    pub fn payment(&self, id: PaymentId) -> Result<Option<PaymentRec>> {
+        self.c.payment(id)
+    }
+    /// Marks a payment no tenant owns any more as given back.
+    pub fn put_unowned_payment(&mut self, id: PaymentId, r: &PaymentRec) -> Result<()> {
+        if self.c.tenant(r.tenant)?.is_some() {
+            return Err(crate::error::StoreError::NotFound);
+        }
+        self.c.put_payment(id, r)
     }
 }
 

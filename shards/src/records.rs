@@ -287,6 +287,22 @@ pub enum PaymentProviderRec {
     Manual,
 }
 
+/// Who paid in Telegram: what it takes to refund them.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PayerRec {
+    pub user_id: i64,
+    pub access_hash: i64,
+}
+
+/// A payment given back.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RefundRec {
+    pub at: i64,
+    pub by: Option<AccountId>,
+    /// The credit note issued for it (`CN-2026-000001`).
+    pub credit_note: String,
+}
+
 /// A payment credited to a tenant's subscription; unique by its provider's charge id.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PaymentRec {
@@ -303,11 +319,58 @@ pub struct PaymentRec {
     pub paid_at: i64,
     pub recorded_at: i64,
     pub recorded_by: Option<AccountId>,
+    /// The Telegram user who paid in Stars.
+    pub payer: Option<PayerRec>,
+    /// Set once it was given back.
+    pub refund: Option<RefundRec>,
+    /// Why it was not credited and is due back (its tenant was deleted), for the admin.
+    pub flag: Option<String>,
 }
 impl Record for PaymentRec {
     const TAG: u8 = 28;
-    const VERSION: u8 = 1;
+    const VERSION: u8 = 2;
     const NAME: &'static str = "payment";
+
+    fn upgrade(version: u8, body: &[u8]) -> Result<Self, crate::error::CodecError> {
+        #[derive(Deserialize)]
+        struct V1 {
+            tenant: TenantId,
+            provider: PaymentProviderRec,
+            amount: u64,
+            currency: String,
+            charge_id: String,
+            plan: PlanId,
+            days: u32,
+            paid_at: i64,
+            recorded_at: i64,
+            recorded_by: Option<AccountId>,
+        }
+        if version != 1 {
+            return Err(crate::error::CodecError::UnknownVersion {
+                record: Self::NAME,
+                version,
+            });
+        }
+        let v: V1 = postcard::from_bytes(body).map_err(|e| crate::error::CodecError::Decode {
+            record: Self::NAME,
+            reason: e.to_string(),
+        })?;
+        Ok(PaymentRec {
+            tenant: v.tenant,
+            provider: v.provider,
+            amount: v.amount,
+            currency: v.currency,
+            charge_id: v.charge_id,
+            plan: v.plan,
+            days: v.days,
+            paid_at: v.paid_at,
+            recorded_at: v.recorded_at,
+            recorded_by: v.recorded_by,
+            payer: None,
+            refund: None,
+            flag: None,
+        })
+    }
 }
 
 /// One line of an invoice.
@@ -319,8 +382,16 @@ pub struct InvoiceLineRec {
     pub amount: u64,
 }
 
-/// An invoice for a payment, numbered without gaps per reseller and year (`2026-000001`): the
-/// number is taken from a counter in the same transaction that stores the invoice.
+/// An invoice, or a credit note giving a payment back.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum InvoiceKindRec {
+    Invoice,
+    CreditNote,
+}
+
+/// An invoice for a payment, numbered without gaps per reseller and year (`2026-000001`;
+/// credit notes `CN-2026-000001`): the number is taken from a counter in the same transaction
+/// that stores the invoice.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct InvoiceRec {
     pub number: String,
@@ -340,11 +411,86 @@ pub struct InvoiceRec {
     pub buyer: String,
     /// The payment's reference (a transfer's, or Telegram's charge id).
     pub reference: String,
+    pub kind: InvoiceKindRec,
+    /// A credit note: the invoice it corrects.
+    pub corrects: Option<String>,
+    /// The seller's and the buyer's legal details, a line each (address, tax office and
+    /// number), as they were when it was issued.
+    pub seller_lines: Vec<String>,
+    pub buyer_lines: Vec<String>,
+    /// The language it is written in.
+    pub language: Language,
 }
 impl Record for InvoiceRec {
     const TAG: u8 = 29;
-    const VERSION: u8 = 1;
+    const VERSION: u8 = 2;
     const NAME: &'static str = "invoice";
+
+    fn upgrade(version: u8, body: &[u8]) -> Result<Self, crate::error::CodecError> {
+        #[derive(Deserialize)]
+        struct V1 {
+            number: String,
+            tenant: TenantId,
+            payment: u64,
+            issued_at: i64,
+            currency: String,
+            lines: Vec<InvoiceLineRec>,
+            tax_rate_bp: u32,
+            net: u64,
+            tax: u64,
+            total: u64,
+            seller: String,
+            buyer: String,
+            reference: String,
+        }
+        if version != 1 {
+            return Err(crate::error::CodecError::UnknownVersion {
+                record: Self::NAME,
+                version,
+            });
+        }
+        let v: V1 = postcard::from_bytes(body).map_err(|e| crate::error::CodecError::Decode {
+            record: Self::NAME,
+            reason: e.to_string(),
+        })?;
+        Ok(InvoiceRec {
+            number: v.number,
+            tenant: v.tenant,
+            payment: v.payment,
+            issued_at: v.issued_at,
+            currency: v.currency,
+            lines: v.lines,
+            tax_rate_bp: v.tax_rate_bp,
+            net: v.net,
+            tax: v.tax,
+            total: v.total,
+            seller: v.seller,
+            buyer: v.buyer,
+            reference: v.reference,
+            kind: InvoiceKindRec::Invoice,
+            corrects: None,
+            seller_lines: Vec::new(),
+            buyer_lines: Vec::new(),
+            language: Language::En,
+        })
+    }
+}
+
+/// A tenant's details for its invoices.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BillingProfileRec {
+    /// The name invoices are made out to; the tenant's name when empty.
+    pub legal_name: String,
+    pub address: String,
+    pub tax_office: String,
+    pub tax_number: String,
+    pub email: String,
+    pub updated_at: i64,
+}
+impl Record for BillingProfileRec {
+    const TAG: u8 = 30;
+    const VERSION: u8 = 1;
+    const NAME: &'static str = "billing profile";
 }
 
 /// Something wrong that a person should see and acknowledge: a quarantined worker, a revoked

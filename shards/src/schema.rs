@@ -75,7 +75,17 @@ const CATALOG_MIGRATIONS: &[Migration] = &[
         to: 7,
         run: catalog_v7,
     },
+    Migration {
+        to: 8,
+        run: catalog_v8,
+    },
 ];
+
+/// v8: tenants' billing profiles (payments and invoices gained fields: upgraded on read).
+fn catalog_v8(tx: &WriteTransaction) -> Result<(), redb::Error> {
+    tx.open_table(tables::catalog::BILLING_PROFILES)?;
+    Ok(())
+}
 
 /// v7: billing: plan prices, subscriptions with their due index and events, payments.
 fn catalog_v7(tx: &WriteTransaction) -> Result<(), redb::Error> {

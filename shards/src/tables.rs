@@ -9,11 +9,11 @@ use crate::ids::{
 };
 use crate::record::Rec;
 use crate::records::{
-    AccountPrefsRec, AccountRec, AlertRec, ApiKeyRec, AuditRec, BrowserSessionRec, CampaignRec,
-    DeliveryRec, FamilyRec, GroupRec, InvitationRec, InvoiceRec, MediaRec, PaymentRec,
-    PlanPriceRec, PlanRec, RefreshRec, ReportRec, RunRec, SessionRec, SettingsRec, SubEventRec,
-    SubscriptionRec, TelegramLinkRec, TemplateRec, TemplateVersionRec, TenantRec, TgUserRec,
-    VariablesRec,
+    AccountPrefsRec, AccountRec, AlertRec, ApiKeyRec, AuditRec, BillingProfileRec,
+    BrowserSessionRec, CampaignRec, DeliveryRec, FamilyRec, GroupRec, InvitationRec, InvoiceRec,
+    MediaRec, PaymentRec, PlanPriceRec, PlanRec, RefreshRec, ReportRec, RunRec, SessionRec,
+    SettingsRec, SubEventRec, SubscriptionRec, TelegramLinkRec, TemplateRec, TemplateVersionRec,
+    TenantRec, TgUserRec, VariablesRec,
 };
 
 /// `schema_version`, `kind`, `shard_index`, `shard_count`: present in every file.
@@ -121,6 +121,9 @@ pub mod catalog {
     /// `(tenant, payment)` of each tenant's payments.
     pub const TENANT_PAYMENTS: TableDefinition<(TenantId, PaymentId), ()> =
         TableDefinition::new("tenant_payments");
+    /// Each tenant's details for its invoices.
+    pub const BILLING_PROFILES: TableDefinition<TenantId, Rec<BillingProfileRec>> =
+        TableDefinition::new("billing_profiles");
 }
 
 pub mod shard {

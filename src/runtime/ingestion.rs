@@ -141,9 +141,11 @@ pub fn to_batch(tenant: TenantId, zone: &jiff::tz::TimeZone, events: &[IncomingE
             // Member counts and titles are chat state, not counters: the groups table keeps
             // them (member-count history comes with the statistics issue).
             IncomingEvent::MemberCountChanged { .. } | IncomingEvent::ChatTitleChanged { .. } => {}
-            // A bot's private commands are not group activity (the platform bot's link
-            // codes are handled by the supervisor).
-            IncomingEvent::Command { .. } => {}
+            // A bot's private commands and payments are not group activity (the platform
+            // bot's are handled by the supervisor; a tenant's own bot's are not the product's).
+            IncomingEvent::Command { .. }
+            | IncomingEvent::Precheckout { .. }
+            | IncomingEvent::Paid { .. } => {}
         }
     }
     b

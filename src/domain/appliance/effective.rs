@@ -29,6 +29,71 @@ pub struct Stored {
     pub brand_name: Option<String>,
     /// `#rrggbb`.
     pub accent: Option<String>,
+    /// The seller named on invoices.
+    #[serde(default)]
+    pub seller: Seller,
+}
+
+/// The reseller's legal details, printed on every invoice and credit note.
+#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(default)]
+pub struct Seller {
+    /// The brand's name when unset.
+    pub legal_name: Option<String>,
+    pub address: String,
+    pub tax_office: String,
+    pub tax_number: String,
+}
+
+impl Seller {
+    /// The lines under the seller's name (in Turkish labels: the invoices a Turkish
+    /// reseller issues are Turkish documents whatever the buyer reads).
+    pub fn lines(&self) -> Vec<String> {
+        crate::domain::billing::invoices::legal_lines(
+            &self.address,
+            &self.tax_office,
+            &self.tax_number,
+            botyard_shards::records::Language::Tr,
+        )
+    }
+
+    /// Checks what an admin typed.
+    pub fn parse(
+        legal_name: &str,
+        address: &str,
+        tax_office: &str,
+        tax_number: &str,
+    ) -> AppResult<Seller> {
+        let text = |field: &str, v: &str, max: usize| -> AppResult<String> {
+            let v = v.trim().replace("\r\n", "\n");
+            if v.chars().count() > max || v.chars().any(|c| c.is_control() && c != '\n') {
+                return Err(invalid(
+                    "appliance.seller",
+                    field,
+                    format!("at most {max} characters of text"),
+                ));
+            }
+            Ok(v)
+        };
+        let tax_number = text("seller_tax_number", tax_number, 11)?;
+        if !(tax_number.is_empty()
+            || (matches!(tax_number.len(), 10 | 11)
+                && tax_number.bytes().all(|b| b.is_ascii_digit())))
+        {
+            return Err(invalid(
+                "appliance.seller",
+                "seller_tax_number",
+                "10 digits (a tax number, VKN) or 11 (a citizen's number, TCKN)",
+            ));
+        }
+        let name = text("seller_legal_name", legal_name, 200)?.replace('\n', " ");
+        Ok(Seller {
+            legal_name: (!name.is_empty()).then_some(name),
+            address: text("seller_address", address, 500)?,
+            tax_office: text("seller_tax_office", tax_office, 100)?.replace('\n', " "),
+            tax_number,
+        })
+    }
 }
 
 impl Drop for Stored {
@@ -122,6 +187,7 @@ pub struct Effective {
     pub platform_bot_token: Option<Secret>,
     pub telegram: Option<(i32, Secret)>,
     pub brand: Brand,
+    pub seller: Seller,
     pub locked: Locked,
     /// What the console saved, for showing (secrets are never shown, only whether set).
     pub stored_public_url: Option<String>,
@@ -167,6 +233,7 @@ impl Effective {
                 accent: s.accent.as_deref().and_then(Rgb::parse),
                 logo,
             },
+            seller: s.seller.clone(),
             locked,
             stored_public_url: s.public_url.clone(),
             stored_accent: s.accent.clone(),
@@ -385,6 +452,7 @@ pub struct Changed {
     pub telegram: bool,
     pub public_url: bool,
     pub brand: bool,
+    pub seller: bool,
 }
 
 pub(super) fn changed(a: &Stored, b: &Stored) -> Changed {
@@ -393,6 +461,7 @@ pub(super) fn changed(a: &Stored, b: &Stored) -> Changed {
         telegram: a.api_id != b.api_id || a.api_hash != b.api_hash,
         public_url: a.public_url != b.public_url,
         brand: a.brand_name != b.brand_name || a.accent != b.accent,
+        seller: a.seller != b.seller,
     }
 }
 

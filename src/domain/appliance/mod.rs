@@ -80,6 +80,31 @@ async fn apply(st: &Shared, next: &Stored, logo: Option<Arc<Logo>>, what: &Chang
     }
 }
 
+/// Saves the seller's legal details printed on invoices from now on.
+pub async fn save_seller(st: &Shared, actor: AccountId, seller: Seller) -> AppResult<()> {
+    let _one_at_a_time = st.appliance_save.lock().await;
+    let (store, keyring) = (st.store.clone(), st.keyring.clone());
+    let now = st.now();
+    let next = blocking(move || {
+        let (mut next, _) = load(&store, &keyring)?;
+        next.seller = seller;
+        let sealed = seal_settings(&keyring, &next)?;
+        store.catalog_write(|c| {
+            c.put_secret(SETTINGS, &sealed)?;
+            c.audit(&audit(actor, now, "appliance.seller", String::new()))?;
+            Ok::<_, AppError>(())
+        })?;
+        Ok(next)
+    })
+    .await?;
+    let what = Changed {
+        seller: true,
+        ..Changed::default()
+    };
+    apply(st, &next, st.appliance().brand.logo.clone(), &what).await;
+    Ok(())
+}
+
 /// Stores a new logo (or removes it with `None`) and shows it at once.
 pub async fn set_logo(st: &Shared, actor: AccountId, bytes: Option<Vec<u8>>) -> AppResult<()> {
     let _one_at_a_time = st.appliance_save.lock().await;

@@ -130,6 +130,35 @@ pub fn pay(s: &mut SubscriptionRec, plan: PlanId, stars: u32, days: u32, now: i6
     }
 }
 
+/// A paid upgrade: the new plan at once and a new period from now (the unused part of the old
+/// one was credited in its price: see `proration`).
+pub fn upgrade(s: &mut SubscriptionRec, plan: PlanId, stars: u32, days: u32, now: i64) -> Step {
+    let from = s.state;
+    s.plan = plan;
+    s.next_plan = None;
+    s.stars = stars;
+    s.period_start = now;
+    s.period_end = now + i64::from(days) * DAY;
+    s.state = SubStateRec::Active;
+    s.grace_until = None;
+    s.cancel_at_period_end = false;
+    settle(s, now);
+    Step {
+        from: Some(from),
+        to: SubStateRec::Active,
+        reason: "upgrade_paid",
+    }
+}
+
+/// A payment of `days` given back: the period it bought is taken off what is paid (never
+/// before now); the renewal job then moves the subscription on as for any unpaid period.
+pub fn refunded(s: &mut SubscriptionRec, days: u32, now: i64) {
+    if matches!(s.state, SubStateRec::Active | SubStateRec::Trialing) {
+        s.period_end = (s.period_end - i64::from(days) * DAY).max(now);
+        settle(s, now);
+    }
+}
+
 /// A subscription started by its first payment.
 pub fn first_payment(plan: PlanId, stars: u32, days: u32, now: i64) -> (SubscriptionRec, Step) {
     let mut s = SubscriptionRec {

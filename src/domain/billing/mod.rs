@@ -1,15 +1,17 @@
 //! Selling plans: a plan's price, each tenant's subscription and its life, payments (a bank
-//! transfer recorded by an admin today; Telegram Stars through the platform bot next), and
-//! the renewal job that moves subscriptions on time. Money is integer minor units; Stars are
+//! transfer recorded by an admin, Telegram Stars through the platform bot: `stars`), invoices
+//! and credit notes (`invoices`), and the renewal job that moves subscriptions on time. Money is integer minor units; Stars are
 //! whole. See `lifecycle` for the states and `proration` for plan changes.
 
+pub mod invoices;
 pub mod lifecycle;
 pub mod proration;
+pub mod stars;
 
 use botyard_shards::ids::{AccountId, PaymentId, PlanId, TenantId};
 use botyard_shards::records::{
-    AuditRec, InvoiceLineRec, InvoiceRec, PaymentProviderRec, PaymentRec, PlanPriceRec,
-    SubEventRec, SubStateRec, SubscriptionRec, TenantStatus,
+    AuditRec, PaymentProviderRec, PaymentRec, PlanPriceRec, SubEventRec, SubStateRec,
+    SubscriptionRec, TenantStatus,
 };
 use botyard_shards::{TenantCatalog, TenantScope, WriteTransaction};
 
@@ -424,13 +426,21 @@ pub struct ManualPayment {
 #[derive(Clone, Debug)]
 pub struct Issuer {
     pub seller: String,
+    /// The seller's legal details, a line each (address, tax office and number).
+    pub seller_lines: Vec<String>,
     /// Basis points (2000 = 20 %), for money other than Stars.
     pub tax_bp: u32,
 }
 
 pub fn issuer(st: &AppState) -> Issuer {
+    let a = st.appliance();
     Issuer {
-        seller: st.appliance().brand.name.clone(),
+        seller: a
+            .seller
+            .legal_name
+            .clone()
+            .unwrap_or_else(|| a.brand.name.clone()),
+        seller_lines: a.seller.lines(),
         tax_bp: st.config.billing.tax_percent.saturating_mul(100),
     }
 }
@@ -478,86 +488,22 @@ pub fn record_manual(
     if p.days == 0 || p.days > MAX_PAID_DAYS {
         return Err(invalid("days", "1 to 1098 days"));
     }
-    let actor = scope.actor();
     let tenant = scope.tenant_id();
-    scope.catalog_write(|c| {
-        let existing = c.subscription()?;
-        let plan = p
-            .plan
-            .or(existing.as_ref().map(lifecycle::renewal_plan))
-            .or(c.tenant()?.plan)
-            .ok_or_else(|| invalid("plan_id", "the tenant has no plan: name the one paid for"))?;
-        let plan_name = c.plan(plan)?.ok_or(AppError::NotFound("plan"))?.name;
-        let stars = c.plan_price(plan)?.map_or(0, |x| x.stars);
-        let payment = c
-            .insert_payment(&PaymentRec {
-                tenant,
-                provider: PaymentProviderRec::Manual,
-                amount: p.amount,
-                currency: currency.clone(),
-                charge_id: format!("{}:{reference}", tenant.0),
-                plan,
-                days: p.days,
-                paid_at: p.paid_at,
-                recorded_at: now,
-                recorded_by: actor,
-            })?
-            .ok_or_else(|| AppError::Conflict {
-                code: "billing.payment_recorded",
-                message: format!("a transfer with reference {reference} is recorded already"),
-            })?;
-        let was_suspended = existing
-            .as_ref()
-            .is_some_and(|s| s.state == SubStateRec::Suspended);
-        let (s, step) = match existing {
-            Some(mut s) => {
-                let step = lifecycle::pay(&mut s, plan, stars, p.days, now);
-                (s, step)
-            }
-            None => lifecycle::first_payment(plan, stars, p.days, now),
-        };
-        record_step(c, &s, &step, actor, now)?;
-        use_plan(c, s.plan, now)?;
-        let mut t = c.tenant()?;
-        let tax_bp = if currency == "XTR" { 0 } else { issuer.tax_bp };
-        let (net, tax) = split_tax(p.amount, tax_bp);
-        let year = jiff::Timestamp::from_second(now)
-            .map(|ts| ts.to_zoned_datetime(jiff::tz::TimeZone::UTC).year())
-            .unwrap_or(1970);
-        let (_, invoice) = c.insert_invoice(
-            year,
-            InvoiceRec {
-                number: String::new(),
-                tenant,
-                payment: payment.0,
-                issued_at: now,
-                currency: currency.clone(),
-                lines: vec![InvoiceLineRec {
-                    description: format!("{plan_name} · {} days", p.days),
-                    quantity: 1,
-                    amount: p.amount,
-                }],
-                tax_rate_bp: tax_bp,
-                net,
-                tax,
-                total: p.amount,
-                seller: issuer.seller.clone(),
-                buyer: t.name.clone(),
-                reference: reference.clone(),
-            },
-        )?;
-        let resumed = was_suspended && t.status == TenantStatus::Suspended;
-        if resumed {
-            t.status = TenantStatus::Active;
-            t.updated_at = now;
-            c.put_tenant(&t)?;
-        }
-        Ok(Credited {
-            payment,
-            invoice: invoice.number,
-            subscription: s,
-            resumed,
-        })
+    let charge = invoices::Charge {
+        provider: PaymentProviderRec::Manual,
+        amount: p.amount,
+        currency,
+        charge_id: format!("{}:{reference}", tenant.0),
+        reference: reference.clone(),
+        plan: p.plan,
+        days: p.days,
+        paid_at: p.paid_at,
+        payer: None,
+        upgrade: false,
+    };
+    invoices::credit(scope, issuer, charge, now)?.ok_or_else(|| AppError::Conflict {
+        code: "billing.payment_recorded",
+        message: format!("a transfer with reference {reference} is recorded already"),
     })
 }
 

@@ -182,6 +182,7 @@ impl Supervisor {
                         }
                         status.send_modify(|s| { s.sessions.insert(session, state); });
                     }
+                    Some(Ok(FromWorker::CallDone { call, result })) => self.call_done(call, result),
                     Some(Ok(FromWorker::Dialogs { session, dialogs })) => {
                         // The platform bot's chats are not a tenant's groups.
                         let Some(tenant) = key.tenant() else { continue };

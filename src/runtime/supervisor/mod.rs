@@ -19,8 +19,8 @@ use botyard_shards::ingest::IngestHandle;
 use crate::runtime::ingestion;
 use crate::worker::ipc::frame::{FrameError, FrameReader, FrameWriter};
 use crate::worker::ipc::messages::{
-    DeliveryOutcome, FromWorker, PROTOCOL_VERSION, SendJob, SessionSpec, SessionState, ToWorker,
-    WorkerInit,
+    CallOk, DeliveryOutcome, FromWorker, PROTOCOL_VERSION, PortCall, SendJob, SessionSpec,
+    SessionState, ToWorker, WorkerInit,
 };
 use crate::worker::sandbox::SandboxReport;
 
@@ -133,6 +133,11 @@ pub struct Supervisor {
     direct_seq: std::sync::atomic::AtomicU64,
     /// Where commands users send the platform bot go.
     platform_inbox: Mutex<Option<mpsc::Sender<BotCommand>>>,
+    /// Where the platform bot's pre-checkout queries and payments go.
+    stars_inbox: Mutex<Option<mpsc::Sender<StarsEvent>>>,
+    /// Calls through a worker's session, with whoever waits for the answer.
+    calls: Mutex<HashMap<u64, oneshot::Sender<Result<CallOk, String>>>>,
+    call_seq: std::sync::atomic::AtomicU64,
     /// Tenants' time zones, for counting events in local days and hours.
     zones: Mutex<HashMap<TenantId, jiff::tz::TimeZone>>,
     /// The Telegram app and platform bot token in force: the configuration's at start, then
@@ -179,6 +184,116 @@ impl BotCommand {
     }
 }
 
+/// A pre-checkout query or a payment the platform bot received, checked against the limits
+/// of a worker's frame.
+#[derive(Debug)]
+pub enum StarsEvent {
+    Precheckout(Precheckout),
+    /// Answered once the payment is durable (or known already): `false` leaves its batch
+    /// unacknowledged, so the worker's restart brings it again.
+    Paid(StarsPaid, oneshot::Sender<bool>),
+}
+
+#[derive(Clone, Debug)]
+pub struct Precheckout {
+    pub query_id: i64,
+    pub user_id: i64,
+    pub currency: String,
+    pub amount: i64,
+    pub payload: String,
+}
+
+#[derive(Clone, Debug)]
+pub struct StarsPaid {
+    pub user_id: i64,
+    pub access_hash: i64,
+    pub currency: String,
+    pub amount: i64,
+    pub payload: String,
+    pub charge_id: String,
+    pub renewal: bool,
+    pub at: i64,
+}
+
+/// A Stars event within what a port may report (a worker's frame is untrusted).
+enum StarsReport {
+    Precheckout(Precheckout),
+    Paid(StarsPaid),
+    /// A Stars event out of bounds: dropped.
+    Bad,
+}
+
+impl StarsReport {
+    fn from_event(e: &crate::worker::telegram::IncomingEvent) -> Option<Self> {
+        use crate::worker::telegram::{CHARGE_ID_MAX, INVOICE_PAYLOAD_MAX, IncomingEvent};
+        let fits = |payload: &str, currency: &str, user: i64| {
+            payload.len() <= INVOICE_PAYLOAD_MAX && currency.len() <= 8 && user > 0
+        };
+        match e {
+            IncomingEvent::Precheckout {
+                query_id,
+                user,
+                currency,
+                amount,
+                payload,
+                ..
+            } => Some(if fits(payload, currency, user.id) {
+                StarsReport::Precheckout(Precheckout {
+                    query_id: *query_id,
+                    user_id: user.id,
+                    currency: currency.clone(),
+                    amount: *amount,
+                    payload: payload.clone(),
+                })
+            } else {
+                StarsReport::Bad
+            }),
+            IncomingEvent::Paid {
+                user,
+                access_hash,
+                currency,
+                amount,
+                payload,
+                charge_id,
+                renewal,
+                at,
+                ..
+            } => Some(
+                if fits(payload, currency, user.id)
+                    && !charge_id.is_empty()
+                    && charge_id.len() <= CHARGE_ID_MAX
+                {
+                    StarsReport::Paid(StarsPaid {
+                        user_id: user.id,
+                        access_hash: *access_hash,
+                        currency: currency.clone(),
+                        amount: *amount,
+                        payload: payload.clone(),
+                        charge_id: charge_id.clone(),
+                        renewal: *renewal,
+                        at: *at,
+                    })
+                } else {
+                    StarsReport::Bad
+                },
+            ),
+            _ => None,
+        }
+    }
+}
+
+/// Removes a call's waiter when its caller stops waiting.
+struct CallWaiter<'a> {
+    sup: &'a Supervisor,
+    call: u64,
+}
+
+impl Drop for CallWaiter<'_> {
+    fn drop(&mut self) {
+        lock(&self.sup.calls).remove(&self.call);
+    }
+}
+
 /// Removes a direct post's waiter when its sender stops waiting.
 struct DirectWaiter<'a> {
     sup: &'a Supervisor,
@@ -189,6 +304,18 @@ impl Drop for DirectWaiter<'_> {
     fn drop(&mut self) {
         lock(&self.sup.direct).remove(&self.key);
     }
+}
+
+/// Why a call through the platform bot did not get an answer.
+#[derive(Debug, PartialEq, Eq, thiserror::Error)]
+pub enum CallError {
+    #[error("the platform bot is not online")]
+    Unavailable,
+    #[error("the platform bot did not answer in time")]
+    Timeout,
+    /// Telegram refused it.
+    #[error("Telegram refused: {0}")]
+    Telegram(String),
 }
 
 /// Why a post through the platform bot did not get an answer.
@@ -293,6 +420,9 @@ impl Supervisor {
             direct: Mutex::new(HashMap::new()),
             direct_seq: std::sync::atomic::AtomicU64::new(1),
             platform_inbox: Mutex::new(None),
+            stars_inbox: Mutex::new(None),
+            calls: Mutex::new(HashMap::new()),
+            call_seq: std::sync::atomic::AtomicU64::new(1),
             zones: Mutex::new(HashMap::new()),
             telegram: Mutex::new(cfg.telegram.clone()),
             platform_bot_token: Mutex::new(cfg.platform_bot_token.clone()),
@@ -346,6 +476,51 @@ impl Supervisor {
     /// Commands users send the platform bot go to `tx` from now on.
     pub fn set_platform_inbox(&self, tx: mpsc::Sender<BotCommand>) {
         *lock(&self.platform_inbox) = Some(tx);
+    }
+
+    /// The platform bot's pre-checkout queries and payments go to `tx` from now on.
+    pub fn set_stars_inbox(&self, tx: mpsc::Sender<StarsEvent>) {
+        *lock(&self.stars_inbox) = Some(tx);
+    }
+
+    /// Makes one call to Telegram through the platform bot and waits for its answer.
+    pub async fn call_platform(&self, op: PortCall, wait: Duration) -> Result<CallOk, CallError> {
+        if self.platform_bot().is_none() {
+            return Err(CallError::Unavailable);
+        }
+        let call = self
+            .call_seq
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let (tx, rx) = oneshot::channel();
+        lock(&self.calls).insert(call, tx);
+        let _waiter = CallWaiter { sup: self, call };
+        let cmd = ToWorker::Call {
+            call,
+            session: crate::domain::sessions::PLATFORM_SESSION,
+            op,
+        };
+        let commands = lock(&self.slots)
+            .get(&WorkerKey::Platform)
+            .map(|slot| slot.commands.clone());
+        let Some(commands) = commands else {
+            return Err(CallError::Unavailable);
+        };
+        if commands.send_timeout(cmd, wait).await.is_err() {
+            return Err(CallError::Unavailable);
+        }
+        match tokio::time::timeout(wait, rx).await {
+            Ok(Ok(Ok(answer))) => Ok(answer),
+            Ok(Ok(Err(reason))) => Err(CallError::Telegram(reason)),
+            Ok(Err(_)) => Err(CallError::Unavailable),
+            Err(_) => Err(CallError::Timeout),
+        }
+    }
+
+    /// A worker answered a call.
+    pub(super) fn call_done(&self, call: u64, result: Result<CallOk, String>) {
+        if let Some(tx) = lock(&self.calls).remove(&call) {
+            let _ = tx.send(result);
+        }
     }
 
     /// The platform bot's account, when it is online.

@@ -180,7 +180,44 @@ impl Supervisor {
             // The platform bot's traffic is not a tenant's statistics; its commands (account
             // links) go to the inbox, or are dropped when it is full.
             let inbox = lock(&self.platform_inbox).clone();
+            let stars = lock(&self.stars_inbox).clone();
             for e in events {
+                match StarsReport::from_event(e) {
+                    Some(StarsReport::Precheckout(q)) => {
+                        // Unanswered, Telegram refuses the payment itself after 10 s.
+                        if stars
+                            .as_ref()
+                            .is_none_or(|tx| tx.try_send(StarsEvent::Precheckout(q)).is_err())
+                        {
+                            tracing::warn!(
+                                "pre-checkout query dropped: nobody listens or the inbox is full"
+                            );
+                        }
+                        continue;
+                    }
+                    Some(StarsReport::Paid(p)) => {
+                        // Durable before the batch is acknowledged: otherwise the worker's
+                        // restart brings the payment again (credited once by its charge id).
+                        let (done_tx, done_rx) = tokio::sync::oneshot::channel();
+                        let sent = match &stars {
+                            Some(tx) => tx.send(StarsEvent::Paid(p, done_tx)).await.is_ok(),
+                            None => false,
+                        };
+                        if !(sent && done_rx.await.unwrap_or(false)) {
+                            return Err(botyard_shards::ingest::IngestError::Commit(
+                                "the payment was not recorded".into(),
+                            ));
+                        }
+                        continue;
+                    }
+                    Some(StarsReport::Bad) => {
+                        tracing::warn!(
+                            "a payment event out of bounds from the platform bot's worker was dropped"
+                        );
+                        continue;
+                    }
+                    None => {}
+                }
                 let Some(cmd) = BotCommand::from_event(e) else {
                     continue;
                 };

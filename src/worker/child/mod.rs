@@ -9,9 +9,9 @@ use tokio::sync::mpsc;
 
 use crate::worker::ipc::frame::{self, FrameError, FrameReader, FrameWriter};
 use crate::worker::ipc::messages::{
-    DeliveryOutcome, FailureCode, FromWorker, LoginFailure, LoginState, LoginStep,
-    PROTOCOL_VERSION, SendJob, SessionKind, SessionSpec, SessionState, ToWorker, WORKER_MEDIA_FD,
-    WORKER_SOCKET_FD, WorkerInit,
+    CallOk, DeliveryOutcome, FailureCode, FromWorker, LoginFailure, LoginState, LoginStep,
+    PROTOCOL_VERSION, PortCall, SendJob, SessionKind, SessionSpec, SessionState, ToWorker,
+    WORKER_MEDIA_FD, WORKER_SOCKET_FD, WorkerInit,
 };
 use crate::worker::pacing::Pacer;
 use crate::worker::sandbox::{self, SandboxPolicy, SandboxReport};
@@ -137,7 +137,7 @@ pub async fn serve(
     let mut job_queues: HashMap<u64, mpsc::UnboundedSender<SendJob>> = HashMap::new();
     let mut logins: HashMap<u64, mpsc::Sender<LoginStep>> = HashMap::new();
     for spec in init.sessions.clone() {
-        let (refresh_tx, refresh_rx) = mpsc::channel::<SessionCmd>(2);
+        let (refresh_tx, refresh_rx) = mpsc::channel::<SessionCmd>(CALLS_QUEUED);
         controls.insert(spec.id, refresh_tx);
         let (jobs_tx, jobs_rx) = mpsc::unbounded_channel::<SendJob>();
         job_queues.insert(spec.id, jobs_tx);
@@ -243,6 +243,12 @@ pub async fn serve(
                         }
                     }
                 }
+                Some(Ok(ToWorker::Call { call, session, op })) => {
+                    let queued = controls.get(&session).is_some_and(|c| c.try_send(SessionCmd::Call(call, op)).is_ok());
+                    if !queued {
+                        writer.send(&FromWorker::CallDone { call, result: Err("the session is not running or is busy".into()) }).await?;
+                    }
+                }
                 Some(Ok(ToWorker::RefreshDialogs)) => {
                     for r in controls.values() {
                         // A refresh already queued covers this one.
@@ -271,8 +277,11 @@ pub async fn serve(
                         continue;
                     }
                 };
+                // Telegram waits at most 10 s for a pre-checkout answer, and a payment is
+                // credited before anything else: neither waits for the batch timer.
+                let urgent = matches!(event, IncomingEvent::Precheckout { .. } | IncomingEvent::Paid { .. });
                 buf.push(event);
-                if buf.len() >= max_events {
+                if buf.len() >= max_events || urgent {
                     let events = std::mem::take(buf);
                     writer.send(&FromWorker::Events { batch: next_batch, session, events }).await?;
                     unacked.insert(next_batch);
@@ -396,6 +405,32 @@ enum SessionCmd {
     Refresh,
     /// Sign out at Telegram, report, and end.
     Logout,
+    /// One call to Telegram, answered by `CallDone`.
+    Call(u64, PortCall),
+}
+
+/// Runs one call through the port.
+async fn call<P: TelegramPort>(port: &mut P, op: PortCall) -> Result<CallOk, String> {
+    let r = match op {
+        PortCall::ExportInvoice(inv) => port.export_invoice(&inv).await.map(CallOk::InvoiceLink),
+        PortCall::AnswerPrecheckout { query_id, error } => port
+            .answer_precheckout(query_id, error.as_deref())
+            .await
+            .map(|()| CallOk::Done),
+        PortCall::RefundStars {
+            user_id,
+            access_hash,
+            charge_id,
+        } => port
+            .refund_stars(user_id, access_hash, &charge_id)
+            .await
+            .map(|()| CallOk::Done),
+        PortCall::StarsTransactions { offset } => port
+            .stars_transactions(&offset)
+            .await
+            .map(CallOk::Transactions),
+    };
+    r.map_err(|e| e.to_string())
 }
 
 /// Builds the grammers port for an imported session.
@@ -474,6 +509,8 @@ fn seed_key(app: &crate::worker::ipc::messages::TelegramApp) -> Option<[u8; 256]
 
 /// Longest a Telegram call may take before the session counts it as lost.
 const CALL_TIMEOUT: Duration = Duration::from_secs(30);
+/// Commands and calls waiting for one session (a refresh, pre-checkout answers, refunds).
+const CALLS_QUEUED: usize = 32;
 
 async fn session_task(
     spec: SessionSpec,
@@ -567,6 +604,35 @@ impl<P: TelegramPort> TelegramPort for MenuFirst<P> {
     }
     async fn sync_state(&mut self) -> Option<crate::worker::telegram::SyncState> {
         self.port.sync_state().await
+    }
+    async fn export_invoice(
+        &mut self,
+        invoice: &crate::worker::telegram::StarsInvoice,
+    ) -> Result<String, PortError> {
+        self.port.export_invoice(invoice).await
+    }
+    async fn answer_precheckout(
+        &mut self,
+        query_id: i64,
+        error: Option<&str>,
+    ) -> Result<(), PortError> {
+        self.port.answer_precheckout(query_id, error).await
+    }
+    async fn refund_stars(
+        &mut self,
+        user_id: i64,
+        access_hash: i64,
+        charge_id: &str,
+    ) -> Result<(), PortError> {
+        self.port
+            .refund_stars(user_id, access_hash, charge_id)
+            .await
+    }
+    async fn stars_transactions(
+        &mut self,
+        offset: &str,
+    ) -> Result<crate::worker::telegram::StarsPage, PortError> {
+        self.port.stars_transactions(offset).await
     }
 }
 
@@ -720,6 +786,10 @@ async fn run_session<P: TelegramPort>(
                         let result = port.logout().await.map_err(|e| e.to_string());
                         let _ = out.send(FromWorker::LoggedOut { session: id, result }).await;
                         return;
+                    }
+                    SessionCmd::Call(c, op) => {
+                        let result = call(&mut port, op).await;
+                        let _ = out.send(FromWorker::CallDone { call: c, result }).await;
                     }
                 }
                 continue;

@@ -7,7 +7,7 @@ use crate::worker::sandbox::SandboxReport;
 use crate::worker::telegram::sim::SimConfig;
 use crate::worker::telegram::{Dialog, IncomingEvent, Me};
 
-pub const PROTOCOL_VERSION: u16 = 7;
+pub const PROTOCOL_VERSION: u16 = 8;
 
 /// Descriptor numbers the supervisor places in a worker.
 pub const WORKER_SOCKET_FD: i32 = 3;
@@ -154,8 +154,41 @@ pub enum ToWorker {
     Send {
         jobs: Vec<SendJob>,
     },
+    /// One call to Telegram through a session (the platform bot's payments); answered by
+    /// `CallDone` with the same `call`.
+    Call {
+        call: u64,
+        session: u64,
+        op: PortCall,
+    },
     /// Log out nothing, finish what is in flight, exit.
     Stop,
+}
+
+/// A call the supervisor makes through a worker's session.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub enum PortCall {
+    ExportInvoice(crate::worker::telegram::StarsInvoice),
+    AnswerPrecheckout {
+        query_id: i64,
+        error: Option<String>,
+    },
+    RefundStars {
+        user_id: i64,
+        access_hash: i64,
+        charge_id: String,
+    },
+    StarsTransactions {
+        offset: String,
+    },
+}
+
+/// What a call gave back.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub enum CallOk {
+    Done,
+    InvoiceLink(String),
+    Transactions(crate::worker::telegram::StarsPage),
 }
 
 /// One campaign post: which delivery it is, what to send, where, from which session.
@@ -382,6 +415,11 @@ pub enum FromWorker {
         session: u64,
         result: Result<(), String>,
     },
+    /// The answer to `Call`.
+    CallDone {
+        call: u64,
+        result: Result<CallOk, String>,
+    },
     Stopped,
 }
 
@@ -411,6 +449,7 @@ impl FromWorker {
             FromWorker::Login { .. } => "Login",
             FromWorker::LoggedOut { .. } => "LoggedOut",
             FromWorker::Delivered { .. } => "Delivered",
+            FromWorker::CallDone { .. } => "CallDone",
             FromWorker::Stopped => "Stopped",
         }
     }

@@ -95,6 +95,75 @@ pub enum IncomingEvent {
         payload: String,
         at: i64,
     },
+    /// Someone is about to pay one of the bot's invoices: Telegram waits (10 s at most) for
+    /// the bot to accept or refuse. Bot sessions only.
+    Precheckout {
+        query_id: i64,
+        user: UserRef,
+        currency: String,
+        /// Minor units of `currency` (whole Stars for `XTR`).
+        amount: i64,
+        /// The invoice's payload, as the bot made it (at most [`INVOICE_PAYLOAD_MAX`] bytes).
+        payload: String,
+        at: i64,
+    },
+    /// The payment service message: the only proof that a payment went through. Bot sessions
+    /// only, from private chats.
+    Paid {
+        user: UserRef,
+        access_hash: i64,
+        currency: String,
+        amount: i64,
+        payload: String,
+        /// Telegram's id of the charge (what a refund names).
+        charge_id: String,
+        /// A renewal of a subscription (not its first payment).
+        renewal: bool,
+        /// A subscription's payment: when the period it paid ends (Unix seconds).
+        subscription_until: Option<i64>,
+        at: i64,
+    },
+}
+
+/// Longest invoice payload (Telegram allows 128 bytes).
+pub const INVOICE_PAYLOAD_MAX: usize = 128;
+/// Longest charge id a port reports.
+pub const CHARGE_ID_MAX: usize = 128;
+
+/// An invoice for the bot to make a payment link of, in Telegram Stars.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StarsInvoice {
+    pub title: String,
+    pub description: String,
+    /// Comes back with the pre-checkout query and the payment.
+    pub payload: String,
+    pub stars: i64,
+    /// Renews every 30 days until cancelled (a Telegram Stars subscription).
+    pub monthly: bool,
+}
+
+/// One entry of the bot's Stars history.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StarsTxn {
+    /// For a user's payment: its charge id (a refund carries the charge it gave back).
+    pub id: String,
+    /// Whole Stars; negative for money going out (a refund).
+    pub amount: i64,
+    pub at: i64,
+    pub refund: bool,
+    pub user_id: Option<i64>,
+}
+
+/// A page of the bot's Stars history, newest first, and where the next one starts.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StarsPage {
+    pub txns: Vec<StarsTxn>,
+    pub next_offset: Option<String>,
+}
+
+impl StarsPage {
+    /// Most entries a page may carry (a frame from a worker is untrusted).
+    pub const MAX: usize = 200;
 }
 
 impl IncomingEvent {
@@ -106,7 +175,9 @@ impl IncomingEvent {
             | IncomingEvent::MemberLeft { at, .. }
             | IncomingEvent::ChatTitleChanged { at, .. }
             | IncomingEvent::MemberCountChanged { at, .. }
-            | IncomingEvent::Command { at, .. } => *at,
+            | IncomingEvent::Command { at, .. }
+            | IncomingEvent::Precheckout { at, .. }
+            | IncomingEvent::Paid { at, .. } => *at,
         }
     }
 }
@@ -262,11 +333,44 @@ pub trait TelegramPort {
             "menu buttons are not supported by this port".into(),
         ))
     }
+    /// A payment link for `invoice` (`payments.exportInvoice`).
+    async fn export_invoice(&mut self, invoice: &StarsInvoice) -> Result<String, PortError> {
+        let _ = invoice;
+        Err(unsupported("invoices"))
+    }
+    /// Accepts a pre-checkout query, or refuses it with `error` shown to the payer.
+    async fn answer_precheckout(
+        &mut self,
+        query_id: i64,
+        error: Option<&str>,
+    ) -> Result<(), PortError> {
+        let _ = (query_id, error);
+        Err(unsupported("payments"))
+    }
+    /// Gives a Stars payment back to the user who made it.
+    async fn refund_stars(
+        &mut self,
+        user_id: i64,
+        access_hash: i64,
+        charge_id: &str,
+    ) -> Result<(), PortError> {
+        let _ = (user_id, access_hash, charge_id);
+        Err(unsupported("refunds"))
+    }
+    /// A page of the bot's Stars history, from `offset` (empty: the newest).
+    async fn stars_transactions(&mut self, offset: &str) -> Result<StarsPage, PortError> {
+        let _ = offset;
+        Err(unsupported("Stars transactions"))
+    }
     /// Where the session stands in Telegram's update sequences and the access hashes it
     /// learned, for ports that can resume from them.
     async fn sync_state(&mut self) -> Option<SyncState> {
         None
     }
+}
+
+fn unsupported(what: &str) -> PortError {
+    PortError::Other(format!("{what} are not supported by this port"))
 }
 
 /// What a session needs to resume after a restart: its place in Telegram's update sequences

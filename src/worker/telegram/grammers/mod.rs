@@ -31,6 +31,7 @@ use super::{
 pub use super::Markup;
 
 mod login;
+mod payments;
 mod sending;
 mod updates;
 
@@ -364,6 +365,31 @@ impl TelegramPort for Grammers {
             }
         }
         Ok(me)
+    }
+
+    async fn export_invoice(&mut self, invoice: &super::StarsInvoice) -> Result<String, PortError> {
+        self.invoice_link(invoice).await
+    }
+
+    async fn answer_precheckout(
+        &mut self,
+        query_id: i64,
+        error: Option<&str>,
+    ) -> Result<(), PortError> {
+        self.precheckout_answer(query_id, error).await
+    }
+
+    async fn refund_stars(
+        &mut self,
+        user_id: i64,
+        access_hash: i64,
+        charge_id: &str,
+    ) -> Result<(), PortError> {
+        self.refund(user_id, access_hash, charge_id).await
+    }
+
+    async fn stars_transactions(&mut self, offset: &str) -> Result<super::StarsPage, PortError> {
+        self.history(offset).await
     }
 
     async fn set_menu_app(&mut self, text: &str, url: &str) -> Result<(), PortError> {

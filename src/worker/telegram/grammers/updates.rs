@@ -76,6 +76,10 @@ impl Grammers {
         let mut out = Vec::new();
         for up in list {
             let message = match up {
+                tl::enums::Update::BotPrecheckoutQuery(q) if self.cfg.bot_token.is_some() => {
+                    out.extend(super::payments::precheckout_of(&q, &users));
+                    continue;
+                }
                 tl::enums::Update::NewMessage(m) => m.message,
                 tl::enums::Update::NewChannelMessage(m) => m.message,
                 _ => continue,
@@ -107,6 +111,11 @@ impl Grammers {
             let Some(chat_id) = chat else {
                 if let Some(e) = self.command_of(&message, &users, &hashes) {
                     out.push(e);
+                }
+                if let tl::enums::Message::Service(m) = &message
+                    && self.cfg.bot_token.is_some()
+                {
+                    out.extend(super::payments::paid_of(m, &users, &hashes));
                 }
                 continue;
             };
