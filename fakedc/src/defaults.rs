@@ -452,3 +452,50 @@ pub fn password_kdf_algo_sha256_sha256_pbkdf2_hmacsha512iter100000_sha256_mod_po
         p: Vec::new(),
     }
 }
+
+/// A Stars transaction with every flag off; the caller sets id, amount, date and peer.
+pub fn stars_transaction() -> tl::types::StarsTransaction {
+    tl::types::StarsTransaction {
+        refund: false,
+        pending: false,
+        failed: false,
+        gift: false,
+        reaction: false,
+        stargift_upgrade: false,
+        business_transfer: false,
+        stargift_resale: false,
+        posts_search: false,
+        stargift_prepaid_upgrade: false,
+        stargift_drop_original_details: false,
+        phonegroup_message: false,
+        stargift_auction_bid: false,
+        offer: false,
+        id: String::new(),
+        amount: tl::types::StarsAmount {
+            amount: 0,
+            nanos: 0,
+        }
+        .into(),
+        date: 0,
+        peer: tl::enums::StarsTransactionPeer::Unsupported,
+        title: None,
+        description: None,
+        photo: None,
+        transaction_date: None,
+        transaction_url: None,
+        bot_payload: None,
+        msg_id: None,
+        extended_media: None,
+        subscription_period: None,
+        giveaway_post_id: None,
+        stargift: None,
+        floodskip_number: None,
+        starref_commission_permille: None,
+        starref_peer: None,
+        starref_amount: None,
+        paid_messages: None,
+        premium_gift_months: None,
+        ads_proceeds_from_date: None,
+        ads_proceeds_to_date: None,
+    }
+}

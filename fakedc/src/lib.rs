@@ -9,6 +9,7 @@ pub mod crypto;
 pub mod defaults;
 pub mod socks;
 pub mod srp;
+pub mod stars;
 pub mod world;
 
 use std::io::Read;

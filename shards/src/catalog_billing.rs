@@ -46,6 +46,29 @@ impl<T: Reader> CatalogTx<T> {
         Ok(out)
     }
 
+    /// Subscriptions due in `[from, until]`, earliest first, at most `limit`, with their
+    /// tenant's name (the admin's upcoming renewals).
+    pub fn upcoming(
+        &self,
+        from: i64,
+        until: i64,
+        limit: usize,
+    ) -> Result<Vec<(TenantId, String, SubscriptionRec)>> {
+        let t = self.tx.table(SUBSCRIPTIONS_DUE)?;
+        let mut out = Vec::new();
+        for row in t.range((from, TenantId::MIN)..=(until, TenantId::MAX))? {
+            let (_, tenant) = row?.0.value();
+            let (Some(s), Some(rec)) = (self.subscription(tenant)?, self.tenant(tenant)?) else {
+                continue;
+            };
+            out.push((tenant, rec.name, s));
+            if out.len() >= limit {
+                break;
+            }
+        }
+        Ok(out)
+    }
+
     /// How many subscriptions are in each state: `(trialing, active, past due, suspended,
     /// cancelled)`.
     pub fn subscription_counts(&self) -> Result<[u64; 5]> {
@@ -156,6 +179,19 @@ impl<T: Reader> CatalogTx<T> {
             .map(|v| v.value().decode())
             .transpose()
             .map_err(Into::into)
+    }
+
+    /// Every invoice and credit note issued in `[from, until)`, newest first.
+    pub fn invoices_between(&self, from: i64, until: i64) -> Result<Vec<(InvoiceId, InvoiceRec)>> {
+        let mut out = Vec::new();
+        for row in self.tx.table(INVOICES)?.iter()?.rev() {
+            let (k, v) = row?;
+            let r: InvoiceRec = v.value().decode()?;
+            if r.issued_at >= from && r.issued_at < until {
+                out.push((k.value(), r));
+            }
+        }
+        Ok(out)
     }
 
     /// Every invoice, newest first, at most `limit` (the reseller's books).

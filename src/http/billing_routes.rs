@@ -10,8 +10,10 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use botyard_shards::ids::PlanId;
+use botyard_shards::ids::{InvoiceId, PaymentId};
 use botyard_shards::records::{
-    PaymentProviderRec, PaymentRec, PlanPriceRec, SubEventRec, SubStateRec, SubscriptionRec,
+    InvoiceKindRec, PaymentProviderRec, PaymentRec, PlanPriceRec, SubEventRec, SubStateRec,
+    SubscriptionRec,
 };
 
 use crate::clock::rfc3339;
@@ -30,7 +32,11 @@ pub fn router() -> OpenApiRouter<Shared> {
         .routes(routes!(resume))
         .routes(routes!(change_plan))
         .routes(routes!(list_invoices))
+        .routes(routes!(invoice_pdf))
+        .routes(routes!(pay_stars))
+        .routes(routes!(get_profile, put_profile))
         .routes(routes!(record_payment))
+        .routes(routes!(refund_payment))
         .routes(routes!(run_renewals))
 }
 
@@ -238,6 +244,9 @@ pub struct PaymentOut {
     pub days: u32,
     pub paid_at: String,
     pub recorded_at: String,
+    /// When it was given back, and the credit note issued for it.
+    pub refunded_at: Option<String>,
+    pub credit_note: Option<String>,
 }
 
 fn payment_view(id: u64, p: &PaymentRec, tenant: u64) -> PaymentOut {
@@ -260,6 +269,8 @@ fn payment_view(id: u64, p: &PaymentRec, tenant: u64) -> PaymentOut {
         days: p.days,
         paid_at: rfc3339(p.paid_at),
         recorded_at: rfc3339(p.recorded_at),
+        refunded_at: p.refund.as_ref().map(|r| rfc3339(r.at)),
+        credit_note: p.refund.as_ref().map(|r| r.credit_note.clone()),
     }
 }
 
@@ -434,6 +445,10 @@ pub struct InvoiceOut {
     pub buyer: String,
     pub reference: String,
     pub payment_id: u64,
+    /// `invoice`, or `credit_note` for a refund (numbered `CN-2026-000001`).
+    pub kind: String,
+    /// A credit note: the invoice it corrects.
+    pub corrects: Option<String>,
 }
 
 /// The tenant's invoices, oldest first (owners and admins).
@@ -466,6 +481,12 @@ async fn list_invoices(t: TenantCtx) -> AppResult<Json<Vec<InvoiceOut>>> {
                 buyer: r.buyer,
                 reference: r.reference,
                 payment_id: r.payment,
+                kind: match r.kind {
+                    InvoiceKindRec::Invoice => "invoice",
+                    InvoiceKindRec::CreditNote => "credit_note",
+                }
+                .into(),
+                corrects: r.corrects,
             })
             .collect(),
     ))
@@ -549,4 +570,184 @@ async fn record_payment(
             subscription: sub_view(&credited.subscription),
         }),
     ))
+}
+
+/// An invoice or credit note as a PDF, in the language it was issued in (owners and admins).
+#[utoipa::path(get, path = "/api/v1/tenants/{id}/invoices/{invoice_id}/pdf", tag = "billing",
+    params(("id" = u64, Path, description = "Tenant id"), ("invoice_id" = u64, Path, description = "Invoice id")),
+    responses((status = 200, content_type = "application/pdf", body = Vec<u8>), (status = 403, body = ErrorEnvelope), (status = 404, body = ErrorEnvelope)),
+    security(("bearer" = [])))]
+async fn invoice_pdf(
+    t: TenantCtx,
+    ApiPath(ids): ApiPath<(u64, u64)>,
+) -> AppResult<axum::response::Response> {
+    let (number, pdf) = blocking(move || {
+        let inv = billing::invoices::invoice(&t.scope, InvoiceId(ids.1))?;
+        Ok((inv.number.clone(), billing::pdf::render(&inv)?))
+    })
+    .await?;
+    Ok(pdf_response(&number, pdf))
+}
+
+/// A PDF to download as `<number>.pdf`.
+pub fn pdf_response(number: &str, pdf: Vec<u8>) -> axum::response::Response {
+    use axum::http::{HeaderValue, header};
+    use axum::response::IntoResponse;
+    let mut resp = pdf.into_response();
+    let h = resp.headers_mut();
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/pdf"));
+    let file: String = number
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric() || *c == '-')
+        .collect();
+    if let Ok(v) = HeaderValue::from_str(&format!("attachment; filename=\"{file}.pdf\"")) {
+        h.insert(header::CONTENT_DISPOSITION, v);
+    }
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("private, no-store"));
+    resp
+}
+
+#[derive(Deserialize, ToSchema, Default)]
+#[serde(deny_unknown_fields)]
+pub struct StarsIn {
+    /// The plan to pay for: the subscription's (or the tenant's) when absent; a dearer one
+    /// than an active subscription's is an upgrade at its prorated price.
+    pub plan_id: Option<u64>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct StarsInvoiceOut {
+    /// Open it in Telegram (the Mini-App's `openInvoice`, or a link the bot sends).
+    #[schema(example = "https://t.me/$AbCdEf")]
+    pub url: String,
+    pub plan_id: u64,
+    pub stars: u32,
+    /// `period` (30 days, renewed monthly by Telegram until cancelled) or `upgrade` (once).
+    pub purpose: String,
+}
+
+/// An invoice link to pay in Telegram Stars through the platform bot (owners and admins).
+#[utoipa::path(post, path = "/api/v1/tenants/{id}/subscription/stars", tag = "billing", params(("id" = u64, Path, description = "Tenant id")),
+    request_body = StarsIn,
+    responses((status = 201, body = StarsInvoiceOut), (status = 403, body = ErrorEnvelope), (status = 404, body = ErrorEnvelope),
+              (status = 409, body = ErrorEnvelope, description = "The plan has no Stars price, or no platform bot is set up"),
+              (status = 502, body = ErrorEnvelope), (status = 503, body = ErrorEnvelope), (status = 504, body = ErrorEnvelope)),
+    security(("bearer" = [])))]
+async fn pay_stars(
+    State(st): State<Shared>,
+    t: TenantCtx,
+    ApiJson(b): ApiJson<StarsIn>,
+) -> AppResult<(StatusCode, Json<StarsInvoiceOut>)> {
+    let link = billing::stars::invoice_link(&st, t.scope, b.plan_id.map(PlanId)).await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(StarsInvoiceOut {
+            url: link.url,
+            plan_id: link.payload.plan.0,
+            stars: link.payload.stars,
+            purpose: match link.payload.purpose {
+                billing::stars::Purpose::Period => "period",
+                billing::stars::Purpose::Upgrade => "upgrade",
+            }
+            .into(),
+        }),
+    ))
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct RefundOut {
+    /// The credit note issued for it: `CN-2026-000001`.
+    pub credit_note: String,
+    pub subscription: Option<SubscriptionOut>,
+}
+
+/// Give a payment back (admins): Stars through Telegram (`payments.refundStarsCharge`), a
+/// transfer recorded as sent back; either way a credit note, and the period it bought is taken
+/// off the subscription.
+#[utoipa::path(post, path = "/api/v1/tenants/{id}/payments/{payment_id}/refund", tag = "billing",
+    params(("id" = u64, Path, description = "Tenant id"), ("payment_id" = u64, Path, description = "Payment id")),
+    responses((status = 200, body = RefundOut), (status = 403, body = ErrorEnvelope), (status = 404, body = ErrorEnvelope),
+              (status = 409, body = ErrorEnvelope, description = "Refunded already (`billing.refunded`)"),
+              (status = 502, body = ErrorEnvelope), (status = 503, body = ErrorEnvelope), (status = 504, body = ErrorEnvelope)),
+    security(("bearer" = [])))]
+async fn refund_payment(
+    State(st): State<Shared>,
+    t: TenantCtx,
+    ApiPath(ids): ApiPath<(u64, u64)>,
+) -> AppResult<Json<RefundOut>> {
+    let r = billing::stars::refund(&st, t.scope, PaymentId(ids.1)).await?;
+    Ok(Json(RefundOut {
+        credit_note: r.credit_note,
+        subscription: r.subscription.as_ref().map(sub_view),
+    }))
+}
+
+#[derive(Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ProfileBody {
+    /// The name invoices are made out to; the tenant's name when empty.
+    #[serde(default)]
+    #[schema(example = "Ece Fotoğrafçılık Ltd. Şti.")]
+    pub legal_name: String,
+    /// Lines separated by newlines.
+    #[serde(default)]
+    #[schema(example = "Moda Cad. 12\nKadıköy / İstanbul")]
+    pub address: String,
+    #[serde(default)]
+    #[schema(example = "Kadıköy")]
+    pub tax_office: String,
+    /// 10 digits (VKN) or 11 (TCKN); empty when none.
+    #[serde(default)]
+    #[schema(example = "1234567890")]
+    pub tax_number: String,
+    /// Where invoices go.
+    #[serde(default)]
+    pub email: String,
+}
+
+fn profile_view(p: &botyard_shards::records::BillingProfileRec) -> ProfileBody {
+    ProfileBody {
+        legal_name: p.legal_name.clone(),
+        address: p.address.clone(),
+        tax_office: p.tax_office.clone(),
+        tax_number: p.tax_number.clone(),
+        email: p.email.clone(),
+    }
+}
+
+/// The tenant's details for its invoices (owners and admins).
+#[utoipa::path(get, path = "/api/v1/tenants/{id}/billing-profile", tag = "billing", params(("id" = u64, Path, description = "Tenant id")),
+    responses((status = 200, body = ProfileBody), (status = 403, body = ErrorEnvelope), (status = 404, body = ErrorEnvelope)),
+    security(("bearer" = [])))]
+async fn get_profile(t: TenantCtx) -> AppResult<Json<ProfileBody>> {
+    let p = blocking(move || billing::invoices::profile(&t.scope)).await?;
+    Ok(Json(profile_view(&p)))
+}
+
+/// Set the tenant's details for invoices issued from now on (owners and admins).
+#[utoipa::path(put, path = "/api/v1/tenants/{id}/billing-profile", tag = "billing", params(("id" = u64, Path, description = "Tenant id")),
+    request_body = ProfileBody,
+    responses((status = 200, body = ProfileBody), (status = 403, body = ErrorEnvelope), (status = 404, body = ErrorEnvelope), (status = 422, body = ErrorEnvelope)),
+    security(("bearer" = [])))]
+async fn put_profile(
+    State(st): State<Shared>,
+    t: TenantCtx,
+    ApiJson(b): ApiJson<ProfileBody>,
+) -> AppResult<Json<ProfileBody>> {
+    let now = st.now();
+    let p = blocking(move || {
+        billing::invoices::set_profile(
+            &t.scope,
+            billing::invoices::ProfileInput {
+                legal_name: b.legal_name,
+                address: b.address,
+                tax_office: b.tax_office,
+                tax_number: b.tax_number,
+                email: b.email,
+            },
+            now,
+        )
+    })
+    .await?;
+    Ok(Json(profile_view(&p)))
 }

@@ -2,6 +2,7 @@
 
 pub mod audit_routes;
 pub mod auth_routes;
+pub mod billing_admin_routes;
 pub mod billing_routes;
 pub mod campaign_routes;
 pub mod client_addr;
@@ -92,6 +93,7 @@ fn api_router() -> OpenApiRouter<Shared> {
         .merge(tenant_routes::router())
         .merge(plan_routes::router())
         .merge(billing_routes::router())
+        .merge(billing_admin_routes::router())
         .merge(worker_routes::router())
         .merge(group_routes::router())
         .merge(audit_routes::router())

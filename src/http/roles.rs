@@ -43,7 +43,9 @@ pub fn needs(method: &Method, path: &str) -> Needs {
         return match area {
             // What only those who run the tenant see: its log, logins under way, pending
             // invitations and API keys.
-            "logs" | "logins" | "invitations" | "api-keys" | "invoices" => Needs::Manage,
+            "logs" | "logins" | "invitations" | "api-keys" | "invoices" | "billing-profile" => {
+                Needs::Manage
+            }
             _ => Needs::Read,
         };
     }

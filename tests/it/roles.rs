@@ -25,7 +25,7 @@ fn needs(method: &Method, path: &str) -> Needs {
     match first {
         "" | "suspend" | "resume" | "worker" | "payments" => Needs::Admin,
         "api-keys" | "members" | "invitations" | "sessions" | "logins" | "settings" | "reports"
-        | "subscription" => Needs::Owner,
+        | "subscription" | "billing-profile" => Needs::Owner,
         "templates" if rest.ends_with("/preview") => Needs::Anyone,
         "campaigns" | "groups" | "media" | "templates" | "variables" => Needs::Editor,
         other => {

@@ -5,7 +5,9 @@
 
 pub mod invoices;
 pub mod lifecycle;
+pub mod pdf;
 pub mod proration;
+pub mod report;
 pub mod stars;
 
 use botyard_shards::ids::{AccountId, PaymentId, PlanId, TenantId};
@@ -420,6 +422,17 @@ pub struct ManualPayment {
     /// The plan it pays for; the subscription's (or the tenant's) when `None`.
     pub plan: Option<PlanId>,
     pub days: u32,
+}
+
+/// A state's stable code, as the API and notices name it.
+pub fn state_code(s: SubStateRec) -> &'static str {
+    match s {
+        SubStateRec::Trialing => "trialing",
+        SubStateRec::Active => "active",
+        SubStateRec::PastDue => "past_due",
+        SubStateRec::Suspended => "suspended",
+        SubStateRec::Cancelled => "cancelled",
+    }
 }
 
 /// Who issues invoices and at what tax.
