@@ -227,7 +227,10 @@ impl Stars {
                     return Some(bad());
                 };
                 let mut s = lock(&self.state);
-                let Some(q) = s.queries.iter_mut().find(|(q, _, v)| *q == req.query_id && v.is_none())
+                let Some(q) = s
+                    .queries
+                    .iter_mut()
+                    .find(|(q, _, v)| *q == req.query_id && v.is_none())
                 else {
                     return Some(Answer::Error(400, "QUERY_ID_INVALID".into()));
                 };

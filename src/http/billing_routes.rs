@@ -595,7 +595,10 @@ pub fn pdf_response(number: &str, pdf: Vec<u8>) -> axum::response::Response {
     use axum::response::IntoResponse;
     let mut resp = pdf.into_response();
     let h = resp.headers_mut();
-    h.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/pdf"));
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/pdf"),
+    );
     let file: String = number
         .chars()
         .filter(|c| c.is_ascii_alphanumeric() || *c == '-')
@@ -603,7 +606,10 @@ pub fn pdf_response(number: &str, pdf: Vec<u8>) -> axum::response::Response {
     if let Ok(v) = HeaderValue::from_str(&format!("attachment; filename=\"{file}.pdf\"")) {
         h.insert(header::CONTENT_DISPOSITION, v);
     }
-    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("private, no-store"));
+    h.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("private, no-store"),
+    );
     resp
 }
 

@@ -36,6 +36,7 @@ pub const MESSAGES: &[(&str, &str)] = &[
         "appliance.logo_unreadable",
         "{field}: logo görsel olarak okunamadı (en çok 4096×4096 piksel).",
     ),
+    ("appliance.seller", "{field}: bu değer kabul edilmiyor."),
     (
         "appliance.public_url",
         "{field}: genel adres https://alan.adiniz biçimindedir (http:// yalnızca deneme için).",
@@ -100,12 +101,25 @@ pub const MESSAGES: &[(&str, &str)] = &[
         "Bu paketin ücretsiz denemesi yok; başlatmak için ödeme yapın.",
     ),
     (
+        "billing.no_payer",
+        "Bu ödemeyi yapan Telegram kullanıcısı bilinmiyor; iadeyi Telegram'dan yapın.",
+    ),
+    (
+        "billing.not_for_stars",
+        "Bu paketin Telegram Yıldızı fiyatı yok.",
+    ),
+    (
         "billing.payment_recorded",
         "Bu referansla bir havale zaten kaydedilmiş.",
     ),
+    ("billing.refunded", "Bu ödeme zaten iade edildi."),
     (
         "billing.state",
         "Abonelik bu işlem için uygun durumda değil.",
+    ),
+    (
+        "billing.telegram_refused",
+        "Telegram isteği reddetti; nedeni sunucu günlüğünde.",
     ),
     (
         "billing.trial_used",

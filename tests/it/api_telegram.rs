@@ -13,7 +13,7 @@ use botyard_fakedc::world::{FakeChat, World, person};
 use botyard_shards::ids::TenantId;
 use serde_json::json;
 
-fn key() -> [u8; 256] {
+pub(crate) fn key() -> [u8; 256] {
     let mut k = [0u8; 256];
     for (i, b) in k.iter_mut().enumerate() {
         *b = (i as u8).wrapping_mul(29).wrapping_add(3);
@@ -501,7 +501,7 @@ async fn a_revoked_key_shows_as_revoked_with_an_alert() {
     app.stop().await.unwrap();
 }
 
-const TOKEN: &str = "123456789:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw0";
+pub(crate) const TOKEN: &str = "123456789:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw0";
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_bot_connects_with_its_token_and_keeps_its_key() {
@@ -1170,7 +1170,7 @@ async fn enable_tagged(
 }
 
 /// Waits until the fake datacenter holds `n` posts.
-async fn posts(world: &World, n: usize) -> Vec<botyard_fakedc::world::Sent> {
+pub(crate) async fn posts(world: &World, n: usize) -> Vec<botyard_fakedc::world::Sent> {
     tokio::time::timeout(Duration::from_secs(60), async {
         loop {
             let sent = world.sent();
@@ -1184,7 +1184,7 @@ async fn posts(world: &World, n: usize) -> Vec<botyard_fakedc::world::Sent> {
     .unwrap_or_else(|_| panic!("{n} posts did not arrive: {:?}", world.sent()))
 }
 
-fn to_user(p: &botyard_fakedc::world::Sent) -> Option<(i64, i64)> {
+pub(crate) fn to_user(p: &botyard_fakedc::world::Sent) -> Option<(i64, i64)> {
     match &p.peer {
         grammers_client::tl::enums::InputPeer::User(u) => Some((u.user_id, u.access_hash)),
         _ => None,
@@ -1193,7 +1193,7 @@ fn to_user(p: &botyard_fakedc::world::Sent) -> Option<(i64, i64)> {
 
 /// The fake DC serving `world`, and an appliance whose platform bot is `yard_platform_bot`
 /// there (the seed key's folder lives as long as the returned guard).
-async fn platform_app(world: &Arc<World>) -> (FakeDc, tempfile::TempDir, common::App) {
+pub(crate) async fn platform_app(world: &Arc<World>) -> (FakeDc, tempfile::TempDir, common::App) {
     let dc = FakeDc::start(key(), world.clone()).await.unwrap();
     let seed = tempfile::tempdir().unwrap();
     std::fs::write(seed.path().join("k"), key()).unwrap();

@@ -23,6 +23,7 @@ mod miniapp_e2e;
 mod roles;
 mod sandbox;
 mod session_import;
+mod stars;
 mod supervisor;
 mod telegram_grammers;
 mod tidy;

@@ -81,7 +81,11 @@ fn percent(bp: u32, language: Language) -> String {
 
 fn date(at: i64) -> String {
     jiff::Timestamp::from_second(at)
-        .map(|t| t.to_zoned_datetime(jiff::tz::TimeZone::UTC).strftime("%d.%m.%Y").to_string())
+        .map(|t| {
+            t.to_zoned_datetime(jiff::tz::TimeZone::UTC)
+                .strftime("%d.%m.%Y")
+                .to_string()
+        })
         .unwrap_or_default()
 }
 
@@ -272,8 +276,20 @@ fn draw(page: &mut krilla::page::Page<'_>, fonts: &Fonts, inv: &InvoiceRec) {
         let right = WIDTH - MARGIN;
         let mut y = 80.0;
         pen.text(MARGIN, y, 22.0, true, w.title);
-        pen.right(right, y - 8.0, 10.0, false, &format!("{}: {}", w.number, inv.number));
-        pen.right(right, y + 6.0, 10.0, false, &format!("{}: {}", w.date, date(inv.issued_at)));
+        pen.right(
+            right,
+            y - 8.0,
+            10.0,
+            false,
+            &format!("{}: {}", w.number, inv.number),
+        );
+        pen.right(
+            right,
+            y + 6.0,
+            10.0,
+            false,
+            &format!("{}: {}", w.date, date(inv.issued_at)),
+        );
         y += 20.0;
         pen.rule(y, 200);
 
@@ -312,7 +328,13 @@ fn draw(page: &mut krilla::page::Page<'_>, fonts: &Fonts, inv: &InvoiceRec) {
             let d = pen.fit(&l.description, 10.0, false, 300.0);
             pen.text(MARGIN + 6.0, y, 10.0, false, &d);
             pen.right(400.0, y, 10.0, false, &l.quantity.to_string());
-            pen.right(right - 6.0, y, 10.0, false, &money(l.amount, &inv.currency, lang));
+            pen.right(
+                right - 6.0,
+                y,
+                10.0,
+                false,
+                &money(l.amount, &inv.currency, lang),
+            );
         }
         y += 12.0;
         pen.rule(y, 200);
@@ -321,7 +343,13 @@ fn draw(page: &mut krilla::page::Page<'_>, fonts: &Fonts, inv: &InvoiceRec) {
         let label_x = 330.0;
         y += 20.0;
         pen.text(label_x, y, 10.0, false, w.net);
-        pen.right(right - 6.0, y, 10.0, false, &money(inv.net, &inv.currency, lang));
+        pen.right(
+            right - 6.0,
+            y,
+            10.0,
+            false,
+            &money(inv.net, &inv.currency, lang),
+        );
         y += 16.0;
         pen.text(
             label_x,
@@ -330,12 +358,24 @@ fn draw(page: &mut krilla::page::Page<'_>, fonts: &Fonts, inv: &InvoiceRec) {
             false,
             &format!("{} %{}", w.tax, percent(inv.tax_rate_bp, lang)),
         );
-        pen.right(right - 6.0, y, 10.0, false, &money(inv.tax, &inv.currency, lang));
+        pen.right(
+            right - 6.0,
+            y,
+            10.0,
+            false,
+            &money(inv.tax, &inv.currency, lang),
+        );
         y += 10.0;
         pen.rule(y, 120);
         y += 18.0;
         pen.text(label_x, y, 12.0, true, w.total);
-        pen.right(right - 6.0, y, 12.0, true, &money(inv.total, &inv.currency, lang));
+        pen.right(
+            right - 6.0,
+            y,
+            12.0,
+            true,
+            &money(inv.total, &inv.currency, lang),
+        );
 
         // Reference and notes.
         y += 40.0;

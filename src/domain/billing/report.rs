@@ -44,7 +44,10 @@ fn month_of(at: i64) -> String {
 }
 
 /// Revenue per month (of payment), currency and plan, newest month first.
-pub fn revenue(payments: &[(PaymentId, PaymentRec)], plans: &BTreeMap<PlanId, String>) -> Vec<Revenue> {
+pub fn revenue(
+    payments: &[(PaymentId, PaymentRec)],
+    plans: &BTreeMap<PlanId, String>,
+) -> Vec<Revenue> {
     let mut by: BTreeMap<(String, String, PlanId), Revenue> = BTreeMap::new();
     for (_, p) in payments.iter().filter(|(_, p)| p.flag.is_none()) {
         let month = month_of(p.paid_at);
@@ -66,7 +69,12 @@ pub fn revenue(payments: &[(PaymentId, PaymentRec)], plans: &BTreeMap<PlanId, St
         }
     }
     let mut out: Vec<Revenue> = by.into_values().collect();
-    out.sort_by(|a, b| b.month.cmp(&a.month).then(a.currency.cmp(&b.currency)).then(a.plan.cmp(&b.plan)));
+    out.sort_by(|a, b| {
+        b.month
+            .cmp(&a.month)
+            .then(a.currency.cmp(&b.currency))
+            .then(a.plan.cmp(&b.plan))
+    });
     out
 }
 
@@ -76,13 +84,21 @@ const UPCOMING_MAX: usize = 200;
 
 pub fn build(store: &Store, now: i64) -> AppResult<Report> {
     let c = store.catalog_read()?;
-    let plans: BTreeMap<PlanId, String> = c.plans()?.into_iter().map(|(id, p)| (id, p.name)).collect();
+    let plans: BTreeMap<PlanId, String> =
+        c.plans()?.into_iter().map(|(id, p)| (id, p.name)).collect();
     let payments = c.all_payments()?;
     Ok(Report {
         revenue: revenue(&payments, &plans),
         states: c.subscription_counts()?,
-        upcoming: c.upcoming(now, now + UPCOMING_DAYS * super::lifecycle::DAY, UPCOMING_MAX)?,
-        flagged: payments.into_iter().filter(|(_, p)| p.flag.is_some()).collect(),
+        upcoming: c.upcoming(
+            now,
+            now + UPCOMING_DAYS * super::lifecycle::DAY,
+            UPCOMING_MAX,
+        )?,
+        flagged: payments
+            .into_iter()
+            .filter(|(_, p)| p.flag.is_some())
+            .collect(),
     })
 }
 
@@ -96,16 +112,21 @@ pub fn invoices_of_year(store: &Store, year: i16) -> AppResult<Vec<(InvoiceId, I
         .to_zoned_datetime(jiff::tz::TimeZone::UTC)
         .map(|z| z.timestamp().as_second())
         .unwrap_or(i64::MAX);
-    Ok(store
-        .catalog_read()?
-        .invoices_between(start, end)?)
+    Ok(store.catalog_read()?.invoices_between(start, end)?)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn pay(at: i64, amount: u64, currency: &str, plan: u64, refunded: bool, flagged: bool) -> (PaymentId, PaymentRec) {
+    fn pay(
+        at: i64,
+        amount: u64,
+        currency: &str,
+        plan: u64,
+        refunded: bool,
+        flagged: bool,
+    ) -> (PaymentId, PaymentRec) {
         (
             PaymentId(1),
             PaymentRec {
@@ -120,7 +141,11 @@ mod tests {
                 recorded_at: at,
                 recorded_by: None,
                 payer: None,
-                refund: refunded.then(|| botyard_shards::records::RefundRec { at, by: None, credit_note: String::new() }),
+                refund: refunded.then(|| botyard_shards::records::RefundRec {
+                    at,
+                    by: None,
+                    credit_note: String::new(),
+                }),
                 flag: flagged.then(|| "tenant deleted".into()),
             },
         )
@@ -131,7 +156,10 @@ mod tests {
         // 2025-11-15 and 2025-12-02 (UTC).
         let nov = 1_763_164_800;
         let dec = 1_764_633_600;
-        let plans = BTreeMap::from([(PlanId(1), "Temel".to_string()), (PlanId(2), "Pro".to_string())]);
+        let plans = BTreeMap::from([
+            (PlanId(1), "Temel".to_string()),
+            (PlanId(2), "Pro".to_string()),
+        ]);
         let r = revenue(
             &[
                 pay(nov, 49_900, "TRY", 1, false, false),
@@ -144,7 +172,16 @@ mod tests {
         );
         let rows: Vec<(&str, &str, u64, u32, u64, u64)> = r
             .iter()
-            .map(|x| (x.month.as_str(), x.currency.as_str(), x.plan.0, x.payments, x.paid, x.refunded))
+            .map(|x| {
+                (
+                    x.month.as_str(),
+                    x.currency.as_str(),
+                    x.plan.0,
+                    x.payments,
+                    x.paid,
+                    x.refunded,
+                )
+            })
             .collect();
         assert_eq!(
             rows,

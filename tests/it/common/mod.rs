@@ -811,3 +811,44 @@ pub fn png_sized(w: u32, h: u32, len: usize, fill: u8) -> Vec<u8> {
 pub fn png(len: usize, fill: u8) -> Vec<u8> {
     png_sized(2, 2, len, fill)
 }
+
+/// The text of a PDF by `pdftotext -layout` (Debian's poppler-utils), with its first page
+/// saved as `target/test-artifacts/<name>.png` (`pdftoppm`) for a person to look at. `None`
+/// when poppler is not installed, which fails under `BOTYARD_E2E=1` (CI installs it).
+pub fn pdf_text(pdf: &[u8], name: &str) -> Option<String> {
+    let have = std::process::Command::new("pdftotext")
+        .arg("-v")
+        .output()
+        .is_ok();
+    if !have {
+        assert!(
+            !std::env::var("BOTYARD_E2E").is_ok_and(|v| v == "1"),
+            "BOTYARD_E2E=1 but pdftotext (poppler-utils) is missing"
+        );
+        eprintln!("skipped: pdftotext (poppler-utils) is not installed");
+        return None;
+    }
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target/test-artifacts");
+    std::fs::create_dir_all(&dir).expect("artifacts folder");
+    let file = dir.join(format!("{name}.pdf"));
+    std::fs::write(&file, pdf).expect("write the PDF");
+    let out = std::process::Command::new("pdftotext")
+        .args(["-layout", "-enc", "UTF-8"])
+        .arg(&file)
+        .arg("-")
+        .output()
+        .expect("pdftotext runs");
+    assert!(
+        out.status.success(),
+        "pdftotext: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let png = std::process::Command::new("pdftoppm")
+        .args(["-png", "-r", "80", "-singlefile"])
+        .arg(&file)
+        .arg(dir.join(name))
+        .status()
+        .expect("pdftoppm runs");
+    assert!(png.success());
+    Some(String::from_utf8(out.stdout).expect("UTF-8 text"))
+}
