@@ -46,7 +46,7 @@ pub struct AppState {
     /// One-time console sign-in links the platform bot's `/web` hands out.
     pub web_links: crate::domain::telegram_link::codes::LinkCodes,
     /// Signs the payloads of Stars invoices.
-    pub payload_key: crate::domain::billing::stars::PayloadKey,
+    pub payload_key: crate::domain::billing::payload::PayloadKey,
     pub ready: AtomicBool,
     /// The dashboard's slow facts, shared for a moment (see `domain::overview`).
     pub overview: crate::domain::overview::Cache,

@@ -131,7 +131,7 @@ pub struct FlaggedOut {
 }
 
 #[derive(Serialize, ToSchema)]
-pub struct ReportOut {
+pub struct BooksOut {
     pub revenue: Vec<RevenueOut>,
     pub subscriptions: StatesOut,
     /// Within the next 30 days, soonest first.
@@ -143,18 +143,18 @@ pub struct ReportOut {
 /// The books: revenue per month, currency and plan, subscriptions by state, renewals in the
 /// next 30 days, and payments flagged for a refund.
 #[utoipa::path(get, path = "/api/v1/billing/report", tag = "billing",
-    responses((status = 200, body = ReportOut), (status = 403, body = ErrorEnvelope)),
+    responses((status = 200, body = BooksOut), (status = 403, body = ErrorEnvelope)),
     security(("bearer" = [])))]
-async fn get_report(State(st): State<Shared>, _a: AdminCtx) -> AppResult<Json<ReportOut>> {
+async fn get_report(State(st): State<Shared>, _a: AdminCtx) -> AppResult<Json<BooksOut>> {
     let now = st.now();
     let store = st.store.clone();
     let r = blocking(move || report::build(&store, now)).await?;
     Ok(Json(report_out(r)))
 }
 
-pub fn report_out(r: report::Report) -> ReportOut {
+pub fn report_out(r: report::Report) -> BooksOut {
     let [trialing, active, past_due, suspended, cancelled] = r.states;
-    ReportOut {
+    BooksOut {
         revenue: r
             .revenue
             .into_iter()
@@ -266,20 +266,44 @@ async fn year_invoices(
     ))
 }
 
+#[derive(Serialize, ToSchema)]
+pub struct ReconciliationOut {
+    /// History from here was compared.
+    pub since: String,
+    /// Payments in Telegram's history over that time.
+    pub telegram_payments: u32,
+    /// Stars payments in the books over the same time.
+    pub recorded_payments: u32,
+    /// Charge ids Telegram has that the books do not.
+    pub missing_in_books: Vec<String>,
+    /// Charge ids the books have that Telegram does not.
+    pub missing_at_telegram: Vec<String>,
+    /// Charge ids refunded on one side only.
+    pub refund_mismatches: Vec<String>,
+    /// Nothing differs.
+    pub matches: bool,
+}
+
 /// Compare the platform bot's Stars history of the last 35 days with the recorded payments
 /// now, as the server does daily; a difference raises an alert.
 #[utoipa::path(post, path = "/api/v1/billing/reconcile", tag = "billing",
-    responses((status = 200, body = stars::Reconciliation), (status = 403, body = ErrorEnvelope),
+    responses((status = 200, body = ReconciliationOut), (status = 403, body = ErrorEnvelope),
               (status = 409, body = ErrorEnvelope), (status = 502, body = ErrorEnvelope), (status = 503, body = ErrorEnvelope), (status = 504, body = ErrorEnvelope)),
     security(("bearer" = [])))]
-async fn reconcile(
-    State(st): State<Shared>,
-    _a: AdminCtx,
-) -> AppResult<Json<stars::Reconciliation>> {
+async fn reconcile(State(st): State<Shared>, _a: AdminCtx) -> AppResult<Json<ReconciliationOut>> {
     if !crate::domain::telegram_link::platform_configured(&st.config) {
         return Err(crate::domain::telegram_link::not_configured());
     }
-    Ok(Json(stars::reconcile(&st).await?))
+    let r = stars::reconcile(&st).await?;
+    Ok(Json(ReconciliationOut {
+        since: rfc3339(r.since),
+        telegram_payments: r.telegram_payments,
+        recorded_payments: r.recorded_payments,
+        matches: r.matches(),
+        missing_in_books: r.missing_in_books,
+        missing_at_telegram: r.missing_at_telegram,
+        refund_mismatches: r.refund_mismatches,
+    }))
 }
 
 #[derive(Serialize, ToSchema)]

@@ -36,11 +36,11 @@ pub const MESSAGES: &[(&str, &str)] = &[
         "appliance.logo_unreadable",
         "{field}: logo görsel olarak okunamadı (en çok 4096×4096 piksel).",
     ),
-    ("appliance.seller", "{field}: bu değer kabul edilmiyor."),
     (
         "appliance.public_url",
         "{field}: genel adres https://alan.adiniz biçimindedir (http:// yalnızca deneme için).",
     ),
+    ("appliance.seller", "{field}: bu değer kabul edilmiyor."),
     (
         "auth.account_required",
         "Bu işlem bir hesapla yapılır, API anahtarıyla yapılamaz; hesabınızla giriş yapın.",

@@ -560,3 +560,194 @@ async fn plans_change_at_once_in_a_trial_at_the_period_end_downward_and_after_pa
     );
     app.stop().await.unwrap();
 }
+
+#[tokio::test]
+async fn a_transfer_gets_an_invoice_pdf_with_vat_and_its_refund_a_credit_note() {
+    let app = App::start().await;
+    let admin = app.admin().await.access;
+    let plan = priced_plan(&app, &admin).await;
+    let (tenant, _, owner) = app
+        .tenant_with_owner(&admin, "Moda Kahve", "moda@example.com")
+        .await;
+    let owner = owner.access;
+    let profile = format!("/api/v1/tenants/{tenant}/billing-profile");
+    // The billing profile: checked, and a refusal changes nothing.
+    assert_eq!(
+        app.get(&profile, &owner).await.expect(200)["legal_name"],
+        ""
+    );
+    for (bad, field) in [
+        (json!({"tax_number": "12345"}), "tax_number"),
+        (json!({"tax_number": "12345678901x"}), "tax_number"),
+        (json!({"email": "not-an-address"}), "email"),
+        (json!({"legal_name": "x".repeat(201)}), "legal_name"),
+    ] {
+        let r = app.put(&profile, &owner, bad).await;
+        assert_eq!(r.status, 422, "{}", r.text);
+        assert_eq!(r.json["error"]["field"], field, "{}", r.text);
+    }
+    app.put(
+        &profile,
+        &owner,
+        json!({"legal_name": "Moda Kahve Gıda Ltd.", "tax_number": "1111111111"}),
+    )
+    .await
+    .expect(200);
+    app.put(
+        "/api/v1/billing/seller",
+        &owner,
+        json!({"legal_name": "Yıldız"}),
+    )
+    .await
+    .expect_err(403, "auth.admin_required");
+    app.put(
+        "/api/v1/billing/seller",
+        &admin,
+        json!({"legal_name": "Yıldız Yazılım A.Ş.", "tax_number": "98"}),
+    )
+    .await
+    .expect_err(422, "appliance.seller");
+    app.put(
+        "/api/v1/billing/seller",
+        &admin,
+        json!({"legal_name": "Yıldız Yazılım A.Ş.", "address": "Bağdat Cad. 100", "tax_office": "Göztepe", "tax_number": "9876543210"}),
+    )
+    .await
+    .expect(200);
+
+    // A transfer of 499.00 TRY: an English invoice with 20 % VAT split out.
+    let paid = app
+        .post(
+            &format!("/api/v1/tenants/{tenant}/payments"),
+            &admin,
+            json!({"amount": 49900, "currency": "TRY", "paid_on": "2026-12-01",
+                   "reference": "EFT-0001", "plan_id": plan}),
+        )
+        .await
+        .expect(201)
+        .clone();
+    let list = app
+        .get(&format!("/api/v1/tenants/{tenant}/invoices"), &owner)
+        .await
+        .expect(200)
+        .clone();
+    let inv = &list[0];
+    assert_eq!(
+        (&inv["net"], &inv["tax"], &inv["total"], &inv["buyer"]),
+        (
+            &json!(41_583),
+            &json!(8_317),
+            &json!(49_900),
+            &json!("Moda Kahve Gıda Ltd.")
+        )
+    );
+    let pdf = |id: u64| {
+        let app = &app;
+        let owner = owner.clone();
+        async move {
+            let r = app
+                .client
+                .get(app.url(&format!("/api/v1/tenants/{tenant}/invoices/{id}/pdf")))
+                .bearer_auth(&owner)
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(r.status(), 200);
+            let cd = r.headers()["content-disposition"]
+                .to_str()
+                .unwrap()
+                .to_string();
+            (cd, r.bytes().await.unwrap().to_vec())
+        }
+    };
+    let (cd, bytes) = pdf(inv["id"].as_u64().unwrap()).await;
+    let number = inv["number"].as_str().unwrap();
+    assert_eq!(cd, format!("attachment; filename=\"{number}.pdf\""));
+    if let Some(text) = common::pdf_text(&bytes, "transfer-invoice") {
+        for want in [
+            "INVOICE",
+            number,
+            "Yıldız Yazılım A.Ş.",
+            "Tax office: Göztepe",
+            "Moda Kahve Gıda Ltd.",
+            "Tax number: 1111111111",
+            "499.00 TRY",
+            "415.83 TRY",
+            "VAT 20%",
+            "83.17 TRY",
+            "EFT-0001",
+        ] {
+            assert!(text.contains(want), "{want:?} not in:\n{text}");
+        }
+    }
+
+    // Given back (the admin sends the money by bank): a credit note for the whole invoice.
+    let payment = paid["payment_id"].as_u64().unwrap();
+    let r = app
+        .post(
+            &format!("/api/v1/tenants/{tenant}/payments/{payment}/refund"),
+            &admin,
+            json!({}),
+        )
+        .await
+        .expect(200)
+        .clone();
+    let note_number = r["credit_note"].as_str().unwrap().to_string();
+    assert!(note_number.starts_with("CN-"), "{r}");
+    let list = app
+        .get(&format!("/api/v1/tenants/{tenant}/invoices"), &owner)
+        .await
+        .expect(200)
+        .clone();
+    let note = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["number"] == note_number.as_str())
+        .unwrap()
+        .clone();
+    let (_, bytes) = pdf(note["id"].as_u64().unwrap()).await;
+    if let Some(text) = common::pdf_text(&bytes, "credit-note") {
+        for want in [
+            "CREDIT NOTE",
+            note_number.as_str(),
+            "Corrects invoice",
+            number,
+            "499.00 TRY",
+            "Payment reference: EFT-0001",
+        ] {
+            assert!(text.contains(want), "{want:?} not in:\n{text}");
+        }
+    }
+    // Another tenant's owner cannot read it.
+    let (_, _, other) = app
+        .tenant_with_owner(&admin, "Başka", "baska@example.com")
+        .await;
+    let r = app
+        .client
+        .get(app.url(&format!(
+            "/api/v1/tenants/{tenant}/invoices/{}/pdf",
+            note["id"]
+        )))
+        .bearer_auth(&other.access)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 404);
+    // The year's books list both.
+    let books = app
+        .get("/api/v1/billing/invoices?year=2026", &admin)
+        .await
+        .expect(200)
+        .clone();
+    let kinds: Vec<&str> = books
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| b["kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(kinds, vec!["credit_note", "invoice"]);
+    app.get("/api/v1/billing/invoices?year=1999", &admin)
+        .await
+        .expect_err(422, "validation.invalid");
+}

@@ -46,17 +46,6 @@ pub struct Seller {
 }
 
 impl Seller {
-    /// The lines under the seller's name (in Turkish labels: the invoices a Turkish
-    /// reseller issues are Turkish documents whatever the buyer reads).
-    pub fn lines(&self) -> Vec<String> {
-        crate::domain::billing::invoices::legal_lines(
-            &self.address,
-            &self.tax_office,
-            &self.tax_number,
-            botyard_shards::records::Language::Tr,
-        )
-    }
-
     /// Checks what an admin typed.
     pub fn parse(
         legal_name: &str,

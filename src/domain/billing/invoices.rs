@@ -10,6 +10,7 @@ use botyard_shards::records::{
 };
 use botyard_shards::{TenantCatalog, TenantScope, WriteTransaction};
 
+use super::legal::legal_lines;
 use super::{Credited, Issuer, invalid, lifecycle, record_step, split_tax, use_plan};
 use crate::error::{AppError, AppResult};
 
@@ -56,32 +57,6 @@ pub fn buyer(scope: &TenantScope) -> AppResult<Buyer> {
         lines: legal_lines(&p.address, &p.tax_office, &p.tax_number, language),
         language,
     })
-}
-
-/// An address (one line per line typed) and the tax office and number, as printed.
-pub fn legal_lines(
-    address: &str,
-    tax_office: &str,
-    tax_number: &str,
-    language: Language,
-) -> Vec<String> {
-    let mut out: Vec<String> = address
-        .lines()
-        .map(str::trim)
-        .filter(|l| !l.is_empty())
-        .map(str::to_string)
-        .collect();
-    let (office, number) = match language {
-        Language::Tr => ("Vergi dairesi", "Vergi no"),
-        Language::En => ("Tax office", "Tax number"),
-    };
-    match (tax_office.trim(), tax_number.trim()) {
-        ("", "") => {}
-        (o, "") => out.push(format!("{office}: {o}")),
-        ("", n) => out.push(format!("{number}: {n}")),
-        (o, n) => out.push(format!("{office}: {o} · {number}: {n}")),
-    }
-    out
 }
 
 fn year_of(now: i64) -> i16 {
@@ -183,7 +158,7 @@ pub fn credit(
                 reference: ch.reference.clone(),
                 kind: InvoiceKindRec::Invoice,
                 corrects: None,
-                seller_lines: issuer.seller_lines.clone(),
+                seller_lines: issuer.seller_lines(buyer.language),
                 buyer_lines: buyer.lines.clone(),
                 language: buyer.language,
             },
@@ -289,10 +264,12 @@ pub fn record_refund(
                 total: p.amount,
                 seller: issuer.seller.clone(),
                 buyer,
-                reference: p.charge_id.clone(),
+                reference: original
+                    .as_ref()
+                    .map_or_else(|| p.charge_id.clone(), |i| i.reference.clone()),
                 kind: InvoiceKindRec::CreditNote,
                 corrects,
-                seller_lines: issuer.seller_lines.clone(),
+                seller_lines: issuer.seller_lines(language),
                 buyer_lines,
                 language,
             },

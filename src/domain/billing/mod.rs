@@ -4,7 +4,9 @@
 //! whole. See `lifecycle` for the states and `proration` for plan changes.
 
 pub mod invoices;
+pub mod legal;
 pub mod lifecycle;
+pub mod payload;
 pub mod pdf;
 pub mod proration;
 pub mod report;
@@ -439,8 +441,8 @@ pub fn state_code(s: SubStateRec) -> &'static str {
 #[derive(Clone, Debug)]
 pub struct Issuer {
     pub seller: String,
-    /// The seller's legal details, a line each (address, tax office and number).
-    pub seller_lines: Vec<String>,
+    /// The seller's legal details (address, tax office and number).
+    pub details: crate::domain::appliance::Seller,
     /// Basis points (2000 = 20 %), for money other than Stars.
     pub tax_bp: u32,
 }
@@ -453,8 +455,20 @@ pub fn issuer(st: &AppState) -> Issuer {
             .legal_name
             .clone()
             .unwrap_or_else(|| a.brand.name.clone()),
-        seller_lines: a.seller.lines(),
+        details: a.seller.clone(),
         tax_bp: st.config.billing.tax_percent.saturating_mul(100),
+    }
+}
+
+impl Issuer {
+    /// The seller's details, a line each, in `language`.
+    pub fn seller_lines(&self, language: botyard_shards::records::Language) -> Vec<String> {
+        legal::legal_lines(
+            &self.details.address,
+            &self.details.tax_office,
+            &self.details.tax_number,
+            language,
+        )
     }
 }
 

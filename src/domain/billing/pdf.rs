@@ -356,7 +356,10 @@ fn draw(page: &mut krilla::page::Page<'_>, fonts: &Fonts, inv: &InvoiceRec) {
             y,
             10.0,
             false,
-            &format!("{} %{}", w.tax, percent(inv.tax_rate_bp, lang)),
+            &match lang {
+                Language::Tr => format!("{} %{}", w.tax, percent(inv.tax_rate_bp, lang)),
+                Language::En => format!("{} {}%", w.tax, percent(inv.tax_rate_bp, lang)),
+            },
         );
         pen.right(
             right - 6.0,
