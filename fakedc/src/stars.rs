@@ -52,6 +52,8 @@ struct State {
     next_query: i64,
     history: Vec<Txn>,
     refund_calls: Vec<(i64, i64, String)>,
+    /// Subscriptions the bot stopped or restarted: (user, charge, restore).
+    cancels: Vec<(i64, String, bool)>,
 }
 
 #[derive(Default)]
@@ -146,6 +148,11 @@ impl Stars {
     /// Refunds the bot asked for: (user, access hash, charge).
     pub fn refund_calls(&self) -> Vec<(i64, i64, String)> {
         lock(&self.state).refund_calls.clone()
+    }
+
+    /// Subscriptions the bot stopped (`false`) or restarted (`true`), by user and charge.
+    pub fn cancels(&self) -> Vec<(i64, String, bool)> {
+        lock(&self.state).cancels.clone()
     }
 
     /// The payment service message's action.
@@ -283,6 +290,27 @@ impl Stars {
                     date: now(),
                     seq: 0,
                 }))
+            }
+            f::payments::BotCancelStarsSubscription::CONSTRUCTOR_ID => {
+                let Some(req) = call.decode::<f::payments::BotCancelStarsSubscription>() else {
+                    return Some(bad());
+                };
+                let tl::enums::InputUser::User(u) = req.user_id else {
+                    return Some(Answer::Error(400, "USER_ID_INVALID".into()));
+                };
+                if !known_users(u.user_id, u.access_hash) {
+                    return Some(Answer::Error(400, "USER_ID_INVALID".into()));
+                }
+                let mut s = lock(&self.state);
+                if !s
+                    .history
+                    .iter()
+                    .any(|t| !t.refund && t.id == req.charge_id && t.user == u.user_id)
+                {
+                    return Some(Answer::Error(400, "CHARGE_ID_INVALID".into()));
+                }
+                s.cancels.push((u.user_id, req.charge_id, req.restore));
+                Answer::of(&true)
             }
             f::payments::GetStarsTransactions::CONSTRUCTOR_ID => {
                 let Some(req) = call.decode::<f::payments::GetStarsTransactions>() else {

@@ -331,7 +331,9 @@ async fn start_trial(
     security(("bearer" = [])))]
 async fn cancel(State(st): State<Shared>, t: TenantCtx) -> AppResult<Json<SubscriptionOut>> {
     let now = st.now();
+    let tenant = t.scope.tenant_id();
     let s = blocking(move || billing::cancel(&t.scope, now)).await?;
+    billing::stars::follow_renewals(&st, tenant, false).await;
     Ok(Json(sub_view(&s)))
 }
 
@@ -341,7 +343,9 @@ async fn cancel(State(st): State<Shared>, t: TenantCtx) -> AppResult<Json<Subscr
     security(("bearer" = [])))]
 async fn resume(State(st): State<Shared>, t: TenantCtx) -> AppResult<Json<SubscriptionOut>> {
     let now = st.now();
+    let tenant = t.scope.tenant_id();
     let s = blocking(move || billing::resume(&t.scope, now)).await?;
+    billing::stars::follow_renewals(&st, tenant, true).await;
     Ok(Json(sub_view(&s)))
 }
 

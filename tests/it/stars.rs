@@ -330,6 +330,31 @@ async fn a_tenant_pays_renews_upgrades_and_is_refunded_in_stars() {
         "{s}"
     );
 
+    // Cancelling stops Telegram's monthly renewals of the Stars subscription; resuming
+    // restarts them.
+    app.post(
+        &format!("/api/v1/tenants/{tenant}/subscription/cancel"),
+        &owner,
+        json!({}),
+    )
+    .await
+    .expect(200);
+    app.post(
+        &format!("/api/v1/tenants/{tenant}/subscription/resume"),
+        &owner,
+        json!({}),
+    )
+    .await
+    .expect(200);
+    let last_charge = world.stars.history().last().unwrap().id.clone();
+    assert_eq!(
+        world.stars.cancels(),
+        vec![
+            (555_001, last_charge.clone(), false),
+            (555_001, last_charge, true)
+        ]
+    );
+
     // A refund of the renewal (admins only): Telegram gives the Stars back, a credit note is
     // issued and the 30 days it bought come off.
     let renewal_id = s["payments"]

@@ -29,6 +29,7 @@ pub const CURRENCY: &str = "XTR";
 pub const FORGED_PAYMENT: &str = "billing.forged_payment";
 pub const ORPHAN_PAYMENT: &str = "billing.payment_for_deleted_tenant";
 pub const RECONCILIATION: &str = "billing.reconciliation";
+pub const RENEWALS_NOT_FOLLOWED: &str = "billing.stars_renewals";
 
 /// What the tenant would pay now: the next period of its plan, or an upgrade to `plan`.
 pub fn quote(
@@ -412,6 +413,71 @@ async fn after_credit(st: &Shared, p: &StarsPaid, c: &Credited) {
     );
     if let Err(e) = st.supervisor.send_direct(job, CALL_WAIT).await {
         tracing::info!(error = %e, "payment confirmation not sent");
+    }
+}
+
+/// Stops (or, with `restore`, restarts) Telegram's monthly renewals of the tenant's Stars
+/// subscription, when it pays in Stars: a cancelled tenant must not be charged again. `Ok(false)`
+/// when there is nothing to stop (it pays by transfer).
+pub async fn set_renewals(st: &Shared, tenant: TenantId, restore: bool) -> AppResult<bool> {
+    let store = st.store.clone();
+    let last = blocking(move || {
+        let scope = store.supervisor_scope(tenant)?;
+        let payments = scope.catalog_read()?.payments()?;
+        Ok(payments
+            .into_iter()
+            .rev()
+            .map(|(_, p)| p)
+            .find(|p| p.provider == PaymentProviderRec::Stars && p.refund.is_none()))
+    })
+    .await?;
+    let Some(p) = last else { return Ok(false) };
+    let Some(payer) = p.payer else {
+        return Ok(false);
+    };
+    let op = PortCall::CancelStarsSubscription {
+        user_id: payer.user_id,
+        access_hash: payer.access_hash,
+        charge_id: p.charge_id,
+        restore,
+    };
+    st.supervisor
+        .call_platform(op, CALL_WAIT)
+        .await
+        .map_err(platform_error)?;
+    Ok(true)
+}
+
+/// After a cancel (or its resume): Telegram's renewals follow, or an admin is told to stop
+/// them by hand.
+pub async fn follow_renewals(st: &Shared, tenant: TenantId, restore: bool) {
+    match set_renewals(st, tenant, restore).await {
+        Ok(true) => tracing::info!(
+            tenant_id = tenant.0,
+            restore,
+            "Telegram Stars renewals followed the subscription"
+        ),
+        Ok(false) => {}
+        Err(e) => {
+            tracing::warn!(tenant_id = tenant.0, error = %e, "Telegram Stars renewals not changed");
+            let (store, now) = (st.store.clone(), st.now());
+            let what = if restore { "restart" } else { "stop" };
+            let detail = format!("{what} the tenant's Stars subscription renewals by hand: {e}");
+            let r = blocking(move || {
+                crate::domain::alerts::raise(
+                    &store,
+                    now,
+                    RENEWALS_NOT_FOLLOWED,
+                    Some(tenant),
+                    "Telegram Stars",
+                    &detail,
+                )
+            })
+            .await;
+            if r.is_err() {
+                tracing::error!("cannot raise the renewals alert");
+            }
+        }
     }
 }
 

@@ -162,7 +162,8 @@ pub async fn cancel(
     v: super::session::Viewer,
     Path(id): Path<u64>,
 ) -> Response {
-    act(
+    let st2 = st.clone();
+    let r = act(
         st,
         v,
         id,
@@ -170,7 +171,11 @@ pub async fn cancel(
         "cancelled",
         |_, scope, now| billing::cancel(scope, now).map(|_| None),
     )
-    .await
+    .await;
+    if r.status().is_redirection() {
+        billing::stars::follow_renewals(&st2, botyard_shards::ids::TenantId(id), false).await;
+    }
+    r
 }
 
 pub async fn resume(
@@ -178,7 +183,8 @@ pub async fn resume(
     v: super::session::Viewer,
     Path(id): Path<u64>,
 ) -> Response {
-    act(
+    let st2 = st.clone();
+    let r = act(
         st,
         v,
         id,
@@ -186,7 +192,11 @@ pub async fn resume(
         "renewing",
         |_, scope, now| billing::resume(scope, now).map(|_| None),
     )
-    .await
+    .await;
+    if r.status().is_redirection() {
+        billing::stars::follow_renewals(&st2, botyard_shards::ids::TenantId(id), true).await;
+    }
+    r
 }
 
 #[derive(Deserialize)]

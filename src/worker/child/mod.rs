@@ -425,6 +425,15 @@ async fn call<P: TelegramPort>(port: &mut P, op: PortCall) -> Result<CallOk, Str
             .refund_stars(user_id, access_hash, &charge_id)
             .await
             .map(|()| CallOk::Done),
+        PortCall::CancelStarsSubscription {
+            user_id,
+            access_hash,
+            charge_id,
+            restore,
+        } => port
+            .cancel_stars_subscription(user_id, access_hash, &charge_id, restore)
+            .await
+            .map(|()| CallOk::Done),
         PortCall::StarsTransactions { offset } => port
             .stars_transactions(&offset)
             .await
@@ -633,6 +642,17 @@ impl<P: TelegramPort> TelegramPort for MenuFirst<P> {
         offset: &str,
     ) -> Result<crate::worker::telegram::StarsPage, PortError> {
         self.port.stars_transactions(offset).await
+    }
+    async fn cancel_stars_subscription(
+        &mut self,
+        user_id: i64,
+        access_hash: i64,
+        charge_id: &str,
+        restore: bool,
+    ) -> Result<(), PortError> {
+        self.port
+            .cancel_stars_subscription(user_id, access_hash, charge_id, restore)
+            .await
     }
 }
 

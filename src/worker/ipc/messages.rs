@@ -181,6 +181,12 @@ pub enum PortCall {
     StarsTransactions {
         offset: String,
     },
+    CancelStarsSubscription {
+        user_id: i64,
+        access_hash: i64,
+        charge_id: String,
+        restore: bool,
+    },
 }
 
 /// What a call gave back.

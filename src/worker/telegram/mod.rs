@@ -357,6 +357,18 @@ pub trait TelegramPort {
         let _ = (user_id, access_hash, charge_id);
         Err(unsupported("refunds"))
     }
+    /// Stops (or, with `restore`, restarts) the monthly renewals of a user's Stars
+    /// subscription, named by the charge that started it.
+    async fn cancel_stars_subscription(
+        &mut self,
+        user_id: i64,
+        access_hash: i64,
+        charge_id: &str,
+        restore: bool,
+    ) -> Result<(), PortError> {
+        let _ = (user_id, access_hash, charge_id, restore);
+        Err(unsupported("Stars subscriptions"))
+    }
     /// A page of the bot's Stars history, from `offset` (empty: the newest).
     async fn stars_transactions(&mut self, offset: &str) -> Result<StarsPage, PortError> {
         let _ = offset;

@@ -392,6 +392,26 @@ impl TelegramPort for Grammers {
         self.history(offset).await
     }
 
+    async fn cancel_stars_subscription(
+        &mut self,
+        user_id: i64,
+        access_hash: i64,
+        charge_id: &str,
+        restore: bool,
+    ) -> Result<(), PortError> {
+        let req = tl::functions::payments::BotCancelStarsSubscription {
+            restore,
+            user_id: tl::types::InputUser {
+                user_id,
+                access_hash,
+            }
+            .into(),
+            charge_id: charge_id.to_string(),
+        };
+        self.call(|| self.client.invoke(&req)).await?;
+        Ok(())
+    }
+
     async fn set_menu_app(&mut self, text: &str, url: &str) -> Result<(), PortError> {
         // An empty user sets the default for everyone.
         let req = tl::functions::bots::SetBotMenuButton {
