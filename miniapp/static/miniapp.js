@@ -106,6 +106,39 @@
     });
   }
 
+  // Stars: the invoice opens inside Telegram (openInvoice); the screen reloads once it is paid,
+  // or says why not. Outside Telegram the form posts and the browser follows the t.me link.
+  function stars() {
+    if (!inside || !tg.openInvoice) { return; }
+    document.querySelectorAll("form[data-stars]").forEach(function (form) {
+      form.addEventListener("submit", function (e) {
+        e.preventDefault();
+        var button = form.querySelector("button");
+        if (button) { button.disabled = true; }
+        fetch(form.action, {
+          method: "POST",
+          body: new URLSearchParams(new FormData(form)),
+          headers: { "Accept": "application/json" },
+          credentials: "same-origin"
+        }).then(function (r) {
+          if (!r.ok) { throw new Error(String(r.status)); }
+          return r.json();
+        }).then(function (j) {
+          tg.openInvoice(j.url, function (status) {
+            if (button) { button.disabled = false; }
+            if (status === "paid") { haptic("success"); window.location.reload(); }
+            else if (status === "failed") { haptic("error"); }
+          });
+        }).catch(function () {
+          // Shown by the server's own error screen.
+          if (button) { button.disabled = false; }
+          form.removeAttribute("data-stars");
+          form.submit();
+        });
+      });
+    });
+  }
+
   function start() {
     if (inside) {
       document.body.classList.add("tg");
@@ -121,6 +154,7 @@
     mainButton();
     confirms();
     links();
+    stars();
     if (document.querySelector("main .error[role=alert]")) { haptic("error"); } else if (document.querySelector("main .notice[role=status]")) { haptic("success"); }
     // When the screen became usable, for the performance figures.
     document.body.setAttribute("data-ready-ms", String(Math.round(window.performance.now())));

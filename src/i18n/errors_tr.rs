@@ -97,12 +97,12 @@ pub const MESSAGES: &[(&str, &str)] = &[
     ("auth.wrong_password", "Mevcut parola yanlış."),
     ("billing.invalid", "{field}: bu değer kabul edilmiyor."),
     (
-        "billing.no_trial",
-        "Bu paketin ücretsiz denemesi yok; başlatmak için ödeme yapın.",
-    ),
-    (
         "billing.no_payer",
         "Bu ödemeyi yapan Telegram kullanıcısı bilinmiyor; iadeyi Telegram'dan yapın.",
+    ),
+    (
+        "billing.no_trial",
+        "Bu paketin ücretsiz denemesi yok; başlatmak için ödeme yapın.",
     ),
     (
         "billing.not_for_stars",

@@ -9,7 +9,7 @@ use axum::response::Response;
 use serde::Deserialize;
 
 use botyard_shards::ids::PlanId;
-use botyard_shards::records::{PaymentProviderRec, SubStateRec};
+use botyard_shards::records::{InvoiceKindRec, PaymentProviderRec, SubStateRec};
 use botyard_shards::{Access, TenantScope};
 
 use super::session::Tr;
@@ -34,8 +34,43 @@ pub struct BillingFacts {
     pub trials: Vec<(u64, String, u32)>,
     /// `(when, catalogue key of the reason)`, newest first.
     pub events: Vec<(String, &'static str)>,
-    /// `(when, amount with its currency, reference)`.
-    pub payments: Vec<(String, String, String)>,
+    /// Each payment, newest first.
+    pub payments: Vec<PaymentRow>,
+    /// What can be paid in Telegram Stars now (with a platform bot set up).
+    pub stars: Vec<StarsOffer>,
+    /// Invoices and credit notes, newest first.
+    pub invoices: Vec<InvoiceRow>,
+    /// The billing profile, for its form.
+    pub profile: botyard_shards::records::BillingProfileRec,
+}
+
+pub struct PaymentRow {
+    pub id: u64,
+    pub when: String,
+    pub amount: String,
+    pub reference: String,
+    /// `stars` or `transfer`, as a catalogue key.
+    pub provider_key: &'static str,
+    /// The credit note, once refunded.
+    pub credit_note: Option<String>,
+}
+
+/// A payment in Stars the tenant can make: the next period of a plan, or an upgrade.
+pub struct StarsOffer {
+    pub plan_id: u64,
+    pub plan: String,
+    pub stars: u32,
+    /// `bill.stars_period` or `bill.stars_upgrade`.
+    pub key: &'static str,
+}
+
+pub struct InvoiceRow {
+    pub id: u64,
+    pub number: String,
+    pub when: String,
+    pub total: String,
+    /// `bill.invoice` or `bill.credit_note`.
+    pub kind_key: &'static str,
 }
 
 fn reason_key(reason: &str) -> &'static str {
@@ -62,6 +97,7 @@ fn money(t: &Tr, minor: u64, currency: &str) -> String {
 pub fn facts(st: &AppState, t: &Tr, scope: &TenantScope) -> AppResult<BillingFacts> {
     let v = billing::view(scope)?;
     let c = st.store.catalog_read()?;
+    let tc = scope.catalog_read()?;
     let (state_key, state_class) = match v.subscription.as_ref().map(|s| s.state) {
         None => ("bill.state_none", "warn"),
         Some(SubStateRec::Trialing) => ("bill.state_trialing", "ok"),
@@ -108,7 +144,7 @@ pub fn facts(st: &AppState, t: &Tr, scope: &TenantScope) -> AppResult<BillingFac
             .payments
             .iter()
             .rev()
-            .map(|(_, p)| {
+            .map(|(id, p)| {
                 let reference = match p.provider {
                     PaymentProviderRec::Manual => p
                         .charge_id
@@ -116,14 +152,217 @@ pub fn facts(st: &AppState, t: &Tr, scope: &TenantScope) -> AppResult<BillingFac
                         .map_or(p.charge_id.clone(), |(_, r)| r.to_string()),
                     PaymentProviderRec::Stars => p.charge_id.clone(),
                 };
-                (
-                    t.when(p.paid_at),
-                    money(t, p.amount, &p.currency),
+                PaymentRow {
+                    id: id.0,
+                    when: t.when(p.paid_at),
+                    amount: money(t, p.amount, &p.currency),
                     reference,
-                )
+                    provider_key: match p.provider {
+                        PaymentProviderRec::Stars => "bill.by_stars",
+                        PaymentProviderRec::Manual => "bill.by_transfer",
+                    },
+                    credit_note: p.refund.as_ref().map(|r| r.credit_note.clone()),
+                }
             })
             .collect(),
+        stars: if crate::domain::telegram_link::platform_configured(&st.config) {
+            stars_offers(&tc, scope, st.now())?
+        } else {
+            Vec::new()
+        },
+        invoices: tc
+            .invoices()?
+            .into_iter()
+            .rev()
+            .map(|(id, i)| InvoiceRow {
+                id: id.0,
+                when: t.when(i.issued_at),
+                total: money(t, i.total, &i.currency),
+                number: i.number,
+                kind_key: match i.kind {
+                    InvoiceKindRec::Invoice => "bill.invoice",
+                    InvoiceKindRec::CreditNote => "bill.credit_note",
+                },
+            })
+            .collect(),
+        profile: tc.billing_profile()?.unwrap_or_default(),
     })
+}
+
+/// The current plan's next period, and upgrades to dearer offered plans, priced in Stars.
+fn stars_offers(
+    c: &botyard_shards::TenantCatalog<botyard_shards::ReadTransaction>,
+    scope: &TenantScope,
+    now: i64,
+) -> AppResult<Vec<StarsOffer>> {
+    let mut out = Vec::new();
+    let current = billing::stars::quote(scope, None, now).ok();
+    let mut plans = vec![current.map(|q| q.plan)];
+    plans.extend(c.plans()?.into_iter().map(|(id, _)| Some(id)));
+    let mut seen = std::collections::BTreeSet::new();
+    for plan in plans.into_iter().flatten() {
+        if !seen.insert(plan) {
+            continue;
+        }
+        let Ok(q) = billing::stars::quote(scope, Some(plan), now) else {
+            continue;
+        };
+        let is_current = current.is_some_and(|cq| cq.plan == plan);
+        if !is_current && q.purpose == billing::stars::Purpose::Period {
+            // Another plan at full price: a change of plan, not a payment (see the plan form).
+            continue;
+        }
+        let name = c.plan(plan)?.map(|p| p.name).unwrap_or_default();
+        out.push(StarsOffer {
+            plan_id: plan.0,
+            plan: name,
+            stars: q.stars,
+            key: match q.purpose {
+                billing::stars::Purpose::Period => "bill.stars_period",
+                billing::stars::Purpose::Upgrade => "bill.stars_upgrade",
+            },
+        });
+    }
+    Ok(out)
+}
+
+#[derive(Deserialize)]
+pub struct StarsForm {
+    #[serde(default)]
+    plan_id: String,
+}
+
+/// An invoice link to pay in Stars: the Mini-App asks for JSON and opens it with
+/// `Telegram.WebApp.openInvoice`; a browser is sent to the link (Telegram opens it).
+pub async fn pay_stars(
+    State(st): State<Shared>,
+    v: super::session::Viewer,
+    Path(id): Path<u64>,
+    headers: axum::http::HeaderMap,
+    Form(f): Form<StarsForm>,
+) -> Response {
+    use axum::response::IntoResponse;
+    let wants_json = headers
+        .get(axum::http::header::ACCEPT)
+        .and_then(|h| h.to_str().ok())
+        .is_some_and(|a| a.starts_with("application/json"));
+    let scope = match super::authorize::tenant(
+        &st,
+        &v,
+        id,
+        super::authorize::Want::Change(Method::POST, "/api/v1/tenants/{id}/subscription/stars"),
+    )
+    .await
+    {
+        Ok(s) => s,
+        Err(e) => return super::error_page(v.page(""), e),
+    };
+    let plan = f.plan_id.trim().parse().ok().map(PlanId);
+    match billing::stars::invoice_link(&st, scope, plan).await {
+        Ok(link) if wants_json => axum::Json(serde_json::json!({"url": link.url})).into_response(),
+        Ok(link) => axum::response::Redirect::to(&link.url).into_response(),
+        Err(e) => super::error_page(v.page(""), e),
+    }
+}
+
+/// An invoice or credit note as a PDF (owners and admins).
+pub async fn invoice_pdf(
+    State(st): State<Shared>,
+    v: super::session::Viewer,
+    Path((id, invoice)): Path<(u64, u64)>,
+) -> Response {
+    let scope = match super::authorize::tenant(
+        &st,
+        &v,
+        id,
+        super::authorize::Want::See(crate::http::roles::Needs::Manage),
+    )
+    .await
+    {
+        Ok(s) => s,
+        Err(e) => return super::error_page(v.page(""), e),
+    };
+    let made = crate::state::blocking(move || {
+        let inv = billing::invoices::invoice(&scope, botyard_shards::ids::InvoiceId(invoice))?;
+        Ok((inv.number.clone(), billing::pdf::render(&inv)?))
+    })
+    .await;
+    match made {
+        Ok((number, pdf)) => crate::http::billing_routes::pdf_response(&number, pdf),
+        Err(e) => super::error_page(v.page(""), e),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct ProfileForm {
+    #[serde(default)]
+    legal_name: String,
+    #[serde(default)]
+    address: String,
+    #[serde(default)]
+    tax_office: String,
+    #[serde(default)]
+    tax_number: String,
+    #[serde(default)]
+    email: String,
+}
+
+pub async fn save_profile(
+    State(st): State<Shared>,
+    v: super::session::Viewer,
+    Path(id): Path<u64>,
+    Form(f): Form<ProfileForm>,
+) -> Response {
+    act(
+        st,
+        v,
+        id,
+        (Method::PUT, "/api/v1/tenants/{id}/billing-profile"),
+        "profile",
+        move |_, scope, now| {
+            billing::invoices::set_profile(
+                scope,
+                billing::invoices::ProfileInput {
+                    legal_name: f.legal_name,
+                    address: f.address,
+                    tax_office: f.tax_office,
+                    tax_number: f.tax_number,
+                    email: f.email,
+                },
+                now,
+            )
+            .map(|_| None)
+        },
+    )
+    .await
+}
+
+/// An admin gives a payment back (Stars through Telegram), with a credit note.
+pub async fn refund(
+    State(st): State<Shared>,
+    v: super::session::Viewer,
+    Path((id, payment)): Path<(u64, u64)>,
+) -> Response {
+    use axum::response::IntoResponse;
+    let scope = match super::authorize::tenant(
+        &st,
+        &v,
+        id,
+        super::authorize::Want::Change(
+            Method::POST,
+            "/api/v1/tenants/{id}/payments/{payment_id}/refund",
+        ),
+    )
+    .await
+    {
+        Ok(s) => s,
+        Err(e) => return super::error_page(v.page(""), e),
+    };
+    match billing::stars::refund(&st, scope, botyard_shards::ids::PaymentId(payment)).await {
+        Ok(_) => axum::response::Redirect::to(&super::tenant_pages::back_to(&v, id, "refunded"))
+            .into_response(),
+        Err(e) => super::error_page(v.page(""), e),
+    }
 }
 
 #[derive(Deserialize)]

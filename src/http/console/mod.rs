@@ -12,6 +12,7 @@ mod assets;
 mod auth_pages;
 mod authorize;
 mod billing_pages;
+mod books_pages;
 mod buttons_text;
 mod campaign_form;
 mod content_pages;
@@ -100,6 +101,17 @@ pub fn router(st: Shared) -> Router<Shared> {
             get(admin_pages::plans).post(admin_pages::create_plan),
         )
         .route("/console/plans/{id}", post(admin_pages::update_plan))
+        .route("/console/billing", get(books_pages::show))
+        .route("/console/billing/seller", post(books_pages::save_seller))
+        .route(
+            "/console/billing/prices/{id}",
+            post(books_pages::save_price),
+        )
+        .route("/console/billing/reconcile", post(books_pages::reconcile))
+        .route(
+            "/console/billing/payments/{id}/refund",
+            post(books_pages::refund),
+        )
         .route("/console/audit", get(admin_pages::audit))
         .route("/console/alerts/{id}/ack", post(admin_pages::ack_alert))
         .route("/console/account", get(account_pages::account))
@@ -204,6 +216,22 @@ fn tenant_pages(r: Router<Shared>, root: &str) -> Router<Shared> {
         .route(
             &format!("{root}/tenants/{{id}}/payments"),
             post(billing_pages::record_transfer),
+        )
+        .route(
+            &format!("{root}/tenants/{{id}}/payments/{{payment}}/refund"),
+            post(billing_pages::refund),
+        )
+        .route(
+            &format!("{root}/tenants/{{id}}/subscription/stars"),
+            post(billing_pages::pay_stars),
+        )
+        .route(
+            &format!("{root}/tenants/{{id}}/invoices/{{invoice}}/pdf"),
+            get(billing_pages::invoice_pdf),
+        )
+        .route(
+            &format!("{root}/tenants/{{id}}/billing-profile"),
+            post(billing_pages::save_profile),
         )
         .route(
             &format!("{root}/tenants/{{id}}/logins"),

@@ -348,6 +348,8 @@ fn notice_key(done: &str) -> Option<&'static str> {
         "cancelled" => "bill.done_cancelled",
         "renewing" => "bill.done_renewing",
         "paid" => "bill.done_paid",
+        "profile" => "bill.done_profile",
+        "refunded" => "bill.done_refunded",
         "session" => "tenant.session_connected",
         "imported" => "tenant.session_imported",
         "report" => "tenant.report_made",
