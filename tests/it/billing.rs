@@ -412,6 +412,109 @@ async fn the_subscription_screen_starts_a_trial_and_an_admin_records_a_transfer(
         .clone();
     assert!(inv[0]["number"].as_str().unwrap().ends_with("-000001"));
     assert_eq!(s["subscription"]["state"], "active");
+
+    // The owner's screen lists the invoice with its PDF, and saves billing details.
+    let page = owner.get(&screen).await;
+    let pdf_link = format!("/console/tenants/{tenant}/invoices/{}/pdf", inv[0]["id"]);
+    assert!(page.text.contains(&pdf_link), "{}", page.text);
+    let pdf = owner.get(&pdf_link).await;
+    assert_eq!(pdf.status, 200);
+    assert!(pdf.text.starts_with("%PDF-"));
+    let csrf = page.csrf();
+    let r = owner
+        .post(
+            &format!("/console/tenants/{tenant}/billing-profile"),
+            &[
+                ("_csrf", &csrf),
+                ("legal_name", "Ekran Ltd."),
+                ("tax_number", "12"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, 422, "{}", r.text);
+    let r = owner
+        .post(
+            &format!("/console/tenants/{tenant}/billing-profile"),
+            &[
+                ("_csrf", &csrf),
+                ("legal_name", "Ekran Ltd."),
+                ("tax_office", "Moda"),
+                ("tax_number", "1234567890"),
+                ("address", "Moda Cad. 1"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, 303, "{}", r.text);
+    let page = owner.get(r.location()).await;
+    assert!(page.text.contains("Billing details saved"), "{}", page.text);
+    assert!(page.text.contains(r#"value="Ekran Ltd.""#), "{}", page.text.split("bp-name").nth(2).unwrap_or(&page.text));
+    // Only an admin sees the refund button, and the reseller's billing screen.
+    assert!(!page.text.contains("/refund"));
+    assert_eq!(owner.get("/console/billing").await.status, 404);
+
+    // The reseller's billing screen: the transfer in this month's revenue; a price saved.
+    let books = a.get("/console/billing").await;
+    assert_eq!(books.status, 200);
+    assert!(books.text.contains("1,499.90 TRY"), "{}", books.text);
+    assert!(books.text.contains("Esnaf"));
+    let csrf = books.csrf();
+    let r = a
+        .post(
+            &format!("/console/billing/prices/{plan}"),
+            &[
+                ("_csrf", &csrf),
+                ("stars", "400"),
+                ("manual", "599,90"),
+                ("currency", "TRY"),
+                ("trial_days", "14"),
+                ("offered", "1"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, 303, "{}", r.text);
+    let p = app
+        .get(&format!("/api/v1/plans/{plan}/price"), &admin)
+        .await
+        .expect(200)
+        .clone();
+    assert_eq!(
+        (&p["stars"], &p["minor"], &p["trial_days"]),
+        (&json!(400), &json!(59_990), &json!(14))
+    );
+    let r = a
+        .post(
+            &format!("/console/billing/prices/{plan}"),
+            &[("_csrf", &csrf), ("stars", "-1")],
+        )
+        .await;
+    assert_eq!(r.status, 422, "{}", r.text);
+    let r = a
+        .post(
+            "/console/billing/seller",
+            &[
+                ("_csrf", &csrf),
+                ("legal_name", "Yıldız Yazılım A.Ş."),
+                ("tax_number", "9876543210"),
+                ("tax_office", "Göztepe"),
+                ("address", "Bağdat Cad. 100"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, 303, "{}", r.text);
+    assert_eq!(
+        app.get("/api/v1/billing/seller", &admin).await.expect(200)["legal_name"],
+        "Yıldız Yazılım A.Ş."
+    );
+    // The admin refunds the transfer from the tenant's screen: a credit note.
+    let page = a.get(&screen).await;
+    let payment = s["payments"][0]["id"].as_u64().unwrap();
+    let refund = format!("/console/tenants/{tenant}/payments/{payment}/refund");
+    assert!(page.text.contains(&refund), "{}", page.text);
+    let r = a.post(&refund, &[("_csrf", &page.csrf())]).await;
+    assert_eq!(r.status, 303, "{}", r.text);
+    let page = a.get(r.location()).await;
+    assert!(page.text.contains("Payment refunded"), "{}", page.text);
+    assert!(page.text.contains("CN-"), "{}", page.text);
     app.stop().await.unwrap();
 }
 

@@ -109,7 +109,7 @@ pub struct TenantQuery {
 pub fn back_to(v: &Viewer, id: u64, done: &str) -> String {
     let screen = match done {
         // The subscription is a screen of its own in both faces.
-        "trial" | "cancelled" | "renewing" | "paid" => "/subscription",
+        "trial" | "cancelled" | "renewing" | "paid" | "profile" | "refunded" => "/subscription",
         _ if !v.chrome.app => "",
         "group" | "refreshed" => "/groups",
         "session" | "imported" | "login" => "/sessions",
