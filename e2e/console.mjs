@@ -116,6 +116,21 @@ try {
   check(await admin.isVisible("td >> text=Esnaf"), "the new plan is listed");
   await snap(admin, "plans");
 
+  // 3b. The reseller's billing screen: revenue (a transfer recorded before the run), prices.
+  await admin.click("nav >> text=Billing");
+  await admin.waitForURL(/\/console\/billing$/);
+  await labelled(admin, "billing");
+  check(await admin.isVisible("td >> text=1,499.90 TRY"), "the billing screen shows this month's revenue");
+  const esnaf = admin.locator("form[aria-label=Esnaf]");
+  await esnaf.locator("input[name=stars]").fill("250");
+  await esnaf.locator("input[name=manual]").fill("499,90");
+  await esnaf.locator("input[name=offered]").check();
+  await esnaf.locator("button").click();
+  await admin.waitForURL(/\/console\/billing\?done=price$/);
+  check(await admin.isVisible("text=Price saved."), "a plan's price is saved from the billing screen");
+  await snap(admin, "billing");
+  await contrast(admin, "billing");
+
   await admin.click("nav >> text=Tenants");
   await labelled(admin, "tenants");
   await admin.fill("#name", "Bebek Kahve");
@@ -208,6 +223,8 @@ try {
     await owner.click("nav.sub >> text=Subscription");
     await owner.waitForURL(/\/subscription$/);
     check(await owner.locator("text=Payments").count() >= 1, "the subscription screen shows its history and payments");
+    check(await owner.locator("a[href$='/pdf']").count() >= 1, "the subscription screen lists the invoice's PDF");
+    await labelled(owner, "subscription");
     await snap(owner, "subscription");
     await owner.goBack();
     const form = owner.locator("section:has(h2:text('Groups')) form:has(input[type=checkbox])").first();

@@ -169,6 +169,27 @@ try {
   await press(page, "main_button_pressed");
   await page.waitForURL(/subscription\?done=trial/);
   check(await page.locator("text=Free trial started").count() === 1, "the trial starts from the app");
+  // Paying in Stars: the invoice opens inside Telegram (openInvoice) and the screen reloads
+  // once Telegram says it is paid. (The platform bot cannot reach Telegram here, so the
+  // invoice link is answered by the browser; the server's side runs against the fake
+  // datacenter in tests/it/stars.rs.)
+  const starsButton = page.locator("form[data-stars] button").first();
+  check(await starsButton.count() === 1 && (await starsButton.textContent()).includes("250 Stars"),
+    "the subscription offers its next period in Stars");
+  await page.route("**/subscription/stars", (route) => route.fulfill({
+    status: 200, contentType: "application/json", body: JSON.stringify({ url: "https://t.me/$e2eInvoice" }),
+  }));
+  await clearEvents(page);
+  await starsButton.click();
+  await page.waitForFunction(() => JSON.parse(sessionStorage.getItem("tgEvents") || "[]").some((e) => e[0] === "web_app_open_invoice"));
+  all = await events(page);
+  check(last(all, "web_app_open_invoice")[1].slug === "e2eInvoice", "the invoice opens in Telegram with openInvoice");
+  await Promise.all([
+    page.waitForEvent("load"),
+    page.evaluate(() => window.Telegram.WebView.receiveEvent("invoice_closed", { slug: "e2eInvoice", status: "paid" })),
+  ]);
+  check(true, "a paid invoice reloads the subscription screen");
+  await page.unroute("**/subscription/stars");
   for (const s of ["/sessions", "/subscription", "/more"]) {
     await page.goto(base + s);
     await snap(page, `app${s.replace("/", "-")}-light-en`);

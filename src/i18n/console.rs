@@ -166,6 +166,7 @@ pub const TEXTS: &[(&str, &str, &str)] = &[
     ("bill.save_profile", "Save billing details", "Fatura bilgilerini kaydet"),
     ("bill.stars_help", "Payments in Telegram Stars open in Telegram. A period renews every 30 days until you stop renewing; an upgrade is paid once, with the unused part of this period taken off.", "Telegram Yıldızı ödemeleri Telegram'da açılır. Dönem, yenilemeyi durdurana kadar her 30 günde bir yenilenir; yükseltme bir kez ödenir ve bu dönemin kullanılmayan kısmı düşülür."),
     ("bill.stars_period", "Pay for 30 days", "30 gün için öde"),
+    ("bill.stars_unit", "Stars", "Yıldız"),
     ("bill.stars_upgrade", "Upgrade now", "Şimdi yükselt"),
     ("bill.start_trial", "Start the free trial", "Ücretsiz denemeyi başlat"),
     ("bill.state_active", "active", "etkin"),

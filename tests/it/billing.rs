@@ -447,7 +447,11 @@ async fn the_subscription_screen_starts_a_trial_and_an_admin_records_a_transfer(
     assert_eq!(r.status, 303, "{}", r.text);
     let page = owner.get(r.location()).await;
     assert!(page.text.contains("Billing details saved"), "{}", page.text);
-    assert!(page.text.contains(r#"value="Ekran Ltd.""#), "{}", page.text.split("bp-name").nth(2).unwrap_or(&page.text));
+    assert!(
+        page.text.contains(r#"value="Ekran Ltd.""#),
+        "{}",
+        page.text.split("bp-name").nth(2).unwrap_or(&page.text)
+    );
     // Only an admin sees the refund button, and the reseller's billing screen.
     assert!(!page.text.contains("/refund"));
     assert_eq!(owner.get("/console/billing").await.status, 404);

@@ -85,6 +85,29 @@ async fn the_console_in_a_real_browser() {
         )
         .await;
 
+    // A transfer on the owner's plan: the subscription screen lists its invoice and the
+    // billing screen this month's revenue.
+    let plan = app
+        .get(&format!("/api/v1/tenants/{}", sim.tenant), &admin.access)
+        .await
+        .expect(200)["plan_id"]
+        .as_u64()
+        .unwrap();
+    app.put(
+        &format!("/api/v1/plans/{plan}/price"),
+        &admin.access,
+        json!({"stars": 300, "minor": 149_990, "currency": "TRY", "offered": true}),
+    )
+    .await
+    .expect(200);
+    app.post(
+        &format!("/api/v1/tenants/{}/payments", sim.tenant),
+        &admin.access,
+        json!({"amount": 149_990, "currency": "TRY", "paid_on": "2026-12-01", "reference": "EFT-E2E-1"}),
+    )
+    .await
+    .expect(201);
+
     let shots = root.join("target/e2e-shots");
     run_script(
         "console.mjs",
