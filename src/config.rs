@@ -249,6 +249,8 @@ pub struct BillingSection {
     pub grace_days: u32,
     /// The tax included in prices paid in money (KDV), in whole percent; Stars carry none.
     pub tax_percent: u32,
+    /// Days a cancelled tenant's data is kept after its subscription ended, then deleted.
+    pub retention_days: u32,
 }
 
 #[derive(Clone, Debug)]
@@ -299,6 +301,7 @@ impl Default for Config {
             billing: BillingSection {
                 grace_days: 3,
                 tax_percent: 20,
+                retention_days: 30,
             },
             workers: WorkersSection::default(),
             delivery: DeliverySection::default(),
@@ -366,6 +369,9 @@ impl Config {
         }
         if self.billing.tax_percent > 100 {
             return bad("billing.tax_percent", "must be between 0 and 100");
+        }
+        if !(1..=3650).contains(&self.billing.retention_days) {
+            return bad("billing.retention_days", "must be between 1 and 3650");
         }
         if !(60..=86_400).contains(&self.auth.webapp_max_age_secs) {
             return bad("auth.webapp_max_age_secs", "must be between 60 and 86400");
@@ -651,6 +657,9 @@ pub static KEYS: &[KeyDef] = &[
     key!("billing.tax_percent", "BOTYARD_BILLING_TAX_PERCENT", Int, false,
         "Tax included in prices paid in money (KDV in Türkiye: 20), in whole percent; invoices show it. Stars payments carry none.",
         get: |c| Some(c.billing.tax_percent.to_string()), set: |c, v| c.billing.tax_percent = parse(v)?),
+    key!("billing.retention_days", "BOTYARD_BILLING_RETENTION_DAYS", Int, false,
+        "Days a cancelled tenant's data is kept after its subscription ended (it can pay to come back), then deleted for good, 1 to 3650.",
+        get: |c| Some(c.billing.retention_days.to_string()), set: |c, v| c.billing.retention_days = parse(v)?),
     key!("http.body_limit_kb", "BOTYARD_HTTP_BODY_LIMIT_KB", Int, false,
         "Largest request body, in KiB.",
         get: |c| Some(c.http.body_limit_kb.to_string()), set: |c, v| c.http.body_limit_kb = parse(v)?),

@@ -44,8 +44,11 @@ pub fn router() -> OpenApiRouter<Shared> {
 pub struct RenewalPass {
     /// Steps taken (a subscription can take two in one pass: past due, then suspended).
     pub steps: usize,
-    /// Tenants suspended for not paying.
+    /// Tenants suspended for not paying, or because their cancelled subscription ended.
     pub suspended: usize,
+    /// Cancelled tenants whose retention (`billing.retention_days`) ended: deleted with their
+    /// data.
+    pub deleted: usize,
 }
 
 /// Run the renewal pass now (admins), as the server does every minute: every subscription
@@ -56,13 +59,17 @@ pub struct RenewalPass {
 async fn run_renewals(State(st): State<Shared>, _a: AdminCtx) -> AppResult<Json<RenewalPass>> {
     let now = st.now();
     let st2 = st.clone();
-    let (pass, stopped) = blocking(move || billing::run_due(&st2, now)).await?;
-    for t in stopped {
+    let (pass, changed) = blocking(move || billing::run_due(&st2, now)).await?;
+    for t in changed.stopped {
         st.supervisor.stop(t).await;
+    }
+    for t in changed.deleted {
+        billing::remove_files(&st, t).await;
     }
     Ok(Json(RenewalPass {
         steps: pass.steps,
         suspended: pass.suspended,
+        deleted: pass.deleted,
     }))
 }
 

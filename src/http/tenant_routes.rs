@@ -203,14 +203,8 @@ async fn delete_tenant(State(st): State<Shared>, t: TenantCtx) -> AppResult<Stat
         tenancy::delete_tenant(&admin, id, st2.now())
     })
     .await?;
-    st.tenant_logs.remove(id);
-    // Its media files go with its rows.
-    let media = crate::domain::tenant_workers::media_dir(&st, id);
-    if let Err(e) = tokio::fs::remove_dir_all(&media).await
-        && e.kind() != std::io::ErrorKind::NotFound
-    {
-        tracing::warn!(tenant_id = id.0, error = %e, "media folder not removed");
-    }
+    // Its media files and log go with its rows.
+    crate::domain::billing::remove_files(&st, id).await;
     Ok(StatusCode::NO_CONTENT)
 }
 

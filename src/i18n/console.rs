@@ -127,6 +127,7 @@ pub const TEXTS: &[(&str, &str, &str)] = &[
     ("bill.credit_note", "Credit note", "İade faturası"),
     ("bill.currency", "Currency", "Para birimi"),
     ("bill.days", "days free", "gün ücretsiz"),
+    ("bill.deleted_on", "Cancelled. Pay to come back; otherwise this account and all its data are deleted on", "İptal edildi. Geri dönmek için ödeme yapın; aksi hâlde bu hesap ve tüm verileri şu tarihte silinir:"),
     ("bill.done_cancelled", "It will not renew; everything works until the end of the period.", "Yenilenmeyecek; dönem sonuna kadar her şey çalışır."),
     ("bill.done_paid", "The transfer is recorded and the subscription extended.", "Havale kaydedildi ve abonelik uzatıldı."),
     ("bill.done_profile", "Billing details saved.", "Fatura bilgileri kaydedildi."),

@@ -129,7 +129,7 @@ async fn a_trial_lapses_on_time_and_a_transfer_brings_the_tenant_back() {
     // Nothing is due yet.
     let renew = "/api/v1/billing/renewals";
     let pass = app.post(renew, &admin, json!({})).await.expect(200).clone();
-    assert_eq!(pass, json!({"steps": 0, "suspended": 0}));
+    assert_eq!(pass, json!({"steps": 0, "suspended": 0, "deleted": 0}));
     app.post(renew, &owner.access, json!({}))
         .await
         .expect_err(403, "auth.admin_required");
@@ -139,17 +139,17 @@ async fn a_trial_lapses_on_time_and_a_transfer_brings_the_tenant_back() {
     // (Tokens expire as the clock moves: sign in again.)
     let (admin, owner) = signed_in(&app).await;
     let pass = app.post(renew, &admin, json!({})).await.expect(200).clone();
-    assert_eq!(pass, json!({"steps": 1, "suspended": 0}));
+    assert_eq!(pass, json!({"steps": 1, "suspended": 0, "deleted": 0}));
     let s = app.get(&sub, &owner.access).await.expect(200).clone();
     assert_eq!(s["subscription"]["state"], "past_due");
     assert!(s["subscription"]["grace_until"].is_string());
     app.clock.advance(3 * DAY);
     let (admin, owner) = signed_in(&app).await;
     let pass = app.post(renew, &admin, json!({})).await.expect(200).clone();
-    assert_eq!(pass, json!({"steps": 1, "suspended": 1}));
+    assert_eq!(pass, json!({"steps": 1, "suspended": 1, "deleted": 0}));
     // Run again: nothing more (a restart's pass does the same).
     let pass = app.post(renew, &admin, json!({})).await.expect(200).clone();
-    assert_eq!(pass, json!({"steps": 0, "suspended": 0}));
+    assert_eq!(pass, json!({"steps": 0, "suspended": 0, "deleted": 0}));
     let t = tenant_row(&app, &admin, tenant).await;
     assert_eq!(t["status"], "suspended");
     let s = app.get(&sub, &owner.access).await.expect(200).clone();
@@ -262,7 +262,8 @@ async fn a_trial_lapses_on_time_and_a_transfer_brings_the_tenant_back() {
     app.clock.advance(30 * DAY);
     let (admin, owner) = signed_in(&app).await;
     let pass = app.post(renew, &admin, json!({})).await.expect(200).clone();
-    assert_eq!(pass, json!({"steps": 1, "suspended": 0}));
+    // (A cancelled tenant is suspended too: its workers stop, its data is kept.)
+    assert_eq!(pass, json!({"steps": 1, "suspended": 1, "deleted": 0}));
     let s = app.get(&sub, &owner.access).await.expect(200).clone();
     assert_eq!(s["subscription"]["state"], "cancelled");
     app.stop().await.unwrap();
@@ -857,4 +858,89 @@ async fn a_transfer_gets_an_invoice_pdf_with_vat_and_its_refund_a_credit_note() 
     app.get("/api/v1/billing/invoices?year=1999", &admin)
         .await
         .expect_err(422, "validation.invalid");
+}
+
+#[tokio::test]
+async fn a_cancelled_tenant_is_suspended_then_deleted_after_its_retention() {
+    let app = App::start().await;
+    let admin = app.admin().await.access;
+    let plan = priced_plan(&app, &admin).await;
+    let (tenant, _, owner) = app
+        .tenant_with_owner(&admin, "Giden", "giden@example.com")
+        .await;
+    app.post(
+        &format!("/api/v1/tenants/{tenant}/subscription/trial"),
+        &owner.access,
+        json!({"plan_id": plan}),
+    )
+    .await
+    .expect(201);
+    app.post(
+        &format!("/api/v1/tenants/{tenant}/subscription/cancel"),
+        &owner.access,
+        json!({}),
+    )
+    .await
+    .expect(200);
+    let media = app.data_dir().join("media").join(tenant.to_string());
+    std::fs::create_dir_all(&media).unwrap();
+    std::fs::write(media.join("kept.png"), b"x").unwrap();
+    // The trial's 7 days end: cancelled, and suspended (its workers stop), its data kept.
+    app.clock.advance(7 * DAY + 60);
+    let admin = app.admin().await.access;
+    let pass = app
+        .post("/api/v1/billing/renewals", &admin, json!({}))
+        .await
+        .expect(200)
+        .clone();
+    assert_eq!(
+        (&pass["steps"], &pass["suspended"], &pass["deleted"]),
+        (&json!(1), &json!(1), &json!(0))
+    );
+    assert_eq!(
+        tenant_row(&app, &admin, tenant).await["status"],
+        "suspended"
+    );
+    let s = app
+        .get(&format!("/api/v1/tenants/{tenant}/subscription"), &admin)
+        .await
+        .expect(200)
+        .clone();
+    assert_eq!(s["subscription"]["state"], "cancelled");
+    // A day before the retention (30 days) ends nothing is deleted … (a payment would bring
+    // it back: see the transfer below for another tenant)
+    app.clock.advance(29 * DAY);
+    let admin = app.admin().await.access;
+    let pass = app
+        .post("/api/v1/billing/renewals", &admin, json!({}))
+        .await
+        .expect(200)
+        .clone();
+    assert_eq!(pass["deleted"], 0);
+    assert!(media.join("kept.png").exists());
+    // … then the tenant goes with its data and files, once.
+    app.clock.advance(DAY);
+    let admin = app.admin().await.access;
+    let pass = app
+        .post("/api/v1/billing/renewals", &admin, json!({}))
+        .await
+        .expect(200)
+        .clone();
+    assert_eq!(pass["deleted"], 1, "{pass}");
+    app.get(&format!("/api/v1/tenants/{tenant}"), &admin)
+        .await
+        .expect_err(404, "resource.not_found");
+    assert!(!media.exists());
+    let pass = app
+        .post("/api/v1/billing/renewals", &admin, json!({}))
+        .await
+        .expect(200)
+        .clone();
+    assert_eq!((&pass["steps"], &pass["deleted"]), (&json!(0), &json!(0)));
+    let audit = app
+        .get("/api/v1/audit", &admin)
+        .await
+        .expect(200)
+        .to_string();
+    assert!(audit.contains("tenant.deleted"), "{audit}");
 }

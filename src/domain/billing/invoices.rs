@@ -112,9 +112,10 @@ pub fn credit(
         else {
             return Ok(None);
         };
+        // Billing suspends a tenant whose grace ended or whose cancelled subscription ended.
         let was_suspended = existing
             .as_ref()
-            .is_some_and(|s| s.state == SubStateRec::Suspended);
+            .is_some_and(|s| matches!(s.state, SubStateRec::Suspended | SubStateRec::Cancelled));
         let (s, step) = match existing {
             Some(mut s) if ch.upgrade => {
                 let step = lifecycle::upgrade(&mut s, plan, stars, ch.days, now);

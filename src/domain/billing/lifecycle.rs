@@ -18,6 +18,8 @@ pub const PERIOD_DAYS: u32 = 30;
 pub struct Policy {
     /// Seconds of grace after an unpaid period before suspension.
     pub grace_secs: i64,
+    /// Seconds a cancelled tenant's data is kept after its period, then deleted.
+    pub retention_secs: i64,
 }
 
 /// One step: the state it goes to and why (a stable code, for the history and notices).
@@ -34,7 +36,9 @@ pub fn due_at(s: &SubscriptionRec) -> Option<i64> {
     match s.state {
         SubStateRec::Trialing | SubStateRec::Active => Some(s.period_end),
         SubStateRec::PastDue => s.grace_until,
-        SubStateRec::Suspended | SubStateRec::Cancelled => None,
+        SubStateRec::Suspended => None,
+        // When its data is deleted.
+        SubStateRec::Cancelled => s.grace_until,
     }
 }
 
@@ -72,6 +76,9 @@ pub fn tick(s: &mut SubscriptionRec, now: i64, p: Policy) -> Option<Step> {
     let (to, reason) = match s.state {
         SubStateRec::Trialing | SubStateRec::Active if now >= s.period_end => {
             if s.cancel_at_period_end {
+                // Kept for the retention time (the tenant can still pay), then deleted: the
+                // renewal job deletes what is due (see `deletion_due`).
+                s.grace_until = Some(s.period_end + p.retention_secs);
                 (SubStateRec::Cancelled, "cancelled_at_period_end")
             } else {
                 s.grace_until = Some(s.period_end + p.grace_secs);
@@ -95,6 +102,11 @@ pub fn tick(s: &mut SubscriptionRec, now: i64, p: Policy) -> Option<Step> {
         to,
         reason,
     })
+}
+
+/// A cancelled subscription whose data must now be deleted.
+pub fn deletion_due(s: &SubscriptionRec, now: i64) -> bool {
+    s.state == SubStateRec::Cancelled && s.grace_until.is_some_and(|d| now >= d)
 }
 
 /// The plan a renewal pays for: a downgrade asked for, else the current one.
@@ -208,6 +220,7 @@ mod tests {
     const T0: i64 = 1_800_000_000;
     const P: Policy = Policy {
         grace_secs: 3 * DAY,
+        retention_secs: 30 * DAY,
     };
 
     fn run(s: &mut SubscriptionRec, until: i64) -> Vec<(&'static str, SubStateRec)> {
@@ -283,10 +296,18 @@ mod tests {
         resume(&mut s, T0 + 2 * DAY).unwrap();
         assert!(!s.cancel_at_period_end);
         cancel(&mut s, T0 + 3 * DAY).unwrap();
-        let steps = run(&mut s, T0 + 90 * DAY);
+        let steps = run(&mut s, T0 + 45 * DAY);
         assert_eq!(steps, [("cancelled_at_period_end", SubStateRec::Cancelled)]);
-        assert!(resume(&mut s, T0 + 91 * DAY).is_err());
-        assert!(cancel(&mut s, T0 + 91 * DAY).is_err());
+        assert!(resume(&mut s, T0 + 46 * DAY).is_err());
+        assert!(cancel(&mut s, T0 + 46 * DAY).is_err());
+        // Its data goes 30 days after the period ended, not before.
+        assert_eq!(
+            (s.grace_until, s.due_at),
+            (Some(T0 + 60 * DAY), Some(T0 + 60 * DAY))
+        );
+        assert!(!deletion_due(&s, T0 + 60 * DAY - 1));
+        assert!(deletion_due(&s, T0 + 60 * DAY));
+        assert_eq!(tick(&mut s, T0 + 61 * DAY, P), None);
     }
 
     #[test]

@@ -33,6 +33,7 @@ pub const MAX_PAID_DAYS: u32 = 3 * 366;
 pub fn policy(st: &AppState) -> Policy {
     Policy {
         grace_secs: i64::from(st.config.billing.grace_days) * lifecycle::DAY,
+        retention_secs: i64::from(st.config.billing.retention_days) * lifecycle::DAY,
     }
 }
 
@@ -539,62 +540,102 @@ pub fn record_manual(
 pub struct Pass {
     pub steps: usize,
     pub suspended: usize,
+    /// Cancelled tenants whose retention ended: deleted.
+    pub deleted: usize,
+}
+
+/// Tenants a pass changed, for the caller's part: stop the workers of `stopped`; remove the
+/// files (media, logs) of `deleted`.
+#[derive(Clone, Debug, Default)]
+pub struct Changed {
+    pub stopped: Vec<TenantId>,
+    pub deleted: Vec<TenantId>,
 }
 
 /// Moves every subscription that is due at `now` on, a step at a time until nothing is due;
-/// a tenant whose grace ended is suspended (stopping its worker is the caller's: the tenants
-/// are returned). Due subscriptions are taken a batch at a time, each batch in one catalog
+/// a tenant whose grace ended, or whose cancelled subscription ended, is suspended (stopping
+/// its worker is the caller's: the tenants are returned), and a cancelled tenant whose
+/// retention ended is deleted with all its rows (its subscription and due entry with them, so
+/// a crash before the deletion only delays it). Due subscriptions are taken a batch at a time, each batch in one catalog
 /// transaction with the next due times, so a pass after a crash finds only what is still due
 /// and a step is never taken twice.
-pub fn run_due(st: &AppState, now: i64) -> AppResult<(Pass, Vec<TenantId>)> {
+pub fn run_due(st: &AppState, now: i64) -> AppResult<(Pass, Changed)> {
     const BATCH: usize = 1_000;
     let p = policy(st);
     let admin = st.store.system_admin();
     let mut pass = Pass::default();
-    let mut stopped = Vec::new();
+    let mut changed = Changed::default();
     loop {
         let due = st.store.catalog_read()?.subscriptions_due(now, BATCH)?;
         if due.is_empty() {
             break;
         }
-        let done = admin.billing_write(|b| -> AppResult<(usize, Vec<TenantId>)> {
-            let mut steps = 0;
-            let mut suspended = Vec::new();
-            for (at, tenant) in &due {
-                let Some(mut s) = b.subscription(*tenant)? else {
-                    b.forget_due(*at, *tenant)?;
-                    continue;
-                };
-                let mut n = 0;
-                while let Some(step) = lifecycle::tick(&mut s, now, p) {
-                    b.put_subscription(*tenant, &s)?;
-                    b.add_sub_event(*tenant, &event(&s, &step, now))?;
-                    b.audit(&audit(*tenant, &s, &step, None, now))?;
-                    n += 1;
-                    if step.to == SubStateRec::Suspended
-                        && let Some(mut t) = b.tenant(*tenant)?
-                        && t.status == TenantStatus::Active
-                    {
-                        t.status = TenantStatus::Suspended;
-                        t.updated_at = now;
-                        b.put_tenant(*tenant, &t)?;
-                        suspended.push(*tenant);
+        let done =
+            admin.billing_write(|b| -> AppResult<(usize, Vec<TenantId>, Vec<TenantId>)> {
+                let mut steps = 0;
+                let mut suspended = Vec::new();
+                let mut to_delete = Vec::new();
+                for (at, tenant) in &due {
+                    let Some(mut s) = b.subscription(*tenant)? else {
+                        b.forget_due(*at, *tenant)?;
+                        continue;
+                    };
+                    if lifecycle::deletion_due(&s, now) {
+                        to_delete.push(*tenant);
+                        continue;
                     }
+                    let mut n = 0;
+                    while let Some(step) = lifecycle::tick(&mut s, now, p) {
+                        b.put_subscription(*tenant, &s)?;
+                        b.add_sub_event(*tenant, &event(&s, &step, now))?;
+                        b.audit(&audit(*tenant, &s, &step, None, now))?;
+                        n += 1;
+                        if matches!(step.to, SubStateRec::Suspended | SubStateRec::Cancelled)
+                            && let Some(mut t) = b.tenant(*tenant)?
+                            && t.status == TenantStatus::Active
+                        {
+                            t.status = TenantStatus::Suspended;
+                            t.updated_at = now;
+                            b.put_tenant(*tenant, &t)?;
+                            suspended.push(*tenant);
+                        }
+                    }
+                    if n == 0 {
+                        // Due with nothing to do (the clock moved back): filed again for later.
+                        s.due_at = lifecycle::due_at(&s).filter(|d| *d > now);
+                        b.put_subscription(*tenant, &s)?;
+                    }
+                    steps += n;
                 }
-                if n == 0 {
-                    // Due with nothing to do (the clock moved back): filed again for later.
-                    s.due_at = lifecycle::due_at(&s).filter(|d| *d > now);
-                    b.put_subscription(*tenant, &s)?;
-                }
-                steps += n;
-            }
-            Ok((steps, suspended))
-        })?;
+                Ok((steps, suspended, to_delete))
+            })?;
         pass.steps += done.0;
         pass.suspended += done.1.len();
-        stopped.extend(done.1);
+        changed.stopped.extend(done.1);
+        for tenant in done.2 {
+            // Its worker stopped when it was cancelled (a cancelled tenant is suspended).
+            crate::domain::tenancy::delete_tenant(&admin, tenant, now)?;
+            tracing::info!(
+                tenant_id = tenant.0,
+                "a cancelled tenant's retention ended; its data was deleted"
+            );
+            pass.deleted += 1;
+            changed.deleted.push(tenant);
+        }
     }
-    Ok((pass, stopped))
+    Ok((pass, changed))
+}
+
+/// The files a deleted tenant leaves besides its rows: its media and its log.
+pub async fn remove_files(st: &AppState, tenant: TenantId) {
+    st.supervisor.stop(tenant).await;
+    st.tenant_logs.remove(tenant);
+    let media = crate::domain::tenant_workers::media_dir(st, tenant);
+    if let Err(e) = tokio::fs::remove_dir_all(&media).await
+        && e.kind() != std::io::ErrorKind::NotFound
+    {
+        tracing::warn!(tenant_id = tenant.0, error = %e, "media folder not removed");
+    }
 }
 
 /// The renewal job: a pass every `every` until `stop`, stopping the workers of tenants it
@@ -609,16 +650,20 @@ pub async fn renewals(
         let now = s.now();
         let s2 = s.clone();
         match crate::state::blocking(move || run_due(&s2, now)).await {
-            Ok((pass, stopped)) => {
-                if pass.steps > 0 {
+            Ok((pass, changed)) => {
+                if pass.steps > 0 || pass.deleted > 0 {
                     tracing::info!(
                         steps = pass.steps,
                         suspended = pass.suspended,
+                        deleted = pass.deleted,
                         "subscriptions moved on"
                     );
                 }
-                for t in stopped {
+                for t in changed.stopped {
                     s.supervisor.stop(t).await;
+                }
+                for t in changed.deleted {
+                    remove_files(&s, t).await;
                 }
             }
             Err(e) => tracing::warn!(error = %e, "the renewal pass failed; it runs again soon"),

@@ -27,6 +27,8 @@ pub struct BillingFacts {
     pub until_key: &'static str,
     pub until: String,
     pub grace_until: Option<String>,
+    /// A cancelled subscription: when the tenant's data is deleted.
+    pub deleted_on: Option<String>,
     pub can_cancel: bool,
     pub can_resume: bool,
     /// Offered plans with a trial, when the tenant never had a subscription: `(id, name,
@@ -131,7 +133,14 @@ pub fn facts(st: &AppState, t: &Tr, scope: &TenantScope) -> AppResult<BillingFac
             .filter(|_| live)
             .map(|s| t.when(s.period_end))
             .unwrap_or_default(),
-        grace_until: s.and_then(|s| s.grace_until).map(|g| t.when(g)),
+        grace_until: s
+            .filter(|s| s.state == SubStateRec::PastDue)
+            .and_then(|s| s.grace_until)
+            .map(|g| t.when(g)),
+        deleted_on: s
+            .filter(|s| s.state == SubStateRec::Cancelled)
+            .and_then(|s| s.grace_until)
+            .map(|g| t.when(g)),
         can_cancel: live && s.is_some_and(|s| !s.cancel_at_period_end),
         can_resume: live && s.is_some_and(|s| s.cancel_at_period_end),
         trials,

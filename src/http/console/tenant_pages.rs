@@ -615,13 +615,7 @@ pub async fn delete(
     if let Err(e) = deleted {
         return error_page(v.page("tenants"), e);
     }
-    st.tenant_logs.remove(tid);
-    let media = crate::domain::tenant_workers::media_dir(&st, tid);
-    if let Err(e) = tokio::fs::remove_dir_all(&media).await
-        && e.kind() != std::io::ErrorKind::NotFound
-    {
-        tracing::warn!(tenant_id = id, error = %e, "media folder not removed");
-    }
+    crate::domain::billing::remove_files(&st, tid).await;
     let c = v.page("tenants");
     let title = c.t.s("tenant.deleted");
     super::message(c, StatusCode::OK, title, title, "/console/tenants")
