@@ -970,6 +970,7 @@ impl CatalogTx<WriteTransaction> {
     /// not admins) go too, with their token families: their email is the tenant's data.
     pub(crate) fn purge_tenant(&mut self, tenant: TenantId) -> Result<()> {
         self.remove_subscription(tenant)?;
+        self.tx.open_table(BILLING_PROFILES)?.remove(tenant)?;
         let shard = self.placement(tenant)?;
         self.tx.open_table(TENANTS)?.remove(tenant)?;
         self.next_id(NAMES_CHANGED)?;

@@ -76,6 +76,7 @@ pub fn all_rows(db: &Database) -> Result<Vec<RawRow>> {
     dump(db, c::TENANT_PAYMENTS, &mut out)?;
     dump(db, c::INVOICES, &mut out)?;
     dump(db, c::TENANT_INVOICES, &mut out)?;
+    dump(db, c::BILLING_PROFILES, &mut out)?;
     dump(db, s::SETTINGS, &mut out)?;
     dump(db, s::POSTS_BY_DAY, &mut out)?;
     dump(db, s::SECRETS, &mut out)?;
@@ -140,6 +141,7 @@ const KNOWN: &[&str] = &[
     "tenant_payments",
     "invoices",
     "tenant_invoices",
+    "billing_profiles",
     "posts_by_day",
     "tenant_settings",
     "tenant_secrets",

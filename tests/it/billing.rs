@@ -266,7 +266,10 @@ async fn a_trial_lapses_on_time_and_a_transfer_brings_the_tenant_back() {
     assert_eq!(pass, json!({"steps": 1, "suspended": 1, "deleted": 0}));
     let s = app.get(&sub, &owner.access).await.expect(200).clone();
     assert_eq!(s["subscription"]["state"], "cancelled");
-    assert_eq!(tenant_row(&app, &admin, tenant).await["status"], "suspended");
+    assert_eq!(
+        tenant_row(&app, &admin, tenant).await["status"],
+        "suspended"
+    );
     // Paying again brings it back.
     app.post(
         &format!("/api/v1/tenants/{tenant}/payments"),

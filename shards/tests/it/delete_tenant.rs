@@ -222,6 +222,15 @@ fn populate(store: &Store, admin: &Principal, scope: &TenantScope, mark: &str, o
         })
         .unwrap();
     o.invitation_hashes.insert(hash);
+    // Its billing details.
+    scope
+        .catalog_write(|c| {
+            c.put_billing_profile(&botyard_shards::records::BillingProfileRec {
+                legal_name: format!("Unvan {mark}"),
+                ..Default::default()
+            })
+        })
+        .unwrap();
     // Its imported session's auth key id, claimed in the catalog.
     let claimed = scope
         .catalog_write(|c| c.claim_session_key(SecretId(1), 0x5e55_0000 + t.0))
