@@ -206,8 +206,10 @@ pub fn report_out(r: report::Report) -> BooksOut {
 
 #[derive(Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct YearQuery {
     /// The year (UTC); this year when absent.
+    #[param(minimum = 2000, maximum = 2100)]
     pub year: Option<i16>,
 }
 
