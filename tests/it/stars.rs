@@ -452,6 +452,34 @@ async fn a_tenant_pays_renews_upgrades_and_is_refunded_in_stars() {
         .await
         .expect_err(403, "auth.admin_required");
 
+    // `/pay` to the bot: the owner gets the invoice link as a button in the private chat.
+    app.link_telegram("ece@example.com", 555_001);
+    let before = world.sent().len();
+    dc.push(&world.private_message(&ece, "/pay"));
+    let sent = posts(&world, before + 1).await;
+    let reply = &sent[before];
+    assert_eq!(to_user(reply), Some((555_001, 555_001 * 7)));
+    use grammers_client::tl::enums::{
+        InlineButtonType, KeyboardInlineButton, KeyboardInlineButtonRow, ReplyMarkup,
+    };
+    let url = match &reply.markup {
+        Some(ReplyMarkup::ReplyInlineMarkup(m)) => m.rows.iter().find_map(|r| {
+            let KeyboardInlineButtonRow::Row(r) = r;
+            r.buttons.iter().find_map(|b| {
+                let KeyboardInlineButton::Button(b) = b;
+                match &b.r#type {
+                    InlineButtonType::Url(u) => Some((b.text.clone(), u.url.clone())),
+                    _ => None,
+                }
+            })
+        }),
+        _ => None,
+    };
+    let (label, url) = url.expect("an invoice button");
+    assert!(label.contains("900 Yıldız"), "{label}");
+    let inv = world.stars.invoice(&url).expect("an exported invoice");
+    assert_eq!((inv.stars, inv.period), (900, Some(30 * 86_400)));
+
     // A restart replays what the bot had not confirmed: nothing is credited twice.
     let now = app.clock.now();
     let app = app.restart_at(now).await;

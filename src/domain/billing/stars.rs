@@ -331,9 +331,19 @@ pub fn spawn_inbox(st: &Shared) {
     st.supervisor.set_stars_inbox(tx);
     let weak = std::sync::Arc::downgrade(st);
     tokio::spawn(async move {
+        // `/pay` is answered once per user every few seconds: anyone can write to the bot.
+        let mut asked: std::collections::HashMap<i64, std::time::Instant> =
+            std::collections::HashMap::new();
         while let Some(ev) = rx.recv().await {
             let Some(st) = weak.upgrade() else { break };
             match ev {
+                StarsEvent::Pay(cmd) => {
+                    let now = std::time::Instant::now();
+                    asked.retain(|_, at| now.duration_since(*at) < PAY_EVERY);
+                    if asked.len() < 10_000 && asked.insert(cmd.user.id, now).is_none() {
+                        tokio::spawn(pay_by_bot(st, cmd));
+                    }
+                }
                 StarsEvent::Precheckout(q) => {
                     tokio::spawn(answer_precheckout(st, q));
                 }
@@ -388,6 +398,92 @@ async fn answer_precheckout(st: Shared, q: Precheckout) {
     };
     if let Err(e) = st.supervisor.call_platform(op, PRECHECKOUT_WAIT).await {
         tracing::warn!(error = %e, "pre-checkout answer not delivered");
+    }
+}
+
+/// One `/pay` per user this often, at most.
+const PAY_EVERY: Duration = Duration::from_secs(5);
+
+/// `/pay` to the platform bot: an invoice link for the next period of the linked account's
+/// tenant (the first it owns), sent back as a button; or why not.
+async fn pay_by_bot(st: Shared, cmd: crate::runtime::supervisor::BotCommand) {
+    let (st2, user) = (st.clone(), cmd.user.id);
+    let found = blocking(move || {
+        let c = st2.store.catalog_read()?;
+        let Some(account) = c.account_for_telegram_user(user)? else {
+            return Ok(None);
+        };
+        let owned = c
+            .memberships(account)?
+            .into_iter()
+            .find(|(_, role)| *role == botyard_shards::records::Role::Owner)
+            .map(|(t, _)| t);
+        let language = owned
+            .and_then(|t| st2.store.supervisor_scope(t).ok())
+            .and_then(|s| crate::domain::tenancy::settings(&s).ok())
+            .map_or(Language::En, |s| s.language);
+        Ok(Some((owned, language)))
+    })
+    .await;
+    let (text, button) = match found {
+        Ok(Some((Some(tenant), language))) => match st.store.supervisor_scope(tenant) {
+            Ok(scope) => match invoice_link(&st, scope, None).await {
+                Ok(link) => {
+                    let label = match language {
+                        Language::Tr => format!("★ {} Yıldız öde", link.payload.stars),
+                        Language::En => format!("★ Pay {} Stars", link.payload.stars),
+                    };
+                    let text = match language {
+                        Language::Tr => {
+                            "30 günlük dönem için ödeme: aşağıdaki düğmeye dokunun. Her 30 günde bir yenilenir; uygulamadan durdurabilirsiniz."
+                        }
+                        Language::En => {
+                            "Payment for a 30-day period: tap the button below. It renews every 30 days; you can stop it in the app."
+                        }
+                    };
+                    let button = crate::worker::telegram::UrlButton {
+                        label,
+                        url: link.url,
+                        web_app: false,
+                    };
+                    (text.to_string(), Some(button))
+                }
+                Err(e) => {
+                    tracing::info!(error = %e, "no invoice for /pay");
+                    let text = match language {
+                        Language::Tr => "Şu anda ödeme bağlantısı yapılamadı; uygulamadan deneyin.",
+                        Language::En => {
+                            "A payment link cannot be made right now; try from the app."
+                        }
+                    };
+                    (text.to_string(), None)
+                }
+            },
+            Err(_) => return,
+        },
+        Ok(Some((None, _))) => (
+            "Only a tenant's owner pays for it. / Ödemeyi yalnızca hesabın sahibi yapabilir."
+                .to_string(),
+            None,
+        ),
+        Ok(None) => (
+            crate::domain::telegram_link::Reply::WebNotLinked.text(),
+            None,
+        ),
+        Err(e) => {
+            tracing::error!(error = %e, "cannot answer /pay");
+            return;
+        }
+    };
+    let mut job = crate::domain::telegram_link::private_post(
+        cmd.user.id,
+        cmd.access_hash,
+        text,
+        crate::worker::telegram::Markup::Plain,
+    );
+    job.buttons = button.map(|b| vec![vec![b]]).unwrap_or_default();
+    if let Err(e) = st.supervisor.send_direct(job, CALL_WAIT).await {
+        tracing::warn!(error = %e, "the answer to /pay was not sent");
     }
 }
 

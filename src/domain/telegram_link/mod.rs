@@ -59,8 +59,8 @@ impl Reply {
             Reply::Expired => "This link has expired. In botyard, choose \"Link Telegram\" again.\n\n\
                  Bu bağlantının süresi doldu. botyard'da \"Telegram'ı bağla\" seçeneğine yeniden dokunun."
                 .into(),
-            Reply::Hello => "Hello! Manage your groups, templates and campaigns in the app: tap the button below (or the menu button). Send /web for a link to the console in a browser.\n\n\
-                 Merhaba! Gruplarınızı, şablonlarınızı ve kampanyalarınızı uygulamadan yönetin: aşağıdaki düğmeye (ya da menü düğmesine) dokunun. Tarayıcıda konsol bağlantısı için /web gönderin."
+            Reply::Hello => "Hello! Manage your groups, templates and campaigns in the app: tap the button below (or the menu button). Send /web for a link to the console in a browser, /pay to pay for your plan in Stars.\n\n\
+                 Merhaba! Gruplarınızı, şablonlarınızı ve kampanyalarınızı uygulamadan yönetin: aşağıdaki düğmeye (ya da menü düğmesine) dokunun. Tarayıcıda konsol bağlantısı için /web, paketinizi Yıldız ile ödemek için /pay gönderin."
                 .into(),
             Reply::WebLink {
                 url,

@@ -192,6 +192,8 @@ pub enum StarsEvent {
     /// Answered once the payment is durable (or known already): `false` leaves its batch
     /// unacknowledged, so the worker's restart brings it again.
     Paid(StarsPaid, oneshot::Sender<bool>),
+    /// `/pay` to the bot: the user asks for an invoice link.
+    Pay(BotCommand),
 }
 
 #[derive(Clone, Debug)]

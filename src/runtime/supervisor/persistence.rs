@@ -221,6 +221,15 @@ impl Supervisor {
                 let Some(cmd) = BotCommand::from_event(e) else {
                     continue;
                 };
+                if cmd.command == "pay" {
+                    if stars
+                        .as_ref()
+                        .is_none_or(|tx| tx.try_send(StarsEvent::Pay(cmd)).is_err())
+                    {
+                        tracing::warn!("platform bot command dropped: inbox full");
+                    }
+                    continue;
+                }
                 if let Some(tx) = &inbox
                     && tx.try_send(cmd).is_err()
                 {
