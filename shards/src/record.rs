@@ -26,6 +26,23 @@ pub trait Record: Serialize + DeserializeOwned {
     }
 }
 
+/// For [`Record::upgrade`]: the body of an older layout `version` of `record`, when it is the
+/// one layout `T` knows (`from`).
+pub(crate) fn decode_old<T: DeserializeOwned>(
+    record: &'static str,
+    version: u8,
+    from: u8,
+    body: &[u8],
+) -> Result<T, CodecError> {
+    if version != from {
+        return Err(CodecError::UnknownVersion { record, version });
+    }
+    postcard::from_bytes(body).map_err(|e| CodecError::Decode {
+        record,
+        reason: e.to_string(),
+    })
+}
+
 pub fn encode<T: Record>(value: &T) -> Result<Vec<u8>, CodecError> {
     let mut out = vec![T::TAG, T::VERSION];
     let body = postcard::to_allocvec(value).map_err(|e| CodecError::Encode {

@@ -345,16 +345,7 @@ impl Record for PaymentRec {
             recorded_at: i64,
             recorded_by: Option<AccountId>,
         }
-        if version != 1 {
-            return Err(crate::error::CodecError::UnknownVersion {
-                record: Self::NAME,
-                version,
-            });
-        }
-        let v: V1 = postcard::from_bytes(body).map_err(|e| crate::error::CodecError::Decode {
-            record: Self::NAME,
-            reason: e.to_string(),
-        })?;
+        let v: V1 = crate::record::decode_old(Self::NAME, version, 1, body)?;
         Ok(PaymentRec {
             tenant: v.tenant,
             provider: v.provider,
@@ -443,16 +434,7 @@ impl Record for InvoiceRec {
             buyer: String,
             reference: String,
         }
-        if version != 1 {
-            return Err(crate::error::CodecError::UnknownVersion {
-                record: Self::NAME,
-                version,
-            });
-        }
-        let v: V1 = postcard::from_bytes(body).map_err(|e| crate::error::CodecError::Decode {
-            record: Self::NAME,
-            reason: e.to_string(),
-        })?;
+        let v: V1 = crate::record::decode_old(Self::NAME, version, 1, body)?;
         Ok(InvoiceRec {
             number: v.number,
             tenant: v.tenant,
@@ -719,16 +701,7 @@ impl Record for GroupRec {
     const NAME: &'static str = "group";
 
     fn upgrade(version: u8, body: &[u8]) -> Result<Self, crate::CodecError> {
-        if version != 1 {
-            return Err(crate::CodecError::UnknownVersion {
-                record: Self::NAME,
-                version,
-            });
-        }
-        let v1: GroupRecV1 = postcard::from_bytes(body).map_err(|e| crate::CodecError::Decode {
-            record: Self::NAME,
-            reason: e.to_string(),
-        })?;
+        let v1: GroupRecV1 = crate::record::decode_old(Self::NAME, version, 1, body)?;
         Ok(GroupRec {
             seen_by: if v1.present {
                 vec![v1.session]
@@ -1007,4 +980,80 @@ impl Record for ReportRec {
     const TAG: u8 = 20;
     const VERSION: u8 = 1;
     const NAME: &'static str = "report";
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::record::{decode, encode};
+
+    /// A value written by an older layout: `[tag, version, postcard body]`.
+    fn old<T: Serialize>(tag: u8, version: u8, body: &T) -> Vec<u8> {
+        let mut out = vec![tag, version];
+        out.extend(postcard::to_allocvec(body).unwrap());
+        out
+    }
+
+    #[test]
+    fn payments_and_invoices_of_the_first_layout_still_read() {
+        // v1 of a payment: no payer, refund or flag.
+        let v1 = (
+            TenantId(4),
+            PaymentProviderRec::Manual,
+            49_900u64,
+            "TRY".to_string(),
+            "4:EFT-1".to_string(),
+            PlanId(2),
+            30u32,
+            1_700_000_000i64,
+            1_700_000_100i64,
+            Some(AccountId(1)),
+        );
+        let p: PaymentRec = decode(&old(PaymentRec::TAG, 1, &v1)).unwrap();
+        assert_eq!(
+            (
+                p.tenant,
+                p.amount,
+                p.charge_id.as_str(),
+                &p.payer,
+                &p.refund,
+                &p.flag
+            ),
+            (TenantId(4), 49_900, "4:EFT-1", &None, &None, &None)
+        );
+        assert_eq!(decode::<PaymentRec>(&encode(&p).unwrap()).unwrap(), p);
+        // v1 of an invoice: an invoice, in English, without legal lines.
+        let v1 = (
+            "2026-000001".to_string(),
+            TenantId(4),
+            7u64,
+            1_700_000_100i64,
+            "TRY".to_string(),
+            vec![InvoiceLineRec {
+                description: "Esnaf · 30 days".into(),
+                quantity: 1,
+                amount: 49_900,
+            }],
+            2000u32,
+            41_583u64,
+            8_317u64,
+            49_900u64,
+            "botyard".to_string(),
+            "Ece".to_string(),
+            "EFT-1".to_string(),
+        );
+        let i: InvoiceRec = decode(&old(InvoiceRec::TAG, 1, &v1)).unwrap();
+        assert_eq!(
+            (i.number.as_str(), i.total, i.kind, i.language, i.corrects),
+            (
+                "2026-000001",
+                49_900,
+                InvoiceKindRec::Invoice,
+                Language::En,
+                None
+            )
+        );
+        // A layout this build does not know is an error, not a guess.
+        assert!(decode::<InvoiceRec>(&old(InvoiceRec::TAG, 9, &v1)).is_err());
+    }
 }
