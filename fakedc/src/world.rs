@@ -437,17 +437,29 @@ impl World {
     /// A private message from `from` to the account (a user writing to the bot), as Telegram
     /// pushes it, in the account's own update sequence.
     pub fn private_message(&self, from: &tl::types::User, text: &str) -> tl::enums::Updates {
+        let peer = tl::enums::Peer::User(tl::types::PeerUser { user_id: from.id });
+        self.private(from, |id| {
+            tl::types::Message {
+                id,
+                from_id: Some(peer.clone()),
+                message: text.to_string(),
+                date: now(),
+                ..d::message(peer.clone())
+            }
+            .into()
+        })
+    }
+
+    /// A message `make` builds (given its id) in `from`'s private chat with the account,
+    /// logged in the account's update sequence so `updates.getDifference` replays it.
+    fn private(
+        &self,
+        from: &tl::types::User,
+        make: impl FnOnce(i32) -> tl::enums::Message,
+    ) -> tl::enums::Updates {
         let mut s = lock(&self.state);
         s.next_message_id += 1;
-        let peer = tl::enums::Peer::User(tl::types::PeerUser { user_id: from.id });
-        let message: tl::enums::Message = tl::types::Message {
-            id: s.next_message_id,
-            from_id: Some(peer.clone()),
-            message: text.to_string(),
-            date: now(),
-            ..d::message(peer)
-        }
-        .into();
+        let message = make(s.next_message_id);
         s.pts += 1;
         let pts = s.pts;
         s.history.push(Logged {
@@ -503,35 +515,15 @@ impl World {
         from: &tl::types::User,
         action: tl::enums::MessageAction,
     ) -> tl::enums::Updates {
-        let mut s = lock(&self.state);
-        s.next_message_id += 1;
         let peer = tl::enums::Peer::User(tl::types::PeerUser { user_id: from.id });
-        let message: tl::enums::Message = tl::types::MessageService {
-            id: s.next_message_id,
-            from_id: Some(peer.clone()),
-            date: now(),
-            ..d::message_service(peer, action)
-        }
-        .into();
-        s.pts += 1;
-        let pts = s.pts;
-        s.history.push(Logged {
-            channel: None,
-            pts,
-            message: message.clone(),
-            user: from.clone(),
-            chat: None,
-        });
-        tl::enums::Updates::Updates(tl::types::Updates {
-            updates: vec![tl::enums::Update::NewMessage(tl::types::UpdateNewMessage {
-                message,
-                pts,
-                pts_count: 1,
-            })],
-            users: vec![from.clone().into()],
-            chats: Vec::new(),
-            date: now(),
-            seq: 0,
+        self.private(from, |id| {
+            tl::types::MessageService {
+                id,
+                from_id: Some(peer.clone()),
+                date: now(),
+                ..d::message_service(peer.clone(), action)
+            }
+            .into()
         })
     }
 
