@@ -2,7 +2,7 @@
 //! time (the renewal pass run by an admin, as the server runs it each minute), a bank transfer
 //! that brings the tenant back, and what is refused without changing anything.
 
-use serde_json::json;
+use serde_json::{Value, json};
 
 use crate::common::{self, App};
 
@@ -958,4 +958,109 @@ async fn a_cancelled_tenant_is_suspended_then_deleted_after_its_retention() {
         .expect(200)
         .to_string();
     assert!(audit.contains("tenant.deleted"), "{audit}");
+}
+
+#[tokio::test]
+async fn the_subscription_screen_changes_plan_smaller_at_the_period_end_larger_after_payment() {
+    let app = App::start().await;
+    let admin = app.admin().await.access;
+    let small = plan_at(&app, &admin, "Küçük", 100, 5).await;
+    let big = plan_at(&app, &admin, "Büyük", 900, 50).await;
+    let mid = plan_at(&app, &admin, "Orta", 300, 20).await;
+    let (tenant, _, _) = app
+        .tenant_with_owner(&admin, "Pazar", "pazar@example.com")
+        .await;
+    app.patch(
+        &format!("/api/v1/tenants/{tenant}"),
+        &admin,
+        json!({"plan_id": mid}),
+    )
+    .await
+    .expect(200);
+    app.post(
+        &format!("/api/v1/tenants/{tenant}/payments"),
+        &admin,
+        json!({"amount": 29900, "currency": "TRY", "paid_on": "2026-12-04", "reference": "EFT-P1"}),
+    )
+    .await
+    .expect(201);
+    let screen = format!("/console/tenants/{tenant}/subscription");
+    let mut owner = crate::console::Browser::new(&app);
+    owner.sign_in("pazar@example.com", common::PASSWORD).await;
+    let page = owner.get(&screen).await;
+    // The two other offered plans, not the current one.
+    assert!(
+        page.text
+            .contains(&format!(r#"<option value="{small}">Küçük</option>"#)),
+        "{}",
+        page.text
+    );
+    assert!(
+        page.text
+            .contains(&format!(r#"<option value="{big}">Büyük</option>"#))
+    );
+    assert!(!page.text.contains(&format!(r#"<option value="{mid}">"#)));
+    let csrf = page.csrf();
+    // Larger: paid first; nothing changes yet.
+    let r = owner
+        .post(
+            &format!("{screen}/plan"),
+            &[("_csrf", &csrf), ("plan_id", &big.to_string())],
+        )
+        .await;
+    assert_eq!(r.status, 303, "{}", r.text);
+    let page = owner.get(r.location()).await;
+    assert!(
+        page.text.contains("A larger plan starts once it is paid"),
+        "{}",
+        page.text
+    );
+    let s = app
+        .get(&format!("/api/v1/tenants/{tenant}/subscription"), &admin)
+        .await
+        .expect(200)
+        .clone();
+    assert_eq!(
+        (
+            &s["subscription"]["plan_id"],
+            &s["subscription"]["next_plan_id"]
+        ),
+        (&json!(mid), &Value::Null)
+    );
+    // Smaller: at the period's end.
+    let r = owner
+        .post(
+            &format!("{screen}/plan"),
+            &[("_csrf", &csrf), ("plan_id", &small.to_string())],
+        )
+        .await;
+    assert_eq!(r.status, 303, "{}", r.text);
+    let page = owner.get(r.location()).await;
+    assert!(
+        page.text
+            .contains("The smaller plan starts when this period ends"),
+        "{}",
+        page.text
+    );
+    let s = app
+        .get(&format!("/api/v1/tenants/{tenant}/subscription"), &admin)
+        .await
+        .expect(200)
+        .clone();
+    assert_eq!(
+        (
+            &s["subscription"]["plan_id"],
+            &s["subscription"]["next_plan_id"]
+        ),
+        (&json!(mid), &json!(small))
+    );
+    // A plan that is not offered, or junk, is refused and changes nothing.
+    let r = owner
+        .post(
+            &format!("{screen}/plan"),
+            &[("_csrf", &csrf), ("plan_id", "x")],
+        )
+        .await;
+    assert_eq!(r.status, 422, "{}", r.text);
+    app.stop().await.unwrap();
 }

@@ -34,6 +34,8 @@ pub struct BillingFacts {
     /// Offered plans with a trial, when the tenant never had a subscription: `(id, name,
     /// days)`.
     pub trials: Vec<(u64, String, u32)>,
+    /// Other offered plans a trial or an active subscription may change to: `(id, name)`.
+    pub other_plans: Vec<(u64, String)>,
     /// `(when, catalogue key of the reason)`, newest first.
     pub events: Vec<(String, &'static str)>,
     /// Each payment, newest first.
@@ -121,7 +123,18 @@ pub fn facts(st: &AppState, t: &Tr, scope: &TenantScope) -> AppResult<BillingFac
     } else {
         Vec::new()
     };
+    let other_plans = match s {
+        Some(sub) if live => c
+            .plans()?
+            .into_iter()
+            .filter(|(id, _)| *id != sub.plan)
+            .filter(|(id, _)| c.plan_price(*id).ok().flatten().is_some_and(|p| p.offered))
+            .map(|(id, p)| (id.0, p.name))
+            .collect(),
+        _ => Vec::new(),
+    };
     Ok(BillingFacts {
+        other_plans,
         state_key,
         state_class,
         until_key: match s {
@@ -272,6 +285,52 @@ pub async fn pay_stars(
         Ok(link) => axum::response::Redirect::to(&link.url).into_response(),
         Err(e) => super::error_page(v.page(""), e),
     }
+}
+
+#[derive(Deserialize)]
+pub struct ChangeForm {
+    #[serde(default)]
+    plan_id: String,
+}
+
+/// Another plan: at once in a trial, at the period's end for a smaller one; a larger one is
+/// paid first (the Stars button), so the answer says so.
+pub async fn change_plan(
+    State(st): State<Shared>,
+    v: super::session::Viewer,
+    Path(id): Path<u64>,
+    Form(f): Form<ChangeForm>,
+) -> Response {
+    use axum::response::IntoResponse;
+    let scope = match super::authorize::tenant(
+        &st,
+        &v,
+        id,
+        super::authorize::Want::Change(Method::POST, "/api/v1/tenants/{id}/subscription/plan"),
+    )
+    .await
+    {
+        Ok(s) => s,
+        Err(e) => return super::error_page(v.page(""), e),
+    };
+    let now = st.now();
+    let changed = crate::state::blocking(move || {
+        let plan = f
+            .plan_id
+            .parse()
+            .map(PlanId)
+            .map_err(|_| AppError::invalid("plan_id", "choose a plan"))?;
+        let admin = scope.access() == Access::Admin;
+        billing::change_plan(&scope, plan, admin, now)
+    })
+    .await;
+    let done = match changed {
+        Ok(billing::PlanChange::Switched) => "switched",
+        Ok(billing::PlanChange::Scheduled { .. }) => "scheduled",
+        Ok(billing::PlanChange::PaymentRequired { .. }) => "pay_upgrade",
+        Err(e) => return super::error_page(v.page(""), e),
+    };
+    axum::response::Redirect::to(&super::tenant_pages::back_to(&v, id, done)).into_response()
 }
 
 /// An invoice or credit note as a PDF (owners and admins).

@@ -226,6 +226,10 @@ fn tenant_pages(r: Router<Shared>, root: &str) -> Router<Shared> {
             post(billing_pages::pay_stars),
         )
         .route(
+            &format!("{root}/tenants/{{id}}/subscription/plan"),
+            post(billing_pages::change_plan),
+        )
+        .route(
             &format!("{root}/tenants/{{id}}/invoices/{{invoice}}/pdf"),
             get(billing_pages::invoice_pdf),
         )

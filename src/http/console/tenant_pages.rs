@@ -109,7 +109,8 @@ pub struct TenantQuery {
 pub fn back_to(v: &Viewer, id: u64, done: &str) -> String {
     let screen = match done {
         // The subscription is a screen of its own in both faces.
-        "trial" | "cancelled" | "renewing" | "paid" | "profile" | "refunded" => "/subscription",
+        "trial" | "cancelled" | "renewing" | "paid" | "profile" | "refunded" | "switched"
+        | "scheduled" | "pay_upgrade" => "/subscription",
         _ if !v.chrome.app => "",
         "group" | "refreshed" => "/groups",
         "session" | "imported" | "login" => "/sessions",
@@ -349,6 +350,9 @@ fn notice_key(done: &str) -> Option<&'static str> {
         "renewing" => "bill.done_renewing",
         "paid" => "bill.done_paid",
         "profile" => "bill.done_profile",
+        "switched" => "bill.done_switched",
+        "scheduled" => "bill.done_scheduled",
+        "pay_upgrade" => "bill.done_pay_upgrade",
         "refunded" => "bill.done_refunded",
         "session" => "tenant.session_connected",
         "imported" => "tenant.session_imported",
