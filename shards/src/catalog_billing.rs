@@ -404,6 +404,9 @@ pub struct BillingTx<'a> {
 }
 
 impl BillingTx<'_> {
+    pub(crate) fn catalog(&mut self) -> &mut CatalogTx<WriteTransaction> {
+        self.c
+    }
     pub fn subscription(&self, tenant: TenantId) -> Result<Option<SubscriptionRec>> {
         self.c.subscription(tenant)
     }

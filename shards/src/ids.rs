@@ -111,6 +111,10 @@ id_u64!(
     InvoiceId
 );
 id_u64!(
+    /// A mail in the outbox, ordered by time of writing.
+    OutboxId
+);
+id_u64!(
     /// A per-tenant secret slot (session material and the like).
     SecretId
 );

@@ -77,6 +77,8 @@ pub fn all_rows(db: &Database) -> Result<Vec<RawRow>> {
     dump(db, c::INVOICES, &mut out)?;
     dump(db, c::TENANT_INVOICES, &mut out)?;
     dump(db, c::BILLING_PROFILES, &mut out)?;
+    dump(db, c::OUTBOX, &mut out)?;
+    dump(db, c::OUTBOX_DUE, &mut out)?;
     dump(db, s::SETTINGS, &mut out)?;
     dump(db, s::POSTS_BY_DAY, &mut out)?;
     dump(db, s::SECRETS, &mut out)?;
@@ -142,6 +144,8 @@ const KNOWN: &[&str] = &[
     "invoices",
     "tenant_invoices",
     "billing_profiles",
+    "outbox",
+    "outbox_due",
     "posts_by_day",
     "tenant_settings",
     "tenant_secrets",

@@ -3,6 +3,7 @@
 
 mod catalog;
 mod catalog_billing;
+mod catalog_outbox;
 mod error;
 pub mod ids;
 pub mod ingest;

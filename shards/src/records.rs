@@ -475,6 +475,48 @@ impl Record for BillingProfileRec {
     const NAME: &'static str = "billing profile";
 }
 
+/// Where a mail of the outbox stands.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum MailStateRec {
+    /// Waiting for its next attempt (`next_at`).
+    Queued,
+    /// The server took it.
+    Sent { at: i64 },
+    /// Refused for good (a 5xx), or out of retries: the server's answer.
+    Failed { at: i64, reason: String },
+}
+
+/// A mail, written in the transaction of what causes it and sent afterwards. Its `message_id`
+/// is fixed when it is written, so a crash between sending and marking it sent makes a second
+/// delivery a receiver can recognise.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MailRec {
+    /// What it is (`account.invitation`, `billing.payment_received`, …): the notice kind.
+    pub kind: String,
+    pub to: String,
+    pub tenant: Option<TenantId>,
+    pub language: Language,
+    pub subject: String,
+    pub text: String,
+    pub html: String,
+    /// An invoice or credit note whose PDF goes with it.
+    pub invoice: Option<u64>,
+    /// `<…@…>`, set when it is written.
+    pub message_id: String,
+    pub state: MailStateRec,
+    pub attempts: u32,
+    /// When it is tried next, while queued.
+    pub next_at: i64,
+    pub created_at: i64,
+    /// The last temporary failure, while queued.
+    pub last_error: Option<String>,
+}
+impl Record for MailRec {
+    const TAG: u8 = 31;
+    const VERSION: u8 = 1;
+    const NAME: &'static str = "mail";
+}
+
 /// Something wrong that a person should see and acknowledge: a quarantined worker, a revoked
 /// session, a campaign paused by the server, a disk nearly full.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

@@ -79,7 +79,18 @@ const CATALOG_MIGRATIONS: &[Migration] = &[
         to: 8,
         run: catalog_v8,
     },
+    Migration {
+        to: 9,
+        run: catalog_v9,
+    },
 ];
+
+/// v9: the outbox of mails and its index of queued mails by their next attempt.
+fn catalog_v9(tx: &WriteTransaction) -> Result<(), redb::Error> {
+    tx.open_table(tables::catalog::OUTBOX)?;
+    tx.open_table(tables::catalog::OUTBOX_DUE)?;
+    Ok(())
+}
 
 /// v8: tenants' billing profiles (payments and invoices gained fields: upgraded on read).
 fn catalog_v8(tx: &WriteTransaction) -> Result<(), redb::Error> {

@@ -5,15 +5,15 @@ use redb::TableDefinition;
 
 use crate::ids::{
     AccountId, AlertId, ApiKeyId, AuditId, CampaignId, ChatId, Day, FamilyId, InvitationId,
-    InvoiceId, MediaId, PaymentId, PlanId, ReportId, SecretId, TemplateId, TenantId,
+    InvoiceId, MediaId, OutboxId, PaymentId, PlanId, ReportId, SecretId, TemplateId, TenantId,
 };
 use crate::record::Rec;
 use crate::records::{
     AccountPrefsRec, AccountRec, AlertRec, ApiKeyRec, AuditRec, BillingProfileRec,
     BrowserSessionRec, CampaignRec, DeliveryRec, FamilyRec, GroupRec, InvitationRec, InvoiceRec,
-    MediaRec, PaymentRec, PlanPriceRec, PlanRec, RefreshRec, ReportRec, RunRec, SessionRec,
-    SettingsRec, SubEventRec, SubscriptionRec, TelegramLinkRec, TemplateRec, TemplateVersionRec,
-    TenantRec, TgUserRec, VariablesRec,
+    MailRec, MediaRec, PaymentRec, PlanPriceRec, PlanRec, RefreshRec, ReportRec, RunRec,
+    SessionRec, SettingsRec, SubEventRec, SubscriptionRec, TelegramLinkRec, TemplateRec,
+    TemplateVersionRec, TenantRec, TgUserRec, VariablesRec,
 };
 
 /// `schema_version`, `kind`, `shard_index`, `shard_count`: present in every file.
@@ -121,6 +121,10 @@ pub mod catalog {
     /// `(tenant, payment)` of each tenant's payments.
     pub const TENANT_PAYMENTS: TableDefinition<(TenantId, PaymentId), ()> =
         TableDefinition::new("tenant_payments");
+    /// Mails to send and sent, by the order they were written.
+    pub const OUTBOX: TableDefinition<OutboxId, Rec<MailRec>> = TableDefinition::new("outbox");
+    /// `(next attempt, mail)` of every queued mail.
+    pub const OUTBOX_DUE: TableDefinition<(i64, OutboxId), ()> = TableDefinition::new("outbox_due");
     /// Each tenant's details for its invoices.
     pub const BILLING_PROFILES: TableDefinition<TenantId, Rec<BillingProfileRec>> =
         TableDefinition::new("billing_profiles");

@@ -10,6 +10,7 @@ mod delete_tenant;
 mod groups;
 mod ingest;
 mod open;
+mod outbox;
 mod placement;
 mod scopes;
 mod stats;
