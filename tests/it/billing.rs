@@ -539,7 +539,7 @@ async fn the_subscription_screen_starts_a_trial_and_an_admin_records_a_transfer(
 }
 
 /// A priced plan named `name` at `stars`, with `templates` templates allowed: its id.
-async fn plan_at(app: &App, admin: &str, name: &str, stars: u32, templates: u32) -> u64 {
+pub(crate) async fn plan_at(app: &App, admin: &str, name: &str, stars: u32, templates: u32) -> u64 {
     let mut limits = common::limits();
     limits["templates"] = json!(templates);
     let plan = app

@@ -19,25 +19,9 @@ use crate::common::{self, App};
 
 const DAY: i64 = 86_400;
 
+/// An offered plan at `stars` per period, with the suite's usual limits.
 async fn priced_plan(app: &App, admin: &str, name: &str, stars: u32) -> u64 {
-    let plan = app
-        .post(
-            "/api/v1/plans",
-            admin,
-            json!({"name": name, "limits": common::limits()}),
-        )
-        .await
-        .expect(201)["id"]
-        .as_u64()
-        .unwrap();
-    app.put(
-        &format!("/api/v1/plans/{plan}/price"),
-        admin,
-        json!({"stars": stars, "offered": true}),
-    )
-    .await
-    .expect(200);
-    plan
+    crate::billing::plan_at(app, admin, name, stars, 50).await
 }
 
 /// Waits until the platform bot's worker has had `n` more events handled (a payment is

@@ -47,16 +47,19 @@ fn settle(s: &mut SubscriptionRec, now: i64) {
     s.updated_at = now;
 }
 
-/// A new subscription on `plan` with `trial_days` free, or `None` when the plan has no trial.
-pub fn start_trial(plan: PlanId, stars: u32, trial_days: u32, now: i64) -> Option<SubscriptionRec> {
-    if trial_days == 0 {
-        return None;
-    }
-    let mut s = SubscriptionRec {
+/// A subscription begun at `now` in `state`, its period ending at `period_end`.
+fn fresh(
+    plan: PlanId,
+    state: SubStateRec,
+    stars: u32,
+    period_end: i64,
+    now: i64,
+) -> SubscriptionRec {
+    SubscriptionRec {
         plan,
-        state: SubStateRec::Trialing,
+        state,
         period_start: now,
-        period_end: now + i64::from(trial_days) * DAY,
+        period_end,
         stars,
         cancel_at_period_end: false,
         next_plan: None,
@@ -64,7 +67,21 @@ pub fn start_trial(plan: PlanId, stars: u32, trial_days: u32, now: i64) -> Optio
         due_at: None,
         created_at: now,
         updated_at: now,
-    };
+    }
+}
+
+/// A new subscription on `plan` with `trial_days` free, or `None` when the plan has no trial.
+pub fn start_trial(plan: PlanId, stars: u32, trial_days: u32, now: i64) -> Option<SubscriptionRec> {
+    if trial_days == 0 {
+        return None;
+    }
+    let mut s = fresh(
+        plan,
+        SubStateRec::Trialing,
+        stars,
+        now + i64::from(trial_days) * DAY,
+        now,
+    );
     settle(&mut s, now);
     Some(s)
 }
@@ -173,19 +190,7 @@ pub fn refunded(s: &mut SubscriptionRec, days: u32, now: i64) {
 
 /// A subscription started by its first payment.
 pub fn first_payment(plan: PlanId, stars: u32, days: u32, now: i64) -> (SubscriptionRec, Step) {
-    let mut s = SubscriptionRec {
-        plan,
-        state: SubStateRec::Active,
-        period_start: now,
-        period_end: now,
-        stars,
-        cancel_at_period_end: false,
-        next_plan: None,
-        grace_until: None,
-        due_at: None,
-        created_at: now,
-        updated_at: now,
-    };
+    let mut s = fresh(plan, SubStateRec::Active, stars, now, now);
     let mut step = pay(&mut s, plan, stars, days, now);
     step.from = None;
     (s, step)

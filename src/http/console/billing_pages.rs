@@ -90,7 +90,7 @@ fn reason_key(reason: &str) -> &'static str {
 }
 
 /// Minor units as the reader writes money: `499,90 TRY`, `1.499,90 TRY` in Turkish.
-fn money(t: &Tr, minor: u64, currency: &str) -> String {
+pub(super) fn money(t: &Tr, minor: u64, currency: &str) -> String {
     if currency == "XTR" {
         return format!("{} Stars", t.num(minor));
     }
@@ -248,6 +248,18 @@ fn stars_offers(
     Ok(out)
 }
 
+/// The viewer's scope of tenant `id` for `want`, or the page that says why not.
+async fn scope_or_page(
+    st: &Shared,
+    v: &super::session::Viewer,
+    id: u64,
+    want: super::authorize::Want,
+) -> Result<TenantScope, Response> {
+    super::authorize::tenant(st, v, id, want)
+        .await
+        .map_err(|e| super::error_page(v.page(""), e))
+}
+
 #[derive(Deserialize)]
 pub struct StarsForm {
     #[serde(default)]
@@ -268,7 +280,7 @@ pub async fn pay_stars(
         .get(axum::http::header::ACCEPT)
         .and_then(|h| h.to_str().ok())
         .is_some_and(|a| a.starts_with("application/json"));
-    let scope = match super::authorize::tenant(
+    let scope = match scope_or_page(
         &st,
         &v,
         id,
@@ -277,7 +289,7 @@ pub async fn pay_stars(
     .await
     {
         Ok(s) => s,
-        Err(e) => return super::error_page(v.page(""), e),
+        Err(r) => return r,
     };
     let plan = f.plan_id.trim().parse().ok().map(PlanId);
     match billing::stars::invoice_link(&st, scope, plan).await {
@@ -302,7 +314,7 @@ pub async fn change_plan(
     Form(f): Form<ChangeForm>,
 ) -> Response {
     use axum::response::IntoResponse;
-    let scope = match super::authorize::tenant(
+    let scope = match scope_or_page(
         &st,
         &v,
         id,
@@ -311,7 +323,7 @@ pub async fn change_plan(
     .await
     {
         Ok(s) => s,
-        Err(e) => return super::error_page(v.page(""), e),
+        Err(r) => return r,
     };
     let now = st.now();
     let changed = crate::state::blocking(move || {
@@ -339,7 +351,7 @@ pub async fn invoice_pdf(
     v: super::session::Viewer,
     Path((id, invoice)): Path<(u64, u64)>,
 ) -> Response {
-    let scope = match super::authorize::tenant(
+    let scope = match scope_or_page(
         &st,
         &v,
         id,
@@ -348,7 +360,7 @@ pub async fn invoice_pdf(
     .await
     {
         Ok(s) => s,
-        Err(e) => return super::error_page(v.page(""), e),
+        Err(r) => return r,
     };
     let made = crate::state::blocking(move || {
         let inv = billing::invoices::invoice(&scope, botyard_shards::ids::InvoiceId(invoice))?;
@@ -412,7 +424,7 @@ pub async fn refund(
     Path((id, payment)): Path<(u64, u64)>,
 ) -> Response {
     use axum::response::IntoResponse;
-    let scope = match super::authorize::tenant(
+    let scope = match scope_or_page(
         &st,
         &v,
         id,
@@ -424,7 +436,7 @@ pub async fn refund(
     .await
     {
         Ok(s) => s,
-        Err(e) => return super::error_page(v.page(""), e),
+        Err(r) => return r,
     };
     match billing::stars::refund(&st, scope, botyard_shards::ids::PaymentId(payment)).await {
         Ok(_) => axum::response::Redirect::to(&super::tenant_pages::back_to(&v, id, "refunded"))

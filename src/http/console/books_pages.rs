@@ -12,7 +12,8 @@ use serde::Deserialize;
 use botyard_shards::ids::{PaymentId, PlanId};
 
 use super::admin_pages::admins_only;
-use super::session::{Chrome, Tr, Viewer};
+use super::billing_pages::money;
+use super::session::{Chrome, Viewer};
 use super::{error_page, render};
 use crate::domain::appliance::Seller;
 use crate::domain::billing::{self, report};
@@ -79,15 +80,6 @@ fn state_key(code: &str) -> &'static str {
         "suspended" => "bill.state_suspended",
         _ => "bill.state_cancelled",
     }
-}
-
-/// Minor units as the reader writes money (`1.499,90 TRY`); Stars whole.
-pub fn money(t: &Tr, minor: u64, currency: &str) -> String {
-    if currency == "XTR" {
-        return format!("{} Stars", t.num(minor));
-    }
-    let sep = if t.code() == "tr" { ',' } else { '.' };
-    format!("{}{sep}{:02} {currency}", t.num(minor / 100), minor % 100)
 }
 
 fn page(
