@@ -362,6 +362,9 @@ try {
     await dark.setViewportSize({ width: 390, height: 844 });
     await dark.goto(dark.url().replace(/\/console\/tenants\/(\d+).*$/, "/console/tenants/$1/campaigns"));
     await snap(dark, "campaigns-dark-phone-turkish");
+    await dark.goto(dark.url().replace(/\/campaigns$/, "/subscription"));
+    await contrast(dark, "subscription (dark)");
+    await snap(dark, "subscription-dark-phone-turkish");
     await dark.context().close();
   }
 

@@ -219,7 +219,7 @@ try {
   const dbg = await dp.evaluate(() => getComputedStyle(document.querySelector(".card")).backgroundColor);
   check(dbg === "rgb(33, 33, 33)", `dark cards take the theme's section colour (${dbg})`);
   await snap(dp, "app-dashboard-dark-tr");
-  for (const s of ["/groups", "/templates", "/campaigns"]) {
+  for (const s of ["/groups", "/templates", "/campaigns", "/subscription"]) {
     await dp.goto(base + s, { waitUntil: "networkidle" });
     await snap(dp, `app${s.replace("/", "-")}-dark-tr`);
   }
