@@ -69,6 +69,7 @@ pub struct Config {
     pub auth: AuthSection,
     pub http: HttpSection,
     pub billing: BillingSection,
+    pub mail: MailSection,
     pub workers: WorkersSection,
     pub delivery: DeliverySection,
     pub stats: StatsSection,
@@ -253,6 +254,92 @@ pub struct BillingSection {
     pub retention_days: u32,
 }
 
+/// How the SMTP connection is protected.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum MailSecurity {
+    /// Plain connection upgraded with STARTTLS, which is required (port 587).
+    #[default]
+    Starttls,
+    /// TLS from the first byte (port 465).
+    Tls,
+    /// No encryption: only for a relay on the same machine.
+    None,
+}
+
+impl MailSecurity {
+    pub fn parse(v: &str) -> Option<MailSecurity> {
+        match v.trim() {
+            "starttls" => Some(MailSecurity::Starttls),
+            "tls" => Some(MailSecurity::Tls),
+            "none" => Some(MailSecurity::None),
+            _ => None,
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            MailSecurity::Starttls => "starttls",
+            MailSecurity::Tls => "tls",
+            MailSecurity::None => "none",
+        }
+    }
+
+    pub fn default_port(self) -> u16 {
+        match self {
+            MailSecurity::Starttls => 587,
+            MailSecurity::Tls => 465,
+            MailSecurity::None => 25,
+        }
+    }
+}
+
+/// Outgoing mail. With `smtp_host` set, the SMTP settings come from here and the console only
+/// shows them; without it, the console's settings apply.
+#[derive(Clone, Debug)]
+pub struct MailSection {
+    pub smtp_host: Option<String>,
+    /// Unset: the usual port for `smtp_security`.
+    pub smtp_port: Option<u16>,
+    pub smtp_security: MailSecurity,
+    pub smtp_user: Option<String>,
+    pub smtp_password: Option<Secret>,
+    pub from_address: Option<String>,
+    pub from_name: Option<String>,
+    /// DKIM: the selector and the private key (PEM, RSA or Ed25519); the domain is the From
+    /// address's.
+    pub dkim_selector: Option<String>,
+    pub dkim_key_file: Option<PathBuf>,
+    /// A PEM certificate trusted besides the public roots (a private relay's own CA).
+    pub ca_file: Option<PathBuf>,
+    /// Mails handed to the SMTP server per second, at most.
+    pub rate_per_sec: u32,
+    /// Connections kept open to the SMTP server (mails sent at once).
+    pub connections: u32,
+    /// How long a mail the server refuses for now is retried before it is marked failed.
+    pub retry_hours: u32,
+}
+
+impl Default for MailSection {
+    fn default() -> Self {
+        MailSection {
+            smtp_host: None,
+            smtp_port: None,
+            smtp_security: MailSecurity::Starttls,
+            smtp_user: None,
+            smtp_password: None,
+            from_address: None,
+            from_name: None,
+            dkim_selector: None,
+            dkim_key_file: None,
+            ca_file: None,
+            rate_per_sec: 10,
+            connections: 4,
+            retry_hours: 48,
+        }
+    }
+}
+
 #[derive(Clone, Debug)]
 pub struct HttpSection {
     pub body_limit_kb: usize,
@@ -303,6 +390,7 @@ impl Default for Config {
                 tax_percent: 20,
                 retention_days: 30,
             },
+            mail: MailSection::default(),
             workers: WorkersSection::default(),
             delivery: DeliverySection::default(),
             stats: StatsSection::default(),
@@ -372,6 +460,33 @@ impl Config {
         }
         if !(1..=3650).contains(&self.billing.retention_days) {
             return bad("billing.retention_days", "must be between 1 and 3650");
+        }
+        if !(1..=10_000).contains(&self.mail.rate_per_sec) {
+            return bad("mail.rate_per_sec", "must be between 1 and 10000");
+        }
+        if !(1..=64).contains(&self.mail.connections) {
+            return bad("mail.connections", "must be between 1 and 64");
+        }
+        if !(1..=720).contains(&self.mail.retry_hours) {
+            return bad("mail.retry_hours", "must be between 1 and 720");
+        }
+        if self.mail.smtp_host.is_some() && self.mail.from_address.is_none() {
+            return bad(
+                "mail.from_address",
+                "mail.smtp_host needs mail.from_address (the address mails come from)",
+            );
+        }
+        if self.mail.smtp_user.is_some() != self.mail.smtp_password.is_some() {
+            return bad(
+                "mail.smtp_user",
+                "mail.smtp_user and mail.smtp_password go together",
+            );
+        }
+        if self.mail.dkim_selector.is_some() != self.mail.dkim_key_file.is_some() {
+            return bad(
+                "mail.dkim_selector",
+                "mail.dkim_selector and mail.dkim_key_file go together",
+            );
         }
         if !(60..=86_400).contains(&self.auth.webapp_max_age_secs) {
             return bad("auth.webapp_max_age_secs", "must be between 60 and 86400");
@@ -660,6 +775,50 @@ pub static KEYS: &[KeyDef] = &[
     key!("billing.retention_days", "BOTYARD_BILLING_RETENTION_DAYS", Int, false,
         "Days a cancelled tenant's data is kept after its subscription ended (it can pay to come back), then deleted for good, 1 to 3650.",
         get: |c| Some(c.billing.retention_days.to_string()), set: |c, v| c.billing.retention_days = parse(v)?),
+    key!("mail.smtp_host", "BOTYARD_MAIL_SMTP_HOST", Str, false,
+        "SMTP server for outgoing mail (e.g. smtp.example.com). Set here, it fixes the mail settings; unset, the console's apply.",
+        get: |c| c.mail.smtp_host.clone(), set: |c, v| c.mail.smtp_host = opt(v)),
+    key!("mail.smtp_port", "BOTYARD_MAIL_SMTP_PORT", Int, false,
+        "SMTP port. Default: 587 for starttls, 465 for tls, 25 for none.",
+        get: |c| c.mail.smtp_port.map(|p| p.to_string()),
+        set: |c, v| c.mail.smtp_port = match opt(v) { None => None, Some(v) => Some(parse(&v)?) }),
+    key!("mail.smtp_security", "BOTYARD_MAIL_SMTP_SECURITY", Str, false,
+        "starttls (required upgrade, port 587), tls (implicit, port 465) or none (a relay on this machine only).",
+        get: |c| Some(c.mail.smtp_security.name().into()),
+        set: |c, v| c.mail.smtp_security = MailSecurity::parse(v)
+            .ok_or_else(|| format!("expected starttls, tls or none, got `{}`", v.trim()))?),
+    key!("mail.smtp_user", "BOTYARD_MAIL_SMTP_USER", Str, false,
+        "SMTP user name (AUTH), with mail.smtp_password.",
+        get: |c| c.mail.smtp_user.clone(), set: |c, v| c.mail.smtp_user = opt(v)),
+    key!("mail.smtp_password", "BOTYARD_MAIL_SMTP_PASSWORD", Str, true,
+        "SMTP password (prefer mail.smtp_password_file / BOTYARD_MAIL_SMTP_PASSWORD_FILE).",
+        get: |_c| None, set: |c, v| c.mail.smtp_password = opt(v).map(Secret::new)),
+    key!("mail.from_address", "BOTYARD_MAIL_FROM_ADDRESS", Str, false,
+        "The address mails come from (e.g. bildirim@example.com).",
+        get: |c| c.mail.from_address.clone(), set: |c, v| c.mail.from_address = opt(v)),
+    key!("mail.from_name", "BOTYARD_MAIL_FROM_NAME", Str, false,
+        "The name mails come from. Default: the brand's name.",
+        get: |c| c.mail.from_name.clone(), set: |c, v| c.mail.from_name = opt(v)),
+    key!("mail.dkim_selector", "BOTYARD_MAIL_DKIM_SELECTOR", Str, false,
+        "DKIM selector (the DNS record <selector>._domainkey.<From domain>), with mail.dkim_key_file.",
+        get: |c| c.mail.dkim_selector.clone(), set: |c, v| c.mail.dkim_selector = opt(v)),
+    key!("mail.dkim_key_file", "BOTYARD_MAIL_DKIM_KEY_FILE", Str, false,
+        "DKIM private key, PEM (RSA or Ed25519): every mail is signed with it.",
+        get: |c| c.mail.dkim_key_file.as_ref().map(|p| p.display().to_string()),
+        set: |c, v| c.mail.dkim_key_file = opt(v).map(PathBuf::from)),
+    key!("mail.ca_file", "BOTYARD_MAIL_CA_FILE", Str, false,
+        "A PEM certificate trusted for the SMTP server besides the public roots (a private relay's CA).",
+        get: |c| c.mail.ca_file.as_ref().map(|p| p.display().to_string()),
+        set: |c, v| c.mail.ca_file = opt(v).map(PathBuf::from)),
+    key!("mail.rate_per_sec", "BOTYARD_MAIL_RATE_PER_SEC", Int, false,
+        "Mails handed to the SMTP server per second, at most (your provider's limit).",
+        get: |c| Some(c.mail.rate_per_sec.to_string()), set: |c, v| c.mail.rate_per_sec = parse(v)?),
+    key!("mail.connections", "BOTYARD_MAIL_CONNECTIONS", Int, false,
+        "SMTP connections kept open, so several mails go at once.",
+        get: |c| Some(c.mail.connections.to_string()), set: |c, v| c.mail.connections = parse(v)?),
+    key!("mail.retry_hours", "BOTYARD_MAIL_RETRY_HOURS", Int, false,
+        "Hours a mail the server refuses for now (4xx, no connection) is retried, with growing pauses, before it is marked failed.",
+        get: |c| Some(c.mail.retry_hours.to_string()), set: |c, v| c.mail.retry_hours = parse(v)?),
     key!("http.body_limit_kb", "BOTYARD_HTTP_BODY_LIMIT_KB", Int, false,
         "Largest request body, in KiB.",
         get: |c| Some(c.http.body_limit_kb.to_string()), set: |c, v| c.http.body_limit_kb = parse(v)?),

@@ -185,6 +185,7 @@ pub async fn run_with(
         link_codes: telegram_link::LinkCodes::default(),
         web_links: telegram_link::LinkCodes::default(),
         ready: AtomicBool::new(false),
+        mail_wake: Arc::new(tokio::sync::Notify::new()),
         overview: Default::default(),
         store: store.clone(),
         keyring,

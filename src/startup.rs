@@ -265,6 +265,7 @@ pub struct Background {
     disk: (oneshot::Sender<()>, tokio::task::JoinHandle<()>),
     renewals: (oneshot::Sender<()>, tokio::task::JoinHandle<()>),
     reconciliations: (oneshot::Sender<()>, tokio::task::JoinHandle<()>),
+    mail: (oneshot::Sender<()>, tokio::task::JoinHandle<()>),
     supervisor: Arc<Supervisor>,
     ingest: Ingest,
     store: Arc<Store>,
@@ -310,8 +311,15 @@ impl Background {
             Duration::from_secs(24 * 3600),
             recon_stop_rx,
         ));
+        let (mail_stop, mail_stop_rx) = oneshot::channel::<()>();
+        let mail_task = tokio::spawn(crate::domain::mail::sender::run(
+            Arc::downgrade(st),
+            st.mail_wake.clone(),
+            mail_stop_rx,
+        ));
         Background {
             starter,
+            mail: (mail_stop, mail_task),
             reconciliations: (recon_stop, recon_task),
             scheduler: (sched_stop, sched_task),
             pruner: (prune_stop, prune_task),
@@ -337,6 +345,10 @@ impl Background {
         let _ = self.renewals.1.await;
         let _ = self.reconciliations.0.send(());
         let _ = self.reconciliations.1.await;
+        // Mails being sent are marked before the store closes; the platform bot's Telegram
+        // messages among them still have their worker.
+        let _ = self.mail.0.send(());
+        let _ = self.mail.1.await;
         self.supervisor.shutdown().await;
         drop(st);
         drop(self.supervisor);

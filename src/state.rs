@@ -48,6 +48,8 @@ pub struct AppState {
     /// Signs the payloads of Stars invoices.
     pub payload_key: crate::domain::billing::payload::PayloadKey,
     pub ready: AtomicBool,
+    /// Wakes the outbox's sender when a mail was queued.
+    pub mail_wake: Arc<tokio::sync::Notify>,
     /// The dashboard's slow facts, shared for a moment (see `domain::overview`).
     pub overview: crate::domain::overview::Cache,
 }

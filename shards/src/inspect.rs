@@ -79,6 +79,11 @@ pub fn all_rows(db: &Database) -> Result<Vec<RawRow>> {
     dump(db, c::BILLING_PROFILES, &mut out)?;
     dump(db, c::OUTBOX, &mut out)?;
     dump(db, c::OUTBOX_DUE, &mut out)?;
+    dump(db, c::NOTICE_PREFS, &mut out)?;
+    dump(db, c::NOTICE_CURSORS, &mut out)?;
+    dump(db, c::DIGEST, &mut out)?;
+    dump(db, c::KNOWN_DEVICES, &mut out)?;
+    dump(db, c::ACCOUNT_TOKENS, &mut out)?;
     dump(db, s::SETTINGS, &mut out)?;
     dump(db, s::POSTS_BY_DAY, &mut out)?;
     dump(db, s::SECRETS, &mut out)?;
@@ -146,6 +151,11 @@ const KNOWN: &[&str] = &[
     "billing_profiles",
     "outbox",
     "outbox_due",
+    "notice_prefs",
+    "notice_cursors",
+    "digest",
+    "known_devices",
+    "account_tokens",
     "posts_by_day",
     "tenant_settings",
     "tenant_secrets",

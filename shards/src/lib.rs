@@ -3,6 +3,7 @@
 
 mod catalog;
 mod catalog_billing;
+mod catalog_notices;
 mod catalog_outbox;
 mod error;
 pub mod ids;
@@ -22,6 +23,7 @@ mod tx;
 
 pub use catalog::{CatalogTx, Page, search_fold};
 pub use catalog_billing::BillingTx;
+pub use catalog_notices::Recipient;
 pub use error::{CodecError, OpenError, StoreError};
 pub use record::{Rec, RecBytes, Record};
 pub use redb::{ReadTransaction, WriteTransaction};

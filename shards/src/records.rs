@@ -493,6 +493,8 @@ pub enum MailStateRec {
 pub struct MailRec {
     /// What it is (`account.invitation`, `billing.payment_received`, …): the notice kind.
     pub kind: String,
+    /// An email address, or `telegram:<account id>` for a message through the platform bot
+    /// to the Telegram user that account linked.
     pub to: String,
     pub tenant: Option<TenantId>,
     pub language: Language,
@@ -510,11 +512,52 @@ pub struct MailRec {
     pub created_at: i64,
     /// The last temporary failure, while queued.
     pub last_error: Option<String>,
+    /// A mail sent to a list (marketing): the one-click unsubscribe URL for its
+    /// `List-Unsubscribe` header (RFC 8058).
+    pub unsubscribe: Option<String>,
 }
 impl Record for MailRec {
     const TAG: u8 = 31;
-    const VERSION: u8 = 1;
+    const VERSION: u8 = 2;
     const NAME: &'static str = "mail";
+
+    fn upgrade(version: u8, body: &[u8]) -> Result<Self, crate::error::CodecError> {
+        #[derive(Deserialize)]
+        struct V1 {
+            kind: String,
+            to: String,
+            tenant: Option<TenantId>,
+            language: Language,
+            subject: String,
+            text: String,
+            html: String,
+            invoice: Option<u64>,
+            message_id: String,
+            state: MailStateRec,
+            attempts: u32,
+            next_at: i64,
+            created_at: i64,
+            last_error: Option<String>,
+        }
+        let v: V1 = crate::record::decode_old(Self::NAME, version, 1, body)?;
+        Ok(MailRec {
+            kind: v.kind,
+            to: v.to,
+            tenant: v.tenant,
+            language: v.language,
+            subject: v.subject,
+            text: v.text,
+            html: v.html,
+            invoice: v.invoice,
+            message_id: v.message_id,
+            state: v.state,
+            attempts: v.attempts,
+            next_at: v.next_at,
+            created_at: v.created_at,
+            last_error: v.last_error,
+            unsubscribe: None,
+        })
+    }
 }
 
 /// Something wrong that a person should see and acknowledge: a quarantined worker, a revoked
@@ -1098,4 +1141,61 @@ mod tests {
         // A layout this build does not know is an error, not a guess.
         assert!(decode::<InvoiceRec>(&old(InvoiceRec::TAG, 9, &v1)).is_err());
     }
+}
+
+/// How an account wants its notices: kinds turned off (security and billing notices cannot
+/// be), an hourly digest instead of one mail each, and consent to the reseller's news.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NoticePrefsRec {
+    /// Notice kinds (`bot.session_revoked`, …) not to send.
+    pub muted: Vec<String>,
+    pub digest: bool,
+    /// Opted in to marketing mail.
+    pub marketing: bool,
+    pub updated_at: i64,
+}
+impl Record for NoticePrefsRec {
+    const TAG: u8 = 32;
+    const VERSION: u8 = 1;
+    const NAME: &'static str = "notice_prefs";
+}
+
+/// A notice held for an account's hourly digest.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DigestItemRec {
+    pub at: i64,
+    pub kind: String,
+    pub tenant: Option<TenantId>,
+    /// One line: the notice's subject.
+    pub title: String,
+    /// What it says, as plain text.
+    pub text: String,
+}
+impl Record for DigestItemRec {
+    const TAG: u8 = 33;
+    const VERSION: u8 = 1;
+    const NAME: &'static str = "digest_item";
+}
+
+/// What a one-time link sent by mail does.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum AccountTokenKind {
+    /// Set a new password.
+    PasswordReset,
+    /// Make `new_email` the account's address (the link went to it).
+    EmailChange { new_email: String },
+}
+
+/// A one-time link's token, stored by its SHA-256 only.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AccountTokenRec {
+    pub account: AccountId,
+    pub kind: AccountTokenKind,
+    pub created_at: i64,
+    pub expires_at: i64,
+}
+impl Record for AccountTokenRec {
+    const TAG: u8 = 34;
+    const VERSION: u8 = 1;
+    const NAME: &'static str = "account_token";
 }

@@ -83,7 +83,22 @@ const CATALOG_MIGRATIONS: &[Migration] = &[
         to: 9,
         run: catalog_v9,
     },
+    Migration {
+        to: 10,
+        run: catalog_v10,
+    },
 ];
+
+/// v10: notice preferences, the alert-delivery cursor, digests, known devices, and mailed
+/// one-time links.
+fn catalog_v10(tx: &WriteTransaction) -> Result<(), redb::Error> {
+    tx.open_table(tables::catalog::NOTICE_PREFS)?;
+    tx.open_table(tables::catalog::NOTICE_CURSORS)?;
+    tx.open_table(tables::catalog::DIGEST)?;
+    tx.open_table(tables::catalog::KNOWN_DEVICES)?;
+    tx.open_table(tables::catalog::ACCOUNT_TOKENS)?;
+    Ok(())
+}
 
 /// v9: the outbox of mails and its index of queued mails by their next attempt.
 fn catalog_v9(tx: &WriteTransaction) -> Result<(), redb::Error> {

@@ -9,11 +9,11 @@ use crate::ids::{
 };
 use crate::record::Rec;
 use crate::records::{
-    AccountPrefsRec, AccountRec, AlertRec, ApiKeyRec, AuditRec, BillingProfileRec,
-    BrowserSessionRec, CampaignRec, DeliveryRec, FamilyRec, GroupRec, InvitationRec, InvoiceRec,
-    MailRec, MediaRec, PaymentRec, PlanPriceRec, PlanRec, RefreshRec, ReportRec, RunRec,
-    SessionRec, SettingsRec, SubEventRec, SubscriptionRec, TelegramLinkRec, TemplateRec,
-    TemplateVersionRec, TenantRec, TgUserRec, VariablesRec,
+    AccountPrefsRec, AccountRec, AccountTokenRec, AlertRec, ApiKeyRec, AuditRec, BillingProfileRec,
+    BrowserSessionRec, CampaignRec, DeliveryRec, DigestItemRec, FamilyRec, GroupRec, InvitationRec,
+    InvoiceRec, MailRec, MediaRec, NoticePrefsRec, PaymentRec, PlanPriceRec, PlanRec, RefreshRec,
+    ReportRec, RunRec, SessionRec, SettingsRec, SubEventRec, SubscriptionRec, TelegramLinkRec,
+    TemplateRec, TemplateVersionRec, TenantRec, TgUserRec, VariablesRec,
 };
 
 /// `schema_version`, `kind`, `shard_index`, `shard_count`: present in every file.
@@ -125,6 +125,20 @@ pub mod catalog {
     pub const OUTBOX: TableDefinition<OutboxId, Rec<MailRec>> = TableDefinition::new("outbox");
     /// `(next attempt, mail)` of every queued mail.
     pub const OUTBOX_DUE: TableDefinition<(i64, OutboxId), ()> = TableDefinition::new("outbox_due");
+    /// Each account's notice preferences (defaults when absent).
+    pub const NOTICE_PREFS: TableDefinition<AccountId, Rec<NoticePrefsRec>> =
+        TableDefinition::new("notice_prefs");
+    /// How far a notice source has been turned into mail (`alerts` → the last alert id).
+    pub const NOTICE_CURSORS: TableDefinition<&str, u64> = TableDefinition::new("notice_cursors");
+    /// Notices waiting for an account's hourly digest, in the order they came.
+    pub const DIGEST: TableDefinition<(AccountId, u64), Rec<DigestItemRec>> =
+        TableDefinition::new("digest");
+    /// `(account, device)` → when it last signed in: a new device gets a notice.
+    pub const KNOWN_DEVICES: TableDefinition<(AccountId, [u8; 16]), i64> =
+        TableDefinition::new("known_devices");
+    /// One-time mailed links (password reset, email change) by their token's SHA-256.
+    pub const ACCOUNT_TOKENS: TableDefinition<&[u8; 32], Rec<AccountTokenRec>> =
+        TableDefinition::new("account_tokens");
     /// Each tenant's details for its invoices.
     pub const BILLING_PROFILES: TableDefinition<TenantId, Rec<BillingProfileRec>> =
         TableDefinition::new("billing_profiles");

@@ -14,6 +14,8 @@ pub const WORKER_QUARANTINED: &str = "worker.quarantined";
 pub const SESSION_REVOKED: &str = "session.revoked";
 pub const CAMPAIGN_PAUSED: &str = "campaign.auto_paused";
 pub const DISK_LOW: &str = "disk.nearly_full";
+pub const FLOOD_WAIT: &str = "session.flood_wait";
+pub const GROUP_REMOVED: &str = "group.removed";
 
 /// Raises an alert (and its audit entry) unless the same one is open; `Some` when new.
 pub fn raise(

@@ -110,11 +110,18 @@ fn pair_for(
     })
 }
 
-pub async fn login(st: &Shared, email: &str, password: Secret, ip: IpAddr) -> AppResult<TokenPair> {
+/// Signs in with email and password: the tokens and the account they are for.
+pub async fn login(
+    st: &Shared,
+    email: &str,
+    password: Secret,
+    ip: IpAddr,
+) -> AppResult<(TokenPair, AccountId)> {
     let id = check_credentials(st, email, password, ip).await?;
     let now = st.now();
     let st2 = st.clone();
-    blocking(move || st2.store.catalog_write(|c| new_session(&st2, c, id, now))).await
+    let pair = blocking(move || st2.store.catalog_write(|c| new_session(&st2, c, id, now))).await?;
+    Ok((pair, id))
 }
 
 /// The account an email and password sign in to, counted by the lockout: the API's login and

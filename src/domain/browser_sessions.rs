@@ -83,12 +83,15 @@ pub async fn sign_in(
 ) -> AppResult<Started> {
     let account = check_credentials(st, email, password, origin.ip).await?;
     let now = st.now();
+    let (ip, agent) = (origin.ip, origin.user_agent.clone());
     let st2 = st.clone();
-    blocking(move || {
+    let started = blocking(move || {
         st2.store
             .catalog_write(|c| start(&st2, c, account, &origin, now))
     })
-    .await
+    .await?;
+    crate::domain::mail::account::note_sign_in(st, account, ip, &agent).await;
+    Ok(started)
 }
 
 /// How long a session opened from the Mini-App lasts: Telegram hands the app fresh `initData`

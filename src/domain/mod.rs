@@ -12,6 +12,7 @@ pub mod campaigns;
 pub mod demo;
 pub mod groups;
 pub mod logins;
+pub mod mail;
 pub mod media;
 pub mod names;
 pub mod overview;

@@ -229,10 +229,18 @@ pub fn invite(
     scope: &TenantScope,
     email: String,
     role: Role,
-    now: i64,
+    mail: &crate::domain::mail::notices::MailCtx,
     ttl_secs: i64,
 ) -> AppResult<Invitation> {
+    let now = mail.now;
     let token = random_token();
+    let fallback = settings(scope)?.language;
+    let notice = crate::domain::mail::notices::Notice::Invitation {
+        tenant: scope.record().name.clone(),
+        role,
+        link: format!("{}/console/invite?token={token}", mail.brand.base_url),
+        hours: ttl_secs / 3600,
+    };
     let rec = InvitationRec {
         tenant: scope.tenant_id(),
         email,
@@ -259,6 +267,15 @@ pub fn invite(
             }
         }
         let id = c.insert_invitation(rec.clone())?;
+        // The invitee reads it in their own language when they have an account.
+        let lang = match c.account_by_email(&rec.email)? {
+            Some((a, _)) => {
+                crate::domain::mail::notices::language_of(&c.account_prefs(a)?.language, fallback)
+            }
+            None => fallback,
+        };
+        let row = mail.row(&notice, &rec.email, Some(tenant), lang)?;
+        c.enqueue_mail(row, &mail.domain)?;
         audit(
             c,
             now,

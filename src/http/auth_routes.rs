@@ -199,6 +199,7 @@ async fn accept_invitation(
 async fn login(
     State(st): State<Shared>,
     ClientIp(ip): ClientIp,
+    headers: axum::http::HeaderMap,
     ApiJson(b): ApiJson<LoginIn>,
 ) -> AppResult<Json<TokenPair>> {
     if b.password.len() > 1024 || b.email.len() > 320 {
@@ -207,11 +208,13 @@ async fn login(
             message: "email or password is wrong",
         });
     }
-    Ok(Json(
-        auth::login(&st, &b.email, Secret::new(b.password), ip)
-            .await?
-            .into(),
-    ))
+    let (pair, account) = auth::login(&st, &b.email, Secret::new(b.password), ip).await?;
+    let agent = headers
+        .get(axum::http::header::USER_AGENT)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    crate::domain::mail::account::note_sign_in(&st, account, ip, agent).await;
+    Ok(Json(pair.into()))
 }
 
 #[derive(Deserialize, ToSchema)]

@@ -13,6 +13,7 @@ pub mod extract;
 pub mod group_routes;
 pub mod language;
 pub mod login_routes;
+pub mod mail_routes;
 pub mod media_routes;
 pub mod openapi;
 pub mod plan_routes;
@@ -94,6 +95,7 @@ fn api_router() -> OpenApiRouter<Shared> {
         .merge(plan_routes::router())
         .merge(billing_routes::router())
         .merge(billing_admin_routes::router())
+        .merge(mail_routes::router())
         .merge(worker_routes::router())
         .merge(group_routes::router())
         .merge(audit_routes::router())

@@ -361,7 +361,10 @@ async fn invite(
     let email = normalize_email("email", &b.email)?;
     let now = st.now();
     let ttl = st.config.auth.invitation_ttl_hours as i64 * 3600;
-    let i = blocking(move || tenancy::invite(&t.scope, email, role_rec(b.role), now, ttl)).await?;
+    let mail = crate::domain::mail::notices::MailCtx::of(&st);
+    let i =
+        blocking(move || tenancy::invite(&t.scope, email, role_rec(b.role), &mail, ttl)).await?;
+    st.mail_wake.notify_one();
     let token = i.token.clone().unwrap_or_default();
     Ok((
         StatusCode::CREATED,

@@ -4,6 +4,10 @@
 
 pub const MESSAGES: &[(&str, &str)] = &[
     (
+        "account.email_taken",
+        "Bu adresi başka bir hesap kullanıyor.",
+    ),
+    (
         "appliance.accent",
         "{field}: renk #rrggbb biçiminde yazılır, örneğin #0b5cad.",
     ),
@@ -65,6 +69,10 @@ pub const MESSAGES: &[(&str, &str)] = &[
     (
         "auth.invalid_token",
         "Erişim anahtarı geçersiz; yeniden giriş yapın.",
+    ),
+    (
+        "auth.link_invalid",
+        "{field}: bu bağlantı geçerli değil: kullanılmış, yenisiyle değiştirilmiş ya da süresi dolmuş; yenisini isteyin.",
     ),
     (
         "auth.locked",
@@ -282,6 +290,48 @@ pub const MESSAGES: &[(&str, &str)] = &[
         "Bu numarayla bir Telegram hesabı yok; önce Telegram uygulamasında kaydolun.",
     ),
     (
+        "mail.address",
+        "{field}: e-posta adresi ad@ornek.com biçimindedir.",
+    ),
+    (
+        "mail.already_queued",
+        "Bu e-posta zaten kuyrukta; bir sonraki denemede gönderilecek.",
+    ),
+    (
+        "mail.dkim_key",
+        "{field}: DKIM anahtarı PEM biçiminde bir RSA anahtarı (BEGIN RSA PRIVATE KEY) ya da base64 ile yazılmış 32 baytlık bir Ed25519 anahtarıdır.",
+    ),
+    (
+        "mail.dkim_selector",
+        "{field}: DKIM seçicisi harf, rakam ve tirelerden oluşur (örneğin mail2026).",
+    ),
+    (
+        "mail.from_name",
+        "{field}: tek satırda en fazla 60 karakter.",
+    ),
+    (
+        "mail.host",
+        "{field}: SMTP sunucusunun adı, örneğin smtp.ornek.com.",
+    ),
+    (
+        "mail.locked",
+        "E-posta sunucusunu yapılandırma dosyası belirliyor (mail.smtp_host); orada değiştirin.",
+    ),
+    (
+        "mail.not_configured",
+        "Henüz bir e-posta sunucusu ayarlanmadı: önce Ayarlar → E-posta bölümünü (ya da yapılandırmadaki mail.smtp_host değerini) doldurun.",
+    ),
+    (
+        "mail.password",
+        "{field}: kullanıcı adıyla birlikte şifresi de gerekir.",
+    ),
+    (
+        "mail.port",
+        "{field}: port 1 ile 65535 arasında bir sayıdır.",
+    ),
+    ("mail.security", "{field}: starttls, tls ya da none."),
+    ("mail.user", "{field}: en fazla 254 karakter."),
+    (
         "media.bad_image",
         "Dosya bir resim gibi başlıyor ama çözülemiyor; gerçek bir fotoğraf gönderin.",
     ),
@@ -317,6 +367,10 @@ pub const MESSAGES: &[(&str, &str)] = &[
     (
         "metrics.unauthorized",
         "Ölçümler için geçerli bir anahtar gerekli.",
+    ),
+    (
+        "notice.not_optional",
+        "{field}: güvenlik ve faturalama bildirimleri kapatılamaz; yalnızca bot durumu ve plan sınırı bildirimleri kapatılabilir.",
     ),
     (
         "password.too_common",

@@ -99,6 +99,8 @@ pub struct Metrics {
     pub worker_posts_settled: Family<WorkerLabels, Counter>,
     pub campaign_timers: Gauge,
     pub campaign_runs: Family<StatusLabels, Counter>,
+    /// Outbox attempts by how they ended: sent, deferred (retried later), failed.
+    pub mails: Family<StatusLabels, Counter>,
     /// One scrape at a time: a scrape clears and refills the families it observes.
     scrape: std::sync::Mutex<()>,
 }
@@ -129,6 +131,12 @@ impl Metrics {
         let worker_posts_settled = Family::<WorkerLabels, Counter>::default();
         let campaign_timers = Gauge::default();
         let campaign_runs = Family::<StatusLabels, Counter>::default();
+        let mails = Family::<StatusLabels, Counter>::default();
+        registry.register(
+            "mails",
+            "Outbox attempts since the server started, by how they ended (sent, deferred, failed)",
+            mails.clone(),
+        );
         registry.register(
             "worker_posts_handed",
             "Campaign posts handed to each worker since it started",
@@ -221,8 +229,14 @@ impl Metrics {
             worker_posts_settled,
             campaign_timers,
             campaign_runs,
+            mails,
             scrape: std::sync::Mutex::new(()),
         }
+    }
+
+    /// Counts one outbox attempt.
+    pub fn mail(&self, status: &'static str) {
+        self.mails.get_or_create(&StatusLabels { status }).inc();
     }
 
     /// The exposition at scrape time: the workers' and the scheduler's current view, then

@@ -17,6 +17,7 @@ mod binary;
 mod console;
 mod console_e2e;
 mod isolation;
+mod mail;
 mod metrics_health;
 mod miniapp;
 mod miniapp_e2e;

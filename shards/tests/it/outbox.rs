@@ -23,6 +23,7 @@ fn mail(to: &str, tenant: Option<botyard_shards::ids::TenantId>, at: i64) -> Mai
         next_at: at,
         created_at: at,
         last_error: None,
+        unsubscribe: None,
     }
 }
 

@@ -32,6 +32,9 @@ pub struct Stored {
     /// The seller named on invoices.
     #[serde(default)]
     pub seller: Seller,
+    /// The SMTP server, unless the configuration names one.
+    #[serde(default)]
+    pub smtp: Option<crate::domain::mail::settings::SmtpStored>,
 }
 
 /// The reseller's legal details, printed on every invoice and credit note.
@@ -177,6 +180,8 @@ pub struct Effective {
     pub telegram: Option<(i32, Secret)>,
     pub brand: Brand,
     pub seller: Seller,
+    /// Where mail goes out, if anywhere.
+    pub mail: Option<crate::domain::mail::settings::MailServer>,
     pub locked: Locked,
     /// What the console saved, for showing (secrets are never shown, only whether set).
     pub stored_public_url: Option<String>,
@@ -213,10 +218,17 @@ impl Effective {
                 _ => None,
             },
         };
+        let brand_name = s.brand_name.clone().unwrap_or_else(|| "botyard".into());
+        let mail = crate::domain::mail::settings::MailServer::build(
+            &config.mail,
+            s.smtp.as_ref(),
+            &brand_name,
+        );
         Effective {
             base_url,
             platform_bot_token,
             telegram,
+            mail,
             brand: Brand {
                 name: s.brand_name.clone().unwrap_or_else(|| "botyard".into()),
                 accent: s.accent.as_deref().and_then(Rgb::parse),

@@ -136,3 +136,49 @@ pub async fn set_logo(st: &Shared, actor: AccountId, bytes: Option<Vec<u8>>) -> 
     st.set_appliance(eff);
     Ok(())
 }
+
+/// Saves the SMTP server (or forgets it); the sender uses it from its next pass. Refused
+/// while the configuration file fixes the server.
+pub async fn save_smtp(
+    st: &Shared,
+    actor: AccountId,
+    input: crate::domain::mail::settings::SmtpInput,
+) -> AppResult<()> {
+    let _one_at_a_time = st.appliance_save.lock().await;
+    if st.appliance().mail.as_ref().is_some_and(|m| m.locked) {
+        return Err(AppError::Conflict {
+            code: "mail.locked",
+            message:
+                "the configuration file sets the mail server (mail.smtp_host); change it there"
+                    .into(),
+        });
+    }
+    let (store, keyring) = (st.store.clone(), st.keyring.clone());
+    let now = st.now();
+    let next = blocking(move || {
+        let (mut next, _) = load(&store, &keyring)?;
+        next.smtp = crate::domain::mail::settings::validate(&input, next.smtp.as_ref())?;
+        let sealed = seal_settings(&keyring, &next)?;
+        let what = if next.smtp.is_some() {
+            "set"
+        } else {
+            "removed"
+        };
+        store.catalog_write(|c| {
+            c.put_secret(SETTINGS, &sealed)?;
+            c.audit(&audit(actor, now, "appliance.mail", what.into()))?;
+            Ok::<_, AppError>(())
+        })?;
+        Ok(next)
+    })
+    .await?;
+    let eff = Effective::build(
+        &st.config,
+        &st.bound_url,
+        &next,
+        st.appliance().brand.logo.clone(),
+    );
+    st.set_appliance(eff);
+    st.mail_wake.notify_one();
+    Ok(())
+}

@@ -627,6 +627,7 @@ pub async fn create_tenant(
     }
     let now = st.now();
     let ttl = st.config.auth.invitation_ttl_hours as i64 * 3600;
+    let mail = crate::domain::mail::notices::MailCtx::of(&st);
     let st2 = st.clone();
     let caller = v.caller.clone();
     // The password is checked and hashed before anything is created.
@@ -663,7 +664,7 @@ pub async fn create_tenant(
                     }
                     (Some(email), None) => {
                         let scope = admin.tenant(id)?;
-                        tenancy::invite(&scope, email, Role::Owner, now, ttl)?.token
+                        tenancy::invite(&scope, email, Role::Owner, &mail, ttl)?.token
                     }
                     (None, _) => None,
                 };

@@ -20,6 +20,7 @@ mod csrf;
 mod live;
 mod log_pages;
 mod login_pages;
+mod mail_pages;
 pub mod session;
 mod settings_pages;
 mod telegram_html;
@@ -145,6 +146,12 @@ pub fn router(st: Shared) -> Router<Shared> {
             "/console/appliance/logo/remove",
             post(appliance_pages::remove_logo),
         )
+        .route(
+            "/console/mail",
+            get(mail_pages::show).post(mail_pages::save),
+        )
+        .route("/console/mail/test", post(mail_pages::test))
+        .route("/console/mail/{id}/resend", post(mail_pages::resend))
         .route("/console/brand.css", get(appliance_pages::brand_css))
         .route("/console/brand/logo", get(appliance_pages::brand_logo))
         .fallback(not_found)

@@ -638,6 +638,7 @@ pub async fn invite(
     Form(f): Form<InviteForm>,
 ) -> Response {
     let ttl = st.config.auth.invitation_ttl_hours as i64 * 3600;
+    let mail = crate::domain::mail::notices::MailCtx::of(&st);
     act(
         st,
         v,
@@ -652,7 +653,8 @@ pub async fn invite(
                 "viewer" => Role::Viewer,
                 _ => return Err(AppError::invalid("role", "choose owner, editor or viewer")),
             };
-            Ok(tenancy::invite(scope, email, role, now, ttl)?.token)
+            let _ = now;
+            Ok(tenancy::invite(scope, email, role, &mail, ttl)?.token)
         },
     )
     .await

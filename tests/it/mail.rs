@@ -1,0 +1,761 @@
+//! Mail against a real SMTP server process (aiosmtpd, `tests/smtp/server.py`) on a loopback
+//! port: STARTTLS with a certificate of the test's own, AUTH, DKIM verified by dkimpy, what
+//! arrived parsed by Python's MIME parser; the notices; and the faults (4xx, 5xx, the server
+//! down).
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use serde_json::{Value, json};
+
+use crate::common::{self, ADMIN_EMAIL, App, PASSWORD};
+use botyard::config::{MailSecurity, Secret};
+
+const USER: &str = "bildirim";
+const SMTP_PASSWORD: &str = "posta-kutusu-77";
+const FROM: &str = "bildirim@yard.test";
+
+/// The Python with aiosmtpd and dkimpy: `BOTYARD_SMTP_PYTHON`, else the venv `.ci/run` makes.
+/// `None` (the test skips) when neither exists, which fails under `BOTYARD_E2E=1`.
+pub fn python() -> Option<PathBuf> {
+    let p = std::env::var_os("BOTYARD_SMTP_PYTHON")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("target/mailvenv/bin/python")
+        });
+    let ok = Command::new(&p)
+        .args(["-c", "import aiosmtpd, dkim"])
+        .status()
+        .is_ok_and(|s| s.success());
+    if !ok {
+        assert!(
+            !std::env::var("BOTYARD_E2E").is_ok_and(|v| v == "1"),
+            "BOTYARD_E2E=1 but {} has no aiosmtpd and dkimpy",
+            p.display()
+        );
+        eprintln!("skipped: no Python with aiosmtpd (set BOTYARD_SMTP_PYTHON)");
+        return None;
+    }
+    Some(p)
+}
+
+/// Keys and a certificate made by openssl for one test.
+pub struct Keys {
+    pub dir: tempfile::TempDir,
+}
+
+impl Keys {
+    pub fn new() -> Keys {
+        let dir = tempfile::tempdir().unwrap();
+        let run = |args: &[&str]| {
+            let out = Command::new("openssl")
+                .args(args)
+                .current_dir(dir.path())
+                .output()
+                .unwrap();
+            assert!(
+                out.status.success(),
+                "openssl {args:?}: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            out.stdout
+        };
+        // A CA of the test's own, and the server's certificate from it (a CA's certificate
+        // cannot serve as a server's).
+        run(&[
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-keyout",
+            "ca.key",
+            "-out",
+            "ca.pem",
+            "-days",
+            "2",
+            "-subj",
+            "/CN=botyard test CA",
+        ]);
+        run(&[
+            "req",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-keyout",
+            "key.pem",
+            "-out",
+            "srv.csr",
+            "-subj",
+            "/CN=localhost",
+        ]);
+        std::fs::write(
+            dir.path().join("ext.cnf"),
+            "subjectAltName=IP:127.0.0.1,DNS:localhost\nbasicConstraints=CA:FALSE\n",
+        )
+        .unwrap();
+        run(&[
+            "x509",
+            "-req",
+            "-in",
+            "srv.csr",
+            "-CA",
+            "ca.pem",
+            "-CAkey",
+            "ca.key",
+            "-CAcreateserial",
+            "-out",
+            "cert.pem",
+            "-days",
+            "2",
+            "-extfile",
+            "ext.cnf",
+        ]);
+        run(&["genrsa", "-traditional", "-out", "dkim.pem", "2048"]);
+        let der = run(&["rsa", "-in", "dkim.pem", "-pubout", "-outform", "DER"]);
+        use base64::Engine;
+        let p = base64::engine::general_purpose::STANDARD.encode(der);
+        std::fs::write(
+            dir.path().join("dkim.txt"),
+            format!("v=DKIM1; k=rsa; p={p}"),
+        )
+        .unwrap();
+        Keys { dir }
+    }
+
+    pub fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+}
+
+/// A running aiosmtpd; killed when dropped.
+pub struct Smtp {
+    child: Child,
+    pub port: u16,
+    pub out: tempfile::TempDir,
+}
+
+impl Smtp {
+    /// Starts the server (on `port`, or one it picks) with STARTTLS, AUTH and DKIM checks.
+    pub fn start(py: &Path, keys: &Keys, port: u16) -> Smtp {
+        Self::start_in(py, keys, port, tempfile::tempdir().unwrap())
+    }
+
+    fn start_in(py: &Path, keys: &Keys, port: u16, out: tempfile::TempDir) -> Smtp {
+        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/smtp/server.py");
+        let mut child = Command::new(py)
+            .arg(script)
+            .arg("--out")
+            .arg(out.path())
+            .args(["--port", &port.to_string()])
+            .arg("--tls-cert")
+            .arg(keys.path("cert.pem"))
+            .arg("--tls-key")
+            .arg(keys.path("key.pem"))
+            .args(["--auth", &format!("{USER}:{SMTP_PASSWORD}")])
+            .arg("--dkim-key-file")
+            .arg(keys.path("dkim.txt"))
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut line = String::new();
+        use std::io::BufRead;
+        std::io::BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        let port = line.trim().parse().expect("the server prints its port");
+        Smtp { child, port, out }
+    }
+
+    /// What it received so far, in order.
+    pub fn received(&self) -> Vec<Value> {
+        let mut names: Vec<_> = std::fs::read_dir(self.out.path())
+            .unwrap()
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.extension().is_some_and(|x| x == "json"))
+            .collect();
+        names.sort();
+        names
+            .iter()
+            .map(|p| serde_json::from_slice(&std::fs::read(p).unwrap()).unwrap())
+            .collect()
+    }
+
+    /// Waits until `n` messages arrived (at most 30 s).
+    pub async fn wait_for(&self, n: usize) -> Vec<Value> {
+        for _ in 0..600 {
+            let got = self.received();
+            if got.len() >= n {
+                return got;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("{} of {n} mails arrived", self.received().len());
+    }
+}
+
+impl Drop for Smtp {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The app's mail settings for `port`, from the configuration.
+pub fn configure(c: &mut botyard::config::Config, keys: &Keys, port: u16) {
+    c.mail.smtp_host = Some("127.0.0.1".into());
+    c.mail.smtp_port = Some(port);
+    c.mail.smtp_security = MailSecurity::Starttls;
+    c.mail.smtp_user = Some(USER.into());
+    c.mail.smtp_password = Some(Secret::new(SMTP_PASSWORD));
+    c.mail.from_address = Some(FROM.into());
+    c.mail.from_name = Some("Kuşyuvası Bildirim".into());
+    c.mail.dkim_selector = Some("s1".into());
+    c.mail.dkim_key_file = Some(keys.path("dkim.pem"));
+    c.mail.ca_file = Some(keys.path("ca.pem"));
+    c.mail.rate_per_sec = 1000;
+}
+
+fn text_part(m: &Value, kind: &str) -> String {
+    m["parts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["content_type"] == kind)
+        .unwrap_or_else(|| panic!("no {kind} part in {m}"))["text"]
+        .as_str()
+        .unwrap()
+        .to_string()
+}
+
+/// The value of `name=` in the first link of `text` that has it.
+fn token_in(text: &str, name: &str) -> String {
+    let at = text.find(&format!("{name}=")).expect("a link with a token") + name.len() + 1;
+    text[at..]
+        .chars()
+        .take_while(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_')
+        .collect()
+}
+
+/// Waits until the outbox row `id` is no longer queued with no attempt made, and returns it.
+async fn outbox_row(app: &App, admin: &str, id: u64, state: &str) -> Value {
+    for _ in 0..600 {
+        let r = app.get("/api/v1/mail/outbox?limit=1000", admin).await;
+        let rows = r.expect(200).as_array().unwrap().clone();
+        if let Some(row) = rows.iter().find(|m| m["mail_id"] == id)
+            && row["state"] == state
+            && (state != "queued" || row["attempts"].as_u64() > Some(0))
+        {
+            return row.clone();
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("mail {id} never reached {state}");
+}
+
+#[tokio::test]
+async fn a_test_mail_arrives_over_starttls_with_auth_and_a_valid_dkim_signature() {
+    let Some(py) = python() else { return };
+    let keys = Keys::new();
+    let smtp = Smtp::start(&py, &keys, 0);
+    let app = App::start_with(|c| configure(c, &keys, smtp.port)).await;
+    let admin = app.admin().await.access;
+    let r = app
+        .post(
+            "/api/v1/mail/test",
+            &admin,
+            json!({"to": "ayse@example.com"}),
+        )
+        .await;
+    let id = r.expect(202)["mail_id"].as_u64().unwrap();
+    let m = &smtp.wait_for(1).await[0];
+    assert_eq!(m["tls"], true, "STARTTLS before MAIL");
+    assert_eq!(m["authenticated"], true);
+    assert_eq!(m["mail_from"], FROM);
+    assert_eq!(m["rcpt_tos"], json!(["ayse@example.com"]));
+    let h = &m["headers"];
+    assert_eq!(h["From"], "Kuşyuvası Bildirim <bildirim@yard.test>");
+    assert_eq!(h["Subject"], "Test mail from botyard");
+    assert!(
+        h["Message-ID"]
+            .as_str()
+            .unwrap()
+            .starts_with(&format!("<outbox.{id}.")),
+        "{h}"
+    );
+    assert!(h["Message-ID"].as_str().unwrap().ends_with("@yard.test>"));
+    assert_eq!(h["Auto-Submitted"], "auto-generated");
+    assert!(
+        h["DKIM-Signature"]
+            .as_str()
+            .unwrap()
+            .contains("d=yard.test")
+    );
+    assert!(h["DKIM-Signature"].as_str().unwrap().contains("s=s1"));
+    assert_eq!(m["dkim_verified"], true, "dkimpy checks the signature");
+    assert_eq!(m["content_type"], "multipart/alternative");
+    assert!(text_part(m, "text/plain").contains("test mail you asked for"));
+    assert!(text_part(m, "text/html").contains("<!doctype html>"));
+    let row = outbox_row(&app, &admin, id, "sent").await;
+    assert_eq!(row["attempts"], 1);
+    assert_eq!(row["message_id"], h["Message-ID"]);
+    // A resend is the same message again, for a receiver to recognise.
+    app.post(
+        &format!("/api/v1/mail/outbox/{id}/resend"),
+        &admin,
+        json!({}),
+    )
+    .await
+    .expect(202);
+    let both = smtp.wait_for(2).await;
+    assert_eq!(both[1]["headers"]["Message-ID"], h["Message-ID"]);
+    // Only admins see the outbox.
+    let (_, _, owner) = app
+        .tenant_with_owner(&admin, "Çiçekçi", "owner@example.com")
+        .await;
+    app.get("/api/v1/mail/outbox", &owner.access)
+        .await
+        .expect_err(403, "auth.admin_required");
+    app.post("/api/v1/mail/test", &admin, json!({"to": "not an address"}))
+        .await
+        .expect_err(422, "mail.address");
+}
+
+#[tokio::test]
+async fn an_invitation_goes_in_the_tenants_language_with_its_link() {
+    let Some(py) = python() else { return };
+    let keys = Keys::new();
+    let smtp = Smtp::start(&py, &keys, 0);
+    let app = App::start_with(|c| configure(c, &keys, smtp.port)).await;
+    let admin = app.admin().await.access;
+    let tenant = app.create_tenant(&admin, "Çiçekçi Ayşe").await;
+    let mut settings = common::settings_body("Çiçekçi Ayşe");
+    settings["language"] = json!("tr");
+    app.put(
+        &format!("/api/v1/tenants/{tenant}/settings"),
+        &admin,
+        settings,
+    )
+    .await
+    .expect(200);
+    let r = app
+        .post(
+            &format!("/api/v1/tenants/{tenant}/invitations"),
+            &admin,
+            json!({"email": "zeynep@example.com", "role": "editor"}),
+        )
+        .await;
+    let token = r.expect(201)["token"].as_str().unwrap().to_string();
+    let m = &smtp.wait_for(1).await[0];
+    assert_eq!(m["headers"]["Subject"], "Çiçekçi Ayşe sizi davet ediyor");
+    assert_eq!(m["headers"]["Content-Language"], "tr");
+    let text = text_part(m, "text/plain");
+    assert!(
+        text.contains("düzenleyici olarak davet edildiniz"),
+        "{text}"
+    );
+    assert_eq!(token_in(&text, "token"), token);
+    let html = text_part(m, "text/html");
+    assert!(html.contains("Daveti kabul et") && html.contains("lang=\"tr\""));
+}
+
+#[tokio::test]
+async fn a_password_reset_answers_the_same_and_its_link_works_once() {
+    let Some(py) = python() else { return };
+    let keys = Keys::new();
+    let smtp = Smtp::start(&py, &keys, 0);
+    let app = App::start_with(|c| configure(c, &keys, smtp.port)).await;
+    let admin = app.admin().await.access;
+    app.tenant_with_owner(&admin, "Fırın", "owner@example.com")
+        .await;
+    let known = app
+        .post(
+            "/api/v1/auth/password-reset",
+            "",
+            json!({"email": "Owner@Example.com"}),
+        )
+        .await;
+    let unknown = app
+        .post(
+            "/api/v1/auth/password-reset",
+            "",
+            json!({"email": "nobody@example.com"}),
+        )
+        .await;
+    assert_eq!((known.status, &known.text), (unknown.status, &unknown.text));
+    assert_eq!(known.status, 202);
+    let m = &smtp.wait_for(1).await[0];
+    assert_eq!(m["rcpt_tos"], json!(["owner@example.com"]));
+    assert_eq!(m["headers"]["Subject"], "Reset your password");
+    let token = token_in(&text_part(m, "text/plain"), "token");
+    let new = "kirmizi-lale-bahcesi-5";
+    app.post(
+        "/api/v1/auth/password-reset/confirm",
+        "",
+        json!({"token": token, "password": new}),
+    )
+    .await
+    .expect(204);
+    app.login("owner@example.com", new).await;
+    app.login_raw("owner@example.com", PASSWORD)
+        .await
+        .expect_err(401, "auth.invalid_credentials");
+    app.post(
+        "/api/v1/auth/password-reset/confirm",
+        "",
+        json!({"token": token, "password": "baska-bir-sifre-2026"}),
+    )
+    .await
+    .expect_err(422, "auth.link_invalid");
+    // Nothing went to the address without an account.
+    assert_eq!(smtp.received().len(), 1);
+}
+
+#[tokio::test]
+async fn an_email_change_is_confirmed_from_the_new_address_and_the_old_one_is_told() {
+    let Some(py) = python() else { return };
+    let keys = Keys::new();
+    let smtp = Smtp::start(&py, &keys, 0);
+    let app = App::start_with(|c| configure(c, &keys, smtp.port)).await;
+    let admin = app.admin().await.access;
+    let (_, _, owner) = app
+        .tenant_with_owner(&admin, "Fırın", "owner@example.com")
+        .await;
+    let owner = owner.access;
+    app.post(
+        "/api/v1/auth/email",
+        &owner,
+        json!({"email": "yeni@example.com", "password": "wrong-password-1"}),
+    )
+    .await
+    .expect_err(422, "auth.wrong_password");
+    app.post(
+        "/api/v1/auth/email",
+        &owner,
+        json!({"email": "yeni@example.com", "password": PASSWORD}),
+    )
+    .await
+    .expect(202);
+    let m = smtp.wait_for(1).await[0].clone();
+    assert_eq!(m["rcpt_tos"], json!(["yeni@example.com"]));
+    let token = token_in(&text_part(&m, "text/plain"), "token");
+    app.post("/api/v1/auth/email/confirm", "", json!({"token": token}))
+        .await
+        .expect(204);
+    let told = &smtp.wait_for(2).await[1];
+    assert_eq!(told["rcpt_tos"], json!(["owner@example.com"]));
+    assert_eq!(told["headers"]["Subject"], "Your email address was changed");
+    app.login("yeni@example.com", PASSWORD).await;
+}
+
+#[tokio::test]
+async fn a_sign_in_from_a_new_device_is_told_but_not_the_first_one() {
+    let Some(py) = python() else { return };
+    let keys = Keys::new();
+    let smtp = Smtp::start(&py, &keys, 0);
+    let app = App::start_with(|c| configure(c, &keys, smtp.port)).await;
+    let login = |agent: &'static str| {
+        let app = &app;
+        async move {
+            let r = common::send(
+                app.client
+                    .post(app.url("/api/v1/auth/login"))
+                    .header("user-agent", agent)
+                    .json(&json!({"email": ADMIN_EMAIL, "password": common::ADMIN_PASSWORD})),
+            )
+            .await;
+            r.expect(200);
+        }
+    };
+    login("Firefox/140").await;
+    login("Firefox/140").await;
+    login("Chrome/150 (Android)").await;
+    let m = &smtp.wait_for(1).await[0];
+    assert_eq!(m["headers"]["Subject"], "New sign-in to your account");
+    assert!(text_part(m, "text/plain").contains("Chrome/150 (Android)"));
+    // Nothing else was queued for those sign-ins.
+    let admin = common::send(
+        app.client
+            .post(app.url("/api/v1/auth/login"))
+            .header("user-agent", "Firefox/140")
+            .json(&json!({"email": ADMIN_EMAIL, "password": common::ADMIN_PASSWORD})),
+    )
+    .await;
+    let admin = admin.expect(200)["access_token"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let rows = app.get("/api/v1/mail/outbox", &admin).await;
+    let rows = rows.expect(200).as_array().unwrap().clone();
+    assert_eq!(
+        rows.iter()
+            .filter(|r| r["kind"] == "account.new_device")
+            .count(),
+        1
+    );
+}
+
+#[tokio::test]
+async fn a_4xx_is_retried_with_a_pause_and_a_5xx_fails_with_the_servers_answer() {
+    let Some(py) = python() else { return };
+    let keys = Keys::new();
+    let smtp = Smtp::start(&py, &keys, 0);
+    let app = App::start_with(|c| configure(c, &keys, smtp.port)).await;
+    let admin = app.admin().await.access;
+    let temp = app
+        .post(
+            "/api/v1/mail/test",
+            &admin,
+            json!({"to": "temp1-ali@example.com"}),
+        )
+        .await
+        .expect(202)["mail_id"]
+        .as_u64()
+        .unwrap();
+    let perm = app
+        .post(
+            "/api/v1/mail/test",
+            &admin,
+            json!({"to": "perm-veli@example.com"}),
+        )
+        .await
+        .expect(202)["mail_id"]
+        .as_u64()
+        .unwrap();
+    let failed = outbox_row(&app, &admin, perm, "failed").await;
+    assert!(
+        failed["error"].as_str().unwrap().contains("550"),
+        "{failed}"
+    );
+    assert_eq!(failed["attempts"], 1);
+    let waiting = outbox_row(&app, &admin, temp, "queued").await;
+    assert!(
+        waiting["error"].as_str().unwrap().contains("451"),
+        "{waiting}"
+    );
+    assert!(waiting["next_attempt_at"].is_string());
+    assert!(smtp.received().is_empty());
+    // The pause is 30 s on the server's clock; then it goes.
+    app.clock.advance(31);
+    let m = &smtp.wait_for(1).await[0];
+    assert_eq!(m["rcpt_tos"], json!(["temp1-ali@example.com"]));
+    assert_eq!(outbox_row(&app, &admin, temp, "sent").await["attempts"], 2);
+    // The permanent failure was never tried again.
+    app.clock.advance(3600);
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert_eq!(smtp.received().len(), 1);
+    let admin = app.admin().await.access;
+    let r = app.get("/api/v1/mail/outbox?state=failed", &admin).await;
+    assert_eq!(r.expect(200).as_array().unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn mail_waits_while_the_server_is_down_and_goes_when_it_is_back() {
+    let Some(py) = python() else { return };
+    let keys = Keys::new();
+    // A port nobody listens on yet.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let app = App::start_with(|c| configure(c, &keys, port)).await;
+    let admin = app.admin().await.access;
+    let id = app
+        .post(
+            "/api/v1/mail/test",
+            &admin,
+            json!({"to": "ayse@example.com"}),
+        )
+        .await
+        .expect(202)["mail_id"]
+        .as_u64()
+        .unwrap();
+    let waiting = outbox_row(&app, &admin, id, "queued").await;
+    assert!(waiting["error"].is_string(), "{waiting}");
+    let smtp = Smtp::start(&py, &keys, port);
+    app.clock.advance(31);
+    let m = &smtp.wait_for(1).await[0];
+    assert_eq!(m["rcpt_tos"], json!(["ayse@example.com"]));
+    outbox_row(&app, &admin, id, "sent").await;
+}
+
+#[tokio::test]
+async fn alerts_reach_admins_and_the_tenants_people_and_digests_gather_them() {
+    let Some(py) = python() else { return };
+    let keys = Keys::new();
+    let smtp = Smtp::start(&py, &keys, 0);
+    let app = App::start_with(|c| configure(c, &keys, smtp.port)).await;
+    let admin = app.admin().await.access;
+    let (tenant, _, owner) = app
+        .tenant_with_owner(&admin, "Fırın", "owner@example.com")
+        .await;
+    let owner = owner.access;
+    let store = app.ready.store.upgrade().unwrap();
+    let raise = |subject: &str| {
+        botyard::domain::alerts::raise(
+            &store,
+            botyard::clock::Clock::now(&*app.clock),
+            botyard::domain::alerts::SESSION_REVOKED,
+            Some(botyard_shards::ids::TenantId(tenant)),
+            subject,
+            "Telegram no longer accepts its auth key",
+        )
+        .unwrap()
+    };
+    raise("session 4");
+    let got = smtp.wait_for(2).await;
+    let to_admin = got
+        .iter()
+        .find(|m| m["rcpt_tos"] == json!([ADMIN_EMAIL]))
+        .unwrap();
+    assert_eq!(
+        to_admin["headers"]["Subject"],
+        "[session.revoked] Fırın: session 4"
+    );
+    let to_owner = got
+        .iter()
+        .find(|m| m["rcpt_tos"] == json!(["owner@example.com"]))
+        .unwrap();
+    assert_eq!(
+        to_owner["headers"]["Subject"],
+        "Fırın: a session was logged out"
+    );
+    assert!(text_part(to_owner, "text/plain").contains("Connect it again from Sessions"));
+    // The owner asks for a digest: the next two wait for an hour and come as one mail.
+    app.put(
+        "/api/v1/auth/notices",
+        &owner,
+        json!({"digest": true, "muted": ["bot.flood_wait"]}),
+    )
+    .await
+    .expect(200);
+    app.put(
+        "/api/v1/auth/notices",
+        &owner,
+        json!({"muted": ["billing.suspended"]}),
+    )
+    .await
+    .expect_err(422, "notice.not_optional");
+    raise("session 5");
+    raise("session 6");
+    let got = smtp.wait_for(4).await;
+    assert!(
+        got[2..]
+            .iter()
+            .all(|m| m["rcpt_tos"] == json!([ADMIN_EMAIL])),
+        "admins get each"
+    );
+    app.clock.advance(3601);
+    let got = smtp.wait_for(5).await;
+    let digest = &got[4];
+    assert_eq!(digest["rcpt_tos"], json!(["owner@example.com"]));
+    assert_eq!(digest["headers"]["Subject"], "2 notices from the last hour");
+    let text = text_part(digest, "text/plain");
+    assert!(
+        text.contains("session 5") || text.contains("a session was logged out"),
+        "{text}"
+    );
+    assert_eq!(
+        text.matches("a session was logged out").count(),
+        2,
+        "{text}"
+    );
+}
+
+#[tokio::test]
+async fn the_console_sets_the_server_sends_a_test_mail_and_shows_the_outbox() {
+    let Some(py) = python() else { return };
+    // The console cannot name a private CA, so the relay here is plain SMTP on loopback
+    // (`none`); STARTTLS is covered by the configuration's tests above.
+    let plain = tempfile::tempdir().unwrap();
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/smtp/server.py");
+    let mut child = Command::new(&py)
+        .arg(script)
+        .arg("--out")
+        .arg(plain.path())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    use std::io::BufRead;
+    std::io::BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let port = line.trim().to_string();
+    let app = App::start().await;
+    let mut b = crate::console::Browser::new(&app);
+    b.sign_in(ADMIN_EMAIL, common::ADMIN_PASSWORD).await;
+    let page = b.get("/console/mail").await;
+    assert_eq!(page.status, 200);
+    assert!(page.text.contains("No mail yet."));
+    let csrf = page.csrf();
+    let bad = b
+        .post(
+            "/console/mail",
+            &[
+                ("_csrf", &csrf),
+                ("host", "smtp example"),
+                ("security", "none"),
+                ("from_address", FROM),
+            ],
+        )
+        .await;
+    assert_eq!(bad.status, 422);
+    assert!(
+        bad.text.contains("smtp.example.com"),
+        "the field's error is shown"
+    );
+    let saved = b
+        .post(
+            "/console/mail",
+            &[
+                ("_csrf", &csrf),
+                ("host", "127.0.0.1"),
+                ("port", &port),
+                ("security", "none"),
+                ("from_address", FROM),
+                ("from_name", "Fırın Bildirim"),
+            ],
+        )
+        .await;
+    assert_eq!(saved.status, 303, "{}", saved.text);
+    let sent = b
+        .post(
+            "/console/mail/test",
+            &[("_csrf", &csrf), ("to", "zeynep@example.com")],
+        )
+        .await;
+    assert_eq!(sent.status, 303, "{}", sent.text);
+    let mut got = Vec::new();
+    for _ in 0..600 {
+        got = std::fs::read_dir(plain.path())
+            .unwrap()
+            .filter_map(|e| e.ok())
+            .filter(|e| e.path().extension().is_some_and(|x| x == "json"))
+            .collect();
+        if !got.is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let m: Value = serde_json::from_slice(&std::fs::read(got[0].path()).unwrap()).unwrap();
+    assert_eq!(m["headers"]["From"], "Fırın Bildirim <bildirim@yard.test>");
+    let mut shown = String::new();
+    for _ in 0..100 {
+        shown = b.get("/console/mail").await.text;
+        if shown.contains("badge sent") {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(
+        shown.contains("zeynep@example.com") && shown.contains("badge sent"),
+        "{shown}"
+    );
+    // The password field never shows what is stored.
+    assert!(!shown.contains("posta-kutusu"));
+    let _ = child.kill();
+    let _ = child.wait();
+}
