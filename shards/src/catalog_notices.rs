@@ -276,3 +276,15 @@ impl CatalogTx<WriteTransaction> {
         Ok(true)
     }
 }
+
+impl crate::catalog_billing::BillingTx<'_> {
+    /// Whether the once-only notice `key` went already.
+    pub fn notice_sent(&mut self, key: &str) -> Result<bool> {
+        Ok(self.catalog().notice_cursor(key)? > 0)
+    }
+
+    /// Marks the once-only notice `key` as sent.
+    pub fn mark_notice_sent(&mut self, key: &str) -> Result<()> {
+        self.catalog().set_notice_cursor(key, 1)
+    }
+}

@@ -59,7 +59,12 @@ pub struct RenewalPass {
 async fn run_renewals(State(st): State<Shared>, _a: AdminCtx) -> AppResult<Json<RenewalPass>> {
     let now = st.now();
     let st2 = st.clone();
-    let (pass, changed) = blocking(move || billing::run_due(&st2, now)).await?;
+    let (pass, changed) = blocking(move || {
+        let done = billing::run_due(&st2, now)?;
+        billing::remind(&st2, now)?;
+        Ok(done)
+    })
+    .await?;
     for t in changed.stopped {
         st.supervisor.stop(t).await;
     }

@@ -17,7 +17,7 @@ async fn tenant_row(app: &App, admin: &str, tenant: u64) -> serde_json::Value {
 }
 
 /// A plan with a price and a 7-day trial, offered to tenants: its id.
-async fn priced_plan(app: &App, admin: &str) -> u64 {
+pub async fn priced_plan(app: &App, admin: &str) -> u64 {
     let plan = app
         .post(
             "/api/v1/plans",

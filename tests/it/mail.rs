@@ -759,3 +759,205 @@ async fn the_console_sets_the_server_sends_a_test_mail_and_shows_the_outbox() {
     let _ = child.kill();
     let _ = child.wait();
 }
+
+#[tokio::test]
+async fn the_owner_hears_of_each_step_of_the_subscription_once_and_gets_the_invoice() {
+    let Some(py) = python() else { return };
+    let keys = Keys::new();
+    let smtp = Smtp::start(&py, &keys, 0);
+    let app = App::start_with(|c| configure(c, &keys, smtp.port)).await;
+    let admin = app.admin().await.access;
+    let plan = crate::billing::priced_plan(&app, &admin).await;
+    let (tenant, _, owner) = app
+        .tenant_with_owner(&admin, "Fırın", "owner@example.com")
+        .await;
+    // An editor hears nothing of money.
+    app.add_member(&admin, tenant, "editor@example.com", "editor")
+        .await;
+    app.post(
+        &format!("/api/v1/tenants/{tenant}/subscription/trial"),
+        &owner.access,
+        json!({"plan_id": plan}),
+    )
+    .await
+    .expect(201);
+    const DAY: i64 = 86_400;
+    let pass = || async {
+        let admin = app.admin().await.access;
+        app.post("/api/v1/billing/renewals", &admin, json!({}))
+            .await
+            .expect(200);
+    };
+    let subjects = |n: usize| {
+        let smtp = &smtp;
+        async move {
+            smtp.wait_for(n)
+                .await
+                .iter()
+                .filter(|m| m["rcpt_tos"] == json!(["owner@example.com"]))
+                .map(|m| m["headers"]["Subject"].as_str().unwrap().to_string())
+                .collect::<Vec<_>>()
+        }
+    };
+    // The 7-day trial: a reminder 3 days before its end, once however often the job runs.
+    app.clock.advance(4 * DAY + 3600);
+    pass().await;
+    pass().await;
+    let s = subjects(1).await;
+    assert!(s[0].starts_with("Your trial of Fırın ends on "), "{s:?}");
+    // Its end: past due; a day before the grace ends; suspended.
+    app.clock.advance(3 * DAY);
+    pass().await;
+    app.clock.advance(2 * DAY);
+    pass().await;
+    app.clock.advance(DAY);
+    pass().await;
+    let s = subjects(4).await;
+    assert_eq!(s[1], "The renewal of Fırın was not paid");
+    assert!(s[2].starts_with("Fırın will be suspended on "), "{s:?}");
+    assert_eq!(s[3], "Fırın is suspended");
+    // A transfer: the payment's mail carries its invoice.
+    let admin = app.admin().await.access;
+    app.post(
+        &format!("/api/v1/tenants/{tenant}/payments"),
+        &admin,
+        json!({"amount": 49900, "currency": "TRY", "paid_on": "2026-12-04", "reference": "EFT-0001"}),
+    )
+    .await
+    .expect(201);
+    let got = smtp.wait_for(5).await;
+    let paid = &got[4];
+    assert_eq!(paid["rcpt_tos"], json!(["owner@example.com"]));
+    assert_eq!(paid["headers"]["Subject"], "Payment received: 499.00 TRY");
+    assert_eq!(paid["content_type"], "multipart/mixed");
+    let pdf = &paid["attachments"][0];
+    assert_eq!(pdf["content_type"], "application/pdf");
+    assert_eq!(pdf["head"].as_str().unwrap().get(..5), Some("%PDF-"));
+    assert!(pdf["filename"].as_str().unwrap().ends_with(".pdf"));
+    assert!(
+        text_part(paid, "text/plain")
+            .contains(pdf["filename"].as_str().unwrap().trim_end_matches(".pdf"))
+    );
+    // Nothing went to the editor, and nothing twice.
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert_eq!(smtp.received().len(), 5);
+}
+
+#[tokio::test]
+async fn the_console_resets_a_password_and_confirms_an_address_from_the_mailed_links() {
+    let Some(py) = python() else { return };
+    let keys = Keys::new();
+    let smtp = Smtp::start(&py, &keys, 0);
+    let app = App::start_with(|c| configure(c, &keys, smtp.port)).await;
+    let admin = app.admin().await.access;
+    app.tenant_with_owner(&admin, "Fırın", "owner@example.com")
+        .await;
+    let mut b = crate::console::Browser::new(&app);
+    b.lang = "tr";
+    let login = b.get("/console/login").await;
+    assert!(login.text.contains("href=\"/console/forgot\""));
+    let page = b.get("/console/forgot").await;
+    let csrf = page.csrf();
+    let sent = b
+        .post(
+            "/console/forgot",
+            &[("_csrf", &csrf), ("email", "owner@example.com")],
+        )
+        .await;
+    assert_eq!(sent.status, 200);
+    let nobody = b
+        .post(
+            "/console/forgot",
+            &[("_csrf", &csrf), ("email", "nobody@example.com")],
+        )
+        .await;
+    assert_eq!(
+        nobody.text.replace(&csrf, ""),
+        sent.text.replace(&csrf, ""),
+        "the same page"
+    );
+    let m = &smtp.wait_for(1).await[0];
+    let token = token_in(&text_part(m, "text/plain"), "token");
+    // Opening the link spends nothing; the form does.
+    let form = b.get(&format!("/console/reset?token={token}")).await;
+    assert_eq!(form.status, 200);
+    let weak = b
+        .post(
+            "/console/reset",
+            &[("_csrf", &csrf), ("token", &token), ("password", "123")],
+        )
+        .await;
+    assert_eq!(weak.status, 422, "{}", weak.text);
+    let done = b
+        .post(
+            "/console/reset",
+            &[
+                ("_csrf", &csrf),
+                ("token", &token),
+                ("password", "sari-papatya-tarlasi-8"),
+            ],
+        )
+        .await;
+    assert_eq!(done.status, 200, "{}", done.text);
+    b.sign_in("owner@example.com", "sari-papatya-tarlasi-8")
+        .await;
+    // The account page: notifications and a new address.
+    let account = b.get("/console/account").await;
+    assert!(account.text.contains("id=\"notices\""));
+    let csrf = account.csrf();
+    let r = b
+        .post(
+            "/console/account/notices",
+            &[
+                ("_csrf", &csrf),
+                ("on", "bot.session_revoked"),
+                ("digest", "1"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, 303);
+    let owner = app
+        .login("owner@example.com", "sari-papatya-tarlasi-8")
+        .await;
+    let prefs = app.get("/api/v1/auth/notices", &owner.access).await;
+    let prefs = prefs.expect(200);
+    assert_eq!(prefs["digest"], true);
+    assert!(
+        prefs["muted"]
+            .as_array()
+            .unwrap()
+            .contains(&json!("bot.campaign_paused"))
+    );
+    assert!(
+        !prefs["muted"]
+            .as_array()
+            .unwrap()
+            .contains(&json!("bot.session_revoked"))
+    );
+    let r = b
+        .post(
+            "/console/account/email",
+            &[
+                ("_csrf", &csrf),
+                ("email", "firin@example.com"),
+                ("password", "sari-papatya-tarlasi-8"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, 303, "{}", r.text);
+    let m = smtp.wait_for(2).await[1].clone();
+    assert_eq!(m["rcpt_tos"], json!(["firin@example.com"]));
+    let token = token_in(&text_part(&m, "text/plain"), "token");
+    let page = b.get(&format!("/console/email?token={token}")).await;
+    let csrf2 = page.csrf();
+    let ok = b
+        .post("/console/email", &[("_csrf", &csrf2), ("token", &token)])
+        .await;
+    assert_eq!(ok.status, 200, "{}", ok.text);
+    let again = b
+        .post("/console/email", &[("_csrf", &csrf2), ("token", &token)])
+        .await;
+    assert_eq!(again.status, 422);
+    app.login("firin@example.com", "sari-papatya-tarlasi-8")
+        .await;
+}

@@ -137,7 +137,7 @@ pub fn credit(
             issuer.tax_bp
         };
         let (net, tax) = split_tax(ch.amount, tax_bp);
-        let (_, invoice) = c.insert_invoice(
+        let (invoice_id, invoice) = c.insert_invoice(
             year_of(now),
             InvoiceRec {
                 number: String::new(),
@@ -164,6 +164,24 @@ pub fn credit(
                 language: buyer.language,
             },
         )?;
+        // The owners are told in the same transaction, with the invoice attached.
+        let notice = crate::domain::mail::notices::Notice::PaymentReceived {
+            tenant: t.name.clone(),
+            amount: super::pdf::money(ch.amount, &ch.currency, buyer.language),
+            invoice: invoice.number.clone(),
+        };
+        let people = c.recipients()?;
+        let rows = crate::domain::mail::notices::owner_rows(
+            &issuer.mail,
+            &notice,
+            &people,
+            tenant,
+            buyer.language,
+        )?;
+        for mut row in rows {
+            row.invoice = Some(invoice_id.0);
+            c.enqueue_mail(row, &issuer.mail.domain)?;
+        }
         let resumed = was_suspended && t.status == TenantStatus::Suspended;
         if resumed {
             t.status = TenantStatus::Active;

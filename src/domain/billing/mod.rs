@@ -14,7 +14,7 @@ pub mod stars;
 
 use botyard_shards::ids::{AccountId, PaymentId, PlanId, TenantId};
 use botyard_shards::records::{
-    AuditRec, PaymentProviderRec, PaymentRec, PlanPriceRec, SubEventRec, SubStateRec,
+    AuditRec, Language, PaymentProviderRec, PaymentRec, PlanPriceRec, SubEventRec, SubStateRec,
     SubscriptionRec, TenantStatus,
 };
 use botyard_shards::{TenantCatalog, TenantScope, WriteTransaction};
@@ -446,6 +446,8 @@ pub struct Issuer {
     pub details: crate::domain::appliance::Seller,
     /// Basis points (2000 = 20 %), for money other than Stars.
     pub tax_bp: u32,
+    /// How the owners are told (the payment's notice goes with its invoice).
+    pub mail: crate::domain::mail::notices::MailCtx,
 }
 
 pub fn issuer(st: &AppState) -> Issuer {
@@ -458,6 +460,7 @@ pub fn issuer(st: &AppState) -> Issuer {
             .unwrap_or_else(|| a.brand.name.clone()),
         details: a.seller.clone(),
         tax_bp: st.config.billing.tax_percent.saturating_mul(100),
+        mail: crate::domain::mail::notices::MailCtx::of(st),
     }
 }
 
@@ -535,6 +538,133 @@ pub fn record_manual(
     })
 }
 
+/// Each tenant's own language (for owners who never chose one).
+fn tenant_languages(
+    admin: &botyard_shards::AdminScope<'_>,
+    tenants: impl Iterator<Item = TenantId>,
+) -> std::collections::HashMap<TenantId, Language> {
+    tenants
+        .filter_map(|t| {
+            let scope = admin.tenant(t).ok()?;
+            Some((t, crate::domain::tenancy::settings(&scope).ok()?.language))
+        })
+        .collect()
+}
+
+/// A day as its reader writes it.
+pub fn day(at: i64, lang: Language) -> String {
+    let Ok(ts) = jiff::Timestamp::from_second(at) else {
+        return at.to_string();
+    };
+    let d = ts.to_zoned_datetime(jiff::tz::TimeZone::UTC).date();
+    match lang {
+        Language::Tr => d.strftime("%d.%m.%Y").to_string(),
+        Language::En => d.strftime("%Y-%m-%d").to_string(),
+    }
+}
+
+/// Tells the owners what a step of the renewal job did to their subscription.
+fn step_notice(
+    b: &mut botyard_shards::BillingTx<'_>,
+    mail: &crate::domain::mail::notices::MailCtx,
+    tenant: TenantId,
+    s: &SubscriptionRec,
+    step: &lifecycle::Step,
+    lang: Language,
+) -> AppResult<()> {
+    use crate::domain::mail::notices::{Notice, owner_rows};
+    let Some(t) = b.tenant(tenant)? else {
+        return Ok(());
+    };
+    let until = s.grace_until.unwrap_or(s.period_end);
+    let notice = match step.to {
+        SubStateRec::PastDue => Notice::RenewalFailed {
+            tenant: t.name,
+            date: day(until, lang),
+        },
+        SubStateRec::Suspended => Notice::Suspended { tenant: t.name },
+        SubStateRec::Cancelled => Notice::Cancelled {
+            tenant: t.name,
+            data_until: day(until, lang),
+        },
+        SubStateRec::Trialing | SubStateRec::Active => return Ok(()),
+    };
+    let people = b.recipients(tenant)?;
+    for row in owner_rows(mail, &notice, &people, tenant, lang)? {
+        b.enqueue_mail(row, &mail.domain)?;
+    }
+    Ok(())
+}
+
+/// How far ahead each reminder goes: a trial's end, a grace's end, a data deletion.
+const TRIAL_NOTICE: i64 = 3 * lifecycle::DAY;
+const GRACE_NOTICE: i64 = lifecycle::DAY;
+const DELETION_NOTICE: i64 = 3 * lifecycle::DAY;
+
+/// Sends the reminders that are due: a trial ending in three days, a grace period ending in
+/// a day, data deleted in three days. Each is sent once for its date (a ledger in the
+/// catalog, written with the mail), so a restart or a second pass does not repeat it.
+pub fn remind(st: &AppState, now: i64) -> AppResult<usize> {
+    use crate::domain::mail::notices::{MailCtx, Notice, owner_rows};
+    let mail = MailCtx::of(st);
+    let admin = st.store.system_admin();
+    let soon =
+        st.store
+            .catalog_read()?
+            .upcoming(now, now + TRIAL_NOTICE.max(DELETION_NOTICE), 10_000)?;
+    let langs = tenant_languages(&admin, soon.iter().map(|(t, _, _)| *t));
+    let mut sent = 0;
+    for (tenant, name, s) in soon {
+        let Some(due) = s.due_at else { continue };
+        let lang = langs.get(&tenant).copied().unwrap_or(Language::En);
+        let (kind, ahead, notice) = match s.state {
+            SubStateRec::Trialing if !s.cancel_at_period_end => (
+                "trial",
+                TRIAL_NOTICE,
+                Notice::TrialEnding {
+                    tenant: name,
+                    date: day(due, lang),
+                },
+            ),
+            SubStateRec::PastDue => (
+                "grace",
+                GRACE_NOTICE,
+                Notice::GraceEnding {
+                    tenant: name,
+                    date: day(due, lang),
+                },
+            ),
+            SubStateRec::Cancelled => (
+                "deletion",
+                DELETION_NOTICE,
+                Notice::DeletionWarning {
+                    tenant: name,
+                    date: day(due, lang),
+                },
+            ),
+            _ => continue,
+        };
+        if due - now > ahead {
+            continue;
+        }
+        let ledger = format!("remind|{kind}|{}|{due}", tenant.0);
+        sent += admin.billing_write(|b| -> AppResult<usize> {
+            if b.notice_sent(&ledger)? {
+                return Ok(0);
+            }
+            let people = b.recipients(tenant)?;
+            let rows = owner_rows(&mail, &notice, &people, tenant, lang)?;
+            let n = rows.len();
+            for row in rows {
+                b.enqueue_mail(row, &mail.domain)?;
+            }
+            b.mark_notice_sent(&ledger)?;
+            Ok(n)
+        })?;
+    }
+    Ok(sent)
+}
+
 /// What the renewal job did in one pass.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Pass {
@@ -565,11 +695,13 @@ pub fn run_due(st: &AppState, now: i64) -> AppResult<(Pass, Changed)> {
     let admin = st.store.system_admin();
     let mut pass = Pass::default();
     let mut changed = Changed::default();
+    let mail = crate::domain::mail::notices::MailCtx::of(st);
     loop {
         let due = st.store.catalog_read()?.subscriptions_due(now, BATCH)?;
         if due.is_empty() {
             break;
         }
+        let langs = tenant_languages(&admin, due.iter().map(|(_, t)| *t));
         let done =
             admin.billing_write(|b| -> AppResult<(usize, Vec<TenantId>, Vec<TenantId>)> {
                 let mut steps = 0;
@@ -589,6 +721,8 @@ pub fn run_due(st: &AppState, now: i64) -> AppResult<(Pass, Changed)> {
                         b.put_subscription(*tenant, &s)?;
                         b.add_sub_event(*tenant, &event(&s, &step, now))?;
                         b.audit(&audit(*tenant, &s, &step, None, now))?;
+                        let lang = langs.get(tenant).copied().unwrap_or(Language::En);
+                        step_notice(b, &mail, *tenant, &s, &step, lang)?;
                         n += 1;
                         if matches!(step.to, SubStateRec::Suspended | SubStateRec::Cancelled)
                             && let Some(mut t) = b.tenant(*tenant)?
@@ -649,7 +783,16 @@ pub async fn renewals(
         let Some(s) = st.upgrade() else { return };
         let now = s.now();
         let s2 = s.clone();
-        match crate::state::blocking(move || run_due(&s2, now)).await {
+        match crate::state::blocking(move || {
+            let r = run_due(&s2, now);
+            // Reminders come after the steps, so one never precedes the step it announces.
+            if let Err(e) = remind(&s2, now) {
+                tracing::warn!(error = %e, "billing reminders are not queued yet; trying again");
+            }
+            r
+        })
+        .await
+        {
             Ok((pass, changed)) => {
                 if pass.steps > 0 || pass.deleted > 0 {
                     tracing::info!(

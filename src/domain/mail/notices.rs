@@ -22,8 +22,6 @@ pub enum Category {
     Billing,
     /// Sessions, workers, campaigns: may be turned off or held for the digest.
     Bot,
-    /// Plan limits: may be turned off or held for the digest.
-    Usage,
 }
 
 /// Every notice kind people can see in their preferences, with its category.
@@ -40,8 +38,6 @@ pub const KINDS: &[(&str, Category)] = &[
     ("billing.suspended", Category::Billing),
     ("billing.cancelled", Category::Billing),
     ("billing.deletion_warning", Category::Billing),
-    ("usage.limit_near", Category::Usage),
-    ("usage.limit_reached", Category::Usage),
     ("bot.session_revoked", Category::Bot),
     ("bot.worker_quarantined", Category::Bot),
     ("bot.campaign_paused", Category::Bot),
@@ -54,7 +50,7 @@ pub const KINDS: &[(&str, Category)] = &[
 pub fn optional(kind: &str) -> bool {
     KINDS
         .iter()
-        .any(|(k, c)| *k == kind && matches!(c, Category::Bot | Category::Usage))
+        .any(|(k, c)| *k == kind && matches!(c, Category::Bot))
 }
 
 /// A notice with what it needs to say.
@@ -112,12 +108,6 @@ pub enum Notice {
         tenant: String,
         date: String,
     },
-    Limit {
-        tenant: String,
-        what: String,
-        used: u64,
-        limit: u64,
-    },
     /// A bot-status notice from an alert about the tenant.
     BotStatus {
         tenant: String,
@@ -147,8 +137,6 @@ impl Notice {
             Notice::Suspended { .. } => "billing.suspended",
             Notice::Cancelled { .. } => "billing.cancelled",
             Notice::DeletionWarning { .. } => "billing.deletion_warning",
-            Notice::Limit { used, limit, .. } if used >= limit => "usage.limit_reached",
-            Notice::Limit { .. } => "usage.limit_near",
             Notice::BotStatus { alert, .. } => bot_kind(&alert.kind),
             Notice::AdminAlert { .. } => "admin.alert",
         }
@@ -411,46 +399,6 @@ impl Notice {
                     label: t("Keep my data", "Verilerimi koru"),
                     url: billing,
                 });
-            }
-            Notice::Limit {
-                tenant,
-                what,
-                used,
-                limit,
-            } => {
-                let full = used >= limit;
-                l.subject = if full {
-                    t(
-                        "{t} reached its plan's limit of {w}",
-                        "{t} planındaki {w} sınırına ulaştı",
-                    )
-                } else {
-                    t(
-                        "{t} used 80 % of its {w}",
-                        "{t} {w} sınırının %80'ini kullandı",
-                    )
-                }
-                .replace("{t}", tenant)
-                .replace("{w}", what);
-                l.paragraphs = vec![
-                    format!("{}: {used} / {limit}", what),
-                    if full {
-                        t(
-                            "New ones are refused until you remove some or move to a larger plan.",
-                            "Bir kısmını silene ya da daha büyük bir plana geçene kadar yenileri reddedilir.",
-                        )
-                    } else {
-                        t(
-                            "When the limit is reached, new ones are refused. A larger plan gives you more room.",
-                            "Sınıra ulaşıldığında yenileri reddedilir. Daha büyük bir plan daha fazla alan sağlar.",
-                        )
-                    },
-                ];
-                l.action = Some(Action {
-                    label: t("See the plans", "Planları gör"),
-                    url: billing,
-                });
-                l.manage = true;
             }
             Notice::BotStatus { tenant, alert } => {
                 let (subject, what, todo, page) = bot_words(&alert.kind, lang);
@@ -796,6 +744,28 @@ pub fn to_people(
     Ok(rows)
 }
 
+/// The rows of a notice to a tenant's owners (billing: always sent, never held).
+pub fn owner_rows(
+    ctx: &MailCtx,
+    notice: &Notice,
+    people: &[Recipient],
+    tenant: TenantId,
+    fallback: Language,
+) -> AppResult<Vec<MailRec>> {
+    people
+        .iter()
+        .filter(|p| p.role == Some(Role::Owner))
+        .map(|p| {
+            ctx.row(
+                notice,
+                &p.email,
+                Some(tenant),
+                language_of(&p.language, fallback),
+            )
+        })
+        .collect()
+}
+
 /// Queues `rows` in `c`.
 pub fn enqueue(
     c: &mut CatalogTx<WriteTransaction>,
@@ -968,18 +938,6 @@ mod tests {
             Notice::DeletionWarning {
                 tenant: "T".into(),
                 date: "d".into(),
-            },
-            Notice::Limit {
-                tenant: "T".into(),
-                what: "groups".into(),
-                used: 8,
-                limit: 10,
-            },
-            Notice::Limit {
-                tenant: "T".into(),
-                what: "groups".into(),
-                used: 10,
-                limit: 10,
             },
             Notice::BotStatus {
                 tenant: "T".into(),

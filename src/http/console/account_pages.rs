@@ -34,6 +34,17 @@ struct AccountPage {
     logins: Vec<LoginRow>,
     notice: Option<String>,
     error: Option<String>,
+    email: String,
+    notice_kinds: Vec<KindRow>,
+    digest: bool,
+    marketing: bool,
+}
+
+/// A notice kind the reader may turn off.
+pub struct KindRow {
+    pub kind: &'static str,
+    pub label: String,
+    pub on: bool,
 }
 
 #[derive(Deserialize)]
@@ -63,14 +74,18 @@ async fn page_with(
                     Some(u) => format!("{} (@{u})", l.first_name),
                     None => l.first_name,
                 });
+        let c = st2.store.catalog_read()?;
+        let email = c.account(account)?.map(|a| a.email).unwrap_or_default();
+        let notices = c.notice_prefs(account)?;
         Ok((
             browser_sessions::prefs(&st2, account)?,
             browser_sessions::logins(&st2, account)?,
             telegram,
+            (email, notices),
         ))
     })
     .await;
-    let (prefs, logins, telegram) = match found {
+    let (prefs, logins, telegram, (email, notices)) = match found {
         Ok(f) => f,
         Err(e) => return error_page(v.page("account"), e),
     };
@@ -87,7 +102,20 @@ async fn page_with(
             current: v.caller.family == Some(l.family),
         })
         .collect();
+    let notice_kinds = crate::domain::mail::notices::KINDS
+        .iter()
+        .filter(|(k, _)| crate::domain::mail::notices::optional(k))
+        .map(|(k, _)| KindRow {
+            kind: k,
+            label: t.s(kind_key(k)).to_string(),
+            on: !notices.muted.iter().any(|m| m == k),
+        })
+        .collect();
     render(&AccountPage {
+        email,
+        notice_kinds,
+        digest: notices.digest,
+        marketing: notices.marketing,
         time_zone: prefs.time_zone,
         telegram,
         link,
@@ -106,6 +134,8 @@ pub async fn account(
     let notice = match q.done.as_deref() {
         Some("prefs") => Some(v.chrome.t.s("account.prefs_saved").to_string()),
         Some("password") => Some(v.chrome.t.s("account.password_changed").to_string()),
+        Some("notices") => Some(v.chrome.t.s("account.notices_saved").to_string()),
+        Some("email") => Some(v.chrome.t.s("account.email_sent").to_string()),
         _ => None,
     };
     page(&st, &v, notice, None).await
@@ -197,5 +227,87 @@ pub async fn unlink_telegram(State(st): State<Shared>, v: Viewer) -> Response {
     match blocking(move || Ok(st2.store.catalog_write(|c| c.unlink_telegram(account))?)).await {
         Ok(_) => Redirect::to("/console/account").into_response(),
         Err(e) => error_page(v.page("account"), e),
+    }
+}
+
+/// The catalogue key naming a notice kind people may turn off.
+fn kind_key(kind: &str) -> &'static str {
+    match kind {
+        "bot.session_revoked" => "notice.bot_session_revoked",
+        "bot.worker_quarantined" => "notice.bot_worker_quarantined",
+        "bot.campaign_paused" => "notice.bot_campaign_paused",
+        "bot.flood_wait" => "notice.bot_flood_wait",
+        _ => "notice.bot_removed_from_group",
+    }
+}
+
+/// The preferences form: checked kinds are sent, the others muted.
+pub async fn save_notices(
+    State(st): State<Shared>,
+    v: Viewer,
+    body: axum::body::Bytes,
+) -> Response {
+    let mut on = Vec::new();
+    let (mut digest, mut marketing) = (false, false);
+    for (k, val) in form_urlencoded::parse(&body) {
+        match k.as_ref() {
+            "on" => on.push(val.into_owned()),
+            "digest" => digest = true,
+            "marketing" => marketing = true,
+            _ => {}
+        }
+    }
+    let muted: Vec<String> = crate::domain::mail::notices::KINDS
+        .iter()
+        .filter(|(k, _)| crate::domain::mail::notices::optional(k) && !on.iter().any(|o| o == k))
+        .map(|(k, _)| (*k).to_string())
+        .collect();
+    let (store, account, now) = (st.store.clone(), v.account, st.now());
+    let saved = blocking(move || {
+        let r = crate::domain::mail::notices::prefs(muted, digest, marketing, now)?;
+        crate::domain::mail::notices::save_prefs(&store, account, &r, now)
+    })
+    .await;
+    match saved {
+        Ok(()) => Redirect::to("/console/account?done=notices").into_response(),
+        Err(e) => {
+            let text = error_text(&v.chrome, &e);
+            let status = crate::http::error::status_of(&e);
+            (status, page(&st, &v, None, Some(text)).await).into_response()
+        }
+    }
+}
+
+#[derive(Deserialize)]
+pub struct EmailForm {
+    #[serde(default)]
+    email: String,
+    #[serde(default)]
+    password: String,
+}
+
+pub async fn change_email(
+    State(st): State<Shared>,
+    v: Viewer,
+    Form(f): Form<EmailForm>,
+) -> Response {
+    let done = if f.password.len() > 1024 {
+        Err(crate::error::AppError::invalid("password", "too long"))
+    } else {
+        crate::domain::mail::account::request_email_change(
+            &st,
+            v.account,
+            &f.email,
+            Secret::new(f.password),
+        )
+        .await
+    };
+    match done {
+        Ok(()) => Redirect::to("/console/account?done=email").into_response(),
+        Err(e) => {
+            let text = error_text(&v.chrome, &e);
+            let status = crate::http::error::status_of(&e);
+            (status, page(&st, &v, None, Some(text)).await).into_response()
+        }
     }
 }

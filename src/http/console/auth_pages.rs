@@ -51,6 +51,11 @@ pub fn anonymous(
     headers: &HeaderMap,
     lang: Language,
 ) -> (Chrome, Option<HeaderValue>) {
+    // The CSRF check takes the session's cookie first (see `csrf.rs`): a signed-in browser
+    // opening a mailed link posts with its session's token.
+    if let Some(session) = cookie(headers, session_cookie(st)) {
+        return (Chrome::anonymous(st, lang, csrf_token(session)), None);
+    }
     match cookie(headers, pre_cookie(st)) {
         Some(pre) => (Chrome::anonymous(st, lang, csrf_token(pre)), None),
         None => {
@@ -71,7 +76,7 @@ pub fn origin(ip: std::net::IpAddr, headers: &HeaderMap) -> Origin {
     Origin { ip, user_agent }
 }
 
-fn with_cookie(mut r: Response, set: Option<HeaderValue>) -> Response {
+pub(super) fn with_cookie(mut r: Response, set: Option<HeaderValue>) -> Response {
     if let Some(v) = set {
         r.headers_mut().append(header::SET_COOKIE, v);
     }

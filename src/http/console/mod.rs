@@ -21,6 +21,7 @@ mod live;
 mod log_pages;
 mod login_pages;
 mod mail_pages;
+mod recovery_pages;
 pub mod session;
 mod settings_pages;
 mod telegram_html;
@@ -59,6 +60,18 @@ pub fn router(st: Shared) -> Router<Shared> {
             get(auth_pages::login_page).post(auth_pages::login),
         )
         .route("/console/logout", post(auth_pages::logout))
+        .route(
+            "/console/forgot",
+            get(recovery_pages::forgot_page).post(recovery_pages::forgot),
+        )
+        .route(
+            "/console/reset",
+            get(recovery_pages::reset_page).post(recovery_pages::reset),
+        )
+        .route(
+            "/console/email",
+            get(recovery_pages::email_page).post(recovery_pages::email),
+        )
         .route("/app", get(app_pages::open))
         .route("/app/", get(app_pages::open))
         .route("/app/session", post(auth_pages::webapp_sign_in))
@@ -117,6 +130,11 @@ pub fn router(st: Shared) -> Router<Shared> {
         .route("/console/alerts/{id}/ack", post(admin_pages::ack_alert))
         .route("/console/account", get(account_pages::account))
         .route("/console/account/prefs", post(account_pages::save_prefs))
+        .route(
+            "/console/account/notices",
+            post(account_pages::save_notices),
+        )
+        .route("/console/account/email", post(account_pages::change_email))
         .route(
             "/console/account/password",
             post(account_pages::change_password),
