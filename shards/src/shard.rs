@@ -25,12 +25,14 @@ pub struct GroupFacts {
 }
 
 /// What a dialog refresh changed.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct SyncOutcome {
     pub added: u32,
     pub updated: u32,
     /// Chats the session no longer sees (kept, marked not present, automation off).
     pub gone: u32,
+    /// Of those, the ones automation used: their id and title.
+    pub lost: Vec<(ChatId, String)>,
 }
 use crate::tx::Reader;
 
@@ -244,6 +246,9 @@ impl TenantShard<WriteTransaction> {
             match rec.seen_by.first() {
                 None => {
                     out.gone += 1;
+                    if rec.enabled {
+                        out.lost.push((chat, rec.title.clone()));
+                    }
                     rec.present = false;
                     rec.can_post = false;
                     rec.enabled = false;

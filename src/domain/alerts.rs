@@ -15,6 +15,9 @@ pub const SESSION_REVOKED: &str = "session.revoked";
 pub const CAMPAIGN_PAUSED: &str = "campaign.auto_paused";
 pub const DISK_LOW: &str = "disk.nearly_full";
 pub const FLOOD_WAIT: &str = "session.flood_wait";
+pub const POSTS_FAILING: &str = "delivery.failure_rate";
+/// A flood wait at least this long raises [`FLOOD_WAIT`]; shorter ones are waited out.
+pub const LONG_FLOOD_WAIT_SECS: i64 = 600;
 pub const GROUP_REMOVED: &str = "group.removed";
 
 /// Raises an alert (and its audit entry) unless the same one is open; `Some` when new.
@@ -131,9 +134,59 @@ pub async fn watch_disk(
     }
 }
 
+/// A tenant's campaign posts in the current hour, for the failure-rate rule: at least
+/// [`FAILING_MIN_POSTS`] posts of which half or more failed raises [`POSTS_FAILING`], once an hour.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct FailureWindow {
+    hour: i64,
+    sent: u32,
+    failed: u32,
+    tripped: bool,
+}
+
+pub const FAILING_MIN_POSTS: u32 = 20;
+
+impl FailureWindow {
+    /// Counts a batch of outcomes at `now`; what to say when the rule trips.
+    pub fn record(&mut self, now: i64, sent: u32, failed: u32) -> Option<String> {
+        let hour = now.div_euclid(3600);
+        if hour != self.hour {
+            *self = FailureWindow {
+                hour,
+                ..FailureWindow::default()
+            };
+        }
+        self.sent = self.sent.saturating_add(sent);
+        self.failed = self.failed.saturating_add(failed);
+        let total = self.sent.saturating_add(self.failed);
+        if self.tripped || total < FAILING_MIN_POSTS || self.failed.saturating_mul(2) < total {
+            return None;
+        }
+        self.tripped = true;
+        Some(format!("{} of {total} posts failed this hour", self.failed))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_failure_rule_trips_once_an_hour_at_half_of_twenty_posts() {
+        let mut w = FailureWindow::default();
+        let h = 3600 * 1000;
+        assert_eq!(w.record(h, 15, 4), None, "19 posts are too few to judge");
+        assert_eq!(w.record(h + 10, 0, 1), None, "5 of 20 failed");
+        assert_eq!(
+            w.record(h + 20, 0, 15),
+            Some("20 of 35 posts failed this hour".into())
+        );
+        assert_eq!(w.record(h + 30, 0, 50), None, "once an hour");
+        assert_eq!(
+            w.record(h + 3600, 10, 10),
+            Some("10 of 20 posts failed this hour".into())
+        );
+    }
 
     #[test]
     fn a_disk_is_nearly_full_under_ten_percent_or_a_gibibyte() {

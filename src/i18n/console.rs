@@ -456,6 +456,7 @@ pub const TEXTS: &[(&str, &str, &str)] = &[
     ("no", "no", "hayır"),
     ("notice.bot_campaign_paused", "a campaign is paused by the server", "sunucu bir kampanyayı duraklattığında"),
     ("notice.bot_flood_wait", "Telegram makes a session wait long (flood wait)", "Telegram bir oturumu uzun süre beklettiğinde (flood bekleme)"),
+    ("notice.bot_posts_failing", "half or more of my posts fail in an hour", "bir saatte gönderilerimin yarısı ya da fazlası başarısız olduğunda"),
     ("notice.bot_removed_from_group", "a session is removed from a group", "bir oturum bir gruptan çıkarıldığında"),
     ("notice.bot_session_revoked", "a session is logged out or revoked", "bir oturum kapatıldığında ya da iptal edildiğinde"),
     ("notice.bot_worker_quarantined", "my bots are stopped after repeated failures", "botlarım tekrarlanan hatalardan sonra durdurulduğunda"),

@@ -961,3 +961,76 @@ async fn the_console_resets_a_password_and_confirms_an_address_from_the_mailed_l
     app.login("firin@example.com", "sari-papatya-tarlasi-8")
         .await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn admins_with_telegram_linked_get_alerts_from_the_platform_bot() {
+    use botyard_fakedc::world::World;
+    let world = std::sync::Arc::new(World::new(
+        &[(crate::api_telegram::TOKEN, 6000, "yard_platform_bot")],
+        vec![],
+    ));
+    let (dc, _seed, app) = crate::api_telegram::platform_app(&world).await;
+    app.platform_online().await;
+    app.link_telegram(ADMIN_EMAIL, 4242);
+    let store = app.ready.store.upgrade().unwrap();
+    botyard::domain::alerts::raise(
+        &store,
+        botyard::clock::Clock::now(&*app.clock),
+        botyard::domain::alerts::DISK_LOW,
+        None,
+        "data folder",
+        "800 MiB free of 20000 MiB (4 %)",
+    )
+    .unwrap();
+    let sent = crate::api_telegram::posts(&world, 1).await;
+    assert_eq!(
+        crate::api_telegram::to_user(&sent[0]),
+        Some((4242, 4242 * 7))
+    );
+    assert!(
+        sent[0].text.contains("[disk.nearly_full] data folder"),
+        "{}",
+        sent[0].text
+    );
+    assert!(sent[0].text.contains("800 MiB free"));
+    let admin = app.admin().await.access;
+    let mut rows = Vec::new();
+    for _ in 0..200 {
+        rows = app
+            .get("/api/v1/mail/outbox", &admin)
+            .await
+            .expect(200)
+            .as_array()
+            .unwrap()
+            .clone();
+        if rows
+            .iter()
+            .any(|r| r["to"] == "telegram:1" && r["state"] == "sent")
+        {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let tg = rows
+        .iter()
+        .find(|r| r["to"] == "telegram:1")
+        .expect("a Telegram row");
+    assert_eq!(tg["state"], "sent", "{rows:?}");
+    // Without a mail server the mail waits, saying why.
+    let mail = rows
+        .iter()
+        .find(|r| r["to"] == ADMIN_EMAIL)
+        .expect("a mail row");
+    assert_eq!(mail["state"], "queued");
+    assert!(
+        mail["error"]
+            .as_str()
+            .unwrap_or("")
+            .contains("no mail server"),
+        "{mail}"
+    );
+    // Delivered once: a second pass of the alerts adds nothing.
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert_eq!(world.sent().len(), 1);
+    drop(dc);
+}

@@ -43,6 +43,7 @@ pub const KINDS: &[(&str, Category)] = &[
     ("bot.campaign_paused", Category::Bot),
     ("bot.flood_wait", Category::Bot),
     ("bot.removed_from_group", Category::Bot),
+    ("bot.posts_failing", Category::Bot),
     ("admin.alert", Category::Security),
 ];
 
@@ -447,6 +448,7 @@ fn bot_kind(alert: &str) -> &'static str {
         a::CAMPAIGN_PAUSED => "bot.campaign_paused",
         a::FLOOD_WAIT => "bot.flood_wait",
         a::GROUP_REMOVED => "bot.removed_from_group",
+        a::POSTS_FAILING => "bot.posts_failing",
         _ => "admin.alert",
     }
 }
@@ -526,6 +528,20 @@ fn bot_words(
                 "Oturumlarınızdan biri artık gönderi yaptığı bir grupta değil: çıkarıldı ya da grup silindi.",
                 "Botu veya hesabı gruba yeniden ekleyin ya da grubu kampanyalarınızdan çıkarın.",
                 "groups",
+            ),
+        ),
+        a::POSTS_FAILING => (
+            (
+                "posts are failing",
+                "Half or more of your campaign posts failed in the last hour.",
+                "Open a campaign's runs to read why (the bot's rights, a group gone, a template Telegram refuses) and fix it; the campaigns keep trying meanwhile.",
+                "campaigns",
+            ),
+            (
+                "gönderiler başarısız oluyor",
+                "Son bir saatte kampanya gönderilerinizin yarısı ya da fazlası başarısız oldu.",
+                "Nedenini görmek için bir kampanyanın çalışmalarını açın (botun yetkileri, silinmiş bir grup, Telegram'ın reddettiği bir şablon) ve sorunu giderin; kampanyalar bu arada denemeye devam eder.",
+                "campaigns",
             ),
         ),
         _ => (

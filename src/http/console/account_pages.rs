@@ -237,6 +237,7 @@ fn kind_key(kind: &str) -> &'static str {
         "bot.worker_quarantined" => "notice.bot_worker_quarantined",
         "bot.campaign_paused" => "notice.bot_campaign_paused",
         "bot.flood_wait" => "notice.bot_flood_wait",
+        "bot.posts_failing" => "notice.bot_posts_failing",
         _ => "notice.bot_removed_from_group",
     }
 }

@@ -159,6 +159,12 @@ impl Supervisor {
                     }
                     Some(Ok(FromWorker::Session { session, state })) => {
                         tracing::info!(session, "session {session}: {state}");
+                        if let SessionState::FloodWait { until } = &state
+                            && until - self.now() >= crate::domain::alerts::LONG_FLOOD_WAIT_SECS
+                        {
+                            let mins = (until - self.now()) / 60;
+                            self.record_alert(key, crate::domain::alerts::FLOOD_WAIT, format!("session {session}"), format!("Telegram asked it to wait {mins} minutes")).await;
+                        }
                         let newly_revoked = state == SessionState::Revoked
                             && lock(&self.revoked_alerted).insert((key, session));
                         if newly_revoked {
@@ -194,7 +200,13 @@ impl Supervisor {
                         })
                         .await;
                         match stored {
-                            Ok(Ok(out)) => tracing::info!(session, dialogs = n, added = out.added, updated = out.updated, gone = out.gone, "dialogs refreshed"),
+                            Ok(Ok(out)) => {
+                                tracing::info!(session, dialogs = n, added = out.added, updated = out.updated, gone = out.gone, "dialogs refreshed");
+                                // A group automation used is gone: someone should know why.
+                                for (chat, title) in out.lost {
+                                    self.record_alert(key, crate::domain::alerts::GROUP_REMOVED, format!("group {}", chat.0), format!("session {session} is no longer in “{title}”")).await;
+                                }
+                            }
                             Ok(Err(e)) => tracing::error!(session, error = %e, "cannot store dialogs"),
                             Err(e) => tracing::error!(error = %e, "dialog task failed"),
                         }

@@ -127,6 +127,8 @@ pub struct Supervisor {
     last_refresh: Mutex<HashMap<WorkerKey, Instant>>,
     /// Sessions already reported revoked (one alert per session per server run).
     revoked_alerted: Mutex<std::collections::HashSet<(WorkerKey, u64)>>,
+    /// Each tenant's posts this hour, for the failure-rate alert.
+    failure_windows: Mutex<HashMap<TenantId, crate::domain::alerts::FailureWindow>>,
     /// Posts the platform bot sends for the API (test posts, answers to commands), by job
     /// key, with whoever waits for the outcome.
     direct: Mutex<HashMap<(u64, u32, i64), oneshot::Sender<DeliveryOutcome>>>,
@@ -419,6 +421,7 @@ impl Supervisor {
             key_locks: Mutex::new(HashMap::new()),
             last_refresh: Mutex::new(HashMap::new()),
             revoked_alerted: Mutex::new(std::collections::HashSet::new()),
+            failure_windows: Mutex::new(HashMap::new()),
             direct: Mutex::new(HashMap::new()),
             direct_seq: std::sync::atomic::AtomicU64::new(1),
             platform_inbox: Mutex::new(None),

@@ -20,6 +20,29 @@ impl Supervisor {
         let batch = std::mem::take(results);
         let store = self.store.clone();
         let now = self.now();
+        let failed = batch
+            .iter()
+            .filter(|(_, o)| {
+                matches!(
+                    o,
+                    crate::worker::ipc::messages::DeliveryOutcome::Failed { .. }
+                )
+            })
+            .count();
+        let tripped = lock(&self.failure_windows)
+            .entry(tenant)
+            .or_default()
+            .record(now, (batch.len() - failed) as u32, failed as u32);
+        if let Some(detail) = tripped {
+            tracing::warn!(%detail, "a tenant's posts are failing");
+            self.record_alert(
+                WorkerKey::Tenant(tenant),
+                crate::domain::alerts::POSTS_FAILING,
+                "campaign posts".into(),
+                detail,
+            )
+            .await;
+        }
         let r = tokio::task::spawn_blocking(move || {
             let scope = store.supervisor_scope(tenant)?;
             let at = now;
