@@ -767,3 +767,80 @@ async fn demo_mode_runs_a_simulated_tenant_and_platform_bot() {
     assert!(!line.contains(&password));
     assert_eq!(server.stop_with("-TERM").code(), Some(0));
 }
+
+/// `kill -9` with mails queued: after a restart every one is delivered, and the only copies
+/// a receiver sees twice are those the server was sending at the kill, with the same
+/// Message-ID.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mails_queued_at_a_kill_9_are_all_sent_after_the_restart_none_twice_unrecognised() {
+    let Some(py) = crate::mail::python() else {
+        return;
+    };
+    let keys = crate::mail::Keys::new();
+    let smtp = crate::mail::Smtp::start(&py, &keys, 0);
+    let dir = tempfile::tempdir().expect("temp dir");
+    let data = dir.path().join("data");
+    let port = smtp.port.to_string();
+    let ca = keys.path("ca.pem").display().to_string();
+    let env = [
+        ("BOTYARD_ADMIN_EMAIL", "admin@example.com"),
+        ("BOTYARD_ADMIN_PASSWORD", PASSWORD),
+        ("BOTYARD_STORE_SHARDS", "2"),
+        ("BOTYARD_MAIL_SMTP_HOST", "127.0.0.1"),
+        ("BOTYARD_MAIL_SMTP_PORT", port.as_str()),
+        ("BOTYARD_MAIL_SMTP_USER", crate::mail::USER),
+        ("BOTYARD_MAIL_SMTP_PASSWORD", crate::mail::SMTP_PASSWORD),
+        ("BOTYARD_MAIL_FROM_ADDRESS", "bildirim@yard.test"),
+        ("BOTYARD_MAIL_CA_FILE", ca.as_str()),
+        // Slow enough that the kill lands with most of them queued.
+        ("BOTYARD_MAIL_RATE_PER_SEC", "5"),
+    ];
+    let mut server = Server::start(dir.path(), &data, &env);
+    let base = server.base();
+    let admin = Pair::from_json(login(&base, "admin@example.com", PASSWORD).await.expect(200));
+    const N: usize = 40;
+    for i in 0..N {
+        send(
+            client()
+                .post(format!("{base}/api/v1/mail/test"))
+                .bearer_auth(&admin.access)
+                .json(&json!({"to": format!("r{i}@example.com")})),
+        )
+        .await
+        .expect(202);
+    }
+    smtp.wait_for(5).await;
+    let status = server.stop_with("-KILL");
+    assert_eq!(status.code(), None, "killed by a signal");
+    let at_kill = smtp.received().len();
+    assert!(at_kill < N, "the kill came with mails still queued ({at_kill} sent)");
+    let mut again = Server::start(dir.path(), &data, &env);
+    let mut got = Vec::new();
+    for _ in 0..600 {
+        got = smtp.received();
+        let distinct: std::collections::HashSet<String> = got
+            .iter()
+            .map(|m| m["rcpt_tos"][0].as_str().unwrap().to_string())
+            .collect();
+        if distinct.len() == N {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let mut by_id: std::collections::HashMap<String, Vec<String>> = std::collections::HashMap::new();
+    for m in &got {
+        by_id
+            .entry(m["headers"]["Message-ID"].as_str().unwrap().to_string())
+            .or_default()
+            .push(m["rcpt_tos"][0].as_str().unwrap().to_string());
+    }
+    assert_eq!(by_id.len(), N, "every mail arrived: {} distinct ids", by_id.len());
+    // A copy seen twice is one that was being sent at the kill (at most the connections at
+    // once), and it carries its first copy's Message-ID.
+    let twice: Vec<_> = by_id.values().filter(|v| v.len() > 1).collect();
+    assert!(twice.len() <= 4, "{twice:?}");
+    assert!(twice.iter().all(|v| v.iter().all(|r| *r == v[0])));
+    assert!(got.len() <= N + 4);
+    let status = again.stop_with("-TERM");
+    assert_eq!(status.code(), Some(0), "{}", again.stderr());
+}

@@ -12,8 +12,8 @@ use serde_json::{Value, json};
 use crate::common::{self, ADMIN_EMAIL, App, PASSWORD};
 use botyard::config::{MailSecurity, Secret};
 
-const USER: &str = "bildirim";
-const SMTP_PASSWORD: &str = "posta-kutusu-77";
+pub const USER: &str = "bildirim";
+pub const SMTP_PASSWORD: &str = "posta-kutusu-77";
 const FROM: &str = "bildirim@yard.test";
 
 /// The Python with aiosmtpd and dkimpy: `BOTYARD_SMTP_PYTHON`, else the venv `.ci/run` makes.
