@@ -40,6 +40,12 @@ impl<T: Reader> CatalogTx<T> {
         Ok(out)
     }
 
+    /// How many mails are queued.
+    pub fn mails_queued(&self) -> Result<u64> {
+        use redb::ReadableTableMetadata;
+        Ok(self.tx.table(OUTBOX_DUE)?.len()?)
+    }
+
     /// The newest mails first, at most `limit` (the admin's view of the outbox).
     pub fn mails(&self, limit: usize) -> Result<Vec<(OutboxId, MailRec)>> {
         let mut out = Vec::new();
@@ -142,4 +148,22 @@ impl crate::scope::AdminScope<'_> {
         self.store
             .catalog_write(|c| c.settle_mail(id, state, next_at, error))
     }
+
+    /// Several of the sender's steps in one transaction (one commit for a batch of sends).
+    pub fn settle_mails(&self, steps: Vec<MailStep>) -> Result<()> {
+        self.store.catalog_write(|c| {
+            for s in steps {
+                c.settle_mail(s.id, s.state, s.next_at, s.error)?;
+            }
+            Ok(())
+        })
+    }
+}
+
+/// How one attempt at a queued mail ended, for [`AdminScope::settle_mails`](crate::AdminScope).
+pub struct MailStep {
+    pub id: OutboxId,
+    pub state: MailStateRec,
+    pub next_at: Option<i64>,
+    pub error: Option<String>,
 }

@@ -24,6 +24,7 @@ mod tx;
 pub use catalog::{CatalogTx, Page, search_fold};
 pub use catalog_billing::BillingTx;
 pub use catalog_notices::Recipient;
+pub use catalog_outbox::MailStep;
 pub use error::{CodecError, OpenError, StoreError};
 pub use record::{Rec, RecBytes, Record};
 pub use redb::{ReadTransaction, WriteTransaction};

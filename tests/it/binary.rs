@@ -797,7 +797,11 @@ async fn mails_queued_at_a_kill_9_are_all_sent_after_the_restart_none_twice_unre
     ];
     let mut server = Server::start(dir.path(), &data, &env);
     let base = server.base();
-    let admin = Pair::from_json(login(&base, "admin@example.com", PASSWORD).await.expect(200));
+    let admin = Pair::from_json(
+        login(&base, "admin@example.com", PASSWORD)
+            .await
+            .expect(200),
+    );
     const N: usize = 40;
     for i in 0..N {
         send(
@@ -813,7 +817,10 @@ async fn mails_queued_at_a_kill_9_are_all_sent_after_the_restart_none_twice_unre
     let status = server.stop_with("-KILL");
     assert_eq!(status.code(), None, "killed by a signal");
     let at_kill = smtp.received().len();
-    assert!(at_kill < N, "the kill came with mails still queued ({at_kill} sent)");
+    assert!(
+        at_kill < N,
+        "the kill came with mails still queued ({at_kill} sent)"
+    );
     let mut again = Server::start(dir.path(), &data, &env);
     let mut got = Vec::new();
     for _ in 0..600 {
@@ -827,14 +834,20 @@ async fn mails_queued_at_a_kill_9_are_all_sent_after_the_restart_none_twice_unre
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    let mut by_id: std::collections::HashMap<String, Vec<String>> = std::collections::HashMap::new();
+    let mut by_id: std::collections::HashMap<String, Vec<String>> =
+        std::collections::HashMap::new();
     for m in &got {
         by_id
             .entry(m["headers"]["Message-ID"].as_str().unwrap().to_string())
             .or_default()
             .push(m["rcpt_tos"][0].as_str().unwrap().to_string());
     }
-    assert_eq!(by_id.len(), N, "every mail arrived: {} distinct ids", by_id.len());
+    assert_eq!(
+        by_id.len(),
+        N,
+        "every mail arrived: {} distinct ids",
+        by_id.len()
+    );
     // A copy seen twice is one that was being sent at the kill (at most the connections at
     // once), and it carries its first copy's Message-ID.
     let twice: Vec<_> = by_id.values().filter(|v| v.len() > 1).collect();

@@ -8,7 +8,8 @@ Faults come from the recipient's address, so a test chooses them with its data:
   temp<N>-…@…  refused with 451 the first N times that address is tried (then accepted);
   perm-…@…     refused with 550, always.
 With --tls-cert/--tls-key it offers STARTTLS and requires it before MAIL; with --auth
-USER:PASSWORD it requires AUTH (PLAIN or LOGIN). With --dkim-key-file (the public key's
+USER:PASSWORD it requires AUTH (PLAIN or LOGIN). With --count-only it accepts and
+forgets (the benchmark's sink). With --dkim-key-file (the public key's
 base64, as a DNS TXT p= holds it) each message's DKIM signature is verified.
 """
 
@@ -53,6 +54,8 @@ class Handler:
     async def handle_DATA(self, server, session, envelope):
         raw = envelope.original_content or envelope.content
         self.seq += 1
+        if self.out is None:  # --count-only: the benchmark's sink
+            return "250 Message accepted for delivery"
         name = os.path.join(self.out, "%06d" % self.seq)
         with open(name + ".eml", "wb") as f:
             f.write(raw)
@@ -146,14 +149,18 @@ def authenticator_for(user, password):
 
 async def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--out", required=True)
+    ap.add_argument("--out")
+    ap.add_argument("--count-only", action="store_true")
     ap.add_argument("--port", type=int, default=0)
     ap.add_argument("--tls-cert")
     ap.add_argument("--tls-key")
     ap.add_argument("--auth")
     ap.add_argument("--dkim-key-file")
     a = ap.parse_args()
-    os.makedirs(a.out, exist_ok=True)
+    if a.count_only:
+        a.out = None
+    else:
+        os.makedirs(a.out, exist_ok=True)
     dkim_txt = None
     if a.dkim_key_file:
         with open(a.dkim_key_file, "rb") as f:

@@ -40,11 +40,23 @@ pub fn next_attempt(created_at: i64, attempts: u32, now: i64, retry_secs: i64) -
 /// The sender's task: runs until `stop`, woken early by `wake` (a row was queued).
 pub async fn run(st: Weak<AppState>, wake: Arc<Notify>, mut stop: oneshot::Receiver<()>) {
     let mut smtp: Option<Arc<Smtp>> = None;
+    // Taken and not yet marked: never taken again meanwhile.
     let mut in_flight: HashSet<OutboxId> = HashSet::new();
-    let mut sends: JoinSet<OutboxId> = JoinSet::new();
+    let mut sends: JoinSet<Attempted> = JoinSet::new();
+    let mut done: Vec<Attempted> = Vec::new();
     let mut bucket = Bucket::new(1);
+    let mut last_notices: Option<tokio::time::Instant> = None;
     loop {
         let Some(s) = st.upgrade() else { return };
+        // What finished is marked in one transaction: one commit per batch, not per mail.
+        if !done.is_empty() {
+            let batch = std::mem::take(&mut done);
+            let ids: Vec<OutboxId> = batch.iter().map(|a| a.id).collect();
+            settle(&s, batch).await;
+            for id in ids {
+                in_flight.remove(&id);
+            }
+        }
         let cap = s.config.mail.connections as usize;
         if bucket.rate != s.config.mail.rate_per_sec {
             bucket = Bucket::new(s.config.mail.rate_per_sec);
@@ -52,10 +64,7 @@ pub async fn run(st: Weak<AppState>, wake: Arc<Notify>, mut stop: oneshot::Recei
         let server = s.appliance().mail.clone();
         if server.as_ref().map(|m| m.fingerprint()) != smtp.as_ref().map(|m| m.fingerprint.clone())
         {
-            smtp = match server
-                .as_ref()
-                .map(|m| Smtp::new(m, s.config.mail.connections))
-            {
+            smtp = match server.as_ref().map(Smtp::new) {
                 None => None,
                 Some(Ok(t)) => Some(Arc::new(t)),
                 Some(Err(e)) => {
@@ -64,21 +73,19 @@ pub async fn run(st: Weak<AppState>, wake: Arc<Notify>, mut stop: oneshot::Recei
                 }
             };
         }
-        if let Err(e) = super::delivery::deliver_pending(&s).await {
-            tracing::warn!(error = %e, "alerts and digests are not queued yet; trying again");
+        // New alerts and due digests, at most once a tick (they come from other tasks).
+        if last_notices.is_none_or(|at| at.elapsed() >= TICK) {
+            last_notices = Some(tokio::time::Instant::now());
+            if let Err(e) = super::delivery::deliver_pending(&s).await {
+                tracing::warn!(error = %e, "alerts and digests are not queued yet; trying again");
+            }
         }
         if in_flight.len() < cap {
-            let want = (cap - in_flight.len()) + cap;
+            // The rows in flight are among the earliest due: `cap` rows hold every new one.
+            let want = cap;
             let now = s.now();
-            let taken: Vec<OutboxId> = in_flight.iter().copied().collect();
-            let due = blocking({
-                let store = s.store.clone();
-                move || {
-                    let c = store.catalog_read()?;
-                    Ok(c.mails_due(now, want + taken.len())?)
-                }
-            })
-            .await;
+            let store = s.store.clone();
+            let due = blocking(move || Ok(store.catalog_read()?.mails_due(now, want)?)).await;
             match due {
                 Ok(rows) => {
                     for (id, row) in rows {
@@ -92,8 +99,7 @@ pub async fn run(st: Weak<AppState>, wake: Arc<Notify>, mut stop: oneshot::Recei
                         let (s2, smtp2) = (s.clone(), smtp.clone());
                         sends.spawn(async move {
                             let outcome = attempt(&s2, smtp2.as_deref(), &row).await;
-                            settle(&s2, id, &row, outcome).await;
-                            id
+                            Attempted { id, row, outcome }
                         });
                     }
                 }
@@ -103,24 +109,33 @@ pub async fn run(st: Weak<AppState>, wake: Arc<Notify>, mut stop: oneshot::Recei
         drop(s);
         tokio::select! {
             _ = &mut stop => {
-                // Sends under way finish (and are marked) before the store closes.
-                while let Some(done) = sends.join_next().await {
-                    if let Ok(id) = done {
-                        in_flight.remove(&id);
-                    }
+                // Sends under way finish, and are marked, before the store closes.
+                while let Some(r) = sends.join_next().await {
+                    done.extend(r.ok());
+                }
+                if let Some(s) = st.upgrade() && !done.is_empty() {
+                    settle(&s, done).await;
                 }
                 return;
             }
-            Some(done) = sends.join_next(), if !sends.is_empty() => {
-                if let Ok(id) = done {
-                    in_flight.remove(&id);
+            Some(r) = sends.join_next(), if !sends.is_empty() => {
+                // A panicked send keeps its id in flight until restart: never sent twice.
+                done.extend(r.ok());
+                while let Some(r) = sends.try_join_next() {
+                    done.extend(r.ok());
                 }
-                // A panicked send keeps its id in flight until restart: it is not retried twice.
             }
             _ = wake.notified() => {}
             _ = tokio::time::sleep(TICK) => {}
         }
     }
+}
+
+/// One attempt made, to be marked.
+struct Attempted {
+    id: OutboxId,
+    row: MailRec,
+    outcome: Outcome,
 }
 
 /// One attempt at one row.
@@ -204,61 +219,73 @@ fn random_id(message_id: &str) -> i64 {
     i64::from_le_bytes(b)
 }
 
-/// Stores how the attempt ended. A row that cannot be marked stays queued and goes again:
-/// its Message-ID lets the receiver drop the second copy.
-async fn settle(st: &Arc<AppState>, id: OutboxId, row: &MailRec, outcome: Outcome) {
+/// Stores how the attempts ended, in one transaction. A row that cannot be marked stays
+/// queued and goes again: its Message-ID lets the receiver drop the second copy.
+async fn settle(st: &Arc<AppState>, batch: Vec<Attempted>) {
     let now = st.now();
     let retry_secs = i64::from(st.config.mail.retry_hours) * 3600;
-    let attempts = row.attempts.saturating_add(1);
-    let (state, next_at, error) = match &outcome {
-        Outcome::Sent => (MailStateRec::Sent { at: now }, None, None),
-        Outcome::Permanent(why) => (
-            MailStateRec::Failed {
-                at: now,
-                reason: why.clone(),
-            },
-            None,
-            None,
-        ),
-        Outcome::Temporary(why) => match next_attempt(row.created_at, attempts, now, retry_secs) {
-            Some(at) => (MailStateRec::Queued, Some(at), Some(why.clone())),
-            None => (
+    let mut steps = Vec::with_capacity(batch.len());
+    for Attempted { id, row, outcome } in batch {
+        let attempts = row.attempts.saturating_add(1);
+        let (state, next_at, error) = match &outcome {
+            Outcome::Sent => (MailStateRec::Sent { at: now }, None, None),
+            Outcome::Permanent(why) => (
                 MailStateRec::Failed {
                     at: now,
-                    reason: format!(
-                        "gave up after {attempts} attempts in {} hours: {why}",
-                        st.config.mail.retry_hours
-                    ),
+                    reason: why.clone(),
                 },
                 None,
                 None,
             ),
-        },
-    };
-    match &outcome {
-        Outcome::Sent => tracing::debug!(outbox = id.0, kind = %row.kind, "mail sent"),
-        Outcome::Temporary(why) => {
-            tracing::info!(outbox = id.0, kind = %row.kind, error = %why, "mail not sent yet; trying again later")
+            Outcome::Temporary(why) => {
+                match next_attempt(row.created_at, attempts, now, retry_secs) {
+                    Some(at) => (MailStateRec::Queued, Some(at), Some(why.clone())),
+                    None => (
+                        MailStateRec::Failed {
+                            at: now,
+                            reason: format!(
+                                "gave up after {attempts} attempts in {} hours: {why}",
+                                st.config.mail.retry_hours
+                            ),
+                        },
+                        None,
+                        None,
+                    ),
+                }
+            }
+        };
+        match &outcome {
+            Outcome::Sent => tracing::debug!(outbox = id.0, kind = %row.kind, "mail sent"),
+            Outcome::Temporary(why) => {
+                tracing::info!(outbox = id.0, kind = %row.kind, error = %why, "mail not sent yet; trying again later")
+            }
+            Outcome::Permanent(why) => {
+                tracing::warn!(outbox = id.0, kind = %row.kind, error = %why, "mail refused for good")
+            }
         }
-        Outcome::Permanent(why) => {
-            tracing::warn!(outbox = id.0, kind = %row.kind, error = %why, "mail refused for good")
-        }
+        st.metrics.mail(match outcome {
+            Outcome::Sent => "sent",
+            Outcome::Temporary(_) => "deferred",
+            Outcome::Permanent(_) => "failed",
+        });
+        steps.push(botyard_shards::MailStep {
+            id,
+            state,
+            next_at,
+            error,
+        });
     }
-    st.metrics.mail(match outcome {
-        Outcome::Sent => "sent",
-        Outcome::Temporary(_) => "deferred",
-        Outcome::Permanent(_) => "failed",
-    });
+    let n = steps.len();
     let store = st.store.clone();
     let r = blocking(move || {
         store
             .system_admin()
-            .settle_mail(id, state, next_at, error)
+            .settle_mails(steps)
             .map_err(AppError::from)
     })
     .await;
     if let Err(e) = r {
-        tracing::error!(outbox = id.0, error = %e, "cannot mark the mail; it may go twice");
+        tracing::error!(mails = n, error = %e, "cannot mark the mails; they may go twice");
     }
 }
 

@@ -1,13 +1,19 @@
-//! The connection pool to the SMTP server (lettre over rustls) and what its answers mean for
-//! the outbox: sent, try again later, or refused for good.
+//! Connections to the SMTP server (lettre's SMTP client over rustls) kept open for reuse, and
+//! what the server's answers mean for the outbox: sent, try again later, or refused for good.
+//!
+//! The pool is ours rather than lettre's so that a plain or STARTTLS connection is opened with
+//! `TCP_NODELAY`: lettre writes a message's body and its closing dot in two writes, and with
+//! Nagle's algorithm the second waits for the server's delayed acknowledgement (~40 ms a
+//! mail; see docs/PERFORMANCE.md). Implicit TLS connections are opened by lettre (no hook).
 
-use std::time::Duration;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
 
+use lettre::Message;
 use lettre::message::Mailbox;
-use lettre::transport::smtp::PoolConfig;
-use lettre::transport::smtp::authentication::Credentials;
-use lettre::transport::smtp::client::{Certificate, Tls, TlsParameters};
-use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
+use lettre::transport::smtp::authentication::{Credentials, Mechanism};
+use lettre::transport::smtp::client::{AsyncSmtpConnection, Certificate, TlsParameters};
+use lettre::transport::smtp::extension::ClientId;
 
 use super::settings::MailServer;
 use crate::config::MailSecurity;
@@ -22,9 +28,20 @@ pub enum Outcome {
     Permanent(String),
 }
 
-/// A server's transport with what every mail through it needs.
+/// How long a connection may wait unused before it is closed rather than reused (servers
+/// drop idle clients after a minute or more).
+const IDLE: Duration = Duration::from_secs(30);
+const TIMEOUT: Duration = Duration::from_secs(30);
+
+/// A server's connections with what every mail through it needs.
 pub struct Smtp {
-    transport: AsyncSmtpTransport<Tokio1Executor>,
+    host: String,
+    port: u16,
+    security: MailSecurity,
+    tls: Option<TlsParameters>,
+    credentials: Option<Credentials>,
+    hello: ClientId,
+    idle: Mutex<Vec<(AsyncSmtpConnection, Instant)>>,
     pub from: Mailbox,
     pub dkim: Option<lettre::message::dkim::DkimConfig>,
     /// Of the server settings it was made from.
@@ -37,35 +54,22 @@ pub struct Smtp {
 pub struct SetupError(pub String);
 
 impl Smtp {
-    /// A pool of at most `connections` connections to `s`.
-    pub fn new(s: &MailServer, connections: u32) -> Result<Smtp, SetupError> {
-        let tls = || -> Result<TlsParameters, SetupError> {
-            let mut b = TlsParameters::builder(s.host.clone());
-            if let Some(pem) = &s.extra_root {
-                let cert = Certificate::from_pem(pem)
-                    .map_err(|e| SetupError(format!("the mail CA file: {e}")))?;
-                b = b.add_root_certificate(cert);
-            }
-            b.build_rustls()
-                .map_err(|e| SetupError(format!("TLS: {e}")))
-        };
+    pub fn new(s: &MailServer) -> Result<Smtp, SetupError> {
         let tls = match s.security {
-            MailSecurity::Starttls => Tls::Required(tls()?),
-            MailSecurity::Tls => Tls::Wrapper(tls()?),
-            MailSecurity::None => Tls::None,
+            MailSecurity::None => None,
+            MailSecurity::Starttls | MailSecurity::Tls => {
+                let mut b = TlsParameters::builder(s.host.clone());
+                if let Some(pem) = &s.extra_root {
+                    let cert = Certificate::from_pem(pem)
+                        .map_err(|e| SetupError(format!("the mail CA file: {e}")))?;
+                    b = b.add_root_certificate(cert);
+                }
+                Some(
+                    b.build_rustls()
+                        .map_err(|e| SetupError(format!("TLS: {e}")))?,
+                )
+            }
         };
-        let mut b = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(s.host.clone())
-            .port(s.port)
-            .tls(tls)
-            .timeout(Some(Duration::from_secs(30)))
-            .pool_config(
-                PoolConfig::new()
-                    .max_size(connections)
-                    .idle_timeout(Duration::from_secs(60)),
-            );
-        if let Some((user, pw)) = &s.credentials {
-            b = b.credentials(Credentials::new(user.clone(), pw.expose().to_string()));
-        }
         let from = Mailbox::new(
             Some(s.from_name.clone()),
             s.from_address
@@ -80,29 +84,132 @@ impl Smtp {
             None => None,
         };
         Ok(Smtp {
-            transport: b.build(),
+            host: s.host.clone(),
+            port: s.port,
+            security: s.security,
+            tls,
+            credentials: s
+                .credentials
+                .as_ref()
+                .map(|(u, p)| Credentials::new(u.clone(), p.expose().to_string())),
+            hello: ClientId::default(),
+            idle: Mutex::new(Vec::new()),
             from,
             dkim,
             fingerprint: s.fingerprint(),
         })
     }
 
-    /// Hands one message to the server.
-    pub async fn send(&self, msg: &Message) -> Outcome {
-        match self.transport.send(msg.clone()).await {
-            Ok(_) => Outcome::Sent,
-            Err(e) => classify(&e),
+    /// A new connection: connected, encrypted as the settings say, signed in.
+    async fn connect(&self) -> Result<AsyncSmtpConnection, Failed> {
+        let mut c = match self.security {
+            MailSecurity::Tls => {
+                AsyncSmtpConnection::connect_tokio1(
+                    (self.host.as_str(), self.port),
+                    Some(TIMEOUT),
+                    &self.hello,
+                    self.tls.clone(),
+                    None,
+                )
+                .await?
+            }
+            MailSecurity::Starttls | MailSecurity::None => {
+                let tcp = tokio::time::timeout(
+                    TIMEOUT,
+                    tokio::net::TcpStream::connect((self.host.as_str(), self.port)),
+                )
+                .await
+                .map_err(|_| Failed::Network("connection timed out".into()))?
+                .map_err(|e| Failed::Network(format!("connection: {e}")))?;
+                tcp.set_nodelay(true)
+                    .map_err(|e| Failed::Network(format!("connection: {e}")))?;
+                let mut c =
+                    AsyncSmtpConnection::connect_with_transport(Box::new(tcp), &self.hello).await?;
+                if let (MailSecurity::Starttls, Some(tls)) = (self.security, &self.tls) {
+                    // Required: a server that does not offer it gets no mail in the clear.
+                    c.starttls(tls.clone(), &self.hello).await?;
+                }
+                c
+            }
+        };
+        if let Some(creds) = &self.credentials {
+            c.auth(&[Mechanism::Plain, Mechanism::Login], creds).await?;
+        }
+        Ok(c)
+    }
+
+    /// An open connection from the pool, or a new one.
+    async fn take(&self) -> Result<(AsyncSmtpConnection, bool), Failed> {
+        loop {
+            let next = lock(&self.idle).pop();
+            match next {
+                Some((c, at)) if at.elapsed() < IDLE => return Ok((c, true)),
+                Some((mut c, _)) => {
+                    let _ = c.quit().await;
+                }
+                None => return Ok((self.connect().await?, false)),
+            }
         }
     }
 
-    /// Connects and says hello (and authenticates): the console's check.
+    /// Hands one message to the server. A reused connection that broke while idle is
+    /// replaced once.
+    pub async fn send(&self, msg: &Message) -> Outcome {
+        let bytes = msg.formatted();
+        for _ in 0..2 {
+            let (mut c, reused) = match self.take().await {
+                Ok(c) => c,
+                Err(e) => return e.outcome(),
+            };
+            match c.send(msg.envelope(), &bytes).await {
+                Ok(_) => {
+                    lock(&self.idle).push((c, Instant::now()));
+                    return Outcome::Sent;
+                }
+                // The server closed it meanwhile: try a fresh one.
+                Err(e) if reused && e.status().is_none() => continue,
+                // Any refusal ends the connection (lettre aborts it); the next mail opens one.
+                Err(e) => return classify(&e),
+            }
+        }
+        Outcome::Temporary("the connection broke twice".into())
+    }
+
+    /// Connects, says hello and signs in: the console's check.
     pub async fn check(&self) -> Outcome {
-        match self.transport.test_connection().await {
-            Ok(true) => Outcome::Sent,
-            Ok(false) => Outcome::Temporary("the server did not answer".into()),
-            Err(e) => classify(&e),
+        match self.connect().await {
+            Ok(mut c) => {
+                let _ = c.quit().await;
+                Outcome::Sent
+            }
+            Err(e) => e.outcome(),
         }
     }
+}
+
+/// Why a connection could not be had.
+enum Failed {
+    Network(String),
+    Smtp(lettre::transport::smtp::Error),
+}
+
+impl From<lettre::transport::smtp::Error> for Failed {
+    fn from(e: lettre::transport::smtp::Error) -> Self {
+        Failed::Smtp(e)
+    }
+}
+
+impl Failed {
+    fn outcome(&self) -> Outcome {
+        match self {
+            Failed::Network(why) => Outcome::Temporary(why.clone()),
+            Failed::Smtp(e) => classify(e),
+        }
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
 /// A server's refusal with its code, a failure without one as what went wrong.
