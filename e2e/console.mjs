@@ -333,6 +333,12 @@ try {
     await admin.waitForURL(/audit\?q=tenant/);
     check(await admin.isVisible("td >> text=tenant.created"), "the audit log filters by text");
     await snap(admin, "audit-alerts");
+    await admin.click("nav >> text=Mail");
+    await admin.waitForURL(/\/console\/mail$/);
+    await labelled(admin, "mail");
+    await contrast(admin, "mail");
+    check(await admin.isVisible("text=SMTP server"), "the Mail page shows the server's form");
+    await snap(admin, "mail");
   }
 
   // 7. Turkish, chosen on the account page.
@@ -365,6 +371,34 @@ try {
     await dark.goto(dark.url().replace(/\/campaigns$/, "/subscription"));
     await contrast(dark, "subscription (dark)");
     await snap(dark, "subscription-dark-phone-turkish");
+    await dark.goto(`${BASE}/console/account`);
+    await labelled(dark, "account (dark)");
+    await contrast(dark, "account (dark)");
+    check(await dark.isVisible("text=Bildirimler"), "the account page has the notification settings");
+    await snap(dark, "account-notices-dark-phone-turkish");
+    await dark.context().close();
+  }
+
+  // The pages behind mailed links, before sign-in: English on a desktop, Turkish dark on a phone.
+  {
+    const light = await newPage({ locale: "en-US" });
+    await light.goto(`${BASE}/console/login`);
+    await light.click("text=Forgot your password?");
+    await light.waitForURL(/\/console\/forgot$/);
+    await labelled(light, "forgot");
+    await contrast(light, "forgot");
+    await snap(light, "forgot-password");
+    await light.fill("#email", "nobody@example.com");
+    await light.click("button[type=submit]");
+    check(await light.isVisible("text=/a link is on its way/"), "asking for a reset says the same for any address");
+    await snap(light, "forgot-password-sent");
+    await light.context().close();
+    const dark = await newPage({ colorScheme: "dark", locale: "tr-TR", extraHTTPHeaders: { "accept-language": "tr" } });
+    await dark.setViewportSize({ width: 390, height: 844 });
+    await dark.goto(`${BASE}/console/reset?token=abc`);
+    await labelled(dark, "reset (dark)");
+    await contrast(dark, "reset (dark)");
+    await snap(dark, "reset-dark-phone-turkish");
     await dark.context().close();
   }
 

@@ -318,6 +318,9 @@ pub struct MailSection {
     pub connections: u32,
     /// How long a mail the server refuses for now is retried before it is marked failed.
     pub retry_hours: u32,
+    /// Marketing mails queued per minute (their attempts spread out), so news does not
+    /// crowd out notices or trip the provider's limits.
+    pub marketing_per_minute: u32,
 }
 
 impl Default for MailSection {
@@ -336,6 +339,7 @@ impl Default for MailSection {
             rate_per_sec: 10,
             connections: 4,
             retry_hours: 48,
+            marketing_per_minute: 60,
         }
     }
 }
@@ -466,6 +470,9 @@ impl Config {
         }
         if !(1..=64).contains(&self.mail.connections) {
             return bad("mail.connections", "must be between 1 and 64");
+        }
+        if !(1..=10_000).contains(&self.mail.marketing_per_minute) {
+            return bad("mail.marketing_per_minute", "must be between 1 and 10000");
         }
         if !(1..=720).contains(&self.mail.retry_hours) {
             return bad("mail.retry_hours", "must be between 1 and 720");
@@ -819,6 +826,9 @@ pub static KEYS: &[KeyDef] = &[
     key!("mail.retry_hours", "BOTYARD_MAIL_RETRY_HOURS", Int, false,
         "Hours a mail the server refuses for now (4xx, no connection) is retried, with growing pauses, before it is marked failed.",
         get: |c| Some(c.mail.retry_hours.to_string()), set: |c, v| c.mail.retry_hours = parse(v)?),
+    key!("mail.marketing_per_minute", "BOTYARD_MAIL_MARKETING_PER_MINUTE", Int, false,
+        "Marketing mails sent per minute at most: a campaign's copies are spread out at this pace.",
+        get: |c| Some(c.mail.marketing_per_minute.to_string()), set: |c, v| c.mail.marketing_per_minute = parse(v)?),
     key!("http.body_limit_kb", "BOTYARD_HTTP_BODY_LIMIT_KB", Int, false,
         "Largest request body, in KiB.",
         get: |c| Some(c.http.body_limit_kb.to_string()), set: |c, v| c.http.body_limit_kb = parse(v)?),

@@ -171,6 +171,7 @@ pub async fn run_with(
         scheduler: scheduler.clone(),
         tokens: TokenKeys::new(&jwt_secret, config.auth.access_ttl_secs as i64),
         payload_key: crate::domain::billing::payload::PayloadKey::derive(&jwt_secret),
+        unsubscribe_key: crate::domain::mail::unsubscribe::UnsubscribeKey::derive(&jwt_secret),
         hashes: HashPool::new(config.auth.hash_workers, config.auth.hash_queue),
         lockout: Lockout::new(LockoutPolicy {
             threshold: config.auth.lockout_threshold.max(1),

@@ -47,6 +47,8 @@ pub struct AppState {
     pub web_links: crate::domain::telegram_link::codes::LinkCodes,
     /// Signs the payloads of Stars invoices.
     pub payload_key: crate::domain::billing::payload::PayloadKey,
+    /// Signs marketing mail's unsubscribe links.
+    pub unsubscribe_key: crate::domain::mail::unsubscribe::UnsubscribeKey,
     pub ready: AtomicBool,
     /// Wakes the outbox's sender when a mail was queued.
     pub mail_wake: Arc<tokio::sync::Notify>,

@@ -6,9 +6,10 @@ use redb::{ReadableTable, ReadableTableMetadata, WriteTransaction};
 
 use crate::catalog::CatalogTx;
 use crate::error::Result;
-use crate::ids::{AccountId, AlertId, OutboxId, TenantId};
+use crate::ids::{AccountId, AlertId, MailingId, OutboxId, TenantId};
 use crate::records::{
-    AccountRec, AccountTokenRec, AlertRec, DigestItemRec, MailStateRec, NoticePrefsRec, Role,
+    AccountRec, AccountTokenRec, AlertRec, DigestItemRec, MailStateRec, MailingRec, NoticePrefsRec,
+    Role,
 };
 use crate::tables::catalog::*;
 use crate::tx::Reader;
@@ -286,5 +287,56 @@ impl crate::catalog_billing::BillingTx<'_> {
     /// Marks the once-only notice `key` as sent.
     pub fn mark_notice_sent(&mut self, key: &str) -> Result<()> {
         self.catalog().set_notice_cursor(key, 1)
+    }
+}
+
+impl<T: Reader> CatalogTx<T> {
+    pub fn mailing(&self, id: MailingId) -> Result<Option<MailingRec>> {
+        Ok(self
+            .tx
+            .table(MAILINGS)?
+            .get(id)?
+            .map(|v| v.value().decode())
+            .transpose()?)
+    }
+
+    /// The newest marketing mails first, at most `limit`.
+    pub fn mailings(&self, limit: usize) -> Result<Vec<(MailingId, MailingRec)>> {
+        let mut out = Vec::new();
+        for row in self.tx.table(MAILINGS)?.iter()?.rev().take(limit) {
+            let (k, v) = row?;
+            out.push((k.value(), v.value().decode()?));
+        }
+        Ok(out)
+    }
+
+    /// `[queued, sent, failed]` among the outbox rows `first..=last`.
+    pub fn mail_states(&self, first: OutboxId, last: OutboxId) -> Result<[u32; 3]> {
+        let mut n = [0u32; 3];
+        for row in self.tx.table(OUTBOX)?.range(first..=last)? {
+            let r: crate::records::MailRec = row?.1.value().decode()?;
+            let i = match r.state {
+                MailStateRec::Queued => 0,
+                MailStateRec::Sent { .. } => 1,
+                MailStateRec::Failed { .. } => 2,
+            };
+            n[i] += 1;
+        }
+        Ok(n)
+    }
+}
+
+impl CatalogTx<WriteTransaction> {
+    pub fn insert_mailing(&mut self, r: &MailingRec) -> Result<MailingId> {
+        let id = MailingId(self.next_id("mailing")?);
+        self.put_mailing(id, r)?;
+        Ok(id)
+    }
+
+    pub fn put_mailing(&mut self, id: MailingId, r: &MailingRec) -> Result<()> {
+        self.tx
+            .open_table(MAILINGS)?
+            .insert(id, crate::catalog::enc(r)?)?;
+        Ok(())
     }
 }

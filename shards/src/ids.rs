@@ -115,6 +115,10 @@ id_u64!(
     OutboxId
 );
 id_u64!(
+    /// A marketing mail the reseller wrote, ordered by time of writing.
+    MailingId
+);
+id_u64!(
     /// A per-tenant secret slot (session material and the like).
     SecretId
 );

@@ -84,6 +84,7 @@ pub fn all_rows(db: &Database) -> Result<Vec<RawRow>> {
     dump(db, c::DIGEST, &mut out)?;
     dump(db, c::KNOWN_DEVICES, &mut out)?;
     dump(db, c::ACCOUNT_TOKENS, &mut out)?;
+    dump(db, c::MAILINGS, &mut out)?;
     dump(db, s::SETTINGS, &mut out)?;
     dump(db, s::POSTS_BY_DAY, &mut out)?;
     dump(db, s::SECRETS, &mut out)?;
@@ -156,6 +157,7 @@ const KNOWN: &[&str] = &[
     "digest",
     "known_devices",
     "account_tokens",
+    "mailings",
     "posts_by_day",
     "tenant_settings",
     "tenant_secrets",

@@ -1199,3 +1199,33 @@ impl Record for AccountTokenRec {
     const VERSION: u8 = 1;
     const NAME: &'static str = "account_token";
 }
+
+/// Which tenants' owners a marketing mail goes to (each set filter must match).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MailingFilterRec {
+    pub plan: Option<PlanId>,
+    pub status: Option<TenantStatus>,
+    pub language: Option<Language>,
+}
+
+/// A marketing mail the reseller writes: a draft until sent, then the range of outbox rows it
+/// made (its progress is theirs).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MailingRec {
+    pub subject: String,
+    /// The body as the reseller wrote it (HTML), with `{tenant.name}`, `{plan.name}`, `{email}`.
+    pub html: String,
+    pub filter: MailingFilterRec,
+    pub created_by: AccountId,
+    pub created_at: i64,
+    pub sent_at: Option<i64>,
+    /// The outbox rows it made, `first..=last`, and how many.
+    pub first_mail: Option<u64>,
+    pub last_mail: Option<u64>,
+    pub recipients: u32,
+}
+impl Record for MailingRec {
+    const TAG: u8 = 35;
+    const VERSION: u8 = 1;
+    const NAME: &'static str = "mailing";
+}

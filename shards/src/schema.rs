@@ -87,7 +87,17 @@ const CATALOG_MIGRATIONS: &[Migration] = &[
         to: 10,
         run: catalog_v10,
     },
+    Migration {
+        to: 11,
+        run: catalog_v11,
+    },
 ];
+
+/// v11: the reseller's marketing mails.
+fn catalog_v11(tx: &WriteTransaction) -> Result<(), redb::Error> {
+    tx.open_table(tables::catalog::MAILINGS)?;
+    Ok(())
+}
 
 /// v10: notice preferences, the alert-delivery cursor, digests, known devices, and mailed
 /// one-time links.

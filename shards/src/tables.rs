@@ -5,15 +5,16 @@ use redb::TableDefinition;
 
 use crate::ids::{
     AccountId, AlertId, ApiKeyId, AuditId, CampaignId, ChatId, Day, FamilyId, InvitationId,
-    InvoiceId, MediaId, OutboxId, PaymentId, PlanId, ReportId, SecretId, TemplateId, TenantId,
+    InvoiceId, MailingId, MediaId, OutboxId, PaymentId, PlanId, ReportId, SecretId, TemplateId,
+    TenantId,
 };
 use crate::record::Rec;
 use crate::records::{
     AccountPrefsRec, AccountRec, AccountTokenRec, AlertRec, ApiKeyRec, AuditRec, BillingProfileRec,
     BrowserSessionRec, CampaignRec, DeliveryRec, DigestItemRec, FamilyRec, GroupRec, InvitationRec,
-    InvoiceRec, MailRec, MediaRec, NoticePrefsRec, PaymentRec, PlanPriceRec, PlanRec, RefreshRec,
-    ReportRec, RunRec, SessionRec, SettingsRec, SubEventRec, SubscriptionRec, TelegramLinkRec,
-    TemplateRec, TemplateVersionRec, TenantRec, TgUserRec, VariablesRec,
+    InvoiceRec, MailRec, MailingRec, MediaRec, NoticePrefsRec, PaymentRec, PlanPriceRec, PlanRec,
+    RefreshRec, ReportRec, RunRec, SessionRec, SettingsRec, SubEventRec, SubscriptionRec,
+    TelegramLinkRec, TemplateRec, TemplateVersionRec, TenantRec, TgUserRec, VariablesRec,
 };
 
 /// `schema_version`, `kind`, `shard_index`, `shard_count`: present in every file.
@@ -139,6 +140,9 @@ pub mod catalog {
     /// One-time mailed links (password reset, email change) by their token's SHA-256.
     pub const ACCOUNT_TOKENS: TableDefinition<&[u8; 32], Rec<AccountTokenRec>> =
         TableDefinition::new("account_tokens");
+    /// Marketing mails, drafts and sent.
+    pub const MAILINGS: TableDefinition<MailingId, Rec<MailingRec>> =
+        TableDefinition::new("mailings");
     /// Each tenant's details for its invoices.
     pub const BILLING_PROFILES: TableDefinition<TenantId, Rec<BillingProfileRec>> =
         TableDefinition::new("billing_profiles");

@@ -130,6 +130,7 @@ pub fn router(st: Shared) -> Router {
     let timeout = Duration::from_secs(st.config.http.request_timeout_secs);
     api.merge(system::router(doc_json))
         .merge(console::router(st.clone()))
+        .merge(console::unsubscribe_pages::router())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(middleware::from_fn_with_state(

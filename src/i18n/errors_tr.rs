@@ -332,6 +332,14 @@ pub const MESSAGES: &[(&str, &str)] = &[
     ("mail.security", "{field}: starttls, tls ya da none."),
     ("mail.user", "{field}: en fazla 254 karakter."),
     (
+        "marketing.invalid",
+        "{field}: bu alan kabul edilmedi; iletinin konusunu ve gövdesini kontrol edin.",
+    ),
+    (
+        "marketing.sent",
+        "Bu ileti zaten gönderildi; yeniden göndermek için yeni bir ileti yazın.",
+    ),
+    (
         "media.bad_image",
         "Dosya bir resim gibi başlıyor ama çözülemiyor; gerçek bir fotoğraf gönderin.",
     ),

@@ -1034,3 +1034,178 @@ async fn admins_with_telegram_linked_get_alerts_from_the_platform_bot() {
     assert_eq!(world.sent().len(), 1);
     drop(dc);
 }
+
+#[tokio::test]
+async fn news_goes_only_to_owners_who_opted_in_and_one_click_unsubscribes_them() {
+    let Some(py) = python() else { return };
+    let keys = Keys::new();
+    let smtp = Smtp::start(&py, &keys, 0);
+    let app = App::start_with(|c| {
+        configure(c, &keys, smtp.port);
+        c.mail.marketing_per_minute = 6000;
+    })
+    .await;
+    let admin = app.admin().await.access;
+    let (shop, _, ayse) = app
+        .tenant_with_owner(&admin, "Çiçekçi Ayşe", "ayse@example.com")
+        .await;
+    let mut settings = common::settings_body("Çiçekçi Ayşe");
+    settings["language"] = json!("tr");
+    app.put(
+        &format!("/api/v1/tenants/{shop}/settings"),
+        &admin,
+        settings,
+    )
+    .await
+    .expect(200);
+    let (_, _, bob) = app
+        .tenant_with_owner(&admin, "Bob's Bakery", "bob@example.com")
+        .await;
+    let (_, _, _quiet) = app
+        .tenant_with_owner(&admin, "Sessiz", "quiet@example.com")
+        .await;
+    for who in [&ayse, &bob] {
+        app.put(
+            "/api/v1/auth/notices",
+            &who.access,
+            json!({"marketing": true}),
+        )
+        .await
+        .expect(200);
+    }
+    let mut b = crate::console::Browser::new(&app);
+    b.sign_in(ADMIN_EMAIL, common::ADMIN_PASSWORD).await;
+    let csrf = b.get("/console/marketing").await.csrf();
+    let bad = b
+        .post(
+            "/console/marketing",
+            &[
+                ("_csrf", &csrf),
+                ("subject", "x"),
+                ("html", "<script>alert(1)</script>"),
+            ],
+        )
+        .await;
+    assert_eq!(bad.status, 422);
+    let r = b
+        .post(
+            "/console/marketing",
+            &[
+                ("_csrf", &csrf),
+                ("subject", "Kış fırsatı: {tenant.name}"),
+                ("html", "<h1>Yeni plan</h1><p>Merhaba {tenant.name}, <a href=\"https://yard.example/plan\">planlara bakın</a>.</p>"),
+                ("status", "any"),
+                ("language", "any"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, 303, "{}", r.text);
+    let page_url = r.location().to_string();
+    let page = b.get(&page_url).await;
+    assert!(
+        page.text.contains("It would go to 2 owners"),
+        "{}",
+        page.text
+    );
+    let preview = b.get(&format!("{page_url}/preview")).await;
+    assert_eq!(preview.status, 200);
+    assert!(
+        preview
+            .headers
+            .get("content-security-policy")
+            .unwrap()
+            .to_str()
+            .unwrap()
+            .contains("sandbox")
+    );
+    assert!(preview.text.contains("Merhaba"));
+    let sent = b
+        .post(&format!("{page_url}/send"), &[("_csrf", &csrf)])
+        .await;
+    assert_eq!(sent.status, 303, "{}", sent.text);
+    let got = smtp.wait_for(2).await;
+    let to_ayse = got
+        .iter()
+        .find(|m| m["rcpt_tos"] == json!(["ayse@example.com"]))
+        .unwrap();
+    assert!(
+        got.iter()
+            .any(|m| m["rcpt_tos"] == json!(["bob@example.com"]))
+    );
+    let h = &to_ayse["headers"];
+    assert_eq!(h["Subject"], "Kış fırsatı: Çiçekçi Ayşe");
+    assert_eq!(h["List-Unsubscribe-Post"], "List-Unsubscribe=One-Click");
+    assert!(h.get("Auto-Submitted").is_none(), "news is not a notice");
+    let link = h["List-Unsubscribe"]
+        .as_str()
+        .unwrap()
+        .trim_matches(['<', '>'])
+        .to_string();
+    assert!(
+        link.starts_with(&format!("{}/unsubscribe?a=", app.ready.base_url)),
+        "{link}"
+    );
+    let text = text_part(to_ayse, "text/plain");
+    assert!(
+        text.contains("Merhaba Çiçekçi Ayşe") && text.contains(&link),
+        "{text}"
+    );
+    // Sending twice is refused.
+    let again = b
+        .post(&format!("{page_url}/send"), &[("_csrf", &csrf)])
+        .await;
+    assert_eq!(again.status, 409);
+    // A forged or altered link changes nothing.
+    let (a, s) = link.split_once("&s=").unwrap();
+    let mut forged = s.to_string().into_bytes();
+    forged[0] = if forged[0] == b'A' { b'B' } else { b'A' };
+    let forged = format!("{a}&s={}", String::from_utf8(forged).unwrap());
+    let r = app
+        .client
+        .post(&forged)
+        .body("List-Unsubscribe=One-Click")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400);
+    let other = link.replace("?a=", "?a=9");
+    let r = app
+        .client
+        .post(&other)
+        .body("List-Unsubscribe=One-Click")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400);
+    let prefs = app.get("/api/v1/auth/notices", &ayse.access).await;
+    assert_eq!(prefs.expect(200)["marketing"], true);
+    // The GET shows a button and changes nothing (link scanners fetch it).
+    let r = app.client.get(&link).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    let prefs = app.get("/api/v1/auth/notices", &ayse.access).await;
+    assert_eq!(prefs.expect(200)["marketing"], true);
+    // One click, as a mail reader sends it: no session, no CSRF token.
+    let r = app
+        .client
+        .post(&link)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body("List-Unsubscribe=One-Click")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let prefs = app.get("/api/v1/auth/notices", &ayse.access).await;
+    assert_eq!(prefs.expect(200)["marketing"], false);
+    let audit = app.get("/api/v1/audit?limit=50", &admin).await;
+    assert!(audit.text.contains("marketing.opt_out"), "audited");
+    // The page follows the sending.
+    let mut shown = String::new();
+    for _ in 0..100 {
+        shown = b.get(&page_url).await.text;
+        if shown.contains("2 of 2 sent") {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(shown.contains("2 of 2 sent"), "{shown}");
+}

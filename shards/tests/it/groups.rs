@@ -34,7 +34,8 @@ fn refresh_adds_updates_and_marks_gone_but_keeps_choices() {
         SyncOutcome {
             added: 2,
             updated: 0,
-            gone: 0
+            gone: 0,
+            lost: Vec::new(),
         }
     );
 
@@ -63,7 +64,9 @@ fn refresh_adds_updates_and_marks_gone_but_keeps_choices() {
         SyncOutcome {
             added: 1,
             updated: 1,
-            gone: 1
+            gone: 1,
+            // Moda was not used by automation: nobody needs telling.
+            lost: Vec::new(),
         }
     );
 
@@ -90,7 +93,8 @@ fn refresh_adds_updates_and_marks_gone_but_keeps_choices() {
         SyncOutcome {
             added: 1,
             updated: 0,
-            gone: 0
+            gone: 0,
+            lost: Vec::new(),
         }
     );
 
@@ -110,6 +114,13 @@ fn refresh_adds_updates_and_marks_gone_but_keeps_choices() {
         .unwrap()
         .unwrap();
     assert_eq!((g.title.as_str(), g.members), ("Beşiktaş Çarşı", 6));
+
+    // The enabled chat leaves the session's list: it is lost to automation and named.
+    let out = t
+        .shard_write(|s| s.sync_groups(1, &[facts(-300, "Beşiktaş Çarşı", 6)], 600))
+        .unwrap();
+    assert_eq!(out.gone, 1);
+    assert_eq!(out.lost, vec![(ChatId(-100), "Kadıköy Esnafı".to_string())]);
 
     // Another tenant sees none of it.
     assert!(other.shard_read().unwrap().groups().unwrap().is_empty());

@@ -21,11 +21,14 @@ mod live;
 mod log_pages;
 mod login_pages;
 mod mail_pages;
+mod marketing_pages;
+// Outside the console's router (no session, no CSRF token): merged by `http::router`.
 mod recovery_pages;
 pub mod session;
 mod settings_pages;
 mod telegram_html;
 mod tenant_pages;
+pub mod unsubscribe_pages;
 
 use askama::Template;
 use axum::Router;
@@ -169,6 +172,16 @@ pub fn router(st: Shared) -> Router<Shared> {
             get(mail_pages::show).post(mail_pages::save),
         )
         .route("/console/mail/test", post(mail_pages::test))
+        .route(
+            "/console/marketing",
+            get(marketing_pages::show).post(marketing_pages::create),
+        )
+        .route("/console/marketing/{id}", get(marketing_pages::mailing))
+        .route("/console/marketing/{id}/send", post(marketing_pages::send))
+        .route(
+            "/console/marketing/{id}/preview",
+            get(marketing_pages::preview),
+        )
         .route("/console/mail/{id}/resend", post(mail_pages::resend))
         .route("/console/brand.css", get(appliance_pages::brand_css))
         .route("/console/brand/logo", get(appliance_pages::brand_logo))
@@ -379,10 +392,13 @@ async fn headers(req: Request, next: Next) -> Response {
     let app = session::is_app(req.uri().path());
     let mut resp = next.run(req).await;
     let h = resp.headers_mut();
-    h.insert(
-        header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static(if app { APP_CSP } else { CSP }),
-    );
+    // A page with a policy of its own (a mail's preview: nothing runs) keeps it.
+    if !h.contains_key(header::CONTENT_SECURITY_POLICY) {
+        h.insert(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static(if app { APP_CSP } else { CSP }),
+        );
+    }
     h.insert(
         "Cross-Origin-Opener-Policy",
         HeaderValue::from_static("same-origin"),
