@@ -339,6 +339,17 @@ try {
     await contrast(admin, "mail");
     check(await admin.isVisible("text=SMTP server"), "the Mail page shows the server's form");
     await snap(admin, "mail");
+    await admin.click("nav >> text=News");
+    await admin.waitForURL(/\/console\/marketing$/);
+    await labelled(admin, "news");
+    await admin.fill("#mk-subject", "Winter offer for {tenant.name}");
+    await admin.fill("#mk-html", "<h2>Winter offer</h2><p>Hello {tenant.name}: the <b>{plan.name}</b> plan is 20 % off this month.</p><p><a href=\"https://example.com/plans\">See the plans</a></p>");
+    await admin.click("text=Preview");
+    await admin.waitForURL(/\/console\/marketing\/\d+$/);
+    check(await admin.isVisible("text=/It would go to \\d+ owners/"), "the draft says how many it would reach");
+    // The preview is the mail itself, in a frame of its own that runs nothing.
+    await admin.frameLocator("iframe.mail-preview").locator("h2 >> text=Winter offer").waitFor();
+    await snap(admin, "news-preview");
   }
 
   // 7. Turkish, chosen on the account page.

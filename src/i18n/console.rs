@@ -499,6 +499,7 @@ pub const TEXTS: &[(&str, &str, &str)] = &[
     ("recovery.forgot_sent", "If the address has an account, a link is on its way. It works once, for 30 minutes; check your spam folder if it does not come.", "Adresin bir hesabı varsa bağlantı yolda. Bağlantı bir kez ve 30 dakika boyunca çalışır; gelmezse istenmeyen e-posta klasörünüze bakın."),
     ("recovery.forgot_submit", "Mail me a link", "Bana bağlantı gönder"),
     ("recovery.forgot_title", "Reset your password", "Parolanızı sıfırlayın"),
+    ("recovery.password_help", "At least 8 characters, and not a common password.", "En az 8 karakter; yaygın bir parola olmamalı."),
     ("recovery.reset_done", "Your password is changed. Sign in with the new one.", "Parolanız değişti. Yenisiyle giriş yapın."),
     ("recovery.reset_intro", "Every device signed in to your account is signed out when you save.", "Kaydettiğinizde hesabınıza giriş yapmış tüm cihazların oturumu kapanır."),
     ("recovery.reset_submit", "Save the new password", "Yeni parolayı kaydet"),

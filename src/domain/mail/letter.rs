@@ -30,11 +30,13 @@ impl Branding {
             name: e.brand.name.clone(),
             accent: accent.hex(),
             ink: accent.ink().hex(),
-            logo_url: e
-                .brand
-                .logo
-                .as_ref()
-                .map(|l| format!("{}/console/brand/logo?v={}", e.base_url, l.etag)),
+            logo_url: e.brand.logo.as_ref().map(|l| {
+                format!(
+                    "{}/console/brand/logo?v={}",
+                    e.base_url,
+                    l.etag.trim_matches('"')
+                )
+            }),
             base_url: e.base_url.clone(),
         }
     }
