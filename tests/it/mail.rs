@@ -1209,3 +1209,76 @@ async fn news_goes_only_to_owners_who_opted_in_and_one_click_unsubscribes_them()
     }
     assert!(shown.contains("2 of 2 sent"), "{shown}");
 }
+
+#[tokio::test]
+async fn a_cancelled_tenant_hears_of_it_and_of_its_data_deletion_in_turkish() {
+    let Some(py) = python() else { return };
+    let keys = Keys::new();
+    let smtp = Smtp::start(&py, &keys, 0);
+    let app = App::start_with(|c| configure(c, &keys, smtp.port)).await;
+    let admin = app.admin().await.access;
+    let plan = crate::billing::priced_plan(&app, &admin).await;
+    let (tenant, _, owner) = app
+        .tenant_with_owner(&admin, "Fırın", "owner@example.com")
+        .await;
+    let mut settings = common::settings_body("Fırın");
+    settings["language"] = json!("tr");
+    app.put(
+        &format!("/api/v1/tenants/{tenant}/settings"),
+        &admin,
+        settings,
+    )
+    .await
+    .expect(200);
+    let sub = format!("/api/v1/tenants/{tenant}/subscription");
+    app.post(
+        &format!("{sub}/trial"),
+        &owner.access,
+        json!({"plan_id": plan}),
+    )
+    .await
+    .expect(201);
+    app.post(&format!("{sub}/cancel"), &owner.access, json!({}))
+        .await
+        .expect(200);
+    const DAY: i64 = 86_400;
+    let pass = || async {
+        let admin = app.admin().await.access;
+        app.post("/api/v1/billing/renewals", &admin, json!({}))
+            .await
+            .expect(200);
+    };
+    // A cancelled trial gets no "trial ending" reminder; its end cancels it.
+    app.clock.advance(4 * DAY + 3600);
+    pass().await;
+    app.clock.advance(3 * DAY);
+    pass().await;
+    let m = smtp.wait_for(1).await[0].clone();
+    assert_eq!(m["headers"]["Subject"], "Fırın iptal edildi");
+    assert_eq!(m["headers"]["Content-Language"], "tr");
+    let text = text_part(&m, "text/plain");
+    assert!(
+        text.contains("Verileriniz") && text.contains("kalıcı olarak silinir"),
+        "{text}"
+    );
+    // Three days before the data goes (retention: 30 days), a warning; then the deletion.
+    app.clock.advance(27 * DAY + 3600);
+    pass().await;
+    let w = smtp.wait_for(2).await[1].clone();
+    assert!(
+        w["headers"]["Subject"]
+            .as_str()
+            .unwrap()
+            .starts_with("Fırın verileri "),
+        "{w}"
+    );
+    assert!(
+        w["headers"]["Subject"]
+            .as_str()
+            .unwrap()
+            .ends_with(" tarihinde silinecek")
+    );
+    pass().await;
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert_eq!(smtp.received().len(), 2, "each once");
+}
