@@ -139,26 +139,32 @@ pub struct Smtp {
 impl Smtp {
     /// Starts the server (on `port`, or one it picks) with STARTTLS, AUTH and DKIM checks.
     pub fn start(py: &Path, keys: &Keys, port: u16) -> Smtp {
-        Self::start_in(py, keys, port, tempfile::tempdir().unwrap())
+        Self::spawn(py, Some(keys), port)
     }
 
-    fn start_in(py: &Path, keys: &Keys, port: u16, out: tempfile::TempDir) -> Smtp {
+    /// Starts a plain server: no TLS, no AUTH (a relay on the machine).
+    pub fn start_plain(py: &Path) -> Smtp {
+        Self::spawn(py, None, 0)
+    }
+
+    fn spawn(py: &Path, keys: Option<&Keys>, port: u16) -> Smtp {
+        let out = tempfile::tempdir().unwrap();
         let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/smtp/server.py");
-        let mut child = Command::new(py)
-            .arg(script)
+        let mut cmd = Command::new(py);
+        cmd.arg(script)
             .arg("--out")
             .arg(out.path())
-            .args(["--port", &port.to_string()])
-            .arg("--tls-cert")
-            .arg(keys.path("cert.pem"))
-            .arg("--tls-key")
-            .arg(keys.path("key.pem"))
-            .args(["--auth", &format!("{USER}:{SMTP_PASSWORD}")])
-            .arg("--dkim-key-file")
-            .arg(keys.path("dkim.txt"))
-            .stdout(Stdio::piped())
-            .spawn()
-            .unwrap();
+            .args(["--port", &port.to_string()]);
+        if let Some(keys) = keys {
+            cmd.arg("--tls-cert")
+                .arg(keys.path("cert.pem"))
+                .arg("--tls-key")
+                .arg(keys.path("key.pem"))
+                .args(["--auth", &format!("{USER}:{SMTP_PASSWORD}")])
+                .arg("--dkim-key-file")
+                .arg(keys.path("dkim.txt"));
+        }
+        let mut child = cmd.stdout(Stdio::piped()).spawn().unwrap();
         let mut line = String::new();
         use std::io::BufRead;
         std::io::BufReader::new(child.stdout.take().unwrap())
@@ -236,6 +242,15 @@ fn token_in(text: &str, name: &str) -> String {
         .chars()
         .take_while(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_')
         .collect()
+}
+
+/// Queues a test mail to `to` as an admin; its outbox id.
+async fn queue_test_mail(app: &App, admin: &str, to: &str) -> u64 {
+    app.post("/api/v1/mail/test", admin, json!({"to": to}))
+        .await
+        .expect(202)["mail_id"]
+        .as_u64()
+        .unwrap()
 }
 
 /// Waits until the outbox row `id` is no longer queued with no attempt made, and returns it.
@@ -503,26 +518,8 @@ async fn a_4xx_is_retried_with_a_pause_and_a_5xx_fails_with_the_servers_answer()
     let smtp = Smtp::start(&py, &keys, 0);
     let app = App::start_with(|c| configure(c, &keys, smtp.port)).await;
     let admin = app.admin().await.access;
-    let temp = app
-        .post(
-            "/api/v1/mail/test",
-            &admin,
-            json!({"to": "temp1-ali@example.com"}),
-        )
-        .await
-        .expect(202)["mail_id"]
-        .as_u64()
-        .unwrap();
-    let perm = app
-        .post(
-            "/api/v1/mail/test",
-            &admin,
-            json!({"to": "perm-veli@example.com"}),
-        )
-        .await
-        .expect(202)["mail_id"]
-        .as_u64()
-        .unwrap();
+    let temp = queue_test_mail(&app, &admin, "temp1-ali@example.com").await;
+    let perm = queue_test_mail(&app, &admin, "perm-veli@example.com").await;
     let failed = outbox_row(&app, &admin, perm, "failed").await;
     assert!(
         failed["error"].as_str().unwrap().contains("550"),
@@ -562,16 +559,7 @@ async fn mail_waits_while_the_server_is_down_and_goes_when_it_is_back() {
         .port();
     let app = App::start_with(|c| configure(c, &keys, port)).await;
     let admin = app.admin().await.access;
-    let id = app
-        .post(
-            "/api/v1/mail/test",
-            &admin,
-            json!({"to": "ayse@example.com"}),
-        )
-        .await
-        .expect(202)["mail_id"]
-        .as_u64()
-        .unwrap();
+    let id = queue_test_mail(&app, &admin, "ayse@example.com").await;
     let waiting = outbox_row(&app, &admin, id, "queued").await;
     assert!(waiting["error"].is_string(), "{waiting}");
     let smtp = Smtp::start(&py, &keys, port);
@@ -669,21 +657,8 @@ async fn the_console_sets_the_server_sends_a_test_mail_and_shows_the_outbox() {
     let Some(py) = python() else { return };
     // The console cannot name a private CA, so the relay here is plain SMTP on loopback
     // (`none`); STARTTLS is covered by the configuration's tests above.
-    let plain = tempfile::tempdir().unwrap();
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/smtp/server.py");
-    let mut child = Command::new(&py)
-        .arg(script)
-        .arg("--out")
-        .arg(plain.path())
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    use std::io::BufRead;
-    std::io::BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let port = line.trim().to_string();
+    let smtp = Smtp::start_plain(&py);
+    let port = smtp.port.to_string();
     let app = App::start().await;
     let mut b = crate::console::Browser::new(&app);
     b.sign_in(ADMIN_EMAIL, common::ADMIN_PASSWORD).await;
@@ -728,20 +703,9 @@ async fn the_console_sets_the_server_sends_a_test_mail_and_shows_the_outbox() {
         )
         .await;
     assert_eq!(sent.status, 303, "{}", sent.text);
-    let mut got = Vec::new();
-    for _ in 0..600 {
-        got = std::fs::read_dir(plain.path())
-            .unwrap()
-            .filter_map(|e| e.ok())
-            .filter(|e| e.path().extension().is_some_and(|x| x == "json"))
-            .collect();
-        if !got.is_empty() {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    let m: Value = serde_json::from_slice(&std::fs::read(got[0].path()).unwrap()).unwrap();
+    let m = smtp.wait_for(1).await[0].clone();
     assert_eq!(m["headers"]["From"], "Fırın Bildirim <bildirim@yard.test>");
+    assert_eq!(m["tls"], false, "`none` is plain");
     let mut shown = String::new();
     for _ in 0..100 {
         shown = b.get("/console/mail").await.text;
@@ -756,8 +720,6 @@ async fn the_console_sets_the_server_sends_a_test_mail_and_shows_the_outbox() {
     );
     // The password field never shows what is stored.
     assert!(!shown.contains("posta-kutusu"));
-    let _ = child.kill();
-    let _ = child.wait();
 }
 
 #[tokio::test]
