@@ -339,7 +339,7 @@ async fn start_trial(
 
 /// Stop renewing: the subscription ends with its period (or its trial).
 #[utoipa::path(post, path = "/api/v1/tenants/{id}/subscription/cancel", tag = "billing", params(("id" = u64, Path, description = "Tenant id")),
-    responses((status = 200, body = SubscriptionOut), (status = 403, body = ErrorEnvelope), (status = 404, body = ErrorEnvelope), (status = 409, body = ErrorEnvelope, description = "Not a trial or an active subscription (`billing.state`)")),
+    responses((status = 200, body = SubscriptionOut), (status = 403, body = ErrorEnvelope), (status = 404, body = ErrorEnvelope), (status = 409, body = ErrorEnvelope, description = "No subscription yet (`billing.no_subscription`), or not a trial or an active subscription (`billing.state`)")),
     security(("bearer" = [])))]
 async fn cancel(State(st): State<Shared>, t: TenantCtx) -> AppResult<Json<SubscriptionOut>> {
     let now = st.now();
@@ -351,7 +351,7 @@ async fn cancel(State(st): State<Shared>, t: TenantCtx) -> AppResult<Json<Subscr
 
 /// Take a cancellation back before the period ends.
 #[utoipa::path(post, path = "/api/v1/tenants/{id}/subscription/resume", tag = "billing", params(("id" = u64, Path, description = "Tenant id")),
-    responses((status = 200, body = SubscriptionOut), (status = 403, body = ErrorEnvelope), (status = 404, body = ErrorEnvelope), (status = 409, body = ErrorEnvelope, description = "Not set to end (`billing.state`)")),
+    responses((status = 200, body = SubscriptionOut), (status = 403, body = ErrorEnvelope), (status = 404, body = ErrorEnvelope), (status = 409, body = ErrorEnvelope, description = "No subscription yet (`billing.no_subscription`), or not set to end (`billing.state`)")),
     security(("bearer" = [])))]
 async fn resume(State(st): State<Shared>, t: TenantCtx) -> AppResult<Json<SubscriptionOut>> {
     let now = st.now();
@@ -389,8 +389,8 @@ pub struct PlanChangeOut {
 /// period credited, and takes effect when paid.
 #[utoipa::path(post, path = "/api/v1/tenants/{id}/subscription/plan", tag = "billing", params(("id" = u64, Path, description = "Tenant id")),
     request_body = TrialIn,
-    responses((status = 200, body = PlanChangeOut), (status = 403, body = ErrorEnvelope), (status = 404, body = ErrorEnvelope, description = "No subscription, or no such offered plan"),
-              (status = 409, body = ErrorEnvelope, description = "Not a trial or an active subscription, or already on that plan (`billing.state`)")),
+    responses((status = 200, body = PlanChangeOut), (status = 403, body = ErrorEnvelope), (status = 404, body = ErrorEnvelope, description = "No such offered plan"),
+              (status = 409, body = ErrorEnvelope, description = "No subscription yet (`billing.no_subscription`), not a trial or an active subscription, or already on that plan (`billing.state`)")),
     security(("bearer" = [])))]
 async fn change_plan(
     State(st): State<Shared>,

@@ -109,6 +109,10 @@ pub const MESSAGES: &[(&str, &str)] = &[
         "Bu ödemeyi yapan Telegram kullanıcısı bilinmiyor; iadeyi Telegram'dan yapın.",
     ),
     (
+        "billing.no_subscription",
+        "Kiracının henüz bir aboneliği yok: önce deneme süresini başlatın ya da bir plan için ödeme yapın.",
+    ),
+    (
         "billing.no_trial",
         "Bu paketin ücretsiz denemesi yok; başlatmak için ödeme yapın.",
     ),

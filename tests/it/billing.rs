@@ -103,6 +103,17 @@ async fn a_trial_lapses_on_time_and_a_transfer_brings_the_tenant_back() {
     let sub = format!("/api/v1/tenants/{tenant}/subscription");
     let none = app.get(&sub, &owner.access).await.expect(200).clone();
     assert_eq!(none["subscription"], json!(null));
+    // Nothing to cancel or change yet: the tenant is there, its subscription is not.
+    app.post(&format!("{sub}/cancel"), &owner.access, json!({}))
+        .await
+        .expect_err(409, "billing.no_subscription");
+    app.post(
+        &format!("{sub}/plan"),
+        &owner.access,
+        json!({"plan_id": plan}),
+    )
+    .await
+    .expect_err(409, "billing.no_subscription");
 
     // The owner starts the trial; the tenant is on the plan from then on.
     let s = app
@@ -575,10 +586,10 @@ async fn plans_change_at_once_in_a_trial_at_the_period_end_downward_and_after_pa
         .await;
     let sub = format!("/api/v1/tenants/{tenant}/subscription");
     let change = |plan: u64| json!({"plan_id": plan});
-    // No subscription yet: nothing to change.
+    // No subscription yet: nothing to change (the tenant is there: a conflict, not a 404).
     app.post(&format!("{sub}/plan"), &owner.access, change(big))
         .await
-        .expect_err(404, "resource.not_found");
+        .expect_err(409, "billing.no_subscription");
     app.post(&format!("{sub}/trial"), &owner.access, change(esnaf))
         .await
         .expect(201);

@@ -214,6 +214,15 @@ pub fn start_trial(
     })
 }
 
+/// A change asked of a tenant that has no subscription: it exists, its subscription does not
+/// yet (a 409, not a 404: the tenant is there).
+fn no_subscription() -> AppError {
+    AppError::Conflict {
+        code: "billing.no_subscription",
+        message: "the tenant has no subscription yet: start a trial or pay for a plan first".into(),
+    }
+}
+
 fn change(
     scope: &TenantScope,
     now: i64,
@@ -223,9 +232,7 @@ fn change(
     let actor = scope.actor();
     let id = scope.tenant_id();
     scope.catalog_write(|c| {
-        let mut s = c
-            .subscription()?
-            .ok_or(AppError::NotFound("subscription"))?;
+        let mut s = c.subscription()?.ok_or_else(no_subscription)?;
         f(&mut s).map_err(|m| AppError::Conflict {
             code: "billing.state",
             message: m.into(),
@@ -320,9 +327,7 @@ pub fn change_plan(
     let actor = scope.actor();
     let id = scope.tenant_id();
     let c = scope.catalog_read()?;
-    let s = c
-        .subscription()?
-        .ok_or(AppError::NotFound("subscription"))?;
+    let s = c.subscription()?.ok_or_else(no_subscription)?;
     let target = c.plan(plan)?.ok_or(AppError::NotFound("plan"))?;
     let price = c
         .plan_price(plan)?
@@ -355,9 +360,7 @@ pub fn change_plan(
         return Ok(PlanChange::PaymentRequired { credit, charge });
     };
     scope.catalog_write(|c| -> AppResult<()> {
-        let mut s = c
-            .subscription()?
-            .ok_or(AppError::NotFound("subscription"))?;
+        let mut s = c.subscription()?.ok_or_else(no_subscription)?;
         let action = match change {
             PlanChange::Switched => {
                 s.plan = plan;
