@@ -7,11 +7,11 @@ use std::collections::BTreeMap;
 
 use botyard_shards::ids::{AccountId, MailingId, OutboxId, PlanId};
 use botyard_shards::records::{
-    AuditRec, Language, MailRec, MailStateRec, MailingFilterRec, MailingRec, Role, TenantStatus,
+    AuditRec, Language, MailingFilterRec, MailingRec, Role, TenantStatus,
 };
 
 use super::letter::{Letter, pick, render};
-use super::notices::{MailCtx, language_of};
+use super::notices::{MailCtx, language_of, queued};
 use crate::error::{AppError, AppResult};
 use crate::state::{Shared, blocking};
 
@@ -308,23 +308,16 @@ pub async fn send(st: &Shared, actor: AccountId, id: MailingId) -> AppResult<u32
             let unsubscribe = st2.unsubscribe_key.url(&ctx.brand.base_url, r.account);
             let rendered = render(&letter(&m, r, &unsubscribe), &ctx.brand, r.language)?;
             let at = ctx.now + (i as i64) * 60 / per_minute;
-            rows.push(MailRec {
-                kind: format!("marketing.{}", id.0),
-                to: r.email.clone(),
-                tenant: None,
-                language: r.language,
-                subject: rendered.subject,
-                text: rendered.text,
-                html: rendered.html,
-                invoice: None,
-                message_id: String::new(),
-                state: MailStateRec::Queued,
-                attempts: 0,
-                next_at: at,
-                created_at: at,
-                last_error: None,
-                unsubscribe: Some(unsubscribe),
-            });
+            let mut row = queued(
+                format!("marketing.{}", id.0),
+                &r.email,
+                None,
+                r.language,
+                rendered,
+                at,
+            );
+            row.unsubscribe = Some(unsubscribe);
+            rows.push(row);
         }
         store.catalog_write(|c| -> AppResult<u32> {
             let mut m = c.mailing(id)?.ok_or(AppError::NotFound("mailing"))?;

@@ -640,23 +640,7 @@ impl MailCtx {
     ) -> AppResult<MailRec> {
         let letter = notice.letter(lang, &self.brand.base_url, &self.brand.name);
         let r = render(&letter, &self.brand, lang)?;
-        Ok(MailRec {
-            kind: notice.kind().into(),
-            to: to.into(),
-            tenant,
-            language: lang,
-            subject: r.subject,
-            text: r.text,
-            html: r.html,
-            invoice: None,
-            message_id: String::new(),
-            state: MailStateRec::Queued,
-            attempts: 0,
-            next_at: self.now,
-            created_at: self.now,
-            last_error: None,
-            unsubscribe: None,
-        })
+        Ok(queued(notice.kind().into(), to, tenant, lang, r, self.now))
     }
 
     /// A Telegram row to an account: the subject and the text part.
@@ -839,11 +823,23 @@ pub fn digest_row(
         ..Letter::default()
     };
     let r = render(&letter, &ctx.brand, lang)?;
-    Ok(MailRec {
-        kind: "digest".into(),
+    Ok(queued("digest".into(), to, None, lang, r, ctx.now))
+}
+
+/// A laid-out mail as a new outbox row, first tried at `at`.
+pub fn queued(
+    kind: String,
+    to: &str,
+    tenant: Option<TenantId>,
+    language: Language,
+    r: super::letter::Rendered,
+    at: i64,
+) -> MailRec {
+    MailRec {
+        kind,
         to: to.into(),
-        tenant: None,
-        language: lang,
+        tenant,
+        language,
         subject: r.subject,
         text: r.text,
         html: r.html,
@@ -851,11 +847,11 @@ pub fn digest_row(
         message_id: String::new(),
         state: MailStateRec::Queued,
         attempts: 0,
-        next_at: ctx.now,
-        created_at: ctx.now,
+        next_at: at,
+        created_at: at,
         last_error: None,
         unsubscribe: None,
-    })
+    }
 }
 
 #[cfg(test)]
