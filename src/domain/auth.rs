@@ -367,6 +367,33 @@ pub async fn change_password(
 
 /// Changes the caller's password, ends all of its logins and signs it in again with
 /// `sign_in`, in one transaction.
+/// The account, once `password` is its current one (a change of password or address asks
+/// for it); `auth.wrong_password` on `field` otherwise.
+pub async fn check_current_password(
+    st: &Shared,
+    account: AccountId,
+    password: Secret,
+    field: &str,
+) -> AppResult<botyard_shards::records::AccountRec> {
+    let rec = st
+        .store
+        .catalog_read()?
+        .account(account)?
+        .ok_or(AppError::NotFound("account"))?;
+    if !st
+        .hashes
+        .verify(password, Some(rec.password_hash.clone()))
+        .await?
+    {
+        return Err(AppError::Invalid {
+            code: "auth.wrong_password",
+            field: field.into(),
+            message: "current password is wrong".into(),
+        });
+    }
+    Ok(rec)
+}
+
 pub async fn change_password_then<T: Send + 'static>(
     st: &Shared,
     caller: &Caller,
@@ -385,22 +412,7 @@ pub async fn change_password_then<T: Send + 'static>(
         message: "only an account can change its password",
     })?;
     check_policy("new_password", new.expose())?;
-    let rec = st
-        .store
-        .catalog_read()?
-        .account(account)?
-        .ok_or(AppError::NotFound("account"))?;
-    if !st
-        .hashes
-        .verify(current, Some(rec.password_hash.clone()))
-        .await?
-    {
-        return Err(AppError::Invalid {
-            code: "auth.wrong_password",
-            field: "current_password".into(),
-            message: "current password is wrong".into(),
-        });
-    }
+    let rec = check_current_password(st, account, current, "current_password").await?;
     let hash = st.hashes.hash(new).await?;
     let now = st.now();
     let st2 = st.clone();

@@ -244,6 +244,19 @@ fn token_in(text: &str, name: &str) -> String {
         .collect()
 }
 
+/// Makes the tenant's own language Turkish (what its people read unless they chose).
+async fn in_turkish(app: &App, admin: &str, tenant: u64, name: &str) {
+    let mut settings = common::settings_body(name);
+    settings["language"] = json!("tr");
+    app.put(
+        &format!("/api/v1/tenants/{tenant}/settings"),
+        admin,
+        settings,
+    )
+    .await
+    .expect(200);
+}
+
 /// Queues a test mail to `to` as an admin; its outbox id.
 async fn queue_test_mail(app: &App, admin: &str, to: &str) -> u64 {
     app.post("/api/v1/mail/test", admin, json!({"to": to}))
@@ -345,15 +358,7 @@ async fn an_invitation_goes_in_the_tenants_language_with_its_link() {
     let app = App::start_with(|c| configure(c, &keys, smtp.port)).await;
     let admin = app.admin().await.access;
     let tenant = app.create_tenant(&admin, "Çiçekçi Ayşe").await;
-    let mut settings = common::settings_body("Çiçekçi Ayşe");
-    settings["language"] = json!("tr");
-    app.put(
-        &format!("/api/v1/tenants/{tenant}/settings"),
-        &admin,
-        settings,
-    )
-    .await
-    .expect(200);
+    in_turkish(&app, &admin, tenant, "Çiçekçi Ayşe").await;
     let r = app
         .post(
             &format!("/api/v1/tenants/{tenant}/invitations"),
@@ -1012,15 +1017,7 @@ async fn news_goes_only_to_owners_who_opted_in_and_one_click_unsubscribes_them()
     let (shop, _, ayse) = app
         .tenant_with_owner(&admin, "Çiçekçi Ayşe", "ayse@example.com")
         .await;
-    let mut settings = common::settings_body("Çiçekçi Ayşe");
-    settings["language"] = json!("tr");
-    app.put(
-        &format!("/api/v1/tenants/{shop}/settings"),
-        &admin,
-        settings,
-    )
-    .await
-    .expect(200);
+    in_turkish(&app, &admin, shop, "Çiçekçi Ayşe").await;
     let (_, _, bob) = app
         .tenant_with_owner(&admin, "Bob's Bakery", "bob@example.com")
         .await;
@@ -1184,15 +1181,7 @@ async fn a_cancelled_tenant_hears_of_it_and_of_its_data_deletion_in_turkish() {
     let (tenant, _, owner) = app
         .tenant_with_owner(&admin, "Fırın", "owner@example.com")
         .await;
-    let mut settings = common::settings_body("Fırın");
-    settings["language"] = json!("tr");
-    app.put(
-        &format!("/api/v1/tenants/{tenant}/settings"),
-        &admin,
-        settings,
-    )
-    .await
-    .expect(200);
+    in_turkish(&app, &admin, tenant, "Fırın").await;
     let sub = format!("/api/v1/tenants/{tenant}/subscription");
     app.post(
         &format!("{sub}/trial"),

@@ -130,22 +130,8 @@ pub async fn request_email_change(
     password: Secret,
 ) -> AppResult<()> {
     let new_email = crate::domain::auth::normalize_email("email", new_email)?;
-    let rec = st
-        .store
-        .catalog_read()?
-        .account(account)?
-        .ok_or(AppError::NotFound("account"))?;
-    if !st
-        .hashes
-        .verify(password, Some(rec.password_hash.clone()))
-        .await?
-    {
-        return Err(AppError::Invalid {
-            code: "auth.wrong_password",
-            field: "password".into(),
-            message: "current password is wrong".into(),
-        });
-    }
+    let rec =
+        crate::domain::auth::check_current_password(st, account, password, "password").await?;
     if new_email == rec.email {
         return Err(AppError::invalid(
             "email",
