@@ -70,6 +70,7 @@ pub struct Config {
     pub http: HttpSection,
     pub billing: BillingSection,
     pub mail: MailSection,
+    pub backup: BackupSection,
     pub workers: WorkersSection,
     pub delivery: DeliverySection,
     pub stats: StatsSection,
@@ -344,6 +345,37 @@ impl Default for MailSection {
     }
 }
 
+/// Online backups: where they go, when the scheduled one runs, and how many are kept.
+#[derive(Clone, Debug)]
+pub struct BackupSection {
+    /// Unset: `<data>/backups`. Better on another disk.
+    pub dir: Option<PathBuf>,
+    /// The daily backup's time of day in UTC, minutes after midnight; unset: no schedule.
+    pub at_minute: Option<u16>,
+    /// Backups kept in `dir`: the newest of each of the last `keep_daily` days and of each of
+    /// the last `keep_weekly` ISO weeks.
+    pub keep_daily: u32,
+    pub keep_weekly: u32,
+}
+
+impl Default for BackupSection {
+    fn default() -> Self {
+        BackupSection {
+            dir: None,
+            at_minute: None,
+            keep_daily: 7,
+            keep_weekly: 4,
+        }
+    }
+}
+
+/// `HH:MM` (24 hours) as minutes after midnight.
+pub fn parse_time_of_day(v: &str) -> Option<u16> {
+    let (h, m) = v.trim().split_once(':')?;
+    let (h, m): (u16, u16) = (h.parse().ok()?, m.parse().ok()?);
+    (h < 24 && m < 60 && v.trim().len() == 5).then_some(h * 60 + m)
+}
+
 #[derive(Clone, Debug)]
 pub struct HttpSection {
     pub body_limit_kb: usize,
@@ -395,6 +427,7 @@ impl Default for Config {
                 retention_days: 30,
             },
             mail: MailSection::default(),
+            backup: BackupSection::default(),
             workers: WorkersSection::default(),
             delivery: DeliverySection::default(),
             stats: StatsSection::default(),
@@ -406,6 +439,13 @@ impl Default for Config {
 }
 
 impl Config {
+    pub fn backup_dir(&self) -> PathBuf {
+        self.backup
+            .dir
+            .clone()
+            .unwrap_or_else(|| self.data_dir.join("backups"))
+    }
+
     pub fn master_key_path(&self) -> PathBuf {
         self.security
             .master_key_file
@@ -473,6 +513,12 @@ impl Config {
         }
         if !(1..=10_000).contains(&self.mail.marketing_per_minute) {
             return bad("mail.marketing_per_minute", "must be between 1 and 10000");
+        }
+        if self.backup.keep_daily > 366 || self.backup.keep_weekly > 520 {
+            return bad(
+                "backup.keep_daily",
+                "keep at most 366 daily and 520 weekly backups",
+            );
         }
         if !(1..=720).contains(&self.mail.retry_hours) {
             return bad("mail.retry_hours", "must be between 1 and 720");
@@ -829,6 +875,23 @@ pub static KEYS: &[KeyDef] = &[
     key!("mail.marketing_per_minute", "BOTYARD_MAIL_MARKETING_PER_MINUTE", Int, false,
         "Marketing mails sent per minute at most: a campaign's copies are spread out at this pace.",
         get: |c| Some(c.mail.marketing_per_minute.to_string()), set: |c, v| c.mail.marketing_per_minute = parse(v)?),
+    key!("backup.dir", "BOTYARD_BACKUP_DIR", Str, false,
+        "Folder for backups (scheduled ones and `botyard backup create`). Default: <data>/backups; another disk is better.",
+        get: |c| c.backup.dir.as_ref().map(|p| p.display().to_string()),
+        set: |c, v| c.backup.dir = opt(v).map(PathBuf::from)),
+    key!("backup.at", "BOTYARD_BACKUP_AT", Str, false,
+    "Time of day (HH:MM, UTC) of the daily backup while the server runs; empty: no scheduled backup.",
+    get: |c| c.backup.at_minute.map(|m| format!("{:02}:{:02}", m / 60, m % 60)),
+    set: |c, v| c.backup.at_minute = match opt(v) {
+        None => None,
+        Some(t) => Some(parse_time_of_day(&t).ok_or_else(|| format!("`{t}` is not a time of day as HH:MM"))?),
+    }),
+    key!("backup.keep_daily", "BOTYARD_BACKUP_KEEP_DAILY", Int, false,
+        "Daily backups kept in backup.dir (the newest of each day); older ones are removed after each backup. 0 with keep_weekly 0 keeps everything.",
+        get: |c| Some(c.backup.keep_daily.to_string()), set: |c, v| c.backup.keep_daily = parse(v)?),
+    key!("backup.keep_weekly", "BOTYARD_BACKUP_KEEP_WEEKLY", Int, false,
+        "Weekly backups kept besides the daily ones (the newest of each ISO week).",
+        get: |c| Some(c.backup.keep_weekly.to_string()), set: |c, v| c.backup.keep_weekly = parse(v)?),
     key!("http.body_limit_kb", "BOTYARD_HTTP_BODY_LIMIT_KB", Int, false,
         "Largest request body, in KiB.",
         get: |c| Some(c.http.body_limit_kb.to_string()), set: |c, v| c.http.body_limit_kb = parse(v)?),

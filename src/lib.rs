@@ -2,6 +2,7 @@
 //!
 //! The library entry point is [`run`]: the binary calls it, and so do the tests (on port 0).
 
+pub mod admin_socket;
 pub mod clock;
 pub mod config;
 pub mod domain;
@@ -187,6 +188,7 @@ pub async fn run_with(
         web_links: telegram_link::LinkCodes::default(),
         ready: AtomicBool::new(false),
         mail_wake: Arc::new(tokio::sync::Notify::new()),
+        backups: Default::default(),
         overview: Default::default(),
         store: store.clone(),
         keyring,

@@ -266,6 +266,8 @@ pub struct Background {
     renewals: (oneshot::Sender<()>, tokio::task::JoinHandle<()>),
     reconciliations: (oneshot::Sender<()>, tokio::task::JoinHandle<()>),
     mail: (oneshot::Sender<()>, tokio::task::JoinHandle<()>),
+    backups: (oneshot::Sender<()>, tokio::task::JoinHandle<()>),
+    admin_socket: Option<(oneshot::Sender<()>, tokio::task::JoinHandle<()>)>,
     supervisor: Arc<Supervisor>,
     ingest: Ingest,
     store: Arc<Store>,
@@ -305,6 +307,23 @@ impl Background {
             Duration::from_secs(60),
             renew_stop_rx,
         ));
+        let (backup_stop, backup_stop_rx) = oneshot::channel::<()>();
+        let backup_task = tokio::spawn(crate::domain::backup::schedule::daily(
+            Arc::downgrade(st),
+            Duration::from_secs(30),
+            backup_stop_rx,
+        ));
+        let admin_socket = match crate::admin_socket::bind(&st.config.data_dir) {
+            Ok(l) => {
+                let (stop, stop_rx) = oneshot::channel::<()>();
+                let task = tokio::spawn(crate::admin_socket::serve(st.clone(), l, stop_rx));
+                Some((stop, task))
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "no admin socket: `botyard backup create` and friends cannot reach this server");
+                None
+            }
+        };
         let (recon_stop, recon_stop_rx) = oneshot::channel::<()>();
         let recon_task = tokio::spawn(crate::domain::billing::stars::reconciliations(
             Arc::downgrade(st),
@@ -325,6 +344,8 @@ impl Background {
             pruner: (prune_stop, prune_task),
             disk: (disk_stop, disk_task),
             renewals: (renew_stop, renew_task),
+            backups: (backup_stop, backup_task),
+            admin_socket,
             supervisor: st.supervisor.clone(),
             ingest,
             store: st.store.clone(),
@@ -343,6 +364,12 @@ impl Background {
         let _ = self.disk.1.await;
         let _ = self.renewals.0.send(());
         let _ = self.renewals.1.await;
+        let _ = self.backups.0.send(());
+        let _ = self.backups.1.await;
+        if let Some((stop, task)) = self.admin_socket {
+            let _ = stop.send(());
+            let _ = task.await;
+        }
         let _ = self.reconciliations.0.send(());
         let _ = self.reconciliations.1.await;
         // Mails being sent are marked before the store closes; the platform bot's Telegram

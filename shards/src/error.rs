@@ -73,6 +73,22 @@ pub enum StoreError {
     Codec(#[from] CodecError),
     #[error("database: {0}")]
     Db(#[from] redb::Error),
+    #[error("the file holds a table this binary does not know: {0}")]
+    UnknownTable(String),
+    #[error("the file fails redb's integrity check")]
+    Damaged,
+}
+
+impl StoreError {
+    /// The disk (or the user's quota) is full: the operation can succeed once space is freed.
+    pub fn is_disk_full(&self) -> bool {
+        let io = match self {
+            StoreError::Db(redb::Error::Io(e)) => e,
+            _ => return false,
+        };
+        io.kind() == std::io::ErrorKind::StorageFull
+            || io.kind() == std::io::ErrorKind::QuotaExceeded
+    }
 }
 
 macro_rules! from_redb {

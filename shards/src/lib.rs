@@ -17,6 +17,7 @@ mod shard;
 mod shard_campaigns;
 mod shard_stats;
 mod shard_templates;
+pub mod snapshot;
 mod store;
 pub mod tables;
 mod tx;

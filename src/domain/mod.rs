@@ -6,6 +6,7 @@
 pub mod alerts;
 pub mod appliance;
 pub mod auth;
+pub mod backup;
 pub mod billing;
 pub mod browser_sessions;
 pub mod campaigns;

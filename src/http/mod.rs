@@ -2,6 +2,7 @@
 
 pub mod audit_routes;
 pub mod auth_routes;
+pub mod backup_routes;
 pub mod billing_admin_routes;
 pub mod billing_routes;
 pub mod campaign_routes;
@@ -96,6 +97,7 @@ fn api_router() -> OpenApiRouter<Shared> {
         .merge(billing_routes::router())
         .merge(billing_admin_routes::router())
         .merge(mail_routes::router())
+        .merge(backup_routes::router())
         .merge(worker_routes::router())
         .merge(group_routes::router())
         .merge(audit_routes::router())

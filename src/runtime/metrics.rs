@@ -101,6 +101,8 @@ pub struct Metrics {
     pub campaign_runs: Family<StatusLabels, Counter>,
     /// Outbox attempts by how they ended: sent, deferred (retried later), failed.
     pub mails: Family<StatusLabels, Counter>,
+    /// Backups by how they ended (ok, failed).
+    pub backups: Family<StatusLabels, Counter>,
     /// One scrape at a time: a scrape clears and refills the families it observes.
     scrape: std::sync::Mutex<()>,
 }
@@ -132,6 +134,12 @@ impl Metrics {
         let campaign_timers = Gauge::default();
         let campaign_runs = Family::<StatusLabels, Counter>::default();
         let mails = Family::<StatusLabels, Counter>::default();
+        let backups = Family::<StatusLabels, Counter>::default();
+        registry.register(
+            "backups",
+            "Backups since the server started, by how they ended (ok, failed)",
+            backups.clone(),
+        );
         registry.register(
             "mails",
             "Outbox attempts since the server started, by how they ended (sent, deferred, failed)",
@@ -230,8 +238,14 @@ impl Metrics {
             campaign_timers,
             campaign_runs,
             mails,
+            backups,
             scrape: std::sync::Mutex::new(()),
         }
+    }
+
+    /// Counts one backup.
+    pub fn backup(&self, status: &'static str) {
+        self.backups.get_or_create(&StatusLabels { status }).inc();
     }
 
     /// Counts one outbox attempt.

@@ -1,0 +1,135 @@
+//! The local admin socket, `<data>/admin.sock`: how `botyard` commands on the server's own
+//! machine reach the running server (a backup, a tenant move), since only the server opens
+//! the store. Only the server's own user, or root, may talk to it: the data folder is private,
+//! the socket is 0600, and each peer's user id is checked when it connects. Requests here have
+//! no time limit, so a command can wait for a long backup.
+
+pub mod client;
+
+use std::path::{Path, PathBuf};
+
+use axum::extract::State;
+use axum::routing::post;
+use axum::{Json, Router};
+use serde::{Deserialize, Serialize};
+use tokio::net::{UnixListener, UnixStream};
+
+use crate::domain::backup::{Passphrase, schedule};
+use crate::error::AppResult;
+use crate::state::Shared;
+
+pub const SOCKET: &str = "admin.sock";
+
+/// Where a data folder's admin socket is.
+pub fn path(data: &Path) -> PathBuf {
+    data.join(SOCKET)
+}
+
+/// Binds the socket, replacing a stale one a crash left (the store's lock already proved no
+/// other server runs on this folder).
+pub fn bind(data: &Path) -> std::io::Result<UnixListener> {
+    use std::os::unix::fs::PermissionsExt;
+    let p = path(data);
+    match std::fs::remove_file(&p) {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => return Err(e),
+    }
+    let l = UnixListener::bind(&p)?;
+    std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o600))?;
+    Ok(l)
+}
+
+/// Accepts only peers running as this process's user or as root.
+struct SameUser {
+    inner: UnixListener,
+    uid: u32,
+}
+
+impl axum::serve::Listener for SameUser {
+    type Io = UnixStream;
+    type Addr = tokio::net::unix::SocketAddr;
+
+    async fn accept(&mut self) -> (Self::Io, Self::Addr) {
+        loop {
+            match self.inner.accept().await {
+                Ok((s, a)) => match s.peer_cred() {
+                    Ok(c) if c.uid() == self.uid || c.uid() == 0 => return (s, a),
+                    Ok(c) => tracing::warn!(uid = c.uid(), "admin socket: another user refused"),
+                    Err(e) => tracing::warn!(error = %e, "admin socket: peer unknown, refused"),
+                },
+                Err(e) => {
+                    tracing::warn!(error = %e, "admin socket: accept failed");
+                    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+                }
+            }
+        }
+    }
+
+    fn local_addr(&self) -> std::io::Result<Self::Addr> {
+        self.inner.local_addr()
+    }
+}
+
+/// Serves the socket until `stop`, then removes it.
+pub async fn serve(st: Shared, listener: UnixListener, stop: tokio::sync::oneshot::Receiver<()>) {
+    let p = path(&st.config.data_dir);
+    let l = SameUser {
+        inner: listener,
+        uid: rustix::process::geteuid().as_raw(),
+    };
+    let app = router(st);
+    let r = axum::serve(l, app)
+        .with_graceful_shutdown(async move {
+            let _ = stop.await;
+        })
+        .await;
+    if let Err(e) = r {
+        tracing::warn!(error = %e, "admin socket stopped");
+    }
+    let _ = std::fs::remove_file(p);
+}
+
+fn router(st: Shared) -> Router {
+    Router::new()
+        .route("/v1/backups", post(backup))
+        .with_state(st)
+}
+
+#[derive(Serialize, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct BackupRequest {
+    /// A folder other than the configured one (no retention applies there).
+    pub to: Option<PathBuf>,
+    /// Carry the master key, sealed with this passphrase.
+    pub passphrase: Option<String>,
+}
+
+#[derive(Serialize, Deserialize, Debug)]
+pub struct BackupMade {
+    pub file: PathBuf,
+    pub bytes: u64,
+    pub seconds: f64,
+    pub rows: u64,
+    pub files: usize,
+    pub media: usize,
+    pub sealed: bool,
+}
+
+async fn backup(
+    State(st): State<Shared>,
+    Json(b): Json<BackupRequest>,
+) -> AppResult<Json<BackupMade>> {
+    let seal = b.passphrase.as_deref().map(Passphrase::new).transpose()?;
+    let sealed = seal.is_some();
+    let made = schedule::run_now(&st, seal, b.to).await?;
+    Ok(Json(BackupMade {
+        bytes: made.bytes,
+        seconds: made.secs,
+        rows: made.manifest.total_rows(),
+        files: made.manifest.files.len(),
+        media: made.manifest.media.len(),
+        file: made.path,
+        sealed,
+    }))
+}

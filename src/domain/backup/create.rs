@@ -1,0 +1,300 @@
+//! Making a backup from the running store.
+
+use std::fs::{self, File};
+use std::io::{self, BufWriter, Read};
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use botyard_shards::{ReadTransaction, Store, snapshot};
+use sha2::{Digest, Sha256};
+
+use super::archive::{Passphrase, Sink};
+use super::manifest::{Entry, FORMAT, FileEntry, Manifest};
+use super::{BackupError, file_name, io_error, shard_name};
+
+/// What a backup is made from.
+pub struct Source<'a> {
+    pub store: &'a Store,
+    pub media_root: PathBuf,
+    pub master_key: PathBuf,
+    pub key_id: u32,
+}
+
+/// A finished backup.
+#[derive(Clone, Debug)]
+pub struct Made {
+    pub path: PathBuf,
+    pub bytes: u64,
+    pub secs: f64,
+    pub manifest: Manifest,
+}
+
+/// The copy's page cache: enough for its writes to go out in large runs.
+const COPY_CACHE: usize = 64 << 20;
+
+/// Reads through to a hash.
+struct Hashing<R> {
+    inner: R,
+    hash: Sha256,
+    bytes: u64,
+}
+
+impl<R: Read> Read for Hashing<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.hash.update(&buf[..n]);
+        self.bytes += n as u64;
+        Ok(n)
+    }
+}
+
+struct Writer {
+    tar: tar::Builder<Sink<BufWriter<File>>>,
+    now: i64,
+    at: PathBuf,
+}
+
+impl Writer {
+    /// Appends a file under `name`, returning its size and SHA-256.
+    fn append(&mut self, name: &str, file: File) -> Result<(u64, String), BackupError> {
+        let size = file.metadata().map_err(|e| io_error(&self.at, e))?.len();
+        let mut h = tar::Header::new_gnu();
+        h.set_size(size);
+        h.set_mode(0o600);
+        h.set_mtime(u64::try_from(self.now).unwrap_or(0));
+        h.set_entry_type(tar::EntryType::Regular);
+        let mut r = Hashing {
+            inner: file.take(size),
+            hash: Sha256::new(),
+            bytes: 0,
+        };
+        self.tar
+            .append_data(&mut h, name, &mut r)
+            .map_err(|e| io_error(&self.at, e))?;
+        if r.bytes != size {
+            return Err(BackupError::Io {
+                path: name.to_string(),
+                source: io::Error::other("the file shrank while it was read"),
+            });
+        }
+        Ok((size, hex::encode(r.hash.finalize())))
+    }
+
+    fn append_bytes(&mut self, name: &str, data: &[u8]) -> Result<(), BackupError> {
+        let mut h = tar::Header::new_gnu();
+        h.set_size(data.len() as u64);
+        h.set_mode(0o600);
+        h.set_mtime(u64::try_from(self.now).unwrap_or(0));
+        h.set_entry_type(tar::EntryType::Regular);
+        self.tar
+            .append_data(&mut h, name, data)
+            .map_err(|e| io_error(&self.at, e))
+    }
+}
+
+/// Removes what a backup left behind when it did not finish.
+fn clean_partials(dir: &Path) {
+    let Ok(rd) = fs::read_dir(dir) else { return };
+    for ent in rd.flatten() {
+        let name = ent.file_name().to_string_lossy().into_owned();
+        if name.starts_with("botyard-") && name.ends_with(".partial") {
+            let _ = fs::remove_file(ent.path());
+        } else if name.starts_with(".botyard-staging-") {
+            let _ = fs::remove_dir_all(ent.path());
+        }
+    }
+}
+
+/// Makes a backup in `dir` (created if missing): sealed with `seal`, and then carrying the
+/// master key. Partial files are removed on failure; a crash leaves only `*.partial` names,
+/// which the next backup removes.
+pub fn create(
+    src: &Source,
+    dir: &Path,
+    seal: Option<&Passphrase>,
+    now: i64,
+) -> Result<Made, BackupError> {
+    use std::os::unix::fs::DirBuilderExt;
+    let started = Instant::now();
+    fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)
+        .map_err(|e| io_error(dir, e))?;
+    clean_partials(dir);
+    let mut name = file_name(now, seal.is_some());
+    let mut n = 2;
+    while dir.join(&name).exists() {
+        // Two backups in one second: the later one waits its turn by name.
+        name = file_name(now, seal.is_some()).replacen(".tar", &format!("-{n}.tar"), 1);
+        n += 1;
+    }
+    let partial = dir.join(format!("{name}.partial"));
+    let staging = dir.join(format!(".botyard-staging-{now}"));
+    let r = write(src, &partial, &staging, seal, now);
+    let _ = fs::remove_dir_all(&staging);
+    let (manifest, bytes) = match r {
+        Ok(m) => m,
+        Err(e) => {
+            let _ = fs::remove_file(&partial);
+            return Err(e);
+        }
+    };
+    let path = dir.join(&name);
+    fs::rename(&partial, &path).map_err(|e| io_error(&path, e))?;
+    if let Ok(d) = File::open(dir) {
+        let _ = d.sync_all();
+    }
+    Ok(Made {
+        path,
+        bytes,
+        secs: started.elapsed().as_secs_f64(),
+        manifest,
+    })
+}
+
+fn write(
+    src: &Source,
+    partial: &Path,
+    staging: &Path,
+    seal: Option<&Passphrase>,
+    now: i64,
+) -> Result<(Manifest, u64), BackupError> {
+    use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+    // Every file's read transaction is begun before any copy, so the files are cut at
+    // (nearly) one moment.
+    let mut reads: Vec<(String, ReadTransaction)> = Vec::new();
+    reads.push((
+        "catalog.redb".into(),
+        snapshot::begin(src.store.catalog_database())?,
+    ));
+    for shard in src.store.shards() {
+        reads.push((
+            shard_name(shard.index()),
+            snapshot::begin(shard.database())?,
+        ));
+    }
+    fs::DirBuilder::new()
+        .mode(0o700)
+        .create(staging)
+        .map_err(|e| io_error(staging, e))?;
+    let file = fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(partial)
+        .map_err(|e| io_error(partial, e))?;
+    let out = BufWriter::with_capacity(1 << 20, file);
+    let sink = match seal {
+        Some(p) => Sink::sealed(out, p)?,
+        None => Sink::plain(out),
+    };
+    let mut w = Writer {
+        tar: tar::Builder::new(sink),
+        now,
+        at: partial.to_path_buf(),
+    };
+    let mut files = Vec::new();
+    for (name, rtx) in reads {
+        let tmp = staging.join("copy.redb");
+        let summary = snapshot::copy_tx(&rtx, &tmp, COPY_CACHE).map_err(|e| {
+            if e.is_disk_full() {
+                BackupError::DiskFull {
+                    path: staging.display().to_string(),
+                }
+            } else {
+                e.into()
+            }
+        })?;
+        drop(rtx);
+        let f = File::open(&tmp).map_err(|e| io_error(&tmp, e))?;
+        let (bytes, sha256) = w.append(&name, f)?;
+        fs::remove_file(&tmp).map_err(|e| io_error(&tmp, e))?;
+        files.push(FileEntry {
+            path: name,
+            kind: summary.kind.to_string(),
+            schema_version: summary.schema_version,
+            bytes,
+            sha256,
+            rows: summary.rows,
+        });
+    }
+    let media = append_media(&mut w, &src.media_root)?;
+    let master_key = match seal {
+        Some(_) => {
+            let f = File::open(&src.master_key).map_err(|e| io_error(&src.master_key, e))?;
+            let (bytes, sha256) = w.append("master.key", f)?;
+            Some(Entry {
+                path: "master.key".into(),
+                bytes,
+                sha256,
+            })
+        }
+        None => None,
+    };
+    let manifest = Manifest {
+        format: FORMAT,
+        created_at: now,
+        botyard_version: env!("CARGO_PKG_VERSION").to_string(),
+        shard_count: src.store.shard_count(),
+        key_id: src.key_id,
+        files,
+        media,
+        master_key,
+    };
+    let json = serde_json::to_vec_pretty(&manifest).map_err(|e| BackupError::Io {
+        path: "manifest.json".into(),
+        source: io::Error::other(e),
+    })?;
+    w.append_bytes("manifest.json", &json)?;
+    let sink = w.tar.into_inner().map_err(|e| io_error(partial, e))?;
+    let out = sink.finish().map_err(|e| io_error(partial, e))?;
+    let file = out
+        .into_inner()
+        .map_err(|e| io_error(partial, e.into_error()))?;
+    file.sync_all().map_err(|e| io_error(partial, e))?;
+    let bytes = file.metadata().map_err(|e| io_error(partial, e))?.len();
+    Ok((manifest, bytes))
+}
+
+/// Every tenant's media files, in a stable order. A file removed meanwhile is skipped.
+fn append_media(w: &mut Writer, root: &Path) -> Result<Vec<Entry>, BackupError> {
+    let mut out = Vec::new();
+    let Ok(rd) = fs::read_dir(root) else {
+        return Ok(out);
+    };
+    let mut tenants: Vec<(u64, PathBuf)> = rd
+        .flatten()
+        .filter_map(|e| {
+            let name = e.file_name().to_string_lossy().into_owned();
+            let id: u64 = name.parse().ok()?;
+            (id.to_string() == name && e.file_type().ok()?.is_dir()).then(|| (id, e.path()))
+        })
+        .collect();
+    tenants.sort();
+    for (tenant, dir) in tenants {
+        let Ok(rd) = fs::read_dir(&dir) else { continue };
+        let mut names: Vec<String> = rd
+            .flatten()
+            .filter(|e| e.file_type().is_ok_and(|t| t.is_file()))
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        for name in names {
+            let path = format!("media/{tenant}/{name}");
+            if super::manifest::Place::parse(&path).is_none() {
+                continue;
+            }
+            let Ok(f) = File::open(dir.join(&name)) else {
+                continue;
+            };
+            let (bytes, sha256) = w.append(&path, f)?;
+            out.push(Entry {
+                path,
+                bytes,
+                sha256,
+            });
+        }
+    }
+    Ok(out)
+}
