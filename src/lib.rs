@@ -4,6 +4,7 @@
 
 pub mod admin_socket;
 pub mod clock;
+pub mod commands;
 pub mod config;
 pub mod domain;
 pub mod error;

@@ -48,6 +48,11 @@ enum Command {
         #[command(subcommand)]
         action: KeysAction,
     },
+    /// Backups: make one while the server runs, check one, list them, restore one.
+    Backup {
+        #[command(subcommand)]
+        action: BackupAction,
+    },
     /// Exit 0 when the local server answers /healthz.
     Healthcheck {
         /// Address to probe (default: the configured listen address).
@@ -80,6 +85,46 @@ enum KeysAction {
     Rotate {
         #[arg(long)]
         data: Option<PathBuf>,
+    },
+}
+
+#[derive(Subcommand)]
+enum BackupAction {
+    /// Make a backup now, through the running server (or from the store when it is stopped).
+    Create {
+        /// Folder to write it to (default: backup.dir; retention applies only there).
+        #[arg(long)]
+        to: Option<PathBuf>,
+        /// Include the master key; the backup is then sealed with a passphrase
+        /// (--passphrase-file, or env BOTYARD_BACKUP_PASSPHRASE).
+        #[arg(long)]
+        with_key: bool,
+        #[arg(long)]
+        passphrase_file: Option<PathBuf>,
+        #[arg(long)]
+        data: Option<PathBuf>,
+    },
+    /// Read a backup through: every file opened, checksums, schema versions and row counts.
+    Verify {
+        file: PathBuf,
+        #[arg(long)]
+        passphrase_file: Option<PathBuf>,
+    },
+    /// The backups in backup.dir (or --dir), newest first.
+    List {
+        #[arg(long)]
+        dir: Option<PathBuf>,
+        #[arg(long)]
+        data: Option<PathBuf>,
+    },
+    /// Restore a backup into a new or empty data folder.
+    Restore {
+        file: PathBuf,
+        /// The data folder to create (must be missing or empty).
+        #[arg(long)]
+        data: PathBuf,
+        #[arg(long)]
+        passphrase_file: Option<PathBuf>,
     },
 }
 
@@ -149,6 +194,7 @@ fn main() -> ExitCode {
                 }
             }
         }
+        Command::Backup { action } => backup(&cli.config, action),
         Command::Healthcheck { addr, data } => {
             let addr = match addr {
                 Some(a) => a,
@@ -182,6 +228,73 @@ fn main() -> ExitCode {
         Command::Openapi => {
             print!("{}", botyard::http::openapi_json());
             ExitCode::SUCCESS
+        }
+    }
+}
+
+fn backup(cli_config: &Option<PathBuf>, action: BackupAction) -> ExitCode {
+    use botyard::commands::backup as cmd;
+    let out = match action {
+        BackupAction::Create {
+            to,
+            with_key,
+            passphrase_file,
+            data,
+        } => {
+            let (config, _) = match load(cli_config, None, data) {
+                Ok(c) => c,
+                Err(code) => return code,
+            };
+            let seal = match cmd::passphrase(passphrase_file.as_deref()) {
+                Ok(Some(p)) if with_key => Some(p),
+                Ok(None) if with_key => {
+                    eprintln!(
+                        "botyard: --with-key needs a passphrase (--passphrase-file, or BOTYARD_BACKUP_PASSPHRASE)"
+                    );
+                    return ExitCode::FAILURE;
+                }
+                Ok(_) => None,
+                Err(e) => {
+                    eprintln!("botyard: {e}");
+                    return ExitCode::FAILURE;
+                }
+            };
+            match tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+            {
+                Ok(rt) => rt.block_on(cmd::create(&config, to, seal)),
+                Err(e) => Err(e.to_string()),
+            }
+        }
+        BackupAction::Verify {
+            file,
+            passphrase_file,
+        } => {
+            cmd::passphrase(passphrase_file.as_deref()).and_then(|p| cmd::verify(&file, p.as_ref()))
+        }
+        BackupAction::List { dir, data } => match dir {
+            Some(d) => cmd::list(&d),
+            None => match load(cli_config, None, data) {
+                Ok((c, _)) => cmd::list(&c.backup_dir()),
+                Err(code) => return code,
+            },
+        },
+        BackupAction::Restore {
+            file,
+            data,
+            passphrase_file,
+        } => cmd::passphrase(passphrase_file.as_deref())
+            .and_then(|p| cmd::restore(&file, p.as_ref(), &data)),
+    };
+    match out {
+        Ok(text) => {
+            print!("{text}");
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("botyard: {e}");
+            ExitCode::FAILURE
         }
     }
 }

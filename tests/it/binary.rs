@@ -857,3 +857,133 @@ async fn mails_queued_at_a_kill_9_are_all_sent_after_the_restart_none_twice_unre
     let status = again.stop_with("-TERM");
     assert_eq!(status.code(), Some(0), "{}", again.stderr());
 }
+
+/// A backup cut by `kill -9` of the server leaves nothing that looks like a backup; after a
+/// restart the next one works, and the command line restores it into a server that starts.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_backup_killed_mid_way_never_looks_valid_and_the_next_one_restores() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let data = dir.path().join("data");
+    let backups = data.join("backups");
+    let env = [
+        ("BOTYARD_ADMIN_EMAIL", "env-admin@example.com"),
+        ("BOTYARD_ADMIN_PASSWORD", PASSWORD),
+    ];
+    let mut server = Server::start_with(dir.path(), &data, &env, &["--demo"]);
+    server.line_starting("Demo tenant ");
+
+    // Kill the server while its backup is being written (seen by the partial file).
+    let mut killed = false;
+    for _ in 0..5 {
+        let mut cli = botyard(dir.path())
+            .args(["backup", "create", "--data"])
+            .arg(&data)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("backup create");
+        let deadline = std::time::Instant::now() + PATIENCE;
+        let seen = loop {
+            let partial = std::fs::read_dir(&backups).ok().is_some_and(|rd| {
+                rd.flatten()
+                    .any(|e| e.file_name().to_string_lossy().ends_with(".partial"))
+            });
+            if partial {
+                break true;
+            }
+            if cli.try_wait().expect("wait").is_some() || std::time::Instant::now() > deadline {
+                break false;
+            }
+            std::thread::sleep(Duration::from_millis(1));
+        };
+        if !seen {
+            // It finished before it was seen: remove it and try again.
+            let _ = cli.wait();
+            let _ = std::fs::remove_dir_all(&backups);
+            continue;
+        }
+        assert!(!server.stop_with("-KILL").success());
+        let out = cli.wait_with_output().expect("backup create ends");
+        assert!(!out.status.success(), "{}", text(&out.stdout));
+        killed = true;
+        break;
+    }
+    assert!(killed, "never caught a backup in progress");
+    let list = run(botyard(dir.path())
+        .args(["backup", "list", "--data"])
+        .arg(&data));
+    assert!(
+        text(&list.stdout).starts_with("no backups in"),
+        "{}",
+        text(&list.stdout)
+    );
+    for e in std::fs::read_dir(&backups)
+        .expect("backups folder")
+        .flatten()
+    {
+        let out = run(botyard(dir.path()).args(["backup", "verify"]).arg(e.path()));
+        assert!(!out.status.success(), "{:?} verified", e.path());
+    }
+
+    // After a restart the next backup works and the partial one is gone.
+    let mut server = Server::start(dir.path(), &data, &env);
+    let out = run(botyard(dir.path())
+        .args(["backup", "create", "--data"])
+        .arg(&data));
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let names: Vec<String> = std::fs::read_dir(&backups)
+        .expect("backups")
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(names.len(), 1, "{names:?}");
+    let file = backups.join(&names[0]);
+    let out = run(botyard(dir.path()).args(["backup", "verify"]).arg(&file));
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stdout).contains(": valid"),
+        "{}",
+        text(&out.stdout)
+    );
+
+    // Restored by the command line (refusing a folder in use), started, signed in to.
+    let out = run(botyard(dir.path())
+        .args(["backup", "restore"])
+        .arg(&file)
+        .arg("--data")
+        .arg(&data));
+    assert!(!out.status.success());
+    assert!(
+        text(&out.stderr).contains("not empty"),
+        "{}",
+        text(&out.stderr)
+    );
+    let restored = dir.path().join("restored");
+    let out = run(botyard(dir.path())
+        .args(["backup", "restore"])
+        .arg(&file)
+        .arg("--data")
+        .arg(&restored));
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stdout).contains("holds no master key"),
+        "{}",
+        text(&out.stdout)
+    );
+    assert_eq!(server.stop_with("-TERM").code(), Some(0));
+    std::fs::copy(data.join("master.key"), restored.join("master.key")).expect("copy key");
+    let server = Server::start(dir.path(), &restored, &env);
+    let r = login(&server.base(), "env-admin@example.com", PASSWORD).await;
+    let admin = Pair::from_json(r.expect(200));
+    let tenants = send(
+        client()
+            .get(format!("{}/api/v1/tenants", server.base()))
+            .bearer_auth(&admin.access),
+    )
+    .await;
+    assert!(
+        tenants.text.contains("Demo"),
+        "the demo tenant came back: {}",
+        tenants.text
+    );
+}

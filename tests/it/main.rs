@@ -11,6 +11,7 @@ mod api_stats;
 mod api_telegram;
 mod api_templates;
 mod api_tenants;
+mod backup;
 mod bad_input;
 mod billing;
 mod binary;

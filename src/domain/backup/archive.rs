@@ -38,6 +38,13 @@ impl Passphrase {
     }
 }
 
+impl Passphrase {
+    /// The passphrase itself, to hand to the server over its local socket.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
 impl std::fmt::Debug for Passphrase {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str("Passphrase(***)")

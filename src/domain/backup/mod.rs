@@ -119,6 +119,15 @@ pub fn made_at(name: &str) -> Option<i64> {
     let stamp = rest
         .strip_suffix(".tar.sealed")
         .or_else(|| rest.strip_suffix(".tar"))?;
+    // A second backup within one second of another gets `-2`, `-3`, …
+    let (stamp, n) = match stamp.get(15..) {
+        Some("") => (stamp, None),
+        Some(rest) => (stamp.get(..15)?, Some(rest.strip_prefix('-')?)),
+        None => return None,
+    };
+    if n.is_some_and(|n| n.is_empty() || !n.bytes().all(|b| b.is_ascii_digit())) {
+        return None;
+    }
     let dt = jiff::civil::DateTime::strptime("%Y%m%d-%H%M%S", stamp).ok()?;
     dt.to_zoned_datetime(jiff::tz::TimeZone::UTC)
         .ok()
@@ -176,5 +185,9 @@ mod tests {
         assert_eq!(made_at(&file_name(at, true)), Some(at));
         assert_eq!(made_at("botyard-20261204-030000.tar.partial"), None);
         assert_eq!(made_at("other.tar"), None);
+        let second = n.replace(".tar", "-2.tar");
+        assert_eq!(made_at(&second), Some(at));
+        assert_eq!(made_at(&n.replace(".tar", "-x.tar")), None);
+        assert_eq!(made_at(&n.replace(".tar", "-.tar")), None);
     }
 }

@@ -1,5 +1,6 @@
-//! Which backups a folder keeps: the newest of each of the last `daily` days that have one,
-//! and the newest of each of the last `weekly` ISO weeks (UTC). Both zero keeps everything.
+//! Which backups a folder keeps: every one from the last day (a backup made by hand this
+//! morning survives tonight's), the newest of each of the last `daily` days that have one, and
+//! the newest of each of the last `weekly` ISO weeks (UTC). Both zero keeps everything.
 
 use std::collections::BTreeSet;
 
@@ -19,6 +20,9 @@ fn week(at: i64) -> (i16, i8) {
     (d.year(), d.week())
 }
 
+/// Backups younger than this, counted from the newest, are all kept.
+const KEEP_ALL_SECS: i64 = 86_400;
+
 /// The backups to remove, given every backup in the folder.
 pub fn to_remove(all: &[Listed], daily: u32, weekly: u32) -> Vec<Listed> {
     if daily == 0 && weekly == 0 {
@@ -28,7 +32,11 @@ pub fn to_remove(all: &[Listed], daily: u32, weekly: u32) -> Vec<Listed> {
     newest_first.sort_by(|a, b| b.made_at.cmp(&a.made_at).then(b.name.cmp(&a.name)));
     let mut keep = BTreeSet::new();
     let (mut days, mut weeks) = (BTreeSet::new(), BTreeSet::new());
+    let newest = newest_first.first().map_or(0, |b| b.made_at);
     for b in &newest_first {
+        if newest - b.made_at < KEEP_ALL_SECS {
+            keep.insert(b.name.clone());
+        }
         let (d, w) = (day(b.made_at), week(b.made_at));
         if !days.contains(&d) && days.len() < daily as usize {
             days.insert(d);
@@ -79,19 +87,22 @@ mod tests {
             .filter(|b| !gone.contains(b))
             .map(|b| b.name.clone())
             .collect();
-        // The newest of days 20, 19, 18; the newest of the last two weeks (day 20, day 13).
-        let want: BTreeSet<String> = [at(20, 15), at(19, 15), at(18, 15), at(13, 15)]
+        // Everything of the last day (day 20's two); the newest of days 20, 19, 18; the newest
+        // of the last two weeks (day 20, day 13).
+        let want: BTreeSet<String> = [at(20, 15), at(20, 3), at(19, 15), at(18, 15), at(13, 15)]
             .iter()
             .map(|b| b.name.clone())
             .collect();
         assert_eq!(kept.into_iter().collect::<BTreeSet<_>>(), want);
-        assert_eq!(gone.len(), all.len() - 4);
+        assert_eq!(gone.len(), all.len() - 5);
     }
 
     #[test]
     fn zero_keeps_everything_and_one_keeps_the_newest() {
         let all = vec![at(0, 1), at(1, 1), at(1, 2)];
         assert!(to_remove(&all, 0, 0).is_empty());
-        assert_eq!(names(&to_remove(&all, 1, 0)), names(&[at(1, 1), at(0, 1)]));
+        assert_eq!(names(&to_remove(&all, 1, 0)), names(&[at(0, 1)]));
+        let days = vec![at(0, 1), at(2, 1), at(3, 1)];
+        assert_eq!(names(&to_remove(&days, 1, 0)), names(&[at(2, 1), at(0, 1)]));
     }
 }

@@ -161,6 +161,18 @@ impl App {
         Self::launch(listen, config, dir, now).await
     }
 
+    /// Starts on an existing data folder (a restored backup), the clock at `now`.
+    pub async fn start_in(
+        dir: tempfile::TempDir,
+        now: i64,
+        tweak: impl FnOnce(&mut Config),
+    ) -> App {
+        let mut config = test_config(dir.path());
+        tweak(&mut config);
+        init_logging(&config);
+        Self::launch("127.0.0.1:0", config, dir, now).await
+    }
+
     /// Runs the server on `dir` with `config`, its clock at `now`, until it serves.
     async fn launch(listen: &str, config: Config, dir: tempfile::TempDir, now: i64) -> App {
         let clock = Arc::new(ManualClock::new(now));
