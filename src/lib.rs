@@ -2,7 +2,6 @@
 //!
 //! The library entry point is [`run`]: the binary calls it, and so do the tests (on port 0).
 
-pub mod admin_socket;
 pub mod clock;
 pub mod commands;
 pub mod config;

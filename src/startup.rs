@@ -313,10 +313,10 @@ impl Background {
             Duration::from_secs(30),
             backup_stop_rx,
         ));
-        let admin_socket = match crate::admin_socket::bind(&st.config.data_dir) {
+        let admin_socket = match crate::http::admin_socket::bind(&st.config.data_dir) {
             Ok(l) => {
                 let (stop, stop_rx) = oneshot::channel::<()>();
-                let task = tokio::spawn(crate::admin_socket::serve(st.clone(), l, stop_rx));
+                let task = tokio::spawn(crate::http::admin_socket::serve(st.clone(), l, stop_rx));
                 Some((stop, task))
             }
             Err(e) => {

@@ -4,10 +4,10 @@ use std::path::{Path, PathBuf};
 
 use botyard_shards::{Store, StoreConfig};
 
-use crate::admin_socket::client::{self, ClientError};
-use crate::admin_socket::{BackupMade, BackupRequest};
+use crate::commands::admin_client::{self as client, ClientError};
 use crate::config::Config;
 use crate::domain::backup::{self, Passphrase};
+use crate::http::admin_socket::{BackupMade, BackupRequest};
 use crate::security::crypto::Keyring;
 
 /// The passphrase from `--passphrase-file`, else `BOTYARD_BACKUP_PASSPHRASE`.

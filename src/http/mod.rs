@@ -1,5 +1,6 @@
 //! The HTTP surface: router, OpenAPI document, middleware and the small system endpoints.
 
+pub mod admin_socket;
 pub mod audit_routes;
 pub mod auth_routes;
 pub mod backup_routes;

@@ -9,9 +9,9 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use botyard::admin_socket::client::{self, ClientError};
-use botyard::admin_socket::{BackupMade, BackupRequest};
+use botyard::commands::admin_client::{self as client, ClientError};
 use botyard::domain::backup::{self, BackupError, Passphrase};
+use botyard::http::admin_socket::{BackupMade, BackupRequest};
 use botyard::worker::telegram::sim::SimConfig;
 use common::App;
 use serde_json::{Value, json};

@@ -25,7 +25,7 @@ pub async fn post<B: Serialize, T: DeserializeOwned>(
     route: &str,
     body: &B,
 ) -> Result<T, ClientError> {
-    let sock = super::path(data);
+    let sock = crate::http::admin_socket::path(data);
     let stream = match tokio::net::UnixStream::connect(&sock).await {
         Ok(s) => s,
         Err(e)

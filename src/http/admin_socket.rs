@@ -2,9 +2,8 @@
 //! machine reach the running server (a backup, a tenant move), since only the server opens
 //! the store. Only the server's own user, or root, may talk to it: the data folder is private,
 //! the socket is 0600, and each peer's user id is checked when it connects. Requests here have
-//! no time limit, so a command can wait for a long backup.
-
-pub mod client;
+//! no time limit, so a command can wait for a long backup. The client is
+//! `commands::admin_client`.
 
 use std::path::{Path, PathBuf};
 
