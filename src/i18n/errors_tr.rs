@@ -103,6 +103,10 @@ pub const MESSAGES: &[(&str, &str)] = &[
         "Erişim anahtarının süresi doldu; yenileme anahtarıyla yenileyin.",
     ),
     ("auth.wrong_password", "Mevcut parola yanlış."),
+    (
+        "backup.running",
+        "Bir yedekleme zaten sürüyor; bitmesini bekleyin.",
+    ),
     ("billing.invalid", "{field}: bu değer kabul edilmiyor."),
     (
         "billing.no_payer",

@@ -459,3 +459,78 @@ async fn a_full_disk_fails_the_backup_cleanly_and_the_server_goes_on() {
     assert_eq!(c.manifest.files[0].rows["tenants"], 2);
     app.stop().await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_console_backs_up_lists_and_downloads_for_admins_only() {
+    use crate::console::Browser;
+    let app = App::start().await;
+    let admin = app.admin().await.access;
+    let tenant = app.create_tenant(&admin, "Moda").await;
+    app.add_member(&admin, tenant, "sahip@moda.test", "owner")
+        .await;
+
+    let mut b = Browser::new(&app);
+    b.sign_in(common::ADMIN_EMAIL, common::ADMIN_PASSWORD).await;
+    let page = b.get("/console/backups").await;
+    assert_eq!(page.status, 200);
+    assert!(page.text.contains("No backups yet."), "{}", page.text);
+    let csrf = page.csrf();
+    // A short passphrase is refused and nothing starts.
+    let r = b
+        .post(
+            "/console/backups",
+            &[("_csrf", &csrf), ("passphrase", "kısa")],
+        )
+        .await;
+    assert_eq!(r.status, 422);
+    assert!(r.text.contains("at least 12"), "{}", r.text);
+    let r = b
+        .post(
+            "/console/backups",
+            &[("_csrf", &csrf), ("passphrase", PASS)],
+        )
+        .await;
+    assert_eq!(r.location(), "/console/backups?done=started");
+    let name = tokio::time::timeout(Duration::from_secs(60), async {
+        loop {
+            if let Some(b) = backup::list(&app.data_dir().join("backups"))
+                .unwrap()
+                .first()
+            {
+                return b.name.clone();
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    })
+    .await
+    .expect("the backup is made");
+    assert!(name.ends_with(".tar.sealed"));
+    let page = b.get("/console/backups").await;
+    assert!(page.text.contains(&name) && page.text.contains("with key, sealed"));
+    let file = b.get(&format!("/console/backups/{name}")).await;
+    assert_eq!(file.status, 200);
+    assert!(
+        file.headers["content-disposition"]
+            .to_str()
+            .unwrap()
+            .contains(&name)
+    );
+    assert_eq!(b.get("/console/backups/..%2Fmaster.key").await.status, 404);
+
+    // In Turkish too; and an owner sees no such page.
+    b.lang = "tr";
+    assert!(
+        b.get("/console/backups")
+            .await
+            .text
+            .contains("Klasördeki yedekler")
+    );
+    let mut owner = Browser::new(&app);
+    owner.sign_in("sahip@moda.test", common::PASSWORD).await;
+    assert_eq!(owner.get("/console/backups").await.status, 404);
+    assert_eq!(
+        owner.get(&format!("/console/backups/{name}")).await.status,
+        404
+    );
+    app.stop().await.unwrap();
+}

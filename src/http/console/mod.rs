@@ -11,6 +11,7 @@ mod appliance_pages;
 mod assets;
 mod auth_pages;
 mod authorize;
+mod backup_pages;
 mod billing_pages;
 mod books_pages;
 mod buttons_text;
@@ -172,6 +173,11 @@ pub fn router(st: Shared) -> Router<Shared> {
             get(mail_pages::show).post(mail_pages::save),
         )
         .route("/console/mail/test", post(mail_pages::test))
+        .route(
+            "/console/backups",
+            get(backup_pages::show).post(backup_pages::start),
+        )
+        .route("/console/backups/{name}", get(backup_pages::download))
         .route(
             "/console/marketing",
             get(marketing_pages::show).post(marketing_pages::create),
