@@ -14,7 +14,10 @@
 //!   for 200 random tenants, one request at a time on loopback (latency as the client sees it,
 //!   an upper bound of the server's time).
 //!
-//! `cargo bench --bench stats` runs all three; `cargo bench --bench stats -- queries` one.
+//! - `backup`: an online backup of the `queries` store, alone and while a steady writer
+//!   ingests, whose rate is compared with its rate without the backup.
+//!
+//! `cargo bench --bench stats` runs them all; `cargo bench --bench stats -- queries` one.
 
 mod common;
 
@@ -324,6 +327,120 @@ fn bench_prune() {
     }
 }
 
+/// A steady writer: batches of 1,000 counter and 1,000 per-user-day increments for each of
+/// `tenants` in turn, durably, as fast as they commit, until `stop`; answers increments/s.
+fn steady_writer(
+    rt: &tokio::runtime::Runtime,
+    handle: botyard_shards::ingest::IngestHandle,
+    stop: Arc<std::sync::atomic::AtomicBool>,
+    tenants: Vec<TenantId>,
+) -> tokio::task::JoinHandle<f64> {
+    rt.spawn(async move {
+        let t0 = Instant::now();
+        let mut events = 0u64;
+        let mut i = 0u64;
+        let mut pending = Vec::new();
+        while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+            for t in &tenants {
+                let mut b = Batch::default();
+                for k in 0..1_000u64 {
+                    i += 1;
+                    b.counters.push(Increment {
+                        key: CounterKey {
+                            tenant: *t,
+                            chat: chat((k % 20) as i64),
+                            day: TODAY,
+                            metric: (k % 24) as u8,
+                        },
+                        delta: 1,
+                    });
+                    b.user_days.push(UserDayIncrement {
+                        tenant: *t,
+                        chat: chat((k % 20) as i64),
+                        day: TODAY,
+                        user: (i % 5_000) as i64,
+                        delta: 1,
+                    });
+                }
+                pending.push(handle.enqueue_batch(*t, b).await.expect("enqueue"));
+                events += 1_000;
+            }
+            for p in pending.drain(..) {
+                p.await.expect("ack").expect("commit");
+            }
+        }
+        events as f64 / t0.elapsed().as_secs_f64()
+    })
+}
+
+/// Online backup of the `queries` store: alone, then with the steady writer running, whose
+/// rate is compared with its rate alone (measured before and after).
+fn bench_backup() {
+    use botyard::domain::backup;
+    let (dir, tenants) = queries_store();
+    let store = open(&dir, 4);
+    let size = |p: &Path| std::fs::metadata(p).map(|m| m.len()).unwrap_or(0);
+    let mut src_bytes = size(&dir.join("catalog.redb"));
+    for i in 0..4 {
+        src_bytes += size(&botyard_shards::shard_path(&dir, i));
+    }
+    let out = tempfile::tempdir_in(Path::new(env!("CARGO_MANIFEST_DIR")).join("target"))
+        .expect("backup dir");
+    let src = backup::Source {
+        store: &store,
+        media_root: dir.join("media"),
+        master_key: dir.join("master.key"),
+        key_id: 0,
+    };
+    let mb = |b: u64| b as f64 / 1e6;
+    let run = |label: &str| {
+        let made = backup::create(&src, out.path(), None, 1_796_000_000).expect("backup");
+        println!(
+            "backup {label}: {:.0} MB (store files {:.0} MB, {} rows) in {:.1} s: {:.0} MB/s",
+            mb(made.bytes),
+            mb(src_bytes),
+            made.manifest.total_rows(),
+            made.secs,
+            mb(made.bytes) / made.secs
+        );
+        std::fs::remove_file(&made.path).expect("remove");
+        made.secs
+    };
+    run("alone");
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    let placement = store.clone();
+    let ingest = Ingest::start(
+        store.shards(),
+        IngestConfig::default(),
+        Arc::new(move |t| placement.shard_of(t).ok().flatten()),
+        None,
+    );
+    let handle = ingest.handle().expect("handle");
+    let writers: Vec<TenantId> = tenants.iter().step_by(250).copied().collect();
+    let timed = |secs: u64| {
+        let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let w = steady_writer(&rt, handle.clone(), stop.clone(), writers.clone());
+        std::thread::sleep(Duration::from_secs(secs));
+        stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        rt.block_on(w).expect("writer")
+    };
+    let before = timed(10);
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let w = steady_writer(&rt, handle.clone(), stop.clone(), writers.clone());
+    std::thread::sleep(Duration::from_secs(1));
+    run("during ingestion");
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let during = rt.block_on(w).expect("writer");
+    let after = timed(10);
+    let alone = (before + after) / 2.0;
+    println!(
+        "  ingestion: {before:.0} increments/s before, {after:.0} after, {during:.0} during the backup ({:.0} % of alone)",
+        during / alone * 100.0
+    );
+    drop(handle);
+    ingest.shutdown();
+}
+
 fn prune_round(batch: usize) {
     let tmp = tempfile::tempdir().expect("dir");
     let store = open(tmp.path(), 4);
@@ -339,43 +456,7 @@ fn prune_round(batch: usize) {
     );
     let handle = ingest.handle().expect("handle");
     let writer = |stop: Arc<std::sync::atomic::AtomicBool>, tenants: Vec<TenantId>| {
-        let handle = handle.clone();
-        rt.spawn(async move {
-            let t0 = Instant::now();
-            let mut events = 0u64;
-            let mut i = 0u64;
-            let mut pending = Vec::new();
-            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
-                for t in &tenants {
-                    let mut b = Batch::default();
-                    for k in 0..1_000u64 {
-                        i += 1;
-                        b.counters.push(Increment {
-                            key: CounterKey {
-                                tenant: *t,
-                                chat: chat((k % 20) as i64),
-                                day: TODAY,
-                                metric: (k % 24) as u8,
-                            },
-                            delta: 1,
-                        });
-                        b.user_days.push(UserDayIncrement {
-                            tenant: *t,
-                            chat: chat((k % 20) as i64),
-                            day: TODAY,
-                            user: (i % 5_000) as i64,
-                            delta: 1,
-                        });
-                    }
-                    pending.push(handle.enqueue_batch(*t, b).await.expect("enqueue"));
-                    events += 1_000;
-                }
-                for p in pending.drain(..) {
-                    p.await.expect("ack").expect("commit");
-                }
-            }
-            events as f64 / t0.elapsed().as_secs_f64()
-        })
+        steady_writer(&rt, handle.clone(), stop, tenants)
     };
     let writers: Vec<TenantId> = ids.iter().step_by(25).copied().collect();
     let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
@@ -561,5 +642,8 @@ fn main() {
     }
     if want("app") {
         bench_app();
+    }
+    if want("backup") {
+        bench_backup();
     }
 }
