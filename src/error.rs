@@ -122,6 +122,21 @@ impl From<StoreError> for AppError {
                 code: "resource.conflict",
                 message: format!("conflict: {what}"),
             },
+            StoreError::MoveRefused(r) => match r {
+                botyard_shards::MoveRefusal::Busy => AppError::Conflict {
+                    code: "tenant.move_busy",
+                    message: r.to_string(),
+                },
+                botyard_shards::MoveRefusal::SameShard => AppError::Conflict {
+                    code: "tenant.same_shard",
+                    message: r.to_string(),
+                },
+                botyard_shards::MoveRefusal::NoSuchShard => AppError::Invalid {
+                    code: "tenant.no_such_shard",
+                    field: "shard".into(),
+                    message: r.to_string(),
+                },
+            },
             other => AppError::Internal(other.to_string()),
         }
     }

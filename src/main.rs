@@ -53,6 +53,11 @@ enum Command {
         #[command(subcommand)]
         action: BackupAction,
     },
+    /// Tenant operations on the running server.
+    Tenants {
+        #[command(subcommand)]
+        action: TenantsAction,
+    },
     /// Exit 0 when the local server answers /healthz.
     Healthcheck {
         /// Address to probe (default: the configured listen address).
@@ -128,6 +133,18 @@ enum BackupAction {
     },
 }
 
+#[derive(Subcommand)]
+enum TenantsAction {
+    /// Move a tenant to another shard while the server runs.
+    Move {
+        id: u64,
+        #[arg(long)]
+        shard: u32,
+        #[arg(long)]
+        data: Option<PathBuf>,
+    },
+}
+
 fn load(
     cli_config: &Option<PathBuf>,
     listen: Option<SocketAddr>,
@@ -195,6 +212,31 @@ fn main() -> ExitCode {
             }
         }
         Command::Backup { action } => backup(&cli.config, action),
+        Command::Tenants {
+            action: TenantsAction::Move { id, shard, data },
+        } => {
+            let (config, _) = match load(&cli.config, None, data) {
+                Ok(c) => c,
+                Err(code) => return code,
+            };
+            let out = match tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+            {
+                Ok(rt) => rt.block_on(botyard::commands::tenants::move_to(&config, id, shard)),
+                Err(e) => Err(e.to_string()),
+            };
+            match out {
+                Ok(text) => {
+                    print!("{text}");
+                    ExitCode::SUCCESS
+                }
+                Err(e) => {
+                    eprintln!("botyard: {e}");
+                    ExitCode::FAILURE
+                }
+            }
+        }
         Command::Healthcheck { addr, data } => {
             let addr = match addr {
                 Some(a) => a,

@@ -807,6 +807,21 @@ impl CatalogTx<WriteTransaction> {
         Ok(id)
     }
 
+    /// Moves a tenant's placement from one shard to another, with the shards' loads.
+    pub(crate) fn place_tenant(&mut self, id: TenantId, from: u32, to: u32) -> Result<()> {
+        let mut placement = self.tx.open_table(PLACEMENT)?;
+        if placement.get(id)?.map(|v| v.value()) != Some(from) {
+            return Err(StoreError::Conflict("the tenant's placement changed"));
+        }
+        placement.insert(id, to)?;
+        let mut load = self.tx.open_table(SHARD_LOAD)?;
+        let n = load.get(from)?.map_or(0, |v| v.value());
+        load.insert(from, n.saturating_sub(1))?;
+        let n = load.get(to)?.map_or(0, |v| v.value());
+        load.insert(to, n + 1)?;
+        Ok(())
+    }
+
     pub(crate) fn put_tenant(&mut self, id: TenantId, r: &TenantRec) -> Result<()> {
         let mut t = self.tx.open_table(TENANTS)?;
         if t.get(id)?.is_none() {

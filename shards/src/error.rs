@@ -77,6 +77,21 @@ pub enum StoreError {
     UnknownTable(String),
     #[error("the file fails redb's integrity check")]
     Damaged,
+    #[error("tenant {0} moved to another shard meanwhile")]
+    Moved(TenantId),
+    #[error("{0}")]
+    MoveRefused(MoveRefusal),
+}
+
+/// Why a tenant move is refused before it starts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum MoveRefusal {
+    #[error("another tenant is being moved; try again when it is done")]
+    Busy,
+    #[error("there is no such shard")]
+    NoSuchShard,
+    #[error("the tenant is on that shard already")]
+    SameShard,
 }
 
 impl StoreError {

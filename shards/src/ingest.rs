@@ -123,6 +123,7 @@ impl Default for IngestConfig {
 }
 
 struct Job {
+    tenant: TenantId,
     batch: Batch,
     ack: oneshot::Sender<Result<(), IngestError>>,
 }
@@ -168,16 +169,25 @@ impl Ingest {
     ) -> Self {
         let totals = Arc::new(IngestTotals::default());
         let mut senders = Vec::with_capacity(shards.len());
-        let mut threads = Vec::with_capacity(shards.len());
-        for shard in shards {
+        let mut receivers = Vec::with_capacity(shards.len());
+        for _ in shards {
             let (tx, rx) = mpsc::channel(cfg.queue.max(1));
             senders.push(tx);
+            receivers.push(rx);
+        }
+        // Each writer may hand a moved tenant's batch to the writer of its new shard; weakly,
+        // so the channels still close when the handles go.
+        let peers: Arc<Vec<mpsc::WeakSender<Msg>>> =
+            Arc::new(senders.iter().map(|s| s.downgrade()).collect());
+        let mut threads = Vec::with_capacity(shards.len());
+        for (shard, rx) in shards.iter().zip(receivers) {
             let shard = shard.clone();
             let totals = totals.clone();
             let hook = hook.clone();
+            let peers = peers.clone();
             let spawned = std::thread::Builder::new()
                 .name(format!("ingest-{:02}", shard.index()))
-                .spawn(move || writer_loop(shard, rx, cfg, totals, hook));
+                .spawn(move || writer_loop(shard, rx, cfg, totals, hook, peers));
             match spawned {
                 Ok(t) => threads.push(t),
                 Err(e) => tracing::error!(error = %e, "cannot start ingest writer thread"),
@@ -277,11 +287,42 @@ impl IngestHandle {
             .ok_or(IngestError::Stopped)?;
         let (ack, rx) = oneshot::channel();
         sender
-            .send(Msg::Job(Job { batch, ack }))
+            .send(Msg::Job(Job { tenant, batch, ack }))
             .await
             .map_err(|_| IngestError::Stopped)?;
         Ok(rx)
     }
+}
+
+/// Passes the job's tenant gate once per commit (a tenant being moved waits here, and a
+/// move waits for this commit); a job whose tenant moved to another shard goes to that
+/// shard's writer instead.
+fn admit(
+    job: Job,
+    shard: &Shard,
+    passes: &mut HashMap<TenantId, crate::moves::Pass>,
+    peers: &[mpsc::WeakSender<Msg>],
+) -> Option<Job> {
+    if !passes.contains_key(&job.tenant)
+        && let Some(p) = shard.moves().enter(job.tenant)
+    {
+        passes.insert(job.tenant, p);
+    }
+    let to = match passes.get(&job.tenant) {
+        Some(p) if p.shard != shard.index() => p.shard,
+        _ => return Some(job),
+    };
+    match peers.get(to as usize).and_then(|p| p.upgrade()) {
+        Some(peer) => {
+            if let Err(mpsc::error::SendError(Msg::Job(j))) = peer.blocking_send(Msg::Job(job)) {
+                let _ = j.ack.send(Err(IngestError::Stopped));
+            }
+        }
+        None => {
+            let _ = job.ack.send(Err(IngestError::Stopped));
+        }
+    }
+    None
 }
 
 fn writer_loop(
@@ -290,7 +331,9 @@ fn writer_loop(
     cfg: IngestConfig,
     totals: Arc<IngestTotals>,
     hook: Option<StatsHook>,
+    peers: Arc<Vec<mpsc::WeakSender<Msg>>>,
 ) {
+    let mut passes: HashMap<TenantId, crate::moves::Pass> = HashMap::new();
     let mut merged: HashMap<CounterKey, u64> = HashMap::new();
     let mut plain: Vec<Increment> = Vec::new();
     let mut user_days: HashMap<(TenantId, ChatId, Day, i64), u64> = HashMap::new();
@@ -306,6 +349,17 @@ fn writer_loop(
         let mut events = 0usize;
         let mut next = Some(first);
         while let Some(job) = next.take() {
+            let Some(job) = admit(job, &shard, &mut passes, &peers) else {
+                next = match rx.try_recv() {
+                    Ok(Msg::Job(j)) => Some(j),
+                    Ok(Msg::Stop) => {
+                        stopping = true;
+                        None
+                    }
+                    Err(_) => None,
+                };
+                continue;
+            };
             events += job.batch.len();
             if cfg.merge {
                 for e in &job.batch.counters {
@@ -345,8 +399,13 @@ fn writer_loop(
                 };
             }
         }
+        if acks.is_empty() {
+            continue;
+        }
         let distinct = if cfg.merge { merged.len() } else { plain.len() };
         let result = commit(&shard, &merged, &plain, &user_days, &users);
+        // Committed (or not): moves waiting for these tenants may go on.
+        passes.clear();
         let batches = acks.len();
         match &result {
             Ok(()) => {

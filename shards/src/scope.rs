@@ -68,7 +68,10 @@ pub struct TenantScope {
     pub(crate) record: TenantRec,
     pub(crate) actor: Option<AccountId>,
     pub(crate) catalog: Arc<Database>,
+    /// The tenant's shard when the scope was granted; a move since is found through `moves`.
     pub(crate) shard: Arc<Shard>,
+    pub(crate) shards: Arc<[Arc<Shard>]>,
+    pub(crate) moves: Arc<crate::moves::Moves>,
 }
 
 /// Catalog rows of one tenant, inside a catalog transaction. Derefs to the transaction for
@@ -186,7 +189,13 @@ impl TenantScope {
         self.actor
     }
     pub fn shard_index(&self) -> u32 {
-        self.shard.index
+        self.moves.current(self.tenant).unwrap_or(self.shard.index)
+    }
+
+    /// The tenant's shard now (it may have moved since the scope was granted).
+    fn shard_now(&self, at: Option<u32>) -> Arc<Shard> {
+        at.and_then(|i| self.shards.get(i as usize).cloned())
+            .unwrap_or_else(|| self.shard.clone())
     }
 
     /// The limits of the tenant's plan as they are now; none when it has no plan.
@@ -223,9 +232,10 @@ impl TenantScope {
     }
 
     pub fn shard_read(&self) -> Result<TenantShard<ReadTransaction>> {
+        let shard = self.shard_now(self.moves.current(self.tenant));
         Ok(TenantShard {
             tenant: self.tenant,
-            tx: self.shard.db.begin_read()?,
+            tx: shard.db.begin_read()?,
         })
     }
 
@@ -234,12 +244,16 @@ impl TenantScope {
         &self,
         f: impl FnOnce(&mut TenantShard<WriteTransaction>) -> Result<R, E>,
     ) -> Result<R, E> {
+        // Held until the commit, so a move waits for this write.
+        let pass = self.moves.enter(self.tenant);
+        let shard = self.shard_now(pass.as_ref().map(|p| p.shard));
         let mut s = TenantShard {
             tenant: self.tenant,
-            tx: self.shard.db.begin_write().map_err(StoreError::from)?,
+            tx: shard.db.begin_write().map_err(StoreError::from)?,
         };
         let r = f(&mut s)?;
         s.tx.commit().map_err(StoreError::from)?;
+        drop(pass);
         Ok(r)
     }
 }
@@ -305,9 +319,7 @@ impl AdminScope<'_> {
     /// leaves a tenant that can be deleted again rather than unreachable rows.
     pub fn delete_tenant(&self, id: TenantId) -> Result<()> {
         let scope = self.tenant(id)?;
-        let tx = scope.shard.db.begin_write()?;
-        crate::shard::purge(&tx, id)?;
-        tx.commit()?;
+        scope.shard_write(|s| crate::moves::purge(&s.tx, id))?;
         self.store.catalog_write(|c| c.purge_tenant(id))
     }
 

@@ -4,13 +4,10 @@
 use redb::{ReadableTable, WriteTransaction};
 
 use crate::error::Result;
-use crate::ids::{CampaignId, ChatId, Day, MediaId, SecretId, TemplateId, TenantId};
+use crate::ids::{ChatId, Day, SecretId, TenantId};
 use crate::record::RecBytes;
 use crate::records::{GroupKindRec, GroupRec, SessionRec, SettingsRec};
-use crate::tables::shard::{
-    CAMPAIGNS, COUNTERS, DELIVERIES, GROUPS, MEDIA, MEMBER_COUNTS, PENDING, RUNS, SECRETS, SENDS,
-    SESSIONS, SETTINGS, TEMPLATE_VERSIONS, TEMPLATES, TENANT_SEQ, TG_USERS, USER_DAYS, VARIABLES,
-};
+use crate::tables::shard::{COUNTERS, GROUPS, SECRETS, SESSIONS, SETTINGS, TG_USERS, USER_DAYS};
 
 /// What a session's dialog list says about one chat.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -302,68 +299,6 @@ impl TenantShard<WriteTransaction> {
 }
 
 /// Removes every row of `tenant` from a shard, inside the caller's transaction.
-pub(crate) fn purge(tx: &WriteTransaction, tenant: TenantId) -> Result<()> {
-    tx.open_table(SETTINGS)?.remove(tenant)?;
-    tx.open_table(SECRETS)?
-        .retain_in((tenant, SecretId::MIN)..=(tenant, SecretId::MAX), |_, _| {
-            false
-        })?;
-    tx.open_table(COUNTERS)?.retain_in(
-        (tenant, ChatId::MIN, Day::MIN, 0)..=(tenant, ChatId::MAX, Day::MAX, u8::MAX),
-        |_, _| false,
-    )?;
-    tx.open_table(USER_DAYS)?.retain_in(
-        (tenant, ChatId::MIN, Day::MIN, i64::MIN)..=(tenant, ChatId::MAX, Day::MAX, i64::MAX),
-        |_, _| false,
-    )?;
-    tx.open_table(TG_USERS)?
-        .retain_in((tenant, i64::MIN)..=(tenant, i64::MAX), |_, _| false)?;
-    tx.open_table(SESSIONS)?
-        .retain_in((tenant, SecretId::MIN)..=(tenant, SecretId::MAX), |_, _| {
-            false
-        })?;
-    tx.open_table(GROUPS)?
-        .retain_in((tenant, ChatId::MIN)..=(tenant, ChatId::MAX), |_, _| false)?;
-    tx.open_table(TENANT_SEQ)?
-        .retain_in((tenant, 0)..=(tenant, u8::MAX), |_, _| false)?;
-    tx.open_table(TEMPLATES)?.retain_in(
-        (tenant, TemplateId::MIN)..=(tenant, TemplateId::MAX),
-        |_, _| false,
-    )?;
-    tx.open_table(TEMPLATE_VERSIONS)?.retain_in(
-        (tenant, TemplateId::MIN, 0)..=(tenant, TemplateId::MAX, u32::MAX),
-        |_, _| false,
-    )?;
-    tx.open_table(VARIABLES)?.remove(tenant)?;
-    tx.open_table(MEDIA)?
-        .retain_in((tenant, MediaId::MIN)..=(tenant, MediaId::MAX), |_, _| {
-            false
-        })?;
-    tx.open_table(CAMPAIGNS)?.retain_in(
-        (tenant, CampaignId::MIN)..=(tenant, CampaignId::MAX),
-        |_, _| false,
-    )?;
-    tx.open_table(RUNS)?.retain_in(
-        (tenant, CampaignId::MIN, 0)..=(tenant, CampaignId::MAX, u32::MAX),
-        |_, _| false,
-    )?;
-    let all = (tenant, CampaignId::MIN, 0, ChatId::MIN)
-        ..=(tenant, CampaignId::MAX, u32::MAX, ChatId::MAX);
-    tx.open_table(DELIVERIES)?
-        .retain_in(all.clone(), |_, _| false)?;
-    tx.open_table(PENDING)?.retain_in(all, |_, _| false)?;
-    tx.open_table(SENDS)?
-        .retain_in((tenant, Day::MIN)..=(tenant, Day::MAX), |_, _| false)?;
-    tx.open_table(crate::tables::shard::REPORTS)?.retain_in(
-        (tenant, crate::ids::ReportId::MIN)..=(tenant, crate::ids::ReportId::MAX),
-        |_, _| false,
-    )?;
-    tx.open_table(MEMBER_COUNTS)?.retain_in(
-        (tenant, ChatId::MIN, Day::MIN)..=(tenant, ChatId::MAX, Day::MAX),
-        |_, _| false,
-    )?;
-    Ok(())
-}
 
 /// A sealed secret's key and bytes.
 type SecretRow = ((TenantId, SecretId), Vec<u8>);
@@ -415,7 +350,7 @@ mod purge_tests {
         tx.open_table(TG_USERS).unwrap();
         tx.open_table(SESSIONS).unwrap();
         tx.open_table(GROUPS).unwrap();
-        purge(&tx, TenantId(3)).unwrap();
+        crate::moves::purge(&tx, TenantId(3)).unwrap();
         tx.commit().unwrap();
         let rtx = db.begin_read().unwrap();
         let t = rtx.open_table(USER_DAYS).unwrap();

@@ -32,15 +32,30 @@ pub enum SecretSlot<'a> {
 /// A shard write transaction shared by several tenants' work, one tenant at a time.
 pub struct ShardBatch {
     tx: Option<WriteTransaction>,
+    index: u32,
+    moves: Arc<crate::moves::Moves>,
+    /// The gates passed, held until the batch commits (one per tenant).
+    passes: std::collections::HashMap<TenantId, crate::moves::Pass>,
 }
 
 impl ShardBatch {
-    /// Runs `f` on `tenant`'s rows inside the batch's transaction.
+    /// Runs `f` on `tenant`'s rows inside the batch's transaction; `Moved` when the tenant's
+    /// rows went to another shard since the caller looked.
     pub fn tenant<R>(
         &mut self,
         tenant: TenantId,
         f: impl FnOnce(&mut crate::TenantShard<WriteTransaction>) -> R,
     ) -> Result<R> {
+        if !self.passes.contains_key(&tenant)
+            && let Some(pass) = self.moves.enter(tenant)
+        {
+            self.passes.insert(tenant, pass);
+        }
+        if let Some(p) = self.passes.get(&tenant)
+            && p.shard != self.index
+        {
+            return Err(StoreError::Moved(tenant));
+        }
         let tx = self
             .tx
             .take()
@@ -55,6 +70,7 @@ impl ShardBatch {
 pub struct Shard {
     pub(crate) index: u32,
     pub(crate) db: Database,
+    pub(crate) moves: Arc<crate::moves::Moves>,
 }
 
 impl Shard {
@@ -64,12 +80,17 @@ impl Shard {
     pub fn database(&self) -> &Database {
         &self.db
     }
+    /// The gates of moved tenants, which the ingestion writers pass.
+    pub fn moves(&self) -> &crate::moves::Moves {
+        &self.moves
+    }
 }
 
 pub struct Store {
     dir: PathBuf,
     catalog: Arc<Database>,
-    shards: Vec<Arc<Shard>>,
+    pub(crate) shards: Arc<[Arc<Shard>]>,
+    pub(crate) moves: Arc<crate::moves::Moves>,
     /// Tenants' folded names by id, with the change count they were read at: a search reads
     /// this instead of decoding every tenant row.
     names: std::sync::Mutex<Option<(u64, NameIndex)>>,
@@ -164,6 +185,7 @@ impl Store {
             });
         }
 
+        let moves = Arc::new(crate::moves::Moves::default());
         let mut shards = Vec::with_capacity(count as usize);
         for i in 0..count {
             let path = shard_path(&cfg.dir, i);
@@ -175,7 +197,11 @@ impl Store {
             let db = open_db(&path, cfg.shard_cache_bytes)?;
             let p = path.display().to_string();
             schema::migrate(&db, FileKind::Shard, &p)?;
-            shards.push(Arc::new(Shard { index: i, db }));
+            shards.push(Arc::new(Shard {
+                index: i,
+                db,
+                moves: moves.clone(),
+            }));
         }
         if first_start {
             let tx = catalog.begin_write().map_err(|e| db_err(e.into()))?;
@@ -188,7 +214,8 @@ impl Store {
         Ok(Store {
             dir: cfg.dir.clone(),
             catalog: Arc::new(catalog),
-            shards,
+            shards: shards.into(),
+            moves,
             names: std::sync::Mutex::new(None),
         })
     }
@@ -242,6 +269,9 @@ impl Store {
             .ok_or(StoreError::NotFound)?;
         let mut b = ShardBatch {
             tx: Some(shard.db.begin_write().map_err(StoreError::from)?),
+            index,
+            moves: self.moves.clone(),
+            passes: std::collections::HashMap::new(),
         };
         let r = f(&mut b)?;
         let tx =
@@ -372,6 +402,8 @@ impl Store {
             actor,
             catalog: self.catalog.clone(),
             shard,
+            shards: self.shards.clone(),
+            moves: self.moves.clone(),
         })
     }
 
@@ -424,7 +456,7 @@ impl Store {
     /// Campaign posts sent and failed on a UTC day, all shards together.
     pub fn posts_on(&self, day: crate::ids::Day) -> Result<(u64, u64)> {
         let (mut sent, mut failed) = (0, 0);
-        for sh in &self.shards {
+        for sh in self.shards.iter() {
             let tx = sh.database().begin_read()?;
             let t = tx.open_table(crate::tables::shard::POSTS_BY_DAY)?;
             if let Some(v) = t.get(day)? {
@@ -455,7 +487,7 @@ impl Store {
     ) -> Result<usize, E> {
         let mut n = 0;
         // Shards first: the catalog holds the appliance's own secrets and goes last.
-        for s in &self.shards {
+        for s in self.shards.iter() {
             let tx = s.db.begin_write().map_err(StoreError::from)?;
             for (k, v) in crate::shard::all_secrets(&tx)? {
                 let sealed = rewrap(SecretSlot::Tenant(k.0, k.1), &v)?;

@@ -3,3 +3,4 @@
 
 pub mod admin_client;
 pub mod backup;
+pub mod tenants;

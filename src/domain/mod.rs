@@ -23,5 +23,6 @@ pub mod stats;
 pub mod telegram_link;
 pub mod templates;
 pub mod tenancy;
+pub mod tenant_moves;
 pub mod tenant_workers;
 pub mod webapp_auth;

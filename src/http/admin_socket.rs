@@ -7,7 +7,7 @@
 
 use std::path::{Path, PathBuf};
 
-use axum::extract::State;
+use axum::extract::{Path as UrlPath, State};
 use axum::routing::post;
 use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
@@ -92,6 +92,7 @@ pub async fn serve(st: Shared, listener: UnixListener, stop: tokio::sync::onesho
 fn router(st: Shared) -> Router {
     Router::new()
         .route("/v1/backups", post(backup))
+        .route("/v1/tenants/{id}/move", post(move_tenant))
         .with_state(st)
 }
 
@@ -131,4 +132,24 @@ async fn backup(
         file: made.path,
         sealed,
     }))
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MoveRequest {
+    pub shard: u32,
+}
+
+async fn move_tenant(
+    State(st): State<Shared>,
+    UrlPath(id): UrlPath<u64>,
+    Json(b): Json<MoveRequest>,
+) -> AppResult<Json<crate::http::tenant_routes::MovedOut>> {
+    let scope = st
+        .store
+        .system_admin()
+        .tenant(botyard_shards::ids::TenantId(id))
+        .map_err(|_| crate::error::AppError::NotFound("tenant"))?;
+    let moved = crate::domain::tenant_moves::move_tenant(&st, None, scope, b.shard).await?;
+    Ok(Json(moved.into()))
 }

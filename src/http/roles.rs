@@ -50,7 +50,7 @@ pub fn needs(method: &Method, path: &str) -> Needs {
         };
     }
     match area {
-        "" | "suspend" | "resume" | "worker" | "payments" => Needs::Admin,
+        "" | "suspend" | "resume" | "worker" | "payments" | "move" => Needs::Admin,
         "templates" if rest.ends_with("/preview") => Needs::Read,
         "templates" | "media" | "variables" | "groups" | "campaigns" => Needs::Edit,
         _ => Needs::Manage,
@@ -164,6 +164,7 @@ mod tests {
             (Method::POST, format!("{t}/something-new"), Needs::Manage),
             (Method::DELETE, t.to_string(), Needs::Admin),
             (Method::POST, format!("{t}/worker/restart"), Needs::Admin),
+            (Method::POST, format!("{t}/move"), Needs::Admin),
         ];
         for (m, p, n) in cases {
             assert_eq!(needs(&m, &p), n, "{m} {p}");

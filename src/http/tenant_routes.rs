@@ -27,6 +27,7 @@ pub fn router() -> OpenApiRouter<Shared> {
         .routes(routes!(get_tenant, update_tenant, delete_tenant))
         .routes(routes!(suspend_tenant))
         .routes(routes!(resume_tenant))
+        .routes(routes!(move_tenant))
         .routes(routes!(list_members, add_member))
         .routes(routes!(update_member, remove_member))
         .routes(routes!(list_invitations, invite))
@@ -232,6 +233,56 @@ async fn suspend_tenant(State(st): State<Shared>, t: TenantCtx) -> AppResult<Jso
     responses((status = 200, body = TenantOut), (status = 403, body = ErrorEnvelope), (status = 404, body = ErrorEnvelope)), security(("bearer" = [])))]
 async fn resume_tenant(State(st): State<Shared>, t: TenantCtx) -> AppResult<Json<TenantOut>> {
     change_status(st, t, TenantStatus::Active).await
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MoveIn {
+    /// The shard to move to (0 to `store.shards` − 1).
+    pub shard: u32,
+}
+
+#[derive(Serialize, Deserialize, ToSchema, Debug)]
+pub struct MovedOut {
+    pub from: u32,
+    pub to: u32,
+    /// The tenant's rows in its shard.
+    pub rows: u64,
+    /// Rows brought over while its writes were paused.
+    pub caught_up: u64,
+    /// How long its writes waited.
+    pub paused_ms: u64,
+    pub took_ms: u64,
+}
+
+impl From<botyard_shards::moves::Moved> for MovedOut {
+    fn from(m: botyard_shards::moves::Moved) -> Self {
+        MovedOut {
+            from: m.from,
+            to: m.to,
+            rows: m.rows,
+            caught_up: m.caught_up,
+            paused_ms: m.paused.as_millis() as u64,
+            took_ms: m.took.as_millis() as u64,
+        }
+    }
+}
+
+/// Move a tenant to another shard of this appliance (admins), while it runs: its rows are
+/// copied, its writes wait a moment while the last changes follow and the placement switches,
+/// then the old rows are removed. One move at a time (`409 tenant.move_busy`).
+#[utoipa::path(post, path = "/api/v1/tenants/{id}/move", tag = "tenants", params(("id" = u64, Path, description = "Tenant id")),
+    request_body = MoveIn,
+    responses((status = 200, body = MovedOut), (status = 403, body = ErrorEnvelope), (status = 404, body = ErrorEnvelope),
+              (status = 409, body = ErrorEnvelope), (status = 422, body = ErrorEnvelope)), security(("bearer" = [])))]
+async fn move_tenant(
+    State(st): State<Shared>,
+    t: TenantCtx,
+    ApiJson(b): ApiJson<MoveIn>,
+) -> AppResult<Json<MovedOut>> {
+    let actor = t.caller.account();
+    let moved = crate::domain::tenant_moves::move_tenant(&st, actor, t.scope, b.shard).await?;
+    Ok(Json(moved.into()))
 }
 
 #[derive(Serialize, ToSchema)]

@@ -583,6 +583,15 @@ pub const MESSAGES: &[(&str, &str)] = &[
         "{field}: şablon bilinmeyen bir değişken kullanıyor.",
     ),
     (
+        "tenant.move_busy",
+        "Başka bir kiracı taşınıyor; o bitince yeniden deneyin.",
+    ),
+    (
+        "tenant.no_such_shard",
+        "Bu sunucuda böyle bir parça (shard) yok.",
+    ),
+    ("tenant.same_shard", "Kiracı zaten o parçada (shard)."),
+    (
         "tenant.suspended",
         "Kiracı askıya alınmış; yalnızca okuma yapılabilir.",
     ),

@@ -172,6 +172,23 @@ async fn run_tenant_with(
     limits: Value,
     events: u64,
 ) -> (Tenant, Value) {
+    run_tenant_moving(app, admin, name, zone, seed, cfg, limits, events, false).await
+}
+
+/// The same; with `moving`, the tenant moves to the other shard a third of the way through
+/// its stream, while its worker goes on posting events.
+#[allow(clippy::too_many_arguments)]
+async fn run_tenant_moving(
+    app: &App,
+    admin: &str,
+    name: &str,
+    zone: &str,
+    seed: u64,
+    cfg: SimConfig,
+    limits: Value,
+    events: u64,
+    moving: bool,
+) -> (Tenant, Value) {
     let email = format!("owner@{}.test", name.to_lowercase());
     let (tenant, _, owner) = app.tenant_with_owner(admin, name, &email).await;
     let plan = app
@@ -214,6 +231,29 @@ async fn run_tenant_with(
         .supervisor
         .watch(botyard_shards::ids::TenantId(tenant))
         .expect("worker");
+    if moving {
+        rx.wait_for(|s| s.events_stored >= events / 3)
+            .await
+            .unwrap();
+        let store = app.ready.store.upgrade().unwrap();
+        let from = store
+            .current_shard(botyard_shards::ids::TenantId(tenant))
+            .unwrap();
+        drop(store);
+        let moved = app
+            .post(
+                &format!("/api/v1/tenants/{tenant}/move"),
+                admin,
+                json!({"shard": 1 - from}),
+            )
+            .await
+            .expect(200)
+            .clone();
+        assert_eq!(moved["to"], 1 - from, "{moved}");
+        assert!(moved["paused_ms"].as_u64().unwrap() < 1000, "{moved}");
+        let during = rx.borrow().events_stored;
+        assert!(during < events, "the stream was still running: {during}");
+    }
     tokio::time::timeout(
         Duration::from_secs(120),
         rx.wait_for(|s| s.events_stored >= events),
@@ -689,6 +729,76 @@ async fn every_statistic_equals_a_recount_of_the_simulated_stream() {
         (&list[0]["scheduled"], &list[0]["from"], &list[0]["to"]),
         (&json!(true), &json!("2026-10-26"), &json!("2026-11-01"))
     );
+    app.stop().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_tenant_moved_to_another_shard_while_it_ingests_keeps_every_statistic() {
+    let seed: u64 = rand::random();
+    println!("seed {seed}");
+    let app = App::start().await;
+    app.clock.set(1_793_610_000);
+    let admin = app.admin().await.access;
+    let store = app.ready.store.upgrade().unwrap();
+    // A neighbour that stays, on the shard the moved tenant leaves.
+    let (t, _) = run_tenant_moving(
+        &app,
+        &admin,
+        "Izmir",
+        "Europe/Istanbul",
+        seed,
+        sim_config(seed),
+        common::limits(),
+        EVENTS,
+        true,
+    )
+    .await;
+    let id = botyard_shards::ids::TenantId(t.id);
+    let to = store.current_shard(id).unwrap();
+    check_tenant(&app, &t).await;
+    // The old shard holds none of its rows; the placement says where it is.
+    use botyard_shards::ids::{ChatId, Day};
+    use redb::ReadableDatabase;
+    let old = &store.shards()[(1 - to) as usize];
+    let tx = old.database().begin_read().unwrap();
+    let counters = tx
+        .open_table(botyard_shards::tables::shard::COUNTERS)
+        .unwrap();
+    let mut left = redb::ReadableTable::range(
+        &counters,
+        (id, ChatId(i64::MIN), Day(0), 0u8)..=(id, ChatId(i64::MAX), Day(u32::MAX), u8::MAX),
+    )
+    .unwrap();
+    assert!(left.next().is_none(), "rows left on the old shard");
+    let admin_scope = store.system_admin();
+    assert_eq!(admin_scope.placement(id).unwrap(), Some(to));
+    // Moving it where it is, or to a shard that does not exist, is refused.
+    let r = app
+        .post(
+            &format!("/api/v1/tenants/{}/move", t.id),
+            &admin,
+            json!({"shard": to}),
+        )
+        .await;
+    r.expect_err(409, "tenant.same_shard");
+    let r = app
+        .post(
+            &format!("/api/v1/tenants/{}/move", t.id),
+            &admin,
+            json!({"shard": 9}),
+        )
+        .await;
+    r.expect_err(422, "tenant.no_such_shard");
+    let r = app
+        .post(
+            &format!("/api/v1/tenants/{}/move", t.id),
+            &t.owner,
+            json!({"shard": 1 - to}),
+        )
+        .await;
+    r.expect_err(403, "auth.admin_required");
+    drop(tx);
+    drop(store);
     app.stop().await.unwrap();
 }
 

@@ -236,7 +236,15 @@ impl Scheduler {
                     let Some(info) = tenants.get(tenant) else {
                         continue;
                     };
-                    b.tenant(*tenant, |s| start_one(s, info, *id, *at, now, &mut o))??;
+                    match b.tenant(*tenant, |s| start_one(s, info, *id, *at, now, &mut o)) {
+                        Ok(r) => r?,
+                        // Moved to another shard since this pass looked: the next pass
+                        // finds it there.
+                        Err(botyard_shards::StoreError::Moved(_)) => {
+                            o.next.push(((*tenant, *id), Some(*at)));
+                        }
+                        Err(e) => return Err(e.into()),
+                    }
                 }
                 Ok::<_, AppError>(o)
             })
