@@ -9,7 +9,7 @@ use botyard_shards::records::AuditRec;
 use crate::error::AppResult;
 use crate::state::{AppState, blocking};
 
-/// Moves the scope's tenant to shard `to`.
+/// Moves the scope's tenant to shard `to`, off the async workers.
 pub async fn move_tenant(
     st: &std::sync::Arc<AppState>,
     actor: Option<AccountId>,
@@ -17,8 +17,18 @@ pub async fn move_tenant(
     to: u32,
 ) -> AppResult<Moved> {
     let st2 = st.clone();
+    blocking(move || move_now(&st2, actor, &scope, to)).await
+}
+
+/// Moves the scope's tenant to shard `to` (blocking: the copy runs here).
+pub fn move_now(
+    st: &AppState,
+    actor: Option<AccountId>,
+    scope: &TenantScope,
+    to: u32,
+) -> AppResult<Moved> {
     let tenant = scope.tenant_id();
-    let moved = blocking(move || Ok(st2.store.move_tenant(tenant, to)?)).await?;
+    let moved = st.store.move_tenant(tenant, to)?;
     tracing::info!(
         tenant_id = tenant.0,
         from = moved.from,
@@ -28,7 +38,6 @@ pub async fn move_tenant(
         took_ms = moved.took.as_millis() as u64,
         "tenant moved"
     );
-    let now = st.now();
     let detail = format!(
         "shard {} → {}: {} rows, writes paused {} ms",
         moved.from,
@@ -36,17 +45,14 @@ pub async fn move_tenant(
         moved.rows,
         moved.paused.as_millis()
     );
-    blocking(move || {
-        Ok(scope.catalog_write(|c| {
-            c.audit(&AuditRec {
-                at: now,
-                actor,
-                tenant: Some(tenant),
-                action: "tenant.moved".into(),
-                detail,
-            })
-        })?)
-    })
-    .await?;
+    scope.catalog_write(|c| {
+        c.audit(&AuditRec {
+            at: st.now(),
+            actor,
+            tenant: Some(tenant),
+            action: "tenant.moved".into(),
+            detail,
+        })
+    })?;
     Ok(moved)
 }

@@ -1994,3 +1994,86 @@ async fn an_admin_creates_a_tenant_whose_owner_gets_a_password_at_once() {
             .starts_with("/console/tenants/")
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_admin_moves_a_tenant_to_another_shard_from_its_page() {
+    let app = App::start().await;
+    let admin = app.admin().await.access;
+    let (tenant, _, _) = app
+        .tenant_with_owner(&admin, "Bostancı", "sahip@bostanci.test")
+        .await;
+    let tpl = app
+        .post(
+            &format!("/api/v1/tenants/{tenant}/templates"),
+            &admin,
+            json!({"name": "Selam", "body": "Merhaba *Bostancı*"}),
+        )
+        .await
+        .expect(201)["id"]
+        .clone();
+    let store = app.ready.store.upgrade().unwrap();
+    let from = store
+        .current_shard(botyard_shards::ids::TenantId(tenant))
+        .unwrap();
+
+    let mut b = Browser::new(&app);
+    b.sign_in(ADMIN_EMAIL, ADMIN_PASSWORD).await;
+    let page = b.get(&format!("/console/tenants/{tenant}")).await;
+    assert!(
+        page.text.contains(r#"name="shard""#),
+        "the admin sees the move form"
+    );
+    let csrf = page.csrf();
+    let to = (1 - from).to_string();
+    let r = b
+        .post(
+            &format!("/console/tenants/{tenant}/move"),
+            &[("_csrf", &csrf), ("shard", &to)],
+        )
+        .await;
+    assert_eq!(
+        r.location(),
+        format!("/console/tenants/{tenant}?done=moved")
+    );
+    assert_eq!(
+        store
+            .current_shard(botyard_shards::ids::TenantId(tenant))
+            .unwrap(),
+        1 - from
+    );
+    let page = b
+        .get(&format!("/console/tenants/{tenant}?done=moved"))
+        .await;
+    assert!(page.text.contains("The tenant moved to the other shard."));
+    // Its data came along.
+    let t = app
+        .get(&format!("/api/v1/tenants/{tenant}/templates/{tpl}"), &admin)
+        .await
+        .expect(200)
+        .clone();
+    assert_eq!(t["name"], "Selam");
+    // Moving it to where it is says so and changes nothing.
+    let r = b
+        .post(
+            &format!("/console/tenants/{tenant}/move"),
+            &[("_csrf", &csrf), ("shard", &to)],
+        )
+        .await;
+    assert_eq!(r.status, 409);
+
+    // The owner sees no such form, and cannot post it.
+    let mut owner = Browser::new(&app);
+    owner.sign_in("sahip@bostanci.test", PASSWORD).await;
+    let page = owner.get(&format!("/console/tenants/{tenant}")).await;
+    assert!(!page.text.contains(r#"name="shard""#));
+    let csrf = page.csrf();
+    let r = owner
+        .post(
+            &format!("/console/tenants/{tenant}/move"),
+            &[("_csrf", &csrf), ("shard", &from.to_string())],
+        )
+        .await;
+    assert_eq!(r.status, 403);
+    drop(store);
+    app.stop().await.unwrap();
+}

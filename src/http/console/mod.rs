@@ -214,6 +214,10 @@ fn tenant_pages(r: Router<Shared>, root: &str) -> Router<Shared> {
             post(tenant_pages::suspend),
         )
         .route(
+            &format!("{root}/tenants/{{id}}/move"),
+            post(tenant_pages::move_shard),
+        )
+        .route(
             &format!("{root}/tenants/{{id}}/resume"),
             post(tenant_pages::resume),
         )

@@ -82,6 +82,8 @@ struct TenantPage {
     edit: bool,
     usage: Vec<UsageTile>,
     plans: Vec<(u64, String)>,
+    /// For admins: the tenant's shard now, and how many the store has.
+    shard: Option<(u32, u32)>,
     sessions: Vec<SessionRow>,
     groups: Vec<GroupRow>,
     campaigns: Vec<CampaignRow>,
@@ -216,6 +218,8 @@ fn build(
         edit: crate::http::roles::check(scope.access(), Needs::Edit, true).is_ok(),
         usage,
         plans,
+        shard: (scope.access() == Access::Admin)
+            .then(|| (scope.shard_index(), st.store.shard_count())),
         sessions: sessions
             .iter()
             .map(|(id, r)| {
@@ -342,6 +346,7 @@ fn notice_key(done: &str) -> Option<&'static str> {
         "renamed" => "tenant.renamed",
         "suspended" => "tenant.suspended",
         "resumed" => "tenant.resumed",
+        "moved" => "tenant.moved",
         "invited" => "tenant.invite_link",
         "group" => "tenant.group_saved",
         "refreshed" => "groups.refreshing",
@@ -538,6 +543,39 @@ pub async fn suspend(State(st): State<Shared>, v: Viewer, Path(id): Path<u64>) -
         st.supervisor.stop(botyard_shards::ids::TenantId(id)).await;
     }
     r
+}
+
+#[derive(Deserialize)]
+pub struct MoveForm {
+    #[serde(default)]
+    shard: String,
+}
+
+/// An admin moves the tenant to another shard (the copy runs before the page answers).
+pub async fn move_shard(
+    State(st): State<Shared>,
+    v: Viewer,
+    Path(id): Path<u64>,
+    Form(f): Form<MoveForm>,
+) -> Response {
+    let actor = Some(v.account);
+    act(
+        st,
+        v,
+        id,
+        (Method::POST, "/api/v1/tenants/{id}/move"),
+        "moved",
+        move |st, scope, _| {
+            let to: u32 = f
+                .shard
+                .trim()
+                .parse()
+                .map_err(|_| crate::error::AppError::invalid("shard", "choose a shard"))?;
+            crate::domain::tenant_moves::move_now(st, actor, scope, to)?;
+            Ok(None)
+        },
+    )
+    .await
 }
 
 pub async fn resume(State(st): State<Shared>, v: Viewer, Path(id): Path<u64>) -> Response {
