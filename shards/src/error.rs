@@ -77,6 +77,8 @@ pub enum StoreError {
     UnknownTable(String),
     #[error("the file fails redb's integrity check")]
     Damaged,
+    #[error("the table dump is damaged: {0}")]
+    BadDump(&'static str),
     #[error("tenant {0} moved to another shard meanwhile")]
     Moved(TenantId),
     #[error("{0}")]

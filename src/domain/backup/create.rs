@@ -1,7 +1,7 @@
 //! Making a backup from the running store.
 
 use std::fs::{self, File};
-use std::io::{self, BufWriter, Read};
+use std::io::{self, BufWriter, Read, Write};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
@@ -10,7 +10,7 @@ use sha2::{Digest, Sha256};
 
 use super::archive::{Passphrase, Sink};
 use super::manifest::{Entry, FORMAT, FileEntry, Manifest};
-use super::{BackupError, file_name, io_error, shard_name};
+use super::{BackupError, file_name, io_error};
 
 /// What a backup is made from.
 pub struct Source<'a> {
@@ -28,9 +28,6 @@ pub struct Made {
     pub secs: f64,
     pub manifest: Manifest,
 }
-
-/// The copy's page cache: enough for its writes to go out in large runs.
-const COPY_CACHE: usize = 64 << 20;
 
 /// Reads through to a hash.
 struct Hashing<R> {
@@ -89,6 +86,17 @@ impl Writer {
         self.tar
             .append_data(&mut h, name, data)
             .map_err(|e| io_error(&self.at, e))
+    }
+}
+
+/// A store error while writing a dump: a full disk is told apart.
+fn store_error(e: botyard_shards::StoreError, at: &Path) -> BackupError {
+    if e.is_disk_full() {
+        BackupError::DiskFull {
+            path: at.display().to_string(),
+        }
+    } else {
+        e.into()
     }
 }
 
@@ -165,12 +173,12 @@ fn write(
     // (nearly) one moment.
     let mut reads: Vec<(String, ReadTransaction)> = Vec::new();
     reads.push((
-        "catalog.redb".into(),
+        "catalog.dump".into(),
         snapshot::begin(src.store.catalog_database())?,
     ));
     for shard in src.store.shards() {
         reads.push((
-            shard_name(shard.index()),
+            super::dump_name(shard.index()),
             snapshot::begin(shard.database())?,
         ));
     }
@@ -196,16 +204,14 @@ fn write(
     };
     let mut files = Vec::new();
     for (name, rtx) in reads {
-        let tmp = staging.join("copy.redb");
-        let summary = snapshot::copy_tx(&rtx, &tmp, COPY_CACHE).map_err(|e| {
-            if e.is_disk_full() {
-                BackupError::DiskFull {
-                    path: staging.display().to_string(),
-                }
-            } else {
-                e.into()
-            }
-        })?;
+        let tmp = staging.join("copy.dump");
+        let summary = {
+            let f = File::create(&tmp).map_err(|e| io_error(&tmp, e))?;
+            let mut out = BufWriter::with_capacity(1 << 20, f);
+            let summary = snapshot::dump_tx(&rtx, &mut out).map_err(|e| store_error(e, staging))?;
+            out.flush().map_err(|e| io_error(&tmp, e))?;
+            summary
+        };
         drop(rtx);
         let f = File::open(&tmp).map_err(|e| io_error(&tmp, e))?;
         let (bytes, sha256) = w.append(&name, f)?;

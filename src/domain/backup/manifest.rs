@@ -75,20 +75,20 @@ pub enum Place {
 impl Place {
     pub fn parse(path: &str) -> Option<Place> {
         match path {
-            "catalog.redb" => return Some(Place::Catalog),
+            "catalog.dump" => return Some(Place::Catalog),
             "master.key" => return Some(Place::MasterKey),
             "manifest.json" => return Some(Place::Manifest),
             _ => {}
         }
         if let Some(rest) = path.strip_prefix("shards/") {
-            let n = rest.strip_suffix(".redb")?;
+            let n = rest.strip_suffix(".dump")?;
             if n.len() < 2 || !n.bytes().all(|b| b.is_ascii_digit()) {
                 return None;
             }
             return n
                 .parse()
                 .ok()
-                .filter(|i| crate::domain::backup::shard_name(*i) == path)
+                .filter(|i| crate::domain::backup::dump_name(*i) == path)
                 .map(Place::Shard);
         }
         let rest = path.strip_prefix("media/")?;
@@ -115,9 +115,9 @@ mod tests {
 
     #[test]
     fn only_known_places_are_accepted() {
-        assert_eq!(Place::parse("catalog.redb"), Some(Place::Catalog));
-        assert_eq!(Place::parse("shards/03.redb"), Some(Place::Shard(3)));
-        assert_eq!(Place::parse("shards/120.redb"), Some(Place::Shard(120)));
+        assert_eq!(Place::parse("catalog.dump"), Some(Place::Catalog));
+        assert_eq!(Place::parse("shards/03.dump"), Some(Place::Shard(3)));
+        assert_eq!(Place::parse("shards/120.dump"), Some(Place::Shard(120)));
         assert_eq!(
             Place::parse("media/7/photo.jpg"),
             Some(Place::Media {
@@ -126,18 +126,20 @@ mod tests {
             })
         );
         for bad in [
-            "../catalog.redb",
+            "../catalog.dump",
             "/etc/passwd",
-            "shards/3.redb",
-            "shards/../x.redb",
-            "shards/003.redb",
+            "catalog.redb",
+            "shards/03.redb",
+            "shards/3.dump",
+            "shards/../x.dump",
+            "shards/003.dump",
             "media/7/../../x",
             "media/07/a",
             "media/7/a/b",
             "media/7/..",
             "media/x/a",
             "logs/server.log",
-            "catalog.redb/",
+            "catalog.dump/",
         ] {
             assert_eq!(Place::parse(bad), None, "{bad}");
         }

@@ -1,5 +1,6 @@
-//! Online backups. A backup is one file: the catalog and every shard copied from read
-//! transactions begun together (writers go on meanwhile), the media folders, the master key
+//! Online backups. A backup is one file: the catalog and every shard dumped table by table
+//! from read transactions begun together (writers go on meanwhile; a restore builds the redb
+//! files from the dumps), the media folders, the master key
 //! only when asked (and then sealed with a passphrase), and a manifest with schema versions,
 //! rows per table and checksums. It is written under a temporary name and renamed only once
 //! whole and on disk, so a backup cut short by `kill -9` or a full disk never looks valid.
@@ -97,9 +98,9 @@ impl From<BackupError> for crate::error::AppError {
     }
 }
 
-/// A shard file's path inside a backup (and a data folder).
-pub fn shard_name(index: u32) -> String {
-    format!("shards/{index:02}.redb")
+/// A shard's dump inside a backup; it is restored to `shards/NN.redb`.
+pub fn dump_name(index: u32) -> String {
+    format!("shards/{index:02}.dump")
 }
 
 /// A backup file's name for a moment (UTC), sealed or not.

@@ -1,6 +1,7 @@
 //! Checking a backup and restoring it into an empty folder. Both read the whole file: every
-//! store file is opened (redb's page checksums checked) and counted, every file's SHA-256
-//! compared with the manifest.
+//! table dump is read through and its rows counted, every file's SHA-256 compared with the
+//! manifest; a restore also builds each store file from its dump and opens it again (redb's
+//! page checksums checked, rows counted).
 
 use std::collections::BTreeMap;
 use std::fs::{self, File};
@@ -21,16 +22,40 @@ pub struct Checked {
     pub sealed: bool,
 }
 
+/// The page cache of a file being built from its dump.
+const LOAD_CACHE: usize = 64 << 20;
+
+/// Reads through to a hash.
+struct Hashing<R> {
+    inner: R,
+    hash: Sha256,
+    bytes: u64,
+}
+
+impl<R: Read> Read for Hashing<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.hash.update(&buf[..n]);
+        self.bytes += n as u64;
+        Ok(n)
+    }
+}
+
+fn create_dir(dir: &Path) -> Result<(), BackupError> {
+    use std::os::unix::fs::DirBuilderExt;
+    fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)
+        .map_err(|e| io_error(dir, e))
+}
+
 /// The largest manifest read (a store's worth of media entries fits easily).
 const MANIFEST_MAX: u64 = 256 << 20;
 
 /// Reads `file` through and checks it; nothing is kept.
 pub fn verify(file: &Path, pass: Option<&Passphrase>) -> Result<Checked, BackupError> {
-    let work = tempfile::Builder::new()
-        .prefix("botyard-verify-")
-        .tempdir()
-        .map_err(|e| io_error(std::env::temp_dir(), e))?;
-    read(file, pass, &Target::Check(work.path().to_path_buf()))
+    read(file, pass, &Target::Check)
 }
 
 /// Restores `file` into `data`, which must be missing or empty. On any failure what was
@@ -77,8 +102,8 @@ pub fn restore(
 }
 
 enum Target {
-    /// A scratch folder for store files while they are opened.
-    Check(PathBuf),
+    /// Read through only.
+    Check,
     Restore(PathBuf),
 }
 
@@ -165,20 +190,37 @@ fn read(file: &Path, pass: Option<&Passphrase>, target: &Target) -> Result<Check
                 } else {
                     FileKind::Shard
                 };
-                let dest = match target {
-                    Target::Check(work) => work.join("check.redb"),
-                    Target::Restore(data) => data.join(&path),
+                let mut reader = Hashing {
+                    inner: &mut entry,
+                    hash: Sha256::new(),
+                    bytes: 0,
                 };
-                let mut out = create_file(&dest)?;
-                let (bytes, sha256) =
-                    drain(&mut entry, Some(&mut out)).map_err(|e| io_error(&dest, e))?;
-                out.sync_all().map_err(|e| io_error(&dest, e))?;
-                drop(out);
-                let summary = snapshot::summarize(&dest)
-                    .map_err(|e| damaged(format!("`{path}` does not open: {e}")))?;
-                if matches!(target, Target::Check(_)) {
-                    let _ = fs::remove_file(&dest);
-                }
+                let read = match target {
+                    Target::Check => snapshot::scan_dump(&mut reader),
+                    Target::Restore(data) => {
+                        let dest = data.join(path.replace(".dump", ".redb"));
+                        if let Some(parent) = dest.parent() {
+                            create_dir(parent)?;
+                        }
+                        snapshot::load_dump(&mut reader, &dest, LOAD_CACHE).and_then(|loaded| {
+                            // The file built is opened again, its pages checked and counted.
+                            let built = snapshot::summarize(&dest)?;
+                            if built.rows != loaded.rows {
+                                return Err(botyard_shards::StoreError::Damaged);
+                            }
+                            Ok(loaded)
+                        })
+                    }
+                };
+                let summary = read.map_err(|e| match e {
+                    e if e.is_disk_full() => BackupError::DiskFull {
+                        path: path.clone(),
+                    },
+                    e => damaged(format!("`{path}` does not read: {e}")),
+                })?;
+                // Anything after the dump's end would be something it does not account for.
+                io::copy(&mut reader, &mut io::sink()).map_err(|e| io_error(file, e))?;
+                let (bytes, sha256) = (reader.bytes, hex::encode(reader.hash.finalize()));
                 let supported = kind.current_version();
                 if summary.schema_version > supported {
                     return Err(BackupError::NewerSchema {
@@ -201,7 +243,7 @@ fn read(file: &Path, pass: Option<&Passphrase>, target: &Target) -> Result<Check
             }
             Place::Media { .. } | Place::MasterKey => {
                 let (bytes, sha256) = match target {
-                    Target::Check(_) => drain(&mut entry, None).map_err(|e| io_error(file, e))?,
+                    Target::Check => drain(&mut entry, None).map_err(|e| io_error(file, e))?,
                     Target::Restore(data) => {
                         let dest = data.join(&path);
                         let mut out = create_file(&dest)?;
@@ -239,8 +281,8 @@ fn check(
             "its format is not one this binary reads",
         ));
     }
-    let mut want: Vec<String> = vec!["catalog.redb".into()];
-    want.extend((0..m.shard_count).map(super::shard_name));
+    let mut want: Vec<String> = vec!["catalog.dump".into()];
+    want.extend((0..m.shard_count).map(super::dump_name));
     let listed: Vec<String> = m.files.iter().map(|f| f.path.clone()).collect();
     if listed != want {
         return Err(damaged(
