@@ -17,6 +17,9 @@
 //! - `backup`: an online backup of the `queries` store, alone and while a steady writer
 //!   ingests, whose rate is compared with its rate without the backup.
 //!
+//! - `move`: a tenant of the `queries` store moved to another shard and back while a steady
+//!   writer posts to it: rows, time, and how long its writes were paused.
+//!
 //! `cargo bench --bench stats` runs them all; `cargo bench --bench stats -- queries` one.
 
 mod common;
@@ -441,6 +444,47 @@ fn bench_backup() {
     ingest.shutdown();
 }
 
+/// Moving a tenant between shards of the `queries` store while a steady writer posts to it:
+/// the busiest tenant (a year, its 10,000-member group) and a typical one, each moved and
+/// moved back.
+fn bench_move() {
+    let (dir, tenants) = queries_store();
+    let store = open(&dir, 4);
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    let placement = store.clone();
+    let ingest = Ingest::start(
+        store.shards(),
+        IngestConfig::default(),
+        Arc::new(move |t| placement.shard_of(t).ok().flatten()),
+        None,
+    );
+    let handle = ingest.handle().expect("handle");
+    for (label, t) in [("busiest", tenants[0]), ("typical", tenants[tenants.len() / 2])] {
+        let home = store.current_shard(t).expect("shard");
+        for to in [(home + 1) % 4, home] {
+            let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+            let w = steady_writer(&rt, handle.clone(), stop.clone(), vec![t]);
+            std::thread::sleep(Duration::from_millis(500));
+            let m = store.move_tenant(t, to).expect("move");
+            std::thread::sleep(Duration::from_millis(500));
+            stop.store(true, std::sync::atomic::Ordering::Relaxed);
+            let rate = rt.block_on(w).expect("writer");
+            println!(
+                "move {label} tenant {} shard {} -> {}: {} rows ({} caught up) in {:.2} s, writes paused {:.1} ms; its writer {rate:.0} increments/s",
+                t.0,
+                m.from,
+                m.to,
+                m.rows,
+                m.caught_up,
+                m.took.as_secs_f64(),
+                m.paused.as_secs_f64() * 1e3
+            );
+        }
+    }
+    drop(handle);
+    ingest.shutdown();
+}
+
 fn prune_round(batch: usize) {
     let tmp = tempfile::tempdir().expect("dir");
     let store = open(tmp.path(), 4);
@@ -645,5 +689,8 @@ fn main() {
     }
     if want("backup") {
         bench_backup();
+    }
+    if want("move") {
+        bench_move();
     }
 }
