@@ -350,6 +350,18 @@ try {
     // The preview is the mail itself, in a frame of its own that runs nothing.
     await admin.frameLocator("iframe.mail-preview").locator("h2 >> text=Winter offer").waitFor();
     await snap(admin, "news-preview");
+    await admin.click("nav >> text=Backups");
+    await admin.waitForURL(/\/console\/backups$/);
+    await labelled(admin, "backups");
+    await contrast(admin, "backups");
+    await admin.click("button >> text=Back up now");
+    await admin.waitForURL(/done=started/);
+    for (let i = 0; i < 100 && !(await admin.isVisible("td code >> text=/botyard-/")); i++) {
+      await admin.waitForTimeout(100);
+      await admin.goto(`${BASE}/console/backups`);
+    }
+    check(await admin.isVisible("td code >> text=/botyard-/"), "the backup made is listed");
+    await snap(admin, "backups");
   }
 
   // 7. Turkish, chosen on the account page.
@@ -363,6 +375,10 @@ try {
   await snap(admin, "account-turkish");
   await admin.click("nav >> text=Pano");
   await snap(admin, "dashboard-turkish");
+  await admin.click("nav >> text=Yedekler");
+  await admin.setViewportSize({ width: 390, height: 844 });
+  await snap(admin, "backups-turkish-phone");
+  await admin.setViewportSize({ width: 1280, height: 720 });
 
   // Dark, and Turkish on a phone: the same pages, read in each theme and language.
   {

@@ -400,6 +400,8 @@ fn writer_loop(
             }
         }
         if acks.is_empty() {
+            // Every job went to another shard's writer: nothing to commit, no pass to hold.
+            passes.clear();
             continue;
         }
         let distinct = if cfg.merge { merged.len() } else { plain.len() };

@@ -318,7 +318,8 @@ impl<W: std::io::Write> TableVisitor for Dump<'_, W> {
         let name = def.name().as_bytes();
         let w = &mut *self.out;
         w.write_all(b"T").map_err(io_err)?;
-        w.write_all(&(name.len() as u16).to_le_bytes()).map_err(io_err)?;
+        w.write_all(&(name.len() as u16).to_le_bytes())
+            .map_err(io_err)?;
         w.write_all(name).map_err(io_err)?;
         let (kw, vw) = (K::fixed_width(), V::fixed_width());
         let mut n = 0u64;
@@ -510,7 +511,10 @@ impl<R: std::io::Read> TableVisitor for Load<'_, R> {
     }
 }
 
-fn read_dump(input: &mut impl std::io::Read, dst: Option<&WriteTransaction>) -> Result<FileSummary> {
+fn read_dump(
+    input: &mut impl std::io::Read,
+    dst: Option<&WriteTransaction>,
+) -> Result<FileSummary> {
     let mut magic = [0u8; 16];
     input
         .read_exact(&mut magic)
@@ -551,7 +555,11 @@ pub fn scan_dump(input: &mut impl std::io::Read) -> Result<FileSummary> {
 }
 
 /// Builds a new redb file at `dest` from a dump, in one durable transaction.
-pub fn load_dump(input: &mut impl std::io::Read, dest: &Path, cache_bytes: usize) -> Result<FileSummary> {
+pub fn load_dump(
+    input: &mut impl std::io::Read,
+    dest: &Path,
+    cache_bytes: usize,
+) -> Result<FileSummary> {
     let db = Builder::new()
         .set_cache_size(cache_bytes)
         .create(dest)

@@ -9,6 +9,7 @@ mod crash;
 mod delete_tenant;
 mod groups;
 mod ingest;
+mod moves;
 mod open;
 mod outbox;
 mod placement;

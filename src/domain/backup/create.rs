@@ -115,7 +115,8 @@ fn clean_partials(dir: &Path) {
 
 /// Makes a backup in `dir` (created if missing): sealed with `seal`, and then carrying the
 /// master key. Partial files are removed on failure; a crash leaves only `*.partial` names,
-/// which the next backup removes.
+/// which the next backup removes. The calling thread's CPU priority is lowered for good (a
+/// backup yields to requests and ingestion), so call it on a thread of its own.
 pub fn create(
     src: &Source,
     dir: &Path,
@@ -124,6 +125,8 @@ pub fn create(
 ) -> Result<Made, BackupError> {
     use std::os::unix::fs::DirBuilderExt;
     let started = Instant::now();
+    // Niceness is per thread on Linux; failing to lower it changes nothing else.
+    let _ = rustix::process::setpriority_process(Some(rustix::thread::gettid()), 10);
     fs::DirBuilder::new()
         .recursive(true)
         .mode(0o700)

@@ -213,9 +213,7 @@ fn read(file: &Path, pass: Option<&Passphrase>, target: &Target) -> Result<Check
                     }
                 };
                 let summary = read.map_err(|e| match e {
-                    e if e.is_disk_full() => BackupError::DiskFull {
-                        path: path.clone(),
-                    },
+                    e if e.is_disk_full() => BackupError::DiskFull { path: path.clone() },
                     e => damaged(format!("`{path}` does not read: {e}")),
                 })?;
                 // Anything after the dump's end would be something it does not account for.

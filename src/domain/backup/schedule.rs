@@ -25,20 +25,28 @@ pub async fn run_now(
     let dir = dir.unwrap_or_else(|| configured.clone());
     let st2 = st.clone();
     let dir2 = dir.clone();
-    let made = tokio::task::spawn_blocking(move || {
-        let src = Source {
-            store: &st2.store,
-            media_root: crate::domain::tenant_workers::media_root(&st2),
-            master_key: st2.config.master_key_path(),
-            key_id: st2.keyring.primary_id(),
-        };
-        super::create(&src, &dir2, seal.as_ref(), now)
-    })
-    .await
-    .map_err(|e| BackupError::Io {
+    let (done, made) = tokio::sync::oneshot::channel();
+    let spawned = std::thread::Builder::new()
+        .name("backup".into())
+        .spawn(move || {
+            let src = Source {
+                store: &st2.store,
+                media_root: crate::domain::tenant_workers::media_root(&st2),
+                master_key: st2.config.master_key_path(),
+                key_id: st2.keyring.primary_id(),
+            };
+            let _ = done.send(super::create(&src, &dir2, seal.as_ref(), now));
+        });
+    let lost = |what: String| BackupError::Io {
         path: dir.display().to_string(),
-        source: std::io::Error::other(e.to_string()),
-    })?;
+        source: std::io::Error::other(what),
+    };
+    if let Err(e) = spawned {
+        return Err(lost(e.to_string()));
+    }
+    let made = made
+        .await
+        .map_err(|_| lost("the backup thread ended early".into()))?;
     let made = match made {
         Ok(m) => m,
         Err(e) => {
