@@ -160,11 +160,10 @@ struct Sync<'a> {
     rows: u64,
 }
 
-fn open_or_empty<'t, K: Key + 'static, V: Value + 'static>(
-    tx: &'t ReadTransaction,
+fn open_or_empty<K: Key + 'static, V: Value + 'static>(
+    tx: &ReadTransaction,
     def: TableDefinition<K, V>,
 ) -> Result<Option<redb::ReadOnlyTable<K, V>>> {
-    let _ = &tx;
     match tx.open_table(def) {
         Ok(t) => Ok(Some(t)),
         Err(redb::TableError::TableDoesNotExist(_)) => Ok(None),
@@ -432,10 +431,10 @@ impl crate::Store {
             Err(e) => {
                 gate.open(from);
                 // The copy on the target is not the tenant's: remove it.
-                if let Ok(tx) = target.db.begin_write() {
-                    if purge(&tx, tenant).is_ok() {
-                        let _ = tx.commit();
-                    }
+                if let Ok(tx) = target.db.begin_write()
+                    && purge(&tx, tenant).is_ok()
+                {
+                    let _ = tx.commit();
                 }
                 return Err(e);
             }

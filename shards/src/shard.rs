@@ -298,8 +298,6 @@ impl TenantShard<WriteTransaction> {
     }
 }
 
-/// Removes every row of `tenant` from a shard, inside the caller's transaction.
-
 /// A sealed secret's key and bytes.
 type SecretRow = ((TenantId, SecretId), Vec<u8>);
 

@@ -1,6 +1,7 @@
-//! Every table of the store in one list, and what is done with it whole: a consistent copy of
-//! a live file from one read transaction (online backups), and row counts (their manifest and
-//! its check). `inspect` reads through the same list, so a table missing here is caught there.
+//! Every table of the store in one list, and what is done with it whole: a dump of a live
+//! file from one read transaction (online backups) and the file built again from a dump, and
+//! row counts (their manifest and its check). `inspect` reads through the same list, so a
+//! table missing here is caught there.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -168,68 +169,9 @@ fn meta_of(tx: &ReadTransaction) -> Result<(&'static str, u32)> {
     Ok((kind_name(kind), u32::try_from(version).unwrap_or(u32::MAX)))
 }
 
-struct Copy<'a> {
-    src: &'a ReadTransaction,
-    dst: &'a WriteTransaction,
-    rows: RowCounts,
-    bytes: u64,
-}
-
-impl TableVisitor for Copy<'_> {
-    fn table<K: Key + 'static, V: Value + 'static>(
-        &mut self,
-        def: TableDefinition<K, V>,
-    ) -> Result<()> {
-        let from = match self.src.open_table(def) {
-            Ok(t) => t,
-            Err(redb::TableError::TableDoesNotExist(_)) => return Ok(()),
-            Err(e) => return Err(e.into()),
-        };
-        let mut to = self.dst.open_table(def)?;
-        let mut n = 0u64;
-        for row in redb::ReadableTable::iter(&from)? {
-            let (k, v) = row?;
-            let (k, v) = (k.value(), v.value());
-            self.bytes += (K::as_bytes(&k).as_ref().len() + V::as_bytes(&v).as_ref().len()) as u64;
-            to.insert(k, v)?;
-            n += 1;
-        }
-        self.rows.insert(def.name().to_string(), n);
-        Ok(())
-    }
-}
-
 /// Begins the read transaction a copy is taken from; writers go on while it lives.
 pub fn begin(db: &Database) -> Result<ReadTransaction> {
     Ok(db.begin_read()?)
-}
-
-/// Copies everything a read transaction sees into a new file at `dest`. The copy is committed
-/// durably before this returns; a copy interrupted before that is not a redb file anyone
-/// should trust, which is why callers write it under a temporary name.
-pub fn copy_tx(rtx: &ReadTransaction, dest: &Path, cache_bytes: usize) -> Result<FileSummary> {
-    check_known(rtx)?;
-    let (kind, schema_version) = meta_of(rtx)?;
-    let out = Builder::new()
-        .set_cache_size(cache_bytes)
-        .create(dest)
-        .map_err(redb::Error::from)?;
-    let wtx = out.begin_write()?;
-    let mut copy = Copy {
-        src: rtx,
-        dst: &wtx,
-        rows: RowCounts::new(),
-        bytes: 0,
-    };
-    visit_tables(&mut copy)?;
-    let (rows, bytes) = (copy.rows, copy.bytes);
-    wtx.commit()?;
-    Ok(FileSummary {
-        kind,
-        schema_version,
-        rows,
-        bytes,
-    })
 }
 
 struct Count<'a> {

@@ -13,7 +13,7 @@ use botyard_shards::ids::{ChatId, Day};
 use botyard_shards::ingest::{CounterKey, Increment, IngestConfig};
 use botyard_shards::{MoveRefusal, StoreError};
 use common::{create_tenant, open, start_ingest};
-use redb::{ReadableDatabase, ReadableTable};
+use redb::ReadableDatabase;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn moves_under_ingestion_lose_nothing_and_never_hang() {
