@@ -53,7 +53,7 @@ pub struct AppState {
     /// Wakes the outbox's sender when a mail was queued.
     pub mail_wake: Arc<tokio::sync::Notify>,
     /// Whether a backup runs (one at a time) and how the last one ended.
-    pub backups: crate::domain::backup::status::Status,
+    pub backups: Arc<crate::domain::backup::status::Status>,
     /// The dashboard's slow facts, shared for a moment (see `domain::overview`).
     pub overview: crate::domain::overview::Cache,
 }

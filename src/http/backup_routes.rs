@@ -53,11 +53,8 @@ async fn start_backup(
     ApiJson(b): ApiJson<BackupIn>,
 ) -> AppResult<(StatusCode, Json<BackupStartedOut>)> {
     let seal = b.passphrase.as_deref().map(Passphrase::new).transpose()?;
-    if st.backups.read().0.is_some() {
-        return Err(BackupError::Running.into());
-    }
     let now = st.now();
-    spawn_backup(&st, seal);
+    spawn_backup(&st, seal)?;
     Ok((
         StatusCode::ACCEPTED,
         Json(BackupStartedOut {
@@ -66,14 +63,16 @@ async fn start_backup(
     ))
 }
 
-/// Runs a backup in the background; its end shows in the status.
-pub fn spawn_backup(st: &Shared, seal: Option<Passphrase>) {
+/// Starts a backup in the background (refused while one runs); its end shows in the status.
+pub fn spawn_backup(st: &Shared, seal: Option<Passphrase>) -> Result<(), BackupError> {
+    let run = schedule::begin(st)?;
     let st = st.clone();
     tokio::spawn(async move {
-        if let Err(e) = schedule::run_now(&st, seal, None).await {
+        if let Err(e) = schedule::run_claimed(&st, run, seal, None).await {
             tracing::warn!(error = %e, "backup failed");
         }
     });
+    Ok(())
 }
 
 #[derive(Serialize, ToSchema)]

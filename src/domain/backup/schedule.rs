@@ -5,12 +5,17 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use super::create::{Made, Source};
-use super::status::Outcome;
+use super::status::{Outcome, Running};
 use super::{BackupError, Passphrase, list, retention};
 use crate::state::AppState;
 
 /// A backup that could not be made raises this alert (once, until acknowledged).
 pub const BACKUP_FAILED: &str = "backup.failed";
+
+/// Claims the one backup run there may be at a time.
+pub fn begin(st: &AppState) -> Result<Running, BackupError> {
+    st.backups.begin(st.now()).ok_or(BackupError::Running)
+}
 
 /// Makes a backup now (into `dir`, else the configured folder); refused while one runs. The
 /// folder's retention applies when the backup went to the configured folder.
@@ -19,8 +24,18 @@ pub async fn run_now(
     seal: Option<Passphrase>,
     dir: Option<PathBuf>,
 ) -> Result<Made, BackupError> {
+    let run = begin(st)?;
+    run_claimed(st, run, seal, dir).await
+}
+
+/// Makes the backup `run` claimed.
+pub async fn run_claimed(
+    st: &Arc<AppState>,
+    run: Running,
+    seal: Option<Passphrase>,
+    dir: Option<PathBuf>,
+) -> Result<Made, BackupError> {
     let now = st.now();
-    let run = st.backups.begin(now).ok_or(BackupError::Running)?;
     let configured = st.config.backup_dir();
     let dir = dir.unwrap_or_else(|| configured.clone());
     let st2 = st.clone();

@@ -1,7 +1,7 @@
 //! Whether a backup runs now and how the last one ended, for the console and the API. Also
 //! the one-at-a-time rule: a backup runs only while it holds the [`Running`] guard.
 
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 /// How the last backup ended.
 #[derive(Clone, Debug, PartialEq)]
@@ -30,12 +30,13 @@ struct Inner {
     last: Option<Outcome>,
 }
 
-/// Held while a backup runs; dropping it marks the run over.
-pub struct Running<'a> {
-    status: &'a Status,
+/// Held while a backup runs (it can be handed to the task that runs it); dropping it marks
+/// the run over.
+pub struct Running {
+    status: Arc<Status>,
 }
 
-impl Drop for Running<'_> {
+impl Drop for Running {
     fn drop(&mut self) {
         if let Ok(mut g) = self.status.inner.lock() {
             g.running_since = None;
@@ -43,7 +44,7 @@ impl Drop for Running<'_> {
     }
 }
 
-impl Running<'_> {
+impl Running {
     /// Records how the run ended.
     pub fn finish(self, outcome: Outcome) {
         if let Ok(mut g) = self.status.inner.lock() {
@@ -54,13 +55,15 @@ impl Running<'_> {
 
 impl Status {
     /// Starts a run, unless one is running.
-    pub fn begin(&self, now: i64) -> Option<Running<'_>> {
+    pub fn begin(self: &Arc<Self>, now: i64) -> Option<Running> {
         let mut g = self.inner.lock().ok()?;
         if g.running_since.is_some() {
             return None;
         }
         g.running_since = Some(now);
-        Some(Running { status: self })
+        Some(Running {
+            status: self.clone(),
+        })
     }
 
     /// Since when a backup runs, and how the last one ended.

@@ -11,7 +11,7 @@ use serde::Deserialize;
 use super::admin_pages::admins_only;
 use super::session::{Chrome, Viewer};
 use super::{error_text, render};
-use crate::domain::backup::{BackupError, Passphrase};
+use crate::domain::backup::Passphrase;
 use crate::http::backup_routes::{backup_file, backups_view, spawn_backup, stream_file};
 use crate::state::Shared;
 
@@ -127,11 +127,10 @@ pub async fn start(State(st): State<Shared>, v: Viewer, Form(f): Form<BackupForm
             Err(e) => return failed(&st, &v, e.into()),
         },
     };
-    if st.backups.read().0.is_some() {
-        return failed(&st, &v, BackupError::Running.into());
+    match spawn_backup(&st, seal) {
+        Ok(()) => Redirect::to("/console/backups?done=started").into_response(),
+        Err(e) => failed(&st, &v, e.into()),
     }
-    spawn_backup(&st, seal);
-    Redirect::to("/console/backups?done=started").into_response()
 }
 
 fn failed(st: &Shared, v: &Viewer, e: crate::error::AppError) -> Response {
