@@ -669,7 +669,8 @@ fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
         let p = e.unwrap().path();
         if p.is_dir() {
             out.extend(walk(&p));
-        } else {
+        } else if p.is_file() {
+            // Files only: the admin socket is in the folder too.
             out.push(p);
         }
     }
