@@ -51,7 +51,12 @@ fn page(st: &Shared, v: &Viewer, notice: Option<String>, error: Option<String>) 
         } => (
             "made".to_string(),
             t.when(at),
-            format!("{} · {:.1} s", t.bytes(bytes), secs),
+            // Whole seconds, at least one, in the reader's units.
+            format!(
+                "{} · {}",
+                t.bytes(bytes),
+                t.span((secs.ceil() as i64).max(1))
+            ),
         ),
         crate::domain::backup::status::Outcome::Failed { at, error } => {
             ("failed".to_string(), t.when(at), error)
