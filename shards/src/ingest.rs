@@ -294,35 +294,44 @@ impl IngestHandle {
     }
 }
 
-/// Passes the job's tenant gate once per commit (a tenant being moved waits here, and a
-/// move waits for this commit); a job whose tenant moved to another shard goes to that
-/// shard's writer instead.
+/// Passes the common gate and the job's tenant gate once per commit (a tenant being moved
+/// waits here, and a move waits for this commit). A job whose tenant moved to another shard
+/// is returned as `Err`, to go to that shard's writer once this round holds no pass.
 fn admit(
     job: Job,
     shard: &Shard,
+    all: &mut Option<crate::moves::Pass>,
     passes: &mut HashMap<TenantId, crate::moves::Pass>,
-    peers: &[mpsc::WeakSender<Msg>],
-) -> Option<Job> {
+) -> Result<Job, (u32, Job)> {
+    if all.is_none() {
+        *all = Some(shard.moves().enter_all());
+    }
     if !passes.contains_key(&job.tenant)
         && let Some(p) = shard.moves().enter(job.tenant)
     {
         passes.insert(job.tenant, p);
     }
-    let to = match passes.get(&job.tenant) {
-        Some(p) if p.shard != shard.index() => p.shard,
-        _ => return Some(job),
-    };
-    match peers.get(to as usize).and_then(|p| p.upgrade()) {
-        Some(peer) => {
-            if let Err(mpsc::error::SendError(Msg::Job(j))) = peer.blocking_send(Msg::Job(job)) {
-                let _ = j.ack.send(Err(IngestError::Stopped));
+    match passes.get(&job.tenant) {
+        Some(p) if p.shard != shard.index() => Err((p.shard, job)),
+        _ => Ok(job),
+    }
+}
+
+/// Hands jobs on to the writers of their tenants' shards now.
+fn hand_on(jobs: &mut Vec<(u32, Job)>, peers: &[mpsc::WeakSender<Msg>]) {
+    for (to, job) in jobs.drain(..) {
+        match peers.get(to as usize).and_then(|p| p.upgrade()) {
+            Some(peer) => {
+                if let Err(mpsc::error::SendError(Msg::Job(j))) = peer.blocking_send(Msg::Job(job))
+                {
+                    let _ = j.ack.send(Err(IngestError::Stopped));
+                }
+            }
+            None => {
+                let _ = job.ack.send(Err(IngestError::Stopped));
             }
         }
-        None => {
-            let _ = job.ack.send(Err(IngestError::Stopped));
-        }
     }
-    None
 }
 
 fn writer_loop(
@@ -334,6 +343,8 @@ fn writer_loop(
     peers: Arc<Vec<mpsc::WeakSender<Msg>>>,
 ) {
     let mut passes: HashMap<TenantId, crate::moves::Pass> = HashMap::new();
+    let mut all: Option<crate::moves::Pass> = None;
+    let mut moved: Vec<(u32, Job)> = Vec::new();
     let mut merged: HashMap<CounterKey, u64> = HashMap::new();
     let mut plain: Vec<Increment> = Vec::new();
     let mut user_days: HashMap<(TenantId, ChatId, Day, i64), u64> = HashMap::new();
@@ -349,16 +360,20 @@ fn writer_loop(
         let mut events = 0usize;
         let mut next = Some(first);
         while let Some(job) = next.take() {
-            let Some(job) = admit(job, &shard, &mut passes, &peers) else {
-                next = match rx.try_recv() {
-                    Ok(Msg::Job(j)) => Some(j),
-                    Ok(Msg::Stop) => {
-                        stopping = true;
-                        None
-                    }
-                    Err(_) => None,
-                };
-                continue;
+            let job = match admit(job, &shard, &mut all, &mut passes) {
+                Ok(job) => job,
+                Err(elsewhere) => {
+                    moved.push(elsewhere);
+                    next = match rx.try_recv() {
+                        Ok(Msg::Job(j)) => Some(j),
+                        Ok(Msg::Stop) => {
+                            stopping = true;
+                            None
+                        }
+                        Err(_) => None,
+                    };
+                    continue;
+                }
             };
             events += job.batch.len();
             if cfg.merge {
@@ -400,14 +415,18 @@ fn writer_loop(
             }
         }
         if acks.is_empty() {
-            // Every job went to another shard's writer: nothing to commit, no pass to hold.
+            // Every job goes to another shard's writer: nothing to commit, no pass to hold.
             passes.clear();
+            all = None;
+            hand_on(&mut moved, &peers);
             continue;
         }
         let distinct = if cfg.merge { merged.len() } else { plain.len() };
         let result = commit(&shard, &merged, &plain, &user_days, &users);
         // Committed (or not): moves waiting for these tenants may go on.
         passes.clear();
+        all = None;
+        hand_on(&mut moved, &peers);
         let batches = acks.len();
         match &result {
             Ok(()) => {

@@ -7,7 +7,6 @@
 //! the old shard after the switch.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
@@ -299,19 +298,38 @@ impl Gate {
 }
 
 /// The gates of tenants that have been moved since the server started (a scope made before a
-/// move still finds the rows), and the rule of one move at a time.
-#[derive(Default)]
+/// move still finds the rows), the rule of one move at a time, and the gate every writer
+/// passes first: a move drains it once its tenant's gate exists, so no write that looked
+/// before the gate existed can land after the copy began.
 pub struct Moves {
-    any: AtomicBool,
     gates: Mutex<HashMap<TenantId, Arc<Gate>>>,
     one: Mutex<()>,
+    all: Arc<Gate>,
+}
+
+impl Default for Moves {
+    fn default() -> Self {
+        Moves {
+            gates: Mutex::new(HashMap::new()),
+            one: Mutex::new(()),
+            all: new_gate(0),
+        }
+    }
+}
+
+fn new_gate(shard: u32) -> Arc<Gate> {
+    Arc::new(Gate {
+        state: Mutex::new(GateState {
+            shard,
+            closed: false,
+            inside: 0,
+        }),
+        turn: Condvar::new(),
+    })
 }
 
 impl Moves {
     fn gate(&self, t: TenantId) -> Option<Arc<Gate>> {
-        if !self.any.load(Ordering::Acquire) {
-            return None;
-        }
         self.gates
             .lock()
             .unwrap_or_else(|p| p.into_inner())
@@ -319,7 +337,14 @@ impl Moves {
             .cloned()
     }
 
-    /// Passes the tenant's gate, if it has one (waiting while a move holds it closed).
+    /// Passes the gate every writer passes first. Hold it until the write committed; a writer
+    /// holding one must not take another (a move may be waiting for it).
+    pub fn enter_all(&self) -> Pass {
+        self.all.enter()
+    }
+
+    /// Passes the tenant's gate, if it has one (waiting while a move holds it closed). Take it
+    /// after [`Moves::enter_all`], and hold both until the write committed.
     pub fn enter(&self, t: TenantId) -> Option<Pass> {
         self.gate(t).map(|g| g.enter())
     }
@@ -330,21 +355,17 @@ impl Moves {
     }
 
     fn gate_for(&self, t: TenantId, shard: u32) -> Arc<Gate> {
-        let mut gates = self.gates.lock().unwrap_or_else(|p| p.into_inner());
-        let g = gates
+        let g = self
+            .gates
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
             .entry(t)
-            .or_insert_with(|| {
-                Arc::new(Gate {
-                    state: Mutex::new(GateState {
-                        shard,
-                        closed: false,
-                        inside: 0,
-                    }),
-                    turn: Condvar::new(),
-                })
-            })
+            .or_insert_with(|| new_gate(shard))
             .clone();
-        self.any.store(true, Ordering::Release);
+        // Writers that looked for this gate before it existed are inside the common gate:
+        // wait for them. Every writer after them finds it.
+        self.all.close();
+        self.all.open(0);
         g
     }
 }

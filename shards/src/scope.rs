@@ -245,6 +245,7 @@ impl TenantScope {
         f: impl FnOnce(&mut TenantShard<WriteTransaction>) -> Result<R, E>,
     ) -> Result<R, E> {
         // Held until the commit, so a move waits for this write.
+        let all = self.moves.enter_all();
         let pass = self.moves.enter(self.tenant);
         let shard = self.shard_now(pass.as_ref().map(|p| p.shard));
         let mut s = TenantShard {
@@ -253,7 +254,7 @@ impl TenantScope {
         };
         let r = f(&mut s)?;
         s.tx.commit().map_err(StoreError::from)?;
-        drop(pass);
+        drop((pass, all));
         Ok(r)
     }
 }

@@ -36,6 +36,8 @@ pub struct ShardBatch {
     moves: Arc<crate::moves::Moves>,
     /// The gates passed, held until the batch commits (one per tenant).
     passes: std::collections::HashMap<TenantId, crate::moves::Pass>,
+    /// The common gate, passed before the transaction began.
+    _all: crate::moves::Pass,
 }
 
 impl ShardBatch {
@@ -267,7 +269,9 @@ impl Store {
             .shards
             .get(index as usize)
             .ok_or(StoreError::NotFound)?;
+        let all = self.moves.enter_all();
         let mut b = ShardBatch {
+            _all: all,
             tx: Some(shard.db.begin_write().map_err(StoreError::from)?),
             index,
             moves: self.moves.clone(),

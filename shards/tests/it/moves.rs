@@ -33,19 +33,21 @@ async fn moves_under_ingestion_lose_nothing_and_never_hang() {
         metric: 0,
     };
     let stop = Arc::new(AtomicBool::new(false));
-    let writer = {
-        let (handle, stop) = (handle.clone(), stop.clone());
-        tokio::spawn(async move {
-            let mut acked = 0u64;
-            while !stop.load(Ordering::Relaxed) {
-                let batch = vec![Increment { key, delta: 1 }; 50];
-                handle.submit(t, batch).await.expect("acknowledged");
-                acked += 50;
-            }
-            acked
+    let writers: Vec<_> = (0..3)
+        .map(|_| {
+            let (handle, stop) = (handle.clone(), stop.clone());
+            tokio::spawn(async move {
+                let mut acked = 0u64;
+                while !stop.load(Ordering::Relaxed) {
+                    let batch = vec![Increment { key, delta: 1 }; 50];
+                    handle.submit(t, batch).await.expect("acknowledged");
+                    acked += 50;
+                }
+                acked
+            })
         })
-    };
-    for _ in 0..4 {
+        .collect();
+    for _ in 0..8 {
         let to = 1 - store.current_shard(t).unwrap();
         let s = store.clone();
         let moved = tokio::time::timeout(
@@ -66,7 +68,10 @@ async fn moves_under_ingestion_lose_nothing_and_never_hang() {
         assert!(scope.shard_read().unwrap().settings().unwrap().is_some());
     }
     stop.store(true, Ordering::Relaxed);
-    let acked = writer.await.unwrap();
+    let mut acked = 0;
+    for w in writers {
+        acked += w.await.unwrap();
+    }
     assert!(acked > 0);
     let now = store.current_shard(t).unwrap();
     let fresh = store.admin(&admin).unwrap().tenant(t).unwrap();
