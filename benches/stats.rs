@@ -330,6 +330,19 @@ fn bench_prune() {
     }
 }
 
+/// The ingestion writers of `store`, placing tenants as the store does.
+fn start_ingest(store: &Arc<Store>) -> (Ingest, botyard_shards::ingest::IngestHandle) {
+    let placement = store.clone();
+    let ingest = Ingest::start(
+        store.shards(),
+        IngestConfig::default(),
+        Arc::new(move |t| placement.shard_of(t).ok().flatten()),
+        None,
+    );
+    let handle = ingest.handle().expect("handle");
+    (ingest, handle)
+}
+
 /// A steady writer: batches of 1,000 counter and 1,000 per-user-day increments for each of
 /// `tenants` in turn, durably, as fast as they commit, until `stop`; answers increments/s.
 fn steady_writer(
@@ -417,14 +430,7 @@ fn bench_backup() {
     };
     run("alone");
     let rt = tokio::runtime::Runtime::new().expect("runtime");
-    let placement = store.clone();
-    let ingest = Ingest::start(
-        store.shards(),
-        IngestConfig::default(),
-        Arc::new(move |t| placement.shard_of(t).ok().flatten()),
-        None,
-    );
-    let handle = ingest.handle().expect("handle");
+    let (ingest, handle) = start_ingest(&store);
     let writers: Vec<TenantId> = tenants.iter().step_by(250).copied().collect();
     let timed = |secs: u64| {
         let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
@@ -457,14 +463,7 @@ fn bench_move() {
     let (dir, tenants) = queries_store();
     let store = open(&dir, 4);
     let rt = tokio::runtime::Runtime::new().expect("runtime");
-    let placement = store.clone();
-    let ingest = Ingest::start(
-        store.shards(),
-        IngestConfig::default(),
-        Arc::new(move |t| placement.shard_of(t).ok().flatten()),
-        None,
-    );
-    let handle = ingest.handle().expect("handle");
+    let (ingest, handle) = start_ingest(&store);
     for (label, t) in [
         ("busiest", tenants[0]),
         ("typical", tenants[tenants.len() / 2]),
@@ -500,14 +499,7 @@ fn prune_round(batch: usize) {
     let ids = fill(&store, 100, 120, false);
     let rt = tokio::runtime::Runtime::new().expect("runtime");
     // A steady writer: one tenant's batches of 1,000 increments, as fast as they commit.
-    let placement = store.clone();
-    let ingest = Ingest::start(
-        store.shards(),
-        IngestConfig::default(),
-        Arc::new(move |t| placement.shard_of(t).ok().flatten()),
-        None,
-    );
-    let handle = ingest.handle().expect("handle");
+    let (ingest, handle) = start_ingest(&store);
     let writer = |stop: Arc<std::sync::atomic::AtomicBool>, tenants: Vec<TenantId>| {
         steady_writer(&rt, handle.clone(), stop, tenants)
     };

@@ -74,33 +74,21 @@ pub fn visit_tables(v: &mut impl TableVisitor) -> Result<()> {
     v.table(c::KNOWN_DEVICES)?;
     v.table(c::ACCOUNT_TOKENS)?;
     v.table(c::MAILINGS)?;
-    visit_tenant_tables(v)?;
+    crate::moves::visit(&mut AsTenantTables(v))?;
     v.table(s::POSTS_BY_DAY)?;
     Ok(())
 }
 
-/// Visits every shard table whose key starts with the tenant: what a tenant's data is.
-pub fn visit_tenant_tables(v: &mut impl TableVisitor) -> Result<()> {
-    v.table(s::SETTINGS)?;
-    v.table(s::SECRETS)?;
-    v.table(s::COUNTERS)?;
-    v.table(s::USER_DAYS)?;
-    v.table(s::TG_USERS)?;
-    v.table(s::SESSIONS)?;
-    v.table(s::GROUPS)?;
-    v.table(s::TENANT_SEQ)?;
-    v.table(s::TEMPLATES)?;
-    v.table(s::TEMPLATE_VERSIONS)?;
-    v.table(s::VARIABLES)?;
-    v.table(s::MEDIA)?;
-    v.table(s::CAMPAIGNS)?;
-    v.table(s::RUNS)?;
-    v.table(s::DELIVERIES)?;
-    v.table(s::PENDING)?;
-    v.table(s::SENDS)?;
-    v.table(s::MEMBER_COUNTS)?;
-    v.table(s::REPORTS)?;
-    Ok(())
+/// The tenant tables' list (`moves::visit`) seen by a visitor of any table.
+struct AsTenantTables<'a, T>(&'a mut T);
+
+impl<T: TableVisitor> crate::moves::TenantTables for AsTenantTables<'_, T> {
+    fn table<K: crate::moves::TenantKeyed, V: Value + 'static>(
+        &mut self,
+        def: TableDefinition<K, V>,
+    ) -> Result<()> {
+        self.0.table(def)
+    }
 }
 
 /// The names of every known table.

@@ -8,6 +8,8 @@ use std::time::Instant;
 use botyard_shards::{ReadTransaction, Store, snapshot};
 use sha2::{Digest, Sha256};
 
+use super::Hashing;
+
 use super::archive::{Passphrase, Sink};
 use super::manifest::{Entry, FORMAT, FileEntry, Manifest};
 use super::{BackupError, file_name, io_error};
@@ -27,22 +29,6 @@ pub struct Made {
     pub bytes: u64,
     pub secs: f64,
     pub manifest: Manifest,
-}
-
-/// Reads through to a hash.
-struct Hashing<R> {
-    inner: R,
-    hash: Sha256,
-    bytes: u64,
-}
-
-impl<R: Read> Read for Hashing<R> {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let n = self.inner.read(buf)?;
-        self.hash.update(&buf[..n]);
-        self.bytes += n as u64;
-        Ok(n)
-    }
 }
 
 struct Writer {

@@ -22,6 +22,22 @@ pub use archive::Passphrase;
 pub use create::{Made, Source, create};
 pub use restore::{Checked, restore, verify};
 
+/// Reads through to a SHA-256, counting the bytes.
+struct Hashing<R> {
+    inner: R,
+    hash: sha2::Sha256,
+    bytes: u64,
+}
+
+impl<R: std::io::Read> std::io::Read for Hashing<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        sha2::Digest::update(&mut self.hash, &buf[..n]);
+        self.bytes += n as u64;
+        Ok(n)
+    }
+}
+
 /// What can go wrong with a backup, said so an operator knows what to do.
 #[derive(Debug, thiserror::Error)]
 pub enum BackupError {

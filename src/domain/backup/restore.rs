@@ -11,6 +11,8 @@ use std::path::{Path, PathBuf};
 use botyard_shards::{FileKind, snapshot};
 use sha2::{Digest, Sha256};
 
+use super::Hashing;
+
 use super::archive::{Passphrase, Source};
 use super::manifest::{Entry, FORMAT, FileEntry, Manifest, Place};
 use super::{BackupError, io_error};
@@ -24,22 +26,6 @@ pub struct Checked {
 
 /// The page cache of a file being built from its dump.
 const LOAD_CACHE: usize = 64 << 20;
-
-/// Reads through to a hash.
-struct Hashing<R> {
-    inner: R,
-    hash: Sha256,
-    bytes: u64,
-}
-
-impl<R: Read> Read for Hashing<R> {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let n = self.inner.read(buf)?;
-        self.hash.update(&buf[..n]);
-        self.bytes += n as u64;
-        Ok(n)
-    }
-}
 
 fn create_dir(dir: &Path) -> Result<(), BackupError> {
     use std::os::unix::fs::DirBuilderExt;
