@@ -219,23 +219,9 @@ fn main() -> ExitCode {
                 Ok(c) => c,
                 Err(code) => return code,
             };
-            let out = match tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-            {
-                Ok(rt) => rt.block_on(botyard::commands::tenants::move_to(&config, id, shard)),
-                Err(e) => Err(e.to_string()),
-            };
-            match out {
-                Ok(text) => {
-                    print!("{text}");
-                    ExitCode::SUCCESS
-                }
-                Err(e) => {
-                    eprintln!("botyard: {e}");
-                    ExitCode::FAILURE
-                }
-            }
+            said(block_on(botyard::commands::tenants::move_to(
+                &config, id, shard,
+            )))
         }
         Command::Healthcheck { addr, data } => {
             let addr = match addr {
@@ -301,13 +287,7 @@ fn backup(cli_config: &Option<PathBuf>, action: BackupAction) -> ExitCode {
                     return ExitCode::FAILURE;
                 }
             };
-            match tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-            {
-                Ok(rt) => rt.block_on(cmd::create(&config, to, seal)),
-                Err(e) => Err(e.to_string()),
-            }
+            block_on(cmd::create(&config, to, seal))
         }
         BackupAction::Verify {
             file,
@@ -329,6 +309,24 @@ fn backup(cli_config: &Option<PathBuf>, action: BackupAction) -> ExitCode {
         } => cmd::passphrase(passphrase_file.as_deref())
             .and_then(|p| cmd::restore(&file, p.as_ref(), &data)),
     };
+    said(out)
+}
+
+/// Runs a command's future on a runtime of its own.
+fn block_on(
+    f: impl std::future::Future<Output = Result<String, String>>,
+) -> Result<String, String> {
+    match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt.block_on(f),
+        Err(e) => Err(e.to_string()),
+    }
+}
+
+/// Prints a command's outcome: its text, or the error on standard error.
+fn said(out: Result<String, String>) -> ExitCode {
     match out {
         Ok(text) => {
             print!("{text}");

@@ -364,6 +364,20 @@ impl<R: std::io::Read> Load<'_, R> {
 /// Longest key or value a dump may claim (redb's own limit is far below).
 const MAX_ITEM: usize = 64 << 20;
 
+/// Reads one key or value into `buf`: `width` bytes, or as many as its length prefix says.
+fn read_item(r: &mut impl std::io::Read, width: Option<usize>, buf: &mut Vec<u8>) -> Result<usize> {
+    let len = match width {
+        Some(w) => w,
+        None => get_len(r)?,
+    };
+    if len > MAX_ITEM {
+        return Err(bad("a key or value is too long"));
+    }
+    buf.resize(len, 0);
+    r.read_exact(buf).map_err(|_| bad("it ends too early"))?;
+    Ok(len)
+}
+
 impl<R: std::io::Read> TableVisitor for Load<'_, R> {
     fn table<K: Key + 'static, V: Value + 'static>(
         &mut self,
@@ -390,28 +404,8 @@ impl<R: std::io::Read> TableVisitor for Load<'_, R> {
                 0 => break,
                 _ => return Err(bad("a row does not start where it should")),
             }
-            let kl = match kw {
-                Some(w) => w,
-                None => get_len(self.input)?,
-            };
-            if kl > MAX_ITEM {
-                return Err(bad("a key is too long"));
-            }
-            kb.resize(kl, 0);
-            self.input
-                .read_exact(&mut kb)
-                .map_err(|_| bad("it ends too early"))?;
-            let vl = match vw {
-                Some(w) => w,
-                None => get_len(self.input)?,
-            };
-            if vl > MAX_ITEM {
-                return Err(bad("a value is too long"));
-            }
-            vb.resize(vl, 0);
-            self.input
-                .read_exact(&mut vb)
-                .map_err(|_| bad("it ends too early"))?;
+            let kl = read_item(self.input, kw, &mut kb)?;
+            let vl = read_item(self.input, vw, &mut vb)?;
             if def.name() == tables::META.name() {
                 let key = <&str as Value>::from_bytes(&kb);
                 if vb.len() == 8 {
