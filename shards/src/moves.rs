@@ -236,6 +236,52 @@ impl TenantTables for Sync<'_> {
     }
 }
 
+/// Rows copied per transaction while a move copies a tenant.
+const CHUNK: usize = 20_000;
+
+/// Copies a tenant's rows as one read transaction sees them into an empty range of another
+/// database, `CHUNK` rows per transaction (not durable on their own: the move's catch-up
+/// commit is).
+struct ChunkedCopy<'a> {
+    tenant: TenantId,
+    from: &'a ReadTransaction,
+    target: &'a redb::Database,
+}
+
+impl TenantTables for ChunkedCopy<'_> {
+    fn table<K: TenantKeyed, V: Value + 'static>(
+        &mut self,
+        def: TableDefinition<K, V>,
+    ) -> Result<()> {
+        let Some(src) = open_or_empty(self.from, def)? else {
+            return Ok(());
+        };
+        let mut rows = src.range(K::lo(self.tenant)..=K::hi(self.tenant))?;
+        let mut done = false;
+        while !done {
+            let mut tx = self.target.begin_write()?;
+            tx.set_durability(Durability::None)?;
+            {
+                let mut out = tx.open_table(def)?;
+                for _ in 0..CHUNK {
+                    match rows.next() {
+                        Some(row) => {
+                            let (k, v) = row?;
+                            out.insert(k.value(), v.value())?;
+                        }
+                        None => {
+                            done = true;
+                            break;
+                        }
+                    }
+                }
+            }
+            tx.commit()?;
+        }
+        Ok(())
+    }
+}
+
 /// A tenant's gate: writers pass it while it is open, the mover closes it and waits for the
 /// writers inside to finish.
 pub(crate) struct Gate {
@@ -410,7 +456,32 @@ impl crate::Store {
             .ok_or(StoreError::NoPlacement(tenant))?;
         let gate = self.moves.gate_for(tenant, from);
 
-        // Copy while writers go on: whatever a failed move left on the target goes first.
+        // Copy while writers go on, a chunk per transaction so the target's other writers
+        // wait only a moment at a time; whatever a failed move left there goes first.
+        let drop_copy = || {
+            // The copy on the target is not the tenant's: remove it.
+            if let Ok(tx) = target.db.begin_write()
+                && purge(&tx, tenant).is_ok()
+            {
+                let _ = tx.commit();
+            }
+        };
+        let copied = (|| -> Result<()> {
+            let from_tx = source.db.begin_read()?;
+            let mut tx = target.db.begin_write()?;
+            tx.set_durability(Durability::None)?;
+            purge(&tx, tenant)?;
+            tx.commit()?;
+            visit(&mut ChunkedCopy {
+                tenant,
+                from: &from_tx,
+                target: &target.db,
+            })
+        })();
+        if let Err(e) = copied {
+            drop_copy();
+            return Err(e);
+        }
         let copy = |dst: &WriteTransaction, from_tx: &ReadTransaction| -> Result<(u64, u64)> {
             let to_tx = target.db.begin_read()?;
             let mut sync = Sync {
@@ -424,15 +495,8 @@ impl crate::Store {
             visit(&mut sync)?;
             Ok((sync.rows, sync.changed))
         };
-        {
-            let from_tx = source.db.begin_read()?;
-            let mut dst = target.db.begin_write()?;
-            dst.set_durability(Durability::Immediate)?;
-            copy(&dst, &from_tx)?;
-            dst.commit()?;
-        }
 
-        // Pause, catch up, switch.
+        // Pause, catch up (the chunks above become durable with this commit), switch.
         gate.close();
         let paused_at = Instant::now();
         let switched = (|| -> Result<(u64, u64)> {
@@ -451,12 +515,7 @@ impl crate::Store {
             }
             Err(e) => {
                 gate.open(from);
-                // The copy on the target is not the tenant's: remove it.
-                if let Ok(tx) = target.db.begin_write()
-                    && purge(&tx, tenant).is_ok()
-                {
-                    let _ = tx.commit();
-                }
+                drop_copy();
                 return Err(e);
             }
         };

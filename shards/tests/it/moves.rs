@@ -32,6 +32,19 @@ async fn moves_under_ingestion_lose_nothing_and_never_hang() {
         day: Day(20_000),
         metric: 0,
     };
+    // More rows than one copy chunk holds: 45,000 other counters, on days after the hot one.
+    for chunk in 0..9u32 {
+        let batch: Vec<Increment> = (0..5_000u32)
+            .map(|i| Increment {
+                key: CounterKey {
+                    day: Day(30_000 + chunk * 5_000 + i),
+                    ..key
+                },
+                delta: 1,
+            })
+            .collect();
+        handle.submit(t, batch).await.expect("history");
+    }
     let stop = Arc::new(AtomicBool::new(false));
     let writers: Vec<_> = (0..3)
         .map(|_| {
@@ -85,6 +98,19 @@ async fn moves_under_ingestion_lose_nothing_and_never_hang() {
         acked,
         "every acknowledged increment is on the tenant's shard"
     );
+    let new = &store.shards()[now as usize];
+    let tx = new.database().begin_read().unwrap();
+    let counters = tx
+        .open_table(botyard_shards::tables::shard::COUNTERS)
+        .unwrap();
+    let rows = redb::ReadableTable::range(
+        &counters,
+        (t, ChatId::MIN, Day::MIN, 0u8)..=(t, ChatId::MAX, Day::MAX, u8::MAX),
+    )
+    .unwrap()
+    .count();
+    assert_eq!(rows, 45_001, "every counter row came along");
+    drop(tx);
     let old = &store.shards()[(1 - now) as usize];
     let tx = old.database().begin_read().unwrap();
     let counters = tx
