@@ -14,6 +14,7 @@ use botyard_shards::ids::{PlanId, TenantId};
 use botyard_shards::records::{PlanLimits, Role, TenantStatus};
 use botyard_shards::{AdminScope, search_fold};
 
+use super::DoneQuery;
 use super::session::{Chrome, Tr, Viewer};
 use super::{error_page, error_text, render};
 use crate::domain::auth::normalize_email;
@@ -787,11 +788,6 @@ fn plans_page(
         error,
         c: v.page("plans"),
     }))
-}
-
-#[derive(Deserialize)]
-pub struct DoneQuery {
-    done: Option<String>,
 }
 
 pub async fn plans(State(st): State<Shared>, v: Viewer, Query(q): Query<DoneQuery>) -> Response {

@@ -8,6 +8,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 
+use super::DoneQuery;
 use super::admin_pages::admins_only;
 use super::assets::cached;
 use super::session::{Chrome, Viewer};
@@ -75,22 +76,19 @@ fn page(st: &Shared, v: &Viewer, notice: Option<String>, error: Option<String>) 
     })
 }
 
-#[derive(Deserialize)]
-pub struct DoneQuery {
-    done: Option<String>,
-}
-
 pub async fn show(State(st): State<Shared>, v: Viewer, Query(q): Query<DoneQuery>) -> Response {
     if let Some(r) = admins_only(&v) {
         return r;
     }
-    let notice = match q.done.as_deref() {
-        Some("saved") => Some(v.chrome.t.s("appliance.saved").to_string()),
-        Some("bot") => Some(v.chrome.t.s("appliance.saved_bot").to_string()),
-        Some("telegram") => Some(v.chrome.t.s("appliance.saved_telegram").to_string()),
-        Some("logo") => Some(v.chrome.t.s("appliance.logo_saved").to_string()),
-        _ => None,
-    };
+    let notice = q.notice(
+        &v.chrome.t,
+        &[
+            ("saved", "appliance.saved"),
+            ("bot", "appliance.saved_bot"),
+            ("telegram", "appliance.saved_telegram"),
+            ("logo", "appliance.logo_saved"),
+        ],
+    );
     page(&st, &v, notice, None)
 }
 

@@ -8,6 +8,7 @@ use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 
+use super::DoneQuery;
 use super::admin_pages::admins_only;
 use super::session::{Chrome, Viewer};
 use super::{error_text, render};
@@ -99,19 +100,11 @@ fn render_error(st: &Shared, v: &Viewer, e: &crate::error::AppError) -> Response
     r
 }
 
-#[derive(Deserialize)]
-pub struct DoneQuery {
-    done: Option<String>,
-}
-
 pub async fn show(State(st): State<Shared>, v: Viewer, Query(q): Query<DoneQuery>) -> Response {
     if let Some(r) = admins_only(&v) {
         return r;
     }
-    let notice = match q.done.as_deref() {
-        Some("started") => Some(v.chrome.t.s("backup.started").to_string()),
-        _ => None,
-    };
+    let notice = q.notice(&v.chrome.t, &[("started", "backup.started")]);
     page(&st, &v, notice, None)
 }
 

@@ -11,6 +11,7 @@ use serde::Deserialize;
 
 use botyard_shards::ids::{PaymentId, PlanId};
 
+use super::DoneQuery;
 use super::admin_pages::admins_only;
 use super::billing_pages::money;
 use super::session::{Chrome, Viewer};
@@ -170,11 +171,6 @@ fn page(
         platform: crate::domain::telegram_link::platform_configured(&st.config),
         c: v.page("billing"),
     }))
-}
-
-#[derive(Deserialize)]
-pub struct DoneQuery {
-    done: Option<String>,
 }
 
 fn notice_key(done: &str) -> Option<&'static str> {

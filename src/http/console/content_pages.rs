@@ -13,6 +13,7 @@ use botyard_shards::TenantScope;
 use botyard_shards::ids::{CampaignId, TemplateId};
 use botyard_shards::records::{CampaignStateRec, DeliveryStateRec, ScheduleRec, TemplateFormatRec};
 
+use super::DoneQuery;
 use super::authorize::{Want, tenant};
 use super::buttons_text;
 use super::campaign_form::{self, CampaignForm, Fields};
@@ -28,11 +29,6 @@ use crate::state::{Shared, blocking};
 
 fn can_edit(scope: &TenantScope) -> bool {
     crate::http::roles::check(scope.access(), Needs::Edit, true).is_ok()
-}
-
-#[derive(Deserialize)]
-pub struct DoneQuery {
-    done: Option<String>,
 }
 
 // ---- templates ----

@@ -9,6 +9,7 @@ use botyard_shards::ids::OutboxId;
 use botyard_shards::records::MailStateRec;
 use serde::Deserialize;
 
+use super::DoneQuery;
 use super::admin_pages::admins_only;
 use super::session::{Chrome, Viewer};
 use super::{error_text, render};
@@ -127,21 +128,18 @@ async fn page(st: &Shared, v: &Viewer, notice: Option<String>, error: Option<Str
     })
 }
 
-#[derive(Deserialize)]
-pub struct DoneQuery {
-    done: Option<String>,
-}
-
 pub async fn show(State(st): State<Shared>, v: Viewer, Query(q): Query<DoneQuery>) -> Response {
     if let Some(r) = admins_only(&v) {
         return r;
     }
-    let notice = match q.done.as_deref() {
-        Some("saved") => Some(v.chrome.t.s("mail.saved").to_string()),
-        Some("test") => Some(v.chrome.t.s("mail.test_queued").to_string()),
-        Some("resent") => Some(v.chrome.t.s("mail.resent").to_string()),
-        _ => None,
-    };
+    let notice = q.notice(
+        &v.chrome.t,
+        &[
+            ("saved", "mail.saved"),
+            ("test", "mail.test_queued"),
+            ("resent", "mail.resent"),
+        ],
+    );
     page(&st, &v, notice, None).await
 }
 

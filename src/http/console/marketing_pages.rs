@@ -10,6 +10,7 @@ use botyard_shards::ids::{AccountId, MailingId};
 use botyard_shards::records::{Language, MailingRec};
 use serde::Deserialize;
 
+use super::DoneQuery;
 use super::admin_pages::admins_only;
 use super::session::{Chrome, Viewer};
 use super::{error_page, error_text, render};
@@ -154,11 +155,6 @@ pub async fn create(State(st): State<Shared>, v: Viewer, Form(f): Form<DraftForm
             r
         }
     }
-}
-
-#[derive(Deserialize)]
-pub struct DoneQuery {
-    done: Option<String>,
 }
 
 async fn detail(

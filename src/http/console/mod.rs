@@ -417,6 +417,22 @@ async fn headers(req: Request, next: Next) -> Response {
 }
 
 /// A rendered page, or a plain 500 when a template fails (logged).
+/// `?done=…` after a change, so the page it leads back to can say the change was made.
+#[derive(serde::Deserialize)]
+pub struct DoneQuery {
+    pub done: Option<String>,
+}
+
+impl DoneQuery {
+    /// The notice for `done`, from `(done, catalogue key)` pairs, in the reader's language.
+    pub fn notice(&self, t: &session::Tr, keys: &[(&str, &'static str)]) -> Option<String> {
+        let done = self.done.as_deref()?;
+        keys.iter()
+            .find(|(d, _)| *d == done)
+            .map(|(_, k)| t.s(k).to_string())
+    }
+}
+
 pub fn render(t: &impl Template) -> Response {
     match t.render() {
         Ok(html) => Html(html).into_response(),

@@ -10,6 +10,7 @@ use serde::Deserialize;
 use axum::http::Method;
 use botyard_shards::records::{Language, ParseMode, SettingsRec};
 
+use super::DoneQuery;
 use super::authorize::{Want, tenant};
 use super::session::{Chrome, Viewer};
 use super::{error_page, error_text, render};
@@ -57,11 +58,6 @@ fn page(
         error,
         c: v.tenant_page(),
     })
-}
-
-#[derive(Deserialize)]
-pub struct DoneQuery {
-    done: Option<String>,
 }
 
 pub async fn settings(
