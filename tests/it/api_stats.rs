@@ -155,30 +155,17 @@ async fn run_tenant(app: &App, admin: &str, name: &str, zone: &str, seed: u64) -
         sim_config(seed),
         common::limits(),
         EVENTS,
+        false,
     )
     .await
     .0
 }
 
 /// The same, with a simulator set-up and plan limits of the caller's; also returns the plan.
+/// With `moving`, the tenant moves to the other shard a third of the way through its stream,
+/// while its worker goes on posting events.
 #[allow(clippy::too_many_arguments)]
 async fn run_tenant_with(
-    app: &App,
-    admin: &str,
-    name: &str,
-    zone: &str,
-    seed: u64,
-    cfg: SimConfig,
-    limits: Value,
-    events: u64,
-) -> (Tenant, Value) {
-    run_tenant_moving(app, admin, name, zone, seed, cfg, limits, events, false).await
-}
-
-/// The same; with `moving`, the tenant moves to the other shard a third of the way through
-/// its stream, while its worker goes on posting events.
-#[allow(clippy::too_many_arguments)]
-async fn run_tenant_moving(
     app: &App,
     admin: &str,
     name: &str,
@@ -741,7 +728,7 @@ async fn a_tenant_moved_to_another_shard_while_it_ingests_keeps_every_statistic(
     let admin = app.admin().await.access;
     let store = app.ready.store.upgrade().unwrap();
     // A neighbour that stays, on the shard the moved tenant leaves.
-    let (t, _) = run_tenant_moving(
+    let (t, _) = run_tenant_with(
         &app,
         &admin,
         "Izmir",
@@ -827,6 +814,7 @@ async fn pruning_keeps_exactly_what_the_plan_retains() {
         cfg.clone(),
         limits.clone(),
         3_000,
+        false,
     )
     .await;
     let mut sim = Sim::new(cfg);
