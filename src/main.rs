@@ -143,6 +143,26 @@ enum TenantsAction {
         #[arg(long)]
         data: Option<PathBuf>,
     },
+    /// Write a tenant's bundle for another appliance: its worker stops, and once the file is
+    /// written its sessions are released here. Sealed with a transfer passphrase
+    /// (--passphrase-file, or env BOTYARD_BUNDLE_PASSPHRASE).
+    Export {
+        id: u64,
+        #[arg(long)]
+        to: PathBuf,
+        #[arg(long)]
+        passphrase_file: Option<PathBuf>,
+        #[arg(long)]
+        data: Option<PathBuf>,
+    },
+    /// Import a tenant's bundle as a new tenant of this appliance.
+    Import {
+        file: PathBuf,
+        #[arg(long)]
+        passphrase_file: Option<PathBuf>,
+        #[arg(long)]
+        data: Option<PathBuf>,
+    },
 }
 
 fn load(
@@ -212,17 +232,7 @@ fn main() -> ExitCode {
             }
         }
         Command::Backup { action } => backup(&cli.config, action),
-        Command::Tenants {
-            action: TenantsAction::Move { id, shard, data },
-        } => {
-            let (config, _) = match load(&cli.config, None, data) {
-                Ok(c) => c,
-                Err(code) => return code,
-            };
-            said(block_on(botyard::commands::tenants::move_to(
-                &config, id, shard,
-            )))
-        }
+        Command::Tenants { action } => tenants(&cli.config, action),
         Command::Healthcheck { addr, data } => {
             let addr = match addr {
                 Some(a) => a,
@@ -308,6 +318,36 @@ fn backup(cli_config: &Option<PathBuf>, action: BackupAction) -> ExitCode {
             passphrase_file,
         } => cmd::passphrase(passphrase_file.as_deref())
             .and_then(|p| cmd::restore(&file, p.as_ref(), &data)),
+    };
+    said(out)
+}
+
+fn tenants(cli_config: &Option<PathBuf>, action: TenantsAction) -> ExitCode {
+    use botyard::commands::tenants as cmd;
+    let data = match &action {
+        TenantsAction::Move { data, .. }
+        | TenantsAction::Export { data, .. }
+        | TenantsAction::Import { data, .. } => data.clone(),
+    };
+    let (config, _) = match load(cli_config, None, data) {
+        Ok(c) => c,
+        Err(code) => return code,
+    };
+    let out = match action {
+        TenantsAction::Move { id, shard, .. } => block_on(cmd::move_to(&config, id, shard)),
+        TenantsAction::Export {
+            id,
+            to,
+            passphrase_file,
+            ..
+        } => cmd::passphrase(passphrase_file.as_deref())
+            .and_then(|p| block_on(cmd::export(&config, id, &to, p))),
+        TenantsAction::Import {
+            file,
+            passphrase_file,
+            ..
+        } => cmd::passphrase(passphrase_file.as_deref())
+            .and_then(|p| block_on(cmd::import(&config, &file, p))),
     };
     said(out)
 }

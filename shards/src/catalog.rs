@@ -401,6 +401,16 @@ impl<T: Reader> CatalogTx<T> {
             .map(|v| role_from_u8(v.value())))
     }
 
+    pub(crate) fn session_keys(&self, tenant: TenantId) -> Result<Vec<(SecretId, u64)>> {
+        let t = self.tx.table(SESSION_KEY_OWNERS)?;
+        let mut out = Vec::new();
+        for row in t.range((tenant, SecretId::MIN)..=(tenant, SecretId::MAX))? {
+            let (k, v) = row?;
+            out.push((k.value().1, v.value()));
+        }
+        Ok(out)
+    }
+
     pub(crate) fn api_keys(&self, tenant: TenantId) -> Result<Vec<(ApiKeyId, ApiKeyRec)>> {
         let idx = self.tx.table(TENANT_API_KEYS)?;
         let keys = self.tx.table(API_KEYS)?;

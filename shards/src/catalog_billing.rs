@@ -377,6 +377,18 @@ impl TenantCatalog<WriteTransaction> {
         }
         (**self).insert_invoice(year, r)
     }
+    /// Keeps an invoice issued elsewhere (a tenant brought from another appliance) under its
+    /// own number; this appliance's series are not touched.
+    pub fn keep_invoice(&mut self, mut r: InvoiceRec) -> Result<InvoiceId> {
+        r.tenant = self.tenant_id();
+        let c = &mut **self;
+        let id = InvoiceId(c.next_id("invoice")?);
+        c.tx.open_table(INVOICES)?
+            .insert(id, crate::catalog::enc(&r)?)?;
+        c.tx.open_table(TENANT_INVOICES)?
+            .insert((r.tenant, id), ())?;
+        Ok(id)
+    }
     /// Replaces one of this tenant's payments (a refund).
     pub fn put_payment(&mut self, id: PaymentId, r: &PaymentRec) -> Result<()> {
         if r.tenant != self.tenant_id() {

@@ -83,6 +83,9 @@ pub enum StoreError {
     Moved(TenantId),
     #[error("{0}")]
     MoveRefused(MoveRefusal),
+    /// A row brought in from outside (a tenant bundle) does not fit its table.
+    #[error("a row of {table} does not fit: {reason}")]
+    BadRow { table: String, reason: String },
 }
 
 /// Why a tenant move is refused before it starts.

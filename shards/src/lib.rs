@@ -21,6 +21,7 @@ mod shard_templates;
 pub mod snapshot;
 mod store;
 pub mod tables;
+pub mod transfer;
 mod tx;
 
 pub use catalog::{CatalogTx, Page, search_fold};

@@ -17,9 +17,10 @@ use redb::{
 use crate::error::{MoveRefusal, Result, StoreError};
 use crate::ids::{CampaignId, ChatId, Day, MediaId, ReportId, SecretId, TemplateId, TenantId};
 use crate::tables::shard as s;
+use crate::transfer::Portable;
 
 /// One part of a tenant table's key after the tenant, with its smallest and largest value.
-pub trait Bounded: Copy + 'static {
+pub trait Bounded: Copy + serde::Serialize + serde::de::DeserializeOwned + 'static {
     const LO: Self;
     const HI: Self;
 }
@@ -47,9 +48,13 @@ bounded! {
 }
 
 /// A key that starts with the tenant: all of one tenant's rows are the range `lo..=hi`.
-pub trait TenantKeyed: for<'a> Key<SelfType<'a> = Self> + Copy + 'static {
+pub trait TenantKeyed:
+    for<'a> Key<SelfType<'a> = Self> + Copy + serde::Serialize + serde::de::DeserializeOwned + 'static
+{
     fn lo(t: TenantId) -> Self;
     fn hi(t: TenantId) -> Self;
+    /// The same key of another tenant (one imported under a new id).
+    fn retenant(self, t: TenantId) -> Self;
 }
 
 impl TenantKeyed for TenantId {
@@ -57,6 +62,9 @@ impl TenantKeyed for TenantId {
         t
     }
     fn hi(t: TenantId) -> Self {
+        t
+    }
+    fn retenant(self, t: TenantId) -> Self {
         t
     }
 }
@@ -71,6 +79,9 @@ where
     fn hi(t: TenantId) -> Self {
         (t, A::HI)
     }
+    fn retenant(self, t: TenantId) -> Self {
+        (t, self.1)
+    }
 }
 
 impl<A: Bounded, B: Bounded> TenantKeyed for (TenantId, A, B)
@@ -82,6 +93,9 @@ where
     }
     fn hi(t: TenantId) -> Self {
         (t, A::HI, B::HI)
+    }
+    fn retenant(self, t: TenantId) -> Self {
+        (t, self.1, self.2)
     }
 }
 
@@ -95,14 +109,14 @@ where
     fn hi(t: TenantId) -> Self {
         (t, A::HI, B::HI, C::HI)
     }
+    fn retenant(self, t: TenantId) -> Self {
+        (t, self.1, self.2, self.3)
+    }
 }
 
 /// Something done to each of a tenant's tables in a shard.
 pub trait TenantTables {
-    fn table<K: TenantKeyed, V: Value + 'static>(
-        &mut self,
-        def: TableDefinition<K, V>,
-    ) -> Result<()>;
+    fn table<K: TenantKeyed, V: Portable>(&mut self, def: TableDefinition<K, V>) -> Result<()>;
 }
 
 /// Visits every shard table keyed by tenant: what a tenant's data in its shard is.
@@ -133,10 +147,7 @@ pub fn visit(v: &mut impl TenantTables) -> Result<()> {
 pub(crate) fn purge(tx: &WriteTransaction, tenant: TenantId) -> Result<()> {
     struct Purge<'a>(&'a WriteTransaction, TenantId);
     impl TenantTables for Purge<'_> {
-        fn table<K: TenantKeyed, V: Value + 'static>(
-            &mut self,
-            def: TableDefinition<K, V>,
-        ) -> Result<()> {
+        fn table<K: TenantKeyed, V: Portable>(&mut self, def: TableDefinition<K, V>) -> Result<()> {
             self.0
                 .open_table(def)?
                 .retain_in(K::lo(self.1)..=K::hi(self.1), |_, _| false)?;
@@ -171,10 +182,7 @@ fn open_or_empty<K: Key + 'static, V: Value + 'static>(
 }
 
 impl TenantTables for Sync<'_> {
-    fn table<K: TenantKeyed, V: Value + 'static>(
-        &mut self,
-        def: TableDefinition<K, V>,
-    ) -> Result<()> {
+    fn table<K: TenantKeyed, V: Portable>(&mut self, def: TableDefinition<K, V>) -> Result<()> {
         let (lo, hi) = (K::lo(self.tenant), K::hi(self.tenant));
         let Some(src) = open_or_empty(self.from, def)? else {
             return Ok(());
@@ -249,10 +257,7 @@ struct ChunkedCopy<'a> {
 }
 
 impl TenantTables for ChunkedCopy<'_> {
-    fn table<K: TenantKeyed, V: Value + 'static>(
-        &mut self,
-        def: TableDefinition<K, V>,
-    ) -> Result<()> {
+    fn table<K: TenantKeyed, V: Portable>(&mut self, def: TableDefinition<K, V>) -> Result<()> {
         let Some(src) = open_or_empty(self.from, def)? else {
             return Ok(());
         };

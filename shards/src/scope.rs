@@ -115,6 +115,10 @@ impl<T: crate::tx::Reader> TenantCatalog<T> {
     pub fn invitations(&self) -> Result<Vec<(InvitationId, InvitationRec)>> {
         self.inner.invitations(self.tenant)
     }
+    /// The imported auth keys (by id) this tenant's sessions own.
+    pub fn session_keys(&self) -> Result<Vec<(SecretId, u64)>> {
+        self.inner.session_keys(self.tenant)
+    }
 }
 
 impl TenantCatalog<WriteTransaction> {

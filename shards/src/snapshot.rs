@@ -83,7 +83,7 @@ pub fn visit_tables(v: &mut impl TableVisitor) -> Result<()> {
 struct AsTenantTables<'a, T>(&'a mut T);
 
 impl<T: TableVisitor> crate::moves::TenantTables for AsTenantTables<'_, T> {
-    fn table<K: crate::moves::TenantKeyed, V: Value + 'static>(
+    fn table<K: crate::moves::TenantKeyed, V: crate::transfer::Portable>(
         &mut self,
         def: TableDefinition<K, V>,
     ) -> Result<()> {

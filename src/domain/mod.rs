@@ -9,6 +9,7 @@ pub mod auth;
 pub mod backup;
 pub mod billing;
 pub mod browser_sessions;
+pub mod bundle;
 pub mod campaigns;
 pub mod demo;
 pub mod groups;

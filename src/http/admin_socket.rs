@@ -93,6 +93,8 @@ fn router(st: Shared) -> Router {
     Router::new()
         .route("/v1/backups", post(backup))
         .route("/v1/tenants/{id}/move", post(move_tenant))
+        .route("/v1/tenants/{id}/export", post(export_tenant))
+        .route("/v1/tenants/import", post(import_tenant))
         .with_state(st)
 }
 
@@ -152,4 +154,97 @@ async fn move_tenant(
         .map_err(|_| crate::error::AppError::NotFound("tenant"))?;
     let moved = crate::domain::tenant_moves::move_tenant(&st, None, scope, b.shard).await?;
     Ok(Json(moved.into()))
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExportRequest {
+    /// The bundle file to write (absolute; it must not exist).
+    pub to: PathBuf,
+    pub passphrase: String,
+}
+
+#[derive(Serialize, Deserialize, Debug)]
+pub struct ExportMade {
+    pub file: PathBuf,
+    pub bytes: u64,
+    pub rows: u64,
+    pub media: usize,
+    pub sessions_released: usize,
+}
+
+async fn export_tenant(
+    State(st): State<Shared>,
+    UrlPath(id): UrlPath<u64>,
+    Json(b): Json<ExportRequest>,
+) -> AppResult<Json<ExportMade>> {
+    let pass = Passphrase::new(&b.passphrase)?;
+    if !b.to.is_absolute() {
+        return Err(crate::error::AppError::invalid(
+            "to",
+            "give an absolute path",
+        ));
+    }
+    let tenant = botyard_shards::ids::TenantId(id);
+    st.store
+        .system_admin()
+        .tenant(tenant)
+        .map_err(|_| crate::error::AppError::NotFound("tenant"))?;
+    let (made, released) =
+        crate::domain::tenant_moves::export_tenant(&st, tenant, pass, b.to).await?;
+    Ok(Json(ExportMade {
+        file: made.path,
+        bytes: made.bytes,
+        rows: made.rows,
+        media: made.media,
+        sessions_released: released,
+    }))
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ImportRequest {
+    /// The bundle file to read (absolute).
+    pub from: PathBuf,
+    pub passphrase: String,
+}
+
+#[derive(Serialize, Deserialize, Debug)]
+pub struct ImportDone {
+    pub tenant: u64,
+    pub name: String,
+    pub source_id: u64,
+    pub rows: u64,
+    pub media: usize,
+    pub members: usize,
+    pub active: bool,
+}
+
+impl From<crate::domain::bundle::Imported> for ImportDone {
+    fn from(d: crate::domain::bundle::Imported) -> Self {
+        ImportDone {
+            tenant: d.tenant.0,
+            name: d.name,
+            source_id: d.source_id,
+            rows: d.rows,
+            media: d.media,
+            members: d.members,
+            active: d.status == botyard_shards::records::TenantStatus::Active,
+        }
+    }
+}
+
+async fn import_tenant(
+    State(st): State<Shared>,
+    Json(b): Json<ImportRequest>,
+) -> AppResult<Json<ImportDone>> {
+    let pass = Passphrase::new(&b.passphrase)?;
+    if !b.from.is_absolute() {
+        return Err(crate::error::AppError::invalid(
+            "from",
+            "give an absolute path",
+        ));
+    }
+    let done = crate::domain::tenant_moves::import_tenant(&st, b.from, pass).await?;
+    Ok(Json(done.into()))
 }

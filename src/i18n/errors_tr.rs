@@ -142,6 +142,18 @@ pub const MESSAGES: &[(&str, &str)] = &[
         "Bu müşterinin daha önce bir aboneliği oldu; deneme yeni müşteriler içindir.",
     ),
     (
+        "bundle.conflict",
+        "Bu paketteki bir kayıt burada zaten var; paket daha önce içe aktarılmış olabilir.",
+    ),
+    (
+        "bundle.invalid",
+        "Bu bir kiracı paketi değil ya da açılmıyor: parola yanlış veya dosya bozuk ya da eksik.",
+    ),
+    (
+        "bundle.unknown_plan",
+        "Paketteki plan burada yok; önce aynı adla bir plan oluşturun.",
+    ),
+    (
         "campaign.chat",
         "Kampanyanın hedeflediği grup bulunamadı veya otomasyona açık değil.",
     ),

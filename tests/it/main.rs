@@ -15,6 +15,7 @@ mod backup;
 mod bad_input;
 mod billing;
 mod binary;
+mod bundle;
 mod console;
 mod console_e2e;
 mod isolation;

@@ -3,7 +3,9 @@
 //! construction over XChaCha20-Poly1305 in 64 KiB chunks, the key from Argon2id; a truncated,
 //! reordered or altered chunk fails to open, and so does the last chunk missing.
 
-use std::io::{self, Read, Write};
+use std::fs::File;
+use std::io::{self, BufWriter, Read, Write};
+use std::path::{Path, PathBuf};
 
 use aead_stream::{DecryptorBE32, EncryptorBE32};
 use argon2::{Algorithm, Argon2, Params, Version};
@@ -11,7 +13,9 @@ use chacha20poly1305::XChaCha20Poly1305;
 use chacha20poly1305::aead::Payload;
 use zeroize::Zeroizing;
 
-use super::BackupError;
+use sha2::{Digest, Sha256};
+
+use super::{BackupError, Hashing, io_error};
 
 /// The first bytes of a sealed backup.
 pub const MAGIC: &[u8; 16] = b"botyard-sealed\x00\x01";
@@ -312,5 +316,70 @@ impl<R: Read> Read for OpenReader<R> {
         out[..n].copy_from_slice(&self.plain[self.at..self.at + n]);
         self.at += n;
         Ok(n)
+    }
+}
+
+/// A tar stream being written to a file (through the sealer when there is one).
+pub struct TarWriter {
+    tar: tar::Builder<Sink<BufWriter<File>>>,
+    now: i64,
+    at: PathBuf,
+}
+
+impl TarWriter {
+    pub fn new(sink: Sink<BufWriter<File>>, now: i64, at: &Path) -> Self {
+        TarWriter {
+            tar: tar::Builder::new(sink),
+            now,
+            at: at.to_path_buf(),
+        }
+    }
+
+    /// Ends the archive, flushes it to disk and returns the file's size.
+    pub fn finish(self) -> Result<u64, BackupError> {
+        let at = self.at;
+        let sink = self.tar.into_inner().map_err(|e| io_error(&at, e))?;
+        let out = sink.finish().map_err(|e| io_error(&at, e))?;
+        let file = out
+            .into_inner()
+            .map_err(|e| io_error(&at, e.into_error()))?;
+        file.sync_all().map_err(|e| io_error(&at, e))?;
+        Ok(file.metadata().map_err(|e| io_error(&at, e))?.len())
+    }
+
+    /// Appends a file under `name`, returning its size and SHA-256.
+    pub fn append(&mut self, name: &str, file: File) -> Result<(u64, String), BackupError> {
+        let size = file.metadata().map_err(|e| io_error(&self.at, e))?.len();
+        let mut h = tar::Header::new_gnu();
+        h.set_size(size);
+        h.set_mode(0o600);
+        h.set_mtime(u64::try_from(self.now).unwrap_or(0));
+        h.set_entry_type(tar::EntryType::Regular);
+        let mut r = Hashing {
+            inner: file.take(size),
+            hash: Sha256::new(),
+            bytes: 0,
+        };
+        self.tar
+            .append_data(&mut h, name, &mut r)
+            .map_err(|e| io_error(&self.at, e))?;
+        if r.bytes != size {
+            return Err(BackupError::Io {
+                path: name.to_string(),
+                source: io::Error::other("the file shrank while it was read"),
+            });
+        }
+        Ok((size, hex::encode(r.hash.finalize())))
+    }
+
+    pub fn append_bytes(&mut self, name: &str, data: &[u8]) -> Result<(), BackupError> {
+        let mut h = tar::Header::new_gnu();
+        h.set_size(data.len() as u64);
+        h.set_mode(0o600);
+        h.set_mtime(u64::try_from(self.now).unwrap_or(0));
+        h.set_entry_type(tar::EntryType::Regular);
+        self.tar
+            .append_data(&mut h, name, data)
+            .map_err(|e| io_error(&self.at, e))
     }
 }

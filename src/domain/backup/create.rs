@@ -1,16 +1,13 @@
 //! Making a backup from the running store.
 
 use std::fs::{self, File};
-use std::io::{self, BufWriter, Read, Write};
+use std::io::{self, BufWriter, Write};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use botyard_shards::{ReadTransaction, Store, snapshot};
-use sha2::{Digest, Sha256};
 
-use super::Hashing;
-
-use super::archive::{Passphrase, Sink};
+use super::archive::{Passphrase, Sink, TarWriter};
 use super::manifest::{Entry, FORMAT, FileEntry, Manifest};
 use super::{BackupError, file_name, io_error};
 
@@ -29,50 +26,6 @@ pub struct Made {
     pub bytes: u64,
     pub secs: f64,
     pub manifest: Manifest,
-}
-
-struct Writer {
-    tar: tar::Builder<Sink<BufWriter<File>>>,
-    now: i64,
-    at: PathBuf,
-}
-
-impl Writer {
-    /// Appends a file under `name`, returning its size and SHA-256.
-    fn append(&mut self, name: &str, file: File) -> Result<(u64, String), BackupError> {
-        let size = file.metadata().map_err(|e| io_error(&self.at, e))?.len();
-        let mut h = tar::Header::new_gnu();
-        h.set_size(size);
-        h.set_mode(0o600);
-        h.set_mtime(u64::try_from(self.now).unwrap_or(0));
-        h.set_entry_type(tar::EntryType::Regular);
-        let mut r = Hashing {
-            inner: file.take(size),
-            hash: Sha256::new(),
-            bytes: 0,
-        };
-        self.tar
-            .append_data(&mut h, name, &mut r)
-            .map_err(|e| io_error(&self.at, e))?;
-        if r.bytes != size {
-            return Err(BackupError::Io {
-                path: name.to_string(),
-                source: io::Error::other("the file shrank while it was read"),
-            });
-        }
-        Ok((size, hex::encode(r.hash.finalize())))
-    }
-
-    fn append_bytes(&mut self, name: &str, data: &[u8]) -> Result<(), BackupError> {
-        let mut h = tar::Header::new_gnu();
-        h.set_size(data.len() as u64);
-        h.set_mode(0o600);
-        h.set_mtime(u64::try_from(self.now).unwrap_or(0));
-        h.set_entry_type(tar::EntryType::Regular);
-        self.tar
-            .append_data(&mut h, name, data)
-            .map_err(|e| io_error(&self.at, e))
-    }
 }
 
 /// A store error while writing a dump: a full disk is told apart.
@@ -186,11 +139,7 @@ fn write(
         Some(p) => Sink::sealed(out, p)?,
         None => Sink::plain(out),
     };
-    let mut w = Writer {
-        tar: tar::Builder::new(sink),
-        now,
-        at: partial.to_path_buf(),
-    };
+    let mut w = TarWriter::new(sink, now, partial);
     let mut files = Vec::new();
     for (name, rtx) in reads {
         let tmp = staging.join("copy.dump");
@@ -242,18 +191,12 @@ fn write(
         source: io::Error::other(e),
     })?;
     w.append_bytes("manifest.json", &json)?;
-    let sink = w.tar.into_inner().map_err(|e| io_error(partial, e))?;
-    let out = sink.finish().map_err(|e| io_error(partial, e))?;
-    let file = out
-        .into_inner()
-        .map_err(|e| io_error(partial, e.into_error()))?;
-    file.sync_all().map_err(|e| io_error(partial, e))?;
-    let bytes = file.metadata().map_err(|e| io_error(partial, e))?.len();
+    let bytes = w.finish()?;
     Ok((manifest, bytes))
 }
 
 /// Every tenant's media files, in a stable order. A file removed meanwhile is skipped.
-fn append_media(w: &mut Writer, root: &Path) -> Result<Vec<Entry>, BackupError> {
+fn append_media(w: &mut TarWriter, root: &Path) -> Result<Vec<Entry>, BackupError> {
     let mut out = Vec::new();
     let Ok(rd) = fs::read_dir(root) else {
         return Ok(out);
