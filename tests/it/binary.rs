@@ -987,3 +987,91 @@ async fn a_backup_killed_mid_way_never_looks_valid_and_the_next_one_restores() {
         tenants.text
     );
 }
+
+/// `botyard tenants export` through a running server's admin socket (a relative `--to` is
+/// the caller's), then `botyard tenants import` into a stopped appliance's store: the tenant's
+/// owner signs in there with the same password and finds its session.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_tenant_bundle_goes_from_a_running_appliance_to_a_stopped_one() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (a, b) = (dir.path().join("a"), dir.path().join("b"));
+    let env = [
+        ("BOTYARD_ADMIN_EMAIL", "env-admin@example.com"),
+        ("BOTYARD_ADMIN_PASSWORD", PASSWORD),
+    ];
+    let mut server = Server::start_with(dir.path(), &a, &env, &["--demo"]);
+    let line = server.line_starting("Demo tenant ");
+    let tenant = line.split(' ').nth(2).expect("tenant id").to_string();
+    let owner_pw = line
+        .split("with password ")
+        .nth(1)
+        .and_then(|r| r.split(' ').next())
+        .expect("owner password")
+        .to_string();
+    let pass = dir.path().join("pass.txt");
+    std::fs::write(&pass, "galata-kulesi-1348\n").expect("passphrase file");
+
+    let out = run(botyard(dir.path())
+        .args([
+            "tenants",
+            "export",
+            &tenant,
+            "--to",
+            "demo.bundle",
+            "--passphrase-file",
+        ])
+        .arg(&pass)
+        .arg("--data")
+        .arg(&a));
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stdout).contains("1 sessions released"),
+        "{}",
+        text(&out.stdout)
+    );
+    assert!(dir.path().join("demo.bundle").is_file());
+    assert_eq!(server.stop_with("-TERM").code(), Some(0));
+
+    let mut target = Server::start(dir.path(), &b, &env);
+    assert_eq!(target.stop_with("-TERM").code(), Some(0));
+    let out = run(botyard(dir.path())
+        .args(["tenants", "import", "demo.bundle", "--data"])
+        .arg(&b));
+    assert!(!out.status.success());
+    assert!(
+        text(&out.stderr).contains("transfer passphrase"),
+        "{}",
+        text(&out.stderr)
+    );
+    let out = run(botyard(dir.path())
+        .args(["tenants", "import", "demo.bundle", "--passphrase-file"])
+        .arg(&pass)
+        .arg("--data")
+        .arg(&b));
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stdout).contains("imported \""),
+        "{}",
+        text(&out.stdout)
+    );
+
+    let server = Server::start(dir.path(), &b, &env);
+    let r = login(
+        &server.base(),
+        botyard::domain::demo::OWNER_EMAIL,
+        &owner_pw,
+    )
+    .await;
+    let owner = Pair::from_json(r.expect(200));
+    let me = me(&server.base(), &owner.access).await;
+    let id = me.expect(200)["memberships"][0]["tenant_id"]
+        .as_u64()
+        .expect("a membership");
+    let sessions = send(
+        client()
+            .get(format!("{}/api/v1/tenants/{id}/sessions", server.base()))
+            .bearer_auth(&owner.access),
+    )
+    .await;
+    assert_eq!(sessions.expect(200).as_array().map(Vec::len), Some(1));
+}
