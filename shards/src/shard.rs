@@ -164,6 +164,15 @@ impl TenantShard<WriteTransaction> {
         Ok(had)
     }
 
+    /// Stores a Telegram user as seen (an import from another bot; the ingestion writers keep
+    /// these up to date as messages come).
+    pub fn put_telegram_user(&mut self, user: i64, rec: &crate::records::TgUserRec) -> Result<()> {
+        self.tx
+            .open_table(TG_USERS)?
+            .insert((self.tenant, user), RecBytes::encode(rec)?)?;
+        Ok(())
+    }
+
     pub fn put_group(&mut self, chat: ChatId, rec: &GroupRec) -> Result<()> {
         self.tx
             .open_table(GROUPS)?

@@ -13,6 +13,7 @@ pub mod bundle;
 pub mod campaigns;
 pub mod demo;
 pub mod groups;
+pub mod imports;
 pub mod logins;
 pub mod mail;
 pub mod media;

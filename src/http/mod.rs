@@ -13,6 +13,7 @@ pub mod csv;
 pub mod error;
 pub mod extract;
 pub mod group_routes;
+pub mod import_routes;
 pub mod language;
 pub mod login_routes;
 pub mod mail_routes;
@@ -101,6 +102,7 @@ fn api_router() -> OpenApiRouter<Shared> {
         .merge(backup_routes::router())
         .merge(worker_routes::router())
         .merge(group_routes::router())
+        .merge(import_routes::router())
         .merge(audit_routes::router())
         .merge(login_routes::router())
         .merge(template_routes::router())

@@ -21,6 +21,7 @@ mod console_e2e;
 mod isolation;
 mod mail;
 mod metrics_health;
+mod migrate;
 mod miniapp;
 mod miniapp_e2e;
 mod roles;

@@ -1,0 +1,87 @@
+//! `botyard-migrate`: see the crate's documentation and docs/OPERATIONS.md, "Migrating".
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(
+    name = "botyard-migrate",
+    version,
+    about = "Data into and out of a botyard appliance"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Import a legacy bot's SQLite database into a tenant, through the appliance's API.
+    Sqlite {
+        #[arg(long)]
+        db: PathBuf,
+        /// The mapping file (see migrate-tool/legacy/aiogram.toml).
+        #[arg(long)]
+        map: PathBuf,
+        /// The tenant's name; created when no tenant has it.
+        #[arg(long)]
+        tenant: String,
+        /// The appliance, e.g. http://127.0.0.1:8080.
+        #[arg(long)]
+        server: String,
+        /// An admin's access token (or env BOTYARD_TOKEN).
+        #[arg(long, env = "BOTYARD_TOKEN", hide_env_values = true)]
+        token: String,
+        /// Print what would be created and every row that cannot be mapped; change nothing.
+        #[arg(long)]
+        dry_run: bool,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let rt = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("botyard-migrate: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let out = match cli.command {
+        Command::Sqlite {
+            db,
+            map,
+            tenant,
+            server,
+            token,
+            dry_run,
+        } => rt
+            .block_on(botyard_migrate::sqlite::run(
+                &botyard_migrate::sqlite::Options {
+                    db,
+                    map,
+                    tenant,
+                    server,
+                    token,
+                    dry_run,
+                },
+            ))
+            .map(|r| r.render()),
+    };
+    match out {
+        Ok(text) => {
+            print!("{text}");
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("botyard-migrate: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
