@@ -44,6 +44,24 @@ impl Api {
         self.send(Method::PUT, path, Some(body)).await
     }
 
+    /// Posts `body` and hands back the answer to read as a stream (the export).
+    pub async fn stream(&self, path: &str, body: Value) -> Result<reqwest::Response, MigrateError> {
+        let r = self
+            .http
+            .post(format!("{}{path}", self.base))
+            .bearer_auth(&self.token)
+            .json(&body)
+            .send()
+            .await
+            .map_err(|e| MigrateError::Unreachable(format!("{path}: {e}")))?;
+        if r.status().is_success() {
+            return Ok(r);
+        }
+        let status = r.status().as_u16();
+        let text = r.text().await.unwrap_or_default();
+        Err(refusal(status, &text))
+    }
+
     /// Sends raw bytes (a session file).
     pub async fn post_bytes(&self, path: &str, bytes: Vec<u8>) -> Result<Value, MigrateError> {
         let req = self
@@ -82,19 +100,24 @@ async fn answer(
         .text()
         .await
         .map_err(|e| MigrateError::Unreachable(format!("{path}: {e}")))?;
-    let json: Value = if text.is_empty() {
-        Value::Null
-    } else {
-        serde_json::from_str(&text).unwrap_or(Value::String(text))
-    };
     if (200..300).contains(&status) {
-        return Ok(json);
+        return Ok(if text.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_str(&text).unwrap_or(Value::String(text))
+        });
     }
-    Err(MigrateError::Api {
+    Err(refusal(status, &text))
+}
+
+/// The appliance's error envelope as an error.
+fn refusal(status: u16, text: &str) -> MigrateError {
+    let json: Value = serde_json::from_str(text).unwrap_or(Value::String(text.to_string()));
+    MigrateError::Api {
         status,
         code: json["error"]["code"].as_str().unwrap_or("").to_string(),
         message: json["error"]["message"]
             .as_str()
             .map_or_else(|| json.to_string(), str::to_string),
-    })
+    }
 }

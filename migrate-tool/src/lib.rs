@@ -6,6 +6,9 @@ pub mod api;
 pub mod legacy;
 pub mod mapping;
 pub mod markup;
+pub mod pg_schema;
+pub mod postgres;
+pub use tokio_postgres;
 pub mod sqlite;
 
 /// What can stop a migration, said so the operator knows what to fix.
@@ -15,6 +18,8 @@ pub enum MigrateError {
     Input(String),
     #[error("the appliance cannot be reached: {0}")]
     Unreachable(String),
+    #[error("PostgreSQL: {0}")]
+    Postgres(String),
     #[error("the appliance refused ({status} {code}): {message}")]
     Api {
         status: u16,

@@ -38,6 +38,33 @@ enum Command {
         #[arg(long)]
         dry_run: bool,
     },
+    /// PostgreSQL: every tenant's data out of the appliance.
+    Postgres {
+        #[command(subcommand)]
+        action: PostgresAction,
+    },
+}
+
+#[derive(Subcommand)]
+enum PostgresAction {
+    /// Load every tenant's data into a schema (the first time, or with --full), else only what
+    /// changed since the last run; one transaction, binary COPY, row-level security forced.
+    Export {
+        #[arg(long)]
+        server: String,
+        #[arg(long, env = "BOTYARD_TOKEN", hide_env_values = true)]
+        token: String,
+        /// A libpq connection string or URL (postgres://user@host/db).
+        #[arg(long, env = "BOTYARD_PG", hide_env_values = true)]
+        pg: String,
+        #[arg(long, default_value = "botyard")]
+        schema: String,
+        #[arg(long)]
+        full: bool,
+        /// Also make a read-only role per tenant, botyard_tenant_ID (needs CREATEROLE).
+        #[arg(long)]
+        tenant_roles: bool,
+    },
 }
 
 fn main() -> ExitCode {
@@ -70,6 +97,28 @@ fn main() -> ExitCode {
                     server,
                     token,
                     dry_run,
+                },
+            ))
+            .map(|r| r.render()),
+        Command::Postgres {
+            action:
+                PostgresAction::Export {
+                    server,
+                    token,
+                    pg,
+                    schema,
+                    full,
+                    tenant_roles,
+                },
+        } => rt
+            .block_on(botyard_migrate::postgres::export(
+                &botyard_migrate::postgres::ExportOptions {
+                    server,
+                    token,
+                    pg,
+                    schema,
+                    full,
+                    tenant_roles,
                 },
             ))
             .map(|r| r.render()),

@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 use redb::{Durability, ReadableTable};
 use tokio::sync::{mpsc, oneshot};
 
+use crate::changes::Part;
 use crate::ids::{ChatId, Day, TenantId};
 use crate::record::RecBytes;
 use crate::records::TgUserRec;
@@ -564,5 +565,15 @@ fn commit(
             t.insert(*k, bytes).map_err(|e| err(e.into()))?;
         }
     }
+    // What changed, for the PostgreSQL export: each tenant's days, and its users.
+    let mut marks = std::collections::BTreeSet::new();
+    if merged.is_empty() {
+        marks.extend(plain.iter().map(|e| (e.key.tenant, Part::Day(e.key.day))));
+    } else {
+        marks.extend(merged.keys().map(|k| (k.tenant, Part::Day(k.day))));
+    }
+    marks.extend(user_days.keys().map(|k| (k.0, Part::Day(k.2))));
+    marks.extend(users.keys().map(|k| (k.0, Part::Users)));
+    crate::changes::mark(&tx, marks).map_err(|e| IngestError::Commit(e.to_string()))?;
     tx.commit().map_err(|e| err(e.into()))
 }

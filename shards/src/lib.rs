@@ -5,6 +5,7 @@ mod catalog;
 mod catalog_billing;
 mod catalog_notices;
 mod catalog_outbox;
+pub mod changes;
 mod error;
 pub mod ids;
 pub mod ingest;

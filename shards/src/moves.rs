@@ -140,6 +140,7 @@ pub fn visit(v: &mut impl TenantTables) -> Result<()> {
     v.table(s::SENDS)?;
     v.table(s::MEMBER_COUNTS)?;
     v.table(s::REPORTS)?;
+    v.table(s::CHANGES)?;
     Ok(())
 }
 

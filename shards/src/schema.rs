@@ -213,9 +213,19 @@ const SHARD_MIGRATIONS: &[Migration] = &[
         to: 8,
         run: shard_v8,
     },
+    Migration {
+        to: 9,
+        run: shard_v9,
+    },
 ];
 
 /// v8: posts sent and failed per day, for the admin's dashboard.
+/// v9: what changed since an export (the PostgreSQL export's watermark).
+fn shard_v9(tx: &WriteTransaction) -> Result<(), redb::Error> {
+    tx.open_table(tables::shard::CHANGES)?;
+    Ok(())
+}
+
 fn shard_v8(tx: &WriteTransaction) -> Result<(), redb::Error> {
     tx.open_table(tables::shard::POSTS_BY_DAY)?;
     Ok(())

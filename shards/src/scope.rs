@@ -248,6 +248,16 @@ impl TenantScope {
         &self,
         f: impl FnOnce(&mut TenantShard<WriteTransaction>) -> Result<R, E>,
     ) -> Result<R, E> {
+        self.shard_write_marked(true, f)
+    }
+
+    /// As [`TenantScope::shard_write`]; `mark` false for the tenant's deletion, which leaves no
+    /// change behind (an export sees the tenant gone from the catalog).
+    pub(crate) fn shard_write_marked<R, E: From<StoreError>>(
+        &self,
+        mark: bool,
+        f: impl FnOnce(&mut TenantShard<WriteTransaction>) -> Result<R, E>,
+    ) -> Result<R, E> {
         // Held until the commit, so a move waits for this write.
         let all = self.moves.enter_all();
         let pass = self.moves.enter(self.tenant);
@@ -257,6 +267,9 @@ impl TenantScope {
             tx: shard.db.begin_write().map_err(StoreError::from)?,
         };
         let r = f(&mut s)?;
+        if mark {
+            crate::changes::mark(&s.tx, [(self.tenant, crate::changes::Part::Content)])?;
+        }
         s.tx.commit().map_err(StoreError::from)?;
         drop((pass, all));
         Ok(r)
@@ -324,7 +337,7 @@ impl AdminScope<'_> {
     /// leaves a tenant that can be deleted again rather than unreachable rows.
     pub fn delete_tenant(&self, id: TenantId) -> Result<()> {
         let scope = self.tenant(id)?;
-        scope.shard_write(|s| crate::moves::purge(&s.tx, id))?;
+        scope.shard_write_marked(false, |s| crate::moves::purge(&s.tx, id))?;
         self.store.catalog_write(|c| c.purge_tenant(id))
     }
 

@@ -38,6 +38,8 @@ pub struct ShardBatch {
     passes: std::collections::HashMap<TenantId, crate::moves::Pass>,
     /// The common gate, passed before the transaction began.
     _all: crate::moves::Pass,
+    /// The tenants written, marked changed at the commit.
+    touched: std::collections::BTreeSet<TenantId>,
 }
 
 impl ShardBatch {
@@ -65,6 +67,7 @@ impl ShardBatch {
         let mut s = crate::TenantShard { tenant, tx };
         let r = f(&mut s);
         self.tx = Some(s.tx);
+        self.touched.insert(tenant);
         Ok(r)
     }
 }
@@ -276,11 +279,18 @@ impl Store {
             index,
             moves: self.moves.clone(),
             passes: std::collections::HashMap::new(),
+            touched: std::collections::BTreeSet::new(),
         };
         let r = f(&mut b)?;
         let tx =
             b.tx.take()
                 .ok_or(StoreError::Conflict("batch transaction lost"))?;
+        crate::changes::mark(
+            &tx,
+            b.touched
+                .iter()
+                .map(|t| (*t, crate::changes::Part::Content)),
+        )?;
         tx.commit().map_err(StoreError::from)?;
         Ok(r)
     }

@@ -197,6 +197,9 @@ pub mod shard {
     /// The deliveries still pending, so a restarted worker is handed exactly those.
     pub const PENDING: TableDefinition<(TenantId, CampaignId, u32, ChatId), ()> =
         TableDefinition::new("pending_deliveries");
+    /// What changed, for the PostgreSQL export: (tenant, part, day) → the shard's change
+    /// sequence when it last changed (see [`crate::changes`]).
+    pub const CHANGES: TableDefinition<(TenantId, u8, Day), u64> = TableDefinition::new("changes");
     /// Campaign posts handed out per (tenant, day in UTC), for the plan's daily limit.
     pub const SENDS: TableDefinition<(TenantId, Day), u64> = TableDefinition::new("sends_per_day");
     /// A chat's member count per (tenant, chat, day in the tenant's zone): the day's last.

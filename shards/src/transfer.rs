@@ -185,3 +185,280 @@ impl crate::shard::TenantShard<ReadTransaction> {
         export(&self.tx, self.tenant, sink)
     }
 }
+
+/// A part of a tenant's rows an export sends whole (the receiver replaces what it had).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Slice {
+    /// Every table but the Telegram users and the day counters.
+    Content,
+    /// The Telegram users its groups saw.
+    Users,
+    /// Every day of its counters and per-user counts.
+    Stats,
+    /// One day of them.
+    Day(crate::ids::Day),
+}
+
+/// What an export never sends: sealed secrets, id sequences, the scheduler's queue, the
+/// change marks themselves.
+const NOT_EXPORTED: [&str; 4] = [
+    "tenant_secrets",
+    "tenant_seq",
+    "pending_deliveries",
+    "changes",
+];
+
+fn slice_of(table: &str) -> Option<Slice> {
+    match table {
+        t if NOT_EXPORTED.contains(&t) => None,
+        "telegram_users" => Some(Slice::Users),
+        "counters" | "user_days" => Some(Slice::Stats),
+        _ => Some(Slice::Content),
+    }
+}
+
+/// The tables an export sends, in its order.
+pub fn exported_tables() -> Result<Vec<String>> {
+    Ok(table_names()?
+        .into_iter()
+        .filter(|t| slice_of(t).is_some())
+        .collect())
+}
+
+/// The tables a slice covers.
+pub fn slice_tables(slice: Slice) -> Result<Vec<String>> {
+    let want = match slice {
+        Slice::Day(_) => Slice::Stats,
+        s => s,
+    };
+    Ok(exported_tables()?
+        .into_iter()
+        .filter(|t| slice_of(t) == Some(want))
+        .collect())
+}
+
+/// What a shard's export sends: every slice of the tenants placed on it, or (given the
+/// sequence the last export saw) the slices changed since, plus every slice of the tenants
+/// in `whole` (new to the receiver, or moved). Returns the shard's sequence now.
+pub fn plan(
+    tx: &ReadTransaction,
+    since: Option<u64>,
+    placed: &[TenantId],
+    whole: &std::collections::BTreeSet<TenantId>,
+) -> Result<(u64, Vec<(TenantId, Slice)>)> {
+    let all = |t: TenantId| [(t, Slice::Content), (t, Slice::Users), (t, Slice::Stats)];
+    let (seq, changed) = crate::changes::since(tx, since.unwrap_or(u64::MAX))?;
+    let mut out = std::collections::BTreeSet::new();
+    for t in placed {
+        if since.is_none() || whole.contains(t) {
+            out.extend(all(*t));
+        }
+    }
+    if since.is_some() {
+        let here: std::collections::BTreeSet<TenantId> = placed.iter().copied().collect();
+        for (t, part) in changed {
+            if !here.contains(&t) || whole.contains(&t) {
+                continue;
+            }
+            out.insert((
+                t,
+                match part {
+                    crate::changes::Part::Content => Slice::Content,
+                    crate::changes::Part::Users => Slice::Users,
+                    crate::changes::Part::Day(d) => Slice::Day(d),
+                },
+            ));
+        }
+    }
+    Ok((seq, out.into_iter().collect()))
+}
+
+/// Takes an export: each table's name, then its rows with their tenant.
+pub trait ExportSink {
+    fn table(&mut self, name: &str) -> Result<()>;
+    fn row(&mut self, tenant: TenantId, key: Json, value: Json) -> Result<()>;
+}
+
+/// Sends the planned slices of every shard (`shards[i]` read with `slices[i]`), table by
+/// table, so a receiver can load one table at a time. Returns the rows sent.
+pub fn export_slices(
+    shards: &[(&ReadTransaction, &[(TenantId, Slice)])],
+    sink: &mut impl ExportSink,
+) -> Result<u64> {
+    struct Tables<'a, S> {
+        shards: &'a [(&'a ReadTransaction, &'a [(TenantId, Slice)])],
+        sink: &'a mut S,
+        rows: u64,
+    }
+    impl<S: ExportSink> TenantTables for Tables<'_, S> {
+        fn table<K: TenantKeyed, V: Portable>(&mut self, def: TableDefinition<K, V>) -> Result<()> {
+            let name = def.name().to_string();
+            let Some(kind) = slice_of(&name) else {
+                return Ok(());
+            };
+            self.sink.table(&name)?;
+            for (tx, slices) in self.shards {
+                let t = match tx.open_table(def) {
+                    Ok(t) => t,
+                    Err(redb::TableError::TableDoesNotExist(_)) => continue,
+                    Err(e) => return Err(e.into()),
+                };
+                for (tenant, slice) in slices.iter() {
+                    let day = match (slice, kind) {
+                        (Slice::Day(d), Slice::Stats) => Some(*d),
+                        (s, k) if *s == k => None,
+                        _ => continue,
+                    };
+                    match day {
+                        None => {
+                            for row in t.range(K::lo(*tenant)..=K::hi(*tenant))? {
+                                let (k, v) = row?;
+                                let key =
+                                    serde_json::to_value(k.value()).map_err(|e| bad(&name, e))?;
+                                self.sink.row(
+                                    *tenant,
+                                    key,
+                                    V::to_json(V::as_bytes(&v.value()).as_ref())?,
+                                )?;
+                                self.rows += 1;
+                            }
+                        }
+                        Some(d) => {
+                            let sink = &mut *self.sink;
+                            let mut n = 0;
+                            let mut emit = |key: Json, value: u64| {
+                                n += 1;
+                                sink.row(*tenant, key, Json::from(value))
+                            };
+                            match name.as_str() {
+                                "counters" => day_rows(
+                                    tx,
+                                    crate::tables::shard::COUNTERS,
+                                    *tenant,
+                                    d,
+                                    &mut emit,
+                                )?,
+                                "user_days" => day_rows(
+                                    tx,
+                                    crate::tables::shard::USER_DAYS,
+                                    *tenant,
+                                    d,
+                                    &mut emit,
+                                )?,
+                                _ => return Err(bad(&name, "not a table of days")),
+                            }
+                            self.rows += n;
+                        }
+                    }
+                }
+            }
+            Ok(())
+        }
+    }
+    let mut t = Tables {
+        shards,
+        sink,
+        rows: 0,
+    };
+    visit(&mut t)?;
+    Ok(t.rows)
+}
+
+/// One day of a `(tenant, chat, day, …)` table: a range per chat, jumping over the other days.
+fn day_rows<C: crate::moves::Bounded + serde::Serialize>(
+    tx: &ReadTransaction,
+    def: TableDefinition<(TenantId, crate::ids::ChatId, crate::ids::Day, C), u64>,
+    tenant: TenantId,
+    day: crate::ids::Day,
+    emit: &mut impl FnMut(Json, u64) -> Result<()>,
+) -> Result<()>
+where
+    (TenantId, crate::ids::ChatId, crate::ids::Day, C):
+        for<'a> redb::Key<SelfType<'a> = (TenantId, crate::ids::ChatId, crate::ids::Day, C)>,
+{
+    use crate::ids::ChatId;
+    let t = match tx.open_table(def) {
+        Ok(t) => t,
+        Err(redb::TableError::TableDoesNotExist(_)) => return Ok(()),
+        Err(e) => return Err(e.into()),
+    };
+    let hi = (tenant, ChatId::MAX, crate::ids::Day::MAX, C::HI);
+    let mut from = (tenant, ChatId::MIN, day, C::LO);
+    loop {
+        let mut next = None;
+        for row in t.range(from..=hi)? {
+            let (k, v) = row?;
+            let key = k.value();
+            let (_, chat, d, _) = key;
+            if d == day {
+                let json = serde_json::to_value(key).map_err(|e| bad(def.name(), e))?;
+                emit(json, v.value())?;
+            } else {
+                next = if d < day {
+                    Some((tenant, chat, day, C::LO))
+                } else if chat < ChatId::MAX {
+                    Some((tenant, ChatId(chat.0 + 1), day, C::LO))
+                } else {
+                    None
+                };
+                break;
+            }
+        }
+        match next {
+            Some(n) => from = n,
+            None => break,
+        }
+    }
+    Ok(())
+}
+
+/// A tenant as an export names it: its record, shard and members (emails and roles only).
+pub struct TenantRow {
+    pub id: TenantId,
+    pub rec: crate::records::TenantRec,
+    pub shard: u32,
+    pub members: Vec<(String, crate::records::Role)>,
+}
+
+impl<T: crate::tx::Reader> crate::catalog::CatalogTx<T> {
+    /// Every tenant with its shard and members, for an export.
+    pub fn tenants_for_export(&self) -> Result<Vec<TenantRow>> {
+        let mut out = Vec::new();
+        for (id, rec) in self.list_tenants(None, usize::MAX, None)?.items {
+            let Some(shard) = self.placement(id)? else {
+                continue;
+            };
+            let mut members = Vec::new();
+            for (account, role) in self.members(id)? {
+                if let Some(a) = self.account(account)? {
+                    members.push((a.email, role));
+                }
+            }
+            out.push(TenantRow {
+                id,
+                rec,
+                shard,
+                members,
+            });
+        }
+        Ok(out)
+    }
+}
+
+impl crate::store::Store {
+    /// A read of the catalog and of every shard, begun together (an export's one moment).
+    pub fn export_reads(
+        &self,
+    ) -> Result<(
+        crate::catalog::CatalogTx<ReadTransaction>,
+        Vec<ReadTransaction>,
+    )> {
+        let catalog = self.catalog_read()?;
+        let shards = self
+            .shards()
+            .iter()
+            .map(|s| redb::ReadableDatabase::begin_read(s.database()))
+            .collect::<std::result::Result<Vec<_>, _>>()?;
+        Ok((catalog, shards))
+    }
+}

@@ -12,6 +12,7 @@ pub mod browser_sessions;
 pub mod bundle;
 pub mod campaigns;
 pub mod demo;
+pub mod export;
 pub mod groups;
 pub mod imports;
 pub mod logins;

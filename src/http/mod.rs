@@ -11,6 +11,7 @@ pub mod client_addr;
 pub mod console;
 pub mod csv;
 pub mod error;
+pub mod export_routes;
 pub mod extract;
 pub mod group_routes;
 pub mod import_routes;
@@ -101,6 +102,7 @@ fn api_router() -> OpenApiRouter<Shared> {
         .merge(mail_routes::router())
         .merge(backup_routes::router())
         .merge(worker_routes::router())
+        .merge(export_routes::router())
         .merge(group_routes::router())
         .merge(import_routes::router())
         .merge(audit_routes::router())

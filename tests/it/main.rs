@@ -24,6 +24,7 @@ mod metrics_health;
 mod migrate;
 mod miniapp;
 mod miniapp_e2e;
+mod pg;
 mod roles;
 mod sandbox;
 mod session_import;

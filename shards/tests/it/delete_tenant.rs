@@ -95,7 +95,7 @@ fn is_a(o: &Owned, table: &str, k: &[u8], v: &[u8]) -> bool {
         | "sessions" | "telegram_users" | "groups" | "tenant_seq" | "templates"
         | "template_versions" | "tenant_variables" | "member_counts" | "reports"
         | "session_key_owners" | "tenant_invitations" | "media" | "campaigns" | "campaign_runs"
-        | "deliveries" | "pending_deliveries" | "sends_per_day" => k.starts_with(&t),
+        | "deliveries" | "pending_deliveries" | "sends_per_day" | "changes" => k.starts_with(&t),
         // Its email carries the marker, and so does the row.
         "invitations" => false,
         // key id → (tenant, session)
