@@ -20,6 +20,11 @@
 //! - `move`: a tenant of the `queries` store moved to another shard and back while a steady
 //!   writer posts to it: rows, time, and how long its writes were paused.
 //!
+//! - `pg`: `botyard-migrate postgres export` of the `queries` store into a scratch PostgreSQL
+//!   cluster (initdb under `target/`): the full export against a raw binary `COPY` of the same
+//!   rows into the same tables, then one day of traffic for every tenant and the incremental
+//!   export that carries it, and one with nothing changed.
+//!
 //! `cargo bench --bench stats` runs them all; `cargo bench --bench stats -- queries` one.
 
 mod common;
@@ -694,4 +699,200 @@ fn main() {
     if want("move") {
         bench_move();
     }
+    if want("pg") {
+        bench_pg();
+    }
+}
+
+/// Copies every exported table out of PostgreSQL in binary, then times loading it back with
+/// `COPY … FROM STDIN (FORMAT binary)` into the emptied tables, in one transaction, the
+/// foreign keys dropped and validated after as the export's full load does: the raw speed the
+/// export is measured against. Returns (rows, seconds).
+async fn raw_copy(conn: &str) -> (u64, f64) {
+    use botyard_migrate::pg_schema::SPECS;
+    use futures_util::{SinkExt, StreamExt};
+    let mut c = botyard_migrate::postgres::connect(conn)
+        .await
+        .expect("connect");
+    let mut dumps = Vec::new();
+    let mut rows = 0u64;
+    for spec in SPECS {
+        let n: i64 = c
+            .query_one(&format!("SELECT count(*) FROM botyard.{}", spec.table), &[])
+            .await
+            .expect("count")
+            .get(0);
+        rows += n as u64;
+        let out = c
+            .copy_out(&format!(
+                "COPY botyard.{} TO STDOUT (FORMAT binary)",
+                spec.table
+            ))
+            .await
+            .expect("copy out");
+        let chunks: Vec<_> = out.map(|b| b.expect("chunk")).collect().await;
+        dumps.push((spec.table, chunks));
+    }
+    let tx = c.transaction().await.expect("begin");
+    let tables: Vec<String> = SPECS
+        .iter()
+        .map(|s| format!("botyard.{}", s.table))
+        .collect();
+    let t0 = Instant::now();
+    // As the export's full load does: keys dropped, added back and validated after.
+    tx.batch_execute(&format!(
+        "TRUNCATE {};\n{}",
+        tables.join(", "),
+        botyard_migrate::pg_schema::drop_foreign_keys("botyard")
+    ))
+    .await
+    .expect("truncate");
+    for (table, chunks) in dumps {
+        let sink = tx
+            .copy_in(&format!("COPY botyard.{table} FROM STDIN (FORMAT binary)"))
+            .await
+            .expect("copy in");
+        futures_util::pin_mut!(sink);
+        for ch in chunks {
+            sink.send(ch).await.expect("send");
+        }
+        sink.finish().await.expect("finish");
+    }
+    tx.batch_execute(&botyard_migrate::pg_schema::add_foreign_keys("botyard"))
+        .await
+        .expect("foreign keys");
+    tx.commit().await.expect("commit");
+    (rows, t0.elapsed().as_secs_f64())
+}
+
+/// One day (the day after the store's last) for every tenant: each group's counters and 100
+/// of its posters, through the ingestion writers as live traffic goes.
+fn one_more_day(store: &Arc<Store>, tenants: &[TenantId]) -> u64 {
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    let (ingest, handle) = start_ingest(store);
+    let day = Day(TODAY.0 + 1);
+    let mut n = 0u64;
+    rt.block_on(async {
+        let mut pending = Vec::new();
+        for t in tenants {
+            let mut b = Batch::default();
+            for g in 0..GROUPS {
+                for metric in 0..3u8 {
+                    b.counters.push(Increment {
+                        key: CounterKey {
+                            tenant: *t,
+                            chat: chat(g),
+                            day,
+                            metric,
+                        },
+                        delta: 1 + mix(t.0, g as u64, u64::from(metric)) % 50,
+                    });
+                }
+                for u in 0..100i64 {
+                    b.user_days.push(UserDayIncrement {
+                        tenant: *t,
+                        chat: chat(g),
+                        day,
+                        user: 1_000_000 + u,
+                        delta: 1,
+                    });
+                }
+            }
+            n += (b.counters.len() + b.user_days.len()) as u64;
+            pending.push(handle.enqueue_batch(*t, b).await.expect("enqueue"));
+        }
+        for p in pending {
+            p.await.expect("ack").expect("commit");
+        }
+    });
+    drop(handle);
+    ingest.shutdown();
+    n
+}
+
+fn bench_pg() {
+    use botyard_migrate::postgres::{ExportOptions, export};
+    let (dir, tenants) = queries_store();
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700)).expect("chmod");
+    }
+    let target = Path::new(env!("CARGO_MANIFEST_DIR")).join("target");
+    let pg = botyard_migrate::scratch::Cluster::start_in(&target)
+        .expect("a PostgreSQL cluster")
+        .expect("PostgreSQL is installed");
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    rt.block_on(async {
+        let c = common::store_config(&dir, ADMIN_EMAIL, ADMIN_PASSWORD);
+        let noon = i64::from(TODAY.0) * 86_400 + 12 * 3600;
+        let clock = std::sync::Arc::new(botyard::clock::ManualClock::new(noon));
+        let running = common::start_with(
+            c,
+            botyard::RunOptions {
+                clock,
+                ..botyard::RunOptions::default()
+            },
+        )
+        .await;
+        let base = running.ready.base_url.clone();
+        let http = reqwest::Client::builder().no_proxy().build().expect("client");
+        let token = common::api_login(&http, &base, ADMIN_EMAIL, ADMIN_PASSWORD).await;
+        let opts = |full: bool| ExportOptions {
+            server: base.clone(),
+            token: token.clone(),
+            pg: pg.conn.clone(),
+            schema: "botyard".into(),
+            full,
+            tenant_roles: false,
+        };
+        let mut export_secs = Vec::new();
+        let mut raw_secs = Vec::new();
+        let mut rows = 0;
+        for round in 0..2 {
+            let e = export(&opts(true)).await.expect("full export");
+            println!(
+                "full export {round}: {} tenants, {} rows in {:.1} s ({:.0} rows/s)",
+                e.tenants,
+                e.rows,
+                e.seconds,
+                e.rows as f64 / e.seconds
+            );
+            export_secs.push(e.seconds);
+            rows = e.rows;
+            let (n, secs) = raw_copy(&pg.conn).await;
+            println!("raw binary COPY {round}: {n} rows in {secs:.1} s ({:.0} rows/s)", n as f64 / secs);
+            raw_secs.push(secs);
+        }
+        let (e, r) = (common::median(&mut export_secs), common::median(&mut raw_secs));
+        println!(
+            "  full export: median {e:.1} s for {rows} rows, raw COPY median {r:.1} s: the export runs at {:.0} % of raw COPY's speed (target ≥ 70 %)",
+            r / e * 100.0
+        );
+        // The raw COPY left the same rows, but the next export must see its own state: a full one.
+        export(&opts(true)).await.expect("full export");
+        let store = running.ready.store.upgrade().expect("store");
+        let added = std::thread::scope(|s| {
+            s.spawn(|| one_more_day(&store, &tenants))
+                .join()
+                .expect("a day of traffic")
+        });
+        drop(store);
+        let inc = export(&opts(false)).await.expect("incremental export");
+        println!(
+            "  one day of {} tenants ({added} increments): incremental export {:.1} s, {} parts, {} rows (target < 10 s)",
+            tenants.len(),
+            inc.seconds,
+            inc.slices,
+            inc.rows
+        );
+        let none = export(&opts(false)).await.expect("empty export");
+        println!(
+            "  nothing changed: incremental export {:.2} s, {} parts, {} rows",
+            none.seconds, none.slices, none.rows
+        );
+        running.shutdown().await;
+    });
 }

@@ -137,6 +137,12 @@ impl From<StoreError> for AppError {
                     message: r.to_string(),
                 },
             },
+            StoreError::BadRow { table, reason } => AppError::Invalid {
+                code: "validation.invalid",
+                field: "rows".into(),
+                message: format!("a row of {table} does not fit: {reason}"),
+            },
+            other if other.is_disk_full() => AppError::StorageFull,
             other => AppError::Internal(other.to_string()),
         }
     }

@@ -8,6 +8,7 @@ pub mod mapping;
 pub mod markup;
 pub mod pg_schema;
 pub mod postgres;
+pub mod scratch;
 pub use tokio_postgres;
 pub mod sqlite;
 

@@ -65,6 +65,23 @@ enum PostgresAction {
         #[arg(long)]
         tenant_roles: bool,
     },
+    /// Bring one tenant back from the schema into an appliance, as a new tenant.
+    Import {
+        #[arg(long)]
+        server: String,
+        #[arg(long, env = "BOTYARD_TOKEN", hide_env_values = true)]
+        token: String,
+        #[arg(long, env = "BOTYARD_PG", hide_env_values = true)]
+        pg: String,
+        #[arg(long, default_value = "botyard")]
+        schema: String,
+        /// The tenant's id in the schema.
+        #[arg(long)]
+        tenant: u64,
+        /// The new tenant's name.
+        #[arg(long)]
+        name: String,
+    },
 }
 
 fn main() -> ExitCode {
@@ -119,6 +136,28 @@ fn main() -> ExitCode {
                     schema,
                     full,
                     tenant_roles,
+                },
+            ))
+            .map(|r| r.render()),
+        Command::Postgres {
+            action:
+                PostgresAction::Import {
+                    server,
+                    token,
+                    pg,
+                    schema,
+                    tenant,
+                    name,
+                },
+        } => rt
+            .block_on(botyard_migrate::postgres::import(
+                &botyard_migrate::postgres::ImportOptions {
+                    server,
+                    token,
+                    pg,
+                    schema,
+                    tenant,
+                    name,
                 },
             ))
             .map(|r| r.render()),

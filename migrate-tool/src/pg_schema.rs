@@ -312,17 +312,11 @@ COMMENT ON TABLE {} IS 'The read-only role of each tenant: its members see that 
             .chain(sp.keys.iter().map(|(n, _)| *n))
             .collect();
         cols.push(format!("PRIMARY KEY ({})", key.join(", ")));
-        cols.push(format!(
-            "FOREIGN KEY (tenant_id) REFERENCES {} ON DELETE CASCADE DEFERRABLE INITIALLY DEFERRED",
-            s("tenants")
-        ));
-        if let Some((parent, pk)) = sp.parent {
-            let cols_fk = format!("tenant_id, {}", pk.join(", "));
-            cols.push(format!(
-                "FOREIGN KEY ({cols_fk}) REFERENCES {} ({cols_fk}) ON DELETE CASCADE DEFERRABLE INITIALLY DEFERRED",
-                s(parent)
-            ));
-        }
+        cols.extend(
+            foreign_keys(schema, sp)
+                .into_iter()
+                .map(|(name, def)| format!("CONSTRAINT \"{name}\" {def}")),
+        );
         let _ = writeln!(
             out,
             "CREATE TABLE IF NOT EXISTS {} (\n    {});\nCOMMENT ON TABLE {} IS '{}';",
@@ -345,10 +339,65 @@ COMMENT ON TABLE {} IS 'The read-only role of each tenant: its members see that 
     out
 }
 
+/// A table's foreign keys: (name, definition).
+fn foreign_keys(schema: &str, sp: &Spec) -> Vec<(String, String)> {
+    let mut out = vec![(
+        format!("{}_tenant_fk", sp.table),
+        format!(
+            "FOREIGN KEY (tenant_id) REFERENCES {} ON DELETE CASCADE DEFERRABLE INITIALLY DEFERRED",
+            q(schema, "tenants")
+        ),
+    )];
+    if let Some((parent, pk)) = sp.parent {
+        let cols = format!("tenant_id, {}", pk.join(", "));
+        out.push((
+            format!("{}_parent_fk", sp.table),
+            format!(
+                "FOREIGN KEY ({cols}) REFERENCES {} ({cols}) ON DELETE CASCADE DEFERRABLE INITIALLY DEFERRED",
+                q(schema, parent)
+            ),
+        ));
+    }
+    out
+}
+
+/// Before a full load: the tenant tables' foreign keys dropped. Checked row by row, a key costs
+/// a trigger per row at the commit (minutes for tens of millions of rows); added back after
+/// the load and validated, it is one join per key.
+pub fn drop_foreign_keys(schema: &str) -> String {
+    let mut out = String::new();
+    for sp in SPECS.iter().rev() {
+        for (name, _) in foreign_keys(schema, sp) {
+            let _ = writeln!(
+                out,
+                "ALTER TABLE {} DROP CONSTRAINT IF EXISTS \"{name}\";",
+                q(schema, sp.table)
+            );
+        }
+    }
+    out
+}
+
+/// After a full load: the foreign keys back, each validated in one pass.
+pub fn add_foreign_keys(schema: &str) -> String {
+    let mut out = String::new();
+    for sp in SPECS {
+        for (name, def) in foreign_keys(schema, sp) {
+            let t = q(schema, sp.table);
+            let _ = writeln!(
+                out,
+                "ALTER TABLE {t} ADD CONSTRAINT \"{name}\" {def} NOT VALID;\nALTER TABLE {t} VALIDATE CONSTRAINT \"{name}\";"
+            );
+        }
+    }
+    out
+}
+
 /// Every table holding a tenant's rows: row-level security enabled and forced. The exporting
-/// role sees and writes everything; any other role reads the rows of the tenant named by
-/// `botyard.tenant_id`, and only when it holds that tenant's role (the setting alone, which
-/// anyone can change, opens nothing).
+/// role bypasses it (PostgreSQL refuses `COPY FROM` into a table whose policies apply to the
+/// caller); any other role reads the rows of the tenant named by `botyard.tenant_id`, and only
+/// when it holds that tenant's role (the setting alone, which anyone can change, opens
+/// nothing).
 pub fn rls(schema: &str) -> String {
     let mut out = String::new();
     let tables = ["tenants", "members"]
@@ -361,7 +410,6 @@ pub fn rls(schema: &str) -> String {
             "ALTER TABLE {name} ENABLE ROW LEVEL SECURITY;
 ALTER TABLE {name} FORCE ROW LEVEL SECURITY;
 DROP POLICY IF EXISTS exporter ON {name};
-CREATE POLICY exporter ON {name} TO CURRENT_USER USING (true) WITH CHECK (true);
 DROP POLICY IF EXISTS tenant_reader ON {name};
 CREATE POLICY tenant_reader ON {name} FOR SELECT USING (
     tenant_id = nullif(current_setting('botyard.tenant_id', true), '')::bigint

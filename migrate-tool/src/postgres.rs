@@ -95,6 +95,19 @@ pub async fn export(o: &ExportOptions) -> Result<Exported, MigrateError> {
     let api = crate::api::Api::new(&o.server, &o.token)?;
     let mut client = connect(&o.pg).await?;
     let schema = o.schema.as_str();
+    let may: bool = client
+        .query_one(
+            "SELECT rolsuper OR rolbypassrls FROM pg_roles WHERE rolname = current_user",
+            &[],
+        )
+        .await
+        .map_err(pg_err)?
+        .get(0);
+    if !may {
+        return Err(MigrateError::Postgres(
+            "the exporting role needs BYPASSRLS (it loads tables whose row-level security is forced): ALTER ROLE … BYPASSRLS as a superuser".into(),
+        ));
+    }
     client
         .batch_execute(&format!(
             "BEGIN;\n{}\n{}\nCOMMIT;",
@@ -316,9 +329,13 @@ impl<'a> Load<'a> {
                 .chain(SPECS.iter().map(|s| self.t(s.table)))
                 .chain(std::iter::once(self.t("export_state")))
                 .collect();
-            tx.batch_execute(&format!("TRUNCATE {} CASCADE", all.join(", ")))
-                .await
-                .map_err(pg_err)?;
+            tx.batch_execute(&format!(
+                "TRUNCATE {} CASCADE;\n{}",
+                all.join(", "),
+                pg_schema::drop_foreign_keys(self.schema)
+            ))
+            .await
+            .map_err(pg_err)?;
         }
         let (ids, names): (Vec<i64>, Vec<String>) = self.plans.iter().cloned().unzip();
         tx.execute(
@@ -465,6 +482,12 @@ impl<'a> Load<'a> {
     }
 
     async fn finish(self) -> Result<Done, MigrateError> {
+        if self.full {
+            self.tx
+                .batch_execute(&pg_schema::add_foreign_keys(self.schema))
+                .await
+                .map_err(pg_err)?;
+        }
         let state = self.t("export_state");
         self.tx
             .execute(&format!("DELETE FROM {state}"), &[])
@@ -566,4 +589,156 @@ async fn tenant_roles(
         .map_err(pg_err)?;
     }
     Ok(())
+}
+
+pub struct ImportOptions {
+    pub server: String,
+    pub token: String,
+    pub pg: String,
+    pub schema: String,
+    /// The tenant's id in the PostgreSQL schema.
+    pub tenant: u64,
+    /// The new tenant's name on the appliance (no tenant may have it yet).
+    pub name: String,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct Imported {
+    pub tenant: u64,
+    pub tables: usize,
+    pub rows: u64,
+    pub seconds: f64,
+}
+
+impl Imported {
+    pub fn render(&self) -> String {
+        format!(
+            "imported as tenant {}: {} rows of {} tables in {:.1} s\n  its sessions and media files do not travel through PostgreSQL: connect the sessions and upload the media again; invite its people\n",
+            self.tenant, self.rows, self.tables, self.seconds
+        )
+    }
+}
+
+/// Rows per request to the appliance (its body limit is 1 MiB).
+const ROWS_PER_CALL: usize = 1_000;
+
+/// Brings one tenant back from the PostgreSQL schema into the appliance, as a new tenant, through
+/// its API: every table the export wrote except sessions (no keys) and media (no files).
+pub async fn import(o: &ImportOptions) -> Result<Imported, MigrateError> {
+    let started = Instant::now();
+    let api = crate::api::Api::new(&o.server, &o.token)?;
+    let client = connect(&o.pg).await?;
+    let schema = o.schema.as_str();
+    let src = i64::try_from(o.tenant).map_err(|_| MigrateError::Input("tenant id".into()))?;
+    let found = client
+        .query_opt(
+            &format!(
+                "SELECT p.name FROM {} t LEFT JOIN {} p USING (plan_id) WHERE t.tenant_id = $1",
+                q(schema, "tenants"),
+                q(schema, "plans")
+            ),
+            &[&src],
+        )
+        .await
+        .map_err(pg_err)?;
+    let Some(found) = found else {
+        return Err(MigrateError::Input(format!(
+            "no tenant {} in {schema}.tenants (or this role may not see it)",
+            o.tenant
+        )));
+    };
+    // Its plan, by name: ids differ between appliances.
+    let plan_id = match found.get::<_, Option<String>>(0) {
+        None => None,
+        Some(name) => {
+            let plans = api.get("/api/v1/plans").await?;
+            let id = plans
+                .as_array()
+                .into_iter()
+                .flatten()
+                .find(|p| p["name"].as_str() == Some(name.as_str()))
+                .and_then(|p| p["id"].as_u64());
+            Some(id.ok_or_else(|| {
+                MigrateError::Input(format!(
+                    "the plan \"{name}\" does not exist on the appliance: create a plan with that name first"
+                ))
+            })?)
+        }
+    };
+    if crate::sqlite::find_tenant(&api, &o.name).await?.is_some() {
+        return Err(MigrateError::Input(format!(
+            "a tenant is named \"{}\" already: choose another name",
+            o.name
+        )));
+    }
+    let made = api
+        .post(
+            "/api/v1/tenants",
+            json!({"name": o.name, "plan_id": plan_id}),
+        )
+        .await?;
+    let id = made["id"]
+        .as_u64()
+        .ok_or_else(|| MigrateError::Input("the appliance did not name the new tenant".into()))?;
+    let mut out = Imported {
+        tenant: id,
+        ..Imported::default()
+    };
+    for spec in SPECS
+        .iter()
+        .filter(|s| s.source != "sessions" && s.source != "media")
+    {
+        let cols: Vec<String> = spec
+            .keys
+            .iter()
+            .map(|(n, t)| match t {
+                Ty::Date => format!("({n} - date '1970-01-01')::bigint"),
+                _ => format!("{n}::bigint"),
+            })
+            .collect();
+        let value = match spec.value {
+            Val::Json => "data".to_string(),
+            Val::Big(n) | Val::Int(n) => format!("to_jsonb({n}::bigint)"),
+        };
+        let order: Vec<&str> = spec.keys.iter().map(|(n, _)| *n).collect();
+        let sql = format!(
+            "SELECT {}{value} FROM {} WHERE tenant_id = $1{}",
+            cols.iter().map(|c| format!("{c}, ")).collect::<String>(),
+            q(schema, spec.table),
+            if order.is_empty() {
+                String::new()
+            } else {
+                format!(" ORDER BY {}", order.join(", "))
+            }
+        );
+        let rows = client.query(&sql, &[&src]).await.map_err(pg_err)?;
+        if rows.is_empty() {
+            continue;
+        }
+        let n = spec.keys.len();
+        let pairs: Vec<Value> = rows
+            .iter()
+            .map(|r| {
+                let key = if n == 0 {
+                    json!(o.tenant)
+                } else {
+                    let mut k = vec![json!(o.tenant)];
+                    k.extend((0..n).map(|i| json!(r.get::<_, i64>(i))));
+                    Value::Array(k)
+                };
+                json!([key, r.get::<_, Value>(n)])
+            })
+            .collect();
+        for chunk in pairs.chunks(ROWS_PER_CALL) {
+            api.post(
+                &format!("/api/v1/tenants/{id}/rows"),
+                json!({"table": spec.source, "rows": chunk}),
+            )
+            .await?;
+        }
+        out.tables += 1;
+        out.rows += pairs.len() as u64;
+    }
+    out.seconds = started.elapsed().as_secs_f64();
+    Ok(out)
 }

@@ -123,7 +123,7 @@ pub async fn run(o: &Options) -> Result<Report, MigrateError> {
     Ok(r)
 }
 
-async fn find_tenant(api: &Api, name: &str) -> Result<Option<u64>, MigrateError> {
+pub(crate) async fn find_tenant(api: &Api, name: &str) -> Result<Option<u64>, MigrateError> {
     let q: String = url_encode(name);
     let v = api.get(&format!("/api/v1/tenants?limit=100&q={q}")).await?;
     Ok(v["items"]

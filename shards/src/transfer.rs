@@ -3,7 +3,7 @@
 //! import); a record is written decoded, so an old layout leaves upgraded and the other side
 //! stores it in its own current layout.
 
-use redb::{ReadTransaction, TableDefinition, TableHandle, Value};
+use redb::{ReadTransaction, ReadableTable, TableDefinition, TableHandle, Value};
 use serde_json::Value as Json;
 
 use crate::error::{Result, StoreError};
@@ -460,5 +460,46 @@ impl crate::store::Store {
             .map(|s| redb::ReadableDatabase::begin_read(s.database()))
             .collect::<std::result::Result<Vec<_>, _>>()?;
         Ok((catalog, shards))
+    }
+}
+
+impl TenantScope {
+    /// Moves the tenant's id sequences past the largest id its tables hold, so rows imported
+    /// with their ids (from an export) are never given out again.
+    pub fn settle_sequences(&self) -> Result<()> {
+        use crate::tables::shard::{CAMPAIGNS, MEDIA, REPORTS, TEMPLATES, TENANT_SEQ};
+        fn last<A: crate::moves::Bounded>(
+            tx: &redb::WriteTransaction,
+            def: TableDefinition<(TenantId, A), impl Value + 'static>,
+            t: TenantId,
+            id: impl Fn(A) -> u64,
+        ) -> Result<u64>
+        where
+            (TenantId, A): for<'a> redb::Key<SelfType<'a> = (TenantId, A)>,
+        {
+            let table = tx.open_table(def)?;
+            let mut r = table.range((t, A::LO)..=(t, A::HI))?;
+            Ok(match r.next_back() {
+                Some(row) => id(row?.0.value().1),
+                None => 0,
+            })
+        }
+        let t = self.tenant_id();
+        self.shard_write(|s| {
+            let found = [
+                (1u8, last(&s.tx, TEMPLATES, t, |i| i.0)?),
+                (2, last(&s.tx, MEDIA, t, |i| i.0)?),
+                (3, last(&s.tx, CAMPAIGNS, t, |i| i.0)?),
+                (4, last(&s.tx, REPORTS, t, |i| i.0)?),
+            ];
+            let mut seq = s.tx.open_table(TENANT_SEQ)?;
+            for (kind, max) in found {
+                let cur = seq.get((t, kind))?.map_or(0, |v| v.value());
+                if max > cur {
+                    seq.insert((t, kind), max)?;
+                }
+            }
+            Ok(())
+        })
     }
 }

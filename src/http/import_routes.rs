@@ -11,14 +11,73 @@ use utoipa_axum::routes;
 use botyard_shards::ids::SecretId;
 
 use crate::domain::imports::{self, Counts, GroupIn, UserIn};
-use crate::error::AppResult;
+use crate::error::{AppError, AppResult};
 use crate::http::error::ErrorEnvelope;
 use crate::http::extract::{ApiJson, TenantCtx};
 use crate::http::group_routes::GroupKind;
 use crate::state::{Shared, blocking};
 
 pub fn router() -> OpenApiRouter<Shared> {
-    OpenApiRouter::new().routes(routes!(import_rows))
+    OpenApiRouter::new()
+        .routes(routes!(import_rows))
+        .routes(routes!(import_table_rows))
+}
+
+/// The most rows one call of `…/rows` takes.
+pub const ROWS_MAX: usize = 2_000;
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RowsIn {
+    /// A table the export carries (`POST /api/v1/export`), except `sessions` and `media`.
+    pub table: String,
+    /// Up to 2,000 `[key, value]` pairs as the export writes them; the key's tenant part is
+    /// replaced with this tenant.
+    #[schema(value_type = Vec<Vec<Object>>)]
+    pub rows: Vec<(serde_json::Value, serde_json::Value)>,
+}
+
+#[derive(Serialize, ToSchema, Debug)]
+pub struct RowsOut {
+    pub table: String,
+    pub rows: usize,
+}
+
+/// Load rows of one table, as the export wrote them, into this tenant (admins; what
+/// `botyard-migrate postgres import` sends). A row that does not fit its table refuses the
+/// whole call. The tenant's id sequences move past the ids loaded.
+#[utoipa::path(post, path = "/api/v1/tenants/{id}/rows", tag = "tenants",
+    params(("id" = u64, Path, description = "Tenant id")),
+    request_body = RowsIn,
+    responses((status = 200, body = RowsOut), (status = 403, body = ErrorEnvelope), (status = 404, body = ErrorEnvelope),
+              (status = 422, body = ErrorEnvelope)),
+    security(("bearer" = [])))]
+async fn import_table_rows(t: TenantCtx, ApiJson(b): ApiJson<RowsIn>) -> AppResult<Json<RowsOut>> {
+    let exported = botyard_shards::transfer::exported_tables()?;
+    if !exported.contains(&b.table) {
+        return Err(AppError::invalid("table", "not a table the export carries"));
+    }
+    if b.table == "sessions" || b.table == "media" {
+        return Err(AppError::invalid(
+            "table",
+            "sessions and media files do not travel this way (no keys, no files): connect the sessions again and upload the media",
+        ));
+    }
+    if b.rows.len() > ROWS_MAX {
+        return Err(AppError::invalid(
+            "rows",
+            format!("at most {ROWS_MAX} rows per call"),
+        ));
+    }
+    let n = b.rows.len();
+    let table = b.table.clone();
+    blocking(move || -> AppResult<()> {
+        t.scope.import_rows(&b.table, b.rows)?;
+        t.scope.settle_sequences()?;
+        Ok(())
+    })
+    .await?;
+    Ok(Json(RowsOut { table, rows: n }))
 }
 
 #[derive(Deserialize, ToSchema)]

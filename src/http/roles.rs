@@ -50,7 +50,9 @@ pub fn needs(method: &Method, path: &str) -> Needs {
         };
     }
     match area {
-        "" | "suspend" | "resume" | "worker" | "payments" | "move" | "import" => Needs::Admin,
+        "" | "suspend" | "resume" | "worker" | "payments" | "move" | "import" | "rows" => {
+            Needs::Admin
+        }
         "templates" if rest.ends_with("/preview") => Needs::Read,
         "templates" | "media" | "variables" | "groups" | "campaigns" => Needs::Edit,
         _ => Needs::Manage,

@@ -6,133 +6,12 @@
 
 use crate::common;
 
-use std::path::PathBuf;
-use std::process::Command;
 use std::time::Duration;
 
 use botyard_migrate::postgres::{self, ExportOptions, Exported};
+use botyard_migrate::scratch::Cluster;
 use botyard_shards::ids::TenantId;
 use serde_json::json;
-
-/// A PostgreSQL cluster of its own, stopped when dropped.
-pub struct Cluster {
-    dir: tempfile::TempDir,
-    bin: PathBuf,
-    pub conn: String,
-}
-
-fn pg_bin() -> Option<PathBuf> {
-    let from_config = Command::new("pg_config")
-        .arg("--bindir")
-        .output()
-        .ok()
-        .filter(|o| o.status.success())
-        .map(|o| PathBuf::from(String::from_utf8_lossy(&o.stdout).trim()));
-    let candidates = from_config.into_iter().chain(
-        std::fs::read_dir("/usr/lib/postgresql")
-            .into_iter()
-            .flatten()
-            .flatten()
-            .map(|e| e.path().join("bin")),
-    );
-    candidates.into_iter().find(|b| b.join("initdb").is_file())
-}
-
-fn as_postgres(bin: &std::path::Path, tool: &str) -> Command {
-    if rustix::process::geteuid().is_root() {
-        let mut c = Command::new("runuser");
-        c.args(["-u", "postgres", "--"]).arg(bin.join(tool));
-        c
-    } else {
-        Command::new(bin.join(tool))
-    }
-}
-
-impl Cluster {
-    /// A new cluster, or `None` (the test says it skipped) where PostgreSQL is not installed
-    /// and `BOTYARD_PG_TESTS` does not ask for it.
-    pub fn start() -> Option<Cluster> {
-        let Some(bin) = pg_bin() else {
-            assert!(
-                std::env::var_os("BOTYARD_PG_TESTS").is_none(),
-                "BOTYARD_PG_TESTS is set but PostgreSQL's initdb is not installed"
-            );
-            eprintln!("skipped: PostgreSQL's initdb is not installed");
-            return None;
-        };
-        let dir = tempfile::Builder::new()
-            .prefix("botyard-pg-")
-            .tempdir()
-            .unwrap();
-        if rustix::process::geteuid().is_root() {
-            let st = Command::new("chown")
-                .args(["-R", "postgres:postgres"])
-                .arg(dir.path())
-                .status()
-                .unwrap();
-            assert!(st.success());
-        }
-        let data = dir.path().join("data");
-        let out = as_postgres(&bin, "initdb")
-            .args([
-                "-A",
-                "trust",
-                "-U",
-                "postgres",
-                "-E",
-                "UTF8",
-                "--no-sync",
-                "-D",
-            ])
-            .arg(&data)
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "initdb: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let opts = format!(
-            "-c listen_addresses='' -k {} -c fsync=off -c full_page_writes=off",
-            dir.path().display()
-        );
-        let out = as_postgres(&bin, "pg_ctl")
-            .args(["-w", "-s", "-D"])
-            .arg(&data)
-            .args(["-l"])
-            .arg(dir.path().join("log"))
-            .args(["-o", &opts, "start"])
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "pg_ctl: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let conn = format!(
-            "host={} port=5432 user=postgres dbname=postgres",
-            dir.path().display()
-        );
-        Some(Cluster { dir, bin, conn })
-    }
-
-    pub fn conn_as(&self, role: &str) -> String {
-        format!(
-            "host={} port=5432 user={role} dbname=postgres",
-            self.dir.path().display()
-        )
-    }
-}
-
-impl Drop for Cluster {
-    fn drop(&mut self) {
-        let _ = as_postgres(&self.bin, "pg_ctl")
-            .args(["-s", "-m", "immediate", "-D"])
-            .arg(self.dir.path().join("data"))
-            .arg("stop")
-            .output();
-    }
-}
 
 async fn count(c: &botyard_migrate::tokio_postgres::Client, sql: &str) -> i64 {
     c.query_one(sql, &[]).await.unwrap().get(0)
@@ -174,7 +53,9 @@ async fn wait_events(app: &common::App, tenant: u64, at_least: u64) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_tenant_goes_to_postgres_then_only_what_changed() {
-    let Some(pg) = Cluster::start() else { return };
+    let Some(pg) = Cluster::start().expect("a PostgreSQL cluster") else {
+        return;
+    };
     let app = common::App::start().await;
     let admin = app.admin().await.access;
     let sim = |seed: u64| {
@@ -283,6 +164,82 @@ async fn every_tenant_goes_to_postgres_then_only_what_changed() {
         0
     );
 
+    // And back: tenant A from PostgreSQL into the appliance as a new tenant, answering every
+    // read as A does (but for its sessions and media, which do not travel that way).
+    let back = postgres::import(&postgres::ImportOptions {
+        server: app.url(""),
+        token: admin.clone(),
+        pg: pg.conn.clone(),
+        schema: "botyard".into(),
+        tenant: a.tenant,
+        name: "Moda (geri)".into(),
+    })
+    .await
+    .expect("import from PostgreSQL");
+    assert!(back.rows > 100, "{back:?}");
+    let campaigns = app
+        .get(&format!("/api/v1/tenants/{}/campaigns", a.tenant), &admin)
+        .await
+        .expect(200)
+        .clone();
+    let groups = app
+        .get(&format!("/api/v1/tenants/{}/groups", a.tenant), &admin)
+        .await
+        .expect(200)
+        .clone();
+    let ids = [
+        ("campaign_id", campaigns[0]["id"].as_i64().unwrap()),
+        ("template_id", campaigns[0]["template_id"].as_i64().unwrap()),
+        ("chat_id", groups[0]["chat_id"].as_i64().unwrap()),
+        ("version", 1),
+    ];
+    let skip = [
+        "/media",
+        "/check",
+        "/members",
+        "/invitations",
+        "/api-keys",
+        "/subscription",
+        "/invoices",
+        "/billing",
+    ];
+    let mut source = crate::bundle::tenant_answers(&app, &admin, a.tenant, &ids, &skip).await;
+    let mut copy = crate::bundle::tenant_answers(&app, &admin, back.tenant, &ids, &skip).await;
+    // Its own name (which its settings show when no display name is set) and status.
+    let record = copy.remove("/api/v1/tenants/T").unwrap();
+    assert_eq!(record["body"]["name"], "Moda (geri)");
+    assert_eq!(record["body"]["status"], "active");
+    source.remove("/api/v1/tenants/T");
+    for m in [&mut source, &mut copy] {
+        m.get_mut("/api/v1/tenants/T/settings").unwrap()["body"]["display_name"] = json!("*");
+    }
+    let d = crate::bundle::diff(&source, &copy);
+    assert!(d.is_empty(), "{} reads differ:\n{}", d.len(), d.join("\n"));
+    assert!(source.values().filter(|v| v["status"] == 200).count() >= 15);
+    // A second import under the same name is refused.
+    let e = postgres::import(&postgres::ImportOptions {
+        server: app.url(""),
+        token: admin.clone(),
+        pg: pg.conn.clone(),
+        schema: "botyard".into(),
+        tenant: a.tenant,
+        name: "Moda (geri)".into(),
+    })
+    .await
+    .expect_err("the name is taken");
+    assert!(e.to_string().contains("already"), "{e}");
+    // The copy is a new tenant: the next export sends it whole.
+    let with_copy = postgres::export(&opts(false, false))
+        .await
+        .expect("export with the copy");
+    assert_eq!(with_copy.tenants, 3);
+    app.delete(&format!("/api/v1/tenants/{}", back.tenant), &admin)
+        .await
+        .expect(204);
+    postgres::export(&opts(false, false))
+        .await
+        .expect("export without it");
+
     // Again with nothing changed: nothing sent, nothing different.
     let before = digest(&c).await;
     let again = postgres::export(&opts(false, false))
@@ -384,4 +341,11 @@ async fn every_tenant_goes_to_postgres_then_only_what_changed() {
             .await
             .is_err()
     );
+
+    // A role that row-level security would bind is refused before anything is written.
+    c.batch_execute("CREATE ROLE plain LOGIN").await.unwrap();
+    let mut o = opts(false, false);
+    o.pg = pg.conn_as("plain");
+    let e = postgres::export(&o).await.expect_err("no BYPASSRLS");
+    assert!(e.to_string().contains("BYPASSRLS"), "{e}");
 }

@@ -23,7 +23,9 @@ fn needs(method: &Method, path: &str) -> Needs {
     let rest = path.trim_start_matches("/api/v1/tenants/{id}");
     let first = rest.trim_start_matches('/').split('/').next().unwrap_or("");
     match first {
-        "" | "suspend" | "resume" | "worker" | "payments" | "move" | "import" => Needs::Admin,
+        "" | "suspend" | "resume" | "worker" | "payments" | "move" | "import" | "rows" => {
+            Needs::Admin
+        }
         "api-keys" | "members" | "invitations" | "sessions" | "logins" | "settings" | "reports"
         | "subscription" | "billing-profile" => Needs::Owner,
         "templates" if rest.ends_with("/preview") => Needs::Anyone,
