@@ -1,9 +1,11 @@
-//! `botyard-migrate`: see the crate's documentation and docs/OPERATIONS.md, "Migrating".
+//! `botyard-migrate`: see the crate's documentation and docs/OPERATIONS.md, "Migrating a
+//! legacy bot (SQLite)" and "PostgreSQL".
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use botyard_migrate::{MigrateError, postgres, sqlite};
+use clap::{Args, Parser, Subcommand};
 
 #[derive(Parser)]
 #[command(
@@ -14,6 +16,27 @@ use clap::{Parser, Subcommand};
 struct Cli {
     #[command(subcommand)]
     command: Command,
+}
+
+/// The appliance, reached as an admin.
+#[derive(Args)]
+struct Appliance {
+    /// The appliance's local address, e.g. http://127.0.0.1:8080.
+    #[arg(long)]
+    server: String,
+    /// An admin's access token (or env BOTYARD_TOKEN).
+    #[arg(long, env = "BOTYARD_TOKEN", hide_env_values = true)]
+    token: String,
+}
+
+/// The PostgreSQL database and schema.
+#[derive(Args)]
+struct Database {
+    /// A libpq connection string or URL (postgres://user@host/db), or env BOTYARD_PG.
+    #[arg(long, env = "BOTYARD_PG", hide_env_values = true)]
+    pg: String,
+    #[arg(long, default_value = "botyard")]
+    schema: String,
 }
 
 #[derive(Subcommand)]
@@ -28,17 +51,13 @@ enum Command {
         /// The tenant's name; created when no tenant has it.
         #[arg(long)]
         tenant: String,
-        /// The appliance, e.g. http://127.0.0.1:8080.
-        #[arg(long)]
-        server: String,
-        /// An admin's access token (or env BOTYARD_TOKEN).
-        #[arg(long, env = "BOTYARD_TOKEN", hide_env_values = true)]
-        token: String,
+        #[command(flatten)]
+        appliance: Appliance,
         /// Print what would be created and every row that cannot be mapped; change nothing.
         #[arg(long)]
         dry_run: bool,
     },
-    /// PostgreSQL: every tenant's data out of the appliance.
+    /// PostgreSQL: every tenant's data out of the appliance, and one tenant back.
     Postgres {
         #[command(subcommand)]
         action: PostgresAction,
@@ -50,15 +69,10 @@ enum PostgresAction {
     /// Load every tenant's data into a schema (the first time, or with --full), else only what
     /// changed since the last run; one transaction, binary COPY, row-level security forced.
     Export {
-        #[arg(long)]
-        server: String,
-        #[arg(long, env = "BOTYARD_TOKEN", hide_env_values = true)]
-        token: String,
-        /// A libpq connection string or URL (postgres://user@host/db).
-        #[arg(long, env = "BOTYARD_PG", hide_env_values = true)]
-        pg: String,
-        #[arg(long, default_value = "botyard")]
-        schema: String,
+        #[command(flatten)]
+        appliance: Appliance,
+        #[command(flatten)]
+        database: Database,
         #[arg(long)]
         full: bool,
         /// Also make a read-only role per tenant, botyard_tenant_ID (needs CREATEROLE).
@@ -67,14 +81,10 @@ enum PostgresAction {
     },
     /// Bring one tenant back from the schema into an appliance, as a new tenant.
     Import {
-        #[arg(long)]
-        server: String,
-        #[arg(long, env = "BOTYARD_TOKEN", hide_env_values = true)]
-        token: String,
-        #[arg(long, env = "BOTYARD_PG", hide_env_values = true)]
-        pg: String,
-        #[arg(long, default_value = "botyard")]
-        schema: String,
+        #[command(flatten)]
+        appliance: Appliance,
+        #[command(flatten)]
+        database: Database,
         /// The tenant's id in the schema.
         #[arg(long)]
         tenant: u64,
@@ -82,6 +92,63 @@ enum PostgresAction {
         #[arg(long)]
         name: String,
     },
+}
+
+async fn run(command: Command) -> Result<String, MigrateError> {
+    match command {
+        Command::Sqlite {
+            db,
+            map,
+            tenant,
+            appliance: Appliance { server, token },
+            dry_run,
+        } => sqlite::run(&sqlite::Options {
+            db,
+            map,
+            tenant,
+            server,
+            token,
+            dry_run,
+        })
+        .await
+        .map(|r| r.render()),
+        Command::Postgres {
+            action:
+                PostgresAction::Export {
+                    appliance: Appliance { server, token },
+                    database: Database { pg, schema },
+                    full,
+                    tenant_roles,
+                },
+        } => postgres::export(&postgres::ExportOptions {
+            server,
+            token,
+            pg,
+            schema,
+            full,
+            tenant_roles,
+        })
+        .await
+        .map(|r| r.render()),
+        Command::Postgres {
+            action:
+                PostgresAction::Import {
+                    appliance: Appliance { server, token },
+                    database: Database { pg, schema },
+                    tenant,
+                    name,
+                },
+        } => postgres::import(&postgres::ImportOptions {
+            server,
+            token,
+            pg,
+            schema,
+            tenant,
+            name,
+        })
+        .await
+        .map(|r| r.render()),
+    }
 }
 
 fn main() -> ExitCode {
@@ -97,72 +164,7 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let out = match cli.command {
-        Command::Sqlite {
-            db,
-            map,
-            tenant,
-            server,
-            token,
-            dry_run,
-        } => rt
-            .block_on(botyard_migrate::sqlite::run(
-                &botyard_migrate::sqlite::Options {
-                    db,
-                    map,
-                    tenant,
-                    server,
-                    token,
-                    dry_run,
-                },
-            ))
-            .map(|r| r.render()),
-        Command::Postgres {
-            action:
-                PostgresAction::Export {
-                    server,
-                    token,
-                    pg,
-                    schema,
-                    full,
-                    tenant_roles,
-                },
-        } => rt
-            .block_on(botyard_migrate::postgres::export(
-                &botyard_migrate::postgres::ExportOptions {
-                    server,
-                    token,
-                    pg,
-                    schema,
-                    full,
-                    tenant_roles,
-                },
-            ))
-            .map(|r| r.render()),
-        Command::Postgres {
-            action:
-                PostgresAction::Import {
-                    server,
-                    token,
-                    pg,
-                    schema,
-                    tenant,
-                    name,
-                },
-        } => rt
-            .block_on(botyard_migrate::postgres::import(
-                &botyard_migrate::postgres::ImportOptions {
-                    server,
-                    token,
-                    pg,
-                    schema,
-                    tenant,
-                    name,
-                },
-            ))
-            .map(|r| r.render()),
-    };
-    match out {
+    match rt.block_on(run(cli.command)) {
         Ok(text) => {
             print!("{text}");
             ExitCode::SUCCESS

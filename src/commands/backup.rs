@@ -2,13 +2,10 @@
 
 use std::path::{Path, PathBuf};
 
-use botyard_shards::{Store, StoreConfig};
-
 use crate::commands::admin_client::{self as client, ClientError};
 use crate::config::Config;
 use crate::domain::backup::{self, Passphrase};
 use crate::http::admin_socket::{BackupMade, BackupRequest};
-use crate::security::crypto::Keyring;
 
 /// The passphrase from `--passphrase-file`, else `BOTYARD_BACKUP_PASSPHRASE`.
 pub fn passphrase(file: Option<&Path>) -> Result<Option<Passphrase>, String> {
@@ -68,20 +65,9 @@ async fn offline(
     to: Option<PathBuf>,
     seal: Option<Passphrase>,
 ) -> Result<BackupMade, String> {
-    if !config.data_dir.join("catalog.redb").exists() {
-        return Err(format!("no store in {}", config.data_dir.display()));
-    }
     let config = config.clone();
     tokio::task::spawn_blocking(move || {
-        let keyring =
-            Keyring::load_or_create(&config.master_key_path(), false).map_err(|e| e.to_string())?;
-        let store = Store::open(&StoreConfig {
-            dir: config.data_dir.clone(),
-            shards: config.store.shards,
-            catalog_cache_bytes: 16 << 20,
-            shard_cache_bytes: 16 << 20,
-        })
-        .map_err(|e| e.to_string())?;
+        let (store, keyring) = super::open_store(&config)?;
         let src = backup::Source {
             store: &store,
             media_root: config.data_dir.join("media"),

@@ -4,3 +4,26 @@
 pub mod admin_client;
 pub mod backup;
 pub mod tenants;
+
+use botyard_shards::{Store, StoreConfig};
+
+use crate::config::Config;
+use crate::security::crypto::Keyring;
+
+/// Opens the store and the master key when no server runs on the data folder (nobody else can
+/// have it open then).
+pub(crate) fn open_store(config: &Config) -> Result<(Store, Keyring), String> {
+    if !config.data_dir.join("catalog.redb").exists() {
+        return Err(format!("no store in {}", config.data_dir.display()));
+    }
+    let keyring =
+        Keyring::load_or_create(&config.master_key_path(), false).map_err(|e| e.to_string())?;
+    let store = Store::open(&StoreConfig {
+        dir: config.data_dir.clone(),
+        shards: config.store.shards,
+        catalog_cache_bytes: 16 << 20,
+        shard_cache_bytes: 16 << 20,
+    })
+    .map_err(|e| e.to_string())?;
+    Ok((store, keyring))
+}

@@ -4,7 +4,6 @@ use std::path::{Path, PathBuf};
 
 use botyard_shards::ids::TenantId;
 use botyard_shards::records::TenantStatus;
-use botyard_shards::{Store, StoreConfig};
 
 use crate::commands::admin_client::{self as client, ClientError};
 use crate::config::Config;
@@ -13,7 +12,6 @@ use crate::http::admin_socket::{
     ExportMade, ExportRequest, ImportDone, ImportRequest, MoveRequest,
 };
 use crate::http::tenant_routes::MovedOut;
-use crate::security::crypto::Keyring;
 
 /// Moves a tenant through the running server.
 pub async fn move_to(config: &Config, tenant: u64, shard: u32) -> Result<String, String> {
@@ -44,23 +42,6 @@ pub fn passphrase(file: Option<&Path>) -> Result<Passphrase, String> {
 
 fn absolute(p: &Path) -> Result<PathBuf, String> {
     std::path::absolute(p).map_err(|e| format!("{}: {e}", p.display()))
-}
-
-/// Opens the store when no server runs on the data folder (nobody else can have it open).
-fn open_store(config: &Config) -> Result<(Store, Keyring), String> {
-    if !config.data_dir.join("catalog.redb").exists() {
-        return Err(format!("no store in {}", config.data_dir.display()));
-    }
-    let keyring =
-        Keyring::load_or_create(&config.master_key_path(), false).map_err(|e| e.to_string())?;
-    let store = Store::open(&StoreConfig {
-        dir: config.data_dir.clone(),
-        shards: config.store.shards,
-        catalog_cache_bytes: 16 << 20,
-        shard_cache_bytes: 16 << 20,
-    })
-    .map_err(|e| e.to_string())?;
-    Ok((store, keyring))
 }
 
 /// Writes a tenant's bundle through the running server, or from the store when it is stopped.
@@ -103,7 +84,7 @@ fn export_offline(
     to: &Path,
     pass: &Passphrase,
 ) -> Result<ExportMade, String> {
-    let (store, keyring) = open_store(config)?;
+    let (store, keyring) = super::open_store(config)?;
     let now = jiff::Timestamp::now().as_second();
     let scope = store
         .system_admin()
@@ -137,7 +118,7 @@ pub async fn import(config: &Config, file: &Path, pass: Passphrase) -> Result<St
         Err(ClientError::NotRunning(_)) => {
             let config = config.clone();
             tokio::task::spawn_blocking(move || -> Result<ImportDone, String> {
-                let (store, keyring) = open_store(&config)?;
+                let (store, keyring) = super::open_store(&config)?;
                 let media = config.data_dir.join("media");
                 let now = jiff::Timestamp::now().as_second();
                 crate::domain::bundle::import(&store, &keyring, &media, &req.from, &pass, now)

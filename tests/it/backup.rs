@@ -222,22 +222,7 @@ async fn a_backup_during_ingestion_and_one_at_rest_restore_to_the_same_answers()
         Some(std::fs::metadata(&cold).unwrap().len().to_string().as_str())
     );
 
-    let campaigns = app
-        .get(&format!("/api/v1/tenants/{tenant}/campaigns"), &owner)
-        .await
-        .expect(200)
-        .clone();
-    let groups = app
-        .get(&format!("/api/v1/tenants/{tenant}/groups"), &owner)
-        .await
-        .expect(200)
-        .clone();
-    let ids = [
-        ("campaign_id", campaigns[0]["id"].as_i64().unwrap()),
-        ("template_id", campaigns[0]["template_id"].as_i64().unwrap()),
-        ("chat_id", groups[0]["chat_id"].as_i64().unwrap()),
-        ("version", 1),
-    ];
+    let ids = app.path_ids(&owner, tenant).await;
     let now = botyard::clock::Clock::now(&*app.clock);
     let source = answers(&app, &admin, &owner, tenant, &ids).await;
     let read = source.values().filter(|v| v["status"] == 200).count();

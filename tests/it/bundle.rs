@@ -200,22 +200,7 @@ async fn a_tenant_moves_to_another_appliance_whole() {
     )
     .await
     .expect(200);
-    let campaigns = a
-        .get(&format!("/api/v1/tenants/{tenant}/campaigns"), &owner)
-        .await
-        .expect(200)
-        .clone();
-    let groups = a
-        .get(&format!("/api/v1/tenants/{tenant}/groups"), &owner)
-        .await
-        .expect(200)
-        .clone();
-    let ids = [
-        ("campaign_id", campaigns[0]["id"].as_i64().unwrap()),
-        ("template_id", campaigns[0]["template_id"].as_i64().unwrap()),
-        ("chat_id", groups[0]["chat_id"].as_i64().unwrap()),
-        ("version", 1),
-    ];
+    let ids = a.path_ids(&owner, tenant).await;
     let source = tenant_answers(&a, &owner, tenant, &ids, &[]).await;
     let ok = source.values().filter(|v| v["status"] == 200).count();
     assert!(ok >= 20, "only {ok} reads answered 200: {source:#?}");

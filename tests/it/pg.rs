@@ -177,22 +177,7 @@ async fn every_tenant_goes_to_postgres_then_only_what_changed() {
     .await
     .expect("import from PostgreSQL");
     assert!(back.rows > 100, "{back:?}");
-    let campaigns = app
-        .get(&format!("/api/v1/tenants/{}/campaigns", a.tenant), &admin)
-        .await
-        .expect(200)
-        .clone();
-    let groups = app
-        .get(&format!("/api/v1/tenants/{}/groups", a.tenant), &admin)
-        .await
-        .expect(200)
-        .clone();
-    let ids = [
-        ("campaign_id", campaigns[0]["id"].as_i64().unwrap()),
-        ("template_id", campaigns[0]["template_id"].as_i64().unwrap()),
-        ("chat_id", groups[0]["chat_id"].as_i64().unwrap()),
-        ("version", 1),
-    ];
+    let ids = app.path_ids(&admin, a.tenant).await;
     let skip = [
         "/media",
         "/check",

@@ -335,6 +335,41 @@ impl TarWriter {
         }
     }
 
+    /// A tenant's media folder as `media/TENANT/NAME` entries, in name order; a file removed
+    /// meanwhile is skipped.
+    pub fn append_media_dir(
+        &mut self,
+        dir: &Path,
+        tenant: u64,
+    ) -> Result<Vec<super::manifest::Entry>, BackupError> {
+        let mut out = Vec::new();
+        let Ok(rd) = std::fs::read_dir(dir) else {
+            return Ok(out);
+        };
+        let mut names: Vec<String> = rd
+            .flatten()
+            .filter(|e| e.file_type().is_ok_and(|t| t.is_file()))
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        for name in names {
+            let path = format!("media/{tenant}/{name}");
+            if super::manifest::Place::parse(&path).is_none() {
+                continue;
+            }
+            let Ok(f) = File::open(dir.join(&name)) else {
+                continue;
+            };
+            let (bytes, sha256) = self.append(&path, f)?;
+            out.push(super::manifest::Entry {
+                path,
+                bytes,
+                sha256,
+            });
+        }
+        Ok(out)
+    }
+
     /// Ends the archive, flushes it to disk and returns the file's size.
     pub fn finish(self) -> Result<u64, BackupError> {
         let at = self.at;

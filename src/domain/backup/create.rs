@@ -211,28 +211,7 @@ fn append_media(w: &mut TarWriter, root: &Path) -> Result<Vec<Entry>, BackupErro
         .collect();
     tenants.sort();
     for (tenant, dir) in tenants {
-        let Ok(rd) = fs::read_dir(&dir) else { continue };
-        let mut names: Vec<String> = rd
-            .flatten()
-            .filter(|e| e.file_type().is_ok_and(|t| t.is_file()))
-            .map(|e| e.file_name().to_string_lossy().into_owned())
-            .collect();
-        names.sort();
-        for name in names {
-            let path = format!("media/{tenant}/{name}");
-            if super::manifest::Place::parse(&path).is_none() {
-                continue;
-            }
-            let Ok(f) = File::open(dir.join(&name)) else {
-                continue;
-            };
-            let (bytes, sha256) = w.append(&path, f)?;
-            out.push(Entry {
-                path,
-                bytes,
-                sha256,
-            });
-        }
+        out.extend(w.append_media_dir(&dir, tenant)?);
     }
     Ok(out)
 }

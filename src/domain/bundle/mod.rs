@@ -217,3 +217,25 @@ fn table_path(name: &str) -> String {
 fn catalog_path(name: &str) -> String {
     format!("catalog/{name}.ndjson")
 }
+
+/// A secrets-table row's value, hex on both sides, passed through `f` with the associated data
+/// of its slot under `tenant`: opened on export, sealed again on import.
+fn convert_secret(
+    tenant: botyard_shards::ids::TenantId,
+    key: &serde_json::Value,
+    value: &serde_json::Value,
+    f: impl FnOnce(&[u8], &[u8]) -> Result<Vec<u8>, crate::security::crypto::CryptoError>,
+) -> Result<serde_json::Value, BundleError> {
+    use botyard_shards::ids::{SecretId, TenantId};
+    let (_, id): (TenantId, SecretId) =
+        serde_json::from_value(key.clone()).map_err(|e| damaged(e.to_string()))?;
+    let bytes = zeroize::Zeroizing::new(
+        value
+            .as_str()
+            .and_then(|s| hex::decode(s).ok())
+            .ok_or_else(|| damaged("a secret is not hex"))?,
+    );
+    let aad = crate::security::keys::slot_aad(botyard_shards::SecretSlot::Tenant(tenant, id));
+    let out = zeroize::Zeroizing::new(f(&bytes, &aad).map_err(|_| BundleError::Secret)?);
+    Ok(serde_json::Value::String(hex::encode(&out[..])))
+}

@@ -7,7 +7,7 @@ use std::path::Path;
 
 use botyard_shards::ids::{PaymentId, PlanId, SecretId, TenantId};
 use botyard_shards::records::{AccountRec, AuditRec, PaymentProviderRec, TenantRec, TenantStatus};
-use botyard_shards::{FileKind, SecretSlot, Store, TenantScope};
+use botyard_shards::{FileKind, Store, TenantScope};
 use serde::de::DeserializeOwned;
 use sha2::{Digest, Sha256};
 
@@ -19,7 +19,6 @@ use crate::domain::backup::archive::{Passphrase, Source};
 use crate::domain::backup::io_error;
 use crate::domain::backup::manifest::Place;
 use crate::security::crypto::Keyring;
-use crate::security::keys::slot_aad;
 
 /// A tenant made from a bundle.
 #[derive(Clone, Debug)]
@@ -407,18 +406,7 @@ fn seal_secret(
     key: &serde_json::Value,
     value: &serde_json::Value,
 ) -> Result<serde_json::Value, BundleError> {
-    let (_, id): (TenantId, SecretId) =
-        serde_json::from_value(key.clone()).map_err(|e| damaged(e.to_string()))?;
-    let plain = zeroize::Zeroizing::new(
-        value
-            .as_str()
-            .and_then(|s| hex::decode(s).ok())
-            .ok_or_else(|| damaged("a secret is not hex"))?,
-    );
-    let sealed = keyring
-        .seal(&plain, &slot_aad(SecretSlot::Tenant(tenant, id)))
-        .map_err(|_| BundleError::Secret)?;
-    Ok(serde_json::Value::String(hex::encode(sealed)))
+    super::convert_secret(tenant, key, value, |plain, aad| keyring.seal(plain, aad))
 }
 
 fn write_media(dir: &Path, name: &str, mut entry: impl Read) -> Result<(), BundleError> {

@@ -4,10 +4,10 @@ use std::fs::{self, File};
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 
-use botyard_shards::ids::{SecretId, TenantId};
+use botyard_shards::ids::TenantId;
 use botyard_shards::records::Role;
 use botyard_shards::transfer::RowSink;
-use botyard_shards::{FileKind, SecretSlot, Store, StoreError};
+use botyard_shards::{FileKind, Store, StoreError};
 use serde::Serialize;
 
 use super::{
@@ -17,9 +17,8 @@ use super::{
 };
 use crate::domain::backup::archive::{Passphrase, Sink, TarWriter};
 use crate::domain::backup::io_error;
-use crate::domain::backup::manifest::{Entry, Place};
+use crate::domain::backup::manifest::Entry;
 use crate::security::crypto::Keyring;
-use crate::security::keys::slot_aad;
 
 /// A bundle on disk.
 #[derive(Clone, Debug)]
@@ -196,16 +195,9 @@ fn open_secret(
     key: &serde_json::Value,
     value: &serde_json::Value,
 ) -> Result<serde_json::Value, BundleError> {
-    let (_, id): (TenantId, SecretId) =
-        serde_json::from_value(key.clone()).map_err(|e| damaged(e.to_string()))?;
-    let sealed = value
-        .as_str()
-        .and_then(|s| hex::decode(s).ok())
-        .ok_or_else(|| damaged("a secret is not hex"))?;
-    let plain = keyring
-        .open(&sealed, &slot_aad(SecretSlot::Tenant(tenant, id)))
-        .map_err(|_| BundleError::Secret)?;
-    Ok(serde_json::Value::String(hex::encode(&plain[..])))
+    super::convert_secret(tenant, key, value, |sealed, aad| {
+        keyring.open(sealed, aad).map(|p| p.to_vec())
+    })
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -384,29 +376,5 @@ fn append_media(
     root: &Path,
     tenant: TenantId,
 ) -> Result<Vec<Entry>, BundleError> {
-    let dir = root.join(tenant.0.to_string());
-    let Ok(rd) = fs::read_dir(&dir) else {
-        return Ok(Vec::new());
-    };
-    let mut names: Vec<String> = rd
-        .flatten()
-        .filter(|e| e.file_type().is_ok_and(|t| t.is_file()))
-        .map(|e| e.file_name().to_string_lossy().into_owned())
-        .collect();
-    names.sort();
-    let mut out = Vec::new();
-    for name in names {
-        let path = format!("media/{}/{name}", tenant.0);
-        if Place::parse(&path).is_none() {
-            continue;
-        }
-        let f = File::open(dir.join(&name)).map_err(|e| io_error(dir.join(&name), e))?;
-        let (bytes, sha256) = w.append(&path, f)?;
-        out.push(Entry {
-            path,
-            bytes,
-            sha256,
-        });
-    }
-    Ok(out)
+    Ok(w.append_media_dir(&root.join(tenant.0.to_string()), tenant.0)?)
 }

@@ -556,6 +556,33 @@ impl App {
         .clone()
     }
 
+    /// The ids that fill a tenant's sub-resource paths (`common::fill`): its first campaign,
+    /// that campaign's template, its first group, and version 1.
+    pub async fn path_ids(&self, token: &str, tenant: u64) -> Vec<(&'static str, i64)> {
+        let campaigns = self
+            .get(&format!("/api/v1/tenants/{tenant}/campaigns"), token)
+            .await
+            .expect(200)
+            .clone();
+        let groups = self
+            .get(&format!("/api/v1/tenants/{tenant}/groups"), token)
+            .await
+            .expect(200)
+            .clone();
+        vec![
+            (
+                "campaign_id",
+                campaigns[0]["id"].as_i64().expect("a campaign"),
+            ),
+            (
+                "template_id",
+                campaigns[0]["template_id"].as_i64().expect("its template"),
+            ),
+            ("chat_id", groups[0]["chat_id"].as_i64().expect("a group")),
+            ("version", 1),
+        ]
+    }
+
     /// Creates an API key in a tenant; returns (key id, key).
     pub async fn create_api_key(
         &self,
