@@ -85,6 +85,29 @@ fn select(
     cols: &[Option<&str>],
     filter: Option<&str>,
 ) -> Result<Vec<Vec<Value>>, MigrateError> {
+    // SQLite reads a double-quoted name that is no column as a string: check the names first.
+    let known: Vec<String> = db
+        .prepare("SELECT name FROM pragma_table_info(?1)")
+        .and_then(|mut st| {
+            st.query_map([table], |r| r.get::<_, String>(0))?
+                .collect::<Result<Vec<String>, _>>()
+        })
+        .map_err(|e| MigrateError::Input(format!("{table}: {e}")))?;
+    if known.is_empty() {
+        return Err(MigrateError::Input(format!(
+            "the database has no table {table} (the mapping names it)"
+        )));
+    }
+    if let Some(missing) = cols
+        .iter()
+        .flatten()
+        .find(|c| !known.iter().any(|k| k == *c))
+    {
+        return Err(MigrateError::Input(format!(
+            "the table {table} has no column {missing} (the mapping names it); it has: {}",
+            known.join(", ")
+        )));
+    }
     let list: Vec<String> = cols
         .iter()
         .map(|c| c.map_or_else(|| "NULL".to_string(), ident))

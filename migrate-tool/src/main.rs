@@ -79,18 +79,18 @@ enum PostgresAction {
         #[arg(long)]
         tenant_roles: bool,
     },
-    /// Bring one tenant back from the schema into an appliance, as a new tenant.
+    /// Bring the schema's tenants (or one) into an appliance, as new tenants.
     Import {
         #[command(flatten)]
         appliance: Appliance,
         #[command(flatten)]
         database: Database,
-        /// The tenant's id in the schema.
+        /// One tenant's id in the schema (default: every tenant).
         #[arg(long)]
-        tenant: u64,
-        /// The new tenant's name.
-        #[arg(long)]
-        name: String,
+        tenant: Option<u64>,
+        /// Its name on the appliance (default: its name in the schema).
+        #[arg(long, requires = "tenant")]
+        name: Option<String>,
     },
 }
 
@@ -147,7 +147,11 @@ async fn run(command: Command) -> Result<String, MigrateError> {
             name,
         })
         .await
-        .map(|r| r.render()),
+        .map(|done| {
+            let mut text: String = done.iter().map(postgres::Imported::render).collect();
+            text.push_str(postgres::IMPORT_AFTERWORD);
+            text
+        }),
     }
 }
 

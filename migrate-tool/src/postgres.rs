@@ -596,14 +596,17 @@ pub struct ImportOptions {
     pub token: String,
     pub pg: String,
     pub schema: String,
-    /// The tenant's id in the PostgreSQL schema.
-    pub tenant: u64,
-    /// The new tenant's name on the appliance (no tenant may have it yet).
-    pub name: String,
+    /// One tenant's id in the PostgreSQL schema; every tenant when absent.
+    pub tenant: Option<u64>,
+    /// The new tenant's name on the appliance (no tenant may have it yet); its name in the
+    /// schema when absent.
+    pub name: Option<String>,
 }
 
 #[derive(Debug, Clone, Default)]
 pub struct Imported {
+    /// Its id in the schema.
+    pub source: u64,
     pub tenant: u64,
     pub tables: usize,
     pub rows: u64,
@@ -613,8 +616,8 @@ pub struct Imported {
 impl Imported {
     pub fn render(&self) -> String {
         format!(
-            "imported as tenant {}: {} rows of {} tables in {:.1} s\n  its sessions and media files do not travel through PostgreSQL: connect the sessions and upload the media again; invite its people\n",
-            self.tenant, self.rows, self.tables, self.seconds
+            "tenant {} imported as tenant {}: {} rows of {} tables in {:.1} s\n",
+            self.source, self.tenant, self.rows, self.tables, self.seconds
         )
     }
 }
@@ -622,14 +625,63 @@ impl Imported {
 /// Rows per request to the appliance (its body limit is 1 MiB).
 const ROWS_PER_CALL: usize = 1_000;
 
-/// Brings one tenant back from the PostgreSQL schema into the appliance, as a new tenant, through
-/// its API: every table the export wrote except sessions (no keys) and media (no files).
-pub async fn import(o: &ImportOptions) -> Result<Imported, MigrateError> {
-    let started = Instant::now();
+/// What an import says after its tenants: what did not come along.
+pub const IMPORT_AFTERWORD: &str = "  sessions and media files do not travel through PostgreSQL: connect the sessions and upload the media again; invite the tenants' people\n";
+
+/// Brings tenants back from the PostgreSQL schema into an appliance (a fresh one, or this one
+/// under new names), through its API: every table the export wrote except sessions (no keys)
+/// and media (no files). One tenant, or every tenant of the schema.
+pub async fn import(o: &ImportOptions) -> Result<Vec<Imported>, MigrateError> {
     let api = crate::api::Api::new(&o.server, &o.token)?;
     let client = connect(&o.pg).await?;
-    let schema = o.schema.as_str();
-    let src = i64::try_from(o.tenant).map_err(|_| MigrateError::Input("tenant id".into()))?;
+    let tenants: Vec<(u64, String)> = match (o.tenant, &o.name) {
+        (Some(t), Some(n)) => vec![(t, n.clone())],
+        (Some(t), None) => {
+            let row = client
+                .query_opt(
+                    &format!(
+                        "SELECT name FROM {} WHERE tenant_id = $1",
+                        q(&o.schema, "tenants")
+                    ),
+                    &[&(t as i64)],
+                )
+                .await
+                .map_err(pg_err)?;
+            vec![(t, row.map(|r| r.get(0)).unwrap_or_default())]
+        }
+        (None, Some(_)) => {
+            return Err(MigrateError::Input("--name goes with --tenant".into()));
+        }
+        (None, None) => client
+            .query(
+                &format!(
+                    "SELECT tenant_id, name FROM {} ORDER BY tenant_id",
+                    q(&o.schema, "tenants")
+                ),
+                &[],
+            )
+            .await
+            .map_err(pg_err)?
+            .iter()
+            .map(|r| (r.get::<_, i64>(0) as u64, r.get(1)))
+            .collect(),
+    };
+    let mut out = Vec::with_capacity(tenants.len());
+    for (t, name) in tenants {
+        out.push(import_one(&api, &client, &o.schema, t, &name).await?);
+    }
+    Ok(out)
+}
+
+async fn import_one(
+    api: &crate::api::Api,
+    client: &Client,
+    schema: &str,
+    source: u64,
+    name: &str,
+) -> Result<Imported, MigrateError> {
+    let started = Instant::now();
+    let src = i64::try_from(source).map_err(|_| MigrateError::Input("tenant id".into()))?;
     let found = client
         .query_opt(
             &format!(
@@ -643,8 +695,7 @@ pub async fn import(o: &ImportOptions) -> Result<Imported, MigrateError> {
         .map_err(pg_err)?;
     let Some(found) = found else {
         return Err(MigrateError::Input(format!(
-            "no tenant {} in {schema}.tenants (or this role may not see it)",
-            o.tenant
+            "no tenant {source} in {schema}.tenants (or this role may not see it)"
         )));
     };
     // Its plan, by name: ids differ between appliances.
@@ -665,22 +716,19 @@ pub async fn import(o: &ImportOptions) -> Result<Imported, MigrateError> {
             })?)
         }
     };
-    if crate::sqlite::find_tenant(&api, &o.name).await?.is_some() {
+    if crate::sqlite::find_tenant(api, name).await?.is_some() {
         return Err(MigrateError::Input(format!(
-            "a tenant is named \"{}\" already: choose another name",
-            o.name
+            "a tenant is named \"{name}\" already: choose another name"
         )));
     }
     let made = api
-        .post(
-            "/api/v1/tenants",
-            json!({"name": o.name, "plan_id": plan_id}),
-        )
+        .post("/api/v1/tenants", json!({"name": name, "plan_id": plan_id}))
         .await?;
     let id = made["id"]
         .as_u64()
         .ok_or_else(|| MigrateError::Input("the appliance did not name the new tenant".into()))?;
     let mut out = Imported {
+        source,
         tenant: id,
         ..Imported::default()
     };
@@ -720,9 +768,9 @@ pub async fn import(o: &ImportOptions) -> Result<Imported, MigrateError> {
             .iter()
             .map(|r| {
                 let key = if n == 0 {
-                    json!(o.tenant)
+                    json!(source)
                 } else {
-                    let mut k = vec![json!(o.tenant)];
+                    let mut k = vec![json!(source)];
                     k.extend((0..n).map(|i| json!(r.get::<_, i64>(i))));
                     Value::Array(k)
                 };

@@ -260,6 +260,32 @@ async fn a_legacy_bot_is_imported_once_with_every_unmappable_row_named() {
     o.map = bad_map;
     let e = sqlite::run(&o).await.expect_err("unknown key");
     assert!(e.to_string().contains("chat"), "{e}");
+    // A mapping naming a column the database lacks: a clear error, and nothing changes even
+    // without --dry-run (the database is read whole before anything is sent).
+    let missing = dir.path().join("missing.toml");
+    std::fs::write(
+        &missing,
+        std::fs::read_to_string(map())
+            .unwrap()
+            .replace("title = \"title\"", "title = \"chat_title\""),
+    )
+    .unwrap();
+    let count = app.get("/api/v1/tenants", &admin).await.expect(200)["items"]
+        .as_array()
+        .unwrap()
+        .len();
+    let mut o = opts(false);
+    o.map = missing;
+    o.tenant = "Başka Kahve".into();
+    let e = sqlite::run(&o).await.expect_err("a missing column");
+    assert!(e.to_string().contains("chat_title"), "{e}");
+    assert_eq!(
+        app.get("/api/v1/tenants", &admin).await.expect(200)["items"]
+            .as_array()
+            .unwrap()
+            .len(),
+        count
+    );
     let mut o = opts(true);
     o.server = "https://example.com".into();
     let e = sqlite::run(&o).await.expect_err("https");

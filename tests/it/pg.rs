@@ -164,20 +164,33 @@ async fn every_tenant_goes_to_postgres_then_only_what_changed() {
         0
     );
 
-    // And back: tenant A from PostgreSQL into the appliance as a new tenant, answering every
-    // read as A does (but for its sessions and media, which do not travel that way).
-    let back = postgres::import(&postgres::ImportOptions {
-        server: app.url(""),
-        token: admin.clone(),
+    // And back: every tenant from PostgreSQL into a fresh appliance (with plans of the same
+    // names), each answering every read as at the source, but for what does not travel that
+    // way: sessions, media, people, billing.
+    let fresh = common::App::start().await;
+    let fresh_admin = fresh.admin().await.access;
+    for plan in ["Plan Moda", "Plan Fener"] {
+        fresh
+            .post(
+                "/api/v1/plans",
+                &fresh_admin,
+                json!({"name": plan, "limits": common::limits()}),
+            )
+            .await
+            .expect(201);
+    }
+    let back_opts = |tenant: Option<u64>, name: Option<&str>| postgres::ImportOptions {
+        server: fresh.url(""),
+        token: fresh_admin.clone(),
         pg: pg.conn.clone(),
         schema: "botyard".into(),
-        tenant: a.tenant,
-        name: "Moda (geri)".into(),
-    })
-    .await
-    .expect("import from PostgreSQL");
-    assert!(back.rows > 100, "{back:?}");
-    let ids = app.path_ids(&admin, a.tenant).await;
+        tenant,
+        name: name.map(str::to_string),
+    };
+    let back = postgres::import(&back_opts(None, None))
+        .await
+        .expect("import from PostgreSQL");
+    assert_eq!(back.len(), 2, "{back:?}");
     let skip = [
         "/media",
         "/check",
@@ -188,42 +201,31 @@ async fn every_tenant_goes_to_postgres_then_only_what_changed() {
         "/invoices",
         "/billing",
     ];
-    let mut source = crate::bundle::tenant_answers(&app, &admin, a.tenant, &ids, &skip).await;
-    let mut copy = crate::bundle::tenant_answers(&app, &admin, back.tenant, &ids, &skip).await;
-    // Its own name (which its settings show when no display name is set) and status.
-    let record = copy.remove("/api/v1/tenants/T").unwrap();
-    assert_eq!(record["body"]["name"], "Moda (geri)");
-    assert_eq!(record["body"]["status"], "active");
-    source.remove("/api/v1/tenants/T");
-    for m in [&mut source, &mut copy] {
-        m.get_mut("/api/v1/tenants/T/settings").unwrap()["body"]["display_name"] = json!("*");
+    for src in [a.tenant, b.tenant] {
+        let copy_id = back.iter().find(|i| i.source == src).unwrap().tenant;
+        assert!(back.iter().find(|i| i.source == src).unwrap().rows > 100);
+        let ids = app.path_ids(&admin, src).await;
+        let mut source = crate::bundle::tenant_answers(&app, &admin, src, &ids, &skip).await;
+        let mut copy =
+            crate::bundle::tenant_answers(&fresh, &fresh_admin, copy_id, &ids, &skip).await;
+        // The record: the same name, active (the source is suspended for this test).
+        let record = copy.remove("/api/v1/tenants/T").unwrap();
+        let was = source.remove("/api/v1/tenants/T").unwrap();
+        assert_eq!(record["body"]["name"], was["body"]["name"]);
+        assert_eq!(record["body"]["status"], "active");
+        let d = crate::bundle::diff(&source, &copy);
+        assert!(d.is_empty(), "{} reads differ:\n{}", d.len(), d.join("\n"));
+        assert!(source.values().filter(|v| v["status"] == 200).count() >= 15);
     }
-    let d = crate::bundle::diff(&source, &copy);
-    assert!(d.is_empty(), "{} reads differ:\n{}", d.len(), d.join("\n"));
-    assert!(source.values().filter(|v| v["status"] == 200).count() >= 15);
-    // A second import under the same name is refused.
-    let e = postgres::import(&postgres::ImportOptions {
-        server: app.url(""),
-        token: admin.clone(),
-        pg: pg.conn.clone(),
-        schema: "botyard".into(),
-        tenant: a.tenant,
-        name: "Moda (geri)".into(),
-    })
-    .await
-    .expect_err("the name is taken");
+    // Again: refused, the names are taken; one tenant can come under a new name.
+    let e = postgres::import(&back_opts(Some(a.tenant), None))
+        .await
+        .expect_err("the name is taken");
     assert!(e.to_string().contains("already"), "{e}");
-    // The copy is a new tenant: the next export sends it whole.
-    let with_copy = postgres::export(&opts(false, false))
+    let again = postgres::import(&back_opts(Some(a.tenant), Some("Moda (geri)")))
         .await
-        .expect("export with the copy");
-    assert_eq!(with_copy.tenants, 3);
-    app.delete(&format!("/api/v1/tenants/{}", back.tenant), &admin)
-        .await
-        .expect(204);
-    postgres::export(&opts(false, false))
-        .await
-        .expect("export without it");
+        .expect("under a new name");
+    assert_eq!(again.len(), 1);
 
     // Again with nothing changed: nothing sent, nothing different.
     let before = digest(&c).await;
@@ -327,8 +329,34 @@ async fn every_tenant_goes_to_postgres_then_only_what_changed() {
             .is_err()
     );
 
-    // A role that row-level security would bind is refused before anything is written.
-    c.batch_execute("CREATE ROLE plain LOGIN").await.unwrap();
+    // Without the setting (emptied; a reset brings back the role's own), it sees nothing.
+    ro.batch_execute("SET botyard.tenant_id = ''").await.unwrap();
+    assert_eq!(count(&ro, "SELECT count(*) FROM botyard.groups").await, 0);
+
+    // A role that is not a tenant's sees nothing, whatever it sets; and exporting as a role
+    // that row-level security binds is refused before anything is written.
+    c.batch_execute(
+        "CREATE ROLE plain LOGIN; GRANT USAGE ON SCHEMA botyard TO plain; GRANT SELECT ON ALL TABLES IN SCHEMA botyard TO plain",
+    )
+    .await
+    .unwrap();
+    let other = postgres::connect(&pg.conn_as("plain")).await.unwrap();
+    assert_eq!(
+        count(&other, "SELECT count(*) FROM botyard.groups").await,
+        0
+    );
+    other
+        .batch_execute(&format!("SET botyard.tenant_id = '{}'", a.tenant))
+        .await
+        .unwrap();
+    assert_eq!(
+        count(&other, "SELECT count(*) FROM botyard.groups").await,
+        0
+    );
+    assert_eq!(
+        count(&other, "SELECT count(*) FROM botyard.counters").await,
+        0
+    );
     let mut o = opts(false, false);
     o.pg = pg.conn_as("plain");
     let e = postgres::export(&o).await.expect_err("no BYPASSRLS");
