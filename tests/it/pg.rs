@@ -330,7 +330,9 @@ async fn every_tenant_goes_to_postgres_then_only_what_changed() {
     );
 
     // Without the setting (emptied; a reset brings back the role's own), it sees nothing.
-    ro.batch_execute("SET botyard.tenant_id = ''").await.unwrap();
+    ro.batch_execute("SET botyard.tenant_id = ''")
+        .await
+        .unwrap();
     assert_eq!(count(&ro, "SELECT count(*) FROM botyard.groups").await, 0);
 
     // A role that is not a tenant's sees nothing, whatever it sets; and exporting as a role
