@@ -368,15 +368,34 @@ impl<'a> Load<'a> {
             created.push(t["created_at"].as_f64().unwrap_or_default());
             updated.push(t["updated_at"].as_f64().unwrap_or_default());
         }
-        tx.execute(
-            &format!(
-                "DELETE FROM {} WHERE NOT (tenant_id = ANY($1))",
-                self.t("tenants")
-            ),
-            &[&tid],
-        )
-        .await
-        .map_err(pg_err)?;
+        // Tenants gone from the appliance go with every row: through the foreign keys, and
+        // from the statistics tables (which have none) here.
+        let gone: Vec<i64> = tx
+            .query(
+                &format!(
+                    "DELETE FROM {} WHERE NOT (tenant_id = ANY($1)) RETURNING tenant_id",
+                    self.t("tenants")
+                ),
+                &[&tid],
+            )
+            .await
+            .map_err(pg_err)?
+            .iter()
+            .map(|r| r.get(0))
+            .collect();
+        if !gone.is_empty() {
+            for spec in SPECS.iter().filter(|s| s.part == Part::Stats) {
+                tx.execute(
+                    &format!(
+                        "DELETE FROM {} WHERE tenant_id = ANY($1)",
+                        self.t(spec.table)
+                    ),
+                    &[&gone],
+                )
+                .await
+                .map_err(pg_err)?;
+            }
+        }
         tx.execute(
             &format!(
                 "DELETE FROM {} WHERE NOT (plan_id = ANY($1))",
