@@ -213,6 +213,9 @@ pub async fn run_with(
     crate::domain::billing::stars::spawn_inbox(&st);
     st.ready.store(true, Ordering::SeqCst);
     let starter = startup::start_workers(&st, demo.as_ref().map(|d| d.tenant));
+    // The banner comes once the admin socket listens too, so a command run right after it
+    // (`botyard backup create`, `tenants export`) finds the server.
+    let background = startup::Background::start(&st, scheduler.clone(), starter, ingest);
     startup::banner(
         &base_url,
         setup_url.as_deref(),
@@ -220,7 +223,6 @@ pub async fn run_with(
         demo.as_ref(),
     );
     tracing::info!(%addr, data = %st.config.data_dir.display(), shards = store.shard_count(), "serving");
-    let background = startup::Background::start(&st, scheduler.clone(), starter, ingest);
     let ready = Ready {
         addr,
         base_url,
