@@ -514,21 +514,10 @@ async fn a_bot_connects_with_its_token_and_keeps_its_key() {
     };
     let world = Arc::new(World::new(&[(TOKEN, 5555, "yard_bot")], vec![chat]));
     let dc = FakeDc::start(key(), world.clone()).await.unwrap();
-    let port = dc.addr().port();
     let seed = tempfile::tempdir().unwrap();
     let seed_file = seed.path().join("seed.key");
     std::fs::write(&seed_file, key()).unwrap();
-    let app = common::App::start_with(|c| {
-        c.telegram.api_id = Some(11);
-        c.telegram.api_hash = Some(botyard::config::Secret::new(
-            "0123456789abcdef0123456789abcdef",
-        ));
-        c.telegram.ports = vec![port];
-        // A test datacenter: new sessions start there, with a key it knows.
-        c.telegram.dc = (2, dc.addr());
-        c.telegram.seed_auth_key_file = Some(seed_file.clone());
-    })
-    .await;
+    let app = app_at_test_dc(&dc, &seed_file).await;
     let admin = app.admin().await.access;
     let (tenant, _, owner) = app
         .tenant_with_owner(&admin, "Moda Kitabevi", "moda@example.com")
@@ -621,7 +610,9 @@ async fn a_bot_connects_with_its_token_and_keeps_its_key() {
     app.stop().await.unwrap();
 }
 
-async fn login_app(dc: &FakeDc, seed: &std::path::Path) -> common::App {
+/// An app whose new sessions start at the test datacenter `dc`, with the auth key in `seed`
+/// that it knows.
+pub(crate) async fn app_at_test_dc(dc: &FakeDc, seed: &std::path::Path) -> common::App {
     let port = dc.addr().port();
     let addr = dc.addr();
     let seed = seed.to_path_buf();
@@ -648,7 +639,7 @@ async fn a_user_logs_in_by_phone_with_2fa_through_the_api() {
     let dc = FakeDc::start(key(), world.clone()).await.unwrap();
     let seed = tempfile::tempdir().unwrap();
     std::fs::write(seed.path().join("k"), key()).unwrap();
-    let app = login_app(&dc, &seed.path().join("k")).await;
+    let app = app_at_test_dc(&dc, &seed.path().join("k")).await;
     let admin = app.admin().await.access;
     let (tenant, _, owner) = app
         .tenant_with_owner(&admin, "Selin Butik", "selin@example.com")
@@ -735,7 +726,7 @@ async fn a_user_logs_in_by_qr_code_through_the_api() {
     let dc = FakeDc::start(key(), world.clone()).await.unwrap();
     let seed = tempfile::tempdir().unwrap();
     std::fs::write(seed.path().join("k"), key()).unwrap();
-    let app = login_app(&dc, &seed.path().join("k")).await;
+    let app = app_at_test_dc(&dc, &seed.path().join("k")).await;
     let admin = app.admin().await.access;
     let (tenant, _, owner) = app
         .tenant_with_owner(&admin, "Emre Kafe", "emre@example.com")
@@ -1409,7 +1400,7 @@ async fn console_login_setup(
     let dc = FakeDc::start(key(), world.clone()).await.unwrap();
     let seed = tempfile::tempdir().unwrap();
     std::fs::write(seed.path().join("k"), key()).unwrap();
-    let app = login_app(&dc, &seed.path().join("k")).await;
+    let app = app_at_test_dc(&dc, &seed.path().join("k")).await;
     let admin = app.admin().await.access;
     let (tenant, _, _) = app
         .tenant_with_owner(&admin, "Derya Çiçek", "derya@example.com")

@@ -3,8 +3,7 @@
 //! script: a dry run changes nothing and names every row it cannot map; the import creates
 //! what the mapping names; a second run creates nothing.
 
-use crate::api_telegram::{TOKEN, key};
-use crate::common;
+use crate::api_telegram::{TOKEN, app_at_test_dc, key};
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -50,18 +49,7 @@ async fn a_legacy_bot_is_imported_once_with_every_unmappable_row_named() {
     let seed = tempfile::tempdir().unwrap();
     let seed_file = seed.path().join("seed.key");
     std::fs::write(&seed_file, key()).unwrap();
-    let port = dc.addr().port();
-    let addr = dc.addr();
-    let app = common::App::start_with(move |c| {
-        c.telegram.api_id = Some(11);
-        c.telegram.api_hash = Some(botyard::config::Secret::new(
-            "0123456789abcdef0123456789abcdef",
-        ));
-        c.telegram.ports = vec![port];
-        c.telegram.dc = (2, addr);
-        c.telegram.seed_auth_key_file = Some(seed_file);
-    })
-    .await;
+    let app = app_at_test_dc(&dc, &seed_file).await;
     let admin = app.admin().await.access;
     let dir = tempfile::tempdir().unwrap();
     let db = legacy_db(dir.path());

@@ -17,6 +17,14 @@ async fn count(c: &botyard_migrate::tokio_postgres::Client, sql: &str) -> i64 {
     c.query_one(sql, &[]).await.unwrap().get(0)
 }
 
+async fn templates_of(c: &botyard_migrate::tokio_postgres::Client, tenant: u64) -> i64 {
+    count(
+        c,
+        &format!("SELECT count(*) FROM botyard.templates WHERE tenant_id = {tenant}"),
+    )
+    .await
+}
+
 /// Every exported table's rows as one digest, to see that nothing changed.
 async fn digest(c: &botyard_migrate::tokio_postgres::Client) -> String {
     let mut all = String::new();
@@ -121,17 +129,7 @@ async fn every_tenant_goes_to_postgres_then_only_what_changed() {
         .await,
         groups_api
     );
-    assert_eq!(
-        count(
-            &c,
-            &format!(
-                "SELECT count(*) FROM botyard.templates WHERE tenant_id = {}",
-                a.tenant
-            )
-        )
-        .await,
-        2
-    );
+    assert_eq!(templates_of(&c, a.tenant).await, 2);
     let messages = |t: u64| {
         format!(
             "SELECT coalesce(sum(count), 0)::bigint FROM botyard.counters WHERE tenant_id = {t} AND metric = 0"
@@ -272,14 +270,7 @@ async fn every_tenant_goes_to_postgres_then_only_what_changed() {
     assert!(!inc.full && inc.slices > 0, "{inc:?}");
     assert!(inc.rows < first.rows, "{inc:?} against {first:?}");
     assert_eq!(
-        count(
-            &c,
-            &format!(
-                "SELECT count(*) FROM botyard.templates WHERE tenant_id = {}",
-                a.tenant
-            )
-        )
-        .await,
+        templates_of(&c, a.tenant).await,
         1,
         "the deleted template is gone"
     );
