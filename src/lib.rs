@@ -39,6 +39,14 @@ use crate::state::AppState;
 
 pub use crate::startup::{RunError, private_data_dir};
 
+/// The version `botyard --version` prints: the package's and the git commit it was built from.
+pub const VERSION: &str = concat!(
+    env!("CARGO_PKG_VERSION"),
+    " (commit ",
+    env!("BOTYARD_GIT_COMMIT"),
+    ")"
+);
+
 /// Called once the server is serving.
 pub type OnReady = Box<dyn FnOnce(&Ready) + Send>;
 
@@ -48,6 +56,9 @@ pub struct RunOptions {
     /// Called once the server is serving, with the bound address and the setup link if one
     /// was issued.
     pub on_ready: Option<OnReady>,
+    /// systemd's notification socket and watchdog (the binary reads them from its
+    /// environment; tests leave it off).
+    pub notifier: runtime::systemd::Notifier,
 }
 
 impl Default for RunOptions {
@@ -55,6 +66,7 @@ impl Default for RunOptions {
         RunOptions {
             clock: Arc::new(SystemClock),
             on_ready: None,
+            notifier: runtime::systemd::Notifier::none(),
         }
     }
 }
@@ -235,8 +247,20 @@ pub async fn run_with(
     if let Some(f) = opts.on_ready {
         f(&ready);
     }
+    let notifier = opts.notifier;
+    notifier.ready(&format!("serving {}", ready.base_url));
+    let (watchdog_stop, watchdog_rx) = tokio::sync::oneshot::channel::<()>();
+    let watchdog = notifier.keep_alive(store.clone(), watchdog_rx);
+    let shutdown = async move {
+        shutdown.await;
+        notifier.stopping();
+    };
 
     let served = startup::serve(listener, app, shutdown).await;
+    let _ = watchdog_stop.send(());
+    if let Some(task) = watchdog {
+        let _ = task.await;
+    }
 
     drop(supervisor);
     drop(store);

@@ -13,7 +13,7 @@ use botyard::config::{self, Config, Flags};
 #[derive(Parser)]
 #[command(
     name = "botyard",
-    version,
+    version = botyard::VERSION,
     about = "Telegram automation for many tenants, in one binary"
 )]
 struct Cli {
@@ -399,7 +399,11 @@ fn serve(config: Config) -> ExitCode {
                 return ExitCode::FAILURE;
             }
         };
-        match botyard::run(config, listener, shutdown_signal()).await {
+        let opts = botyard::RunOptions {
+            notifier: botyard::runtime::systemd::Notifier::from_env(),
+            ..Default::default()
+        };
+        match botyard::run_with(config, listener, shutdown_signal(), opts).await {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {
                 eprintln!("botyard: {e}");

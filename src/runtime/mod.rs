@@ -1,6 +1,7 @@
 //! What runs in the server besides answering requests: the supervisor of the tenants' worker
 //! processes (and their cgroups), turning worker events into store increments, metrics, and
-//! logging (process-wide, per tenant, and the recent lines the console shows).
+//! logging (process-wide, per tenant, and the recent lines the console shows), and telling
+//! systemd how the server is doing.
 
 pub mod cgroup;
 pub mod ingestion;
@@ -8,4 +9,5 @@ pub mod logging;
 pub mod metrics;
 pub mod recent_log;
 pub mod supervisor;
+pub mod systemd;
 pub mod tenant_logs;

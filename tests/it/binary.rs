@@ -18,11 +18,11 @@ use common::{PASSWORD, Pair, client, send};
 
 const BIN: &str = env!("CARGO_BIN_EXE_botyard");
 /// How long the binary may take to print a line or to exit.
-const PATIENCE: Duration = Duration::from_secs(60);
+pub(crate) const PATIENCE: Duration = Duration::from_secs(60);
 
 /// The binary with an empty environment (no `BOTYARD_*` from whoever runs the tests) in a
 /// folder of its own (so no stray `./botyard.toml` is read).
-fn botyard(cwd: &Path) -> Command {
+pub(crate) fn botyard(cwd: &Path) -> Command {
     let mut c = Command::new(BIN);
     c.env_clear().current_dir(cwd).stdin(Stdio::null());
     // A test server never rearranges the cgroups of whoever runs the tests.
@@ -30,19 +30,19 @@ fn botyard(cwd: &Path) -> Command {
     c
 }
 
-fn run(cmd: &mut Command) -> Output {
+pub(crate) fn run(cmd: &mut Command) -> Output {
     cmd.output().expect("run botyard")
 }
 
-fn text(b: &[u8]) -> String {
+pub(crate) fn text(b: &[u8]) -> String {
     String::from_utf8_lossy(b).into_owned()
 }
 
 /// A `botyard serve` child, killed if the test ends early.
-struct Server {
-    child: Child,
-    port: u16,
-    setup_url: Option<String>,
+pub(crate) struct Server {
+    pub(crate) child: Child,
+    pub(crate) port: u16,
+    pub(crate) setup_url: Option<String>,
     lines: Receiver<String>,
     stdout: Vec<String>,
     stderr: Arc<Mutex<String>>,
@@ -50,12 +50,12 @@ struct Server {
 
 impl Server {
     /// Starts `botyard serve` on a free port over `data` and reads its start-up lines.
-    fn start(cwd: &Path, data: &Path, env: &[(&str, &str)]) -> Server {
+    pub(crate) fn start(cwd: &Path, data: &Path, env: &[(&str, &str)]) -> Server {
         Self::start_with(cwd, data, env, &[])
     }
 
     /// As [`Server::start`], with more `serve` arguments.
-    fn start_with(cwd: &Path, data: &Path, env: &[(&str, &str)], args: &[&str]) -> Server {
+    pub(crate) fn start_with(cwd: &Path, data: &Path, env: &[(&str, &str)], args: &[&str]) -> Server {
         let mut cmd = botyard(cwd);
         cmd.args(["serve", "--listen", "127.0.0.1:0", "--data"])
             .arg(data)
@@ -118,14 +118,14 @@ impl Server {
         s
     }
 
-    fn stderr(&self) -> String {
+    pub(crate) fn stderr(&self) -> String {
         self.stderr
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .clone()
     }
 
-    fn next_line(&mut self) -> String {
+    pub(crate) fn next_line(&mut self) -> String {
         match self.lines.recv_timeout(PATIENCE) {
             Ok(l) => {
                 self.stdout.push(l.clone());
@@ -139,7 +139,7 @@ impl Server {
         }
     }
 
-    fn line_starting(&mut self, prefix: &str) -> String {
+    pub(crate) fn line_starting(&mut self, prefix: &str) -> String {
         loop {
             let l = self.next_line();
             if l.starts_with(prefix) {
@@ -148,16 +148,16 @@ impl Server {
         }
     }
 
-    fn base(&self) -> String {
+    pub(crate) fn base(&self) -> String {
         format!("http://127.0.0.1:{}", self.port)
     }
 
-    fn addr(&self) -> String {
+    pub(crate) fn addr(&self) -> String {
         format!("127.0.0.1:{}", self.port)
     }
 
     /// Sends a signal and waits for the process to exit: its stdout closes when it does.
-    fn stop_with(&mut self, signal: &str) -> ExitStatus {
+    pub(crate) fn stop_with(&mut self, signal: &str) -> ExitStatus {
         let pid = self.child.id().to_string();
         let killed = Command::new("kill")
             .args([signal, &pid])
@@ -188,11 +188,11 @@ impl Drop for Server {
     }
 }
 
-fn healthcheck(cwd: &Path, addr: &str) -> Output {
+pub(crate) fn healthcheck(cwd: &Path, addr: &str) -> Output {
     run(botyard(cwd).args(["healthcheck", "--addr", addr]))
 }
 
-async fn login(base: &str, email: &str, password: &str) -> common::Resp {
+pub(crate) async fn login(base: &str, email: &str, password: &str) -> common::Resp {
     send(
         client()
             .post(format!("{base}/api/v1/auth/login"))
@@ -201,7 +201,7 @@ async fn login(base: &str, email: &str, password: &str) -> common::Resp {
     .await
 }
 
-async fn me(base: &str, access: &str) -> common::Resp {
+pub(crate) async fn me(base: &str, access: &str) -> common::Resp {
     send(
         client()
             .get(format!("{base}/api/v1/auth/me"))

@@ -18,6 +18,7 @@ mod binary;
 mod bundle;
 mod console;
 mod console_e2e;
+mod deploy;
 mod isolation;
 mod mail;
 mod metrics_health;

@@ -185,6 +185,7 @@ impl App {
             on_ready: Some(Box::new(move |r: &Ready| {
                 let _ = ready_tx.send(r.clone());
             })),
+            ..RunOptions::default()
         };
         let task = tokio::spawn(botyard::run_with(
             config.clone(),
