@@ -86,6 +86,9 @@ enum ConfigAction {
 
 #[derive(Subcommand)]
 enum KeysAction {
+    /// Write a new master key file (refuses to overwrite one), e.g. /etc/botyard/master.key
+    /// for the systemd unit's LoadCredential=.
+    New { file: PathBuf },
     /// Re-encrypt every secret under a new master key (stop the server first).
     Rotate {
         #[arg(long)]
@@ -213,6 +216,9 @@ fn main() -> ExitCode {
             }
             Err(code) => code,
         },
+        Command::Keys {
+            action: KeysAction::New { file },
+        } => said(botyard::security::keys::new_key_file(&file)),
         Command::Keys {
             action: KeysAction::Rotate { data },
         } => {

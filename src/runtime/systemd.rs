@@ -78,9 +78,15 @@ impl Notifier {
                 let probe = tokio::task::spawn_blocking(move || store.catalog_read().map(drop));
                 match tokio::time::timeout(every, probe).await {
                     Ok(Ok(Ok(()))) => me.send(&[NotifyState::Watchdog]),
-                    Ok(Ok(Err(e))) => tracing::error!(error = %e, "watchdog: the catalog does not answer; not pinging"),
-                    Ok(Err(e)) => tracing::error!(error = %e, "watchdog: probe failed; not pinging"),
-                    Err(_) => tracing::error!("watchdog: the catalog took longer than {every:?}; not pinging"),
+                    Ok(Ok(Err(e))) => {
+                        tracing::error!(error = %e, "watchdog: the catalog does not answer; not pinging")
+                    }
+                    Ok(Err(e)) => {
+                        tracing::error!(error = %e, "watchdog: probe failed; not pinging")
+                    }
+                    Err(_) => tracing::error!(
+                        "watchdog: the catalog took longer than {every:?}; not pinging"
+                    ),
                 }
             }
         }))

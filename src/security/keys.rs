@@ -81,3 +81,19 @@ pub fn rotate(config: &Config) -> Result<(usize, u32), RotateError> {
     ring.finish_rotation()?;
     Ok((n, new_id))
 }
+
+/// `botyard keys new FILE`: a fresh master key file (mode 0600), never over an existing one.
+pub fn new_key_file(path: &std::path::Path) -> Result<String, String> {
+    if path.exists() {
+        return Err(format!(
+            "{} exists; a master key is never overwritten (it opens every sealed secret)",
+            path.display()
+        ));
+    }
+    let ring = Keyring::load_or_create(path, true).map_err(|e| e.to_string())?;
+    Ok(format!(
+        "wrote master key {:08x} to {}; keep a copy apart from the backups\n",
+        ring.primary_id(),
+        path.display()
+    ))
+}

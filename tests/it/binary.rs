@@ -16,7 +16,7 @@ use serde_json::json;
 
 use common::{PASSWORD, Pair, client, send};
 
-const BIN: &str = env!("CARGO_BIN_EXE_botyard");
+pub(crate) const BIN: &str = env!("CARGO_BIN_EXE_botyard");
 /// How long the binary may take to print a line or to exit.
 pub(crate) const PATIENCE: Duration = Duration::from_secs(60);
 
@@ -55,14 +55,24 @@ impl Server {
     }
 
     /// As [`Server::start`], with more `serve` arguments.
-    pub(crate) fn start_with(cwd: &Path, data: &Path, env: &[(&str, &str)], args: &[&str]) -> Server {
+    pub(crate) fn start_with(
+        cwd: &Path,
+        data: &Path,
+        env: &[(&str, &str)],
+        args: &[&str],
+    ) -> Server {
         let mut cmd = botyard(cwd);
         cmd.args(["serve", "--listen", "127.0.0.1:0", "--data"])
             .arg(data)
             .args(args)
-            .envs(env.iter().copied())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped());
+            .envs(env.iter().copied());
+        Self::spawn(cmd)
+    }
+
+    /// Starts a prepared `botyard serve` command (perhaps behind a wrapper that prints
+    /// nothing on standard output) and reads its start-up lines.
+    pub(crate) fn spawn(mut cmd: Command) -> Server {
+        cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
         let mut child = cmd.spawn().expect("spawn botyard serve");
         let (tx, lines) = std::sync::mpsc::channel();
         let out = child.stdout.take().expect("stdout");
@@ -543,7 +553,7 @@ fn config_check_names_unknown_keys_and_the_example_is_committed() {
 }
 
 /// Polls `f` every 100 ms until it holds (a separate process has no channel to wait on).
-async fn eventually<T>(what: &str, mut f: impl AsyncFnMut() -> Option<T>) -> T {
+pub(crate) async fn eventually<T>(what: &str, mut f: impl AsyncFnMut() -> Option<T>) -> T {
     let deadline = tokio::time::Instant::now() + PATIENCE;
     loop {
         if let Some(v) = f().await {

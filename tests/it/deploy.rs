@@ -56,9 +56,404 @@ fn systemd_hears_ready_watchdog_pings_and_stopping() {
     assert_eq!(status.code(), Some(0), "{}", server.stderr());
     let after = notifications(&sock, |got| got.iter().any(|m| m.contains("STOPPING=1")));
     assert!(
-        after
-            .iter()
-            .any(|m| m.lines().any(|l| l == "STOPPING=1")),
+        after.iter().any(|m| m.lines().any(|l| l == "STOPPING=1")),
         "{after:?}"
     );
+}
+
+const UNIT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/systemd/botyard.service");
+const BACKUP_UNIT: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/systemd/botyard-backup.service"
+);
+const BACKUP_TIMER: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/systemd/botyard-backup.timer");
+
+/// The exposure score `systemd-analyze security` gives a unit file, e.g. 1.7.
+fn exposure(unit: &str) -> f64 {
+    let out = std::process::Command::new("systemd-analyze")
+        .args(["security", "--offline=true", unit])
+        .output()
+        .expect("systemd-analyze (Debian's systemd package) must be installed");
+    let text = String::from_utf8_lossy(&out.stdout);
+    let line = text
+        .lines()
+        .find(|l| l.contains("Overall exposure level"))
+        .unwrap_or_else(|| {
+            panic!(
+                "no score in: {text}{}",
+                String::from_utf8_lossy(&out.stderr)
+            )
+        });
+    let after = line.rsplit(':').next().expect("score");
+    after
+        .split_whitespace()
+        .next()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("unreadable score: {line}"))
+}
+
+#[test]
+fn the_units_hardening_scores_two_or_lower() {
+    let score = exposure(UNIT);
+    assert!(score <= 2.0, "botyard.service exposure {score}");
+    // The backup job runs the same binary against the same data: held to the same bar.
+    let score = exposure(BACKUP_UNIT);
+    assert!(score <= 2.0, "botyard-backup.service exposure {score}");
+}
+
+/// The units parse as systemd reads them (with the binary's real path put in).
+#[test]
+fn the_units_verify() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    for unit in [UNIT, BACKUP_UNIT, BACKUP_TIMER] {
+        let text = std::fs::read_to_string(unit).expect("unit");
+        let text = text.replace("/usr/local/bin/botyard", crate::binary::BIN);
+        let name = std::path::Path::new(unit).file_name().expect("name");
+        std::fs::write(dir.path().join(name), text).expect("write");
+    }
+    let out = std::process::Command::new("systemd-analyze")
+        .arg("verify")
+        .arg(dir.path().join("botyard.service"))
+        .arg(dir.path().join("botyard-backup.service"))
+        .arg(dir.path().join("botyard-backup.timer"))
+        .output()
+        .expect("systemd-analyze");
+    let said = String::from_utf8_lossy(&out.stderr);
+    // Without systemd as PID 1 verify still reads every setting; it may only say it cannot
+    // reach the system's manager. A misspelt or misplaced setting is an error either way.
+    let problems: Vec<&str> = said
+        .lines()
+        .filter(|l| {
+            !l.contains("Failed to connect")
+                && !l.contains("System has not been booted with systemd")
+                && !l.trim().is_empty()
+        })
+        .collect();
+    assert!(problems.is_empty(), "{said}");
+}
+
+const BY_HAND: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/unit_by_hand.py");
+/// The unprivileged user the unit's settings are applied as (the unit's `User=botyard` is
+/// such a user; which uid does not matter, only that it is not root).
+const NOBODY: &str = "65534";
+
+/// `setpriv` with what a unit sets before its process starts: an unprivileged user, the
+/// capabilities the unit grants (`AmbientCapabilities=`, `CapabilityBoundingSet=`),
+/// `NoNewPrivileges=yes`; then the unit's system-call filter (tests/unit_by_hand.py), then
+/// `botyard ARGS`.
+fn as_the_unit(
+    unit: &str,
+    caps: &str,
+    cwd: &std::path::Path,
+    args: &[&str],
+) -> std::process::Command {
+    let mut c = std::process::Command::new("setpriv");
+    c.env_clear()
+        .current_dir(cwd)
+        .stdin(std::process::Stdio::null())
+        .env("BOTYARD_WORKERS_CGROUP", "false")
+        .args([
+            &format!("--reuid={NOBODY}"),
+            &format!("--regid={NOBODY}"),
+            "--clear-groups",
+            &format!("--inh-caps=-all{caps}"),
+            &format!("--ambient-caps=-all{caps}"),
+            &format!("--bounding-set=-all{caps}"),
+            "--no-new-privs",
+            "--",
+            "/usr/bin/python3",
+            BY_HAND,
+            unit,
+            "--",
+            crate::binary::BIN,
+        ])
+        .args(args);
+    c
+}
+
+fn is_root() -> bool {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find_map(|l| l.strip_prefix("Uid:"))
+                .map(|u| u.split_whitespace().nth(1) == Some("0"))
+        })
+        .unwrap_or(false)
+}
+
+/// The worker sandbox still starts, fully, under the unit's user, capabilities,
+/// no_new_privs and system-call filter applied by hand; and the backup unit's job works
+/// under its own.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_worker_goes_online_under_the_units_settings_applied_by_hand() {
+    use crate::common::{PASSWORD, Pair, client, send};
+    use std::os::unix::fs::PermissionsExt;
+    if !is_root() {
+        eprintln!("skipped: applying a unit's user by hand needs root (setpriv --reuid)");
+        return;
+    }
+    let dir = tempfile::tempdir().expect("temp dir");
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    let data = dir.path().join("data");
+    std::fs::create_dir(&data).expect("data");
+    std::fs::set_permissions(&data, std::fs::Permissions::from_mode(0o700)).expect("chmod");
+    let nobody: u32 = NOBODY.parse().expect("uid");
+    std::os::unix::fs::chown(&data, Some(nobody), Some(nobody)).expect("chown");
+    let data_arg = data.to_string_lossy().into_owned();
+
+    let mut cmd = as_the_unit(
+        UNIT,
+        ",+net_bind_service",
+        dir.path(),
+        &[
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--data",
+            &data_arg,
+            "--demo",
+        ],
+    );
+    cmd.envs([
+        ("BOTYARD_ADMIN_EMAIL", "unit-admin@example.com"),
+        ("BOTYARD_ADMIN_PASSWORD", PASSWORD),
+        ("BOTYARD_STORE_SHARDS", "2"),
+        // A worker missing any required layer would be refused, not started.
+        ("BOTYARD_WORKERS_SANDBOX_REQUIRE", "true"),
+    ]);
+    let mut server = Server::spawn(cmd);
+    assert!(
+        server.stderr().contains("system calls allowed"),
+        "the filter was not installed: {}",
+        server.stderr()
+    );
+    let line = server.line_starting("Demo tenant ");
+    let tenant: u64 = line
+        .split_whitespace()
+        .nth(2)
+        .and_then(|w| w.parse().ok())
+        .expect("tenant id");
+    let base = server.base();
+    let admin = Pair::from_json(
+        crate::binary::login(&base, "unit-admin@example.com", PASSWORD)
+            .await
+            .expect(200),
+    );
+    let sessions = crate::binary::eventually("the demo session online", async || {
+        let r = send(
+            client()
+                .get(format!("{base}/api/v1/tenants/{tenant}/sessions"))
+                .bearer_auth(&admin.access),
+        )
+        .await;
+        let v = r.expect(200).clone();
+        (v.as_array()?.first()?["state"] == "online").then_some(v)
+    })
+    .await;
+    assert_eq!(sessions[0]["state"], "online", "{sessions}");
+    let worker = send(
+        client()
+            .get(format!("{base}/api/v1/tenants/{tenant}/worker"))
+            .bearer_auth(&admin.access),
+    )
+    .await;
+    let worker = worker.expect(200).clone();
+    let layers = worker["sandbox"]["layers"]
+        .as_array()
+        .expect("layers")
+        .clone();
+    for layer in &layers {
+        let name = layer["layer"].as_str().unwrap_or("?");
+        if name != "landlock_scope" {
+            assert_eq!(layer["status"], "enforced", "{name}: {worker}");
+        }
+    }
+    // The files the server made belong to the unit's user, and stay private.
+    let meta = std::fs::metadata(data.join("catalog.redb")).expect("catalog");
+    assert_eq!(std::os::unix::fs::MetadataExt::uid(&meta), nobody);
+
+    // The backup timer's job, under the backup unit's settings, through the admin socket.
+    let backups = data.join("backups");
+    let out = as_the_unit(
+        BACKUP_UNIT,
+        "",
+        dir.path(),
+        &["backup", "create", "--data", &data_arg],
+    )
+    .output()
+    .expect("backup create");
+    assert!(
+        out.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let made: Vec<_> = std::fs::read_dir(&backups)
+        .expect("backups folder")
+        .filter_map(Result::ok)
+        .collect();
+    assert_eq!(made.len(), 1, "{made:?}");
+
+    let status = server.stop_with("-TERM");
+    assert_eq!(status.code(), Some(0), "{}", server.stderr());
+}
+
+/// Where systemd is PID 1 (and root may install units), the real unit starts, a worker goes
+/// online under it, and it stops cleanly. Elsewhere (these build machines, containers) it
+/// says it skipped.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_unit_runs_under_systemd_where_systemd_is_pid_1() {
+    let pid1 = std::fs::read_to_string("/proc/1/comm").unwrap_or_default();
+    if pid1.trim() != "systemd" {
+        eprintln!(
+            "skipped: PID 1 is {:?}, not systemd; the unit's settings were applied by hand instead \
+             (a_worker_goes_online_under_the_units_settings_applied_by_hand)",
+            pid1.trim()
+        );
+        return;
+    }
+    if !is_root() {
+        eprintln!("skipped: installing a unit needs root");
+        return;
+    }
+    under_systemd::run().await;
+}
+
+mod under_systemd {
+    use std::process::Command;
+
+    use crate::common::{PASSWORD, Pair, client, send};
+
+    fn systemctl(args: &[&str]) -> String {
+        let out = Command::new("systemctl")
+            .args(args)
+            .output()
+            .expect("systemctl");
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    /// Removes the installed copy whatever happens.
+    struct Installed(String);
+
+    impl Drop for Installed {
+        fn drop(&mut self) {
+            systemctl(&["stop", &format!("{}.service", self.0)]);
+            let _ = std::fs::remove_file(format!("/run/systemd/system/{}.service", self.0));
+            systemctl(&["daemon-reload"]);
+        }
+    }
+
+    /// Installs a copy of the unit (its binary, key and folders pointed at this test's, a
+    /// dynamic user, the demo tenant on), starts it, follows a worker to `online` through
+    /// the API at the address the unit's status names, and stops it.
+    pub(super) async fn run() {
+        let name = format!("botyard-test-{}", std::process::id());
+        let service = format!("{name}.service");
+        let dir = tempfile::tempdir().expect("temp dir");
+        let key = dir.path().join("master.key");
+        let made = Command::new(crate::binary::BIN)
+            .args(["keys", "new"])
+            .arg(&key)
+            .status()
+            .expect("keys new");
+        assert!(made.success());
+        let unit = std::fs::read_to_string(super::UNIT)
+            .expect("unit")
+            .replace(
+                "/usr/local/bin/botyard --config /etc/botyard/botyard.toml serve",
+                &format!("{} serve --demo", crate::binary::BIN),
+            )
+            .replace("/etc/botyard/master.key", &key.to_string_lossy())
+            .replace("User=botyard\nGroup=botyard\n", "DynamicUser=yes\n")
+            .replace("StateDirectory=botyard", &format!("StateDirectory={name}"))
+            .replace("/var/lib/botyard", &format!("/var/lib/{name}"))
+            .replace(
+                "[Service]\n",
+                &format!(
+                    "[Service]\nEnvironment=BOTYARD_LISTEN=127.0.0.1:0 BOTYARD_ADMIN_EMAIL=unit@example.com BOTYARD_ADMIN_PASSWORD={PASSWORD} BOTYARD_WORKERS_SANDBOX_REQUIRE=true\n"
+                ),
+            );
+        std::fs::write(format!("/run/systemd/system/{service}"), unit).expect("install the unit");
+        let _installed = Installed(name.clone());
+        systemctl(&["daemon-reload"]);
+        let started = Command::new("systemctl")
+            .args(["start", &service])
+            .status()
+            .expect("systemctl start");
+        assert!(started.success(), "the unit did not reach READY=1");
+        // "serving http://127.0.0.1:PORT", sent with READY=1.
+        let status = systemctl(&["show", "-p", "StatusText", "--value", &service]);
+        let base = status
+            .trim()
+            .strip_prefix("serving ")
+            .unwrap_or_else(|| panic!("status: {status}"))
+            .to_string();
+        let admin = Pair::from_json(
+            crate::binary::login(&base, "unit@example.com", PASSWORD)
+                .await
+                .expect(200),
+        );
+        let online = crate::binary::eventually("a worker online under systemd", async || {
+            let tenants = send(
+                client()
+                    .get(format!("{base}/api/v1/tenants"))
+                    .bearer_auth(&admin.access),
+            )
+            .await;
+            let id = tenants.expect(200)["items"].as_array()?.first()?["id"].as_u64()?;
+            let r = send(
+                client()
+                    .get(format!("{base}/api/v1/tenants/{id}/sessions"))
+                    .bearer_auth(&admin.access),
+            )
+            .await;
+            (r.expect(200).as_array()?.first()?["state"] == "online").then_some(())
+        })
+        .await;
+        let () = online;
+        systemctl(&["stop", &service]);
+        let result = systemctl(&["show", "-p", "Result", "--value", &service]);
+        assert_eq!(result.trim(), "success");
+    }
+}
+
+/// `keys new` makes the key file the unit hands over as a credential; the server uses it
+/// and makes none in the data folder; a second `keys new` never overwrites it.
+#[test]
+fn keys_new_writes_a_private_key_file_once_and_the_server_uses_it() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = crate::common::private_tempdir();
+    let key = dir.path().join("etc").join("master.key");
+    let out = crate::binary::run(
+        crate::binary::botyard(dir.path())
+            .args(["keys", "new"])
+            .arg(&key),
+    );
+    assert!(out.status.success(), "{}", crate::binary::text(&out.stderr));
+    assert!(crate::binary::text(&out.stdout).starts_with("wrote master key "));
+    let before = std::fs::read(&key).expect("key");
+    let mode = std::fs::metadata(&key).expect("meta").permissions().mode() & 0o777;
+    assert_eq!(mode, 0o600);
+    let again = crate::binary::run(
+        crate::binary::botyard(dir.path())
+            .args(["keys", "new"])
+            .arg(&key),
+    );
+    assert!(!again.status.success());
+    assert!(crate::binary::text(&again.stderr).contains("never overwritten"));
+    assert_eq!(std::fs::read(&key).expect("key"), before);
+
+    let data = dir.path().join("data");
+    let key_env = key.to_string_lossy().into_owned();
+    let mut server = Server::start(
+        dir.path(),
+        &data,
+        &[
+            ("BOTYARD_MASTER_KEY_FILE", &key_env),
+            ("BOTYARD_STORE_SHARDS", "2"),
+        ],
+    );
+    assert!(!data.join("master.key").exists());
+    assert_eq!(server.stop_with("-TERM").code(), Some(0));
 }

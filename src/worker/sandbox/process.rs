@@ -42,15 +42,17 @@ pub(super) fn no_new_privs() -> LayerReport {
 pub(super) fn drop_capabilities() -> LayerReport {
     use rustix::thread::{CapabilitySet, CapabilitySets};
     let mut errors = Vec::new();
+    // Bounding-set entries this process may not drop (it lacks CAP_SETPCAP, as under a
+    // systemd unit that grants CAP_NET_BIND_SERVICE alone).
+    let mut kept = Vec::new();
     for cap in CapabilitySet::all().iter() {
-        // EINVAL: a capability this kernel does not know; EPERM: not ours to drop (then it
-        // was never in the bounding set of an unprivileged process's children either).
+        // EINVAL: a capability this kernel does not know.
         match rustix::thread::capability_is_in_bounding_set(cap) {
-            Ok(true) => {
-                if let Err(e) = rustix::thread::remove_capability_from_bounding_set(cap) {
-                    errors.push(format!("PR_CAPBSET_DROP {cap:?}: {e}"));
-                }
-            }
+            Ok(true) => match rustix::thread::remove_capability_from_bounding_set(cap) {
+                Ok(()) => {}
+                Err(rustix::io::Errno::PERM) => kept.push(cap),
+                Err(e) => errors.push(format!("PR_CAPBSET_DROP {cap:?}: {e}")),
+            },
             Ok(false) | Err(rustix::io::Errno::INVAL) => {}
             Err(e) => errors.push(format!("PR_CAPBSET_READ {cap:?}: {e}")),
         }
@@ -68,12 +70,25 @@ pub(super) fn drop_capabilities() -> LayerReport {
     if let Err(e) = rustix::thread::set_capabilities(None, none) {
         errors.push(format!("capset: {e}"));
     }
+    // A bounding-set entry only limits what exec may grant, and exec grants nothing under
+    // no_new_privs (file capabilities and set-uid bits are ignored): kept entries are inert
+    // then. Without no_new_privs they are not.
+    if !kept.is_empty() && !rustix::thread::no_new_privs().unwrap_or(false) {
+        errors.push(format!(
+            "PR_CAPBSET_DROP {kept:?}: not permitted, and no_new_privs is off"
+        ));
+    }
+    let held = if kept.is_empty() {
+        "none held; read back with capget".to_string()
+    } else {
+        format!(
+            "none held; read back with capget; the bounding set keeps {kept:?} (no CAP_SETPCAP to drop it), unreachable under no_new_privs"
+        )
+    };
     match rustix::thread::capabilities(None) {
-        Ok(c) if c == none && errors.is_empty() => LayerReport::new(
-            Layer::Capabilities,
-            Enforcement::Enforced,
-            "none held; read back with capget",
-        ),
+        Ok(c) if c == none && errors.is_empty() => {
+            LayerReport::new(Layer::Capabilities, Enforcement::Enforced, held)
+        }
         Ok(c) if c == none => LayerReport::new(
             Layer::Capabilities,
             Enforcement::Partial,
