@@ -1,12 +1,12 @@
 //! Records the git commit the binary is built from, for `botyard --version`.
 //!
-//! `BOTYARD_GIT_COMMIT` wins (a build from a tarball or inside a container, where there is no
+//! `BUILD_GIT_COMMIT` in the environment wins (a build from a tarball or inside a container, where there is no
 //! `.git`); otherwise `git` is asked, and without either the commit reads "unknown".
 
 use std::process::Command;
 
 fn main() {
-    println!("cargo:rerun-if-env-changed=BOTYARD_GIT_COMMIT");
+    println!("cargo:rerun-if-env-changed=BUILD_GIT_COMMIT");
     // HEAD moves on checkout, the branch's ref on commit. A path that does not exist would
     // make cargo run this script on every build, so only existing ones are named.
     for path in [".git/HEAD", ".git/refs/heads", ".git/packed-refs"] {
@@ -14,12 +14,12 @@ fn main() {
             println!("cargo:rerun-if-changed={path}");
         }
     }
-    let commit = std::env::var("BOTYARD_GIT_COMMIT")
+    let commit = std::env::var("BUILD_GIT_COMMIT")
         .ok()
         .filter(|c| !c.trim().is_empty())
         .or_else(git_commit)
         .unwrap_or_else(|| "unknown".to_owned());
-    println!("cargo:rustc-env=BOTYARD_GIT_COMMIT={}", commit.trim());
+    println!("cargo:rustc-env=BUILD_GIT_COMMIT={}", commit.trim());
 }
 
 fn git_commit() -> Option<String> {

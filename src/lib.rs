@@ -43,7 +43,7 @@ pub use crate::startup::{RunError, private_data_dir};
 pub const VERSION: &str = concat!(
     env!("CARGO_PKG_VERSION"),
     " (commit ",
-    env!("BOTYARD_GIT_COMMIT"),
+    env!("BUILD_GIT_COMMIT"),
     ")"
 );
 

@@ -53,6 +53,11 @@ enum Command {
         #[command(subcommand)]
         action: BackupAction,
     },
+    /// Admin recovery on the server: reset a password, create an admin.
+    Admin {
+        #[command(subcommand)]
+        action: AdminAction,
+    },
     /// Tenant operations on the running server.
     Tenants {
         #[command(subcommand)]
@@ -133,6 +138,28 @@ enum BackupAction {
         data: PathBuf,
         #[arg(long)]
         passphrase_file: Option<PathBuf>,
+    },
+}
+
+#[derive(Subcommand)]
+enum AdminAction {
+    /// End every login of an account and print a one-time link to choose a new password
+    /// (or set it from standard input with --password-stdin).
+    ResetPassword {
+        email: String,
+        #[arg(long)]
+        password_stdin: bool,
+        #[arg(long)]
+        data: Option<PathBuf>,
+    },
+    /// Create an admin account and print a one-time link to choose its password (or set it
+    /// from standard input with --password-stdin).
+    Create {
+        email: String,
+        #[arg(long)]
+        password_stdin: bool,
+        #[arg(long)]
+        data: Option<PathBuf>,
     },
 }
 
@@ -239,6 +266,7 @@ fn main() -> ExitCode {
         }
         Command::Backup { action } => backup(&cli.config, action),
         Command::Tenants { action } => tenants(&cli.config, action),
+        Command::Admin { action } => admin(&cli.config, action),
         Command::Healthcheck { addr, data } => {
             let addr = match addr {
                 Some(a) => a,
@@ -356,6 +384,35 @@ fn tenants(cli_config: &Option<PathBuf>, action: TenantsAction) -> ExitCode {
             .and_then(|p| block_on(cmd::import(&config, &file, p))),
     };
     said(out)
+}
+
+fn admin(cli_config: &Option<PathBuf>, action: AdminAction) -> ExitCode {
+    use botyard::commands::admin as cmd;
+    let (what, email, stdin, data) = match action {
+        AdminAction::ResetPassword {
+            email,
+            password_stdin,
+            data,
+        } => (cmd::Action::ResetPassword, email, password_stdin, data),
+        AdminAction::Create {
+            email,
+            password_stdin,
+            data,
+        } => (cmd::Action::Create, email, password_stdin, data),
+    };
+    let (config, _) = match load(cli_config, None, data) {
+        Ok(c) => c,
+        Err(code) => return code,
+    };
+    let password = if stdin {
+        match cmd::password_from(std::io::stdin().lock()) {
+            Ok(p) => Some(p),
+            Err(e) => return said(Err(e)),
+        }
+    } else {
+        None
+    };
+    said(block_on(cmd::run(&config, what, &email, password)))
 }
 
 /// Runs a command's future on a runtime of its own.

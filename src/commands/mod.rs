@@ -1,6 +1,7 @@
-//! Operational subcommands of the binary (`botyard backup …`): what they do, apart from
+//! Operational subcommands of the binary (`botyard backup …`, `admin …`, `tenants …`): what they do, apart from
 //! parsing their arguments (`main.rs`). Each returns the text to print or an error to show.
 
+pub mod admin;
 pub mod admin_client;
 pub mod backup;
 pub mod tenants;

@@ -3,6 +3,7 @@
 //! runtime. Tenant data is reached only through a scope, so a use case cannot touch another
 //! tenant's rows.
 
+pub mod admin_recovery;
 pub mod alerts;
 pub mod appliance;
 pub mod auth;

@@ -95,6 +95,8 @@ fn router(st: Shared) -> Router {
         .route("/v1/tenants/{id}/move", post(move_tenant))
         .route("/v1/tenants/{id}/export", post(export_tenant))
         .route("/v1/tenants/import", post(import_tenant))
+        .route("/v1/admin/reset-password", post(reset_password))
+        .route("/v1/admin/create", post(create_admin))
         .with_state(st)
 }
 
@@ -247,4 +249,64 @@ async fn import_tenant(
     }
     let done = crate::domain::tenant_moves::import_tenant(&st, b.from, pass).await?;
     Ok(Json(done.into()))
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RecoveryRequest {
+    pub email: String,
+    /// The new password; without one a one-time link is made instead.
+    pub password: Option<String>,
+}
+
+async fn new_password(
+    st: &Shared,
+    password: Option<String>,
+) -> AppResult<crate::domain::admin_recovery::NewPassword> {
+    use crate::domain::admin_recovery::NewPassword;
+    Ok(match password {
+        Some(pw) => NewPassword::Hash(
+            crate::domain::auth::hash_new_password(st, "password", crate::config::Secret::new(pw))
+                .await?,
+        ),
+        None => NewPassword::Link,
+    })
+}
+
+async fn reset_password(
+    State(st): State<Shared>,
+    Json(b): Json<RecoveryRequest>,
+) -> AppResult<Json<crate::domain::admin_recovery::Recovered>> {
+    let how = new_password(&st, b.password).await?;
+    let (now, base) = (st.now(), st.base_url());
+    let store = st.store.clone();
+    let done = crate::state::blocking(move || {
+        crate::domain::admin_recovery::reset_password(&store, &b.email, how, now, &base)
+    })
+    .await?;
+    Ok(Json(done))
+}
+
+async fn create_admin(
+    State(st): State<Shared>,
+    Json(b): Json<RecoveryRequest>,
+) -> AppResult<Json<crate::domain::admin_recovery::Recovered>> {
+    use crate::domain::admin_recovery::NewPassword;
+    let (hash, with_link) = match new_password(&st, b.password).await? {
+        NewPassword::Hash(h) => (h, false),
+        NewPassword::Link => {
+            let secret = crate::security::crypto::random_token();
+            (
+                st.hashes.hash(crate::config::Secret::new(secret)).await?,
+                true,
+            )
+        }
+    };
+    let (now, base) = (st.now(), st.base_url());
+    let store = st.store.clone();
+    let done = crate::state::blocking(move || {
+        crate::domain::admin_recovery::create_admin(&store, &b.email, hash, with_link, now, &base)
+    })
+    .await?;
+    Ok(Json(done))
 }

@@ -75,7 +75,7 @@ fn argon_into(a: &Argon2<'_>, pw: &[u8], salt: &[u8], out: &mut [u8]) -> Result<
 }
 
 /// A new PHC string (`$argon2id$v=19$m=19456,t=2,p=1$…`) for `pw`, with a random salt.
-fn hash_phc(pw: &[u8]) -> Result<String, AppError> {
+pub(crate) fn hash_phc(pw: &[u8]) -> Result<String, AppError> {
     use argon2::password_hash::phc::{Output, ParamsString, PasswordHash, Salt};
     let a = argon()?;
     let err = |e: argon2::password_hash::phc::Error| AppError::Internal(format!("hash: {e}"));

@@ -50,13 +50,18 @@ fn encode(form: &[(&str, &str)]) -> String {
 
 impl Browser {
     pub fn new(app: &App) -> Browser {
+        Browser::at(&app.ready.base_url)
+    }
+
+    /// A browser for a server at `base` (one the test did not start in-process).
+    pub fn at(base: &str) -> Browser {
         Browser {
             client: reqwest::Client::builder()
                 .no_proxy()
                 .redirect(reqwest::redirect::Policy::none())
                 .build()
                 .expect("client"),
-            base: app.ready.base_url.clone(),
+            base: base.to_string(),
             cookies: HashMap::new(),
             lang: "en",
         }

@@ -457,3 +457,262 @@ fn keys_new_writes_a_private_key_file_once_and_the_server_uses_it() {
     assert!(!data.join("master.key").exists());
     assert_eq!(server.stop_with("-TERM").code(), Some(0));
 }
+
+/// `botyard admin …` with the first line of standard input as the password.
+fn admin_cmd(
+    cwd: &std::path::Path,
+    data: &std::path::Path,
+    args: &[&str],
+    stdin: Option<&str>,
+) -> std::process::Output {
+    use std::io::Write;
+    let mut cmd = crate::binary::botyard(cwd);
+    cmd.arg("admin").args(args).arg("--data").arg(data);
+    // The server's own configuration (the shard count is fixed when the store is made).
+    cmd.env("BOTYARD_STORE_SHARDS", "2");
+    cmd.stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    let mut child = cmd.spawn().expect("botyard admin");
+    let mut input = child.stdin.take().expect("stdin");
+    if let Some(s) = stdin {
+        input.write_all(s.as_bytes()).expect("write stdin");
+    }
+    drop(input);
+    child.wait_with_output().expect("wait")
+}
+
+/// A lost admin password comes back from the server's command line: through the running
+/// server's admin socket (a new password from standard input, or a one-time link), and with
+/// the server stopped a new admin is created on the store's files.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn admin_recovery_from_the_command_line_running_and_stopped() {
+    use crate::binary::{login, text};
+    use crate::common::{PASSWORD, Pair, client, send};
+    let dir = crate::common::private_tempdir();
+    let data = dir.path().join("data");
+    let email = "lost@example.com";
+    let mut server = Server::start(
+        dir.path(),
+        &data,
+        &[
+            ("BOTYARD_ADMIN_EMAIL", email),
+            ("BOTYARD_ADMIN_PASSWORD", PASSWORD),
+            ("BOTYARD_STORE_SHARDS", "2"),
+        ],
+    );
+    let base = server.base();
+    let before = Pair::from_json(login(&base, email, PASSWORD).await.expect(200));
+
+    // A new password on standard input, through the socket: the old one and its logins end.
+    let new_pw = "yeni-parola-mavi-deniz-7";
+    let out = admin_cmd(
+        dir.path(),
+        &data,
+        &["reset-password", email, "--password-stdin"],
+        Some(&format!("{new_pw}\n")),
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let said = text(&out.stdout);
+    assert!(said.contains("every login ended (1)"), "{said}");
+    assert!(!said.contains(new_pw));
+    login(&base, email, PASSWORD)
+        .await
+        .expect_err(401, "auth.invalid_credentials");
+    let r = send(
+        client()
+            .post(format!("{base}/api/v1/auth/refresh"))
+            .json(&serde_json::json!({"refresh_token": before.refresh})),
+    )
+    .await;
+    assert_eq!(r.status, 401, "the old login ended");
+    login(&base, email, new_pw).await.expect(200);
+
+    // A weak password and an unknown address are refused, and change nothing.
+    let weak = admin_cmd(
+        dir.path(),
+        &data,
+        &["reset-password", email, "--password-stdin"],
+        Some("123\n"),
+    );
+    assert!(!weak.status.success());
+    assert!(
+        text(&weak.stderr).contains("password"),
+        "{}",
+        text(&weak.stderr)
+    );
+    let unknown = admin_cmd(
+        dir.path(),
+        &data,
+        &["reset-password", "nobody@example.com"],
+        None,
+    );
+    assert!(!unknown.status.success());
+    assert!(
+        text(&unknown.stderr).contains("not found"),
+        "{}",
+        text(&unknown.stderr)
+    );
+    login(&base, email, new_pw).await.expect(200);
+
+    // Without a password: a one-time link to the console's reset page, which works once.
+    let out = admin_cmd(dir.path(), &data, &["reset-password", email], None);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let said = text(&out.stdout);
+    let link = said
+        .lines()
+        .map(str::trim)
+        .find(|l| l.starts_with("http://"))
+        .unwrap_or_else(|| panic!("{said}"))
+        .to_string();
+    let path = link.strip_prefix(&base).expect("the server's own address");
+    let token = path.rsplit('=').next().expect("token").to_string();
+    let mut browser = crate::console::Browser::at(&base);
+    let form = browser.get(path).await;
+    assert_eq!(form.status, 200);
+    let csrf = form.csrf();
+    let linked_pw = "linkten-gelen-parola-3";
+    let done = browser
+        .post(
+            "/console/reset",
+            &[("_csrf", &csrf), ("token", &token), ("password", linked_pw)],
+        )
+        .await;
+    assert_eq!(done.status, 200, "{}", done.text);
+    login(&base, email, linked_pw).await.expect(200);
+    let again = browser
+        .post(
+            "/console/reset",
+            &[
+                ("_csrf", &csrf),
+                ("token", &token),
+                ("password", "baska-bir-parola-44"),
+            ],
+        )
+        .await;
+    assert_eq!(again.status, 422, "a link works once");
+
+    assert_eq!(server.stop_with("-TERM").code(), Some(0));
+
+    // Server stopped: a new admin straight into the store; an existing address is refused.
+    let second = "second-admin@example.com";
+    let out = admin_cmd(
+        dir.path(),
+        &data,
+        &["create", second, "--password-stdin"],
+        Some(&format!("{PASSWORD}\n")),
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(text(&out.stdout).contains("admin second-admin@example.com created"));
+    let taken = admin_cmd(
+        dir.path(),
+        &data,
+        &["create", email, "--password-stdin"],
+        Some(&format!("{PASSWORD}\n")),
+    );
+    assert!(!taken.status.success());
+    assert!(text(&taken.stderr).contains("another account uses this address"));
+
+    let mut server = Server::start(dir.path(), &data, &[("BOTYARD_STORE_SHARDS", "2")]);
+    let base = server.base();
+    let pair = Pair::from_json(login(&base, second, PASSWORD).await.expect(200));
+    let me = crate::binary::me(&base, &pair.access).await;
+    assert_eq!(me.expect(200)["is_admin"], true);
+    // The audit log names both, as done from the command line.
+    let audit = send(
+        client()
+            .get(format!("{base}/api/v1/audit"))
+            .bearer_auth(&pair.access),
+    )
+    .await;
+    let audit = audit.expect(200).to_string();
+    assert!(audit.contains("admin.created"), "{audit}");
+    assert!(audit.contains("from the server's command line"), "{audit}");
+    assert_eq!(server.stop_with("-TERM").code(), Some(0));
+}
+
+/// The install script lays the files out (here into a folder rather than /), writes a
+/// configuration `config check` accepts and a private master key, and a second run (an
+/// upgrade) keeps both.
+#[test]
+fn the_install_script_lays_out_the_files_and_keeps_config_and_key_on_upgrade() {
+    use std::os::unix::fs::PermissionsExt;
+    let root = tempfile::tempdir().expect("temp dir");
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/scripts/install.sh");
+    let install = || {
+        std::process::Command::new("sh")
+            .arg(script)
+            .args(["--binary", crate::binary::BIN, "--root"])
+            .arg(root.path())
+            .args(["--public-url", "https://bots.example.com"])
+            .output()
+            .expect("install.sh")
+    };
+    let out = install();
+    assert!(
+        out.status.success(),
+        "{}{}",
+        crate::binary::text(&out.stdout),
+        crate::binary::text(&out.stderr)
+    );
+    let r = root.path();
+    for f in [
+        "usr/local/bin/botyard",
+        "etc/systemd/system/botyard.service",
+        "etc/systemd/system/botyard-backup.service",
+        "etc/systemd/system/botyard-backup.timer",
+        "usr/local/share/doc/botyard/OPERATIONS.md",
+    ] {
+        assert!(r.join(f).exists(), "{f} missing");
+    }
+    let mode = |f: &str| std::fs::metadata(r.join(f)).expect(f).permissions().mode() & 0o777;
+    assert_eq!(mode("usr/local/bin/botyard"), 0o755);
+    assert_eq!(mode("etc/botyard/master.key"), 0o600);
+    assert_eq!(mode("etc/botyard/botyard.toml"), 0o640);
+    let config = std::fs::read_to_string(r.join("etc/botyard/botyard.toml")).expect("config");
+    assert!(
+        config.contains("public_url = \"https://bots.example.com\""),
+        "{config}"
+    );
+    assert!(config.contains("data = \"/var/lib/botyard\""), "{config}");
+    let key = std::fs::read(r.join("etc/botyard/master.key")).expect("key");
+
+    // An upgrade: the operator's edits and the key stay.
+    std::fs::write(
+        r.join("etc/botyard/botyard.toml"),
+        format!("{config}# edited\n"),
+    )
+    .expect("edit");
+    let out = install();
+    assert!(out.status.success(), "{}", crate::binary::text(&out.stderr));
+    assert!(crate::binary::text(&out.stdout).contains("keeping"));
+    assert!(
+        std::fs::read_to_string(r.join("etc/botyard/botyard.toml"))
+            .expect("config")
+            .ends_with("# edited\n")
+    );
+    assert_eq!(
+        std::fs::read(r.join("etc/botyard/master.key")).expect("key"),
+        key
+    );
+}
+
+/// `--version` names the commit the binary was built from.
+#[test]
+fn version_names_the_git_commit() {
+    let out =
+        crate::binary::run(crate::binary::botyard(std::path::Path::new("/")).arg("--version"));
+    let said = crate::binary::text(&out.stdout);
+    let head = std::process::Command::new("git")
+        .args(["rev-parse", "--short=12", "HEAD"])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .ok()
+        .filter(|o| o.status.success())
+        .map(|o| crate::binary::text(&o.stdout).trim().to_string());
+    let commit = head.unwrap_or_else(|| "unknown".into());
+    assert_eq!(
+        said.trim(),
+        format!("botyard {} (commit {commit})", env!("CARGO_PKG_VERSION"))
+    );
+}
