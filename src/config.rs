@@ -62,6 +62,7 @@ pub struct Config {
     /// Proxies whose `Forwarded` / `X-Forwarded-For` headers name the client.
     pub trusted_proxies: Vec<ipnet::IpNet>,
     pub store: StoreSection,
+    pub tls: TlsSection,
     pub security: SecuritySection,
     pub admin: AdminSection,
     pub log: LogSection,
@@ -78,6 +79,49 @@ pub struct Config {
     pub telegram: TelegramSection,
     /// Create a demo tenant whose sessions run on the simulator (`serve --demo`).
     pub demo: bool,
+}
+
+/// HTTPS served by the appliance itself: a certificate from files, or one from an ACME
+/// authority (Let's Encrypt) for `acme_domains`. Neither: plain HTTP (behind a proxy).
+#[derive(Clone, Debug)]
+pub struct TlsSection {
+    pub cert_file: Option<PathBuf>,
+    pub key_file: Option<PathBuf>,
+    pub acme_domains: Vec<String>,
+    pub acme_email: Option<String>,
+    pub acme_directory: String,
+    /// A PEM root trusted for the ACME server besides the system's (a private or test CA).
+    pub acme_ca_file: Option<PathBuf>,
+    /// Renew when the certificate has fewer days left than this.
+    pub renew_before_days: u32,
+    /// The plain-HTTP listener that answers ACME's HTTP-01 challenges and redirects every
+    /// other request to HTTPS; `None` for none.
+    pub http_listen: Option<SocketAddr>,
+}
+
+/// Let's Encrypt's production directory.
+pub const LETS_ENCRYPT: &str = "https://acme-v02.api.letsencrypt.org/directory";
+
+impl Default for TlsSection {
+    fn default() -> Self {
+        TlsSection {
+            cert_file: None,
+            key_file: None,
+            acme_domains: Vec::new(),
+            acme_email: None,
+            acme_directory: LETS_ENCRYPT.into(),
+            acme_ca_file: None,
+            renew_before_days: 30,
+            http_listen: Some(SocketAddr::from(([0, 0, 0, 0], 80))),
+        }
+    }
+}
+
+impl TlsSection {
+    /// Whether the appliance serves HTTPS itself.
+    pub fn enabled(&self) -> bool {
+        self.cert_file.is_some() || !self.acme_domains.is_empty()
+    }
 }
 
 #[derive(Clone, Debug)]
@@ -394,6 +438,7 @@ impl Default for Config {
                 catalog_cache_mb: 32,
                 shard_cache_mb: 16,
             },
+            tls: TlsSection::default(),
             security: SecuritySection {
                 master_key_file: None,
             },
@@ -463,14 +508,21 @@ impl Config {
 
     /// The URL built from the listening address alone.
     pub fn base_url_bound(&self, bound: SocketAddr) -> String {
-        let host = if bound.ip().is_unspecified() {
+        let scheme = if self.tls.enabled() { "https" } else { "http" };
+        let host = if let Some(domain) = self.tls.acme_domains.first() {
+            domain.clone()
+        } else if bound.ip().is_unspecified() {
             "127.0.0.1".to_string()
         } else if bound.is_ipv6() {
             format!("[{}]", bound.ip())
         } else {
             bound.ip().to_string()
         };
-        format!("http://{host}:{}", bound.port())
+        if scheme == "https" && bound.port() == 443 {
+            format!("https://{host}")
+        } else {
+            format!("{scheme}://{host}:{}", bound.port())
+        }
     }
 
     /// Checks values that parse but make no sense together.
@@ -554,6 +606,44 @@ impl Config {
             && !(u.starts_with("http://") || u.starts_with("https://"))
         {
             return bad("server.public_url", "must start with http:// or https://");
+        }
+        if self.tls.cert_file.is_some() != self.tls.key_file.is_some() {
+            return bad(
+                "tls.cert_file",
+                "tls.cert_file and tls.key_file go together",
+            );
+        }
+        if self.tls.cert_file.is_some() && !self.tls.acme_domains.is_empty() {
+            return bad(
+                "tls.acme_domains",
+                "give a certificate (tls.cert_file) or ACME domains, not both",
+            );
+        }
+        if !self.tls.acme_domains.is_empty() && self.tls.http_listen.is_none() {
+            return bad(
+                "tls.http_listen",
+                "ACME's HTTP-01 challenge needs the plain-HTTP listener (port 80)",
+            );
+        }
+        if !(1..=60).contains(&self.tls.renew_before_days) {
+            return bad("tls.renew_before_days", "must be between 1 and 60");
+        }
+        for d in &self.tls.acme_domains {
+            let ok = d.len() <= 253
+                && d.contains('.')
+                && d.split('.').all(|l| {
+                    !l.is_empty()
+                        && l.len() <= 63
+                        && !l.starts_with('-')
+                        && !l.ends_with('-')
+                        && l.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+                });
+            if !ok {
+                return bad(
+                    "tls.acme_domains",
+                    "each must be a host name such as bots.example.com",
+                );
+            }
         }
         Ok(())
     }
@@ -750,6 +840,36 @@ pub static KEYS: &[KeyDef] = &[
         "Reverse proxies (comma-separated addresses or CIDRs, e.g. 127.0.0.1/32,::1) whose Forwarded / X-Forwarded-For headers are believed for the client's address (login lockout, logs). Unset: the socket's address.",
         get: |c| (!c.trusted_proxies.is_empty()).then(|| c.trusted_proxies.iter().map(|n| n.to_string()).collect::<Vec<_>>().join(",")),
         set: |c, v| c.trusted_proxies = cidrs(v)?),
+    key!("tls.cert_file", "BOTYARD_TLS_CERT_FILE", Str, false,
+        "Serve HTTPS with this certificate chain (PEM), with tls.key_file. Re-read when the file changes.",
+        get: |c| c.tls.cert_file.as_ref().map(|p| p.display().to_string()),
+        set: |c, v| c.tls.cert_file = opt(v).map(PathBuf::from)),
+    key!("tls.key_file", "BOTYARD_TLS_KEY_FILE", Str, false,
+        "The certificate's private key (PEM), e.g. a systemd credential.",
+        get: |c| c.tls.key_file.as_ref().map(|p| p.display().to_string()),
+        set: |c, v| c.tls.key_file = opt(v).map(PathBuf::from)),
+    key!("tls.acme_domains", "BOTYARD_TLS_ACME_DOMAINS", Str, false,
+        "Serve HTTPS with a certificate from ACME (Let's Encrypt) for these host names (comma-separated), kept in the data folder and renewed in time. They must point at this server, with port 80 open for the challenge.",
+        get: |c| (!c.tls.acme_domains.is_empty()).then(|| c.tls.acme_domains.join(",")),
+        set: |c, v| c.tls.acme_domains = v.split(',').map(|d| d.trim().trim_end_matches('.').to_lowercase()).filter(|d| !d.is_empty()).collect()),
+    key!("tls.acme_email", "BOTYARD_TLS_ACME_EMAIL", Str, false,
+        "Contact address given to the ACME authority (expiry warnings).",
+        get: |c| c.tls.acme_email.clone(), set: |c, v| c.tls.acme_email = opt(v)),
+    key!("tls.acme_directory", "BOTYARD_TLS_ACME_DIRECTORY", Str, false,
+        "The ACME directory URL. Let's Encrypt's staging one for trials: https://acme-staging-v02.api.letsencrypt.org/directory",
+        get: |c| Some(c.tls.acme_directory.clone()),
+        set: |c, v| c.tls.acme_directory = v.trim().to_string()),
+    key!("tls.acme_ca_file", "BOTYARD_TLS_ACME_CA_FILE", Str, false,
+        "A PEM root certificate trusted for the ACME server itself (a private or test authority).",
+        get: |c| c.tls.acme_ca_file.as_ref().map(|p| p.display().to_string()),
+        set: |c, v| c.tls.acme_ca_file = opt(v).map(PathBuf::from)),
+    key!("tls.renew_before_days", "BOTYARD_TLS_RENEW_BEFORE_DAYS", Int, false,
+        "Renew an ACME certificate when it has fewer days left than this.",
+        get: |c| Some(c.tls.renew_before_days.to_string()), set: |c, v| c.tls.renew_before_days = parse(v)?),
+    key!("tls.http_listen", "BOTYARD_TLS_HTTP_LISTEN", Str, false,
+        "With HTTPS on: a plain-HTTP listener that answers ACME challenges and redirects everything else to HTTPS. Empty: none.",
+        get: |c| c.tls.http_listen.map(|a| a.to_string()),
+        set: |c, v| c.tls.http_listen = match opt(v) { None => None, Some(v) => Some(parse(&v)?) }),
     key!("store.shards", "BOTYARD_STORE_SHARDS", Int, false,
         "Number of shard files. Fixed when the store is first created.",
         get: |c| Some(c.store.shards.to_string()), set: |c, v| c.store.shards = parse(v)?),

@@ -87,6 +87,18 @@ pub struct Ready {
     pub store: std::sync::Weak<Store>,
     /// The demo tenant, with `--demo`.
     pub demo: Option<demo::Demo>,
+    /// Built-in HTTPS, when configured.
+    pub tls: Option<TlsReady>,
+}
+
+/// Built-in HTTPS of a started server.
+#[derive(Clone)]
+pub struct TlsReady {
+    pub certs: Arc<runtime::tls::CertStore>,
+    /// With ACME: the client, so tests can check for renewal after moving the clock.
+    pub acme: Option<Arc<runtime::tls::acme::Acme>>,
+    /// Where the plain-HTTP listener (challenges, redirects) is bound.
+    pub http_addr: Option<SocketAddr>,
 }
 
 impl std::fmt::Debug for Ready {
@@ -124,6 +136,16 @@ pub async fn run_with(
 
     let (keyring, store) = startup::open_store(&config).await?;
     let jwt_secret = keys::signing_key(&store, &keyring)?;
+    let https =
+        runtime::tls::Https::prepare(&config, keyring.clone(), store.clone(), opts.clock.clone())?;
+    let http_listener = match (&https, config.tls.http_listen) {
+        (Some(_), Some(at)) => Some(
+            tokio::net::TcpListener::bind(at)
+                .await
+                .map_err(io(&format!("listening on {at} (tls.http_listen)")))?,
+        ),
+        _ => None,
+    };
 
     let metrics = Arc::new(Metrics::new());
     let hook_metrics = metrics.clone();
@@ -243,6 +265,11 @@ pub async fn run_with(
         scheduler: scheduler.clone(),
         store: Arc::downgrade(&store),
         demo: demo.clone(),
+        tls: https.as_ref().map(|h| TlsReady {
+            certs: h.certs.clone(),
+            acme: h.acme.clone(),
+            http_addr: http_listener.as_ref().and_then(|l| l.local_addr().ok()),
+        }),
     };
     if let Some(f) = opts.on_ready {
         f(&ready);
@@ -251,16 +278,47 @@ pub async fn run_with(
     notifier.ready(&format!("serving {}", ready.base_url));
     let (watchdog_stop, watchdog_rx) = tokio::sync::oneshot::channel::<()>();
     let watchdog = notifier.keep_alive(store.clone(), watchdog_rx);
+    let (stopping_tx, stopping) = tokio::sync::watch::channel(false);
     let shutdown = async move {
         shutdown.await;
         notifier.stopping();
+        let _ = stopping_tx.send(true);
     };
+    let redirect = match (&https, http_listener) {
+        (Some(h), Some(l)) => Some(startup::serve_redirect(
+            l,
+            h.challenges.clone(),
+            ready.base_url.clone(),
+            stopping.clone(),
+        )),
+        _ => None,
+    };
+    let upkeep = https.as_ref().map(|h| {
+        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+        (tx, h.spawn_upkeep(rx))
+    });
 
-    let served = startup::serve(listener, app, shutdown).await;
+    let served = match &https {
+        Some(h) => {
+            let tls = http::tls_listener::TlsListener::new(listener, h.server.clone())
+                .map_err(io("the HTTPS listener"))?;
+            startup::serve(tls, app, shutdown).await
+        }
+        None => startup::serve(listener, app, shutdown).await,
+    };
     let _ = watchdog_stop.send(());
     if let Some(task) = watchdog {
         let _ = task.await;
     }
+    if let Some((stop, task)) = upkeep {
+        let _ = stop.send(());
+        let _ = task.await;
+    }
+    if let Some(task) = redirect {
+        let _ = task.await;
+    }
+    drop(https);
+    drop(ready);
 
     drop(supervisor);
     drop(store);

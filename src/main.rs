@@ -214,6 +214,8 @@ fn load(
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    // One TLS provider for the process (ring): HTTPS, the ACME client, SMTP.
+    let _ = rustls::crypto::ring::default_provider().install_default();
     match cli.command.unwrap_or(Command::Serve {
         listen: None,
         data: None,

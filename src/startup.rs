@@ -30,6 +30,8 @@ pub enum RunError {
     DataFolder(String),
     #[error("{0}")]
     Store(#[from] botyard_shards::StoreError),
+    #[error("HTTPS: {0}")]
+    Tls(#[from] crate::runtime::tls::TlsError),
     #[error("{context}: {source}")]
     Io {
         context: String,
@@ -117,19 +119,25 @@ const DRAIN: Duration = Duration::from_secs(30);
 
 /// Serves `app` until `shutdown` resolves, then lets in-flight requests finish for at most
 /// [`DRAIN`].
-pub async fn serve(
-    listener: tokio::net::TcpListener,
+pub async fn serve<L>(
+    listener: L,
     app: axum::Router,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
-) -> Result<(), RunError> {
+) -> Result<(), RunError>
+where
+    L: axum::serve::Listener<Addr = std::net::SocketAddr>,
+{
+    use axum::serve::ListenerExt;
     let (drain_tx, drain_rx) = oneshot::channel::<()>();
     let graceful = async move {
         shutdown.await;
         tracing::info!("shutting down: finishing in-flight requests");
         let _ = drain_tx.send(());
     };
+    // Through `tap_io`, which gives every kind of listener the client's address as
+    // `ConnectInfo<SocketAddr>`.
     let server = axum::serve(
-        listener,
+        listener.tap_io(|_| {}),
         app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
     )
     .with_graceful_shutdown(graceful);
@@ -143,6 +151,28 @@ pub async fn serve(
             Ok(())
         }
     }
+}
+
+/// Built-in HTTPS's plain-HTTP side (`tls.http_listen`): ACME challenges and redirects,
+/// until `stop` turns true.
+pub fn serve_redirect(
+    listener: tokio::net::TcpListener,
+    challenges: crate::runtime::tls::Challenges,
+    base_url: String,
+    mut stop: tokio::sync::watch::Receiver<bool>,
+) -> tokio::task::JoinHandle<()> {
+    let app = crate::http::redirect::router(challenges, base_url);
+    tokio::spawn(async move {
+        let graceful = async move {
+            let _ = stop.wait_for(|s| *s).await;
+        };
+        if let Err(e) = axum::serve(listener, app)
+            .with_graceful_shutdown(graceful)
+            .await
+        {
+            tracing::error!(error = %e, "the plain-HTTP listener stopped");
+        }
+    })
 }
 
 /// The supervisor's configuration from the appliance's: sandbox, start rate, pacing, the

@@ -21,6 +21,7 @@ pub mod mail_routes;
 pub mod media_routes;
 pub mod openapi;
 pub mod plan_routes;
+pub mod redirect;
 pub mod roles;
 pub mod run_routes;
 pub mod stats_routes;
@@ -28,6 +29,7 @@ pub mod stats_views;
 pub mod system;
 pub mod template_routes;
 pub mod tenant_routes;
+pub mod tls_listener;
 pub mod views;
 pub mod worker_routes;
 
@@ -225,6 +227,14 @@ async fn observe(State(st): State<Shared>, req: Request, next: Next) -> Response
         HeaderValue::from_static("no-referrer"),
     );
     h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    // Served over HTTPS (built in, or behind a proxy with an https public URL): browsers
+    // keep to HTTPS for a year. Subdomains are the reseller's business, so not included.
+    if st.appliance().base_url.starts_with("https://") {
+        h.insert(
+            header::STRICT_TRANSPORT_SECURITY,
+            HeaderValue::from_static("max-age=31536000"),
+        );
+    }
     if !h.contains_key(header::CACHE_CONTROL) {
         h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     }

@@ -123,10 +123,17 @@ impl Pair {
 }
 
 pub fn client() -> reqwest::Client {
+    install_tls_provider();
     reqwest::Client::builder()
         .no_proxy()
         .build()
         .expect("http client")
+}
+
+/// rustls on ring for the whole test process, as the binary does (reqwest is built without a
+/// provider of its own, so aws-lc never enters the build).
+pub fn install_tls_provider() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
 }
 
 /// A running appliance.
