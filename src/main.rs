@@ -63,6 +63,12 @@ enum Command {
         #[command(subcommand)]
         action: TenantsAction,
     },
+    /// Look over this machine for the appliance: data folder, master key, sandbox, cgroups,
+    /// clock, the public URL's certificate, ports; and say what to fix (exit 1 on a failure).
+    Doctor {
+        #[arg(long)]
+        data: Option<PathBuf>,
+    },
     /// Exit 0 when the local server answers /healthz.
     Healthcheck {
         /// Address to probe (default: the configured listen address).
@@ -269,6 +275,26 @@ fn main() -> ExitCode {
         Command::Backup { action } => backup(&cli.config, action),
         Command::Tenants { action } => tenants(&cli.config, action),
         Command::Admin { action } => admin(&cli.config, action),
+        Command::Doctor { data } => {
+            let (config, _) = match load(&cli.config, None, data) {
+                Ok(c) => c,
+                Err(code) => return code,
+            };
+            let findings = match tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+            {
+                Ok(rt) => rt.block_on(botyard::commands::doctor::run(&config)),
+                Err(e) => return said(Err(e.to_string())),
+            };
+            let (text, failed) = botyard::commands::doctor::report(&findings);
+            print!("{text}");
+            if failed {
+                ExitCode::FAILURE
+            } else {
+                ExitCode::SUCCESS
+            }
+        }
         Command::Healthcheck { addr, data } => {
             let addr = match addr {
                 Some(a) => a,

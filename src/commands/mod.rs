@@ -4,6 +4,7 @@
 pub mod admin;
 pub mod admin_client;
 pub mod backup;
+pub mod doctor;
 pub mod tenants;
 
 use botyard_shards::{Store, StoreConfig};

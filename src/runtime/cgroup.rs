@@ -64,22 +64,10 @@ impl Delegated {
     /// Checks `dir` is ours to manage with the memory controller, moves this process into
     /// `dir/server` and enables the memory controller for the workers' cgroups.
     pub fn setup(dir: &Path) -> Result<Result<Delegated, NotDelegated>, CgroupError> {
-        let controllers = dir.join("cgroup.controllers");
-        let Ok(list) = fs::read_to_string(&controllers) else {
-            return Ok(Err(NotDelegated::NoUnifiedHierarchy));
-        };
-        if !list.split_whitespace().any(|c| c == "memory") {
-            return Ok(Err(NotDelegated::NoMemoryController));
+        match check(dir) {
+            Ok(()) => Self::enter(dir).map(Ok),
+            Err(why) => Ok(Err(why)),
         }
-        let subtree = dir.join("cgroup.subtree_control");
-        if rustix::fs::access(&subtree, rustix::fs::Access::WRITE_OK).is_err() {
-            return Ok(Err(NotDelegated::NotWritable));
-        }
-        // Root may write anywhere; only a subtree the service manager handed over is ours.
-        if rustix::process::geteuid().is_root() && !delegated_by_systemd(dir) {
-            return Ok(Err(NotDelegated::NotWritable));
-        }
-        Self::enter(dir).map(Ok)
     }
 
     /// Takes over `dir` without checking it was delegated (the caller knows it was): moves
@@ -145,6 +133,40 @@ impl Delegated {
         {
             tracing::warn!(path = %dir.display(), error = %e, "cannot remove a worker cgroup");
         }
+    }
+}
+
+/// Whether `dir` is ours to manage with the memory controller; changes nothing.
+pub fn check(dir: &Path) -> Result<(), NotDelegated> {
+    let Ok(list) = fs::read_to_string(dir.join("cgroup.controllers")) else {
+        return Err(NotDelegated::NoUnifiedHierarchy);
+    };
+    if !list.split_whitespace().any(|c| c == "memory") {
+        return Err(NotDelegated::NoMemoryController);
+    }
+    let subtree = dir.join("cgroup.subtree_control");
+    if rustix::fs::access(&subtree, rustix::fs::Access::WRITE_OK).is_err() {
+        return Err(NotDelegated::NotWritable);
+    }
+    // Root may write anywhere; only a subtree the service manager handed over is ours.
+    if rustix::process::geteuid().is_root() && !delegated_by_systemd(dir) {
+        return Err(NotDelegated::NotWritable);
+    }
+    Ok(())
+}
+
+/// This process's cgroup folder when it is delegated, else why not (and the folder, when
+/// known); changes nothing.
+pub fn check_own() -> Result<PathBuf, (Option<PathBuf>, NotDelegated)> {
+    let Ok(own) = fs::read_to_string("/proc/self/cgroup") else {
+        return Err((None, NotDelegated::NoUnifiedHierarchy));
+    };
+    let Some(dir) = own_dir(&own, Path::new("/sys/fs/cgroup")) else {
+        return Err((None, NotDelegated::NoUnifiedHierarchy));
+    };
+    match check(&dir) {
+        Ok(()) => Ok(dir),
+        Err(why) => Err((Some(dir), why)),
     }
 }
 

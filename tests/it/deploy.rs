@@ -716,3 +716,95 @@ fn version_names_the_git_commit() {
         format!("botyard {} (commit {commit})", env!("CARGO_PKG_VERSION"))
     );
 }
+
+/// `doctor` passes a healthy appliance (the running server holding its port, the public
+/// URL's certificate checked against the roots it is told to trust), and names what to fix
+/// when the data folder is open to others or the master key is gone.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn doctor_passes_a_healthy_appliance_and_names_the_fix_for_a_broken_one() {
+    use crate::binary::text;
+    use std::os::unix::fs::PermissionsExt;
+    // An HTTPS front for the public URL check, with a certificate from a test CA.
+    let ca = crate::https::TestCa::new();
+    let (chain, key) = ca.leaf(&["localhost"]);
+    let files = tempfile::tempdir().expect("temp dir");
+    let (cert, key_file, roots) = (
+        files.path().join("cert.pem"),
+        files.path().join("key.pem"),
+        files.path().join("roots.pem"),
+    );
+    std::fs::write(&cert, chain).expect("cert");
+    std::fs::write(&key_file, key).expect("key");
+    std::fs::write(&roots, &ca.pem).expect("roots");
+    let front = crate::common::App::start_with(|c| {
+        c.tls.cert_file = Some(cert.clone());
+        c.tls.key_file = Some(key_file.clone());
+        c.tls.http_listen = None;
+    })
+    .await;
+    let public = format!("https://localhost:{}", front.addr().port());
+
+    let dir = crate::common::private_tempdir();
+    let data = dir.path().join("data");
+    let mut server = Server::start(dir.path(), &data, &[("BOTYARD_STORE_SHARDS", "2")]);
+    let listen = server.addr();
+    let roots_env = roots.to_string_lossy().into_owned();
+    let doctor = |extra: &[(&str, &str)]| {
+        let mut cmd = crate::binary::botyard(dir.path());
+        cmd.args(["doctor", "--data"])
+            .arg(&data)
+            .envs([
+                ("BOTYARD_STORE_SHARDS", "2"),
+                ("BOTYARD_LISTEN", listen.as_str()),
+                ("BOTYARD_PUBLIC_URL", public.as_str()),
+                ("SSL_CERT_FILE", roots_env.as_str()),
+            ])
+            .envs(extra.iter().copied());
+        crate::binary::run(&mut cmd)
+    };
+    let out = doctor(&[]);
+    let said = text(&out.stdout);
+    assert!(out.status.success(), "{said}{}", text(&out.stderr));
+    for line in [
+        "ok    data folder",
+        "ok    sandbox      every layer enforced",
+        &format!("ok    public URL   {public}: certificate valid, "),
+        &format!("ok    listen       {listen} is in use by the running server"),
+        // The key lives in the data folder by default: a warning with the way out.
+        "WARN  master key",
+    ] {
+        assert!(said.contains(line), "{line:?} missing in:\n{said}");
+    }
+    assert!(said.contains("security.master_key_file"), "{said}");
+    // Without the test CA the certificate is not trusted, and that fails.
+    let out = doctor(&[("SSL_CERT_FILE", "/nonexistent")]);
+    assert!(!out.status.success());
+    assert!(
+        text(&out.stdout).contains("FAIL  public URL"),
+        "{}",
+        text(&out.stdout)
+    );
+    assert_eq!(server.stop_with("-TERM").code(), Some(0));
+
+    // Broken: the folder open to others, the key gone.
+    std::fs::set_permissions(&data, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    std::fs::remove_file(data.join("master.key")).expect("rm key");
+    let out = doctor(&[]);
+    let said = text(&out.stdout);
+    assert!(!out.status.success(), "{said}");
+    assert!(said.contains("FAIL  data folder"), "{said}");
+    assert!(
+        said.contains(&format!("chmod 700 {}", data.display())),
+        "{said}"
+    );
+    assert!(said.contains("FAIL  master key"), "{said}");
+    assert!(
+        said.contains("is missing: sealed secrets cannot be opened"),
+        "{said}"
+    );
+    assert!(
+        said.contains("listen       ") && said.contains("is free to listen on"),
+        "{said}"
+    );
+    front.stop().await.expect("stop");
+}

@@ -19,7 +19,7 @@ mod bundle;
 mod console;
 mod console_e2e;
 mod deploy;
-mod https;
+pub mod https;
 mod isolation;
 mod mail;
 mod metrics_health;
