@@ -808,3 +808,222 @@ async fn doctor_passes_a_healthy_appliance_and_names_the_fix_for_a_broken_one() 
     );
     front.stop().await.expect("stop");
 }
+
+/// The image's build context from the test binary, in a folder of the test's.
+fn container_context() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let ctx = dir.path().join("ctx");
+    let out = std::process::Command::new("sh")
+        .arg(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/scripts/container-rootfs.sh"
+        ))
+        .arg(crate::binary::BIN)
+        .arg(&ctx)
+        .output()
+        .expect("container-rootfs.sh");
+    assert!(out.status.success(), "{}", crate::binary::text(&out.stderr));
+    dir
+}
+
+/// Whether the container tests must run (CI sets BOTYARD_CONTAINER_TESTS=1 and installs
+/// podman and hadolint); elsewhere they say they skipped when a tool is missing.
+fn container_tool(name: &str) -> Option<std::path::PathBuf> {
+    let found = std::env::var_os("PATH").and_then(|paths| {
+        std::env::split_paths(&paths)
+            .map(|p| p.join(name))
+            .find(|p| p.is_file())
+    });
+    if found.is_none() {
+        assert!(
+            std::env::var("BOTYARD_CONTAINER_TESTS").as_deref() != Ok("1"),
+            "{name} is not installed (BOTYARD_CONTAINER_TESTS=1)"
+        );
+        eprintln!("skipped: {name} is not installed");
+    }
+    found
+}
+
+/// The image's root filesystem holds all the binary needs: run in it (chroot) as the image's
+/// user, with no write access outside /data and /tmp, it serves, answers `botyard
+/// healthcheck` (the image's HEALTHCHECK) and stops cleanly.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_images_root_filesystem_serves_as_its_unprivileged_user() {
+    use std::os::unix::fs::PermissionsExt;
+    if !is_root() {
+        eprintln!("skipped: chroot needs root");
+        return;
+    }
+    let dir = container_context();
+    let root = dir.path().join("ctx").join("rootfs");
+    let data = root.join("data");
+    std::fs::create_dir(&data).expect("data");
+    std::fs::set_permissions(&data, std::fs::Permissions::from_mode(0o700)).expect("chmod");
+    std::os::unix::fs::chown(&data, Some(10001), Some(10001)).expect("chown");
+    let in_image = |args: &[&str]| {
+        let mut c = std::process::Command::new("/usr/sbin/chroot");
+        c.env_clear()
+            .env("BOTYARD_WORKERS_CGROUP", "false")
+            // A chroot has no /proc to find the executable by (a container has).
+            .env("BOTYARD_WORKERS_EXE", "/usr/local/bin/botyard")
+            .arg("--userspec=10001:10001")
+            .arg(&root)
+            .arg("/usr/local/bin/botyard")
+            .args(args);
+        c
+    };
+    let out = in_image(&["--version"]).output().expect("chroot");
+    assert!(out.status.success(), "{}", crate::binary::text(&out.stderr));
+    assert!(crate::binary::text(&out.stdout).starts_with("botyard "));
+
+    let mut cmd = in_image(&["serve", "--listen", "127.0.0.1:0", "--data", "/data"]);
+    cmd.env("BOTYARD_STORE_SHARDS", "2");
+    let mut server = Server::spawn(cmd);
+    let addr = server.addr();
+    let health = in_image(&["healthcheck", "--addr", &addr])
+        .output()
+        .expect("healthcheck");
+    assert!(
+        health.status.success(),
+        "{}",
+        crate::binary::text(&health.stderr)
+    );
+    // Nothing but the data folder was written.
+    assert!(data.join("catalog.redb").exists());
+    let status = server.stop_with("-TERM");
+    assert_eq!(status.code(), Some(0), "{}", server.stderr());
+}
+
+/// The Containerfile is clean under hadolint and podman builds it; the image runs as its
+/// user with the health check and the data volume. Running it needs a container runtime
+/// that may set limits, which these build machines refuse: there it says it skipped.
+#[test]
+fn the_container_image_lints_builds_and_runs_where_podman_can() {
+    let containerfile = concat!(env!("CARGO_MANIFEST_DIR"), "/Containerfile");
+    if let Some(hadolint) = container_tool("hadolint") {
+        let out = std::process::Command::new(hadolint)
+            .arg(containerfile)
+            .output()
+            .expect("hadolint");
+        assert!(
+            out.status.success(),
+            "{}{}",
+            crate::binary::text(&out.stdout),
+            crate::binary::text(&out.stderr)
+        );
+    }
+    let Some(podman) = container_tool("podman") else {
+        return;
+    };
+    let dir = container_context();
+    let tag = format!("localhost/botyard-test:{}", std::process::id());
+    let podman_cmd = |args: &[&str]| {
+        std::process::Command::new(&podman)
+            .args(args)
+            .output()
+            .expect("podman")
+    };
+    let built = std::process::Command::new(&podman)
+        // The Docker image format: OCI's drops HEALTHCHECK.
+        .args(["build", "-q", "--format", "docker", "-f", containerfile, "-t", &tag])
+        .arg(dir.path().join("ctx"))
+        .output()
+        .expect("podman build");
+    assert!(
+        built.status.success(),
+        "{}",
+        crate::binary::text(&built.stderr)
+    );
+    struct Image<'a>(&'a std::path::Path, String);
+    impl Drop for Image<'_> {
+        fn drop(&mut self) {
+            let _ = std::process::Command::new(self.0)
+                .args(["rmi", "-f", &self.1])
+                .output();
+        }
+    }
+    let _image = Image(&podman, tag.clone());
+    let inspect = podman_cmd(&["image", "inspect", &tag]);
+    let v: serde_json::Value = serde_json::from_slice(&inspect.stdout).expect("inspect json");
+    let config = &v[0]["Config"];
+    assert_eq!(config["User"], "10001:10001", "{config}");
+    assert!(config["Volumes"].get("/data").is_some(), "{config}");
+    let health =
+        v[0]["Healthcheck"]["Test"].to_string() + &config["Healthcheck"]["Test"].to_string();
+    assert!(health.contains("healthcheck"), "{v}");
+    assert_eq!(config["Entrypoint"][0], "/usr/local/bin/botyard");
+
+    // Running: read-only root, /tmp in memory, the options OPERATIONS.md gives.
+    let name = format!("botyard-test-{}", std::process::id());
+    let run = podman_cmd(&[
+        "run",
+        "-d",
+        "--name",
+        &name,
+        "--read-only",
+        "--tmpfs",
+        "/tmp",
+        "--security-opt",
+        "seccomp=unconfined",
+        "--security-opt",
+        "label=disable",
+        "-p",
+        "127.0.0.1::8080",
+        &tag,
+    ]);
+    if !run.status.success() {
+        let why = crate::binary::text(&run.stderr);
+        let _ = podman_cmd(&["rm", "-f", &name]);
+        assert!(
+            why.contains("setrlimit") || why.contains("OCI permission denied"),
+            "podman run failed otherwise: {why}"
+        );
+        eprintln!(
+            "skipped: this machine's container runtime cannot run containers ({})",
+            why.trim()
+        );
+        return;
+    }
+    struct Container<'a>(&'a std::path::Path, String);
+    impl Drop for Container<'_> {
+        fn drop(&mut self) {
+            let _ = std::process::Command::new(self.0)
+                .args(["rm", "-f", &self.1])
+                .output();
+        }
+    }
+    let _container = Container(&podman, name.clone());
+    let port = crate::binary::text(&podman_cmd(&["port", &name, "8080"]).stdout);
+    let port = port.trim().rsplit(':').next().expect("port").to_string();
+    let deadline = Instant::now() + PATIENCE;
+    loop {
+        let ok = std::net::TcpStream::connect(format!("127.0.0.1:{port}")).is_ok()
+            && podman_cmd(&["exec", &name, "/usr/local/bin/botyard", "healthcheck"])
+                .status
+                .success();
+        if ok {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the container never became healthy"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let sandbox = podman_cmd(&[
+        "exec",
+        &name,
+        "/usr/local/bin/botyard",
+        "sandbox-check",
+        "--require",
+    ]);
+    assert!(
+        sandbox.status.success(),
+        "{}",
+        crate::binary::text(&sandbox.stdout)
+    );
+    let stop = podman_cmd(&["stop", "-t", "30", &name]);
+    assert!(stop.status.success());
+    let code = podman_cmd(&["inspect", "-f", "{{.State.ExitCode}}", &name]);
+    assert_eq!(crate::binary::text(&code.stdout).trim(), "0");
+}
