@@ -925,7 +925,16 @@ fn the_container_image_lints_builds_and_runs_where_podman_can() {
     };
     let built = std::process::Command::new(&podman)
         // The Docker image format: OCI's drops HEALTHCHECK.
-        .args(["build", "-q", "--format", "docker", "-f", containerfile, "-t", &tag])
+        .args([
+            "build",
+            "-q",
+            "--format",
+            "docker",
+            "-f",
+            containerfile,
+            "-t",
+            &tag,
+        ])
         .arg(dir.path().join("ctx"))
         .output()
         .expect("podman build");
@@ -1026,4 +1035,62 @@ fn the_container_image_lints_builds_and_runs_where_podman_can() {
     assert!(stop.status.success());
     let code = podman_cmd(&["inspect", "-f", "{{.State.ExitCode}}", &name]);
     assert_eq!(crate::binary::text(&code.stdout).trim(), "0");
+}
+
+/// compose.yaml: the appliance from the image the docs build, read-only with the health
+/// check and its secrets as files, PostgreSQL only with its profile; and the settings it
+/// gives are ones `botyard config check` accepts.
+#[test]
+fn compose_yaml_runs_the_image_with_known_settings_and_postgres_behind_a_profile() {
+    let script = r#"
+import json, sys, yaml
+print(json.dumps(yaml.safe_load(open(sys.argv[1]))))
+"#;
+    let out = std::process::Command::new("/usr/bin/python3")
+        .args([
+            "-c",
+            script,
+            concat!(env!("CARGO_MANIFEST_DIR"), "/compose.yaml"),
+        ])
+        .output()
+        .expect("python3 with yaml (Debian's python3-yaml)");
+    assert!(out.status.success(), "{}", crate::binary::text(&out.stderr));
+    let c: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    let app = &c["services"]["botyard"];
+    assert_eq!(app["image"], "localhost/botyard:latest");
+    assert_eq!(app["read_only"], true);
+    assert_eq!(app["healthcheck"]["test"][1], "/usr/local/bin/botyard");
+    assert_eq!(app["volumes"][0], "botyard-data:/data");
+    assert!(app.get("profiles").is_none(), "the appliance always runs");
+    let pg = &c["services"]["postgres"];
+    assert_eq!(pg["profiles"][0], "postgres");
+    assert!(pg["image"].as_str().unwrap_or("").contains("postgres:15"));
+
+    // The appliance's environment, its secret files put where the test can make them.
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut cmd = crate::binary::botyard(dir.path());
+    cmd.args(["config", "check"]);
+    for (k, v) in app["environment"].as_object().expect("environment") {
+        let mut v = v.as_str().expect("string").to_string();
+        if let Some(secret) = v.strip_prefix("/run/secrets/") {
+            let path = dir.path().join(secret);
+            std::fs::write(&path, "0123456789abcdef-test-secret\n").expect("secret");
+            v = path.to_string_lossy().into_owned();
+        }
+        cmd.env(k, v);
+    }
+    let out = crate::binary::run(&mut cmd);
+    assert!(
+        out.status.success(),
+        "{}{}",
+        crate::binary::text(&out.stdout),
+        crate::binary::text(&out.stderr)
+    );
+    for secret in c["secrets"].as_object().expect("secrets").values() {
+        let file = secret["file"].as_str().expect("file");
+        assert!(
+            file.starts_with("./"),
+            "secrets are files beside compose.yaml: {file}"
+        );
+    }
 }
