@@ -27,6 +27,7 @@ mod migrate;
 mod miniapp;
 mod miniapp_e2e;
 mod pg;
+mod proxies;
 mod roles;
 mod sandbox;
 mod session_import;
