@@ -1,8 +1,11 @@
 #!/bin/sh
 # Installs botyard as a systemd service on Debian or Ubuntu.
 #
-#   sudo scripts/install.sh [--binary PATH] [--public-url URL] [--listen ADDR] [--no-start]
-#                           [--root DIR]
+#   sudo scripts/install.sh [--binary PATH] [--domain NAME --email ADDR]
+#                           [--public-url URL] [--listen ADDR] [--no-start] [--root DIR]
+#
+# --domain serves HTTPS on port 443 with a Let's Encrypt certificate for NAME (which must
+# point at this server, ports 80 and 443 open), ADDR getting the authority's notices.
 #
 # It copies the binary to /usr/local/bin, creates the `botyard` system user, writes
 # /etc/botyard/botyard.toml (only when missing) and a master key /etc/botyard/master.key (only
@@ -15,16 +18,20 @@
 set -eu
 
 binary=""
+domain=""
+email=""
 public_url=""
 listen=""
 start=yes
 root=""
 
-usage() { sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'; exit "${1:-0}"; }
+usage() { sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//'; exit "${1:-0}"; }
 
 while [ $# -gt 0 ]; do
     case "$1" in
         --binary) binary=$2; shift 2 ;;
+        --domain) domain=$2; shift 2 ;;
+        --email) email=$2; shift 2 ;;
         --public-url) public_url=$2; shift 2 ;;
         --listen) listen=$2; shift 2 ;;
         --no-start) start=no; shift ;;
@@ -34,7 +41,14 @@ while [ $# -gt 0 ]; do
     esac
 done
 
-here=$(cd "$(dirname "$0")/.." && pwd)
+if [ -n "$domain" ]; then
+    public_url=${public_url:-https://$domain}
+    listen=${listen:-0.0.0.0:443}
+fi
+
+# The repository (scripts/install.sh) or an unpacked release (install.sh at its top).
+here=$(cd "$(dirname "$0")" && pwd)
+[ -d "$here/systemd" ] || here=$(cd "$here/.." && pwd)
 if [ -z "$binary" ]; then
     for candidate in "$here/botyard" "$here/target/dist/botyard" "$here/target/release/botyard"; do
         if [ -x "$candidate" ]; then binary=$candidate; break; fi
@@ -80,6 +94,12 @@ if [ ! -f "$config" ]; then
         echo "listen = \"${listen:-0.0.0.0:8080}\""
         echo "data = \"/var/lib/botyard\""
         if [ -n "$public_url" ]; then echo "public_url = \"$public_url\""; fi
+        if [ -n "$domain" ]; then
+            echo ""
+            echo "[tls]"
+            echo "acme_domains = \"$domain\""
+            if [ -n "$email" ]; then echo "acme_email = \"$email\""; fi
+        fi
     } > "$config"
     chmod 0640 "$config"
     if [ -z "$root" ]; then chgrp botyard "$config"; fi

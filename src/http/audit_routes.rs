@@ -94,7 +94,7 @@ pub struct AlertQuery {
 pub struct AlertOut {
     pub id: u64,
     pub at: String,
-    /// `worker.quarantined`, `session.revoked`, `campaign.auto_paused` or `disk.nearly_full`.
+    /// `worker.quarantined`, `session.revoked`, `campaign.auto_paused`, `disk.nearly_full` or `tls.renewal_failed`.
     pub kind: String,
     pub tenant_id: Option<u64>,
     /// What it is about, e.g. `session 4`, `campaign 7`.

@@ -644,7 +644,7 @@ fn the_install_script_lays_out_the_files_and_keeps_config_and_key_on_upgrade() {
             .arg(script)
             .args(["--binary", crate::binary::BIN, "--root"])
             .arg(root.path())
-            .args(["--public-url", "https://bots.example.com"])
+            .args(["--domain", "bots.example.com", "--email", "ops@example.com"])
             .output()
             .expect("install.sh")
     };
@@ -675,6 +675,14 @@ fn the_install_script_lays_out_the_files_and_keeps_config_and_key_on_upgrade() {
         "{config}"
     );
     assert!(config.contains("data = \"/var/lib/botyard\""), "{config}");
+    for line in [
+        "listen = \"0.0.0.0:443\"",
+        "[tls]",
+        "acme_domains = \"bots.example.com\"",
+        "acme_email = \"ops@example.com\"",
+    ] {
+        assert!(config.contains(line), "{line} missing in {config}");
+    }
     let key = std::fs::read(r.join("etc/botyard/master.key")).expect("key");
 
     // An upgrade: the operator's edits and the key stay.

@@ -119,6 +119,7 @@ pub fn alert_rows(
                 a::SESSION_REVOKED => "alert.session_revoked",
                 a::CAMPAIGN_PAUSED => "alert.campaign_paused",
                 a::DISK_LOW => "alert.disk_low",
+                crate::runtime::tls::acme::RENEWAL_FAILED => "alert.tls_renewal_failed",
                 crate::domain::backup::schedule::BACKUP_FAILED => "alert.backup_failed",
                 crate::domain::billing::stars::FORGED_PAYMENT => "alert.forged_payment",
                 crate::domain::billing::stars::ORPHAN_PAYMENT => "alert.orphan_payment",
