@@ -74,6 +74,9 @@ enum Command {
         /// Address to probe (default: the configured listen address).
         #[arg(long)]
         addr: Option<SocketAddr>,
+        /// Probe over TLS (implied when the configuration serves HTTPS).
+        #[arg(long)]
+        tls: bool,
         #[arg(long)]
         data: Option<PathBuf>,
     },
@@ -295,13 +298,17 @@ fn main() -> ExitCode {
                 ExitCode::SUCCESS
             }
         }
-        Command::Healthcheck { addr, data } => {
-            let addr = match addr {
-                Some(a) => a,
-                None => match load(&cli.config, None, data) {
-                    Ok((c, _)) => botyard::healthcheck::probe_addr(c.listen),
-                    Err(code) => return code,
-                },
+        Command::Healthcheck { addr, data, tls } => {
+            // The configuration says where and whether over TLS; --addr alone needs none.
+            let config = load(&cli.config, None, data).map(|(c, _)| c);
+            let (addr, tls) = match (addr, config) {
+                (Some(a), Ok(c)) => (a, tls || c.tls.enabled()),
+                (Some(a), Err(_)) => (a, tls),
+                (None, Ok(c)) => (
+                    botyard::healthcheck::probe_addr(c.listen),
+                    tls || c.tls.enabled(),
+                ),
+                (None, Err(code)) => return code,
             };
             let rt = match tokio::runtime::Builder::new_current_thread()
                 .enable_all()
@@ -313,7 +320,11 @@ fn main() -> ExitCode {
                     return ExitCode::FAILURE;
                 }
             };
-            match rt.block_on(botyard::healthcheck::check(addr, Duration::from_secs(5))) {
+            match rt.block_on(botyard::healthcheck::check(
+                addr,
+                Duration::from_secs(5),
+                tls,
+            )) {
                 Ok(()) => ExitCode::SUCCESS,
                 Err(e) => {
                     eprintln!("unhealthy: {e}");

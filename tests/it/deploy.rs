@@ -641,6 +641,12 @@ fn the_install_script_lays_out_the_files_and_keeps_config_and_key_on_upgrade() {
     let script = concat!(env!("CARGO_MANIFEST_DIR"), "/scripts/install.sh");
     let install = || {
         std::process::Command::new("sh")
+            // Nothing of the test runner's environment (its BOTYARD_* switches among it).
+            .env_clear()
+            .env(
+                "PATH",
+                "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+            )
             .arg(script)
             .args(["--binary", crate::binary::BIN, "--root"])
             .arg(root.path())

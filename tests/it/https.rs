@@ -19,6 +19,12 @@ pub struct TestCa {
     issuer: rcgen::CertifiedIssuer<'static, rcgen::KeyPair>,
 }
 
+impl Default for TestCa {
+    fn default() -> Self {
+        TestCa::new()
+    }
+}
+
 impl TestCa {
     pub fn new() -> TestCa {
         let mut p = rcgen::CertificateParams::new(Vec::<String>::new()).expect("params");
@@ -182,6 +188,22 @@ async fn https_from_files_tls13_resumption_hsts_secure_cookies_and_the_redirect(
         .expect("me");
     assert_eq!(me.status(), 200);
 
+    // `botyard healthcheck` (systemd's and the container's probe) speaks TLS to it.
+    let probe = |tls: bool| {
+        let mut c = crate::binary::botyard(files.path());
+        c.args(["healthcheck", "--addr", &app.addr().to_string()]);
+        if tls {
+            c.arg("--tls");
+        }
+        crate::binary::run(&mut c)
+    };
+    let out = probe(true);
+    assert!(out.status.success(), "{}", crate::binary::text(&out.stderr));
+    assert!(
+        !probe(false).status.success(),
+        "plain HTTP to the HTTPS port"
+    );
+
     // Plain HTTP on port "80" sends everyone to the same path over HTTPS, to the server's
     // own address whatever Host said; unknown challenges are 404.
     let http = app
@@ -332,6 +354,15 @@ impl Pebble {
             }
         }
         std::thread::spawn(move || for _ in lines {});
+        // It prints that line just before it listens.
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while std::net::TcpStream::connect(("127.0.0.1", self.listen)).is_err() {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "pebble never listened"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
         self.children.push(child);
         self.directory = format!("https://127.0.0.1:{}/dir", self.listen);
     }
