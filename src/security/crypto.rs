@@ -111,37 +111,16 @@ impl Keyring {
 
     /// Writes the key file atomically with mode 0600.
     fn save(&self) -> Result<(), CryptoError> {
-        let err = |reason: String| CryptoError::KeyFile {
-            path: self.path.display().to_string(),
-            reason,
-        };
-        if let Some(dir) = self.path.parent() {
-            std::fs::create_dir_all(dir).map_err(|e| err(e.to_string()))?;
-        }
-        let tmp = self.path.with_extension("tmp");
         let mut text = Zeroizing::new(String::from(
             "# botyard master key. Keep it apart from backups of the data. First line seals.\n",
         ));
         for k in &self.keys {
             text.push_str(&format!("{:08x} {}\n", k.id, hex::encode(&k.bytes[..])));
         }
-        let mut f = std::fs::OpenOptions::new()
-            .write(true)
-            .create(true)
-            .truncate(true)
-            .mode(0o600)
-            .open(&tmp)
-            .map_err(|e| err(e.to_string()))?;
-        f.write_all(text.as_bytes())
-            .map_err(|e| err(e.to_string()))?;
-        f.sync_all().map_err(|e| err(e.to_string()))?;
-        std::fs::rename(&tmp, &self.path).map_err(|e| err(e.to_string()))?;
-        if let Some(dir) = self.path.parent()
-            && let Ok(d) = std::fs::File::open(dir)
-        {
-            let _ = d.sync_all();
-        }
-        Ok(())
+        write_private(&self.path, text.as_bytes()).map_err(|e| CryptoError::KeyFile {
+            path: self.path.display().to_string(),
+            reason: e.to_string(),
+        })
     }
 
     pub fn primary_id(&self) -> u32 {
@@ -212,6 +191,30 @@ impl Keyring {
 
 /// SHA-256, for high-entropy tokens (refresh tokens, API keys, setup links) that are stored
 /// hashed. Passwords use argon2id instead.
+/// Writes a file only this user may read (mode 0600), atomically: a temporary file beside
+/// it, synced, renamed over it, and the folder synced. Its folder is made when missing.
+pub fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    let tmp = path.with_extension("tmp");
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(&tmp)?;
+    f.write_all(bytes)?;
+    f.sync_all()?;
+    std::fs::rename(&tmp, path)?;
+    if let Some(dir) = path.parent()
+        && let Ok(d) = std::fs::File::open(dir)
+    {
+        let _ = d.sync_all();
+    }
+    Ok(())
+}
+
 pub fn sha256(data: &[u8]) -> [u8; 32] {
     use sha2::Digest;
     sha2::Sha256::digest(data).into()

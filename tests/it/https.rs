@@ -264,15 +264,6 @@ async fn a_broken_certificate_file_stops_the_start_with_a_clear_error() {
     );
 }
 
-/// A free loopback port, for the test's helper servers (pebble takes its ports from a file).
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .expect("bind")
-        .local_addr()
-        .expect("addr")
-        .port()
-}
-
 /// pebble and its DNS server (pebble-challtestsrv, which answers 127.0.0.1 for every name).
 struct Pebble {
     children: Vec<Child>,
@@ -299,14 +290,17 @@ impl Pebble {
             dir,
             directory: String::new(),
             ca_file,
-            management: free_port(),
-            dns: free_port(),
-            listen: free_port(),
+            management: crate::common::free_port(),
+            dns: crate::common::free_port(),
+            listen: crate::common::free_port(),
         };
         let dns = Command::new("pebble-challtestsrv")
             .args(["-dns01", &format!("127.0.0.1:{}", p.dns)])
             .args(["-http01", "", "-https01", "", "-tlsalpn01", ""])
-            .args(["-management", &format!("127.0.0.1:{}", free_port())])
+            .args([
+                "-management",
+                &format!("127.0.0.1:{}", crate::common::free_port()),
+            ])
             .args(["-defaultIPv6", ""])
             .stdout(Stdio::null())
             .stderr(Stdio::null())
@@ -325,7 +319,7 @@ impl Pebble {
             "certificate": self.dir.path().join("cert.pem"),
             "privateKey": self.dir.path().join("key.pem"),
             "httpPort": http_port,
-            "tlsPort": free_port(),
+            "tlsPort": crate::common::free_port(),
             "ocspResponderURL": "",
             "externalAccountBindingRequired": false,
         }});
@@ -403,7 +397,7 @@ const DOMAIN: &str = "bots.botyard.test";
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn acme_issues_serves_renews_and_a_refused_renewal_keeps_the_old_certificate() {
     use botyard::runtime::tls::acme::Checked;
-    let http_port = free_port();
+    let http_port = crate::common::free_port();
     let mut pebble = Pebble::start(http_port);
     let app = App::start_with(|c| {
         c.tls.acme_domains = vec![DOMAIN.into()];
@@ -459,7 +453,7 @@ async fn acme_issues_serves_renews_and_a_refused_renewal_keeps_the_old_certifica
     // pebble refuses the next one (its validation reaches a closed port): the renewed
     // certificate keeps serving and the alert is raised.
     pebble.stop_pebble();
-    pebble.run(free_port());
+    pebble.run(crate::common::free_port());
     app.clock.set(renew_at + 86_400);
     let refused = acme.check().await.expect_err("refused");
     assert!(refused.to_string().contains(DOMAIN), "{refused}");

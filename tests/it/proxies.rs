@@ -26,14 +26,6 @@ fn example(lang: &str) -> String {
     section[start..start + len].to_string()
 }
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .expect("bind")
-        .local_addr()
-        .expect("addr")
-        .port()
-}
-
 struct Proxy(Child);
 
 impl Drop for Proxy {
@@ -114,7 +106,7 @@ async fn lockout_follows_the_real_client(base: &str) {
 async fn nginx_as_documented_passes_the_real_client() {
     let app = App::start_with(app_with_trusted_proxy()).await;
     let dir = tempfile::tempdir().expect("temp dir");
-    let port = free_port();
+    let port = crate::common::free_port();
     let server = example("nginx")
         .replace("listen 80;", &format!("listen 127.0.0.1:{port};"))
         .replace("127.0.0.1:8080", &app.addr().to_string());
@@ -143,7 +135,7 @@ async fn nginx_as_documented_passes_the_real_client() {
 async fn caddy_as_documented_passes_the_real_client() {
     let app = App::start_with(app_with_trusted_proxy()).await;
     let dir = tempfile::tempdir().expect("temp dir");
-    let port = free_port();
+    let port = crate::common::free_port();
     // The documented site with a plain-HTTP address on loopback (no certificate to get here).
     let site = example("caddy")
         .replace("bots.example.com", &format!("http://127.0.0.1:{port}"))

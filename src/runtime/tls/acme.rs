@@ -287,23 +287,7 @@ impl Acme {
     }
 }
 
-/// Writes `bytes` to `path` through a temporary file (mode 0600) and a rename.
 fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), AcmeError> {
-    use std::io::Write;
-    use std::os::unix::fs::OpenOptionsExt;
-    let err = |e: std::io::Error| AcmeError::Store(format!("{}: {e}", path.display()));
-    if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir).map_err(err)?;
-    }
-    let tmp = path.with_extension("tmp");
-    let mut f = std::fs::OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .mode(0o600)
-        .open(&tmp)
-        .map_err(err)?;
-    f.write_all(bytes).map_err(err)?;
-    f.sync_all().map_err(err)?;
-    std::fs::rename(&tmp, path).map_err(err)
+    crate::security::crypto::write_private(path, bytes)
+        .map_err(|e| AcmeError::Store(format!("{}: {e}", path.display())))
 }

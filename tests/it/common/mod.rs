@@ -130,6 +130,16 @@ pub fn client() -> reqwest::Client {
         .expect("http client")
 }
 
+/// A free loopback port, for helper servers that take their port from a file (pebble, nginx,
+/// Caddy); the appliance itself always binds port 0.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .expect("bind")
+        .local_addr()
+        .expect("addr")
+        .port()
+}
+
 /// rustls on ring for the whole test process, as the binary does (reqwest is built without a
 /// provider of its own, so aws-lc never enters the build).
 pub fn install_tls_provider() {
