@@ -138,6 +138,14 @@ pub async fn run_with(
     let jwt_secret = keys::signing_key(&store, &keyring)?;
     let https =
         runtime::tls::Https::prepare(&config, keyring.clone(), store.clone(), opts.clock.clone())?;
+    // Made before anything runs beside the server, so a failure here leaves nothing behind.
+    let listener = match &https {
+        Some(h) => startup::Listening::Tls(
+            http::tls_listener::TlsListener::new(listener, h.server.clone())
+                .map_err(io("the HTTPS listener"))?,
+        ),
+        None => startup::Listening::Plain(listener),
+    };
     let http_listener = match (&https, config.tls.http_listen) {
         (Some(_), Some(at)) => Some(
             tokio::net::TcpListener::bind(at)
@@ -298,13 +306,9 @@ pub async fn run_with(
         (tx, h.spawn_upkeep(rx))
     });
 
-    let served = match &https {
-        Some(h) => {
-            let tls = http::tls_listener::TlsListener::new(listener, h.server.clone())
-                .map_err(io("the HTTPS listener"))?;
-            startup::serve(tls, app, shutdown).await
-        }
-        None => startup::serve(listener, app, shutdown).await,
+    let served = match listener {
+        startup::Listening::Tls(tls) => startup::serve(tls, app, shutdown).await,
+        startup::Listening::Plain(tcp) => startup::serve(tcp, app, shutdown).await,
     };
     let _ = watchdog_stop.send(());
     if let Some(task) = watchdog {

@@ -153,6 +153,12 @@ where
     }
 }
 
+/// The listener the server answers on: plain TCP, or built-in HTTPS.
+pub enum Listening {
+    Plain(tokio::net::TcpListener),
+    Tls(crate::http::tls_listener::TlsListener),
+}
+
 /// Built-in HTTPS's plain-HTTP side (`tls.http_listen`): ACME challenges and redirects,
 /// until `stop` turns true.
 pub fn serve_redirect(
