@@ -20,12 +20,20 @@ pub(crate) fn open_store(config: &Config) -> Result<(Store, Keyring), String> {
     }
     let keyring =
         Keyring::load_or_create(&config.master_key_path(), false).map_err(|e| e.to_string())?;
-    let store = Store::open(&StoreConfig {
-        dir: config.data_dir.clone(),
-        shards: config.store.shards,
-        catalog_cache_bytes: 16 << 20,
-        shard_cache_bytes: 16 << 20,
-    })
+    let open = |shards| {
+        Store::open(&StoreConfig {
+            dir: config.data_dir.clone(),
+            shards,
+            catalog_cache_bytes: 16 << 20,
+            shard_cache_bytes: 16 << 20,
+        })
+    };
+    // A command works on the store as it is: its shard count is the one it was made with,
+    // whatever the configuration at hand says (the server itself refuses a mismatch).
+    let store = match open(config.store.shards) {
+        Err(botyard_shards::OpenError::ShardCount { found, .. }) => open(found),
+        other => other,
+    }
     .map_err(|e| e.to_string())?;
     Ok((store, keyring))
 }

@@ -467,9 +467,8 @@ fn admin_cmd(
 ) -> std::process::Output {
     use std::io::Write;
     let mut cmd = crate::binary::botyard(cwd);
+    // No BOTYARD_STORE_SHARDS: the store made with 2 is opened as it is, not as the default 8.
     cmd.arg("admin").args(args).arg("--data").arg(data);
-    // The server's own configuration (the shard count is fixed when the store is made).
-    cmd.env("BOTYARD_STORE_SHARDS", "2");
     cmd.stdin(std::process::Stdio::piped())
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped());
