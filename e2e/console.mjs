@@ -364,6 +364,15 @@ try {
     await snap(admin, "backups");
   }
 
+  // 6b. The launch checklist: what is still missing, each with its page.
+  await admin.click("nav >> text=Launch");
+  await labelled(admin, "launch");
+  await contrast(admin, "launch");
+  check(await admin.isVisible("h1 >> text=Launch checklist"), "the launch checklist opens");
+  check((await admin.locator("ul.checklist li").count()) === 7, "seven things a launch needs");
+  check(await admin.isVisible("a >> text=Set it up"), "a missing one links to its page");
+  await snap(admin, "launch");
+
   // 7. Turkish, chosen on the account page.
   await admin.click("nav >> text=Account");
   await labelled(admin, "account");

@@ -16,6 +16,7 @@ pub mod demo;
 pub mod export;
 pub mod groups;
 pub mod imports;
+pub mod launch;
 pub mod logins;
 pub mod mail;
 pub mod media;

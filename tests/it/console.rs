@@ -2082,3 +2082,113 @@ async fn an_admin_moves_a_tenant_to_another_shard_from_its_page() {
     drop(store);
     app.stop().await.unwrap();
 }
+
+/// The launch checklist: on a bare appliance all seven things are to do, each linking to its
+/// page; what the configuration sets, a priced plan and a recent backup turn to done; a
+/// tenant's owner gets a 404, in either language.
+#[tokio::test]
+async fn the_launch_checklist_says_what_is_missing_and_where_to_set_it() {
+    let app = App::start().await;
+    let mut b = Browser::new(&app);
+    b.sign_in(ADMIN_EMAIL, ADMIN_PASSWORD).await;
+    let page = b.get("/console/launch").await;
+    assert_eq!(page.status, 200);
+    assert!(page.text.contains("Launch checklist"), "{}", page.text);
+    assert_eq!(page.text.matches(r#"class="pill pill-bad""#).count(), 7);
+    assert!(
+        page.text.contains("Still to do: <strong>7</strong>"),
+        "{}",
+        page.text
+    );
+    for fix in [
+        "/console/appliance",
+        "/console/mail",
+        "/console/billing",
+        "/console/backups",
+    ] {
+        assert!(
+            page.text
+                .contains(&format!(r#"<a href="{fix}">Set it up</a>"#)),
+            "{fix}"
+        );
+    }
+    let admin = app.admin().await.access;
+    let (_, _, owner) = app
+        .tenant_with_owner(&admin, "Dükkan", "dukkan@example.com")
+        .await;
+    let mut o = Browser::new(&app);
+    o.sign_in("dukkan@example.com", PASSWORD).await;
+    assert_eq!(o.get("/console/launch").await.status, 404);
+    drop(owner);
+    app.stop().await.expect("stop");
+
+    // Configured: HTTPS behind a proxy, Telegram's credentials, mail, a daily backup.
+    let app = App::start_with(|c| {
+        c.public_url = Some("https://bots.example.com".into());
+        c.telegram.api_id = Some(11);
+        c.telegram.api_hash = Some(botyard::config::Secret::new(
+            "0123456789abcdef0123456789abcdef",
+        ));
+        c.mail.smtp_host = Some("127.0.0.1".into());
+        c.mail.from_address = Some("bots@example.com".into());
+        c.backup.at_minute = Some(3 * 60);
+    })
+    .await;
+    // Its base URL is the proxy's, which does not resolve here: the server's own address.
+    let direct = format!("http://{}", app.addr());
+    let client = crate::common::client();
+    let admin: serde_json::Value = client
+        .post(format!("{direct}/api/v1/auth/login"))
+        .json(&json!({"email": ADMIN_EMAIL, "password": ADMIN_PASSWORD}))
+        .send()
+        .await
+        .expect("login")
+        .json()
+        .await
+        .expect("json");
+    let admin = admin["access_token"].as_str().expect("token").to_string();
+    let plan: serde_json::Value = client
+        .post(format!("{direct}/api/v1/plans"))
+        .bearer_auth(&admin)
+        .json(&json!({"name": "Esnaf", "limits": crate::common::limits()}))
+        .send()
+        .await
+        .expect("plan")
+        .json()
+        .await
+        .expect("json");
+    let priced = client
+        .put(format!("{direct}/api/v1/plans/{}/price", plan["id"]))
+        .bearer_auth(&admin)
+        .json(&json!({"stars": 250, "offered": true}))
+        .send()
+        .await
+        .expect("price");
+    assert_eq!(priced.status(), 200);
+    let mut b = Browser::at(&direct);
+    b.lang = "tr";
+    b.sign_in_as(ADMIN_EMAIL, ADMIN_PASSWORD, "__Host-botyard_session")
+        .await;
+    let page = b.get("/console/launch").await;
+    assert_eq!(page.status, 200);
+    assert!(page.text.contains("Yayına hazırlık"), "{}", page.text);
+    assert_eq!(
+        page.text.matches(r#"class="pill pill-ok""#).count(),
+        5,
+        "{}",
+        page.text
+    );
+    // Left: the platform bot and the branding, both on the Settings page.
+    assert!(
+        page.text.contains("Yapılacak: <strong>2</strong>"),
+        "{}",
+        page.text
+    );
+    assert_eq!(
+        page.text
+            .matches(r#"<a href="/console/appliance">Ayarla</a>"#)
+            .count(),
+        2
+    );
+    app.stop().await.expect("stop");
+}

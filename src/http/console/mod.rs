@@ -18,6 +18,7 @@ mod buttons_text;
 mod campaign_form;
 mod content_pages;
 mod csrf;
+mod launch_pages;
 mod live;
 mod log_pages;
 mod login_pages;
@@ -177,6 +178,7 @@ pub fn router(st: Shared) -> Router<Shared> {
             "/console/backups",
             get(backup_pages::show).post(backup_pages::start),
         )
+        .route("/console/launch", get(launch_pages::show))
         .route("/console/backups/{name}", get(backup_pages::download))
         .route(
             "/console/marketing",
