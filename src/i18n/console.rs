@@ -418,7 +418,7 @@ pub const TEXTS: &[(&str, &str, &str)] = &[
     ("launch.intro", "What the appliance needs before you sell it. Each line says whether it is there and links to where it is set.", "Uygulamayı satmaya başlamadan önce gerekenler. Her satır hazır olup olmadığını söyler ve ayarlandığı yere bağlantı verir."),
     ("launch.mail", "Mail", "E-posta"),
     ("launch.mail_help", "An SMTP server for password resets, alerts, invoices and news.", "Parola sıfırlama, uyarılar, faturalar ve duyurular için bir SMTP sunucusu."),
-    ("launch.missing_count", "Still to do:", "Yapılacak:"),
+    ("launch.missing_count", "Still to do:", "Kalan:"),
     ("launch.plans", "Plans with prices", "Fiyatlı paketler"),
     ("launch.plans_help", "At least one plan offered to tenants with a price in Telegram Stars or money.", "Müşterilere sunulan, Telegram Stars veya para ile fiyatı olan en az bir paket."),
     ("launch.platform_bot", "Platform bot", "Platform botu"),

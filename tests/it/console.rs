@@ -2180,7 +2180,7 @@ async fn the_launch_checklist_says_what_is_missing_and_where_to_set_it() {
     );
     // Left: the platform bot and the branding, both on the Settings page.
     assert!(
-        page.text.contains("Yapılacak: <strong>2</strong>"),
+        page.text.contains("Kalan: <strong>2</strong>"),
         "{}",
         page.text
     );
