@@ -241,14 +241,7 @@ async fn a_worker_goes_online_under_the_units_settings_applied_by_hand() {
             .expect(200),
     );
     let sessions = crate::binary::eventually("the demo session online", async || {
-        let r = send(
-            client()
-                .get(format!("{base}/api/v1/tenants/{tenant}/sessions"))
-                .bearer_auth(&admin.access),
-        )
-        .await;
-        let v = r.expect(200).clone();
-        (v.as_array()?.first()?["state"] == "online").then_some(v)
+        first_session_online(&base, &admin.access, tenant).await
     })
     .await;
     assert_eq!(sessions[0]["state"], "online", "{sessions}");
@@ -297,6 +290,19 @@ async fn a_worker_goes_online_under_the_units_settings_applied_by_hand() {
 
     let status = server.stop_with("-TERM");
     assert_eq!(status.code(), Some(0), "{}", server.stderr());
+}
+
+/// The tenant's sessions once its first one is online (else `None`, to ask again).
+async fn first_session_online(base: &str, token: &str, tenant: u64) -> Option<serde_json::Value> {
+    use crate::common::{client, send};
+    let r = send(
+        client()
+            .get(format!("{base}/api/v1/tenants/{tenant}/sessions"))
+            .bearer_auth(token),
+    )
+    .await;
+    let v = r.expect(200).clone();
+    (v.as_array()?.first()?["state"] == "online").then_some(v)
 }
 
 /// Where systemd is PID 1 (and root may install units), the real unit starts, a worker goes
@@ -402,16 +408,10 @@ mod under_systemd {
             )
             .await;
             let id = tenants.expect(200)["items"].as_array()?.first()?["id"].as_u64()?;
-            let r = send(
-                client()
-                    .get(format!("{base}/api/v1/tenants/{id}/sessions"))
-                    .bearer_auth(&admin.access),
-            )
-            .await;
-            (r.expect(200).as_array()?.first()?["state"] == "online").then_some(())
+            super::first_session_online(&base, &admin.access, id).await
         })
         .await;
-        let () = online;
+        assert_eq!(online[0]["state"], "online");
         systemctl(&["stop", &service]);
         let result = systemctl(&["show", "-p", "Result", "--value", &service]);
         assert_eq!(result.trim(), "success");
