@@ -373,6 +373,40 @@ try {
   check(await admin.isVisible("a >> text=Set it up"), "a missing one links to its page");
   await snap(admin, "launch");
 
+  // 6c. Every screen's Help link opens its section of the guide; the guide is searched.
+  await admin.click("header >> a.help-link");
+  await admin.waitForURL(/\/help\/en\/reseller#launch$/);
+  check(await admin.isVisible("h2#launch"), "the launch page's help is the reseller guide's launch section");
+  await labelled(admin, "help");
+  await contrast(admin, "help");
+  await snap(admin, "help-reseller");
+  await admin.fill("#help-q", "cron");
+  await admin.press("#help-q", "Enter");
+  await admin.waitForURL(/\/help\/en\/search\?q=cron/);
+  check(await admin.locator("ol.help-hits a[href='/help/en/campaigns#cron']").count() === 1, "the guide's search finds the cron section");
+  await snap(admin, "help-search");
+
+  // 6d. The storefront, turned on in the settings: the plans on sale, nothing from elsewhere.
+  await admin.goto(`${BASE}/console/appliance`);
+  await admin.check("#a-store");
+  await admin.click("form[action='/console/appliance'] button[type=submit]");
+  await admin.waitForURL(/appliance\?done=/);
+  const foreign = [];
+  admin.on("request", (r) => { if (!r.url().startsWith(BASE) && !r.url().startsWith("data:")) { foreign.push(r.url()); } });
+  await admin.goto(`${BASE}/?lang=en`);
+  check(await admin.isVisible("h2 >> text=Plans and prices"), "the storefront lists the plans on sale");
+  check(await admin.locator(".store-plans li.card").count() >= 1, "the offered plan is on the storefront");
+  check(foreign.length === 0, `the storefront asks nothing of other sites (${foreign.join(", ")})`);
+  await labelled(admin, "storefront");
+  await contrast(admin, "storefront");
+  await snap(admin, "storefront");
+  await admin.setViewportSize({ width: 390, height: 844 });
+  await admin.goto(`${BASE}/?lang=tr`);
+  check(await admin.isVisible("h2 >> text=Paketler ve fiyatlar"), "the storefront in Turkish");
+  await snap(admin, "storefront-phone-turkish");
+  await admin.setViewportSize({ width: 1280, height: 720 });
+  await admin.goto(`${BASE}/console/launch`);
+
   // 7. Turkish, chosen on the account page.
   await admin.click("nav >> text=Account");
   await labelled(admin, "account");
@@ -384,6 +418,14 @@ try {
   await snap(admin, "account-turkish");
   await admin.click("nav >> text=Pano");
   await snap(admin, "dashboard-turkish");
+  await admin.click("nav >> text=Yayına hazırlık");
+  await snap(admin, "launch-turkish");
+  await admin.click("header >> a.help-link");
+  await admin.waitForURL(/\/help\/tr\/reseller#launch$/);
+  check(await admin.isVisible("html[lang=tr]"), "the guide opens in the reader's language");
+  await admin.setViewportSize({ width: 390, height: 844 });
+  await snap(admin, "help-reseller-phone-turkish");
+  await admin.setViewportSize({ width: 1280, height: 720 });
   await admin.click("nav >> text=Yedekler");
   await admin.setViewportSize({ width: 390, height: 844 });
   await snap(admin, "backups-turkish-phone");

@@ -7,7 +7,7 @@
 import { chromium } from "playwright-core";
 import fs from "node:fs";
 import path from "node:path";
-import { env, run } from "./lib.mjs";
+import { env, recorder, run } from "./lib.mjs";
 
 const BASE = env("BASE");
 const TENANT = env("TENANT");
@@ -99,12 +99,17 @@ try {
   await snap(page, "app-groups-light-en");
 
   // ---- a template, saved with Telegram's MainButton ----
+  const tutorial = await recorder(page, "first-campaign");
+  await tutorial.say("Open Templates to write the message your campaign will post.",
+    "Kampanyanızın göndereceği mesajı yazmak için Şablonlar'ı açın.");
   await page.click("nav.tabs >> text=Templates");
   await page.waitForURL(`${base}/templates`);
   all = await events(page);
   const main = last(all, "web_app_setup_main_button");
   check(main && main[1].is_visible && main[1].text === "Save template", "the MainButton says what the screen does");
   check(!(await page.locator("#tpl-form button[type=submit]").isVisible()), "the form's own button gives way to it");
+  await tutorial.say("Give it a name and write the text: **bold**, links, and variables such as the group's title.",
+    "Bir ad verin ve metni yazın: **kalın**, bağlantılar ve grubun adı gibi değişkenler.");
   await page.fill("#tpl-name", "Vitrin");
   await page.fill("#tpl-body", "Yeni sezon **{group.title}** için indirim!");
   await page.selectOption("#tpl-var", "{date}");
@@ -113,13 +118,17 @@ try {
   await page.waitForFunction(() => /\/ 4,096/.test(document.getElementById("tpl-count").textContent), null, { timeout: 10000 });
   check(true, "the length is counted against Telegram's 4,096");
   await snap(page, "app-template-editor-light-en");
+  await tutorial.say("The preview shows it as Telegram will. Save it with the button at the bottom.",
+    "Önizleme, mesajı Telegram'ın göstereceği gibi gösterir. Alttaki düğmeyle kaydedin.");
   await press(page, "main_button_pressed");
   await page.waitForURL(/templates\?done=saved/);
   check(await page.locator("text=Vitrin").count() >= 1, "the template is saved from the MainButton");
 
   // ---- a campaign: created with the MainButton, run now after Telegram's confirmation ----
+  await tutorial.say("Now open Campaigns and fill in a new one.", "Şimdi Kampanyalar'ı açın ve yeni bir kampanya doldurun.");
   await page.click("nav.tabs >> text=Campaigns");
   await page.waitForURL(`${base}/campaigns`);
+  await tutorial.say("Name it and choose the groups by their tag.", "Ad verin ve grupları etiketleriyle seçin.");
   await page.fill("#c-name", "Sabah");
   await page.fill("#c-tags", "vitrin");
   await page.selectOption("#c-kind", "weekly");
@@ -129,10 +138,14 @@ try {
   await page.waitForFunction(() => document.querySelectorAll("#c-next li").length === 5, null, { timeout: 10000 });
   const firstRun = await page.textContent("#c-next li");
   check(/^(Mon|Fri) .*09:30$/.test(firstRun.trim()), `the builder shows the next runs in words (${firstRun})`);
+  await tutorial.say("Pick the days and the time: the next runs are listed, so you can check them.",
+    "Günleri ve saati seçin: sıradaki gönderimler listelenir, böylece kontrol edebilirsiniz.");
   await snap(page, "app-campaign-new-light-en");
   await press(page, "main_button_pressed");
   await page.waitForURL(/campaigns\?done=created/);
   await clearEvents(page);
+  await tutorial.say("Saved. Run it now once to see it work; Telegram asks you to confirm.",
+    "Kaydedildi. Çalıştığını görmek için şimdi bir kez çalıştırın; Telegram onay ister.");
   await page.locator("tr:has-text('Sabah') button:text('Run now')").click();
   // (The list is already at ?done=created: wait for the run's own answer.)
   await page.waitForURL((u) => u.search.includes("done=") && !u.search.includes("done=created"));
@@ -144,6 +157,9 @@ try {
   const backBtn = last(all, "web_app_setup_back_button");
   check(backBtn && backBtn[1].is_visible, "a nested screen shows Telegram's Back button");
   await snap(page, "app-campaign-light-en");
+  await tutorial.say("The campaign's page shows every run and what happened in each group.",
+    "Kampanyanın sayfası her gönderimi ve her grupta ne olduğunu gösterir.");
+  await tutorial.stop();
   await press(page, "back_button_pressed");
   await page.waitForURL(`${base}/campaigns`);
   check(true, "Back goes to the parent screen");
@@ -158,17 +174,33 @@ try {
   }
   check(counted, "the dashboard counts today's campaign posts");
   await snap(page, "app-dashboard-after-run-en");
+  const stats = await recorder(page, "statistics");
+  await stats.say("Home shows today against yesterday: messages, active members and your campaign posts.",
+    "Ana sayfa bugünü dünle karşılaştırır: mesajlar, aktif üyeler ve kampanya gönderileriniz.");
+  await page.waitForSelector('[data-chart="messages"][data-drawn] canvas', { timeout: 15000 });
+  await page.mouse.wheel(0, 500);
+  await stats.say("Below, the charts show each day, and the busy hours of your groups.",
+    "Aşağıda grafikler her günü ve gruplarınızın yoğun saatlerini gösterir.");
+  await page.mouse.wheel(0, 700);
+  await stats.say("Further down: the next campaign runs, and anything that needs you.",
+    "Daha aşağıda: sıradaki kampanya gönderimleri ve ilginizi bekleyen her şey.");
+  await stats.stop();
 
   // ---- every screen, in English, then in Turkish ----
   const screens = ["", "/groups", "/templates", "/campaigns", "/more", "/sessions", "/subscription", "/settings", "/members"];
   // The subscription: its trial started with the MainButton.
   await page.goto(`${base}/subscription`);
+  const paying = await recorder(page, "paying-in-stars");
+  await paying.say("Subscription shows your plan, its limits and what you use.",
+    "Abonelik ekranı paketinizi, sınırlarını ve ne kadar kullandığınızı gösterir.");
   all = await events(page);
   const trialButton = last(all, "web_app_setup_main_button");
   check(trialButton && trialButton[1].text === "Start the free trial", "the subscription's main action is its trial");
   await press(page, "main_button_pressed");
   await page.waitForURL(/subscription\?done=trial/);
   check(await page.locator("text=Free trial started").count() === 1, "the trial starts from the app");
+  await paying.say("Start the free trial with the button at the bottom. To pay, choose the period in Stars.",
+    "Alttaki düğmeyle ücretsiz denemeyi başlatın. Ödemek için Yıldız ile dönemi seçin.");
   // Paying in Stars: the invoice opens inside Telegram (openInvoice) and the screen reloads
   // once Telegram says it is paid. (The platform bot cannot reach Telegram here, so the
   // invoice link is answered by the browser; the server's side runs against the fake
@@ -189,6 +221,9 @@ try {
     page.evaluate(() => window.Telegram.WebView.receiveEvent("invoice_closed", { slug: "e2eInvoice", status: "paid" })),
   ]);
   check(true, "a paid invoice reloads the subscription screen");
+  await paying.say("Telegram shows the invoice; once paid, the screen shows the new end date and the invoice.",
+    "Telegram faturayı gösterir; ödeme yapılınca ekranda yeni bitiş tarihi ve fatura görünür.");
+  await paying.stop();
   await page.unroute("**/subscription/stars");
   for (const s of ["/sessions", "/subscription", "/more"]) {
     await page.goto(base + s);
@@ -204,6 +239,30 @@ try {
     check(await page.locator("html[lang=tr]").count() === 1, `${s || "/"} is in Turkish`);
     await snap(page, `app${s.replace("/", "-") || "-dashboard"}-light-tr`);
   }
+  // The editors filled in, in Turkish, for the guide's pictures.
+  await page.goto(`${base}/templates`, { waitUntil: "networkidle" });
+  await page.fill("#tpl-name", "Hafta sonu");
+  await page.fill("#tpl-body", "Hafta sonu **{group.title}** üyelerine %20 indirim! {date}");
+  await page.waitForSelector("#preview b", { timeout: 10000 });
+  await snap(page, "app-template-editor-light-tr");
+  await page.goto(`${base}/campaigns`, { waitUntil: "networkidle" });
+  await page.fill("#c-name", "Akşam");
+  await page.fill("#c-tags", "vitrin");
+  await page.selectOption("#c-kind", "weekly");
+  await page.fill("#c-value", "18:00");
+  await page.check("#c-d5");
+  await page.waitForFunction(() => document.querySelectorAll("#c-next li").length === 5, null, { timeout: 10000 });
+  await snap(page, "app-campaign-new-light-tr");
+  await page.locator("tbody a:text('Sabah')").first().click();
+  await page.waitForURL(/campaigns\/\d+$/);
+  await snap(page, "app-campaign-light-tr");
+  // The "?" at the top opens the guide at this screen's section.
+  await page.click("header.app-top a.app-help");
+  await page.waitForURL(/\/help\/tr\/campaigns#schedule$/);
+  check(await page.isVisible("h2#schedule"), "the Mini-App's help opens the guide at the screen's section");
+  const guideWidth = await page.evaluate(() => document.documentElement.scrollWidth);
+  check(guideWidth <= 390, `the guide fits the phone (${guideWidth}px)`);
+  await snap(page, "app-guide-tr");
   await page.goto(`${BASE}/app/help`);
   await snap(page, "app-help-light-tr");
   await ctx.close();

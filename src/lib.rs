@@ -8,6 +8,7 @@ pub mod config;
 pub mod domain;
 pub mod error;
 pub mod healthcheck;
+pub mod help;
 pub mod http;
 pub mod i18n;
 pub mod runtime;

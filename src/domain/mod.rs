@@ -25,6 +25,7 @@ pub mod overview;
 pub mod sessions;
 pub mod settings;
 pub mod stats;
+pub mod storefront;
 pub mod telegram_link;
 pub mod templates;
 pub mod tenancy;

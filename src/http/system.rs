@@ -26,7 +26,6 @@ pub fn router(doc: Arc<str>) -> Router<Shared> {
         .route("/api/docs/swagger-ui-bundle.js", get(swagger_js))
         .route("/api/docs/swagger-ui.css", get(swagger_css))
         .route("/setup", get(setup_page))
-        .route("/", get(root))
 }
 
 async fn healthz() -> Json<serde_json::Value> {
@@ -46,7 +45,8 @@ async fn readyz(State(st): State<Shared>) -> Response {
     }
 }
 
-/// Loopback clients only, unless a token is configured (then the token, from anywhere).
+/// Loopback clients only (not forwarded by a proxy), unless a token is configured (then the
+/// token, from anywhere).
 async fn metrics(
     State(st): State<Shared>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
@@ -58,7 +58,13 @@ async fn metrics(
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.strip_prefix("Bearer "))
             .is_some_and(|t| bool::from(t.as_bytes().ct_eq(token.expose().as_bytes()))),
-        None => peer.ip().is_loopback(),
+        // A visitor behind a reverse proxy on this machine also comes from loopback: a
+        // forwarded request is a remote one, whether the proxy is trusted or not.
+        None => {
+            peer.ip().is_loopback()
+                && !headers.contains_key("forwarded")
+                && !headers.contains_key("x-forwarded-for")
+        }
     };
     if !allowed {
         return Err(AppError::Unauthorized {
@@ -159,16 +165,6 @@ async fn docs() -> Html<&'static str> {
 <script src="/api/docs/swagger-ui-bundle.js"></script>
 <script>window.ui = SwaggerUIBundle({url: "/api/openapi.json", dom_id: "#swagger-ui"});</script>
 </body></html>"##,
-    )
-}
-
-async fn root() -> Html<&'static str> {
-    Html(
-        r#"<!doctype html><html lang="en"><head><meta charset="utf-8"><title>botyard</title></head>
-<body style="font-family:sans-serif;max-width:40em;margin:3em auto">
-<h1>botyard</h1><p>The appliance is running.</p>
-<ul><li><a href="/console">Console</a></li><li><a href="/api/docs">API documentation</a></li><li><a href="/healthz">Health</a></li></ul>
-</body></html>"#,
     )
 }
 

@@ -3,6 +3,8 @@
 
 pub mod console;
 mod errors_tr;
+#[path = "faq_stub.rs"]
+pub mod faq;
 
 pub use botyard_shards::records::Language;
 

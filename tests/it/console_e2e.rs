@@ -37,9 +37,15 @@ pub fn browser() -> Option<PathBuf> {
 }
 
 /// Runs `e2e/<script>` with node, `chromium` and `env`, and fails unless it says "all good".
+/// With `BOTYARD_E2E_VIDEOS=<dir>` the scripts also record the help's tutorials there
+/// (`scripts/help-media.sh`).
 pub async fn run_script(script: &str, chromium: &std::path::Path, env: &[(&str, String)]) {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-    let out = tokio::process::Command::new("node")
+    let mut node = tokio::process::Command::new("node");
+    if let Ok(videos) = std::env::var("BOTYARD_E2E_VIDEOS") {
+        node.env("VIDEOS", videos);
+    }
+    let out = node
         .arg(root.join("e2e").join(script))
         .current_dir(root.join("e2e"))
         .envs(env.iter().map(|(k, v)| (*k, v.as_str())))

@@ -298,6 +298,22 @@ async fn metrics_without_a_token_answer_only_loopback_clients() {
     // From loopback: allowed.
     let r = send(app.client.get(format!("http://127.0.0.1:{port}/metrics"))).await;
     assert_eq!(r.status, 200, "{}", r.text);
+    // Through a reverse proxy on this machine, a visitor's request comes from loopback too:
+    // forwarded, it is not a local client (trusted proxy or not).
+    for header in ["x-forwarded-for", "forwarded"] {
+        let value = if header == "forwarded" {
+            "for=203.0.113.9"
+        } else {
+            "203.0.113.9"
+        };
+        let r = send(
+            app.client
+                .get(format!("http://127.0.0.1:{port}/metrics"))
+                .header(header, value),
+        )
+        .await;
+        r.expect_err(401, "metrics.unauthorized");
+    }
     let Some(ip) = non_loopback_ip() else {
         eprintln!("this machine has no non-loopback address; the remote half is not checked");
         return;

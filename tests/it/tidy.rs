@@ -264,6 +264,8 @@ fn console_texts_are_catalogued_and_used() {
     for dir in [
         "web/templates/console",
         "miniapp/templates/app",
+        "web/templates/help",
+        "web/templates/store",
         "src/http/console",
     ] {
         for e in std::fs::read_dir(root.join(dir)).expect(dir) {

@@ -124,7 +124,19 @@
     document.addEventListener("htmx:afterSwap", function (e) { if (e.target === preview) { count(); } });
     if (media) { media.addEventListener("change", count); }
   }
+  // The help: its list of pages open beside the article on a wide screen, folded on a
+  // phone; and a way back to the screen that linked here.
+  function helpPage() {
+    var pages = document.querySelector("details.help-nav-pages");
+    if (pages && window.matchMedia("(min-width: 48rem)").matches) { pages.open = true; }
+    var back = document.querySelector("[data-history-back]");
+    if (back && document.referrer.indexOf(window.location.origin + "/") === 0 && window.history.length > 1) {
+      back.hidden = false;
+      back.addEventListener("click", function (e) { e.preventDefault(); window.history.back(); });
+    }
+  }
   function start() {
+    helpPage();
     document.querySelectorAll(".toolbar[data-for]").forEach(editor);
     document.querySelectorAll("#tpl-count").forEach(counter);
     document.querySelectorAll("table[data-live]").forEach(live);

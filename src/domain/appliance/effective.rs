@@ -35,6 +35,9 @@ pub struct Stored {
     /// The SMTP server, unless the configuration names one.
     #[serde(default)]
     pub smtp: Option<crate::domain::mail::settings::SmtpStored>,
+    /// The storefront at `/` (off: `/` leads to the console).
+    #[serde(default)]
+    pub storefront: bool,
 }
 
 /// The reseller's legal details, printed on every invoice and credit note.
@@ -183,6 +186,8 @@ pub struct Effective {
     /// Where mail goes out, if anywhere.
     pub mail: Option<crate::domain::mail::settings::MailServer>,
     pub locked: Locked,
+    /// Whether `/` is the storefront.
+    pub storefront: bool,
     /// What the console saved, for showing (secrets are never shown, only whether set).
     pub stored_public_url: Option<String>,
     pub stored_accent: Option<String>,
@@ -236,6 +241,7 @@ impl Effective {
             },
             seller: s.seller.clone(),
             locked,
+            storefront: s.storefront,
             stored_public_url: s.public_url.clone(),
             stored_accent: s.accent.clone(),
             stored_brand_name: s.brand_name.clone(),
@@ -312,6 +318,7 @@ pub struct Input {
     pub public_url: String,
     pub brand_name: String,
     pub accent: String,
+    pub storefront: bool,
 }
 
 /// The new stored settings from `input` over `current`, or the first field refused. Locked
@@ -407,6 +414,7 @@ pub fn validate(input: &Input, current: &Stored, locked: Locked) -> AppResult<St
         }
         Some(c.hex())
     };
+    next.storefront = input.storefront;
     Ok(next)
 }
 
@@ -461,7 +469,7 @@ pub(super) fn changed(a: &Stored, b: &Stored) -> Changed {
         platform_bot: a.platform_bot_token != b.platform_bot_token,
         telegram: a.api_id != b.api_id || a.api_hash != b.api_hash,
         public_url: a.public_url != b.public_url,
-        brand: a.brand_name != b.brand_name || a.accent != b.accent,
+        brand: a.brand_name != b.brand_name || a.accent != b.accent || a.storefront != b.storefront,
         seller: a.seller != b.seller,
     }
 }

@@ -21,6 +21,9 @@ pub use codes::{CODE_TTL_SECS, LinkCodes, TestTurn};
 /// How long an answer or a test post may wait for the platform bot.
 pub const DIRECT_WAIT: std::time::Duration = std::time::Duration::from_secs(30);
 
+/// The `/start` payload of the storefront's trial button: not a link code.
+pub const TRIAL_START: &str = "trial";
+
 /// `https://t.me/<bot>?start=<code>`.
 pub fn deep_link(bot_username: &str, code: &str) -> String {
     format!("https://t.me/{bot_username}?start={code}")
@@ -163,6 +166,8 @@ pub async fn handle(st: Shared, cmd: BotCommand) {
         return;
     }
     let reply = match (cmd.command.as_str(), cmd.payload.is_empty()) {
+        // From the storefront's trial button: not a link code.
+        ("start", false) if cmd.payload == TRIAL_START => Reply::Hello,
         ("start", false) => match st.link_codes.redeem(&cmd.payload, now) {
             Some(account) => {
                 let (st2, cmd2) = (st.clone(), cmd.clone());

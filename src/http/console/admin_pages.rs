@@ -108,31 +108,39 @@ pub fn alert_rows(
     open_only: bool,
     limit: usize,
 ) -> AppResult<Vec<AlertRow>> {
-    use crate::domain::alerts as a;
-    Ok(a::list(&st.store, open_only, limit)?
+    Ok(crate::domain::alerts::list(&st.store, open_only, limit)?
         .into_iter()
         .map(|(id, r)| AlertRow {
             id: id.0,
             at: t.when(r.at),
-            title_key: match r.kind.as_str() {
-                a::WORKER_QUARANTINED => "alert.worker_quarantined",
-                a::SESSION_REVOKED => "alert.session_revoked",
-                a::CAMPAIGN_PAUSED => "alert.campaign_paused",
-                a::DISK_LOW => "alert.disk_low",
-                crate::runtime::tls::acme::RENEWAL_FAILED => "alert.tls_renewal_failed",
-                crate::domain::backup::schedule::BACKUP_FAILED => "alert.backup_failed",
-                crate::domain::billing::stars::FORGED_PAYMENT => "alert.forged_payment",
-                crate::domain::billing::stars::ORPHAN_PAYMENT => "alert.orphan_payment",
-                crate::domain::billing::stars::RECONCILIATION => "alert.reconciliation",
-                crate::domain::billing::stars::RENEWALS_NOT_FOLLOWED => "alert.stars_renewals",
-                _ => "alert.other",
-            },
+            title_key: alert_title_key(&r.kind),
             tenant: r.tenant.map(|x| x.0),
             subject: r.subject,
             detail: r.detail,
             acked: r.acked_at.map(|at| t.when(at)),
         })
         .collect())
+}
+
+/// The catalogue key naming an alert kind.
+pub fn alert_title_key(kind: &str) -> &'static str {
+    use crate::domain::alerts as a;
+    match kind {
+        a::WORKER_QUARANTINED => "alert.worker_quarantined",
+        a::SESSION_REVOKED => "alert.session_revoked",
+        a::CAMPAIGN_PAUSED => "alert.campaign_paused",
+        a::DISK_LOW => "alert.disk_low",
+        a::FLOOD_WAIT => "alert.flood_wait",
+        a::POSTS_FAILING => "alert.failure_rate",
+        a::GROUP_REMOVED => "alert.group_removed",
+        crate::runtime::tls::acme::RENEWAL_FAILED => "alert.tls_renewal_failed",
+        crate::domain::backup::schedule::BACKUP_FAILED => "alert.backup_failed",
+        crate::domain::billing::stars::FORGED_PAYMENT => "alert.forged_payment",
+        crate::domain::billing::stars::ORPHAN_PAYMENT => "alert.orphan_payment",
+        crate::domain::billing::stars::RECONCILIATION => "alert.reconciliation",
+        crate::domain::billing::stars::RENEWALS_NOT_FOLLOWED => "alert.stars_renewals",
+        _ => "alert.other",
+    }
 }
 
 pub fn audit_rows(t: &Tr, st: &AppState, limit: usize) -> AppResult<Vec<AuditRow>> {

@@ -35,6 +35,7 @@ struct AppliancePage {
     bot_state: String,
     brand_name: String,
     accent: String,
+    storefront: bool,
     has_logo: bool,
     logo_max_kb: usize,
 }
@@ -70,6 +71,7 @@ fn page(st: &Shared, v: &Viewer, notice: Option<String>, error: Option<String>) 
         bot_state,
         brand_name: a.stored_brand_name.clone().unwrap_or_default(),
         accent: a.stored_accent.clone().unwrap_or_default(),
+        storefront: a.storefront,
         has_logo: a.brand.logo.is_some(),
         logo_max_kb: LOGO_MAX_BYTES / 1024,
         c: v.page("appliance"),
@@ -108,6 +110,7 @@ pub struct SettingsForm {
     brand_name: String,
     #[serde(default)]
     accent: String,
+    storefront: Option<String>,
 }
 
 pub async fn save(State(st): State<Shared>, v: Viewer, Form(f): Form<SettingsForm>) -> Response {
@@ -123,6 +126,7 @@ pub async fn save(State(st): State<Shared>, v: Viewer, Form(f): Form<SettingsFor
         public_url: f.public_url.clone(),
         brand_name: f.brand_name.clone(),
         accent: f.accent.clone(),
+        storefront: f.storefront.is_some(),
     };
     match appliance::save(&st, v.account, input).await {
         Ok(c) => {

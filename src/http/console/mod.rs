@@ -18,6 +18,7 @@ mod buttons_text;
 mod campaign_form;
 mod content_pages;
 mod csrf;
+pub mod help_pages;
 mod launch_pages;
 mod live;
 mod log_pages;
@@ -28,6 +29,7 @@ mod marketing_pages;
 mod recovery_pages;
 pub mod session;
 mod settings_pages;
+mod store_pages;
 mod telegram_html;
 mod tenant_pages;
 pub mod unsubscribe_pages;
@@ -179,6 +181,15 @@ pub fn router(st: Shared) -> Router<Shared> {
             get(backup_pages::show).post(backup_pages::start),
         )
         .route("/console/launch", get(launch_pages::show))
+        .route("/", get(store_pages::front))
+        .route("/help", get(help_pages::start))
+        .route("/help/", get(help_pages::start))
+        .route("/help/{lang}", get(help_pages::index))
+        .route("/help/{lang}/", get(help_pages::index))
+        .route("/help/{lang}/search", get(help_pages::search_page))
+        .route("/help/{lang}/{page}", get(help_pages::page))
+        .route("/help/shots/{lang}/{file}", get(help_pages::shot))
+        .route("/help/videos/{file}", get(help_pages::video))
         .route("/console/backups/{name}", get(backup_pages::download))
         .route(
             "/console/marketing",
@@ -401,7 +412,8 @@ fn tenant_pages(r: Router<Shared>, root: &str) -> Router<Shared> {
 
 /// The console's security headers on every response, errors included.
 async fn headers(req: Request, next: Next) -> Response {
-    let app = session::is_app(req.uri().path());
+    // The help opens from the Mini-App too, so it may be shown in Telegram's web frame.
+    let app = session::is_app(req.uri().path()) || req.uri().path().starts_with("/help");
     let mut resp = next.run(req).await;
     let h = resp.headers_mut();
     // A page with a policy of its own (a mail's preview: nothing runs) keeps it.
@@ -453,6 +465,8 @@ struct MessagePage<'a> {
     body: &'a str,
     link: &'a str,
     link_text: &'a str,
+    /// The FAQ entry of the error the page tells, if any.
+    explained: Option<String>,
 }
 
 /// A page that says one thing, with a way on.
@@ -463,6 +477,7 @@ pub fn message(c: Chrome, status: StatusCode, title: &str, body: &str, link: &st
         body,
         link,
         link_text,
+        explained: None,
         c,
     };
     (status, render(&page)).into_response()
@@ -476,9 +491,19 @@ pub fn error_page(c: Chrome, e: AppError) -> Response {
     }
     let status = crate::http::error::status_of(&e);
     let text = error_text(&c, &e);
-    let title = c.t.s("error.title");
     let home = if c.app { "/app/home" } else { "/console" };
-    message(c, status, title, &text, home)
+    let explained = help_pages::library()
+        .has(&format!("errors#{}", e.code()))
+        .then(|| format!("/help/{}/errors#{}", c.t.code(), e.code()));
+    let page = MessagePage {
+        title: c.t.s("error.title"),
+        body: &text,
+        link: home,
+        link_text: c.t.s("nav.dashboard"),
+        explained,
+        c,
+    };
+    (status, render(&page)).into_response()
 }
 
 /// An error as the text an htmx request or the upload script shows, with its status.

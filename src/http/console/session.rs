@@ -197,6 +197,8 @@ pub struct Chrome {
     /// access) and which tab the page belongs to.
     pub tenant: Option<u64>,
     pub app_tab: &'static str,
+    /// The help section about this page (`page` or `page#id` under `/help/{lang}/`).
+    pub help: &'static str,
 }
 
 impl Chrome {
@@ -234,11 +236,15 @@ impl Chrome {
             app: false,
             tenant: None,
             app_tab: "",
+            help: "index",
         }
     }
 
     /// The same frame in the face `path` belongs to.
     pub fn for_path(self, path: &str) -> Chrome {
+        let admin = self.nav.as_ref().is_some_and(|n| n.admin);
+        let help = super::help_pages::section_for(path, admin);
+        let c = Chrome { help, ..self };
         if is_app(path) {
             let (tenant, app_tab) = app_place(path);
             Chrome {
@@ -246,10 +252,10 @@ impl Chrome {
                 app: true,
                 tenant,
                 app_tab,
-                ..self
+                ..c
             }
         } else {
-            self
+            c
         }
     }
 }
