@@ -293,6 +293,7 @@ pub const TEXTS: &[(&str, &str, &str)] = &[
     ("camp.saved", "Campaign saved; its next runs follow the new settings.", "Kampanya kaydedildi; sonraki gönderimler yeni ayarlara göre yapılır."),
     ("camp.schedule", "Schedule", "Zamanlama"),
     ("camp.sendable", "Groups that will get the post", "Gönderiyi alacak gruplar"),
+    ("camp.session", "Posts as", "Gönderen"),
     ("camp.slow_mode", "Slow mode", "Yavaş mod"),
     ("camp.started", "The run started: its posts are on their way.", "Çalışma başladı: gönderiler yolda."),
     ("camp.starts_on", "First day", "İlk gün"),

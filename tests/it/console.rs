@@ -2192,3 +2192,100 @@ async fn the_launch_checklist_says_what_is_missing_and_where_to_set_it() {
     );
     app.stop().await.expect("stop");
 }
+
+#[tokio::test]
+async fn with_two_sessions_the_campaign_form_asks_which_one_posts() {
+    let app = App::start().await;
+    let admin = app.admin().await;
+    let mut limits = crate::common::limits();
+    limits["sessions"] = json!(3);
+    let sim = app
+        .sim_tenant(
+            &admin.access,
+            "Ikili Dukkan",
+            limits,
+            json!({"seed": 5, "groups": 2}),
+        )
+        .await;
+    let t = sim.tenant;
+    let groups = app
+        .get(&format!("/api/v1/tenants/{t}/groups"), &sim.owner)
+        .await
+        .expect(200)
+        .clone();
+    let chat = groups[0]["chat_id"].as_i64().unwrap();
+    app.patch(
+        &format!("/api/v1/tenants/{t}/groups/{chat}"),
+        &sim.owner,
+        json!({"enabled": true, "tags": ["vitrin"]}),
+    )
+    .await
+    .expect(200);
+    let tpl = app
+        .post(
+            &format!("/api/v1/tenants/{t}/templates"),
+            &sim.owner,
+            json!({"name": "Vitrin", "body": "Yeni ürünler"}),
+        )
+        .await
+        .expect(201)["id"]
+        .as_u64()
+        .unwrap()
+        .to_string();
+    let mut b = Browser::new(&app);
+    b.sign_in("owner-ikili-dukkan@example.com", PASSWORD).await;
+    // One session: no choice to make.
+    let page = b.get(&format!("/console/tenants/{t}/campaigns")).await;
+    assert!(!page.text.contains("name=\"session_id\""));
+    let second = app
+        .post(
+            &format!("/api/v1/tenants/{t}/sessions"),
+            &admin.access,
+            json!({"kind": "sim", "label": "Hesabım", "sim": {"seed": 6, "groups": 1}}),
+        )
+        .await
+        .expect(201)["id"]
+        .as_u64()
+        .unwrap();
+    let page = b.get(&format!("/console/tenants/{t}/campaigns")).await;
+    assert!(page.text.contains("name=\"session_id\""), "{}", page.text);
+    assert!(page.text.contains(">Hesabım</option>"));
+    let csrf = page.csrf();
+    let second_id = second.to_string();
+    let form = [
+        ("_csrf", csrf.as_str()),
+        ("name", "Akşam"),
+        ("template_id", tpl.as_str()),
+        ("tags", "vitrin"),
+        ("kind", "every"),
+        ("value", "120"),
+        ("session_id", second_id.as_str()),
+    ];
+    let r = b
+        .post(&format!("/console/tenants/{t}/campaigns"), &form)
+        .await;
+    assert_eq!(r.status, 303, "{}", r.text);
+    let list = app
+        .get(&format!("/api/v1/tenants/{t}/campaigns"), &sim.owner)
+        .await
+        .expect(200)
+        .clone();
+    assert_eq!(list[0]["session_id"], json!(second), "{list}");
+    // A session of nobody's is refused and saves nothing.
+    let mut bad = form.to_vec();
+    bad[6] = ("session_id", "999999");
+    bad[1] = ("name", "Gece");
+    let r = b
+        .post(&format!("/console/tenants/{t}/campaigns"), &bad)
+        .await;
+    assert_eq!(r.status, 422, "{}", r.text);
+    assert_eq!(
+        app.get(&format!("/api/v1/tenants/{t}/campaigns"), &sim.owner)
+            .await
+            .expect(200)
+            .as_array()
+            .map(Vec::len),
+        Some(1)
+    );
+    app.stop().await.expect("stop");
+}

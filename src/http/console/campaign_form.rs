@@ -46,6 +46,10 @@ pub struct Fields {
     pub ends_on: String,
     /// The tenant's enabled groups to choose by name: `(chat id, title, ticked)`.
     pub groups: Vec<(i64, String, bool)>,
+    /// The tenant's sessions `(id, label)` and the one that posts (chosen in the form only
+    /// when there are two or more; with one, it posts).
+    pub sessions: Vec<(u64, String)>,
+    pub session: u64,
 }
 
 /// The form's field of group `chat`, ticked to target it.
@@ -58,6 +62,7 @@ impl Fields {
         tenant: u64,
         templates: Vec<(u64, String)>,
         groups: Vec<(i64, String)>,
+        sessions: Vec<(u64, String)>,
     ) -> Fields {
         Fields {
             action: format!("{root}/tenants/{tenant}/campaigns"),
@@ -79,6 +84,8 @@ impl Fields {
             starts_on: String::new(),
             ends_on: String::new(),
             groups: groups.into_iter().map(|(c, t)| (c, t, false)).collect(),
+            session: sessions.first().map_or(0, |s| s.0),
+            sessions,
         }
     }
 
@@ -90,6 +97,7 @@ impl Fields {
         rec: &CampaignRec,
         templates: Vec<(u64, String)>,
         groups: Vec<(i64, String)>,
+        sessions: Vec<(u64, String)>,
     ) -> Fields {
         let weekly = match &rec.schedule {
             ScheduleRec::Cron { expr } => weekly_of(expr),
@@ -136,6 +144,8 @@ impl Fields {
                 .into_iter()
                 .map(|(c, t)| (c, t, rec.chats.iter().any(|x| x.0 == c)))
                 .collect(),
+            session: rec.session.0,
+            sessions,
         }
     }
 }
@@ -144,6 +154,9 @@ impl Fields {
 pub struct CampaignForm {
     #[serde(default)]
     name: String,
+    /// Only in the form of a tenant with two or more sessions.
+    #[serde(default)]
+    session_id: String,
     #[serde(default)]
     template_id: String,
     #[serde(default)]
@@ -298,7 +311,13 @@ pub fn input(f: &CampaignForm) -> AppResult<campaigns::Input> {
             .filter(|t| !t.is_empty())
             .map(str::to_string)
             .collect(),
-        session: None,
+        session: match f.session_id.trim() {
+            "" => None,
+            s => Some(
+                s.parse()
+                    .map_err(|_| AppError::invalid("session_id", "choose one of the sessions"))?,
+            ),
+        },
         schedule,
         window,
         starts_on: date(&f.starts_on),

@@ -349,7 +349,7 @@ async fn campaigns_page(
     let (name, edit) = (scope.record().name.clone(), can_edit(&scope));
     let c = v.tenant_page();
     let c2 = c.clone();
-    let (campaigns, templates, groups) = blocking(move || {
+    let (campaigns, templates, groups, sessions) = blocking(move || {
         let s = scope.shard_read()?;
         let campaigns = s
             .campaigns()?
@@ -372,11 +372,16 @@ async fn campaigns_page(
             .into_iter()
             .map(|(tid, r)| (tid.0, r.name))
             .collect::<Vec<_>>();
-        Ok((campaigns, templates, enabled_groups(&s)?))
+        Ok((
+            campaigns,
+            templates,
+            enabled_groups(&s)?,
+            session_choices(&s)?,
+        ))
     })
     .await?;
     Ok(render(&CampaignsPage {
-        f: Fields::new_campaign(v.chrome.root, id, templates, groups),
+        f: Fields::new_campaign(v.chrome.root, id, templates, groups, sessions),
         tenant: id,
         tenant_name: name,
         campaigns,
@@ -754,6 +759,16 @@ fn next_runs(
     out
 }
 
+/// The tenant's sessions to choose the poster from: `(id, label)`.
+fn session_choices<T: botyard_shards::Reader>(
+    s: &botyard_shards::TenantShard<T>,
+) -> AppResult<Vec<(u64, String)>> {
+    Ok(s.sessions()?
+        .into_iter()
+        .map(|(id, r)| (id.0, r.label))
+        .collect())
+}
+
 /// The groups a campaign may name: enabled and still among the sessions' chats, by title.
 fn enabled_groups<T: botyard_shards::Reader>(
     s: &botyard_shards::TenantShard<T>,
@@ -827,6 +842,7 @@ async fn campaign_page(st: &Shared, v: &Viewer, id: u64, cid: u64) -> AppResult<
                     &rec,
                     templates,
                     enabled_groups(&s)?,
+                    session_choices(&s)?,
                 ))
             } else {
                 None
@@ -932,7 +948,8 @@ pub async fn edit_campaign(
                 .campaign(cid)?
                 .ok_or(AppError::NotFound("campaign"))?;
             i.version = old.version;
-            i.session = Some(old.session.0);
+            // The form names the session only when the tenant has several.
+            i.session = i.session.or(Some(old.session.0));
             let settings = tenancy::settings(&scope)?;
             let rec = campaigns::update(&scope, &settings, cid, i, st2.now())?;
             Ok((scope, rec))
