@@ -426,6 +426,7 @@ try {
   await admin.setViewportSize({ width: 390, height: 844 });
   await snap(admin, "help-reseller-phone-turkish");
   await admin.setViewportSize({ width: 1280, height: 720 });
+  await admin.goto(`${BASE}/console`);
   await admin.click("nav >> text=Yedekler");
   await admin.setViewportSize({ width: 390, height: 844 });
   await snap(admin, "backups-turkish-phone");
