@@ -664,6 +664,7 @@ pub const TEXTS: &[(&str, &str, &str)] = &[
     ("store.prices_note", "Pay in Telegram Stars inside Telegram, or by bank transfer. Change or cancel your plan any time.", "Telegram içinde Telegram Yıldızı ile veya banka havalesiyle ödeyin. Paketinizi istediğiniz zaman değiştirin veya iptal edin."),
     ("store.sends_per_day", "posts a day", "gönderi / gün"),
     ("store.sessions", "sessions", "oturum"),
+    ("store.stars", "Stars", "Yıldız"),
     ("store.start_trial", "Start a free trial", "Ücretsiz denemeyi başlat"),
     ("store.templates", "templates", "şablon"),
     ("store.trial_days", "{n}-day free trial", "{n} gün ücretsiz deneme"),

@@ -75,7 +75,7 @@ pub async fn front(
                 prices.push(per(money(t, o.minor, &o.currency)));
             }
             if o.stars > 0 {
-                prices.push(per(format!("{} ⭐", t.num(o.stars))));
+                prices.push(per(format!("{} {}", t.num(o.stars), t.s("store.stars"))));
             }
             let limit = |n: u32, key: &str| format!("{} {}", t.num(n), t.s(key));
             Plan {
