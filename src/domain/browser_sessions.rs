@@ -324,7 +324,7 @@ pub async fn set_prefs(
     let time_zone = time_zone.trim();
     if !time_zone.is_empty() && jiff::tz::TimeZone::get(time_zone).is_err() {
         return Err(AppError::Invalid {
-            code: "validation.time_zone",
+            code: "settings.time_zone",
             field: "time_zone".into(),
             message: "not a known time zone (an IANA name such as Europe/Istanbul)".into(),
         });

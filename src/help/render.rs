@@ -24,6 +24,9 @@ pub struct Section {
     pub title: String,
     pub level: u8,
     pub text: String,
+    /// `title` and `text` folded for search ([`super::search::fold`]), once.
+    pub folded_title: String,
+    pub folded_text: String,
 }
 
 pub struct Rendered {
@@ -54,6 +57,8 @@ pub fn render(markdown: &str, links: &Links) -> Rendered {
         title: String::new(),
         level: 1,
         text: String::new(),
+        folded_title: String::new(),
+        folded_text: String::new(),
     }];
     let mut targets = Vec::new();
     let mut in_title = false;
@@ -81,6 +86,8 @@ pub fn render(markdown: &str, links: &Links) -> Rendered {
                     title: String::new(),
                     level: level as u8,
                     text: String::new(),
+                    folded_title: String::new(),
+                    folded_text: String::new(),
                 });
                 out.push(ev);
             }
@@ -181,6 +188,8 @@ pub fn render(markdown: &str, links: &Links) -> Rendered {
     for s in &mut sections {
         s.text = s.text.split_whitespace().collect::<Vec<_>>().join(" ");
         s.title = s.title.trim().to_string();
+        s.folded_title = super::search::fold(&s.title);
+        s.folded_text = super::search::fold(&s.text);
     }
     Rendered {
         title: title.trim().to_string(),

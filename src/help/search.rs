@@ -72,8 +72,7 @@ pub fn search<'a>(
     let mut hits = Vec::new();
     for (slug, page_title, sections) in pages {
         for s in sections {
-            let title = fold(&s.title);
-            let text = fold(&s.text);
+            let (title, text) = (&s.folded_title, &s.folded_text);
             let mut score = 0;
             let mut all = true;
             for w in &words {
@@ -97,12 +96,12 @@ pub fn search<'a>(
                 } else {
                     s.title.clone()
                 },
-                snippet: snippet(&s.text, &text, &words[0]),
+                snippet: snippet(&s.text, text, &words[0]),
                 score,
             });
         }
     }
-    hits.sort_by(|a, b| b.score.cmp(&a.score));
+    hits.sort_by_key(|h| std::cmp::Reverse(h.score));
     hits.truncate(HITS_MAX);
     hits
 }
@@ -141,6 +140,8 @@ mod tests {
             title: title.into(),
             level: 2,
             text: text.into(),
+            folded_title: fold(title),
+            folded_text: fold(text),
         }
     }
 

@@ -180,6 +180,10 @@ pub const MESSAGES: &[(&str, &str)] = &[
     ("campaign.not_active", "Kampanya etkin değil."),
     ("campaign.not_paused", "Kampanya duraklatılmış değil."),
     (
+        "campaign.not_run",
+        "Gönderim başlamadı: kampanyanın durumu veya grupları şu an buna izin vermiyor; nedenini kampanyanın sayfasında görün.",
+    ),
+    (
         "campaign.schedule",
         "{field}: takvim geçersiz; once, every_minutes veya cron alanlarından tam olarak birini verin ve planınızın en kısa aralığına uyun.",
     ),

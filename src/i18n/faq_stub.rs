@@ -49,6 +49,7 @@ pub const ERRORS: &[(&str, &str, &str)] = &[
     ("campaign.no_targets", "stub en", "stub tr"),
     ("campaign.not_active", "stub en", "stub tr"),
     ("campaign.not_paused", "stub en", "stub tr"),
+    ("campaign.not_run", "stub en", "stub tr"),
     ("campaign.schedule", "stub en", "stub tr"),
     ("campaign.session", "stub en", "stub tr"),
     ("campaign.targets", "stub en", "stub tr"),

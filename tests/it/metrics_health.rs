@@ -268,9 +268,10 @@ async fn swagger_ui_and_the_openapi_document_are_served() {
         "docs/openapi.json differs from the served document"
     );
 
-    let root = get_plain(&app, "/").await;
-    assert_eq!(root.status, 200);
-    assert!(root.text.contains("/api/docs"));
+    // The API guide in the help links to it.
+    let guide = get_plain(&app, "/help/en/api").await;
+    assert_eq!(guide.status, 200);
+    assert!(guide.text.contains("href=\"/api/docs\""), "{}", guide.text);
 }
 
 /// An address of this machine other than loopback, if it has one.
