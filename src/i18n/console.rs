@@ -70,7 +70,7 @@ pub const TEXTS: &[(&str, &str, &str)] = &[
     ("app.language", "Language", "Dil"),
     ("app.link_almost", "Almost done: tap the button, then Start in the chat with the bot.", "Neredeyse bitti: düğmeye, ardından botla sohbette Başlat'a dokunun."),
     ("app.link_button", "Sign in and link", "Giriş yap ve bağla"),
-    ("app.link_intro", "This Telegram account is not linked to a botyard account yet. Sign in once with the email and password you were given; the bot then links this account for good.", "Bu Telegram hesabı henüz bir botyard hesabına bağlı değil. Size verilen e-posta ve parolayla bir kez giriş yapın; bot bu hesabı kalıcı olarak bağlar."),
+    ("app.link_intro", "This Telegram account is not linked to a {brand} account yet. Sign in once with the email and password you were given; the bot then links this account for good.", "Bu Telegram hesabı henüz bir {brand} hesabına bağlı değil. Size verilen e-posta ve parolayla bir kez giriş yapın; bot bu hesabı kalıcı olarak bağlar."),
     ("app.link_no_account", "No account yet? Ask the business that sold you the service for an invitation.", "Hesabınız yok mu? Hizmeti aldığınız işletmeden bir davet isteyin."),
     ("app.link_open_bot", "Finish in the bot", "Botta tamamla"),
     ("app.link_then", "When the bot says the chat is linked, open this app again from the menu button.", "Bot sohbetin bağlandığını söyleyince bu uygulamayı menü düğmesinden yeniden açın."),

@@ -48,20 +48,20 @@ pub enum Reply {
 }
 
 impl Reply {
-    pub fn text(&self) -> String {
+    /// The answer's words, naming the product as the reseller brands it.
+    pub fn text(&self, brand: &str) -> String {
         match self {
             Reply::Linked {
                 email,
                 language: Language::Tr,
             } => format!(
-                "✅ Bu sohbet botyard hesabınıza ({email}) bağlandı. Deneme gönderileri buraya gelecek."
+                "✅ Bu sohbet {brand} hesabınıza ({email}) bağlandı. Deneme gönderileri buraya gelecek."
             ),
             Reply::Linked { email, .. } => format!(
-                "✅ This chat is now linked to your botyard account ({email}). Test posts will arrive here."
+                "✅ This chat is now linked to your {brand} account ({email}). Test posts will arrive here."
             ),
-            Reply::Expired => "This link has expired. In botyard, choose \"Link Telegram\" again.\n\n\
-                 Bu bağlantının süresi doldu. botyard'da \"Telegram'ı bağla\" seçeneğine yeniden dokunun."
-                .into(),
+            Reply::Expired => format!("This link has expired. In {brand}, choose \"Link Telegram\" again.\n\n\
+                 Bu bağlantının süresi doldu. {brand} içinde \"Telegram'ı bağla\" seçeneğine yeniden dokunun."),
             Reply::Hello => "Hello! Manage your groups, templates and campaigns in the app: tap the button below (or the menu button). Send /web for a link to the console in a browser, /pay to pay for your plan in Stars.\n\n\
                  Merhaba! Gruplarınızı, şablonlarınızı ve kampanyalarınızı uygulamadan yönetin: aşağıdaki düğmeye (ya da menü düğmesine) dokunun. Tarayıcıda konsol bağlantısı için /web, paketinizi Yıldız ile ödemek için /pay gönderin."
                 .into(),
@@ -74,9 +74,8 @@ impl Reply {
             Reply::WebLink { url, .. } => format!(
                 "Open this link within 10 minutes to sign in to the console in a browser (it works once):\n{url}"
             ),
-            Reply::WebNotLinked => "This Telegram account is not linked to a botyard account yet. Open the app with the button below and sign in once to link it.\n\n\
-                 Bu Telegram hesabı henüz bir botyard hesabına bağlı değil. Aşağıdaki düğmeyle uygulamayı açın ve bağlamak için bir kez giriş yapın."
-                .into(),
+            Reply::WebNotLinked => format!("This Telegram account is not linked to a {brand} account yet. Open the app with the button below and sign in once to link it.\n\n\
+                 Bu Telegram hesabı henüz bir {brand} hesabına bağlı değil. Aşağıdaki düğmeyle uygulamayı açın ve bağlamak için bir kez giriş yapın."),
         }
     }
 }
@@ -192,7 +191,12 @@ pub async fn handle(st: Shared, cmd: BotCommand) {
 }
 
 async fn answer(st: &Shared, cmd: &BotCommand, reply: &Reply, button: Option<UrlButton>) {
-    let mut job = private_post(cmd.user.id, cmd.access_hash, reply.text(), Markup::Plain);
+    let mut job = private_post(
+        cmd.user.id,
+        cmd.access_hash,
+        reply.text(&st.appliance().brand.name),
+        Markup::Plain,
+    );
     job.buttons = button.map(|b| vec![vec![b]]).unwrap_or_default();
     if let Err(e) = st.supervisor.send_direct(job, DIRECT_WAIT).await {
         tracing::warn!(error = %e, "the platform bot's answer was not sent");
@@ -344,11 +348,16 @@ mod tests {
             email: "ayse@dukkan.test".into(),
             language: Language::Tr,
         };
-        assert!(tr.text().contains("bağlandı"), "{}", tr.text());
+        assert!(tr.text("Lale").contains("bağlandı"), "{}", tr.text("Lale"));
+        assert!(
+            tr.text("Lale").contains("Lale hesabınıza"),
+            "{}",
+            tr.text("Lale")
+        );
         let en = Reply::Linked {
             email: "ayse@dukkan.test".into(),
             language: Language::En,
         };
-        assert!(en.text().contains("linked"), "{}", en.text());
+        assert!(en.text("Lale").contains("linked"), "{}", en.text("Lale"));
     }
 }
