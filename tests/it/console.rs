@@ -1237,21 +1237,9 @@ async fn a_template_is_edited_into_a_new_version_and_bad_markup_keeps_the_old() 
     assert_eq!(v["body"], "**Günaydın** İstanbul");
 }
 
-#[tokio::test]
-async fn a_campaign_is_built_with_its_window_jitter_and_pin() {
-    let app = App::start().await;
-    let admin = app.admin().await;
-    let mut limits = crate::common::limits();
-    limits["groups"] = json!(10);
-    limits["campaigns"] = json!(5);
-    let sim = app
-        .sim_tenant(
-            &admin.access,
-            "Pencere",
-            limits,
-            json!({"seed": 3, "groups": 2, "events_per_sec": 1.0}),
-        )
-        .await;
+/// The sim tenant's first group enabled with the tag `vitrin`, and a template to post there:
+/// the group's chat id and the template's id, as a form sends it.
+async fn vitrin_group_and_template(app: &App, sim: &crate::common::SimTenant) -> (i64, String) {
     let t = sim.tenant;
     let groups = app
         .get(&format!("/api/v1/tenants/{t}/groups"), &sim.owner)
@@ -1277,6 +1265,26 @@ async fn a_campaign_is_built_with_its_window_jitter_and_pin() {
         .as_u64()
         .unwrap()
         .to_string();
+    (chat, tpl)
+}
+
+#[tokio::test]
+async fn a_campaign_is_built_with_its_window_jitter_and_pin() {
+    let app = App::start().await;
+    let admin = app.admin().await;
+    let mut limits = crate::common::limits();
+    limits["groups"] = json!(10);
+    limits["campaigns"] = json!(5);
+    let sim = app
+        .sim_tenant(
+            &admin.access,
+            "Pencere",
+            limits,
+            json!({"seed": 3, "groups": 2, "events_per_sec": 1.0}),
+        )
+        .await;
+    let t = sim.tenant;
+    let (chat, tpl) = vitrin_group_and_template(&app, &sim).await;
     let mut b = Browser::new(&app);
     b.sign_in("owner-pencere@example.com", PASSWORD).await;
     let csrf = b
@@ -2208,30 +2216,7 @@ async fn with_two_sessions_the_campaign_form_asks_which_one_posts() {
         )
         .await;
     let t = sim.tenant;
-    let groups = app
-        .get(&format!("/api/v1/tenants/{t}/groups"), &sim.owner)
-        .await
-        .expect(200)
-        .clone();
-    let chat = groups[0]["chat_id"].as_i64().unwrap();
-    app.patch(
-        &format!("/api/v1/tenants/{t}/groups/{chat}"),
-        &sim.owner,
-        json!({"enabled": true, "tags": ["vitrin"]}),
-    )
-    .await
-    .expect(200);
-    let tpl = app
-        .post(
-            &format!("/api/v1/tenants/{t}/templates"),
-            &sim.owner,
-            json!({"name": "Vitrin", "body": "Yeni ürünler"}),
-        )
-        .await
-        .expect(201)["id"]
-        .as_u64()
-        .unwrap()
-        .to_string();
+    let (_, tpl) = vitrin_group_and_template(&app, &sim).await;
     let mut b = Browser::new(&app);
     b.sign_in("owner-ikili-dukkan@example.com", PASSWORD).await;
     // One session: no choice to make.
