@@ -72,6 +72,7 @@ fn words(lang: Language) -> Words {
 /// `alert_title` an alert kind's name.
 pub fn markdown(
     lang: Language,
+    api_guide: &str,
     page_title: &dyn Fn(&str) -> Option<String>,
     alert_title: &dyn Fn(&str) -> &'static str,
 ) -> String {
@@ -96,12 +97,12 @@ pub fn markdown(
             pick(en, tr)
         );
     }
+    let explained = from_api_guide(api_guide);
     let mut order: Vec<&str> = crate::help::GUIDES.iter().map(|(s, _)| *s).collect();
     order.push("api");
     for guide in order {
-        let entries: Vec<_> = faq::ERRORS
-            .iter()
-            .filter(|(code, _, _)| guide_of(code) == guide)
+        let entries: Vec<&str> = i18n::turkish_codes()
+            .filter(|code| guide_of(code) == guide)
             .collect();
         if entries.is_empty() {
             continue;
@@ -112,14 +113,21 @@ pub fn markdown(
             page_title(guide).unwrap_or_else(|| guide.to_string())
         };
         let _ = write!(md, "## {heading} {{#area-{guide}}}\n\n");
-        for (code, en, tr) in entries {
+        for code in entries {
             let _ = write!(md, "### `{code}` {{#{code}}}\n\n");
             if lang == Language::Tr
                 && let Some(message) = i18n::turkish_template(code)
             {
                 let _ = write!(md, "{} «{}»\n\n", w.shown, placeholders(message));
             }
-            let _ = write!(md, "{}", pick(en, tr));
+            if let Some((status, note)) = explained.get(code) {
+                let _ = write!(md, "{}", status_meaning(*status, lang));
+                if lang == Language::En
+                    && let Some(note) = note
+                {
+                    let _ = write!(md, " In short: {note}.");
+                }
+            }
             if guide != "api" {
                 let _ = write!(md, " {} [{heading}]({guide}.md).", w.more);
             }
@@ -127,6 +135,118 @@ pub fn markdown(
         }
     }
     md
+}
+
+/// Each code of the API guide's error table with its HTTP status and, where the guide says
+/// more in brackets after it, that note.
+fn from_api_guide(api_guide: &str) -> std::collections::BTreeMap<&str, (u16, Option<&str>)> {
+    let mut out = std::collections::BTreeMap::new();
+    for line in api_guide.lines() {
+        let Some(row) = line.strip_prefix("| ") else {
+            continue;
+        };
+        let Some((status, codes)) = row.split_once(" | ") else {
+            continue;
+        };
+        // "400, 409 from `botyard tenants import` …" reads as its first status.
+        let first = status
+            .split(|c: char| !c.is_ascii_digit())
+            .next()
+            .unwrap_or("");
+        let Ok(status) = first.parse::<u16>() else {
+            continue;
+        };
+        // `code` (note), `code`, … : a note belongs to the code before it.
+        let mut rest = codes;
+        while let Some(open) = rest.find('`') {
+            let after = &rest[open + 1..];
+            let Some(close) = after.find('`') else {
+                break;
+            };
+            let code = &after[..close];
+            rest = &after[close + 1..];
+            let note = rest
+                .strip_prefix(" (")
+                .and_then(|r| r.find(')').map(|end| &r[..end]))
+                .filter(|n| !n.contains('`'));
+            if code.contains('.') && !code.contains(' ') {
+                out.entry(code).or_insert((status, note));
+            }
+        }
+    }
+    out
+}
+
+/// What an answer's status tells a reader, and what to do.
+fn status_meaning(status: u16, lang: Language) -> &'static str {
+    match (status, lang) {
+        (400, Language::En) => {
+            "The request could not be read as sent; whoever built it (a script, or the API client) should fix it."
+        }
+        (400, Language::Tr) => {
+            "İstek gönderildiği haliyle okunamadı; onu hazırlayan (bir betik veya API istemcisi) düzeltmelidir."
+        }
+        (401, Language::En) => "The sign-in is missing, wrong or no longer valid: sign in again.",
+        (401, Language::Tr) => {
+            "Giriş bilgisi eksik, yanlış ya da artık geçerli değil: yeniden giriş yapın."
+        }
+        (403, Language::En) => {
+            "Your role, or the state of the account, does not allow this: ask an owner of the business, or the reseller."
+        }
+        (403, Language::Tr) => {
+            "Rolünüz veya hesabın durumu buna izin vermiyor: işletmenin bir sahibine veya satıcıya danışın."
+        }
+        (404, Language::En) => {
+            "It does not exist (any more), or it belongs to another business: go back to the list and reload it."
+        }
+        (404, Language::Tr) => {
+            "Böyle bir şey (artık) yok ya da başka bir işletmeye ait: listeye dönüp sayfayı yenileyin."
+        }
+        (405, Language::En) => "This address does not accept that kind of request.",
+        (405, Language::Tr) => "Bu adres bu tür bir isteği kabul etmez.",
+        (409, Language::En) => {
+            "It cannot be done in the present state (a limit, a state, or something already there); the message says what to change first. Nothing was changed."
+        }
+        (409, Language::Tr) => {
+            "Şu anki durumda yapılamaz (bir sınır, bir durum ya da zaten var olan bir şey); mesaj önce neyin değişmesi gerektiğini söyler. Hiçbir şey değiştirilmedi."
+        }
+        (413, Language::En) => "What you sent is larger than allowed; the message gives the limit.",
+        (413, Language::Tr) => "Gönderdiğiniz şey izin verilenden büyük; mesaj sınırı söyler.",
+        (415, Language::En) => "The request's content type is not one this address reads.",
+        (415, Language::Tr) => "İsteğin içerik türü bu adresin okuduğu türlerden değil.",
+        (422, Language::En) => {
+            "A value was not accepted; the message names the field and what is allowed. Correct it and save again: nothing was saved."
+        }
+        (422, Language::Tr) => {
+            "Bir değer kabul edilmedi; mesaj alanı ve neye izin verildiğini söyler. Düzeltip yeniden kaydedin: hiçbir şey kaydedilmedi."
+        }
+        (429, Language::En) => {
+            "Too many attempts: wait the time the message gives, then try again."
+        }
+        (429, Language::Tr) => {
+            "Çok fazla deneme: mesajın söylediği süre kadar bekleyip yeniden deneyin."
+        }
+        (502, Language::En) => "Telegram refused; the message gives Telegram's reason.",
+        (502, Language::Tr) => "Telegram reddetti; mesaj Telegram'ın nedenini verir.",
+        (503, Language::En) => "It is not available right now: try again in a minute.",
+        (503, Language::Tr) => "Şu an kullanılamıyor: bir dakika sonra yeniden deneyin.",
+        (504, Language::En) => "Telegram did not answer in time: try again in a minute.",
+        (504, Language::Tr) => {
+            "Telegram zamanında yanıt vermedi: bir dakika sonra yeniden deneyin."
+        }
+        (507, Language::En) => {
+            "The server's disk is full and nothing was saved; the reseller must free space."
+        }
+        (507, Language::Tr) => {
+            "Sunucunun diski dolu ve hiçbir şey kaydedilmedi; satıcının yer açması gerekir."
+        }
+        (_, Language::En) => {
+            "Something went wrong on the server; the reseller finds the details in its log."
+        }
+        (_, Language::Tr) => {
+            "Sunucuda bir sorun oldu; satıcı ayrıntıları sunucunun kaydında bulur."
+        }
+    }
 }
 
 /// A catalogue message with its blanks shown as an ellipsis, escaped for Markdown.
@@ -158,18 +278,32 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_faq_covers_every_code_the_api_can_answer_and_every_alert() {
-        let codes: Vec<&str> = faq::ERRORS.iter().map(|(c, _, _)| *c).collect();
-        let catalogue: Vec<&str> = i18n::turkish_codes().collect();
+    fn every_code_has_an_entry_with_its_status_and_every_alert_its_words() {
+        let api = include_str!("../../docs/API.md");
+        let explained = from_api_guide(api);
+        for code in i18n::turkish_codes() {
+            assert!(
+                explained.contains_key(code),
+                "{code} is not in API.md's error table"
+            );
+        }
+        assert_eq!(explained.get("campaign.no_targets").map(|e| e.0), Some(409));
         assert_eq!(
-            codes, catalogue,
-            "faq::ERRORS and errors_tr::MESSAGES name the same codes"
+            explained.get("import.key_in_use").and_then(|e| e.1),
+            Some("another session already holds the imported auth key")
         );
-        let kinds: Vec<&str> = faq::ALERTS.iter().map(|(k, _, _)| *k).collect();
-        let mut sorted = kinds.clone();
-        sorted.sort_unstable();
-        assert_eq!(kinds, sorted, "ALERTS is sorted");
-        for (code, en, tr) in faq::ERRORS.iter().chain(faq::ALERTS) {
+        for lang in [Language::En, Language::Tr] {
+            let md = markdown(lang, api, &|_| Some("Guide".into()), &|_| "Alert");
+            for code in i18n::turkish_codes() {
+                assert!(md.contains(&format!("{{#{code}}}")), "{code}");
+            }
+            assert!(
+                md.contains("{#session.flood_wait-alert}"),
+                "an alert named like a code"
+            );
+            assert!(!md.contains("{#session.flood_wait}\n\n`session.flood_wait`. "));
+        }
+        for (code, en, tr) in faq::ALERTS {
             assert!(
                 !en.trim().is_empty() && !tr.trim().is_empty(),
                 "{code} is explained"
@@ -182,6 +316,31 @@ mod tests {
     }
 
     #[test]
+    fn every_alert_the_server_raises_is_explained() {
+        use crate::domain::alerts as a;
+        use crate::domain::billing::stars as s;
+        let raised = [
+            a::WORKER_QUARANTINED,
+            a::SESSION_REVOKED,
+            a::CAMPAIGN_PAUSED,
+            a::DISK_LOW,
+            a::FLOOD_WAIT,
+            a::POSTS_FAILING,
+            a::GROUP_REMOVED,
+            s::FORGED_PAYMENT,
+            s::ORPHAN_PAYMENT,
+            s::RECONCILIATION,
+            s::RENEWALS_NOT_FOLLOWED,
+            crate::domain::backup::schedule::BACKUP_FAILED,
+            crate::runtime::tls::acme::RENEWAL_FAILED,
+        ];
+        let explained: Vec<&str> = faq::ALERTS.iter().map(|(k, _, _)| *k).collect();
+        let mut sorted = raised.to_vec();
+        sorted.sort_unstable();
+        assert_eq!(explained, sorted);
+    }
+
+    #[test]
     fn blanks_become_an_ellipsis() {
         assert_eq!(
             placeholders("{field}: en çok {v0} karakter_"),
@@ -191,7 +350,7 @@ mod tests {
 
     #[test]
     fn every_area_has_a_guide_or_the_reference() {
-        for (code, _, _) in faq::ERRORS {
+        for code in i18n::turkish_codes() {
             let g = guide_of(code);
             assert!(
                 g == "api" || crate::help::GUIDES.iter().any(|(s, _)| *s == g),

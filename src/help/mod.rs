@@ -138,7 +138,7 @@ impl Library {
             pages.push(page("operations", Part::Reseller, OPERATIONS, &links, true));
             let titles: BTreeMap<&str, String> =
                 pages.iter().map(|p| (p.slug, p.title.clone())).collect();
-            let faq = faq::markdown(lang, &|slug| titles.get(slug).cloned(), &|kind| {
+            let faq = faq::markdown(lang, API, &|slug| titles.get(slug).cloned(), &|kind| {
                 alert_title(kind, lang)
             });
             pages.push(page("errors", Part::Reference, &faq, &links, false));

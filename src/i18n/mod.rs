@@ -3,7 +3,6 @@
 
 pub mod console;
 mod errors_tr;
-#[path = "faq_stub.rs"]
 pub mod faq;
 
 pub use botyard_shards::records::Language;
