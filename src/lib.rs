@@ -229,6 +229,7 @@ pub async fn run_with(
         api_key_touched: Mutex::new(HashMap::new()),
         link_codes: telegram_link::LinkCodes::default(),
         web_links: telegram_link::LinkCodes::default(),
+        signup_starts: crate::domain::signup::starts::Starts::default(),
         ready: AtomicBool::new(false),
         mail_wake: Arc::new(tokio::sync::Notify::new()),
         backups: Default::default(),
@@ -252,7 +253,7 @@ pub async fn run_with(
     };
 
     let app = http::router(st.clone());
-    telegram_link::spawn_inbox(&st);
+    crate::domain::platform_bot::spawn_inbox(&st);
     crate::domain::billing::stars::spawn_inbox(&st);
     st.ready.store(true, Ordering::SeqCst);
     let starter = startup::start_workers(&st, demo.as_ref().map(|d| d.tenant));

@@ -45,6 +45,8 @@ pub struct AppState {
     pub link_codes: crate::domain::telegram_link::codes::LinkCodes,
     /// One-time console sign-in links the platform bot's `/web` hands out.
     pub web_links: crate::domain::telegram_link::codes::LinkCodes,
+    /// Telegram users who pressed Start and may sign up in the Mini-App.
+    pub signup_starts: crate::domain::signup::starts::Starts,
     /// Signs the payloads of Stars invoices.
     pub payload_key: crate::domain::billing::payload::PayloadKey,
     /// Signs marketing mail's unsubscribe links.

@@ -996,6 +996,7 @@ impl CatalogTx<WriteTransaction> {
     pub(crate) fn purge_tenant(&mut self, tenant: TenantId) -> Result<()> {
         self.remove_subscription(tenant)?;
         self.tx.open_table(BILLING_PROFILES)?.remove(tenant)?;
+        self.purge_tenant_extras(tenant)?;
         let shard = self.placement(tenant)?;
         self.tx.open_table(TENANTS)?.remove(tenant)?;
         self.next_id(NAMES_CHANGED)?;

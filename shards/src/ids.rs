@@ -265,3 +265,7 @@ mod tests {
         assert_eq!("17".parse::<TenantId>().ok(), Some(TenantId(17)));
     }
 }
+id_u64!(
+    /// A support request or a piece of feedback, ordered by time of opening.
+    TicketId
+);

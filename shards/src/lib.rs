@@ -3,8 +3,10 @@
 
 mod catalog;
 mod catalog_billing;
+mod catalog_growth;
 mod catalog_notices;
 mod catalog_outbox;
+mod catalog_support;
 pub mod changes;
 mod error;
 pub mod ids;

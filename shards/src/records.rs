@@ -1229,3 +1229,98 @@ impl Record for MailingRec {
     const VERSION: u8 = 1;
     const NAME: &'static str = "mailing";
 }
+
+/// A beta invite code: sign-ups need one while the appliance is in beta.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InviteCodeRec {
+    /// What the reseller noted (who it was for).
+    pub note: String,
+    pub max_uses: u32,
+    pub uses: u32,
+    pub expires_at: Option<i64>,
+    pub created_at: i64,
+    pub created_by: Option<AccountId>,
+    pub disabled: bool,
+}
+impl Record for InviteCodeRec {
+    const TAG: u8 = 36;
+    const VERSION: u8 = 1;
+    const NAME: &'static str = "invite_code";
+}
+
+/// How a tenant signed itself up through the platform bot: who, with which invite code, and
+/// which tenant's referral link brought it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SignupRec {
+    pub at: i64,
+    pub account: AccountId,
+    pub telegram_user: i64,
+    pub invite: Option<String>,
+    pub referrer: Option<TenantId>,
+    /// Days given to the referrer when this tenant first paid (0 until then).
+    pub reward_days: u32,
+    pub rewarded_at: Option<i64>,
+}
+impl Record for SignupRec {
+    const TAG: u8 = 37;
+    const VERSION: u8 = 1;
+    const NAME: &'static str = "signup";
+}
+
+/// A support request, or feedback sent from the Mini-App.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum TicketKindRec {
+    Support,
+    Feedback,
+}
+
+/// Where a support request stands: `Open` waits for the reseller, `Waiting` for the tenant.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum TicketStateRec {
+    Open,
+    Waiting,
+    Resolved,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TicketRec {
+    pub tenant: TenantId,
+    pub kind: TicketKindRec,
+    pub subject: String,
+    pub state: TicketStateRec,
+    pub opened_by: Option<AccountId>,
+    /// The tenant's context when it was opened (plan, sessions, the screen it came from).
+    pub context: String,
+    pub created_at: i64,
+    pub updated_at: i64,
+    pub messages: u32,
+}
+impl Record for TicketRec {
+    const TAG: u8 = 38;
+    const VERSION: u8 = 1;
+    const NAME: &'static str = "ticket";
+}
+
+/// A file attached to a support message (its bytes are kept apart).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AttachmentRec {
+    pub name: String,
+    pub mime: String,
+    pub size: u32,
+}
+
+/// One message of a support request, kept as written: the request's audit.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TicketMessageRec {
+    pub at: i64,
+    pub author: Option<AccountId>,
+    /// Written by the reseller's staff rather than the tenant.
+    pub staff: bool,
+    pub body: String,
+    pub attachment: Option<AttachmentRec>,
+}
+impl Record for TicketMessageRec {
+    const TAG: u8 = 39;
+    const VERSION: u8 = 1;
+    const NAME: &'static str = "ticket_message";
+}

@@ -91,7 +91,25 @@ const CATALOG_MIGRATIONS: &[Migration] = &[
         to: 11,
         run: catalog_v11,
     },
+    Migration {
+        to: 12,
+        run: catalog_v12,
+    },
 ];
+
+/// v12: sign-ups through the platform bot (invite codes, referrals) and support requests.
+fn catalog_v12(tx: &WriteTransaction) -> Result<(), redb::Error> {
+    use tables::catalog::*;
+    tx.open_table(INVITE_CODES)?;
+    tx.open_table(SIGNUPS)?;
+    tx.open_table(REFERRAL_CODES)?;
+    tx.open_table(TENANT_REFERRAL)?;
+    tx.open_table(TICKETS)?;
+    tx.open_table(TENANT_TICKETS)?;
+    tx.open_table(TICKET_MESSAGES)?;
+    tx.open_table(TICKET_FILES)?;
+    Ok(())
+}
 
 /// v11: the reseller's marketing mails.
 fn catalog_v11(tx: &WriteTransaction) -> Result<(), redb::Error> {

@@ -74,6 +74,14 @@ pub fn visit_tables(v: &mut impl TableVisitor) -> Result<()> {
     v.table(c::KNOWN_DEVICES)?;
     v.table(c::ACCOUNT_TOKENS)?;
     v.table(c::MAILINGS)?;
+    v.table(c::INVITE_CODES)?;
+    v.table(c::SIGNUPS)?;
+    v.table(c::REFERRAL_CODES)?;
+    v.table(c::TENANT_REFERRAL)?;
+    v.table(c::TICKETS)?;
+    v.table(c::TENANT_TICKETS)?;
+    v.table(c::TICKET_MESSAGES)?;
+    v.table(c::TICKET_FILES)?;
     crate::moves::visit(&mut AsTenantTables(v))?;
     v.table(s::POSTS_BY_DAY)?;
     Ok(())

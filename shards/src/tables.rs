@@ -6,15 +6,16 @@ use redb::TableDefinition;
 use crate::ids::{
     AccountId, AlertId, ApiKeyId, AuditId, CampaignId, ChatId, Day, FamilyId, InvitationId,
     InvoiceId, MailingId, MediaId, OutboxId, PaymentId, PlanId, ReportId, SecretId, TemplateId,
-    TenantId,
+    TenantId, TicketId,
 };
 use crate::record::Rec;
 use crate::records::{
     AccountPrefsRec, AccountRec, AccountTokenRec, AlertRec, ApiKeyRec, AuditRec, BillingProfileRec,
     BrowserSessionRec, CampaignRec, DeliveryRec, DigestItemRec, FamilyRec, GroupRec, InvitationRec,
-    InvoiceRec, MailRec, MailingRec, MediaRec, NoticePrefsRec, PaymentRec, PlanPriceRec, PlanRec,
-    RefreshRec, ReportRec, RunRec, SessionRec, SettingsRec, SubEventRec, SubscriptionRec,
-    TelegramLinkRec, TemplateRec, TemplateVersionRec, TenantRec, TgUserRec, VariablesRec,
+    InviteCodeRec, InvoiceRec, MailRec, MailingRec, MediaRec, NoticePrefsRec, PaymentRec,
+    PlanPriceRec, PlanRec, RefreshRec, ReportRec, RunRec, SessionRec, SettingsRec, SignupRec,
+    SubEventRec, SubscriptionRec, TelegramLinkRec, TemplateRec, TemplateVersionRec, TenantRec,
+    TgUserRec, TicketMessageRec, TicketRec, VariablesRec,
 };
 
 /// `schema_version`, `kind`, `shard_index`, `shard_count`: present in every file.
@@ -146,6 +147,26 @@ pub mod catalog {
     /// Each tenant's details for its invoices.
     pub const BILLING_PROFILES: TableDefinition<TenantId, Rec<BillingProfileRec>> =
         TableDefinition::new("billing_profiles");
+    /// Beta invite codes by their text (upper case).
+    pub const INVITE_CODES: TableDefinition<&str, Rec<InviteCodeRec>> =
+        TableDefinition::new("invite_codes");
+    /// Tenants that signed themselves up, with how.
+    pub const SIGNUPS: TableDefinition<TenantId, Rec<SignupRec>> = TableDefinition::new("signups");
+    /// A tenant's referral code → the tenant, and back.
+    pub const REFERRAL_CODES: TableDefinition<&str, TenantId> =
+        TableDefinition::new("referral_codes");
+    pub const TENANT_REFERRAL: TableDefinition<TenantId, &str> =
+        TableDefinition::new("tenant_referral");
+    /// Support requests and feedback.
+    pub const TICKETS: TableDefinition<TicketId, Rec<TicketRec>> = TableDefinition::new("tickets");
+    pub const TENANT_TICKETS: TableDefinition<(TenantId, TicketId), ()> =
+        TableDefinition::new("tenant_tickets");
+    /// `(ticket, number)` → one message, in the order written.
+    pub const TICKET_MESSAGES: TableDefinition<(TicketId, u32), Rec<TicketMessageRec>> =
+        TableDefinition::new("ticket_messages");
+    /// The bytes of a message's attachment.
+    pub const TICKET_FILES: TableDefinition<(TicketId, u32), &[u8]> =
+        TableDefinition::new("ticket_files");
 }
 
 pub mod shard {

@@ -105,7 +105,10 @@ pub struct WebAppStarted {
 }
 
 /// `initData` checked against the platform bot's token and this appliance's age limit.
-fn verify_webapp(st: &Shared, init_data: &str) -> AppResult<crate::domain::webapp_auth::Verified> {
+pub(crate) fn verify_webapp(
+    st: &Shared,
+    init_data: &str,
+) -> AppResult<crate::domain::webapp_auth::Verified> {
     let Some(token) = st.appliance().platform_bot_token.clone() else {
         return Err(AppError::Conflict {
             code: "platform_bot.not_configured",
@@ -114,6 +117,16 @@ fn verify_webapp(st: &Shared, init_data: &str) -> AppResult<crate::domain::webap
     };
     let max_age = i64::try_from(st.config.auth.webapp_max_age_secs).unwrap_or(i64::MAX);
     crate::domain::webapp_auth::verify(init_data, token.expose(), st.now(), max_age)
+}
+
+/// Starts a Mini-App session inside a catalog write (a sign-up's).
+pub(crate) fn start_webapp(
+    c: &mut CatalogTx<WriteTransaction>,
+    account: AccountId,
+    origin: &Origin,
+    now: i64,
+) -> AppResult<Started> {
+    start_for(c, account, origin, now, WEBAPP_SESSION_SECS)
 }
 
 /// Signs in the account linked to the Telegram user that `init_data` names, once the data is

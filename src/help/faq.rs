@@ -11,7 +11,7 @@ pub fn guide_of(code: &str) -> &'static str {
     let area = code.split('.').next().unwrap_or("");
     match area {
         "auth" | "account" | "password" | "setup" | "webapp" | "web_link" | "invitation"
-        | "member" | "notice" | "settings" | "api_key" => "account",
+        | "member" | "notice" | "settings" | "api_key" | "signup" | "invite" => "account",
         "session" | "import" | "login" | "worker" | "telegram" | "platform_bot" => "sessions",
         "group" | "groups" => "groups",
         "template" | "variables" | "media" => "templates",

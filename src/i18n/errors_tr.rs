@@ -271,6 +271,25 @@ pub const MESSAGES: &[(&str, &str)] = &[
         "invitation.invalid",
         "Bu davet bağlantısı geçersiz, kullanılmış ya da süresi dolmuş; yenisini isteyin.",
     ),
+    ("invite.disabled", "Bu davet kodu kapatıldı."),
+    ("invite.exists", "Bu davet kodu zaten var."),
+    ("invite.expired", "Bu davet kodunun süresi doldu."),
+    (
+        "invite.invalid",
+        "{field}: davet kodunun bu değeri geçersiz.",
+    ),
+    (
+        "invite.required",
+        "Kayıtlar şu anda davetle yapılıyor: size verilen davet kodunu girin.",
+    ),
+    (
+        "invite.unknown",
+        "Böyle bir davet kodu yok; nasıl yazıldığını kontrol edin.",
+    ),
+    (
+        "invite.used_up",
+        "Bu davet kodu izin verdiği kadar kullanıldı.",
+    ),
     (
         "login.busy",
         "Bu kiracı için çok fazla giriş sürüyor; birini bitirin veya iptal edin.",
@@ -526,6 +545,30 @@ pub const MESSAGES: &[(&str, &str)] = &[
     (
         "setup.invalid_token",
         "Kurulum bağlantısı geçersiz veya süresi dolmuş; sunucuyu yeniden başlatıp yeni bağlantıyı kullanın.",
+    ),
+    (
+        "signup.already",
+        "Bu Telegram hesabının zaten bir hesabı var: giriş yapmak için uygulamayı yeniden açın.",
+    ),
+    (
+        "signup.closed",
+        "Kayıtlar kapalı; hesap için satıcıya başvurun.",
+    ),
+    (
+        "signup.email_taken",
+        "Bu e-postanın zaten bir hesabı var: Telegram'ı bağlamak için uygulamada bu e-postayla giriş yapın.",
+    ),
+    (
+        "signup.no_plan",
+        "Şu anda kayıt yapılamıyor: hiçbir planın ücretsiz denemesi yok; satıcıya başvurun.",
+    ),
+    (
+        "signup.reward_days",
+        "{field}: ödül 0 ile 365 gün arasındadır.",
+    ),
+    (
+        "signup.start_bot",
+        "Önce botta Başlat'a basın, sonra uygulamayı botun düğmesinden açın.",
     ),
     (
         "stats.beyond_retention",

@@ -1130,7 +1130,7 @@ async fn a_test_post_goes_to_the_callers_own_chat_with_the_platform_bot() {
         command: "start".into(),
         payload: String::new(),
     };
-    let reply = botyard::domain::telegram_link::link(
+    let reply = botyard::domain::platform_bot::link(
         &app.ready.store.upgrade().unwrap(),
         botyard_shards::ids::AccountId(account),
         &cmd,
@@ -1141,7 +1141,7 @@ async fn a_test_post_goes_to_the_callers_own_chat_with_the_platform_bot() {
     assert!(
         matches!(
             &reply,
-            botyard::domain::telegram_link::Reply::Linked {
+            botyard::domain::platform_bot::Reply::Linked {
                 language: botyard_shards::records::Language::Tr,
                 ..
             }

@@ -32,6 +32,7 @@ mod proxies;
 mod roles;
 mod sandbox;
 mod session_import;
+mod signup;
 mod stars;
 mod storefront;
 mod supervisor;

@@ -23,7 +23,7 @@ async fn appliance() -> App {
 }
 
 /// `fields` as `initData` signed with `token`.
-fn signed(fields: &[(String, String)], token: &str) -> String {
+pub(crate) fn signed(fields: &[(String, String)], token: &str) -> String {
     let hash = botyard::domain::webapp_auth::sign(fields, token).unwrap();
     form_urlencoded::Serializer::new(String::new())
         .extend_pairs(fields)
@@ -32,7 +32,7 @@ fn signed(fields: &[(String, String)], token: &str) -> String {
 }
 
 /// `initData` for Telegram user `user` signed with `token`, as the Telegram app makes it.
-fn init_data(app: &App, user: i64, lang: &str, token: &str) -> String {
+pub(crate) fn init_data(app: &App, user: i64, lang: &str, token: &str) -> String {
     let fields = vec![
         (
             "auth_date".to_string(),

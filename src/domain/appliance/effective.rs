@@ -38,7 +38,56 @@ pub struct Stored {
     /// The storefront at `/` (off: `/` leads to the console).
     #[serde(default)]
     pub storefront: bool,
+    /// Who may sign up through the platform bot, on which plan, and the referral reward.
+    #[serde(default)]
+    pub signup: SignupPolicy,
 }
+
+/// Whether people may sign themselves up through the platform bot.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SignupMode {
+    /// Only the reseller creates tenants.
+    #[default]
+    Closed,
+    /// Anyone may sign up for a trial.
+    Open,
+    /// A beta: signing up needs an invite code.
+    Invite,
+}
+
+impl SignupMode {
+    pub fn code(self) -> &'static str {
+        match self {
+            SignupMode::Closed => "closed",
+            SignupMode::Open => "open",
+            SignupMode::Invite => "invite",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<SignupMode> {
+        match s {
+            "closed" => Some(SignupMode::Closed),
+            "open" => Some(SignupMode::Open),
+            "invite" => Some(SignupMode::Invite),
+            _ => None,
+        }
+    }
+}
+
+/// The reseller's rules for sign-ups through the platform bot.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct SignupPolicy {
+    pub mode: SignupMode,
+    /// The plan a new tenant's trial is on; unset: the cheapest offered plan with a trial.
+    pub plan: Option<botyard_shards::ids::PlanId>,
+    /// Free days a tenant gets when a tenant its referral link brought first pays (0: none).
+    pub reward_days: u32,
+}
+
+/// The longest referral reward.
+pub const REWARD_DAYS_MAX: u32 = 365;
 
 /// The reseller's legal details, printed on every invoice and credit note.
 #[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq, Eq)]
@@ -188,6 +237,7 @@ pub struct Effective {
     pub locked: Locked,
     /// Whether `/` is the storefront.
     pub storefront: bool,
+    pub signup: SignupPolicy,
     /// What the console saved, for showing (secrets are never shown, only whether set).
     pub stored_public_url: Option<String>,
     pub stored_accent: Option<String>,
@@ -242,6 +292,7 @@ impl Effective {
             seller: s.seller.clone(),
             locked,
             storefront: s.storefront,
+            signup: s.signup.clone(),
             stored_public_url: s.public_url.clone(),
             stored_accent: s.accent.clone(),
             stored_brand_name: s.brand_name.clone(),

@@ -105,6 +105,57 @@ pub async fn save_seller(st: &Shared, actor: AccountId, seller: Seller) -> AppRe
     Ok(())
 }
 
+/// Saves who may sign up through the platform bot, on which plan, and the referral reward.
+pub async fn save_signup(st: &Shared, actor: AccountId, policy: SignupPolicy) -> AppResult<()> {
+    if policy.reward_days > REWARD_DAYS_MAX {
+        return Err(AppError::Invalid {
+            code: "signup.reward_days",
+            field: "reward_days".into(),
+            message: format!("a reward is 0 to {REWARD_DAYS_MAX} days"),
+        });
+    }
+    let _one_at_a_time = st.appliance_save.lock().await;
+    let (store, keyring) = (st.store.clone(), st.keyring.clone());
+    let now = st.now();
+    let next = blocking(move || {
+        if let Some(p) = policy.plan
+            && store.catalog_read()?.plan(p)?.is_none()
+        {
+            return Err(AppError::Invalid {
+                code: "plan.unknown",
+                field: "plan".into(),
+                message: format!("plan {p} does not exist"),
+            });
+        }
+        let (mut next, _) = load(&store, &keyring)?;
+        let detail = format!(
+            "mode={} plan={} reward_days={}",
+            policy.mode.code(),
+            policy
+                .plan
+                .map_or_else(|| "cheapest".into(), |p| p.to_string()),
+            policy.reward_days
+        );
+        next.signup = policy;
+        let sealed = seal_settings(&keyring, &next)?;
+        store.catalog_write(|c| {
+            c.put_secret(SETTINGS, &sealed)?;
+            c.audit(&audit(actor, now, "appliance.signup", detail))?;
+            Ok::<_, AppError>(())
+        })?;
+        Ok(next)
+    })
+    .await?;
+    apply(
+        st,
+        &next,
+        st.appliance().brand.logo.clone(),
+        &Changed::default(),
+    )
+    .await;
+    Ok(())
+}
+
 /// Stores a new logo (or removes it with `None`) and shows it at once.
 pub async fn set_logo(st: &Shared, actor: AccountId, bytes: Option<Vec<u8>>) -> AppResult<()> {
     let _one_at_a_time = st.appliance_save.lock().await;

@@ -188,6 +188,31 @@ pub fn refunded(s: &mut SubscriptionRec, days: u32, now: i64) {
     }
 }
 
+/// Free days given (a referral's reward): added to the period of a live subscription; a past
+/// due one whose new end is still ahead is active again. `None`, changing nothing, for a
+/// subscription that is suspended or cancelled.
+pub fn gift(s: &mut SubscriptionRec, days: u32, now: i64) -> Option<Step> {
+    let from = s.state;
+    match from {
+        SubStateRec::Trialing | SubStateRec::Active => {}
+        SubStateRec::PastDue => {
+            if s.period_end + i64::from(days) * DAY <= now {
+                return None;
+            }
+            s.state = SubStateRec::Active;
+            s.grace_until = None;
+        }
+        SubStateRec::Suspended | SubStateRec::Cancelled => return None,
+    }
+    s.period_end += i64::from(days) * DAY;
+    settle(s, now);
+    Some(Step {
+        from: Some(from),
+        to: s.state,
+        reason: "referral_reward",
+    })
+}
+
 /// A subscription started by its first payment.
 pub fn first_payment(plan: PlanId, stars: u32, days: u32, now: i64) -> (SubscriptionRec, Step) {
     let mut s = fresh(plan, SubStateRec::Active, stars, now, now);

@@ -760,7 +760,48 @@ pub fn run_due(st: &AppState, now: i64) -> AppResult<(Pass, Changed)> {
             changed.deleted.push(tenant);
         }
     }
+    // After the steps, so a payment that reactivated a subscription counts as live.
+    if let Err(e) = reward_referrers(st, now) {
+        tracing::warn!(error = %e, "referral rewards are not given yet; trying again");
+    }
     Ok((pass, changed))
+}
+
+/// Gives each referrer its reward for every tenant it brought that has paid since: the free
+/// days the appliance's sign-up settings name, added to a live subscription in the same
+/// transaction that marks the reward given (so it is given once). A referrer whose
+/// subscription is not live keeps the reward owed until it is.
+pub fn reward_referrers(st: &AppState, now: i64) -> AppResult<usize> {
+    let days = st.appliance().signup.reward_days;
+    let owed = st.store.catalog_read()?.referrals_owed(1_000)?;
+    let admin = st.store.system_admin();
+    let mut given = 0;
+    for (referee, referrer) in owed {
+        let Ok(scope) = admin.tenant(referrer) else {
+            continue;
+        };
+        given += scope.catalog_write(|c| -> AppResult<usize> {
+            if days == 0 {
+                c.claim_referral(referee, 0, now)?;
+                return Ok(0);
+            }
+            let Some(mut s) = c.subscription()? else {
+                return Ok(0);
+            };
+            let Some(step) = lifecycle::gift(&mut s, days, now) else {
+                return Ok(0);
+            };
+            if !c.claim_referral(referee, days, now)? {
+                return Ok(0);
+            }
+            record_step(c, &s, &step, None, now)?;
+            Ok(1)
+        })?;
+    }
+    if given > 0 {
+        tracing::info!(given, days, "referral rewards given");
+    }
+    Ok(given)
 }
 
 /// The files a deleted tenant leaves besides its rows: its media and its log.

@@ -467,7 +467,7 @@ async fn pay_by_bot(st: Shared, cmd: crate::runtime::supervisor::BotCommand) {
             None,
         ),
         Ok(None) => (
-            crate::domain::telegram_link::Reply::WebNotLinked.text(&st.appliance().brand.name),
+            crate::domain::platform_bot::Reply::WebNotLinked.text(&st.appliance().brand.name),
             None,
         ),
         Err(e) => {

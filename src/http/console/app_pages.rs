@@ -48,6 +48,57 @@ struct LinkOfferPage {
     deep_link: Option<String>,
 }
 
+#[derive(Template)]
+#[template(path = "app/signup.html")]
+struct SignupPage {
+    c: Chrome,
+    init_data: String,
+    business: String,
+    email: String,
+    invite: String,
+    need_invite: bool,
+    /// The bot saw this Telegram user press Start (needed to sign up).
+    started: bool,
+    /// `t.me/<platform bot>?start=trial`, to press Start first.
+    bot_start: Option<String>,
+    /// `(plan, trial days)`.
+    trial: Option<(String, u32)>,
+    error: Option<String>,
+    /// The refusal's code, for the page's FAQ link.
+    code: &'static str,
+}
+
+impl SignupPage {
+    fn new(st: &Shared, c: Chrome, init_data: &str) -> SignupPage {
+        let now = st.now();
+        let started = crate::domain::browser_sessions::verify_webapp(st, init_data)
+            .ok()
+            .and_then(|v| st.signup_starts.get(v.user.id, now))
+            .is_some();
+        let trial = crate::domain::signup::trial_plan(st)
+            .ok()
+            .flatten()
+            .and_then(|(p, days)| {
+                let name = st.store.catalog_read().ok()?.plan(p).ok()??.name;
+                Some((name, days))
+            });
+        SignupPage {
+            c,
+            init_data: init_data.chars().take(8 * 1024).collect(),
+            business: String::new(),
+            email: String::new(),
+            invite: String::new(),
+            need_invite: st.appliance().signup.mode
+                == crate::domain::appliance::effective::SignupMode::Invite,
+            started,
+            bot_start: crate::domain::storefront::trial_link(st),
+            trial,
+            error: None,
+            code: "",
+        }
+    }
+}
+
 fn bot_link(st: &Shared) -> Option<String> {
     st.supervisor
         .platform_bot()
@@ -83,7 +134,9 @@ pub fn refused(st: &Shared, headers: &HeaderMap, init_data: &str, e: AppError) -
     let (c, set) = anonymous(st, headers, browser_language(headers));
     let c = c.for_path(APP);
     let status = crate::http::error::status_of(&e);
-    let page = if e.code() == "webapp.not_linked" {
+    let page = if e.code() == "webapp.not_linked" && crate::domain::signup::open_for_signups(st) {
+        render(&SignupPage::new(st, c, init_data))
+    } else if e.code() == "webapp.not_linked" {
         render(&LinkOfferPage {
             c,
             init_data: init_data.chars().take(8 * 1024).collect(),
@@ -152,6 +205,49 @@ pub async fn link(
         deep_link,
     };
     with_cookie((status, render(&page)).into_response(), set)
+}
+
+#[derive(Deserialize)]
+pub struct SignupForm {
+    #[serde(default)]
+    init_data: String,
+    #[serde(default)]
+    business: String,
+    #[serde(default)]
+    email: String,
+    #[serde(default)]
+    invite: String,
+}
+
+/// Signs the Telegram user opening the app up: a tenant on the trial, and a session.
+pub async fn signup(
+    State(st): State<Shared>,
+    ClientIp(ip): ClientIp,
+    headers: HeaderMap,
+    Form(f): Form<SignupForm>,
+) -> Response {
+    let origin = super::auth_pages::origin(ip, &headers);
+    let form = crate::domain::signup::SignupForm {
+        business: f.business.clone(),
+        email: f.email.clone(),
+        invite: f.invite.clone(),
+    };
+    match crate::domain::signup::sign_up(&st, &f.init_data, form, origin).await {
+        Ok(s) => super::auth_pages::webapp_started(&st, s),
+        Err(e) => {
+            let (c, set) = anonymous(&st, &headers, browser_language(&headers));
+            let c = c.for_path(APP);
+            let error = Some(error_text(&c, &e));
+            let mut page = SignupPage::new(&st, c, &f.init_data);
+            page.business = f.business.chars().take(100).collect();
+            page.email = f.email.chars().take(254).collect();
+            page.invite = f.invite.chars().take(32).collect();
+            page.error = error;
+            page.code = e.code();
+            let status = crate::http::error::status_of(&e);
+            with_cookie((status, render(&page)).into_response(), set)
+        }
+    }
 }
 
 /// The app's home: the account's tenant (or its list of tenants).

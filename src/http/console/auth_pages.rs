@@ -168,19 +168,22 @@ pub async fn webapp_sign_in(
 ) -> Response {
     let origin = origin(ip, &headers);
     match browser_sessions::sign_in_webapp(&st, &f.init_data, origin).await {
-        Ok(s) => {
-            let ttl = browser_sessions::WEBAPP_SESSION_SECS;
-            let mut r = with_session(&st, &s.started.token, ttl, "/app/home");
-            if let Some(lang) = s.language {
-                r.headers_mut().append(
-                    header::SET_COOKIE,
-                    set_cookie(&st, super::session::LANG_COOKIE, lang_code(lang), ttl),
-                );
-            }
-            r
-        }
+        Ok(s) => webapp_started(&st, s),
         Err(e) => super::app_pages::refused(&st, &headers, &f.init_data, e),
     }
+}
+
+/// A Mini-App session begun: its cookie, the app's language, and on to the app's home.
+pub fn webapp_started(st: &Shared, s: browser_sessions::WebAppStarted) -> Response {
+    let ttl = browser_sessions::WEBAPP_SESSION_SECS;
+    let mut r = with_session(st, &s.started.token, ttl, "/app/home");
+    if let Some(lang) = s.language {
+        r.headers_mut().append(
+            header::SET_COOKIE,
+            set_cookie(st, super::session::LANG_COOKIE, lang_code(lang), ttl),
+        );
+    }
+    r
 }
 
 fn lang_code(l: Language) -> &'static str {

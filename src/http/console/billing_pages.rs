@@ -46,6 +46,45 @@ pub struct BillingFacts {
     pub invoices: Vec<InvoiceRow>,
     /// The billing profile, for its form.
     pub profile: botyard_shards::records::BillingProfileRec,
+    /// The tenant's referral link and what it brought, while people may sign up.
+    pub referral: Option<Referral>,
+}
+
+pub struct Referral {
+    pub link: String,
+    /// Telegram's share sheet for the link.
+    pub share: String,
+    /// "3 signed up · 1 paid · 30 days earned".
+    pub line: String,
+    pub reward_days: u32,
+}
+
+fn referral(st: &AppState, t: &Tr, scope: &TenantScope) -> AppResult<Option<Referral>> {
+    if st.appliance().signup.mode == crate::domain::appliance::effective::SignupMode::Closed {
+        return Ok(None);
+    }
+    let s = crate::domain::signup::referrals::summary(st, scope)?;
+    let Some(link) = s.link else {
+        return Ok(None);
+    };
+    let text = t.s("bill.referral_share_text");
+    let share = format!(
+        "https://t.me/share/url?{}",
+        form_urlencoded::Serializer::new(String::new())
+            .append_pair("url", &link)
+            .append_pair("text", text)
+            .finish()
+    );
+    Ok(Some(Referral {
+        line: t
+            .s("bill.referral_line")
+            .replace("{n}", &s.signed_up.to_string())
+            .replace("{paid}", &s.rewarded.to_string())
+            .replace("{days}", &s.days_earned.to_string()),
+        link,
+        share,
+        reward_days: s.reward_days,
+    }))
 }
 
 pub struct PaymentRow {
@@ -85,6 +124,7 @@ fn reason_key(reason: &str) -> &'static str {
         "renewal_due" => "bill.reason_renewal_due",
         "grace_ended" => "bill.reason_grace_ended",
         "cancelled_at_period_end" => "bill.reason_cancelled",
+        "referral_reward" => "bill.reason_referral",
         _ => "bill.reason_other",
     }
 }
@@ -208,6 +248,7 @@ pub fn facts(st: &AppState, t: &Tr, scope: &TenantScope) -> AppResult<BillingFac
             })
             .collect(),
         profile: tc.billing_profile()?.unwrap_or_default(),
+        referral: referral(st, t, scope)?,
     })
 }
 

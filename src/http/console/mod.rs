@@ -29,6 +29,7 @@ mod marketing_pages;
 mod recovery_pages;
 pub mod session;
 mod settings_pages;
+mod signup_pages;
 mod store_pages;
 mod telegram_html;
 mod tenant_pages;
@@ -83,6 +84,7 @@ pub fn router(st: Shared) -> Router<Shared> {
         .route("/app/", get(app_pages::open))
         .route("/app/session", post(auth_pages::webapp_sign_in))
         .route("/app/link", post(app_pages::link))
+        .route("/app/signup", post(app_pages::signup))
         .route("/app/home", get(app_pages::home))
         .route("/app/tenants/{id}/more", get(app_pages::more))
         .route("/app/help", get(app_pages::help))
@@ -181,6 +183,16 @@ pub fn router(st: Shared) -> Router<Shared> {
             get(backup_pages::show).post(backup_pages::start),
         )
         .route("/console/launch", get(launch_pages::show))
+        .route("/console/signups", get(signup_pages::show))
+        .route("/console/signups/policy", post(signup_pages::save_policy))
+        .route(
+            "/console/signups/invites",
+            post(signup_pages::create_invite),
+        )
+        .route(
+            "/console/signups/invites/{code}/toggle",
+            post(signup_pages::toggle_invite),
+        )
         .route("/", get(store_pages::front))
         .route("/help", get(help_pages::start))
         .route("/help/", get(help_pages::start))
