@@ -52,6 +52,9 @@ pub enum AppError {
     Locked { retry_after: u64 },
     #[error("server is busy")]
     Busy { code: &'static str },
+    /// A limit on how often something may be done (not a lockout), which the message names.
+    #[error("{message}")]
+    TooOften { code: &'static str, message: String },
     /// Telegram, or the platform bot's worker, could not do it.
     #[error("{message}")]
     Upstream {
@@ -85,6 +88,7 @@ impl AppError {
             | AppError::Conflict { code, .. }
             | AppError::Upstream { code, .. }
             | AppError::Busy { code }
+            | AppError::TooOften { code, .. }
             | AppError::TooLargeFor { code, .. } => code,
             AppError::NotFound(_) => "resource.not_found",
             AppError::TooLarge => "request.too_large",

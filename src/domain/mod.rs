@@ -28,6 +28,7 @@ pub mod settings;
 pub mod signup;
 pub mod stats;
 pub mod storefront;
+pub mod support;
 pub mod telegram_link;
 pub mod templates;
 pub mod tenancy;

@@ -20,7 +20,7 @@ pub fn status_of(e: &AppError) -> StatusCode {
         AppError::Conflict { .. } => StatusCode::CONFLICT,
         AppError::TooLarge | AppError::TooLargeFor { .. } => StatusCode::PAYLOAD_TOO_LARGE,
         AppError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
-        AppError::Locked { .. } => StatusCode::TOO_MANY_REQUESTS,
+        AppError::Locked { .. } | AppError::TooOften { .. } => StatusCode::TOO_MANY_REQUESTS,
         AppError::Busy { .. } => StatusCode::SERVICE_UNAVAILABLE,
         AppError::StorageFull => StatusCode::INSUFFICIENT_STORAGE,
         AppError::Upstream { kind, .. } => match kind {

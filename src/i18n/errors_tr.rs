@@ -591,6 +591,26 @@ pub const MESSAGES: &[(&str, &str)] = &[
         "Sunucunun diski dolu; hiçbir şey kaydedilmedi.",
     ),
     (
+        "support.file_too_large",
+        "{field}: dosya en fazla {v0} KB olabilir.",
+    ),
+    (
+        "support.file_type",
+        "{field}: bir resim (PNG, JPEG, WebP), PDF ya da metin dosyası ekleyin.",
+    ),
+    (
+        "support.invalid",
+        "{field}: bir şeyler yazın; en fazla izin verilen uzunlukta metin.",
+    ),
+    (
+        "support.rate_limited",
+        "Son zamanlarda çok fazla talep ya da mesaj gönderildi; biraz sonra tekrar deneyin ya da açık bir talebe ekleyin.",
+    ),
+    (
+        "support.too_long",
+        "Bu talepte çok fazla mesaj var; yeni bir talep açın.",
+    ),
+    (
         "telegram.account_required",
         "Bu işlem için Telegram hesabınızı bağlamanız gerekiyor.",
     ),

@@ -36,5 +36,6 @@ mod signup;
 mod stars;
 mod storefront;
 mod supervisor;
+mod support;
 mod telegram_grammers;
 mod tidy;

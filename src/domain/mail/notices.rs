@@ -45,6 +45,8 @@ pub const KINDS: &[(&str, Category)] = &[
     ("bot.removed_from_group", Category::Bot),
     ("bot.posts_failing", Category::Bot),
     ("admin.alert", Category::Security),
+    ("admin.support_request", Category::Security),
+    ("account.support_answer", Category::Security),
 ];
 
 /// Whether people may turn `kind` off.
@@ -119,6 +121,19 @@ pub enum Notice {
         tenant: Option<String>,
         alert: AlertRec,
     },
+    /// A tenant opened or added to a support request (to admins).
+    SupportRequest {
+        tenant: String,
+        subject: String,
+        excerpt: String,
+        link: String,
+    },
+    /// The reseller answered a support request (to the person who opened it).
+    SupportAnswer {
+        subject: String,
+        excerpt: String,
+        link: String,
+    },
 }
 
 impl Notice {
@@ -140,6 +155,8 @@ impl Notice {
             Notice::DeletionWarning { .. } => "billing.deletion_warning",
             Notice::BotStatus { alert, .. } => bot_kind(&alert.kind),
             Notice::AdminAlert { .. } => "admin.alert",
+            Notice::SupportRequest { .. } => "admin.support_request",
+            Notice::SupportAnswer { .. } => "account.support_answer",
         }
     }
 
@@ -433,6 +450,47 @@ impl Notice {
                     url: format!("{base}/console/admin#alerts"),
                 });
             }
+            Notice::SupportRequest {
+                tenant,
+                subject,
+                excerpt,
+                link,
+            } => {
+                l.subject = t(
+                    "Support: {t} wrote about \"{s}\"",
+                    "Destek: {t}, \"{s}\" hakkında yazdı",
+                )
+                .replace("{t}", tenant)
+                .replace("{s}", subject);
+                l.paragraphs = vec![
+                    t("{t} wrote:", "{t} şunu yazdı:").replace("{t}", tenant),
+                    excerpt.clone(),
+                ];
+                l.action = Some(Action {
+                    label: t("Read and answer", "Oku ve yanıtla"),
+                    url: link.clone(),
+                });
+            }
+            Notice::SupportAnswer {
+                subject,
+                excerpt,
+                link,
+            } => {
+                l.subject = t("Answer to your request \"{s}\"", "\"{s}\" talebinize yanıt")
+                    .replace("{s}", subject);
+                l.paragraphs = vec![
+                    t("{b} support answered:", "{b} destek ekibi yanıtladı:").replace("{b}", brand),
+                    excerpt.clone(),
+                ];
+                l.action = Some(Action {
+                    label: t("Read the whole answer", "Yanıtın tamamını okuyun"),
+                    url: link.clone(),
+                });
+                l.after = vec![t(
+                    "Answer there if something is still unclear; the request stays open until it is resolved.",
+                    "Hâlâ belirsiz bir şey varsa oradan yanıtlayın; talep çözülene kadar açık kalır.",
+                )];
+            }
         }
         l.preheader = l.paragraphs.first().cloned().unwrap_or_default();
         l
@@ -644,7 +702,7 @@ impl MailCtx {
     }
 
     /// A Telegram row to an account: the subject and the text part.
-    pub(super) fn telegram_row(
+    pub fn telegram_row(
         &self,
         notice: &Notice,
         account: AccountId,
@@ -958,6 +1016,17 @@ mod tests {
             Notice::AdminAlert {
                 tenant: Some("T".into()),
                 alert,
+            },
+            Notice::SupportRequest {
+                tenant: "T".into(),
+                subject: "s".into(),
+                excerpt: "e".into(),
+                link: "l".into(),
+            },
+            Notice::SupportAnswer {
+                subject: "s".into(),
+                excerpt: "e".into(),
+                link: "l".into(),
             },
         ];
         for n in &all {

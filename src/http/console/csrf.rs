@@ -15,6 +15,24 @@ use crate::state::Shared;
 
 /// The largest form the console accepts; its forms are a few fields.
 const FORM_LIMIT: usize = 64 * 1024;
+/// The largest form with a file (a support request's attachment and its text).
+pub const UPLOAD_FORM_LIMIT: usize = crate::domain::support::ATTACHMENT_MAX + 64 * 1024;
+
+/// The `_csrf` field of a multipart form, if it comes before any file.
+async fn multipart_token(content_type: &str, body: axum::body::Bytes) -> Option<String> {
+    let boundary = multer::parse_boundary(content_type).ok()?;
+    let stream = futures_util::stream::once(async move { Ok::<_, std::convert::Infallible>(body) });
+    let mut form = multer::Multipart::new(stream, boundary);
+    while let Ok(Some(field)) = form.next_field().await {
+        if field.file_name().is_some() {
+            return None;
+        }
+        if field.name() == Some("_csrf") {
+            return field.text().await.ok();
+        }
+    }
+    None
+}
 
 pub async fn require(State(st): State<Shared>, req: Request, next: Next) -> Response {
     if matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS) {
@@ -43,11 +61,28 @@ pub async fn require(State(st): State<Shared>, req: Request, next: Next) -> Resp
         }
         return refuse(StatusCode::FORBIDDEN, "error.csrf");
     }
-    let is_form = req
+    let content_type = req
         .headers()
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
+        .unwrap_or_default()
+        .to_string();
+    if content_type.starts_with("multipart/form-data") {
+        let (parts, body) = req.into_parts();
+        let Ok(bytes) = to_bytes(body, UPLOAD_FORM_LIMIT).await else {
+            return refuse(StatusCode::PAYLOAD_TOO_LARGE, "error.too_large");
+        };
+        let ok = multipart_token(&content_type, bytes.clone())
+            .await
+            .is_some_and(|t| csrf_matches(&source, &t));
+        if !ok {
+            return refuse(StatusCode::FORBIDDEN, "error.csrf");
+        }
+        return next
+            .run(Request::from_parts(parts, Body::from(bytes)))
+            .await;
+    }
+    let is_form = content_type.starts_with("application/x-www-form-urlencoded");
     if !is_form {
         return refuse(StatusCode::FORBIDDEN, "error.csrf");
     }

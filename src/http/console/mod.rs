@@ -31,6 +31,7 @@ pub mod session;
 mod settings_pages;
 mod signup_pages;
 mod store_pages;
+mod support_pages;
 mod telegram_html;
 mod tenant_pages;
 pub mod unsubscribe_pages;
@@ -183,6 +184,22 @@ pub fn router(st: Shared) -> Router<Shared> {
             get(backup_pages::show).post(backup_pages::start),
         )
         .route("/console/launch", get(launch_pages::show))
+        .route("/console/support", get(support_pages::inbox))
+        .route("/console/support/{tid}", get(support_pages::staff_view))
+        .route(
+            "/console/support/{tid}/messages",
+            post(support_pages::staff_answer).layer(axum::extract::DefaultBodyLimit::max(
+                super::console::csrf::UPLOAD_FORM_LIMIT,
+            )),
+        )
+        .route(
+            "/console/support/{tid}/state",
+            post(support_pages::staff_state),
+        )
+        .route(
+            "/console/support/{tid}/files/{n}",
+            get(support_pages::staff_file),
+        )
         .route("/console/signups", get(signup_pages::show))
         .route("/console/signups/policy", post(signup_pages::save_policy))
         .route(
@@ -273,6 +290,34 @@ fn tenant_pages(r: Router<Shared>, root: &str) -> Router<Shared> {
         .route(
             &format!("{root}/tenants/{{id}}/subscription"),
             get(tenant_pages::subscription),
+        )
+        .route(
+            &format!("{root}/tenants/{{id}}/support"),
+            get(support_pages::list).post(support_pages::open).layer(
+                axum::extract::DefaultBodyLimit::max(csrf::UPLOAD_FORM_LIMIT),
+            ),
+        )
+        .route(
+            &format!("{root}/tenants/{{id}}/support/{{tid}}"),
+            get(support_pages::thread),
+        )
+        .route(
+            &format!("{root}/tenants/{{id}}/support/{{tid}}/messages"),
+            post(support_pages::answer).layer(axum::extract::DefaultBodyLimit::max(
+                csrf::UPLOAD_FORM_LIMIT,
+            )),
+        )
+        .route(
+            &format!("{root}/tenants/{{id}}/support/{{tid}}/state"),
+            post(support_pages::set_state),
+        )
+        .route(
+            &format!("{root}/tenants/{{id}}/support/{{tid}}/files/{{n}}"),
+            get(support_pages::file),
+        )
+        .route(
+            &format!("{root}/tenants/{{id}}/feedback"),
+            get(support_pages::feedback_form).post(support_pages::send_feedback),
         )
         .route(
             &format!("{root}/tenants/{{id}}/subscription/trial"),
