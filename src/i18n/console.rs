@@ -737,6 +737,7 @@ pub const TEXTS: &[(&str, &str, &str)] = &[
     ("store.what", "What it does", "Neler yapar"),
     ("support.add", "Add a message", "Mesaj ekle"),
     ("support.answer", "Answer", "Yanıtla"),
+    ("support.ask", "Still stuck? Ask support", "Hâlâ çözemediniz mi? Destek isteyin"),
     ("support.context", "Context:", "Bağlam:"),
     ("support.feedback", "Feedback", "Geri bildirim"),
     ("support.feedback_intro", "What would make {brand} better for you? What got in your way? The team reads every message.", "{brand}'ı sizin için daha iyi ne yapardı? Sizi ne zorladı? Ekip her mesajı okur."),

@@ -33,6 +33,7 @@ mod roles;
 mod sandbox;
 mod session_import;
 mod signup;
+mod signup_e2e;
 mod stars;
 mod storefront;
 mod supervisor;

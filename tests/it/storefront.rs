@@ -69,6 +69,23 @@ async fn the_storefront_sells_the_offered_plans_in_both_languages() {
             .contains("name=\"storefront\" value=\"1\" checked")
     );
     app.platform_online().await;
+    // While sign-ups are closed the page leads to the console, not to a trial nobody can start.
+    let closed = visitor.get("/").await;
+    assert!(!closed.text.contains("?start=trial"), "{}", closed.text);
+    assert!(closed.text.contains("href=\"/console\""));
+    let page = b.get("/console/signups").await;
+    let r = b
+        .post(
+            "/console/signups/policy",
+            &[
+                ("_csrf", &page.csrf()),
+                ("mode", "open"),
+                ("plan", ""),
+                ("reward_days", "0"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, 303, "{}", r.text);
 
     visitor.lang = "tr-TR,tr;q=0.9,en;q=0.5";
     let tr = visitor.get("/").await;

@@ -57,6 +57,8 @@ pub fn section_for(path: &str, admin: bool) -> &'static str {
             "settings" => "account#settings",
             "subscription" | "invoices" | "payments" | "billing-profile" => "billing",
             "more" => "index#console-and-app",
+            "support" => "index#support",
+            "feedback" => "index#feedback",
             _ if admin => "reseller#moving-tenants",
             _ => "index",
         };
@@ -65,6 +67,8 @@ pub fn section_for(path: &str, admin: bool) -> &'static str {
         "account" => "account#password",
         "home" | "" if !admin => "index",
         "launch" => "reseller#launch",
+        "signups" => "reseller#signups",
+        "support" => "reseller#support",
         "tenants" => "reseller#moving-tenants",
         "workers" | "logs" | "audit" => "reseller#monitoring",
         "plans" => "reseller#plans",

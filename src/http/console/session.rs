@@ -199,6 +199,9 @@ pub struct Chrome {
     pub app_tab: &'static str,
     /// The help section about this page (`page` or `page#id` under `/help/{lang}/`).
     pub help: &'static str,
+    /// On a tenant's page: its support screen, told which page the person came from (the
+    /// request's context; no `Referer` is sent).
+    pub support: Option<String>,
 }
 
 impl Chrome {
@@ -237,6 +240,7 @@ impl Chrome {
             tenant: None,
             app_tab: "",
             help: "index",
+            support: None,
         }
     }
 
@@ -244,7 +248,11 @@ impl Chrome {
     pub fn for_path(self, path: &str) -> Chrome {
         let admin = self.nav.as_ref().is_some_and(|n| n.admin);
         let help = super::help_pages::section_for(path, admin);
-        let c = Chrome { help, ..self };
+        let c = Chrome {
+            help,
+            support: if admin { None } else { support_link(path) },
+            ..self
+        };
         if is_app(path) {
             let (tenant, app_tab) = app_place(path);
             Chrome {
@@ -262,6 +270,23 @@ impl Chrome {
 
 pub const CONSOLE: &str = "/console";
 pub const APP: &str = "/app";
+
+/// `…/tenants/{id}/support?from={path}` for a page of a tenant's (not its support screens).
+fn support_link(path: &str) -> Option<String> {
+    let (root, rest) = [CONSOLE, APP]
+        .iter()
+        .find_map(|r| path.strip_prefix(r).map(|rest| (*r, rest)))?;
+    let mut parts = rest.trim_start_matches('/').split('/');
+    if parts.next() != Some("tenants") {
+        return None;
+    }
+    let id: u64 = parts.next()?.parse().ok()?;
+    if matches!(parts.next(), Some("support" | "feedback")) {
+        return None;
+    }
+    let from: String = form_urlencoded::byte_serialize(path.as_bytes()).collect();
+    Some(format!("{root}/tenants/{id}/support?from={from}"))
+}
 
 /// The tenant a Mini-App path is under, and the tab its screen belongs to.
 fn app_place(path: &str) -> (Option<u64>, &'static str) {

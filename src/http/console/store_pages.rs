@@ -100,7 +100,10 @@ pub async fn front(
     render(&Front {
         lead: t.s("store.lead").replace("{brand}", &c.product),
         plans,
-        trial_link: storefront::trial_link(&st),
+        // Only where people can sign up: otherwise the bot could only say hello.
+        trial_link: crate::domain::signup::open_for_signups(&st)
+            .then(|| storefront::trial_link(&st))
+            .flatten(),
         url: format!("{}/", a.base_url),
         image: a.brand.logo.as_ref().map(|l| {
             format!(

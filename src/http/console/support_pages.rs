@@ -262,27 +262,15 @@ pub struct ListQuery {
     from: Option<String>,
 }
 
-/// The path of the appliance's page a link was followed from (`Referer`), if any.
-fn came_from(headers: &HeaderMap) -> Option<String> {
-    let r = headers.get(header::REFERER)?.to_str().ok()?;
-    let rest = r.split_once("://").map_or(r, |(_, rest)| rest);
-    let path = &rest[rest.find('/')?..];
-    (path.starts_with("/console/") || path.starts_with("/app/"))
-        .then(|| path.split(['?', '#']).next().unwrap_or(path).to_string())
-}
-
 pub async fn list(
     State(st): State<Shared>,
     v: Viewer,
     Path(id): Path<u64>,
     Query(q): Query<ListQuery>,
-    headers: HeaderMap,
 ) -> Response {
     let notice = DoneQuery { done: q.done }.notice(&v.chrome.t, NOTICES);
     let screen: String = q
         .from
-        .or_else(|| came_from(&headers))
-        .filter(|p| !p.ends_with("/support"))
         .unwrap_or_default()
         .chars()
         .filter(|c| c.is_ascii_graphic())
