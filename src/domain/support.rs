@@ -86,7 +86,7 @@ pub fn attachment_type(bytes: &[u8]) -> Option<&'static str> {
 }
 
 /// A checked attachment: its record and bytes.
-fn checked_file(u: Upload) -> AppResult<(AttachmentRec, Vec<u8>)> {
+fn checked_file(u: Upload) -> AppResult<CheckedFile> {
     if u.bytes.is_empty() {
         return Err(invalid("file", "the file is empty"));
     }
@@ -125,7 +125,10 @@ fn checked_file(u: Upload) -> AppResult<(AttachmentRec, Vec<u8>)> {
     ))
 }
 
-fn checked(m: Message) -> AppResult<(String, Option<(AttachmentRec, Vec<u8>)>)> {
+/// A checked attachment with its bytes.
+type CheckedFile = (AttachmentRec, Vec<u8>);
+
+fn checked(m: Message) -> AppResult<(String, Option<CheckedFile>)> {
     let body = text("body", &m.body, BODY_MAX, true)?;
     let file = m.file.filter(|f| !f.bytes.is_empty() || !f.name.is_empty());
     Ok((body, file.map(checked_file).transpose()?))

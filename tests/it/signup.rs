@@ -186,7 +186,7 @@ async fn a_telegram_user_signs_up_by_referral_and_invite_and_the_referrer_is_rew
     assert_eq!(tenants_named(&app, "Selin Butik"), 1);
     let mut home = b.get("/app/home").await;
     while home.status == 303 {
-        home = b.get(&home.location()).await;
+        home = b.get(home.location()).await;
     }
     assert_eq!(home.status, 200, "{}", home.text);
     assert!(home.text.contains("Selin Butik"), "{}", home.text);

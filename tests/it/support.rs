@@ -147,7 +147,7 @@ async fn a_support_request_flows_both_ways_with_notices_states_and_an_audit() {
         .unwrap()
         .parse()
         .unwrap();
-    let page = owner.get(&thread).await;
+    let page = owner.get(thread).await;
     assert!(
         page.text.contains("Kampanya gönderilmedi") && page.text.contains("Ekran görüntüsü ekte")
     );
@@ -186,7 +186,7 @@ async fn a_support_request_flows_both_ways_with_notices_states_and_an_audit() {
     // Another tenant's people see nothing of it.
     let mut cay = Browser::new(&app);
     cay.sign_in("cay@example.com", PASSWORD).await;
-    assert_eq!(cay.get(&thread).await.status, 404);
+    assert_eq!(cay.get(thread).await.status, 404);
     assert_eq!(
         cay.get(&format!("/console/tenants/{other}/support/{tid}"))
             .await
@@ -236,9 +236,9 @@ async fn a_support_request_flows_both_ways_with_notices_states_and_an_audit() {
     )
     .await;
     assert_eq!(r.status, 303, "{}", r.text);
-    let page = owner.get(&thread).await;
+    let page = owner.get(thread).await;
     assert!(
-        page.text.contains("gönderme izni") && page.text.contains("support.state_waiting") == false
+        page.text.contains("gönderme izni") && !page.text.contains("support.state_waiting")
     );
     assert!(page.text.contains("Waiting for you"), "{}", page.text);
     let m = mails(&app);
@@ -375,7 +375,7 @@ async fn feedback_from_the_mini_app_lands_in_the_resellers_inbox() {
         )
         .await;
     assert_eq!(r.status, 303, "{}", r.text);
-    assert!(owner.get(&r.location()).await.text.contains("Thank you"));
+    assert!(owner.get(r.location()).await.text.contains("Thank you"));
     let mut staff = Browser::new(&app);
     staff.sign_in(ADMIN_EMAIL, ADMIN_PASSWORD).await;
     let inbox = staff.get("/console/support?show=feedback").await;
