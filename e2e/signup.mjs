@@ -3,10 +3,11 @@
 // the console on a desktop for the reseller. Started by tests/it/signup_e2e.rs, which runs the
 // appliance with its platform bot at the fake datacenter and has the user press Start first.
 import { chromium } from "playwright-core";
-import { env, run } from "./lib.mjs";
+import { env, recorder, run } from "./lib.mjs";
 
 const BASE = env("BASE");
 const INIT_DATA = env("INIT_DATA");
+const SHOP_BOT = env("SHOP_BOT");
 const ADMIN_EMAIL = env("ADMIN_EMAIL");
 const ADMIN_PASSWORD = env("ADMIN_PASSWORD");
 const SHOTS = env("SHOTS");
@@ -59,6 +60,41 @@ try {
   check(await page.isVisible("text=Nişantaşı Butik"), "the new business's home opens");
   const tenantUrl = page.url();
   await snap(page, "app-signed-up-home-tr");
+
+  // ---- connect the shop's bot (the help's "connect a bot" tutorial) ----
+  const tutorial = await recorder(page, "connect-a-bot");
+  await page.goto(`${tenantUrl}/more`);
+  await tutorial.say("In More, open Sessions: a session is the bot or account that posts for you.",
+    "Diğer'de Oturumlar'ı açın: oturum, sizin adınıza gönderi yapan bot ya da hesaptır.");
+  await page.click("a >> text=Oturumlar");
+  await page.waitForURL(/\/sessions$/);
+  await tutorial.say("Name the bot, and paste the token @BotFather gave you.",
+    "Bota bir ad verin ve @BotFather'ın verdiği anahtarı yapıştırın.");
+  await page.fill("#s-label", "Mağaza botu");
+  await page.fill("#s-token", SHOP_BOT);
+  await snap(page, "app-connect-bot-tr");
+  await tutorial.say("Press Connect. The bot signs in to Telegram.", "Bağla'ya basın. Bot Telegram'a giriş yapar.");
+  await page.click("form[action$='/sessions'] button[type=submit]");
+  await page.waitForURL(/\/sessions(\?|$)/);
+  let online = false;
+  for (let i = 0; i < 60 && !online; i++) {
+    online = await page.isVisible("td >> text=çevrimiçi");
+    if (!online) { await page.waitForTimeout(500); await page.reload(); }
+  }
+  check(online, "the connected bot comes online");
+  await tutorial.say("Online. Its groups are listed under Groups.", "Çevrimiçi. Grupları Gruplar altında listelenir.");
+  await snap(page, "app-bot-connected-tr");
+  let listed = false;
+  for (let i = 0; i < 60 && !listed; i++) {
+    await page.goto(`${tenantUrl}/groups`);
+    listed = await page.isVisible("text=Nişantaşı Esnafı");
+    if (!listed) { await page.waitForTimeout(500); }
+  }
+  check(listed, "the bot's group is listed");
+  await tutorial.say("Turn on the groups campaigns may post to. Next: write a template.",
+    "Kampanyaların gönderi yapabileceği grupları açın. Sıradaki adım: bir şablon yazın.");
+  await snap(page, "app-bot-groups-tr");
+  await tutorial.stop();
 
   // ---- a support request with a screenshot ----
   await page.goto(`${tenantUrl}/more`);

@@ -8,11 +8,13 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use botyard_fakedc::world::{World, person};
+use botyard_fakedc::world::{FakeChat, World, person};
 
 use crate::api_telegram::{TOKEN, platform_app, posts};
 use crate::common::{ADMIN_EMAIL, ADMIN_PASSWORD};
 use crate::console::Browser;
+
+const SHOP_BOT: &str = "6002000000:AAFz7bUtikNisantasiButikBotToken00";
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn signing_up_and_asking_for_help_in_a_real_browser() {
@@ -20,7 +22,21 @@ async fn signing_up_and_asking_for_help_in_a_real_browser() {
     let Some(chromium) = crate::console_e2e::browser() else {
         return;
     };
-    let world = Arc::new(World::new(&[(TOKEN, 6000, "yard_platform_bot")], vec![]));
+    // The shop's own bot, which Selin connects after signing up, is in one group.
+    let chat = FakeChat {
+        id: 5001,
+        title: "Nişantaşı Esnafı".into(),
+        supergroup: true,
+        members: 48,
+        access_hash: 77,
+    };
+    let world = Arc::new(World::new(
+        &[
+            (TOKEN, 6000, "yard_platform_bot"),
+            (SHOP_BOT, 6002, "nisantasi_butik_bot"),
+        ],
+        vec![chat],
+    ));
     let (dc, _seed, app) = platform_app(&world).await;
     let admin = app.admin().await.access;
     crate::billing::priced_plan(&app, &admin).await;
@@ -63,6 +79,7 @@ async fn signing_up_and_asking_for_help_in_a_real_browser() {
                 "INIT_DATA",
                 crate::miniapp::init_data(&app, 772_001, "tr", TOKEN),
             ),
+            ("SHOP_BOT", SHOP_BOT.into()),
             ("ADMIN_EMAIL", ADMIN_EMAIL.into()),
             ("ADMIN_PASSWORD", ADMIN_PASSWORD.into()),
             ("SHOTS", shots.display().to_string()),
