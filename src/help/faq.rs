@@ -120,7 +120,9 @@ pub fn markdown(
             {
                 let _ = write!(md, "{} «{}»\n\n", w.shown, placeholders(message));
             }
-            if let Some((status, note)) = explained.get(code) {
+            if let Some((_, en, tr)) = faq::error(code) {
+                let _ = write!(md, "{}", pick(en, tr));
+            } else if let Some((status, note)) = explained.get(code) {
                 let _ = write!(md, "{}", status_meaning(*status, lang));
                 if lang == Language::En
                     && let Some(note) = note
@@ -288,6 +290,12 @@ mod tests {
             );
         }
         assert_eq!(explained.get("campaign.no_targets").map(|e| e.0), Some(409));
+        // Written explanations: sorted, of codes that exist, in both languages.
+        assert!(faq::ERRORS.windows(2).all(|w| w[0].0 < w[1].0), "ERRORS is sorted");
+        for (code, en, tr) in faq::ERRORS {
+            assert!(explained.contains_key(code), "{code} is explained but not a code");
+            assert!(!en.is_empty() && !tr.is_empty() && en != tr, "{code}");
+        }
         assert_eq!(
             explained.get("import.key_in_use").and_then(|e| e.1),
             Some("another session already holds the imported auth key")
