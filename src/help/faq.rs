@@ -291,9 +291,15 @@ mod tests {
         }
         assert_eq!(explained.get("campaign.no_targets").map(|e| e.0), Some(409));
         // Written explanations: sorted, of codes that exist, in both languages.
-        assert!(faq::ERRORS.windows(2).all(|w| w[0].0 < w[1].0), "ERRORS is sorted");
+        assert!(
+            faq::ERRORS.windows(2).all(|w| w[0].0 < w[1].0),
+            "ERRORS is sorted"
+        );
         for (code, en, tr) in faq::ERRORS {
-            assert!(explained.contains_key(code), "{code} is explained but not a code");
+            assert!(
+                explained.contains_key(code),
+                "{code} is explained but not a code"
+            );
             assert!(!en.is_empty() && !tr.is_empty() && en != tr, "{code}");
         }
         assert_eq!(

@@ -237,9 +237,7 @@ async fn a_support_request_flows_both_ways_with_notices_states_and_an_audit() {
     .await;
     assert_eq!(r.status, 303, "{}", r.text);
     let page = owner.get(thread).await;
-    assert!(
-        page.text.contains("gönderme izni") && !page.text.contains("support.state_waiting")
-    );
+    assert!(page.text.contains("gönderme izni") && !page.text.contains("support.state_waiting"));
     assert!(page.text.contains("Waiting for you"), "{}", page.text);
     let m = mails(&app);
     assert!(
