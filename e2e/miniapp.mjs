@@ -8,6 +8,7 @@ import { chromium } from "playwright-core";
 import fs from "node:fs";
 import path from "node:path";
 import { env, recorder, run } from "./lib.mjs";
+import { DARK, LIGHT, bridge, clearEvents, events, last, launchUrl, press } from "./telegram.mjs";
 
 const BASE = env("BASE");
 const TENANT = env("TENANT");
@@ -20,38 +21,7 @@ const CHROMIUM = process.env.CHROMIUM || "/usr/bin/chromium";
 
 const { check, snap, finish } = run(SHOTS);
 
-const LIGHT = { bg_color: "#ffffff", text_color: "#000000", hint_color: "#707579", link_color: "#3390ec",
-  button_color: "#3390ec", button_text_color: "#ffffff", secondary_bg_color: "#f4f4f5",
-  section_bg_color: "#ffffff", destructive_text_color: "#e53935", section_separator_color: "#e7e7e7" };
-const DARK = { bg_color: "#212121", text_color: "#ffffff", hint_color: "#aaaaaa", link_color: "#8774e1",
-  button_color: "#8774e1", button_text_color: "#ffffff", secondary_bg_color: "#0f0f0f",
-  section_bg_color: "#212121", destructive_text_color: "#ff595a", section_separator_color: "#3d3d3d" };
-
-// How Telegram opens a Mini-App: its launch parameters in the hash of the app's URL.
-const launch = (data, theme) => `${BASE}/app#tgWebAppData=${encodeURIComponent(data)}` +
-  `&tgWebAppVersion=8.0&tgWebAppPlatform=android&tgWebAppThemeParams=${encodeURIComponent(JSON.stringify(theme))}`;
-
-// The WebView bridge: every event the page posts is kept (across the app's pages, in
-// sessionStorage); a popup is answered "OK" as a person would.
-const bridge = () => {
-  const keep = (type, data) => {
-    const all = JSON.parse(sessionStorage.getItem("tgEvents") || "[]");
-    all.push([type, data ? JSON.parse(data) : null]);
-    sessionStorage.setItem("tgEvents", JSON.stringify(all));
-  };
-  window.TelegramWebviewProxy = {
-    postEvent(type, data) {
-      keep(type, data);
-      if (type === "web_app_open_popup") {
-        setTimeout(() => window.Telegram.WebView.receiveEvent("popup_closed", { button_id: "ok" }), 50);
-      }
-    },
-  };
-};
-const events = (page) => page.evaluate(() => JSON.parse(sessionStorage.getItem("tgEvents") || "[]"));
-const clearEvents = (page) => page.evaluate(() => sessionStorage.setItem("tgEvents", "[]"));
-const last = (all, type) => all.filter((e) => e[0] === type).pop();
-const press = (page, event) => page.evaluate((e) => window.Telegram.WebView.receiveEvent(e, {}), event);
+const launch = (data, theme) => launchUrl(BASE, data, theme);
 
 const browser = await chromium.launch({ executablePath: CHROMIUM, args: ["--no-sandbox"] });
 const phone = { viewport: { width: 390, height: 844 }, deviceScaleFactor: 2, isMobile: true, hasTouch: true };

@@ -4,6 +4,7 @@
 // appliance with its platform bot at the fake datacenter and has the user press Start first.
 import { chromium } from "playwright-core";
 import { env, recorder, run } from "./lib.mjs";
+import { LIGHT, bridge, launchUrl, press } from "./telegram.mjs";
 
 const BASE = env("BASE");
 const INIT_DATA = env("INIT_DATA");
@@ -15,21 +16,7 @@ const CHROMIUM = process.env.CHROMIUM || "/usr/bin/chromium";
 
 const { check, snap, finish } = run(SHOTS);
 
-const LIGHT = { bg_color: "#ffffff", text_color: "#000000", hint_color: "#707579", link_color: "#3390ec",
-  button_color: "#3390ec", button_text_color: "#ffffff", secondary_bg_color: "#f4f4f5",
-  section_bg_color: "#ffffff", destructive_text_color: "#e53935", section_separator_color: "#e7e7e7" };
-const launch = (data, theme) => `${BASE}/app#tgWebAppData=${encodeURIComponent(data)}` +
-  `&tgWebAppVersion=8.0&tgWebAppPlatform=android&tgWebAppThemeParams=${encodeURIComponent(JSON.stringify(theme))}`;
-const bridge = () => {
-  window.TelegramWebviewProxy = {
-    postEvent(type) {
-      if (type === "web_app_open_popup") {
-        setTimeout(() => window.Telegram.WebView.receiveEvent("popup_closed", { button_id: "ok" }), 50);
-      }
-    },
-  };
-};
-const press = (page, event) => page.evaluate((e) => window.Telegram.WebView.receiveEvent(e, {}), event);
+const launch = (data, theme) => launchUrl(BASE, data, theme);
 // A tiny PNG, as a screenshot a shop owner would attach.
 const PNG = Buffer.from("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg==", "base64");
 

@@ -163,6 +163,15 @@ const NOTICES: &[(&str, &str)] = &[
     ("feedback", "support.feedback_thanks"),
 ];
 
+/// Runs `f` with the scope once it is granted, in a blocking task.
+async fn on_scope<T: Send + 'static>(
+    granted: AppResult<TenantScope>,
+    f: impl FnOnce(&TenantScope) -> AppResult<T> + Send + 'static,
+) -> AppResult<T> {
+    let scope = granted?;
+    blocking(move || f(&scope)).await
+}
+
 /// A thread as the page shows it.
 fn thread_page(
     c: Chrome,
@@ -300,23 +309,21 @@ pub async fn open(
         sent.get("body").to_string(),
         sent.get("screen").to_string(),
     );
-    let made = match authorize::tenant(&st, &v, id, Want::Read).await {
-        Ok(scope) => {
-            let (st2, subject, screen) = (st.clone(), subject.clone(), screen.clone());
-            blocking(move || {
-                support::open(
-                    &st2,
-                    &scope,
-                    TicketKindRec::Support,
-                    &subject,
-                    sent.message(),
-                    &screen,
-                )
-            })
-            .await
-        }
-        Err(e) => Err(e),
-    };
+    let (st2, subject2, screen2) = (st.clone(), subject.clone(), screen.clone());
+    let made = on_scope(
+        authorize::tenant(&st, &v, id, Want::Read).await,
+        move |scope| {
+            support::open(
+                &st2,
+                scope,
+                TicketKindRec::Support,
+                &subject2,
+                sent.message(),
+                &screen2,
+            )
+        },
+    )
+    .await;
     match made {
         Ok(tid) => Redirect::to(&format!(
             "{}/tenants/{id}/support/{}?done=opened",
@@ -376,23 +383,21 @@ pub async fn answer(
         Ok(s) => s,
         Err(e) => return error_page(v.tenant_page(), e),
     };
-    let done = match authorize::tenant(&st, &v, id, Want::Read).await {
-        Ok(scope) => {
-            let st2 = st.clone();
-            blocking(move || {
-                support::reply(
-                    &st2,
-                    &scope,
-                    TicketId(tid),
-                    Side::Tenant,
-                    sent.message(),
-                    false,
-                )
-            })
-            .await
-        }
-        Err(e) => Err(e),
-    };
+    let st2 = st.clone();
+    let done = on_scope(
+        authorize::tenant(&st, &v, id, Want::Read).await,
+        move |scope| {
+            support::reply(
+                &st2,
+                scope,
+                TicketId(tid),
+                Side::Tenant,
+                sent.message(),
+                false,
+            )
+        },
+    )
+    .await;
     match done {
         Ok(_) => Redirect::to(&format!(
             "{}/tenants/{id}/support/{tid}?done=sent",
@@ -419,14 +424,13 @@ pub async fn set_state(
     Path((id, tid)): Path<(u64, u64)>,
     axum::Form(f): axum::Form<StateForm>,
 ) -> Response {
-    let done = match authorize::tenant(&st, &v, id, Want::Read).await {
-        Ok(scope) => {
-            let st2 = st.clone();
-            let resolved = f.resolved == "1";
-            blocking(move || support::set_state(&st2, &scope, TicketId(tid), resolved)).await
-        }
-        Err(e) => Err(e),
-    };
+    let st2 = st.clone();
+    let resolved = f.resolved == "1";
+    let done = on_scope(
+        authorize::tenant(&st, &v, id, Want::Read).await,
+        move |scope| support::set_state(&st2, scope, TicketId(tid), resolved),
+    )
+    .await;
     match done {
         Ok(_) => Redirect::to(&format!(
             "{}/tenants/{id}/support/{tid}?done=state",
@@ -534,26 +538,24 @@ pub async fn send_feedback(
     axum::Form(f): axum::Form<FeedbackForm>,
 ) -> Response {
     let kept = f.body.clone();
-    let done = match authorize::tenant(&st, &v, id, Want::Read).await {
-        Ok(scope) => {
-            let st2 = st.clone();
-            blocking(move || {
-                support::open(
-                    &st2,
-                    &scope,
-                    TicketKindRec::Feedback,
-                    "",
-                    Message {
-                        body: f.body,
-                        file: None,
-                    },
-                    &f.screen,
-                )
-            })
-            .await
-        }
-        Err(e) => Err(e),
-    };
+    let st2 = st.clone();
+    let done = on_scope(
+        authorize::tenant(&st, &v, id, Want::Read).await,
+        move |scope| {
+            support::open(
+                &st2,
+                scope,
+                TicketKindRec::Feedback,
+                "",
+                Message {
+                    body: f.body,
+                    file: None,
+                },
+                &f.screen,
+            )
+        },
+    )
+    .await;
     match done {
         Ok(_) => Redirect::to(&format!(
             "{}/tenants/{id}/feedback?done=feedback",
@@ -700,23 +702,18 @@ pub async fn staff_answer(
         Err(e) => return error_page(v.page("support"), e),
     };
     let resolve = sent.get("resolve") == "1";
-    let done = match admin_scope(&st, &v, tid).await {
-        Ok(scope) => {
-            let st2 = st.clone();
-            blocking(move || {
-                support::reply(
-                    &st2,
-                    &scope,
-                    TicketId(tid),
-                    Side::Staff,
-                    sent.message(),
-                    resolve,
-                )
-            })
-            .await
-        }
-        Err(e) => Err(e),
-    };
+    let st2 = st.clone();
+    let done = on_scope(admin_scope(&st, &v, tid).await, move |scope| {
+        support::reply(
+            &st2,
+            scope,
+            TicketId(tid),
+            Side::Staff,
+            sent.message(),
+            resolve,
+        )
+    })
+    .await;
     match done {
         Ok(_) => Redirect::to(&format!("/console/support/{tid}?done=sent")).into_response(),
         Err(e) => {
@@ -736,14 +733,12 @@ pub async fn staff_state(
     if let Some(r) = admins_only(&v) {
         return r;
     }
-    let done = match admin_scope(&st, &v, tid).await {
-        Ok(scope) => {
-            let st2 = st.clone();
-            let resolved = f.resolved == "1";
-            blocking(move || support::set_state(&st2, &scope, TicketId(tid), resolved)).await
-        }
-        Err(e) => Err(e),
-    };
+    let st2 = st.clone();
+    let resolved = f.resolved == "1";
+    let done = on_scope(admin_scope(&st, &v, tid).await, move |scope| {
+        support::set_state(&st2, scope, TicketId(tid), resolved)
+    })
+    .await;
     match done {
         Ok(_) => Redirect::to(&format!("/console/support/{tid}?done=state")).into_response(),
         Err(e) => error_page(v.page("support"), e),
