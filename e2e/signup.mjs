@@ -8,6 +8,7 @@ import { LIGHT, bridge, launchUrl, press } from "./telegram.mjs";
 
 const BASE = env("BASE");
 const INIT_DATA = env("INIT_DATA");
+const INIT_DATA_EN = env("INIT_DATA_EN");
 const SHOP_BOT = env("SHOP_BOT");
 const ADMIN_EMAIL = env("ADMIN_EMAIL");
 const ADMIN_PASSWORD = env("ADMIN_PASSWORD");
@@ -136,11 +137,39 @@ try {
   await admin.goto(`${BASE}/console/support?show=feedback`);
   check(await admin.isVisible("td >> text=Nişantaşı Butik"), "the feedback is in the inbox");
 
+  // ---- the reseller's pages in Turkish, dark ----
+  const deskTr = await browser.newContext({ viewport: { width: 1280, height: 900 }, locale: "tr-TR",
+    colorScheme: "dark", extraHTTPHeaders: { "accept-language": "tr" } });
+  const adminTr = await deskTr.newPage();
+  await adminTr.goto(`${BASE}/console/login`);
+  await adminTr.fill("#email", ADMIN_EMAIL);
+  await adminTr.fill("#password", ADMIN_PASSWORD);
+  await adminTr.click("form[action='/console/login'] button[type=submit]");
+  await adminTr.waitForURL(`${BASE}/console`);
+  await adminTr.goto(`${BASE}/console/signups`);
+  check(await adminTr.isVisible("h1 >> text=Kaydolanlar"), "the Sign-ups page in Turkish");
+  await snap(adminTr, "console-signups-tr");
+
+  // ---- the form in English, for someone whose Telegram is in English ----
+  const ctxEn = await browser.newContext({ ...phone, locale: "en-US" });
+  await ctxEn.addInitScript(bridge);
+  const en = await ctxEn.newPage();
+  await en.goto(launch(INIT_DATA_EN, LIGHT));
+  await en.waitForSelector("form[action='/app/signup']", { timeout: 15000 });
+  check(await en.isVisible("h1 >> text=Start your free trial"), "the sign-up form in English");
+  await snap(en, "app-signup-form-en");
+
   // ---- the answer, back in the app ----
   await page.goto(threadUrl);
   check(await page.isVisible("text=Gruplar → Yenile"), "the tenant reads the answer");
   check(await page.isVisible("text=Yanıtınız bekleniyor"), "the request waits for the tenant");
   await snap(page, "app-support-answered-tr");
+  // The same thread in English (More → language).
+  await page.goto(`${tenantUrl}/more`);
+  await page.click("button[name=language][value=en]");
+  await page.goto(threadUrl);
+  check(await page.isVisible("text=Waiting for you"), "the thread in English");
+  await snap(page, "app-support-answered-en");
 } finally {
   await browser.close();
 }

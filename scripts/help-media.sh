@@ -11,6 +11,7 @@ cd "$(dirname "$0")/.."
 root=$PWD
 console_shots=$root/target/e2e-shots
 app_shots=$root/target/e2e-shots-miniapp
+signup_shots=$root/target/e2e-shots-signup
 videos=$root/target/e2e-videos
 
 if [[ "${1:-}" != "--convert" ]]; then
@@ -42,11 +43,18 @@ shots=(
   "launch tr console launch-turkish"
   "backups en console backups"
   "backups tr console backups-turkish-phone"
+  "signup en signup app-signup-form-en"
+  "signup tr signup app-signup-form-tr"
+  "support en signup app-support-answered-en"
+  "support tr signup app-support-answered-tr"
+  "signups en signup console-signups"
+  "signups tr signup console-signups-tr"
 )
 for entry in "${shots[@]}"; do
   read -r name lang from shot <<<"$entry"
   dir=$console_shots
   [[ $from == app ]] && dir=$app_shots
+  [[ $from == signup ]] && dir=$signup_shots
   src=$(find "$dir" -maxdepth 1 -name "[0-9][0-9]-$shot.png" | head -1)
   [[ -n $src ]] || { echo "no screenshot $shot in $dir" >&2; exit 1; }
   mkdir -p "help/shots/$lang"

@@ -68,6 +68,10 @@ async fn signing_up_and_asking_for_help_in_a_real_browser() {
     let selin = person(772_001, "Selin", None);
     dc.push(&world.private_message(&selin, "/start trial"));
     posts(&world, 1).await;
+    // Emre, whose Telegram is in English, only looks at the form.
+    let emre = person(772_002, "Emre", None);
+    dc.push(&world.private_message(&emre, "/start"));
+    posts(&world, 2).await;
 
     let shots = root.join("target/e2e-shots-signup");
     crate::console_e2e::run_script(
@@ -79,6 +83,10 @@ async fn signing_up_and_asking_for_help_in_a_real_browser() {
                 "INIT_DATA",
                 crate::miniapp::init_data(&app, 772_001, "tr", TOKEN),
             ),
+            (
+                "INIT_DATA_EN",
+                crate::miniapp::init_data(&app, 772_002, "en", TOKEN),
+            ),
             ("SHOP_BOT", SHOP_BOT.into()),
             ("ADMIN_EMAIL", ADMIN_EMAIL.into()),
             ("ADMIN_PASSWORD", ADMIN_PASSWORD.into()),
@@ -87,7 +95,7 @@ async fn signing_up_and_asking_for_help_in_a_real_browser() {
     )
     .await;
     // The answer reached Selin through the platform bot.
-    let sent = posts(&world, 2).await;
+    let sent = posts(&world, 3).await;
     assert!(
         sent.iter().any(|p| p.text.contains("talebinize yanıt")),
         "{sent:?}"
