@@ -619,9 +619,10 @@ pub fn pdf_response(number: &str, pdf: Vec<u8>) -> axum::response::Response {
         .chars()
         .filter(|c| c.is_ascii_alphanumeric() || *c == '-')
         .collect();
-    if let Ok(v) = HeaderValue::from_str(&format!("attachment; filename=\"{file}.pdf\"")) {
-        h.insert(header::CONTENT_DISPOSITION, v);
-    }
+    h.insert(
+        header::CONTENT_DISPOSITION,
+        super::download::disposition(&format!("{file}.pdf")),
+    );
     h.insert(
         header::CACHE_CONTROL,
         HeaderValue::from_static("private, no-store"),

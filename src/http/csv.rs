@@ -52,6 +52,7 @@ where
         header::CONTENT_TYPE,
         HeaderValue::from_static("text/csv; charset=utf-8"),
     );
+    // A plain name: a CSV's name is made of the report's words.
     let file: String = name
         .chars()
         .map(|c| {
@@ -62,9 +63,10 @@ where
             }
         })
         .collect();
-    if let Ok(v) = HeaderValue::from_str(&format!("attachment; filename=\"{file}.csv\"")) {
-        h.insert(header::CONTENT_DISPOSITION, v);
-    }
+    h.insert(
+        header::CONTENT_DISPOSITION,
+        super::download::disposition(&format!("{file}.csv")),
+    );
     resp
 }
 

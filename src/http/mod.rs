@@ -10,6 +10,7 @@ pub mod campaign_routes;
 pub mod client_addr;
 pub mod console;
 pub mod csv;
+pub mod download;
 pub mod error;
 pub mod export_routes;
 pub mod extract;

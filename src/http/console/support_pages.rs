@@ -443,32 +443,16 @@ pub async fn set_state(
 
 /// An attachment, served as a download that cannot run in the page.
 fn download(name: &str, mime: &str, bytes: Vec<u8>) -> Response {
-    let ascii: String = name
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_') {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect();
-    let disposition = format!(
-        "attachment; filename=\"{ascii}\"; filename*=UTF-8''{}",
-        form_urlencoded::byte_serialize(name.as_bytes()).collect::<String>()
-    );
     let mut r = (StatusCode::OK, bytes).into_response();
     let h = r.headers_mut();
     if let Ok(v) = HeaderValue::from_str(mime) {
         h.insert(header::CONTENT_TYPE, v);
     }
-    if let Ok(v) = HeaderValue::from_str(&disposition) {
-        h.insert(header::CONTENT_DISPOSITION, v);
-    }
     h.insert(
-        header::X_CONTENT_TYPE_OPTIONS,
-        HeaderValue::from_static("nosniff"),
+        header::CONTENT_DISPOSITION,
+        crate::http::download::disposition(name),
     );
+    // `nosniff` comes with every answer; a file opened anyway still runs nothing.
     h.insert(
         header::CONTENT_SECURITY_POLICY,
         HeaderValue::from_static("sandbox; default-src 'none'"),
