@@ -134,6 +134,7 @@ pub fn app_button(st: &crate::state::AppState, language: Option<Language>) -> Ur
         label: label.into(),
         url: crate::domain::tenant_workers::menu_app(st).url,
         web_app: true,
+        data: None,
     }
 }
 

@@ -11,6 +11,7 @@
 pub mod child;
 pub mod ipc;
 pub mod pacing;
+pub mod rules;
 pub mod sandbox;
 pub mod session_import;
 pub mod telegram;

@@ -445,6 +445,7 @@ async fn pay_by_bot(st: Shared, cmd: crate::runtime::supervisor::BotCommand) {
                         label,
                         url: link.url,
                         web_app: false,
+                        data: None,
                     };
                     (text.to_string(), Some(button))
                 }

@@ -268,6 +268,7 @@ pub fn job<T: Reader>(
                         label: b.label,
                         url: b.url,
                         web_app: false,
+                        data: None,
                     })
                     .collect()
             })

@@ -221,6 +221,9 @@ pub struct UrlButton {
     /// Opens `url` as a Mini-App (a bot's private chat only) rather than in a browser.
     #[serde(default)]
     pub web_app: bool,
+    /// A callback button instead (a rule's captcha): what it answers with, at most 64 bytes.
+    #[serde(default)]
+    pub data: Option<String>,
 }
 
 /// A file from the tenant's media folder to send with a message.
