@@ -522,7 +522,8 @@ impl Engine {
             out.hits.push(hit(rule, &m, HitKind::Held, false, ""));
             return;
         }
-        let words = matching::words(m.text);
+        let folded = matching::fold(m.text);
+        let words = matching::words_of_folded(&folded);
         let folded_traits = matching::traits(m.text);
         let link = m.link || folded_traits.link;
         let mut deleted = false;
@@ -602,7 +603,7 @@ impl Engine {
                             .find(|k| words.contains(k.as_str()))
                             .map(|k| format!("keyword \"{}\"", k.trim())),
                         Some(Compiled::Regex(r)) => {
-                            matching::is_match(r, m.text).then(|| "pattern".to_string())
+                            r.is_match(&folded).then(|| "pattern".to_string())
                         }
                         None => None,
                     };
