@@ -85,6 +85,7 @@ fn fill(store: &Store, tenants: usize, per_tenant: usize, groups: usize) {
                                 can_post: true,
                                 is_admin: false,
                                 slow_mode_secs: 0,
+                                rights: (false, false),
                             })
                             .collect();
                         s.sync_groups(session.0, &facts, 0)?;

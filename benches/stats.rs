@@ -120,6 +120,7 @@ fn fill(store: &Store, tenants: usize, days: u32, heavy: bool) -> Vec<TenantId> 
                                 can_post: true,
                                 is_admin: true,
                                 slow_mode_secs: 0,
+                                rights: (false, false),
                             })
                             .collect();
                         s.sync_groups(session.0, &facts, 0)?;

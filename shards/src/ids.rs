@@ -138,6 +138,10 @@ id_u64!(
     /// A tenant's statistics report.
     ReportId
 );
+id_u64!(
+    /// A tenant's group automation rule; never reused after a delete.
+    RuleId
+);
 
 /// A Telegram chat id. Signed (groups are negative); encoded with the sign bit flipped so
 /// byte order equals numeric order.

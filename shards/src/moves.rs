@@ -15,7 +15,9 @@ use redb::{
 };
 
 use crate::error::{MoveRefusal, Result, StoreError};
-use crate::ids::{CampaignId, ChatId, Day, MediaId, ReportId, SecretId, TemplateId, TenantId};
+use crate::ids::{
+    CampaignId, ChatId, Day, MediaId, ReportId, RuleId, SecretId, TemplateId, TenantId,
+};
 use crate::tables::shard as s;
 use crate::transfer::Portable;
 
@@ -37,6 +39,7 @@ macro_rules! bounded {
 bounded! {
     u8 => 0, u8::MAX;
     u32 => 0, u32::MAX;
+    u64 => 0, u64::MAX;
     i64 => i64::MIN, i64::MAX;
     ChatId => ChatId::MIN, ChatId::MAX;
     Day => Day::MIN, Day::MAX;
@@ -45,6 +48,7 @@ bounded! {
     MediaId => MediaId::MIN, MediaId::MAX;
     CampaignId => CampaignId::MIN, CampaignId::MAX;
     ReportId => ReportId::MIN, ReportId::MAX;
+    RuleId => RuleId::MIN, RuleId::MAX;
 }
 
 /// A key that starts with the tenant: all of one tenant's rows are the range `lo..=hi`.
@@ -140,6 +144,9 @@ pub fn visit(v: &mut impl TenantTables) -> Result<()> {
     v.table(s::SENDS)?;
     v.table(s::MEMBER_COUNTS)?;
     v.table(s::REPORTS)?;
+    v.table(s::RULES)?;
+    v.table(s::RULE_LOG)?;
+    v.table(s::WARNINGS)?;
     v.table(s::CHANGES)?;
     Ok(())
 }

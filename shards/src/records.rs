@@ -761,6 +761,49 @@ pub struct GroupRec {
     pub updated_at: i64,
     /// Every session that lists this chat; it is gone only when none does.
     pub seen_by: Vec<u64>,
+    /// What each session that is an admin here may do (the rules check it).
+    pub admin_of: Vec<AdminOfRec>,
+}
+
+/// A session that is an admin of a chat, and its rights there.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AdminOfRec {
+    pub session: u64,
+    pub delete_messages: bool,
+    pub ban_users: bool,
+}
+
+impl GroupRec {
+    /// Whether `session` is an admin here, as its last listing said.
+    pub fn is_admin_for(&self, session: u64) -> bool {
+        self.admin_of.iter().any(|a| a.session == session)
+    }
+
+    /// (delete messages, ban users) for `session`.
+    pub fn rights_of(&self, session: u64) -> (bool, bool) {
+        self.admin_of
+            .iter()
+            .find(|a| a.session == session)
+            .map_or((false, false), |a| (a.delete_messages, a.ban_users))
+    }
+}
+
+/// Version 2 of [`GroupRec`], before `admin_of`.
+#[derive(Deserialize)]
+struct GroupRecV2 {
+    session: u64,
+    title: String,
+    kind: GroupKindRec,
+    members: u32,
+    can_post: bool,
+    is_admin: bool,
+    slow_mode_secs: u32,
+    present: bool,
+    enabled: bool,
+    tags: Vec<String>,
+    discovered_at: i64,
+    updated_at: i64,
+    seen_by: Vec<u64>,
 }
 
 /// Version 1 of [`GroupRec`], before `seen_by`.
@@ -782,12 +825,33 @@ struct GroupRecV1 {
 
 impl Record for GroupRec {
     const TAG: u8 = 11;
-    const VERSION: u8 = 2;
+    const VERSION: u8 = 3;
     const NAME: &'static str = "group";
 
     fn upgrade(version: u8, body: &[u8]) -> Result<Self, crate::CodecError> {
+        // Rights are learned again at the next listing of the session's dialogs.
+        if version == 2 {
+            let v2: GroupRecV2 = crate::record::decode_old(Self::NAME, version, 2, body)?;
+            return Ok(GroupRec {
+                session: v2.session,
+                title: v2.title,
+                kind: v2.kind,
+                members: v2.members,
+                can_post: v2.can_post,
+                is_admin: v2.is_admin,
+                slow_mode_secs: v2.slow_mode_secs,
+                present: v2.present,
+                enabled: v2.enabled,
+                tags: v2.tags,
+                discovered_at: v2.discovered_at,
+                updated_at: v2.updated_at,
+                seen_by: v2.seen_by,
+                admin_of: Vec::new(),
+            });
+        }
         let v1: GroupRecV1 = crate::record::decode_old(Self::NAME, version, 1, body)?;
         Ok(GroupRec {
+            admin_of: Vec::new(),
             seen_by: if v1.present {
                 vec![v1.session]
             } else {
@@ -1323,4 +1387,106 @@ impl Record for TicketMessageRec {
     const TAG: u8 = 39;
     const VERSION: u8 = 1;
     const NAME: &'static str = "ticket_message";
+}
+
+/// What a rule does to a member, as stored.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum PenaltyRec {
+    Delete,
+    Warn,
+    Mute { secs: u32 },
+    Kick,
+}
+
+/// Warnings a rule says, and what the `limit`-th does (0: never escalates).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WarnRec {
+    pub limit: u32,
+    pub then: PenaltyRec,
+}
+
+/// A rule's kind and settings. Replies name the tenant's templates (rendered when the rules
+/// go to the worker).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum RuleKindRec {
+    Welcome {
+        template: u64,
+        delete_after_secs: u32,
+        gap_secs: u32,
+    },
+    Goodbye {
+        template: u64,
+        delete_after_secs: u32,
+    },
+    AutoReply {
+        keywords: Vec<String>,
+        pattern: Option<String>,
+        template: u64,
+        chat_cooldown_secs: u32,
+        user_cooldown_secs: u32,
+    },
+    AntiFlood {
+        messages: u32,
+        window_secs: u32,
+        penalty: PenaltyRec,
+        warn: Option<WarnRec>,
+    },
+    Filter {
+        links: bool,
+        invites: bool,
+        channel_forwards: bool,
+        words: Vec<String>,
+        warn: Option<WarnRec>,
+    },
+    Captcha {
+        /// None: the built-in question in the tenant's language.
+        template: Option<u64>,
+        timeout_secs: u32,
+    },
+}
+
+/// A group automation rule.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RuleRec {
+    pub name: String,
+    /// The session that acts.
+    pub session: u64,
+    /// Chosen groups …
+    pub chats: Vec<i64>,
+    /// … and every group with this tag.
+    pub tag: Option<String>,
+    pub dry_run: bool,
+    pub enabled: bool,
+    /// Why Telegram refused its last action, when that paused it.
+    pub paused: Option<String>,
+    pub allow_users: Vec<i64>,
+    pub kind: RuleKindRec,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+impl Record for RuleRec {
+    const TAG: u8 = 40;
+    const VERSION: u8 = 1;
+    const NAME: &'static str = "rule";
+}
+
+/// What a rule did (or, in a dry run, would have done).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RuleHitRec {
+    pub rule: u64,
+    pub chat: i64,
+    pub user: Option<i64>,
+    pub message: Option<i64>,
+    /// `welcomed`, `replied`, `deleted`, `warned`, `muted`, `kicked`, `captcha_sent`, …
+    pub kind: String,
+    pub dry_run: bool,
+    pub at: i64,
+    pub detail: String,
+}
+
+impl Record for RuleHitRec {
+    const TAG: u8 = 41;
+    const VERSION: u8 = 1;
+    const NAME: &'static str = "rule_hit";
 }

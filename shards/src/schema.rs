@@ -235,7 +235,19 @@ const SHARD_MIGRATIONS: &[Migration] = &[
         to: 9,
         run: shard_v9,
     },
+    Migration {
+        to: 10,
+        run: shard_v10,
+    },
 ];
+
+/// v10: group automation rules, what they did, and the warnings they counted.
+fn shard_v10(tx: &WriteTransaction) -> Result<(), redb::Error> {
+    tx.open_table(tables::shard::RULES)?;
+    tx.open_table(tables::shard::RULE_LOG)?;
+    tx.open_table(tables::shard::WARNINGS)?;
+    Ok(())
+}
 
 /// v8: posts sent and failed per day, for the admin's dashboard.
 /// v9: what changed since an export (the PostgreSQL export's watermark).

@@ -19,6 +19,8 @@ pub struct GroupFacts {
     pub can_post: bool,
     pub is_admin: bool,
     pub slow_mode_secs: u32,
+    /// (delete messages, ban users) when the session is an admin.
+    pub rights: (bool, bool),
 }
 
 /// What a dialog refresh changed.
@@ -200,6 +202,10 @@ impl TenantShard<WriteTransaction> {
                     if !next.seen_by.contains(&session) {
                         next.seen_by.push(session);
                     }
+                    next.admin_of.retain(|a| a.session != session);
+                    if f.is_admin {
+                        next.admin_of.push(admin_of(session, f));
+                    }
                     // The posting session's view wins; another session takes over only when
                     // the posting one no longer sees the chat.
                     let posting_here = !old.present
@@ -238,6 +244,11 @@ impl TenantShard<WriteTransaction> {
                         discovered_at: now,
                         updated_at: now,
                         seen_by: vec![session],
+                        admin_of: if f.is_admin {
+                            vec![admin_of(session, f)]
+                        } else {
+                            Vec::new()
+                        },
                     }
                 }
             };
@@ -248,6 +259,7 @@ impl TenantShard<WriteTransaction> {
                 continue;
             }
             rec.seen_by.retain(|s| *s != session);
+            rec.admin_of.retain(|a| a.session != session);
             rec.updated_at = now;
             match rec.seen_by.first() {
                 None => {
@@ -363,5 +375,13 @@ mod purge_tests {
         let t = rtx.open_table(USER_DAYS).unwrap();
         let keys: Vec<_> = t.iter().unwrap().map(|r| r.unwrap().0.value()).collect();
         assert_eq!(keys.len(), 10, "{keys:?}");
+    }
+}
+
+fn admin_of(session: u64, f: &GroupFacts) -> crate::records::AdminOfRec {
+    crate::records::AdminOfRec {
+        session,
+        delete_messages: f.rights.0,
+        ban_users: f.rights.1,
     }
 }

@@ -5,17 +5,17 @@ use redb::TableDefinition;
 
 use crate::ids::{
     AccountId, AlertId, ApiKeyId, AuditId, CampaignId, ChatId, Day, FamilyId, InvitationId,
-    InvoiceId, MailingId, MediaId, OutboxId, PaymentId, PlanId, ReportId, SecretId, TemplateId,
-    TenantId, TicketId,
+    InvoiceId, MailingId, MediaId, OutboxId, PaymentId, PlanId, ReportId, RuleId, SecretId,
+    TemplateId, TenantId, TicketId,
 };
 use crate::record::Rec;
 use crate::records::{
     AccountPrefsRec, AccountRec, AccountTokenRec, AlertRec, ApiKeyRec, AuditRec, BillingProfileRec,
     BrowserSessionRec, CampaignRec, DeliveryRec, DigestItemRec, FamilyRec, GroupRec, InvitationRec,
     InviteCodeRec, InvoiceRec, MailRec, MailingRec, MediaRec, NoticePrefsRec, PaymentRec,
-    PlanPriceRec, PlanRec, RefreshRec, ReportRec, RunRec, SessionRec, SettingsRec, SignupRec,
-    SubEventRec, SubscriptionRec, TelegramLinkRec, TemplateRec, TemplateVersionRec, TenantRec,
-    TgUserRec, TicketMessageRec, TicketRec, VariablesRec,
+    PlanPriceRec, PlanRec, RefreshRec, ReportRec, RuleHitRec, RuleRec, RunRec, SessionRec,
+    SettingsRec, SignupRec, SubEventRec, SubscriptionRec, TelegramLinkRec, TemplateRec,
+    TemplateVersionRec, TenantRec, TgUserRec, TicketMessageRec, TicketRec, VariablesRec,
 };
 
 /// `schema_version`, `kind`, `shard_index`, `shard_count`: present in every file.
@@ -232,4 +232,14 @@ pub mod shard {
     /// Campaign posts sent and failed on each UTC day, every tenant of the shard together
     /// (the admin's dashboard adds the shards up).
     pub const POSTS_BY_DAY: TableDefinition<Day, (u64, u64)> = TableDefinition::new("posts_by_day");
+    /// Group automation rules.
+    pub const RULES: TableDefinition<(TenantId, RuleId), Rec<RuleRec>> =
+        TableDefinition::new("rules");
+    /// (tenant, sequence) → what a rule did, oldest first; the newest [`crate::RULE_LOG_KEPT`]
+    /// are kept.
+    pub const RULE_LOG: TableDefinition<(TenantId, u64), Rec<RuleHitRec>> =
+        TableDefinition::new("rule_log");
+    /// (tenant, chat, Telegram user) → warnings counted by the rules.
+    pub const WARNINGS: TableDefinition<(TenantId, ChatId, i64), u32> =
+        TableDefinition::new("rule_warnings");
 }

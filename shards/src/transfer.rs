@@ -467,7 +467,9 @@ impl TenantScope {
     /// Moves the tenant's id sequences past the largest id its tables hold, so rows imported
     /// with their ids (from an export) are never given out again.
     pub fn settle_sequences(&self) -> Result<()> {
-        use crate::tables::shard::{CAMPAIGNS, MEDIA, REPORTS, TEMPLATES, TENANT_SEQ};
+        use crate::tables::shard::{
+            CAMPAIGNS, MEDIA, REPORTS, RULE_LOG, RULES, TEMPLATES, TENANT_SEQ,
+        };
         fn last<A: crate::moves::Bounded>(
             tx: &redb::WriteTransaction,
             def: TableDefinition<(TenantId, A), impl Value + 'static>,
@@ -491,6 +493,8 @@ impl TenantScope {
                 (2, last(&s.tx, MEDIA, t, |i| i.0)?),
                 (3, last(&s.tx, CAMPAIGNS, t, |i| i.0)?),
                 (4, last(&s.tx, REPORTS, t, |i| i.0)?),
+                (5, last(&s.tx, RULES, t, |i| i.0)?),
+                (6, last(&s.tx, RULE_LOG, t, |i| i)?),
             ];
             let mut seq = s.tx.open_table(TENANT_SEQ)?;
             for (kind, max) in found {

@@ -19,6 +19,7 @@ pub const POSTS_FAILING: &str = "delivery.failure_rate";
 /// A flood wait at least this long raises [`FLOOD_WAIT`]; shorter ones are waited out.
 pub const LONG_FLOOD_WAIT_SECS: i64 = 600;
 pub const GROUP_REMOVED: &str = "group.removed";
+pub const RULE_PAUSED: &str = "rule.paused";
 
 /// Raises an alert (and its audit entry) unless the same one is open; `Some` when new.
 pub fn raise(

@@ -37,6 +37,7 @@ pub fn facts(dialogs: &[Dialog]) -> Vec<GroupFacts> {
             can_post: d.can_post,
             is_admin: d.is_admin,
             slow_mode_secs: d.slow_mode_secs,
+            rights: (d.rights.delete_messages, d.rights.ban_users),
         })
         .collect()
 }

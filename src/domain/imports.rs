@@ -110,6 +110,7 @@ pub fn groups(
                             discovered_at: now,
                             updated_at: now,
                             seen_by: vec![session.0],
+                            admin_of: Vec::new(),
                         },
                     )?;
                     c.created += 1;

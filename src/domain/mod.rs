@@ -23,6 +23,7 @@ pub mod media;
 pub mod names;
 pub mod overview;
 pub mod platform_bot;
+pub mod rules;
 pub mod sessions;
 pub mod settings;
 pub mod signup;

@@ -144,6 +144,7 @@ pub fn to_batch(tenant: TenantId, zone: &jiff::tz::TimeZone, events: &[IncomingE
             // A bot's private commands and payments are not group activity (the platform
             // bot's are handled by the supervisor; a tenant's own bot's are not the product's).
             IncomingEvent::Command { .. }
+            | IncomingEvent::Button { .. }
             | IncomingEvent::Precheckout { .. }
             | IncomingEvent::Paid { .. } => {}
         }

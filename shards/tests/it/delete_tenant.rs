@@ -254,6 +254,7 @@ fn populate(store: &Store, admin: &Principal, scope: &TenantScope, mark: &str, o
                     can_post: true,
                     is_admin: false,
                     slow_mode_secs: 0,
+                    rights: (false, false),
                 }
             });
             s.sync_groups(1, &facts, 5)?;

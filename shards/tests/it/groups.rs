@@ -16,6 +16,7 @@ fn facts(chat: i64, title: &str, members: u32) -> GroupFacts {
         can_post: true,
         is_admin: false,
         slow_mode_secs: 0,
+        rights: (false, false),
     }
 }
 

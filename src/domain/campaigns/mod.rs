@@ -710,6 +710,8 @@ pub fn test_post(
     Ok(crate::worker::ipc::messages::SendJob {
         chat_id: to.user_id,
         access_hash: Some(to.access_hash),
+        reply_to: None,
+        rule: None,
         random_id: rand::random(),
         delete_message: None,
         pin: false,

@@ -294,6 +294,8 @@ pub fn job<T: Reader>(
         pin: rec.pin,
         silent: settings.send.silent,
         access_hash: None,
+        reply_to: None,
+        rule: None,
     })
 }
 

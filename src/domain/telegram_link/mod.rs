@@ -39,6 +39,8 @@ pub fn private_post(user_id: i64, access_hash: i64, text: String, markup: Markup
         pin: false,
         silent: false,
         access_hash: Some(access_hash),
+        reply_to: None,
+        rule: None,
     }
 }
 

@@ -5,13 +5,16 @@ use std::collections::HashMap;
 
 use super::markup::MarkupError;
 
-/// Filled from the target group and the tenant at send time.
+/// Filled from the target group and the tenant at send time; the `user.` ones by group
+/// rules from the member they answer or greet (empty in campaign posts).
 pub const BUILT_IN: &[&str] = &[
     "group.title",
     "group.members",
     "date",
     "time",
     "tenant.name",
+    "user.first_name",
+    "user.mention",
 ];
 
 /// Most custom variables per tenant, and their sizes.

@@ -189,6 +189,29 @@ impl Supervisor {
                         status.send_modify(|s| { s.sessions.insert(session, state); });
                     }
                     Some(Ok(FromWorker::CallDone { call, result })) => self.call_done(call, result),
+                    Some(Ok(FromWorker::RuleHits { session, hits })) => {
+                        if hits.len() > crate::worker::ipc::messages::RULE_HITS_MAX {
+                            return RunEnd::Failed(format!("{} rule actions in one frame, over the limit", hits.len()));
+                        }
+                        let Some(tenant) = key.tenant() else { continue };
+                        let (store, now) = (self.store.clone(), self.now());
+                        let r = tokio::task::spawn_blocking(move || {
+                            crate::domain::rules::record_hits(&store, tenant, session, &hits, now)
+                        }).await;
+                        match r {
+                            Ok(Ok(paused)) => {
+                                for p in &paused {
+                                    self.record_alert(key, crate::domain::alerts::RULE_PAUSED, format!("rule {}", p.rule), format!("“{}”: {}", p.name, p.reason)).await;
+                                }
+                                if !paused.is_empty() {
+                                    // The worker runs the rules without the paused ones.
+                                    self.push_rules(tenant).await;
+                                }
+                            }
+                            Ok(Err(e)) => tracing::error!(session, error = %e, "cannot store rule actions"),
+                            Err(e) => tracing::error!(error = %e, "rule actions task failed"),
+                        }
+                    }
                     Some(Ok(FromWorker::Dialogs { session, dialogs })) => {
                         // The platform bot's chats are not a tenant's groups.
                         let Some(tenant) = key.tenant() else { continue };

@@ -192,6 +192,7 @@ impl Supervisor {
     ) -> RunEnd {
         let (r, w) = sock.into_split();
         let mut writer = FrameWriter::new(w);
+        let rules = self.rules_of(key).await;
         let init = WorkerInit {
             protocol: PROTOCOL_VERSION,
             tenant: key.tenant().map_or(0, |t| t.0),
@@ -206,6 +207,7 @@ impl Supervisor {
             pacing_bot: self.cfg.delivery.bot.clone(),
             pacing_user: self.cfg.delivery.user.clone(),
             flood_wait_max_secs: self.cfg.delivery.flood_wait_max_secs,
+            rules,
         };
         if let Err(e) = writer.send(&ToWorker::Init(Box::new(init))).await {
             return RunEnd::Failed(format!("sending init: {e}"));

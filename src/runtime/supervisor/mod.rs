@@ -706,6 +706,18 @@ impl Supervisor {
         Ok(())
     }
 
+    /// Sends the tenant's rules, as stored now, to its running worker (a worker that starts
+    /// later reads them itself). False when no worker runs.
+    pub async fn push_rules(&self, tenant: TenantId) -> bool {
+        let key = WorkerKey::from(tenant);
+        let set = self.rules_of(key).await;
+        let slots = lock(&self.slots);
+        let Some(s) = slots.get(&key) else {
+            return false;
+        };
+        s.commands.try_send(ToWorker::Rules(Box::new(set))).is_ok()
+    }
+
     /// Signs a session out at Telegram through the tenant's running worker and waits for
     /// the answer (at most `wait`).
     pub async fn logout(

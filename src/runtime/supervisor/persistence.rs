@@ -174,6 +174,27 @@ impl Supervisor {
         }
     }
 
+    /// The tenant's rules as its worker runs them (none when the store cannot say).
+    pub(super) async fn rules_of(&self, key: WorkerKey) -> crate::worker::rules::RuleSet {
+        let Some(tenant) = key.tenant() else {
+            return crate::worker::rules::RuleSet::default();
+        };
+        let store = self.store.clone();
+        match tokio::task::spawn_blocking(move || crate::domain::rules::worker_set(&store, tenant))
+            .await
+        {
+            Ok(Ok(set)) => set,
+            Ok(Err(e)) => {
+                tracing::error!(error = %e, "cannot read the tenant's rules; the worker runs none");
+                crate::worker::rules::RuleSet::default()
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "rules task failed");
+                crate::worker::rules::RuleSet::default()
+            }
+        }
+    }
+
     /// A durable alert (and its audit entry), for admins and the notifications to come.
     pub(super) async fn record_alert(
         &self,

@@ -35,6 +35,7 @@ pub enum WorkerError {
 
 mod login;
 mod posting;
+mod ruling;
 
 use login::login_task;
 use posting::{Posted, Sending, now_ms, post, send_wait};
@@ -136,6 +137,7 @@ pub async fn serve(
     let mut controls: HashMap<u64, mpsc::Sender<SessionCmd>> = HashMap::new();
     let mut job_queues: HashMap<u64, mpsc::UnboundedSender<SendJob>> = HashMap::new();
     let mut logins: HashMap<u64, mpsc::Sender<LoginStep>> = HashMap::new();
+    let rules = std::sync::Arc::new(init.rules.clone());
     for spec in init.sessions.clone() {
         let (refresh_tx, refresh_rx) = mpsc::channel::<SessionCmd>(CALLS_QUEUED);
         controls.insert(spec.id, refresh_tx);
@@ -148,6 +150,7 @@ pub async fn serve(
             pacing_user: init.pacing_user.clone(),
             flood_wait_max_secs: init.flood_wait_max_secs,
             media: media.clone(),
+            rules: rules.clone(),
         };
         let task = tokio::spawn(session_task(
             spec,
@@ -249,6 +252,13 @@ pub async fn serve(
                         writer.send(&FromWorker::CallDone { call, result: Err("the session is not running or is busy".into()) }).await?;
                     }
                 }
+                Some(Ok(ToWorker::Rules(set))) => {
+                    let set = std::sync::Arc::new(*set);
+                    for c in controls.values() {
+                        // A session too busy to take them now gets the next change.
+                        let _ = c.try_send(SessionCmd::Rules(set.clone()));
+                    }
+                }
                 Some(Ok(ToWorker::RefreshDialogs)) => {
                     for r in controls.values() {
                         // A refresh already queued covers this one.
@@ -307,15 +317,18 @@ async fn report_dialogs<P: TelegramPort>(
     port: &mut P,
     id: u64,
     out: &mpsc::Sender<FromWorker>,
+    rules: &mut ruling::Rules,
 ) -> bool {
     match port.dialogs().await {
-        Ok(dialogs) => out
-            .send(FromWorker::Dialogs {
+        Ok(dialogs) => {
+            rules.dialogs(&dialogs);
+            out.send(FromWorker::Dialogs {
                 session: id,
                 dialogs,
             })
             .await
-            .is_ok(),
+            .is_ok()
+        }
         Err(e) => {
             let _ = out
                 .send(FromWorker::Session {
@@ -407,6 +420,8 @@ enum SessionCmd {
     Logout,
     /// One call to Telegram, answered by `CallDone`.
     Call(u64, PortCall),
+    /// The group rules changed.
+    Rules(std::sync::Arc<crate::worker::rules::RuleSet>),
 }
 
 /// Runs one call through the port.
@@ -709,7 +724,8 @@ async fn run_session<P: TelegramPort>(
             .await;
     }
     let _ = out.send(say(SessionState::Online { me: me.clone() })).await;
-    if !report_dialogs(&mut port, id, &out).await {
+    let mut rules = ruling::Rules::new(id, &sending.rules, me.user_id);
+    if !report_dialogs(&mut port, id, &out, &mut rules).await {
         return;
     }
     retry = Retry::new();
@@ -722,8 +738,21 @@ async fn run_session<P: TelegramPort>(
         KEEPALIVE_EVERY,
     );
     alive_tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    rules.refresh_admins(&mut port, true).await;
+    let mut hits_tick = tokio::time::interval(ruling::HITS_EVERY);
+    hits_tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
+        let due = rules.due_in(port.now());
         let next = tokio::select! {
+            _ = tokio::time::sleep(due.unwrap_or(Duration::MAX)), if due.is_some() => {
+                rules.tick(&mut port, &mut queue).await;
+                continue;
+            }
+            _ = hits_tick.tick() => {
+                rules.flush(&out).await;
+                rules.refresh_admins(&mut port, false).await;
+                continue;
+            }
             _ = alive_tick.tick() => match port.keepalive().await {
                 Ok(()) => continue,
                 // Handled below like a failed read: report, back off, reconnect.
@@ -751,6 +780,18 @@ async fn run_session<P: TelegramPort>(
             _ = send_wait(&pacer, &queue), if !queue.is_empty() => {
                 let Ok(i) = pacer.pick(queue.iter().map(|j| j.chat_id), now_ms() as u64) else { continue };
                 let Some(job) = queue.remove(i) else { continue };
+                if let Some(rp) = job.rule.clone() {
+                    let posted = post(&mut port, &job, &sending).await;
+                    pacer.sent(job.chat_id, now_ms() as u64);
+                    if let Posted::Again { .. } = posted {
+                        // A rule's message is not worth a second try after a wait: by then
+                        // the moment it answered has passed.
+                        rules.failed(rp.rule, job.chat_id, "Telegram asked to wait");
+                    } else if let Posted::Done(outcome) = posted {
+                        rules.posted(&rp, job.chat_id, outcome, port.now());
+                    }
+                    continue;
+                }
                 match post(&mut port, &job, &sending).await {
                     Posted::Done(outcome) => {
                         // A refused post was a call to Telegram too: it counts for the pace.
@@ -798,7 +839,7 @@ async fn run_session<P: TelegramPort>(
             Some(cmd) = refresh.recv() => {
                 match cmd {
                     SessionCmd::Refresh => {
-                        if !report_dialogs(&mut port, id, &out).await {
+                        if !report_dialogs(&mut port, id, &out, &mut rules).await {
                             return;
                         }
                     }
@@ -811,13 +852,24 @@ async fn run_session<P: TelegramPort>(
                         let result = call(&mut port, op).await;
                         let _ = out.send(FromWorker::CallDone { call: c, result }).await;
                     }
+                    SessionCmd::Rules(set) => {
+                        rules.set(&set);
+                        rules.refresh_admins(&mut port, true).await;
+                    }
                 }
                 continue;
             }
             e = port.next_event() => e,
         };
         match next {
-            Ok(e) => {
+            Ok(mut e) => {
+                rules.on_event(&mut port, &mut queue, &e).await;
+                // What members wrote stays here; a button press is the rules' alone.
+                match &mut e {
+                    IncomingEvent::Message { content, .. } => *content = None,
+                    IncomingEvent::Button { .. } => continue,
+                    _ => {}
+                }
                 if events.send((id, Flow::Event(e))).await.is_err() {
                     return;
                 }
@@ -839,7 +891,7 @@ async fn run_session<P: TelegramPort>(
                 let (wait, state) = retry.next(port.now());
                 let _ = out.send(say(state)).await;
                 tokio::time::sleep(wait).await;
-                if report_dialogs(&mut port, id, &out).await {
+                if report_dialogs(&mut port, id, &out, &mut rules).await {
                     retry = Retry::new();
                     let _ = out.send(say(SessionState::Online { me: me.clone() })).await;
                 }

@@ -10,6 +10,8 @@ pub(super) struct Sending {
     pub(super) pacing_user: crate::worker::pacing::Pacing,
     pub(super) flood_wait_max_secs: u32,
     pub(super) media: std::sync::Arc<Option<cap_std::fs::Dir>>,
+    /// The tenant's group rules, as the worker started with them.
+    pub(super) rules: std::sync::Arc<crate::worker::rules::RuleSet>,
 }
 
 pub(super) fn now_ms() -> i64 {
@@ -75,6 +77,7 @@ pub(super) async fn post<P: TelegramPort>(
         buttons: job.buttons.clone(),
         media,
         access_hash: job.access_hash,
+        reply_to: job.reply_to,
     };
     match port.send(msg).await {
         Ok(sent) => {

@@ -7,7 +7,10 @@ use crate::worker::sandbox::SandboxReport;
 use crate::worker::telegram::sim::SimConfig;
 use crate::worker::telegram::{Dialog, IncomingEvent, Me};
 
-pub const PROTOCOL_VERSION: u16 = 8;
+pub const PROTOCOL_VERSION: u16 = 9;
+
+/// Most rule actions one `RuleHits` frame carries.
+pub const RULE_HITS_MAX: usize = 500;
 
 /// Descriptor numbers the supervisor places in a worker.
 pub const WORKER_SOCKET_FD: i32 = 3;
@@ -103,6 +106,8 @@ pub struct WorkerInit {
     pub pacing_user: crate::worker::pacing::Pacing,
     /// A flood wait longer than this fails the post instead of waiting.
     pub flood_wait_max_secs: u32,
+    /// The tenant's group rules.
+    pub rules: crate::worker::rules::RuleSet,
 }
 
 /// What real sessions need to talk to Telegram.
@@ -161,6 +166,8 @@ pub enum ToWorker {
         session: u64,
         op: PortCall,
     },
+    /// The tenant's group rules changed: these replace them.
+    Rules(Box<crate::worker::rules::RuleSet>),
     /// Log out nothing, finish what is in flight, exit.
     Stop,
 }
@@ -216,6 +223,22 @@ pub struct SendJob {
     pub silent: bool,
     /// A post to a private chat (the platform bot's test messages): the user's access hash.
     pub access_hash: Option<i64>,
+    /// An answer to this message.
+    #[serde(default)]
+    pub reply_to: Option<i64>,
+    /// A group rule's message, not a campaign's: it is reported as the rule's action.
+    #[serde(default)]
+    pub rule: Option<RulePost>,
+}
+
+/// What the worker remembers about a rule's message until it is sent.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct RulePost {
+    pub rule: u64,
+    pub kind: crate::worker::rules::HitKind,
+    pub users: Vec<i64>,
+    pub delete_after_secs: u32,
+    pub captcha_for: Option<i64>,
 }
 
 impl SendJob {
@@ -426,6 +449,11 @@ pub enum FromWorker {
         call: u64,
         result: Result<CallOk, String>,
     },
+    /// What the group rules did (at most [`RULE_HITS_MAX`] a frame).
+    RuleHits {
+        session: u64,
+        hits: Vec<crate::worker::rules::Hit>,
+    },
     Stopped,
 }
 
@@ -456,6 +484,7 @@ impl FromWorker {
             FromWorker::LoggedOut { .. } => "LoggedOut",
             FromWorker::Delivered { .. } => "Delivered",
             FromWorker::CallDone { .. } => "CallDone",
+            FromWorker::RuleHits { .. } => "RuleHits",
             FromWorker::Stopped => "Stopped",
         }
     }

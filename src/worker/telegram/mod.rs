@@ -32,8 +32,25 @@ pub struct Dialog {
     /// The session may post here.
     pub can_post: bool,
     pub is_admin: bool,
+    /// What the session may do as an admin here.
+    #[serde(default)]
+    pub rights: AdminRights,
     /// Seconds between messages a member may send, 0 when off.
     pub slow_mode_secs: u32,
+}
+
+/// An admin's rights the rules need.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AdminRights {
+    pub delete_messages: bool,
+    pub ban_users: bool,
+}
+
+impl AdminRights {
+    pub const ALL: AdminRights = AdminRights {
+        delete_messages: true,
+        ban_users: true,
+    };
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -62,6 +79,10 @@ pub enum IncomingEvent {
         kind: MessageKind,
         /// Unix seconds.
         at: i64,
+        /// What the group rules read. It stays in the worker: the worker drops it before the
+        /// event goes to the supervisor, which never stores what members wrote.
+        #[serde(default)]
+        content: Option<Box<MessageContent>>,
     },
     MemberJoined {
         chat_id: i64,
@@ -95,6 +116,17 @@ pub enum IncomingEvent {
         payload: String,
         at: i64,
     },
+    /// A member pressed a callback button under one of the bot's messages in a group (a
+    /// rule's captcha). Bot sessions only; handled in the worker, never sent on.
+    Button {
+        chat_id: i64,
+        message_id: i64,
+        user: UserRef,
+        query_id: i64,
+        /// At most [`BUTTON_DATA_MAX`] bytes.
+        data: String,
+        at: i64,
+    },
     /// Someone is about to pay one of the bot's invoices: Telegram waits (10 s at most) for
     /// the bot to accept or refuse. Bot sessions only.
     Precheckout {
@@ -124,6 +156,22 @@ pub enum IncomingEvent {
         at: i64,
     },
 }
+
+/// A group message's text and what Telegram marked in it, for the rules.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MessageContent {
+    /// The text or caption, at most [`MESSAGE_TEXT_MAX`] bytes.
+    pub text: String,
+    /// Telegram marked a link (a URL or a text link) in it.
+    pub link: bool,
+    /// Forwarded from a channel.
+    pub channel_forward: bool,
+}
+
+/// Longest text a port keeps of a message (Telegram's limit is 4,096 characters).
+pub const MESSAGE_TEXT_MAX: usize = 16_384;
+/// Longest callback data (Telegram allows 64 bytes).
+pub const BUTTON_DATA_MAX: usize = 64;
 
 /// Longest invoice payload (Telegram allows 128 bytes).
 pub const INVOICE_PAYLOAD_MAX: usize = 128;
@@ -176,6 +224,7 @@ impl IncomingEvent {
             | IncomingEvent::ChatTitleChanged { at, .. }
             | IncomingEvent::MemberCountChanged { at, .. }
             | IncomingEvent::Command { at, .. }
+            | IncomingEvent::Button { at, .. }
             | IncomingEvent::Precheckout { at, .. }
             | IncomingEvent::Paid { at, .. } => *at,
         }
@@ -259,6 +308,9 @@ pub struct OutgoingMessage {
     /// For a private chat (a positive `chat_id`): the user's access hash, from the command
     /// they sent.
     pub access_hash: Option<i64>,
+    /// An answer to this message (a rule's reply to a keyword).
+    #[serde(default)]
+    pub reply_to: Option<i64>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -328,6 +380,43 @@ pub trait TelegramPort {
         Err(PortError::Other(
             "pinning is not supported by this port".into(),
         ))
+    }
+    /// Deletes members' messages in a group (the session needs the right to).
+    async fn delete_messages(
+        &mut self,
+        chat_id: i64,
+        message_ids: &[i64],
+    ) -> Result<(), PortError> {
+        for id in message_ids {
+            self.delete_message(chat_id, *id).await?;
+        }
+        Ok(())
+    }
+    /// Takes a member's right to write in a supergroup away until `until` (Unix seconds; 0:
+    /// until lifted), or gives it back with `until` = None.
+    async fn restrict(
+        &mut self,
+        chat_id: i64,
+        user_id: i64,
+        until: Option<i64>,
+    ) -> Result<(), PortError> {
+        let _ = (chat_id, user_id, until);
+        Err(unsupported("restrictions"))
+    }
+    /// Removes a member from a group; they may join again.
+    async fn kick(&mut self, chat_id: i64, user_id: i64) -> Result<(), PortError> {
+        let _ = (chat_id, user_id);
+        Err(unsupported("removals"))
+    }
+    /// Answers a button press, with a short note shown to the member who pressed.
+    async fn answer_button(&mut self, query_id: i64, text: Option<&str>) -> Result<(), PortError> {
+        let _ = (query_id, text);
+        Err(unsupported("buttons"))
+    }
+    /// The group's administrators (user ids).
+    async fn admins(&mut self, chat_id: i64) -> Result<Vec<i64>, PortError> {
+        let _ = chat_id;
+        Ok(Vec::new())
     }
     /// Sets the bot's menu button, for every user, to open the Mini-App at `url`.
     async fn set_menu_app(&mut self, text: &str, url: &str) -> Result<(), PortError> {

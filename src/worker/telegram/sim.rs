@@ -350,6 +350,7 @@ impl Sim {
             sender,
             kind,
             at,
+            content: None,
         })
     }
 }
@@ -394,6 +395,11 @@ impl TelegramPort for Sim {
                 members: g.members.len() as u32,
                 can_post: g.kind != ChatKind::Channel || self.cfg.is_bot,
                 is_admin: g.kind == ChatKind::Channel,
+                rights: if g.kind == ChatKind::Channel {
+                    crate::worker::telegram::AdminRights::ALL
+                } else {
+                    crate::worker::telegram::AdminRights::default()
+                },
                 slow_mode_secs: self.cfg.failures.slow_mode_secs,
             })
             .collect())

@@ -31,12 +31,14 @@ use super::{
 pub use super::Markup;
 
 mod login;
+mod moderation;
 mod payments;
 mod sending;
 mod updates;
 
 use login::me_of;
 pub use login::{CodeToken, LoginError, QrCode, QrStep};
+use moderation::Banned;
 
 #[derive(Clone)]
 pub struct GrammersConfig {
@@ -80,6 +82,29 @@ pub struct Grammers {
     /// Files uploaded for campaign posts, by media file name, with when: one upload serves
     /// every group of a run (Telegram keeps uploaded parts for about a day).
     uploads: HashMap<String, (tl::enums::InputFile, std::time::Instant)>,
+    /// Access hashes of the members seen in group updates, for the rules' restrictions.
+    users: HashMap<i64, i64>,
+}
+
+/// Members whose access hash a session keeps; past it the map starts again (a member who
+/// writes again is learned again).
+const USERS_KEPT: usize = 50_000;
+
+/// What a session may do as an admin, from the chat's own view of it.
+fn rights_of(
+    creator: bool,
+    rights: Option<&tl::enums::ChatAdminRights>,
+) -> crate::worker::telegram::AdminRights {
+    if creator {
+        return crate::worker::telegram::AdminRights::ALL;
+    }
+    match rights {
+        Some(tl::enums::ChatAdminRights::Rights(r)) => crate::worker::telegram::AdminRights {
+            delete_messages: r.delete_messages,
+            ban_users: r.ban_users,
+        },
+        None => crate::worker::telegram::AdminRights::default(),
+    }
 }
 
 /// How long an uploaded file is used again before it is uploaded anew.
@@ -159,7 +184,10 @@ fn map_error(e: InvocationError) -> PortError {
                 | "CHAT_ADMIN_REQUIRED"
                 | "USER_BANNED_IN_CHANNEL"
                 | "CHANNEL_PRIVATE"
-                | "CHAT_RESTRICTED" => PortError::Forbidden(0),
+                | "CHAT_RESTRICTED"
+                | "MESSAGE_DELETE_FORBIDDEN"
+                | "RIGHT_FORBIDDEN"
+                | "USER_ADMIN_INVALID" => PortError::Forbidden(0),
                 "PEER_ID_INVALID" | "CHANNEL_INVALID" | "CHAT_ID_INVALID" => {
                     PortError::ChatNotFound(0)
                 }
@@ -253,6 +281,7 @@ impl Grammers {
             peers,
             pending: Default::default(),
             uploads: HashMap::new(),
+            users: HashMap::new(),
         }
     }
 
@@ -452,6 +481,7 @@ impl TelegramPort for Grammers {
                     members: u32::try_from(g.participants_count).unwrap_or(0),
                     can_post: !g.left && !g.deactivated,
                     is_admin: g.creator || g.admin_rights.is_some(),
+                    rights: rights_of(g.creator, g.admin_rights.as_ref()),
                     slow_mode_secs: 0,
                 }),
                 tl::enums::Chat::Channel(ch) => Some(Dialog {
@@ -468,6 +498,7 @@ impl TelegramPort for Grammers {
                         .unwrap_or(0),
                     can_post: !ch.left && (ch.megagroup || ch.creator || ch.admin_rights.is_some()),
                     is_admin: ch.creator || ch.admin_rights.is_some(),
+                    rights: rights_of(ch.creator, ch.admin_rights.as_ref()),
                     slow_mode_secs: 0,
                 }),
                 _ => None,
@@ -570,6 +601,47 @@ impl TelegramPort for Grammers {
                 self.call(|| self.client.invoke(&req)).await.map(|_| ())
             }
         }
+    }
+
+    async fn delete_messages(
+        &mut self,
+        chat_id: i64,
+        message_ids: &[i64],
+    ) -> Result<(), PortError> {
+        self.delete_many(chat_id, message_ids).await
+    }
+
+    async fn restrict(
+        &mut self,
+        chat_id: i64,
+        user_id: i64,
+        until: Option<i64>,
+    ) -> Result<(), PortError> {
+        self.edit_banned(
+            chat_id,
+            user_id,
+            until.map(Banned::Mute).unwrap_or(Banned::Lift),
+        )
+        .await
+    }
+
+    async fn kick(&mut self, chat_id: i64, user_id: i64) -> Result<(), PortError> {
+        self.remove_member(chat_id, user_id).await
+    }
+
+    async fn answer_button(&mut self, query_id: i64, text: Option<&str>) -> Result<(), PortError> {
+        let req = tl::functions::messages::SetBotCallbackAnswer {
+            alert: false,
+            query_id,
+            message: text.map(str::to_string),
+            url: None,
+            cache_time: 0,
+        };
+        self.call(|| self.client.invoke(&req)).await.map(|_| ())
+    }
+
+    async fn admins(&mut self, chat_id: i64) -> Result<Vec<i64>, PortError> {
+        self.chat_admins(chat_id).await
     }
 
     async fn pin_message(&mut self, chat_id: i64, message_id: i64) -> Result<(), PortError> {

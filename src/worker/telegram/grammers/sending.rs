@@ -117,6 +117,23 @@ impl Grammers {
         };
         let entities = (!entities.is_empty()).then_some(entities);
         let chat_id = msg.chat_id;
+        let reply_to: Option<tl::enums::InputReplyTo> = msg
+            .reply_to
+            .and_then(|id| i32::try_from(id).ok())
+            .map(|id| {
+                tl::types::InputReplyToMessage {
+                    reply_to_msg_id: id,
+                    top_msg_id: None,
+                    reply_to_peer_id: None,
+                    quote_text: None,
+                    quote_entities: None,
+                    quote_offset: None,
+                    monoforum_peer_id: None,
+                    todo_item_id: None,
+                    poll_option: None,
+                }
+                .into()
+            });
         let answer = match &msg.media {
             None => {
                 let req = tl::functions::messages::SendMessage {
@@ -129,7 +146,7 @@ impl Grammers {
                     invert_media: false,
                     allow_paid_floodskip: false,
                     peer,
-                    reply_to: None,
+                    reply_to: reply_to.clone(),
                     message: text,
                     random_id: msg.random_id,
                     reply_markup: url_keyboard(&msg.buttons),
@@ -156,7 +173,7 @@ impl Grammers {
                     invert_media: false,
                     allow_paid_floodskip: false,
                     peer,
-                    reply_to: None,
+                    reply_to: reply_to.clone(),
                     media,
                     message: text,
                     random_id: msg.random_id,
@@ -223,7 +240,13 @@ fn url_keyboard(
                         buttons: r
                             .iter()
                             .map(|b| {
-                                let r#type = if b.web_app {
+                                let r#type = if let Some(data) = &b.data {
+                                    tl::types::InlineButtonTypeCallback {
+                                        requires_password: false,
+                                        data: data.as_bytes().to_vec(),
+                                    }
+                                    .into()
+                                } else if b.web_app {
                                     tl::types::InlineButtonTypeWebView { url: b.url.clone() }.into()
                                 } else {
                                     tl::types::InlineButtonTypeUrl { url: b.url.clone() }.into()

@@ -51,6 +51,7 @@ impl Grammers {
         chats: Vec<tl::enums::Chat>,
     ) -> Vec<IncomingEvent> {
         self.remember_chats(&chats).await;
+        self.remember_users(&users);
         let hashes: HashMap<i64, i64> = users
             .iter()
             .filter_map(|u| match u {
@@ -78,6 +79,10 @@ impl Grammers {
             let message = match up {
                 tl::enums::Update::BotPrecheckoutQuery(q) if self.cfg.bot_token.is_some() => {
                     out.extend(super::payments::precheckout_of(&q, &users));
+                    continue;
+                }
+                tl::enums::Update::BotCallbackQuery(q) if self.cfg.bot_token.is_some() => {
+                    out.extend(button_of(&q, &users));
                     continue;
                 }
                 tl::enums::Update::NewMessage(m) => m.message,
@@ -139,6 +144,7 @@ impl Grammers {
                 sender,
                 kind,
                 at: i64::from(at),
+                content: content_of(&message),
             });
         }
         out
@@ -232,4 +238,63 @@ fn service_events(
         }],
         _ => Vec::new(),
     }
+}
+
+/// A group message's text and marks, for the rules (the worker keeps them to itself).
+fn content_of(
+    message: &tl::enums::Message,
+) -> Option<Box<crate::worker::telegram::MessageContent>> {
+    let tl::enums::Message::Message(m) = message else {
+        return None;
+    };
+    let link = m.entities.as_ref().is_some_and(|e| {
+        e.iter().any(|e| {
+            matches!(
+                e,
+                tl::enums::MessageEntity::Url(_) | tl::enums::MessageEntity::TextUrl(_)
+            )
+        })
+    });
+    let channel_forward = m.fwd_from.as_ref().is_some_and(|f| {
+        let tl::enums::MessageFwdHeader::Header(h) = f;
+        matches!(h.from_id, Some(tl::enums::Peer::Channel(_)))
+    });
+    let mut text = m.message.clone();
+    if text.len() > crate::worker::telegram::MESSAGE_TEXT_MAX {
+        let mut end = crate::worker::telegram::MESSAGE_TEXT_MAX;
+        while !text.is_char_boundary(end) {
+            end -= 1;
+        }
+        text.truncate(end);
+    }
+    Some(Box::new(crate::worker::telegram::MessageContent {
+        text,
+        link,
+        channel_forward,
+    }))
+}
+
+/// A press of a callback button under the bot's message in a group.
+fn button_of(
+    q: &tl::types::UpdateBotCallbackQuery,
+    users: &HashMap<i64, UserRef>,
+) -> Option<IncomingEvent> {
+    let chat_id = chat_id_of(&q.peer)?;
+    let data = String::from_utf8(q.data.clone()?).ok()?;
+    if data.len() > crate::worker::telegram::BUTTON_DATA_MAX {
+        return None;
+    }
+    Some(IncomingEvent::Button {
+        chat_id,
+        message_id: i64::from(q.msg_id),
+        user: users.get(&q.user_id).cloned().unwrap_or(UserRef {
+            id: q.user_id,
+            first_name: String::new(),
+            last_name: None,
+            username: None,
+        }),
+        query_id: q.query_id,
+        data,
+        at: jiff::Timestamp::now().as_second(),
+    })
 }
