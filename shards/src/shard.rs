@@ -342,6 +342,14 @@ pub(crate) fn put_raw_secret(
     Ok(())
 }
 
+fn admin_of(session: u64, f: &GroupFacts) -> crate::records::AdminOfRec {
+    crate::records::AdminOfRec {
+        session,
+        delete_messages: f.rights.0,
+        ban_users: f.rights.1,
+    }
+}
+
 #[cfg(test)]
 mod purge_tests {
     use super::*;
@@ -375,13 +383,5 @@ mod purge_tests {
         let t = rtx.open_table(USER_DAYS).unwrap();
         let keys: Vec<_> = t.iter().unwrap().map(|r| r.unwrap().0.value()).collect();
         assert_eq!(keys.len(), 10, "{keys:?}");
-    }
-}
-
-fn admin_of(session: u64, f: &GroupFacts) -> crate::records::AdminOfRec {
-    crate::records::AdminOfRec {
-        session,
-        delete_messages: f.rights.0,
-        ban_users: f.rights.1,
     }
 }

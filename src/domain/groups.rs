@@ -290,6 +290,7 @@ mod tests {
             members: 1,
             can_post: true,
             is_admin: false,
+            rights: Default::default(),
             slow_mode_secs: 0,
         };
         let many = vec![d; DIALOGS_MAX + 10];

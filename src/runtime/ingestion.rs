@@ -212,6 +212,7 @@ mod tests {
                 sender: Some(u.clone()),
                 kind: MessageKind::Media,
                 at,
+                content: None,
             },
             IncomingEvent::Message {
                 chat_id: -10,
@@ -219,6 +220,7 @@ mod tests {
                 sender: None,
                 kind: MessageKind::Service,
                 at,
+                content: None,
             },
             IncomingEvent::MemberJoined {
                 chat_id: -10,

@@ -69,6 +69,7 @@ fn out(chat_id: i64, text: &str, random_id: i64) -> OutgoingMessage {
         buttons: Vec::new(),
         media: None,
         access_hash: None,
+        reply_to: None,
     }
 }
 

@@ -591,6 +591,7 @@ mod tests {
                 buttons: Vec::new(),
                 media: None,
                 access_hash: None,
+                reply_to: None,
             };
             let a = s.send(m.clone()).await.unwrap();
             let b = s.send(m).await.unwrap();
@@ -621,6 +622,7 @@ mod tests {
                 buttons: Vec::new(),
                 media: None,
                 access_hash: None,
+                reply_to: None,
             };
             assert_eq!(
                 s.send(m).await,
@@ -666,6 +668,7 @@ mod tests {
                 buttons: Vec::new(),
                 media: None,
                 access_hash: None,
+                reply_to: None,
             };
             assert!(s.send(m(chats[0], 1)).await.is_ok());
             assert!(s.send(m(chats[0], 2)).await.is_ok());
@@ -700,6 +703,7 @@ mod tests {
                 buttons: Vec::new(),
                 media: None,
                 access_hash: None,
+                reply_to: None,
             };
             assert!(user.send(m(1)).await.is_ok());
             assert_eq!(user.send(m(2)).await, Err(PortError::SlowMode(30)));
