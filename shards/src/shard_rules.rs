@@ -134,6 +134,7 @@ impl TenantShard<WriteTransaction> {
         if n > RULE_LOG_KEPT {
             log.remove((self.tenant, n - RULE_LOG_KEPT))?;
         }
+        crate::changes::mark(&self.tx, [(self.tenant, crate::changes::Part::Day(day))])?;
         let mut c = self.tx.open_table(COUNTERS)?;
         let key = (self.tenant, ChatId(hit.chat), day, metric);
         let cur = c.get(key)?.map_or(0, |v| v.value());

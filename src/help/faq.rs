@@ -341,6 +341,7 @@ mod tests {
             a::FLOOD_WAIT,
             a::POSTS_FAILING,
             a::GROUP_REMOVED,
+            a::RULE_PAUSED,
             s::FORGED_PAYMENT,
             s::ORPHAN_PAYMENT,
             s::RECONCILIATION,
