@@ -56,7 +56,7 @@ fn audit(
 }
 
 /// The one error for a plan id that names no plan.
-fn unknown_plan(p: PlanId) -> AppError {
+pub fn unknown_plan(p: PlanId) -> AppError {
     AppError::Invalid {
         code: "plan.unknown",
         field: "plan_id".into(),

@@ -190,13 +190,14 @@ pub fn start_trial(
                     .into(),
             });
         }
+        // A plan named in the body is bad input (422), not a missing resource.
         if c.plan(plan)?.is_none() {
-            return Err(AppError::NotFound("plan"));
+            return Err(crate::domain::tenancy::unknown_plan(plan));
         }
         let price = c
             .plan_price(plan)?
             .filter(|p| admin || p.offered)
-            .ok_or(AppError::NotFound("plan"))?;
+            .ok_or_else(|| crate::domain::tenancy::unknown_plan(plan))?;
         let s = lifecycle::start_trial(plan, price.stars, price.trial_days, now).ok_or(
             AppError::Conflict {
                 code: "billing.no_trial",
@@ -328,11 +329,13 @@ pub fn change_plan(
     let id = scope.tenant_id();
     let c = scope.catalog_read()?;
     let s = c.subscription()?.ok_or_else(no_subscription)?;
-    let target = c.plan(plan)?.ok_or(AppError::NotFound("plan"))?;
+    let target = c
+        .plan(plan)?
+        .ok_or_else(|| crate::domain::tenancy::unknown_plan(plan))?;
     let price = c
         .plan_price(plan)?
         .filter(|p| admin || p.offered)
-        .ok_or(AppError::NotFound("plan"))?;
+        .ok_or_else(|| crate::domain::tenancy::unknown_plan(plan))?;
     drop(c);
     let state = |m: &str| AppError::Conflict {
         code: "billing.state",
