@@ -415,22 +415,8 @@ pub fn date_time(at: i64, zone: &str, language: Language) -> (String, String) {
     (date, format!("{:02}:{:02}", z.hour(), z.minute()))
 }
 
-fn escape_html(v: &str) -> String {
-    v.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-}
-
-fn escape_markdown(v: &str) -> String {
-    let mut out = String::with_capacity(v.len());
-    for c in v.chars() {
-        if "\\`*_[]()#+-.!<>~|{}".contains(c) {
-            out.push('\\');
-        }
-        out.push(c);
-    }
-    out
-}
+// Escaping is the worker's, so a rule's reply and a campaign post escape alike.
+use crate::worker::rules::fill::{escape_html, escape_markdown};
 
 /// A template's body with its placeholders filled for one group.
 pub fn render(body: &str, format: TemplateFormat, cx: &RenderContext<'_>) -> AppResult<String> {
