@@ -252,6 +252,21 @@ pub fn temp_path(dir: &Path) -> PathBuf {
     dir.join(format!(".upload-{:016x}", rand::random::<u64>()))
 }
 
+/// A media file as the worker reads it from the tenant's folder and sends it.
+pub fn worker_file(id: MediaId, m: MediaRec) -> crate::worker::telegram::MediaFile {
+    use crate::worker::telegram::MediaKind;
+    crate::worker::telegram::MediaFile {
+        file: file_name(id),
+        kind: match m.kind {
+            MediaKindRec::Photo => MediaKind::Photo,
+            MediaKindRec::Video => MediaKind::Video,
+            MediaKindRec::Document => MediaKind::Document,
+        },
+        mime: m.mime,
+        name: m.name,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

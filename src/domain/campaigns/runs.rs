@@ -3,8 +3,8 @@
 
 use botyard_shards::ids::{CampaignId, ChatId, Day, TenantId};
 use botyard_shards::records::{
-    CampaignRec, CampaignStateRec, DeliveryStateRec, GroupRec, MediaKindRec, RunRec, RunStatusRec,
-    SettingsRec, TemplateVersionRec,
+    CampaignRec, CampaignStateRec, DeliveryStateRec, GroupRec, RunRec, RunStatusRec, SettingsRec,
+    TemplateVersionRec,
 };
 use botyard_shards::{DeliveryKey, Reader, TenantShard, WriteTransaction};
 use sha2::{Digest, Sha256};
@@ -12,7 +12,7 @@ use sha2::{Digest, Sha256};
 use crate::domain::templates::{self, TemplateFormat};
 use crate::error::AppResult;
 use crate::worker::ipc::messages::{DeliveryOutcome, FailureCode, SendJob};
-use crate::worker::telegram::{Markup, MediaFile, MediaKind, UrlButton};
+use crate::worker::telegram::Markup;
 
 /// The `random_id` Telegram gets for a delivery: the same for every resend of it, different
 /// for every other delivery (of any tenant).
@@ -259,30 +259,10 @@ pub fn job<T: Reader>(
             TemplateFormat::Markdown => Markup::Markdown,
             TemplateFormat::Html => Markup::Html,
         },
-        buttons: p
-            .buttons
-            .into_iter()
-            .map(|r| {
-                r.into_iter()
-                    .map(|b| UrlButton {
-                        label: b.label,
-                        url: b.url,
-                        web_app: false,
-                        data: None,
-                    })
-                    .collect()
-            })
-            .collect(),
-        media: p.media.map(|(mid, m)| MediaFile {
-            file: crate::domain::media::file_name(mid),
-            kind: match m.kind {
-                MediaKindRec::Photo => MediaKind::Photo,
-                MediaKindRec::Video => MediaKind::Video,
-                MediaKindRec::Document => MediaKind::Document,
-            },
-            mime: m.mime,
-            name: m.name,
-        }),
+        buttons: templates::url_buttons(p.buttons),
+        media: p
+            .media
+            .map(|(mid, m)| crate::domain::media::worker_file(mid, m)),
         delete_message: if rec.delete_previous {
             rec.last_posts
                 .iter()

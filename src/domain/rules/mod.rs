@@ -9,8 +9,7 @@ use std::collections::HashMap;
 
 use botyard_shards::ids::{ChatId, RuleId, TemplateId};
 use botyard_shards::records::{
-    Language, MediaKindRec, PenaltyRec, RuleHitRec, RuleKindRec, RuleRec, TemplateFormatRec,
-    WarnRec,
+    Language, PenaltyRec, RuleHitRec, RuleKindRec, RuleRec, TemplateFormatRec, WarnRec,
 };
 use botyard_shards::{Store, StoreError, TenantScope, TenantShard};
 
@@ -20,7 +19,7 @@ use crate::worker::rules::{
     self as engine, Hit, HitKind, Matcher, Penalty, Reply, RuleKind, RuleSet, RuleSpec, Warning,
     fill,
 };
-use crate::worker::telegram::{Markup, MediaFile, MediaKind, UrlButton};
+use crate::worker::telegram::Markup;
 
 /// Most rules per tenant.
 pub const RULES_MAX: usize = 100;
@@ -338,34 +337,15 @@ fn reply_of<T: botyard_shards::Reader>(
     })
     .unwrap_or_default();
     let media = match v.media {
-        Some(mid) => s.media(mid)?.map(|m| MediaFile {
-            file: crate::domain::media::file_name(mid),
-            kind: match m.kind {
-                MediaKindRec::Photo => MediaKind::Photo,
-                MediaKindRec::Video => MediaKind::Video,
-                MediaKindRec::Document => MediaKind::Document,
-            },
-            mime: m.mime,
-            name: m.name,
-        }),
+        Some(mid) => s
+            .media(mid)?
+            .map(|m| crate::domain::media::worker_file(mid, m)),
         None => None,
     };
     Ok(Some(Reply {
         text,
         markup,
-        buttons: templates::buttons_of(&v)
-            .into_iter()
-            .map(|r| {
-                r.into_iter()
-                    .map(|b| UrlButton {
-                        label: b.label,
-                        url: b.url,
-                        web_app: false,
-                        data: None,
-                    })
-                    .collect()
-            })
-            .collect(),
+        buttons: templates::url_buttons(templates::buttons_of(&v)),
         media,
     }))
 }

@@ -525,6 +525,22 @@ pub struct Prepared {
     pub media: Option<(MediaId, MediaRec)>,
 }
 
+/// A template's buttons as the worker sends them (URL buttons).
+pub fn url_buttons(rows: Vec<Vec<Button>>) -> Vec<Vec<crate::worker::telegram::UrlButton>> {
+    rows.into_iter()
+        .map(|r| {
+            r.into_iter()
+                .map(|b| crate::worker::telegram::UrlButton {
+                    label: b.label,
+                    url: b.url,
+                    web_app: false,
+                    data: None,
+                })
+                .collect()
+        })
+        .collect()
+}
+
 /// An unsaved draft as Telegram would show it: checked like a saved one, filled for the
 /// tenant's first enabled group (any group when none is, a sample name when it has none).
 pub fn preview_draft<T: botyard_shards::Reader>(
