@@ -27,5 +27,7 @@ pub async fn save(st: &Shared, scope: TenantScope, input: SettingsInput) -> AppR
         st.scheduler.set(tenant, id, next);
     }
     st.supervisor.set_zone(tenant, tenancy::zone(&rec));
+    // What rules say in groups is in the tenant's language, under its name.
+    st.supervisor.push_rules(tenant).await;
     Ok(rec)
 }

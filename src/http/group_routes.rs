@@ -179,6 +179,7 @@ async fn update_group(
     }
     let chat = ChatId(ids.1);
     let st2 = st.clone();
+    let tenant = t.scope.tenant_id();
     let g = blocking(move || {
         let limit =
             crate::domain::tenancy::plan_limit(&st2.store, t.scope.record().plan, |l| l.groups)?;
@@ -194,6 +195,8 @@ async fn update_group(
         )
     })
     .await?;
+    // A rule with a tag follows the groups that carry it.
+    st.supervisor.push_rules(tenant).await;
     Ok(Json(group_out(chat, g)))
 }
 

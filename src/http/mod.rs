@@ -24,6 +24,7 @@ pub mod openapi;
 pub mod plan_routes;
 pub mod redirect;
 pub mod roles;
+pub mod rule_routes;
 pub mod run_routes;
 pub mod stats_routes;
 pub mod stats_views;
@@ -73,6 +74,7 @@ use crate::state::Shared;
         (name = "groups", description = "Chats the sessions are in, chosen for automation"),
         (name = "templates", description = "Message templates, their versions, variables and media"),
         (name = "campaigns", description = "Scheduled posts of a template to groups, with delivery reports"),
+        (name = "rules", description = "Group automation: welcome and goodbye messages, auto-replies, anti-flood, filters, join captcha; their log and warnings"),
         (name = "stats", description = "Statistics in the tenant's local dates, as JSON or CSV"),
     )
 )]
@@ -113,6 +115,7 @@ fn api_router() -> OpenApiRouter<Shared> {
         .merge(template_routes::router())
         .merge(media_routes::router())
         .merge(campaign_routes::router())
+        .merge(rule_routes::router())
         .merge(run_routes::router())
         .merge(stats_routes::router())
 }

@@ -1,7 +1,7 @@
 //! Who may call what inside a tenant: the role table of API.md in one function, consulted by
 //! [`TenantCtx`](super::extract::TenantCtx) before a request's body is read.
 //!
-//! | role   | reads | templates, media, variables, groups, campaigns | sessions, logins, members, API keys, settings, reports, logs | the tenant itself, its worker |
+//! | role   | reads | templates, media, variables, groups, campaigns, rules | sessions, logins, members, API keys, settings, reports, logs | the tenant itself, its worker |
 //! |--------|-------|-----|-----|-----|
 //! | viewer | yes   | no  | no  | no  |
 //! | editor | yes   | yes | no  | no  |
@@ -54,7 +54,7 @@ pub fn needs(method: &Method, path: &str) -> Needs {
             Needs::Admin
         }
         "templates" if rest.ends_with("/preview") => Needs::Read,
-        "templates" | "media" | "variables" | "groups" | "campaigns" => Needs::Edit,
+        "templates" | "media" | "variables" | "groups" | "campaigns" | "rules" => Needs::Edit,
         _ => Needs::Manage,
     }
 }

@@ -446,12 +446,20 @@ async fn groups(
                 n(g.joins),
                 n(g.leaves),
                 n(g.net),
+                n(g.rule_actions),
             ]
         });
         return Ok(csv::response(
             &name("groups", r),
             &[
-                "chat_id", "title", "members", "messages", "joins", "leaves", "net",
+                "chat_id",
+                "title",
+                "members",
+                "messages",
+                "joins",
+                "leaves",
+                "net",
+                "rule_actions",
             ],
             rows,
         ));
@@ -467,7 +475,7 @@ async fn groups(
 /// One group's growth: member count history, joins and leaves per day.
 #[utoipa::path(get, path = "/api/v1/tenants/{id}/stats/groups/{chat_id}", tag = "stats",
     params(("id" = u64, Path, description = "Tenant id"), ("chat_id" = i64, Path, description = "Chat id"), StatsQuery),
-    responses((status = 200, body = view::GroupGrowth, description = "JSON, or CSV (`date,members,joins,leaves,net`) with format=csv"),
+    responses((status = 200, body = view::GroupGrowth, description = "JSON, or CSV (`date,members,joins,leaves,net,rule_actions`) with format=csv"),
         (status = 404, body = ErrorEnvelope), (status = 422, body = ErrorEnvelope)),
     security(("bearer" = [])))]
 async fn group_growth(
@@ -494,11 +502,12 @@ async fn group_growth(
                 n(d.joins),
                 n(d.leaves),
                 n(d.net),
+                n(d.rule_actions),
             ]
         });
         return Ok(csv::response(
             &name(&format!("group-{}", ids.1), r),
-            &["date", "members", "joins", "leaves", "net"],
+            &["date", "members", "joins", "leaves", "net", "rule_actions"],
             rows,
         ));
     }

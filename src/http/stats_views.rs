@@ -183,6 +183,8 @@ pub struct GroupActivity {
     pub leaves: u64,
     /// Joins minus leaves.
     pub net: i64,
+    /// What the group's rules did (every action in their log).
+    pub rule_actions: u64,
 }
 
 impl From<activity::GroupActivity> for GroupActivity {
@@ -195,6 +197,7 @@ impl From<activity::GroupActivity> for GroupActivity {
             joins: v.joins,
             leaves: v.leaves,
             net: v.net,
+            rule_actions: v.rule_actions,
         }
     }
 }
@@ -207,6 +210,8 @@ pub struct GrowthDay {
     pub joins: u64,
     pub leaves: u64,
     pub net: i64,
+    /// What the group's rules did that day.
+    pub rule_actions: u64,
 }
 
 impl From<activity::GrowthDay> for GrowthDay {
@@ -217,6 +222,7 @@ impl From<activity::GrowthDay> for GrowthDay {
             joins: v.joins,
             leaves: v.leaves,
             net: v.net,
+            rule_actions: v.rule_actions,
         }
     }
 }

@@ -201,6 +201,8 @@ async fn update_template(
     }
     let id = TemplateId(ids.1);
     let author = t.caller.account().map(|a| a.0);
+    let (tenant, now) = (t.scope.tenant_id(), st.now());
+    let scope = t.scope;
     let (rec, v) = blocking(move || {
         let content_changes = b.body.is_some()
             || b.format.is_some()
@@ -208,7 +210,7 @@ async fn update_template(
             || b.media_id.is_some()
             || b.remove_media;
         let content = if content_changes {
-            let s = t.scope.shard_read()?;
+            let s = scope.shard_read()?;
             let rec = s.template(id)?.ok_or(AppError::NotFound("template"))?;
             let cur = s
                 .template_version(id, rec.latest)?
@@ -227,9 +229,11 @@ async fn update_template(
         } else {
             None
         };
-        templates::update(&t.scope, id, b.name.as_deref(), content, st.now(), author)
+        templates::update(&scope, id, b.name.as_deref(), content, now, author)
     })
     .await?;
+    // Rules reply with the latest version.
+    st.supervisor.push_rules(tenant).await;
     Ok(Json(template_out(id, rec, v)))
 }
 
@@ -404,11 +408,12 @@ async fn put_variables(
     t: TenantCtx,
     ApiJson(b): ApiJson<VariablesBody>,
 ) -> AppResult<Json<VariablesBody>> {
-    let now = st.now();
-    let rec = blocking(move || {
-        templates::set_variables(&t.scope, b.variables.into_iter().collect(), now)
-    })
-    .await?;
+    let (tenant, now) = (t.scope.tenant_id(), st.now());
+    let scope = t.scope;
+    let rec =
+        blocking(move || templates::set_variables(&scope, b.variables.into_iter().collect(), now))
+            .await?;
+    st.supervisor.push_rules(tenant).await;
     Ok(Json(VariablesBody {
         variables: rec.vars.into_iter().collect(),
     }))

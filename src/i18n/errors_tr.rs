@@ -1,5 +1,6 @@
 //! Turkish messages for every API error code. `{field}` is the offending field; `{v0}`,
-//! `{v1}` … are the values (numbers, dates, sizes) of the English message, in their order.
+//! `{v1}` … are the values (numbers, dates, sizes) of the English message, in their order;
+//! `{q0}`, `{q1}` … its “quoted” names (a group's title).
 //! Kept sorted by code: a test checks it, and that every code the API documents is here.
 
 pub const MESSAGES: &[(&str, &str)] = &[
@@ -511,6 +512,71 @@ pub const MESSAGES: &[(&str, &str)] = &[
     ),
     ("route.not_found", "Böyle bir adres yok."),
     (
+        "rule.bad_escalation",
+        "{field}: son uyarı üyeyi susturmalı ya da gruptan çıkarmalı.",
+    ),
+    (
+        "rule.bad_word",
+        "{field}: her kelime en fazla {v0} karakterdir ve bir harf ya da rakam içerir; “{q0}” uymuyor.",
+    ),
+    (
+        "rule.empty_filter",
+        "{field}: filtrenin neyi sileceğini seçin: bağlantılar, davet bağlantıları, kanallardan iletilenler ya da kelimeler.",
+    ),
+    (
+        "rule.limit",
+        "Bir işletmenin en fazla {v0} kuralı olabilir; yenisini eklemeden önce birini silin.",
+    ),
+    (
+        "rule.matcher",
+        "{field}: anahtar kelimeler ya da bir düzenli ifade verin (ikisinden yalnızca biri).",
+    ),
+    (
+        "rule.missing_rights",
+        "{field}: oturum “{q0}” grubunda kuralın gerektirdiği yetkilere sahip değil (yönetici olmak, mesaj silmek, kullanıcı yasaklamak); onu bu yetkilerle yönetici yapın, ardından grupları yenileyin.",
+    ),
+    (
+        "rule.name",
+        "{field}: tek satırlık, 1 ile {v1} karakter arası bir ad yazın.",
+    ),
+    (
+        "rule.needs_bot",
+        "{field}: katılım doğrulaması bir bot oturumu ister (düğme bir botundur).",
+    ),
+    (
+        "rule.needs_supergroup",
+        "{field}: “{q0}” basit bir grup; üyeleri susturmak için süper grup gerekir.",
+    ),
+    (
+        "rule.no_groups",
+        "{field}: grupları ya da kuralın uygulanacağı grupların etiketini seçin.",
+    ),
+    (
+        "rule.not_in_group",
+        "{field}: oturum {v0} numaralı grupta değil.",
+    ),
+    (
+        "rule.out_of_range",
+        "{field}: değer {v0} ile {v1} arasında olmalı.",
+    ),
+    (
+        "rule.pattern",
+        "{field}: düzenli ifade kullanılamıyor; sözdizimini düzeltin ya da kısaltın (en fazla 500 karakter).",
+    ),
+    (
+        "rule.too_many",
+        "{field}: en fazla {v0} grup ve {v1} izinli kullanıcı seçilebilir.",
+    ),
+    ("rule.too_many_words", "{field}: en fazla {v0} kelime."),
+    (
+        "rule.unknown_session",
+        "{field}: işletmenin böyle bir oturumu yok.",
+    ),
+    (
+        "rule.unknown_template",
+        "{field}: işletmenin böyle bir şablonu yok.",
+    ),
+    (
         "session.flood_wait",
         "Telegram bu botun yeniden giriş yapması için beklemenizi istiyor: {v0} tarihine kadar.",
     ),
@@ -646,7 +712,7 @@ pub const MESSAGES: &[(&str, &str)] = &[
     ("template.empty", "Metin boş."),
     (
         "template.in_use",
-        "Bu şablonu bir kampanya kullanıyor; önce kampanyayı değiştirin veya silin.",
+        "Bu şablonu bir kampanya ya da bir kural kullanıyor; önce onu değiştirin veya silin.",
     ),
     (
         "template.markup",

@@ -71,6 +71,8 @@ pub fn error_message(lang: Language, code: &str, english: &str, field: Option<&s
         let name = &rest[open + 1..open + close];
         let value = if name == "field" {
             field.filter(|f| !f.is_empty()).map(str::to_string)
+        } else if let Some(i) = name.strip_prefix('q').and_then(|i| i.parse::<usize>().ok()) {
+            quoted(english).get(i).map(|v| (*v).to_string())
         } else {
             name.strip_prefix('v')
                 .and_then(|i| i.parse::<usize>().ok())
@@ -107,6 +109,15 @@ fn capitalize_tr(s: String) -> String {
         Some(c) if c.is_lowercase() => c.to_uppercase().chain(chars).collect(),
         _ => s,
     }
+}
+
+/// The “quoted” names in a message (a group's title, a rule's name), for `{q0}`, `{q1}` ….
+fn quoted(message: &str) -> Vec<&str> {
+    message
+        .split('“')
+        .skip(1)
+        .filter_map(|part| part.split_once('”').map(|(q, _)| q))
+        .collect()
 }
 
 /// The words of a message that carry a digit (a number, a date, `30×1`), trimmed of the
@@ -156,7 +167,7 @@ mod tests {
                 assert!(
                     name == "field"
                         || name
-                            .strip_prefix('v')
+                            .strip_prefix(['v', 'q'])
                             .is_some_and(|i| i.parse::<u8>().is_ok()),
                     "{code}: {{{name}}}"
                 );
@@ -229,6 +240,17 @@ mod tests {
             Some("name"),
         );
         assert_eq!(m, "Zorunlu bir alan eksik: name.");
+        // Quoted names carry over too, whatever digits they hold.
+        let m = error_message(
+            Language::Tr,
+            "rule.missing_rights",
+            "in “Kadıköy 2 Satış” the session cannot delete messages; make it an admin",
+            Some("chats"),
+        );
+        assert!(
+            m.starts_with("chats: oturum “Kadıköy 2 Satış” grubunda"),
+            "{m}"
+        );
         // A field-led sentence without a field reads without the lead.
         let m = error_message(Language::Tr, "validation.invalid", "bad", None);
         assert_eq!(m, "Bu değer kabul edilmiyor.");

@@ -15,6 +15,8 @@ pub mod metric {
     pub const SERVICE: u8 = 26;
     pub const JOINS: u8 = 27;
     pub const LEAVES: u8 = 28;
+    /// What a group's automation rules did (`domain::rules`).
+    pub const RULE_ACTIONS: u8 = 29;
 }
 
 /// A worker's budget of incoming events per second (its plan's `events_per_sec`): a token

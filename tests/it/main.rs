@@ -6,6 +6,7 @@ mod common;
 
 mod api_auth;
 mod api_campaigns;
+mod api_rules;
 mod api_sessions;
 mod api_stats;
 mod api_telegram;

@@ -29,7 +29,7 @@ fn needs(method: &Method, path: &str) -> Needs {
         "api-keys" | "members" | "invitations" | "sessions" | "logins" | "settings" | "reports"
         | "subscription" | "billing-profile" => Needs::Owner,
         "templates" if rest.ends_with("/preview") => Needs::Anyone,
-        "campaigns" | "groups" | "media" | "templates" | "variables" => Needs::Editor,
+        "campaigns" | "groups" | "media" | "templates" | "variables" | "rules" => Needs::Editor,
         other => {
             panic!("no role expectation for {method} {path} ({other}): add it here and to API.md")
         }

@@ -3,6 +3,7 @@
 //! reports they did. Plain functions over a `TenantScope`; the engine itself lives in the
 //! worker (`worker::rules`).
 
+pub mod manage;
 pub mod texts;
 
 use std::collections::HashMap;
@@ -29,8 +30,6 @@ pub const WORD_MAX_CHARS: usize = 64;
 pub const ALLOW_MAX: usize = 100;
 pub const CHATS_MAX: usize = 500;
 pub const NAME_MAX_CHARS: usize = 80;
-/// Counter metric of rule actions in the statistics (per group and day).
-pub const METRIC_RULE_HITS: u8 = 29;
 
 /// A rule's kind and the rights its session needs in each group.
 pub fn needs(kind: &RuleKindRec) -> (bool, bool) {
@@ -72,7 +71,7 @@ fn check_words(words: &[String], field: &str) -> AppResult<()> {
                 "rule.bad_word",
                 field,
                 format!(
-                    "\"{w}\" must have a letter or a digit and at most {WORD_MAX_CHARS} characters"
+                    "a word has at most {WORD_MAX_CHARS} characters, with a letter or a digit; “{w}” does not fit"
                 ),
             ));
         }
@@ -584,7 +583,7 @@ pub fn record_hits(
                 detail: detail.clone(),
             };
             let day = crate::runtime::ingestion::day_hour(&zone, at).0;
-            s.log_rule_hit(&rec, day, METRIC_RULE_HITS)?;
+            s.log_rule_hit(&rec, day, crate::runtime::ingestion::metric::RULE_ACTIONS)?;
             if let (Some(user), Some(n), false) = (h.user, h.warnings, h.dry_run) {
                 s.set_warnings(ChatId(h.chat), user, n.min(1_000))?;
             }

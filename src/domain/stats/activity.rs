@@ -339,6 +339,8 @@ pub struct GroupActivity {
     pub leaves: u64,
     /// Joins minus leaves.
     pub net: i64,
+    /// What the group's rules did: welcomes, replies, deletions, warnings, mutes, removals.
+    pub rule_actions: u64,
 }
 
 /// Every group with its messages, joins and leaves in the range, most active first.
@@ -355,11 +357,12 @@ pub fn groups<T: Reader>(s: &TenantShard<T>, r: Range) -> AppResult<Vec<GroupAct
             .collect::<Vec<_>>(),
     );
     for chat in chats {
-        let (mut messages, mut joins, mut leaves) = (0, 0, 0);
+        let (mut messages, mut joins, mut leaves, mut rule_actions) = (0, 0, 0, 0);
         s.counters_in(chat, r.from, r.to, |_, m, n| match m {
             h if h < 24 => messages += n,
             metric::JOINS => joins += n,
             metric::LEAVES => leaves += n,
+            metric::RULE_ACTIONS => rule_actions += n,
             _ => {}
         })?;
         let g = known.get(&chat);
@@ -371,6 +374,7 @@ pub fn groups<T: Reader>(s: &TenantShard<T>, r: Range) -> AppResult<Vec<GroupAct
             joins,
             leaves,
             net: joins as i64 - leaves as i64,
+            rule_actions,
         });
     }
     out.sort_by(|a, b| b.messages.cmp(&a.messages).then(a.chat_id.cmp(&b.chat_id)));
@@ -385,6 +389,7 @@ pub struct GrowthDay {
     pub joins: u64,
     pub leaves: u64,
     pub net: i64,
+    pub rule_actions: u64,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -399,10 +404,11 @@ pub struct GroupGrowth {
 
 pub fn growth<T: Reader>(s: &TenantShard<T>, chat: ChatId, r: Range) -> AppResult<GroupGrowth> {
     let g = s.group(chat)?.ok_or(AppError::NotFound("group"))?;
-    let mut jl: HashMap<Day, (u64, u64)> = HashMap::new();
+    let mut jl: HashMap<Day, (u64, u64, u64)> = HashMap::new();
     s.counters_in(chat, r.from, r.to, |d, m, n| match m {
         metric::JOINS => jl.entry(d).or_default().0 += n,
         metric::LEAVES => jl.entry(d).or_default().1 += n,
+        metric::RULE_ACTIONS => jl.entry(d).or_default().2 += n,
         _ => {}
     })?;
     let (mut last, points) = s.member_counts(chat, r.from, r.to)?;
@@ -413,13 +419,14 @@ pub fn growth<T: Reader>(s: &TenantShard<T>, chat: ChatId, r: Range) -> AppResul
             if let Some(m) = points.get(&d) {
                 last = Some(*m);
             }
-            let (j, l) = jl.get(&d).copied().unwrap_or_default();
+            let (j, l, a) = jl.get(&d).copied().unwrap_or_default();
             GrowthDay {
                 at: date_of(d).to_string(),
                 members: last,
                 joins: j,
                 leaves: l,
                 net: j as i64 - l as i64,
+                rule_actions: a,
             }
         })
         .collect();

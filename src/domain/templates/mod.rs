@@ -303,6 +303,12 @@ pub fn delete(scope: &TenantScope, id: TemplateId) -> AppResult<()> {
                 message: format!("campaign {cid} ({}) uses this template", c.name),
             });
         }
+        if let Some((rid, r)) = crate::domain::rules::manage::using_template(s, id)? {
+            return Err(AppError::Conflict {
+                code: "template.in_use",
+                message: format!("rule {} ({}) replies with this template", rid.0, r.name),
+            });
+        }
         if s.delete_template(id)? {
             Ok(())
         } else {

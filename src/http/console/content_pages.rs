@@ -1165,6 +1165,12 @@ pub async fn update_template(
         .await
     }
     .await;
+    if saved.is_ok() {
+        // Rules reply with the latest version.
+        st.supervisor
+            .push_rules(botyard_shards::ids::TenantId(id))
+            .await;
+    }
     match saved {
         Ok(()) => Redirect::to(&format!(
             "{}/tenants/{id}/templates?done=saved",

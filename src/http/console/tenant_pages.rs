@@ -462,6 +462,10 @@ pub(super) async fn act(
     };
     match result {
         Ok(extra) => {
+            // Groups, templates and settings are what the tenant's rules are made of.
+            st.supervisor
+                .push_rules(botyard_shards::ids::TenantId(id))
+                .await;
             let mut to = back_to(&v, id, done);
             if let Some(token) = extra {
                 to.push_str("&invite=");

@@ -229,6 +229,8 @@ impl Supervisor {
                                 for (chat, title) in out.lost {
                                     self.record_alert(key, crate::domain::alerts::GROUP_REMOVED, format!("group {}", chat.0), format!("session {session} is no longer in “{title}”")).await;
                                 }
+                                // Rules follow the groups and the session's rights in them.
+                                self.push_rules(tenant).await;
                             }
                             Ok(Err(e)) => tracing::error!(session, error = %e, "cannot store dialogs"),
                             Err(e) => tracing::error!(error = %e, "dialog task failed"),

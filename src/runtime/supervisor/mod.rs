@@ -710,6 +710,9 @@ impl Supervisor {
     /// later reads them itself). False when no worker runs.
     pub async fn push_rules(&self, tenant: TenantId) -> bool {
         let key = WorkerKey::from(tenant);
+        if !lock(&self.slots).contains_key(&key) {
+            return false;
+        }
         let set = self.rules_of(key).await;
         let slots = lock(&self.slots);
         let Some(s) = slots.get(&key) else {

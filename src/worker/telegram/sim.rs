@@ -10,13 +10,23 @@ use rand::{RngExt, SeedableRng};
 use serde::{Deserialize, Serialize};
 
 use super::{
-    ChatKind, Dialog, IncomingEvent, Me, MessageKind, OutgoingMessage, PortError, SentMessage,
-    TelegramPort, UserRef,
+    ChatKind, Dialog, IncomingEvent, Me, MessageContent, MessageKind, OutgoingMessage, PortError,
+    SentMessage, TelegramPort, UserRef,
 };
 
 const FIRST_NAMES: &[&str] = &[
     "Ayşe", "Mehmet", "Zeynep", "Emre", "Elif", "Can", "Selin", "Burak", "Deniz", "Oğuz", "Alice",
     "Bob", "Carol", "Dave", "Eve", "Grace",
+];
+/// What simulated members write, and whether it has a link (for group rules to act on).
+const TEXTS: &[(&str, bool)] = &[
+    ("Merhaba, bugün açık mısınız?", false),
+    ("Fiyat ne kadar?", false),
+    ("Teşekkürler 🙏", false),
+    ("Kampanya burada: https://example.com/indirim", true),
+    ("Is this still in stock?", false),
+    ("İyi akşamlar, sipariş verebilir miyim?", false),
+    ("👍", false),
 ];
 const LAST_NAMES: &[&str] = &[
     "Yılmaz", "Kaya", "Demir", "Şahin", "Çelik", "Smith", "Jones",
@@ -43,6 +53,9 @@ pub struct SimConfig {
     /// Simulated seconds between two events (0: as `events_per_sec` says), so a fast stream
     /// can cover days of simulated time.
     pub step_secs: u32,
+    /// The session is an admin with every right in its groups, so group rules can delete,
+    /// mute and remove (which the simulator then accepts without doing more).
+    pub admin: bool,
     pub failures: SimFailures,
 }
 
@@ -83,6 +96,7 @@ impl Default for SimConfig {
             leave_per_mille: 5,
             start_at: 1_767_225_600, // 2026-01-01T00:00:00Z
             step_secs: 0,
+            admin: false,
             failures: SimFailures::default(),
         }
     }
@@ -270,6 +284,18 @@ impl Sim {
         self.clock_ms / 1000
     }
 
+    /// Moderation needs the `admin` switch and a group the session is still in.
+    fn moderate(&self, chat_id: i64) -> Result<(), PortError> {
+        self.check_session()?;
+        if !self.cfg.admin {
+            return Err(PortError::Other("CHAT_ADMIN_REQUIRED".into()));
+        }
+        if self.removed.contains(&chat_id) || !self.groups.iter().any(|g| g.chat_id == chat_id) {
+            return Err(PortError::Forbidden(chat_id));
+        }
+        Ok(())
+    }
+
     fn check_session(&self) -> Result<(), PortError> {
         if self.revoked {
             return Err(PortError::Revoked);
@@ -344,13 +370,22 @@ impl Sim {
         let group = &mut self.groups[g];
         let message_id = group.next_message_id;
         group.next_message_id += 1;
+        // Texts follow the message id, not the random stream: adding them changed no count.
+        let content = (kind == MessageKind::Text).then(|| {
+            let (text, link) = TEXTS[(message_id.unsigned_abs() % TEXTS.len() as u64) as usize];
+            Box::new(MessageContent {
+                text: text.into(),
+                link,
+                channel_forward: false,
+            })
+        });
         Some(IncomingEvent::Message {
             chat_id,
             message_id,
             sender,
             kind,
             at,
-            content: None,
+            content,
         })
     }
 }
@@ -394,8 +429,8 @@ impl TelegramPort for Sim {
                 kind: g.kind,
                 members: g.members.len() as u32,
                 can_post: g.kind != ChatKind::Channel || self.cfg.is_bot,
-                is_admin: g.kind == ChatKind::Channel,
-                rights: if g.kind == ChatKind::Channel {
+                is_admin: g.kind == ChatKind::Channel || self.cfg.admin,
+                rights: if g.kind == ChatKind::Channel || self.cfg.admin {
                     crate::worker::telegram::AdminRights::ALL
                 } else {
                     crate::worker::telegram::AdminRights::default()
@@ -491,6 +526,44 @@ impl TelegramPort for Sim {
     async fn logout(&mut self) -> Result<(), PortError> {
         self.logged_in = false;
         Ok(())
+    }
+
+    async fn delete_messages(
+        &mut self,
+        chat_id: i64,
+        message_ids: &[i64],
+    ) -> Result<(), PortError> {
+        if !self.cfg.admin {
+            for id in message_ids {
+                self.delete_message(chat_id, *id).await?;
+            }
+            return Ok(());
+        }
+        self.moderate(chat_id)?;
+        self.sent
+            .retain(|m| !(m.chat_id == chat_id && message_ids.contains(&m.message_id)));
+        Ok(())
+    }
+
+    async fn restrict(
+        &mut self,
+        chat_id: i64,
+        _user_id: i64,
+        _until: Option<i64>,
+    ) -> Result<(), PortError> {
+        self.moderate(chat_id)
+    }
+
+    async fn kick(&mut self, chat_id: i64, _user_id: i64) -> Result<(), PortError> {
+        self.moderate(chat_id)
+    }
+
+    async fn answer_button(
+        &mut self,
+        _query_id: i64,
+        _text: Option<&str>,
+    ) -> Result<(), PortError> {
+        self.check_session()
     }
 
     async fn delete_message(&mut self, chat_id: i64, message_id: i64) -> Result<(), PortError> {
