@@ -93,6 +93,30 @@ struct State {
     history: Vec<Logged>,
     /// Each supergroup's own pts.
     channel_pts: HashMap<i64, i32>,
+    /// Chats (bare id) where the account is an admin: (delete messages, ban users).
+    admin_in: HashMap<i64, (bool, bool)>,
+    /// Other admins of a chat (user ids), as `channels.getParticipants` lists them.
+    admins: HashMap<i64, Vec<tl::types::User>>,
+    /// Members' rights changed with `channels.editBanned`, and members removed from basic
+    /// groups (`messages.deleteChatUser`, as a ban with `view_messages`).
+    banned: Vec<Banned>,
+    /// Button presses answered: (query id, the note shown).
+    button_answers: Vec<(i64, Option<String>)>,
+    next_query_id: i64,
+}
+
+/// A change of a member's rights, as the account asked for it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Banned {
+    /// The chat's bare id.
+    pub chat: i64,
+    pub user: i64,
+    /// Out of the chat.
+    pub view_messages: bool,
+    /// No writing.
+    pub send_messages: bool,
+    /// Unix seconds; 0: for ever.
+    pub until_date: i32,
 }
 
 /// A message update as the fake made it: which sequence it belongs to (the account's, or a
@@ -280,6 +304,67 @@ impl World {
         lock(&self.state).swallow_from = n;
     }
 
+    /// Makes the account an admin of chat `chat` (bare id) with these rights: its dialogs say
+    /// so, and deleting members' messages and banning them works there.
+    pub fn make_admin(&self, chat: i64, delete_messages: bool, ban_users: bool) {
+        lock(&self.state)
+            .admin_in
+            .insert(chat, (delete_messages, ban_users));
+    }
+
+    /// Other admins of chat `chat`, listed by `channels.getParticipants`.
+    pub fn set_admins(&self, chat: i64, users: Vec<tl::types::User>) {
+        lock(&self.state).admins.insert(chat, users);
+    }
+
+    /// Every change of a member's rights so far, oldest first.
+    pub fn banned(&self) -> Vec<Banned> {
+        lock(&self.state).banned.clone()
+    }
+
+    /// Button presses answered: (query id, the note shown to the member).
+    pub fn button_answers(&self) -> Vec<(i64, Option<String>)> {
+        lock(&self.state).button_answers.clone()
+    }
+
+    /// `from` presses the callback button carrying `data` under message `msg_id` in `chat`,
+    /// as Telegram pushes it to the bot; returns the updates and the query id.
+    pub fn button_press(
+        &self,
+        chat: &FakeChat,
+        from: &tl::types::User,
+        msg_id: i32,
+        data: &[u8],
+    ) -> (tl::enums::Updates, i64) {
+        let query_id = {
+            let mut s = lock(&self.state);
+            s.next_query_id += 1;
+            0x5157_0000 + s.next_query_id
+        };
+        let update = tl::enums::Update::BotCallbackQuery(tl::types::UpdateBotCallbackQuery {
+            query_id,
+            user_id: from.id,
+            peer: Self::peer(chat),
+            msg_id,
+            chat_instance: chat.id ^ 0x1234,
+            data: Some(data.to_vec()),
+            game_short_name: None,
+        });
+        let updates = tl::enums::Updates::Updates(tl::types::Updates {
+            updates: vec![update],
+            users: vec![from.clone().into()],
+            chats: vec![Self::chat_object(chat)],
+            date: now(),
+            seq: 0,
+        });
+        (updates, query_id)
+    }
+
+    /// The account's rights in chat `chat`: (delete messages, ban users).
+    fn rights_in(&self, chat: i64) -> Option<(bool, bool)> {
+        lock(&self.state).admin_in.get(&chat).copied()
+    }
+
     pub fn deleted(&self) -> Vec<(tl::enums::InputPeer, i32)> {
         lock(&self.state).deleted.clone()
     }
@@ -394,6 +479,25 @@ impl World {
                 date: now(),
                 ..d::chat(tl::enums::ChatPhoto::Empty)
             })
+        }
+    }
+
+    /// A chat object that says the account is an admin with these rights.
+    fn with_rights(chat: tl::enums::Chat, rights: Option<(bool, bool)>) -> tl::enums::Chat {
+        let Some((delete, ban)) = rights else {
+            return chat;
+        };
+        let r = Some(admin_rights(delete, ban));
+        match chat {
+            tl::enums::Chat::Channel(mut c) => {
+                c.admin_rights = r;
+                tl::enums::Chat::Channel(c)
+            }
+            tl::enums::Chat::Chat(mut c) => {
+                c.admin_rights = r;
+                tl::enums::Chat::Chat(c)
+            }
+            other => other,
         }
     }
 
@@ -711,7 +815,10 @@ impl World {
                 date: now(),
                 ..d::message(Self::peer(c))
             }));
-            chats.push(Self::chat_object(c));
+            chats.push(Self::with_rights(
+                Self::chat_object(c),
+                self.rights_in(c.id),
+            ));
         }
         tl::enums::messages::Dialogs::Dialogs(tl::types::messages::Dialogs {
             dialogs,
@@ -720,6 +827,42 @@ impl World {
             users: Vec::new(),
         })
     }
+}
+
+/// Admin rights with only these two of them.
+fn admin_rights(delete_messages: bool, ban_users: bool) -> tl::enums::ChatAdminRights {
+    tl::types::ChatAdminRights {
+        change_info: false,
+        post_messages: false,
+        edit_messages: false,
+        delete_messages,
+        ban_users,
+        invite_users: true,
+        pin_messages: true,
+        add_admins: false,
+        anonymous: false,
+        manage_call: false,
+        other: true,
+        manage_topics: false,
+        post_stories: false,
+        edit_stories: false,
+        delete_stories: false,
+        manage_direct_messages: false,
+        manage_ranks: false,
+        manage_linked_peers: false,
+        manage_welcome_messages: false,
+    }
+    .into()
+}
+
+fn no_updates() -> Answer {
+    Answer::of(&tl::enums::Updates::Updates(tl::types::Updates {
+        updates: Vec::new(),
+        users: Vec::new(),
+        chats: Vec::new(),
+        date: now(),
+        seq: 0,
+    }))
 }
 
 impl Handler for World {
@@ -840,12 +983,23 @@ impl Handler for World {
                 let Some(req) = call.decode::<f::channels::DeleteMessages>() else {
                     return Answer::Error(400, "INPUT_REQUEST_INVALID".into());
                 };
+                let tl::enums::InputChannel::Channel(ch) = &req.channel else {
+                    return Answer::Error(400, "CHANNEL_INVALID".into());
+                };
                 let mut s = lock(&self.state);
+                let can_delete = s.admin_in.get(&ch.channel_id).is_some_and(|r| r.0);
+                let peer: tl::enums::InputPeer = tl::types::InputPeerChannel {
+                    channel_id: ch.channel_id,
+                    access_hash: ch.access_hash,
+                }
+                .into();
                 for id in &req.id {
-                    if let Some(m) = s.sent.iter().find(|m| m.id == *id) {
-                        let peer = m.peer.clone();
-                        s.deleted.push((peer, *id));
+                    let own = s.sent.iter().any(|m| m.id == *id);
+                    // Members' messages go only for an admin with the right.
+                    if !own && !can_delete {
+                        return Answer::Error(403, "MESSAGE_DELETE_FORBIDDEN".into());
                     }
+                    s.deleted.push((peer.clone(), *id));
                 }
                 Answer::of(&tl::enums::messages::AffectedMessages::Messages(
                     tl::types::messages::AffectedMessages {
@@ -853,6 +1007,113 @@ impl Handler for World {
                         pts_count: req.id.len() as i32,
                     },
                 ))
+            }
+            f::channels::EditBanned::CONSTRUCTOR_ID => {
+                let Some(req) = call.decode::<f::channels::EditBanned>() else {
+                    return Answer::Error(400, "INPUT_REQUEST_INVALID".into());
+                };
+                let (tl::enums::InputChannel::Channel(ch), tl::enums::InputPeer::User(u)) =
+                    (&req.channel, &req.participant)
+                else {
+                    return Answer::Error(400, "PARTICIPANT_ID_INVALID".into());
+                };
+                if u.access_hash != u.user_id.wrapping_mul(7) {
+                    return Answer::Error(400, "USER_ID_INVALID".into());
+                }
+                let mut s = lock(&self.state);
+                if !s.admin_in.get(&ch.channel_id).is_some_and(|r| r.1) {
+                    return Answer::Error(400, "CHAT_ADMIN_REQUIRED".into());
+                }
+                let tl::enums::ChatBannedRights::Rights(r) = &req.banned_rights;
+                s.banned.push(Banned {
+                    chat: ch.channel_id,
+                    user: u.user_id,
+                    view_messages: r.view_messages,
+                    send_messages: r.send_messages,
+                    until_date: r.until_date,
+                });
+                drop(s);
+                no_updates()
+            }
+            f::messages::DeleteChatUser::CONSTRUCTOR_ID => {
+                let Some(req) = call.decode::<f::messages::DeleteChatUser>() else {
+                    return Answer::Error(400, "INPUT_REQUEST_INVALID".into());
+                };
+                let tl::enums::InputUser::User(u) = &req.user_id else {
+                    return Answer::Error(400, "USER_ID_INVALID".into());
+                };
+                let mut s = lock(&self.state);
+                if !s.admin_in.get(&req.chat_id).is_some_and(|r| r.1) {
+                    return Answer::Error(400, "CHAT_ADMIN_REQUIRED".into());
+                }
+                s.banned.push(Banned {
+                    chat: req.chat_id,
+                    user: u.user_id,
+                    view_messages: true,
+                    send_messages: true,
+                    until_date: 0,
+                });
+                drop(s);
+                no_updates()
+            }
+            f::channels::GetParticipants::CONSTRUCTOR_ID => {
+                let Some(req) = call.decode::<f::channels::GetParticipants>() else {
+                    return Answer::Error(400, "INPUT_REQUEST_INVALID".into());
+                };
+                let tl::enums::InputChannel::Channel(ch) = &req.channel else {
+                    return Answer::Error(400, "CHANNEL_INVALID".into());
+                };
+                if !matches!(
+                    req.filter,
+                    tl::enums::ChannelParticipantsFilter::ChannelParticipantsAdmins
+                ) {
+                    return Answer::Error(400, "FAKE_DC_ONLY_ADMINS_ARE_LISTED".into());
+                }
+                let s = lock(&self.state);
+                let mut users: Vec<tl::types::User> =
+                    s.admins.get(&ch.channel_id).cloned().unwrap_or_default();
+                if let (true, Some(me)) = (s.admin_in.contains_key(&ch.channel_id), &s.me) {
+                    users.push(me.clone());
+                }
+                let participants = users
+                    .iter()
+                    .map(|u| {
+                        let (delete, ban) = s
+                            .admin_in
+                            .get(&ch.channel_id)
+                            .copied()
+                            .unwrap_or((true, true));
+                        tl::enums::ChannelParticipant::Admin(tl::types::ChannelParticipantAdmin {
+                            can_edit: false,
+                            is_self: u.is_self,
+                            user_id: u.id,
+                            inviter_id: None,
+                            promoted_by: 1,
+                            date: now(),
+                            admin_rights: admin_rights(delete, ban),
+                            rank: None,
+                        })
+                    })
+                    .collect::<Vec<_>>();
+                Answer::of(&tl::enums::channels::ChannelParticipants::Participants(
+                    tl::types::channels::ChannelParticipants {
+                        count: participants.len() as i32,
+                        participants,
+                        chats: Vec::new(),
+                        users: users.into_iter().map(Into::into).collect(),
+                    },
+                ))
+            }
+            f::messages::SetBotCallbackAnswer::CONSTRUCTOR_ID => {
+                let Some(req) = call.decode::<f::messages::SetBotCallbackAnswer>() else {
+                    return Answer::Error(400, "INPUT_REQUEST_INVALID".into());
+                };
+                let mut s = lock(&self.state);
+                if !(0x5157_0000..=0x5157_0000 + s.next_query_id).contains(&req.query_id) {
+                    return Answer::Error(400, "QUERY_ID_INVALID".into());
+                }
+                s.button_answers.push((req.query_id, req.message));
+                Answer::of(&true)
             }
             f::messages::UpdatePinnedMessage::CONSTRUCTOR_ID => {
                 let Some(req) = call.decode::<f::messages::UpdatePinnedMessage>() else {

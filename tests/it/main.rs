@@ -31,6 +31,7 @@ mod miniapp_e2e;
 mod pg;
 mod proxies;
 mod roles;
+mod rules_telegram;
 mod sandbox;
 mod session_import;
 mod signup;

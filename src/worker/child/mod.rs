@@ -626,6 +626,30 @@ impl<P: TelegramPort> TelegramPort for MenuFirst<P> {
     async fn pin_message(&mut self, chat_id: i64, message_id: i64) -> Result<(), PortError> {
         self.port.pin_message(chat_id, message_id).await
     }
+    async fn delete_messages(
+        &mut self,
+        chat_id: i64,
+        message_ids: &[i64],
+    ) -> Result<(), PortError> {
+        self.port.delete_messages(chat_id, message_ids).await
+    }
+    async fn restrict(
+        &mut self,
+        chat_id: i64,
+        user_id: i64,
+        until: Option<i64>,
+    ) -> Result<(), PortError> {
+        self.port.restrict(chat_id, user_id, until).await
+    }
+    async fn kick(&mut self, chat_id: i64, user_id: i64) -> Result<(), PortError> {
+        self.port.kick(chat_id, user_id).await
+    }
+    async fn answer_button(&mut self, query_id: i64, text: Option<&str>) -> Result<(), PortError> {
+        self.port.answer_button(query_id, text).await
+    }
+    async fn admins(&mut self, chat_id: i64) -> Result<Vec<i64>, PortError> {
+        self.port.admins(chat_id).await
+    }
     async fn sync_state(&mut self) -> Option<crate::worker::telegram::SyncState> {
         self.port.sync_state().await
     }
