@@ -359,6 +359,53 @@ async fn welcomes_replies_flood_and_link_rules_act_through_grammers() {
     assert_eq!(count(links, "deleted"), 1, "{log:?}");
     assert_eq!(count(flood, "muted"), 1, "{log:?}");
     assert!(!log.iter().any(|(_, a)| a == "failed"), "{log:?}");
+
+    // The bot loses the right to ban: the next mute fails, which pauses the rule with an
+    // alert; saving it on again starts it.
+    world.make_admin(moda.id, true, false);
+    let other = person(7306, "Tekrar", None);
+    for i in 0..4 {
+        dc.push(&world.incoming(&moda, &other, &format!("yine {i}")));
+    }
+    let rule_path = format!("/api/v1/tenants/{}/rules/{flood}", s.tenant);
+    let mut paused = Value::Null;
+    for _ in 0..300 {
+        paused = s.app.get(&rule_path, &s.owner).await.expect(200)["paused"].clone();
+        if !paused.is_null() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(
+        paused
+            .as_str()
+            .is_some_and(|p| p.contains("not an admin allowed to ban users")),
+        "{paused}"
+    );
+    let admin = s.app.admin().await.access;
+    let alerts = s
+        .app
+        .get("/api/v1/alerts", &admin)
+        .await
+        .expect(200)
+        .clone();
+    assert!(
+        alerts
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|a| a["kind"] == "rule.paused"
+                && a["tenant_id"] == s.tenant
+                && a["detail"].as_str().unwrap().contains("Flood")),
+        "{alerts}"
+    );
+    let resumed = s
+        .app
+        .patch(&rule_path, &s.owner, json!({"enabled": true}))
+        .await
+        .expect(200)
+        .clone();
+    assert!(resumed["paused"].is_null(), "{resumed}");
     s.app.stop().await.unwrap();
 }
 

@@ -48,6 +48,17 @@ fn banned_rights(b: &Banned) -> tl::enums::ChatBannedRights {
     .into()
 }
 
+/// Telegram's refusal of a moderation call says which right is missing, where (a post's
+/// refusal means "cannot post"; here it means "not an admin with this right").
+fn refused(e: PortError, chat_id: i64, right: &str) -> PortError {
+    match e {
+        PortError::Forbidden(_) => PortError::Other(format!(
+            "Telegram refused: the session is not an admin allowed to {right} in chat {chat_id}"
+        )),
+        e => e,
+    }
+}
+
 impl Grammers {
     /// Remembers members' access hashes from an update's users.
     pub(super) fn remember_users(&mut self, users: &[tl::enums::User]) {
@@ -103,11 +114,17 @@ impl Grammers {
         match self.channel(chat_id)? {
             Some(channel) => {
                 let req = tl::functions::channels::DeleteMessages { channel, id };
-                self.call(|| self.client.invoke(&req)).await.map(|_| ())
+                self.call(|| self.client.invoke(&req))
+                    .await
+                    .map(|_| ())
+                    .map_err(|e| refused(e, chat_id, "delete messages"))
             }
             None => {
                 let req = tl::functions::messages::DeleteMessages { revoke: true, id };
-                self.call(|| self.client.invoke(&req)).await.map(|_| ())
+                self.call(|| self.client.invoke(&req))
+                    .await
+                    .map(|_| ())
+                    .map_err(|e| refused(e, chat_id, "delete messages"))
             }
         }
     }
@@ -134,7 +151,10 @@ impl Grammers {
             .into(),
             banned_rights: banned_rights(&b),
         };
-        self.call(|| self.client.invoke(&req)).await.map(|_| ())
+        self.call(|| self.client.invoke(&req))
+            .await
+            .map(|_| ())
+            .map_err(|e| refused(e, chat_id, "ban users"))
     }
 
     /// Removes a member who may join again: banned, then the ban lifted.
@@ -153,7 +173,10 @@ impl Grammers {
             chat_id: -chat_id,
             user_id: user.into(),
         };
-        self.call(|| self.client.invoke(&req)).await.map(|_| ())
+        self.call(|| self.client.invoke(&req))
+            .await
+            .map(|_| ())
+            .map_err(|e| refused(e, chat_id, "ban users"))
     }
 
     pub(super) async fn chat_admins(&mut self, chat_id: i64) -> Result<Vec<i64>, PortError> {
