@@ -293,6 +293,36 @@ try {
     }
     check(sent, "the run's line for the tagged group says sent");
     await snap(owner, "run-lines");
+
+    // Group rules: a welcome in a dry run is saved; a filter needs admin rights the
+    // simulated session does not have, and the form says so, keeping what was typed.
+    await owner.goto(owner.url().replace(/campaigns.*$/, "rules"));
+    await labelled(owner, "rules");
+    await contrast(owner, "rules");
+    check(!(await owner.isVisible("#r-kw")), "only the chosen kind's settings show");
+    await owner.fill("#r-name", "Hoş geldin");
+    await owner.selectOption("#r-tpl", { label: "Hafta sonu" });
+    await owner.check("#r-g1");
+    await owner.check("#r-dry");
+    await owner.fill("#r-gap", "120");
+    await snap(owner, "rules-form-welcome");
+    await owner.click("text=Save rule");
+    await owner.waitForURL(/rules\?done=created/);
+    check(await owner.isVisible("td >> text=Hoş geldin"), "the rule is listed");
+    check(await owner.isVisible('span.state >> text="Dry run"'), "its state says dry run");
+    await owner.selectOption("#r-kind", "filter");
+    check(await owner.isVisible("#r-links") && !(await owner.isVisible("#r-gap")), "the filter's settings replace the welcome's");
+    await owner.fill("#r-name", "Bağlantı yok");
+    await owner.check("#r-g1");
+    await owner.fill("#r-words", "kumar, bahis");
+    await owner.click("text=Save rule");
+    check(await owner.isVisible("text=/is not an admin: make it an admin allowed to delete messages/"), "a filter without admin rights is refused, saying what is missing");
+    check(await owner.inputValue("#r-words") === "kumar, bahis", "the refused form keeps what was typed");
+    await snap(owner, "rules-refused");
+    await owner.click("tr:has-text('Hoş geldin') >> text=Act for real");
+    await owner.waitForURL(/rules\?done=changed/);
+    check(await owner.isVisible('span.state >> text="On"'), "the dry run is switched off");
+    await snap(owner, "rules");
     await owner.context().close();
   }
 
@@ -447,7 +477,12 @@ try {
     await dark.setViewportSize({ width: 390, height: 844 });
     await dark.goto(dark.url().replace(/\/console\/tenants\/(\d+).*$/, "/console/tenants/$1/campaigns"));
     await snap(dark, "campaigns-dark-phone-turkish");
-    await dark.goto(dark.url().replace(/\/campaigns$/, "/subscription"));
+    await dark.goto(dark.url().replace(/\/campaigns$/, "/rules"));
+    await labelled(dark, "rules (dark)");
+    await contrast(dark, "rules (dark)");
+    check(await dark.isVisible("h1 >> text=Grup kuralları"), "the rules page speaks Turkish");
+    await snap(dark, "rules-dark-phone-turkish");
+    await dark.goto(dark.url().replace(/\/rules$/, "/subscription"));
     await contrast(dark, "subscription (dark)");
     await snap(dark, "subscription-dark-phone-turkish");
     await dark.goto(`${BASE}/console/account`);

@@ -16,6 +16,7 @@ pub fn guide_of(code: &str) -> &'static str {
         "group" | "groups" => "groups",
         "template" | "variables" | "media" => "templates",
         "campaign" | "delivery" => "campaigns",
+        "rule" => "rules",
         "stats" | "report" => "statistics",
         "billing" | "plan" => "billing",
         "appliance" | "mail" | "marketing" | "backup" | "tenant" | "bundle" | "tls" | "disk"

@@ -33,6 +33,7 @@ pub const GUIDES: &[(&str, Part)] = &[
     ("groups", Part::Tenant),
     ("templates", Part::Tenant),
     ("campaigns", Part::Tenant),
+    ("rules", Part::Tenant),
     ("statistics", Part::Tenant),
     ("billing", Part::Tenant),
     ("account", Part::Tenant),

@@ -475,9 +475,28 @@ async fn a_rule_whose_session_lacks_rights_is_refused_saying_what_is_missing() {
     r.expect_err(422, "rule.missing_rights");
     let msg = r.json["error"]["message"].as_str().unwrap();
     assert!(
-        msg.contains(&titles) && msg.contains("be an admin, delete messages, ban users"),
+        msg.contains(&titles)
+            && msg.contains(
+                "is not an admin: make it an admin allowed to delete messages and ban users"
+            ),
         "{msg}"
     );
+    // Groups reached by a tag are checked the same way.
+    app.patch(
+        &format!("/api/v1/tenants/{}/groups/{}", t.tenant, groups[0]),
+        &t.owner,
+        json!({"enabled": true, "tags": ["vitrin"]}),
+    )
+    .await
+    .expect(200);
+    app.post(
+        &rules,
+        &t.owner,
+        json!({"name": "Etiketle", "session_id": t.session, "tag": "vitrin",
+               "kind": {"type": "filter", "links": true}}),
+    )
+    .await
+    .expect_err(422, "rule.missing_rights");
     // A captcha needs the right to restrict newcomers.
     let r = app
         .post(

@@ -135,8 +135,22 @@
       back.addEventListener("click", function (e) { e.preventDefault(); window.history.back(); });
     }
   }
+  // A rule form shows only the fieldsets of the chosen kind (all of them without script).
+  function kinds(select) {
+    var form = select.form;
+    function show() {
+      form.querySelectorAll("fieldset[data-kind]").forEach(function (f) {
+        var on = f.getAttribute("data-kind").split(" ").indexOf(select.value) >= 0;
+        f.hidden = !on;
+        f.querySelectorAll("input, select").forEach(function (i) { i.disabled = !on; });
+      });
+    }
+    select.addEventListener("change", show);
+    show();
+  }
   function start() {
     helpPage();
+    document.querySelectorAll("select[data-kinds]").forEach(kinds);
     document.querySelectorAll(".toolbar[data-for]").forEach(editor);
     document.querySelectorAll("#tpl-count").forEach(counter);
     document.querySelectorAll("table[data-live]").forEach(live);

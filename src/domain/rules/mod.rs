@@ -244,8 +244,7 @@ pub fn check_rights<T: botyard_shards::Reader>(s: &TenantShard<T>, rec: &RuleRec
         ));
     }
     for chat in &rec.chats {
-        let g = s
-            .group(ChatId(*chat))?
+        s.group(ChatId(*chat))?
             .filter(|g| g.present && g.seen_by.contains(&rec.session))
             .ok_or_else(|| {
                 invalid(
@@ -254,17 +253,13 @@ pub fn check_rights<T: botyard_shards::Reader>(s: &TenantShard<T>, rec: &RuleRec
                     format!("the session is not in group {chat}"),
                 )
             })?;
+    }
+    // Chosen and tagged groups alike.
+    for chat in groups_of(s, rec)? {
+        let Some(g) = s.group(chat)? else {
+            continue;
+        };
         let rights = g.rights_of(rec.session);
-        let mut missing = Vec::new();
-        if (delete || ban) && !g.is_admin_for(rec.session) {
-            missing.push("be an admin");
-        }
-        if delete && !rights.0 {
-            missing.push("delete messages");
-        }
-        if ban && !rights.1 {
-            missing.push("ban users");
-        }
         if ban
             && matches!(
                 rec.kind,
@@ -281,14 +276,39 @@ pub fn check_rights<T: botyard_shards::Reader>(s: &TenantShard<T>, rec: &RuleRec
                 ),
             ));
         }
+        let needed: Vec<&str> = [(delete, "delete messages"), (ban, "ban users")]
+            .into_iter()
+            .filter_map(|(n, what)| n.then_some(what))
+            .collect();
+        if needed.is_empty() {
+            continue;
+        }
+        if !g.is_admin_for(rec.session) {
+            return Err(invalid(
+                "rule.missing_rights",
+                "chats",
+                format!(
+                    "in “{}” the session is not an admin: make it an admin allowed to {}, then refresh the groups",
+                    g.title,
+                    needed.join(" and ")
+                ),
+            ));
+        }
+        let missing: Vec<&str> = [
+            (delete && !rights.0, "delete messages"),
+            (ban && !rights.1, "ban users"),
+        ]
+        .into_iter()
+        .filter_map(|(m, what)| m.then_some(what))
+        .collect();
         if !missing.is_empty() {
             return Err(invalid(
                 "rule.missing_rights",
                 "chats",
                 format!(
-                    "in “{}” the session cannot {}; make it an admin with those rights, then refresh the groups",
+                    "in “{}” the session is an admin that may not {}: give it that right, then refresh the groups",
                     g.title,
-                    missing.join(", ")
+                    missing.join(" or ")
                 ),
             ));
         }

@@ -46,6 +46,7 @@ pub fn section_for(path: &str, admin: bool) -> &'static str {
             "logins" => "sessions#qr",
             "groups" => "groups",
             "templates" => "templates",
+            "rules" => "rules",
             "media" => "templates#media",
             "campaigns" => match more {
                 None => "campaigns",

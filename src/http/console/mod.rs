@@ -27,6 +27,7 @@ mod mail_pages;
 mod marketing_pages;
 // Outside the console's router (no session, no CSRF token): merged by `http::router`.
 mod recovery_pages;
+mod rule_pages;
 pub mod session;
 mod settings_pages;
 mod signup_pages;
@@ -420,6 +421,18 @@ fn tenant_pages(r: Router<Shared>, root: &str) -> Router<Shared> {
         .route(
             &format!("{root}/tenants/{{id}}/templates/preview"),
             post(content_pages::preview),
+        )
+        .route(
+            &format!("{root}/tenants/{{id}}/rules"),
+            get(rule_pages::rules).post(rule_pages::create_rule),
+        )
+        .route(
+            &format!("{root}/tenants/{{id}}/rules/{{rid}}/{{action}}"),
+            post(rule_pages::rule_action),
+        )
+        .route(
+            &format!("{root}/tenants/{{id}}/groups/{{chat}}/warnings"),
+            post(rule_pages::clear_warnings),
         )
         .route(
             &format!("{root}/tenants/{{id}}/campaigns"),
