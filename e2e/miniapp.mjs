@@ -157,7 +157,7 @@ try {
   await stats.stop();
 
   // ---- every screen, in English, then in Turkish ----
-  const screens = ["", "/groups", "/templates", "/campaigns", "/more", "/sessions", "/subscription", "/settings", "/members"];
+  const screens = ["", "/groups", "/templates", "/campaigns", "/rules", "/more", "/sessions", "/subscription", "/settings", "/members"];
   // The subscription: its trial started with the MainButton.
   await page.goto(`${base}/subscription`);
   const paying = await recorder(page, "paying-in-stars");
@@ -195,7 +195,11 @@ try {
     "Telegram faturayı gösterir; ödeme yapılınca ekranda yeni bitiş tarihi ve fatura görünür.");
   await paying.stop();
   await page.unroute("**/subscription/stars");
-  for (const s of ["/sessions", "/subscription", "/more"]) {
+  await page.goto(`${base}/more`);
+  await page.click("a:text('Group rules')");
+  await page.waitForURL(`${base}/rules`);
+  check(await page.locator("h1:text('Group rules')").count() === 1, "the More tab opens the group rules");
+  for (const s of ["/sessions", "/subscription", "/rules", "/more"]) {
     await page.goto(base + s);
     await snap(page, `app${s.replace("/", "-")}-light-en`);
   }

@@ -120,6 +120,7 @@ pub struct RuleForm {
     pub channel_forwards: Option<String>,
     pub words: String,
     pub timeout_secs: String,
+    pub captcha_template: String,
     pub warn_limit: String,
     pub warn_then: String,
     pub warn_mute_mins: String,
@@ -259,9 +260,9 @@ pub fn draft(f: &RuleForm) -> AppResult<Draft> {
             warn: warn(f)?,
         },
         "captcha" => RuleKindRec::Captcha {
-            template: match f.template_id.trim() {
+            template: match f.captcha_template.trim() {
                 "" | "0" => None,
-                t => Some(template(t, "template_id")?),
+                t => Some(template(t, "captcha_template")?),
             },
             timeout_secs: number(&f.timeout_secs, "timeout_secs")?,
         },
@@ -678,7 +679,7 @@ mod tests {
             }
         );
         let mut f = form("captcha");
-        f.template_id = String::new();
+        f.template_id = "junk from a hidden field".into();
         assert_eq!(
             draft(&f).unwrap().kind,
             RuleKindRec::Captcha {
