@@ -7,8 +7,10 @@
 //!   second and the server's CPU per event.
 //! - `fleet`: 500 tenants with a session each; time from `run` to every worker ready, with
 //!   the default start-rate limit, and the server's memory then.
+//! - `rules`: 20 workers whose session is in 50 busy groups, without rules and then with 100
+//!   group rules over those 50 groups; per-worker anonymous memory and RSS side by side.
 //!
-//! `cargo bench --bench workers` runs all three; `cargo bench --bench workers -- idle` one.
+//! `cargo bench --bench workers` runs them all; `cargo bench --bench workers -- idle` one.
 
 mod common;
 
@@ -34,13 +36,13 @@ fn config(dir: &Path) -> Config {
 }
 
 /// `n` active tenants with one simulated session each.
-fn fill(dir: &Path, n: usize, sim: &SimConfig) {
+fn fill(dir: &Path, n: usize, sim: &SimConfig) -> Vec<botyard_shards::ids::TenantId> {
     fill_tenants(&config(dir), n, |i| {
         SessionKind::Sim(SimConfig {
             seed: i as u64 + 1,
             ..sim.clone()
         })
-    });
+    })
 }
 
 async fn idle() {
@@ -178,6 +180,181 @@ async fn fleet() {
     );
 }
 
+/// 100 rules over every one of `groups` simulated groups, for each tenant: 60 keyword replies
+/// (three words each), 20 regular-expression replies, 10 filters, 10 flood limits.
+fn add_rules(
+    dir: &Path,
+    tenants: &[botyard_shards::ids::TenantId],
+    groups: u32,
+    patterns: bool,
+) {
+    use botyard_shards::records::{PenaltyRec, RuleKindRec, RuleRec, TemplateFormatRec, WarnRec};
+    let c = config(dir);
+    let store = botyard_shards::Store::open(&botyard_shards::StoreConfig {
+        dir: c.data_dir.clone(),
+        shards: c.store.shards,
+        catalog_cache_bytes: 32 << 20,
+        shard_cache_bytes: 16 << 20,
+    })
+    .expect("store");
+    let admin = store.system_admin();
+    let chats: Vec<i64> = (0..groups)
+        .map(|g| -1_000_000_000_000 - i64::from(g) - 1)
+        .collect();
+    for t in tenants {
+        let scope = admin.tenant(*t).expect("scope");
+        let (tpl, ..) = botyard::domain::templates::create(
+            &scope,
+            None,
+            "Yanıt",
+            botyard::domain::templates::Content {
+                body: "Merhaba {user.mention}, {group.title} grubunda size nasıl yardım edebiliriz?"
+                    .into(),
+                format: TemplateFormatRec::Html.into(),
+                buttons: Vec::new(),
+                media: None,
+            },
+            0,
+            None,
+        )
+        .expect("template");
+        let session = scope.shard_read().expect("read").sessions().expect("sessions")[0].0;
+        let rule = |i: usize, kind: RuleKindRec| RuleRec {
+            name: format!("Kural {i}"),
+            session: session.0,
+            chats: chats.clone(),
+            tag: None,
+            dry_run: false,
+            enabled: true,
+            paused: None,
+            allow_users: Vec::new(),
+            kind,
+            created_at: 0,
+            updated_at: 0,
+        };
+        scope
+            .shard_write(|s| {
+                for i in 0..100 {
+                    let kind = match i {
+                        0..60 => RuleKindRec::AutoReply {
+                            keywords: vec![
+                                format!("ürün{i}"),
+                                format!("fiyat{i}"),
+                                format!("sipariş {i}"),
+                            ],
+                            pattern: None,
+                            template: tpl.0,
+                            chat_cooldown_secs: 300,
+                            user_cooldown_secs: 3600,
+                        },
+                        60..80 if patterns => RuleKindRec::AutoReply {
+                            keywords: Vec::new(),
+                            pattern: Some(format!(r"(kargo|teslimat)\s*{i}\d*")),
+                            template: tpl.0,
+                            chat_cooldown_secs: 300,
+                            user_cooldown_secs: 3600,
+                        },
+                        60..80 => RuleKindRec::AutoReply {
+                            keywords: vec![format!("kargo {i}"), format!("teslimat {i}")],
+                            pattern: None,
+                            template: tpl.0,
+                            chat_cooldown_secs: 300,
+                            user_cooldown_secs: 3600,
+                        },
+                        80..90 => RuleKindRec::Filter {
+                            links: true,
+                            invites: true,
+                            channel_forwards: true,
+                            words: vec![format!("kumar{i}"), format!("bahis{i}")],
+                            warn: Some(WarnRec {
+                                limit: 3,
+                                then: PenaltyRec::Mute { secs: 3600 },
+                            }),
+                        },
+                        _ => RuleKindRec::AntiFlood {
+                            messages: 5 + i as u32 % 5,
+                            window_secs: 10,
+                            penalty: PenaltyRec::Mute { secs: 600 },
+                            warn: None,
+                        },
+                    };
+                    s.insert_rule(&rule(i, kind))?;
+                }
+                Ok::<_, botyard_shards::StoreError>(())
+            })
+            .expect("rules");
+    }
+}
+
+async fn rules() {
+    const N: usize = 20;
+    const GROUPS: u32 = 50;
+    let sim = SimConfig {
+        groups: GROUPS,
+        members_per_group: 50,
+        // A busy tenant: every rule is looked at for each of these messages.
+        events_per_sec: 20.0,
+        admin: true,
+        ..SimConfig::default()
+    };
+    // No rules; 100 rules of keywords, filters and flood limits; the same with 20 of the
+    // keyword replies as regular expressions.
+    for (with_rules, patterns) in [(false, false), (true, false), (true, true)] {
+        let dir = private_tempdir();
+        let tenants = fill(dir.path(), N, &sim);
+        if with_rules {
+            add_rules(dir.path(), &tenants, GROUPS, patterns);
+        }
+        let run = start(config(dir.path())).await;
+        run.all_online(N).await;
+        // The rules arrive once the groups are listed; then the groups are busy for a while,
+        // so flood windows, cooldowns and warnings fill.
+        tokio::time::sleep(Duration::from_secs(20)).await;
+        let (mut anon, mut rss) = (Vec::new(), Vec::new());
+        for p in run.pids() {
+            let (a, r, _) = memory(&p.to_string());
+            anon.push(a as f64);
+            rss.push(r as f64);
+        }
+        run.shutdown().await;
+        let hits = if with_rules {
+            let c = config(dir.path());
+            let store = botyard_shards::Store::open(&botyard_shards::StoreConfig {
+                dir: c.data_dir.clone(),
+                shards: c.store.shards,
+                catalog_cache_bytes: 32 << 20,
+                shard_cache_bytes: 16 << 20,
+            })
+            .expect("store");
+            let admin = store.system_admin();
+            tenants
+                .iter()
+                .map(|t| {
+                    let scope = admin.tenant(*t).expect("scope");
+                    let log = scope
+                        .shard_read()
+                        .expect("read")
+                        .rule_log(&botyard_shards::RuleLogFilter {
+                            limit: 100_000,
+                            ..Default::default()
+                        })
+                        .expect("log");
+                    log.len()
+                })
+                .sum::<usize>()
+        } else {
+            0
+        };
+        println!(
+            "rules: {N} workers, {GROUPS} groups each, {} rules each ({} regular expressions): per worker median anon {}  rss {}; rule actions logged {hits}",
+            if with_rules { 100 } else { 0 },
+            if patterns { 20 } else { 0 },
+            mb(median(&mut anon)),
+            mb(median(&mut rss)),
+        );
+    }
+}
+
 fn main() {
     let which: Vec<String> = std::env::args()
         .skip(1)
@@ -197,6 +374,9 @@ fn main() {
         }
         if wants("fleet") {
             fleet().await;
+        }
+        if wants("rules") {
+            rules().await;
         }
     });
 }

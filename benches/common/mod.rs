@@ -168,7 +168,7 @@ pub fn fill_tenants(
     c: &Config,
     n: usize,
     kind: impl Fn(usize) -> botyard::worker::ipc::messages::SessionKind,
-) {
+) -> Vec<botyard_shards::ids::TenantId> {
     use botyard_shards::records::{TenantRec, TenantStatus};
     let dir = &c.data_dir;
     std::fs::create_dir_all(dir).expect("data dir");
@@ -191,16 +191,13 @@ pub fn fill_tenants(
             updated_at: 0,
         })
         .collect();
-    for (i, id) in admin
-        .create_tenants(&recs)
-        .expect("tenants")
-        .into_iter()
-        .enumerate()
-    {
-        let scope = admin.tenant(id).expect("scope");
+    let ids = admin.create_tenants(&recs).expect("tenants");
+    for (i, id) in ids.iter().enumerate() {
+        let scope = admin.tenant(*id).expect("scope");
         botyard::domain::sessions::add_session(&keyring, &scope, "bench".into(), &kind(i), 0)
             .expect("session");
     }
+    ids
 }
 
 /// Signs in through the console's form, as a browser does; the session cookie.

@@ -8,8 +8,9 @@ pub const PATTERN_MAX: usize = 500;
 /// Compiled size a pattern may grow to (the `regex` crate refuses bigger ones, so
 /// `(a{1000}){1000}` is an error at save, not a slow worker).
 const COMPILED_MAX: usize = 256 * 1024;
-/// Cache of the lazy DFA per pattern: bounded so 100 rules stay small in the worker.
-const DFA_MAX: usize = 64 * 1024;
+/// Cache of the lazy DFA per pattern: bounded so 100 rules stay small in the worker (each
+/// pattern's cache grows to this, forward and reverse; at 64 KiB twenty patterns held 2 MiB).
+const DFA_MAX: usize = 16 * 1024;
 
 /// Lower case the way Turkish writes it: `I` → `ı` and `İ` → `i` (Unicode's default maps
 /// `I` to `i` and `İ` to `i̇`, so "IŞIK" would not match "ışık"). Everything else follows
@@ -59,16 +60,19 @@ pub fn keyword(k: &str) -> Option<String> {
     (w.len() > 1).then_some(w)
 }
 
-/// Compiles a tenant's pattern within the bounds: case-insensitive, Unicode-aware, for
-/// matching against the folded text ([`is_match`]).
+/// Compiles a tenant's pattern within the bounds: folded like the text, Unicode-aware, for
+/// matching against the folded text ([`is_match`]), so any case matches.
 pub fn compile(pattern: &str) -> Result<Regex, String> {
     if pattern.len() > PATTERN_MAX {
         return Err(format!(
             "the pattern is longer than {PATTERN_MAX} characters"
         ));
     }
+    // The text is folded to lower case and so is the pattern: matching is exact, which
+    // keeps each compiled pattern and its literal prefilter small (a case-insensitive one
+    // held about 100 KiB in the worker).
     RegexBuilder::new(&fold_pattern(pattern))
-        .case_insensitive(true)
+        .case_insensitive(false)
         .size_limit(COMPILED_MAX)
         .dfa_size_limit(DFA_MAX)
         .nest_limit(32)
@@ -92,8 +96,9 @@ pub fn is_match(r: &Regex, text: &str) -> bool {
     r.is_match(&fold(text))
 }
 
-/// The pattern's own `I` and `İ` folded the way the text is (`İstanbul` → `istanbul`), so
-/// one scan of the folded text matches; escapes (`\D`, `\p{Latin}`) are left as written.
+/// The pattern folded the way the text is (`İstanbul` → `istanbul`, `[A-Z]` → `[a-z]`), so
+/// one exact scan of the folded text matches; escapes (`\D`, `\p{Latin}`) are left as
+/// written.
 fn fold_pattern(pattern: &str) -> String {
     let mut out = String::with_capacity(pattern.len());
     let mut chars = pattern.chars().peekable();
@@ -114,7 +119,8 @@ fn fold_pattern(pattern: &str) -> String {
             }
             'I' => out.push('ı'),
             'İ' => out.push('i'),
-            c => out.push(c),
+            c if c.is_ascii() => out.push(c.to_ascii_lowercase()),
+            c => out.extend(c.to_lowercase()),
         }
     }
     out
@@ -201,6 +207,18 @@ mod tests {
         assert!(words("çok sık geliyor").contains(&keyword("sık").unwrap()));
         assert!(!words("çok sık geliyor").contains(&keyword("sik").unwrap()));
         assert_eq!(keyword("!!"), None);
+    }
+
+    #[test]
+    fn patterns_match_any_case_through_the_fold() {
+        let m = |p: &str, t: &str| is_match(&compile(p).unwrap(), t);
+        assert!(m(r"SİPARİŞ\s*#?\d{3}", "Sipariş #123 nerede?"));
+        assert!(m(r"[A-Z]{3}-\d+", "kod abc-42"));
+        assert!(m(r"IŞIK", "ışık var mı"));
+        assert!(!m(r"IŞIK", "isik var mi"));
+        // Escapes keep their meaning: \D is still "not a digit", \S "not a space".
+        assert!(m(r"^\D+\S$", "ab!"));
+        assert!(!m(r"^\D+$", "ab1"));
     }
 
     #[test]

@@ -300,6 +300,10 @@ struct Greeting {
 /// Members tracked per chat for flood windows, cooldowns and captchas; beyond it the oldest
 /// state is dropped (a flood by more people at once than this is a raid, not a flood).
 const TRACKED_MAX: usize = 10_000;
+/// The longest flood window a rule may have, and the most messages it may allow plus one
+/// (`domain::rules::check` holds rules to these).
+const FLOOD_WINDOW_MAX: i64 = 600;
+const FLOOD_MESSAGES_MAX: usize = 101;
 /// Messages held per member waiting on a captcha, and their length.
 const HELD_MAX: usize = 5;
 const HELD_CHARS: usize = 1_000;
@@ -314,7 +318,9 @@ pub struct Engine {
     admins: HashMap<i64, Vec<i64>>,
     titles: HashMap<i64, String>,
     warnings: HashMap<(i64, i64), u32>,
-    flood: HashMap<(u64, i64, i64), VecDeque<i64>>,
+    /// (chat, member) → when they wrote lately, shared by the chat's flood rules and kept
+    /// for the longest of their windows.
+    flood: HashMap<(i64, i64), VecDeque<i64>>,
     chat_cooldown: HashMap<(u64, i64), i64>,
     user_cooldown: HashMap<(u64, i64, i64), i64>,
     greetings: HashMap<(u64, i64), Greeting>,
@@ -385,7 +391,8 @@ impl Engine {
         }
         let ids: Vec<u64> = self.rules.iter().map(|r| r.spec.id).collect();
         let kept = |id: &u64| ids.contains(id);
-        self.flood.retain(|k, _| kept(&k.0));
+        let chats: Vec<i64> = self.by_chat.keys().copied().collect();
+        self.flood.retain(|k, _| chats.contains(&k.0));
         self.chat_cooldown.retain(|k, _| kept(&k.0));
         self.user_cooldown.retain(|k, _| kept(&k.0));
         self.greetings.retain(|k, _| kept(&k.0));
@@ -501,6 +508,40 @@ impl Engine {
             .unwrap_or_default()
     }
 
+    /// Notes a message for the chat's flood rules (once, whatever their number), keeping
+    /// each member's times for the longest window and no more than [`TRACKED_MAX`] members.
+    fn count_for_flood(&mut self, active: &[usize], m: &Msg<'_>) {
+        let window = active
+            .iter()
+            .filter_map(|i| match self.rules[*i].spec.kind {
+                RuleKind::AntiFlood { window_secs, .. } => Some(i64::from(window_secs)),
+                _ => None,
+            })
+            .max();
+        let Some(window) = window else {
+            return;
+        };
+        let key = (m.chat, m.sender.id);
+        if self.flood.len() >= TRACKED_MAX && !self.flood.contains_key(&key) {
+            let horizon = m.at - FLOOD_WINDOW_MAX;
+            self.flood
+                .retain(|_, q| q.back().is_some_and(|t| *t > horizon));
+            if self.flood.len() >= TRACKED_MAX {
+                // All of them within the window: a raid; start counting again.
+                self.flood.clear();
+            }
+        }
+        let q = self.flood.entry(key).or_default();
+        while q.front().is_some_and(|t| *t <= m.at - window) {
+            q.pop_front();
+        }
+        q.push_back(m.at);
+        // No rule counts past its limit (at most 100 messages).
+        if q.len() > FLOOD_MESSAGES_MAX {
+            q.pop_front();
+        }
+    }
+
     fn on_message(&mut self, out: &mut Outcome, m: Msg<'_>) {
         let Some(rules) = self.by_chat.get(&m.chat) else {
             return;
@@ -527,7 +568,9 @@ impl Engine {
         let folded_traits = matching::traits(m.text);
         let link = m.link || folded_traits.link;
         let mut deleted = false;
-        for i in self.active(m.chat) {
+        let active = self.active(m.chat);
+        self.count_for_flood(&active, &m);
+        for i in active {
             let rule = &self.rules[i];
             let id = rule.spec.id;
             let dry = rule.spec.dry_run;
@@ -565,22 +608,16 @@ impl Engine {
                 } if !deleted && !self.exempt(rule, m.chat, m.sender.id) => {
                     let (limit, window, penalty, warn) =
                         (*messages, i64::from(*window_secs), *penalty, warn.clone());
-                    if self.flood.len() >= TRACKED_MAX
-                        && !self.flood.contains_key(&(id, m.chat, m.sender.id))
-                    {
-                        self.flood
-                            .retain(|_, q| q.back().is_some_and(|t| *t > m.at - window));
-                        if self.flood.len() >= TRACKED_MAX {
-                            // All of them within the window: a raid; start counting again.
-                            self.flood.clear();
-                        }
-                    }
-                    let q = self.flood.entry((id, m.chat, m.sender.id)).or_default();
-                    while q.front().is_some_and(|t| *t <= m.at - window) {
-                        q.pop_front();
-                    }
-                    q.push_back(m.at);
-                    if q.len() > limit as usize {
+                    let Some(q) = self.flood.get_mut(&(m.chat, m.sender.id)) else {
+                        continue;
+                    };
+                    let within = q
+                        .iter()
+                        .rev()
+                        .take(limit as usize + 1)
+                        .take_while(|t| **t > m.at - window)
+                        .count();
+                    if within > limit as usize {
                         // Deleting goes on for every message past the limit; the other
                         // penalties act once and start the count again.
                         if penalty != Penalty::Delete {
