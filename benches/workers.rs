@@ -182,12 +182,7 @@ async fn fleet() {
 
 /// 100 rules over every one of `groups` simulated groups, for each tenant: 60 keyword replies
 /// (three words each), 20 regular-expression replies, 10 filters, 10 flood limits.
-fn add_rules(
-    dir: &Path,
-    tenants: &[botyard_shards::ids::TenantId],
-    groups: u32,
-    patterns: bool,
-) {
+fn add_rules(dir: &Path, tenants: &[botyard_shards::ids::TenantId], groups: u32, patterns: bool) {
     use botyard_shards::records::{PenaltyRec, RuleKindRec, RuleRec, TemplateFormatRec, WarnRec};
     let c = config(dir);
     let store = botyard_shards::Store::open(&botyard_shards::StoreConfig {
@@ -208,8 +203,9 @@ fn add_rules(
             None,
             "Yanıt",
             botyard::domain::templates::Content {
-                body: "Merhaba {user.mention}, {group.title} grubunda size nasıl yardım edebiliriz?"
-                    .into(),
+                body:
+                    "Merhaba {user.mention}, {group.title} grubunda size nasıl yardım edebiliriz?"
+                        .into(),
                 format: TemplateFormatRec::Html.into(),
                 buttons: Vec::new(),
                 media: None,
@@ -218,7 +214,12 @@ fn add_rules(
             None,
         )
         .expect("template");
-        let session = scope.shard_read().expect("read").sessions().expect("sessions")[0].0;
+        let session = scope
+            .shard_read()
+            .expect("read")
+            .sessions()
+            .expect("sessions")[0]
+            .0;
         let rule = |i: usize, kind: RuleKindRec| RuleRec {
             name: format!("Kural {i}"),
             session: session.0,
