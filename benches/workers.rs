@@ -20,7 +20,7 @@ use std::time::{Duration, Instant};
 use botyard::config::Config;
 use botyard::worker::ipc::messages::SessionKind;
 use botyard::worker::telegram::sim::SimConfig;
-use common::{cpu, fill_tenants, mb, median, memory, private_tempdir, start};
+use common::{cpu, fill_tenants, mb, median, memory, open_store, private_tempdir, start};
 
 const EXE: &str = env!("CARGO_BIN_EXE_botyard");
 
@@ -184,14 +184,7 @@ async fn fleet() {
 /// (three words each), 20 regular-expression replies, 10 filters, 10 flood limits.
 fn add_rules(dir: &Path, tenants: &[botyard_shards::ids::TenantId], groups: u32, patterns: bool) {
     use botyard_shards::records::{PenaltyRec, RuleKindRec, RuleRec, TemplateFormatRec, WarnRec};
-    let c = config(dir);
-    let store = botyard_shards::Store::open(&botyard_shards::StoreConfig {
-        dir: c.data_dir.clone(),
-        shards: c.store.shards,
-        catalog_cache_bytes: 32 << 20,
-        shard_cache_bytes: 16 << 20,
-    })
-    .expect("store");
+    let store = open_store(&config(dir));
     let admin = store.system_admin();
     let chats: Vec<i64> = (0..groups)
         .map(|g| -1_000_000_000_000 - i64::from(g) - 1)
@@ -319,14 +312,7 @@ async fn rules() {
         }
         run.shutdown().await;
         let hits = if with_rules {
-            let c = config(dir.path());
-            let store = botyard_shards::Store::open(&botyard_shards::StoreConfig {
-                dir: c.data_dir.clone(),
-                shards: c.store.shards,
-                catalog_cache_bytes: 32 << 20,
-                shard_cache_bytes: 16 << 20,
-            })
-            .expect("store");
+            let store = open_store(&config(dir.path()));
             let admin = store.system_admin();
             tenants
                 .iter()

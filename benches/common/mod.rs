@@ -164,6 +164,17 @@ pub fn private_tempdir() -> tempfile::TempDir {
 
 /// `n` active tenants written through the store API into `c`'s data folder, each with the
 /// one session `kind(i)` makes for the i-th tenant.
+/// The store of `c`'s data folder, opened directly (the appliance is not running).
+pub fn open_store(c: &Config) -> botyard_shards::Store {
+    botyard_shards::Store::open(&botyard_shards::StoreConfig {
+        dir: c.data_dir.clone(),
+        shards: c.store.shards,
+        catalog_cache_bytes: 32 << 20,
+        shard_cache_bytes: 16 << 20,
+    })
+    .expect("store")
+}
+
 pub fn fill_tenants(
     c: &Config,
     n: usize,
@@ -174,13 +185,7 @@ pub fn fill_tenants(
     std::fs::create_dir_all(dir).expect("data dir");
     let keyring = botyard::security::crypto::Keyring::load_or_create(&c.master_key_path(), true)
         .expect("master key");
-    let store = botyard_shards::Store::open(&botyard_shards::StoreConfig {
-        dir: dir.clone(),
-        shards: c.store.shards,
-        catalog_cache_bytes: 32 << 20,
-        shard_cache_bytes: 16 << 20,
-    })
-    .expect("store");
+    let store = open_store(c);
     let admin = store.system_admin();
     let recs: Vec<TenantRec> = (0..n)
         .map(|i| TenantRec {

@@ -613,6 +613,15 @@ async fn a_bot_connects_with_its_token_and_keeps_its_key() {
 /// An app whose new sessions start at the test datacenter `dc`, with the auth key in `seed`
 /// that it knows.
 pub(crate) async fn app_at_test_dc(dc: &FakeDc, seed: &std::path::Path) -> common::App {
+    app_at_test_dc_with(dc, seed, |_| {}).await
+}
+
+/// [`app_at_test_dc`], with `tweak` applied to the rest of the configuration.
+pub(crate) async fn app_at_test_dc_with(
+    dc: &FakeDc,
+    seed: &std::path::Path,
+    tweak: impl FnOnce(&mut botyard::config::Config) + Send + 'static,
+) -> common::App {
     let port = dc.addr().port();
     let addr = dc.addr();
     let seed = seed.to_path_buf();
@@ -624,6 +633,7 @@ pub(crate) async fn app_at_test_dc(dc: &FakeDc, seed: &std::path::Path) -> commo
         c.telegram.ports = vec![port];
         c.telegram.dc = (2, addr);
         c.telegram.seed_auth_key_file = Some(seed);
+        tweak(c);
     })
     .await
 }

@@ -11,7 +11,7 @@ use botyard_shards::ids::TenantId;
 use grammers_client::tl;
 use serde_json::{Value, json};
 
-use crate::api_telegram::{TOKEN, key};
+use crate::api_telegram::{TOKEN, app_at_test_dc_with, key};
 use crate::common;
 
 fn supergroup(id: i64, title: &str) -> FakeChat {
@@ -104,15 +104,7 @@ async fn bot_tenant(chats: Vec<FakeChat>, admin_in: &[i64]) -> Setup {
     let dc = FakeDc::start(key(), world.clone()).await.unwrap();
     let seed = tempfile::tempdir().unwrap();
     std::fs::write(seed.path().join("k"), key()).unwrap();
-    let (port, addr, seed_file) = (dc.addr().port(), dc.addr(), seed.path().join("k"));
-    let app = common::App::start_with(move |c| {
-        c.telegram.api_id = Some(11);
-        c.telegram.api_hash = Some(botyard::config::Secret::new(
-            "0123456789abcdef0123456789abcdef",
-        ));
-        c.telegram.ports = vec![port];
-        c.telegram.dc = (2, addr);
-        c.telegram.seed_auth_key_file = Some(seed_file);
+    let app = app_at_test_dc_with(&dc, &seed.path().join("k"), |c| {
         // Replies one after another without a bot's usual spacing, so the test is quick.
         c.delivery.bot = botyard::worker::pacing::Pacing {
             per_chat_ms: 100,
