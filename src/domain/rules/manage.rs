@@ -191,12 +191,14 @@ pub fn get(scope: &TenantScope, id: RuleId) -> AppResult<RuleRec> {
 /// A rule with the groups it applies to now.
 pub fn list(scope: &TenantScope) -> AppResult<Vec<(RuleId, RuleRec, Vec<ChatId>)>> {
     let s = scope.shard_read()?;
-    let mut out = Vec::new();
-    for (id, r) in s.rules()? {
-        let groups = super::groups_of(&s, &r)?;
-        out.push((id, r, groups));
-    }
-    Ok(out)
+    let groups = s.groups()?;
+    Ok(s.rules()?
+        .into_iter()
+        .map(|(id, r)| {
+            let applies = super::groups_in(&groups, &r);
+            (id, r, applies)
+        })
+        .collect())
 }
 
 pub fn groups(scope: &TenantScope, rec: &RuleRec) -> AppResult<Vec<ChatId>> {

@@ -10,7 +10,7 @@ use std::collections::HashMap;
 
 use botyard_shards::ids::{ChatId, RuleId, TemplateId};
 use botyard_shards::records::{
-    Language, PenaltyRec, RuleHitRec, RuleKindRec, RuleRec, TemplateFormatRec, WarnRec,
+    GroupRec, Language, PenaltyRec, RuleHitRec, RuleKindRec, RuleRec, TemplateFormatRec, WarnRec,
 };
 use botyard_shards::{Store, StoreError, TenantScope, TenantShard};
 
@@ -211,18 +211,23 @@ pub fn groups_of<T: botyard_shards::Reader>(
     s: &TenantShard<T>,
     rec: &RuleRec,
 ) -> Result<Vec<ChatId>, StoreError> {
+    Ok(groups_in(&s.groups()?, rec))
+}
+
+/// [`groups_of`] among the tenant's groups read once (for many rules, or many hits).
+pub fn groups_in(groups: &[(ChatId, GroupRec)], rec: &RuleRec) -> Vec<ChatId> {
     let mut out = Vec::new();
-    for (chat, g) in s.groups()? {
+    for (chat, g) in groups {
         let chosen = rec.chats.contains(&chat.0)
             || rec
                 .tag
                 .as_ref()
                 .is_some_and(|t| g.enabled && g.tags.iter().any(|x| x == t));
         if chosen && g.present && g.seen_by.contains(&rec.session) {
-            out.push(chat);
+            out.push(*chat);
         }
     }
-    Ok(out)
+    out
 }
 
 /// Refuses a rule whose session lacks what it needs in one of its chosen groups, naming
@@ -401,6 +406,7 @@ fn warning(w: &Option<WarnRec>, language: Language, force: bool) -> Option<Warni
 /// no group, paused or off).
 pub fn spec_of<T: botyard_shards::Reader>(
     s: &TenantShard<T>,
+    groups: &[(ChatId, GroupRec)],
     id: RuleId,
     rec: &RuleRec,
     language: Language,
@@ -409,7 +415,7 @@ pub fn spec_of<T: botyard_shards::Reader>(
     if !rec.enabled || rec.paused.is_some() {
         return Ok(None);
     }
-    let chats: Vec<i64> = groups_of(s, rec)?.into_iter().map(|c| c.0).collect();
+    let chats: Vec<i64> = groups_in(groups, rec).into_iter().map(|c| c.0).collect();
     if chats.is_empty() {
         return Ok(None);
     }
@@ -525,8 +531,9 @@ fn set_of<T: botyard_shards::Reader>(s: &TenantShard<T>) -> Result<RuleSet, Stor
         (st.language, st.display_name)
     });
     let mut rules = Vec::new();
+    let groups = s.groups()?;
     for (id, rec) in s.rules()? {
-        if let Some(spec) = spec_of(s, id, &rec, language, &name)? {
+        if let Some(spec) = spec_of(s, &groups, id, &rec, language, &name)? {
             rules.push(spec);
         }
     }
@@ -569,6 +576,9 @@ pub fn record_hits(
             .filter(|(_, r)| r.session == session)
             .map(|(id, r)| (id.0, r))
             .collect();
+        let groups = s.groups()?;
+        // Each rule's groups, worked out once per frame of up to 500 hits.
+        let mut applies: HashMap<u64, Vec<ChatId>> = HashMap::new();
         let mut paused = Vec::new();
         for h in hits
             .iter()
@@ -577,7 +587,11 @@ pub fn record_hits(
             let Some(rule) = rules.get_mut(&h.rule) else {
                 continue;
             };
-            if !groups_of(s, rule)?.contains(&ChatId(h.chat)) {
+            if !applies
+                .entry(h.rule)
+                .or_insert_with(|| groups_in(&groups, rule))
+                .contains(&ChatId(h.chat))
+            {
                 continue;
             }
             let detail: String = h

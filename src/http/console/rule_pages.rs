@@ -349,10 +349,10 @@ async fn page(
     let t = c.t.clone();
     let (rules, log, warnings, sessions, templates, groups) = blocking(move || {
         let s = scope.shard_read()?;
-        let titles: HashMap<i64, String> = s
-            .groups()?
-            .into_iter()
-            .map(|(c, g)| (c.0, g.title))
+        let all_groups = s.groups()?;
+        let titles: HashMap<i64, String> = all_groups
+            .iter()
+            .map(|(c, g)| (c.0, g.title.clone()))
             .collect();
         let mut names: HashMap<u64, String> = HashMap::new();
         let mut rules = Vec::new();
@@ -362,7 +362,7 @@ async fn page(
                 id: rid.0,
                 name: r.name.clone(),
                 kind_key: kind_key(&r.kind),
-                groups: crate::domain::rules::groups_of(&s, &r)?.len(),
+                groups: crate::domain::rules::groups_in(&all_groups, &r).len(),
                 state_key: state_key(&r),
                 paused: r.paused.clone().unwrap_or_default(),
                 dry_run: r.dry_run,
@@ -414,8 +414,7 @@ async fn page(
             .into_iter()
             .map(|(tid, r)| (tid.0, r.name))
             .collect::<Vec<_>>();
-        let mut groups: Vec<(i64, String)> = s
-            .groups()?
+        let mut groups: Vec<(i64, String)> = all_groups
             .into_iter()
             .filter(|(_, g)| g.present && g.kind != botyard_shards::records::GroupKindRec::Channel)
             .map(|(c, g)| (c.0, g.title))
